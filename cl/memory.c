@@ -1,0 +1,272 @@
+/* cl/memory.c: device memory. The pool keeps freed blocks for reuse (sizes
+ * rounded to classes of 2^k and 1.5 * 2^k, so a freed block fits the next
+ * request of similar size); the step arena bump-allocates a step's
+ * intermediates out of pooled chunks; uploads are staged through host copies
+ * so that they never block. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cl/runtime.h"
+
+#define ARENA_ALIGN 256      /* bytes: keeps views aligned for vector loads */
+#define MIN_CHUNK (1u << 20) /* the first arena chunk */
+
+static size_t size_class(size_t bytes)
+{
+    size_t c = 256;
+    while (c < bytes) {
+        size_t mid = c + c / 2;
+        if (mid >= bytes)
+            return mid;
+        c *= 2;
+    }
+    return c;
+}
+
+clrt_block *clrt_pool_get(clrt *rt, size_t bytes)
+{
+    size_t want = size_class(bytes ? bytes : 1);
+    for (clrt_block **link = &rt->free_blocks; *link; link = &(*link)->next) {
+        if ((*link)->bytes == want) {
+            clrt_block *b = *link;
+            *link = b->next;
+            b->next = NULL;
+            rt->mem.bytes_in_use += b->bytes;
+            if (rt->mem.bytes_in_use > rt->mem.bytes_peak)
+                rt->mem.bytes_peak = rt->mem.bytes_in_use;
+            return b;
+        }
+    }
+    if (rt->desc.max_alloc_bytes && want > rt->desc.max_alloc_bytes) {
+        clrt_fail(rt, CLG_STATUS_OUT_OF_MEMORY,
+                  "a buffer of %zu bytes exceeds the device's largest allocation (%llu bytes)",
+                  want, (unsigned long long)rt->desc.max_alloc_bytes);
+        return NULL;
+    }
+    clrt_block *b = calloc(1, sizeof *b);
+    if (!b) {
+        clrt_fail(rt, CLG_STATUS_OUT_OF_MEMORY, "out of host memory");
+        return NULL;
+    }
+    cl_int err = CL_SUCCESS;
+    b->mem = clCreateBuffer(rt->context, CL_MEM_READ_WRITE, want, NULL, &err);
+    rt->counters.device_allocations++;
+    if (err != CL_SUCCESS) {
+        /* Give pooled memory back to the driver once and retry. */
+        while (rt->free_blocks) {
+            clrt_block *f = rt->free_blocks;
+            rt->free_blocks = f->next;
+            rt->mem.bytes_held -= f->bytes;
+            clReleaseMemObject(f->mem);
+            free(f);
+        }
+        b->mem = clCreateBuffer(rt->context, CL_MEM_READ_WRITE, want, NULL, &err);
+        rt->counters.device_allocations++;
+    }
+    if (err != CL_SUCCESS) {
+        free(b);
+        clrt_fail(rt, CLG_STATUS_OUT_OF_MEMORY,
+                  "device allocation of %zu bytes failed with %s (%zu bytes in use)", want,
+                  clrt_code_name(err), rt->mem.bytes_in_use);
+        return NULL;
+    }
+    b->bytes = want;
+    rt->mem.bytes_held += want;
+    rt->mem.bytes_in_use += want;
+    if (rt->mem.bytes_in_use > rt->mem.bytes_peak)
+        rt->mem.bytes_peak = rt->mem.bytes_in_use;
+    return b;
+}
+
+void clrt_pool_put(clrt *rt, clrt_block *block)
+{
+    if (!block)
+        return;
+    rt->mem.bytes_in_use -= block->bytes;
+    block->next = rt->free_blocks;
+    rt->free_blocks = block;
+}
+
+void clrt_pool_release(clrt *rt)
+{
+    while (rt->free_blocks) {
+        clrt_block *b = rt->free_blocks;
+        rt->free_blocks = b->next;
+        clReleaseMemObject(b->mem);
+        free(b);
+    }
+    rt->mem.bytes_held = rt->mem.bytes_in_use;
+}
+
+static bool arena_push_chunk(clrt *rt, size_t bytes)
+{
+    clrt_arena *a = &rt->arena;
+    if (a->n_chunks == a->capacity) {
+        int cap = a->capacity ? 2 * a->capacity : 8;
+        clrt_block **grown = realloc(a->chunks, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            clrt_fail(rt, CLG_STATUS_OUT_OF_MEMORY, "out of host memory");
+            return false;
+        }
+        a->chunks = grown;
+        a->capacity = cap;
+    }
+    clrt_block *b = clrt_pool_get(rt, bytes);
+    if (!b)
+        return false;
+    a->chunks[a->n_chunks++] = b;
+    return true;
+}
+
+clg_status clrt_arena_alloc(clrt *rt, size_t bytes, cl_mem *mem, size_t *offset)
+{
+    clrt_arena *a = &rt->arena;
+    size_t need = (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    if (need == 0)
+        need = ARENA_ALIGN;
+    a->step_need += need;
+    while (a->current < a->n_chunks && a->used + need > a->chunks[a->current]->bytes) {
+        a->current++;
+        a->used = 0;
+    }
+    if (a->current == a->n_chunks) {
+        size_t last = a->n_chunks ? a->chunks[a->n_chunks - 1]->bytes : MIN_CHUNK / 2;
+        size_t size = 2 * last > need ? 2 * last : need;
+        if (rt->desc.max_alloc_bytes && size > rt->desc.max_alloc_bytes && need <= rt->desc.max_alloc_bytes)
+            size = rt->desc.max_alloc_bytes;
+        if (!arena_push_chunk(rt, size))
+            return rt->error.status;
+        a->spilled = a->n_chunks > 1;
+        a->used = 0;
+    }
+    *mem = a->chunks[a->current]->mem;
+    *offset = a->used;
+    a->used += need;
+    return CLG_STATUS_OK;
+}
+
+void clrt_arena_reset(clrt *rt)
+{
+    clrt_arena *a = &rt->arena;
+    /* Merge into one chunk sized for this step's peak, so that the next step
+     * of the same shape bump-allocates from it without any allocation, as
+     * long as the peak fits one allocation. */
+    if (a->spilled && (!rt->desc.max_alloc_bytes || a->step_need <= rt->desc.max_alloc_bytes)) {
+        size_t peak = a->step_need;
+        /* The old chunks go straight back to the driver: their size classes
+         * will not be asked for again, so pooling them would only hold
+         * memory for nothing. */
+        for (int i = 0; i < a->n_chunks; i++) {
+            clrt_block *b = a->chunks[i];
+            rt->mem.bytes_in_use -= b->bytes;
+            rt->mem.bytes_held -= b->bytes;
+            clReleaseMemObject(b->mem);
+            free(b);
+        }
+        a->n_chunks = 0;
+        if (!arena_push_chunk(rt, peak))
+            a->n_chunks = 0;
+    }
+    a->current = 0;
+    a->used = 0;
+    a->step_need = 0;
+    a->spilled = false;
+}
+
+void clrt_arena_release(clrt *rt)
+{
+    clrt_arena *a = &rt->arena;
+    for (int i = 0; i < a->n_chunks; i++)
+        clrt_pool_put(rt, a->chunks[i]);
+    free(a->chunks);
+    memset(a, 0, sizeof *a);
+}
+
+/* A staging slot whose previous write has finished; waits (one counted host
+ * sync) only when it has not, which a loop that reads its loss never sees. */
+static clrt_staging *staging_slot(clrt *rt, size_t bytes)
+{
+    clrt_staging *s = &rt->staging[rt->staging_next];
+    rt->staging_next = (rt->staging_next + 1) % CLRT_STAGING_SLOTS;
+    if (s->event) {
+        cl_int state = CL_COMPLETE;
+        clGetEventInfo(s->event, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof state, &state, NULL);
+        if (state != CL_COMPLETE && state >= 0) {
+            clWaitForEvents(1, &s->event);
+            rt->counters.host_syncs++;
+        }
+        clReleaseEvent(s->event);
+        s->event = NULL;
+    }
+    if (s->capacity < bytes) {
+        void *grown = realloc(s->host, bytes);
+        if (!grown) {
+            clrt_fail(rt, CLG_STATUS_OUT_OF_MEMORY, "out of host memory staging %zu bytes", bytes);
+            return NULL;
+        }
+        s->host = grown;
+        s->capacity = bytes;
+    }
+    return s;
+}
+
+clg_status clrt_write(clrt *rt, cl_mem mem, size_t offset, const void *data, size_t bytes)
+{
+    clg_status status = CLG_STATUS_OK;
+    if (bytes == 0)
+        return status;
+    clrt_staging *s = staging_slot(rt, bytes);
+    if (!s)
+        return rt->error.status;
+    memcpy(s->host, data, bytes);
+    CLRT_CHECK(rt, clEnqueueWriteBuffer(rt->queue, mem, CL_FALSE, offset, bytes, s->host, 0, NULL,
+                                        &s->event));
+cleanup:
+    return status;
+}
+
+clg_status clrt_read(clrt *rt, cl_mem mem, size_t offset, void *data, size_t bytes)
+{
+    clg_status status = CLG_STATUS_OK;
+    rt->counters.host_syncs++;
+    CLRT_CHECK(rt, clEnqueueReadBuffer(rt->queue, mem, CL_TRUE, offset, bytes, data, 0, NULL,
+                                       NULL));
+cleanup:
+    return status;
+}
+
+clg_status clrt_fill(clrt *rt, cl_mem mem, size_t offset, size_t bytes, const void *pattern,
+                     size_t pattern_bytes)
+{
+    clg_status status = CLG_STATUS_OK;
+    if (bytes == 0)
+        return status;
+    CLRT_CHECK(rt, clEnqueueFillBuffer(rt->queue, mem, pattern, pattern_bytes, offset, bytes, 0,
+                                       NULL, NULL));
+cleanup:
+    return status;
+}
+
+clg_status clrt_copy(clrt *rt, cl_mem src, size_t src_offset, cl_mem dst, size_t dst_offset,
+                     size_t bytes)
+{
+    clg_status status = CLG_STATUS_OK;
+    if (bytes == 0)
+        return status;
+    CLRT_CHECK(rt, clEnqueueCopyBuffer(rt->queue, src, dst, src_offset, dst_offset, bytes, 0, NULL,
+                                       NULL));
+cleanup:
+    return status;
+}
+
+void clrt_staging_release(clrt *rt)
+{
+    for (int i = 0; i < CLRT_STAGING_SLOTS; i++) {
+        if (rt->staging[i].event) {
+            clWaitForEvents(1, &rt->staging[i].event);
+            clReleaseEvent(rt->staging[i].event);
+        }
+        free(rt->staging[i].host);
+        memset(&rt->staging[i], 0, sizeof rt->staging[i]);
+    }
+}

@@ -1,0 +1,387 @@
+/* cl/program.c: lazy program builds and the kernel cache.
+ *
+ * A kernel is named by (source, options, kernel name). Its program is built
+ * the first time it is asked for: from the on-disk binary cache when a binary
+ * with the same key is there, else from source, after which the binary is
+ * written to the cache (temporary file, then rename, so a crash or a second
+ * process never leaves a torn file). The key hashes the source text, the
+ * options, and the device, driver and platform versions, so a driver upgrade
+ * rebuilds. Kernels are kept in a hash table for the context's life. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cl/runtime.h"
+
+/* Always-on flags: OpenCL C 1.2, and no fast-math (gradient checks and NaN
+ * propagation depend on IEEE semantics). */
+#define BASE_OPTIONS "-cl-std=CL1.2"
+#define CACHE_MAGIC "clgrad-program-binary-v1"
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static uint64_t fnv1a_str(uint64_t h, const char *s)
+{
+    /* The terminator is hashed too, so ("ab","c") and ("a","bc") differ. */
+    return fnv1a(h, s ? s : "", (s ? strlen(s) : 0) + 1);
+}
+
+static const char *find_source(clrt *rt, const char *name, char **owned)
+{
+    *owned = NULL;
+    if (rt->kernel_dir) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", rt->kernel_dir, name);
+        FILE *f = fopen(path, "rb");
+        if (!f) {
+            clrt_fail(rt, CLG_STATUS_IO, "cannot open kernel source %s (CLGRAD_KERNEL_DIR): %s",
+                      path, strerror(errno));
+            return NULL;
+        }
+        fseek(f, 0, SEEK_END);
+        long size = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        char *text = malloc((size_t)size + 1);
+        if (text && fread(text, 1, (size_t)size, f) == (size_t)size) {
+            text[size] = '\0';
+            *owned = text;
+        } else {
+            free(text);
+        }
+        fclose(f);
+        if (!*owned)
+            clrt_fail(rt, CLG_STATUS_IO, "cannot read kernel source %s", path);
+        return *owned;
+    }
+    for (size_t i = 0; i < clrt_source_count; i++)
+        if (strcmp(clrt_sources[i].name, name) == 0)
+            return clrt_sources[i].text;
+    clrt_fail(rt, CLG_STATUS_INVALID_ARGUMENT, "no embedded kernel source named %s", name);
+    return NULL;
+}
+
+static void cache_path(const clrt *rt, uint64_t h1, uint64_t h2, char *out, size_t capacity)
+{
+    snprintf(out, capacity, "%s/%016llx%016llx.bin", rt->cache_dir, (unsigned long long)h1,
+             (unsigned long long)h2);
+}
+
+/* Returns a built program from the cache file, or NULL (any problem with the
+ * file just means a rebuild from source). */
+static cl_program cache_load(clrt *rt, const char *path, const char *key_text)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    cl_program program = NULL;
+    unsigned char *binary = NULL;
+    char magic[sizeof CACHE_MAGIC];
+    uint64_t key_len = 0, bin_len = 0;
+    char *stored_key = NULL;
+    if (fread(magic, 1, sizeof magic, f) != sizeof magic || memcmp(magic, CACHE_MAGIC, sizeof magic))
+        goto done;
+    if (fread(&key_len, sizeof key_len, 1, f) != 1 || key_len != strlen(key_text))
+        goto done;
+    stored_key = malloc(key_len + 1);
+    if (!stored_key || fread(stored_key, 1, key_len, f) != key_len)
+        goto done;
+    stored_key[key_len] = '\0';
+    if (strcmp(stored_key, key_text) != 0)
+        goto done; /* a hash collision: rebuild */
+    if (fread(&bin_len, sizeof bin_len, 1, f) != 1 || bin_len == 0 || bin_len > (1u << 30))
+        goto done;
+    binary = malloc(bin_len);
+    if (!binary || fread(binary, 1, bin_len, f) != bin_len)
+        goto done;
+    size_t length = bin_len;
+    const unsigned char *binaries[1] = {binary};
+    cl_int binary_status = CL_SUCCESS, err = CL_SUCCESS;
+    program = clCreateProgramWithBinary(rt->context, 1, &rt->device, &length, binaries,
+                                        &binary_status, &err);
+    if (err != CL_SUCCESS || binary_status != CL_SUCCESS) {
+        if (program)
+            clReleaseProgram(program);
+        program = NULL;
+        goto done;
+    }
+    rt->counters.program_builds++;
+    if (clBuildProgram(program, 1, &rt->device, NULL, NULL, NULL) != CL_SUCCESS) {
+        clReleaseProgram(program);
+        program = NULL;
+        goto done;
+    }
+    rt->counters.disk_cache_hits++;
+done:
+    free(stored_key);
+    free(binary);
+    fclose(f);
+    return program;
+}
+
+static int make_dirs(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    return (mkdir(tmp, 0755) != 0 && errno != EEXIST) ? -1 : 0;
+}
+
+/* Best effort: a cache that cannot be written only costs a rebuild later, so
+ * failures here are not errors. */
+static void cache_store(clrt *rt, const char *path, const char *key_text, cl_program program)
+{
+    size_t bin_len = 0;
+    if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof bin_len, &bin_len, NULL) !=
+            CL_SUCCESS ||
+        bin_len == 0)
+        return;
+    unsigned char *binary = malloc(bin_len);
+    if (!binary)
+        return;
+    unsigned char *binaries[1] = {binary};
+    if (clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof binaries, binaries, NULL) !=
+            CL_SUCCESS ||
+        make_dirs(rt->cache_dir) != 0) {
+        free(binary);
+        return;
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (f) {
+        uint64_t key_len = strlen(key_text), len64 = bin_len;
+        bool ok = fwrite(CACHE_MAGIC, 1, sizeof CACHE_MAGIC, f) == sizeof CACHE_MAGIC &&
+                  fwrite(&key_len, sizeof key_len, 1, f) == 1 &&
+                  fwrite(key_text, 1, key_len, f) == key_len &&
+                  fwrite(&len64, sizeof len64, 1, f) == 1 &&
+                  fwrite(binary, 1, bin_len, f) == bin_len;
+        ok = (fclose(f) == 0) && ok;
+        if (!ok || rename(tmp, path) != 0)
+            remove(tmp);
+    }
+    free(binary);
+}
+
+static cl_program build_program(clrt *rt, const char *source_name, const char *options)
+{
+    char *owned = NULL;
+    const char *text = find_source(rt, source_name, &owned);
+    if (!text)
+        return NULL;
+
+    char full_options[2048];
+    snprintf(full_options, sizeof full_options, "%s %s", BASE_OPTIONS, options ? options : "");
+
+    const clg_device_desc *d = &rt->desc;
+    size_t key_cap = strlen(source_name) + strlen(full_options) + 1024;
+    char *key_text = malloc(key_cap);
+    cl_program program = NULL;
+    if (!key_text) {
+        clrt_fail(rt, CLG_STATUS_OUT_OF_MEMORY, "out of host memory building %s", source_name);
+        goto cleanup_nostatus;
+    }
+    uint64_t source_hash = fnv1a_str(0xcbf29ce484222325ULL, text);
+    snprintf(key_text, key_cap, "%s|%016llx|%s|%s|%s|%s|%s", source_name,
+             (unsigned long long)source_hash, full_options, d->name, d->version,
+             d->driver_version, d->platform_version);
+    char path[4096] = "";
+    if (rt->cache_dir) {
+        uint64_t h1 = fnv1a_str(0xcbf29ce484222325ULL, key_text);
+        uint64_t h2 = fnv1a_str(0x84222325cbf29ce4ULL, key_text);
+        cache_path(rt, h1, h2, path, sizeof path);
+        program = cache_load(rt, path, key_text);
+        if (program)
+            goto cleanup_nostatus;
+    }
+
+    clg_status status = CLG_STATUS_OK;
+    cl_int err = CL_SUCCESS;
+    program = clCreateProgramWithSource(rt->context, 1, &text, NULL, &err);
+    CLRT_CHECK(rt, err);
+    rt->counters.program_builds++;
+    err = clBuildProgram(program, 1, &rt->device, full_options, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        size_t log_size = 0;
+        clGetProgramBuildInfo(program, rt->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_size);
+        char *log = calloc(log_size + 1, 1);
+        if (log)
+            clGetProgramBuildInfo(program, rt->device, CL_PROGRAM_BUILD_LOG, log_size, log, NULL);
+        clrt_fail(rt, CLG_STATUS_BUILD, "kernel build of %s with \"%s\" failed (%s):\n%s",
+                  source_name, full_options, clrt_code_name(err), log ? log : "(no log)");
+        free(log);
+        clReleaseProgram(program);
+        program = NULL;
+        goto cleanup_nostatus;
+    }
+    if (rt->cache_dir)
+        cache_store(rt, path, key_text, program);
+    goto cleanup_nostatus;
+cleanup:
+    (void)status; /* recorded in rt->error by CLRT_CHECK */
+    if (program)
+        clReleaseProgram(program);
+    program = NULL;
+cleanup_nostatus:
+    free(key_text);
+    free(owned);
+    return program;
+}
+
+static cl_program get_program(clrt *rt, const char *source_name, const char *options)
+{
+    const char *opt = options ? options : "";
+    for (int i = 0; i < rt->n_programs; i++)
+        if (strcmp(rt->programs[i].source_name, source_name) == 0 &&
+            strcmp(rt->programs[i].options, opt) == 0)
+            return rt->programs[i].program;
+    if (rt->n_programs == rt->programs_capacity) {
+        int cap = rt->programs_capacity ? 2 * rt->programs_capacity : 32;
+        clrt_program *grown = realloc(rt->programs, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            clrt_fail(rt, CLG_STATUS_OUT_OF_MEMORY, "out of host memory");
+            return NULL;
+        }
+        rt->programs = grown;
+        rt->programs_capacity = cap;
+    }
+    char *opt_copy = strdup(opt);
+    if (!opt_copy) {
+        clrt_fail(rt, CLG_STATUS_OUT_OF_MEMORY, "out of host memory");
+        return NULL;
+    }
+    cl_program program = build_program(rt, source_name, opt);
+    if (!program) {
+        free(opt_copy);
+        return NULL;
+    }
+    rt->programs[rt->n_programs++] = (clrt_program){source_name, opt_copy, program};
+    return program;
+}
+
+static bool slot_matches(const clrt_kernel_slot *s, uint64_t h, const char *source_name,
+                         const char *options, const char *kernel_name)
+{
+    return s->hash == h && strcmp(s->kernel_name, kernel_name) == 0 &&
+           strcmp(s->source_name, source_name) == 0 && strcmp(s->options, options) == 0;
+}
+
+static bool grow_kernel_table(clrt *rt)
+{
+    int cap = rt->kernels_capacity ? 2 * rt->kernels_capacity : 128;
+    clrt_kernel_slot *table = calloc((size_t)cap, sizeof *table);
+    if (!table)
+        return false;
+    for (int i = 0; i < rt->kernels_capacity; i++) {
+        clrt_kernel_slot *s = &rt->kernels[i];
+        if (!s->kernel)
+            continue;
+        int j = (int)(s->hash & (uint64_t)(cap - 1));
+        while (table[j].kernel)
+            j = (j + 1) & (cap - 1);
+        table[j] = *s;
+    }
+    free(rt->kernels);
+    rt->kernels = table;
+    rt->kernels_capacity = cap;
+    return true;
+}
+
+cl_kernel clrt_kernel(clrt *rt, const char *source_name, const char *options,
+                      const char *kernel_name)
+{
+    const char *opt = options ? options : "";
+    uint64_t h = fnv1a_str(fnv1a_str(fnv1a_str(0xcbf29ce484222325ULL, source_name), opt),
+                           kernel_name);
+    if (rt->kernels_capacity) {
+        int mask = rt->kernels_capacity - 1;
+        for (int j = (int)(h & (uint64_t)mask); rt->kernels[j].kernel; j = (j + 1) & mask)
+            if (slot_matches(&rt->kernels[j], h, source_name, opt, kernel_name))
+                return rt->kernels[j].kernel;
+    }
+    if (rt->error.status != CLG_STATUS_OK)
+        return NULL;
+    if ((rt->n_kernels + 1) * 2 > rt->kernels_capacity && !grow_kernel_table(rt)) {
+        clrt_fail(rt, CLG_STATUS_OUT_OF_MEMORY, "out of host memory");
+        return NULL;
+    }
+    cl_program program = get_program(rt, source_name, opt);
+    if (!program)
+        return NULL;
+    cl_int err = CL_SUCCESS;
+    cl_kernel kernel = clCreateKernel(program, kernel_name, &err);
+    char *opt_copy = strdup(opt);
+    if (err != CL_SUCCESS || !opt_copy) {
+        free(opt_copy);
+        if (kernel)
+            clReleaseKernel(kernel);
+        clrt_fail(rt, CLG_STATUS_BUILD, "no kernel %s in %s (options \"%s\"): %s", kernel_name,
+                  source_name, opt, clrt_code_name(err));
+        return NULL;
+    }
+    int mask = rt->kernels_capacity - 1;
+    int j = (int)(h & (uint64_t)mask);
+    while (rt->kernels[j].kernel)
+        j = (j + 1) & mask;
+    /* source_name and kernel_name are string literals of the callers. */
+    rt->kernels[j] = (clrt_kernel_slot){h, source_name, kernel_name, opt_copy, kernel};
+    rt->n_kernels++;
+    return kernel;
+}
+
+clg_status clrt_launch(clrt *rt, cl_kernel kernel, int dims, const size_t *global,
+                       const size_t *local, int n_args, const clrt_arg *args)
+{
+    clg_status status = CLG_STATUS_OK;
+    size_t rounded[3];
+    for (int d = 0; d < dims; d++) {
+        size_t g = global[d] ? global[d] : 1;
+        if (local)
+            g = (g + local[d] - 1) / local[d] * local[d];
+        rounded[d] = g;
+    }
+    for (int i = 0; i < n_args; i++)
+        CLRT_CHECK(rt, clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value));
+    CLRT_CHECK(rt, clEnqueueNDRangeKernel(rt->queue, kernel, (cl_uint)dims, NULL, rounded, local,
+                                          0, NULL, NULL));
+    rt->counters.kernel_launches++;
+cleanup:
+    return status;
+}
+
+void clrt_programs_release(clrt *rt)
+{
+    for (int i = 0; i < rt->kernels_capacity; i++) {
+        if (rt->kernels[i].kernel) {
+            clReleaseKernel(rt->kernels[i].kernel);
+            free(rt->kernels[i].options);
+        }
+    }
+    free(rt->kernels);
+    rt->kernels = NULL;
+    rt->kernels_capacity = rt->n_kernels = 0;
+    for (int i = 0; i < rt->n_programs; i++) {
+        clReleaseProgram(rt->programs[i].program);
+        free(rt->programs[i].options);
+    }
+    free(rt->programs);
+    rt->programs = NULL;
+    rt->n_programs = rt->programs_capacity = 0;
+}

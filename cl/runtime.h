@@ -1,0 +1,202 @@
+/* cl/runtime.h: everything that calls the OpenCL API, behind one private
+ * interface: device choice, the context and its one in-order queue, lazy
+ * program builds with the on-disk binary cache, the device buffer pool and the
+ * step arena, staged uploads, and the CLBlast bridge. Nothing above cl/ calls
+ * OpenCL or CLBlast directly. Internal prefix: clrt_. */
+#ifndef CLGRAD_CL_RUNTIME_H
+#define CLGRAD_CL_RUNTIME_H
+
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+
+#include "clgrad/context.h"
+
+/* The sticky error: the first failure wins until cleared, so the message
+ * names the root cause rather than its consequences. */
+typedef struct clrt_error {
+    clg_status status;
+    char message[4096];
+} clrt_error;
+
+/* One clCreateBuffer allocation. */
+typedef struct clrt_block {
+    cl_mem mem;
+    size_t bytes;
+    struct clrt_block *next; /* free list link */
+} clrt_block;
+
+/* Bump allocation over pooled blocks; reset at the end of each step. After
+ * a reset that found the chunks too small, they are merged into one chunk
+ * the size of the step's peak, so the next identical step allocates nothing. */
+typedef struct clrt_arena {
+    clrt_block **chunks;
+    int n_chunks;
+    int capacity;
+    int current;      /* chunk being filled */
+    size_t used;      /* bytes used in chunks[current] */
+    size_t step_need; /* bytes requested since the last reset, alignment included */
+    bool spilled;     /* a new chunk was needed this step */
+} clrt_arena;
+
+typedef struct clrt_program {
+    const char *source_name;
+    char *options;
+    cl_program program;
+} clrt_program;
+
+typedef struct clrt_kernel_slot {
+    uint64_t hash;
+    const char *source_name;
+    const char *kernel_name;
+    char *options;
+    cl_kernel kernel;
+} clrt_kernel_slot;
+
+typedef struct clrt_staging {
+    void *host;
+    size_t capacity;
+    cl_event event; /* the write still reading `host`, or NULL */
+} clrt_staging;
+
+#define CLRT_STAGING_SLOTS 4
+
+typedef struct clrt {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;
+    clg_device_desc desc;
+    clrt_error error;
+    clg_counters counters;
+    clg_memstats mem;
+
+    clrt_block *free_blocks; /* the pool */
+    clrt_arena arena;
+
+    clrt_program *programs;
+    int n_programs;
+    int programs_capacity;
+    clrt_kernel_slot *kernels; /* open addressing, power-of-two size */
+    int kernels_capacity;
+    int n_kernels;
+
+    char *cache_dir; /* NULL when the disk cache is off */
+    char *kernel_dir;
+
+    clrt_block *gemm_temp; /* CLBlast's scratch, grown on demand */
+    clrt_staging staging[CLRT_STAGING_SLOTS];
+    int staging_next;
+} clrt;
+
+/* ---- errors ---- */
+
+/* Records an error unless one is pending; returns `status`. */
+clg_status clrt_fail(clrt *rt, clg_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Maps an OpenCL or CLBlast code (CLBlast extends OpenCL's) to a status and a
+ * message naming the call, file and line. */
+clg_status clrt_fail_code(clrt *rt, int code, const char *call, const char *file, int line);
+const char *clrt_code_name(int code);
+
+/* Wraps every OpenCL and CLBlast call: on failure records the error and jumps
+ * to the function's `cleanup` label. `status` must be a clg_status in scope. */
+#define CLRT_CHECK(rt, call)                                                    \
+    do {                                                                        \
+        int code_ = (int)(call);                                                \
+        if (code_ != CL_SUCCESS) {                                              \
+            status = clrt_fail_code((rt), code_, #call, __FILE__, __LINE__);    \
+            goto cleanup;                                                       \
+        }                                                                       \
+    } while (0)
+
+/* ---- lifetime ---- */
+
+clg_status clrt_init(clrt *rt, const clg_context_options *opts);
+void clrt_release(clrt *rt);
+clg_status clrt_finish(clrt *rt);
+
+/* ---- memory ---- */
+
+/* A block of at least `bytes` from the pool (sizes are rounded to classes so
+ * blocks are reused); NULL with the error set on failure. */
+clrt_block *clrt_pool_get(clrt *rt, size_t bytes);
+void clrt_pool_put(clrt *rt, clrt_block *block);
+
+/* Bump-allocates `bytes` (aligned to 256) for the current step; sets *mem and
+ * the byte offset into it. */
+clg_status clrt_arena_alloc(clrt *rt, size_t bytes, cl_mem *mem, size_t *offset);
+/* Releases every arena allocation at once. */
+void clrt_arena_reset(clrt *rt);
+
+/* Non-blocking write of a host copy of `data` (staged, so the caller may
+ * reuse `data` at once). */
+clg_status clrt_write(clrt *rt, cl_mem mem, size_t offset, const void *data, size_t bytes);
+/* Blocking read; counted as a host sync. */
+clg_status clrt_read(clrt *rt, cl_mem mem, size_t offset, void *data, size_t bytes);
+clg_status clrt_fill(clrt *rt, cl_mem mem, size_t offset, size_t bytes, const void *pattern,
+                     size_t pattern_bytes);
+clg_status clrt_copy(clrt *rt, cl_mem src, size_t src_offset, cl_mem dst, size_t dst_offset,
+                     size_t bytes);
+
+/* ---- kernels ---- */
+
+/* The kernel `kernel_name` of the embedded source `source_name` (e.g.
+ * "ops/binary.cl") built with `options` (may be NULL); built on first use,
+ * from the disk cache when possible, and cached for the context's life.
+ * NULL with the error set (the build log for a compile error). */
+cl_kernel clrt_kernel(clrt *rt, const char *source_name, const char *options,
+                      const char *kernel_name);
+
+/* One kernel argument: a pointer to the value and its size. */
+typedef struct clrt_arg {
+    size_t size;
+    const void *value;
+} clrt_arg;
+
+#define CLRT_ARG_MEM(m) ((clrt_arg){sizeof(cl_mem), &(m)})
+#define CLRT_ARG_INT(v) ((clrt_arg){sizeof(cl_int), &(cl_int){(cl_int)(v)}})
+#define CLRT_ARG_FLOAT(v) ((clrt_arg){sizeof(cl_float), &(cl_float){(cl_float)(v)}})
+#define CLRT_ARG_INT4(a, b, c, d)                                               \
+    ((clrt_arg){sizeof(cl_int4), &(cl_int4){{(cl_int)(a), (cl_int)(b), (cl_int)(c), (cl_int)(d)}}})
+#define CLRT_ARG_LOCAL(bytes) ((clrt_arg){(bytes), NULL})
+
+/* Sets the arguments and enqueues over `global` work-items (`local` may be
+ * NULL); does not block. Global sizes are rounded up to a multiple of local
+ * sizes; kernels guard their tails. */
+clg_status clrt_launch(clrt *rt, cl_kernel kernel, int dims, const size_t *global,
+                       const size_t *local, int n_args, const clrt_arg *args);
+
+/* ---- CLBlast ---- */
+
+typedef struct clrt_matrix {
+    cl_mem mem;
+    size_t offset; /* elements */
+    size_t ld;     /* row-major leading dimension */
+    bool trans;
+} clrt_matrix;
+
+/* C(MxN) = alpha op(A) op(B) + beta C, row-major, through CLBlast with a
+ * pooled temporary buffer (so a steady-state GEMM allocates nothing).
+ * batch > 1 uses strided-batched GEMM with the given element strides. */
+clg_status clrt_gemm(clrt *rt, size_t m, size_t n, size_t k, float alpha, clrt_matrix a,
+                     clrt_matrix b, float beta, clrt_matrix c, size_t batch, size_t stride_a,
+                     size_t stride_b, size_t stride_c);
+
+/* ---- devices ---- */
+
+clg_status clrt_devices_list(clg_device_desc *descs, size_t capacity, size_t *count);
+int clrt_devices_pick(const clg_device_desc *descs, size_t count, const char *spec);
+bool clrt_device_handles(const clg_device_desc *desc, cl_platform_id *platform,
+                         cl_device_id *device);
+
+/* ---- embedded kernel sources (generated by tools/embed_kernels.py) ---- */
+
+typedef struct clrt_source {
+    const char *name; /* path relative to the source tree, e.g. "ops/binary.cl" */
+    const char *text;
+} clrt_source;
+
+extern const clrt_source clrt_sources[];
+extern const size_t clrt_source_count;
+
+#endif

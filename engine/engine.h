@@ -1,0 +1,132 @@
+/* engine/engine.h: the private side of contexts and tensors, the tape, and
+ * the helpers every op uses (argument checks, step-tensor allocation,
+ * recording, gradient destinations). Internal prefix: eng_. */
+#ifndef CLGRAD_ENGINE_H
+#define CLGRAD_ENGINE_H
+
+#include <stdarg.h>
+
+#include "cl/runtime.h"
+#include "clgrad/tensor.h"
+
+typedef struct eng_node eng_node;
+
+/* Reads node->output's gradient and accumulates into the gradients of the
+ * inputs that require one. */
+typedef void (*eng_backward_fn)(clg_context *ctx, const eng_node *node);
+
+#define ENG_MAX_INPUTS 3
+#define ENG_MAX_SAVED 3
+
+/* One recorded op: what backward needs, nothing more. */
+struct eng_node {
+    const char *name;
+    eng_backward_fn backward;
+    clg_tensor *inputs[ENG_MAX_INPUTS];
+    int n_inputs;
+    clg_tensor *output;
+    clg_tensor *saved[ENG_MAX_SAVED];
+    float f[4]; /* small op parameters */
+    int i[4];
+    eng_node *prev; /* the node recorded before this one */
+};
+
+/* Host memory for a step's tensor structs and tape nodes: bump allocation
+ * over chunks that are kept and reused, so steady-state steps do not malloc. */
+typedef struct eng_host_chunk {
+    struct eng_host_chunk *next;
+    size_t capacity;
+    size_t used;
+    max_align_t data[];
+} eng_host_chunk;
+
+struct clg_context {
+    clrt rt;
+    bool grad_enabled;
+    eng_host_chunk *host_chunks;   /* all chunks, the current one first */
+    eng_host_chunk *host_current;
+    eng_node *tape_last;
+    bool tape_consumed;
+};
+
+struct clg_tensor {
+    clg_context *ctx;
+    cl_mem mem;
+    size_t offset; /* elements */
+    clg_dtype dtype;
+    int rank;
+    int64_t shape[CLG_MAX_RANK];
+    int64_t strides[CLG_MAX_RANK]; /* elements */
+    clrt_block *block;             /* storage owned by a persistent tensor */
+    bool persistent;
+    bool requires_grad;
+    clg_tensor *grad; /* storage for the gradient (contiguous), or NULL */
+    bool has_grad;    /* false: the gradient is "none" even if storage exists */
+};
+
+/* ---- errors ---- */
+
+static inline bool eng_failed(const clg_context *ctx)
+{
+    return ctx->rt.error.status != CLG_STATUS_OK;
+}
+clg_status eng_fail(clg_context *ctx, clg_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* "[2, 3]" */
+char *eng_shape_str(const clg_tensor *t, char *buf, size_t capacity);
+
+/* The context of an op's inputs when every input is present and no error is
+ * pending; NULL otherwise (sticky errors: the op returns NULL too). Also
+ * checks that float inputs are float32 when `floats_only`. */
+clg_context *eng_op_begin(const char *op, int n, clg_tensor *const *inputs);
+
+/* Normalises a possibly negative axis for a tensor of `rank`; records an error
+ * naming `op` and returns -1 when out of range. */
+int eng_axis(clg_context *ctx, const char *op, const clg_tensor *t, int axis);
+
+/* ---- tensors ---- */
+
+size_t eng_dtype_size(clg_dtype dtype);
+int64_t eng_numel(int rank, const int64_t *shape);
+void eng_contiguous_strides(int rank, const int64_t *shape, int64_t *strides);
+bool eng_same_shape(const clg_tensor *a, const clg_tensor *b);
+
+/* A contiguous step tensor from the arena (contents undefined). */
+clg_tensor *eng_new(clg_context *ctx, clg_dtype dtype, int rank, const int64_t *shape);
+/* A step tensor viewing src's storage with another shape/strides/offset. */
+clg_tensor *eng_view(clg_context *ctx, const clg_tensor *src, int rank, const int64_t *shape,
+                     const int64_t *strides, size_t offset);
+/* src itself when contiguous, else a contiguous copy (recorded on the tape,
+ * so gradients flow through it). */
+clg_tensor *eng_contiguous(clg_context *ctx, clg_tensor *src);
+
+/* Host memory valid until the end of the step. */
+void *eng_host_alloc(clg_context *ctx, size_t bytes);
+
+/* Shape and strides padded on the left to rank 4, as kernel arguments. */
+void eng_shape4(const clg_tensor *t, cl_int *shape4);
+void eng_strides4(const clg_tensor *t, cl_int *strides4);
+
+/* Kernel arguments for a tensor's buffer and element offset. */
+#define ENG_ARG_TENSOR(t) CLRT_ARG_MEM((t)->mem), CLRT_ARG_INT((t)->offset)
+
+/* ---- the tape ---- */
+
+/* Whether an op with these inputs must record itself. */
+bool eng_needs_grad(const clg_context *ctx, int n, clg_tensor *const *inputs);
+/* Appends a node (output->requires_grad becomes true) and returns it so the
+ * op can fill saved tensors and parameters; NULL on host memory failure. */
+eng_node *eng_record(clg_context *ctx, const char *name, eng_backward_fn backward,
+                     clg_tensor *output, int n, clg_tensor *const *inputs);
+
+/* Where the gradient of `t` goes: NULL when t needs none. Otherwise its
+ * gradient tensor (allocated on first use: persistent for persistent
+ * tensors, from the arena for step tensors) and *accumulate: false when
+ * the gradient was none, so the caller must write every element (beta = 0),
+ * true when the caller must add to it (beta = 1). */
+clg_tensor *eng_grad_dest(clg_context *ctx, clg_tensor *t, bool *accumulate);
+
+/* grad(t) (+)= src, where src has t's shape but any strides. */
+void eng_grad_accumulate(clg_context *ctx, clg_tensor *t, const clg_tensor *src);
+
+#endif

@@ -1,0 +1,135 @@
+/* engine/tape.c: recording ops and walking them back.
+ *
+ * Nodes live in the step's host arena, linked to their predecessor; ops
+ * append them in execution order, which is a topological order, so walking
+ * from the last node to the first visits every consumer before its inputs.
+ * Each op's backward rule sits beside its forward in ops/. */
+#include <string.h>
+
+#include "engine/engine.h"
+
+clg_context *eng_op_begin(const char *op, int n, clg_tensor *const *inputs)
+{
+    clg_context *ctx = NULL;
+    for (int i = 0; i < n; i++) {
+        if (!inputs[i])
+            return NULL; /* an earlier op failed and recorded why */
+        if (!ctx)
+            ctx = inputs[i]->ctx;
+        else if (inputs[i]->ctx != ctx) {
+            eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: inputs belong to different contexts",
+                     op);
+            return NULL;
+        }
+    }
+    if (!ctx || eng_failed(ctx))
+        return NULL;
+    return ctx;
+}
+
+int eng_axis(clg_context *ctx, const char *op, const clg_tensor *t, int axis)
+{
+    int a = axis < 0 ? axis + t->rank : axis;
+    if (a < 0 || a >= t->rank) {
+        char s[64];
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: axis %d is out of range for shape %s", op,
+                 axis, eng_shape_str(t, s, sizeof s));
+        return -1;
+    }
+    return a;
+}
+
+bool eng_needs_grad(const clg_context *ctx, int n, clg_tensor *const *inputs)
+{
+    if (!ctx->grad_enabled)
+        return false;
+    for (int i = 0; i < n; i++)
+        if (inputs[i] && inputs[i]->requires_grad)
+            return true;
+    return false;
+}
+
+eng_node *eng_record(clg_context *ctx, const char *name, eng_backward_fn backward,
+                     clg_tensor *output, int n, clg_tensor *const *inputs)
+{
+    eng_node *node = eng_host_alloc(ctx, sizeof *node);
+    if (!node)
+        return NULL;
+    memset(node, 0, sizeof *node);
+    node->name = name;
+    node->backward = backward;
+    node->output = output;
+    node->n_inputs = n;
+    for (int i = 0; i < n; i++)
+        node->inputs[i] = inputs[i];
+    node->prev = ctx->tape_last;
+    ctx->tape_last = node;
+    output->requires_grad = true;
+    return node;
+}
+
+clg_tensor *eng_grad_dest(clg_context *ctx, clg_tensor *t, bool *accumulate)
+{
+    if (!t || !t->requires_grad || eng_failed(ctx))
+        return NULL;
+    if (!t->grad) {
+        if (t->persistent) {
+            t->grad = clg_tensor_create(ctx, CLG_DTYPE_F32, t->rank, t->shape);
+        } else {
+            t->grad = eng_new(ctx, CLG_DTYPE_F32, t->rank, t->shape);
+        }
+        if (!t->grad)
+            return NULL;
+        t->has_grad = false;
+    }
+    *accumulate = t->has_grad;
+    t->has_grad = true;
+    return t->grad;
+}
+
+static void contiguous_backward(clg_context *ctx, const eng_node *node)
+{
+    eng_grad_accumulate(ctx, node->inputs[0], node->output->grad);
+}
+
+clg_tensor *eng_contiguous(clg_context *ctx, clg_tensor *src)
+{
+    if (clg_tensor_is_contiguous(src))
+        return src;
+    clg_tensor *dst = eng_new(ctx, src->dtype, src->rank, src->shape);
+    if (!dst || clg_tensor_copy(dst, src) != CLG_STATUS_OK)
+        return NULL;
+    if (eng_needs_grad(ctx, 1, &src))
+        eng_record(ctx, "contiguous", contiguous_backward, dst, 1, &src);
+    return dst;
+}
+
+CLG_API clg_status clg_backward(clg_tensor *loss)
+{
+    clg_context *ctx = loss->ctx;
+    if (eng_failed(ctx))
+        return ctx->rt.error.status;
+    char s[64];
+    if (loss->dtype != CLG_DTYPE_F32 || clg_tensor_numel(loss) != 1)
+        return eng_fail(ctx, CLG_STATUS_SHAPE,
+                        "clg_backward: the loss must be one float32 element, not shape %s",
+                        eng_shape_str(loss, s, sizeof s));
+    if (!loss->requires_grad)
+        return eng_fail(ctx, CLG_STATUS_STATE,
+                        "clg_backward: the loss does not require a gradient (no tensor that "
+                        "requires one reached it, or grad mode was off)");
+    if (ctx->tape_consumed)
+        return eng_fail(ctx, CLG_STATUS_STATE,
+                        "clg_backward: this step's tape was already walked; call it once per "
+                        "step (between clg_step_begin and clg_step_end)");
+    ctx->tape_consumed = true;
+    /* d loss / d loss = 1, added to whatever gradient a leaf loss already has. */
+    clg_tensor *one = clg_tensor_full(ctx, loss->rank, loss->shape, 1.0f);
+    if (!one)
+        return ctx->rt.error.status;
+    eng_grad_accumulate(ctx, loss, one);
+    for (eng_node *node = ctx->tape_last; node && !eng_failed(ctx); node = node->prev)
+        if (node->output->has_grad)
+            node->backward(ctx, node);
+    return ctx->rt.error.status;
+}

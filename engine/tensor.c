@@ -1,0 +1,373 @@
+/* engine/tensor.c: creating, moving and describing tensors; the engine's
+ * strided copy. Ops live in ops/, not here. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+
+#define WG 64
+
+size_t eng_dtype_size(clg_dtype dtype)
+{
+    (void)dtype; /* float32 and int32 */
+    return 4;
+}
+
+int64_t eng_numel(int rank, const int64_t *shape)
+{
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++)
+        n *= shape[i];
+    return n;
+}
+
+void eng_contiguous_strides(int rank, const int64_t *shape, int64_t *strides)
+{
+    int64_t s = 1;
+    for (int i = rank - 1; i >= 0; i--) {
+        strides[i] = s;
+        s *= shape[i];
+    }
+}
+
+bool eng_same_shape(const clg_tensor *a, const clg_tensor *b)
+{
+    if (a->rank != b->rank)
+        return false;
+    for (int i = 0; i < a->rank; i++)
+        if (a->shape[i] != b->shape[i])
+            return false;
+    return true;
+}
+
+char *eng_shape_str(const clg_tensor *t, char *buf, size_t capacity)
+{
+    size_t used = (size_t)snprintf(buf, capacity, "[");
+    for (int i = 0; i < t->rank && used < capacity; i++)
+        used += (size_t)snprintf(buf + used, capacity - used, "%s%lld", i ? ", " : "",
+                                 (long long)t->shape[i]);
+    if (used < capacity)
+        snprintf(buf + used, capacity - used, "]");
+    return buf;
+}
+
+void eng_shape4(const clg_tensor *t, cl_int *shape4)
+{
+    int pad = 4 - t->rank;
+    for (int i = 0; i < 4; i++)
+        shape4[i] = i < pad ? 1 : (cl_int)t->shape[i - pad];
+}
+
+void eng_strides4(const clg_tensor *t, cl_int *strides4)
+{
+    int pad = 4 - t->rank;
+    for (int i = 0; i < 4; i++)
+        strides4[i] = i < pad ? 0 : (cl_int)t->strides[i - pad];
+}
+
+/* Shapes are limited so that every index fits the kernels' 32-bit ints. */
+static bool check_shape(clg_context *ctx, const char *op, int rank, const int64_t *shape)
+{
+    if (rank < 0 || rank > CLG_MAX_RANK)
+        return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: rank %d is outside 0..%d", op,
+                        rank, CLG_MAX_RANK),
+               false;
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++) {
+        if (shape[i] < 0)
+            return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: dimension %d is negative (%lld)",
+                            op, i, (long long)shape[i]),
+                   false;
+        n *= shape[i];
+        if (n > INT32_MAX)
+            return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                            "%s: more than 2^31 - 1 elements", op),
+                   false;
+    }
+    return true;
+}
+
+static void set_shape(clg_tensor *t, clg_context *ctx, clg_dtype dtype, int rank,
+                      const int64_t *shape)
+{
+    t->ctx = ctx;
+    t->dtype = dtype;
+    t->rank = rank;
+    for (int i = 0; i < rank; i++)
+        t->shape[i] = shape[i];
+    eng_contiguous_strides(rank, t->shape, t->strides);
+}
+
+clg_tensor *eng_new(clg_context *ctx, clg_dtype dtype, int rank, const int64_t *shape)
+{
+    if (!check_shape(ctx, "tensor", rank, shape))
+        return NULL;
+    clg_tensor *t = eng_host_alloc(ctx, sizeof *t);
+    if (!t)
+        return NULL;
+    memset(t, 0, sizeof *t);
+    set_shape(t, ctx, dtype, rank, shape);
+    size_t byte_offset = 0;
+    size_t bytes = (size_t)eng_numel(rank, shape) * eng_dtype_size(dtype);
+    if (clrt_arena_alloc(&ctx->rt, bytes, &t->mem, &byte_offset) != CLG_STATUS_OK)
+        return NULL;
+    t->offset = byte_offset / eng_dtype_size(dtype);
+    return t;
+}
+
+clg_tensor *eng_view(clg_context *ctx, const clg_tensor *src, int rank, const int64_t *shape,
+                     const int64_t *strides, size_t offset)
+{
+    clg_tensor *t = eng_host_alloc(ctx, sizeof *t);
+    if (!t)
+        return NULL;
+    memset(t, 0, sizeof *t);
+    t->ctx = ctx;
+    t->dtype = src->dtype;
+    t->rank = rank;
+    t->mem = src->mem;
+    t->offset = offset;
+    for (int i = 0; i < rank; i++) {
+        t->shape[i] = shape[i];
+        t->strides[i] = strides[i];
+    }
+    return t;
+}
+
+CLG_API clg_tensor *clg_tensor_create(clg_context *ctx, clg_dtype dtype, int rank,
+                                      const int64_t *shape)
+{
+    if (eng_failed(ctx) || !check_shape(ctx, "clg_tensor_create", rank, shape))
+        return NULL;
+    clg_tensor *t = calloc(1, sizeof *t);
+    if (!t) {
+        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "out of host memory");
+        return NULL;
+    }
+    set_shape(t, ctx, dtype, rank, shape);
+    t->persistent = true;
+    size_t bytes = (size_t)eng_numel(rank, shape) * eng_dtype_size(dtype);
+    t->block = clrt_pool_get(&ctx->rt, bytes);
+    if (!t->block) {
+        free(t);
+        return NULL;
+    }
+    t->mem = t->block->mem;
+    const cl_uint zero = 0;
+    if (clrt_fill(&ctx->rt, t->mem, 0, bytes, &zero, sizeof zero) != CLG_STATUS_OK) {
+        clg_tensor_destroy(t);
+        return NULL;
+    }
+    return t;
+}
+
+CLG_API void clg_tensor_destroy(clg_tensor *t)
+{
+    if (!t || !t->persistent)
+        return;
+    clg_tensor_destroy(t->grad);
+    clrt_pool_put(&t->ctx->rt, t->block);
+    free(t);
+}
+
+CLG_API clg_tensor *clg_tensor_from_host(clg_context *ctx, clg_dtype dtype, int rank,
+                                         const int64_t *shape, const void *data)
+{
+    if (eng_failed(ctx))
+        return NULL;
+    clg_tensor *t = eng_new(ctx, dtype, rank, shape);
+    if (!t)
+        return NULL;
+    size_t bytes = (size_t)eng_numel(rank, shape) * eng_dtype_size(dtype);
+    if (clrt_write(&ctx->rt, t->mem, t->offset * 4, data, bytes) != CLG_STATUS_OK)
+        return NULL;
+    return t;
+}
+
+CLG_API clg_tensor *clg_tensor_full(clg_context *ctx, int rank, const int64_t *shape, float value)
+{
+    if (eng_failed(ctx))
+        return NULL;
+    clg_tensor *t = eng_new(ctx, CLG_DTYPE_F32, rank, shape);
+    if (!t || clrt_fill(&ctx->rt, t->mem, t->offset * 4, (size_t)eng_numel(rank, shape) * 4,
+                        &value, sizeof value) != CLG_STATUS_OK)
+        return NULL;
+    return t;
+}
+
+static bool check_count(const clg_tensor *t, const char *op, size_t count)
+{
+    if ((int64_t)count != clg_tensor_numel(t)) {
+        char s[64];
+        eng_fail(t->ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: %zu elements given for a tensor of shape %s",
+                 op, count, eng_shape_str(t, s, sizeof s));
+        return false;
+    }
+    return true;
+}
+
+CLG_API clg_status clg_tensor_upload(clg_tensor *t, const void *data, size_t count)
+{
+    clg_context *ctx = t->ctx;
+    if (eng_failed(ctx))
+        return ctx->rt.error.status;
+    if (!check_count(t, "clg_tensor_upload", count))
+        return ctx->rt.error.status;
+    if (!clg_tensor_is_contiguous(t))
+        return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                        "clg_tensor_upload: the tensor is a non-contiguous view");
+    return clrt_write(&ctx->rt, t->mem, t->offset * 4, data, count * 4);
+}
+
+/* A contiguous copy of a strided view (no tape record: engine internal). */
+static clg_tensor *gather(clg_context *ctx, const clg_tensor *src)
+{
+    clg_tensor *dst = eng_new(ctx, src->dtype, src->rank, src->shape);
+    if (!dst)
+        return NULL;
+    cl_kernel k = clrt_kernel(&ctx->rt, "engine/tensor.cl", NULL, "copy_strided");
+    if (!k)
+        return NULL;
+    cl_int shape[4], strides[4];
+    eng_shape4(src, shape);
+    eng_strides4(src, strides);
+    int n = (int)clg_tensor_numel(src);
+    size_t global = (size_t)n, local = WG;
+    clrt_arg args[] = {ENG_ARG_TENSOR(src), CLRT_ARG_INT4(shape[0], shape[1], shape[2], shape[3]),
+                       CLRT_ARG_INT4(strides[0], strides[1], strides[2], strides[3]),
+                       ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n)};
+    if (clrt_launch(&ctx->rt, k, 1, &global, &local, 7, args) != CLG_STATUS_OK)
+        return NULL;
+    return dst;
+}
+
+CLG_API clg_status clg_tensor_download(const clg_tensor *t, void *data, size_t count)
+{
+    clg_context *ctx = t->ctx;
+    if (eng_failed(ctx))
+        return ctx->rt.error.status;
+    if (!check_count(t, "clg_tensor_download", count))
+        return ctx->rt.error.status;
+    const clg_tensor *src = t;
+    if (!clg_tensor_is_contiguous(t) && !(src = gather(ctx, t)))
+        return ctx->rt.error.status;
+    return clrt_read(&ctx->rt, src->mem, src->offset * 4, data, count * 4);
+}
+
+CLG_API clg_status clg_tensor_item(const clg_tensor *t, float *value)
+{
+    if (t->dtype != CLG_DTYPE_F32)
+        return eng_fail(t->ctx, CLG_STATUS_INVALID_ARGUMENT,
+                        "clg_tensor_item: the tensor is not float32");
+    return clg_tensor_download(t, value, 1);
+}
+
+CLG_API clg_status clg_tensor_copy(clg_tensor *dst, const clg_tensor *src)
+{
+    clg_context *ctx = dst->ctx;
+    if (eng_failed(ctx))
+        return ctx->rt.error.status;
+    if (!eng_same_shape(dst, src) || dst->dtype != src->dtype || !clg_tensor_is_contiguous(dst)) {
+        char a[64], b[64];
+        return eng_fail(ctx, CLG_STATUS_SHAPE,
+                        "clg_tensor_copy: cannot copy %s into %s (same shape and dtype, and a "
+                        "contiguous destination, are needed)",
+                        eng_shape_str(src, a, sizeof a), eng_shape_str(dst, b, sizeof b));
+    }
+    if (!clg_tensor_is_contiguous(src) && !(src = gather(ctx, src)))
+        return ctx->rt.error.status;
+    return clrt_copy(&ctx->rt, src->mem, src->offset * 4, dst->mem, dst->offset * 4,
+                     (size_t)clg_tensor_numel(src) * 4);
+}
+
+CLG_API clg_status clg_tensor_fill(clg_tensor *t, float value)
+{
+    clg_context *ctx = t->ctx;
+    if (eng_failed(ctx))
+        return ctx->rt.error.status;
+    if (!clg_tensor_is_contiguous(t))
+        return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                        "clg_tensor_fill: the tensor is a non-contiguous view");
+    if (t->dtype == CLG_DTYPE_I32) {
+        cl_int v = (cl_int)value;
+        return clrt_fill(&ctx->rt, t->mem, t->offset * 4, (size_t)clg_tensor_numel(t) * 4, &v, 4);
+    }
+    return clrt_fill(&ctx->rt, t->mem, t->offset * 4, (size_t)clg_tensor_numel(t) * 4, &value, 4);
+}
+
+CLG_API clg_context *clg_tensor_context(const clg_tensor *t) { return t->ctx; }
+CLG_API clg_dtype clg_tensor_dtype(const clg_tensor *t) { return t->dtype; }
+CLG_API int clg_tensor_rank(const clg_tensor *t) { return t->rank; }
+CLG_API int64_t clg_tensor_numel(const clg_tensor *t) { return eng_numel(t->rank, t->shape); }
+
+CLG_API int64_t clg_tensor_dim(const clg_tensor *t, int axis)
+{
+    if (axis < 0)
+        axis += t->rank;
+    return (axis >= 0 && axis < t->rank) ? t->shape[axis] : 0;
+}
+
+CLG_API bool clg_tensor_is_contiguous(const clg_tensor *t)
+{
+    int64_t s = 1;
+    for (int i = t->rank - 1; i >= 0; i--) {
+        if (t->shape[i] != 1 && t->strides[i] != s)
+            return false;
+        s *= t->shape[i];
+    }
+    return true;
+}
+
+CLG_API char *clg_tensor_shape_str(const clg_tensor *t, char *buf, size_t capacity)
+{
+    return eng_shape_str(t, buf, capacity);
+}
+
+CLG_API void clg_tensor_set_requires_grad(clg_tensor *t, bool requires_grad)
+{
+    if (t->dtype != CLG_DTYPE_F32 && requires_grad) {
+        eng_fail(t->ctx, CLG_STATUS_INVALID_ARGUMENT,
+                 "clg_tensor_set_requires_grad: only float32 tensors can require a gradient");
+        return;
+    }
+    t->requires_grad = requires_grad;
+}
+
+CLG_API bool clg_tensor_requires_grad(const clg_tensor *t) { return t->requires_grad; }
+
+CLG_API clg_tensor *clg_tensor_grad(const clg_tensor *t)
+{
+    return t->has_grad ? t->grad : NULL;
+}
+
+CLG_API void clg_tensor_zero_grad(clg_tensor *t)
+{
+    if (t)
+        t->has_grad = false;
+}
+
+void eng_grad_accumulate(clg_context *ctx, clg_tensor *t, const clg_tensor *src)
+{
+    bool accumulate = false;
+    clg_tensor *g = eng_grad_dest(ctx, t, &accumulate);
+    if (!g)
+        return;
+    if (!accumulate && clg_tensor_is_contiguous(src)) {
+        clrt_copy(&ctx->rt, src->mem, src->offset * 4, g->mem, g->offset * 4,
+                  (size_t)clg_tensor_numel(src) * 4);
+        return;
+    }
+    cl_kernel k = clrt_kernel(&ctx->rt, "engine/tensor.cl", NULL, "accumulate_strided");
+    if (!k)
+        return;
+    cl_int shape[4], strides[4];
+    eng_shape4(src, shape);
+    eng_strides4(src, strides);
+    int n = (int)clg_tensor_numel(src);
+    size_t global = (size_t)n, local = WG;
+    clrt_arg args[] = {ENG_ARG_TENSOR(src), CLRT_ARG_INT4(shape[0], shape[1], shape[2], shape[3]),
+                       CLRT_ARG_INT4(strides[0], strides[1], strides[2], strides[3]),
+                       ENG_ARG_TENSOR(g), CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate)};
+    clrt_launch(&ctx->rt, k, 1, &global, &local, 8, args);
+}

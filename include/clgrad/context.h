@@ -1,0 +1,158 @@
+/* clgrad/context.h: the context (one OpenCL device, one in-order queue, the
+ * tape, the sticky error), device discovery, training-step brackets, grad
+ * mode and the counters that prove the performance contract.
+ *
+ * A context is used by one thread at a time. Every call that can fail either
+ * returns a clg_status or returns NULL; the reason, naming the op and the
+ * shapes or the file, is held by the context until clg_context_clear_error.
+ * Errors are sticky: once one is recorded, ops return NULL without work, so a
+ * whole step can be checked once, at the loss. The library never exits,
+ * aborts or prints. */
+#ifndef CLGRAD_CONTEXT_H
+#define CLGRAD_CONTEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(CLGRAD_BUILDING)
+#define CLG_API __attribute__((visibility("default")))
+#else
+#define CLG_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum clg_status {
+    CLG_STATUS_OK = 0,
+    CLG_STATUS_INVALID_ARGUMENT, /* a parameter is out of range or NULL */
+    CLG_STATUS_SHAPE,            /* tensor shapes do not fit the op */
+    CLG_STATUS_OUT_OF_MEMORY,    /* a host or device allocation failed */
+    CLG_STATUS_DEVICE,           /* an OpenCL or CLBlast call failed */
+    CLG_STATUS_BUILD,            /* a kernel did not compile; the message holds the log */
+    CLG_STATUS_NO_DEVICE,        /* no OpenCL device, or none matches CLGRAD_DEVICE */
+    CLG_STATUS_IO,               /* a file could not be opened, read or written */
+    CLG_STATUS_FORMAT,           /* a file's contents are malformed */
+    CLG_STATUS_MISMATCH,         /* a checkpoint's names or shapes differ from the model's */
+    CLG_STATUS_STATE             /* the call is not valid now (backward twice, ...) */
+} clg_status;
+
+/* Static string such as "shape"; never NULL. */
+CLG_API const char *clg_status_name(clg_status status);
+
+typedef struct clg_context clg_context;
+
+typedef struct clg_context_options {
+    /* Device to use: "gpu", "cpu", "P:D" (platform and device index), or a
+     * case-insensitive substring of the device name. NULL: the CLGRAD_DEVICE
+     * environment variable, else the first GPU, else the first CPU. */
+    const char *device;
+    /* Folder for compiled kernel binaries. NULL: CLGRAD_CACHE_DIR, else
+     * $XDG_CACHE_HOME/clgrad, else $HOME/.cache/clgrad. */
+    const char *cache_dir;
+    /* false: never read or write the disk cache (also CLGRAD_CACHE=off). */
+    bool disk_cache;
+    /* Read kernel sources from this source tree (the folder holding ops/, cl/)
+     * instead of the embedded copies, for fast kernel iteration. NULL:
+     * CLGRAD_KERNEL_DIR, else embedded. */
+    const char *kernel_dir;
+} clg_context_options;
+
+CLG_API clg_context_options clg_context_options_default(void);
+
+/* Opens the chosen device. *out is set whenever host memory allows, also on
+ * failure, so that clg_context_error can say why (for an unknown device it
+ * lists every device there is); destroy it in both cases. opts may be NULL. */
+CLG_API clg_status clg_context_create(const clg_context_options *opts, clg_context **out);
+/* Releases everything the context owns. Accepts NULL. Tensors, layers and
+ * optimizers of the context must be destroyed first. */
+CLG_API void clg_context_destroy(clg_context *ctx);
+
+/* The sticky error: status, and a message borrowed until the next error or
+ * clear ("" when none). */
+CLG_API clg_status clg_context_status(const clg_context *ctx);
+CLG_API const char *clg_context_error(const clg_context *ctx);
+CLG_API void clg_context_clear_error(clg_context *ctx);
+
+/* The device in use, e.g. "pthread-haswell-AMD EPYC 7B13"; borrowed. */
+CLG_API const char *clg_context_device_name(const clg_context *ctx);
+
+/* Blocks until every enqueued command has run. Counted as a host sync. */
+CLG_API clg_status clg_finish(clg_context *ctx);
+
+/* A training step. clg_step_begin clears the tape and releases whatever the
+ * previous step left; clg_step_end releases every tensor the ops of the step
+ * returned, at once. Op results are borrowed until the next clg_step_end (or
+ * clg_step_begin): ops called outside a begin/end pair behave the same way. */
+CLG_API void clg_step_begin(clg_context *ctx);
+CLG_API void clg_step_end(clg_context *ctx);
+
+/* Grad mode (PyTorch's torch.no_grad): while disabled, ops record nothing on
+ * the tape and their results do not require a gradient. Returns the previous
+ * setting so that callers can restore it. Enabled by default. */
+CLG_API bool clg_grad_set_enabled(clg_context *ctx, bool enabled);
+CLG_API bool clg_grad_is_enabled(const clg_context *ctx);
+
+/* Device memory held by the buffer pool. Freed tensors return their memory to
+ * the pool, not to the driver. */
+typedef struct clg_memstats {
+    size_t bytes_in_use; /* handed out to tensors, arenas and scratch now */
+    size_t bytes_peak;   /* highest bytes_in_use so far */
+    size_t bytes_held;   /* obtained from the driver (in use + pooled) */
+} clg_memstats;
+CLG_API void clg_memstats_get(const clg_context *ctx, clg_memstats *out);
+
+/* Monotonic event counters since the context was created. A steady-state
+ * training step adds nothing to device_allocations and program_builds, and
+ * adds to host_syncs only the reads the caller asked for. */
+typedef struct clg_counters {
+    uint64_t device_allocations; /* clCreateBuffer calls */
+    uint64_t program_builds;     /* clBuildProgram calls (from source or binary) */
+    uint64_t disk_cache_hits;    /* programs loaded from the on-disk binary cache */
+    uint64_t host_syncs;         /* blocking reads, clFinish, waits on events */
+    uint64_t kernel_launches;    /* clgrad's own kernels enqueued */
+    uint64_t gemm_calls;         /* GEMMs enqueued through CLBlast */
+} clg_counters;
+CLG_API void clg_counters_get(const clg_context *ctx, clg_counters *out);
+
+/* Device discovery, without a context. */
+typedef enum clg_device_type {
+    CLG_DEVICE_TYPE_OTHER = 0,
+    CLG_DEVICE_TYPE_CPU,
+    CLG_DEVICE_TYPE_GPU,
+    CLG_DEVICE_TYPE_ACCELERATOR
+} clg_device_type;
+
+typedef struct clg_device_desc {
+    int platform_index;
+    int device_index;
+    clg_device_type type;
+    char platform_name[128];
+    char platform_version[128];
+    char name[128];
+    char vendor[128];
+    char version[128];          /* "OpenCL 3.0 PoCL ..." */
+    char driver_version[64];
+    char opencl_c_version[64];  /* "OpenCL C 1.2 ..." */
+    unsigned compute_units;
+    uint64_t global_mem_bytes;
+    uint64_t local_mem_bytes;
+    uint64_t max_alloc_bytes;
+    bool fp64;
+    bool fp16;
+} clg_device_desc;
+
+/* Fills up to `capacity` descriptions and sets *count to the number of devices
+ * found (which may exceed capacity). Returns CLG_STATUS_NO_DEVICE when no
+ * OpenCL platform is installed. */
+CLG_API clg_status clg_devices_list(clg_device_desc *descs, size_t capacity, size_t *count);
+/* Which of `descs` the rule above picks for `spec` (NULL: CLGRAD_DEVICE, else
+ * the default). Returns the index, or -1 when nothing matches. */
+CLG_API int clg_devices_pick(const clg_device_desc *descs, size_t count, const char *spec);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,70 @@
+/* clgrad/nn.h: parameter sets, initialisers and layers.
+ *
+ * Layers own persistent parameters and compose ops from ops.h; they have no
+ * backward code of their own. Initialisers draw from a counter-based
+ * generator (Philox-4x32-10) keyed by a seed, on the host, so a seed gives the
+ * same weights on every device. */
+#ifndef CLGRAD_NN_H
+#define CLGRAD_NN_H
+
+#include "ops.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A list of named parameters, in insertion order: what optimizers update and
+ * checkpoints save. It borrows the tensors; destroying it leaves them. */
+typedef struct clg_params clg_params;
+
+CLG_API clg_params *clg_params_create(clg_context *ctx);
+CLG_API void clg_params_destroy(clg_params *params);
+/* Appends a tensor under a name (copied; e.g. "fc1.weight"). A duplicate name
+ * is CLG_STATUS_INVALID_ARGUMENT. Marks the tensor as requiring a gradient. */
+CLG_API clg_status clg_params_add(clg_params *params, const char *name, clg_tensor *tensor);
+/* Appends every entry of `other`, each name prefixed with `prefix`. */
+CLG_API clg_status clg_params_extend(clg_params *params, const char *prefix,
+                                     const clg_params *other);
+CLG_API size_t clg_params_count(const clg_params *params);
+/* Borrowed. NULL when index is out of range. */
+CLG_API const char *clg_params_name(const clg_params *params, size_t index);
+CLG_API clg_tensor *clg_params_tensor(const clg_params *params, size_t index);
+/* NULL when absent. */
+CLG_API clg_tensor *clg_params_find(const clg_params *params, const char *name);
+/* Forgets every gradient (clg_tensor_zero_grad on each). */
+CLG_API void clg_params_zero_grad(clg_params *params);
+
+/* Initialisers, filling a persistent float32 tensor. fan_in / fan_out follow
+ * PyTorch: for a weight (out, in, ...), fan_in = in * receptive field. The
+ * same (seed, shape) always gives the same values. */
+CLG_API clg_status clg_init_uniform(clg_tensor *t, float low, float high, uint64_t seed);
+CLG_API clg_status clg_init_normal(clg_tensor *t, float mean, float std, uint64_t seed);
+/* Glorot and Bengio 2010: U(-a, a), a = gain sqrt(6 / (fan_in + fan_out)). */
+CLG_API clg_status clg_init_xavier_uniform(clg_tensor *t, float gain, uint64_t seed);
+/* N(0, gain^2 2 / (fan_in + fan_out)). */
+CLG_API clg_status clg_init_xavier_normal(clg_tensor *t, float gain, uint64_t seed);
+/* He et al. 2015, fan_in mode: U(-b, b), b = gain sqrt(3 / fan_in); gain
+ * sqrt(2) for ReLU. */
+CLG_API clg_status clg_init_kaiming_uniform(clg_tensor *t, float gain, uint64_t seed);
+/* N(0, gain^2 / fan_in). */
+CLG_API clg_status clg_init_kaiming_normal(clg_tensor *t, float gain, uint64_t seed);
+
+/* Fully connected layer, torch.nn.Linear: y = x W^T + b with W (out, in) and
+ * b (out); x (N, in) -> y (N, out). Initialised as PyTorch does:
+ * W, b ~ U(-1/sqrt(in), 1/sqrt(in)). Parameters are named "weight", "bias". */
+typedef struct clg_linear clg_linear;
+
+CLG_API clg_linear *clg_linear_create(clg_context *ctx, int64_t in_features,
+                                      int64_t out_features, bool bias, uint64_t seed);
+CLG_API void clg_linear_destroy(clg_linear *layer);
+CLG_API clg_tensor *clg_linear_forward(clg_linear *layer, clg_tensor *x);
+/* Borrowed for the layer's lifetime; bias is NULL without one. */
+CLG_API clg_tensor *clg_linear_weight(const clg_linear *layer);
+CLG_API clg_tensor *clg_linear_bias(const clg_linear *layer);
+/* Borrowed for the layer's lifetime. */
+CLG_API const clg_params *clg_linear_params(const clg_linear *layer);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

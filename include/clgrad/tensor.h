@@ -1,0 +1,91 @@
+/* clgrad/tensor.h: tensors on the device and reverse-mode autodiff.
+ *
+ * A tensor is (buffer, element offset, shape, strides), row-major, outermost
+ * dimension first, rank 0 to 4, float32 or int32. Two lifetimes:
+ *   persistent: clg_tensor_create; yours until clg_tensor_destroy (parameters,
+ *               optimizer state, anything kept across steps);
+ *   step:       everything an op or clg_tensor_from_host returns; borrowed
+ *               until the next clg_step_end. Copy one into a persistent tensor
+ *               (clg_tensor_copy) to keep it.
+ * Gradients: an op records itself on the tape when grad mode is on and any
+ * input requires a gradient; clg_backward(loss) walks the tape in reverse and
+ * accumulates (+=) into the gradient of every tensor that requires one:
+ * parameters, and inputs too (d loss / d input for adversarial examples). */
+#ifndef CLGRAD_TENSOR_H
+#define CLGRAD_TENSOR_H
+
+#include "context.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CLG_MAX_RANK 4
+
+typedef enum clg_dtype {
+    CLG_DTYPE_F32 = 0,
+    CLG_DTYPE_I32 = 1
+} clg_dtype;
+
+typedef struct clg_tensor clg_tensor;
+
+/* A persistent, contiguous tensor filled with zeros. shape may be NULL when
+ * rank is 0. Returns NULL on error (message in the context). */
+CLG_API clg_tensor *clg_tensor_create(clg_context *ctx, clg_dtype dtype, int rank,
+                                      const int64_t *shape);
+/* Returns the tensor's memory (and its gradient's) to the pool. Accepts NULL.
+ * Only for persistent tensors; step tensors go with clg_step_end. */
+CLG_API void clg_tensor_destroy(clg_tensor *t);
+
+/* A step tensor holding a copy of `data` (numel elements of dtype). The copy
+ * is staged, so `data` may be reused as soon as this returns, and the upload
+ * does not block. */
+CLG_API clg_tensor *clg_tensor_from_host(clg_context *ctx, clg_dtype dtype, int rank,
+                                         const int64_t *shape, const void *data);
+/* A step tensor of the given shape filled with `value`. */
+CLG_API clg_tensor *clg_tensor_full(clg_context *ctx, int rank, const int64_t *shape,
+                                    float value);
+
+/* Writes `count` elements (must equal numel) from host memory; staged and
+ * non-blocking like clg_tensor_from_host. The tensor must be contiguous. */
+CLG_API clg_status clg_tensor_upload(clg_tensor *t, const void *data, size_t count);
+/* Reads `count` elements (must equal numel) in row-major order, also from
+ * non-contiguous views. Blocks, and counts as one host sync. */
+CLG_API clg_status clg_tensor_download(const clg_tensor *t, void *data, size_t count);
+/* Reads a one-element float tensor. Blocks (one host sync). */
+CLG_API clg_status clg_tensor_item(const clg_tensor *t, float *value);
+/* dst = src on the device; same shape and dtype; dst contiguous. */
+CLG_API clg_status clg_tensor_copy(clg_tensor *dst, const clg_tensor *src);
+/* Every element = value; t contiguous. */
+CLG_API clg_status clg_tensor_fill(clg_tensor *t, float value);
+
+CLG_API clg_context *clg_tensor_context(const clg_tensor *t);
+CLG_API clg_dtype clg_tensor_dtype(const clg_tensor *t);
+CLG_API int clg_tensor_rank(const clg_tensor *t);
+/* Size of one dimension; negative axes count from the end. */
+CLG_API int64_t clg_tensor_dim(const clg_tensor *t, int axis);
+CLG_API int64_t clg_tensor_numel(const clg_tensor *t);
+CLG_API bool clg_tensor_is_contiguous(const clg_tensor *t);
+/* "[128, 784]" into buf (always terminated); returns buf. */
+CLG_API char *clg_tensor_shape_str(const clg_tensor *t, char *buf, size_t capacity);
+
+/* Marks a tensor as a leaf that wants a gradient (float32 only). */
+CLG_API void clg_tensor_set_requires_grad(clg_tensor *t, bool requires_grad);
+CLG_API bool clg_tensor_requires_grad(const clg_tensor *t);
+/* The accumulated gradient, same shape, contiguous; borrowed (a persistent
+ * tensor's gradient lives as long as the tensor, a step tensor's until
+ * clg_step_end). NULL when none has been computed since the last zero_grad,
+ * as PyTorch's .grad is None. */
+CLG_API clg_tensor *clg_tensor_grad(const clg_tensor *t);
+/* Forgets the gradient (PyTorch's zero_grad(set_to_none=True)): the next
+ * backward writes it afresh instead of adding. Enqueues nothing. */
+CLG_API void clg_tensor_zero_grad(clg_tensor *t);
+
+/* Back-propagates from a one-element loss (d loss = 1). Each tape may be
+ * walked once per step; a second call is CLG_STATUS_STATE, as in PyTorch. */
+CLG_API clg_status clg_backward(clg_tensor *loss);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,39 @@
+/* ops/internal.h: what op files share: launching a 1-D kernel, broadcasting
+ * rules, and reducing a broadcast gradient back to an input's shape.
+ * Internal prefix: op_. */
+#ifndef CLGRAD_OPS_INTERNAL_H
+#define CLGRAD_OPS_INTERNAL_H
+
+#include "clgrad/ops.h"
+#include "engine/engine.h"
+
+/* Work-group size for elementwise kernels; every kernel guards its tail. */
+#define OP_WG 64
+
+/* Enqueues kernel `name` of `source` over n work-items. */
+bool op_launch(clg_context *ctx, const char *source, const char *name, size_t n, int n_args,
+               const clrt_arg *args);
+#define OP_LAUNCH(ctx, source, name, n, ...)                                                  \
+    op_launch((ctx), (source), (name), (n),                                                   \
+              (int)(sizeof((clrt_arg[]){__VA_ARGS__}) / sizeof(clrt_arg)),                     \
+              (clrt_arg[]){__VA_ARGS__})
+
+/* An int4 kernel argument from 4 cl_ints. */
+#define OP_ARG4(v) CLRT_ARG_INT4((v)[0], (v)[1], (v)[2], (v)[3])
+
+/* NumPy broadcasting of a's and b's shapes into (rank, shape); records an
+ * error naming `op` and both shapes when they do not broadcast. */
+bool op_broadcast_shape(clg_context *ctx, const char *op, const clg_tensor *a,
+                        const clg_tensor *b, int *rank, int64_t *shape);
+/* t's strides seen from a broadcast output of shape (rank, shape), padded to
+ * rank 4: 0 along broadcast axes. */
+void op_broadcast_strides4(const clg_tensor *t, int rank, cl_int *strides4);
+/* shape padded on the left to rank 4. */
+void op_pad4(int rank, const int64_t *shape, cl_int *shape4);
+
+/* Records "op: <what>" with the shapes of the inputs: "clg_add: shapes [2, 3]
+ * and [4, 3] cannot be broadcast". */
+void op_fail_shapes(clg_context *ctx, const char *op, const char *what, int n,
+                    const clg_tensor *const *ts);
+
+#endif
