@@ -104,6 +104,25 @@ clg_tensor *eng_contiguous(clg_context *ctx, clg_tensor *src)
     return dst;
 }
 
+static clg_status walk(clg_context *ctx, clg_tensor *output, const clg_tensor *seed)
+{
+    if (!output->requires_grad)
+        return eng_fail(ctx, CLG_STATUS_STATE,
+                        "clg_backward: the output does not require a gradient (no tensor that "
+                        "requires one reached it, or grad mode was off)");
+    if (ctx->tape_consumed)
+        return eng_fail(ctx, CLG_STATUS_STATE,
+                        "clg_backward: this step's tape was already walked; call it once per "
+                        "step (between clg_step_begin and clg_step_end)");
+    ctx->tape_consumed = true;
+    /* Added to whatever gradient a leaf output already has, as in PyTorch. */
+    eng_grad_accumulate(ctx, output, seed);
+    for (eng_node *node = ctx->tape_last; node && !eng_failed(ctx); node = node->prev)
+        if (node->output->has_grad)
+            node->backward(ctx, node);
+    return ctx->rt.error.status;
+}
+
 CLG_API clg_status clg_backward(clg_tensor *loss)
 {
     clg_context *ctx = loss->ctx;
@@ -112,24 +131,27 @@ CLG_API clg_status clg_backward(clg_tensor *loss)
     char s[64];
     if (loss->dtype != CLG_DTYPE_F32 || clg_tensor_numel(loss) != 1)
         return eng_fail(ctx, CLG_STATUS_SHAPE,
-                        "clg_backward: the loss must be one float32 element, not shape %s",
+                        "clg_backward: the loss must be one float32 element, not shape %s "
+                        "(use clg_backward_with for other outputs)",
                         eng_shape_str(loss, s, sizeof s));
-    if (!loss->requires_grad)
-        return eng_fail(ctx, CLG_STATUS_STATE,
-                        "clg_backward: the loss does not require a gradient (no tensor that "
-                        "requires one reached it, or grad mode was off)");
-    if (ctx->tape_consumed)
-        return eng_fail(ctx, CLG_STATUS_STATE,
-                        "clg_backward: this step's tape was already walked; call it once per "
-                        "step (between clg_step_begin and clg_step_end)");
-    ctx->tape_consumed = true;
-    /* d loss / d loss = 1, added to whatever gradient a leaf loss already has. */
     clg_tensor *one = clg_tensor_full(ctx, loss->rank, loss->shape, 1.0f);
     if (!one)
         return ctx->rt.error.status;
-    eng_grad_accumulate(ctx, loss, one);
-    for (eng_node *node = ctx->tape_last; node && !eng_failed(ctx); node = node->prev)
-        if (node->output->has_grad)
-            node->backward(ctx, node);
-    return ctx->rt.error.status;
+    return walk(ctx, loss, one);
+}
+
+CLG_API clg_status clg_backward_with(clg_tensor *output, const clg_tensor *grad_output)
+{
+    clg_context *ctx = output->ctx;
+    if (eng_failed(ctx))
+        return ctx->rt.error.status;
+    if (!grad_output || !eng_same_shape(output, grad_output) || grad_output->dtype != CLG_DTYPE_F32) {
+        char a[64], b[64] = "none";
+        if (grad_output)
+            eng_shape_str(grad_output, b, sizeof b);
+        return eng_fail(ctx, CLG_STATUS_SHAPE,
+                        "clg_backward_with: the gradient's shape %s differs from the output's %s",
+                        b, eng_shape_str(output, a, sizeof a));
+    }
+    return walk(ctx, output, grad_output);
 }

@@ -84,6 +84,9 @@ CLG_API void clg_tensor_zero_grad(clg_tensor *t);
 /* Back-propagates from a one-element loss (d loss = 1). Each tape may be
  * walked once per step; a second call is CLG_STATUS_STATE, as in PyTorch. */
 CLG_API clg_status clg_backward(clg_tensor *loss);
+/* Back-propagates from any output with a given upstream gradient of the same
+ * shape (PyTorch's output.backward(gradient)): vector-Jacobian products. */
+CLG_API clg_status clg_backward_with(clg_tensor *output, const clg_tensor *grad_output);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,640 @@
+/* data/safetensors.c: the safetensors format (8-byte little-endian header
+ * length, a JSON header naming each tensor's dtype, shape and byte range,
+ * then the raw little-endian data), read whole, and checkpoints written
+ * through a temporary file renamed into place. Only what clgrad stores is
+ * accepted: F32 and I32 tensors of rank <= 4 and string metadata. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+
+#include "clgrad/data.h"
+#include "engine/engine.h"
+
+#define MAX_HEADER (64u << 20)
+
+typedef struct entry {
+    char *name;
+    clg_dtype dtype;
+    int rank;
+    int64_t shape[CLG_MAX_RANK];
+    const void *data;
+} entry;
+
+struct clg_safetensors {
+    unsigned char *file;
+    size_t file_size;
+    entry *entries;
+    size_t count;
+    char **meta_keys;
+    char **meta_values;
+    size_t meta_count;
+};
+
+/* ---- a small JSON reader for the header's fixed shape ---- */
+
+typedef struct parser {
+    const char *start, *p, *end;
+    const char *path;
+    clg_context *ctx;
+    bool failed;
+} parser;
+
+static void parse_fail(parser *ps, const char *what)
+{
+    if (!ps->failed)
+        eng_fail(ps->ctx, CLG_STATUS_FORMAT, "%s: malformed safetensors header: %s", ps->path,
+                 what);
+    ps->failed = true;
+}
+
+static void skip_ws(parser *ps)
+{
+    while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\r' || *ps->p == '\t'))
+        ps->p++;
+}
+
+static bool expect(parser *ps, char c)
+{
+    skip_ws(ps);
+    if (ps->p < ps->end && *ps->p == c) {
+        ps->p++;
+        return true;
+    }
+    char what[48];
+    snprintf(what, sizeof what, "expected '%c' at header byte %ld", c, (long)(ps->p - ps->start));
+    parse_fail(ps, what);
+    return false;
+}
+
+static bool peek(parser *ps, char c)
+{
+    skip_ws(ps);
+    return ps->p < ps->end && *ps->p == c;
+}
+
+/* A JSON string with the escapes JSON allows (\uXXXX kept only for ASCII). */
+static char *parse_string(parser *ps)
+{
+    if (!expect(ps, '"'))
+        return NULL;
+    size_t cap = 32, len = 0;
+    char *s = malloc(cap);
+    while (s && ps->p < ps->end && *ps->p != '"') {
+        char c = *ps->p++;
+        if (c == '\\' && ps->p < ps->end) {
+            char e = *ps->p++;
+            switch (e) {
+            case 'n': c = '\n'; break;
+            case 't': c = '\t'; break;
+            case 'r': c = '\r'; break;
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
+            case 'u': {
+                unsigned v = 0;
+                if (ps->end - ps->p < 4 || sscanf(ps->p, "%4x", &v) != 1) {
+                    parse_fail(ps, "bad \\u escape");
+                    free(s);
+                    return NULL;
+                }
+                ps->p += 4;
+                c = v < 128 ? (char)v : '?';
+                break;
+            }
+            default: c = e;
+            }
+        }
+        if (len + 2 > cap) {
+            char *grown = realloc(s, cap *= 2);
+            if (!grown) {
+                free(s);
+                s = NULL;
+                break;
+            }
+            s = grown;
+        }
+        s[len++] = c;
+    }
+    if (!s || ps->p >= ps->end) {
+        free(s);
+        parse_fail(ps, "unterminated string");
+        return NULL;
+    }
+    ps->p++;
+    s[len] = '\0';
+    return s;
+}
+
+static bool parse_int(parser *ps, int64_t *out)
+{
+    skip_ws(ps);
+    char *stop = NULL;
+    errno = 0;
+    long long v = strtoll(ps->p, &stop, 10);
+    if (stop == ps->p || errno || stop > ps->end) {
+        parse_fail(ps, "expected an integer");
+        return false;
+    }
+    ps->p = stop;
+    *out = v;
+    return true;
+}
+
+/* [n, n, ...] into out (at most max); returns the count or -1. */
+static int parse_int_array(parser *ps, int64_t *out, int max)
+{
+    if (!expect(ps, '['))
+        return -1;
+    int n = 0;
+    if (peek(ps, ']')) {
+        ps->p++;
+        return 0;
+    }
+    for (;;) {
+        int64_t v;
+        if (!parse_int(ps, &v))
+            return -1;
+        if (n == max) {
+            parse_fail(ps, "array too long (rank above 4?)");
+            return -1;
+        }
+        out[n++] = v;
+        if (peek(ps, ',')) {
+            ps->p++;
+            continue;
+        }
+        return expect(ps, ']') ? n : -1;
+    }
+}
+
+static bool push_meta(clg_safetensors *st, char *key, char *value)
+{
+    char **k = realloc(st->meta_keys, (st->meta_count + 1) * sizeof *k);
+    if (k)
+        st->meta_keys = k;
+    char **v = realloc(st->meta_values, (st->meta_count + 1) * sizeof *v);
+    if (v)
+        st->meta_values = v;
+    if (!k || !v)
+        return false;
+    st->meta_keys[st->meta_count] = key;
+    st->meta_values[st->meta_count] = value;
+    st->meta_count++;
+    return true;
+}
+
+static bool parse_metadata(parser *ps, clg_safetensors *st)
+{
+    if (!expect(ps, '{'))
+        return false;
+    if (peek(ps, '}')) {
+        ps->p++;
+        return true;
+    }
+    for (;;) {
+        char *key = parse_string(ps);
+        char *value = (key && expect(ps, ':')) ? parse_string(ps) : NULL;
+        if (!value || !push_meta(st, key, value)) {
+            free(key);
+            free(value);
+            parse_fail(ps, "bad __metadata__ (string values only)");
+            return false;
+        }
+        if (peek(ps, ',')) {
+            ps->p++;
+            continue;
+        }
+        return expect(ps, '}');
+    }
+}
+
+/* {"dtype": "F32", "shape": [..], "data_offsets": [b, e]} */
+static bool parse_entry(parser *ps, entry *e, size_t data_size, const unsigned char *data)
+{
+    if (!expect(ps, '{'))
+        return false;
+    bool have_dtype = false, have_shape = false, have_offsets = false;
+    int64_t offsets[2] = {0, 0};
+    for (;;) {
+        char *key = parse_string(ps);
+        if (!key || !expect(ps, ':')) {
+            free(key);
+            return false;
+        }
+        if (strcmp(key, "dtype") == 0) {
+            char *dtype = parse_string(ps);
+            if (!dtype) {
+                free(key);
+                return false;
+            }
+            if (strcmp(dtype, "F32") == 0)
+                e->dtype = CLG_DTYPE_F32;
+            else if (strcmp(dtype, "I32") == 0)
+                e->dtype = CLG_DTYPE_I32;
+            else {
+                char what[96];
+                snprintf(what, sizeof what, "tensor \"%s\" has dtype %s (only F32 and I32 are read)",
+                         e->name, dtype);
+                parse_fail(ps, what);
+                free(dtype);
+                free(key);
+                return false;
+            }
+            free(dtype);
+            have_dtype = true;
+        } else if (strcmp(key, "shape") == 0) {
+            e->rank = parse_int_array(ps, e->shape, CLG_MAX_RANK);
+            have_shape = e->rank >= 0;
+        } else if (strcmp(key, "data_offsets") == 0) {
+            have_offsets = parse_int_array(ps, offsets, 2) == 2;
+        } else {
+            parse_fail(ps, "unknown field in a tensor entry");
+        }
+        free(key);
+        if (ps->failed)
+            return false;
+        if (peek(ps, ',')) {
+            ps->p++;
+            continue;
+        }
+        if (!expect(ps, '}'))
+            return false;
+        break;
+    }
+    if (!have_dtype || !have_shape || !have_offsets) {
+        parse_fail(ps, "a tensor entry lacks dtype, shape or data_offsets");
+        return false;
+    }
+    int64_t numel = 1;
+    for (int i = 0; i < e->rank; i++) {
+        if (e->shape[i] < 0) {
+            parse_fail(ps, "negative dimension");
+            return false;
+        }
+        numel *= e->shape[i];
+    }
+    if (offsets[0] < 0 || offsets[1] < offsets[0] || (size_t)offsets[1] > data_size ||
+        offsets[1] - offsets[0] != numel * 4) {
+        char what[160];
+        snprintf(what, sizeof what,
+                 "tensor \"%s\": data_offsets [%lld, %lld] do not fit its shape or the file "
+                 "(%zu data bytes)",
+                 e->name, (long long)offsets[0], (long long)offsets[1], data_size);
+        parse_fail(ps, what);
+        return false;
+    }
+    e->data = data + offsets[0];
+    return true;
+}
+
+CLG_API void clg_safetensors_destroy(clg_safetensors *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->count; i++)
+        free(st->entries[i].name);
+    for (size_t i = 0; i < st->meta_count; i++) {
+        free(st->meta_keys[i]);
+        free(st->meta_values[i]);
+    }
+    free(st->entries);
+    free(st->meta_keys);
+    free(st->meta_values);
+    free(st->file);
+    free(st);
+}
+
+static unsigned char *read_file(clg_context *ctx, const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        eng_fail(ctx, CLG_STATUS_IO, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    unsigned char *buf = NULL;
+    size_t cap = 0, len = 0;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? 2 * cap : 1 << 16;
+            unsigned char *grown = realloc(buf, cap);
+            if (!grown) {
+                free(buf);
+                fclose(f);
+                eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory", path);
+                return NULL;
+            }
+            buf = grown;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    bool error = ferror(f);
+    fclose(f);
+    if (error) {
+        free(buf);
+        eng_fail(ctx, CLG_STATUS_IO, "%s: read error", path);
+        return NULL;
+    }
+    *size = len;
+    return buf;
+}
+
+CLG_API clg_safetensors *clg_safetensors_read(clg_context *ctx, const char *path)
+{
+    if (eng_failed(ctx))
+        return NULL;
+    clg_safetensors *st = calloc(1, sizeof *st);
+    if (!st) {
+        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "out of host memory");
+        return NULL;
+    }
+    st->file = read_file(ctx, path, &st->file_size);
+    if (!st->file)
+        goto fail;
+    if (st->file_size < 8) {
+        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: not a safetensors file (%zu bytes, too short)",
+                 path, st->file_size);
+        goto fail;
+    }
+    uint64_t header = 0;
+    for (int i = 7; i >= 0; i--)
+        header = header << 8 | st->file[i];
+    if (header < 2 || header > MAX_HEADER || header > st->file_size - 8) {
+        eng_fail(ctx, CLG_STATUS_FORMAT,
+                 "%s: not a safetensors file (header length %llu does not fit the %zu-byte file)",
+                 path, (unsigned long long)header, st->file_size);
+        goto fail;
+    }
+    const unsigned char *data = st->file + 8 + header;
+    size_t data_size = st->file_size - 8 - (size_t)header;
+    const char *text = (const char *)st->file + 8;
+    parser ps = {text, text, text + header, path, ctx, false};
+    if (!expect(&ps, '{'))
+        goto fail;
+    if (peek(&ps, '}'))
+        return st;
+    for (;;) {
+        char *name = parse_string(&ps);
+        if (!name || !expect(&ps, ':')) {
+            free(name);
+            goto fail;
+        }
+        if (strcmp(name, "__metadata__") == 0) {
+            free(name);
+            if (!parse_metadata(&ps, st))
+                goto fail;
+        } else {
+            entry *grown = realloc(st->entries, (st->count + 1) * sizeof *grown);
+            if (!grown) {
+                free(name);
+                eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "out of host memory");
+                goto fail;
+            }
+            st->entries = grown;
+            entry *e = &st->entries[st->count++];
+            memset(e, 0, sizeof *e);
+            e->name = name;
+            if (!parse_entry(&ps, e, data_size, data))
+                goto fail;
+        }
+        if (peek(&ps, ',')) {
+            ps.p++;
+            continue;
+        }
+        if (!expect(&ps, '}'))
+            goto fail;
+        break;
+    }
+    return st;
+fail:
+    clg_safetensors_destroy(st);
+    return NULL;
+}
+
+CLG_API size_t clg_safetensors_count(const clg_safetensors *st) { return st->count; }
+
+CLG_API const char *clg_safetensors_name(const clg_safetensors *st, size_t index)
+{
+    return index < st->count ? st->entries[index].name : NULL;
+}
+
+static const entry *find(const clg_safetensors *st, const char *name)
+{
+    for (size_t i = 0; i < st->count; i++)
+        if (strcmp(st->entries[i].name, name) == 0)
+            return &st->entries[i];
+    return NULL;
+}
+
+CLG_API bool clg_safetensors_get(const clg_safetensors *st, const char *name, clg_dtype *dtype,
+                                 int *rank, const int64_t **shape, const void **data)
+{
+    const entry *e = find(st, name);
+    if (!e)
+        return false;
+    if (dtype)
+        *dtype = e->dtype;
+    if (rank)
+        *rank = e->rank;
+    if (shape)
+        *shape = e->shape;
+    if (data)
+        *data = e->data;
+    return true;
+}
+
+CLG_API const char *clg_safetensors_metadata(const clg_safetensors *st, const char *key)
+{
+    for (size_t i = 0; i < st->meta_count; i++)
+        if (strcmp(st->meta_keys[i], key) == 0)
+            return st->meta_values[i];
+    return NULL;
+}
+
+CLG_API clg_tensor *clg_safetensors_tensor(const clg_safetensors *st, clg_context *ctx,
+                                           const char *name)
+{
+    if (eng_failed(ctx))
+        return NULL;
+    const entry *e = find(st, name);
+    if (!e) {
+        eng_fail(ctx, CLG_STATUS_MISMATCH, "safetensors: no tensor named \"%s\"", name);
+        return NULL;
+    }
+    clg_tensor *t = clg_tensor_create(ctx, e->dtype, e->rank, e->shape);
+    if (t && clg_tensor_upload(t, e->data, (size_t)eng_numel(e->rank, e->shape)) != CLG_STATUS_OK) {
+        clg_tensor_destroy(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* ---- writing ---- */
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+/* Builds the header in memory (so its length is known before writing). */
+static char *build_header(const clg_params *params, const char *const *keys,
+                          const char *const *values, size_t n_meta, size_t *length)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f)
+        return NULL;
+    fputc('{', f);
+    bool first = true;
+    if (n_meta) {
+        fputs("\"__metadata__\":{", f);
+        for (size_t i = 0; i < n_meta; i++) {
+            if (i)
+                fputc(',', f);
+            json_string(f, keys[i]);
+            fputc(':', f);
+            json_string(f, values[i]);
+        }
+        fputc('}', f);
+        first = false;
+    }
+    size_t offset = 0;
+    for (size_t i = 0; i < clg_params_count(params); i++) {
+        const clg_tensor *t = clg_params_tensor(params, i);
+        size_t bytes = (size_t)clg_tensor_numel(t) * 4;
+        if (!first)
+            fputc(',', f);
+        first = false;
+        json_string(f, clg_params_name(params, i));
+        fprintf(f, ":{\"dtype\":\"%s\",\"shape\":[", t->dtype == CLG_DTYPE_F32 ? "F32" : "I32");
+        for (int d = 0; d < t->rank; d++)
+            fprintf(f, "%s%lld", d ? "," : "", (long long)t->shape[d]);
+        fprintf(f, "],\"data_offsets\":[%zu,%zu]}", offset, offset + bytes);
+        offset += bytes;
+    }
+    fputc('}', f);
+    /* Pad with spaces to a multiple of 8 so the data is aligned, as the
+     * format recommends. */
+    long pos = ftell(f);
+    while (pos % 8) {
+        fputc(' ', f);
+        pos++;
+    }
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    *length = size;
+    return text;
+}
+
+CLG_API clg_status clg_checkpoint_save(clg_context *ctx, const clg_params *params,
+                                       const char *path, const char *const *keys,
+                                       const char *const *values, size_t n_meta)
+{
+    if (eng_failed(ctx))
+        return ctx->rt.error.status;
+    size_t header_len = 0;
+    char *header = build_header(params, keys, values, n_meta, &header_len);
+    if (!header)
+        return eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory", path);
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        free(header);
+        return eng_fail(ctx, CLG_STATUS_IO, "%s: cannot write checkpoint: %s", path,
+                        strerror(errno));
+    }
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++)
+        len8[i] = (unsigned char)((uint64_t)header_len >> (8 * i));
+    bool ok = fwrite(len8, 1, 8, f) == 8 && fwrite(header, 1, header_len, f) == header_len;
+    free(header);
+    float *host = NULL;
+    size_t host_cap = 0;
+    for (size_t i = 0; ok && i < clg_params_count(params); i++) {
+        const clg_tensor *t = clg_params_tensor(params, i);
+        size_t n = (size_t)clg_tensor_numel(t);
+        if (n > host_cap) {
+            float *grown = realloc(host, n * sizeof *host);
+            if (!grown) {
+                ok = false;
+                break;
+            }
+            host = grown;
+            host_cap = n;
+        }
+        /* The host is little endian on every platform clgrad targets, as is
+         * safetensors. */
+        ok = clg_tensor_download(t, host, n) == CLG_STATUS_OK && fwrite(host, 4, n, f) == n;
+    }
+    free(host);
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        int saved = errno;
+        remove(tmp);
+        if (eng_failed(ctx))
+            return ctx->rt.error.status;
+        return eng_fail(ctx, CLG_STATUS_IO, "%s: cannot write checkpoint: %s", path,
+                        strerror(saved));
+    }
+    return CLG_STATUS_OK;
+}
+
+CLG_API clg_status clg_checkpoint_load(clg_context *ctx, const clg_params *params,
+                                       const char *path)
+{
+    clg_safetensors *st = clg_safetensors_read(ctx, path);
+    if (!st)
+        return ctx->rt.error.status;
+    /* Check every name and shape before touching any parameter, so a
+     * mismatched file leaves the model as it was. */
+    for (size_t i = 0; i < clg_params_count(params); i++) {
+        const char *name = clg_params_name(params, i);
+        const clg_tensor *t = clg_params_tensor(params, i);
+        const entry *e = find(st, name);
+        char want[64];
+        eng_shape_str(t, want, sizeof want);
+        if (!e) {
+            eng_fail(ctx, CLG_STATUS_MISMATCH,
+                     "%s: checkpoint has no tensor \"%s\" (the model expects shape %s)", path,
+                     name, want);
+            break;
+        }
+        bool same = e->rank == t->rank && e->dtype == t->dtype;
+        for (int d = 0; same && d < t->rank; d++)
+            same = e->shape[d] == t->shape[d];
+        if (!same) {
+            clg_tensor fake = {.rank = e->rank};
+            memcpy(fake.shape, e->shape, sizeof fake.shape);
+            char got[64];
+            eng_fail(ctx, CLG_STATUS_MISMATCH,
+                     "%s: tensor \"%s\" has shape %s in the checkpoint but %s in the model", path,
+                     name, eng_shape_str(&fake, got, sizeof got), want);
+            break;
+        }
+    }
+    for (size_t i = 0; !eng_failed(ctx) && i < clg_params_count(params); i++) {
+        clg_tensor *t = clg_params_tensor(params, i);
+        const entry *e = find(st, clg_params_name(params, i));
+        clg_tensor_upload(t, e->data, (size_t)clg_tensor_numel(t));
+    }
+    clg_safetensors_destroy(st);
+    return ctx->rt.error.status;
+}

@@ -1,0 +1,108 @@
+#include <stdio.h>
+/* nn/params.c: named parameter lists, what optimizers and checkpoints walk. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clgrad/nn.h"
+#include "engine/engine.h"
+
+struct clg_params {
+    clg_context *ctx;
+    char **names;
+    clg_tensor **tensors;
+    size_t count;
+    size_t capacity;
+};
+
+CLG_API clg_params *clg_params_create(clg_context *ctx)
+{
+    clg_params *ps = calloc(1, sizeof *ps);
+    if (!ps) {
+        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "out of host memory");
+        return NULL;
+    }
+    ps->ctx = ctx;
+    return ps;
+}
+
+CLG_API void clg_params_destroy(clg_params *ps)
+{
+    if (!ps)
+        return;
+    for (size_t i = 0; i < ps->count; i++)
+        free(ps->names[i]);
+    free(ps->names);
+    free(ps->tensors);
+    free(ps);
+}
+
+CLG_API clg_status clg_params_add(clg_params *ps, const char *name, clg_tensor *tensor)
+{
+    clg_context *ctx = ps->ctx;
+    if (eng_failed(ctx))
+        return ctx->rt.error.status;
+    if (!tensor || !tensor->persistent || tensor->dtype != CLG_DTYPE_F32)
+        return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                        "clg_params_add: \"%s\" must be a persistent float32 tensor", name);
+    if (clg_params_find(ps, name))
+        return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                        "clg_params_add: a parameter named \"%s\" is already there", name);
+    if (ps->count == ps->capacity) {
+        size_t cap = ps->capacity ? 2 * ps->capacity : 8;
+        char **names = realloc(ps->names, cap * sizeof *names);
+        if (names)
+            ps->names = names;
+        clg_tensor **tensors = realloc(ps->tensors, cap * sizeof *tensors);
+        if (tensors)
+            ps->tensors = tensors;
+        if (!names || !tensors)
+            return eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "out of host memory");
+        ps->capacity = cap;
+    }
+    char *copy = strdup(name);
+    if (!copy)
+        return eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "out of host memory");
+    ps->names[ps->count] = copy;
+    ps->tensors[ps->count] = tensor;
+    ps->count++;
+    tensor->requires_grad = true;
+    return CLG_STATUS_OK;
+}
+
+CLG_API clg_status clg_params_extend(clg_params *ps, const char *prefix, const clg_params *other)
+{
+    for (size_t i = 0; i < other->count; i++) {
+        char name[512];
+        snprintf(name, sizeof name, "%s%s", prefix ? prefix : "", other->names[i]);
+        clg_status status = clg_params_add(ps, name, other->tensors[i]);
+        if (status != CLG_STATUS_OK)
+            return status;
+    }
+    return CLG_STATUS_OK;
+}
+
+CLG_API size_t clg_params_count(const clg_params *ps) { return ps->count; }
+
+CLG_API const char *clg_params_name(const clg_params *ps, size_t index)
+{
+    return index < ps->count ? ps->names[index] : NULL;
+}
+
+CLG_API clg_tensor *clg_params_tensor(const clg_params *ps, size_t index)
+{
+    return index < ps->count ? ps->tensors[index] : NULL;
+}
+
+CLG_API clg_tensor *clg_params_find(const clg_params *ps, const char *name)
+{
+    for (size_t i = 0; i < ps->count; i++)
+        if (strcmp(ps->names[i], name) == 0)
+            return ps->tensors[i];
+    return NULL;
+}
+
+CLG_API void clg_params_zero_grad(clg_params *ps)
+{
+    for (size_t i = 0; i < ps->count; i++)
+        clg_tensor_zero_grad(ps->tensors[i]);
+}

@@ -1,0 +1,126 @@
+/* ops/matmul.c: matrix products through CLBlast (cl/blas.c).
+ *
+ *   C = A B          A (M,K), B (K,N), C (M,N); batched: (S,M,K)(S,K,N)
+ *   dA = G B^T       one GEMM, beta = 1 when dA already holds a gradient
+ *   dB = A^T G       one GEMM, likewise
+ * A view whose last two axes are a transposed matrix reaches CLBlast as the
+ * same buffer with the transpose flag set, so x W^T in a linear layer costs
+ * no copy; any other strided view is made contiguous first. */
+#include "ops/internal.h"
+
+/* A tensor's last two axes as a row-major matrix for CLBlast; false when the
+ * strides are neither row- nor column-major. */
+static bool as_matrix(const clg_tensor *t, clrt_matrix *m)
+{
+    int r = t->rank;
+    int64_t rows = t->shape[r - 2], cols = t->shape[r - 1];
+    int64_t s_row = t->strides[r - 2], s_col = t->strides[r - 1];
+    m->mem = t->mem;
+    m->offset = t->offset;
+    if ((s_col == 1 || cols == 1) && (s_row >= cols || rows == 1)) {
+        m->trans = false;
+        m->ld = (size_t)(rows == 1 ? (cols > 0 ? cols : 1) : s_row);
+        return true;
+    }
+    if ((s_row == 1 || rows == 1) && (s_col >= rows || cols == 1)) {
+        m->trans = true; /* stored as the row-major (cols x rows) matrix */
+        m->ld = (size_t)(cols == 1 ? (rows > 0 ? rows : 1) : s_col);
+        return true;
+    }
+    return false;
+}
+
+static size_t batch_stride(const clg_tensor *t)
+{
+    return t->rank == 3 ? (size_t)t->strides[0] : 0;
+}
+
+static void flip(clrt_matrix *m)
+{
+    m->trans = !m->trans;
+}
+
+static void matmul_backward(clg_context *ctx, const eng_node *node)
+{
+    clg_tensor *a = node->inputs[0], *b = node->inputs[1], *g = node->output->grad;
+    int r = a->rank;
+    size_t batch = r == 3 ? (size_t)a->shape[0] : 1;
+    size_t m = (size_t)a->shape[r - 2], k = (size_t)a->shape[r - 1], n = (size_t)b->shape[r - 1];
+    clrt_matrix ma, mb, mg;
+    as_matrix(a, &ma);
+    as_matrix(b, &mb);
+    as_matrix(g, &mg);
+    bool accumulate = false;
+    clg_tensor *da = eng_grad_dest(ctx, a, &accumulate);
+    if (da) {
+        clrt_matrix md, bt = mb;
+        as_matrix(da, &md);
+        flip(&bt);
+        /* (M,N) x (N,K) */
+        clrt_gemm(&ctx->rt, m, k, n, 1.0f, mg, bt, accumulate ? 1.0f : 0.0f, md, batch,
+                  batch_stride(g), batch_stride(b), batch_stride(da));
+    }
+    clg_tensor *db = eng_grad_dest(ctx, b, &accumulate);
+    if (db) {
+        clrt_matrix md, at = ma;
+        as_matrix(db, &md);
+        flip(&at);
+        /* (K,M) x (M,N) */
+        clrt_gemm(&ctx->rt, k, n, m, 1.0f, at, mg, accumulate ? 1.0f : 0.0f, md, batch,
+                  batch_stride(a), batch_stride(g), batch_stride(db));
+    }
+}
+
+CLG_API clg_tensor *clg_matmul(clg_tensor *a, clg_tensor *b)
+{
+    clg_tensor *inputs[2] = {a, b};
+    clg_context *ctx = eng_op_begin("clg_matmul", 2, inputs);
+    if (!ctx)
+        return NULL;
+    const clg_tensor *shapes[2] = {a, b};
+    int r = a->rank;
+    if (a->dtype != CLG_DTYPE_F32 || b->dtype != CLG_DTYPE_F32) {
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "clg_matmul: inputs must be float32");
+        return NULL;
+    }
+    if (r != b->rank || (r != 2 && r != 3)) {
+        op_fail_shapes(ctx, "clg_matmul", "are not two matrices or two batches of matrices", 2,
+                       shapes);
+        return NULL;
+    }
+    if (a->shape[r - 1] != b->shape[r - 2] || (r == 3 && a->shape[0] != b->shape[0])) {
+        op_fail_shapes(ctx, "clg_matmul", "do not multiply (inner sizes or batches differ)", 2,
+                       shapes);
+        return NULL;
+    }
+    clrt_matrix ma, mb, mc;
+    /* Views CLBlast cannot read as they are, and batches whose batch stride
+     * is not uniform, become contiguous copies (recorded, so gradients flow). */
+    if (!as_matrix(a, &ma) || (r == 3 && a->shape[0] > 1 && a->strides[0] == 0)) {
+        if (!(a = inputs[0] = eng_contiguous(ctx, a)))
+            return NULL;
+        as_matrix(a, &ma);
+    }
+    if (!as_matrix(b, &mb) || (r == 3 && b->shape[0] > 1 && b->strides[0] == 0)) {
+        if (!(b = inputs[1] = eng_contiguous(ctx, b)))
+            return NULL;
+        as_matrix(b, &mb);
+    }
+    int64_t shape[3];
+    if (r == 3)
+        shape[0] = a->shape[0];
+    shape[r - 2] = a->shape[r - 2];
+    shape[r - 1] = b->shape[r - 1];
+    clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, r, shape);
+    if (!out)
+        return NULL;
+    as_matrix(out, &mc);
+    size_t batch = r == 3 ? (size_t)a->shape[0] : 1;
+    if (clrt_gemm(&ctx->rt, (size_t)a->shape[r - 2], (size_t)b->shape[r - 1],
+                  (size_t)a->shape[r - 1], 1.0f, ma, mb, 0.0f, mc, batch, batch_stride(a),
+                  batch_stride(b), batch_stride(out)) != CLG_STATUS_OK)
+        return NULL;
+    if (eng_needs_grad(ctx, 2, inputs) && !eng_record(ctx, "clg_matmul", matmul_backward, out, 2, inputs))
+        return NULL;
+    return out;
+}

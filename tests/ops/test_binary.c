@@ -1,0 +1,152 @@
+/* tests/ops/test_binary.c: add, sub, mul, div with broadcasting (ops/binary.c)
+ * against a naive host loop, finite differences and PyTorch. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "support.h"
+
+typedef clg_tensor *(*binary_fn)(clg_tensor *, clg_tensor *);
+static const binary_fn binaries[] = {clg_add, clg_sub, clg_mul, clg_div};
+static const char *const names[] = {"add", "sub", "mul", "div"};
+
+static clg_tensor *run_binary(clg_tensor *const *in, const void *arg)
+{
+    return binaries[*(const int *)arg](in[0], in[1]);
+}
+
+static float host_binary(int op, float x, float y)
+{
+    switch (op) {
+    case 0: return x + y;
+    case 1: return x - y;
+    case 2: return x * y;
+    default: return x / y;
+    }
+}
+
+/* a (2,3,4) against b (3,1): b broadcasts along axes 0 and 2. */
+START_TEST(test_binary_broadcast_matches_host)
+{
+    clg_context *ctx = test_context();
+    float a[24], b[3];
+    test_random(a, 24, 1, -2, 2);
+    test_random(b, 3, 2, 0.5f, 2);
+    clg_tensor *ta = test_tensor(ctx, 3, (int64_t[]){2, 3, 4}, a, false);
+    clg_tensor *tb = test_tensor(ctx, 2, (int64_t[]){3, 1}, b, false);
+    for (int op = 0; op < 4; op++) {
+        clg_step_begin(ctx);
+        clg_tensor *out = run_binary((clg_tensor *[]){ta, tb}, &op);
+        ck_assert_msg(out != NULL, "%s", clg_context_error(ctx));
+        ck_assert_int_eq(clg_tensor_rank(out), 3);
+        float *got = test_download(out);
+        float want[24];
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 3; j++)
+                for (int k = 0; k < 4; k++)
+                    want[(i * 3 + j) * 4 + k] = host_binary(op, a[(i * 3 + j) * 4 + k], b[j]);
+        test_assert_close(got, want, 24, test_tol_get("default"), names[op]);
+        free(got);
+        clg_step_end(ctx);
+    }
+    clg_tensor_destroy(ta);
+    clg_tensor_destroy(tb);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* Same shapes, broadcasting both ways ((2,1,4) with (3,1)), and a transposed
+ * (non-contiguous) input. */
+START_TEST(test_binary_gradcheck)
+{
+    clg_context *ctx = test_context();
+    const test_tol *tol = test_tol_get("gradcheck");
+    for (int op = 0; op < 4; op++) {
+        float a[8], b[3], c[12];
+        test_random(a, 8, 10 + op, -2, 2);
+        test_random(b, 3, 20 + op, 0.5f, 2); /* away from 0 for div */
+        test_random(c, 12, 30 + op, 0.5f, 2);
+        clg_tensor *ta = test_tensor(ctx, 3, (int64_t[]){2, 1, 4}, a, true);
+        clg_tensor *tb = test_tensor(ctx, 2, (int64_t[]){3, 1}, b, true);
+        test_gradcheck(ctx, run_binary, &op, 2, (clg_tensor *[]){ta, tb}, tol);
+        clg_tensor *tc = test_tensor(ctx, 2, (int64_t[]){3, 4}, c, true);
+        test_gradcheck(ctx, run_binary, &op, 2, (clg_tensor *[]){tc, tc}, tol);
+        clg_tensor_destroy(ta);
+        clg_tensor_destroy(tb);
+        clg_tensor_destroy(tc);
+    }
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+static clg_tensor *run_binary_transposed(clg_tensor *const *in, const void *arg)
+{
+    return binaries[*(const int *)arg](clg_transpose(in[0], 0, 1), in[1]);
+}
+
+START_TEST(test_binary_gradcheck_transposed)
+{
+    clg_context *ctx = test_context();
+    float a[12], b[12];
+    test_random(a, 12, 3, -2, 2);
+    test_random(b, 12, 4, 0.5f, 2);
+    clg_tensor *ta = test_tensor(ctx, 2, (int64_t[]){4, 3}, a, true);
+    clg_tensor *tb = test_tensor(ctx, 2, (int64_t[]){3, 4}, b, true);
+    for (int op = 0; op < 4; op++)
+        test_gradcheck(ctx, run_binary_transposed, &op, 2, (clg_tensor *[]){ta, tb},
+                       test_tol_get("gradcheck"));
+    clg_tensor_destroy(ta);
+    clg_tensor_destroy(tb);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_binary_golden)
+{
+    clg_context *ctx = test_context();
+    clg_safetensors *st = test_golden_open(ctx, "ops_binary");
+    const char *shapes[] = {"same", "row", "col", "scalar", "both"};
+    for (int op = 0; op < 4; op++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            char name[64];
+            snprintf(name, sizeof name, "%s.%s", names[op], shapes[s]);
+            test_golden_case(ctx, st, name, run_binary, &op, 2, 0, test_tol_get("golden"));
+        }
+    clg_safetensors_destroy(st);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_binary_shape_mismatch)
+{
+    clg_context *ctx = test_context();
+    clg_tensor *a = test_tensor(ctx, 2, (int64_t[]){2, 3}, NULL, false);
+    clg_tensor *b = test_tensor(ctx, 2, (int64_t[]){4, 3}, NULL, false);
+    ck_assert_ptr_null(clg_mul(a, b));
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_SHAPE);
+    ck_assert_str_eq(clg_context_error(ctx),
+                     "clg_mul: shapes [2, 3] and [4, 3] cannot be broadcast");
+    /* sticky: a later op returns NULL without touching the message */
+    ck_assert_ptr_null(clg_add(a, a));
+    ck_assert_str_eq(clg_context_error(ctx),
+                     "clg_mul: shapes [2, 3] and [4, 3] cannot be broadcast");
+    ck_assert_ptr_null(clg_add(NULL, a));
+    clg_context_clear_error(ctx);
+    ck_assert_ptr_nonnull(clg_add(a, a));
+    clg_tensor_destroy(a);
+    clg_tensor_destroy(b);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("ops/binary");
+    TCase *tc = tcase_create("binary");
+    tcase_add_test(tc, test_binary_broadcast_matches_host);
+    tcase_add_test(tc, test_binary_gradcheck);
+    tcase_add_test(tc, test_binary_gradcheck_transposed);
+    tcase_add_test(tc, test_binary_golden);
+    tcase_add_test(tc, test_binary_shape_mismatch);
+    suite_add_tcase(s, tc);
+    return test_run(s);
+}

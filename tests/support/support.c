@@ -1,0 +1,261 @@
+/* tests/support/support.c: see support.h. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+/* Every tolerance of the suite, with the reason for its size. float32 has a
+ * 24-bit mantissa (relative spacing 6e-8); finite differences in float32
+ * lose about half of that to cancellation, hence the looser gradcheck rows. */
+static const test_tol tolerances[] = {
+    {"exact", 0, 0, 0, "integer results and copies: bit-exact"},
+    {"default", 1e-5, 1e-6, 0, "one or two float32 roundings per element"},
+    {"transcendental", 2e-5, 1e-6, 0,
+     "exp/log/tanh/sigmoid: device libm may differ from glibc by a few ulp"},
+    {"reduction", 1e-4, 1e-5, 0,
+     "sums of up to 1e4 terms in a different order than the host or PyTorch"},
+    {"gemm", 1e-4, 1e-5, 0, "CLBlast accumulates K products in its own order"},
+    {"golden", 1e-4, 1e-5, 0,
+     "PyTorch computed in float32 with its own summation order and libm"},
+    {"gradcheck", 1e-2, 2e-3, 1e-2,
+     "float32 central differences: O(h^2) truncation plus 6e-8 |f| / h round-off"},
+    {"gradcheck_loose", 3e-2, 5e-3, 1e-2,
+     "float32 central differences through log/div/pow near small inputs"},
+    {"lecture", 0, 0.006, 0,
+     "the slide prints two significant digits: half a unit of its last printed digit"},
+    {"loss_curve", 1e-4, 0, 0, "the issue's bound for 10 training steps against PyTorch"},
+};
+
+const test_tol *test_tol_get(const char *name)
+{
+    for (size_t i = 0; i < sizeof tolerances / sizeof tolerances[0]; i++)
+        if (strcmp(tolerances[i].name, name) == 0)
+            return &tolerances[i];
+    ck_abort_msg("no tolerance named %s", name);
+    return NULL;
+}
+
+clg_context *test_context(void)
+{
+    clg_device_desc descs[8];
+    size_t count = 0;
+    if (clg_devices_list(descs, 8, &count) != CLG_STATUS_OK || count == 0) {
+        fprintf(stderr, "no OpenCL device: skipping\n");
+        exit(77);
+    }
+    clg_context *ctx = NULL;
+    clg_status status = clg_context_create(NULL, &ctx);
+    ck_assert_msg(status == CLG_STATUS_OK, "context: %s", ctx ? clg_context_error(ctx) : "");
+    return ctx;
+}
+
+void test_assert_close(const float *got, const float *want, size_t n, const test_tol *tol,
+                       const char *what)
+{
+    for (size_t i = 0; i < n; i++) {
+        double diff = fabs((double)got[i] - (double)want[i]);
+        double bound = tol->atol + tol->rtol * fabs((double)want[i]);
+        bool same_nan = isnan(got[i]) && isnan(want[i]);
+        ck_assert_msg(same_nan || diff <= bound,
+                      "%s[%zu]: got %.9g, want %.9g (|diff| %.3g > %.3g, tolerance \"%s\")", what,
+                      i, (double)got[i], (double)want[i], diff, bound, tol->name);
+    }
+}
+
+void test_random(float *x, size_t n, uint64_t seed, float low, float high)
+{
+    uint64_t s = seed;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        z ^= z >> 31;
+        double u = (double)(z >> 11) / 9007199254740992.0;
+        x[i] = (float)(low + (high - low) * u);
+    }
+}
+
+clg_tensor *test_tensor(clg_context *ctx, int rank, const int64_t *shape, const float *data,
+                        bool requires_grad)
+{
+    clg_tensor *t = clg_tensor_create(ctx, CLG_DTYPE_F32, rank, shape);
+    ck_assert_msg(t != NULL, "create: %s", clg_context_error(ctx));
+    if (data)
+        ck_assert_int_eq(clg_tensor_upload(t, data, (size_t)clg_tensor_numel(t)), CLG_STATUS_OK);
+    clg_tensor_set_requires_grad(t, requires_grad);
+    return t;
+}
+
+float *test_download(const clg_tensor *t)
+{
+    size_t n = (size_t)clg_tensor_numel(t);
+    float *out = malloc((n ? n : 1) * sizeof *out);
+    ck_assert_ptr_nonnull(out);
+    clg_status status = clg_tensor_download(t, out, n);
+    ck_assert_msg(status == CLG_STATUS_OK, "download: %s",
+                  clg_context_error(clg_tensor_context(t)));
+    return out;
+}
+
+/* sum_i out_i w_i in double, from a forward pass without the tape. */
+static double projected(clg_context *ctx, test_op_fn fn, const void *arg,
+                        clg_tensor *const *inputs, const float *w)
+{
+    clg_step_begin(ctx);
+    bool previous = clg_grad_set_enabled(ctx, false);
+    clg_tensor *out = fn(inputs, arg);
+    clg_grad_set_enabled(ctx, previous);
+    ck_assert_msg(out != NULL, "forward: %s", clg_context_error(ctx));
+    float *values = test_download(out);
+    double sum = 0;
+    for (int64_t i = 0; i < clg_tensor_numel(out); i++)
+        sum += (double)values[i] * w[i];
+    free(values);
+    clg_step_end(ctx);
+    return sum;
+}
+
+void test_gradcheck(clg_context *ctx, test_op_fn fn, const void *arg, int n_inputs,
+                    clg_tensor *const *inputs, const test_tol *tol)
+{
+    /* The analytic side: one backward with a random upstream gradient w. */
+    clg_step_begin(ctx);
+    for (int i = 0; i < n_inputs; i++)
+        clg_tensor_zero_grad(inputs[i]);
+    clg_tensor *out = fn(inputs, arg);
+    ck_assert_msg(out != NULL, "forward: %s", clg_context_error(ctx));
+    size_t n_out = (size_t)clg_tensor_numel(out);
+    float *w = malloc((n_out ? n_out : 1) * sizeof *w);
+    test_random(w, n_out, 1234, -1.0f, 1.0f);
+    int64_t out_shape[CLG_MAX_RANK];
+    for (int d = 0; d < clg_tensor_rank(out); d++)
+        out_shape[d] = clg_tensor_dim(out, d);
+    clg_tensor *gout = clg_tensor_from_host(ctx, CLG_DTYPE_F32, clg_tensor_rank(out), out_shape, w);
+    ck_assert_msg(clg_backward_with(out, gout) == CLG_STATUS_OK, "backward: %s",
+                  clg_context_error(ctx));
+    clg_step_end(ctx);
+
+    for (int i = 0; i < n_inputs; i++) {
+        clg_tensor *x = inputs[i];
+        if (!clg_tensor_requires_grad(x))
+            continue;
+        clg_tensor *g = clg_tensor_grad(x);
+        ck_assert_msg(g != NULL, "input %d requires a gradient but got none", i);
+        float *analytic = test_download(g);
+        float *values = test_download(x);
+        size_t n = (size_t)clg_tensor_numel(x);
+        float *numeric = malloc(n * sizeof *numeric);
+        for (size_t j = 0; j < n; j++) {
+            float saved = values[j];
+            float h = (float)tol->fd_step * fmaxf(1.0f, fabsf(saved));
+            values[j] = saved + h;
+            clg_tensor_upload(x, values, n);
+            double plus = projected(ctx, fn, arg, inputs, w);
+            values[j] = saved - h;
+            clg_tensor_upload(x, values, n);
+            double minus = projected(ctx, fn, arg, inputs, w);
+            values[j] = saved;
+            /* (x+h)-(x-h) as float32 really stored, not 2h */
+            double step = (double)(saved + h) - (double)(saved - h);
+            numeric[j] = (float)((plus - minus) / step);
+        }
+        clg_tensor_upload(x, values, n);
+        char what[64];
+        snprintf(what, sizeof what, "d/d input %d (analytic vs finite difference)", i);
+        test_assert_close(analytic, numeric, n, tol, what);
+        free(analytic);
+        free(values);
+        free(numeric);
+    }
+    free(w);
+}
+
+clg_safetensors *test_golden_open(clg_context *ctx, const char *family)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.safetensors", CLGRAD_GOLDEN_DIR, family);
+    clg_safetensors *st = clg_safetensors_read(ctx, path);
+    ck_assert_msg(st != NULL, "golden fixture: %s", clg_context_error(ctx));
+    return st;
+}
+
+static const float *golden_get(const clg_safetensors *st, const char *name, int *rank,
+                               const int64_t **shape)
+{
+    const void *data = NULL;
+    ck_assert_msg(clg_safetensors_get(st, name, NULL, rank, shape, &data),
+                  "golden fixture lacks %s", name);
+    return data;
+}
+
+void test_golden_case(clg_context *ctx, const clg_safetensors *st, const char *case_name,
+                      test_op_fn fn, const void *arg, int n_inputs, unsigned int_inputs,
+                      const test_tol *tol)
+{
+    char name[256];
+    clg_tensor *inputs[8] = {0};
+    ck_assert_int_le(n_inputs, 8);
+    for (int i = 0; i < n_inputs; i++) {
+        snprintf(name, sizeof name, "%s.in%d", case_name, i);
+        int rank;
+        const int64_t *shape;
+        const float *data = golden_get(st, name, &rank, &shape);
+        snprintf(name, sizeof name, "%s.grad%d", case_name, i);
+        bool wants_grad = clg_safetensors_get(st, name, NULL, NULL, NULL, NULL);
+        clg_dtype dtype = (int_inputs >> i) & 1 ? CLG_DTYPE_I32 : CLG_DTYPE_F32;
+        inputs[i] = clg_tensor_create(ctx, dtype, rank, shape);
+        ck_assert_msg(inputs[i] != NULL, "%s", clg_context_error(ctx));
+        int64_t n = 1;
+        for (int d = 0; d < rank; d++)
+            n *= shape[d];
+        clg_tensor_upload(inputs[i], data, (size_t)n);
+        clg_tensor_set_requires_grad(inputs[i], wants_grad);
+    }
+    clg_step_begin(ctx);
+    clg_tensor *out = fn(inputs, arg);
+    ck_assert_msg(out != NULL, "%s forward: %s", case_name, clg_context_error(ctx));
+    int rank;
+    const int64_t *shape;
+    snprintf(name, sizeof name, "%s.out", case_name);
+    const float *want = golden_get(st, name, &rank, &shape);
+    ck_assert_int_eq(rank, clg_tensor_rank(out));
+    for (int d = 0; d < rank; d++)
+        ck_assert_int_eq(shape[d], clg_tensor_dim(out, d));
+    float *got = test_download(out);
+    snprintf(name, sizeof name, "%s forward", case_name);
+    test_assert_close(got, want, (size_t)clg_tensor_numel(out), tol, name);
+    free(got);
+
+    snprintf(name, sizeof name, "%s.gout", case_name);
+    if (clg_safetensors_get(st, name, NULL, NULL, NULL, NULL)) {
+        const float *gout_data = golden_get(st, name, &rank, &shape);
+        clg_tensor *gout = clg_tensor_from_host(ctx, CLG_DTYPE_F32, rank, shape, gout_data);
+        ck_assert_msg(clg_backward_with(out, gout) == CLG_STATUS_OK, "%s backward: %s", case_name,
+                      clg_context_error(ctx));
+        for (int i = 0; i < n_inputs; i++) {
+            if (!clg_tensor_requires_grad(inputs[i]))
+                continue;
+            snprintf(name, sizeof name, "%s.grad%d", case_name, i);
+            const float *want_grad = golden_get(st, name, &rank, &shape);
+            clg_tensor *g = clg_tensor_grad(inputs[i]);
+            ck_assert_msg(g != NULL, "%s: input %d has no gradient", case_name, i);
+            float *got_grad = test_download(g);
+            test_assert_close(got_grad, want_grad, (size_t)clg_tensor_numel(g), tol, name);
+            free(got_grad);
+        }
+    }
+    clg_step_end(ctx);
+    for (int i = 0; i < n_inputs; i++)
+        clg_tensor_destroy(inputs[i]);
+}
+
+int test_run(Suite *suite)
+{
+    SRunner *runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
