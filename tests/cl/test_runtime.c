@@ -1,0 +1,248 @@
+/* tests/cl/test_runtime.c: device choice, the program cache on disk, kernel
+ * build errors, and the buffer pool (cl/). */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "support.h"
+
+static clg_device_desc fake(int p, int d, clg_device_type type, const char *name)
+{
+    clg_device_desc desc = {0};
+    desc.platform_index = p;
+    desc.device_index = d;
+    desc.type = type;
+    snprintf(desc.name, sizeof desc.name, "%s", name);
+    return desc;
+}
+
+START_TEST(test_devices_pick_rules)
+{
+    clg_device_desc descs[3] = {fake(0, 0, CLG_DEVICE_TYPE_CPU, "pthread-haswell-AMD EPYC"),
+                                fake(1, 0, CLG_DEVICE_TYPE_GPU, "NVIDIA H100"),
+                                fake(1, 1, CLG_DEVICE_TYPE_GPU, "Radeon RX 7900")};
+    ck_assert_int_eq(clg_devices_pick(descs, 3, ""), 1); /* first GPU */
+    ck_assert_int_eq(clg_devices_pick(descs, 1, ""), 0); /* else first CPU */
+    ck_assert_int_eq(clg_devices_pick(descs, 3, "cpu"), 0);
+    ck_assert_int_eq(clg_devices_pick(descs, 3, "gpu"), 1);
+    ck_assert_int_eq(clg_devices_pick(descs, 3, "1:1"), 2);
+    ck_assert_int_eq(clg_devices_pick(descs, 3, "radeon"), 2); /* substring, any case */
+    ck_assert_int_eq(clg_devices_pick(descs, 3, "2:0"), -1);
+    ck_assert_int_eq(clg_devices_pick(descs, 3, "tpu"), -1);
+    ck_assert_int_eq(clg_devices_pick(descs, 1, "gpu"), -1);
+}
+END_TEST
+
+START_TEST(test_devices_list_and_unknown_device)
+{
+    clg_device_desc descs[8];
+    size_t count = 0;
+    if (clg_devices_list(descs, 8, &count) != CLG_STATUS_OK || count == 0)
+        exit(77);
+    ck_assert_str_ne(descs[0].name, "");
+    ck_assert_uint_gt(descs[0].compute_units, 0);
+    ck_assert_uint_gt(descs[0].global_mem_bytes, 0);
+    clg_context_options o = clg_context_options_default();
+    o.device = "no-such-device-anywhere";
+    clg_context *ctx = NULL;
+    ck_assert_int_eq(clg_context_create(&o, &ctx), CLG_STATUS_NO_DEVICE);
+    ck_assert_ptr_nonnull(ctx);
+    const char *msg = clg_context_error(ctx);
+    ck_assert_msg(strstr(msg, "no-such-device-anywhere") && strstr(msg, descs[0].name),
+                  "message should name the spec and list the devices: %s", msg);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+static int count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strstr(e->d_name, ".bin") && !strstr(e->d_name, ".tmp"))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[2048];
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            remove(path);
+        }
+    closedir(d);
+    rmdir(dir);
+}
+
+static clg_context *context_with_cache(const char *dir, bool disk_cache)
+{
+    clg_context_options o = clg_context_options_default();
+    o.cache_dir = dir;
+    o.disk_cache = disk_cache;
+    clg_context *ctx = NULL;
+    ck_assert_int_eq(clg_context_create(&o, &ctx), CLG_STATUS_OK);
+    return ctx;
+}
+
+static void add_once(clg_context *ctx)
+{
+    clg_tensor *a = test_tensor(ctx, 1, (int64_t[]){4}, (float[]){1, 2, 3, 4}, false);
+    clg_step_begin(ctx);
+    clg_tensor *s = clg_add(a, a);
+    float *got = test_download(s);
+    ck_assert_float_eq(got[3], 8.0f);
+    free(got);
+    clg_step_end(ctx);
+    clg_tensor_destroy(a);
+}
+
+START_TEST(test_program_cache_on_disk)
+{
+    clg_context_destroy(test_context()); /* exits 77 without a device */
+    char dir[] = "/tmp/clgrad-cache-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char sub[1100];
+    snprintf(sub, sizeof sub, "%s/nested/cache", dir); /* created on demand */
+    clg_counters c;
+
+    clg_context *first = context_with_cache(sub, true);
+    add_once(first);
+    clg_counters_get(first, &c);
+    ck_assert_uint_eq(c.disk_cache_hits, 0);
+    ck_assert_uint_ge(c.program_builds, 1);
+    clg_context_destroy(first);
+    int files = count_files(sub);
+    ck_assert_int_ge(files, 1);
+
+    clg_context *second = context_with_cache(sub, true);
+    add_once(second);
+    clg_counters_get(second, &c);
+    ck_assert_uint_eq(c.disk_cache_hits, c.program_builds); /* every program from disk */
+    clg_context_destroy(second);
+    ck_assert_int_eq(count_files(sub), files);
+
+    char off[1100];
+    snprintf(off, sizeof off, "%s/off", dir);
+    clg_context *uncached = context_with_cache(off, false);
+    add_once(uncached);
+    clg_counters_get(uncached, &c);
+    ck_assert_uint_eq(c.disk_cache_hits, 0);
+    clg_context_destroy(uncached);
+    ck_assert_int_eq(count_files(off), 0);
+
+    remove_tree(sub);
+    snprintf(sub, sizeof sub, "%s/nested", dir);
+    rmdir(sub);
+    rmdir(dir);
+}
+END_TEST
+
+/* A kernel that does not compile: the error carries the build log and names
+ * the source. CLGRAD_KERNEL_DIR-style loading from a folder makes this
+ * testable without touching the embedded sources. */
+START_TEST(test_program_build_error_has_log)
+{
+    clg_context_destroy(test_context()); /* exits 77 without a device */
+    char dir[] = "/tmp/clgrad-kernels-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[1100];
+    snprintf(path, sizeof path, "%s/ops", dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/ops/binary.cl", dir);
+    FILE *f = fopen(path, "w");
+    fputs("__kernel void binary_forward(__global float *x) { x[0] = undeclared_name; }\n", f);
+    fclose(f);
+    clg_context_options o = clg_context_options_default();
+    o.kernel_dir = dir;
+    o.disk_cache = false;
+    clg_context *ctx = NULL;
+    ck_assert_int_eq(clg_context_create(&o, &ctx), CLG_STATUS_OK);
+    clg_tensor *a = test_tensor(ctx, 1, (int64_t[]){2}, NULL, false);
+    ck_assert_ptr_null(clg_add(a, a));
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_BUILD);
+    const char *msg = clg_context_error(ctx);
+    ck_assert_msg(strstr(msg, "ops/binary.cl") && strstr(msg, "undeclared_name"),
+                  "message should name the source and carry the log: %s", msg);
+    clg_tensor_destroy(a);
+    clg_context_destroy(ctx);
+    remove(path);
+    snprintf(path, sizeof path, "%s/ops", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(test_pool_reuses_buffers)
+{
+    clg_context *ctx = test_context();
+    clg_counters c0, c1;
+    clg_memstats m0, m1;
+    clg_tensor *t = test_tensor(ctx, 2, (int64_t[]){100, 100}, NULL, false);
+    clg_memstats_get(ctx, &m0);
+    clg_tensor_destroy(t);
+    clg_memstats_get(ctx, &m1);
+    ck_assert_uint_lt(m1.bytes_in_use, m0.bytes_in_use);
+    ck_assert_uint_eq(m1.bytes_held, m0.bytes_held); /* kept for reuse */
+    clg_counters_get(ctx, &c0);
+    t = test_tensor(ctx, 2, (int64_t[]){99, 101}, NULL, false); /* same size class */
+    clg_counters_get(ctx, &c1);
+    ck_assert_uint_eq(c1.device_allocations, c0.device_allocations);
+    clg_tensor_destroy(t);
+    ck_assert_uint_ge(m0.bytes_peak, 40000);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* The step arena: the first step may grow it, identical later steps do not
+ * allocate, even when the first step needed several chunks. */
+START_TEST(test_arena_steady_state_allocates_nothing)
+{
+    clg_context *ctx = test_context();
+    clg_tensor *a = test_tensor(ctx, 2, (int64_t[]){512, 512}, NULL, true);
+    clg_counters before, after;
+    for (int step = 0; step < 4; step++) {
+        if (step == 2)
+            clg_counters_get(ctx, &before);
+        clg_step_begin(ctx);
+        clg_tensor *x = a;
+        for (int i = 0; i < 6; i++) /* 6 x 1 MiB: more than the first chunk */
+            x = clg_add(x, a);
+        clg_tensor *g = clg_tensor_full(ctx, 2, (int64_t[]){512, 512}, 1.0f);
+        ck_assert_int_eq(clg_backward_with(x, g), CLG_STATUS_OK);
+        clg_step_end(ctx);
+    }
+    clg_counters_get(ctx, &after);
+    ck_assert_uint_eq(after.device_allocations, before.device_allocations);
+    ck_assert_uint_eq(after.program_builds, before.program_builds);
+    ck_assert_uint_eq(after.host_syncs, before.host_syncs);
+    clg_tensor_destroy(a);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("cl/runtime");
+    TCase *tc = tcase_create("runtime");
+    tcase_add_test(tc, test_devices_pick_rules);
+    tcase_add_test(tc, test_devices_list_and_unknown_device);
+    tcase_add_test(tc, test_program_cache_on_disk);
+    tcase_add_test(tc, test_program_build_error_has_log);
+    tcase_add_test(tc, test_pool_reuses_buffers);
+    tcase_add_test(tc, test_arena_steady_state_allocates_nothing);
+    suite_add_tcase(s, tc);
+    return test_run(s);
+}

@@ -1,0 +1,123 @@
+/* tests/engine/test_tape.c: recording and walking the tape
+ * (engine/tape.c): accumulation, zero_grad, grad mode, gradients to inputs,
+ * and misuse. */
+#include <stdlib.h>
+
+#include "support.h"
+
+/* f(a, b) = (a * b) + a, d/da = b + 1, d/db = a; a is used twice. */
+static clg_tensor *diamond(clg_tensor *a, clg_tensor *b)
+{
+    return clg_add(clg_mul(a, b), a);
+}
+
+START_TEST(test_backward_accumulates_until_zero_grad)
+{
+    clg_context *ctx = test_context();
+    clg_tensor *a = test_tensor(ctx, 1, (int64_t[]){3}, (float[]){1, 2, 3}, true);
+    clg_tensor *b = test_tensor(ctx, 1, (int64_t[]){3}, (float[]){4, 5, 6}, true);
+    ck_assert_ptr_null(clg_tensor_grad(a)); /* none before any backward */
+    float want_a[3] = {5, 6, 7}, want_b[3] = {1, 2, 3};
+    for (int round = 1; round <= 3; round++) {
+        if (round == 3) {
+            clg_tensor_zero_grad(a);
+            clg_tensor_zero_grad(b);
+        }
+        clg_step_begin(ctx);
+        clg_tensor *out = diamond(a, b);
+        clg_tensor *ones = clg_tensor_full(ctx, 1, (int64_t[]){3}, 1.0f);
+        ck_assert_int_eq(clg_backward_with(out, ones), CLG_STATUS_OK);
+        clg_step_end(ctx);
+        int times = round == 2 ? 2 : 1; /* round 2 adds to round 1 */
+        float *ga = test_download(clg_tensor_grad(a)), *gb = test_download(clg_tensor_grad(b));
+        for (int i = 0; i < 3; i++) {
+            ck_assert_float_eq(ga[i], times * want_a[i]);
+            ck_assert_float_eq(gb[i], times * want_b[i]);
+        }
+        free(ga);
+        free(gb);
+    }
+    clg_tensor_destroy(a);
+    clg_tensor_destroy(b);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_backward_reaches_inputs)
+{
+    clg_context *ctx = test_context();
+    clg_tensor *w = test_tensor(ctx, 1, (int64_t[]){2}, (float[]){3, -2}, false);
+    clg_step_begin(ctx);
+    clg_tensor *x = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 1, (int64_t[]){2}, (float[]){1, 1});
+    clg_tensor_set_requires_grad(x, true);
+    clg_tensor *y = clg_mul(x, w);
+    clg_tensor *g = clg_tensor_full(ctx, 1, (int64_t[]){2}, 1.0f);
+    ck_assert_int_eq(clg_backward_with(y, g), CLG_STATUS_OK);
+    ck_assert_ptr_null(clg_tensor_grad(w)); /* w does not require one */
+    float *gx = test_download(clg_tensor_grad(x));
+    ck_assert_float_eq(gx[0], 3.0f);
+    ck_assert_float_eq(gx[1], -2.0f);
+    free(gx);
+    clg_step_end(ctx);
+    clg_tensor_destroy(w);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_no_grad_records_nothing)
+{
+    clg_context *ctx = test_context();
+    clg_tensor *a = test_tensor(ctx, 1, (int64_t[]){1}, (float[]){2}, true);
+    clg_step_begin(ctx);
+    ck_assert(clg_grad_set_enabled(ctx, false));
+    clg_tensor *y = clg_mul(a, a);
+    ck_assert(!clg_grad_set_enabled(ctx, true));
+    ck_assert(!clg_tensor_requires_grad(y));
+    ck_assert_int_eq(clg_backward(y), CLG_STATUS_STATE);
+    clg_step_end(ctx);
+    clg_tensor_destroy(a);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_backward_misuse)
+{
+    clg_context *ctx = test_context();
+    clg_tensor *a = test_tensor(ctx, 1, (int64_t[]){2}, (float[]){1, 2}, true);
+    clg_step_begin(ctx);
+    clg_tensor *y = clg_mul(a, a);
+    ck_assert_int_eq(clg_backward(y), CLG_STATUS_SHAPE);
+    ck_assert_str_eq(clg_context_error(ctx),
+                     "clg_backward: the loss must be one float32 element, not shape [2] (use "
+                     "clg_backward_with for other outputs)");
+    clg_context_clear_error(ctx);
+    clg_tensor *g3 = clg_tensor_full(ctx, 1, (int64_t[]){3}, 1.0f);
+    ck_assert_int_eq(clg_backward_with(y, g3), CLG_STATUS_SHAPE);
+    clg_context_clear_error(ctx);
+    clg_tensor *g = clg_tensor_full(ctx, 1, (int64_t[]){2}, 1.0f);
+    ck_assert_int_eq(clg_backward_with(y, g), CLG_STATUS_OK);
+    ck_assert_int_eq(clg_backward_with(y, g), CLG_STATUS_STATE); /* walked once */
+    clg_context_clear_error(ctx);
+    clg_step_end(ctx);
+    /* a new step records a new tape */
+    clg_step_begin(ctx);
+    y = clg_mul(a, a);
+    g = clg_tensor_full(ctx, 1, (int64_t[]){2}, 1.0f);
+    ck_assert_int_eq(clg_backward_with(y, g), CLG_STATUS_OK);
+    clg_step_end(ctx);
+    clg_tensor_destroy(a);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("engine/tape");
+    TCase *tc = tcase_create("tape");
+    tcase_add_test(tc, test_backward_accumulates_until_zero_grad);
+    tcase_add_test(tc, test_backward_reaches_inputs);
+    tcase_add_test(tc, test_no_grad_records_nothing);
+    tcase_add_test(tc, test_backward_misuse);
+    suite_add_tcase(s, tc);
+    return test_run(s);
+}

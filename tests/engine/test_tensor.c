@@ -1,0 +1,120 @@
+/* tests/engine/test_tensor.c: creating, moving and describing tensors
+ * (engine/tensor.c). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+START_TEST(test_tensor_create_is_zero_and_round_trips)
+{
+    clg_context *ctx = test_context();
+    clg_tensor *t = clg_tensor_create(ctx, CLG_DTYPE_F32, 3, (int64_t[]){2, 3, 4});
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(clg_tensor_numel(t), 24);
+    ck_assert_int_eq(clg_tensor_dim(t, -1), 4);
+    ck_assert(clg_tensor_is_contiguous(t));
+    float *zeros = test_download(t);
+    for (int i = 0; i < 24; i++)
+        ck_assert_float_eq(zeros[i], 0.0f);
+    free(zeros);
+    float data[24];
+    test_random(data, 24, 1, -5, 5);
+    ck_assert_int_eq(clg_tensor_upload(t, data, 24), CLG_STATUS_OK);
+    float *back = test_download(t);
+    test_assert_close(back, data, 24, test_tol_get("exact"), "round trip");
+    free(back);
+    char s[32];
+    ck_assert_str_eq(clg_tensor_shape_str(t, s, sizeof s), "[2, 3, 4]");
+    clg_tensor_destroy(t);
+    clg_tensor_destroy(NULL);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_tensor_int32_and_scalars)
+{
+    clg_context *ctx = test_context();
+    int32_t labels[5] = {3, -1, 0, 9, 2147483647};
+    clg_tensor *t = clg_tensor_create(ctx, CLG_DTYPE_I32, 1, (int64_t[]){5});
+    ck_assert_int_eq(clg_tensor_upload(t, labels, 5), CLG_STATUS_OK);
+    int32_t back[5];
+    ck_assert_int_eq(clg_tensor_download(t, back, 5), CLG_STATUS_OK);
+    ck_assert_mem_eq(back, labels, sizeof labels);
+    clg_tensor_set_requires_grad(t, true);
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
+    clg_context_clear_error(ctx);
+    clg_tensor *s = clg_tensor_create(ctx, CLG_DTYPE_F32, 0, NULL);
+    ck_assert_int_eq(clg_tensor_numel(s), 1);
+    ck_assert_int_eq(clg_tensor_fill(s, 2.5f), CLG_STATUS_OK);
+    float v = 0;
+    ck_assert_int_eq(clg_tensor_item(s, &v), CLG_STATUS_OK);
+    ck_assert_float_eq(v, 2.5f);
+    ck_assert_int_eq(clg_tensor_item(t, &v), CLG_STATUS_INVALID_ARGUMENT);
+    clg_tensor_destroy(t);
+    clg_tensor_destroy(s);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_tensor_step_tensors_and_copies)
+{
+    clg_context *ctx = test_context();
+    float data[6] = {1, 2, 3, 4, 5, 6};
+    clg_tensor *keep = clg_tensor_create(ctx, CLG_DTYPE_F32, 2, (int64_t[]){3, 2});
+    clg_step_begin(ctx);
+    float staged[6];
+    memcpy(staged, data, sizeof data);
+    clg_tensor *x = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (int64_t[]){2, 3}, staged);
+    memset(staged, 0, sizeof staged); /* the upload was staged: reuse is safe */
+    clg_tensor *full = clg_tensor_full(ctx, 1, (int64_t[]){4}, -1.5f);
+    float *f = test_download(full);
+    for (int i = 0; i < 4; i++)
+        ck_assert_float_eq(f[i], -1.5f);
+    free(f);
+    /* copying a transposed view gathers it */
+    ck_assert_int_eq(clg_tensor_copy(keep, clg_transpose(x, 0, 1)), CLG_STATUS_OK);
+    clg_step_end(ctx);
+    float *k = test_download(keep);
+    float want[6] = {1, 4, 2, 5, 3, 6};
+    test_assert_close(k, want, 6, test_tol_get("exact"), "copy of transpose");
+    free(k);
+    clg_tensor_destroy(keep);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_tensor_bad_input)
+{
+    clg_context *ctx = test_context();
+    ck_assert_ptr_null(clg_tensor_create(ctx, CLG_DTYPE_F32, 5, (int64_t[]){1, 1, 1, 1, 1}));
+    ck_assert_str_eq(clg_context_error(ctx), "clg_tensor_create: rank 5 is outside 0..4");
+    clg_context_clear_error(ctx);
+    ck_assert_ptr_null(clg_tensor_create(ctx, CLG_DTYPE_F32, 2, (int64_t[]){65536, 65536}));
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
+    clg_context_clear_error(ctx);
+    clg_tensor *t = clg_tensor_create(ctx, CLG_DTYPE_F32, 1, (int64_t[]){3});
+    float data[4] = {0};
+    ck_assert_int_eq(clg_tensor_upload(t, data, 4), CLG_STATUS_INVALID_ARGUMENT);
+    ck_assert_str_eq(clg_context_error(ctx),
+                     "clg_tensor_upload: 4 elements given for a tensor of shape [3]");
+    clg_context_clear_error(ctx);
+    clg_tensor *u = clg_tensor_create(ctx, CLG_DTYPE_F32, 1, (int64_t[]){4});
+    ck_assert_int_eq(clg_tensor_copy(u, t), CLG_STATUS_SHAPE);
+    clg_tensor_destroy(t);
+    clg_tensor_destroy(u);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("engine/tensor");
+    TCase *tc = tcase_create("tensor");
+    tcase_add_test(tc, test_tensor_create_is_zero_and_round_trips);
+    tcase_add_test(tc, test_tensor_int32_and_scalars);
+    tcase_add_test(tc, test_tensor_step_tensors_and_copies);
+    tcase_add_test(tc, test_tensor_bad_input);
+    suite_add_tcase(s, tc);
+    return test_run(s);
+}
