@@ -59,7 +59,8 @@ class Fixture:
         self.gen = torch.Generator().manual_seed(seed)
 
     def rand(self, *shape, low=-1.0, high=1.0):
-        return torch.rand(*shape, generator=self.gen) * (high - low) + low
+        # a tuple, so that rank 0 (no sizes) works too
+        return torch.rand(tuple(shape), generator=self.gen) * (high - low) + low
 
     def case(self, name, fn, inputs, grad=None):
         """Records inputs <name>.in<i>, output <name>.out, a random upstream

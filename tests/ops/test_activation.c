@@ -1,0 +1,433 @@
+/* tests/ops/test_activation.c: sigmoid, tanh, relu, leaky_relu, softplus
+ * and heaviside (ops/activation.c) against a naive host loop (forward and
+ * backward, contiguous and transposed inputs), finite differences, PyTorch
+ * (tools/golden/gen_ops_activation.py), and the special values PyTorch
+ * defines: the kinks at 0, softplus's threshold, saturation, heaviside's
+ * step and its absence from the tape. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+enum { SIGMOID, TANH, RELU, LEAKY_RELU, SOFTPLUS, HEAVISIDE };
+
+/* One parameter setting of an op and the inputs the host and gradient checks
+ * draw: [low, high), pushed min_abs away from 0 (kinks) and, for softplus,
+ * away from the threshold. */
+typedef struct variant {
+    float p0, p1; /* leaky_relu: slope; softplus: beta, threshold; heaviside: at_zero */
+    float low, high, min_abs;
+} variant;
+
+/* Must list the variants in the order tools/golden/gen_ops_activation.py
+ * does: golden cases are named "<op>.<variant>.<shape>". */
+typedef struct op_spec {
+    const char *name;
+    int kind;
+    int n_variants;
+    variant v[3];
+    bool edge; /* the fixture has "<op>.<variant>.edge": inputs at kinks and thresholds */
+} op_spec;
+
+static const op_spec SIGMOID_SPEC = {"sigmoid", SIGMOID, 1, {{0, 0, -4, 4, 0}}, false};
+static const op_spec TANH_SPEC = {"tanh", TANH, 1, {{0, 0, -3, 3, 0}}, false};
+static const op_spec RELU_SPEC = {"relu", RELU, 1, {{0, 0, -2, 2, 0.1f}}, true};
+static const op_spec LEAKY_RELU_SPEC = {
+    "leaky_relu", LEAKY_RELU, 2, {{0.01f, 0, -2, 2, 0.1f}, {0.2f, 0, -2, 2, 0.1f}}, true};
+/* the second and third straddle beta x = 5 from below and from above */
+static const op_spec SOFTPLUS_SPEC = {
+    "softplus", SOFTPLUS, 3, {{1, 20, -4, 4, 0}, {2, 5, -3, 2, 0}, {2, 5, 3, 5, 0}}, true};
+static const op_spec HEAVISIDE_SPEC = {
+    "heaviside", HEAVISIDE, 3, {{0.5f, 0, -2, 2, 0.1f}, {0, 0, -2, 2, 0.1f}, {1, 0, -2, 2, 0.1f}},
+    true};
+
+static const op_spec *const all_specs[] = {&SIGMOID_SPEC,  &TANH_SPEC,     &RELU_SPEC,
+                                           &LEAKY_RELU_SPEC, &SOFTPLUS_SPEC, &HEAVISIDE_SPEC};
+
+static clg_tensor *apply(const op_spec *spec, int v, clg_tensor *x)
+{
+    float p0 = spec->v[v].p0, p1 = spec->v[v].p1;
+    switch (spec->kind) {
+    case SIGMOID: return clg_sigmoid(x);
+    case TANH: return clg_tanh(x);
+    case RELU: return clg_relu(x);
+    case LEAKY_RELU: return clg_leaky_relu(x, p0);
+    case SOFTPLUS: return clg_softplus(x, p0, p1);
+    default: return clg_heaviside(x, p0);
+    }
+}
+
+/* The host's reference in double: f(x) ... */
+static double host_f(int kind, double x, double p0, double p1)
+{
+    switch (kind) {
+    case SIGMOID: return 1 / (1 + exp(-x));
+    case TANH: return tanh(x);
+    case RELU: return x > 0 ? x : 0;
+    case LEAKY_RELU: return x > 0 ? x : p0 * x;
+    case SOFTPLUS: return p0 * x > p1 ? x : log1p(exp(p0 * x)) / p0;
+    default: return x > 0 ? 1 : (x == 0 ? p0 : 0);
+    }
+}
+
+/* ... and f'(x), written from the textbook rather than from the kernels
+ * (heaviside has none). */
+static double host_df(int kind, double x, double p0, double p1)
+{
+    switch (kind) {
+    case SIGMOID: return exp(-x) / ((1 + exp(-x)) * (1 + exp(-x)));
+    case TANH: return 1 / (cosh(x) * cosh(x));
+    case RELU: return x > 0 ? 1 : 0;
+    case LEAKY_RELU: return x > 0 ? 1 : p0;
+    default: return p0 * x > p1 ? 1 : 1 / (1 + exp(-p0 * x));
+    }
+}
+
+/* test_op_fn's argument: which op, and whether its input is transposed first. */
+typedef struct call {
+    const op_spec *spec;
+    int variant;
+    bool transposed;
+} call;
+
+static clg_tensor *run(clg_tensor *const *in, const void *arg)
+{
+    const call *c = arg;
+    clg_tensor *x = c->transposed ? clg_transpose(in[0], 0, 1) : in[0];
+    return apply(c->spec, c->variant, x);
+}
+
+static void draw(float *x, size_t n, uint64_t seed, const variant *v)
+{
+    test_random(x, n, seed, v->low, v->high);
+    for (size_t i = 0; i < n; i++)
+        x[i] += copysignf(v->min_abs, x[i]);
+}
+
+/* Forward and backward against the host, on a contiguous (2,3,4) input and
+ * on the transpose of a (4,3) one. The op runs twice on the same input and
+ * the results are added, so backward both writes (first visit) and
+ * accumulates (second) into the same gradient: dx = 2 g f'(x). heaviside is
+ * checked forward only, and that its result does not require a gradient. */
+static void check_matches_host(const op_spec *spec)
+{
+    clg_context *ctx = test_context();
+    bool differentiable = spec->kind != HEAVISIDE;
+    for (int v = 0; v < spec->n_variants; v++) {
+        for (int transposed = 0; transposed < 2; transposed++) {
+            const variant *var = &spec->v[v];
+            float x[24], g[24], want[24], want_grad[24];
+            size_t n = transposed ? 12 : 24;
+            draw(x, n, 100 + (uint64_t)v, var);
+            test_random(g, n, 200 + (uint64_t)v, -1, 1);
+            clg_tensor *tx = transposed ? test_tensor(ctx, 2, (int64_t[]){4, 3}, x, true)
+                                        : test_tensor(ctx, 3, (int64_t[]){2, 3, 4}, x, true);
+            /* out element k reads input element src(k) */
+            for (size_t k = 0; k < n; k++) {
+                size_t src = transposed ? (k % 4) * 3 + k / 4 : k;
+                want[k] = (float)host_f(spec->kind, x[src], var->p0, var->p1);
+                if (differentiable)
+                    want_grad[src] =
+                        (float)(2.0 * g[k] * host_df(spec->kind, x[src], var->p0, var->p1));
+            }
+            clg_step_begin(ctx);
+            call c = {spec, v, transposed};
+            clg_tensor *y1 = run((clg_tensor *[]){tx}, &c);
+            clg_tensor *y2 = run((clg_tensor *[]){tx}, &c);
+            clg_tensor *sum = clg_add(y1, y2);
+            ck_assert_msg(sum != NULL, "%s: %s", spec->name, clg_context_error(ctx));
+            int64_t out_shape[3] = {2, 3, 4};
+            if (transposed) {
+                out_shape[0] = 3;
+                out_shape[1] = 4;
+            }
+            ck_assert_int_eq(clg_tensor_rank(y1), transposed ? 2 : 3);
+            for (int d = 0; d < clg_tensor_rank(y1); d++)
+                ck_assert_int_eq(clg_tensor_dim(y1, d), out_shape[d]);
+            ck_assert(clg_tensor_requires_grad(sum) == differentiable);
+            if (differentiable) {
+                clg_tensor *gout = clg_tensor_from_host(ctx, CLG_DTYPE_F32, transposed ? 2 : 3,
+                                                        out_shape, g);
+                ck_assert_msg(clg_backward_with(sum, gout) == CLG_STATUS_OK, "%s",
+                              clg_context_error(ctx));
+            }
+            char what[96];
+            snprintf(what, sizeof what, "%s variant %d%s forward", spec->name, v,
+                     transposed ? " transposed" : "");
+            float *got = test_download(y1);
+            test_assert_close(got, want, n, test_tol_get("transcendental"), what);
+            free(got);
+            clg_step_end(ctx);
+            if (differentiable) {
+                snprintf(what, sizeof what, "%s variant %d%s backward", spec->name, v,
+                         transposed ? " transposed" : "");
+                float *got_grad = test_download(clg_tensor_grad(tx));
+                test_assert_close(got_grad, want_grad, n, test_tol_get("transcendental"), what);
+                free(got_grad);
+            }
+            clg_tensor_destroy(tx);
+        }
+    }
+    clg_context_destroy(ctx);
+}
+
+/* Finite differences on a (2,3) input and through a transposed (3,2) one. */
+static void check_gradcheck(const op_spec *spec)
+{
+    clg_context *ctx = test_context();
+    for (int v = 0; v < spec->n_variants; v++) {
+        float x[6];
+        draw(x, 6, 300 + (uint64_t)v, &spec->v[v]);
+        clg_tensor *a = test_tensor(ctx, 2, (int64_t[]){2, 3}, x, true);
+        call c = {spec, v, false};
+        test_gradcheck(ctx, run, &c, 1, &a, test_tol_get("gradcheck"));
+        clg_tensor *b = test_tensor(ctx, 2, (int64_t[]){3, 2}, x, true);
+        c.transposed = true;
+        test_gradcheck(ctx, run, &c, 1, &b, test_tol_get("gradcheck"));
+        clg_tensor_destroy(a);
+        clg_tensor_destroy(b);
+    }
+    clg_context_destroy(ctx);
+}
+
+/* PyTorch's forward and backward (heaviside: forward) on shapes of rank 0 to
+ * 3, a transposed input, and the kinks and thresholds themselves. */
+static void check_golden(const op_spec *spec)
+{
+    clg_context *ctx = test_context();
+    clg_safetensors *st = test_golden_open(ctx, "ops_activation");
+    const char *shapes[] = {"scalar", "vector", "matrix", "rank3", "transposed", "edge"};
+    int n_shapes = spec->edge ? 6 : 5;
+    for (int v = 0; v < spec->n_variants; v++)
+        for (int s = 0; s < n_shapes; s++) {
+            char name[64];
+            snprintf(name, sizeof name, "%s.%d.%s", spec->name, v, shapes[s]);
+            call c = {spec, v, strcmp(shapes[s], "transposed") == 0};
+            test_golden_case(ctx, st, name, run, &c, 1, 0, test_tol_get("golden"));
+        }
+    clg_safetensors_destroy(st);
+    clg_context_destroy(ctx);
+}
+
+/* f(x) and d/dx sum(f(x) g) for a vector of n values, through the library. */
+static void eval_vector(clg_context *ctx, const op_spec *spec, int v, const float *x,
+                        const float *g, int n, float *out, float *grad)
+{
+    clg_tensor *tx = test_tensor(ctx, 1, (int64_t[]){n}, x, true);
+    clg_step_begin(ctx);
+    clg_tensor *y = apply(spec, v, tx);
+    ck_assert_msg(y != NULL, "%s: %s", spec->name, clg_context_error(ctx));
+    clg_tensor *gout = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 1, (int64_t[]){n}, g);
+    ck_assert_msg(clg_backward_with(y, gout) == CLG_STATUS_OK, "%s", clg_context_error(ctx));
+    float *got = test_download(y);
+    memcpy(out, got, (size_t)n * sizeof *out);
+    free(got);
+    clg_step_end(ctx);
+    float *got_grad = test_download(clg_tensor_grad(tx));
+    memcpy(grad, got_grad, (size_t)n * sizeof *grad);
+    free(got_grad);
+    clg_tensor_destroy(tx);
+}
+
+#define OP_TESTS(op, spec)                                                                    \
+    START_TEST(test_##op##_matches_host) { check_matches_host(&spec); }                       \
+    END_TEST                                                                                   \
+    START_TEST(test_##op##_gradcheck) { check_gradcheck(&spec); }                             \
+    END_TEST                                                                                   \
+    START_TEST(test_##op##_golden) { check_golden(&spec); }                                   \
+    END_TEST
+
+OP_TESTS(sigmoid, SIGMOID_SPEC)
+OP_TESTS(tanh, TANH_SPEC)
+OP_TESTS(relu, RELU_SPEC)
+OP_TESTS(leaky_relu, LEAKY_RELU_SPEC)
+OP_TESTS(softplus, SOFTPLUS_SPEC)
+
+/* heaviside has no derivative to check by finite differences. */
+START_TEST(test_heaviside_matches_host) { check_matches_host(&HEAVISIDE_SPEC); }
+END_TEST
+START_TEST(test_heaviside_golden) { check_golden(&HEAVISIDE_SPEC); }
+END_TEST
+
+/* relu'(0) = 0 (PyTorch's threshold_backward on the output), for +0 and -0. */
+START_TEST(test_relu_grad_at_zero)
+{
+    clg_context *ctx = test_context();
+    float x[4] = {-1.0f, 0.0f, -0.0f, 1.5f}, g[4] = {0.5f, 0.7f, 0.9f, -0.3f}, y[4], dx[4];
+    eval_vector(ctx, &RELU_SPEC, 0, x, g, 4, y, dx);
+    const float want_y[4] = {0, 0, 0, 1.5f}, want_dx[4] = {0, 0, 0, -0.3f};
+    test_assert_close(y, want_y, 4, test_tol_get("exact"), "relu");
+    test_assert_close(dx, want_dx, 4, test_tol_get("exact"), "d relu");
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* leaky_relu'(0) is the slope: PyTorch tests x > 0. */
+START_TEST(test_leaky_relu_grad_at_zero)
+{
+    clg_context *ctx = test_context();
+    float x[3] = {-1.0f, 0.0f, 2.0f}, g[3] = {0.5f, 0.7f, -0.3f}, y[3], dx[3];
+    eval_vector(ctx, &LEAKY_RELU_SPEC, 1, x, g, 3, y, dx);
+    const float want_y[3] = {-0.2f, 0, 2}, want_dx[3] = {0.2f * 0.5f, 0.2f * 0.7f, -0.3f};
+    test_assert_close(y, want_y, 3, test_tol_get("default"), "leaky_relu");
+    test_assert_close(dx, want_dx, 3, test_tol_get("default"), "d leaky_relu");
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* Above beta x > threshold softplus is x itself and its gradient g, exactly.
+ * With no threshold at all it still neither overflows nor loses precision:
+ * log(1 + e^100) is 100, not inf, and its gradient 1, not inf/inf = nan. */
+START_TEST(test_softplus_above_threshold)
+{
+    clg_context *ctx = test_context();
+    float x[3] = {20.5f, 25.0f, 1000.0f}, g[3] = {0.5f, -0.7f, 0.9f}, y[3], dx[3];
+    eval_vector(ctx, &SOFTPLUS_SPEC, 0, x, g, 3, y, dx);
+    test_assert_close(y, x, 3, test_tol_get("exact"), "softplus above threshold");
+    test_assert_close(dx, g, 3, test_tol_get("exact"), "d softplus above threshold");
+
+    static const op_spec no_threshold = {"softplus", SOFTPLUS, 1, {{1, INFINITY, 0, 0, 0}}, false};
+    float xs[4] = {100.0f, -100.0f, 30.0f, 0.0f}, gs[4] = {1, 1, 1, 1}, ys[4], dxs[4];
+    eval_vector(ctx, &no_threshold, 0, xs, gs, 4, ys, dxs);
+    const float want_y[4] = {100.0f, 0.0f, 30.0f, (float)log(2.0)};
+    const float want_dx[4] = {1.0f, 0.0f, 1.0f, 0.5f};
+    test_assert_close(ys, want_y, 4, test_tol_get("transcendental"), "softplus, no threshold");
+    test_assert_close(dxs, want_dx, 4, test_tol_get("transcendental"), "d softplus, no threshold");
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* Far from 0 the output is exactly 0 or 1 and the gradient 0, not nan. */
+START_TEST(test_sigmoid_saturates)
+{
+    clg_context *ctx = test_context();
+    float x[3] = {-100.0f, 100.0f, 0.0f}, g[3] = {1, 1, 1}, y[3], dx[3];
+    eval_vector(ctx, &SIGMOID_SPEC, 0, x, g, 3, y, dx);
+    const float want_y[3] = {0, 1, 0.5f}, want_dx[3] = {0, 0, 0.25f};
+    test_assert_close(y, want_y, 3, test_tol_get("exact"), "sigmoid");
+    test_assert_close(dx, want_dx, 3, test_tol_get("exact"), "d sigmoid");
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* Not bit-exact: PoCL's tanh stops one ulp short of 1 (0.99999994 from
+ * |x| = 9 on, within OpenCL's 5-ulp bound), so the gradient there is
+ * 1.2e-7 where PyTorch's is 0. */
+START_TEST(test_tanh_saturates)
+{
+    clg_context *ctx = test_context();
+    float x[3] = {-100.0f, 100.0f, 0.0f}, g[3] = {1, 1, 1}, y[3], dx[3];
+    eval_vector(ctx, &TANH_SPEC, 0, x, g, 3, y, dx);
+    const float want_y[3] = {-1, 1, 0}, want_dx[3] = {0, 0, 1};
+    test_assert_close(y, want_y, 3, test_tol_get("transcendental"), "tanh");
+    test_assert_close(dx, want_dx, 3, test_tol_get("transcendental"), "d tanh");
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* The step at -1, 0 (both signs) and 1 for each value at 0. */
+START_TEST(test_heaviside_values)
+{
+    clg_context *ctx = test_context();
+    const float x[4] = {-1.0f, 0.0f, -0.0f, 1.0f};
+    clg_tensor *tx = test_tensor(ctx, 1, (int64_t[]){4}, x, false);
+    for (int v = 0; v < HEAVISIDE_SPEC.n_variants; v++) {
+        float at_zero = HEAVISIDE_SPEC.v[v].p0;
+        clg_step_begin(ctx);
+        clg_tensor *y = clg_heaviside(tx, at_zero);
+        ck_assert_msg(y != NULL, "%s", clg_context_error(ctx));
+        float *got = test_download(y);
+        const float want[4] = {0, at_zero, at_zero, 1};
+        test_assert_close(got, want, 4, test_tol_get("exact"), "heaviside");
+        free(got);
+        clg_step_end(ctx);
+    }
+    clg_tensor_destroy(tx);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* Its result never requires a gradient, even from an input that does, and
+ * it adds nothing to the tape: in y = heaviside(x) * x only the direct path
+ * carries a gradient, dx = g heaviside(x). */
+START_TEST(test_heaviside_no_gradient)
+{
+    clg_context *ctx = test_context();
+    const float x[3] = {-1.0f, 0.0f, 2.0f}, g[3] = {0.5f, 0.7f, -0.3f};
+    clg_tensor *tx = test_tensor(ctx, 1, (int64_t[]){3}, x, true);
+    clg_step_begin(ctx);
+    clg_tensor *step = clg_heaviside(tx, 1.0f);
+    ck_assert_msg(step != NULL, "%s", clg_context_error(ctx));
+    ck_assert(!clg_tensor_requires_grad(step));
+    ck_assert_int_eq(clg_backward_with(step, step), CLG_STATUS_STATE);
+    clg_context_clear_error(ctx);
+    clg_tensor *y = clg_mul(step, tx);
+    ck_assert(clg_tensor_requires_grad(y));
+    clg_tensor *gout = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 1, (int64_t[]){3}, g);
+    ck_assert_msg(clg_backward_with(y, gout) == CLG_STATUS_OK, "%s", clg_context_error(ctx));
+    clg_step_end(ctx);
+    float *dx = test_download(clg_tensor_grad(tx));
+    const float want[3] = {0, 0.7f, -0.3f};
+    test_assert_close(dx, want, 3, test_tol_get("exact"), "d (heaviside(x) x)");
+    free(dx);
+    clg_tensor_destroy(tx);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* An int32 input is refused with a message naming the op and the shape. */
+START_TEST(test_activation_rejects_int32)
+{
+    clg_context *ctx = test_context();
+    clg_tensor *a = clg_tensor_create(ctx, CLG_DTYPE_I32, 2, (int64_t[]){2, 3});
+    ck_assert_ptr_nonnull(a);
+    for (size_t i = 0; i < sizeof all_specs / sizeof all_specs[0]; i++) {
+        ck_assert_ptr_null(apply(all_specs[i], 0, a));
+        ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
+        char want[128];
+        snprintf(want, sizeof want,
+                 "clg_%s: input must be float32, not an int32 tensor of shape [2, 3]",
+                 all_specs[i]->name);
+        ck_assert_str_eq(clg_context_error(ctx), want);
+        clg_context_clear_error(ctx);
+    }
+    clg_tensor_destroy(a);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("ops/activation");
+    struct {
+        const char *name;
+        const TTest *tests[5];
+    } cases[] = {
+        {"sigmoid",
+         {test_sigmoid_matches_host, test_sigmoid_gradcheck, test_sigmoid_golden,
+          test_sigmoid_saturates}},
+        {"tanh",
+         {test_tanh_matches_host, test_tanh_gradcheck, test_tanh_golden, test_tanh_saturates}},
+        {"relu",
+         {test_relu_matches_host, test_relu_gradcheck, test_relu_golden, test_relu_grad_at_zero}},
+        {"leaky_relu",
+         {test_leaky_relu_matches_host, test_leaky_relu_gradcheck, test_leaky_relu_golden,
+          test_leaky_relu_grad_at_zero}},
+        {"softplus",
+         {test_softplus_matches_host, test_softplus_gradcheck, test_softplus_golden,
+          test_softplus_above_threshold}},
+        {"heaviside",
+         {test_heaviside_matches_host, test_heaviside_golden, test_heaviside_values,
+          test_heaviside_no_gradient}},
+        {"errors", {test_activation_rejects_int32}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        for (int t = 0; t < 5 && cases[i].tests[t]; t++)
+            tcase_add_test(tc, cases[i].tests[t]);
+        suite_add_tcase(s, tc);
+    }
+    return test_run(s);
+}
