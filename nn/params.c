@@ -1,5 +1,5 @@
-#include <stdio.h>
 /* nn/params.c: named parameter lists, what optimizers and checkpoints walk. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +41,8 @@ CLG_API clg_status clg_params_add(clg_params *ps, const char *name, clg_tensor *
     clg_context *ctx = ps->ctx;
     if (eng_failed(ctx))
         return ctx->rt.error.status;
+    if (!name)
+        return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "clg_params_add: the name is NULL");
     if (!tensor || !tensor->persistent || tensor->dtype != CLG_DTYPE_F32)
         return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
                         "clg_params_add: \"%s\" must be a persistent float32 tensor", name);
@@ -71,9 +73,14 @@ CLG_API clg_status clg_params_add(clg_params *ps, const char *name, clg_tensor *
 
 CLG_API clg_status clg_params_extend(clg_params *ps, const char *prefix, const clg_params *other)
 {
-    for (size_t i = 0; i < other->count; i++) {
+    size_t count = other->count; /* fixed first: `other` may be `ps` itself */
+    for (size_t i = 0; i < count; i++) {
         char name[512];
-        snprintf(name, sizeof name, "%s%s", prefix ? prefix : "", other->names[i]);
+        if (snprintf(name, sizeof name, "%s%s", prefix ? prefix : "", other->names[i]) >=
+            (int)sizeof name)
+            return eng_fail(ps->ctx, CLG_STATUS_INVALID_ARGUMENT,
+                            "clg_params_extend: \"%s%s\" is longer than %zu bytes",
+                            prefix ? prefix : "", other->names[i], sizeof name - 1);
         clg_status status = clg_params_add(ps, name, other->tensors[i]);
         if (status != CLG_STATUS_OK)
             return status;

@@ -1,0 +1,320 @@
+/* optim/optim.c: SGD (plain, heavy-ball momentum, Nesterov), RMSprop, Adam
+ * and AdamW with PyTorch 1.13's update rules (torch.optim, single-tensor
+ * path) and defaults.
+ *
+ * Each step enqueues one fused kernel (optim/optim.cl) per parameter that has
+ * a gradient: the update and the optimizer state together. The scalars that
+ * depend on the step count (Adam's bias corrections) are computed here in
+ * double, as Python does, and passed as float arguments, so a step never
+ * reads from the device. State tensors are allocated by clg_optim_create,
+ * never by a step. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clgrad/optim.h"
+#include "engine/engine.h"
+
+#define SOURCE "optim/optim.cl"
+#define WG 64
+
+static const char *const kind_names[] = {"sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw"};
+#define N_KINDS (sizeof kind_names / sizeof kind_names[0])
+
+/* Per parameter: up to three state tensors (NULL where the options need
+ * none) and the number of steps it took part in (PyTorch's state["step"],
+ * and for SGD whether the momentum buffer is still None). */
+typedef struct optim_slot {
+    clg_tensor *param;
+    clg_tensor *state[3];
+    int64_t steps;
+} optim_slot;
+
+/* SGD: state[0] momentum buffer. RMSprop: square_avg, grad_avg, momentum
+ * buffer. Adam(W): exp_avg, exp_avg_sq. */
+struct clg_optim {
+    clg_context *ctx;
+    clg_optim_options options;
+    optim_slot *slots;
+    size_t count;
+};
+
+CLG_API clg_optim_options clg_optim_options_default(clg_optim_kind kind)
+{
+    clg_optim_options o = {
+        .kind = kind,
+        .lr = 0.1f,
+        .momentum = 0.0f,
+        .dampening = 0.0f,
+        .weight_decay = 0.0f,
+        .alpha = 0.99f,
+        .beta1 = 0.9f,
+        .beta2 = 0.999f,
+        .eps = 1e-8f,
+        .centered = false,
+    };
+    switch (kind) {
+    case CLG_OPTIM_SGD: break;
+    case CLG_OPTIM_MOMENTUM:
+    case CLG_OPTIM_NESTEROV: o.momentum = 0.9f; break;
+    case CLG_OPTIM_RMSPROP: o.lr = 1e-2f; break;
+    case CLG_OPTIM_ADAM: o.lr = 1e-3f; break;
+    case CLG_OPTIM_ADAMW:
+        o.lr = 1e-3f;
+        o.weight_decay = 1e-2f;
+        break;
+    }
+    return o;
+}
+
+CLG_API bool clg_optim_kind_parse(const char *name, clg_optim_kind *kind)
+{
+    for (size_t k = 0; name && k < N_KINDS; k++)
+        if (strcmp(name, kind_names[k]) == 0) {
+            *kind = (clg_optim_kind)k;
+            return true;
+        }
+    return false;
+}
+
+CLG_API const char *clg_optim_kind_name(clg_optim_kind kind)
+{
+    return (unsigned)kind < N_KINDS ? kind_names[kind] : "unknown";
+}
+
+/* PyTorch's constructor checks, plus Nesterov's own. */
+static bool check_options(clg_context *ctx, const clg_optim_options *o)
+{
+    const char *bad = NULL;
+    if ((unsigned)o->kind >= N_KINDS)
+        bad = "kind is not a clg_optim_kind";
+    else if (!(o->lr >= 0))
+        bad = "lr must be >= 0";
+    else if (!(o->momentum >= 0))
+        bad = "momentum must be >= 0";
+    else if (!(o->weight_decay >= 0))
+        bad = "weight_decay must be >= 0";
+    else if (!(o->eps >= 0))
+        bad = "eps must be >= 0";
+    else if (o->kind == CLG_OPTIM_RMSPROP && !(o->alpha >= 0))
+        bad = "alpha must be >= 0";
+    else if ((o->kind == CLG_OPTIM_ADAM || o->kind == CLG_OPTIM_ADAMW) &&
+             !(o->beta1 >= 0 && o->beta1 < 1 && o->beta2 >= 0 && o->beta2 < 1))
+        bad = "beta1 and beta2 must be in [0, 1)";
+    else if (o->kind == CLG_OPTIM_NESTEROV && !(o->momentum > 0 && o->dampening == 0))
+        bad = "Nesterov momentum needs momentum > 0 and zero dampening";
+    if (bad)
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "clg_optim_create (%s): %s",
+                 clg_optim_kind_name(o->kind), bad);
+    return bad == NULL;
+}
+
+/* Which state tensors a parameter needs under these options. */
+static void state_needs(const clg_optim_options *o, bool need[3])
+{
+    need[0] = need[1] = need[2] = false;
+    switch (o->kind) {
+    case CLG_OPTIM_SGD:
+    case CLG_OPTIM_MOMENTUM:
+    case CLG_OPTIM_NESTEROV: need[0] = o->momentum != 0; break;
+    case CLG_OPTIM_RMSPROP:
+        need[0] = true;
+        need[1] = o->centered;
+        need[2] = o->momentum > 0;
+        break;
+    case CLG_OPTIM_ADAM:
+    case CLG_OPTIM_ADAMW: need[0] = need[1] = true; break;
+    }
+}
+
+CLG_API clg_optim *clg_optim_create(clg_context *ctx, const clg_params *params,
+                                    const clg_optim_options *options)
+{
+    if (eng_failed(ctx))
+        return NULL;
+    if (!params || !options) {
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "clg_optim_create: params and options are "
+                                                   "required");
+        return NULL;
+    }
+    if (!check_options(ctx, options))
+        return NULL;
+    clg_optim *opt = calloc(1, sizeof *opt);
+    size_t count = clg_params_count(params);
+    if (opt)
+        opt->slots = calloc(count ? count : 1, sizeof *opt->slots);
+    if (!opt || !opt->slots) {
+        free(opt);
+        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "clg_optim_create: out of host memory");
+        return NULL;
+    }
+    opt->ctx = ctx;
+    opt->options = *options;
+    opt->count = count;
+    bool need[3];
+    state_needs(options, need);
+    for (size_t i = 0; i < count; i++) {
+        clg_tensor *p = clg_params_tensor(params, i);
+        optim_slot *slot = &opt->slots[i];
+        slot->param = p;
+        if (p->ctx != ctx || p->dtype != CLG_DTYPE_F32 || !clg_tensor_is_contiguous(p)) {
+            eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                     "clg_optim_create: parameter \"%s\" must be a contiguous float32 tensor of "
+                     "this context",
+                     clg_params_name(params, i));
+            clg_optim_destroy(opt);
+            return NULL;
+        }
+        for (int s = 0; s < 3; s++) {
+            if (!need[s])
+                continue;
+            /* zeros: PyTorch's initial exp_avg, square_avg, ... */
+            slot->state[s] = clg_tensor_create(ctx, CLG_DTYPE_F32, p->rank, p->shape);
+            if (!slot->state[s]) {
+                clg_optim_destroy(opt);
+                return NULL;
+            }
+        }
+    }
+    return opt;
+}
+
+CLG_API void clg_optim_destroy(clg_optim *opt)
+{
+    if (!opt)
+        return;
+    for (size_t i = 0; i < opt->count; i++)
+        for (int s = 0; s < 3; s++)
+            clg_tensor_destroy(opt->slots[i].state[s]);
+    free(opt->slots);
+    free(opt);
+}
+
+/* Kernel arguments collected one by one: clrt_arg points at its value, so
+ * the values live here, beside the arguments, until the launch. */
+typedef struct kernel_args {
+    clrt_arg args[24];
+    union {
+        cl_int i;
+        cl_float f;
+    } values[24];
+    int n;
+} kernel_args;
+
+static void arg_mem(kernel_args *a, const clg_tensor *t)
+{
+    a->args[a->n++] = CLRT_ARG_MEM(t->mem);
+    a->values[a->n].i = (cl_int)t->offset;
+    a->args[a->n] = (clrt_arg){sizeof(cl_int), &a->values[a->n].i};
+    a->n++;
+}
+
+static void arg_int(kernel_args *a, int v)
+{
+    a->values[a->n].i = (cl_int)v;
+    a->args[a->n] = (clrt_arg){sizeof(cl_int), &a->values[a->n].i};
+    a->n++;
+}
+
+static void arg_float(kernel_args *a, double v)
+{
+    a->values[a->n].f = (cl_float)v;
+    a->args[a->n] = (clrt_arg){sizeof(cl_float), &a->values[a->n].f};
+    a->n++;
+}
+
+/* A state tensor's buffer and offset, or the parameter's as a stand-in that
+ * the kernel never touches when the options need no such state. */
+static void arg_state(kernel_args *a, const optim_slot *slot, int s)
+{
+    arg_mem(a, slot->state[s] ? slot->state[s] : slot->param);
+}
+
+static void step_one(clg_optim *opt, optim_slot *slot, const clg_tensor *grad)
+{
+    clg_context *ctx = opt->ctx;
+    const clg_optim_options *o = &opt->options;
+    clg_tensor *p = slot->param;
+    int n = (int)clg_tensor_numel(p);
+    slot->steps++;
+    if (n == 0)
+        return;
+    /* Scalars as PyTorch forms them: Python doubles, rounded to float when
+     * they reach the kernel. */
+    double step = (double)slot->steps;
+    const char *name = NULL;
+    kernel_args a = {.n = 0};
+    arg_mem(&a, p);
+    arg_mem(&a, grad);
+    switch (o->kind) {
+    case CLG_OPTIM_SGD:
+    case CLG_OPTIM_MOMENTUM:
+    case CLG_OPTIM_NESTEROV:
+        name = "sgd_step";
+        arg_state(&a, slot, 0);
+        arg_float(&a, o->lr);
+        arg_float(&a, o->weight_decay);
+        arg_float(&a, o->momentum);
+        arg_float(&a, 1.0 - (double)o->dampening);
+        arg_int(&a, o->kind == CLG_OPTIM_NESTEROV);
+        arg_int(&a, slot->steps == 1);
+        break;
+    case CLG_OPTIM_RMSPROP:
+        name = "rmsprop_step";
+        for (int s = 0; s < 3; s++)
+            arg_state(&a, slot, s);
+        arg_float(&a, o->lr);
+        arg_float(&a, o->weight_decay);
+        arg_float(&a, o->alpha);
+        arg_float(&a, 1.0 - (double)o->alpha);
+        arg_float(&a, o->eps);
+        arg_float(&a, o->momentum);
+        arg_int(&a, o->centered);
+        break;
+    case CLG_OPTIM_ADAM:
+    case CLG_OPTIM_ADAMW:
+        name = "adam_step";
+        arg_state(&a, slot, 0);
+        arg_state(&a, slot, 1);
+        arg_float(&a, o->beta1);
+        arg_float(&a, 1.0 - (double)o->beta1);
+        arg_float(&a, o->beta2);
+        arg_float(&a, 1.0 - (double)o->beta2);
+        arg_float(&a, (double)o->lr / (1.0 - pow((double)o->beta1, step)));
+        arg_float(&a, sqrt(1.0 - pow((double)o->beta2, step)));
+        arg_float(&a, o->eps);
+        arg_float(&a, o->weight_decay);
+        arg_int(&a, o->kind == CLG_OPTIM_ADAMW);
+        arg_float(&a, 1.0 - (double)o->lr * (double)o->weight_decay);
+        break;
+    }
+    arg_int(&a, n);
+    cl_kernel kernel = clrt_kernel(&ctx->rt, SOURCE, NULL, name);
+    if (!kernel)
+        return;
+    size_t global = (size_t)n, local = WG;
+    clrt_launch(&ctx->rt, kernel, 1, &global, &local, a.n, a.args);
+}
+
+CLG_API clg_status clg_optim_step(clg_optim *opt)
+{
+    clg_context *ctx = opt->ctx;
+    for (size_t i = 0; i < opt->count && !eng_failed(ctx); i++) {
+        optim_slot *slot = &opt->slots[i];
+        const clg_tensor *grad = clg_tensor_grad(slot->param);
+        if (grad) /* none: skipped, and its step count stays, as in PyTorch */
+            step_one(opt, slot, grad);
+    }
+    return ctx->rt.error.status;
+}
+
+CLG_API void clg_optim_zero_grad(clg_optim *opt)
+{
+    for (size_t i = 0; i < opt->count; i++)
+        clg_tensor_zero_grad(opt->slots[i].param);
+}
+
+CLG_API void clg_optim_set_lr(clg_optim *opt, float lr)
+{
+    opt->options.lr = lr;
+}

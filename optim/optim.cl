@@ -1,0 +1,97 @@
+/* optim/optim.cl: the fused optimizer updates, one work-item per element,
+ * reading the gradient and writing the parameter and its state in one pass.
+ * Each line mirrors a PyTorch 1.13 in-place op (_single_tensor_* in
+ * torch/optim/), in the same order, so the float32 roundings match:
+ *   add(t, alpha)        self + alpha * t
+ *   addcmul(a, b, value) self + value * a * b
+ *   addcdiv(a, b, value) self + value * (a / b)
+ * Scalars such as 1 - beta and the bias corrections arrive precomputed by
+ * the host. Unused state buffers are passed as the parameter's buffer and
+ * never touched. */
+
+/* torch.optim.SGD. first: the momentum buffer is None in PyTorch, so it
+ * becomes a copy of the (decayed) gradient, without dampening. */
+__kernel void sgd_step(__global float *param, int param_off, __global const float *grad,
+                       int grad_off, __global float *buf, int buf_off, float lr,
+                       float weight_decay, float momentum, float one_minus_dampening,
+                       int nesterov, int first, int n)
+{
+    int i = get_global_id(0);
+    if (i >= n)
+        return;
+    float p = param[param_off + i];
+    float d = grad[grad_off + i];
+    if (weight_decay != 0.0f)
+        d = d + weight_decay * p;
+    if (momentum != 0.0f) {
+        float b = first ? d : buf[buf_off + i] * momentum + one_minus_dampening * d;
+        buf[buf_off + i] = b;
+        d = nesterov ? d + momentum * b : b;
+    }
+    param[param_off + i] = p + (-lr) * d;
+}
+
+/* torch.optim.RMSprop: square_avg always; grad_avg when centered; the
+ * momentum buffer (zeros at first, unlike SGD's) when momentum > 0. eps is
+ * added after the square root. */
+__kernel void rmsprop_step(__global float *param, int param_off, __global const float *grad,
+                           int grad_off, __global float *square_avg, int square_off,
+                           __global float *grad_avg, int grad_avg_off, __global float *buf,
+                           int buf_off, float lr, float weight_decay, float alpha,
+                           float one_minus_alpha, float eps, float momentum, int centered, int n)
+{
+    int i = get_global_id(0);
+    if (i >= n)
+        return;
+    float p = param[param_off + i];
+    float g = grad[grad_off + i];
+    if (weight_decay != 0.0f)
+        g = g + weight_decay * p;
+    float sq = square_avg[square_off + i] * alpha + one_minus_alpha * g * g;
+    square_avg[square_off + i] = sq;
+    float avg;
+    if (centered) {
+        float ga = grad_avg[grad_avg_off + i] * alpha + one_minus_alpha * g;
+        grad_avg[grad_avg_off + i] = ga;
+        avg = sqrt(sq + (-1.0f) * ga * ga);
+    } else {
+        avg = sqrt(sq);
+    }
+    avg = avg + eps;
+    if (momentum > 0.0f) {
+        float b = buf[buf_off + i] * momentum + g / avg;
+        buf[buf_off + i] = b;
+        param[param_off + i] = p + (-lr) * b;
+    } else {
+        param[param_off + i] = p + (-lr) * (g / avg);
+    }
+}
+
+/* torch.optim.Adam (decoupled = 0: weight decay added to the gradient) and
+ * AdamW (decoupled = 1: param *= 1 - lr weight_decay first, passed as
+ * param_scale). step_size = lr / (1 - beta1^t) and
+ * bias2_sqrt = sqrt(1 - beta2^t) are the host's, eps is added after the
+ * square root and the bias correction, as PyTorch does. */
+__kernel void adam_step(__global float *param, int param_off, __global const float *grad,
+                        int grad_off, __global float *exp_avg, int exp_avg_off,
+                        __global float *exp_avg_sq, int exp_avg_sq_off, float beta1,
+                        float one_minus_beta1, float beta2, float one_minus_beta2,
+                        float step_size, float bias2_sqrt, float eps, float weight_decay,
+                        int decoupled, float param_scale, int n)
+{
+    int i = get_global_id(0);
+    if (i >= n)
+        return;
+    float p = param[param_off + i];
+    float g = grad[grad_off + i];
+    if (decoupled)
+        p = p * param_scale;
+    else if (weight_decay != 0.0f)
+        g = g + weight_decay * p;
+    float m = exp_avg[exp_avg_off + i] * beta1 + one_minus_beta1 * g;
+    float v = exp_avg_sq[exp_avg_sq_off + i] * beta2 + one_minus_beta2 * g * g;
+    exp_avg[exp_avg_off + i] = m;
+    exp_avg_sq[exp_avg_sq_off + i] = v;
+    float denom = sqrt(v) / bias2_sqrt + eps;
+    param[param_off + i] = p + (-step_size) * (m / denom);
+}

@@ -1,0 +1,167 @@
+/* tests/nn/test_params.c: named parameter lists (nn/params.c): insertion
+ * order, lookup, prefixed extension, duplicate names and zero_grad. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+START_TEST(test_params_add_find)
+{
+    clg_context *ctx = test_context();
+    clg_tensor *w = test_tensor(ctx, 2, (int64_t[]){3, 2}, NULL, false);
+    clg_tensor *b = test_tensor(ctx, 1, (int64_t[]){3}, NULL, false);
+    clg_params *ps = clg_params_create(ctx);
+    ck_assert_ptr_nonnull(ps);
+    ck_assert_int_eq(clg_params_count(ps), 0);
+    ck_assert_int_eq(clg_params_add(ps, "weight", w), CLG_STATUS_OK);
+    ck_assert_int_eq(clg_params_add(ps, "bias", b), CLG_STATUS_OK);
+    ck_assert_int_eq(clg_params_count(ps), 2);
+    /* insertion order, names copied */
+    ck_assert_str_eq(clg_params_name(ps, 0), "weight");
+    ck_assert_str_eq(clg_params_name(ps, 1), "bias");
+    ck_assert_ptr_eq(clg_params_tensor(ps, 0), w);
+    ck_assert_ptr_eq(clg_params_tensor(ps, 1), b);
+    ck_assert_ptr_null(clg_params_name(ps, 2));
+    ck_assert_ptr_null(clg_params_tensor(ps, 2));
+    ck_assert_ptr_eq(clg_params_find(ps, "bias"), b);
+    ck_assert_ptr_eq(clg_params_find(ps, "weight"), w);
+    ck_assert_ptr_null(clg_params_find(ps, "weigh"));
+    /* adding marks a tensor as wanting a gradient */
+    ck_assert(clg_tensor_requires_grad(w));
+    ck_assert(clg_tensor_requires_grad(b));
+    clg_params_destroy(ps);
+    /* the list borrows its tensors: they are still usable */
+    float *values = test_download(w);
+    free(values);
+    clg_tensor_destroy(w);
+    clg_tensor_destroy(b);
+    clg_params_destroy(NULL);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_params_duplicate_name)
+{
+    clg_context *ctx = test_context();
+    clg_tensor *a = test_tensor(ctx, 1, (int64_t[]){2}, NULL, false);
+    clg_tensor *b = test_tensor(ctx, 1, (int64_t[]){2}, NULL, false);
+    clg_params *ps = clg_params_create(ctx);
+    ck_assert_int_eq(clg_params_add(ps, "fc.weight", a), CLG_STATUS_OK);
+    ck_assert_int_eq(clg_params_add(ps, "fc.weight", b), CLG_STATUS_INVALID_ARGUMENT);
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
+    ck_assert_str_eq(clg_context_error(ctx),
+                     "clg_params_add: a parameter named \"fc.weight\" is already there");
+    ck_assert_int_eq(clg_params_count(ps), 1);
+    ck_assert_ptr_eq(clg_params_find(ps, "fc.weight"), a);
+    clg_context_clear_error(ctx);
+
+    /* a step tensor cannot be a parameter: it dies with the step */
+    clg_step_begin(ctx);
+    clg_tensor *step = clg_tensor_full(ctx, 1, (int64_t[]){2}, 1.0f);
+    ck_assert_int_eq(clg_params_add(ps, "step", step), CLG_STATUS_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(clg_context_error(ctx), "\"step\""));
+    clg_step_end(ctx);
+    clg_context_clear_error(ctx);
+    ck_assert_int_eq(clg_params_count(ps), 1);
+
+    clg_params_destroy(ps);
+    clg_tensor_destroy(a);
+    clg_tensor_destroy(b);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_params_extend_prefix)
+{
+    clg_context *ctx = test_context();
+    clg_tensor *w1 = test_tensor(ctx, 2, (int64_t[]){2, 2}, NULL, false);
+    clg_tensor *b1 = test_tensor(ctx, 1, (int64_t[]){2}, NULL, false);
+    clg_tensor *w2 = test_tensor(ctx, 2, (int64_t[]){1, 2}, NULL, false);
+    clg_params *layer1 = clg_params_create(ctx), *layer2 = clg_params_create(ctx);
+    clg_params_add(layer1, "weight", w1);
+    clg_params_add(layer1, "bias", b1);
+    clg_params_add(layer2, "weight", w2);
+    clg_params *model = clg_params_create(ctx);
+    ck_assert_int_eq(clg_params_extend(model, "fc1.", layer1), CLG_STATUS_OK);
+    ck_assert_int_eq(clg_params_extend(model, "fc2.", layer2), CLG_STATUS_OK);
+    ck_assert_int_eq(clg_params_count(model), 3);
+    ck_assert_str_eq(clg_params_name(model, 0), "fc1.weight");
+    ck_assert_str_eq(clg_params_name(model, 1), "fc1.bias");
+    ck_assert_str_eq(clg_params_name(model, 2), "fc2.weight");
+    ck_assert_ptr_eq(clg_params_find(model, "fc1.bias"), b1);
+    ck_assert_ptr_eq(clg_params_find(model, "fc2.weight"), w2);
+    ck_assert_ptr_null(clg_params_find(model, "weight"));
+    /* the same prefix twice collides on the first name */
+    ck_assert_int_eq(clg_params_extend(model, "fc1.", layer1), CLG_STATUS_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(clg_context_error(ctx), "fc1.weight"));
+    clg_context_clear_error(ctx);
+    /* a NULL prefix keeps the names */
+    clg_params *flat = clg_params_create(ctx);
+    ck_assert_int_eq(clg_params_extend(flat, NULL, layer1), CLG_STATUS_OK);
+    ck_assert_str_eq(clg_params_name(flat, 1), "bias");
+    clg_params_destroy(flat);
+    clg_params_destroy(model);
+    clg_params_destroy(layer1);
+    clg_params_destroy(layer2);
+    clg_tensor_destroy(w1);
+    clg_tensor_destroy(b1);
+    clg_tensor_destroy(w2);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* d sum(p * G) / dp = G, through clg_backward_with(p * G, ones). */
+static void backward_with_gradient(clg_context *ctx, clg_tensor *p, const float *g)
+{
+    int64_t shape[1] = {clg_tensor_numel(p)};
+    clg_tensor *tg = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 1, shape, g);
+    clg_tensor *out = clg_mul(p, tg);
+    clg_tensor *ones = clg_tensor_full(ctx, 1, shape, 1.0f);
+    ck_assert_msg(out && ones && clg_backward_with(out, ones) == CLG_STATUS_OK, "%s",
+                  clg_context_error(ctx));
+}
+
+START_TEST(test_params_zero_grad)
+{
+    clg_context *ctx = test_context();
+    const float pv[3] = {1, 2, 3}, g[3] = {0.5f, -1, 2};
+    clg_tensor *a = test_tensor(ctx, 1, (int64_t[]){3}, pv, false);
+    clg_tensor *b = test_tensor(ctx, 1, (int64_t[]){3}, pv, false);
+    clg_params *ps = clg_params_create(ctx);
+    clg_params_add(ps, "a", a);
+    clg_params_add(ps, "b", b);
+    ck_assert_ptr_null(clg_tensor_grad(a));
+    for (int round = 0; round < 2; round++) {
+        for (int which = 0; which < 2; which++) { /* one tape walk per step */
+            clg_step_begin(ctx);
+            backward_with_gradient(ctx, which == 0 ? a : b, g);
+            clg_step_end(ctx);
+        }
+        ck_assert_ptr_nonnull(clg_tensor_grad(a));
+        ck_assert_ptr_nonnull(clg_tensor_grad(b));
+        /* zero_grad between rounds: the gradient is G again, not 2 G */
+        float *ga = test_download(clg_tensor_grad(a));
+        test_assert_close(ga, g, 3, test_tol_get("exact"), "grad a");
+        free(ga);
+        clg_params_zero_grad(ps);
+        ck_assert_ptr_null(clg_tensor_grad(a));
+        ck_assert_ptr_null(clg_tensor_grad(b));
+    }
+    clg_params_destroy(ps);
+    clg_tensor_destroy(a);
+    clg_tensor_destroy(b);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("nn/params");
+    TCase *tc = tcase_create("params");
+    tcase_add_test(tc, test_params_add_find);
+    tcase_add_test(tc, test_params_duplicate_name);
+    tcase_add_test(tc, test_params_extend_prefix);
+    tcase_add_test(tc, test_params_zero_grad);
+    suite_add_tcase(s, tc);
+    return test_run(s);
+}
