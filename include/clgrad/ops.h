@@ -47,7 +47,9 @@ CLG_API clg_tensor *clg_heaviside(clg_tensor *a, float at_zero);
 
 /* Reductions over one axis (keepdim keeps it with size 1) or over all
  * elements (a one-element tensor of rank 0). clg_max's gradient goes to the
- * first maximal element, as torch.max(dim) does. */
+ * first maximal element, as torch.max(dim) does; clg_max_all's to the first
+ * in row-major order (torch.max() would split it among ties). NaN counts as
+ * the largest value, so it propagates. */
 CLG_API clg_tensor *clg_sum(clg_tensor *a, int axis, bool keepdim);
 CLG_API clg_tensor *clg_mean(clg_tensor *a, int axis, bool keepdim);
 CLG_API clg_tensor *clg_max(clg_tensor *a, int axis, bool keepdim);

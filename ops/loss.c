@@ -1,0 +1,187 @@
+/* ops/loss.c: the losses of torch.nn.functional with reduction MEAN, SUM or
+ * NONE: mse_loss, binary_cross_entropy, binary_cross_entropy_with_logits and
+ * cross_entropy (class-index labels).
+ *
+ *   mse:        l = (x - t)^2                        dx = 2 (x - t) g   dt = -dx
+ *   bce:        l = -(t log x + (1 - t) log(1 - x))  dx = g (x - t) / max(x (1 - x), 1e-12)
+ *               each log clamped at -100 (PyTorch's rule, so x = 0 or 1 stays finite)
+ *   bce logits: l = max(x, 0) - x t + log(1 + exp(-|x|))   dx = g (sigmoid(x) - t)
+ *   cross-entropy, row n of logits x (N, C) with label y:
+ *               l = logsumexp(x[n]) - x[n, y]        dx[n, c] = g[n] (softmax(x[n])_c - [c = y])
+ * The per-element (or per-row) losses come from one kernel with its own
+ * backward; SUM and MEAN are then clg_sum_all / clg_mean_all, whose backward
+ * supplies g (and g / count for MEAN). Cross-entropy is fused (STYLE.md
+ * item 10): a separate log_softmax would write and read back a whole (N, C)
+ * tensor, where the fused kernel keeps only N logsumexps for backward.
+ * bce and bce with logits give the target no gradient (documented in ops.h).
+ * A label outside [0, C) makes its row's loss and gradient NaN.
+ * Kernels: ops/loss.cl. */
+#include "ops/internal.h"
+
+#define SOURCE "ops/loss.cl"
+
+enum { LOSS_MSE, LOSS_BCE, LOSS_BCE_LOGITS };
+
+static bool check_reduction(clg_context *ctx, const char *name, clg_reduction reduction)
+{
+    if (reduction != CLG_REDUCTION_MEAN && reduction != CLG_REDUCTION_SUM &&
+        reduction != CLG_REDUCTION_NONE) {
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: unknown reduction %d", name,
+                 (int)reduction);
+        return false;
+    }
+    return true;
+}
+
+static clg_tensor *reduce(clg_tensor *losses, clg_reduction reduction)
+{
+    switch (reduction) {
+    case CLG_REDUCTION_SUM: return clg_sum_all(losses);
+    case CLG_REDUCTION_MEAN: return clg_mean_all(losses);
+    default: return losses;
+    }
+}
+
+/* ---- per-element losses ---- */
+
+/* i[0] kind */
+static void pointwise_backward(clg_context *ctx, const eng_node *node)
+{
+    clg_tensor *x = node->inputs[0], *t = node->inputs[1], *out = node->output;
+    cl_int shape[4], x_str[4], t_str[4];
+    eng_shape4(x, shape);
+    eng_strides4(x, x_str);
+    eng_strides4(t, t_str);
+    int n = (int)clg_tensor_numel(x);
+    /* only mse differentiates the target */
+    int inputs = node->i[0] == LOSS_MSE ? 2 : 1;
+    for (int which = 0; which < inputs; which++) {
+        bool accumulate = false;
+        clg_tensor *dst = eng_grad_dest(ctx, node->inputs[which], &accumulate);
+        if (!dst)
+            continue;
+        OP_LAUNCH(ctx, SOURCE, "pointwise_loss_backward", (size_t)n, CLRT_ARG_INT(node->i[0]),
+                  CLRT_ARG_INT(which), ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x), OP_ARG4(x_str),
+                  ENG_ARG_TENSOR(t), OP_ARG4(t_str), OP_ARG4(shape), ENG_ARG_TENSOR(dst),
+                  CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));
+    }
+}
+
+static clg_tensor *pointwise_loss(const char *name, int kind, clg_tensor *x, clg_tensor *t,
+                                  clg_reduction reduction)
+{
+    clg_tensor *inputs[2] = {x, t};
+    clg_context *ctx = eng_op_begin(name, 2, inputs);
+    if (!ctx || !check_reduction(ctx, name, reduction))
+        return NULL;
+    if (x->dtype != CLG_DTYPE_F32 || t->dtype != CLG_DTYPE_F32) {
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: input and target must be float32", name);
+        return NULL;
+    }
+    if (!eng_same_shape(x, t)) {
+        const clg_tensor *ts[2] = {x, t};
+        op_fail_shapes(ctx, name, "differ (input and target must have the same shape)", 2, ts);
+        return NULL;
+    }
+    clg_tensor *losses = eng_new(ctx, CLG_DTYPE_F32, x->rank, x->shape);
+    if (!losses)
+        return NULL;
+    cl_int shape[4], x_str[4], t_str[4];
+    eng_shape4(x, shape);
+    eng_strides4(x, x_str);
+    eng_strides4(t, t_str);
+    int n = (int)clg_tensor_numel(x);
+    if (!OP_LAUNCH(ctx, SOURCE, "pointwise_loss_forward", (size_t)n, CLRT_ARG_INT(kind),
+                   ENG_ARG_TENSOR(x), OP_ARG4(x_str), ENG_ARG_TENSOR(t), OP_ARG4(t_str),
+                   OP_ARG4(shape), ENG_ARG_TENSOR(losses), CLRT_ARG_INT(n)))
+        return NULL;
+    /* the target of bce takes no gradient, so only its input decides */
+    int n_grad_inputs = kind == LOSS_MSE ? 2 : 1;
+    if (eng_needs_grad(ctx, n_grad_inputs, inputs)) {
+        eng_node *node = eng_record(ctx, name, pointwise_backward, losses, 2, inputs);
+        if (!node)
+            return NULL;
+        node->i[0] = kind;
+    }
+    return reduce(losses, reduction);
+}
+
+CLG_API clg_tensor *clg_mse_loss(clg_tensor *input, clg_tensor *target, clg_reduction reduction)
+{
+    return pointwise_loss("clg_mse_loss", LOSS_MSE, input, target, reduction);
+}
+
+CLG_API clg_tensor *clg_bce_loss(clg_tensor *input, clg_tensor *target, clg_reduction reduction)
+{
+    return pointwise_loss("clg_bce_loss", LOSS_BCE, input, target, reduction);
+}
+
+CLG_API clg_tensor *clg_bce_with_logits_loss(clg_tensor *input, clg_tensor *target,
+                                             clg_reduction reduction)
+{
+    return pointwise_loss("clg_bce_with_logits_loss", LOSS_BCE_LOGITS, input, target, reduction);
+}
+
+/* ---- cross-entropy ---- */
+
+/* saved[0] logsumexp per row (N) */
+static void cross_entropy_backward(clg_context *ctx, const eng_node *node)
+{
+    clg_tensor *x = node->inputs[0], *labels = node->inputs[1], *lse = node->saved[0];
+    bool accumulate = false;
+    clg_tensor *dst = eng_grad_dest(ctx, x, &accumulate);
+    if (!dst)
+        return;
+    int n = (int)clg_tensor_numel(x);
+    OP_LAUNCH(ctx, SOURCE, "cross_entropy_backward", (size_t)n, ENG_ARG_TENSOR(x),
+              CLRT_ARG_INT(x->strides[0]), CLRT_ARG_INT(x->strides[1]), CLRT_ARG_INT(x->shape[1]),
+              ENG_ARG_TENSOR(labels), CLRT_ARG_INT(labels->strides[0]), ENG_ARG_TENSOR(lse),
+              ENG_ARG_TENSOR(node->output->grad), ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n),
+              CLRT_ARG_INT(accumulate));
+}
+
+CLG_API clg_tensor *clg_cross_entropy_loss(clg_tensor *logits, clg_tensor *labels,
+                                           clg_reduction reduction)
+{
+    static const char name[] = "clg_cross_entropy_loss";
+    clg_tensor *inputs[2] = {logits, labels};
+    clg_context *ctx = eng_op_begin(name, 2, inputs);
+    if (!ctx || !check_reduction(ctx, name, reduction))
+        return NULL;
+    char s[64], u[64];
+    if (logits->rank != 2 || logits->dtype != CLG_DTYPE_F32) {
+        eng_fail(ctx, CLG_STATUS_SHAPE, "%s: logits must be float32 of shape (N, C), not %s%s",
+                 name, logits->dtype == CLG_DTYPE_F32 ? "" : "int32 ",
+                 eng_shape_str(logits, s, sizeof s));
+        return NULL;
+    }
+    if (labels->dtype != CLG_DTYPE_I32) {
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                 "%s: labels must be int32 class indices, not float32", name);
+        return NULL;
+    }
+    if (labels->rank != 1 || labels->shape[0] != logits->shape[0]) {
+        eng_fail(ctx, CLG_STATUS_SHAPE, "%s: logits %s need labels of shape [%lld], not %s", name,
+                 eng_shape_str(logits, s, sizeof s), (long long)logits->shape[0],
+                 eng_shape_str(labels, u, sizeof u));
+        return NULL;
+    }
+    int rows = (int)logits->shape[0];
+    clg_tensor *losses = eng_new(ctx, CLG_DTYPE_F32, 1, logits->shape);
+    clg_tensor *lse = eng_new(ctx, CLG_DTYPE_F32, 1, logits->shape);
+    if (!losses || !lse)
+        return NULL;
+    if (!OP_LAUNCH(ctx, SOURCE, "cross_entropy_forward", (size_t)rows, ENG_ARG_TENSOR(logits),
+                   CLRT_ARG_INT(logits->strides[0]), CLRT_ARG_INT(logits->strides[1]),
+                   CLRT_ARG_INT(logits->shape[1]), ENG_ARG_TENSOR(labels),
+                   CLRT_ARG_INT(labels->strides[0]), ENG_ARG_TENSOR(losses), ENG_ARG_TENSOR(lse),
+                   CLRT_ARG_INT(rows)))
+        return NULL;
+    if (eng_needs_grad(ctx, 1, &logits)) {
+        eng_node *node = eng_record(ctx, name, cross_entropy_backward, losses, 2, inputs);
+        if (!node)
+            return NULL;
+        node->saved[0] = lse;
+    }
+    return reduce(losses, reduction);
+}

@@ -1,0 +1,102 @@
+/* ops/loss.cl: per-element losses (mse, bce, bce with logits) and the fused
+ * per-row cross-entropy, forward and backward. Reductions over the losses are
+ * not here: ops/loss.c calls the reduce ops.
+ *
+ * `kind` selects the per-element loss: 0 mse, 1 bce, 2 bce with logits.
+ * Inputs are read through strides padded to rank 4; outputs and gradients
+ * are contiguous. */
+#include "cl/common.cl"
+
+/* PyTorch's floor for the denominator of bce's gradient. */
+#define BCE_EPSILON 1e-12f
+
+__kernel void pointwise_loss_forward(int kind, __global const float *x, int x_off, int4 x_str,
+                                     __global const float *t, int t_off, int4 t_str, int4 shape,
+                                     __global float *out, int out_off, int n)
+{
+    int i = get_global_id(0);
+    if (i >= n)
+        return;
+    float xv = x[x_off + offset4(i, shape, x_str)];
+    float tv = t[t_off + offset4(i, shape, t_str)];
+    float loss;
+    if (kind == 0) {
+        float d = xv - tv;
+        loss = d * d;
+    } else if (kind == 1) {
+        /* each log clamped at -100, so p = 0 or 1 gives a finite loss; log1p(-p)
+         * is log(1 - p) without the rounding of 1 - p */
+        loss = (tv - 1.0f) * fmax(log1p(-xv), -100.0f) - tv * fmax(log(xv), -100.0f);
+    } else {
+        /* log(1 + exp(-|x|)) never overflows; max(x, 0) carries the rest */
+        loss = fmax(xv, 0.0f) - xv * tv + log1p(exp(-fabs(xv)));
+    }
+    out[out_off + i] = loss;
+}
+
+/* dst (+)= g * d loss / d (x if which is 0, t if which is 1; only mse has
+ * the second) */
+__kernel void pointwise_loss_backward(int kind, int which, __global const float *g, int g_off,
+                                      __global const float *x, int x_off, int4 x_str,
+                                      __global const float *t, int t_off, int4 t_str, int4 shape,
+                                      __global float *dst, int dst_off, int n, int accumulate)
+{
+    int i = get_global_id(0);
+    if (i >= n)
+        return;
+    float xv = x[x_off + offset4(i, shape, x_str)];
+    float tv = t[t_off + offset4(i, shape, t_str)];
+    float gv = g[g_off + i];
+    float v;
+    if (kind == 0)
+        v = (which == 0 ? 2.0f : -2.0f) * (xv - tv) * gv;
+    else if (kind == 1)
+        v = gv * (xv - tv) / fmax((1.0f - xv) * xv, BCE_EPSILON);
+    else
+        v = gv * (1.0f / (1.0f + exp(-xv)) - tv);
+    dst[dst_off + i] = accumulate ? dst[dst_off + i] + v : v;
+}
+
+/* One work-item per row n of logits x (N, C) (strides x_rs, x_cs):
+ * lse[n] = log sum_c exp(x[n, c]) (computed with the row maximum subtracted)
+ * and loss[n] = lse[n] - x[n, label[n]], or NaN when the label lies outside
+ * [0, C), so a bad label never reads outside the row. */
+__kernel void cross_entropy_forward(__global const float *x, int x_off, int x_rs, int x_cs,
+                                    int classes, __global const int *labels, int l_off, int l_str,
+                                    __global float *loss, int loss_off, __global float *lse,
+                                    int lse_off, int rows)
+{
+    int r = get_global_id(0);
+    if (r >= rows)
+        return;
+    int base = x_off + r * x_rs;
+    float m = -INFINITY;
+    for (int c = 0; c < classes; c++)
+        m = fmax(m, x[base + c * x_cs]);
+    float s = 0.0f;
+    for (int c = 0; c < classes; c++)
+        s += exp(x[base + c * x_cs] - m);
+    float row_lse = m + log(s);
+    int label = labels[l_off + r * l_str];
+    lse[lse_off + r] = row_lse;
+    loss[loss_off + r] = label >= 0 && label < classes ? row_lse - x[base + label * x_cs] : NAN;
+}
+
+/* d loss[n] / d x[n, c] = softmax(x)[n, c] - (c == label[n]), times g[n];
+ * NaN for a row whose label is out of range. One work-item per element. */
+__kernel void cross_entropy_backward(__global const float *x, int x_off, int x_rs, int x_cs,
+                                     int classes, __global const int *labels, int l_off, int l_str,
+                                     __global const float *lse, int lse_off,
+                                     __global const float *g, int g_off, __global float *dst,
+                                     int dst_off, int n, int accumulate)
+{
+    int i = get_global_id(0);
+    if (i >= n)
+        return;
+    int r = i / classes, c = i % classes;
+    int label = labels[l_off + r * l_str];
+    float p = exp(x[x_off + r * x_rs + c * x_cs] - lse[lse_off + r]);
+    float v = label >= 0 && label < classes ? (p - (c == label ? 1.0f : 0.0f)) * g[g_off + r]
+                                            : NAN;
+    dst[dst_off + i] = accumulate ? dst[dst_off + i] + v : v;
+}

@@ -1,0 +1,273 @@
+/* ops/reduce.c: reductions over one axis or over every element: sum, mean,
+ * max, and argmax (no gradient).
+ *
+ *   out = sum_a x     dx = g broadcast along the axis
+ *   out = mean_a x    dx = g / count broadcast (the mean of nothing is NaN)
+ *   out = max_a x     dx = g at the first maximal element, 0 elsewhere
+ * torch.sum / torch.mean / torch.max(dim) semantics: negative axes, keepdim.
+ * Ties in max: the first maximum (smallest index along the axis, or in
+ * row-major order for clg_max_all) wins the whole gradient, as torch.max(dim)
+ * does; torch.max() without a dim would split it among the ties instead. NaN
+ * counts as the largest value, so it propagates. Kernels: ops/reduce.cl. */
+#include "ops/internal.h"
+
+#define SOURCE "ops/reduce.cl"
+
+/* Whole-tensor reductions: at most this many work-groups in the first stage
+ * (the second stage is one work-group of OP_WG, so no more than OP_WG), and
+ * at least this many elements per work-item before a second group is used. */
+#define ALL_MAX_GROUPS OP_WG
+#define ALL_MIN_PER_ITEM 16
+
+/* One axis of a tensor, seen as (outer, count, inner) in row-major order. */
+typedef struct axis_view {
+    int axis;
+    cl_int kshape[4];  /* the input's shape with 1 on the axis, padded to 4 */
+    cl_int strides[4]; /* the input's strides, padded to 4 */
+    int step;          /* the input's stride along the axis */
+    int count;         /* the axis' size */
+    int inner;         /* product of the sizes after the axis */
+    int out_rank;
+    int64_t out_shape[CLG_MAX_RANK];
+} axis_view;
+
+static bool check_float(clg_context *ctx, const char *name, const clg_tensor *a)
+{
+    if (a->dtype != CLG_DTYPE_F32) {
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: the input must be float32", name);
+        return false;
+    }
+    return true;
+}
+
+static bool check_nonempty(clg_context *ctx, const char *name, const clg_tensor *a, int64_t count)
+{
+    if (count == 0) {
+        char s[64];
+        eng_fail(ctx, CLG_STATUS_SHAPE, "%s: shape %s has no elements to take the maximum of", name,
+                 eng_shape_str(a, s, sizeof s));
+        return false;
+    }
+    return true;
+}
+
+static bool axis_setup(clg_context *ctx, const char *name, const clg_tensor *a, int axis,
+                       bool keepdim, axis_view *v)
+{
+    if (!check_float(ctx, name, a))
+        return false;
+    v->axis = eng_axis(ctx, name, a, axis);
+    if (v->axis < 0)
+        return false;
+    int64_t kshape[CLG_MAX_RANK];
+    v->inner = 1;
+    v->out_rank = 0;
+    for (int d = 0; d < a->rank; d++) {
+        kshape[d] = d == v->axis ? 1 : a->shape[d];
+        if (d > v->axis)
+            v->inner *= (int)a->shape[d];
+        if (d != v->axis || keepdim)
+            v->out_shape[v->out_rank++] = kshape[d];
+    }
+    op_pad4(a->rank, kshape, v->kshape);
+    eng_strides4(a, v->strides);
+    v->step = (int)a->strides[v->axis];
+    v->count = (int)a->shape[v->axis];
+    return true;
+}
+
+/* ---- sum and mean ---- */
+
+/* i[0] count, i[1] inner, f[0] scale: see sum_backward in reduce.cl */
+static void sum_backward(clg_context *ctx, const eng_node *node)
+{
+    clg_tensor *a = node->inputs[0];
+    bool accumulate = false;
+    clg_tensor *dst = eng_grad_dest(ctx, a, &accumulate);
+    if (!dst)
+        return;
+    int n = (int)clg_tensor_numel(a);
+    OP_LAUNCH(ctx, SOURCE, "sum_backward", (size_t)n, ENG_ARG_TENSOR(node->output->grad),
+              CLRT_ARG_INT(node->i[0]), CLRT_ARG_INT(node->i[1]), CLRT_ARG_FLOAT(node->f[0]),
+              ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));
+}
+
+static clg_tensor *record_sum(clg_context *ctx, const char *name, clg_tensor *a, clg_tensor *out,
+                              int count, int inner, float scale)
+{
+    if (eng_needs_grad(ctx, 1, &a)) {
+        eng_node *node = eng_record(ctx, name, sum_backward, out, 1, &a);
+        if (!node)
+            return NULL;
+        node->i[0] = count;
+        node->i[1] = inner;
+        node->f[0] = scale;
+    }
+    return out;
+}
+
+static clg_tensor *sum_axis(const char *name, clg_tensor *a, int axis, bool keepdim, bool mean)
+{
+    clg_context *ctx = eng_op_begin(name, 1, &a);
+    axis_view v;
+    if (!ctx || !axis_setup(ctx, name, a, axis, keepdim, &v))
+        return NULL;
+    clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, v.out_rank, v.out_shape);
+    if (!out)
+        return NULL;
+    float scale = mean ? 1.0f / (float)v.count : 1.0f;
+    int n = (int)clg_tensor_numel(out);
+    if (!OP_LAUNCH(ctx, SOURCE, "sum_axis", (size_t)n, ENG_ARG_TENSOR(a), OP_ARG4(v.kshape),
+                   OP_ARG4(v.strides), CLRT_ARG_INT(v.step), CLRT_ARG_INT(v.count),
+                   ENG_ARG_TENSOR(out), CLRT_ARG_INT(n), CLRT_ARG_FLOAT(scale)))
+        return NULL;
+    return record_sum(ctx, name, a, out, v.count, v.inner, scale);
+}
+
+/* Work-groups for the first stage of a whole-tensor reduction of n elements:
+ * a function of n only, so the order of additions is reproducible. */
+static int all_groups(int64_t n)
+{
+    int64_t groups = n / (OP_WG * ALL_MIN_PER_ITEM);
+    return groups < 1 ? 1 : groups > ALL_MAX_GROUPS ? ALL_MAX_GROUPS : (int)groups;
+}
+
+static clg_tensor *sum_all(const char *name, clg_tensor *a, bool mean)
+{
+    clg_context *ctx = eng_op_begin(name, 1, &a);
+    if (!ctx || !check_float(ctx, name, a))
+        return NULL;
+    int n = (int)clg_tensor_numel(a);
+    int groups = all_groups(n);
+    clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, 0, NULL);
+    clg_tensor *partial = groups > 1 ? eng_new(ctx, CLG_DTYPE_F32, 1, (int64_t[]){groups}) : out;
+    if (!out || !partial)
+        return NULL;
+    float scale = mean ? 1.0f / (float)n : 1.0f;
+    cl_int shape[4], strides[4];
+    eng_shape4(a, shape);
+    eng_strides4(a, strides);
+    if (!OP_LAUNCH(ctx, SOURCE, "sum_all", (size_t)groups * OP_WG, ENG_ARG_TENSOR(a),
+                   OP_ARG4(shape), OP_ARG4(strides), CLRT_ARG_INT(n), ENG_ARG_TENSOR(partial),
+                   CLRT_ARG_FLOAT(groups > 1 ? 1.0f : scale)))
+        return NULL;
+    if (groups > 1 && !OP_LAUNCH(ctx, SOURCE, "sum_all", OP_WG, ENG_ARG_TENSOR(partial),
+                                 CLRT_ARG_INT4(1, 1, 1, groups), CLRT_ARG_INT4(0, 0, 0, 1),
+                                 CLRT_ARG_INT(groups), ENG_ARG_TENSOR(out), CLRT_ARG_FLOAT(scale)))
+        return NULL;
+    return record_sum(ctx, name, a, out, n, 1, scale);
+}
+
+CLG_API clg_tensor *clg_sum(clg_tensor *a, int axis, bool keepdim)
+{
+    return sum_axis("clg_sum", a, axis, keepdim, false);
+}
+
+CLG_API clg_tensor *clg_mean(clg_tensor *a, int axis, bool keepdim)
+{
+    return sum_axis("clg_mean", a, axis, keepdim, true);
+}
+
+CLG_API clg_tensor *clg_sum_all(clg_tensor *a)
+{
+    return sum_all("clg_sum_all", a, false);
+}
+CLG_API clg_tensor *clg_mean_all(clg_tensor *a)
+{
+    return sum_all("clg_mean_all", a, true);
+}
+
+/* ---- max and argmax ---- */
+
+/* saved[0] the int32 index of the maximum per output element; i[0] count,
+ * i[1] inner: see max_backward in reduce.cl */
+static void max_backward(clg_context *ctx, const eng_node *node)
+{
+    clg_tensor *a = node->inputs[0];
+    bool accumulate = false;
+    clg_tensor *dst = eng_grad_dest(ctx, a, &accumulate);
+    if (!dst)
+        return;
+    int n = (int)clg_tensor_numel(a);
+    OP_LAUNCH(ctx, SOURCE, "max_backward", (size_t)n, ENG_ARG_TENSOR(node->output->grad),
+              ENG_ARG_TENSOR(node->saved[0]), CLRT_ARG_INT(node->i[0]), CLRT_ARG_INT(node->i[1]),
+              ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));
+}
+
+static clg_tensor *record_max(clg_context *ctx, const char *name, clg_tensor *a, clg_tensor *out,
+                              clg_tensor *idx, int count, int inner)
+{
+    if (eng_needs_grad(ctx, 1, &a)) {
+        eng_node *node = eng_record(ctx, name, max_backward, out, 1, &a);
+        if (!node)
+            return NULL;
+        node->saved[0] = idx;
+        node->i[0] = count;
+        node->i[1] = inner;
+    }
+    return out;
+}
+
+/* The values (unless argmax) and the int32 indices of the first maxima. */
+static clg_tensor *max_axis(const char *name, clg_tensor *a, int axis, bool keepdim, bool argmax)
+{
+    clg_context *ctx = eng_op_begin(name, 1, &a);
+    axis_view v;
+    if (!ctx || !axis_setup(ctx, name, a, axis, keepdim, &v) ||
+        !check_nonempty(ctx, name, a, v.count))
+        return NULL;
+    clg_tensor *idx = eng_new(ctx, CLG_DTYPE_I32, v.out_rank, v.out_shape);
+    clg_tensor *out = argmax ? idx : eng_new(ctx, CLG_DTYPE_F32, v.out_rank, v.out_shape);
+    if (!idx || !out)
+        return NULL;
+    int n = (int)clg_tensor_numel(idx);
+    if (!OP_LAUNCH(ctx, SOURCE, "max_axis", (size_t)n, ENG_ARG_TENSOR(a), OP_ARG4(v.kshape),
+                   OP_ARG4(v.strides), CLRT_ARG_INT(v.step), CLRT_ARG_INT(v.count),
+                   ENG_ARG_TENSOR(out), CLRT_ARG_INT(!argmax), ENG_ARG_TENSOR(idx),
+                   CLRT_ARG_INT(n)))
+        return NULL;
+    return argmax ? idx : record_max(ctx, name, a, out, idx, v.count, v.inner);
+}
+
+CLG_API clg_tensor *clg_max(clg_tensor *a, int axis, bool keepdim)
+{
+    return max_axis("clg_max", a, axis, keepdim, false);
+}
+
+CLG_API clg_tensor *clg_argmax(clg_tensor *a, int axis, bool keepdim)
+{
+    return max_axis("clg_argmax", a, axis, keepdim, true);
+}
+
+CLG_API clg_tensor *clg_max_all(clg_tensor *a)
+{
+    clg_context *ctx = eng_op_begin("clg_max_all", 1, &a);
+    if (!ctx || !check_float(ctx, "clg_max_all", a) ||
+        !check_nonempty(ctx, "clg_max_all", a, clg_tensor_numel(a)))
+        return NULL;
+    int n = (int)clg_tensor_numel(a);
+    int groups = all_groups(n);
+    clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, 0, NULL);
+    clg_tensor *idx = eng_new(ctx, CLG_DTYPE_I32, 0, NULL);
+    clg_tensor *partial = out, *partial_idx = idx;
+    if (groups > 1) {
+        partial = eng_new(ctx, CLG_DTYPE_F32, 1, (int64_t[]){groups});
+        partial_idx = eng_new(ctx, CLG_DTYPE_I32, 1, (int64_t[]){groups});
+    }
+    if (!out || !idx || !partial || !partial_idx)
+        return NULL;
+    cl_int shape[4], strides[4];
+    eng_shape4(a, shape);
+    eng_strides4(a, strides);
+    /* the first stage numbers elements itself; idx_in is only a placeholder */
+    if (!OP_LAUNCH(ctx, SOURCE, "max_all", (size_t)groups * OP_WG, ENG_ARG_TENSOR(a),
+                   OP_ARG4(shape), OP_ARG4(strides), CLRT_ARG_INT(n), ENG_ARG_TENSOR(partial_idx),
+                   CLRT_ARG_INT(0), ENG_ARG_TENSOR(partial), ENG_ARG_TENSOR(partial_idx)))
+        return NULL;
+    if (groups > 1 && !OP_LAUNCH(ctx, SOURCE, "max_all", OP_WG, ENG_ARG_TENSOR(partial),
+                                 CLRT_ARG_INT4(1, 1, 1, groups), CLRT_ARG_INT4(0, 0, 0, 1),
+                                 CLRT_ARG_INT(groups), ENG_ARG_TENSOR(partial_idx), CLRT_ARG_INT(1),
+                                 ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(idx)))
+        return NULL;
+    return record_max(ctx, "clg_max_all", a, out, idx, n, 1);
+}

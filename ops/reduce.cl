@@ -1,0 +1,158 @@
+/* ops/reduce.cl: sums and maxima over one axis or over a whole tensor, and
+ * their backward kernels.
+ *
+ * Axis reductions: one work-item per output element, walking the reduced
+ * axis through the input's strides. The output element j is numbered in the
+ * "keepdim" shape (the input's shape with size 1 on the reduced axis), so
+ * offset4(j, kshape, strides) is where its run starts in the input.
+ *
+ * Whole-tensor reductions run in two stages of the same kernel: a fixed
+ * number of work-groups each reduce a grid-strided share into one partial
+ * (a short running sum per work-item, then a tree in local memory), and one
+ * work-group reduces the partials the same way. The order of every addition
+ * depends only on the element count, so results are deterministic, and the
+ * error grows with the log of the count rather than with the count.
+ *
+ * Maxima carry (value, index) pairs: the larger value wins, a tie goes to
+ * the smaller index (the first maximum, as torch.max(dim)), and NaN beats
+ * everything, so a NaN propagates as in PyTorch. */
+#include "cl/common.cl"
+
+#ifndef WG
+#define WG 64 /* must equal the launch's work-group size (OP_WG) */
+#endif
+
+/* Whether (v, i) replaces the current best (bv, bi). */
+inline bool max_better(float v, int i, float bv, int bi)
+{
+    if (isnan(bv))
+        return isnan(v) && i < bi;
+    if (isnan(v))
+        return true;
+    return v > bv || (v == bv && i < bi);
+}
+
+/* out (contiguous, the keepdim shape; n elements) = scale * sum over the axis
+ * (count elements, `step` apart in x) */
+__kernel void sum_axis(__global const float *x, int x_off, int4 kshape, int4 strides, int step,
+                       int count, __global float *out, int out_off, int n, float scale)
+{
+    int j = get_global_id(0);
+    if (j >= n)
+        return;
+    int base = x_off + offset4(j, kshape, strides);
+    float sum = 0.0f;
+    for (int a = 0; a < count; a++)
+        sum += x[base + a * step];
+    out[out_off + j] = sum * scale;
+}
+
+/* idx = position of the first maximum along the axis; out = its value unless
+ * write_value is 0 (argmax: `out` is then not touched). */
+__kernel void max_axis(__global const float *x, int x_off, int4 kshape, int4 strides, int step,
+                       int count, __global float *out, int out_off, int write_value,
+                       __global int *idx, int idx_off, int n)
+{
+    int j = get_global_id(0);
+    if (j >= n)
+        return;
+    int base = x_off + offset4(j, kshape, strides);
+    float best = -INFINITY;
+    int best_i = INT_MAX;
+    for (int a = 0; a < count; a++) {
+        float v = x[base + a * step];
+        if (max_better(v, a, best, best_i)) {
+            best = v;
+            best_i = a;
+        }
+    }
+    idx[idx_off + j] = best_i;
+    if (write_value)
+        out[out_off + j] = best;
+}
+
+/* One stage of the whole-tensor sum: group g writes scale * (the sum of
+ * elements g*WG + l + k*global_size of x, read as a view of `shape`) to
+ * out[g]. The first stage reads the input; the second reads the partials as
+ * a contiguous vector (shape (1,1,1,groups), strides (0,0,0,1)). */
+__kernel void sum_all(__global const float *x, int x_off, int4 shape, int4 strides, int n,
+                      __global float *out, int out_off, float scale)
+{
+    __local float scratch[WG];
+    int l = get_local_id(0);
+    float sum = 0.0f;
+    for (int i = get_global_id(0); i < n; i += get_global_size(0))
+        sum += x[x_off + offset4(i, shape, strides)];
+    scratch[l] = sum;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int width = WG / 2; width > 0; width /= 2) {
+        if (l < width)
+            scratch[l] += scratch[l + width];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (l == 0)
+        out[out_off + get_group_id(0)] = scratch[0] * scale;
+}
+
+/* One stage of the whole-tensor max: like sum_all with (value, index) pairs.
+ * The first stage numbers elements by their row-major position (use_idx 0);
+ * the second reads the partials' indices from idx_in. */
+__kernel void max_all(__global const float *x, int x_off, int4 shape, int4 strides, int n,
+                      __global const int *idx_in, int idx_in_off, int use_idx,
+                      __global float *out, int out_off, __global int *idx, int idx_off)
+{
+    __local float best_v[WG];
+    __local int best_i[WG];
+    int l = get_local_id(0);
+    float bv = -INFINITY;
+    int bi = INT_MAX;
+    for (int i = get_global_id(0); i < n; i += get_global_size(0)) {
+        float v = x[x_off + offset4(i, shape, strides)];
+        int vi = use_idx ? idx_in[idx_in_off + i] : i;
+        if (max_better(v, vi, bv, bi)) {
+            bv = v;
+            bi = vi;
+        }
+    }
+    best_v[l] = bv;
+    best_i[l] = bi;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int width = WG / 2; width > 0; width /= 2) {
+        if (l < width && max_better(best_v[l + width], best_i[l + width], best_v[l], best_i[l])) {
+            best_v[l] = best_v[l + width];
+            best_i[l] = best_i[l + width];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (l == 0) {
+        out[out_off + get_group_id(0)] = best_v[0];
+        idx[idx_off + get_group_id(0)] = best_i[0];
+    }
+}
+
+/* Backward of sum and mean: dst (contiguous, the input's shape seen as
+ * (outer, count, inner)) (+)= scale * g broadcast along the middle axis; g is
+ * contiguous (outer, inner). A whole-tensor reduction is count = n, inner = 1. */
+__kernel void sum_backward(__global const float *g, int g_off, int count, int inner, float scale,
+                           __global float *dst, int dst_off, int n, int accumulate)
+{
+    int i = get_global_id(0);
+    if (i >= n)
+        return;
+    float v = g[g_off + i / (count * inner) * inner + i % inner] * scale;
+    dst[dst_off + i] = accumulate ? dst[dst_off + i] + v : v;
+}
+
+/* Backward of max: the gradient goes only to the element whose position
+ * along the axis is the saved index. */
+__kernel void max_backward(__global const float *g, int g_off, __global const int *idx,
+                           int idx_off, int count, int inner, __global float *dst, int dst_off,
+                           int n, int accumulate)
+{
+    int i = get_global_id(0);
+    if (i >= n)
+        return;
+    int o = i / (count * inner) * inner + i % inner;
+    float v = (i / inner) % count == idx[idx_off + o] ? g[g_off + o] : 0.0f;
+    dst[dst_off + i] = accumulate ? dst[dst_off + i] + v : v;
+}

@@ -1,0 +1,80 @@
+/* ops/softmax.c: softmax and log-softmax along one axis (torch.softmax,
+ * torch.log_softmax).
+ *
+ *   y = exp(x - m) / sum exp(x - m)     dx = y (g - sum(g y))
+ *   y = x - m - log sum exp(x - m)      dx = g - exp(y) sum(g)
+ * m is the maximum along the axis: subtracting it changes nothing
+ * mathematically and keeps exp from overflowing. Sums run along the axis.
+ * The backward rules need only the output y, so nothing else is saved.
+ * Kernels: ops/softmax.cl. */
+#include "ops/internal.h"
+
+#define SOURCE "ops/softmax.cl"
+
+/* i[0] log_out, i[1] count, i[2] inner */
+static void softmax_backward(clg_context *ctx, const eng_node *node)
+{
+    clg_tensor *a = node->inputs[0], *y = node->output;
+    bool accumulate = false;
+    clg_tensor *dst = eng_grad_dest(ctx, a, &accumulate);
+    if (!dst)
+        return;
+    int count = node->i[1], inner = node->i[2];
+    int rows = count ? (int)(clg_tensor_numel(a) / count) : 0;
+    OP_LAUNCH(ctx, SOURCE, "softmax_backward", (size_t)rows, CLRT_ARG_INT(node->i[0]),
+              ENG_ARG_TENSOR(y), ENG_ARG_TENSOR(y->grad), CLRT_ARG_INT(count), CLRT_ARG_INT(inner),
+              ENG_ARG_TENSOR(dst), CLRT_ARG_INT(rows), CLRT_ARG_INT(accumulate));
+}
+
+static clg_tensor *softmax(const char *name, clg_tensor *a, int axis, bool log_out)
+{
+    clg_context *ctx = eng_op_begin(name, 1, &a);
+    if (!ctx)
+        return NULL;
+    if (a->dtype != CLG_DTYPE_F32) {
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: the input must be float32", name);
+        return NULL;
+    }
+    int ax = eng_axis(ctx, name, a, axis);
+    if (ax < 0)
+        return NULL;
+    int64_t kshape[CLG_MAX_RANK];
+    int inner = 1;
+    for (int d = 0; d < a->rank; d++) {
+        kshape[d] = d == ax ? 1 : a->shape[d];
+        if (d > ax)
+            inner *= (int)a->shape[d];
+    }
+    cl_int kshape4[4], strides4[4];
+    op_pad4(a->rank, kshape, kshape4);
+    eng_strides4(a, strides4);
+    int count = (int)a->shape[ax];
+    int rows = count ? (int)(clg_tensor_numel(a) / count) : 0;
+    clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, a->rank, a->shape);
+    if (!out)
+        return NULL;
+    if (!OP_LAUNCH(ctx, SOURCE, "softmax_forward", (size_t)rows, CLRT_ARG_INT(log_out),
+                   ENG_ARG_TENSOR(a), OP_ARG4(kshape4), OP_ARG4(strides4),
+                   CLRT_ARG_INT(a->strides[ax]), CLRT_ARG_INT(count), CLRT_ARG_INT(inner),
+                   ENG_ARG_TENSOR(out), CLRT_ARG_INT(rows)))
+        return NULL;
+    if (eng_needs_grad(ctx, 1, &a)) {
+        eng_node *node = eng_record(ctx, name, softmax_backward, out, 1, &a);
+        if (!node)
+            return NULL;
+        node->i[0] = log_out;
+        node->i[1] = count;
+        node->i[2] = inner;
+    }
+    return out;
+}
+
+CLG_API clg_tensor *clg_softmax(clg_tensor *a, int axis)
+{
+    return softmax("clg_softmax", a, axis, false);
+}
+
+CLG_API clg_tensor *clg_log_softmax(clg_tensor *a, int axis)
+{
+    return softmax("clg_log_softmax", a, axis, true);
+}
