@@ -75,7 +75,65 @@ static bool peek(parser *ps, char c)
     return ps->p < ps->end && *ps->p == c;
 }
 
-/* A JSON string with the escapes JSON allows (\uXXXX kept only for ASCII). */
+/* Four hex digits after "\u"; -1 when they are not there. */
+static long parse_hex4(parser *ps)
+{
+    if (ps->end - ps->p < 4)
+        return -1;
+    long v = 0;
+    for (int i = 0; i < 4; i++) {
+        char h = *ps->p++;
+        int digit = h >= '0' && h <= '9'   ? h - '0'
+                    : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                    : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                           : -1;
+        if (digit < 0)
+            return -1;
+        v = v << 4 | digit;
+    }
+    return v;
+}
+
+/* One \u escape (two for a surrogate pair) as UTF-8 into out; its length,
+ * or 0 when malformed. Python's json.dumps escapes every non-ASCII character
+ * this way, so names and metadata written by PyTorch-side code need it. */
+static int parse_unicode_escape(parser *ps, char *out)
+{
+    long cp = parse_hex4(ps);
+    if (cp >= 0xd800 && cp <= 0xdbff) {
+        if (ps->end - ps->p < 2 || ps->p[0] != '\\' || ps->p[1] != 'u')
+            return 0;
+        ps->p += 2;
+        long low = parse_hex4(ps);
+        if (low < 0xdc00 || low > 0xdfff)
+            return 0;
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+    } else if (cp < 0 || (cp >= 0xdc00 && cp <= 0xdfff)) {
+        return 0;
+    }
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | cp >> 12);
+        out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (char)(0xf0 | cp >> 18);
+    out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+    out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+    out[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* A JSON string with the escapes JSON allows. */
 static char *parse_string(parser *ps)
 {
     if (!expect(ps, '"'))
@@ -83,30 +141,28 @@ static char *parse_string(parser *ps)
     size_t cap = 32, len = 0;
     char *s = malloc(cap);
     while (s && ps->p < ps->end && *ps->p != '"') {
-        char c = *ps->p++;
-        if (c == '\\' && ps->p < ps->end) {
+        char bytes[4] = {*ps->p++};
+        int n = 1;
+        if (bytes[0] == '\\' && ps->p < ps->end) {
             char e = *ps->p++;
             switch (e) {
-            case 'n': c = '\n'; break;
-            case 't': c = '\t'; break;
-            case 'r': c = '\r'; break;
-            case 'b': c = '\b'; break;
-            case 'f': c = '\f'; break;
-            case 'u': {
-                unsigned v = 0;
-                if (ps->end - ps->p < 4 || sscanf(ps->p, "%4x", &v) != 1) {
+            case 'n': bytes[0] = '\n'; break;
+            case 't': bytes[0] = '\t'; break;
+            case 'r': bytes[0] = '\r'; break;
+            case 'b': bytes[0] = '\b'; break;
+            case 'f': bytes[0] = '\f'; break;
+            case 'u':
+                n = parse_unicode_escape(ps, bytes);
+                if (n == 0) {
                     parse_fail(ps, "bad \\u escape");
                     free(s);
                     return NULL;
                 }
-                ps->p += 4;
-                c = v < 128 ? (char)v : '?';
                 break;
-            }
-            default: c = e;
+            default: bytes[0] = e;
             }
         }
-        if (len + 2 > cap) {
+        if (len + (size_t)n + 1 > cap) {
             char *grown = realloc(s, cap *= 2);
             if (!grown) {
                 free(s);
@@ -115,7 +171,8 @@ static char *parse_string(parser *ps)
             }
             s = grown;
         }
-        s[len++] = c;
+        memcpy(s + len, bytes, (size_t)n);
+        len += (size_t)n;
     }
     if (!s || ps->p >= ps->end) {
         free(s);
@@ -195,7 +252,11 @@ static bool parse_metadata(parser *ps, clg_safetensors *st)
     }
     for (;;) {
         char *key = parse_string(ps);
-        char *value = (key && expect(ps, ':')) ? parse_string(ps) : NULL;
+        /* Say what is wrong before parse_string would only say it wanted a
+         * quote. */
+        if (key && expect(ps, ':') && !peek(ps, '"'))
+            parse_fail(ps, "a __metadata__ value is not a string (string values only)");
+        char *value = ps->failed ? NULL : parse_string(ps);
         if (!value || !push_meta(st, key, value)) {
             free(key);
             free(value);
@@ -234,7 +295,7 @@ static bool parse_entry(parser *ps, entry *e, size_t data_size, const unsigned c
             else if (strcmp(dtype, "I32") == 0)
                 e->dtype = CLG_DTYPE_I32;
             else {
-                char what[96];
+                char what[320];
                 snprintf(what, sizeof what, "tensor \"%s\" has dtype %s (only F32 and I32 are read)",
                          e->name, dtype);
                 parse_fail(ps, what);
@@ -267,17 +328,23 @@ static bool parse_entry(parser *ps, entry *e, size_t data_size, const unsigned c
         parse_fail(ps, "a tensor entry lacks dtype, shape or data_offsets");
         return false;
     }
+    /* Any shape whose byte count passes INT64_MAX cannot fit the file; stop
+     * there rather than overflow. */
     int64_t numel = 1;
     for (int i = 0; i < e->rank; i++) {
         if (e->shape[i] < 0) {
             parse_fail(ps, "negative dimension");
             return false;
         }
+        if (e->shape[i] && numel > INT64_MAX / 4 / e->shape[i]) {
+            parse_fail(ps, "shape too large");
+            return false;
+        }
         numel *= e->shape[i];
     }
     if (offsets[0] < 0 || offsets[1] < offsets[0] || (size_t)offsets[1] > data_size ||
         offsets[1] - offsets[0] != numel * 4) {
-        char what[160];
+        char what[320];
         snprintf(what, sizeof what,
                  "tensor \"%s\": data_offsets [%lld, %lld] do not fit its shape or the file "
                  "(%zu data bytes)",
@@ -306,6 +373,14 @@ CLG_API void clg_safetensors_destroy(clg_safetensors *st)
     free(st);
 }
 
+static const entry *find(const clg_safetensors *st, const char *name)
+{
+    for (size_t i = 0; i < st->count; i++)
+        if (strcmp(st->entries[i].name, name) == 0)
+            return &st->entries[i];
+    return NULL;
+}
+
 static unsigned char *read_file(clg_context *ctx, const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");
@@ -315,8 +390,9 @@ static unsigned char *read_file(clg_context *ctx, const char *path, size_t *size
     }
     unsigned char *buf = NULL;
     size_t cap = 0, len = 0;
+    /* One spare byte always stays free for the NUL below. */
     for (;;) {
-        if (len == cap) {
+        if (len + 1 >= cap) {
             cap = cap ? 2 * cap : 1 << 16;
             unsigned char *grown = realloc(buf, cap);
             if (!grown) {
@@ -327,7 +403,7 @@ static unsigned char *read_file(clg_context *ctx, const char *path, size_t *size
             }
             buf = grown;
         }
-        size_t got = fread(buf + len, 1, cap - len, f);
+        size_t got = fread(buf + len, 1, cap - 1 - len, f);
         len += got;
         if (got == 0)
             break;
@@ -339,6 +415,9 @@ static unsigned char *read_file(clg_context *ctx, const char *path, size_t *size
         eng_fail(ctx, CLG_STATUS_IO, "%s: read error", path);
         return NULL;
     }
+    /* The header's numbers are parsed with strtoll, which stops at the
+     * latest here even when the header is the last thing in the file. */
+    buf[len] = '\0';
     *size = len;
     return buf;
 }
@@ -375,8 +454,14 @@ CLG_API clg_safetensors *clg_safetensors_read(clg_context *ctx, const char *path
     parser ps = {text, text, text + header, path, ctx, false};
     if (!expect(&ps, '{'))
         goto fail;
-    if (peek(&ps, '}'))
-        return st;
+    if (peek(&ps, '}')) {
+        ps.p++;
+        skip_ws(&ps);
+        if (ps.p == ps.end)
+            return st;
+        parse_fail(&ps, "text after the closing '}'");
+        goto fail;
+    }
     for (;;) {
         char *name = parse_string(&ps);
         if (!name || !expect(&ps, ':')) {
@@ -387,6 +472,12 @@ CLG_API clg_safetensors *clg_safetensors_read(clg_context *ctx, const char *path
             free(name);
             if (!parse_metadata(&ps, st))
                 goto fail;
+        } else if (find(st, name)) {
+            char what[320];
+            snprintf(what, sizeof what, "tensor \"%s\" appears twice", name);
+            free(name);
+            parse_fail(&ps, what);
+            goto fail;
         } else {
             entry *grown = realloc(st->entries, (st->count + 1) * sizeof *grown);
             if (!grown) {
@@ -409,6 +500,12 @@ CLG_API clg_safetensors *clg_safetensors_read(clg_context *ctx, const char *path
             goto fail;
         break;
     }
+    /* Only the padding spaces may follow the closing brace. */
+    skip_ws(&ps);
+    if (ps.p != ps.end) {
+        parse_fail(&ps, "text after the closing '}'");
+        goto fail;
+    }
     return st;
 fail:
     clg_safetensors_destroy(st);
@@ -420,14 +517,6 @@ CLG_API size_t clg_safetensors_count(const clg_safetensors *st) { return st->cou
 CLG_API const char *clg_safetensors_name(const clg_safetensors *st, size_t index)
 {
     return index < st->count ? st->entries[index].name : NULL;
-}
-
-static const entry *find(const clg_safetensors *st, const char *name)
-{
-    for (size_t i = 0; i < st->count; i++)
-        if (strcmp(st->entries[i].name, name) == 0)
-            return &st->entries[i];
-    return NULL;
 }
 
 CLG_API bool clg_safetensors_get(const clg_safetensors *st, const char *name, clg_dtype *dtype,
@@ -554,7 +643,11 @@ CLG_API clg_status clg_checkpoint_save(clg_context *ctx, const clg_params *param
     if (!header)
         return eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory", path);
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+        free(header);
+        return eng_fail(ctx, CLG_STATUS_IO, "%.200s...: cannot write checkpoint: path too long",
+                        path);
+    }
     FILE *f = fopen(tmp, "wb");
     if (!f) {
         free(header);
@@ -585,6 +678,9 @@ CLG_API clg_status clg_checkpoint_save(clg_context *ctx, const clg_params *param
         ok = clg_tensor_download(t, host, n) == CLG_STATUS_OK && fwrite(host, 4, n, f) == n;
     }
     free(host);
+    /* The data must reach the disk before the rename does, or a crash could
+     * leave the new name pointing at an empty file. */
+    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok = (fclose(f) == 0) && ok;
     if (!ok || rename(tmp, path) != 0) {
         int saved = errno;
@@ -625,8 +721,10 @@ CLG_API clg_status clg_checkpoint_load(clg_context *ctx, const clg_params *param
             memcpy(fake.shape, e->shape, sizeof fake.shape);
             char got[64];
             eng_fail(ctx, CLG_STATUS_MISMATCH,
-                     "%s: tensor \"%s\" has shape %s in the checkpoint but %s in the model", path,
-                     name, eng_shape_str(&fake, got, sizeof got), want);
+                     "%s: tensor \"%s\" has shape %s %s in the checkpoint but %s %s in the model",
+                     path, name, eng_shape_str(&fake, got, sizeof got),
+                     e->dtype == CLG_DTYPE_F32 ? "F32" : "I32", want,
+                     t->dtype == CLG_DTYPE_F32 ? "F32" : "I32");
             break;
         }
     }

@@ -125,6 +125,8 @@ static clg_status walk(clg_context *ctx, clg_tensor *output, const clg_tensor *s
 
 CLG_API clg_status clg_backward(clg_tensor *loss)
 {
+    if (!loss) /* a failed forward: its error is already in the context */
+        return CLG_STATUS_INVALID_ARGUMENT;
     clg_context *ctx = loss->ctx;
     if (eng_failed(ctx))
         return ctx->rt.error.status;
@@ -142,6 +144,8 @@ CLG_API clg_status clg_backward(clg_tensor *loss)
 
 CLG_API clg_status clg_backward_with(clg_tensor *output, const clg_tensor *grad_output)
 {
+    if (!output)
+        return CLG_STATUS_INVALID_ARGUMENT;
     clg_context *ctx = output->ctx;
     if (eng_failed(ctx))
         return ctx->rt.error.status;

@@ -244,6 +244,8 @@ static clg_tensor *gather(clg_context *ctx, const clg_tensor *src)
 
 CLG_API clg_status clg_tensor_download(const clg_tensor *t, void *data, size_t count)
 {
+    if (!t) /* the result of a failed op: its error is already in the context */
+        return CLG_STATUS_INVALID_ARGUMENT;
     clg_context *ctx = t->ctx;
     if (eng_failed(ctx))
         return ctx->rt.error.status;
@@ -257,6 +259,8 @@ CLG_API clg_status clg_tensor_download(const clg_tensor *t, void *data, size_t c
 
 CLG_API clg_status clg_tensor_item(const clg_tensor *t, float *value)
 {
+    if (!t)
+        return CLG_STATUS_INVALID_ARGUMENT;
     if (t->dtype != CLG_DTYPE_F32)
         return eng_fail(t->ctx, CLG_STATUS_INVALID_ARGUMENT,
                         "clg_tensor_item: the tensor is not float32");

@@ -50,7 +50,10 @@ CLG_API clg_tensor *clg_tensor_full(clg_context *ctx, int rank, const int64_t *s
  * non-blocking like clg_tensor_from_host. The tensor must be contiguous. */
 CLG_API clg_status clg_tensor_upload(clg_tensor *t, const void *data, size_t count);
 /* Reads `count` elements (must equal numel) in row-major order, also from
- * non-contiguous views. Blocks, and counts as one host sync. */
+ * non-contiguous views. Blocks, and counts as one host sync. A NULL tensor
+ * (a failed op's result) returns CLG_STATUS_INVALID_ARGUMENT and leaves the
+ * context's message, which names the op that failed, as it is; so do
+ * clg_tensor_item, clg_backward and clg_backward_with. */
 CLG_API clg_status clg_tensor_download(const clg_tensor *t, void *data, size_t count);
 /* Reads a one-element float tensor. Blocks (one host sync). */
 CLG_API clg_status clg_tensor_item(const clg_tensor *t, float *value);

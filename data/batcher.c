@@ -1,0 +1,119 @@
+/* data/batcher.c: seeded shuffling and batching of 0..size-1 on the host.
+ * Each epoch's order is a Fisher-Yates shuffle driven by splitmix64 seeded
+ * from (seed, epoch) alone, so an epoch can be replayed without replaying the
+ * ones before it, and a run is reproducible from its seed. */
+#include <stdlib.h>
+
+#include "clgrad/data.h"
+#include "engine/engine.h"
+
+struct clg_batcher {
+    int64_t size;
+    int64_t batch;
+    bool shuffle;
+    bool drop_last;
+    uint64_t seed;
+    int64_t epoch; /* -1 before the first clg_batcher_begin_epoch */
+    int64_t position;
+    int64_t *order; /* (size) */
+};
+
+/* splitmix64 (Steele, Lea and Flood 2014): a 64-bit state stepped by the
+ * golden ratio and finalised by a bijective mix, so nearby seeds give
+ * unrelated streams. */
+static uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, bound) without modulo bias: draws in the top partial range
+ * of 2^64 are rejected. */
+static uint64_t uniform_below(uint64_t *state, uint64_t bound)
+{
+    uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
+    uint64_t r;
+    do
+        r = splitmix64(state);
+    while (r >= limit);
+    return r % bound;
+}
+
+CLG_API clg_batcher *clg_batcher_create(clg_context *ctx, int64_t size, int64_t batch, bool shuffle,
+                                        bool drop_last, uint64_t seed)
+{
+    if (eng_failed(ctx))
+        return NULL;
+    if (size < 0 || batch < 1) {
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                 "clg_batcher_create: size %lld and batch %lld (need size >= 0, batch >= 1)",
+                 (long long)size, (long long)batch);
+        return NULL;
+    }
+    clg_batcher *b = calloc(1, sizeof *b);
+    if (b)
+        b->order = malloc((size ? (size_t)size : 1) * sizeof *b->order);
+    if (!b || !b->order) {
+        clg_batcher_destroy(b);
+        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "clg_batcher_create: out of host memory");
+        return NULL;
+    }
+    b->size = size;
+    b->batch = batch;
+    b->shuffle = shuffle;
+    b->drop_last = drop_last;
+    b->seed = seed;
+    b->epoch = -1;
+    return b;
+}
+
+CLG_API void clg_batcher_destroy(clg_batcher *b)
+{
+    if (!b)
+        return;
+    free(b->order);
+    free(b);
+}
+
+CLG_API void clg_batcher_begin_epoch(clg_batcher *b)
+{
+    b->epoch++;
+    b->position = 0;
+    for (int64_t i = 0; i < b->size; i++)
+        b->order[i] = i;
+    if (!b->shuffle)
+        return;
+    /* The epoch goes through one splitmix64 step of its own before meeting
+     * the seed, so (seed, epoch) and (seed + 1, epoch - 1) do not collide. */
+    uint64_t epoch_state = (uint64_t)b->epoch;
+    uint64_t state = b->seed ^ splitmix64(&epoch_state);
+    for (int64_t i = b->size - 1; i > 0; i--) {
+        int64_t j = (int64_t)uniform_below(&state, (uint64_t)i + 1);
+        int64_t t = b->order[i];
+        b->order[i] = b->order[j];
+        b->order[j] = t;
+    }
+}
+
+/* A call before any clg_batcher_begin_epoch starts epoch 0, so a loop that
+ * forgets it still sees the data rather than nothing. */
+CLG_API bool clg_batcher_next(clg_batcher *b, const int64_t **indices, int64_t *count)
+{
+    if (b->epoch < 0)
+        clg_batcher_begin_epoch(b);
+    int64_t left = b->size - b->position;
+    if (left == 0 || (b->drop_last && left < b->batch))
+        return false;
+    int64_t n = left < b->batch ? left : b->batch;
+    *indices = b->order + b->position;
+    *count = n;
+    b->position += n;
+    return true;
+}
+
+CLG_API int64_t clg_batcher_batches_per_epoch(const clg_batcher *b)
+{
+    return b->drop_last ? b->size / b->batch : (b->size + b->batch - 1) / b->batch;
+}

@@ -1,0 +1,251 @@
+/* tests/data/test_dataset.c: MNIST-layout datasets (data/dataset.c): the
+ * real Fashion-MNIST from $CLGRAD_FASHION_MNIST (Debian's
+ * dataset-fashion-mnist; tests/meson.build sets the variable), checked
+ * against counts and byte sums computed independently with Python's gzip, a
+ * tiny synthetic folder, row gathering, and the messages for a missing folder
+ * and a damaged file. */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "support.h"
+
+static const char *fashion_dir(void)
+{
+    const char *dir = getenv("CLGRAD_FASHION_MNIST");
+    return dir && *dir ? dir : CLG_FASHION_MNIST_DIR;
+}
+
+static char *make_temp_dir(void)
+{
+    char *dir = strdup("/tmp/clgrad-dataset-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    return dir;
+}
+
+static void remove_temp_dir(char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    char path[1024];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        ck_assert_msg(remove(path) == 0, "cannot remove %s", path);
+    }
+    closedir(d);
+    ck_assert_int_eq(remove(dir), 0);
+    free(dir);
+}
+
+/* An IDX file of unsigned bytes in dir/name (gzipped when the name ends in
+ * .gz); `data_bytes` may be fewer than the dims call for, to make a
+ * truncated file. */
+static void write_idx(const char *dir, const char *name, int rank, const uint32_t *dims,
+                      const uint8_t *data, size_t data_bytes)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    unsigned char header[20] = {0, 0, 0x08, (unsigned char)rank};
+    for (int d = 0; d < rank; d++)
+        for (int b = 0; b < 4; b++)
+            header[4 + 4 * d + b] = (unsigned char)(dims[d] >> (24 - 8 * b));
+    size_t header_bytes = 4 + 4 * (size_t)rank;
+    bool gzip = strlen(name) > 3 && strcmp(name + strlen(name) - 3, ".gz") == 0;
+    if (gzip) {
+        gzFile gz = gzopen(path, "wb");
+        ck_assert_ptr_nonnull(gz);
+        ck_assert_int_eq(gzwrite(gz, header, (unsigned)header_bytes), (int)header_bytes);
+        if (data_bytes)
+            ck_assert_int_eq(gzwrite(gz, data, (unsigned)data_bytes), (int)data_bytes);
+        ck_assert_int_eq(gzclose(gz), Z_OK);
+    } else {
+        FILE *f = fopen(path, "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(header, 1, header_bytes, f), header_bytes);
+        ck_assert_uint_eq(fwrite(data, 1, data_bytes, f), data_bytes);
+        ck_assert_int_eq(fclose(f), 0);
+    }
+}
+
+/* Asserts the context holds `status` and a message containing every one of
+ * the NULL-terminated substrings, then clears it. */
+static void expect_error(clg_context *ctx, clg_status status, const char *const *parts)
+{
+    const char *msg = clg_context_error(ctx);
+    ck_assert_msg(clg_context_status(ctx) == status, "status %s, want %s (message: %s)",
+                  clg_status_name(clg_context_status(ctx)), clg_status_name(status), msg);
+    for (size_t i = 0; parts[i]; i++)
+        ck_assert_msg(strstr(msg, parts[i]) != NULL, "message \"%s\" lacks \"%s\"", msg, parts[i]);
+    clg_context_clear_error(ctx);
+}
+
+/* Every pixel is k / 255 for a byte k, and the bytes add up to what Python
+ * found; labels are balanced and start as Python read them. */
+static void check_fashion(clg_context *ctx, bool train, int64_t size, uint64_t byte_sum,
+                          const int32_t *first_labels)
+{
+    clg_dataset *ds = clg_dataset_load_mnist(ctx, fashion_dir(), train);
+    ck_assert_msg(ds != NULL, "%s", clg_context_error(ctx));
+    ck_assert_int_eq(clg_dataset_size(ds), size);
+    ck_assert_int_eq(clg_dataset_features(ds), 784);
+    ck_assert_int_eq(clg_dataset_classes(ds), 10);
+
+    /* One assertion after the loop: Check reports every assertion to its
+     * parent process, which for 47 million pixels takes minutes. */
+    const float *x = clg_dataset_images(ds);
+    uint64_t sum = 0;
+    float lo = 1, hi = 0;
+    size_t not_bytes = 0, first_bad = 0;
+    for (size_t i = 0; i < (size_t)size * 784; i++) {
+        float k = roundf(x[i] * 255.0f);
+        if (x[i] != k / 255.0f && not_bytes++ == 0)
+            first_bad = i;
+        sum += (uint64_t)k;
+        lo = fminf(lo, x[i]);
+        hi = fmaxf(hi, x[i]);
+    }
+    ck_assert_msg(not_bytes == 0, "%zu pixels are not a byte / 255, the first %zu = %.9g",
+                  not_bytes, first_bad, (double)x[first_bad]);
+    ck_assert_float_eq(lo, 0.0f);
+    ck_assert_float_eq(hi, 1.0f);
+    ck_assert_uint_eq(sum, byte_sum);
+
+    const int32_t *y = clg_dataset_labels(ds);
+    int64_t histogram[10] = {0}, out_of_range = 0;
+    for (int64_t i = 0; i < size; i++) {
+        if (y[i] >= 0 && y[i] < 10)
+            histogram[y[i]]++;
+        else
+            out_of_range++;
+    }
+    ck_assert_int_eq(out_of_range, 0);
+    for (int c = 0; c < 10; c++)
+        ck_assert_msg(histogram[c] == size / 10, "class %d has %lld images, want %lld", c,
+                      (long long)histogram[c], (long long)(size / 10));
+    ck_assert_mem_eq(y, first_labels, 10 * sizeof *y);
+    clg_dataset_destroy(ds);
+}
+
+START_TEST(test_dataset_fashion_mnist_train)
+{
+    clg_context *ctx = test_context();
+    check_fashion(ctx, true, 60000, 3431114169ULL, (const int32_t[]){9, 0, 0, 3, 0, 2, 7, 2, 5, 5});
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_dataset_fashion_mnist_test)
+{
+    clg_context *ctx = test_context();
+    check_fashion(ctx, false, 10000, 573469082ULL, (const int32_t[]){9, 2, 1, 1, 6, 1, 4, 6, 5, 7});
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* Three 2x2 images in plain files: exact pixel values, a label above 9 widens
+ * the classes, and gather copies the named rows (an index outside the
+ * dataset gives a zero row and label -1). */
+START_TEST(test_dataset_small_and_gather)
+{
+    clg_context *ctx = test_context();
+    char *dir = make_temp_dir();
+    const uint8_t pixels[12] = {0, 255, 1, 128, 10, 20, 30, 40, 254, 3, 2, 1};
+    const uint8_t labels[3] = {4, 12, 0};
+    write_idx(dir, "t10k-images-idx3-ubyte", 3, (const uint32_t[]){3, 2, 2}, pixels, 12);
+    write_idx(dir, "t10k-labels-idx1-ubyte.gz", 1, (const uint32_t[]){3}, labels, 3);
+    clg_dataset *ds = clg_dataset_load_mnist(ctx, dir, false);
+    ck_assert_msg(ds != NULL, "%s", clg_context_error(ctx));
+    ck_assert_int_eq(clg_dataset_size(ds), 3);
+    ck_assert_int_eq(clg_dataset_features(ds), 4);
+    ck_assert_int_eq(clg_dataset_classes(ds), 13);
+    for (int i = 0; i < 12; i++)
+        ck_assert_float_eq(clg_dataset_images(ds)[i], (float)pixels[i] / 255.0f);
+    ck_assert_mem_eq(clg_dataset_labels(ds), ((const int32_t[]){4, 12, 0}), 3 * sizeof(int32_t));
+
+    float x[4 * 4];
+    int32_t y[4];
+    clg_dataset_gather(ds, (const int64_t[]){2, 0, 7, 2}, 4, x, y);
+    ck_assert_mem_eq(x, clg_dataset_images(ds) + 8, 4 * sizeof(float));
+    ck_assert_mem_eq(x + 4, clg_dataset_images(ds), 4 * sizeof(float));
+    for (int i = 8; i < 12; i++)
+        ck_assert_float_eq(x[i], 0.0f);
+    ck_assert_mem_eq(x + 12, clg_dataset_images(ds) + 8, 4 * sizeof(float));
+    ck_assert_mem_eq(y, ((const int32_t[]){0, 4, -1, 0}), sizeof y);
+    clg_dataset_destroy(ds);
+    clg_dataset_destroy(NULL);
+
+    /* The training split is not there. */
+    ck_assert_ptr_null(clg_dataset_load_mnist(ctx, dir, true));
+    expect_error(
+        ctx, CLG_STATUS_IO,
+        (const char *[]){dir, "train-images-idx3-ubyte.gz", "dataset-fashion-mnist", NULL});
+    remove_temp_dir(dir);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_dataset_missing_folder)
+{
+    clg_context *ctx = test_context();
+    const char *dir = "/nonexistent/fashion-mnist";
+    ck_assert_ptr_null(clg_dataset_load_mnist(ctx, dir, true));
+    expect_error(ctx, CLG_STATUS_IO,
+                 (const char *[]){dir, "apt-get install dataset-fashion-mnist",
+                                  CLG_FASHION_MNIST_DIR, NULL});
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* Damaged folders: a truncated images file (named in the message), and
+ * images and labels that disagree on the count (both named). */
+START_TEST(test_dataset_bad_files)
+{
+    clg_context *ctx = test_context();
+    char *dir = make_temp_dir();
+    static uint8_t pixels[5 * 28 * 28];
+    const uint8_t labels[5] = {1, 2, 3, 4, 5};
+    /* 5 images promised, 100 bytes delivered */
+    write_idx(dir, "train-images-idx3-ubyte.gz", 3, (const uint32_t[]){5, 28, 28}, pixels, 100);
+    write_idx(dir, "train-labels-idx1-ubyte", 1, (const uint32_t[]){5}, labels, 5);
+    ck_assert_ptr_null(clg_dataset_load_mnist(ctx, dir, true));
+    expect_error(ctx, CLG_STATUS_FORMAT,
+                 (const char *[]){"train-images-idx3-ubyte.gz", "truncated IDX data",
+                                  "expected 3920 bytes, found 100", NULL});
+
+    write_idx(dir, "t10k-images-idx3-ubyte", 3, (const uint32_t[]){5, 28, 28}, pixels,
+              sizeof pixels);
+    write_idx(dir, "t10k-labels-idx1-ubyte", 1, (const uint32_t[]){4}, labels, 4);
+    ck_assert_ptr_null(clg_dataset_load_mnist(ctx, dir, false));
+    expect_error(ctx, CLG_STATUS_FORMAT,
+                 (const char *[]){"t10k-images-idx3-ubyte has 5 images",
+                                  "t10k-labels-idx1-ubyte has 4 labels", NULL});
+
+    /* Labels stored as a matrix are not labels. */
+    write_idx(dir, "t10k-labels-idx1-ubyte", 2, (const uint32_t[]){5, 1}, labels, 5);
+    ck_assert_ptr_null(clg_dataset_load_mnist(ctx, dir, false));
+    expect_error(ctx, CLG_STATUS_FORMAT,
+                 (const char *[]){"t10k-labels-idx1-ubyte", "rank 2", NULL});
+    remove_temp_dir(dir);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("data/dataset");
+    TCase *tc = tcase_create("dataset");
+    tcase_add_test(tc, test_dataset_fashion_mnist_train);
+    tcase_add_test(tc, test_dataset_fashion_mnist_test);
+    tcase_add_test(tc, test_dataset_small_and_gather);
+    tcase_add_test(tc, test_dataset_missing_folder);
+    tcase_add_test(tc, test_dataset_bad_files);
+    suite_add_tcase(s, tc);
+    return test_run(s);
+}
