@@ -76,9 +76,11 @@ clg_status eng_fail(clg_context *ctx, clg_status status, const char *fmt, ...)
 char *eng_shape_str(const clg_tensor *t, char *buf, size_t capacity);
 
 /* The context of an op's inputs when every input is present and no error is
- * pending; NULL otherwise (sticky errors: the op returns NULL too). Also
- * checks that float inputs are float32 when `floats_only`. */
+ * pending; NULL otherwise (sticky errors: the op returns NULL too). */
 clg_context *eng_op_begin(const char *op, int n, clg_tensor *const *inputs);
+/* The same, and every input must be float32 ("clg_relu: input must be
+ * float32, not an int32 tensor of shape [2, 3]"). */
+clg_context *eng_op_begin_f32(const char *op, int n, clg_tensor *const *inputs);
 
 /* Normalises a possibly negative axis for a tensor of `rank`; records an error
  * naming `op` and returns -1 when out of range. */

@@ -4,6 +4,7 @@
  * append them in execution order, which is a topological order, so walking
  * from the last node to the first visits every consumer before its inputs.
  * Each op's backward rule sits beside its forward in ops/. */
+#include <stdio.h>
 #include <string.h>
 
 #include "engine/engine.h"
@@ -24,6 +25,23 @@ clg_context *eng_op_begin(const char *op, int n, clg_tensor *const *inputs)
     }
     if (!ctx || eng_failed(ctx))
         return NULL;
+    return ctx;
+}
+
+clg_context *eng_op_begin_f32(const char *op, int n, clg_tensor *const *inputs)
+{
+    clg_context *ctx = eng_op_begin(op, n, inputs);
+    for (int i = 0; ctx && i < n; i++) {
+        if (inputs[i]->dtype != CLG_DTYPE_F32) {
+            char s[64], which[32] = "input";
+            if (n > 1)
+                snprintf(which, sizeof which, "input %d of %d", i + 1, n);
+            eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                     "%s: %s must be float32, not an int32 tensor of shape %s", op, which,
+                     eng_shape_str(inputs[i], s, sizeof s));
+            return NULL;
+        }
+    }
     return ctx;
 }
 

@@ -43,16 +43,9 @@ static void activation_backward(clg_context *ctx, const eng_node *node)
 
 static clg_tensor *activation(const char *name, int op, clg_tensor *a, float p0, float p1)
 {
-    clg_context *ctx = eng_op_begin(name, 1, &a);
+    clg_context *ctx = eng_op_begin_f32(name, 1, &a);
     if (!ctx)
         return NULL;
-    if (a->dtype != CLG_DTYPE_F32) {
-        char s[64];
-        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
-                 "%s: input must be float32, not an int32 tensor of shape %s", name,
-                 eng_shape_str(a, s, sizeof s));
-        return NULL;
-    }
     clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, a->rank, a->shape);
     if (!out)
         return NULL;

@@ -48,13 +48,9 @@ static void binary_backward(clg_context *ctx, const eng_node *node)
 static clg_tensor *binary(const char *name, int op, clg_tensor *a, clg_tensor *b)
 {
     clg_tensor *inputs[2] = {a, b};
-    clg_context *ctx = eng_op_begin(name, 2, inputs);
+    clg_context *ctx = eng_op_begin_f32(name, 2, inputs);
     if (!ctx)
         return NULL;
-    if (a->dtype != CLG_DTYPE_F32 || b->dtype != CLG_DTYPE_F32) {
-        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: inputs must be float32", name);
-        return NULL;
-    }
     int rank;
     int64_t shape[CLG_MAX_RANK];
     if (!op_broadcast_shape(ctx, name, a, b, &rank, shape))

@@ -71,13 +71,9 @@ static clg_tensor *pointwise_loss(const char *name, int kind, clg_tensor *x, clg
                                   clg_reduction reduction)
 {
     clg_tensor *inputs[2] = {x, t};
-    clg_context *ctx = eng_op_begin(name, 2, inputs);
+    clg_context *ctx = eng_op_begin_f32(name, 2, inputs);
     if (!ctx || !check_reduction(ctx, name, reduction))
         return NULL;
-    if (x->dtype != CLG_DTYPE_F32 || t->dtype != CLG_DTYPE_F32) {
-        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: input and target must be float32", name);
-        return NULL;
-    }
     if (!eng_same_shape(x, t)) {
         const clg_tensor *ts[2] = {x, t};
         op_fail_shapes(ctx, name, "differ (input and target must have the same shape)", 2, ts);

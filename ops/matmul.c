@@ -74,15 +74,11 @@ static void matmul_backward(clg_context *ctx, const eng_node *node)
 CLG_API clg_tensor *clg_matmul(clg_tensor *a, clg_tensor *b)
 {
     clg_tensor *inputs[2] = {a, b};
-    clg_context *ctx = eng_op_begin("clg_matmul", 2, inputs);
+    clg_context *ctx = eng_op_begin_f32("clg_matmul", 2, inputs);
     if (!ctx)
         return NULL;
     const clg_tensor *shapes[2] = {a, b};
     int r = a->rank;
-    if (a->dtype != CLG_DTYPE_F32 || b->dtype != CLG_DTYPE_F32) {
-        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "clg_matmul: inputs must be float32");
-        return NULL;
-    }
     if (r != b->rank || (r != 2 && r != 3)) {
         op_fail_shapes(ctx, "clg_matmul", "are not two matrices or two batches of matrices", 2,
                        shapes);

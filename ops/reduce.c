@@ -31,15 +31,6 @@ typedef struct axis_view {
     int64_t out_shape[CLG_MAX_RANK];
 } axis_view;
 
-static bool check_float(clg_context *ctx, const char *name, const clg_tensor *a)
-{
-    if (a->dtype != CLG_DTYPE_F32) {
-        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: the input must be float32", name);
-        return false;
-    }
-    return true;
-}
-
 static bool check_nonempty(clg_context *ctx, const char *name, const clg_tensor *a, int64_t count)
 {
     if (count == 0) {
@@ -54,8 +45,6 @@ static bool check_nonempty(clg_context *ctx, const char *name, const clg_tensor 
 static bool axis_setup(clg_context *ctx, const char *name, const clg_tensor *a, int axis,
                        bool keepdim, axis_view *v)
 {
-    if (!check_float(ctx, name, a))
-        return false;
     v->axis = eng_axis(ctx, name, a, axis);
     if (v->axis < 0)
         return false;
@@ -108,7 +97,7 @@ static clg_tensor *record_sum(clg_context *ctx, const char *name, clg_tensor *a,
 
 static clg_tensor *sum_axis(const char *name, clg_tensor *a, int axis, bool keepdim, bool mean)
 {
-    clg_context *ctx = eng_op_begin(name, 1, &a);
+    clg_context *ctx = eng_op_begin_f32(name, 1, &a);
     axis_view v;
     if (!ctx || !axis_setup(ctx, name, a, axis, keepdim, &v))
         return NULL;
@@ -134,8 +123,8 @@ static int all_groups(int64_t n)
 
 static clg_tensor *sum_all(const char *name, clg_tensor *a, bool mean)
 {
-    clg_context *ctx = eng_op_begin(name, 1, &a);
-    if (!ctx || !check_float(ctx, name, a))
+    clg_context *ctx = eng_op_begin_f32(name, 1, &a);
+    if (!ctx)
         return NULL;
     int n = (int)clg_tensor_numel(a);
     int groups = all_groups(n);
@@ -211,7 +200,7 @@ static clg_tensor *record_max(clg_context *ctx, const char *name, clg_tensor *a,
 /* The values (unless argmax) and the int32 indices of the first maxima. */
 static clg_tensor *max_axis(const char *name, clg_tensor *a, int axis, bool keepdim, bool argmax)
 {
-    clg_context *ctx = eng_op_begin(name, 1, &a);
+    clg_context *ctx = eng_op_begin_f32(name, 1, &a);
     axis_view v;
     if (!ctx || !axis_setup(ctx, name, a, axis, keepdim, &v) ||
         !check_nonempty(ctx, name, a, v.count))
@@ -241,8 +230,8 @@ CLG_API clg_tensor *clg_argmax(clg_tensor *a, int axis, bool keepdim)
 
 CLG_API clg_tensor *clg_max_all(clg_tensor *a)
 {
-    clg_context *ctx = eng_op_begin("clg_max_all", 1, &a);
-    if (!ctx || !check_float(ctx, "clg_max_all", a) ||
+    clg_context *ctx = eng_op_begin_f32("clg_max_all", 1, &a);
+    if (!ctx ||
         !check_nonempty(ctx, "clg_max_all", a, clg_tensor_numel(a)))
         return NULL;
     int n = (int)clg_tensor_numel(a);

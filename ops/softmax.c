@@ -28,13 +28,9 @@ static void softmax_backward(clg_context *ctx, const eng_node *node)
 
 static clg_tensor *softmax(const char *name, clg_tensor *a, int axis, bool log_out)
 {
-    clg_context *ctx = eng_op_begin(name, 1, &a);
+    clg_context *ctx = eng_op_begin_f32(name, 1, &a);
     if (!ctx)
         return NULL;
-    if (a->dtype != CLG_DTYPE_F32) {
-        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: the input must be float32", name);
-        return NULL;
-    }
     int ax = eng_axis(ctx, name, a, axis);
     if (ax < 0)
         return NULL;

@@ -398,7 +398,7 @@ START_TEST(test_loss_bad_arguments)
     expect_error(ctx, clg_mse_loss(a, a, (clg_reduction)7), CLG_STATUS_INVALID_ARGUMENT,
                  "clg_mse_loss: unknown reduction 7");
     expect_error(ctx, clg_mse_loss(labels, labels, CLG_REDUCTION_MEAN), CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_mse_loss: input and target must be float32");
+                 "clg_mse_loss: input 1 of 2 must be float32, not an int32 tensor of shape [4]");
     expect_error(ctx, clg_cross_entropy_loss(logits, float_labels, CLG_REDUCTION_MEAN),
                  CLG_STATUS_INVALID_ARGUMENT,
                  "clg_cross_entropy_loss: labels must be int32 class indices, not float32");

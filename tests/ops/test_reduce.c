@@ -465,7 +465,7 @@ START_TEST(test_reduce_bad_arguments)
     expect_error(ctx, clg_max_all(empty), CLG_STATUS_SHAPE,
                  "clg_max_all: shape [0, 3] has no elements to take the maximum of");
     expect_error(ctx, clg_sum_all(ints), CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_sum_all: the input must be float32");
+                 "clg_sum_all: input must be float32, not an int32 tensor of shape [4]");
     ck_assert_ptr_null(clg_sum(NULL, 0, false));
     ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_OK);
 
