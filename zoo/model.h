@@ -1,0 +1,30 @@
+/* zoo/model.h: what the model files share. Every model of the zoo is a stack
+ * of linear layers fc1, fc2, ... (widths[0] -> widths[1] -> ...); each model
+ * file says what goes between them in its forward function. Internal prefix:
+ * zoo_. */
+#ifndef CLGRAD_ZOO_MODEL_H
+#define CLGRAD_ZOO_MODEL_H
+
+#include "clgrad/zoo.h"
+
+typedef clg_tensor *(*zoo_forward_fn)(const clg_model *model, clg_tensor *x);
+
+struct clg_model {
+    clg_context *ctx;
+    const char *kind; /* static: "mlp", "logreg" */
+    char *arch;       /* "784-256-128-10" */
+    int64_t *widths;  /* n_layers + 1 */
+    int n_layers;
+    clg_linear **layers; /* layers[i] is "fc<i+1>" */
+    clg_params *params;  /* "fc1.weight", "fc1.bias", ... */
+    zoo_forward_fn forward;
+};
+
+/* A model of `kind` with linear layers between consecutive widths, initialised
+ * as PyTorch does from `seed`; `fn` names the public constructor in errors.
+ * NULL (message in the context) on a bad width or out of memory. */
+clg_model *zoo_model_create(clg_context *ctx, const char *fn, const char *kind,
+                            const int64_t *widths, int n_widths, uint64_t seed,
+                            zoo_forward_fn forward);
+
+#endif
