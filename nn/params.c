@@ -10,6 +10,7 @@ struct clg_params {
     clg_context *ctx;
     char **names;
     clg_tensor **tensors;
+    bool *buffers; /* true: saved, never trained */
     size_t count;
     size_t capacity;
 };
@@ -33,10 +34,11 @@ CLG_API void clg_params_destroy(clg_params *ps)
         free(ps->names[i]);
     free(ps->names);
     free(ps->tensors);
+    free(ps->buffers);
     free(ps);
 }
 
-CLG_API clg_status clg_params_add(clg_params *ps, const char *name, clg_tensor *tensor)
+static clg_status add(clg_params *ps, const char *name, clg_tensor *tensor, bool buffer)
 {
     clg_context *ctx = ps->ctx;
     if (eng_failed(ctx))
@@ -57,7 +59,10 @@ CLG_API clg_status clg_params_add(clg_params *ps, const char *name, clg_tensor *
         clg_tensor **tensors = realloc(ps->tensors, cap * sizeof *tensors);
         if (tensors)
             ps->tensors = tensors;
-        if (!names || !tensors)
+        bool *buffers = realloc(ps->buffers, cap * sizeof *buffers);
+        if (buffers)
+            ps->buffers = buffers;
+        if (!names || !tensors || !buffers)
             return eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "out of host memory");
         ps->capacity = cap;
     }
@@ -66,9 +71,25 @@ CLG_API clg_status clg_params_add(clg_params *ps, const char *name, clg_tensor *
         return eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "out of host memory");
     ps->names[ps->count] = copy;
     ps->tensors[ps->count] = tensor;
+    ps->buffers[ps->count] = buffer;
     ps->count++;
-    tensor->requires_grad = true;
+    tensor->requires_grad = !buffer;
     return CLG_STATUS_OK;
+}
+
+CLG_API clg_status clg_params_add(clg_params *ps, const char *name, clg_tensor *tensor)
+{
+    return add(ps, name, tensor, false);
+}
+
+CLG_API clg_status clg_params_add_buffer(clg_params *ps, const char *name, clg_tensor *tensor)
+{
+    return add(ps, name, tensor, true);
+}
+
+CLG_API bool clg_params_is_buffer(const clg_params *ps, size_t index)
+{
+    return index < ps->count && ps->buffers[index];
 }
 
 CLG_API clg_status clg_params_extend(clg_params *ps, const char *prefix, const clg_params *other)
@@ -81,7 +102,7 @@ CLG_API clg_status clg_params_extend(clg_params *ps, const char *prefix, const c
             return eng_fail(ps->ctx, CLG_STATUS_INVALID_ARGUMENT,
                             "clg_params_extend: \"%s%s\" is longer than %zu bytes",
                             prefix ? prefix : "", other->names[i], sizeof name - 1);
-        clg_status status = clg_params_add(ps, name, other->tensors[i]);
+        clg_status status = add(ps, name, other->tensors[i], other->buffers[i]);
         if (status != CLG_STATUS_OK)
             return status;
     }

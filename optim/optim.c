@@ -153,9 +153,12 @@ CLG_API clg_optim *clg_optim_create(clg_context *ctx, const clg_params *params,
     opt->count = count;
     bool need[3];
     state_needs(options, need);
+    opt->count = 0;
     for (size_t i = 0; i < count; i++) {
+        if (clg_params_is_buffer(params, i))
+            continue; /* saved state such as running statistics: never trained */
         clg_tensor *p = clg_params_tensor(params, i);
-        optim_slot *slot = &opt->slots[i];
+        optim_slot *slot = &opt->slots[opt->count++];
         slot->param = p;
         if (p->ctx != ctx || p->dtype != CLG_DTYPE_F32 || !clg_tensor_is_contiguous(p)) {
             eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,

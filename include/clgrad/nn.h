@@ -22,7 +22,14 @@ CLG_API void clg_params_destroy(clg_params *params);
 /* Appends a tensor under a name (copied; e.g. "fc1.weight"). A duplicate name
  * is CLG_STATUS_INVALID_ARGUMENT. Marks the tensor as requiring a gradient. */
 CLG_API clg_status clg_params_add(clg_params *params, const char *name, clg_tensor *tensor);
-/* Appends every entry of `other`, each name prefixed with `prefix`. */
+/* Appends a buffer: state saved in checkpoints but never trained (batch
+ * norm's running statistics, as PyTorch's register_buffer). It does not
+ * require a gradient and optimizers skip it. */
+CLG_API clg_status clg_params_add_buffer(clg_params *params, const char *name,
+                                         clg_tensor *tensor);
+CLG_API bool clg_params_is_buffer(const clg_params *params, size_t index);
+/* Appends every entry of `other` (buffers stay buffers), each name prefixed
+ * with `prefix`. */
 CLG_API clg_status clg_params_extend(clg_params *params, const char *prefix,
                                      const clg_params *other);
 CLG_API size_t clg_params_count(const clg_params *params);
@@ -63,6 +70,41 @@ CLG_API clg_tensor *clg_linear_weight(const clg_linear *layer);
 CLG_API clg_tensor *clg_linear_bias(const clg_linear *layer);
 /* Borrowed for the layer's lifetime. */
 CLG_API const clg_params *clg_linear_params(const clg_linear *layer);
+
+/* 2-D convolution layer, torch.nn.Conv2d: weight (out, in, kh, kw), bias
+ * (out), both U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in kh kw, as
+ * PyTorch initialises them. Parameters "weight", "bias". */
+typedef struct clg_conv2d_layer clg_conv2d_layer;
+
+CLG_API clg_conv2d_layer *clg_conv2d_layer_create(clg_context *ctx, int64_t in_channels,
+                                                  int64_t out_channels, int kernel_h,
+                                                  int kernel_w, const clg_conv2d_params *params,
+                                                  bool bias, uint64_t seed);
+CLG_API void clg_conv2d_layer_destroy(clg_conv2d_layer *layer);
+CLG_API clg_tensor *clg_conv2d_layer_forward(clg_conv2d_layer *layer, clg_tensor *x);
+CLG_API const clg_params *clg_conv2d_layer_params(const clg_conv2d_layer *layer);
+
+/* Batch normalisation layer, torch.nn.BatchNorm1d/2d: weight 1, bias 0,
+ * running_mean 0, running_var 1 at creation. Parameters "weight", "bias";
+ * buffers "running_mean", "running_var". */
+typedef struct clg_batchnorm_layer clg_batchnorm_layer;
+
+CLG_API clg_batchnorm_layer *clg_batchnorm_layer_create(clg_context *ctx, int64_t features,
+                                                        float momentum, float eps);
+CLG_API void clg_batchnorm_layer_destroy(clg_batchnorm_layer *layer);
+CLG_API clg_tensor *clg_batchnorm_layer_forward(clg_batchnorm_layer *layer, clg_tensor *x,
+                                                bool training);
+CLG_API const clg_params *clg_batchnorm_layer_params(const clg_batchnorm_layer *layer);
+
+/* Dropout layer: clg_dropout with its own seed and a counter that advances by
+ * the number of elements each call, so successive steps draw fresh masks and
+ * a run is reproducible from the seed. */
+typedef struct clg_dropout_layer clg_dropout_layer;
+
+CLG_API clg_dropout_layer *clg_dropout_layer_create(clg_context *ctx, float p, uint64_t seed);
+CLG_API void clg_dropout_layer_destroy(clg_dropout_layer *layer);
+CLG_API clg_tensor *clg_dropout_layer_forward(clg_dropout_layer *layer, clg_tensor *x,
+                                              bool training);
 
 #ifdef __cplusplus
 }

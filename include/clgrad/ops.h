@@ -96,6 +96,66 @@ CLG_API clg_tensor *clg_bce_with_logits_loss(clg_tensor *input, clg_tensor *targ
 CLG_API clg_tensor *clg_cross_entropy_loss(clg_tensor *logits, clg_tensor *labels,
                                            clg_reduction reduction);
 
+/* ---- Convolutional networks (NCHW) ---- */
+
+/* Stride, zero padding and dilation of a 2-D convolution, per axis. */
+typedef struct clg_conv2d_params {
+    int stride_h, stride_w;
+    int pad_h, pad_w;
+    int dilation_h, dilation_w;
+} clg_conv2d_params;
+
+/* stride 1, padding 0, dilation 1 (torch.nn.functional.conv2d's defaults). */
+CLG_API clg_conv2d_params clg_conv2d_params_default(void);
+
+/* torch.nn.functional.conv2d: input (N, C, H, W), weight (K, C, kh, kw),
+ * bias (K) or NULL -> (N, K, Ho, Wo) with
+ * Ho = (H + 2 pad_h - dilation_h (kh - 1) - 1) / stride_h + 1 (Wo alike).
+ * The products go through the GEMM layer (im2col, then GEMM), so the op runs
+ * at the device's GEMM speed. Gradients to input, weight and bias. */
+CLG_API clg_tensor *clg_conv2d(clg_tensor *input, clg_tensor *weight, clg_tensor *bias,
+                               const clg_conv2d_params *params);
+
+/* Window, stride and zero padding of a 2-D pooling. */
+typedef struct clg_pool2d_params {
+    int kernel_h, kernel_w;
+    int stride_h, stride_w;
+    int pad_h, pad_w;
+} clg_pool2d_params;
+
+/* A square window, stride = window, no padding (PyTorch's defaults). */
+CLG_API clg_pool2d_params clg_pool2d_params_default(int kernel);
+
+/* torch.nn.functional.max_pool2d / avg_pool2d on (N, C, H, W); padding may
+ * be at most half the window, as in PyTorch. Max pooling sends the gradient
+ * to the first maximum of each window; average pooling counts padded zeros
+ * in the divisor (count_include_pad=True, PyTorch's default). */
+CLG_API clg_tensor *clg_max_pool2d(clg_tensor *input, const clg_pool2d_params *params);
+CLG_API clg_tensor *clg_avg_pool2d(clg_tensor *input, const clg_pool2d_params *params);
+
+/* torch.flatten(a, start_axis): axes start_axis.. merged into one;
+ * (N, C, H, W) -> (N, C H W) for start_axis 1. */
+CLG_API clg_tensor *clg_flatten(clg_tensor *a, int start_axis);
+
+/* Inverted dropout (torch.nn.functional.dropout): in training, each element
+ * is zeroed with probability p and the rest scaled by 1 / (1 - p); the mask
+ * comes from the counter-based Philox-4x32-10 generator on the device, keyed
+ * by `seed` and starting at counter `offset` (the element index is added),
+ * so the same (seed, offset) gives the same mask on every device and costs no
+ * host round trip. Not training, or p = 0: the identity. */
+CLG_API clg_tensor *clg_dropout(clg_tensor *a, float p, bool training, uint64_t seed,
+                                uint64_t offset);
+
+/* torch.nn.functional.batch_norm over (N, C) or (N, C, H, W), per channel
+ * C. Training: normalises with the batch's mean and biased variance, and
+ * updates running_mean and running_var in place (momentum, unbiased variance
+ * for the running update, as PyTorch). Not training: uses the running
+ * statistics. weight (scale) and bias (shift) may be NULL. Gradients to
+ * input, weight and bias; the running statistics get none. */
+CLG_API clg_tensor *clg_batch_norm(clg_tensor *input, clg_tensor *running_mean,
+                                   clg_tensor *running_var, clg_tensor *weight,
+                                   clg_tensor *bias, bool training, float momentum, float eps);
+
 #ifdef __cplusplus
 }
 #endif

@@ -154,6 +154,48 @@ START_TEST(test_params_zero_grad)
 }
 END_TEST
 
+/* Buffers (running statistics) are saved but never trained: no gradient,
+ * kept as buffers through extend, and an optimizer leaves them alone. */
+START_TEST(test_params_buffers)
+{
+    clg_context *ctx = test_context();
+    clg_tensor *w = test_tensor(ctx, 1, (int64_t[]){2}, (float[]){1, 2}, false);
+    clg_tensor *running = test_tensor(ctx, 1, (int64_t[]){2}, (float[]){5, 6}, false);
+    clg_params *inner = clg_params_create(ctx);
+    ck_assert_int_eq(clg_params_add(inner, "weight", w), CLG_STATUS_OK);
+    ck_assert_int_eq(clg_params_add_buffer(inner, "running_mean", running), CLG_STATUS_OK);
+    ck_assert(!clg_tensor_requires_grad(running));
+    ck_assert(!clg_params_is_buffer(inner, 0));
+    ck_assert(clg_params_is_buffer(inner, 1));
+    ck_assert(!clg_params_is_buffer(inner, 2));
+    clg_params *outer = clg_params_create(ctx);
+    ck_assert_int_eq(clg_params_extend(outer, "bn.", inner), CLG_STATUS_OK);
+    ck_assert(clg_params_is_buffer(outer, 1));
+    ck_assert_str_eq(clg_params_name(outer, 1), "bn.running_mean");
+
+    clg_optim_options o = clg_optim_options_default(CLG_OPTIM_ADAMW);
+    clg_optim *opt = clg_optim_create(ctx, outer, &o);
+    ck_assert_ptr_nonnull(opt);
+    clg_step_begin(ctx);
+    clg_tensor *y = clg_mul(clg_add(w, running), w);
+    ck_assert_int_eq(clg_backward_with(y, clg_tensor_full(ctx, 1, (int64_t[]){2}, 1.0f)),
+                     CLG_STATUS_OK);
+    ck_assert_ptr_null(clg_tensor_grad(running));
+    ck_assert_int_eq(clg_optim_step(opt), CLG_STATUS_OK);
+    clg_step_end(ctx);
+    float *r = test_download(running);
+    ck_assert_float_eq(r[0], 5.0f); /* weight decay never touched it */
+    ck_assert_float_eq(r[1], 6.0f);
+    free(r);
+    clg_optim_destroy(opt);
+    clg_params_destroy(outer);
+    clg_params_destroy(inner);
+    clg_tensor_destroy(w);
+    clg_tensor_destroy(running);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("nn/params");
@@ -162,6 +204,7 @@ int main(void)
     tcase_add_test(tc, test_params_duplicate_name);
     tcase_add_test(tc, test_params_extend_prefix);
     tcase_add_test(tc, test_params_zero_grad);
+    tcase_add_test(tc, test_params_buffers);
     suite_add_tcase(s, tc);
     return test_run(s);
 }
