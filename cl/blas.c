@@ -1,8 +1,12 @@
-/* cl/blas.c: the CLBlast bridge. Every GEMM of clgrad goes through
- * clrt_gemm, so a later dispatcher (own kernels, tuned parameters) has one
- * place to hook in. CLBlast's indirect route pads matrices into a temporary
- * buffer; we hand it a pooled one, grown on demand, so a steady-state step
- * allocates nothing inside CLBlast either. */
+/* cl/blas.c: the GEMM dispatcher and the CLBlast bridge. Every GEMM of
+ * clgrad goes through clrt_gemm, which asks cl/gemm.c for the candidate to
+ * use (a tuned choice for the exact shape, else the default for the device
+ * type and shape) and runs it: one of clgrad's own kernels (cl/gemm.c) or
+ * CLBlast, by the route CLBlast picks itself or a forced one.
+ *
+ * CLBlast's indirect route pads matrices into a temporary buffer; we hand it
+ * a pooled one, grown on demand, so a steady-state step allocates nothing
+ * inside CLBlast either. */
 #include <clblast_c.h>
 
 #include "cl/runtime.h"
@@ -12,54 +16,131 @@ static CLBlastTranspose transpose_flag(bool trans)
     return trans ? CLBlastTransposeYes : CLBlastTransposeNo;
 }
 
-clg_status clrt_gemm(clrt *rt, size_t m, size_t n, size_t k, float alpha, clrt_matrix a,
-                     clrt_matrix b, float beta, clrt_matrix c, size_t batch, size_t stride_a,
-                     size_t stride_b, size_t stride_c)
+/* CLBlast runs its single-kernel (direct) route when m n k is below
+ * XGEMM_MIN_INDIRECT_SIZE^3, a per-device tuning value of its "GemmRoutine"
+ * database; overriding that value forces a route. The override holds for
+ * the device in the whole process and the C API cannot read the original
+ * back, so the last value set is remembered per device and set again only on
+ * a change: once a forced route ran, "clblast" means the route last forced. */
+#define FORCE_DIRECT ((size_t)1 << 20) /* m n k < 2^60: always direct */
+#define FORCE_INDIRECT ((size_t)0)     /* m n k < 0: never direct */
+#define MAX_FORCED_DEVICES 8
+
+static struct {
+    cl_device_id device;
+    size_t value;
+} forced[MAX_FORCED_DEVICES];
+
+static clg_status force_route(clrt *rt, size_t value)
 {
     clg_status status = CLG_STATUS_OK;
+    int slot = 0;
+    while (slot < MAX_FORCED_DEVICES - 1 && forced[slot].device &&
+           forced[slot].device != rt->device)
+        slot++;
+    if (forced[slot].device == rt->device && forced[slot].value == value)
+        return status;
+    const char *names[] = {"XGEMM_MIN_INDIRECT_SIZE"};
+    CLRT_CHECK(rt, CLBlastOverrideParameters(rt->device, "GemmRoutine", CLBlastPrecisionSingle, 1,
+                                             names, &value));
+    forced[slot].device = rt->device;
+    forced[slot].value = value;
+cleanup:
+    return status;
+}
+
+static clg_status clblast_gemm(clrt *rt, clrt_gemm_kind route, size_t m, size_t n, size_t k,
+                               float alpha, clrt_matrix a, clrt_matrix b, float beta, clrt_matrix c,
+                               size_t batch, size_t stride_a, size_t stride_b, size_t stride_c)
+{
+    clg_status status = CLG_STATUS_OK;
+    if (route != CLRT_GEMM_CLBLAST) {
+        status = force_route(rt, route == CLRT_GEMM_CLBLAST_DIRECT ? FORCE_DIRECT : FORCE_INDIRECT);
+        if (status != CLG_STATUS_OK)
+            return status;
+    }
+    if (batch > 1) {
+        /* No temporary buffer to pass here: CLBlast's indirect route would
+         * allocate its own, the direct one needs none. */
+        CLRT_CHECK(rt, CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, transpose_flag(a.trans),
+                                                  transpose_flag(b.trans), m, n, k, alpha, a.mem,
+                                                  a.offset, a.ld, stride_a, b.mem, b.offset, b.ld,
+                                                  stride_b, beta, c.mem, c.offset, c.ld, stride_c,
+                                                  batch, &rt->queue, NULL));
+        rt->counters.gemm_calls++;
+        return status;
+    }
+    size_t temp_bytes = 0;
+    if (route != CLRT_GEMM_CLBLAST_DIRECT)
+        CLRT_CHECK(rt, CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, transpose_flag(a.trans),
+                                                  transpose_flag(b.trans), m, n, k, a.offset, a.ld,
+                                                  b.offset, b.ld, c.offset, c.ld, &rt->queue,
+                                                  &temp_bytes));
+    if (temp_bytes > 0 && !clrt_gemm_scratch(rt, temp_bytes))
+        return rt->error.status;
+    CLRT_CHECK(rt, CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, transpose_flag(a.trans),
+                                              transpose_flag(b.trans), m, n, k, alpha, a.mem,
+                                              a.offset, a.ld, b.mem, b.offset, b.ld, beta, c.mem,
+                                              c.offset, c.ld, &rt->queue, NULL,
+                                              rt->gemm_temp ? rt->gemm_temp->mem : NULL));
+    rt->counters.gemm_calls++;
+cleanup:
+    return status;
+}
+
+CLG_API clg_status clrt_gemm_run(clrt *rt, int candidate, size_t m, size_t n, size_t k, float alpha,
+                                 clrt_matrix a, clrt_matrix b, float beta, clrt_matrix c,
+                                 size_t batch, size_t stride_a, size_t stride_b, size_t stride_c)
+{
+    clg_status status = CLG_STATUS_OK;
+    const clrt_gemm_candidate *cand = clrt_gemm_candidate_get(candidate);
+    if (!cand)
+        return clrt_fail(rt, CLG_STATUS_INVALID_ARGUMENT, "clrt_gemm_run: no GEMM candidate %d",
+                         candidate);
     if (m == 0 || n == 0 || batch == 0)
         return status;
-    if (k == 0) {
-        /* C = beta C; CLBlast rejects k = 0, and beta is 0 or 1 in clgrad. */
+    bool own = cand->kind == CLRT_GEMM_OUTER || cand->kind == CLRT_GEMM_DOT;
+    bool fits = clrt_gemm_own_fits(m, n, k, a, b, c, batch, stride_a, stride_b, stride_c);
+    if (k == 0 && !fits) {
+        /* C = beta C: CLBlast rejects k = 0, and beta is 0 or 1 in clgrad. */
         if (beta == 0.0f)
             for (size_t i = 0; i < batch; i++)
                 for (size_t r = 0; r < m; r++) {
                     const float zero = 0.0f;
-                    status = clrt_fill(rt, c.mem, (c.offset + i * stride_c + r * c.ld) * sizeof(float),
-                                       n * sizeof(float), &zero, sizeof zero);
+                    status =
+                        clrt_fill(rt, c.mem, (c.offset + i * stride_c + r * c.ld) * sizeof(float),
+                                  n * sizeof(float), &zero, sizeof zero);
                     if (status != CLG_STATUS_OK)
                         return status;
                 }
         return status;
     }
-    if (batch > 1) {
-        /* CLBlast's strided-batched GEMM runs the direct route and needs no
-         * temporary buffer. */
-        CLRT_CHECK(rt, CLBlastSgemmStridedBatched(
-                           CLBlastLayoutRowMajor, transpose_flag(a.trans), transpose_flag(b.trans),
-                           m, n, k, alpha, a.mem, a.offset, a.ld, stride_a, b.mem, b.offset, b.ld,
-                           stride_b, beta, c.mem, c.offset, c.ld, stride_c, batch, &rt->queue,
-                           NULL));
-        rt->counters.gemm_calls++;
-        return status;
+    /* The own kernels take k = 0 in their stride (C = beta C); CLBlast
+     * takes sizes past int range. */
+    if (k == 0 && !own) {
+        int i = 0;
+        while (clrt_gemm_candidate_get(i)->kind != CLRT_GEMM_OUTER)
+            i++;
+        cand = clrt_gemm_candidate_get(i);
+    } else if (own && !fits) {
+        cand = clrt_gemm_candidate_get(0);
     }
-    size_t temp_bytes = 0;
-    CLRT_CHECK(rt, CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, transpose_flag(a.trans),
-                                              transpose_flag(b.trans), m, n, k, a.offset, a.ld,
-                                              b.offset, b.ld, c.offset, c.ld, &rt->queue,
-                                              &temp_bytes));
-    if (temp_bytes > 0 && (!rt->gemm_temp || rt->gemm_temp->bytes < temp_bytes)) {
-        clrt_pool_put(rt, rt->gemm_temp);
-        rt->gemm_temp = clrt_pool_get(rt, temp_bytes);
-        if (!rt->gemm_temp)
-            return rt->error.status;
-    }
-    CLRT_CHECK(rt, CLBlastSgemmWithTempBuffer(
-                       CLBlastLayoutRowMajor, transpose_flag(a.trans), transpose_flag(b.trans), m,
-                       n, k, alpha, a.mem, a.offset, a.ld, b.mem, b.offset, b.ld, beta, c.mem,
-                       c.offset, c.ld, &rt->queue, NULL,
-                       rt->gemm_temp ? rt->gemm_temp->mem : NULL));
-    rt->counters.gemm_calls++;
-cleanup:
-    return status;
+    if (cand->kind == CLRT_GEMM_OUTER || cand->kind == CLRT_GEMM_DOT)
+        return clrt_gemm_own(rt, cand, m, n, k, alpha, a, b, beta, c, batch, stride_a, stride_b,
+                             stride_c);
+    return clblast_gemm(rt, cand->kind, m, n, k, alpha, a, b, beta, c, batch, stride_a, stride_b,
+                        stride_c);
+}
+
+clg_status clrt_gemm(clrt *rt, size_t m, size_t n, size_t k, float alpha, clrt_matrix a,
+                     clrt_matrix b, float beta, clrt_matrix c, size_t batch, size_t stride_a,
+                     size_t stride_b, size_t stride_c)
+{
+    if (m == 0 || n == 0 || batch == 0)
+        return CLG_STATUS_OK;
+    clg_gemm_shape shape = {(int64_t)m, (int64_t)n, (int64_t)k, (int64_t)batch, a.trans, b.trans};
+    if (rt->gemm.recording)
+        clrt_gemm_note(rt, &shape);
+    return clrt_gemm_run(rt, clrt_gemm_pick(rt, &shape), m, n, k, alpha, a, b, beta, c, batch,
+                         stride_a, stride_b, stride_c);
 }

@@ -86,6 +86,7 @@ clg_status clrt_init(clrt *rt, const clg_context_options *opts)
     const char *kdir = opts->kernel_dir ? opts->kernel_dir : getenv("CLGRAD_KERNEL_DIR");
     if (kdir && kdir[0])
         rt->kernel_dir = strdup(kdir);
+    status = clrt_gemm_setup(rt);
 cleanup:
     return status;
 }

@@ -52,6 +52,26 @@ typedef struct clrt_kernel_slot {
     cl_kernel kernel;
 } clrt_kernel_slot;
 
+/* The GEMM dispatcher's state (cl/gemm.c): tuned choices for exact shapes,
+ * read from the cache folder when the context opens, and the shapes noted
+ * while recording. Candidates are indices into cl/gemm.c's list. */
+#define CLRT_GEMM_TUNED_MAX 64
+#define CLRT_GEMM_RECORD_MAX 64
+
+typedef struct clrt_gemm_state {
+    int vector_width; /* the device's preferred float vector width */
+    int forced;       /* CLGRAD_GEMM's candidate for every GEMM, or -1 */
+    struct {
+        clg_gemm_shape shape;
+        int candidate;
+    } tuned[CLRT_GEMM_TUNED_MAX];
+    int n_tuned;
+    bool recording;
+    clg_gemm_shape recorded[CLRT_GEMM_RECORD_MAX];
+    int n_recorded;
+    char table_path[4200]; /* "" when the disk cache is off */
+} clrt_gemm_state;
+
 typedef struct clrt_staging {
     void *host;
     size_t capacity;
@@ -83,7 +103,8 @@ typedef struct clrt {
     char *cache_dir; /* NULL when the disk cache is off */
     char *kernel_dir;
 
-    clrt_block *gemm_temp; /* CLBlast's scratch, grown on demand */
+    clrt_block *gemm_temp; /* CLBlast's and the own kernels' scratch, grown on demand */
+    clrt_gemm_state gemm;
     clrt_staging staging[CLRT_STAGING_SLOTS];
     int staging_next;
 } clrt;
@@ -175,12 +196,69 @@ typedef struct clrt_matrix {
     bool trans;
 } clrt_matrix;
 
-/* C(MxN) = alpha op(A) op(B) + beta C, row-major, through CLBlast with a
- * pooled temporary buffer (so a steady-state GEMM allocates nothing).
- * batch > 1 uses strided-batched GEMM with the given element strides. */
+/* C(MxN) = alpha op(A) op(B) + beta C, row-major; batch > 1 runs a strided
+ * batch with the given element strides. The dispatcher (cl/blas.c) picks the
+ * implementation: a tuned choice for this exact shape, else the default for
+ * the device type and shape (cl/gemm.c). beta == 0 never reads C. Scratch
+ * (CLBlast's padding, the own kernels' transposed operands) comes from one
+ * pooled buffer grown on demand, so a steady-state GEMM allocates nothing. */
 clg_status clrt_gemm(clrt *rt, size_t m, size_t n, size_t k, float alpha, clrt_matrix a,
                      clrt_matrix b, float beta, clrt_matrix c, size_t batch, size_t stride_a,
                      size_t stride_b, size_t stride_c);
+
+/* The candidates the dispatcher chooses from, by index: CLBlast's routes and
+ * the own kernels' parameter sets (cl/gemm.c). Exported for tests and bench
+ * only, like clrt_gemm_run. */
+typedef enum clrt_gemm_kind {
+    CLRT_GEMM_CLBLAST,          /* CLBlast, the route it picks itself */
+    CLRT_GEMM_CLBLAST_DIRECT,   /* CLBlast's single-kernel route, forced */
+    CLRT_GEMM_CLBLAST_INDIRECT, /* CLBlast's padded route, forced */
+    CLRT_GEMM_OUTER,            /* gemm_outer in cl/gemm.cl */
+    CLRT_GEMM_DOT               /* gemm_dot in cl/gemm.cl */
+} clrt_gemm_kind;
+
+typedef struct clrt_gemm_candidate {
+    const char *name; /* "clblast", "outer-6x2" (RM x NV), ... */
+    clrt_gemm_kind kind;
+    int rm, nv; /* own kernels' tile: RM rows x NV vectors (outer) or columns (dot) */
+} clrt_gemm_candidate;
+
+CLG_API int clrt_gemm_candidate_count(void);
+CLG_API const clrt_gemm_candidate *clrt_gemm_candidate_get(int index);
+/* Index of the candidate named `name`, or -1. */
+CLG_API int clrt_gemm_candidate_find(const char *name);
+
+/* The candidate clrt_gemm uses for `shape` (tuned, else default). */
+CLG_API int clrt_gemm_pick(const clrt *rt, const clg_gemm_shape *shape);
+/* clrt_gemm through candidate `candidate`, bypassing the choice. */
+CLG_API clg_status clrt_gemm_run(clrt *rt, int candidate, size_t m, size_t n, size_t k,
+                                 float alpha, clrt_matrix a, clrt_matrix b, float beta,
+                                 clrt_matrix c, size_t batch, size_t stride_a, size_t stride_b,
+                                 size_t stride_c);
+/* The own kernels' launch (cl/gemm.c); arguments already checked. */
+clg_status clrt_gemm_own(clrt *rt, const clrt_gemm_candidate *cand, size_t m, size_t n,
+                         size_t k, float alpha, clrt_matrix a, clrt_matrix b, float beta,
+                         clrt_matrix c, size_t batch, size_t stride_a, size_t stride_b,
+                         size_t stride_c);
+/* Whether the own kernels can run this GEMM (their indices are int). */
+bool clrt_gemm_own_fits(size_t m, size_t n, size_t k, clrt_matrix a, clrt_matrix b,
+                        clrt_matrix c, size_t batch, size_t stride_a, size_t stride_b,
+                        size_t stride_c);
+/* A pooled scratch buffer of at least `bytes` (rt->gemm_temp, grown). */
+clrt_block *clrt_gemm_scratch(clrt *rt, size_t bytes);
+
+/* Called by clrt_init once the device and the cache folder are known: reads
+ * the vector width, CLGRAD_GEMM and the tuned table. Fails only for a
+ * CLGRAD_GEMM that names no candidate (a missing or unreadable table means
+ * defaults). */
+clg_status clrt_gemm_setup(clrt *rt);
+/* Notes `shape` while recording (clg_gemm_record). */
+void clrt_gemm_note(clrt *rt, const clg_gemm_shape *shape);
+void clrt_gemm_record(clrt *rt, bool on);
+size_t clrt_gemm_recorded(const clrt *rt, clg_gemm_shape *out, size_t capacity);
+/* See clg_gemm_tune. */
+clg_status clrt_gemm_tune(clrt *rt, const clg_gemm_shape *shapes, size_t count,
+                          clg_gemm_tuned *results);
 
 /* ---- devices ---- */
 

@@ -172,3 +172,30 @@ CLG_API void clg_counters_get(const clg_context *ctx, clg_counters *out)
 {
     *out = ctx->rt.counters;
 }
+
+/* GEMM dispatch and tuning: cl/gemm.c does the work. */
+CLG_API void clg_gemm_record(clg_context *ctx, bool on)
+{
+    clrt_gemm_record(&ctx->rt, on);
+}
+
+CLG_API size_t clg_gemm_recorded(const clg_context *ctx, clg_gemm_shape *out, size_t capacity)
+{
+    return clrt_gemm_recorded(&ctx->rt, out, capacity);
+}
+
+CLG_API const char *clg_gemm_choice(const clg_context *ctx, const clg_gemm_shape *shape)
+{
+    return clrt_gemm_candidate_get(clrt_gemm_pick(&ctx->rt, shape))->name;
+}
+
+CLG_API clg_status clg_gemm_tune(clg_context *ctx, const clg_gemm_shape *shapes, size_t count,
+                                 clg_gemm_tuned *results)
+{
+    return clrt_gemm_tune(&ctx->rt, shapes, count, results);
+}
+
+CLG_API const char *clg_gemm_table_path(const clg_context *ctx)
+{
+    return ctx->rt.gemm.table_path;
+}

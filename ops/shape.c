@@ -4,7 +4,8 @@
  *
  *   transpose(a, i, j)   da = transpose(g, i, j)
  *   reshape(a, shape)    da = reshape(g, a.shape)
- * Both backward rules accumulate a strided view of g into a's gradient. */
+ * Both backward rules accumulate a strided view of g into a's gradient.
+ * flatten is a reshape. */
 #include <stdio.h>
 #include <string.h>
 
@@ -108,4 +109,23 @@ CLG_API clg_tensor *clg_reshape(clg_tensor *a, int rank, const int64_t *shape)
         if (!eng_record(ctx, "clg_reshape", view_backward, out, 1, &src))
             return NULL;
     return out;
+}
+
+/* torch.flatten(a, start_axis): a reshape merging axes start_axis.. into one
+ * (a rank-0 tensor becomes shape [1], as in PyTorch). */
+CLG_API clg_tensor *clg_flatten(clg_tensor *a, int start_axis)
+{
+    clg_context *ctx = eng_op_begin("clg_flatten", 1, &a);
+    if (!ctx)
+        return NULL;
+    if (a->rank == 0 && (start_axis == 0 || start_axis == -1))
+        return clg_reshape(a, 1, (int64_t[]){1});
+    int start = eng_axis(ctx, "clg_flatten", a, start_axis);
+    if (start < 0)
+        return NULL;
+    int64_t shape[CLG_MAX_RANK];
+    for (int d = 0; d < start; d++)
+        shape[d] = a->shape[d];
+    shape[start] = eng_numel(a->rank - start, a->shape + start);
+    return clg_reshape(a, start + 1, shape);
 }

@@ -112,10 +112,54 @@ typedef struct clg_counters {
     uint64_t program_builds;     /* clBuildProgram calls (from source or binary) */
     uint64_t disk_cache_hits;    /* programs loaded from the on-disk binary cache */
     uint64_t host_syncs;         /* blocking reads, clFinish, waits on events */
-    uint64_t kernel_launches;    /* clgrad's own kernels enqueued */
-    uint64_t gemm_calls;         /* GEMMs enqueued through CLBlast */
+    uint64_t kernel_launches;    /* clgrad's own kernels enqueued, GEMMs aside */
+    uint64_t gemm_calls;         /* GEMMs enqueued (CLBlast or clgrad's own kernels) */
 } clg_counters;
 CLG_API void clg_counters_get(const clg_context *ctx, clg_counters *out);
+
+/* GEMM dispatch and tuning (what `clgrad tune` does). Every matrix product
+ * goes through one dispatcher that picks, per shape, CLBlast or one of
+ * clgrad's own register-blocked kernels. Its defaults come from the device
+ * type (CPU: own kernels; GPU: CLBlast) and preferred vector width, so no
+ * device needs tuning; tuning measures the candidates on this device for
+ * given shapes and stores the winners in the cache folder (see
+ * clg_context_options.cache_dir), keyed by device name and driver version.
+ * Contexts created later read them and use them. */
+typedef struct clg_gemm_shape {
+    int64_t m, n, k;       /* C (m, n) = op(A) (m, k) op(B) (k, n), row-major */
+    int64_t batch;         /* products in a strided batch; 1 for one */
+    bool trans_a, trans_b; /* op(X) = X^T: X is stored transposed */
+} clg_gemm_shape;
+
+/* While on, the context notes each distinct GEMM shape it runs (up to 64), so
+ * that one training step of a model yields the shapes to tune. Turning it on
+ * forgets the shapes noted before. */
+CLG_API void clg_gemm_record(clg_context *ctx, bool on);
+/* Copies up to `capacity` noted shapes to `out`; returns how many there are. */
+CLG_API size_t clg_gemm_recorded(const clg_context *ctx, clg_gemm_shape *out, size_t capacity);
+/* The implementation the dispatcher uses for `shape` now, such as "clblast"
+ * or "outer-6x2"; a static string. */
+CLG_API const char *clg_gemm_choice(const clg_context *ctx, const clg_gemm_shape *shape);
+
+typedef struct clg_gemm_tuned {
+    clg_gemm_shape shape;
+    const char *before; /* the choice before tuning, and its speed */
+    double before_gflops;
+    const char *best; /* the fastest candidate, used from now on */
+    double best_gflops;
+} clg_gemm_tuned;
+
+/* Times every candidate for each of `count` shapes on scratch buffers (a few
+ * seconds in all; blocks), makes the fastest the context's choice and writes
+ * the table file (merged with the entries it already held; a temporary file,
+ * then rename). `results` (count entries) may be NULL. CLG_STATUS_IO when the
+ * disk cache is off or the file cannot be written; the choices still hold for
+ * this context. */
+CLG_API clg_status clg_gemm_tune(clg_context *ctx, const clg_gemm_shape *shapes, size_t count,
+                                 clg_gemm_tuned *results);
+/* The tuned table's file for this device ("" when the disk cache is off);
+ * borrowed for the context's life. */
+CLG_API const char *clg_gemm_table_path(const clg_context *ctx);
 
 /* Device discovery, without a context. */
 typedef enum clg_device_type {

@@ -73,7 +73,10 @@ CLG_API const clg_params *clg_linear_params(const clg_linear *layer);
 
 /* 2-D convolution layer, torch.nn.Conv2d: weight (out, in, kh, kw), bias
  * (out), both U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in kh kw, as
- * PyTorch initialises them. Parameters "weight", "bias". */
+ * PyTorch initialises them (the weight as clg_init_uniform with the seed, the
+ * bias from another stream of it). params NULL means
+ * clg_conv2d_params_default(); forward is clg_conv2d, which reports shape
+ * errors. Parameters "weight", "bias". */
 typedef struct clg_conv2d_layer clg_conv2d_layer;
 
 CLG_API clg_conv2d_layer *clg_conv2d_layer_create(clg_context *ctx, int64_t in_channels,

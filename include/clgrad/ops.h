@@ -59,7 +59,8 @@ CLG_API clg_tensor *clg_max_all(clg_tensor *a);
 /* Index of the first maximum along an axis, int32, no gradient. */
 CLG_API clg_tensor *clg_argmax(clg_tensor *a, int axis, bool keepdim);
 
-/* Matrix product through CLBlast: (M,K)x(K,N) -> (M,N), or batched
+/* Matrix product through the GEMM layer (clgrad's own kernels or CLBlast,
+ * see clg_gemm_tune): (M,K)x(K,N) -> (M,N), or batched
  * (B,M,K)x(B,K,N) -> (B,M,N). Transposed views are passed to the GEMM as
  * transpose flags, not copied. */
 CLG_API clg_tensor *clg_matmul(clg_tensor *a, clg_tensor *b);
@@ -112,7 +113,12 @@ CLG_API clg_conv2d_params clg_conv2d_params_default(void);
  * bias (K) or NULL -> (N, K, Ho, Wo) with
  * Ho = (H + 2 pad_h - dilation_h (kh - 1) - 1) / stride_h + 1 (Wo alike).
  * The products go through the GEMM layer (im2col, then GEMM), so the op runs
- * at the device's GEMM speed. Gradients to input, weight and bias. */
+ * at the device's GEMM speed. Gradients to input, weight and bias. params
+ * NULL means clg_conv2d_params_default(). Errors (CLG_STATUS_SHAPE unless
+ * said): a rank other than 4, input and weight channels that differ, a bias
+ * whose length is not K, a stride or dilation below 1 or a negative padding
+ * (CLG_STATUS_INVALID_ARGUMENT), a dilated kernel larger than the padded
+ * input. */
 CLG_API clg_tensor *clg_conv2d(clg_tensor *input, clg_tensor *weight, clg_tensor *bias,
                                const clg_conv2d_params *params);
 
@@ -128,8 +134,12 @@ CLG_API clg_pool2d_params clg_pool2d_params_default(int kernel);
 
 /* torch.nn.functional.max_pool2d / avg_pool2d on (N, C, H, W); padding may
  * be at most half the window, as in PyTorch. Max pooling sends the gradient
- * to the first maximum of each window; average pooling counts padded zeros
- * in the divisor (count_include_pad=True, PyTorch's default). */
+ * to the first maximum of each window (a NaN counts as the maximum, as in
+ * PyTorch); average pooling counts padded zeros in the divisor
+ * (count_include_pad=True, PyTorch's default). params must not be NULL.
+ * Errors: an input of rank other than 4 or a window larger than the padded
+ * input (CLG_STATUS_SHAPE); a window or stride below 1, a padding negative
+ * or above half the window (CLG_STATUS_INVALID_ARGUMENT). */
 CLG_API clg_tensor *clg_max_pool2d(clg_tensor *input, const clg_pool2d_params *params);
 CLG_API clg_tensor *clg_avg_pool2d(clg_tensor *input, const clg_pool2d_params *params);
 
@@ -142,7 +152,11 @@ CLG_API clg_tensor *clg_flatten(clg_tensor *a, int start_axis);
  * comes from the counter-based Philox-4x32-10 generator on the device, keyed
  * by `seed` and starting at counter `offset` (the element index is added),
  * so the same (seed, offset) gives the same mask on every device and costs no
- * host round trip. Not training, or p = 0: the identity. */
+ * host round trip: element i uses index offset + i of stream 0, which is
+ * also what the host generator draws for that seed, so consecutive calls
+ * should advance offset by the element count (clg_dropout_layer does). Not
+ * training, or p = 0: returns `a` itself (no copy, nothing recorded). p = 1
+ * gives zeros; p outside [0, 1] is CLG_STATUS_INVALID_ARGUMENT. */
 CLG_API clg_tensor *clg_dropout(clg_tensor *a, float p, bool training, uint64_t seed,
                                 uint64_t offset);
 
@@ -150,8 +164,12 @@ CLG_API clg_tensor *clg_dropout(clg_tensor *a, float p, bool training, uint64_t 
  * C. Training: normalises with the batch's mean and biased variance, and
  * updates running_mean and running_var in place (momentum, unbiased variance
  * for the running update, as PyTorch). Not training: uses the running
- * statistics. weight (scale) and bias (shift) may be NULL. Gradients to
- * input, weight and bias; the running statistics get none. */
+ * statistics. weight (scale) and bias (shift) may be NULL, and so may the
+ * running statistics in training (then nothing is updated). Gradients to
+ * input, weight and bias; the running statistics get none. Errors: a rank
+ * other than 2 or 4, a running statistic, weight or bias not of shape [C],
+ * no running statistics when not training, a training batch with one value
+ * per channel, momentum outside [0, 1], eps not positive. */
 CLG_API clg_tensor *clg_batch_norm(clg_tensor *input, clg_tensor *running_mean,
                                    clg_tensor *running_var, clg_tensor *weight,
                                    clg_tensor *bias, bool training, float momentum, float eps);

@@ -114,6 +114,62 @@ START_TEST(test_shape_errors)
 }
 END_TEST
 
+/* clg_flatten (ops/shape.c): a reshape merging axes start.. into one, with
+ * negative axes, a transposed (copied) input, gradients through it, and an
+ * axis out of range. */
+static clg_tensor *run_flatten_t(clg_tensor *const *in, const void *arg)
+{
+    return clg_flatten(clg_transpose(in[0], 1, 3), *(const int *)arg);
+}
+
+START_TEST(test_flatten_merges_trailing_axes)
+{
+    clg_context *ctx = test_context();
+    float a[2 * 3 * 4 * 5];
+    test_random(a, 120, 3, -1, 1);
+    clg_tensor *t = test_tensor(ctx, 4, (int64_t[]){2, 3, 4, 5}, a, true);
+    clg_step_begin(ctx);
+    const int starts[] = {0, 1, 2, 3, -3, -1};
+    const int64_t cols[] = {120, 60, 20, 5, 60, 5};
+    for (int s = 0; s < 6; s++) {
+        clg_tensor *f = clg_flatten(t, starts[s]);
+        ck_assert_msg(f != NULL, "%s", clg_context_error(ctx));
+        int start = starts[s] < 0 ? starts[s] + 4 : starts[s];
+        ck_assert_int_eq(clg_tensor_rank(f), start + 1);
+        ck_assert_int_eq(clg_tensor_dim(f, -1), cols[s]);
+        for (int d = 0; d < start; d++)
+            ck_assert_int_eq(clg_tensor_dim(f, d), clg_tensor_dim(t, d));
+        float *got = test_download(f);
+        test_assert_close(got, a, 120, test_tol_get("exact"), "flatten keeps the order");
+        free(got);
+    }
+    /* a transposed view is copied in row-major order of the view */
+    int one = 1;
+    clg_tensor *f = run_flatten_t((clg_tensor *[]){t}, &one);
+    ck_assert_int_eq(clg_tensor_dim(f, 1), 60);
+    float *got = test_download(f), want[120];
+    for (int n = 0; n < 2; n++)
+        for (int w = 0; w < 5; w++)
+            for (int h = 0; h < 4; h++)
+                for (int c = 0; c < 3; c++)
+                    want[((n * 5 + w) * 4 + h) * 3 + c] = a[((n * 3 + c) * 4 + h) * 5 + w];
+    test_assert_close(got, want, 120, test_tol_get("exact"), "flatten of a transpose");
+    free(got);
+    clg_tensor *scalar = clg_flatten(clg_sum_all(t), 0); /* rank 0 becomes [1] */
+    ck_assert_int_eq(clg_tensor_rank(scalar), 1);
+    ck_assert_int_eq(clg_tensor_dim(scalar, 0), 1);
+    ck_assert_ptr_null(clg_flatten(t, 4));
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
+    ck_assert_str_eq(clg_context_error(ctx),
+                     "clg_flatten: axis 4 is out of range for shape [2, 3, 4, 5]");
+    clg_context_clear_error(ctx);
+    clg_step_end(ctx);
+    test_gradcheck(ctx, run_flatten_t, &one, 1, &t, test_tol_get("gradcheck"));
+    clg_tensor_destroy(t);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops/shape");
@@ -123,6 +179,7 @@ int main(void)
     tcase_add_test(tc, test_shape_gradcheck);
     tcase_add_test(tc, test_shape_golden);
     tcase_add_test(tc, test_shape_errors);
+    tcase_add_test(tc, test_flatten_merges_trailing_axes);
     suite_add_tcase(s, tc);
     return test_run(s);
 }

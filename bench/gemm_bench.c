@@ -1,0 +1,375 @@
+/* bench/gemm_bench.c: gemm-bench, GFLOP/s of clgrad's GEMM layer (cl/blas.c,
+ * cl/gemm.c) on the current device (CLGRAD_DEVICE picks it), in one run:
+ *   - per zoo shape: the MLP 784-256-128-10 at batch 128, LeNet-5's im2col
+ *     GEMMs at batch 64, the autoencoder 30-100-100-15-100-100-30 at batch
+ *     2048, each forward product and both backward products, as the ops
+ *     issue them (transposes included);
+ *   - square n = 256, 512, 768, 1024;
+ * for the dispatcher's choice, the best of clgrad's own parameter sets,
+ * CLBlast (its own route), and, when built with OpenBLAS (Debian's
+ * libopenblas-dev), OpenBLAS on one and on two threads;
+ *   - one MLP training step (forward, backward, Adam) with every GEMM
+ *     through the dispatcher's choice and with every GEMM through CLBlast.
+ * Each figure is the best of three rounds of about 50 ms (slower rounds
+ * measure other load on a shared machine). Lines starting with "result" are
+ * for scripts. Run on demand; never part of meson test.
+ *
+ * The GEMM candidates are reached through the private runtime (clrt_gemm_run
+ * on the tensors' buffers), hence engine/engine.h. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clgrad/clgrad.h"
+#include "engine/engine.h"
+
+#ifdef CLGRAD_BENCH_OPENBLAS
+#include <cblas.h>
+#endif
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct shape {
+    const char *label;
+    clg_gemm_shape s;
+} shape;
+
+/* A linear layer y = x W^T (ops/matmul.c): forward NT (batch, out, in);
+ * dx = g W: NN (batch, in, out); dW^T = x^T g: TN (in, out, batch). A conv
+ * (ops/conv.c) with P positions, T taps, K channels: forward NT (P, K, T);
+ * dW = g^T col: TN (K, T, P); dcol = g W: NN (P, T, K). */
+static const shape shapes[] = {
+    {"mlp fc1 fwd", {128, 256, 784, 1, false, true}},
+    {"mlp fc1 dx", {128, 784, 256, 1, false, false}},
+    {"mlp fc1 dW", {784, 256, 128, 1, true, false}},
+    {"mlp fc2 fwd", {128, 128, 256, 1, false, true}},
+    {"mlp fc2 dx", {128, 256, 128, 1, false, false}},
+    {"mlp fc2 dW", {256, 128, 128, 1, true, false}},
+    {"mlp fc3 fwd", {128, 10, 128, 1, false, true}},
+    {"mlp fc3 dx", {128, 128, 10, 1, false, false}},
+    {"mlp fc3 dW", {128, 10, 128, 1, true, false}},
+    {"lenet conv1 fwd", {50176, 6, 25, 1, false, true}},
+    {"lenet conv1 dW", {6, 25, 50176, 1, true, false}},
+    {"lenet conv1 dcol", {50176, 25, 6, 1, false, false}},
+    {"lenet conv2 fwd", {6400, 16, 150, 1, false, true}},
+    {"lenet conv2 dW", {16, 150, 6400, 1, true, false}},
+    {"lenet conv2 dcol", {6400, 150, 16, 1, false, false}},
+    {"ae 30-100 fwd", {2048, 100, 30, 1, false, true}},
+    {"ae 30-100 dx", {2048, 30, 100, 1, false, false}},
+    {"ae 30-100 dW", {30, 100, 2048, 1, true, false}},
+    {"ae 100-100 fwd", {2048, 100, 100, 1, false, true}},
+    {"ae 100-100 dx", {2048, 100, 100, 1, false, false}},
+    {"ae 100-100 dW", {100, 100, 2048, 1, true, false}},
+    {"ae 100-15 fwd", {2048, 15, 100, 1, false, true}},
+    {"ae 100-15 dx", {2048, 100, 15, 1, false, false}},
+    {"ae 100-15 dW", {100, 15, 2048, 1, true, false}},
+    {"ae 15-100 fwd", {2048, 100, 15, 1, false, true}},
+    {"ae 15-100 dx", {2048, 15, 100, 1, false, false}},
+    {"ae 15-100 dW", {15, 100, 2048, 1, true, false}},
+    {"ae 100-30 fwd", {2048, 30, 100, 1, false, true}},
+    {"ae 100-30 dx", {2048, 100, 30, 1, false, false}},
+    {"ae 100-30 dW", {100, 30, 2048, 1, true, false}},
+    {"square 256", {256, 256, 256, 1, false, false}},
+    {"square 512", {512, 512, 512, 1, false, false}},
+    {"square 768", {768, 768, 768, 1, false, false}},
+    {"square 1024", {1024, 1024, 1024, 1, false, false}},
+};
+#define N_SHAPES (sizeof shapes / sizeof shapes[0])
+
+/* Operands of one shape: device tensors and, for OpenBLAS, host copies. */
+typedef struct operands {
+    clg_gemm_shape s;
+    clg_tensor *a, *b, *c;
+    clrt_matrix ma, mb, mc;
+    float *ha, *hb, *hc;
+} operands;
+
+static bool operands_make(clg_context *ctx, const clg_gemm_shape *s, operands *o)
+{
+    int64_t m = s->m, n = s->n, k = s->k;
+    *o = (operands){.s = *s};
+    int64_t sa[2] = {s->trans_a ? k : m, s->trans_a ? m : k};
+    int64_t sb[2] = {s->trans_b ? n : k, s->trans_b ? k : n};
+    int64_t sc[2] = {m, n};
+    o->ha = malloc((size_t)(m * k) * sizeof(float));
+    o->hb = malloc((size_t)(k * n) * sizeof(float));
+    o->hc = calloc((size_t)(m * n), sizeof(float));
+    if (!o->ha || !o->hb || !o->hc)
+        return false;
+    for (int64_t i = 0; i < m * k; i++)
+        o->ha[i] = (float)((i * 7919) % 2001 - 1000) * 1e-3f;
+    for (int64_t i = 0; i < k * n; i++)
+        o->hb[i] = (float)((i * 104729) % 2001 - 1000) * 1e-3f;
+    o->a = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, sa, o->ha);
+    o->b = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, sb, o->hb);
+    o->c = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, sc, o->hc);
+    if (!o->a || !o->b || !o->c)
+        return false;
+    o->ma = (clrt_matrix){o->a->mem, o->a->offset, (size_t)sa[1], s->trans_a};
+    o->mb = (clrt_matrix){o->b->mem, o->b->offset, (size_t)sb[1], s->trans_b};
+    o->mc = (clrt_matrix){o->c->mem, o->c->offset, (size_t)n, false};
+    return true;
+}
+
+static void operands_free(operands *o)
+{
+    clg_tensor_destroy(o->a);
+    clg_tensor_destroy(o->b);
+    clg_tensor_destroy(o->c);
+    free(o->ha);
+    free(o->hb);
+    free(o->hc);
+}
+
+static bool run_candidate(clg_context *ctx, int candidate, const operands *o, int reps)
+{
+    const clg_gemm_shape *s = &o->s;
+    for (int r = 0; r < reps; r++)
+        if (clrt_gemm_run(&ctx->rt, candidate, (size_t)s->m, (size_t)s->n, (size_t)s->k, 1.0f,
+                          o->ma, o->mb, 0.0f, o->mc, 1, 0, 0, 0) != CLG_STATUS_OK)
+            return false;
+    return clg_finish(ctx) == CLG_STATUS_OK;
+}
+
+#ifdef CLGRAD_BENCH_OPENBLAS
+static bool run_openblas(clg_context *ctx, int threads, const operands *o, int reps)
+{
+    (void)ctx;
+    const clg_gemm_shape *s = &o->s;
+    openblas_set_num_threads(threads);
+    for (int r = 0; r < reps; r++)
+        cblas_sgemm(CblasRowMajor, s->trans_a ? CblasTrans : CblasNoTrans,
+                    s->trans_b ? CblasTrans : CblasNoTrans, (int)s->m, (int)s->n, (int)s->k, 1.0f,
+                    o->ha, (int)o->ma.ld, o->hb, (int)o->mb.ld, 0.0f, o->hc, (int)s->n);
+    return true;
+}
+#endif
+
+/* A side of the comparison: a GEMM candidate (index >= 0) or OpenBLAS on
+ * -index threads. */
+static bool run_side(clg_context *ctx, int side, const operands *o, int reps)
+{
+#ifdef CLGRAD_BENCH_OPENBLAS
+    if (side < 0)
+        return run_openblas(ctx, -side, o, reps);
+#endif
+    return run_candidate(ctx, side, o, reps);
+}
+
+/* GFLOP/s, best of three rounds of about 50 ms after a warm-up (kernel
+ * builds); 0 when the side fails. */
+static double measure(clg_context *ctx, int side, const operands *o)
+{
+    double flops = 2.0 * (double)o->s.m * (double)o->s.n * (double)o->s.k;
+    if (!run_side(ctx, side, o, 1))
+        return 0.0;
+    double t0 = now();
+    if (!run_side(ctx, side, o, 1))
+        return 0.0;
+    double one = now() - t0;
+    int reps = (int)(0.05 / (one > 1e-6 ? one : 1e-6)) + 1;
+    double best = 1e30;
+    for (int round = 0; round < 3; round++) {
+        t0 = now();
+        if (!run_side(ctx, side, o, reps))
+            return 0.0;
+        double t = (now() - t0) / reps;
+        best = t < best ? t : best;
+    }
+    return flops / best * 1e-9;
+}
+
+static const char *shape_text(const clg_gemm_shape *s, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%lldx%lldx%lld %c%c", (long long)s->m, (long long)s->n, (long long)s->k,
+             s->trans_a ? 'T' : 'N', s->trans_b ? 'T' : 'N');
+    return buf;
+}
+
+static int bench_shapes(clg_context *ctx, bool all_own, const char *only)
+{
+    int clblast = clrt_gemm_candidate_find("clblast");
+    printf("GEMM GFLOP/s (m x n x k, op(A) op(B)); device: %s\n", clg_context_device_name(ctx));
+    printf("%-18s %-18s %-18s %-18s %8s", "shape", "m x n x k", "choice", "best own", "clblast");
+#ifdef CLGRAD_BENCH_OPENBLAS
+    printf(" %8s %8s %9s", "oblas1", "oblas2", "own/ob1");
+#endif
+    printf("\n");
+    double sum_time[2] = {0, 0}; /* MLP step GEMMs: choice, clblast */
+    for (size_t i = 0; i < N_SHAPES; i++) {
+        if (only && !strstr(shapes[i].label, only))
+            continue;
+        operands o;
+        if (!operands_make(ctx, &shapes[i].s, &o)) {
+            fprintf(stderr, "gemm-bench: %s: %s\n", shapes[i].label, clg_context_error(ctx));
+            return 1;
+        }
+        int choice = clrt_gemm_pick(&ctx->rt, &o.s);
+        double choice_gf = measure(ctx, choice, &o);
+        int best = -1;
+        double best_gf = 0;
+        for (int c = 0; c < clrt_gemm_candidate_count(); c++) {
+            clrt_gemm_kind kind = clrt_gemm_candidate_get(c)->kind;
+            if (kind != CLRT_GEMM_OUTER && kind != CLRT_GEMM_DOT)
+                continue;
+            if (!all_own && c != choice)
+                continue;
+            double gf = c == choice ? choice_gf : measure(ctx, c, &o);
+            if (gf > best_gf) {
+                best = c;
+                best_gf = gf;
+            }
+        }
+        double clblast_gf = measure(ctx, clblast, &o);
+        char text[64], best_text[40];
+        snprintf(best_text, sizeof best_text, "%s %.1f",
+                 best >= 0 ? clrt_gemm_candidate_get(best)->name : "-", best_gf);
+        printf("%-18s %-18s %-11s %6.1f %-18s %8.1f", shapes[i].label,
+               shape_text(&o.s, text, sizeof text), clrt_gemm_candidate_get(choice)->name,
+               choice_gf, best_text, clblast_gf);
+        double ob1 = 0, ob2 = 0;
+#ifdef CLGRAD_BENCH_OPENBLAS
+        ob1 = measure(ctx, -1, &o);
+        ob2 = measure(ctx, -2, &o);
+        printf(" %8.1f %8.1f %9.2f", ob1, ob2, ob1 > 0 ? choice_gf / ob1 : 0.0);
+#endif
+        printf("\n");
+        printf("result gemm shape=%s choice=%s choice_gflops=%.2f best_own=%s "
+               "best_own_gflops=%.2f clblast_gflops=%.2f openblas1_gflops=%.2f "
+               "openblas2_gflops=%.2f\n",
+               shape_text(&o.s, text, sizeof text), clrt_gemm_candidate_get(choice)->name,
+               choice_gf, best >= 0 ? clrt_gemm_candidate_get(best)->name : "-", best_gf,
+               clblast_gf, ob1, ob2);
+        if (strncmp(shapes[i].label, "mlp", 3) == 0 && strcmp(shapes[i].label, "mlp fc1 dx")) {
+            double flops = 2.0 * (double)o.s.m * (double)o.s.n * (double)o.s.k;
+            sum_time[0] += choice_gf > 0 ? flops / (choice_gf * 1e9) : 0;
+            sum_time[1] += clblast_gf > 0 ? flops / (clblast_gf * 1e9) : 0;
+        }
+        operands_free(&o);
+    }
+    printf("MLP step GEMMs (8 products; fc1 has no dx): choice %.2f ms, clblast %.2f ms\n",
+           sum_time[0] * 1e3, sum_time[1] * 1e3);
+    return 0;
+}
+
+/* ---- one MLP training step, GEMMs through the choice or CLBlast ---- */
+
+static double mlp_step_ms(clg_context *ctx, clg_model *model, clg_optim *opt, const float *x,
+                          const int32_t *y)
+{
+    double best = 1e30;
+    for (int round = 0; round < 3; round++) {
+        double t0 = now();
+        int steps = 20;
+        for (int s = 0; s < steps; s++) {
+            clg_step_begin(ctx);
+            clg_tensor *tx = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (int64_t[]){128, 784}, x);
+            clg_tensor *ty = clg_tensor_from_host(ctx, CLG_DTYPE_I32, 1, (int64_t[]){128}, y);
+            clg_tensor *loss =
+                clg_cross_entropy_loss(clg_model_forward(model, tx), ty, CLG_REDUCTION_MEAN);
+            clg_optim_zero_grad(opt);
+            clg_backward(loss);
+            clg_optim_step(opt);
+            float value;
+            if (clg_tensor_item(loss, &value) != CLG_STATUS_OK)
+                return 0.0;
+            clg_step_end(ctx);
+        }
+        double t = (now() - t0) / steps;
+        best = t < best ? t : best;
+    }
+    return best * 1e3;
+}
+
+static int bench_mlp(const char *gemm)
+{
+    if (gemm)
+        setenv("CLGRAD_GEMM", gemm, 1);
+    else
+        unsetenv("CLGRAD_GEMM");
+    clg_context *ctx = NULL;
+    if (clg_context_create(NULL, &ctx) != CLG_STATUS_OK) {
+        fprintf(stderr, "gemm-bench: %s\n", ctx ? clg_context_error(ctx) : "out of memory");
+        clg_context_destroy(ctx);
+        return 1;
+    }
+    clg_model *model = clg_zoo_mlp_create(ctx, 784, (int64_t[]){256, 128}, 2, 10, 1);
+    clg_optim_options oo = clg_optim_options_default(CLG_OPTIM_ADAM);
+    clg_optim *opt = model ? clg_optim_create(ctx, clg_model_params(model), &oo) : NULL;
+    float *x = malloc(128 * 784 * sizeof *x);
+    int32_t y[128];
+    for (int i = 0; i < 128 * 784; i++)
+        x[i] = (float)((i * 31) % 255) / 255.0f;
+    for (int i = 0; i < 128; i++)
+        y[i] = i % 10;
+    double ms = opt ? mlp_step_ms(ctx, model, opt, x, y) : 0.0; /* includes a warm-up round */
+    ms = opt ? mlp_step_ms(ctx, model, opt, x, y) : 0.0;
+    if (ms <= 0.0)
+        fprintf(stderr, "gemm-bench: mlp step: %s\n", clg_context_error(ctx));
+    else
+        printf("MLP 784-256-128-10 training step, batch 128, Adam, GEMMs through %s: %.2f ms\n"
+               "result mlp_step gemm=%s ms=%.3f\n",
+               gemm ? gemm : "the dispatcher's choice", ms, gemm ? gemm : "choice", ms);
+    free(x);
+    clg_optim_destroy(opt);
+    clg_model_destroy(model);
+    clg_context_destroy(ctx);
+    return ms > 0.0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    /* Before the first OpenCL call (see the clgrad command's help). */
+    setenv("POCL_AFFINITY", "1", 0);
+    bool all_own = true, shapes_on = true, mlp_on = true;
+    const char *only = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = argv[++i];
+        else if (strcmp(argv[i], "--quick") == 0)
+            all_own = false;
+        else if (strcmp(argv[i], "--no-shapes") == 0)
+            shapes_on = false;
+        else if (strcmp(argv[i], "--no-mlp") == 0)
+            mlp_on = false;
+        else {
+            fprintf(stderr, "usage: gemm-bench [--quick] [--only TEXT] [--no-shapes] [--no-mlp]\n"
+                            "  --quick      time only the dispatcher's choice among clgrad's "
+                            "kernels, not every parameter set\n"
+                            "  --only TEXT  only the shapes whose label contains TEXT "
+                            "(mlp, lenet, ae, square, fwd, ...)\n");
+            return 2;
+        }
+    }
+    printf("POCL_AFFINITY=%s OPENBLAS_CORETYPE=%s\n", getenv("POCL_AFFINITY"),
+           getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)");
+    const char *forced = getenv("CLGRAD_GEMM");
+    if (forced)
+        printf("CLGRAD_GEMM=%s: the choice column is that candidate\n", forced);
+    int rc = 0;
+    if (shapes_on) {
+        clg_context *ctx = NULL;
+        if (clg_context_create(NULL, &ctx) != CLG_STATUS_OK) {
+            fprintf(stderr, "gemm-bench: %s\n", ctx ? clg_context_error(ctx) : "out of memory");
+            clg_context_destroy(ctx);
+            return 1;
+        }
+        rc = bench_shapes(ctx, all_own, only);
+        clg_context_destroy(ctx);
+    }
+    if (mlp_on && rc == 0) {
+        char *saved = forced ? strdup(forced) : NULL;
+        rc = bench_mlp(saved);
+        if (rc == 0 && !saved)
+            rc = bench_mlp("clblast");
+        free(saved);
+    }
+    return rc;
+}

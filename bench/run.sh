@@ -1,0 +1,39 @@
+#!/bin/bash
+# bench/run.sh: clgrad-bench, then the same MLP epoch in PyTorch, then the
+# ratio of their seconds per epoch (clgrad / PyTorch; below 1 means clgrad is
+# faster). POCL_AFFINITY=1 keeps PoCL's threads on separate cores.
+#   bench/run.sh [BUILD_DIR] [clgrad-bench options...]     (default BUILD_DIR: build)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+shift || true
+export POCL_AFFINITY=${POCL_AFFINITY:-1}
+data=${CLGRAD_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
+
+ninja -C "$build" bench/clgrad-bench >/dev/null
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+echo "== clgrad-bench =="
+"$build/bench/clgrad-bench" --data "$data" "$@" | tee "$out"
+
+echo
+echo "== PyTorch (bench/pytorch_mlp.py, one thread) =="
+/usr/bin/python3 "$root/bench/pytorch_mlp.py" "$data" | tee -a "$out"
+
+clgrad_sps=$(sed -n 's/^result mlp .*samples_per_second=\([0-9.]*\).*/\1/p' "$out")
+torch_line=$(grep '^result pytorch ' "$out" || true)
+echo
+if [ -z "$clgrad_sps" ]; then
+    echo "ratio: no clgrad training figure (ran with --no-training?)"
+elif [ -z "$torch_line" ]; then
+    echo "ratio: skipped (no PyTorch figure)"
+else
+    torch_seconds=$(sed -n 's/.*epoch_seconds=\([0-9.]*\).*/\1/p' <<<"$torch_line")
+    torch_samples=$(sed -n 's/.*samples=\([0-9]*\).*/\1/p' <<<"$torch_line")
+    # Both as seconds for the same number of samples, whatever --quick did.
+    awk -v sps="$clgrad_sps" -v ts="$torch_seconds" -v n="$torch_samples" 'BEGIN {
+        cs = n / sps
+        printf "seconds per epoch of %d samples: clgrad %.2f, PyTorch %.2f; clgrad/PyTorch = %.2f\n", n, cs, ts, cs / ts
+    }'
+fi

@@ -1,0 +1,591 @@
+/* cl/gemm.c: clgrad's own GEMM kernels (cl/gemm.cl) and what the dispatcher
+ * in cl/blas.c decides with: the list of candidates (CLBlast's routes and the
+ * own kernels' parameter sets), the default choice per device type and shape
+ * class, the tuned table (exact shapes -> candidate) read from the cache
+ * folder when a context opens and written by the tuner, and the tuner.
+ *
+ * Defaults need no tuning: on a CPU device the own kernels (PoCL turns them
+ * into the vector FMAs of the host; CLBlast's kernels, written for GPUs, run
+ * at a fraction of that), on a GPU CLBlast, which is tuned for GPUs. The
+ * tile follows the preferred vector width: a CPU that prefers 16 floats has
+ * AVX-512 and 32 vector registers, room for twice the tile of an AVX2 one
+ * (16 registers). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cl/runtime.h"
+
+static const clrt_gemm_candidate candidates[] = {
+    {"clblast", CLRT_GEMM_CLBLAST, 0, 0},
+    {"clblast-direct", CLRT_GEMM_CLBLAST_DIRECT, 0, 0},
+    {"clblast-indirect", CLRT_GEMM_CLBLAST_INDIRECT, 0, 0},
+    {"outer-4x1", CLRT_GEMM_OUTER, 4, 1},
+    {"outer-8x1", CLRT_GEMM_OUTER, 8, 1},
+    {"outer-4x2", CLRT_GEMM_OUTER, 4, 2},
+    {"outer-6x2", CLRT_GEMM_OUTER, 6, 2},
+    {"outer-4x3", CLRT_GEMM_OUTER, 4, 3},
+    {"outer-8x2", CLRT_GEMM_OUTER, 8, 2},
+    {"dot-4x2", CLRT_GEMM_DOT, 4, 2},
+    {"dot-4x3", CLRT_GEMM_DOT, 4, 3},
+    {"dot-4x4", CLRT_GEMM_DOT, 4, 4},
+};
+#define N_CANDIDATES ((int)(sizeof candidates / sizeof candidates[0]))
+
+CLG_API int clrt_gemm_candidate_count(void)
+{
+    return N_CANDIDATES;
+}
+
+CLG_API const clrt_gemm_candidate *clrt_gemm_candidate_get(int index)
+{
+    return index >= 0 && index < N_CANDIDATES ? &candidates[index] : NULL;
+}
+
+CLG_API int clrt_gemm_candidate_find(const char *name)
+{
+    for (int i = 0; i < N_CANDIDATES; i++)
+        if (strcmp(candidates[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* ---- the own kernels ---- */
+
+#define INT_LIMIT ((size_t)0x7fffffff)
+
+/* One past the last element a matrix of `rows` x `cols` (as stored) touches
+ * over the batch, or INT_LIMIT when that overflows. */
+static size_t extent(clrt_matrix x, size_t rows, size_t cols, size_t batch, size_t stride)
+{
+    if (rows > INT_LIMIT || cols > INT_LIMIT || x.ld > INT_LIMIT || batch > INT_LIMIT ||
+        stride > INT_LIMIT || x.offset > INT_LIMIT)
+        return INT_LIMIT;
+    unsigned long long e = (unsigned long long)x.offset + (unsigned long long)(batch - 1) * stride +
+                           (unsigned long long)(rows ? rows - 1 : 0) * x.ld + cols;
+    return e >= INT_LIMIT ? INT_LIMIT : (size_t)e;
+}
+
+bool clrt_gemm_own_fits(size_t m, size_t n, size_t k, clrt_matrix a, clrt_matrix b, clrt_matrix c,
+                        size_t batch, size_t stride_a, size_t stride_b, size_t stride_c)
+{
+    /* Transposed copies hold batch * m * k or batch * k * n elements. */
+    unsigned long long copies = (unsigned long long)batch * k * (m > n ? m : n);
+    return copies < INT_LIMIT &&
+           extent(a, a.trans ? k : m, a.trans ? m : k, batch, stride_a) < INT_LIMIT &&
+           extent(b, b.trans ? n : k, b.trans ? k : n, batch, stride_b) < INT_LIMIT &&
+           extent(c, m, n, batch, stride_c) < INT_LIMIT;
+}
+
+clrt_block *clrt_gemm_scratch(clrt *rt, size_t bytes)
+{
+    if (!rt->gemm_temp || rt->gemm_temp->bytes < bytes) {
+        /* Commands already queued on the old block run before anything that
+         * reuses it: the queue is in order. */
+        clrt_pool_put(rt, rt->gemm_temp);
+        rt->gemm_temp = clrt_pool_get(rt, bytes);
+    }
+    return rt->gemm_temp;
+}
+
+/* clrt_launch without counting: a GEMM counts once, in gemm_calls, whatever
+ * it enqueues. */
+static clg_status enqueue(clrt *rt, cl_kernel kernel, const size_t *global, const size_t *local,
+                          int n_args, const clrt_arg *args)
+{
+    clg_status status = CLG_STATUS_OK;
+    size_t rounded[3];
+    for (int d = 0; d < 3; d++)
+        rounded[d] = local ? (global[d] + local[d] - 1) / local[d] * local[d] : global[d];
+    for (int i = 0; i < n_args; i++)
+        CLRT_CHECK(rt, clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value));
+    CLRT_CHECK(rt,
+               clEnqueueNDRangeKernel(rt->queue, kernel, 3, NULL, rounded, local, 0, NULL, NULL));
+cleanup:
+    return status;
+}
+
+/* dst (cols x rows, contiguous, batch after batch) = src^T. */
+static clg_status transpose(clrt *rt, size_t rows, size_t cols, clrt_matrix src, size_t stride,
+                            size_t batch, cl_mem dst, size_t dst_offset)
+{
+    cl_kernel kernel = clrt_kernel(rt, "cl/gemm.cl", NULL, "gemm_transpose");
+    if (!kernel)
+        return rt->error.status;
+    clrt_arg args[] = {
+        CLRT_ARG_INT(rows),       CLRT_ARG_INT(cols),       CLRT_ARG_MEM(src.mem),
+        CLRT_ARG_INT(src.offset), CLRT_ARG_INT(src.ld),     CLRT_ARG_INT(stride),
+        CLRT_ARG_MEM(dst),        CLRT_ARG_INT(dst_offset), CLRT_ARG_INT(rows * cols)};
+    /* A fixed local size, so that PoCL compiles the kernel once (see below). */
+    const size_t global[3] = {rows, cols, batch}, local[3] = {16, 4, 1};
+    return enqueue(rt, kernel, global, local, 9, args);
+}
+
+clg_status clrt_gemm_own(clrt *rt, const clrt_gemm_candidate *cand, size_t m, size_t n, size_t k,
+                         float alpha, clrt_matrix a, clrt_matrix b, float beta, clrt_matrix c,
+                         size_t batch, size_t stride_a, size_t stride_b, size_t stride_c)
+{
+    clg_status status = CLG_STATUS_OK;
+    bool outer = cand->kind == CLRT_GEMM_OUTER;
+    /* gemm_outer reads B row by row (any A); gemm_dot reads A and B^T row by
+     * row. Operands stored otherwise are transposed into the scratch first. */
+    bool copy_a = !outer && a.trans, copy_b = outer ? b.trans : !b.trans;
+    if (copy_a || copy_b) {
+        size_t a_elems = copy_a ? (batch * m * k + 63) / 64 * 64 : 0;
+        size_t b_elems = copy_b ? batch * k * n : 0;
+        clrt_block *scratch = clrt_gemm_scratch(rt, (a_elems + b_elems) * sizeof(float));
+        if (!scratch)
+            return rt->error.status;
+        if (copy_a) {
+            status = transpose(rt, k, m, a, stride_a, batch, scratch->mem, 0);
+            a = (clrt_matrix){scratch->mem, 0, k, false};
+            stride_a = m * k;
+        }
+        if (copy_b && status == CLG_STATUS_OK) {
+            status = transpose(rt, b.trans ? n : k, b.trans ? k : n, b, stride_b, batch,
+                               scratch->mem, a_elems);
+            b = (clrt_matrix){scratch->mem, a_elems, b.trans ? n : k, !b.trans};
+            stride_b = k * n;
+        }
+        if (status != CLG_STATUS_OK)
+            return status;
+    }
+
+    int vw = rt->gemm.vector_width, nv = cand->nv;
+    /* gemm_outer's column tile must fit in N (its last tile slides left):
+     * fewer vectors, then narrower ones, down to one float. */
+    while (outer && (size_t)(vw * nv) > n) {
+        if (nv > 1)
+            nv--;
+        else
+            vw /= 2;
+    }
+    char options[64];
+    snprintf(options, sizeof options, "-D VW=%d -D RM=%d -D NV=%d", vw, cand->rm, nv);
+    cl_kernel kernel = clrt_kernel(rt, "cl/gemm.cl", options, outer ? "gemm_outer" : "gemm_dot");
+    if (!kernel)
+        return rt->error.status;
+    size_t tile_n = outer ? (size_t)(vw * nv) : (size_t)nv;
+    size_t global[3] = {(n + tile_n - 1) / tile_n, (m + (size_t)cand->rm - 1) / (size_t)cand->rm,
+                        batch};
+    /* A (row stride, k stride): gemm_outer reads op(A) either way. */
+    size_t a_row = a.trans ? 1 : a.ld, a_k = a.trans ? a.ld : 1;
+    clrt_arg outer_args[] = {
+        CLRT_ARG_INT(m),        CLRT_ARG_INT(n),        CLRT_ARG_INT(k),
+        CLRT_ARG_FLOAT(alpha),  CLRT_ARG_MEM(a.mem),    CLRT_ARG_INT(a.offset),
+        CLRT_ARG_INT(a_row),    CLRT_ARG_INT(a_k),      CLRT_ARG_INT(stride_a),
+        CLRT_ARG_MEM(b.mem),    CLRT_ARG_INT(b.offset), CLRT_ARG_INT(b.ld),
+        CLRT_ARG_INT(stride_b), CLRT_ARG_FLOAT(beta),   CLRT_ARG_MEM(c.mem),
+        CLRT_ARG_INT(c.offset), CLRT_ARG_INT(c.ld),     CLRT_ARG_INT(stride_c)};
+    clrt_arg dot_args[] = {CLRT_ARG_INT(m),        CLRT_ARG_INT(n),        CLRT_ARG_INT(k),
+                           CLRT_ARG_FLOAT(alpha),  CLRT_ARG_MEM(a.mem),    CLRT_ARG_INT(a.offset),
+                           CLRT_ARG_INT(a.ld),     CLRT_ARG_INT(stride_a), CLRT_ARG_MEM(b.mem),
+                           CLRT_ARG_INT(b.offset), CLRT_ARG_INT(b.ld),     CLRT_ARG_INT(stride_b),
+                           CLRT_ARG_FLOAT(beta),   CLRT_ARG_MEM(c.mem),    CLRT_ARG_INT(c.offset),
+                           CLRT_ARG_INT(c.ld),     CLRT_ARG_INT(stride_c)};
+    /* One work-item per work-group: PoCL compiles a kernel once per local
+     * size (left to it, it picks one per global size, so a new shape would
+     * mean a new compile), and single work-items balance best over the
+     * cores. */
+    const size_t local[3] = {1, 1, 1};
+    status = outer ? enqueue(rt, kernel, global, local, 18, outer_args)
+                   : enqueue(rt, kernel, global, local, 17, dot_args);
+    if (status == CLG_STATUS_OK)
+        rt->counters.gemm_calls++;
+    return status;
+}
+
+/* ---- the choice ---- */
+
+static bool same_shape(const clg_gemm_shape *x, const clg_gemm_shape *y)
+{
+    return x->m == y->m && x->n == y->n && x->k == y->k && x->batch == y->batch &&
+           x->trans_a == y->trans_a && x->trans_b == y->trans_b;
+}
+
+/* The defaults, per device type and shape class (measured with PoCL on an
+ * AVX2 CPU, where the own kernels run at 75-90% of the FMA peak of a core):
+ *   - A B^T with K long enough to fill vectors: gemm_dot, which reads both
+ *     operands as they are stored (a linear layer's forward x W^T);
+ *   - A B^T with few columns: gemm_dot with two columns per work-item, since
+ *     gemm_outer's vectors along N would be mostly idle;
+ *   - the rest (and A B^T with short K, where the dot's final sums across
+ *     lanes cost more than transposing B): gemm_outer.
+ * GPUs and other devices get CLBlast, tuned for them, unless a tuned table
+ * says otherwise. */
+typedef enum shape_class { CLASS_NT_NARROW, CLASS_NT_LONG_K, CLASS_OTHER } shape_class;
+
+static const struct {
+    bool wide; /* preferred vector width >= 16 (AVX-512: 32 registers) */
+    shape_class cls;
+    const char *candidate;
+} cpu_defaults[] = {
+    {false, CLASS_NT_NARROW, "dot-4x2"}, {false, CLASS_NT_LONG_K, "dot-4x3"},
+    {false, CLASS_OTHER, "outer-6x2"},   {true, CLASS_NT_NARROW, "dot-4x2"},
+    {true, CLASS_NT_LONG_K, "dot-4x4"},  {true, CLASS_OTHER, "outer-8x2"},
+};
+
+static shape_class classify(const clg_gemm_shape *s, int vw)
+{
+    bool nt = !s->trans_a && s->trans_b;
+    if (nt && s->n < 2 * vw && s->k >= 2 * vw)
+        return CLASS_NT_NARROW;
+    if (nt && s->k >= 256)
+        return CLASS_NT_LONG_K;
+    return CLASS_OTHER;
+}
+
+static int default_pick(const clrt *rt, const clg_gemm_shape *s)
+{
+    if (rt->desc.type == CLG_DEVICE_TYPE_CPU) {
+        bool wide = rt->gemm.vector_width >= 16;
+        shape_class cls = classify(s, rt->gemm.vector_width);
+        for (size_t i = 0; i < sizeof cpu_defaults / sizeof cpu_defaults[0]; i++)
+            if (cpu_defaults[i].wide == wide && cpu_defaults[i].cls == cls)
+                return clrt_gemm_candidate_find(cpu_defaults[i].candidate);
+    }
+    return clrt_gemm_candidate_find("clblast");
+}
+
+CLG_API int clrt_gemm_pick(const clrt *rt, const clg_gemm_shape *shape)
+{
+    if (rt->gemm.forced >= 0)
+        return rt->gemm.forced;
+    for (int i = 0; i < rt->gemm.n_tuned; i++)
+        if (same_shape(&rt->gemm.tuned[i].shape, shape))
+            return rt->gemm.tuned[i].candidate;
+    return default_pick(rt, shape);
+}
+
+void clrt_gemm_note(clrt *rt, const clg_gemm_shape *shape)
+{
+    for (int i = 0; i < rt->gemm.n_recorded; i++)
+        if (same_shape(&rt->gemm.recorded[i], shape))
+            return;
+    if (rt->gemm.n_recorded < CLRT_GEMM_RECORD_MAX)
+        rt->gemm.recorded[rt->gemm.n_recorded++] = *shape;
+}
+
+void clrt_gemm_record(clrt *rt, bool on)
+{
+    if (on && !rt->gemm.recording)
+        rt->gemm.n_recorded = 0;
+    rt->gemm.recording = on;
+}
+
+size_t clrt_gemm_recorded(const clrt *rt, clg_gemm_shape *out, size_t capacity)
+{
+    for (int i = 0; i < rt->gemm.n_recorded && (size_t)i < capacity; i++)
+        out[i] = rt->gemm.recorded[i];
+    return (size_t)rt->gemm.n_recorded;
+}
+
+static void set_tuned(clrt *rt, const clg_gemm_shape *shape, int candidate)
+{
+    clrt_gemm_state *g = &rt->gemm;
+    for (int i = 0; i < g->n_tuned; i++)
+        if (same_shape(&g->tuned[i].shape, shape)) {
+            g->tuned[i].candidate = candidate;
+            return;
+        }
+    if (g->n_tuned == CLRT_GEMM_TUNED_MAX) {
+        /* Full: the oldest entry makes room. */
+        memmove(&g->tuned[0], &g->tuned[1], (CLRT_GEMM_TUNED_MAX - 1) * sizeof g->tuned[0]);
+        g->n_tuned--;
+    }
+    g->tuned[g->n_tuned].shape = *shape;
+    g->tuned[g->n_tuned].candidate = candidate;
+    g->n_tuned++;
+}
+
+/* ---- the tuned table on disk ----
+ *
+ * A text file in the cache folder named after a hash of the device name and
+ * driver version, which it also states on its second and third lines:
+ *     clgrad-gemm-table 1
+ *     device pthread-haswell-AMD EPYC
+ *     driver 3.1+debian
+ *     gemm 128 256 784 1 0 1 dot-4x3 95.2
+ * (m n k batch trans_a trans_b candidate GFLOP/s measured). Unknown
+ * candidates and malformed lines are skipped: a table from another clgrad
+ * version costs speed, never correctness. */
+#define TABLE_MAGIC "clgrad-gemm-table 1"
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static void read_table(clrt *rt)
+{
+    FILE *f = rt->gemm.table_path[0] ? fopen(rt->gemm.table_path, "r") : NULL;
+    if (!f)
+        return;
+    char line[512], want[256];
+    bool ok = fgets(line, sizeof line, f) && strncmp(line, TABLE_MAGIC "\n", sizeof line) == 0;
+    snprintf(want, sizeof want, "device %s\n", rt->desc.name);
+    ok = ok && fgets(line, sizeof line, f) && strcmp(line, want) == 0;
+    snprintf(want, sizeof want, "driver %s\n", rt->desc.driver_version);
+    ok = ok && fgets(line, sizeof line, f) && strcmp(line, want) == 0;
+    while (ok && fgets(line, sizeof line, f)) {
+        long long m, n, k, batch;
+        int ta, tb;
+        char name[64];
+        if (sscanf(line, "gemm %lld %lld %lld %lld %d %d %63s", &m, &n, &k, &batch, &ta, &tb,
+                   name) != 7 ||
+            m < 1 || n < 1 || k < 0 || batch < 1 || (ta != 0 && ta != 1) || (tb != 0 && tb != 1))
+            continue;
+        int candidate = clrt_gemm_candidate_find(name);
+        clg_gemm_shape shape = {m, n, k, batch, ta == 1, tb == 1};
+        if (candidate >= 0)
+            set_tuned(rt, &shape, candidate);
+    }
+    fclose(f);
+}
+
+static int make_dirs(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    return (mkdir(tmp, 0755) != 0 && errno != EEXIST) ? -1 : 0;
+}
+
+/* Writes every tuned entry, with the speeds just measured where known. */
+static clg_status write_table(clrt *rt, const clg_gemm_tuned *results, size_t count)
+{
+    const char *path = rt->gemm.table_path;
+    if (!path[0])
+        return clrt_fail(rt, CLG_STATUS_IO,
+                         "clg_gemm_tune: the disk cache is off (CLGRAD_CACHE=off or no cache "
+                         "folder), so the tuned table cannot be kept");
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = make_dirs(rt->cache_dir) == 0 ? fopen(tmp, "w") : NULL;
+    if (!f)
+        return clrt_fail(rt, CLG_STATUS_IO, "clg_gemm_tune: cannot write %s: %s", tmp,
+                         strerror(errno));
+    fprintf(f, TABLE_MAGIC "\ndevice %s\ndriver %s\n", rt->desc.name, rt->desc.driver_version);
+    for (int i = 0; i < rt->gemm.n_tuned; i++) {
+        const clg_gemm_shape *s = &rt->gemm.tuned[i].shape;
+        fprintf(f, "gemm %lld %lld %lld %lld %d %d %s", (long long)s->m, (long long)s->n,
+                (long long)s->k, (long long)s->batch, s->trans_a, s->trans_b,
+                candidates[rt->gemm.tuned[i].candidate].name);
+        for (size_t r = 0; results && r < count; r++)
+            if (same_shape(&results[r].shape, s)) {
+                fprintf(f, " %.1f", results[r].best_gflops);
+                break;
+            }
+        fputc('\n', f);
+    }
+    bool ok = !ferror(f);
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        int err = errno;
+        remove(tmp);
+        return clrt_fail(rt, CLG_STATUS_IO, "clg_gemm_tune: cannot write %s: %s", path,
+                         strerror(err));
+    }
+    return CLG_STATUS_OK;
+}
+
+clg_status clrt_gemm_setup(clrt *rt)
+{
+    cl_uint width = 0;
+    if (clGetDeviceInfo(rt->device, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof width, &width,
+                        NULL) != CL_SUCCESS)
+        width = 1;
+    /* A power of two that vloadN knows: 1, 2, 4, 8 or 16. */
+    int vw = 1;
+    while (vw < 16 && (cl_uint)(2 * vw) <= width)
+        vw *= 2;
+    rt->gemm.vector_width = vw;
+    const char *forced = getenv("CLGRAD_GEMM");
+    rt->gemm.forced = forced && forced[0] ? clrt_gemm_candidate_find(forced) : -1;
+    if (forced && forced[0] && rt->gemm.forced < 0) {
+        char names[512] = "";
+        size_t used = 0;
+        for (int i = 0; i < N_CANDIDATES && used < sizeof names; i++)
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
+                                     candidates[i].name);
+        return clrt_fail(rt, CLG_STATUS_INVALID_ARGUMENT,
+                         "CLGRAD_GEMM=%s names no GEMM implementation (there are %s)", forced,
+                         names);
+    }
+    if (rt->cache_dir) {
+        uint64_t h = fnv1a(fnv1a(0xcbf29ce484222325ULL, rt->desc.name), "|");
+        h = fnv1a(h, rt->desc.driver_version);
+        snprintf(rt->gemm.table_path, sizeof rt->gemm.table_path, "%s/gemm-%016llx.txt",
+                 rt->cache_dir, (unsigned long long)h);
+        read_table(rt);
+    }
+    return CLG_STATUS_OK;
+}
+
+/* ---- the tuner ---- */
+
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct tune_case {
+    clg_gemm_shape shape;
+    clrt_matrix a, b, c;
+    size_t stride_a, stride_b, stride_c;
+} tune_case;
+
+static clg_status run_case(clrt *rt, int candidate, const tune_case *t, int reps)
+{
+    const clg_gemm_shape *s = &t->shape;
+    for (int r = 0; r < reps; r++) {
+        clg_status status =
+            clrt_gemm_run(rt, candidate, (size_t)s->m, (size_t)s->n, (size_t)s->k, 1.0f, t->a, t->b,
+                          0.0f, t->c, (size_t)s->batch, t->stride_a, t->stride_b, t->stride_c);
+        if (status != CLG_STATUS_OK)
+            return status;
+    }
+    return clrt_finish(rt);
+}
+
+/* GFLOP/s of a candidate, best of three rounds of about 10 ms each; 0 when
+ * it fails here (its error is cleared: another candidate will do). */
+static double measure(clrt *rt, int candidate, const tune_case *t)
+{
+    const clg_gemm_shape *s = &t->shape;
+    double flops = 2.0 * (double)s->m * (double)s->n * (double)s->k * (double)s->batch;
+    if (run_case(rt, candidate, t, 1) != CLG_STATUS_OK) { /* builds the kernels */
+        rt->error = (clrt_error){0};
+        return 0.0;
+    }
+    int reps = 1;
+    double best = 1e30;
+    for (int round = 0; round < 3; round++) {
+        double start = seconds();
+        if (run_case(rt, candidate, t, reps) != CLG_STATUS_OK) {
+            rt->error = (clrt_error){0};
+            return 0.0;
+        }
+        double per_run = (seconds() - start) / reps;
+        if (per_run < best)
+            best = per_run;
+        if (round == 0 && per_run * reps < 0.01) { /* too short to time: once more, longer */
+            reps = (int)(0.01 / (per_run > 1e-7 ? per_run : 1e-7)) + 1;
+            round = -1;
+            best = 1e30;
+            if (reps > 10000)
+                reps = 10000;
+        }
+    }
+    return flops / best * 1e-9;
+}
+
+static clg_status tune_one(clrt *rt, clg_gemm_tuned *result, int pass)
+{
+    const clg_gemm_shape *s = &result->shape;
+    size_t m = (size_t)s->m, n = (size_t)s->n, k = (size_t)s->k, batch = (size_t)s->batch;
+    tune_case t = {*s,
+                   {NULL, 0, s->trans_a ? m : k, s->trans_a},
+                   {NULL, 0, s->trans_b ? k : n, s->trans_b},
+                   {NULL, 0, n, false},
+                   m * k,
+                   k * n,
+                   m * n};
+    clrt_block *blocks[3] = {clrt_pool_get(rt, (batch * m * k + 1) * sizeof(float)),
+                             clrt_pool_get(rt, (batch * k * n + 1) * sizeof(float)),
+                             clrt_pool_get(rt, (batch * m * n + 1) * sizeof(float))};
+    clg_status status = rt->error.status;
+    if (status == CLG_STATUS_OK) {
+        t.a.mem = blocks[0]->mem;
+        t.b.mem = blocks[1]->mem;
+        t.c.mem = blocks[2]->mem;
+        const float values[3] = {0.5f, 0.25f, 0.0f};
+        for (int i = 0; i < 3 && status == CLG_STATUS_OK; i++)
+            status =
+                clrt_fill(rt, blocks[i]->mem, 0, blocks[i]->bytes, &values[i], sizeof values[i]);
+    }
+    if (status == CLG_STATUS_OK && pass == 0) {
+        int before = clrt_gemm_pick(rt, s);
+        result->before = candidates[before].name;
+        result->before_gflops = measure(rt, before, &t);
+    } else if (status == CLG_STATUS_OK) {
+        int best = -1;
+        for (int i = 0; i < N_CANDIDATES; i++) {
+            /* "clblast" is whichever route was forced last (see cl/blas.c):
+             * the forced routes stand for it. */
+            if (candidates[i].kind == CLRT_GEMM_CLBLAST)
+                continue;
+            double gflops = measure(rt, i, &t);
+            if (gflops > 0.0 && (best < 0 || gflops > result->best_gflops)) {
+                best = i;
+                result->best_gflops = gflops;
+            }
+        }
+        if (best < 0 || result->before_gflops >= result->best_gflops) {
+            /* Nothing beat the untuned choice: keep it (it may be "clblast"). */
+            best = clrt_gemm_pick(rt, s);
+            result->best_gflops = result->before_gflops;
+        }
+        result->best = candidates[best].name;
+        set_tuned(rt, s, best);
+    }
+    for (int i = 0; i < 3; i++)
+        clrt_pool_put(rt, blocks[i]);
+    return status;
+}
+
+clg_status clrt_gemm_tune(clrt *rt, const clg_gemm_shape *shapes, size_t count,
+                          clg_gemm_tuned *results)
+{
+    if (rt->error.status != CLG_STATUS_OK)
+        return rt->error.status;
+    clg_gemm_tuned *all = calloc(count ? count : 1, sizeof *all);
+    if (!all)
+        return clrt_fail(rt, CLG_STATUS_OUT_OF_MEMORY, "clg_gemm_tune: out of host memory");
+    clg_status status = CLG_STATUS_OK;
+    for (size_t i = 0; i < count && status == CLG_STATUS_OK; i++) {
+        const clg_gemm_shape *s = &shapes[i];
+        if (s->m < 1 || s->n < 1 || s->k < 1 || s->batch < 1 ||
+            (double)s->batch * (double)s->k * (double)(s->m > s->n ? s->m : s->n) >= 2e9 ||
+            (double)s->batch * (double)s->m * (double)s->n >= 2e9)
+            status = clrt_fail(rt, CLG_STATUS_INVALID_ARGUMENT,
+                               "clg_gemm_tune: shape %zu (m %lld, n %lld, k %lld, batch %lld) "
+                               "is empty or too large",
+                               i, (long long)s->m, (long long)s->n, (long long)s->k,
+                               (long long)s->batch);
+        all[i].shape = *s;
+    }
+    /* Every untuned choice is timed before any CLBlast route is forced. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < count && status == CLG_STATUS_OK; i++)
+            status = tune_one(rt, &all[i], pass);
+    if (status == CLG_STATUS_OK) {
+        /* Entries another process wrote meanwhile stay; ours win. */
+        clrt_gemm_state keep = rt->gemm;
+        read_table(rt);
+        for (int i = 0; i < keep.n_tuned; i++)
+            set_tuned(rt, &keep.tuned[i].shape, keep.tuned[i].candidate);
+        status = write_table(rt, all, count);
+    }
+    if (results)
+        memcpy(results, all, count * sizeof *all);
+    free(all);
+    return status;
+}

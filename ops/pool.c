@@ -1,0 +1,159 @@
+/* ops/pool.c: 2-D max and average pooling on NCHW
+ * (torch.nn.functional.max_pool2d / avg_pool2d, ceil_mode off). A window
+ * (oh, ow) covers rows oh sh - ph .. oh sh - ph + kh - 1 (columns alike);
+ * Ho = (H + 2 ph - kh) / sh + 1, Wo alike.
+ *
+ *   max:  out = max over the window (padding is -inf)
+ *         dx[e] += g[o] for each window o whose first maximum is e; the
+ *         forward saves that position (int32, per output) for backward
+ *   avg:  out = sum over the window / (kh kw), padded zeros included
+ *         (count_include_pad=True, PyTorch's default)
+ *         dx[e] += g[o] / (kh kw) for each window o covering e
+ * Both backward kernels gather per input element, so they need no atomics.
+ * Kernels: ops/pool.cl. */
+#include "ops/internal.h"
+
+#define SOURCE "ops/pool.cl"
+
+enum { POOL_MAX, POOL_AVG };
+
+CLG_API clg_pool2d_params clg_pool2d_params_default(int kernel)
+{
+    return (clg_pool2d_params){.kernel_h = kernel,
+                               .kernel_w = kernel,
+                               .stride_h = kernel,
+                               .stride_w = kernel,
+                               .pad_h = 0,
+                               .pad_w = 0};
+}
+
+/* The kernels' geometry: in (N, C, H, W), geo (Ho, Wo, kh, kw) and step
+ * (stride_h, stride_w, pad_h, pad_w). */
+static void pool_geometry(const clg_tensor *x, const clg_tensor *out, const int *p, cl_int *in,
+                          cl_int *geo, cl_int *step)
+{
+    for (int d = 0; d < 4; d++)
+        in[d] = (cl_int)x->shape[d];
+    geo[0] = (cl_int)out->shape[2];
+    geo[1] = (cl_int)out->shape[3];
+    geo[2] = p[0];
+    geo[3] = p[1];
+    for (int d = 0; d < 4; d++)
+        step[d] = p[2 + d];
+}
+
+static void pool_backward(clg_context *ctx, const eng_node *node)
+{
+    clg_tensor *x = node->inputs[0], *g = node->output->grad;
+    cl_int in[4], geo[4], step[4];
+    pool_geometry(x, node->output, node->i + 1, in, geo, step);
+    bool accumulate = false;
+    clg_tensor *dx = eng_grad_dest(ctx, x, &accumulate);
+    if (!dx)
+        return;
+    size_t n = (size_t)clg_tensor_numel(x);
+    if (node->i[0] == POOL_MAX)
+        OP_LAUNCH(ctx, SOURCE, "max_pool2d_backward", n, ENG_ARG_TENSOR(g),
+                  ENG_ARG_TENSOR(node->saved[0]), ENG_ARG_TENSOR(dx), OP_ARG4(in), OP_ARG4(geo),
+                  OP_ARG4(step), CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));
+    else
+        OP_LAUNCH(ctx, SOURCE, "avg_pool2d_backward", n, ENG_ARG_TENSOR(g), ENG_ARG_TENSOR(dx),
+                  OP_ARG4(in), OP_ARG4(geo), OP_ARG4(step), CLRT_ARG_INT(n),
+                  CLRT_ARG_INT(accumulate));
+}
+
+/* The shape rule and the op's errors; sets the output size. */
+static bool pool_check(clg_context *ctx, const char *op, const clg_tensor *x,
+                       const clg_pool2d_params *p, int64_t *ho, int64_t *wo)
+{
+    char s[64];
+    if (!p) {
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                 "%s: params is NULL (use clg_pool2d_params_default(kernel))", op);
+        return false;
+    }
+    if (x->rank != 4) {
+        eng_fail(ctx, CLG_STATUS_SHAPE, "%s: input shape %s is not (N, C, H, W)", op,
+                 eng_shape_str(x, s, sizeof s));
+        return false;
+    }
+    if (p->kernel_h < 1 || p->kernel_w < 1 || p->stride_h < 1 || p->stride_w < 1) {
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                 "%s: window %dx%d and stride (%d, %d) must be positive", op, p->kernel_h,
+                 p->kernel_w, p->stride_h, p->stride_w);
+        return false;
+    }
+    /* PyTorch's rule: a window must always hold a real element */
+    if (p->pad_h < 0 || p->pad_w < 0 || p->pad_h > p->kernel_h / 2 || p->pad_w > p->kernel_w / 2) {
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                 "%s: padding (%d, %d) must be between 0 and half the window %dx%d", op, p->pad_h,
+                 p->pad_w, p->kernel_h, p->kernel_w);
+        return false;
+    }
+    int64_t padded_h = x->shape[2] + 2 * (int64_t)p->pad_h;
+    int64_t padded_w = x->shape[3] + 2 * (int64_t)p->pad_w;
+    if (p->kernel_h > padded_h || p->kernel_w > padded_w) {
+        eng_fail(ctx, CLG_STATUS_SHAPE,
+                 "%s: window %dx%d is larger than the padded input %lldx%lld (input %s, padding "
+                 "(%d, %d))",
+                 op, p->kernel_h, p->kernel_w, (long long)padded_h, (long long)padded_w,
+                 eng_shape_str(x, s, sizeof s), p->pad_h, p->pad_w);
+        return false;
+    }
+    *ho = (padded_h - p->kernel_h) / p->stride_h + 1;
+    *wo = (padded_w - p->kernel_w) / p->stride_w + 1;
+    return true;
+}
+
+static clg_tensor *pool2d(const char *op, int kind, clg_tensor *input, const clg_pool2d_params *p)
+{
+    clg_context *ctx = eng_op_begin_f32(op, 1, &input);
+    if (!ctx)
+        return NULL;
+    int64_t ho, wo;
+    if (!pool_check(ctx, op, input, p, &ho, &wo))
+        return NULL;
+    clg_tensor *x = eng_contiguous(ctx, input);
+    if (!x)
+        return NULL;
+    int64_t shape[4] = {x->shape[0], x->shape[1], ho, wo};
+    clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, 4, shape);
+    if (!out)
+        return NULL;
+    int pv[6] = {p->kernel_h, p->kernel_w, p->stride_h, p->stride_w, p->pad_h, p->pad_w};
+    cl_int in[4], geo[4], step[4];
+    pool_geometry(x, out, pv, in, geo, step);
+    size_t n = (size_t)clg_tensor_numel(out);
+    clg_tensor *index = NULL;
+    if (kind == POOL_MAX) {
+        index = eng_new(ctx, CLG_DTYPE_I32, 4, shape);
+        if (!index || !OP_LAUNCH(ctx, SOURCE, "max_pool2d_forward", n, ENG_ARG_TENSOR(x),
+                                 ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(index), OP_ARG4(in),
+                                 OP_ARG4(geo), OP_ARG4(step), CLRT_ARG_INT(n)))
+            return NULL;
+    } else if (!OP_LAUNCH(ctx, SOURCE, "avg_pool2d_forward", n, ENG_ARG_TENSOR(x),
+                          ENG_ARG_TENSOR(out), OP_ARG4(in), OP_ARG4(geo), OP_ARG4(step),
+                          CLRT_ARG_INT(n))) {
+        return NULL;
+    }
+    if (eng_needs_grad(ctx, 1, &x)) {
+        eng_node *node = eng_record(ctx, op, pool_backward, out, 1, &x);
+        if (!node)
+            return NULL;
+        node->saved[0] = index;
+        node->i[0] = kind;
+        for (int i = 0; i < 6; i++)
+            node->i[1 + i] = pv[i];
+    }
+    return out;
+}
+
+CLG_API clg_tensor *clg_max_pool2d(clg_tensor *input, const clg_pool2d_params *params)
+{
+    return pool2d("clg_max_pool2d", POOL_MAX, input, params);
+}
+
+CLG_API clg_tensor *clg_avg_pool2d(clg_tensor *input, const clg_pool2d_params *params)
+{
+    return pool2d("clg_avg_pool2d", POOL_AVG, input, params);
+}

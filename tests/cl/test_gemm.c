@@ -1,0 +1,579 @@
+/* tests/cl/test_gemm.c: the GEMM layer (cl/blas.c, cl/gemm.c, cl/gemm.cl):
+ * every candidate the dispatcher can choose against a naive host GEMM over
+ * edge shapes, long K, the tuned table written by the tuner and read back,
+ * shape recording, CLGRAD_GEMM, and no allocation in a steady state.
+ *
+ * Candidates are run one by one through clrt_gemm_run, the runtime's
+ * test-only entry (clg_matmul always takes the dispatcher's choice, and has
+ * no alpha, beta, offsets or leading dimensions of its own); the same
+ * products through clg_matmul are checked with each own candidate forced by
+ * CLGRAD_GEMM. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "support.h"
+
+static bool is_own(int candidate)
+{
+    clrt_gemm_kind kind = clrt_gemm_candidate_get(candidate)->kind;
+    return kind == CLRT_GEMM_OUTER || kind == CLRT_GEMM_DOT;
+}
+
+/* ---- one strided-batched product, laid out with gaps, against the host ---- */
+
+typedef struct layout {
+    int m, n, k, batch;
+    bool ta, tb;
+    size_t a_off, b_off, c_off, lda, ldb, ldc, stride_a, stride_b, stride_c;
+} layout;
+
+/* Offsets, leading dimensions larger than the width and batch strides larger
+ * than a matrix, so that every index term is exercised and every gap can be
+ * checked for stray writes. */
+static layout make_layout(int m, int n, int k, int batch, bool ta, bool tb)
+{
+    layout l = {m, n, k, batch, ta, tb, 3, 5, 7, 0, 0, 0, 0, 0, 0};
+    size_t a_rows = (size_t)(ta ? k : m), b_rows = (size_t)(tb ? n : k);
+    l.lda = (size_t)(ta ? m : k) + 2;
+    l.ldb = (size_t)(tb ? k : n) + 3;
+    l.ldc = (size_t)n + 1;
+    l.stride_a = a_rows * l.lda + 4;
+    l.stride_b = b_rows * l.ldb + 1;
+    l.stride_c = (size_t)m * l.ldc + 2;
+    return l;
+}
+
+static size_t storage(size_t offset, size_t stride, int batch)
+{
+    return offset + stride * (size_t)batch + 8;
+}
+
+/* C = alpha op(A) op(B) + beta C over the window; beta == 0 ignores C. */
+static void host_gemm(const layout *l, float alpha, const float *a, const float *b, float beta,
+                      float *c)
+{
+    for (int z = 0; z < l->batch; z++)
+        for (int i = 0; i < l->m; i++)
+            for (int j = 0; j < l->n; j++) {
+                double s = 0;
+                for (int p = 0; p < l->k; p++) {
+                    size_t ai =
+                        l->a_off + (size_t)z * l->stride_a +
+                        (l->ta ? (size_t)p * l->lda + (size_t)i : (size_t)i * l->lda + (size_t)p);
+                    size_t bi =
+                        l->b_off + (size_t)z * l->stride_b +
+                        (l->tb ? (size_t)j * l->ldb + (size_t)p : (size_t)p * l->ldb + (size_t)j);
+                    s += (double)a[ai] * (double)b[bi];
+                }
+                float *out =
+                    &c[l->c_off + (size_t)z * l->stride_c + (size_t)i * l->ldc + (size_t)j];
+                *out = beta == 0.0f ? (float)(alpha * s) : (float)(alpha * s + (double)beta * *out);
+            }
+}
+
+static bool in_window(const layout *l, size_t index)
+{
+    if (index < l->c_off)
+        return false;
+    size_t rel = index - l->c_off, z = rel / l->stride_c, in = rel % l->stride_c;
+    return z < (size_t)l->batch && in / l->ldc < (size_t)l->m && in % l->ldc < (size_t)l->n;
+}
+
+#define SENTINEL 12345.0f
+
+/* Runs `candidate` on the layout and compares the whole C buffer: the window
+ * with the host result, everything else untouched. beta 0 starts from NaN
+ * in the window, which must not leak. */
+static void check_candidate(clg_context *ctx, int candidate, const layout *l, float alpha,
+                            float beta, uint64_t seed)
+{
+    size_t na = storage(l->a_off, l->stride_a, l->batch);
+    size_t nb = storage(l->b_off, l->stride_b, l->batch);
+    size_t nc = storage(l->c_off, l->stride_c, l->batch);
+    float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b);
+    float *c = malloc(nc * sizeof *c), *want = malloc(nc * sizeof *want);
+    ck_assert(a && b && c && want);
+    test_random(a, na, seed, -1, 1);
+    test_random(b, nb, seed + 1, -1, 1);
+    test_random(c, nc, seed + 2, -1, 1);
+    for (size_t i = 0; i < nc; i++)
+        if (!in_window(l, i))
+            c[i] = SENTINEL;
+        else if (beta == 0.0f)
+            c[i] = NAN;
+    memcpy(want, c, nc * sizeof *c);
+    host_gemm(l, alpha, a, b, beta, want);
+
+    clg_tensor *ta = test_tensor(ctx, 1, (int64_t[]){(int64_t)na}, a, false);
+    clg_tensor *tb = test_tensor(ctx, 1, (int64_t[]){(int64_t)nb}, b, false);
+    clg_tensor *tc = test_tensor(ctx, 1, (int64_t[]){(int64_t)nc}, c, false);
+    clrt_matrix ma = {ta->mem, l->a_off, l->lda, l->ta}, mb = {tb->mem, l->b_off, l->ldb, l->tb};
+    clrt_matrix mc = {tc->mem, l->c_off, l->ldc, false};
+    clg_status status =
+        clrt_gemm_run(&ctx->rt, candidate, (size_t)l->m, (size_t)l->n, (size_t)l->k, alpha, ma, mb,
+                      beta, mc, (size_t)l->batch, l->stride_a, l->stride_b, l->stride_c);
+    ck_assert_msg(status == CLG_STATUS_OK, "%s: %s", clrt_gemm_candidate_get(candidate)->name,
+                  clg_context_error(ctx));
+    float *got = test_download(tc);
+    char what[160];
+    snprintf(what, sizeof what, "%s %dx%dx%d %c%c batch %d beta %g",
+             clrt_gemm_candidate_get(candidate)->name, l->m, l->n, l->k, l->ta ? 'T' : 'N',
+             l->tb ? 'T' : 'N', l->batch, (double)beta);
+    for (size_t i = 0; i < nc; i++)
+        if (!in_window(l, i))
+            ck_assert_msg(got[i] == SENTINEL, "%s: element %zu outside C was written (%g)", what, i,
+                          (double)got[i]);
+    test_assert_close(got, want, nc, test_tol_get("gemm"), what);
+    free(got);
+    clg_tensor_destroy(ta);
+    clg_tensor_destroy(tb);
+    clg_tensor_destroy(tc);
+    free(a);
+    free(b);
+    free(c);
+    free(want);
+}
+
+/* Sizes that are multiples of nothing, smaller than any tile or vector, K =
+ * 1 and 0, and K past one accumulation block (256). */
+static const int edge_shapes[][3] = {
+    {1, 1, 1},   {7, 5, 3},   {37, 19, 23}, {9, 17, 1}, {13, 1, 5},
+    {2, 3, 300}, {5, 11, 40}, {66, 50, 33}, {4, 6, 0},
+};
+
+START_TEST(test_gemm_every_candidate_matches_host)
+{
+    clg_context *ctx = test_context();
+    uint64_t seed = 100;
+    for (int cand = 0; cand < clrt_gemm_candidate_count(); cand++)
+        for (size_t s = 0; s < sizeof edge_shapes / sizeof edge_shapes[0]; s++)
+            for (int flags = 0; flags < 4; flags++)
+                for (int beta = 0; beta <= 1; beta++) {
+                    const int *e = edge_shapes[s];
+                    layout l = make_layout(e[0], e[1], e[2], 1, flags & 1, flags & 2);
+                    check_candidate(ctx, cand, &l, 0.75f, (float)beta, seed++);
+                }
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_gemm_every_candidate_batched)
+{
+    clg_context *ctx = test_context();
+    uint64_t seed = 900;
+    for (int cand = 0; cand < clrt_gemm_candidate_count(); cand++)
+        for (int flags = 0; flags < 4; flags++)
+            for (int beta = 0; beta <= 1; beta++) {
+                layout l = make_layout(11, 9, 21, 3, flags & 1, flags & 2);
+                check_candidate(ctx, cand, &l, 1.0f, (float)beta, seed++);
+            }
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* The own kernels at the vector widths other devices prefer (a GPU's 1,
+ * AVX-512's 16), compiled and run here by overriding the width PoCL reports. */
+START_TEST(test_gemm_other_vector_widths)
+{
+    clg_context *ctx = test_context();
+    const int widths[] = {1, 16};
+    const int shapes[][3] = {{37, 19, 23}, {5, 3, 300}, {1, 1, 1}};
+    uint64_t seed = 500;
+    for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+        ctx->rt.gemm.vector_width = widths[w];
+        for (int cand = 0; cand < clrt_gemm_candidate_count(); cand++)
+            for (size_t s = 0; s < sizeof shapes / sizeof shapes[0] && is_own(cand); s++)
+                for (int flags = 0; flags < 4; flags++)
+                    for (int beta = 0; beta <= 1; beta++) {
+                        layout l = make_layout(shapes[s][0], shapes[s][1], shapes[s][2], 1,
+                                               flags & 1, flags & 2);
+                        check_candidate(ctx, cand, &l, 1.5f, (float)beta, seed++);
+                    }
+    }
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* LeNet-5's conv1 weight gradient: K = 50176 positive products (worst for a
+ * running sum: no cancellation to hide the drift), within 1e-5 relative. */
+START_TEST(test_gemm_long_k_blocked)
+{
+    clg_context *ctx = test_context();
+    const int m = 6, n = 25, k = 50176;
+    float *a = malloc((size_t)k * m * sizeof *a), *b = malloc((size_t)k * n * sizeof *b);
+    float *want = malloc((size_t)m * n * sizeof *want);
+    test_random(a, (size_t)k * m, 7, 0, 1);
+    test_random(b, (size_t)k * n, 8, 0, 1);
+    for (int flags = 0; flags < 4; flags++) {
+        bool ta = flags & 1, tb = flags & 2;
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) {
+                double s = 0;
+                for (int p = 0; p < k; p++)
+                    s += (double)(ta ? a[(size_t)p * m + i] : a[(size_t)i * k + p]) *
+                         (tb ? b[(size_t)j * k + p] : b[(size_t)p * n + j]);
+                want[i * n + j] = (float)s;
+            }
+        clg_tensor *da = test_tensor(ctx, 1, (int64_t[]){(int64_t)k * m}, a, false);
+        clg_tensor *db = test_tensor(ctx, 1, (int64_t[]){(int64_t)k * n}, b, false);
+        clg_tensor *dc = test_tensor(ctx, 2, (int64_t[]){m, n}, NULL, false);
+        clrt_matrix ma = {da->mem, 0, (size_t)(ta ? m : k), ta};
+        clrt_matrix mb = {db->mem, 0, (size_t)(tb ? k : n), tb};
+        clrt_matrix mc = {dc->mem, 0, (size_t)n, false};
+        for (int cand = 0; cand < clrt_gemm_candidate_count(); cand++) {
+            if (!is_own(cand))
+                continue;
+            ck_assert_int_eq(
+                clrt_gemm_run(&ctx->rt, cand, m, n, k, 1.0f, ma, mb, 0.0f, mc, 1, 0, 0, 0),
+                CLG_STATUS_OK);
+            float *got = test_download(dc);
+            char what[80];
+            snprintf(what, sizeof what, "%s K=%d %c%c", clrt_gemm_candidate_get(cand)->name, k,
+                     ta ? 'T' : 'N', tb ? 'T' : 'N');
+            test_assert_close(got, want, (size_t)m * n, test_tol_get("gemm_long_k"), what);
+            free(got);
+        }
+        clg_tensor_destroy(da);
+        clg_tensor_destroy(db);
+        clg_tensor_destroy(dc);
+    }
+    free(a);
+    free(b);
+    free(want);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* ---- through clg_matmul, each own candidate forced ---- */
+
+static clg_context *context_forcing(const char *candidate)
+{
+    clg_context_destroy(test_context()); /* exits 77 without a device */
+    setenv("CLGRAD_GEMM", candidate, 1);
+    clg_context *ctx = NULL;
+    clg_status status = clg_context_create(NULL, &ctx);
+    unsetenv("CLGRAD_GEMM");
+    ck_assert_msg(status == CLG_STATUS_OK, "%s", ctx ? clg_context_error(ctx) : "");
+    return ctx;
+}
+
+/* y = op(a) op(b) on transposed views, then backward twice (the second
+ * accumulates, beta = 1): values and both gradients against the host. */
+START_TEST(test_gemm_matmul_through_each_own_candidate)
+{
+    const int m = 10, n = 13, k = 7;
+    float a[m * k], b[k * n], g[m * n];
+    test_random(a, m * k, 31, -1, 1);
+    test_random(b, k * n, 32, -1, 1);
+    test_random(g, m * n, 33, -1, 1);
+    for (int cand = 0; cand < clrt_gemm_candidate_count(); cand++) {
+        if (!is_own(cand))
+            continue;
+        const char *name = clrt_gemm_candidate_get(cand)->name;
+        clg_context *ctx = context_forcing(name);
+        ck_assert_str_eq(clg_gemm_choice(ctx, &(clg_gemm_shape){m, n, k, 1, false, false}), name);
+        for (int flags = 0; flags < 4; flags++) {
+            bool ta = flags & 1, tb = flags & 2;
+            clg_tensor *sa =
+                test_tensor(ctx, 2, ta ? (int64_t[]){k, m} : (int64_t[]){m, k}, a, true);
+            clg_tensor *sb =
+                test_tensor(ctx, 2, tb ? (int64_t[]){n, k} : (int64_t[]){k, n}, b, true);
+            clg_tensor *tg = test_tensor(ctx, 2, (int64_t[]){m, n}, g, false);
+            for (int pass = 1; pass <= 2; pass++) {
+                clg_step_begin(ctx);
+                clg_tensor *y = clg_matmul(ta ? clg_transpose(sa, 0, 1) : sa,
+                                           tb ? clg_transpose(sb, 0, 1) : sb);
+                ck_assert_int_eq(clg_backward_with(y, tg), CLG_STATUS_OK);
+                float *got = test_download(y);
+                float want[m * n];
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++) {
+                        double s = 0;
+                        for (int p = 0; p < k; p++)
+                            s += (double)(ta ? a[p * m + i] : a[i * k + p]) *
+                                 (tb ? b[j * k + p] : b[p * n + j]);
+                        want[i * n + j] = (float)s;
+                    }
+                test_assert_close(got, want, (size_t)(m * n), test_tol_get("gemm"), name);
+                free(got);
+                clg_step_end(ctx);
+            }
+            /* after two passes: 2 * dA, with dA = G op(B)^T stored like a */
+            float *ga = test_download(clg_tensor_grad(sa)),
+                  *gb = test_download(clg_tensor_grad(sb));
+            float want_a[m * k], want_b[k * n];
+            for (int i = 0; i < m; i++)
+                for (int p = 0; p < k; p++) {
+                    double s = 0;
+                    for (int j = 0; j < n; j++)
+                        s += (double)g[i * n + j] * (tb ? b[j * k + p] : b[p * n + j]);
+                    want_a[ta ? p * m + i : i * k + p] = (float)(2 * s);
+                }
+            for (int p = 0; p < k; p++)
+                for (int j = 0; j < n; j++) {
+                    double s = 0;
+                    for (int i = 0; i < m; i++)
+                        s += (double)(ta ? a[p * m + i] : a[i * k + p]) * g[i * n + j];
+                    want_b[tb ? j * k + p : p * n + j] = (float)(2 * s);
+                }
+            test_assert_close(ga, want_a, (size_t)(m * k), test_tol_get("gemm"), name);
+            test_assert_close(gb, want_b, (size_t)(k * n), test_tol_get("gemm"), name);
+            free(ga);
+            free(gb);
+            clg_tensor_destroy(sa);
+            clg_tensor_destroy(sb);
+            clg_tensor_destroy(tg);
+        }
+        clg_context_destroy(ctx);
+    }
+}
+END_TEST
+
+START_TEST(test_gemm_env_names_a_candidate)
+{
+    clg_context_destroy(test_context()); /* exits 77 without a device */
+    setenv("CLGRAD_GEMM", "no-such-gemm", 1);
+    clg_context *ctx = NULL;
+    clg_status status = clg_context_create(NULL, &ctx);
+    unsetenv("CLGRAD_GEMM");
+    ck_assert_int_eq(status, CLG_STATUS_INVALID_ARGUMENT);
+    const char *msg = clg_context_error(ctx);
+    ck_assert_msg(strstr(msg, "no-such-gemm") && strstr(msg, "clblast") && strstr(msg, "outer-"),
+                  "the message should name the value and the candidates: %s", msg);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* ---- recording and steady state ---- */
+
+/* A linear layer's three products: forward x W^T (NT), dx = g W (NN), dW^T =
+ * x^T g (TN), each noted once however often it runs. */
+START_TEST(test_gemm_records_shapes)
+{
+    clg_context *ctx = test_context();
+    clg_tensor *x = test_tensor(ctx, 2, (int64_t[]){4, 6}, NULL, true);
+    clg_tensor *w = test_tensor(ctx, 2, (int64_t[]){5, 6}, NULL, true);
+    clg_gemm_record(ctx, true);
+    for (int step = 0; step < 2; step++) {
+        clg_step_begin(ctx);
+        ck_assert_int_eq(clg_backward(clg_sum_all(clg_matmul(x, clg_transpose(w, 0, 1)))),
+                         CLG_STATUS_OK);
+        clg_step_end(ctx);
+    }
+    clg_gemm_record(ctx, false);
+    clg_gemm_shape got[8];
+    ck_assert_uint_eq(clg_gemm_recorded(ctx, got, 8), 3);
+    const clg_gemm_shape want[3] = {
+        {4, 5, 6, 1, false, true}, {4, 6, 5, 1, false, false}, {6, 5, 4, 1, true, false}};
+    for (int i = 0; i < 3; i++) {
+        bool found = false;
+        for (int j = 0; j < 3; j++)
+            found =
+                found || (got[j].m == want[i].m && got[j].n == want[i].n && got[j].k == want[i].k &&
+                          got[j].batch == 1 && got[j].trans_a == want[i].trans_a &&
+                          got[j].trans_b == want[i].trans_b);
+        ck_assert_msg(found, "shape %lldx%lldx%lld not recorded", (long long)want[i].m,
+                      (long long)want[i].n, (long long)want[i].k);
+    }
+    clg_tensor_destroy(x);
+    clg_tensor_destroy(w);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* Every own candidate in every transpose combination (some transpose an
+ * operand into the pooled scratch first), and a training-style product
+ * through clg_matmul on transposed views (forward and both gradients),
+ * inside steps: once the first round has grown the scratch and built the
+ * kernels, another round allocates and builds nothing. */
+START_TEST(test_gemm_steady_state_allocates_nothing)
+{
+    clg_context *ctx = test_context();
+    const int m = 33, n = 17, k = 29;
+    clg_tensor *a = test_tensor(ctx, 1, (int64_t[]){m * k}, NULL, false);
+    clg_tensor *b = test_tensor(ctx, 1, (int64_t[]){k * n}, NULL, false);
+    clg_tensor *c = test_tensor(ctx, 1, (int64_t[]){m * n}, NULL, false);
+    clg_tensor *x = test_tensor(ctx, 2, (int64_t[]){k, m}, NULL, true);
+    clg_tensor *w = test_tensor(ctx, 2, (int64_t[]){n, k}, NULL, true);
+    clg_counters before, after;
+    for (int round = 0; round < 2; round++) {
+        clg_counters_get(ctx, &before);
+        for (int cand = 0; cand < clrt_gemm_candidate_count(); cand++) {
+            if (!is_own(cand))
+                continue;
+            for (int flags = 0; flags < 4; flags++) {
+                bool ta = flags & 1, tb = flags & 2;
+                clrt_matrix ma = {a->mem, 0, (size_t)(ta ? m : k), ta};
+                clrt_matrix mb = {b->mem, 0, (size_t)(tb ? k : n), tb};
+                clrt_matrix mc = {c->mem, 0, (size_t)n, false};
+                clg_step_begin(ctx);
+                ck_assert_int_eq(
+                    clrt_gemm_run(&ctx->rt, cand, m, n, k, 1.0f, ma, mb, 0.0f, mc, 1, 0, 0, 0),
+                    CLG_STATUS_OK);
+                clg_step_end(ctx);
+            }
+        }
+        clg_step_begin(ctx);
+        clg_tensor *y = clg_matmul(clg_transpose(x, 0, 1), clg_transpose(w, 0, 1)); /* TT */
+        ck_assert_int_eq(clg_backward(clg_sum_all(y)), CLG_STATUS_OK);
+        clg_step_end(ctx);
+        ck_assert_int_eq(clg_finish(ctx), CLG_STATUS_OK);
+        clg_counters_get(ctx, &after);
+    }
+    ck_assert_uint_eq(after.device_allocations, before.device_allocations);
+    ck_assert_uint_eq(after.program_builds, before.program_builds);
+    ck_assert_uint_gt(after.gemm_calls, before.gemm_calls);
+    clg_tensor_destroy(a);
+    clg_tensor_destroy(b);
+    clg_tensor_destroy(c);
+    clg_tensor_destroy(x);
+    clg_tensor_destroy(w);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* ---- the tuned table ---- */
+
+static clg_context *context_with_cache(const char *dir)
+{
+    clg_context_options o = clg_context_options_default();
+    o.cache_dir = dir;
+    clg_context *ctx = NULL;
+    ck_assert_int_eq(clg_context_create(&o, &ctx), CLG_STATUS_OK);
+    return ctx;
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    char *text = calloc(1 << 16, 1);
+    size_t n = fread(text, 1, (1 << 16) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Replaces the first occurrence of `from` in `text` (which has room). */
+static void replace_once(char *text, const char *from, const char *to)
+{
+    char *at = strstr(text, from);
+    ck_assert_msg(at != NULL, "\"%s\" not in the table:\n%s", from, text);
+    size_t tail = strlen(at + strlen(from));
+    memmove(at + strlen(to), at + strlen(from), tail + 1);
+    memcpy(at, to, strlen(to));
+}
+
+/* The tuner on two tiny shapes writes a table; a new context reads it and
+ * uses its choices; a table edited by hand is used as written; a table for
+ * another driver version is ignored. */
+START_TEST(test_gemm_tuned_table_read_back)
+{
+    clg_context_destroy(test_context()); /* exits 77 without a device */
+    char dir[] = "/tmp/clgrad-gemm-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const clg_gemm_shape shapes[2] = {{8, 9, 10, 1, false, true}, {5, 3, 7, 2, true, false}};
+    clg_gemm_tuned results[2];
+
+    clg_context *ctx = context_with_cache(dir);
+    const char *defaults[2] = {clg_gemm_choice(ctx, &shapes[0]), clg_gemm_choice(ctx, &shapes[1])};
+    ck_assert_int_eq(clg_gemm_tune(ctx, shapes, 2, results), CLG_STATUS_OK);
+    char path[4300];
+    snprintf(path, sizeof path, "%s", clg_gemm_table_path(ctx));
+    ck_assert_msg(strncmp(path, dir, strlen(dir)) == 0, "table %s outside %s", path, dir);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_str_eq(results[i].before, defaults[i]);
+        ck_assert_ptr_nonnull(results[i].best);
+        ck_assert(results[i].before_gflops > 0 && results[i].best_gflops > 0);
+        ck_assert(results[i].best_gflops >= results[i].before_gflops);
+        ck_assert_str_eq(clg_gemm_choice(ctx, &shapes[i]), results[i].best);
+    }
+    clg_context_destroy(ctx);
+
+    ctx = context_with_cache(dir);
+    for (int i = 0; i < 2; i++)
+        ck_assert_str_eq(clg_gemm_choice(ctx, &shapes[i]), results[i].best);
+    /* a shape nobody tuned keeps its default */
+    ck_assert_str_eq(clg_gemm_choice(ctx, &(clg_gemm_shape){8, 9, 11, 1, false, true}),
+                     defaults[0]);
+    clg_context_destroy(ctx);
+
+    /* Edited by hand: the first shape through a candidate nobody would pick
+     * by default, and a line naming no candidate (skipped). */
+    char *text = read_file(path);
+    const char *other = strcmp(results[0].best, "outer-4x1") ? "outer-4x1" : "outer-8x1";
+    char from[80], to[80];
+    snprintf(from, sizeof from, "gemm 8 9 10 1 0 1 %s", results[0].best);
+    snprintf(to, sizeof to, "gemm 8 9 10 1 0 1 %s", other);
+    replace_once(text, from, to);
+    strcat(text, "gemm 8 9 12 1 0 1 no-such-kernel 1.0\n");
+    write_file(path, text);
+    ctx = context_with_cache(dir);
+    ck_assert_str_eq(clg_gemm_choice(ctx, &shapes[0]), other);
+    ck_assert_str_eq(clg_gemm_choice(ctx, &(clg_gemm_shape){8, 9, 12, 1, false, true}),
+                     defaults[0]);
+    /* and the product through it is right */
+    float a[8 * 10], b[9 * 10];
+    test_random(a, 80, 1, -1, 1);
+    test_random(b, 90, 2, -1, 1);
+    clg_tensor *ta = test_tensor(ctx, 2, (int64_t[]){8, 10}, a, false);
+    clg_tensor *tb = test_tensor(ctx, 2, (int64_t[]){9, 10}, b, false);
+    clg_step_begin(ctx);
+    float *got = test_download(clg_matmul(ta, clg_transpose(tb, 0, 1)));
+    float want[8 * 9];
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 9; j++) {
+            double s = 0;
+            for (int p = 0; p < 10; p++)
+                s += (double)a[i * 10 + p] * b[j * 10 + p];
+            want[i * 9 + j] = (float)s;
+        }
+    test_assert_close(got, want, 72, test_tol_get("gemm"), other);
+    free(got);
+    clg_step_end(ctx);
+    clg_tensor_destroy(ta);
+    clg_tensor_destroy(tb);
+    clg_context_destroy(ctx);
+
+    /* another driver's table: ignored */
+    replace_once(text, "\ndriver ", "\ndriver other-");
+    write_file(path, text);
+    ctx = context_with_cache(dir);
+    ck_assert_str_eq(clg_gemm_choice(ctx, &shapes[0]), defaults[0]);
+    clg_context_destroy(ctx);
+    free(text);
+
+    remove(path);
+    rmdir(dir);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("cl/gemm");
+    TCase *tc = tcase_create("gemm");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_gemm_every_candidate_matches_host);
+    tcase_add_test(tc, test_gemm_every_candidate_batched);
+    tcase_add_test(tc, test_gemm_other_vector_widths);
+    tcase_add_test(tc, test_gemm_long_k_blocked);
+    tcase_add_test(tc, test_gemm_matmul_through_each_own_candidate);
+    tcase_add_test(tc, test_gemm_env_names_a_candidate);
+    tcase_add_test(tc, test_gemm_records_shapes);
+    tcase_add_test(tc, test_gemm_steady_state_allocates_nothing);
+    tcase_add_test(tc, test_gemm_tuned_table_read_back);
+    suite_add_tcase(s, tc);
+    return test_run(s);
+}

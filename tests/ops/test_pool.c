@@ -1,0 +1,331 @@
+/* tests/ops/test_pool.c: max and average pooling (ops/pool.c) against a
+ * naive host loop over odd shapes, finite differences, PyTorch's
+ * F.max_pool2d / F.avg_pool2d (tools/golden/gen_ops_pool.py), the rule for
+ * ties, every error, and the steady-state contract. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "support.h"
+
+typedef clg_tensor *(*pool_fn)(clg_tensor *, const clg_pool2d_params *);
+static const pool_fn pools[] = {clg_max_pool2d, clg_avg_pool2d};
+static const char *const names[] = {"max", "avg"};
+
+typedef struct pool_case {
+    int n, c, h, w;
+    clg_pool2d_params p;
+} pool_case;
+
+static clg_pool2d_params params(int kh, int kw, int sh, int sw, int ph, int pw)
+{
+    return (clg_pool2d_params){kh, kw, sh, sw, ph, pw};
+}
+
+static int out_h(const pool_case *pc)
+{
+    return (pc->h + 2 * pc->p.pad_h - pc->p.kernel_h) / pc->p.stride_h + 1;
+}
+
+static int out_w(const pool_case *pc)
+{
+    return (pc->w + 2 * pc->p.pad_w - pc->p.kernel_w) / pc->p.stride_w + 1;
+}
+
+/* The naive host reference: for each window, its max (padding is -inf; the
+ * first maximum in row-major order wins, and gets g) or its mean over
+ * kh kw positions (padding counts as zeros); dx sums what each window sends. */
+static void host_pool(int kind, const pool_case *pc, const float *x, const float *g, float *y,
+                      float *dx)
+{
+    int ho = out_h(pc), wo = out_w(pc), kh = pc->p.kernel_h, kw = pc->p.kernel_w;
+    size_t nx = (size_t)pc->n * pc->c * pc->h * pc->w;
+    for (size_t i = 0; i < nx; i++)
+        dx[i] = 0;
+    for (int plane = 0; plane < pc->n * pc->c; plane++)
+        for (int oh = 0; oh < ho; oh++)
+            for (int ow = 0; ow < wo; ow++) {
+                int o = (plane * ho + oh) * wo + ow;
+                double best = -INFINITY, sum = 0;
+                int arg = -1;
+                for (int i = 0; i < kh; i++)
+                    for (int j = 0; j < kw; j++) {
+                        int ih = oh * pc->p.stride_h - pc->p.pad_h + i;
+                        int iw = ow * pc->p.stride_w - pc->p.pad_w + j;
+                        if (ih < 0 || ih >= pc->h || iw < 0 || iw >= pc->w)
+                            continue;
+                        int e = (plane * pc->h + ih) * pc->w + iw;
+                        sum += x[e];
+                        if (x[e] > best) {
+                            best = x[e];
+                            arg = e;
+                        }
+                    }
+                if (kind == 0) {
+                    y[o] = (float)best;
+                    dx[arg] += g[o];
+                } else {
+                    y[o] = (float)(sum / (kh * kw));
+                    for (int i = 0; i < kh; i++)
+                        for (int j = 0; j < kw; j++) {
+                            int ih = oh * pc->p.stride_h - pc->p.pad_h + i;
+                            int iw = ow * pc->p.stride_w - pc->p.pad_w + j;
+                            if (ih >= 0 && ih < pc->h && iw >= 0 && iw < pc->w)
+                                dx[(plane * pc->h + ih) * pc->w + iw] += g[o] / (kh * kw);
+                        }
+                }
+            }
+}
+
+/* Forward and backward of one case against host_pool; x may be NULL for
+ * random data. */
+static void check_case(clg_context *ctx, int kind, const pool_case *pc, const float *data)
+{
+    int ho = out_h(pc), wo = out_w(pc);
+    size_t nx = (size_t)pc->n * pc->c * pc->h * pc->w, ny = (size_t)pc->n * pc->c * ho * wo;
+    float *x = malloc(nx * sizeof *x), *g = malloc(ny * sizeof *g);
+    float *y = malloc(ny * sizeof *y), *dx = malloc(nx * sizeof *dx);
+    if (data)
+        for (size_t i = 0; i < nx; i++)
+            x[i] = data[i];
+    else
+        test_random(x, nx, 1, -1, 1);
+    test_random(g, ny, 2, -1, 1);
+    host_pool(kind, pc, x, g, y, dx);
+    clg_tensor *tx = test_tensor(ctx, 4, (int64_t[]){pc->n, pc->c, pc->h, pc->w}, x, true);
+    clg_step_begin(ctx);
+    clg_tensor *out = pools[kind](tx, &pc->p);
+    ck_assert_msg(out != NULL, "%s", clg_context_error(ctx));
+    ck_assert_int_eq(clg_tensor_dim(out, 0), pc->n);
+    ck_assert_int_eq(clg_tensor_dim(out, 1), pc->c);
+    ck_assert_int_eq(clg_tensor_dim(out, 2), ho);
+    ck_assert_int_eq(clg_tensor_dim(out, 3), wo);
+    float *got = test_download(out);
+    test_assert_close(got, y, ny, test_tol_get("default"), names[kind]);
+    free(got);
+    clg_tensor *tg =
+        clg_tensor_from_host(ctx, CLG_DTYPE_F32, 4, (int64_t[]){pc->n, pc->c, ho, wo}, g);
+    ck_assert_msg(clg_backward_with(out, tg) == CLG_STATUS_OK, "%s", clg_context_error(ctx));
+    clg_step_end(ctx);
+    got = test_download(clg_tensor_grad(tx));
+    test_assert_close(got, dx, nx, test_tol_get("default"), names[kind]);
+    free(got);
+    clg_tensor_destroy(tx);
+    free(x);
+    free(g);
+    free(y);
+    free(dx);
+}
+
+START_TEST(test_pool2d_matches_host)
+{
+    clg_context *ctx = test_context();
+    const pool_case cases[] = {
+        {2, 3, 8, 6, params(2, 2, 2, 2, 0, 0)}, /* LeNet's 2x2 */
+        {1, 3, 7, 5, params(3, 3, 2, 2, 1, 1)}, /* batch 1, non-square, padded */
+        {2, 2, 7, 5, params(3, 2, 1, 2, 1, 1)}, /* rectangular window, stride per axis */
+        {1, 5, 6, 6, params(3, 3, 1, 1, 0, 0)}, /* overlapping windows */
+        {1, 1, 9, 7, params(5, 5, 2, 3, 2, 2)}, /* padding 2 */
+        {2, 3, 7, 7, params(2, 2, 3, 3, 1, 0)}, /* stride > window: some inputs in none */
+        {1, 2, 4, 3, params(4, 3, 1, 1, 0, 0)}, /* one window covering everything */
+    };
+    for (int kind = 0; kind < 2; kind++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            check_case(ctx, kind, &cases[i], NULL);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* Ties go to the first maximum of the window, in row-major order; padding
+ * never wins, even over negative inputs. */
+START_TEST(test_max_pool2d_ties_and_padding)
+{
+    clg_context *ctx = test_context();
+    float x[2 * 4 * 5];
+    for (int i = 0; i < 20; i++)
+        x[i] = 1.0f; /* plane 0: all tied */
+    for (int i = 20; i < 40; i++)
+        x[i] = -5.0f - (float)(i % 3); /* plane 1: negative, ties in each window */
+    const pool_case pc = {1, 2, 4, 5, params(3, 3, 2, 2, 1, 1)};
+    check_case(ctx, 0, &pc, x);
+    /* and on the device directly: each window's output is a real element */
+    clg_tensor *tx = test_tensor(ctx, 4, (int64_t[]){1, 2, 4, 5}, x, false);
+    clg_step_begin(ctx);
+    clg_tensor *out = clg_max_pool2d(tx, &pc.p);
+    float *got = test_download(out);
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq(got[i], 1.0f);
+    for (int i = 6; i < 12; i++)
+        ck_assert_float_eq(got[i], -5.0f);
+    free(got);
+    clg_step_end(ctx);
+    clg_tensor_destroy(tx);
+    /* a NaN is the maximum, and takes the gradient, as in PyTorch */
+    tx = test_tensor(ctx, 4, (int64_t[]){1, 1, 2, 2}, (float[]){1, NAN, 3, 2}, true);
+    clg_step_begin(ctx);
+    out = clg_max_pool2d(tx, &(clg_pool2d_params){2, 2, 2, 2, 0, 0});
+    got = test_download(out);
+    ck_assert(isnan(got[0]));
+    free(got);
+    ck_assert_int_eq(clg_backward(clg_sum_all(out)), CLG_STATUS_OK);
+    clg_step_end(ctx);
+    got = test_download(clg_tensor_grad(tx));
+    test_assert_close(got, (float[]){0, 1, 0, 0}, 4, test_tol_get("exact"), "NaN's gradient");
+    free(got);
+    clg_tensor_destroy(tx);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+typedef struct pool_arg {
+    int kind; /* index into pools[] */
+    clg_pool2d_params p;
+} pool_arg;
+
+static clg_tensor *run_pool(clg_tensor *const *in, const void *arg)
+{
+    const pool_arg *a = arg;
+    return pools[a->kind](in[0], &a->p);
+}
+
+START_TEST(test_pool2d_gradcheck)
+{
+    clg_context *ctx = test_context();
+    /* Distinct values 0.1 apart, shuffled: the finite-difference step (1e-2)
+     * never changes which element is a window's maximum. */
+    enum { N = 2 * 3 * 5 * 4 };
+    float x[N], u[N];
+    test_random(u, N, 9, 0, 1);
+    for (int i = 0; i < N; i++) {
+        int rank = 0;
+        for (int j = 0; j < N; j++)
+            rank += u[j] < u[i] || (u[j] == u[i] && j < i);
+        x[i] = 0.1f * (float)rank - 3.0f;
+    }
+    clg_tensor *tx = test_tensor(ctx, 4, (int64_t[]){2, 3, 5, 4}, x, true);
+    for (int kind = 0; kind < 2; kind++) {
+        pool_arg a = {kind, params(3, 2, 2, 1, 1, 1)};
+        test_gradcheck(ctx, run_pool, &a, 1, &tx, test_tol_get("gradcheck"));
+        pool_arg b = {kind, params(2, 2, 2, 2, 0, 0)};
+        test_gradcheck(ctx, run_pool, &b, 1, &tx, test_tol_get("gradcheck"));
+    }
+    clg_tensor_destroy(tx);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_pool2d_golden)
+{
+    clg_context *ctx = test_context();
+    clg_safetensors *st = test_golden_open(ctx, "ops_pool");
+    const char *cases[] = {"k2", "k3s2p1", "rect", "overlap", "k5s2p2"};
+    for (int kind = 0; kind < 2; kind++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            char name[64], pname[80];
+            snprintf(name, sizeof name, "%s.%s", names[kind], cases[i]);
+            snprintf(pname, sizeof pname, "%s.params", name);
+            const void *data = NULL;
+            int rank;
+            const int64_t *shape;
+            ck_assert_msg(clg_safetensors_get(st, pname, NULL, &rank, &shape, &data), "no %s",
+                          pname);
+            ck_assert_int_eq(shape[0], 6);
+            const int32_t *v = data;
+            pool_arg a = {kind, params(v[0], v[1], v[2], v[3], v[4], v[5])};
+            test_golden_case(ctx, st, name, run_pool, &a, 1, 0, test_tol_get("golden"));
+        }
+    clg_safetensors_destroy(st);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+static void expect_error(clg_context *ctx, clg_tensor *out, clg_status status, const char *message)
+{
+    ck_assert_ptr_null(out);
+    ck_assert_int_eq(clg_context_status(ctx), status);
+    ck_assert_str_eq(clg_context_error(ctx), message);
+    clg_context_clear_error(ctx);
+}
+
+START_TEST(test_pool2d_bad_input)
+{
+    clg_context *ctx = test_context();
+    clg_tensor *x = test_tensor(ctx, 4, (int64_t[]){1, 1, 4, 4}, NULL, false);
+    clg_tensor *x2 = test_tensor(ctx, 2, (int64_t[]){7, 5}, NULL, false);
+    clg_pool2d_params p = clg_pool2d_params_default(2);
+    clg_step_begin(ctx);
+    expect_error(ctx, clg_max_pool2d(x2, &p), CLG_STATUS_SHAPE,
+                 "clg_max_pool2d: input shape [7, 5] is not (N, C, H, W)");
+    p.stride_h = 0;
+    expect_error(ctx, clg_max_pool2d(x, &p), CLG_STATUS_INVALID_ARGUMENT,
+                 "clg_max_pool2d: window 2x2 and stride (0, 2) must be positive");
+    p = clg_pool2d_params_default(0);
+    expect_error(ctx, clg_avg_pool2d(x, &p), CLG_STATUS_INVALID_ARGUMENT,
+                 "clg_avg_pool2d: window 0x0 and stride (0, 0) must be positive");
+    p = clg_pool2d_params_default(3);
+    p.pad_h = 2; /* PyTorch: at most half the window */
+    expect_error(ctx, clg_avg_pool2d(x, &p), CLG_STATUS_INVALID_ARGUMENT,
+                 "clg_avg_pool2d: padding (2, 0) must be between 0 and half the window 3x3");
+    p.pad_h = -1;
+    expect_error(ctx, clg_max_pool2d(x, &p), CLG_STATUS_INVALID_ARGUMENT,
+                 "clg_max_pool2d: padding (-1, 0) must be between 0 and half the window 3x3");
+    p = clg_pool2d_params_default(5);
+    expect_error(ctx, clg_max_pool2d(x, &p), CLG_STATUS_SHAPE,
+                 "clg_max_pool2d: window 5x5 is larger than the padded input 4x4 (input "
+                 "[1, 1, 4, 4], padding (0, 0))");
+    /* padding 2 makes the same window fit: one output */
+    p.pad_h = p.pad_w = 2;
+    clg_tensor *out = clg_max_pool2d(x, &p);
+    ck_assert_msg(out != NULL, "%s", clg_context_error(ctx));
+    ck_assert_int_eq(clg_tensor_dim(out, 2), 1);
+    expect_error(ctx, clg_avg_pool2d(x, NULL), CLG_STATUS_INVALID_ARGUMENT,
+                 "clg_avg_pool2d: params is NULL (use clg_pool2d_params_default(kernel))");
+    ck_assert_ptr_null(clg_max_pool2d(NULL, &p)); /* an earlier op failed */
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_OK);
+    clg_step_end(ctx);
+    clg_tensor_destroy(x);
+    clg_tensor_destroy(x2);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* After a first step, an identical max and avg pool step (forward, sum,
+ * backward) allocates nothing on the device and builds nothing. */
+START_TEST(test_pool2d_steady_state)
+{
+    clg_context *ctx = test_context();
+    float x[4 * 6 * 12 * 12];
+    test_random(x, sizeof x / sizeof x[0], 3, -1, 1);
+    clg_tensor *tx = test_tensor(ctx, 4, (int64_t[]){4, 6, 12, 12}, x, true);
+    clg_pool2d_params p = clg_pool2d_params_default(2);
+    clg_counters before, after;
+    for (int step = 0; step < 2; step++) {
+        if (step == 1)
+            clg_counters_get(ctx, &before);
+        clg_step_begin(ctx);
+        clg_tensor *loss =
+            clg_add(clg_sum_all(clg_max_pool2d(tx, &p)), clg_sum_all(clg_avg_pool2d(tx, &p)));
+        ck_assert_msg(clg_backward(loss) == CLG_STATUS_OK, "%s", clg_context_error(ctx));
+        clg_step_end(ctx);
+    }
+    clg_counters_get(ctx, &after);
+    ck_assert_uint_eq(after.device_allocations, before.device_allocations);
+    ck_assert_uint_eq(after.program_builds, before.program_builds);
+    clg_tensor_destroy(tx);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("ops/pool");
+    TCase *tc = tcase_create("pool");
+    tcase_add_test(tc, test_pool2d_matches_host);
+    tcase_add_test(tc, test_max_pool2d_ties_and_padding);
+    tcase_add_test(tc, test_pool2d_gradcheck);
+    tcase_add_test(tc, test_pool2d_golden);
+    tcase_add_test(tc, test_pool2d_bad_input);
+    tcase_add_test(tc, test_pool2d_steady_state);
+    suite_add_tcase(s, tc);
+    return test_run(s);
+}

@@ -1,0 +1,110 @@
+/* tools/clgrad/cli.h: what the clgrad commands share: error reporting, option
+ * parsing, number parsing and the test-set evaluation. The command line is the
+ * only part of clgrad that prints; the library reports through the context.
+ * Internal prefix: cli_. */
+#ifndef CLGRAD_TOOLS_CLI_H
+#define CLGRAD_TOOLS_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "clgrad/clgrad.h"
+
+/* Exit codes: 1 for a failure at run time (device, file, training), 2 for a
+ * command line that could not be understood. */
+#define CLI_EXIT_FAILURE 1
+#define CLI_EXIT_USAGE 2
+
+/* Prints "clgrad: <message>" on stderr as one line (stdout is flushed first so
+ * the two streams stay in order in a shared log). */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints the context's error as above and returns CLI_EXIT_FAILURE. */
+int cli_context_error(const clg_context *ctx);
+
+/* ---- options ---- */
+
+/* Walks a command's arguments. Options are "--name value" or "--name=value";
+ * anything not starting with "-" is a positional argument. */
+typedef struct cli_args {
+    int argc;
+    char **argv;
+    int next;
+    const char *command;       /* for messages: "train" */
+    const char *const *valued; /* options taking a value, NULL-terminated */
+    const char *const *flags;  /* options taking none, NULL-terminated (may be NULL) */
+    const char *name;          /* the current option, "--epochs"; NULL for a positional */
+    const char *value;         /* its value, or the positional argument */
+    char name_buffer[64];
+} cli_args;
+
+typedef enum cli_arg_kind {
+    CLI_ARG_END = 0,
+    CLI_ARG_OPTION,     /* name and value (NULL for a flag) are set */
+    CLI_ARG_POSITIONAL, /* value is set */
+    CLI_ARG_HELP,       /* -h or --help */
+    CLI_ARG_ERROR       /* already reported */
+} cli_arg_kind;
+
+void cli_args_init(cli_args *args, const char *command, int argc, char **argv,
+                   const char *const *valued, const char *const *flags);
+cli_arg_kind cli_args_next(cli_args *args);
+
+/* Number parsers for option values; each reports "option: reason" and returns
+ * false when the text is not a number in [min, max]. */
+bool cli_parse_int(const char *option, const char *text, int64_t min, int64_t max, int64_t *out);
+bool cli_parse_u64(const char *option, const char *text, uint64_t *out);
+bool cli_parse_positive_float(const char *option, const char *text, float *out);
+/* "256,128" -> {256, 128}: at most `capacity` sizes in [1, 65536]. */
+bool cli_parse_sizes(const char *option, const char *text, int64_t *sizes, int capacity,
+                     int *count);
+
+/* ---- evaluation ---- */
+
+/* Fashion-MNIST's class names, index = label. */
+extern const char *const cli_class_names[10];
+
+/* Classifies every sample of `test` with grad mode off and fills the
+ * classes x classes confusion matrix (rows: truth, columns: predicted);
+ * returns false with the context error set on failure. */
+bool cli_evaluate(clg_context *ctx, clg_model *model, const clg_dataset *test, int64_t batch,
+                  int64_t *confusion, double *accuracy);
+
+/* ---- progress ---- */
+
+/* The training progress display: on a terminal, one live line redrawn with
+ * \r at most ten times a second; otherwise one plain line per epoch, so logs
+ * stay readable. Only a redraw reads the loss, since that read is a host
+ * sync. */
+typedef struct cli_progress {
+    bool tty;
+    int epochs;
+    int64_t steps_per_epoch;
+    double start;       /* when training began */
+    double epoch_start; /* when the current epoch began */
+    double last_draw;
+    int64_t steps_done; /* over all epochs */
+} cli_progress;
+
+void cli_progress_init(cli_progress *p, int epochs, int64_t steps_per_epoch);
+void cli_progress_begin_epoch(cli_progress *p);
+/* Counts a step; true when the live line is due for a redraw. */
+bool cli_progress_step(cli_progress *p);
+/* step and samples count from the start of the epoch; epoch from 0. */
+void cli_progress_draw(cli_progress *p, int epoch, int64_t step, int64_t samples, float loss);
+/* Seconds the epoch's training took (evaluation excluded). */
+double cli_progress_epoch_seconds(const cli_progress *p);
+/* Replaces the live line with the epoch's summary. */
+void cli_progress_end_epoch(cli_progress *p, int epoch, int64_t samples, double train_seconds,
+                            float mean_loss, double accuracy);
+
+/* ---- commands ---- */
+
+int cli_devices(int argc, char **argv);
+int cli_train(int argc, char **argv);
+int cli_eval(int argc, char **argv);
+int cli_tune(int argc, char **argv);
+
+/* Seconds on a monotonic clock. */
+double cli_now(void);
+
+#endif

@@ -1,0 +1,155 @@
+/* tools/clgrad/eval.c: `clgrad eval`, and the test-set evaluation that
+ * `clgrad train` runs after each epoch: accuracy and the confusion matrix. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *const cli_class_names[10] = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                         "Coat",        "Sandal",    "Shirt",    "Sneaker",
+                                         "Bag",         "Ankle boot"};
+
+static const char eval_usage[] =
+    "usage: clgrad eval --load FILE [options]\n"
+    "\n"
+    "Rebuilds the model saved by `clgrad train` (the checkpoint records its\n"
+    "architecture), classifies the Fashion-MNIST test set and prints the accuracy\n"
+    "and the confusion matrix.\n"
+    "\n"
+    "options:\n"
+    "  --load FILE   checkpoint (.safetensors) written by clgrad train (required)\n"
+    "  --data DIR    Fashion-MNIST folder (default " CLG_FASHION_MNIST_DIR ",\n"
+    "                from Debian's dataset-fashion-mnist package)\n"
+    "  --batch N     samples per forward pass (default 1000)\n"
+    "  -h, --help    this help\n";
+
+bool cli_evaluate(clg_context *ctx, clg_model *model, const clg_dataset *test, int64_t batch,
+                  int64_t *confusion, double *accuracy)
+{
+    int64_t n = clg_dataset_size(test);
+    int64_t features = clg_dataset_features(test);
+    const float *images = clg_dataset_images(test);
+    int32_t *predicted = malloc((size_t)(n > 0 ? n : 1) * sizeof *predicted);
+    if (!predicted)
+        return false;
+    bool grad_was = clg_grad_set_enabled(ctx, false);
+    bool ok = true;
+    for (int64_t start = 0; ok && start < n; start += batch) {
+        int64_t count = n - start < batch ? n - start : batch;
+        clg_step_begin(ctx);
+        clg_tensor *x = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (int64_t[]){count, features},
+                                             images + start * features);
+        clg_tensor *labels = clg_argmax(clg_model_forward(model, x), 1, false);
+        /* One read per batch: the predictions are the point of the exercise. */
+        ok = labels &&
+             clg_tensor_download(labels, predicted + start, (size_t)count) == CLG_STATUS_OK;
+        clg_step_end(ctx);
+    }
+    clg_grad_set_enabled(ctx, grad_was);
+    if (ok)
+        *accuracy = clg_confusion_matrix(predicted, clg_dataset_labels(test), n,
+                                         clg_dataset_classes(test), confusion);
+    free(predicted);
+    return ok;
+}
+
+static void print_confusion(const int64_t *confusion, int classes)
+{
+    printf("\nconfusion matrix (rows: true class, columns: predicted class)\n");
+    printf("%-16s", "");
+    for (int c = 0; c < classes; c++)
+        printf("%6d", c);
+    printf("  recall\n");
+    for (int truth = 0; truth < classes; truth++) {
+        const int64_t *row = confusion + (size_t)truth * (size_t)classes;
+        int64_t total = 0;
+        char label[32];
+        snprintf(label, sizeof label, "%d %s", truth, classes == 10 ? cli_class_names[truth] : "");
+        printf("%-16s", label);
+        for (int c = 0; c < classes; c++) {
+            printf("%6lld", (long long)row[c]);
+            total += row[c];
+        }
+        printf("  %5.1f%%\n", total ? 100.0 * (double)row[truth] / (double)total : 0.0);
+    }
+}
+
+int cli_eval(int argc, char **argv)
+{
+    static const char *const valued[] = {"--load", "--data", "--batch", NULL};
+    const char *load = NULL;
+    const char *data = CLG_FASHION_MNIST_DIR;
+    int64_t batch = 1000;
+
+    cli_args args;
+    cli_args_init(&args, "eval", argc, argv, valued, NULL);
+    for (cli_arg_kind kind; (kind = cli_args_next(&args)) != CLI_ARG_END;) {
+        if (kind == CLI_ARG_HELP) {
+            fputs(eval_usage, stdout);
+            return 0;
+        }
+        if (kind == CLI_ARG_ERROR)
+            return CLI_EXIT_USAGE;
+        if (kind == CLI_ARG_POSITIONAL) {
+            cli_error("eval: unexpected argument \"%s\" (see clgrad eval --help)", args.value);
+            return CLI_EXIT_USAGE;
+        }
+        if (strcmp(args.name, "--load") == 0)
+            load = args.value;
+        else if (strcmp(args.name, "--data") == 0)
+            data = args.value;
+        else if (!cli_parse_int("--batch", args.value, 1, 1 << 20, &batch))
+            return CLI_EXIT_USAGE;
+    }
+    if (!load) {
+        cli_error("eval: --load FILE is required (a checkpoint written by clgrad train)");
+        return CLI_EXIT_USAGE;
+    }
+
+    int code = CLI_EXIT_FAILURE;
+    clg_context *ctx = NULL;
+    clg_model *model = NULL;
+    clg_dataset *test = NULL;
+    int64_t *confusion = NULL;
+    if (clg_context_create(NULL, &ctx) != CLG_STATUS_OK)
+        goto fail;
+    model = clg_model_from_checkpoint(ctx, load);
+    if (!model)
+        goto fail;
+    test = clg_dataset_load_mnist(ctx, data, false);
+    if (!test)
+        goto fail;
+    int classes = clg_dataset_classes(test);
+    if (clg_model_in_features(model) != clg_dataset_features(test) ||
+        clg_model_out_features(model) != classes) {
+        cli_error("%s: model %s takes %lld inputs to %lld classes, but the data in %s has %lld "
+                  "features and %d classes",
+                  load, clg_model_arch(model), (long long)clg_model_in_features(model),
+                  (long long)clg_model_out_features(model), data,
+                  (long long)clg_dataset_features(test), classes);
+        goto done;
+    }
+    confusion = calloc((size_t)classes * (size_t)classes, sizeof *confusion);
+    double accuracy = 0.0;
+    printf("model %s %s from %s on %s\n", clg_model_kind(model), clg_model_arch(model), load,
+           clg_context_device_name(ctx));
+    if (!confusion || !cli_evaluate(ctx, model, test, batch, confusion, &accuracy))
+        goto fail;
+    int64_t correct = 0;
+    for (int c = 0; c < classes; c++)
+        correct += confusion[(size_t)c * (size_t)classes + (size_t)c];
+    printf("test accuracy %.2f%% (%lld of %lld)\n", 100.0 * accuracy, (long long)correct,
+           (long long)clg_dataset_size(test));
+    print_confusion(confusion, classes);
+    code = 0;
+    goto done;
+fail:
+    cli_context_error(ctx);
+done:
+    free(confusion);
+    clg_dataset_destroy(test);
+    clg_model_destroy(model);
+    clg_context_destroy(ctx);
+    return code;
+}

@@ -1,0 +1,230 @@
+/* tools/clgrad/main.c: the clgrad command: dispatch to devices / train /
+ * eval, the top-level help, one-line error reporting and the option and
+ * number parsers the commands share. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: clgrad <command> [options]\n"
+    "\n"
+    "Trains and evaluates neural networks on any OpenCL device.\n"
+    "\n"
+    "commands:\n"
+    "  devices   list every OpenCL platform and device; * marks the one clgrad uses\n"
+    "  train     train a model on Fashion-MNIST (clgrad train mlp|logreg)\n"
+    "  eval      test accuracy and confusion matrix of a saved checkpoint\n"
+    "  tune      time the GEMM implementations for a model's shapes on this device\n"
+    "            and keep the fastest (optional: the defaults need no tuning)\n"
+    "\n"
+    "`clgrad <command> --help` describes each command's options.\n"
+    "\n"
+    "environment:\n"
+    "  CLGRAD_DEVICE     device to use: gpu, cpu, P:D (platform:device index) or a\n"
+    "                    name substring; default the first GPU, else the first CPU\n"
+    "  CLGRAD_CACHE_DIR  folder for compiled kernels (default $XDG_CACHE_HOME/clgrad,\n"
+    "                    else ~/.cache/clgrad); CLGRAD_CACHE=off disables the cache\n"
+    "  CLGRAD_KERNEL_DIR read kernel .cl files from this source tree instead of the\n"
+    "                    copies built into the library\n"
+    "  CLGRAD_GEMM       force one GEMM implementation (clblast, outer-6x2, ...)\n"
+    "  POCL_AFFINITY     clgrad sets it to 1 unless you set it: PoCL then pins its\n"
+    "                    worker threads to separate cores (without it two threads\n"
+    "                    sometimes share a core and run at half speed)\n"
+    "\n"
+    "exit status: 0 on success, 1 on a failure, 2 on a command line error.\n";
+
+void cli_error(const char *fmt, ...)
+{
+    fflush(stdout);
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("clgrad: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_context_error(const clg_context *ctx)
+{
+    const char *message = ctx ? clg_context_error(ctx) : "";
+    cli_error("%s", message[0] ? message : "out of host memory");
+    return CLI_EXIT_FAILURE;
+}
+
+/* ---- options ---- */
+
+void cli_args_init(cli_args *args, const char *command, int argc, char **argv,
+                   const char *const *valued, const char *const *flags)
+{
+    *args = (cli_args){.argc = argc,
+                       .argv = argv,
+                       .next = 1,
+                       .command = command,
+                       .valued = valued,
+                       .flags = flags};
+}
+
+static bool listed(const char *const *names, const char *name)
+{
+    for (int i = 0; names && names[i]; i++)
+        if (strcmp(names[i], name) == 0)
+            return true;
+    return false;
+}
+
+cli_arg_kind cli_args_next(cli_args *args)
+{
+    if (args->next >= args->argc)
+        return CLI_ARG_END;
+    const char *arg = args->argv[args->next++];
+    args->name = NULL;
+    args->value = NULL;
+    if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
+        return CLI_ARG_HELP;
+    if (arg[0] != '-' || strcmp(arg, "-") == 0) {
+        args->value = arg;
+        return CLI_ARG_POSITIONAL;
+    }
+    const char *equals = strchr(arg, '=');
+    size_t length = equals ? (size_t)(equals - arg) : strlen(arg);
+    if (length >= sizeof args->name_buffer)
+        length = sizeof args->name_buffer - 1;
+    memcpy(args->name_buffer, arg, length);
+    args->name_buffer[length] = '\0';
+    args->name = args->name_buffer;
+
+    if (listed(args->flags, args->name)) {
+        if (equals) {
+            cli_error("%s: option %s takes no value", args->command, args->name);
+            return CLI_ARG_ERROR;
+        }
+        return CLI_ARG_OPTION;
+    }
+    if (!listed(args->valued, args->name)) {
+        cli_error("%s: unknown option %s (see clgrad %s --help)", args->command, args->name,
+                  args->command);
+        return CLI_ARG_ERROR;
+    }
+    if (equals) {
+        args->value = equals + 1;
+    } else if (args->next < args->argc) {
+        args->value = args->argv[args->next++];
+    } else {
+        cli_error("%s: option %s needs a value", args->command, args->name);
+        return CLI_ARG_ERROR;
+    }
+    return CLI_ARG_OPTION;
+}
+
+bool cli_parse_int(const char *option, const char *text, int64_t min, int64_t max, int64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long value = strtoll(text, &end, 10);
+    if (text[0] == '\0' || *end != '\0' || errno == ERANGE) {
+        cli_error("%s: \"%s\" is not a whole number", option, text);
+        return false;
+    }
+    if (value < min || value > max) {
+        cli_error("%s: %s is out of range (%lld to %lld)", option, text, (long long)min,
+                  (long long)max);
+        return false;
+    }
+    *out = (int64_t)value;
+    return true;
+}
+
+bool cli_parse_u64(const char *option, const char *text, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    /* strtoull accepts "-1" and wraps it; a seed is never negative. */
+    unsigned long long value = strtoull(text, &end, 10);
+    if (text[0] == '\0' || text[0] == '-' || *end != '\0' || errno == ERANGE) {
+        cli_error("%s: \"%s\" is not a non-negative whole number", option, text);
+        return false;
+    }
+    *out = (uint64_t)value;
+    return true;
+}
+
+bool cli_parse_positive_float(const char *option, const char *text, float *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double value = strtod(text, &end);
+    if (text[0] == '\0' || *end != '\0' || errno == ERANGE || !isfinite(value)) {
+        cli_error("%s: \"%s\" is not a number", option, text);
+        return false;
+    }
+    if (!(value > 0.0)) {
+        cli_error("%s: must be greater than 0, got %s", option, text);
+        return false;
+    }
+    *out = (float)value;
+    return true;
+}
+
+bool cli_parse_sizes(const char *option, const char *text, int64_t *sizes, int capacity, int *count)
+{
+    *count = 0;
+    for (const char *p = text;;) {
+        const char *comma = strchr(p, ',');
+        size_t length = comma ? (size_t)(comma - p) : strlen(p);
+        char item[32];
+        if (length == 0 || length >= sizeof item || *count == capacity) {
+            cli_error("%s: \"%s\" is not a comma-separated list of at most %d sizes", option, text,
+                      capacity);
+            return false;
+        }
+        memcpy(item, p, length);
+        item[length] = '\0';
+        if (!cli_parse_int(option, item, 1, 1 << 16, &sizes[*count]))
+            return false;
+        ++*count;
+        if (!comma)
+            return true;
+        p = comma + 1;
+    }
+}
+
+/* ---- dispatch ---- */
+
+int main(int argc, char **argv)
+{
+    /* Before any OpenCL call: PoCL reads it when its device starts. Without
+     * it, PoCL's worker threads are left to the scheduler, which sometimes
+     * puts two on one core and halves the speed. The user's setting wins. */
+    setenv("POCL_AFFINITY", "1", 0);
+
+    if (argc < 2) {
+        cli_error("no command given (commands: devices, train, eval, tune; see clgrad --help)");
+        return CLI_EXIT_USAGE;
+    }
+    const char *command = argv[1];
+    if (strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0 ||
+        strcmp(command, "help") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (strcmp(command, "--version") == 0) {
+        puts("clgrad " CLGRAD_VERSION);
+        return 0;
+    }
+    if (strcmp(command, "devices") == 0)
+        return cli_devices(argc - 1, argv + 1);
+    if (strcmp(command, "train") == 0)
+        return cli_train(argc - 1, argv + 1);
+    if (strcmp(command, "eval") == 0)
+        return cli_eval(argc - 1, argv + 1);
+    if (strcmp(command, "tune") == 0)
+        return cli_tune(argc - 1, argv + 1);
+    cli_error("unknown command \"%s\" (commands: devices, train, eval, tune; see clgrad --help)",
+              command);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,24 @@
+#!/bin/sh
+# tools/setup-debian.sh: installs what clgrad needs to build, test and train
+# on Debian 12 (bookworm): the PoCL CPU OpenCL driver and the ICD loader,
+# OpenCL headers, CLBlast, Check, meson and ninja, zlib, the Fashion-MNIST
+# dataset package, clinfo and python3 (which the build uses to embed the
+# kernels). Run as root, or as a user with sudo. Non-interactive.
+set -eu
+
+packages="pocl-opencl-icd ocl-icd-opencl-dev opencl-headers libclblast-dev check meson
+ninja-build pkg-config zlib1g-dev dataset-fashion-mnist clinfo python3"
+
+if [ "$(id -u)" -eq 0 ]; then
+    as_root=""
+elif command -v sudo >/dev/null 2>&1; then
+    as_root="sudo"
+else
+    echo "setup-debian.sh: run as root or install sudo" >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+$as_root apt-get update
+# shellcheck disable=SC2086 # the list is meant to split into words
+$as_root apt-get install -y --no-install-recommends $packages
