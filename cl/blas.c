@@ -102,7 +102,11 @@ CLG_API clg_status clrt_gemm_run(clrt *rt, int candidate, size_t m, size_t n, si
     bool own = cand->kind == CLRT_GEMM_OUTER || cand->kind == CLRT_GEMM_DOT;
     bool fits = clrt_gemm_own_fits(m, n, k, a, b, c, batch, stride_a, stride_b, stride_c);
     if (k == 0 && !fits) {
-        /* C = beta C: CLBlast rejects k = 0, and beta is 0 or 1 in clgrad. */
+        /* C = beta C, too large for the own kernels' int indices, and CLBlast
+         * rejects k = 0: fill rows (beta is 0 or 1 in clgrad). */
+        if (beta != 0.0f && beta != 1.0f)
+            return clrt_fail(rt, CLG_STATUS_INVALID_ARGUMENT,
+                             "clrt_gemm: k = 0 with beta %g on a matrix past 2^31 elements", beta);
         if (beta == 0.0f)
             for (size_t i = 0; i < batch; i++)
                 for (size_t r = 0; r < m; r++) {
@@ -115,8 +119,8 @@ CLG_API clg_status clrt_gemm_run(clrt *rt, int candidate, size_t m, size_t n, si
                 }
         return status;
     }
-    /* The own kernels take k = 0 in their stride (C = beta C); CLBlast
-     * takes sizes past int range. */
+    /* k = 0 (C = beta C) goes to an own kernel, whose K loop just runs no
+     * times; sizes past the own kernels' int indices go to CLBlast. */
     if (k == 0 && !own) {
         int i = 0;
         while (clrt_gemm_candidate_get(i)->kind != CLRT_GEMM_OUTER)

@@ -7,9 +7,9 @@
  * Defaults need no tuning: on a CPU device the own kernels (PoCL turns them
  * into the vector FMAs of the host; CLBlast's kernels, written for GPUs, run
  * at a fraction of that), on a GPU CLBlast, which is tuned for GPUs. The
- * tile follows the preferred vector width: a CPU that prefers 16 floats has
- * AVX-512 and 32 vector registers, room for twice the tile of an AVX2 one
- * (16 registers). */
+ * tile follows the preferred vector width: a CPU that prefers 16 floats (PoCL
+ * on AVX-512) has 32 vector registers, room for twice the tile of an AVX2
+ * one (16 registers). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +20,10 @@
 
 #include "cl/runtime.h"
 
+/* The own kernels' tiles (RM x NV, in vectors for gemm_outer) are sized for
+ * 16 vector registers (AVX2: 6x2 and 4x3 leave room for B's vectors and a
+ * broadcast) or 32 (AVX-512: 8x2, dot-4x4); the small ones give small
+ * products more work-items. Names are what tuned tables store. */
 static const clrt_gemm_candidate candidates[] = {
     {"clblast", CLRT_GEMM_CLBLAST, 0, 0},
     {"clblast-direct", CLRT_GEMM_CLBLAST_DIRECT, 0, 0},
@@ -209,11 +213,13 @@ static bool same_shape(const clg_gemm_shape *x, const clg_gemm_shape *y)
 
 /* The defaults, per device type and shape class (measured with PoCL on an
  * AVX2 CPU, where the own kernels run at 75-90% of the FMA peak of a core):
- *   - A B^T with K long enough to fill vectors: gemm_dot, which reads both
- *     operands as they are stored (a linear layer's forward x W^T);
- *   - A B^T with few columns: gemm_dot with two columns per work-item, since
- *     gemm_outer's vectors along N would be mostly idle;
- *   - the rest (and A B^T with short K, where the dot's final sums across
+ *   - A B^T with K >= 256: gemm_dot, which reads both operands as they are
+ *     stored (a linear layer's forward x W^T), where gemm_outer would first
+ *     transpose B;
+ *   - A B^T with fewer than two vectors of columns and K >= 128: gemm_dot
+ *     with two columns per work-item, since gemm_outer's vectors along N
+ *     would be mostly idle;
+ *   - the rest (A B^T with short K too, where the dot's final sums across
  *     lanes cost more than transposing B): gemm_outer.
  * GPUs and other devices get CLBlast, tuned for them, unless a tuned table
  * says otherwise. */
@@ -232,7 +238,7 @@ static const struct {
 static shape_class classify(const clg_gemm_shape *s, int vw)
 {
     bool nt = !s->trans_a && s->trans_b;
-    if (nt && s->n < 2 * vw && s->k >= 2 * vw)
+    if (nt && s->n < 2 * vw && s->k >= 128)
         return CLASS_NT_NARROW;
     if (nt && s->k >= 256)
         return CLASS_NT_LONG_K;

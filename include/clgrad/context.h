@@ -124,7 +124,11 @@ CLG_API void clg_counters_get(const clg_context *ctx, clg_counters *out);
  * device needs tuning; tuning measures the candidates on this device for
  * given shapes and stores the winners in the cache folder (see
  * clg_context_options.cache_dir), keyed by device name and driver version.
- * Contexts created later read them and use them. */
+ * Contexts created later read them and use them. The environment variable
+ * CLGRAD_GEMM=<name> (a name clg_gemm_choice can return) sends every GEMM of
+ * the contexts created while it is set through that one implementation, for
+ * comparisons; an unknown name makes clg_context_create fail, listing the
+ * names. */
 typedef struct clg_gemm_shape {
     int64_t m, n, k;       /* C (m, n) = op(A) (m, k) op(B) (k, n), row-major */
     int64_t batch;         /* products in a strided batch; 1 for one */

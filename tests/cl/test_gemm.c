@@ -8,6 +8,7 @@
  * no alpha, beta, offsets or leading dimensions of its own); the same
  * products through clg_matmul are checked with each own candidate forced by
  * CLGRAD_GEMM. */
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,7 +182,9 @@ START_TEST(test_gemm_other_vector_widths)
 {
     clg_context *ctx = test_context();
     const int widths[] = {1, 16};
-    const int shapes[][3] = {{37, 19, 23}, {5, 3, 300}, {1, 1, 1}};
+    /* N >= 16, so that gemm_outer keeps width 16 (each narrower width is a
+     * kernel build of its own, and the other tests cover those). */
+    const int shapes[][3] = {{37, 19, 23}, {3, 17, 300}};
     uint64_t seed = 500;
     for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
         ctx->rt.gemm.vector_width = widths[w];
@@ -447,6 +450,22 @@ static clg_context *context_with_cache(const char *dir)
     return ctx;
 }
 
+/* The test's cache folder holds the table and the kernel binaries. */
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    char path[2048];
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.') {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            remove(path);
+        }
+    closedir(d);
+    rmdir(dir);
+}
+
 static char *read_file(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -555,8 +574,7 @@ START_TEST(test_gemm_tuned_table_read_back)
     clg_context_destroy(ctx);
     free(text);
 
-    remove(path);
-    rmdir(dir);
+    remove_tree(dir);
 }
 END_TEST
 
