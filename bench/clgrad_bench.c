@@ -171,10 +171,12 @@ typedef struct mlp_run {
     int32_t y[BATCH];
 } mlp_run;
 
-static bool mlp_setup(mlp_run *r, clg_context *ctx)
+/* The MLP, or with lenet LeNet-5 (bench/pytorch_lenet5.py's model). */
+static bool mlp_setup(mlp_run *r, clg_context *ctx, bool lenet)
 {
     r->ctx = ctx;
-    r->model = clg_zoo_mlp_create(ctx, FEATURES, (int64_t[]){256, 128}, 2, CLASSES, 42);
+    r->model = lenet ? clg_zoo_lenet5_create(ctx, NULL, NULL, 42)
+                     : clg_zoo_mlp_create(ctx, FEATURES, (int64_t[]){256, 128}, 2, CLASSES, 42);
     clg_optim_options o = clg_optim_options_default(CLG_OPTIM_ADAM);
     r->opt = r->model ? clg_optim_create(ctx, clg_model_params(r->model), &o) : NULL;
     return r->opt != NULL;
@@ -214,12 +216,14 @@ static void random_batch(mlp_run *r, uint64_t *state)
         r->y[i] = (int32_t)(i % CLASSES);
 }
 
-static int bench_training(clg_context *ctx, const char *data_dir, bool quick)
+/* batch <= BATCH: the MLP takes BATCH, LeNet-5 64 (the figure). */
+static int bench_training(clg_context *ctx, const char *data_dir, bool quick, bool lenet,
+                          int64_t batch)
 {
     mlp_run *r = calloc(1, sizeof *r);
     clg_dataset *train = NULL;
     clg_batcher *batcher = NULL;
-    if (!r || !mlp_setup(r, ctx))
+    if (!r || !mlp_setup(r, ctx, lenet))
         return die(ctx, "mlp setup");
     train = clg_dataset_load_mnist(ctx, data_dir, true);
     if (!train) {
@@ -229,7 +233,7 @@ static int bench_training(clg_context *ctx, const char *data_dir, bool quick)
     int64_t size = train ? clg_dataset_size(train) : 60000;
     if (quick)
         size = size < 12800 ? size : 12800;
-    batcher = clg_batcher_create(ctx, size, BATCH, true, false, 42);
+    batcher = clg_batcher_create(ctx, size, batch, true, false, 42);
     uint64_t state = 1;
     float loss = 0.0f;
 
@@ -237,13 +241,13 @@ static int bench_training(clg_context *ctx, const char *data_dir, bool quick)
      * grow the step arena to its final size. */
     random_batch(r, &state);
     for (int i = 0; i < 2; i++)
-        if (!mlp_step(r, BATCH, &loss))
+        if (!mlp_step(r, batch, &loss))
             return die(ctx, "training step");
 
     /* The counters over one steady-state step. */
     clg_counters before, after;
     clg_counters_get(ctx, &before);
-    if (!mlp_step(r, BATCH, &loss))
+    if (!mlp_step(r, batch, &loss))
         return die(ctx, "training step");
     clg_counters_get(ctx, &after);
     printf("  one steady-state step: %llu device allocations, %llu program builds, %llu host "
@@ -278,9 +282,9 @@ static int bench_training(clg_context *ctx, const char *data_dir, bool quick)
            (double)(after.device_allocations - before.device_allocations) * per_step,
            (double)(after.program_builds - before.program_builds) * per_step,
            (double)(after.host_syncs - before.host_syncs) * per_step);
-    printf("result mlp samples=%lld epoch_seconds=%.4f samples_per_second=%.1f "
+    printf("result %s samples=%lld epoch_seconds=%.4f samples_per_second=%.1f "
            "allocations_per_step=%.4f builds_per_step=%.4f syncs_per_step=%.4f data=%s\n",
-           (long long)samples, seconds, (double)samples / seconds,
+           lenet ? "lenet5" : "mlp", (long long)samples, seconds, (double)samples / seconds,
            (double)(after.device_allocations - before.device_allocations) * per_step,
            (double)(after.program_builds - before.program_builds) * per_step,
            (double)(after.host_syncs - before.host_syncs) * per_step,
@@ -302,7 +306,7 @@ static int first_step(double start)
     mlp_run *r = calloc(1, sizeof *r);
     uint64_t state = 1;
     float loss;
-    if (!r || !mlp_setup(r, ctx))
+    if (!r || !mlp_setup(r, ctx, false))
         return die(ctx, "mlp setup");
     random_batch(r, &state);
     if (!mlp_step(r, BATCH, &loss))
@@ -399,9 +403,9 @@ static int bench_startup(const char *self)
 
 static const char usage[] =
     "usage: clgrad-bench [--quick] [--data DIR] [--no-matmul] [--no-training] [--no-startup]\n"
-    "Prints matmul GFLOP/s (clg_matmul and direct CLBlastSgemm), MLP training samples/s,\n"
-    "the counters of a steady-state step and the time to the first step with cold and\n"
-    "warm kernel caches, on the device CLGRAD_DEVICE picks. --quick: smaller runs.\n";
+    "Prints matmul GFLOP/s (clg_matmul and direct CLBlastSgemm), MLP and LeNet-5 training\n"
+    "samples/s, the counters of a steady-state step and the time to the first step with\n"
+    "cold and warm kernel caches, on the device CLGRAD_DEVICE picks. --quick: smaller runs.\n";
 
 int main(int argc, char **argv)
 {
@@ -459,7 +463,11 @@ int main(int argc, char **argv)
     }
     if (training && code == 0) {
         printf("\nMLP 784-256-128-10, batch %d, Adam, loss read every step:\n", BATCH);
-        code = bench_training(ctx, data_dir, quick);
+        code = bench_training(ctx, data_dir, quick, false, BATCH);
+    }
+    if (training && code == 0) {
+        printf("\nLeNet-5 (relu, max pool), batch 64, Adam, loss read every step:\n");
+        code = bench_training(ctx, data_dir, quick, true, 64);
     }
     clg_context_destroy(ctx);
     if (startup && code == 0) {

@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/run.sh: clgrad-bench, then the same MLP epoch in PyTorch, then the
+# bench/run.sh: clgrad-bench, then the same MLP and LeNet-5 epochs in PyTorch, then the
 # ratio of their seconds per epoch (clgrad / PyTorch; below 1 means clgrad is
 # faster). POCL_AFFINITY=1 keeps PoCL's threads on separate cores.
 #   bench/run.sh [BUILD_DIR] [clgrad-bench options...]     (default BUILD_DIR: build)
@@ -35,5 +35,24 @@ else
     awk -v sps="$clgrad_sps" -v ts="$torch_seconds" -v n="$torch_samples" 'BEGIN {
         cs = n / sps
         printf "seconds per epoch of %d samples: clgrad %.2f, PyTorch %.2f; clgrad/PyTorch = %.2f\n", n, cs, ts, cs / ts
+    }'
+fi
+
+echo
+echo "== PyTorch (bench/pytorch_lenet5.py, one thread) =="
+/usr/bin/python3 "$root/bench/pytorch_lenet5.py" "$data" | tee -a "$out"
+lenet_sps=$(sed -n 's/^result lenet5 .*samples_per_second=\([0-9.]*\).*/\1/p' "$out")
+torch_line=$(grep '^result pytorch_lenet5 ' "$out" || true)
+echo
+if [ -z "$lenet_sps" ]; then
+    echo "LeNet-5 ratio: no clgrad training figure (ran with --no-training?)"
+elif [ -z "$torch_line" ]; then
+    echo "LeNet-5 ratio: skipped (no PyTorch figure)"
+else
+    torch_seconds=$(sed -n 's/.*epoch_seconds=\([0-9.]*\).*/\1/p' <<<"$torch_line")
+    torch_samples=$(sed -n 's/.*samples=\([0-9]*\).*/\1/p' <<<"$torch_line")
+    awk -v sps="$lenet_sps" -v ts="$torch_seconds" -v n="$torch_samples" 'BEGIN {
+        cs = n / sps
+        printf "LeNet-5, batch 64, seconds per epoch of %d samples: clgrad %.2f, PyTorch %.2f; clgrad/PyTorch = %.2f (target <= 2)\n", n, cs, ts, cs / ts
     }'
 fi

@@ -1,8 +1,9 @@
 /* zoo/model.c: the clg_model object every zoo model shares: its stack of
  * linear layers and their named parameters, the architecture string, and
  * saving to / rebuilding from a checkpoint whose metadata records "model"
- * (the kind) and "arch" (the layer widths). The layers of each model, and
- * what goes between them, live in the model's own file (mlp.c, logreg.c). */
+ * (the kind) and "arch" (the layer widths; LeNet-5 adds "activation" and
+ * "pool"). The layers of each model, and what goes between them, live in the
+ * model's own file (mlp.c, logreg.c, lenet5.c). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,7 +15,7 @@
 
 /* Layers of one model get distinct seeds (splitmix64 of the model's seed and
  * the layer index), so two layers of the same shape do not start equal. */
-static uint64_t layer_seed(uint64_t seed, int layer)
+uint64_t zoo_layer_seed(uint64_t seed, int layer)
 {
     uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (uint64_t)(layer + 1);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -58,6 +59,7 @@ clg_model *zoo_model_create(clg_context *ctx, const char *fn, const char *kind,
     m->kind = kind;
     m->forward = forward;
     m->n_layers = n_widths - 1;
+    m->in_features = widths[0];
     m->arch = arch_string(widths, n_widths);
     m->widths = malloc((size_t)n_widths * sizeof *m->widths);
     m->layers = calloc((size_t)m->n_layers, sizeof *m->layers);
@@ -69,7 +71,8 @@ clg_model *zoo_model_create(clg_context *ctx, const char *fn, const char *kind,
     }
     memcpy(m->widths, widths, (size_t)n_widths * sizeof *widths);
     for (int i = 0; i < m->n_layers; i++) {
-        m->layers[i] = clg_linear_create(ctx, widths[i], widths[i + 1], true, layer_seed(seed, i));
+        m->layers[i] =
+            clg_linear_create(ctx, widths[i], widths[i + 1], true, zoo_layer_seed(seed, i));
         char prefix[32];
         snprintf(prefix, sizeof prefix, "fc%d.", i + 1);
         if (!m->layers[i] || clg_params_extend(m->params, prefix,
@@ -87,6 +90,8 @@ CLG_API void clg_model_destroy(clg_model *model)
         return;
     for (int i = 0; model->layers && i < model->n_layers; i++)
         clg_linear_destroy(model->layers[i]);
+    for (int i = 0; i < model->n_convs; i++)
+        clg_conv2d_layer_destroy(model->convs[i]);
     clg_params_destroy(model->params);
     free(model->layers);
     free(model->widths);
@@ -100,12 +105,17 @@ CLG_API clg_tensor *clg_model_forward(clg_model *model, clg_tensor *x)
         return NULL;
     if (eng_failed(model->ctx))
         return NULL;
-    if (clg_tensor_rank(x) != 2 || clg_tensor_dim(x, 1) != clg_model_in_features(model)) {
+    /* a convolutional model also takes its images as (N, 1, 28, 28) */
+    bool images = model->n_convs > 0 && clg_tensor_rank(x) == 4 && clg_tensor_dim(x, 1) == 1 &&
+                  clg_tensor_dim(x, 2) * clg_tensor_dim(x, 3) == clg_model_in_features(model) &&
+                  clg_tensor_dim(x, 2) == 28;
+    if (!images &&
+        (clg_tensor_rank(x) != 2 || clg_tensor_dim(x, 1) != clg_model_in_features(model))) {
         char shape[64];
         eng_fail(model->ctx, CLG_STATUS_SHAPE,
-                 "clg_model_forward: input of shape %s, but the %s %s takes (N, %" PRId64 ")",
+                 "clg_model_forward: input of shape %s, but the %s %s takes (N, %" PRId64 ")%s",
                  clg_tensor_shape_str(x, shape, sizeof shape), model->kind, model->arch,
-                 clg_model_in_features(model));
+                 clg_model_in_features(model), model->n_convs > 0 ? " or (N, 1, 28, 28)" : "");
         return NULL;
     }
     return model->forward(model, x);
@@ -125,7 +135,7 @@ CLG_API const char *clg_model_arch(const clg_model *model)
 }
 CLG_API int64_t clg_model_in_features(const clg_model *model)
 {
-    return model->widths[0];
+    return model->in_features;
 }
 
 CLG_API int64_t clg_model_out_features(const clg_model *model)
@@ -135,9 +145,10 @@ CLG_API int64_t clg_model_out_features(const clg_model *model)
 
 CLG_API clg_status clg_model_save(clg_model *model, const char *path)
 {
-    const char *keys[] = {"model", "arch"};
-    const char *values[] = {model->kind, model->arch};
-    return clg_checkpoint_save(model->ctx, model->params, path, keys, values, 2);
+    const char *keys[] = {"model", "arch", "activation", "pool"};
+    const char *values[] = {model->kind, model->arch, model->activation, model->pool};
+    return clg_checkpoint_save(model->ctx, model->params, path, keys, values,
+                               model->activation ? 4 : 2);
 }
 
 /* "784-256-128-10" into widths (malloc'ed); false unless it is two or more
@@ -179,6 +190,17 @@ CLG_API clg_model *clg_model_from_checkpoint(clg_context *ctx, const char *path)
     const char *arch = clg_safetensors_metadata(st, "arch");
     int64_t *widths = NULL;
     int n = 0;
+    if (kind && strcmp(kind, "lenet5") == 0) {
+        clg_model *model =
+            zoo_lenet5_from_metadata(ctx, fn, path, clg_safetensors_metadata(st, "activation"),
+                                     clg_safetensors_metadata(st, "pool"));
+        clg_safetensors_destroy(st);
+        if (model && clg_checkpoint_load(ctx, model->params, path) != CLG_STATUS_OK) {
+            clg_model_destroy(model);
+            return NULL;
+        }
+        return model;
+    }
     if (!kind)
         eng_fail(ctx, CLG_STATUS_FORMAT,
                  "%s: %s: no \"model\" in the metadata; not a checkpoint written by "
@@ -186,8 +208,9 @@ CLG_API clg_model *clg_model_from_checkpoint(clg_context *ctx, const char *path)
                  fn, path);
     else if (strcmp(kind, "mlp") != 0 && strcmp(kind, "logreg") != 0)
         eng_fail(ctx, CLG_STATUS_FORMAT,
-                 "%s: %s: metadata \"model\" is \"%s\"; expected \"mlp\" or \"logreg\"", fn, path,
-                 kind);
+                 "%s: %s: metadata \"model\" is \"%s\"; expected \"mlp\", \"logreg\" or "
+                 "\"lenet5\"",
+                 fn, path, kind);
     else if (!arch)
         eng_fail(ctx, CLG_STATUS_FORMAT, "%s: %s: no \"arch\" in the metadata", fn, path);
     else if (!parse_arch(arch, &widths, &n))

@@ -18,6 +18,12 @@ struct clg_model {
     clg_linear **layers; /* layers[i] is "fc<i+1>" */
     clg_params *params;  /* "fc1.weight", "fc1.bias", ... */
     zoo_forward_fn forward;
+    int64_t in_features; /* widths[0], except for models that start with convolutions */
+    /* Convolutional models only (lenet5.c); zero / NULL for the others. */
+    int n_convs;
+    clg_conv2d_layer *convs[2]; /* convs[i] is "conv<i+1>" */
+    const char *activation;     /* static: "relu", "tanh", "sigmoid" */
+    const char *pool;           /* static: "max", "avg" */
 };
 
 /* A model of `kind` with linear layers between consecutive widths, initialised
@@ -26,5 +32,14 @@ struct clg_model {
 clg_model *zoo_model_create(clg_context *ctx, const char *fn, const char *kind,
                             const int64_t *widths, int n_widths, uint64_t seed,
                             zoo_forward_fn forward);
+
+/* The seed of layer `layer` of a model seeded with `seed`. */
+uint64_t zoo_layer_seed(uint64_t seed, int layer);
+
+/* LeNet-5 (lenet5.c) from its checkpoint metadata: activation and pool are
+ * the strings clg_model_save wrote; NULL with a message naming `fn` and
+ * `path` when they are missing or unknown. */
+clg_model *zoo_lenet5_from_metadata(clg_context *ctx, const char *fn, const char *path,
+                                    const char *activation, const char *pool);
 
 #endif

@@ -188,6 +188,38 @@ train() {
     expect_ok mlp_eval
     expect_out mlp_eval '^model mlp 784-32-10 '
 
+    # FGSM against that checkpoint: accuracies per eps, then the PNG grid,
+    # checked chunk by chunk (signature, CRCs, IHDR, inflated IDAT size).
+    run attack attack fgsm --load "$work/mlp.safetensors" --data "$data" --count 300 \
+        --eps 0,0.1 --out "$work/fgsm"
+    expect_ok attack
+    expect_out attack '^300 test images: clean accuracy [0-9.]+%$'
+    expect_out attack '^  eps 0 +adversarial accuracy [0-9.]+%$'
+    expect_out attack '^  eps 0.1 +adversarial accuracy [0-9.]+%$'
+    local clean eps0
+    clean=$(sed -n 's/.*clean accuracy \([0-9.]*\)%/\1/p' "$work/attack.out")
+    eps0=$(sed -n 's/^  eps 0 *adversarial accuracy \([0-9.]*\)%/\1/p' "$work/attack.out")
+    [ -n "$clean" ] && [ "$clean" = "$eps0" ] || fail "attack: eps 0 gives '$eps0', clean '$clean'"
+    python3 - "$work/fgsm/fgsm.png" <<'PY' || fail "attack: $work/fgsm/fgsm.png is not a valid PNG"
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n"
+pos, idat, size = 8, b"", None
+while pos < len(data):
+    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    assert zlib.crc32(kind + body) == struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])[0]
+    if kind == b"IHDR":
+        size = struct.unpack(">IIBB", body[:10])
+        assert size[2:] == (8, 2)  # 8-bit RGB
+    idat += body if kind == b"IDAT" else b""
+    pos += 12 + n
+width, height = size[:2]
+assert len(zlib.decompress(idat)) == height * (1 + 3 * width)
+PY
+    run attack_bad attack fgsm --load "$work/mlp.safetensors" --eps=-0.1
+    expect_error attack_bad 2 '--eps'
+
     # Tuning logistic regression's GEMM shapes writes the table into the cache
     # folder: a private one, so the other tests keep the default choices.
     CLGRAD_CACHE_DIR="$work/tuned" run tune tune logreg

@@ -103,6 +103,7 @@ int cli_devices(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_tune(int argc, char **argv);
+int cli_attack(int argc, char **argv);
 
 /* Seconds on a monotonic clock. */
 double cli_now(void);

@@ -17,8 +17,9 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  devices   list every OpenCL platform and device; * marks the one clgrad uses\n"
-    "  train     train a model on Fashion-MNIST (clgrad train mlp|logreg)\n"
+    "  train     train a model on Fashion-MNIST (clgrad train lenet5|mlp|logreg)\n"
     "  eval      test accuracy and confusion matrix of a saved checkpoint\n"
+    "  attack    adversarial examples against a checkpoint (clgrad attack fgsm)\n"
     "  tune      time the GEMM implementations for a model's shapes on this device\n"
     "            and keep the fastest (optional: the defaults need no tuning)\n"
     "\n"
@@ -203,7 +204,8 @@ int main(int argc, char **argv)
     setenv("POCL_AFFINITY", "1", 0);
 
     if (argc < 2) {
-        cli_error("no command given (commands: devices, train, eval, tune; see clgrad --help)");
+        cli_error(
+            "no command given (commands: devices, train, eval, tune, attack; see clgrad --help)");
         return CLI_EXIT_USAGE;
     }
     const char *command = argv[1];
@@ -224,7 +226,10 @@ int main(int argc, char **argv)
         return cli_eval(argc - 1, argv + 1);
     if (strcmp(command, "tune") == 0)
         return cli_tune(argc - 1, argv + 1);
-    cli_error("unknown command \"%s\" (commands: devices, train, eval, tune; see clgrad --help)",
-              command);
+    if (strcmp(command, "attack") == 0)
+        return cli_attack(argc - 1, argv + 1);
+    cli_error(
+        "unknown command \"%s\" (commands: devices, train, eval, tune, attack; see clgrad --help)",
+        command);
     return CLI_EXIT_USAGE;
 }

@@ -13,7 +13,7 @@
 #define EVAL_BATCH 1000 /* what train and eval use for the test set */
 
 static const char tune_usage[] =
-    "usage: clgrad tune [mlp|logreg] [options]\n"
+    "usage: clgrad tune [mlp|logreg] [options]  (or --model mlp|logreg)\n"
     "\n"
     "Runs one training step and one test-set forward pass of the model on random\n"
     "data, notes the matrix products (GEMM shapes) they use, times every GEMM\n"
@@ -68,7 +68,7 @@ static bool record_shapes(clg_context *ctx, clg_model *model, clg_optim *opt, in
 
 int cli_tune(int argc, char **argv)
 {
-    static const char *const valued[] = {"--hidden", "--batch", NULL};
+    static const char *const valued[] = {"--hidden", "--batch", "--model", NULL};
     const char *model_name = NULL;
     int64_t hidden[MAX_HIDDEN] = {256, 128};
     int n_hidden = 2;
@@ -84,7 +84,8 @@ int cli_tune(int argc, char **argv)
         }
         if (kind == CLI_ARG_ERROR)
             return CLI_EXIT_USAGE;
-        if (kind == CLI_ARG_POSITIONAL) {
+        if (kind == CLI_ARG_POSITIONAL ||
+            (kind == CLI_ARG_OPTION && strcmp(args.name, "--model") == 0)) {
             if (model_name) {
                 cli_error("tune: unexpected argument \"%s\" (see clgrad tune --help)", args.value);
                 return CLI_EXIT_USAGE;
