@@ -3,12 +3,11 @@
  *   y (N, out, Ho, Wo) = conv2d(x (N, in, H, W), W (out, in, kh, kw), b (out))
  * Forward is clg_conv2d, whose backward rule gives the gradients of x, W and
  * b; there is no backward code here. */
-#include <math.h>
 #include <stdlib.h>
 
 #include "clgrad/nn.h"
 #include "engine/engine.h"
-#include "engine/random.h"
+#include "nn/internal.h"
 
 struct clg_conv2d_layer {
     clg_context *ctx;
@@ -17,24 +16,6 @@ struct clg_conv2d_layer {
     clg_conv2d_params conv;
     clg_params *params;
 };
-
-/* U(-bound, bound) from one stream of the seed: the weight takes stream 0
- * (what clg_init_uniform gives for the same seed), the bias stream 1, so the
- * two never share draws (as nn/linear.c does). */
-static clg_status init_uniform_stream(clg_tensor *t, float bound, uint64_t seed, uint64_t stream)
-{
-    size_t n = (size_t)clg_tensor_numel(t);
-    float *values = malloc(n * sizeof *values);
-    if (!values)
-        return eng_fail(t->ctx, CLG_STATUS_OUT_OF_MEMORY,
-                        "clg_conv2d_layer_create: out of host memory");
-    eng_random_uniform(seed, stream, values, n);
-    for (size_t i = 0; i < n; i++)
-        values[i] = -bound + 2 * bound * values[i];
-    clg_status status = clg_tensor_upload(t, values, n);
-    free(values);
-    return status;
-}
 
 CLG_API clg_conv2d_layer *clg_conv2d_layer_create(clg_context *ctx, int64_t in_channels,
                                                   int64_t out_channels, int kernel_h, int kernel_w,
@@ -57,21 +38,11 @@ CLG_API clg_conv2d_layer *clg_conv2d_layer_create(clg_context *ctx, int64_t in_c
     }
     layer->ctx = ctx;
     layer->conv = params ? *params : clg_conv2d_params_default();
-    /* PyTorch's reset_parameters: kaiming_uniform_(a = sqrt(5)) on W, which
-     * is U(+-1/sqrt(fan_in)), and the same bound for b. */
-    int64_t fan_in = in_channels * kernel_h * kernel_w;
-    float bound = (float)(1.0 / sqrt((double)fan_in));
-    layer->weight = clg_tensor_create(ctx, CLG_DTYPE_F32, 4,
-                                      (int64_t[]){out_channels, in_channels, kernel_h, kernel_w});
-    if (bias)
-        layer->bias = clg_tensor_create(ctx, CLG_DTYPE_F32, 1, (int64_t[]){out_channels});
-    layer->params = clg_params_create(ctx);
-    if (!layer->weight || (bias && !layer->bias) || !layer->params ||
-        init_uniform_stream(layer->weight, bound, seed, 0) != CLG_STATUS_OK ||
-        (bias && init_uniform_stream(layer->bias, bound, seed, 1) != CLG_STATUS_OK) ||
-        clg_params_add(layer->params, "weight", layer->weight) != CLG_STATUS_OK ||
-        (bias && clg_params_add(layer->params, "bias", layer->bias) != CLG_STATUS_OK)) {
-        clg_conv2d_layer_destroy(layer);
+    if (nn_weight_bias_create(ctx, "clg_conv2d_layer_create", 4,
+                              (int64_t[]){out_channels, in_channels, kernel_h, kernel_w},
+                              in_channels * kernel_h * kernel_w, out_channels, bias, seed,
+                              &layer->weight, &layer->bias, &layer->params) != CLG_STATUS_OK) {
+        free(layer);
         return NULL;
     }
     return layer;

@@ -9,6 +9,7 @@
 #include "clgrad/nn.h"
 #include "engine/engine.h"
 #include "engine/random.h"
+#include "nn/internal.h"
 
 enum { DRAW_UNIFORM, DRAW_NORMAL };
 
@@ -109,4 +110,46 @@ CLG_API clg_status clg_init_kaiming_normal(clg_tensor *t, float gain, uint64_t s
         return t->ctx->rt.error.status;
     float std = (float)(gain / sqrt(fan_in));
     return fill("clg_init_kaiming_normal", t, DRAW_NORMAL, 0, std, seed);
+}
+
+/* U(-bound, bound) from one stream of the seed. */
+static clg_status uniform_stream(const char *op, clg_tensor *t, float bound, uint64_t seed,
+                                 uint64_t stream)
+{
+    size_t n = (size_t)clg_tensor_numel(t);
+    float *values = malloc((n ? n : 1) * sizeof *values);
+    if (!values)
+        return eng_fail(t->ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory", op);
+    eng_random_uniform(seed, stream, values, n);
+    for (size_t i = 0; i < n; i++)
+        values[i] = -bound + 2 * bound * values[i];
+    clg_status status = clg_tensor_upload(t, values, n);
+    free(values);
+    return status;
+}
+
+clg_status nn_weight_bias_create(clg_context *ctx, const char *op, int w_rank,
+                                 const int64_t *w_shape, int64_t fan_in, int64_t bias_size,
+                                 bool bias, uint64_t seed, clg_tensor **weight,
+                                 clg_tensor **bias_out, clg_params **params)
+{
+    float bound = (float)(1.0 / sqrt((double)fan_in));
+    clg_tensor *w = clg_tensor_create(ctx, CLG_DTYPE_F32, w_rank, w_shape);
+    clg_tensor *b = bias ? clg_tensor_create(ctx, CLG_DTYPE_F32, 1, (int64_t[]){bias_size}) : NULL;
+    clg_params *ps = clg_params_create(ctx);
+    if (!w || (bias && !b) || !ps || uniform_stream(op, w, bound, seed, 0) != CLG_STATUS_OK ||
+        (bias && uniform_stream(op, b, bound, seed, 1) != CLG_STATUS_OK) ||
+        clg_params_add(ps, "weight", w) != CLG_STATUS_OK ||
+        (bias && clg_params_add(ps, "bias", b) != CLG_STATUS_OK)) {
+        clg_params_destroy(ps);
+        clg_tensor_destroy(w);
+        clg_tensor_destroy(b);
+        *weight = *bias_out = NULL;
+        *params = NULL;
+        return ctx->rt.error.status;
+    }
+    *weight = w;
+    *bias_out = b;
+    *params = ps;
+    return CLG_STATUS_OK;
 }

@@ -4,12 +4,11 @@
  * Forward composes clg_matmul with a transposed view of W (a GEMM transpose
  * flag, no copy) and a broadcasting clg_add, so the gradients of x, W and b
  * come from those ops' backward rules; there is no backward code here. */
-#include <math.h>
 #include <stdlib.h>
 
 #include "clgrad/nn.h"
 #include "engine/engine.h"
-#include "engine/random.h"
+#include "nn/internal.h"
 
 struct clg_linear {
     clg_context *ctx;
@@ -18,23 +17,6 @@ struct clg_linear {
     clg_tensor *bias;   /* (out), or NULL */
     clg_params *params;
 };
-
-/* U(-bound, bound) from one stream of the seed: the weight takes stream 0
- * (the numbers clg_init_uniform gives for the same seed), the bias stream 1,
- * so the two never share draws. */
-static clg_status init_uniform_stream(clg_tensor *t, float bound, uint64_t seed, uint64_t stream)
-{
-    size_t n = (size_t)clg_tensor_numel(t);
-    float *values = malloc(n * sizeof *values);
-    if (!values)
-        return eng_fail(t->ctx, CLG_STATUS_OUT_OF_MEMORY, "clg_linear_create: out of host memory");
-    eng_random_uniform(seed, stream, values, n);
-    for (size_t i = 0; i < n; i++)
-        values[i] = -bound + 2 * bound * values[i];
-    clg_status status = clg_tensor_upload(t, values, n);
-    free(values);
-    return status;
-}
 
 CLG_API clg_linear *clg_linear_create(clg_context *ctx, int64_t in_features,
                                       int64_t out_features, bool bias, uint64_t seed)
@@ -55,20 +37,11 @@ CLG_API clg_linear *clg_linear_create(clg_context *ctx, int64_t in_features,
     layer->ctx = ctx;
     layer->in_features = in_features;
     layer->out_features = out_features;
-    /* PyTorch's reset_parameters: kaiming_uniform_(a = sqrt(5)) on W, which
-     * is U(+-1/sqrt(in)), and the same bound for b. */
-    float bound = (float)(1.0 / sqrt((double)in_features));
-    layer->weight =
-        clg_tensor_create(ctx, CLG_DTYPE_F32, 2, (int64_t[]){out_features, in_features});
-    if (bias)
-        layer->bias = clg_tensor_create(ctx, CLG_DTYPE_F32, 1, (int64_t[]){out_features});
-    layer->params = clg_params_create(ctx);
-    if (!layer->weight || (bias && !layer->bias) || !layer->params ||
-        init_uniform_stream(layer->weight, bound, seed, 0) != CLG_STATUS_OK ||
-        (bias && init_uniform_stream(layer->bias, bound, seed, 1) != CLG_STATUS_OK) ||
-        clg_params_add(layer->params, "weight", layer->weight) != CLG_STATUS_OK ||
-        (bias && clg_params_add(layer->params, "bias", layer->bias) != CLG_STATUS_OK)) {
-        clg_linear_destroy(layer);
+    if (nn_weight_bias_create(ctx, "clg_linear_create", 2,
+                              (int64_t[]){out_features, in_features}, in_features, out_features,
+                              bias, seed, &layer->weight, &layer->bias,
+                              &layer->params) != CLG_STATUS_OK) {
+        free(layer);
         return NULL;
     }
     return layer;

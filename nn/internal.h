@@ -1,0 +1,20 @@
+/* nn/internal.h: what the layers of nn/ share. Internal prefix: nn_. */
+#ifndef CLGRAD_NN_INTERNAL_H
+#define CLGRAD_NN_INTERNAL_H
+
+#include "clgrad/nn.h"
+
+/* A layer's weight (w_rank, w_shape) and optional bias (bias_size), drawn as
+ * PyTorch's reset_parameters does for Linear and Conv2d: kaiming_uniform_
+ * with a = sqrt(5) on the weight is U(+-1/sqrt(fan_in)), and the bias takes
+ * the same bound. The weight uses stream 0 of the seed (the numbers
+ * clg_init_uniform gives), the bias stream 1, so they never share draws.
+ * Both are registered as "weight" and "bias" in a new *params. On failure
+ * everything made here is released, the error (naming `op`) is in the
+ * context, and the outputs are NULL. */
+clg_status nn_weight_bias_create(clg_context *ctx, const char *op, int w_rank,
+                                 const int64_t *w_shape, int64_t fan_in, int64_t bias_size,
+                                 bool bias, uint64_t seed, clg_tensor **weight,
+                                 clg_tensor **bias_out, clg_params **params);
+
+#endif
