@@ -8,7 +8,7 @@
 set -eu
 
 packages="pocl-opencl-icd ocl-icd-opencl-dev opencl-headers libclblast-dev check meson
-ninja-build pkg-config zlib1g-dev libpng-dev dataset-fashion-mnist clinfo python3 gcc libc6-dev"
+ninja-build pkg-config zlib1g-dev libpng-dev libcairo2-dev dataset-fashion-mnist clinfo python3 gcc libc6-dev"
 
 if [ "$(id -u)" -eq 0 ]; then
     as_root=""

@@ -160,6 +160,21 @@ CLG_API clg_tensor *clg_flatten(clg_tensor *a, int start_axis);
 CLG_API clg_tensor *clg_dropout(clg_tensor *a, float p, bool training, uint64_t seed,
                                 uint64_t offset);
 
+/* ---- sampling (ops/random.c) ----
+ *
+ * Fresh step tensors of `shape` filled on the device from Philox-4x32-10,
+ * keyed by `seed`, element i drawing from counter offset + i (as clg_dropout),
+ * so the same (seed, offset) gives the same numbers on every device and on
+ * the host generator (engine/random.h). Advance offset by the element count
+ * between calls for fresh numbers. Not differentiable (nothing recorded).
+ * clg_rand: uniform on [0, 1) (torch.rand). clg_randn: standard normal
+ * (torch.randn), by Box-Muller from two uniforms. Errors: a rank outside
+ * [1, CLG_MAX_RANK] or a dimension below 1 (CLG_STATUS_SHAPE). */
+CLG_API clg_tensor *clg_rand(clg_context *ctx, int rank, const int64_t *shape, uint64_t seed,
+                             uint64_t offset);
+CLG_API clg_tensor *clg_randn(clg_context *ctx, int rank, const int64_t *shape, uint64_t seed,
+                              uint64_t offset);
+
 /* torch.nn.functional.batch_norm over (N, C) or (N, C, H, W), per channel
  * C. Training: normalises with the batch's mean and biased variance, and
  * updates running_mean and running_var in place (momentum, unbiased variance

@@ -104,6 +104,7 @@ int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_tune(int argc, char **argv);
 int cli_attack(int argc, char **argv);
+/* Added by each command's file (fraud.c, lecture.c, generative.c, charlstm.c). */
 
 /* Seconds on a monotonic clock. */
 double cli_now(void);

@@ -280,6 +280,8 @@ static bool train_epoch(train_run *r, cli_progress *progress, int epoch, int64_t
 
 int cli_train(int argc, char **argv)
 {
+    /* Models with a training loop of their own, one line each:
+     * if (argc >= 2 && strcmp(argv[1], "vae") == 0) return cli_train_vae(argc, argv); */
     train_options o;
     int code = parse_options(argc, argv, &o);
     if (code >= 0)
