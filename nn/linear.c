@@ -2,8 +2,9 @@
  *
  *   y (N, out) = x (N, in) W^T + b,   W (out, in), b (out)
  * Forward composes clg_matmul with a transposed view of W (a GEMM transpose
- * flag, no copy) and a broadcasting clg_add, so the gradients of x, W and b
- * come from those ops' backward rules; there is no backward code here. */
+ * flag, no copy) and clg_bias_activation (the bias add, fused with the
+ * activation that usually follows), so the gradients of x, W and b come from
+ * those ops' backward rules; there is no backward code here. */
 #include <stdlib.h>
 
 #include "clgrad/nn.h"
@@ -59,6 +60,12 @@ CLG_API void clg_linear_destroy(clg_linear *layer)
 
 CLG_API clg_tensor *clg_linear_forward(clg_linear *layer, clg_tensor *x)
 {
+    return clg_linear_forward_act(layer, x, CLG_ACT_IDENTITY, 0.0f);
+}
+
+CLG_API clg_tensor *clg_linear_forward_act(clg_linear *layer, clg_tensor *x, clg_activation act,
+                                           float negative_slope)
+{
     if (!x || eng_failed(layer->ctx))
         return NULL;
     if (x->rank != 2 || x->shape[1] != layer->in_features) {
@@ -71,7 +78,9 @@ CLG_API clg_tensor *clg_linear_forward(clg_linear *layer, clg_tensor *x)
         return NULL;
     }
     clg_tensor *y = clg_matmul(x, clg_transpose(layer->weight, 0, 1)); /* (N, out) */
-    return layer->bias ? clg_add(y, layer->bias) : y;
+    if (!layer->bias && act == CLG_ACT_IDENTITY)
+        return y;
+    return clg_bias_activation(y, layer->bias, act, negative_slope);
 }
 
 CLG_API clg_tensor *clg_linear_weight(const clg_linear *layer) { return layer->weight; }

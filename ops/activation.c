@@ -90,3 +90,97 @@ CLG_API clg_tensor *clg_heaviside(clg_tensor *a, float at_zero)
 {
     return activation("clg_heaviside", OP_HEAVISIDE, a, at_zero, 0);
 }
+
+/* ---- bias + activation, fused ----
+ *
+ *   y = act(z),  z = x + b (b broadcast over rows)
+ *   dx = g act'(z),  db = sum over rows of g act'(z)
+ * act' is taken where the unfused ops take it (sigmoid and tanh from y, relu
+ * and leaky_relu from the sign of z), so values and gradients match clg_add
+ * then the activation bit for bit. The backward kernel runs one work-item per
+ * column and walks its rows, so the bias sum needs neither a second launch
+ * nor atomics; adjacent work-items read adjacent floats. */
+
+/* The kernel's codes are activation_apply's (-1: identity). */
+static int bias_activation_code(clg_activation act)
+{
+    switch (act) {
+    case CLG_ACT_IDENTITY: return -1;
+    case CLG_ACT_RELU: return OP_RELU;
+    case CLG_ACT_LEAKY_RELU: return OP_LEAKY_RELU;
+    case CLG_ACT_SIGMOID: return OP_SIGMOID;
+    case CLG_ACT_TANH: return OP_TANH;
+    }
+    return -2;
+}
+
+/* node: inputs x (contiguous) and bias (or none), i[0] the kernel code,
+ * f[0] the slope. */
+static void bias_activation_backward(clg_context *ctx, const eng_node *node)
+{
+    clg_tensor *x = node->inputs[0], *b = node->n_inputs > 1 ? node->inputs[1] : NULL;
+    clg_tensor *out = node->output;
+    bool acc_dx = false, acc_db = false;
+    clg_tensor *dx = eng_grad_dest(ctx, x, &acc_dx);
+    clg_tensor *db = b ? eng_grad_dest(ctx, b, &acc_db) : NULL;
+    if (!dx && !db)
+        return;
+    int rows = (int)x->shape[0], cols = (int)x->shape[1];
+    /* An absent tensor's argument points at one that exists; the kernel's
+     * flags keep it untouched. */
+    OP_LAUNCH(ctx, SOURCE, "bias_activation_backward", (size_t)cols,
+              CLRT_ARG_INT(node->i[0]), CLRT_ARG_FLOAT(node->f[0]), ENG_ARG_TENSOR(out->grad),
+              ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(b ? b : x), CLRT_ARG_INT(b != NULL),
+              ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dx ? dx : x), CLRT_ARG_INT(dx != NULL),
+              CLRT_ARG_INT(acc_dx), ENG_ARG_TENSOR(db ? db : x), CLRT_ARG_INT(db != NULL),
+              CLRT_ARG_INT(acc_db), CLRT_ARG_INT(rows), CLRT_ARG_INT(cols));
+}
+
+CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_activation act,
+                                        float negative_slope)
+{
+    static const char *name = "clg_bias_activation";
+    clg_tensor *in[2] = {x, bias};
+    int n_in = bias ? 2 : 1;
+    clg_context *ctx = eng_op_begin_f32(name, n_in, in);
+    if (!ctx)
+        return NULL;
+    int code = bias_activation_code(act);
+    if (code == -2) {
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: unknown activation %d", name, (int)act);
+        return NULL;
+    }
+    if (x->rank != 2 || (bias && (bias->rank != 1 || bias->shape[0] != x->shape[1]))) {
+        op_fail_shapes(ctx, name, "x must be (N, F) and bias [F]", n_in,
+                       (const clg_tensor *const *)in);
+        return NULL;
+    }
+    in[0] = eng_contiguous(ctx, x);
+    if (!in[0])
+        return NULL;
+    clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, 2, x->shape);
+    if (!out)
+        return NULL;
+    int rows = (int)x->shape[0], cols = (int)x->shape[1];
+    cl_int b_stride = bias ? (cl_int)bias->strides[0] : 0;
+    if (!OP_LAUNCH(ctx, SOURCE, "bias_activation_forward", (size_t)rows * (size_t)cols,
+                   CLRT_ARG_INT(code), CLRT_ARG_FLOAT(negative_slope), ENG_ARG_TENSOR(in[0]),
+                   ENG_ARG_TENSOR(bias ? bias : in[0]), CLRT_ARG_INT(b_stride),
+                   CLRT_ARG_INT(bias != NULL), ENG_ARG_TENSOR(out), CLRT_ARG_INT(rows),
+                   CLRT_ARG_INT(cols)))
+        return NULL;
+    if (eng_needs_grad(ctx, n_in, in)) {
+        /* The backward kernel reads the bias contiguously. */
+        if (bias && b_stride != 1) {
+            in[1] = eng_contiguous(ctx, bias);
+            if (!in[1])
+                return NULL;
+        }
+        eng_node *node = eng_record(ctx, name, bias_activation_backward, out, n_in, in);
+        if (!node)
+            return NULL;
+        node->i[0] = code;
+        node->f[0] = negative_slope;
+    }
+    return out;
+}

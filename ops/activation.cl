@@ -68,3 +68,50 @@ __kernel void activation_backward(int op, float p0, float p1, __global const flo
                                  y[y_off + i], p0, p1);
     dst[dst_off + i] = accumulate ? dst[dst_off + i] + d : d;
 }
+
+/* ---- bias + activation, fused (ops/activation.c) ----
+ * op: activation_apply's code, or -1 for the identity. x, y, g and dx are
+ * contiguous (rows, cols); b is read with stride b_str. */
+
+inline float bias_act_apply(int op, float z, float slope)
+{
+    return op < 0 ? z : activation_apply(op, z, slope, 0.0f);
+}
+
+__kernel void bias_activation_forward(int op, float slope, __global const float *x, int x_off,
+                                      __global const float *b, int b_off, int b_str, int has_b,
+                                      __global float *y, int y_off, int rows, int cols)
+{
+    int i = get_global_id(0);
+    if (i >= rows * cols)
+        return;
+    float z = x[x_off + i] + (has_b ? b[b_off + (i % cols) * b_str] : 0.0f);
+    y[y_off + i] = bias_act_apply(op, z, slope);
+}
+
+/* One work-item per column: dx (+)= g act'(z) down the column, db (+)= its
+ * sum. The derivative comes from y or z as activation_partial takes it. */
+__kernel void bias_activation_backward(int op, float slope, __global const float *g, int g_off,
+                                       __global const float *x, int x_off,
+                                       __global const float *b, int b_off, int has_b,
+                                       __global const float *y, int y_off, __global float *dx,
+                                       int dx_off, int want_dx, int acc_dx, __global float *db,
+                                       int db_off, int want_db, int acc_db, int rows, int cols)
+{
+    int j = get_global_id(0);
+    if (j >= cols)
+        return;
+    float bj = has_b ? b[b_off + j] : 0.0f;
+    float sum = 0.0f;
+    for (int r = 0; r < rows; r++) {
+        int i = r * cols + j;
+        float gi = g[g_off + i];
+        float d = op < 0 ? gi
+                         : activation_partial(op, gi, x[x_off + i] + bj, y[y_off + i], slope, 0.0f);
+        if (want_dx)
+            dx[dx_off + i] = acc_dx ? dx[dx_off + i] + d : d;
+        sum += d;
+    }
+    if (want_db)
+        db[db_off + j] = acc_db ? db[db_off + j] + sum : sum;
+}

@@ -13,11 +13,20 @@
 static const char *const activations[] = {"relu", "tanh", "sigmoid"};
 static const char *const pools[] = {"max", "avg"};
 
-static clg_tensor *activate(const clg_model *model, clg_tensor *x)
+static clg_activation activation_of(const clg_model *model)
 {
     switch (model->activation[0]) {
-    case 't': return clg_tanh(x);
-    case 's': return clg_sigmoid(x);
+    case 't': return CLG_ACT_TANH;
+    case 's': return CLG_ACT_SIGMOID;
+    default: return CLG_ACT_RELU;
+    }
+}
+
+static clg_tensor *activate(const clg_model *model, clg_tensor *x)
+{
+    switch (activation_of(model)) {
+    case CLG_ACT_TANH: return clg_tanh(x);
+    case CLG_ACT_SIGMOID: return clg_sigmoid(x);
     default: return clg_relu(x);
     }
 }
@@ -36,9 +45,9 @@ static clg_tensor *lenet5_forward(const clg_model *model, clg_tensor *x)
     }
     x = clg_flatten(x, 1);
     for (int i = 0; i < model->n_layers; i++) {
-        x = clg_linear_forward(model->layers[i], x);
-        if (i + 1 < model->n_layers)
-            x = activate(model, x);
+        bool hidden = i + 1 < model->n_layers;
+        x = clg_linear_forward_act(model->layers[i], x,
+                                   hidden ? activation_of(model) : CLG_ACT_IDENTITY, 0.0f);
     }
     return x;
 }

@@ -10,9 +10,9 @@
 static clg_tensor *mlp_forward(const clg_model *model, clg_tensor *x)
 {
     for (int i = 0; i < model->n_layers; i++) {
-        x = clg_linear_forward(model->layers[i], x); /* (N, widths[i + 1]) */
-        if (i + 1 < model->n_layers)
-            x = clg_relu(x);
+        bool hidden = i + 1 < model->n_layers;
+        x = clg_linear_forward_act(model->layers[i], x, hidden ? CLG_ACT_RELU : CLG_ACT_IDENTITY,
+                                   0.0f); /* (N, widths[i + 1]) */
     }
     return x;
 }

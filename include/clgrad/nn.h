@@ -65,6 +65,11 @@ CLG_API clg_linear *clg_linear_create(clg_context *ctx, int64_t in_features,
                                       int64_t out_features, bool bias, uint64_t seed);
 CLG_API void clg_linear_destroy(clg_linear *layer);
 CLG_API clg_tensor *clg_linear_forward(clg_linear *layer, clg_tensor *x);
+/* act(x W^T + b): clg_linear_forward then the activation, with the bias add
+ * and the activation fused into one kernel each way (clg_bias_activation);
+ * the same values and gradients in fewer launches. */
+CLG_API clg_tensor *clg_linear_forward_act(clg_linear *layer, clg_tensor *x, clg_activation act,
+                                           float negative_slope);
 /* Borrowed for the layer's lifetime; bias is NULL without one. */
 CLG_API clg_tensor *clg_linear_weight(const clg_linear *layer);
 CLG_API clg_tensor *clg_linear_bias(const clg_linear *layer);

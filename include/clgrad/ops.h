@@ -45,6 +45,24 @@ CLG_API clg_tensor *clg_softplus(clg_tensor *a, float beta, float threshold);
  * records nothing on the tape and its result never requires a gradient. */
 CLG_API clg_tensor *clg_heaviside(clg_tensor *a, float at_zero);
 
+/* A layer's bias and activation in one kernel each way, for x (N, F), the
+ * output of a matrix product, and bias (F) or NULL:
+ *   y = act(x + bias)
+ * with the values and gradients (to x and bias) of clg_add followed by the
+ * activation of the same name, but one launch forward and one backward (which
+ * also sums the bias gradient over the batch) instead of two and three, and no
+ * intermediate tensor. negative_slope is used by CLG_ACT_LEAKY_RELU only.
+ * Errors: x not of rank 2, bias not of shape [F], an unknown act. */
+typedef enum clg_activation {
+    CLG_ACT_IDENTITY = 0,
+    CLG_ACT_RELU,
+    CLG_ACT_LEAKY_RELU,
+    CLG_ACT_SIGMOID,
+    CLG_ACT_TANH
+} clg_activation;
+CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_activation act,
+                                        float negative_slope);
+
 /* Reductions over one axis (keepdim keeps it with size 1) or over all
  * elements (a one-element tensor of rank 0). clg_max's gradient goes to the
  * first maximal element, as torch.max(dim) does; clg_max_all's to the first
@@ -188,6 +206,96 @@ CLG_API clg_tensor *clg_randn(clg_context *ctx, int rank, const int64_t *shape, 
 CLG_API clg_tensor *clg_batch_norm(clg_tensor *input, clg_tensor *running_mean,
                                    clg_tensor *running_var, clg_tensor *weight,
                                    clg_tensor *bias, bool training, float momentum, float eps);
+
+/* ---- Gaussian latents, for variational autoencoders (ops/gaussian.c) ---- */
+
+/* The reparameterisation trick (Kingma and Welling 2013, 1312.6114):
+ * z = mu + exp(0.5 logvar) eps, elementwise, with eps ~ N(0, I) given as a
+ * tensor (clg_randn's), so the sample is a differentiable function of mu and
+ * logvar. Gradients to all three, as PyTorch's expression
+ * mu + torch.exp(0.5 * logvar) * eps: dmu = g,
+ * dlogvar = 0.5 g eps exp(0.5 logvar), deps = g exp(0.5 logvar). Errors:
+ * shapes that differ (CLG_STATUS_SHAPE; no broadcasting). */
+CLG_API clg_tensor *clg_reparameterize(clg_tensor *mu, clg_tensor *logvar, clg_tensor *eps);
+/* The KL divergence of N(mu, exp(logvar)) from N(0, I), per element
+ *   -0.5 (1 + logvar - mu^2 - exp(logvar)),
+ * the lecture's first ELBO term with its sign flipped (a loss to minimise).
+ * reduction as the losses: SUM gives the usual VAE term
+ * -0.5 sum(1 + logvar - mu^2 - exp(logvar)) over batch and latent, MEAN
+ * divides it by the element count, NONE keeps mu's shape. Gradients:
+ * dmu = g mu, dlogvar = 0.5 g (exp(logvar) - 1). Errors: mu and logvar of
+ * different shapes (CLG_STATUS_SHAPE), an unknown reduction
+ * (CLG_STATUS_INVALID_ARGUMENT). */
+CLG_API clg_tensor *clg_gaussian_kl(clg_tensor *mu, clg_tensor *logvar, clg_reduction reduction);
+
+/* ---- Transposed convolution (ops/conv.c) ---- */
+
+/* Stride, zero padding, output padding and dilation of a transposed 2-D
+ * convolution, per axis, as torch.nn.functional.conv_transpose2d's. */
+typedef struct clg_conv_transpose2d_params {
+    int stride_h, stride_w;
+    int pad_h, pad_w;
+    int output_pad_h, output_pad_w;
+    int dilation_h, dilation_w;
+} clg_conv_transpose2d_params;
+
+/* stride 1, padding 0, output padding 0, dilation 1 (PyTorch's defaults). */
+CLG_API clg_conv_transpose2d_params clg_conv_transpose2d_params_default(void);
+
+/* torch.nn.functional.conv_transpose2d (groups 1): input (N, C_in, H, W),
+ * weight (C_in, C_out, kh, kw), bias (C_out) or NULL -> (N, C_out, Ho, Wo),
+ * Ho = (H - 1) stride_h - 2 pad_h + dilation_h (kh - 1) + output_pad_h + 1
+ * (Wo alike): the gradient of clg_conv2d with respect to its input, so each
+ * input pixel scatters a weighted copy of the kernel into the output. A GEMM
+ * then col2im (conv2d's backward kernels), gradients to input, weight and
+ * bias. params NULL means the defaults. Errors (CLG_STATUS_SHAPE unless
+ * said): a rank other than 4, input channels other than the weight's first
+ * axis, a bias whose length is not C_out, an output size below 1; a stride
+ * or dilation below 1, a negative padding, an output padding negative or not
+ * smaller than the stride or the dilation (CLG_STATUS_INVALID_ARGUMENT, as
+ * PyTorch). */
+CLG_API clg_tensor *clg_conv_transpose2d(clg_tensor *input, clg_tensor *weight, clg_tensor *bias,
+                                         const clg_conv_transpose2d_params *params);
+
+/* ---- recurrent networks (ops/recurrent.c) ----
+ *
+ * torch.nn.LSTM and torch.nn.RNN (tanh), one layer, one direction, over a
+ * whole sequence, differentiable by back-propagation through time.
+ * input (T, N, I), or (N, T, I) when batch_first (PyTorch's option name);
+ * weight_ih (G H, I), weight_hh (G H, H), bias_ih and bias_hh (G H) or NULL,
+ * with G = 4 gates in PyTorch's order i, f, g, o for the LSTM and G = 1 for
+ * the RNN: torch.nn.LSTM's weight_ih_l0, weight_hh_l0, bias_ih_l0,
+ * bias_hh_l0 as they are. h0, c0: (1, N, H) as PyTorch (or (N, H)), or NULL
+ * for zeros. Returns the hidden sequence (T, N, H), or (N, T, H) when
+ * batch_first, and when the pointers are not NULL the last hidden state h_n
+ * and (LSTM) cell c_n, each (1, N, H) as PyTorch; all are step tensors (the
+ * batch-first sequence is a strided view). Gradients flow from any of the
+ * three to the input, weights, biases, h0 and c0. The input projection of
+ * all steps is one GEMM; each step is one GEMM h_{t-1} W_hh^T and one fused
+ * kernel, each way; the tape keeps the gates and the (h, c) sequence, which
+ * is what BPTT needs. For truncated BPTT pass the previous batch's h_n / c_n
+ * copied into persistent tensors (no gradient crosses batches).
+ * Errors (CLG_STATUS_SHAPE): an empty sequence (T, N or H of 0), input not
+ * of rank 3, weights or biases that do not fit, an h0 or c0 of another
+ * shape; each message names the op and the shapes. */
+CLG_API clg_tensor *clg_lstm(clg_tensor *input, clg_tensor *h0, clg_tensor *c0,
+                             clg_tensor *weight_ih, clg_tensor *weight_hh, clg_tensor *bias_ih,
+                             clg_tensor *bias_hh, bool batch_first, clg_tensor **h_n,
+                             clg_tensor **c_n);
+CLG_API clg_tensor *clg_rnn(clg_tensor *input, clg_tensor *h0, clg_tensor *weight_ih,
+                            clg_tensor *weight_hh, clg_tensor *bias_ih, clg_tensor *bias_hh,
+                            bool batch_first, clg_tensor **h_n);
+
+/* torch.nn.functional.embedding: weight (V, D) float32, ids int32 of any
+ * shape (rank < 4) -> (ids..., D). The gradient goes to weight only
+ * (deterministic: no atomics). The ids are on the device and are not read
+ * back: an id outside [0, V) makes its output row NaN. clg_embedding_host
+ * takes the ids from host memory, checks every one (an id outside [0, V) is
+ * CLG_STATUS_INVALID_ARGUMENT naming the id, its position and the shapes),
+ * uploads them into the step and calls clg_embedding. */
+CLG_API clg_tensor *clg_embedding(clg_tensor *weight, clg_tensor *ids);
+CLG_API clg_tensor *clg_embedding_host(clg_tensor *weight, const int32_t *ids, int rank,
+                                       const int64_t *shape);
 
 #ifdef __cplusplus
 }

@@ -398,6 +398,237 @@ START_TEST(test_activation_rejects_int32)
 }
 END_TEST
 
+/* ---- clg_bias_activation ---- */
+
+static const struct {
+    const char *name; /* the golden case: "bias_act.<name>" */
+    clg_activation act;
+    float slope;
+} bias_acts[] = {
+    {"identity", CLG_ACT_IDENTITY, 0}, {"relu", CLG_ACT_RELU, 0},
+    {"leaky_relu", CLG_ACT_LEAKY_RELU, 0.1f}, {"sigmoid", CLG_ACT_SIGMOID, 0},
+    {"tanh", CLG_ACT_TANH, 0},
+};
+enum { N_BIAS_ACTS = sizeof bias_acts / sizeof bias_acts[0] };
+
+static clg_tensor *run_bias_act(clg_tensor *const *in, const void *arg)
+{
+    int v = *(const int *)arg;
+    return clg_bias_activation(in[0], in[1], bias_acts[v].act, bias_acts[v].slope);
+}
+
+/* The same function unfused: clg_add, then the activation. */
+static clg_tensor *run_add_then_act(clg_tensor *const *in, const void *arg)
+{
+    int v = *(const int *)arg;
+    clg_tensor *z = clg_add(in[0], in[1]);
+    switch (bias_acts[v].act) {
+    case CLG_ACT_RELU: return clg_relu(z);
+    case CLG_ACT_LEAKY_RELU: return clg_leaky_relu(z, bias_acts[v].slope);
+    case CLG_ACT_SIGMOID: return clg_sigmoid(z);
+    case CLG_ACT_TANH: return clg_tanh(z);
+    default: return z;
+    }
+}
+
+static double host_bias_act(clg_activation act, double z, double slope)
+{
+    switch (act) {
+    case CLG_ACT_RELU: return z > 0 ? z : 0;
+    case CLG_ACT_LEAKY_RELU: return z > 0 ? z : slope * z;
+    case CLG_ACT_SIGMOID: return 1 / (1 + exp(-z));
+    case CLG_ACT_TANH: return tanh(z);
+    default: return z;
+    }
+}
+
+static double host_bias_act_d(clg_activation act, double z, double slope)
+{
+    switch (act) {
+    case CLG_ACT_RELU: return z > 0;
+    case CLG_ACT_LEAKY_RELU: return z > 0 ? 1 : slope;
+    case CLG_ACT_SIGMOID: {
+        double y = 1 / (1 + exp(-z));
+        return y * (1 - y);
+    }
+    case CLG_ACT_TANH: return 1 - tanh(z) * tanh(z);
+    default: return 1;
+    }
+}
+
+/* Forward and both gradients against a naive host loop, on shapes that are
+ * not multiples of the work-group size, with an accumulating second backward. */
+START_TEST(test_bias_act_matches_host)
+{
+    clg_context *ctx = test_context();
+    enum { R = 37, C = 70 };
+    float x[R * C], b[C], g[R * C];
+    test_random(x, R * C, 11, -2, 2);
+    test_random(b, C, 12, -1, 1);
+    test_random(g, R * C, 13, -1, 1);
+    for (int v = 0; v < N_BIAS_ACTS; v++) {
+        clg_tensor *tx = test_tensor(ctx, 2, (int64_t[]){R, C}, x, true);
+        clg_tensor *tb = test_tensor(ctx, 1, (int64_t[]){C}, b, true);
+        clg_tensor *tg = test_tensor(ctx, 2, (int64_t[]){R, C}, g, false);
+        for (int pass = 0; pass < 2; pass++) {
+            clg_step_begin(ctx);
+            clg_tensor *y = clg_bias_activation(tx, tb, bias_acts[v].act, bias_acts[v].slope);
+            ck_assert_msg(y, "%s", clg_context_error(ctx));
+            float *got = test_download(y);
+            ck_assert_int_eq(clg_backward_with(y, tg), CLG_STATUS_OK);
+            clg_step_end(ctx);
+            for (int i = 0; i < R * C; i++) {
+                double want = host_bias_act(bias_acts[v].act, (double)x[i] + b[i % C],
+                                            bias_acts[v].slope);
+                ck_assert_msg(fabs(got[i] - want) <= 1e-6 + 2e-6 * fabs(want),
+                              "%s: y[%d] = %g, want %g", bias_acts[v].name, i, got[i], want);
+            }
+            free(got);
+        }
+        /* Two backward passes accumulated: gradients are twice one pass's. */
+        float *dx = test_download(clg_tensor_grad(tx)), *db = test_download(clg_tensor_grad(tb));
+        for (int j = 0; j < C; j++) {
+            double sum = 0;
+            for (int r = 0; r < R; r++) {
+                int i = r * C + j;
+                double d = g[i] * host_bias_act_d(bias_acts[v].act, (double)x[i] + b[j],
+                                                  bias_acts[v].slope);
+                ck_assert_msg(fabs(dx[i] - 2 * d) <= 1e-6 + 2e-5 * fabs(d),
+                              "%s: dx[%d] = %g, want %g", bias_acts[v].name, i, dx[i], 2 * d);
+                sum += d;
+            }
+            ck_assert_msg(fabs(db[j] - 2 * sum) <= 1e-5 + 1e-4 * fabs(sum),
+                          "%s: db[%d] = %g, want %g", bias_acts[v].name, j, db[j], 2 * sum);
+        }
+        free(dx);
+        free(db);
+        clg_tensor_destroy(tx);
+        clg_tensor_destroy(tb);
+        clg_tensor_destroy(tg);
+    }
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* The fused op is a drop-in for clg_add + activation: same values and
+ * gradients, bit for bit (the same float operations in the same order, except
+ * the bias sum, which both compute as a running sum down the column). */
+START_TEST(test_bias_act_equals_unfused)
+{
+    clg_context *ctx = test_context();
+    enum { R = 9, C = 13 };
+    float x[R * C], b[C], g[R * C];
+    test_random(x, R * C, 21, -2, 2);
+    test_random(b, C, 22, -1, 1);
+    test_random(g, R * C, 23, -1, 1);
+    const test_tol *tol = test_tol_get("reduction");
+    for (int v = 0; v < N_BIAS_ACTS; v++) {
+        float *out[2], *dx[2], *db[2];
+        for (int fused = 0; fused < 2; fused++) {
+            clg_tensor *in[2] = {test_tensor(ctx, 2, (int64_t[]){R, C}, x, true),
+                                 test_tensor(ctx, 1, (int64_t[]){C}, b, true)};
+            clg_tensor *tg = test_tensor(ctx, 2, (int64_t[]){R, C}, g, false);
+            clg_step_begin(ctx);
+            clg_tensor *y = (fused ? run_bias_act : run_add_then_act)(in, &v);
+            ck_assert_msg(y, "%s", clg_context_error(ctx));
+            out[fused] = test_download(y);
+            ck_assert_int_eq(clg_backward_with(y, tg), CLG_STATUS_OK);
+            clg_step_end(ctx);
+            dx[fused] = test_download(clg_tensor_grad(in[0]));
+            db[fused] = test_download(clg_tensor_grad(in[1]));
+            clg_tensor_destroy(in[0]);
+            clg_tensor_destroy(in[1]);
+            clg_tensor_destroy(tg);
+        }
+        for (int i = 0; i < R * C; i++) {
+            ck_assert_msg(out[0][i] == out[1][i], "%s: y[%d] %g != %g", bias_acts[v].name, i,
+                          out[1][i], out[0][i]);
+            ck_assert_msg(dx[0][i] == dx[1][i], "%s: dx[%d] %g != %g", bias_acts[v].name, i,
+                          dx[1][i], dx[0][i]);
+        }
+        test_assert_close(db[1], db[0], C, tol, bias_acts[v].name);
+        for (int k = 0; k < 2; k++) {
+            free(out[k]);
+            free(dx[k]);
+            free(db[k]);
+        }
+    }
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_bias_act_gradcheck)
+{
+    clg_context *ctx = test_context();
+    float x[4 * 5], b[5];
+    test_random(x, 20, 31, -2, 2);
+    test_random(b, 5, 32, -1, 1);
+    for (int v = 0; v < N_BIAS_ACTS; v++) {
+        /* Keep z = x + b away from relu's kink, where differences straddle it. */
+        for (int i = 0; i < 20; i++)
+            if (fabsf(x[i] + b[i % 5]) < 0.05f)
+                x[i] += 0.2f;
+        clg_tensor *in[2] = {test_tensor(ctx, 2, (int64_t[]){4, 5}, x, true),
+                             test_tensor(ctx, 1, (int64_t[]){5}, b, true)};
+        test_gradcheck(ctx, run_bias_act, &v, 2, in, test_tol_get("gradcheck"));
+        clg_tensor_destroy(in[0]);
+        clg_tensor_destroy(in[1]);
+    }
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_bias_act_golden)
+{
+    clg_context *ctx = test_context();
+    clg_safetensors *st = test_golden_open(ctx, "ops_activation");
+    for (int v = 0; v < N_BIAS_ACTS; v++) {
+        char name[64];
+        snprintf(name, sizeof name, "bias_act.%s", bias_acts[v].name);
+        test_golden_case(ctx, st, name, run_bias_act, &v, 2, 0, test_tol_get("golden"));
+    }
+    clg_safetensors_destroy(st);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* Without a bias, and the errors: a bias of the wrong length, a rank-1 x and
+ * an unknown activation each name the op. */
+START_TEST(test_bias_act_no_bias_and_errors)
+{
+    clg_context *ctx = test_context();
+    float x[6] = {-1, 2, -3, 4, 0, 0.5f};
+    clg_tensor *tx = test_tensor(ctx, 2, (int64_t[]){2, 3}, x, false);
+    clg_tensor *bad_b = test_tensor(ctx, 1, (int64_t[]){2}, x, false);
+    clg_tensor *vec = test_tensor(ctx, 1, (int64_t[]){6}, x, false);
+    clg_step_begin(ctx);
+    float *got = test_download(clg_bias_activation(tx, NULL, CLG_ACT_RELU, 0));
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq(got[i], x[i] > 0 ? x[i] : 0);
+    free(got);
+    ck_assert_ptr_null(clg_bias_activation(tx, bad_b, CLG_ACT_RELU, 0));
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_SHAPE);
+    ck_assert_msg(strstr(clg_context_error(ctx), "clg_bias_activation") &&
+                      strstr(clg_context_error(ctx), "[2, 3]") &&
+                      strstr(clg_context_error(ctx), "[2]"),
+                  "%s", clg_context_error(ctx));
+    clg_context_clear_error(ctx);
+    ck_assert_ptr_null(clg_bias_activation(vec, NULL, CLG_ACT_TANH, 0));
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_SHAPE);
+    clg_context_clear_error(ctx);
+    ck_assert_ptr_null(clg_bias_activation(tx, NULL, (clg_activation)42, 0));
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(clg_context_error(ctx), "clg_bias_activation: unknown activation 42"),
+                  "%s", clg_context_error(ctx));
+    clg_context_clear_error(ctx);
+    clg_step_end(ctx);
+    clg_tensor_destroy(tx);
+    clg_tensor_destroy(bad_b);
+    clg_tensor_destroy(vec);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops/activation");
@@ -422,6 +653,9 @@ int main(void)
          {test_heaviside_matches_host, test_heaviside_golden, test_heaviside_values,
           test_heaviside_no_gradient}},
         {"errors", {test_activation_rejects_int32}},
+        {"bias_activation",
+         {test_bias_act_matches_host, test_bias_act_equals_unfused, test_bias_act_gradcheck,
+          test_bias_act_golden, test_bias_act_no_bias_and_errors}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);

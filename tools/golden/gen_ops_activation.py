@@ -53,4 +53,17 @@ for name, variants in ops.items():
                 [fx.rand(4, 3, low=low, high=high)], grad)
         if name in edges:
             fx.case("%s.%d.edge" % (name, v), fn, [edges[name][v]], grad)
+
+# clg_bias_activation: act(x + b) for x (5, 7), b (7); gradients to both.
+# "none" is the identity; cases follow tests/ops/test_activation.c's order.
+bias_acts = {
+    "identity": lambda z: z,
+    "relu": torch.relu,
+    "leaky_relu": lambda z: F.leaky_relu(z, 0.1),
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+}
+for name, fn in bias_acts.items():
+    fx.case("bias_act.%s" % name, lambda x, b, fn=fn: fn(x + b),
+            [fx.rand(5, 7, low=-2, high=2), fx.rand(7, low=-1, high=1)], [True, True])
 fx.save()
