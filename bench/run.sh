@@ -56,3 +56,35 @@ else
         printf "LeNet-5, batch 64, seconds per epoch of %d samples: clgrad %.2f, PyTorch %.2f; clgrad/PyTorch = %.2f (target <= 2)\n", n, cs, ts, cs / ts
     }'
 fi
+
+# The fraud autoencoder (30-100-100-15-100-100-30, batch 2048): one epoch over
+# 284,807 x 30 rows, the fastest of two on each side.
+echo
+echo "== fraud-bench (autoencoder, 284,807 x 30 rows, batch 2048) =="
+ninja -C "$build" bench/fraud-bench >/dev/null
+"$build/bench/fraud-bench" | tee -a "$out"
+echo
+echo "== PyTorch (bench/pytorch_autoencoder.py, one thread) =="
+/usr/bin/python3 "$root/bench/pytorch_autoencoder.py" | tee -a "$out"
+fraud_seconds=$(sed -n 's/^result fraud .*epoch_seconds=\([0-9.]*\).*/\1/p' "$out")
+torch_seconds=$(sed -n 's/^result pytorch_autoencoder .*epoch_seconds=\([0-9.]*\).*/\1/p' "$out")
+echo
+if [ -z "$fraud_seconds" ]; then
+    echo "autoencoder ratio: no clgrad figure"
+elif [ -z "$torch_seconds" ]; then
+    echo "autoencoder ratio: skipped (no PyTorch figure)"
+else
+    awk -v cs="$fraud_seconds" -v ts="$torch_seconds" 'BEGIN {
+        printf "fraud autoencoder, batch 2048, seconds per epoch of 284807 rows: clgrad %.2f, PyTorch %.2f; clgrad/PyTorch = %.2f\n", cs, ts, cs / ts
+    }'
+fi
+
+# LSTM training throughput (issue 5): hidden 128, batch 64, lengths 28, 100
+# and 400, with the 400/100 time ratio and the memory kept for BPTT.
+echo
+echo "== lstm-bench (LSTM 28 -> 128, batch 64, T = 28, 100, 400) =="
+ninja -C "$build" bench/lstm-bench >/dev/null
+"$build/bench/lstm-bench" | tee -a "$out"
+echo
+echo "== PyTorch (bench/pytorch_lstm.py, torch.nn.LSTM, one thread) =="
+/usr/bin/python3 "$root/bench/pytorch_lstm.py" | tee -a "$out"

@@ -107,8 +107,11 @@ static clg_status enqueue(clrt *rt, cl_kernel kernel, const size_t *global, cons
         rounded[d] = local ? (global[d] + local[d] - 1) / local[d] * local[d] : global[d];
     for (int i = 0; i < n_args; i++)
         CLRT_CHECK(rt, clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value));
-    CLRT_CHECK(rt,
-               clEnqueueNDRangeKernel(rt->queue, kernel, 3, NULL, rounded, local, 0, NULL, NULL));
+    cl_event event = NULL;
+    CLRT_CHECK(rt, clEnqueueNDRangeKernel(rt->queue, kernel, 3, NULL, rounded, local, 0, NULL,
+                                          CLRT_PROFILE_EVENT(rt, event)));
+    if (event)
+        clrt_profile_keep(rt, event, kernel, NULL);
 cleanup:
     return status;
 }

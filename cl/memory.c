@@ -231,6 +231,8 @@ clg_status clrt_read(clrt *rt, cl_mem mem, size_t offset, void *data, size_t byt
     rt->counters.host_syncs++;
     CLRT_CHECK(rt, clEnqueueReadBuffer(rt->queue, mem, CL_TRUE, offset, bytes, data, 0, NULL,
                                        NULL));
+    if (rt->profile.n_pending)
+        clrt_profile_drain(rt); /* the queue has run everything before the read */
 cleanup:
     return status;
 }
@@ -241,8 +243,11 @@ clg_status clrt_fill(clrt *rt, cl_mem mem, size_t offset, size_t bytes, const vo
     clg_status status = CLG_STATUS_OK;
     if (bytes == 0)
         return status;
+    cl_event event = NULL;
     CLRT_CHECK(rt, clEnqueueFillBuffer(rt->queue, mem, pattern, pattern_bytes, offset, bytes, 0,
-                                       NULL, NULL));
+                                       NULL, CLRT_PROFILE_EVENT(rt, event)));
+    if (event)
+        clrt_profile_keep(rt, event, NULL, "(fill)");
 cleanup:
     return status;
 }
@@ -253,8 +258,11 @@ clg_status clrt_copy(clrt *rt, cl_mem src, size_t src_offset, cl_mem dst, size_t
     clg_status status = CLG_STATUS_OK;
     if (bytes == 0)
         return status;
+    cl_event event = NULL;
     CLRT_CHECK(rt, clEnqueueCopyBuffer(rt->queue, src, dst, src_offset, dst_offset, bytes, 0, NULL,
-                                       NULL));
+                                       CLRT_PROFILE_EVENT(rt, event)));
+    if (event)
+        clrt_profile_keep(rt, event, NULL, "(copy)");
 cleanup:
     return status;
 }

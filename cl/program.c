@@ -359,8 +359,11 @@ clg_status clrt_launch(clrt *rt, cl_kernel kernel, int dims, const size_t *globa
     }
     for (int i = 0; i < n_args; i++)
         CLRT_CHECK(rt, clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value));
-    CLRT_CHECK(rt, clEnqueueNDRangeKernel(rt->queue, kernel, (cl_uint)dims, NULL, rounded, local,
-                                          0, NULL, NULL));
+    cl_event event = NULL;
+    CLRT_CHECK(rt, clEnqueueNDRangeKernel(rt->queue, kernel, (cl_uint)dims, NULL, rounded, local, 0,
+                                          NULL, CLRT_PROFILE_EVENT(rt, event)));
+    if (event)
+        clrt_profile_keep(rt, event, kernel, NULL);
     rt->counters.kernel_launches++;
 cleanup:
     return status;

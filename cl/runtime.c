@@ -96,6 +96,8 @@ clg_status clrt_finish(clrt *rt)
     clg_status status = CLG_STATUS_OK;
     rt->counters.host_syncs++;
     CLRT_CHECK(rt, clFinish(rt->queue));
+    if (rt->profile.n_pending)
+        clrt_profile_drain(rt);
 cleanup:
     return status;
 }
@@ -105,6 +107,7 @@ void clrt_release(clrt *rt)
     if (rt->queue)
         clFinish(rt->queue);
     clrt_staging_release(rt);
+    clrt_profile_release(rt);
     clrt_arena_release(rt);
     clrt_pool_put(rt, rt->gemm_temp);
     rt->gemm_temp = NULL;

@@ -80,6 +80,23 @@ typedef struct clrt_staging {
 
 #define CLRT_STAGING_SLOTS 4
 
+/* Kernel profiling (cl/profile.c, clg_context_set_profiling): the events
+ * kept since the last host sync, and the totals per kernel name. */
+typedef struct clrt_profile_pending {
+    cl_event begin; /* a marker before the command(s), or NULL: then event's start */
+    cl_event event;
+    cl_kernel kernel;  /* named by its function name, or */
+    const char *label; /* a static name for CLBlast and buffer commands */
+} clrt_profile_pending;
+
+typedef struct clrt_profile {
+    bool on;
+    clrt_profile_pending *pending;
+    int n_pending, pending_capacity;
+    clg_profile_entry *totals;
+    int n_totals, totals_capacity;
+} clrt_profile;
+
 typedef struct clrt {
     cl_platform_id platform;
     cl_device_id device;
@@ -107,6 +124,7 @@ typedef struct clrt {
     clrt_gemm_state gemm;
     clrt_staging staging[CLRT_STAGING_SLOTS];
     int staging_next;
+    clrt_profile profile;
 } clrt;
 
 /* ---- errors ---- */
@@ -186,6 +204,29 @@ typedef struct clrt_arg {
  * sizes; kernels guard their tails. */
 clg_status clrt_launch(clrt *rt, cl_kernel kernel, int dims, const size_t *global,
                        const size_t *local, int n_args, const clrt_arg *args);
+
+/* ---- profiling ---- */
+
+/* Finishes the queue, then recreates it with or without
+ * CL_QUEUE_PROFILING_ENABLE; turning it on clears the totals. */
+clg_status clrt_profile_set(clrt *rt, bool on);
+/* Where an enqueue should put its event: NULL while profiling is off, so the
+ * steady-state path creates no event. */
+#define CLRT_PROFILE_EVENT(rt, event) ((rt)->profile.on ? &(event) : NULL)
+/* Keeps the event of a command just enqueued (takes ownership), named by
+ * `kernel`'s function name or by `label`. */
+void clrt_profile_keep(clrt *rt, cl_event event, cl_kernel kernel, const char *label);
+/* For a library call that enqueues several kernels and returns the last one's
+ * event (CLBlast): clrt_profile_marker before the call gives `begin` (NULL
+ * while off), and the time kept runs from its end to the end of `event`. */
+cl_event clrt_profile_marker(clrt *rt);
+void clrt_profile_keep_span(clrt *rt, cl_event begin, cl_event event, const char *label);
+/* Adds the times of the kept events that have completed to the totals and
+ * releases them; called after host syncs. */
+void clrt_profile_drain(clrt *rt);
+/* The totals, most device time first (after a finish and a drain). */
+size_t clrt_profile_get(clrt *rt, clg_profile_entry *out, size_t capacity);
+void clrt_profile_release(clrt *rt);
 
 /* ---- CLBlast ---- */
 

@@ -173,6 +173,17 @@ CLG_API void clg_counters_get(const clg_context *ctx, clg_counters *out)
     *out = ctx->rt.counters;
 }
 
+/* Kernel profiling: cl/profile.c does the work. */
+CLG_API clg_status clg_context_set_profiling(clg_context *ctx, bool on)
+{
+    return clrt_profile_set(&ctx->rt, on);
+}
+
+CLG_API size_t clg_profile_get(clg_context *ctx, clg_profile_entry *out, size_t capacity)
+{
+    return clrt_profile_get(&ctx->rt, out, capacity);
+}
+
 /* GEMM dispatch and tuning: cl/gemm.c does the work. */
 CLG_API void clg_gemm_record(clg_context *ctx, bool on)
 {

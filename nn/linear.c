@@ -1,8 +1,8 @@
 /* nn/linear.c: the fully connected layer, torch.nn.Linear.
  *
  *   y (N, out) = x (N, in) W^T + b,   W (out, in), b (out)
- * Forward composes clg_matmul with a transposed view of W (a GEMM transpose
- * flag, no copy) and clg_bias_activation (the bias add, fused with the
+ * Forward composes clg_matmul_nt (x W^T with W as stored: W's gradient comes
+ * out of one GEMM in W's layout) and clg_bias_activation (the bias add, fused with the
  * activation that usually follows), so the gradients of x, W and b come from
  * those ops' backward rules; there is no backward code here. */
 #include <stdlib.h>
@@ -77,7 +77,7 @@ CLG_API clg_tensor *clg_linear_forward_act(clg_linear *layer, clg_tensor *x, clg
                  (long long)layer->out_features, (long long)layer->in_features);
         return NULL;
     }
-    clg_tensor *y = clg_matmul(x, clg_transpose(layer->weight, 0, 1)); /* (N, out) */
+    clg_tensor *y = clg_matmul_nt(x, layer->weight); /* (N, out) */
     if (!layer->bias && act == CLG_ACT_IDENTITY)
         return y;
     return clg_bias_activation(y, layer->bias, act, negative_slope);

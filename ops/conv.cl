@@ -1,6 +1,8 @@
 /* ops/conv.cl: the kernels around ops/conv.c's GEMMs: im2col, the bias and
  * layout pass after the forward GEMM, the layout pass and the bias reduction
- * before the backward GEMMs, and col2im as a gather.
+ * before the backward GEMMs, and col2im as a gather. conv_transpose2d reuses
+ * them with the roles swapped: its forward is conv2d's input gradient
+ * (layout pass, GEMM, col2im with the bias folded in), its backward im2col.
  *
  * Geometry arrives as four int4s:
  *   in   (N, C, H, W)                       the input
@@ -41,13 +43,14 @@ __kernel void conv2d_im2col(__global const float *x, int x_off, __global float *
     }
 }
 
-/* out (N, K, Ho Wo) = rows (N Ho Wo, K) permuted, plus bias[k] when has_bias.
- * One work-item per output position (n, j) moves its K channels: neighbours
- * read neighbouring rows and write neighbouring j, and the divisions are
- * paid once per position. */
+/* out (N, K, Ho Wo) (+)= rows (N Ho Wo, K) permuted, plus bias[k] when
+ * has_bias. One work-item per output position (n, j) moves its K channels:
+ * neighbours read neighbouring rows and write neighbouring j, and the
+ * divisions are paid once per position. accumulate: conv_transpose2d's
+ * input gradient adds to what is there. */
 __kernel void conv2d_output(__global const float *rows, int rows_off, __global const float *bias,
                             int bias_off, int has_bias, __global float *out, int out_off,
-                            int channels, int positions, int n)
+                            int channels, int positions, int n, int accumulate)
 {
     int p = get_global_id(0);
     if (p >= n)
@@ -55,8 +58,10 @@ __kernel void conv2d_output(__global const float *rows, int rows_off, __global c
     int b = p / positions, j = p - b * positions;
     __global const float *src = rows + rows_off + p * channels;
     __global float *dst = out + out_off + b * channels * positions + j;
-    for (int k = 0; k < channels; k++)
-        dst[k * positions] = has_bias ? src[k] + bias[bias_off + k] : src[k];
+    for (int k = 0; k < channels; k++) {
+        float v = has_bias ? src[k] + bias[bias_off + k] : src[k];
+        dst[k * positions] = accumulate ? dst[k * positions] + v : v;
+    }
 }
 
 /* grad_rows (N Ho Wo, K) = g (N, K, Ho Wo) permuted: the GEMMs' layout; one
@@ -113,13 +118,14 @@ inline void covering(int i, int s, int p, int d, int taps, int size, int *lo, in
 }
 
 /* dx[n, c, ih, iw] (+)= the sum of the dcol entries im2col copied from
- * x[n, c, ih, iw]: output (oh, ow) read it through tap (ki, kj) where
+ * x[n, c, ih, iw], plus bias[c] when has_bias (conv_transpose2d's output):
+ * output (oh, ow) read it through tap (ki, kj) where
  * oh sh + ki dh = ih + ph (and alike along w). A gather, one work-item per
  * input element, looping over the outputs that can reach it: no atomics, a
  * fixed summation order, and divisions only where dilation needs them. */
-__kernel void conv2d_col2im(__global const float *dcol, int dcol_off, __global float *dx,
-                            int dx_off, int4 in, int4 geo, int4 step, int4 dil, int n,
-                            int accumulate)
+__kernel void conv2d_col2im(__global const float *dcol, int dcol_off, __global const float *bias,
+                            int bias_off, int has_bias, __global float *dx, int dx_off, int4 in,
+                            int4 geo, int4 step, int4 dil, int n, int accumulate)
 {
     int i = get_global_id(0);
     if (i >= n)
@@ -147,5 +153,7 @@ __kernel void conv2d_col2im(__global const float *dcol, int dcol_off, __global f
                         (c * geo.z + ki) * geo.w + kj];
         }
     }
+    if (has_bias)
+        sum += bias[bias_off + c];
     dx[dx_off + i] = accumulate ? dx[dx_off + i] + sum : sum;
 }

@@ -4,8 +4,14 @@
  *   dA = G B^T       one GEMM, beta = 1 when dA already holds a gradient
  *   dB = A^T G       one GEMM, likewise
  * A view whose last two axes are a transposed matrix reaches CLBlast as the
- * same buffer with the transpose flag set, so x W^T in a linear layer costs
- * no copy; any other strided view is made contiguous first. */
+ * same buffer with the transpose flag set, so x W^T costs no copy; any other
+ * strided view is made contiguous first.
+ *
+ *   C = A B^T        clg_matmul_nt: A (M,K), B (N,K), as a linear layer's x W^T
+ *   dA = G B         dB = G^T A, in B's own layout (no transposed copy)
+ * The layer could take clg_transpose(W) instead, but then W's gradient would
+ * be computed as the (K,N) transpose and accumulated back through a strided
+ * copy, which the profiler showed costing more than the GEMMs themselves. */
 #include "ops/internal.h"
 
 /* A tensor's last two axes as a row-major matrix for CLBlast; false when the
@@ -40,17 +46,40 @@ static void flip(clrt_matrix *m)
     m->trans = !m->trans;
 }
 
+/* node->i[0]: 1 for clg_matmul_nt (b is (N,K)), 0 for clg_matmul. */
 static void matmul_backward(clg_context *ctx, const eng_node *node)
 {
     clg_tensor *a = node->inputs[0], *b = node->inputs[1], *g = node->output->grad;
+    bool nt = node->i[0] == 1;
     int r = a->rank;
     size_t batch = r == 3 ? (size_t)a->shape[0] : 1;
-    size_t m = (size_t)a->shape[r - 2], k = (size_t)a->shape[r - 1], n = (size_t)b->shape[r - 1];
+    size_t m = (size_t)a->shape[r - 2], k = (size_t)a->shape[r - 1];
+    size_t n = (size_t)b->shape[nt ? r - 2 : r - 1];
     clrt_matrix ma, mb, mg;
     as_matrix(a, &ma);
     as_matrix(b, &mb);
     as_matrix(g, &mg);
     bool accumulate = false;
+    if (nt) {
+        clg_tensor *da = eng_grad_dest(ctx, a, &accumulate);
+        if (da) {
+            clrt_matrix md;
+            as_matrix(da, &md);
+            /* (M,N) x (N,K) */
+            clrt_gemm(&ctx->rt, m, k, n, 1.0f, mg, mb, accumulate ? 1.0f : 0.0f, md, batch,
+                      batch_stride(g), batch_stride(b), batch_stride(da));
+        }
+        clg_tensor *db = eng_grad_dest(ctx, b, &accumulate);
+        if (db) {
+            clrt_matrix md, gt = mg;
+            as_matrix(db, &md);
+            flip(&gt);
+            /* (N,M) x (M,K) */
+            clrt_gemm(&ctx->rt, n, k, m, 1.0f, gt, ma, accumulate ? 1.0f : 0.0f, md, batch,
+                      batch_stride(g), batch_stride(a), batch_stride(db));
+        }
+        return;
+    }
     clg_tensor *da = eng_grad_dest(ctx, a, &accumulate);
     if (da) {
         clrt_matrix md, bt = mb;
@@ -71,22 +100,22 @@ static void matmul_backward(clg_context *ctx, const eng_node *node)
     }
 }
 
-CLG_API clg_tensor *clg_matmul(clg_tensor *a, clg_tensor *b)
+static clg_tensor *matmul(const char *name, clg_tensor *a, clg_tensor *b, bool nt)
 {
     clg_tensor *inputs[2] = {a, b};
-    clg_context *ctx = eng_op_begin_f32("clg_matmul", 2, inputs);
+    clg_context *ctx = eng_op_begin_f32(name, 2, inputs);
     if (!ctx)
         return NULL;
     const clg_tensor *shapes[2] = {a, b};
     int r = a->rank;
     if (r != b->rank || (r != 2 && r != 3)) {
-        op_fail_shapes(ctx, "clg_matmul", "are not two matrices or two batches of matrices", 2,
-                       shapes);
+        op_fail_shapes(ctx, name, "are not two matrices or two batches of matrices", 2, shapes);
         return NULL;
     }
-    if (a->shape[r - 1] != b->shape[r - 2] || (r == 3 && a->shape[0] != b->shape[0])) {
-        op_fail_shapes(ctx, "clg_matmul", "do not multiply (inner sizes or batches differ)", 2,
-                       shapes);
+    /* b's axes: (K, N), or (N, K) for a b^T */
+    int b_k = nt ? r - 1 : r - 2, b_n = nt ? r - 2 : r - 1;
+    if (a->shape[r - 1] != b->shape[b_k] || (r == 3 && a->shape[0] != b->shape[0])) {
+        op_fail_shapes(ctx, name, "do not multiply (inner sizes or batches differ)", 2, shapes);
         return NULL;
     }
     clrt_matrix ma, mb, mc;
@@ -106,17 +135,33 @@ CLG_API clg_tensor *clg_matmul(clg_tensor *a, clg_tensor *b)
     if (r == 3)
         shape[0] = a->shape[0];
     shape[r - 2] = a->shape[r - 2];
-    shape[r - 1] = b->shape[r - 1];
+    shape[r - 1] = b->shape[b_n];
     clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, r, shape);
     if (!out)
         return NULL;
     as_matrix(out, &mc);
+    if (nt)
+        flip(&mb);
     size_t batch = r == 3 ? (size_t)a->shape[0] : 1;
-    if (clrt_gemm(&ctx->rt, (size_t)a->shape[r - 2], (size_t)b->shape[r - 1],
+    if (clrt_gemm(&ctx->rt, (size_t)a->shape[r - 2], (size_t)b->shape[b_n],
                   (size_t)a->shape[r - 1], 1.0f, ma, mb, 0.0f, mc, batch, batch_stride(a),
                   batch_stride(b), batch_stride(out)) != CLG_STATUS_OK)
         return NULL;
-    if (eng_needs_grad(ctx, 2, inputs) && !eng_record(ctx, "clg_matmul", matmul_backward, out, 2, inputs))
-        return NULL;
+    if (eng_needs_grad(ctx, 2, inputs)) {
+        eng_node *node = eng_record(ctx, name, matmul_backward, out, 2, inputs);
+        if (!node)
+            return NULL;
+        node->i[0] = nt;
+    }
     return out;
+}
+
+CLG_API clg_tensor *clg_matmul(clg_tensor *a, clg_tensor *b)
+{
+    return matmul("clg_matmul", a, b, false);
+}
+
+CLG_API clg_tensor *clg_matmul_nt(clg_tensor *a, clg_tensor *b)
+{
+    return matmul("clg_matmul_nt", a, b, true);
 }

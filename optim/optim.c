@@ -321,3 +321,69 @@ CLG_API void clg_optim_set_lr(clg_optim *opt, float lr)
 {
     opt->options.lr = lr;
 }
+
+/* Gradient clipping by global norm: one clip_sumsq launch per gradient into
+ * a step-arena slot, then one clip_scale per gradient, which recomputes the
+ * total from the slots itself; nothing is read back unless the caller asks
+ * for the norm. A clip_scale launch must see every slot written, so all
+ * reductions are enqueued first (the queue is in order). */
+CLG_API clg_status clg_clip_grad_norm(const clg_params *params, float max_norm,
+                                      float *total_norm)
+{
+    if (!params)
+        return CLG_STATUS_INVALID_ARGUMENT;
+    clg_context *ctx = NULL;
+    size_t count = clg_params_count(params), n_grads = 0;
+    for (size_t i = 0; i < count; i++) {
+        clg_tensor *p = clg_params_tensor(params, i);
+        ctx = p->ctx;
+        if (!clg_params_is_buffer(params, i) && clg_tensor_grad(p))
+            n_grads++;
+    }
+    if (total_norm)
+        *total_norm = 0.0f;
+    if (!ctx)
+        return CLG_STATUS_OK;
+    if (eng_failed(ctx))
+        return ctx->rt.error.status;
+    if (!(max_norm >= 0))
+        return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                        "clg_clip_grad_norm: max_norm must be >= 0, not %g", (double)max_norm);
+    if (n_grads == 0)
+        return CLG_STATUS_OK;
+    int64_t slots = (int64_t)n_grads + 1;
+    clg_tensor *sumsq = eng_new(ctx, CLG_DTYPE_F32, 1, &slots);
+    cl_kernel reduce = clrt_kernel(&ctx->rt, SOURCE, NULL, "clip_sumsq");
+    cl_kernel scale = clrt_kernel(&ctx->rt, SOURCE, NULL, "clip_scale");
+    if (!sumsq || !reduce || !scale)
+        return ctx->rt.error.status;
+    for (int pass = 0; pass < 2; pass++) {
+        int slot = 0;
+        for (size_t i = 0; i < count && !eng_failed(ctx); i++) {
+            const clg_tensor *g = clg_tensor_grad(clg_params_tensor(params, i));
+            if (clg_params_is_buffer(params, i) || !g)
+                continue;
+            int n = (int)clg_tensor_numel(g);
+            size_t local = WG, global = WG;
+            if (pass == 0) {
+                clrt_arg args[] = {ENG_ARG_TENSOR(g), CLRT_ARG_INT(n), ENG_ARG_TENSOR(sumsq),
+                                   CLRT_ARG_INT(slot), CLRT_ARG_LOCAL(WG * sizeof(cl_float))};
+                clrt_launch(&ctx->rt, reduce, 1, &global, &local,
+                            (int)(sizeof args / sizeof args[0]), args);
+            } else {
+                global = (size_t)(n > 0 ? n : 1);
+                clrt_arg args[] = {ENG_ARG_TENSOR(g),   CLRT_ARG_INT(n),
+                                   ENG_ARG_TENSOR(sumsq), CLRT_ARG_INT(n_grads),
+                                   CLRT_ARG_FLOAT(max_norm), CLRT_ARG_INT(slot == 0)};
+                clrt_launch(&ctx->rt, scale, 1, &global, &local,
+                            (int)(sizeof args / sizeof args[0]), args);
+            }
+            slot++;
+        }
+    }
+    if (total_norm && !eng_failed(ctx)) {
+        clrt_read(&ctx->rt, sumsq->mem, (sumsq->offset + n_grads) * sizeof(float), total_norm,
+                  sizeof(float));
+    }
+    return ctx->rt.error.status;
+}

@@ -95,3 +95,55 @@ __kernel void adam_step(__global float *param, int param_off, __global const flo
     float denom = sqrt(v) / bias2_sqrt + eps;
     param[param_off + i] = p + (-step_size) * (m / denom);
 }
+
+/* ---- gradient clipping by global norm (clg_clip_grad_norm) ---- */
+
+#define CLIP_WG 64
+
+/* sumsq[slot] = sum of grad^2 over one tensor: one work-group of CLIP_WG
+ * items, strided partial sums, then a tree in local memory, so the order
+ * (and the result) is fixed. */
+__kernel void clip_sumsq(__global const float *grad, int grad_off, int n,
+                         __global float *sumsq, int sumsq_off, int slot,
+                         __local float *partial)
+{
+    int l = get_local_id(0);
+    float s = 0.0f;
+    for (int i = l; i < n; i += CLIP_WG) {
+        float g = grad[grad_off + i];
+        s += g * g;
+    }
+    partial[l] = s;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int width = CLIP_WG / 2; width > 0; width /= 2) {
+        if (l < width)
+            partial[l] += partial[l + width];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (l == 0)
+        sumsq[sumsq_off + slot] = partial[0];
+}
+
+/* As torch.nn.utils.clip_grad_norm_: total = norm of the per-tensor norms,
+ * grad *= min(max_norm / (total + 1e-6), 1). Every work-item recomputes the
+ * total from the `count` slots (a handful), so no other launch is needed;
+ * item 0 of the first tensor stores it in sumsq[count] for a caller who
+ * asks. */
+__kernel void clip_scale(__global float *grad, int grad_off, int n, __global float *sumsq,
+                         int sumsq_off, int count, float max_norm, int store_total)
+{
+    int i = get_global_id(0);
+    if (i >= n && !(store_total && i == 0))
+        return;
+    float total = 0.0f;
+    for (int k = 0; k < count; k++) {
+        float norm = sqrt(sumsq[sumsq_off + k]);
+        total += norm * norm;
+    }
+    total = sqrt(total);
+    float coef = fmin(max_norm / (total + 1e-6f), 1.0f);
+    if (i < n)
+        grad[grad_off + i] *= coef;
+    if (store_total && i == 0)
+        sumsq[sumsq_off + count] = total;
+}

@@ -92,6 +92,7 @@ CLG_API void clg_model_destroy(clg_model *model)
         clg_linear_destroy(model->layers[i]);
     for (int i = 0; i < model->n_convs; i++)
         clg_conv2d_layer_destroy(model->convs[i]);
+    clg_recurrent_layer_destroy(model->recurrent);
     clg_params_destroy(model->params);
     free(model->layers);
     free(model->widths);
@@ -190,10 +191,22 @@ CLG_API clg_model *clg_model_from_checkpoint(clg_context *ctx, const char *path)
     const char *arch = clg_safetensors_metadata(st, "arch");
     int64_t *widths = NULL;
     int n = 0;
-    if (kind && strcmp(kind, "lenet5") == 0) {
+    bool recurrent = kind && (strcmp(kind, "rnn") == 0 || strcmp(kind, "lstm") == 0);
+    if (kind && (strcmp(kind, "lenet5") == 0 || recurrent)) {
         clg_model *model =
-            zoo_lenet5_from_metadata(ctx, fn, path, clg_safetensors_metadata(st, "activation"),
-                                     clg_safetensors_metadata(st, "pool"));
+            recurrent ? zoo_recurrent_from_metadata(ctx, fn, path, kind, arch)
+                      : zoo_lenet5_from_metadata(ctx, fn, path,
+                                                 clg_safetensors_metadata(st, "activation"),
+                                                 clg_safetensors_metadata(st, "pool"));
+        clg_safetensors_destroy(st);
+        if (model && clg_checkpoint_load(ctx, model->params, path) != CLG_STATUS_OK) {
+            clg_model_destroy(model);
+            return NULL;
+        }
+        return model;
+    }
+    if (kind && strcmp(kind, "autoencoder") == 0) {
+        clg_model *model = zoo_autoencoder_from_metadata(ctx, fn, path, arch);
         clg_safetensors_destroy(st);
         if (model && clg_checkpoint_load(ctx, model->params, path) != CLG_STATUS_OK) {
             clg_model_destroy(model);

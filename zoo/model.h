@@ -24,6 +24,10 @@ struct clg_model {
     clg_conv2d_layer *convs[2]; /* convs[i] is "conv<i+1>" */
     const char *activation;     /* static: "relu", "tanh", "sigmoid" */
     const char *pool;           /* static: "max", "avg" */
+    /* Recurrent classifiers only (recurrent.c): the RNN/LSTM layer before
+     * fc1, and the number of time steps each input row is split into. */
+    clg_recurrent_layer *recurrent;
+    int64_t steps;
 };
 
 /* A model of `kind` with linear layers between consecutive widths, initialised
@@ -41,5 +45,15 @@ uint64_t zoo_layer_seed(uint64_t seed, int layer);
  * `path` when they are missing or unknown. */
 clg_model *zoo_lenet5_from_metadata(clg_context *ctx, const char *fn, const char *path,
                                     const char *activation, const char *pool);
+
+/* The autoencoder (autoencoder.c) from its checkpoint's "arch"; NULL with a
+ * message naming `fn` and `path` unless the widths mirror around the code. */
+clg_model *zoo_autoencoder_from_metadata(clg_context *ctx, const char *fn, const char *path,
+                                         const char *arch);
+
+/* The "rnn" / "lstm" classifiers (recurrent.c) from their checkpoint
+ * metadata; NULL with a message naming `fn` and `path` on a bad arch. */
+clg_model *zoo_recurrent_from_metadata(clg_context *ctx, const char *fn, const char *path,
+                                       const char *kind, const char *arch);
 
 #endif

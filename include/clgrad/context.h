@@ -165,6 +165,31 @@ CLG_API clg_status clg_gemm_tune(clg_context *ctx, const clg_gemm_shape *shapes,
  * borrowed for the context's life. */
 CLG_API const char *clg_gemm_table_path(const clg_context *ctx);
 
+/* Kernel profiling, for finding what a step spends its device time on
+ * (`clgrad train --profile`). While on, every command clgrad enqueues (its
+ * own kernels, the GEMMs, buffer fills and copies) keeps an OpenCL event; at
+ * each host sync (a read, clg_finish) the device times are summed per kernel
+ * name and the events released. A CLBlast GEMM is one entry, "clblast_sgemm"
+ * (or "clblast_sgemm_batched"), timed from a marker enqueued before it to the
+ * end of its last kernel, so that its padding kernels count too. Turning
+ * profiling on or off finishes the queued work and recreates the queue
+ * (OpenCL enables profiling per queue); turning it on clears the totals.
+ * While off, no event is created and the steady-state rules hold; while on,
+ * a long stretch without reads also waits for the device every few thousand
+ * commands, to bound the events held. */
+CLG_API clg_status clg_context_set_profiling(clg_context *ctx, bool on);
+
+typedef struct clg_profile_entry {
+    char name[64];  /* the kernel's function name ("binary_forward", "gemm_outer"),
+                       "clblast_sgemm", "(fill)" or "(copy)" */
+    uint64_t count; /* commands enqueued */
+    double seconds; /* their summed device time */
+} clg_profile_entry;
+
+/* Finishes the queue (a host sync), then copies up to `capacity` totals into
+ * `out`, most device time first; returns how many kernel names there are. */
+CLG_API size_t clg_profile_get(clg_context *ctx, clg_profile_entry *out, size_t capacity);
+
 /* Device discovery, without a context. */
 typedef enum clg_device_type {
     CLG_DEVICE_TYPE_OTHER = 0,

@@ -101,6 +101,103 @@ CLG_API clg_tensor *clg_safetensors_tensor(const clg_safetensors *st, clg_contex
 CLG_API double clg_confusion_matrix(const int32_t *predicted, const int32_t *truth, int64_t n,
                                     int classes, int64_t *matrix);
 
+/* ---- Credit-card fraud transactions (CSV) and binary-detection metrics ----
+ *
+ * The layout of the public credit-card fraud data set (284,807 card
+ * transactions over two days of 2013, 492 frauds): the header
+ *   Time,V1,V2,...,V28,Amount,Class
+ * then one transaction per line: the seconds since the first transaction,
+ * 28 PCA components, the amount, and Class 0 (normal) or 1 (fraud). Fields
+ * may be in double quotes, as the public file writes them. The real file is
+ * in no package; clg_fraud_write_synthetic writes a seeded synthetic one in
+ * the same layout for tests and demonstrations. */
+
+#define CLG_FRAUD_FEATURES 30 /* Time, V1..V28, Amount */
+
+typedef struct clg_fraud_data clg_fraud_data;
+
+/* Reads a whole file. CLG_STATUS_FORMAT, with a message naming the file, the
+ * line and the column (1-based, the header is line 1), for: an empty file, a
+ * header other than the layout's (a missing Class column included), a row
+ * with fewer or more than 31 fields, a field that is not a number, a Class
+ * other than 0 or 1, no rows, or rows of one class only. */
+CLG_API clg_fraud_data *clg_fraud_read_csv(clg_context *ctx, const char *path);
+CLG_API void clg_fraud_data_destroy(clg_fraud_data *data);
+CLG_API int64_t clg_fraud_data_rows(const clg_fraud_data *data);
+CLG_API int64_t clg_fraud_data_frauds(const clg_fraud_data *data);
+/* Borrowed for the object's lifetime: (rows, CLG_FRAUD_FEATURES) raw
+ * features and (rows) labels. */
+CLG_API const float *clg_fraud_data_features(const clg_fraud_data *data);
+CLG_API const int32_t *clg_fraud_data_labels(const clg_fraud_data *data);
+
+/* The lecture's split: the normal rows shuffled by `seed` and halved; the
+ * first half (the larger for an odd count) is the training set, normal rows
+ * only; the other half and every fraud form the test set. train and test
+ * must each hold clg_fraud_data_rows entries; they receive row indices. */
+CLG_API clg_status clg_fraud_split(clg_context *ctx, const clg_fraud_data *data, uint64_t seed,
+                                   int64_t *train, int64_t *n_train, int64_t *test,
+                                   int64_t *n_test);
+
+/* Writes `rows` synthetic transactions (at least 4) to `path` in the layout
+ * above (through a temporary file renamed into place), with the public
+ * file's imbalance: round(rows * 492 / 284807) frauds, at least 2, at rows
+ * chosen by the seed; *frauds (may be NULL) receives their count. The
+ * normal rows come from three Gaussian clusters, the frauds are shifted
+ * along the components where the public file's frauds differ most. The same
+ * (rows, seed) gives the same file on every machine that formats floats
+ * alike. It is synthetic: no conclusion about real fraud follows from it. */
+CLG_API clg_status clg_fraud_write_synthetic(clg_context *ctx, const char *path, int64_t rows,
+                                             uint64_t seed, int64_t *frauds);
+
+/* MinMax scaling, sklearn's MinMaxScaler: lo and hi (cols each) receive the
+ * column minima and maxima over the rows of x (row-major, `cols` wide) named
+ * by `rows` (count of them), the training split's; then
+ * clg_minmax_transform writes (x - lo) / (hi - lo) for `n` rows (out may be
+ * x); a constant column becomes 0 and values outside [lo, hi] are not
+ * clipped, as in sklearn. */
+CLG_API clg_status clg_minmax_fit(clg_context *ctx, const float *x, int64_t cols,
+                                  const int64_t *rows, int64_t count, float *lo, float *hi);
+CLG_API void clg_minmax_transform(const float *lo, const float *hi, int64_t cols, const float *x,
+                                  int64_t n, float *out);
+
+/* Binary detection from scores: truth 1 (positive, fraud) or 0 (negative),
+ * a row predicted positive when its score is above the threshold (the
+ * lecture's "distance > 0.20"). Every function below reports
+ * CLG_STATUS_INVALID_ARGUMENT, naming itself, for n < 1, a NaN score, a
+ * truth outside {0, 1}, or a truth of one class only (neither rate nor the
+ * ROC curve is defined then). */
+
+/* sklearn.metrics.roc_curve(truth, scores, drop_intermediate=False): one
+ * point per distinct score, scanned from the highest, plus the origin with
+ * threshold +infinity first (sklearn 1.2 writes max + 1 there, later
+ * versions inf). Ties share one point, so a tie between a positive and a
+ * negative is a diagonal step. fpr, tpr and thresholds (any may be NULL)
+ * need room for n + 1 points; *points receives the count. */
+CLG_API clg_status clg_roc_curve(clg_context *ctx, const float *scores, const int32_t *truth,
+                                 int64_t n, double *fpr, double *tpr, float *thresholds,
+                                 int64_t *points);
+/* sklearn.metrics.roc_auc_score: the trapezoidal area under that curve,
+ * which counts each positive-negative tie as half a correctly ranked pair. */
+CLG_API clg_status clg_roc_auc(clg_context *ctx, const float *scores, const int32_t *truth,
+                               int64_t n, double *auc);
+
+/* The confusion matrix at one threshold, and its rates. */
+typedef struct clg_binary_counts {
+    int64_t tn, fp; /* negatives: below or at the threshold, above it */
+    int64_t fn, tp; /* positives: likewise */
+    double tpr;     /* tp / (tp + fn): frauds caught */
+    double fpr;     /* fp / (fp + tn): normal transactions flagged */
+} clg_binary_counts;
+
+CLG_API clg_status clg_binary_counts_at(clg_context *ctx, const float *scores,
+                                        const int32_t *truth, int64_t n, float threshold,
+                                        clg_binary_counts *out);
+/* The lowest threshold whose false-positive rate is at most target_fpr (in
+ * [0, 1)): a negatives' score, so ties never push the rate above target. */
+CLG_API clg_status clg_threshold_for_fpr(clg_context *ctx, const float *scores,
+                                         const int32_t *truth, int64_t n, double target_fpr,
+                                         float *threshold);
+
 #ifdef __cplusplus
 }
 #endif

@@ -114,6 +114,66 @@ CLG_API void clg_dropout_layer_destroy(clg_dropout_layer *layer);
 CLG_API clg_tensor *clg_dropout_layer_forward(clg_dropout_layer *layer, clg_tensor *x,
                                               bool training);
 
+/* Transposed 2-D convolution layer, torch.nn.ConvTranspose2d (groups 1):
+ * weight (in, out, kh, kw), bias (out), both U(-1/sqrt(fan_in),
+ * 1/sqrt(fan_in)) with PyTorch's fan_in = out kh kw (the weight's second
+ * axis times the kernel), drawn as clg_conv2d_layer's. params NULL means
+ * clg_conv_transpose2d_params_default(); forward is clg_conv_transpose2d,
+ * which reports shape errors. Parameters "weight", "bias". */
+typedef struct clg_conv_transpose2d_layer clg_conv_transpose2d_layer;
+
+CLG_API clg_conv_transpose2d_layer *
+clg_conv_transpose2d_layer_create(clg_context *ctx, int64_t in_channels, int64_t out_channels,
+                                  int kernel_h, int kernel_w,
+                                  const clg_conv_transpose2d_params *params, bool bias,
+                                  uint64_t seed);
+CLG_API void clg_conv_transpose2d_layer_destroy(clg_conv_transpose2d_layer *layer);
+CLG_API clg_tensor *clg_conv_transpose2d_layer_forward(clg_conv_transpose2d_layer *layer,
+                                                       clg_tensor *x);
+CLG_API const clg_params *
+clg_conv_transpose2d_layer_params(const clg_conv_transpose2d_layer *layer);
+
+/* Recurrent layer, torch.nn.LSTM or torch.nn.RNN (tanh): one layer, one
+ * direction, forward by clg_lstm / clg_rnn. Parameters "weight_ih_l0"
+ * (G H, I), "weight_hh_l0" (G H, H), "bias_ih_l0", "bias_hh_l0" (G H), G = 4
+ * for the LSTM (gates i, f, g, o), 1 for the RNN, all
+ * U(-1/sqrt(H), 1/sqrt(H)) as PyTorch initialises them. x (T, N, I), or
+ * (N, T, I) with batch_first; returns the hidden sequence and, when h_n is
+ * not NULL, the last hidden state (1, N, H) (step tensors). The state starts
+ * at zeros, unless keep_state is on (truncated BPTT): then each forward
+ * starts from the previous forward's last h (and c), carried as values
+ * without gradient, as PyTorch's h.detach(); a batch of another size starts
+ * from zeros again. */
+typedef enum clg_cell { CLG_CELL_RNN = 0, CLG_CELL_LSTM = 1 } clg_cell;
+typedef struct clg_recurrent_layer clg_recurrent_layer;
+
+CLG_API clg_recurrent_layer *clg_recurrent_layer_create(clg_context *ctx, clg_cell cell,
+                                                        int64_t input_size, int64_t hidden_size,
+                                                        bool batch_first, uint64_t seed);
+CLG_API void clg_recurrent_layer_destroy(clg_recurrent_layer *layer);
+CLG_API clg_tensor *clg_recurrent_layer_forward(clg_recurrent_layer *layer, clg_tensor *x,
+                                                clg_tensor **h_n);
+/* Truncated BPTT on or off (off forgets the carried state). */
+CLG_API void clg_recurrent_layer_set_keep_state(clg_recurrent_layer *layer, bool keep);
+/* Forgets the carried state: the next forward starts from zeros. */
+CLG_API void clg_recurrent_layer_reset_state(clg_recurrent_layer *layer);
+CLG_API int64_t clg_recurrent_layer_hidden_size(const clg_recurrent_layer *layer);
+CLG_API const clg_params *clg_recurrent_layer_params(const clg_recurrent_layer *layer);
+
+/* Embedding layer, torch.nn.Embedding: weight (V, D) ~ N(0, 1), parameter
+ * "weight"; forward is clg_embedding (ids on the device) or
+ * clg_embedding_host (ids from host memory, checked there). */
+typedef struct clg_embedding_layer clg_embedding_layer;
+
+CLG_API clg_embedding_layer *clg_embedding_layer_create(clg_context *ctx, int64_t num_embeddings,
+                                                        int64_t embedding_dim, uint64_t seed);
+CLG_API void clg_embedding_layer_destroy(clg_embedding_layer *layer);
+CLG_API clg_tensor *clg_embedding_layer_forward(clg_embedding_layer *layer, clg_tensor *ids);
+CLG_API clg_tensor *clg_embedding_layer_forward_host(clg_embedding_layer *layer,
+                                                     const int32_t *ids, int rank,
+                                                     const int64_t *shape);
+CLG_API const clg_params *clg_embedding_layer_params(const clg_embedding_layer *layer);
+
 #ifdef __cplusplus
 }
 #endif

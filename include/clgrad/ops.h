@@ -82,6 +82,12 @@ CLG_API clg_tensor *clg_argmax(clg_tensor *a, int axis, bool keepdim);
  * (B,M,K)x(B,K,N) -> (B,M,N). Transposed views are passed to the GEMM as
  * transpose flags, not copied. */
 CLG_API clg_tensor *clg_matmul(clg_tensor *a, clg_tensor *b);
+/* a b^T with b given untransposed (torch.nn.functional.linear without the
+ * bias): (M,K)x(N,K) -> (M,N), or batched (B,M,K)x(B,N,K) -> (B,M,N). The
+ * same values as clg_matmul(a, clg_transpose(b, -2, -1)), but b's gradient
+ * comes out of one GEMM in b's own layout, where the transposed view's would
+ * be computed transposed and then copied back element by element. */
+CLG_API clg_tensor *clg_matmul_nt(clg_tensor *a, clg_tensor *b);
 
 /* Views and shape changes. clg_transpose swaps two axes without copying;
  * clg_reshape keeps the element order (one size may be -1) and copies only

@@ -53,6 +53,17 @@ CLG_API clg_status clg_optim_step(clg_optim *opt);
 CLG_API void clg_optim_zero_grad(clg_optim *opt);
 CLG_API void clg_optim_set_lr(clg_optim *opt, float lr);
 
+/* torch.nn.utils.clip_grad_norm_ (L2): total = the norm of all the
+ * parameters' gradients taken together; every gradient is scaled by
+ * min(max_norm / (total + 1e-6), 1). Parameters without a gradient and
+ * buffers are skipped. Computed on the device without a host sync; only
+ * when total_norm is not NULL is the total read back into it (one sync).
+ * Call it between clg_backward and clg_optim_step, inside the step (its
+ * scratch comes from the step arena). max_norm < 0 or NaN is
+ * CLG_STATUS_INVALID_ARGUMENT. */
+CLG_API clg_status clg_clip_grad_norm(const clg_params *params, float max_norm,
+                                      float *total_norm);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,9 @@
-/* tests/ops/test_conv.c: 2-D convolution (ops/conv.c) against a naive host
- * loop over odd shapes, finite differences for input, weight and bias,
- * PyTorch's F.conv2d (tools/golden/gen_ops_conv.py), every shape and
+/* tests/ops/test_conv.c: 2-D convolution and transposed convolution
+ * (ops/conv.c) against naive host loops over odd shapes, finite differences
+ * for input, weight and bias, PyTorch's F.conv2d and F.conv_transpose2d
+ * (tools/golden/gen_ops_conv.py, gen_conv_transpose.py), every shape and
  * parameter error, and the steady-state contract. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -380,6 +382,383 @@ START_TEST(test_conv2d_steady_state)
 }
 END_TEST
 
+/* ---- clg_conv_transpose2d ---- */
+
+/* One transposed convolution: input (n, c, h, w), weight (c, k, kh, kw). */
+typedef struct tconv_case {
+    int n, c, h, w;
+    int k, kh, kw;
+    bool bias;
+    clg_conv_transpose2d_params p;
+} tconv_case;
+
+/* stride, padding, output padding, dilation, each (h, w) */
+static clg_conv_transpose2d_params tparams(int sh, int sw, int ph, int pw, int oph, int opw,
+                                           int dh, int dw)
+{
+    return (clg_conv_transpose2d_params){sh, sw, ph, pw, oph, opw, dh, dw};
+}
+
+static int tout_h(const tconv_case *t)
+{
+    return (t->h - 1) * t->p.stride_h - 2 * t->p.pad_h + t->p.dilation_h * (t->kh - 1) +
+           t->p.output_pad_h + 1;
+}
+
+static int tout_w(const tconv_case *t)
+{
+    return (t->w - 1) * t->p.stride_w - 2 * t->p.pad_w + t->p.dilation_w * (t->kw - 1) +
+           t->p.output_pad_w + 1;
+}
+
+/* The naive host reference, in double, written as the scatter that defines
+ * the op: input pixel (ih, iw) adds x w[c, k, i, j] to output
+ * (ih sh - ph + i dh, iw sw - pw + j dw) when that lies inside; dx, dw, db
+ * for an upstream gradient g by the same loops. */
+static void host_tconv(const tconv_case *t, const float *x, const float *w, const float *b,
+                       const float *g, float *y, float *dx, float *dw, float *db)
+{
+    int ho = tout_h(t), wo = tout_w(t);
+    size_t nw = (size_t)t->c * t->k * t->kh * t->kw;
+    size_t ny = (size_t)t->n * t->k * ho * wo;
+    double *ay = calloc(ny, sizeof *ay), *aw = calloc(nw, sizeof *aw);
+    for (int n = 0; n < t->n; n++)
+        for (int k = 0; k < t->k; k++)
+            for (int o = 0; o < ho * wo; o++)
+                ay[((size_t)n * t->k + k) * ho * wo + o] = b ? b[k] : 0;
+    for (int n = 0; n < t->n; n++)
+        for (int c = 0; c < t->c; c++)
+            for (int ih = 0; ih < t->h; ih++)
+                for (int iw = 0; iw < t->w; iw++) {
+                    size_t xi = (((size_t)n * t->c + c) * t->h + ih) * t->w + iw;
+                    double sx = 0;
+                    for (int k = 0; k < t->k; k++)
+                        for (int i = 0; i < t->kh; i++)
+                            for (int j = 0; j < t->kw; j++) {
+                                int oh = ih * t->p.stride_h - t->p.pad_h + i * t->p.dilation_h;
+                                int ow = iw * t->p.stride_w - t->p.pad_w + j * t->p.dilation_w;
+                                if (oh < 0 || oh >= ho || ow < 0 || ow >= wo)
+                                    continue;
+                                size_t yi = (((size_t)n * t->k + k) * ho + oh) * wo + ow;
+                                size_t wi = (((size_t)c * t->k + k) * t->kh + i) * t->kw + j;
+                                ay[yi] += (double)x[xi] * w[wi];
+                                sx += (double)g[yi] * w[wi];
+                                aw[wi] += (double)g[yi] * x[xi];
+                            }
+                    dx[xi] = (float)sx;
+                }
+    for (int k = 0; k < t->k; k++) {
+        double s = 0;
+        for (int n = 0; n < t->n; n++)
+            for (int o = 0; o < ho * wo; o++)
+                s += g[((size_t)n * t->k + k) * ho * wo + o];
+        db[k] = (float)s;
+    }
+    for (size_t i = 0; i < ny; i++)
+        y[i] = (float)ay[i];
+    for (size_t i = 0; i < nw; i++)
+        dw[i] = (float)aw[i];
+    free(ay);
+    free(aw);
+}
+
+/* Forward and backward against host_tconv; `steps` passes without
+ * zero_grad, so the second checks the accumulating paths. */
+static void check_tconv(clg_context *ctx, const tconv_case *t, int steps)
+{
+    int ho = tout_h(t), wo = tout_w(t);
+    size_t nx = (size_t)t->n * t->c * t->h * t->w, nw = (size_t)t->c * t->k * t->kh * t->kw;
+    size_t ny = (size_t)t->n * t->k * ho * wo;
+    float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), b[64];
+    float *g = malloc(ny * sizeof *g), *y = malloc(ny * sizeof *y);
+    float *dx = malloc(nx * sizeof *dx), *dw = malloc(nw * sizeof *dw), db[64];
+    ck_assert_int_le(t->k, 64);
+    test_random(x, nx, 11, -1, 1);
+    test_random(w, nw, 12, -0.5f, 0.5f);
+    test_random(b, (size_t)t->k, 13, -1, 1);
+    test_random(g, ny, 14, -1, 1);
+    host_tconv(t, x, w, t->bias ? b : NULL, g, y, dx, dw, db);
+    clg_tensor *tx = test_tensor(ctx, 4, (int64_t[]){t->n, t->c, t->h, t->w}, x, true);
+    clg_tensor *tw = test_tensor(ctx, 4, (int64_t[]){t->c, t->k, t->kh, t->kw}, w, true);
+    clg_tensor *tb = t->bias ? test_tensor(ctx, 1, (int64_t[]){t->k}, b, true) : NULL;
+    for (int step = 1; step <= steps; step++) {
+        clg_step_begin(ctx);
+        clg_tensor *out = clg_conv_transpose2d(tx, tw, tb, &t->p);
+        ck_assert_msg(out != NULL, "%s", clg_context_error(ctx));
+        ck_assert_int_eq(clg_tensor_dim(out, 0), t->n);
+        ck_assert_int_eq(clg_tensor_dim(out, 1), t->k);
+        ck_assert_int_eq(clg_tensor_dim(out, 2), ho);
+        ck_assert_int_eq(clg_tensor_dim(out, 3), wo);
+        float *got = test_download(out);
+        test_assert_close(got, y, ny, test_tol_get("gemm"), "conv_transpose2d forward");
+        free(got);
+        clg_tensor *tg =
+            clg_tensor_from_host(ctx, CLG_DTYPE_F32, 4, (int64_t[]){t->n, t->k, ho, wo}, g);
+        ck_assert_msg(clg_backward_with(out, tg) == CLG_STATUS_OK, "%s", clg_context_error(ctx));
+        clg_step_end(ctx);
+        if (step > 1) {
+            for (size_t i = 0; i < nx; i++)
+                dx[i] *= (float)step / (float)(step - 1);
+            for (size_t i = 0; i < nw; i++)
+                dw[i] *= (float)step / (float)(step - 1);
+            for (int i = 0; i < t->k; i++)
+                db[i] *= (float)step / (float)(step - 1);
+        }
+        assert_grad(tx, dx, "conv_transpose2d dx");
+        assert_grad(tw, dw, "conv_transpose2d dw");
+        if (tb)
+            assert_grad(tb, db, "conv_transpose2d db");
+    }
+    clg_tensor_destroy(tx);
+    clg_tensor_destroy(tw);
+    clg_tensor_destroy(tb);
+    free(x);
+    free(w);
+    free(g);
+    free(y);
+    free(dx);
+    free(dw);
+}
+
+START_TEST(test_conv_transpose2d_matches_host)
+{
+    clg_context *ctx = test_context();
+    const tconv_case cases[] = {
+        /* stride 1: a "full" convolution, the output grows by k - 1 */
+        {2, 3, 4, 5, 2, 3, 3, true, tparams(1, 1, 0, 0, 0, 0, 1, 1)},
+        /* DCGAN's upsampling: 4x4 kernel, stride 2, padding 1 doubles H and W */
+        {2, 4, 3, 3, 3, 4, 4, false, tparams(2, 2, 1, 1, 0, 0, 1, 1)},
+        /* stride 3 with output padding 2, every parameter different per axis */
+        {1, 2, 3, 4, 3, 3, 2, true, tparams(3, 2, 1, 0, 2, 1, 1, 1)},
+        /* dilation 2, output padding allowed by the dilation (not the stride) */
+        {1, 3, 4, 3, 2, 2, 3, true, tparams(1, 2, 1, 1, 1, 1, 2, 2)},
+        /* 1x1 kernel: a per-pixel matrix product with W^T */
+        {2, 3, 4, 4, 5, 1, 1, true, tparams(1, 1, 0, 0, 0, 0, 1, 1)},
+        /* the MNIST generator's last layer: 64 -> 1 channel, 14x14 -> 28x28 */
+        {2, 16, 14, 14, 1, 4, 4, true, tparams(2, 2, 1, 1, 0, 0, 1, 1)},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_tconv(ctx, &cases[i], 1);
+    const tconv_case twice = {2, 3, 3, 4, 2, 3, 3, true, tparams(2, 1, 1, 1, 1, 0, 1, 1)};
+    check_tconv(ctx, &twice, 2);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+typedef struct tconv_arg {
+    int n_inputs; /* 2 without a bias */
+    clg_conv_transpose2d_params p;
+    bool transposed; /* feed x as a non-contiguous view */
+} tconv_arg;
+
+static clg_tensor *run_tconv(clg_tensor *const *in, const void *arg)
+{
+    const tconv_arg *a = arg;
+    clg_tensor *x = a->transposed ? clg_transpose(in[0], 2, 3) : in[0];
+    return clg_conv_transpose2d(x, in[1], a->n_inputs > 2 ? in[2] : NULL, &a->p);
+}
+
+START_TEST(test_conv_transpose2d_gradcheck)
+{
+    clg_context *ctx = test_context();
+    const test_tol *tol = test_tol_get("gradcheck");
+    float x[60], w[48], b[4];
+    test_random(x, 60, 15, -1, 1);
+    test_random(w, 48, 16, -1, 1);
+    test_random(b, 4, 17, -1, 1);
+    /* stride (2, 3), padding (1, 0), output padding (1, 2) */
+    tconv_arg a = {3, tparams(2, 3, 1, 0, 1, 2, 1, 1), false};
+    clg_tensor *tx = test_tensor(ctx, 4, (int64_t[]){1, 2, 3, 4}, x, true);
+    clg_tensor *tw = test_tensor(ctx, 4, (int64_t[]){2, 3, 3, 2}, w, true);
+    clg_tensor *tb = test_tensor(ctx, 1, (int64_t[]){3}, b, true);
+    test_gradcheck(ctx, run_tconv, &a, 3, (clg_tensor *[]){tx, tw, tb}, tol);
+    clg_tensor_destroy(tx);
+    clg_tensor_destroy(tw);
+    clg_tensor_destroy(tb);
+    /* batch 2, dilation 2, x as a transposed view */
+    tconv_arg d = {3, tparams(1, 1, 1, 0, 0, 1, 2, 2), true};
+    tx = test_tensor(ctx, 4, (int64_t[]){2, 2, 3, 5}, x, true); /* seen as (2, 2, 5, 3) */
+    tw = test_tensor(ctx, 4, (int64_t[]){2, 4, 2, 3}, w, true);
+    tb = test_tensor(ctx, 1, (int64_t[]){4}, b, true);
+    test_gradcheck(ctx, run_tconv, &d, 3, (clg_tensor *[]){tx, tw, tb}, tol);
+    clg_tensor_destroy(tx);
+    clg_tensor_destroy(tw);
+    clg_tensor_destroy(tb);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* Cases of tools/golden/gen_conv_transpose.py with <case>.params =
+ * [stride_h, stride_w, pad_h, pad_w, output_pad_h, output_pad_w,
+ * dilation_h, dilation_w]. */
+START_TEST(test_conv_transpose2d_golden)
+{
+    clg_context *ctx = test_context();
+    clg_safetensors *st = test_golden_open(ctx, "ops_conv_transpose");
+    const char *cases[] = {"basic", "stride2", "dcgan", "outpad", "dilation", "pointwise"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "%s.params", cases[i]);
+        const void *data = NULL;
+        int rank;
+        const int64_t *shape;
+        ck_assert_msg(clg_safetensors_get(st, name, NULL, &rank, &shape, &data), "no %s", name);
+        ck_assert_int_eq(shape[0], 8);
+        const int32_t *v = data;
+        snprintf(name, sizeof name, "%s.in2", cases[i]);
+        tconv_arg arg = {clg_safetensors_get(st, name, NULL, NULL, NULL, NULL) ? 3 : 2,
+                         tparams(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]), false};
+        test_golden_case(ctx, st, cases[i], run_tconv, &arg, arg.n_inputs, 0,
+                         test_tol_get("golden"));
+    }
+    clg_safetensors_destroy(st);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_conv_transpose2d_bad_input)
+{
+    clg_context *ctx = test_context();
+    clg_tensor *x = test_tensor(ctx, 4, (int64_t[]){1, 3, 4, 4}, NULL, false);
+    clg_tensor *x3 = test_tensor(ctx, 3, (int64_t[]){3, 4, 4}, NULL, false);
+    clg_tensor *w = test_tensor(ctx, 4, (int64_t[]){3, 2, 3, 3}, NULL, false);
+    clg_tensor *w3 = test_tensor(ctx, 3, (int64_t[]){3, 2, 3}, NULL, false);
+    clg_tensor *w4 = test_tensor(ctx, 4, (int64_t[]){4, 2, 3, 3}, NULL, false);
+    clg_tensor *b = test_tensor(ctx, 1, (int64_t[]){2}, NULL, false);
+    clg_tensor *b3 = test_tensor(ctx, 1, (int64_t[]){3}, NULL, false);
+    clg_conv_transpose2d_params p = clg_conv_transpose2d_params_default();
+    clg_step_begin(ctx);
+    expect_error(ctx, clg_conv_transpose2d(x3, w, b, &p), CLG_STATUS_SHAPE,
+                 "clg_conv_transpose2d: input shape [3, 4, 4] is not (N, C_in, H, W)");
+    expect_error(ctx, clg_conv_transpose2d(x, w3, b, &p), CLG_STATUS_SHAPE,
+                 "clg_conv_transpose2d: weight shape [3, 2, 3] is not (C_in, C_out, kh, kw)");
+    expect_error(ctx, clg_conv_transpose2d(x, w4, b, &p), CLG_STATUS_SHAPE,
+                 "clg_conv_transpose2d: input [1, 3, 4, 4] has 3 channels but weight "
+                 "[4, 2, 3, 3] expects 4");
+    expect_error(ctx, clg_conv_transpose2d(x, w, b3, &p), CLG_STATUS_SHAPE,
+                 "clg_conv_transpose2d: bias shape [3] does not match the 2 output channels of "
+                 "weight [3, 2, 3, 3]");
+    p.stride_w = 0;
+    expect_error(ctx, clg_conv_transpose2d(x, w, b, &p), CLG_STATUS_INVALID_ARGUMENT,
+                 "clg_conv_transpose2d: stride (1, 0) and dilation (1, 1) must be positive");
+    p = clg_conv_transpose2d_params_default();
+    p.pad_w = -1;
+    expect_error(ctx, clg_conv_transpose2d(x, w, b, &p), CLG_STATUS_INVALID_ARGUMENT,
+                 "clg_conv_transpose2d: padding (0, -1) must not be negative");
+    /* output padding must stay below the stride (or the dilation) */
+    p = clg_conv_transpose2d_params_default();
+    p.stride_h = p.stride_w = 2;
+    p.output_pad_h = 2;
+    expect_error(ctx, clg_conv_transpose2d(x, w, b, &p), CLG_STATUS_INVALID_ARGUMENT,
+                 "clg_conv_transpose2d: output padding (2, 0) must be non-negative and smaller "
+                 "than the stride (2, 2) or the dilation (1, 1)");
+    p.output_pad_h = -1;
+    expect_error(ctx, clg_conv_transpose2d(x, w, b, &p), CLG_STATUS_INVALID_ARGUMENT,
+                 "clg_conv_transpose2d: output padding (-1, 0) must be non-negative and smaller "
+                 "than the stride (2, 2) or the dilation (1, 1)");
+    /* padding that eats the whole output: (4 - 1) + 2 + 1 - 2 * 3 = 0 */
+    p = clg_conv_transpose2d_params_default();
+    p.pad_h = 3;
+    expect_error(ctx, clg_conv_transpose2d(x, w, b, &p), CLG_STATUS_SHAPE,
+                 "clg_conv_transpose2d: input [1, 3, 4, 4] with weight [3, 2, 3, 3], stride "
+                 "(1, 1) and padding (3, 0) gives an output of 0x6");
+    /* one row less of padding leaves a 2-row output */
+    p.pad_h = 2;
+    clg_tensor *out = clg_conv_transpose2d(x, w, NULL, &p);
+    ck_assert_msg(out != NULL, "%s", clg_context_error(ctx));
+    ck_assert_int_eq(clg_tensor_dim(out, 2), 2);
+    ck_assert_int_eq(clg_tensor_dim(out, 3), 6);
+    ck_assert_ptr_null(clg_conv_transpose2d(NULL, w, b, NULL));
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_OK);
+    clg_step_end(ctx);
+    clg_tensor *ts[] = {x, x3, w, w3, w4, b, b3};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+        clg_tensor_destroy(ts[i]);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* A DCGAN layer at batch 8: the second identical step allocates nothing and
+ * builds nothing; forward one GEMM, backward two. */
+START_TEST(test_conv_transpose2d_steady_state)
+{
+    clg_context *ctx = test_context();
+    clg_tensor *tx = test_tensor(ctx, 4, (int64_t[]){8, 16, 7, 7}, NULL, true);
+    clg_tensor *tw = test_tensor(ctx, 4, (int64_t[]){16, 8, 4, 4}, NULL, true);
+    clg_tensor *tb = test_tensor(ctx, 1, (int64_t[]){8}, NULL, true);
+    clg_conv_transpose2d_params p = tparams(2, 2, 1, 1, 0, 0, 1, 1);
+    clg_counters before = {0}, after;
+    for (int step = 0; step < 2; step++) {
+        if (step == 1)
+            clg_counters_get(ctx, &before);
+        clg_step_begin(ctx);
+        clg_tensor *out = clg_conv_transpose2d(tx, tw, tb, &p);
+        ck_assert_int_eq(clg_tensor_dim(out, 2), 14);
+        ck_assert_msg(clg_backward(clg_sum_all(out)) == CLG_STATUS_OK, "%s",
+                      clg_context_error(ctx));
+        clg_step_end(ctx);
+    }
+    clg_counters_get(ctx, &after);
+    ck_assert_uint_eq(after.device_allocations, before.device_allocations);
+    ck_assert_uint_eq(after.program_builds, before.program_builds);
+    ck_assert_uint_eq(after.gemm_calls - before.gemm_calls, 3);
+    clg_tensor_destroy(tx);
+    clg_tensor_destroy(tw);
+    clg_tensor_destroy(tb);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* The layer (nn/conv_transpose2d.c): weight (in, out, kh, kw) and bias
+ * drawn within PyTorch's bound 1/sqrt(out kh kw) (reaching near it, so a
+ * fan_in of in kh kw, half the bound here, would fail), names "weight" and
+ * "bias", and forward equal to the op on the same tensors. */
+START_TEST(test_conv_transpose2d_layer)
+{
+    clg_context *ctx = test_context();
+    clg_conv_transpose2d_params p = tparams(2, 2, 1, 1, 1, 1, 1, 1);
+    clg_conv_transpose2d_layer *layer = clg_conv_transpose2d_layer_create(ctx, 8, 2, 3, 3, &p,
+                                                                          true, 42);
+    ck_assert_msg(layer != NULL, "%s", clg_context_error(ctx));
+    const clg_params *params = clg_conv_transpose2d_layer_params(layer);
+    ck_assert_int_eq(clg_params_count(params), 2);
+    clg_tensor *w = clg_params_find(params, "weight"), *b = clg_params_find(params, "bias");
+    ck_assert(w && b);
+    ck_assert_int_eq(clg_tensor_dim(w, 0), 8);
+    ck_assert_int_eq(clg_tensor_dim(w, 1), 2);
+    ck_assert_int_eq(clg_tensor_dim(b, 0), 2);
+    float *wv = test_download(w);
+    double bound = 1 / sqrt(2.0 * 3 * 3), largest = 0;
+    for (int i = 0; i < 8 * 2 * 9; i++) {
+        ck_assert_msg(fabs(wv[i]) <= bound, "weight %d = %g beyond %g", i, (double)wv[i], bound);
+        largest = fmax(largest, fabs(wv[i]));
+    }
+    ck_assert_msg(largest > 0.9 * bound, "largest weight %g, bound %g", largest, bound);
+    free(wv);
+    float x[8 * 9];
+    test_random(x, 8 * 9, 18, -1, 1);
+    clg_tensor *tx = test_tensor(ctx, 4, (int64_t[]){1, 8, 3, 3}, x, false);
+    clg_step_begin(ctx);
+    clg_tensor *y = clg_conv_transpose2d_layer_forward(layer, tx);
+    ck_assert_msg(y != NULL, "%s", clg_context_error(ctx));
+    ck_assert_int_eq(clg_tensor_dim(y, 2), 6); /* (3 - 1) 2 - 2 + 2 + 1 + 1 */
+    float *got = test_download(y), *want = test_download(clg_conv_transpose2d(tx, w, b, &p));
+    ck_assert(memcmp(got, want, 2 * 36 * sizeof *got) == 0);
+    free(got);
+    free(want);
+    clg_step_end(ctx);
+    ck_assert_ptr_null(clg_conv_transpose2d_layer_create(ctx, 0, 2, 3, 3, NULL, true, 1));
+    ck_assert_str_eq(clg_context_error(ctx),
+                     "clg_conv_transpose2d_layer_create: in_channels 0, out_channels 2 and "
+                     "kernel 3x3 must be positive");
+    clg_context_clear_error(ctx);
+    clg_conv_transpose2d_layer_destroy(layer);
+    clg_conv_transpose2d_layer_destroy(NULL);
+    clg_tensor_destroy(tx);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops/conv");
@@ -390,6 +769,12 @@ int main(void)
     tcase_add_test(tc, test_conv2d_golden);
     tcase_add_test(tc, test_conv2d_bad_input);
     tcase_add_test(tc, test_conv2d_steady_state);
+    tcase_add_test(tc, test_conv_transpose2d_matches_host);
+    tcase_add_test(tc, test_conv_transpose2d_gradcheck);
+    tcase_add_test(tc, test_conv_transpose2d_golden);
+    tcase_add_test(tc, test_conv_transpose2d_bad_input);
+    tcase_add_test(tc, test_conv_transpose2d_steady_state);
+    tcase_add_test(tc, test_conv_transpose2d_layer);
     suite_add_tcase(s, tc);
     return test_run(s);
 }

@@ -1,8 +1,10 @@
-/* tests/ops/test_matmul.c: clg_matmul (ops/matmul.c) against a naive host
- * GEMM, finite differences and PyTorch, over transposed views and batches. */
+/* tests/ops/test_matmul.c: clg_matmul and clg_matmul_nt (ops/matmul.c)
+ * against a naive host GEMM, finite differences and PyTorch, over transposed
+ * views and batches. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "support.h"
 
@@ -121,6 +123,102 @@ START_TEST(test_matmul_gradcheck)
 }
 END_TEST
 
+static clg_tensor *run_nt(clg_tensor *const *in, const void *arg)
+{
+    (void)arg;
+    return clg_matmul_nt(in[0], in[1]);
+}
+
+/* a b^T forward, and both gradients twice (the second pass accumulates),
+ * against the host; W's gradient needs no copy kernel: two GEMMs, nothing else. */
+START_TEST(test_matmul_nt_matches_host)
+{
+    clg_context *ctx = test_context();
+    const int m = 37, n = 19, k = 23;
+    float a[37 * 23], b[19 * 23], g[37 * 19], want[37 * 19];
+    test_random(a, (size_t)(m * k), 41, -1, 1);
+    test_random(b, (size_t)(n * k), 42, -1, 1);
+    test_random(g, (size_t)(m * n), 43, -1, 1);
+    clg_tensor *ta = test_tensor(ctx, 2, (int64_t[]){m, k}, a, true);
+    clg_tensor *tb = test_tensor(ctx, 2, (int64_t[]){n, k}, b, true);
+    clg_tensor *tg = test_tensor(ctx, 2, (int64_t[]){m, n}, g, false);
+    for (int pass = 0; pass < 2; pass++) {
+        clg_step_begin(ctx);
+        clg_tensor *c = clg_matmul_nt(ta, tb);
+        ck_assert_msg(c != NULL, "%s", clg_context_error(ctx));
+        ck_assert_int_eq(clg_tensor_dim(c, 0), m);
+        ck_assert_int_eq(clg_tensor_dim(c, 1), n);
+        float *got = test_download(c);
+        host_gemm(a, b, want, m, n, k, false, true);
+        test_assert_close(got, want, (size_t)(m * n), test_tol_get("gemm"), "a b^T");
+        free(got);
+        clg_counters before, after;
+        clg_counters_get(ctx, &before);
+        ck_assert_int_eq(clg_backward_with(c, tg), CLG_STATUS_OK);
+        clg_counters_get(ctx, &after);
+        ck_assert_uint_eq(after.kernel_launches, before.kernel_launches);
+        ck_assert_uint_eq(after.gemm_calls, before.gemm_calls + 2);
+        clg_step_end(ctx);
+    }
+    /* da = 2 G b (M,N)(N,K); db = 2 G^T a (N,M)(M,K) */
+    float da_want[37 * 23], db_want[19 * 23], gt[19 * 37];
+    host_gemm(g, b, da_want, m, k, n, false, false);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++)
+            gt[j * m + i] = g[i * n + j];
+    host_gemm(gt, a, db_want, n, k, m, false, false);
+    for (int i = 0; i < m * k; i++)
+        da_want[i] *= 2;
+    for (int i = 0; i < n * k; i++)
+        db_want[i] *= 2;
+    float *da = test_download(clg_tensor_grad(ta)), *db = test_download(clg_tensor_grad(tb));
+    test_assert_close(da, da_want, (size_t)(m * k), test_tol_get("gemm"), "da");
+    test_assert_close(db, db_want, (size_t)(n * k), test_tol_get("gemm"), "db");
+    free(da);
+    free(db);
+    clg_tensor_destroy(ta);
+    clg_tensor_destroy(tb);
+    clg_tensor_destroy(tg);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_matmul_nt_gradcheck_and_golden)
+{
+    clg_context *ctx = test_context();
+    float a[24], b[40];
+    test_random(a, 24, 44, -1, 1);
+    test_random(b, 40, 45, -1, 1);
+    clg_tensor *ta = test_tensor(ctx, 2, (int64_t[]){3, 4}, a, true);
+    clg_tensor *tb = test_tensor(ctx, 2, (int64_t[]){5, 4}, b, true);
+    test_gradcheck(ctx, run_nt, NULL, 2, (clg_tensor *[]){ta, tb}, test_tol_get("gradcheck"));
+    clg_tensor *tc = test_tensor(ctx, 3, (int64_t[]){2, 3, 4}, a, true);
+    clg_tensor *td = test_tensor(ctx, 3, (int64_t[]){2, 5, 4}, b, true);
+    test_gradcheck(ctx, run_nt, NULL, 2, (clg_tensor *[]){tc, td}, test_tol_get("gradcheck"));
+    /* PyTorch's a @ b.t(), inputs as stored */
+    clg_safetensors *st = test_golden_open(ctx, "ops_matmul");
+    test_golden_case(ctx, st, "mm_tb", run_nt, NULL, 2, 0, test_tol_get("golden"));
+    test_golden_case(ctx, st, "bmm_tb", run_nt, NULL, 2, 0, test_tol_get("golden"));
+    clg_safetensors_destroy(st);
+    /* inner sizes must agree along b's last axis */
+    clg_step_begin(ctx);
+    ck_assert_ptr_null(clg_matmul_nt(ta, tc));
+    clg_context_clear_error(ctx);
+    ck_assert_ptr_null(clg_matmul_nt(ta, clg_transpose(tb, 0, 1)));
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_SHAPE);
+    ck_assert_msg(strstr(clg_context_error(ctx), "clg_matmul_nt") &&
+                      strstr(clg_context_error(ctx), "[3, 4]"),
+                  "%s", clg_context_error(ctx));
+    clg_context_clear_error(ctx);
+    clg_step_end(ctx);
+    clg_tensor_destroy(ta);
+    clg_tensor_destroy(tb);
+    clg_tensor_destroy(tc);
+    clg_tensor_destroy(td);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 START_TEST(test_matmul_golden)
 {
     clg_context *ctx = test_context();
@@ -201,6 +299,8 @@ int main(void)
     tcase_add_test(tc, test_matmul_golden);
     tcase_add_test(tc, test_matmul_fresh_gradient_ignores_stale_memory);
     tcase_add_test(tc, test_matmul_shape_errors);
+    tcase_add_test(tc, test_matmul_nt_matches_host);
+    tcase_add_test(tc, test_matmul_nt_gradcheck_and_golden);
     suite_add_tcase(s, tc);
     return test_run(s);
 }

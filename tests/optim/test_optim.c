@@ -340,6 +340,88 @@ START_TEST(test_optim_bad_options)
 }
 END_TEST
 
+/* clg_clip_grad_norm against torch.nn.utils.clip_grad_norm_ (optim_clip
+ * fixture, tools/golden/gen_recurrent.py): a case that clips and one that
+ * does not; without the norm asked for, no host sync and two launches per
+ * gradient. */
+static void clip_case(clg_context *ctx, const clg_safetensors *st, const char *name,
+                      float max_norm)
+{
+    static const int64_t shapes[3][3] = {{3, 4, 0}, {7, 0, 0}, {2, 2, 2}};
+    static const int ranks[3] = {2, 1, 3};
+    clg_params *ps = clg_params_create(ctx);
+    clg_tensor *p[3];
+    char key[64];
+    for (int i = 0; i < 3; i++) {
+        p[i] = test_tensor(ctx, ranks[i], shapes[i], NULL, true);
+        snprintf(key, sizeof key, "p%d", i);
+        ck_assert_int_eq(clg_params_add(ps, key, p[i]), CLG_STATUS_OK);
+    }
+    for (int ask = 0; ask < 2; ask++) {
+        clg_step_begin(ctx);
+        clg_params_zero_grad(ps);
+        clg_tensor *loss = NULL;
+        for (int i = 0; i < 3; i++) { /* d loss / d p_i = the fixture's gradient */
+            snprintf(key, sizeof key, "%s.grad%d", name, i);
+            size_t n;
+            const float *g = golden(st, key, &n);
+            clg_tensor *term =
+                clg_sum_all(clg_mul(p[i], clg_tensor_from_host(ctx, CLG_DTYPE_F32, ranks[i],
+                                                               shapes[i], g)));
+            loss = loss ? clg_add(loss, term) : term;
+        }
+        ck_assert_int_eq(clg_backward(loss), CLG_STATUS_OK);
+        clg_counters before, after;
+        clg_counters_get(ctx, &before);
+        float total = -1;
+        ck_assert_msg(clg_clip_grad_norm(ps, max_norm, ask ? &total : NULL) == CLG_STATUS_OK, "%s",
+                      clg_context_error(ctx));
+        clg_counters_get(ctx, &after);
+        ck_assert_uint_eq(after.host_syncs - before.host_syncs, ask ? 1 : 0);
+        ck_assert_uint_eq(after.kernel_launches - before.kernel_launches, 6);
+        if (ask) {
+            snprintf(key, sizeof key, "%s.total", name);
+            size_t n;
+            test_assert_close(&total, golden(st, key, &n), 1, test_tol_get("reduction"), key);
+        }
+        for (int i = 0; i < 3; i++) {
+            snprintf(key, sizeof key, "%s.clipped%d", name, i);
+            size_t n;
+            const float *want = golden(st, key, &n);
+            float *got = test_download(clg_tensor_grad(p[i]));
+            test_assert_close(got, want, n, test_tol_get("reduction"), key);
+            free(got);
+        }
+        clg_step_end(ctx);
+    }
+    clg_params_destroy(ps);
+    for (int i = 0; i < 3; i++)
+        clg_tensor_destroy(p[i]);
+}
+
+START_TEST(test_clip_grad_norm_matches_pytorch)
+{
+    clg_context *ctx = test_context();
+    clg_safetensors *st = test_golden_open(ctx, "optim_clip");
+    clip_case(ctx, st, "clip", 0.5f);
+    clip_case(ctx, st, "noclip", 100.0f);
+    clg_safetensors_destroy(st);
+    clg_params *ps = clg_params_create(ctx);
+    clg_tensor *p = test_tensor(ctx, 1, (int64_t[]){3}, NULL, true);
+    clg_params_add(ps, "p", p);
+    float total = -1;
+    /* no gradients yet: nothing to clip, the norm is 0 */
+    ck_assert_int_eq(clg_clip_grad_norm(ps, 1.0f, &total), CLG_STATUS_OK);
+    ck_assert_float_eq(total, 0.0f);
+    ck_assert_int_eq(clg_clip_grad_norm(ps, -1.0f, NULL), CLG_STATUS_INVALID_ARGUMENT);
+    ck_assert_str_eq(clg_context_error(ctx), "clg_clip_grad_norm: max_norm must be >= 0, not -1");
+    clg_context_clear_error(ctx);
+    clg_params_destroy(ps);
+    clg_tensor_destroy(p);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("optim/optim");
@@ -349,6 +431,7 @@ int main(void)
     tcase_add_test(tc, test_optim_sgd_set_lr_many_params);
     tcase_add_test(tc, test_optim_options_and_names);
     tcase_add_test(tc, test_optim_bad_options);
+    tcase_add_test(tc, test_clip_grad_norm_matches_pytorch);
     suite_add_tcase(s, tc);
     return test_run(s);
 }

@@ -232,10 +232,158 @@ PY
     run bad_save train logreg --data "$data" --epochs 1 --save /nonexistent/dir/model.safetensors
     expect_error bad_save 1 '/nonexistent/dir'
     expect_out bad_save 'final test accuracy [0-9.]+%'
+
+    # --plot: loss.png and accuracy.png of 800x560 (the PNG's IHDR), and a
+    # folder that cannot be made fails before training. --profile: the table
+    # of device time per kernel, the GEMM and the loss among its rows.
+    run plot train logreg --data "$data" --epochs 2 --plot "$work/plots" --profile \
+        --save "$work/plot.safetensors"
+    expect_ok plot
+    expect_out plot "^curves written to $work/plots/loss.png and $work/plots/accuracy.png$"
+    expect_out plot '^device time per kernel .*: [0-9.]+ s in [0-9]+ commands$'
+    expect_out plot '^  (gemm_[a-z]+|clblast_sgemm) +[0-9]+ +[0-9.]+ s +[0-9.]+% +[0-9.]+ us$'
+    expect_out plot '^  cross_entropy_forward '
+    local picture
+    for picture in loss accuracy; do
+        python3 - "$work/plots/$picture.png" <<'PY' || fail "plot: $picture.png is not an 800x560 PNG"
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+assert struct.unpack(">II", data[16:24]) == (800, 560)
+PY
+    done
+    [ -e "$work/plots/loss.png.tmp" ] && fail "plot: loss.png.tmp left behind"
+    run plot_bad train logreg --data "$data" --epochs 1 --plot /nonexistent/dir/plots
+    expect_error plot_bad 1 '^clgrad: --plot: /nonexistent/dir/plots: No such file or directory$'
+}
+
+# clgrad lecture (tools/clgrad/lecture.c): the perceptron slide end to end
+# (its figures and its PNG), and the usage errors. Part of `errors`: no
+# dataset needed, well under a second.
+lecture_checks() {
+    run lecture_perceptron lecture perceptron --plot "$work/lecture" --seed 3
+    expect_ok lecture_perceptron
+    expect_out lecture_perceptron 'Novikoff bound \(R/gamma\)\^2 = [0-9]+'
+    expect_out lecture_perceptron '^  converged: [0-9]+ updates in [0-9]+ epochs'
+    python3 - "$work/lecture/perceptron.png" <<'PY' || fail "lecture_perceptron: no PNG picture"
+import sys
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+PY
+    run lecture_flip lecture perceptron --flip 0.1 --epochs 20
+    expect_ok lecture_flip
+    expect_out lecture_flip '^  not converged: stopped at the limit of 20 epochs'
+    run lecture_help lecture --help
+    expect_ok lecture_help
+    expect_out lecture_help '^usage: clgrad lecture'
+    run lecture_unknown lecture frobnicate
+    expect_error lecture_unknown 2 'lecture: unknown experiment "frobnicate"'
+    run lecture_none lecture
+    expect_error lecture_none 2 'which experiment'
+    run lecture_layers lecture vanishing --layers 1
+    expect_error lecture_layers 2 '^clgrad: --layers: 1 is out of range'
+    run lecture_flip_bad lecture perceptron --flip 2
+    expect_error lecture_flip_bad 2 '^clgrad: --flip: "2" is not a probability'
+}
+
+# clgrad fraud (tools/clgrad/fraud.c): a small synthetic file, a short
+# denoising run on it with its pictures, a bad CSV and usage errors. Part of
+# `errors`: no dataset needed, a few seconds.
+fraud_checks() {
+    run fraud_synth fraud --synthesize 3000 --out "$work/synthetic-creditcard.csv" --seed 2
+    expect_ok fraud_synth
+    expect_out fraud_synth '^wrote 3000 SYNTHETIC transactions \(5 frauds, seed 2\) to .*synthetic-creditcard.csv'
+    [ "$(head -c 5 "$work/synthetic-creditcard.csv")" = "Time," ] ||
+        fail "fraud_synth: the file does not start with the header"
+    [ "$(wc -l <"$work/synthetic-creditcard.csv")" = 3001 ] || fail "fraud_synth: not 3001 lines"
+    run fraud_run fraud --data "$work/synthetic-creditcard.csv" --epochs 2 --batch 256 \
+        --denoise mask --fpr 0.05 --plot "$work/fraud"
+    expect_ok fraud_run
+    expect_out fraud_run '^split: train 1498 normal; test 1497 normal \+ 5 frauds'
+    expect_out fraud_run '^epoch 2/2: loss [0-9.]+ '
+    expect_out fraud_run '^test ROC AUC: [01]\.[0-9]{4}$'
+    expect_out fraud_run '^  normal +[0-9]+ +[0-9]+$'
+    expect_out fraud_run '^  fraud +[0-9]+ +[0-9]+$'
+    expect_out fraud_run '^TPR \(fraud -> fraud\) [0-9.]+%, FPR \(normal -> fraud\) [0-4]\.[0-9]+%$'
+    for picture in roc distances; do
+        python3 - "$work/fraud/$picture.png" <<'PY' || fail "fraud_run: no PNG $picture.png"
+import sys
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+PY
+    done
+    { head -1 "$work/synthetic-creditcard.csv"; sed -n 2p "$work/synthetic-creditcard.csv"
+      sed -n 3p "$work/synthetic-creditcard.csv" | awk -F, -v OFS=, '{ $5 = "abc"; print }'; } \
+        >"$work/bad.csv"
+    run fraud_bad fraud --data "$work/bad.csv"
+    expect_error fraud_bad 1 'bad.csv: line 3, column 5 \(V4\): "abc" is not a number$'
+    run fraud_noise fraud --data "$work/bad.csv" --denoise salt
+    expect_error fraud_noise 2 '^clgrad: --denoise: "salt" is not a kind of noise'
+    run fraud_none fraud --epochs 3
+    expect_error fraud_none 2 'either --synthesize N --out FILE or --data FILE'
+    run fraud_help fraud --help
+    expect_ok fraud_help
+    expect_out fraud_help '^usage: clgrad fraud'
+}
+
+# clgrad train vae / gan: option errors always; with the dataset, a tiny run
+# of each that prints both loss terms per epoch and writes its PNGs.
+generative_checks() {
+    run vae_latent train vae --latent 0
+    expect_error vae_latent 2 '^clgrad: --latent'
+    run gan_arch train gan --arch resnet
+    expect_error gan_arch 2 '^clgrad: --arch: "resnet" is not mlp or dcgan$'
+    run gan_loss train gan --loss wasserstein
+    expect_error gan_loss 2 '^clgrad: --loss: "wasserstein" is not minimax or nonsaturating$'
+    run vae_help train vae --help
+    expect_ok vae_help
+    expect_out vae_help '^usage: clgrad train vae'
+    [ -d "$data" ] || return 0
+    run vae_run train vae --data "$data" --limit 256 --epochs 2 --latent 2 --hidden 64 \
+        --out "$work/vae"
+    expect_ok vae_run
+    expect_out vae_run '^epoch 2/2: train reconstruction [0-9.]+ \+ KL [0-9.]+ = [0-9.]+; test '
+    run gan_run train gan --data "$data" --limit 128 --epochs 1 --arch dcgan --hidden 4 \
+        --loss nonsaturating --out "$work/gan"
+    expect_ok gan_run
+    expect_out gan_run '^epoch 1/1: discriminator loss [0-9.]+, generator loss -?[0-9.]+ '
+    for picture in vae/recon vae/samples vae/latent vae/elbo gan/samples-epoch0 \
+        gan/samples-epoch1 gan/losses; do
+        python3 - "$work/$picture.png" <<'PY' || fail "generative: no PNG $picture.png"
+import sys
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+PY
+    done
+}
+
+# clgrad train charlstm (tools/clgrad/charlstm.c) and the rnn/lstm model
+# names: a tiny run on a small text (bits per character, a sample) and the
+# usage errors. Part of `errors`: no dataset needed, a few seconds.
+recurrent_checks() {
+    for i in 1 2 3 4 5 6 7 8; do echo "the cat sat on the mat. the dog sat on the log."; done \
+        >"$work/tiny.txt"
+    run charlstm_run train charlstm --data "$work/tiny.txt" --epochs 2 --batch 2 --bptt 8 \
+        --hidden 8 --embed 4 --length 20 --temperature 0.5 --prime "the "
+    expect_ok charlstm_run
+    expect_out charlstm_run '^epoch 2: train [0-9.]+, validation [0-9.]+ bits per character'
+    expect_out charlstm_run '^sample at temperature 0.5:'
+    run charlstm_temp0 train charlstm --data "$work/tiny.txt" --temperature 0
+    expect_error charlstm_temp0 2 'temperature: "0" is not a number > 0'
+    run charlstm_temp_neg train charlstm --data "$work/tiny.txt" --temperature=-1
+    expect_error charlstm_temp_neg 2 'temperature: "-1" is not a number > 0'
+    run charlstm_nofile train charlstm --data "$work/missing.txt"
+    expect_error charlstm_nofile 1 'cannot open .*missing.txt'
+    run charlstm_prime train charlstm --data "$work/tiny.txt" --prime "Z"
+    expect_error charlstm_prime 2 "the character 'Z' does not occur"
+    run lstm_hidden train lstm --hidden 8,8
+    expect_error lstm_hidden 2 'hidden for lstm is one size'
+    run unknown_model train gru
+    expect_error unknown_model 2 'models: lenet5, mlp, logreg, rnn, lstm'
 }
 
 case $part in
-errors) errors ;;
+errors) errors; lecture_checks; fraud_checks; generative_checks; recurrent_checks ;;
 train) train ;;
 *)
     echo "usage: test_cli.sh CLGRAD errors|train" >&2

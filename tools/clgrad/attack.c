@@ -1,24 +1,19 @@
 /* tools/clgrad/attack.c: `clgrad attack fgsm`, the lecture's adversarial
  * examples: clean versus adversarial test accuracy per eps (the attack is
- * clg_fgsm_evaluate, on the device), and with --out a PNG grid through libpng
- * of a few originals, their perturbations and the adversarial images, each
- * with its predicted class drawn underneath (a 3x5 digit on a green strip
- * when right, red when wrong; no font library needed). */
+ * clg_fgsm_evaluate, on the device), and with --out a PNG grid (plot.h) of a
+ * few originals, their perturbations and the adversarial images, each
+ * captioned with its predicted class. */
 #include <errno.h>
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
+#include "plot.h"
 
 #define MAX_EPS 16
 #define GRID_ROWS 8
-#define SCALE 2           /* each pixel drawn as SCALE x SCALE */
-#define CELL (28 * SCALE) /* an image's side in the grid */
-#define STRIP (7 * SCALE) /* the label strip under it */
-#define GAP 4
+#define SCALE 3 /* each pixel drawn as SCALE x SCALE, room for a class name under it */
 
 static const char attack_usage[] =
     "usage: clgrad attack fgsm --load FILE [options]\n"
@@ -34,8 +29,8 @@ static const char attack_usage[] =
     "  --count N       attack the first N test images only (default: all)\n"
     "  --out DIR       also write DIR/fgsm.png: for 8 images, the original, then\n"
     "                  per eps the perturbation (grey 0, white +eps, black -eps)\n"
-    "                  and the adversarial image; under each its predicted class\n"
-    "                  (0-9, see below) on green when right, red when wrong\n"
+    "                  and the adversarial image; under each its predicted class,\n"
+    "                  with \"x \" in front when it is wrong\n"
     "  -h, --help      this help\n";
 
 /* "0.05,0.1" -> {0.05, 0.1} */
@@ -63,87 +58,22 @@ static bool parse_eps(const char *text, float *eps, int *n)
     }
 }
 
-/* 3x5 digits, one row of three bits per entry, top row first. */
-static const unsigned char digits[10][5] = {
-    {7, 5, 5, 5, 7}, {2, 6, 2, 2, 7}, {7, 1, 7, 4, 7}, {7, 1, 7, 1, 7}, {5, 5, 7, 1, 1},
-    {7, 4, 7, 1, 7}, {7, 4, 7, 5, 7}, {7, 1, 2, 2, 2}, {7, 5, 7, 5, 7}, {7, 5, 7, 1, 1}};
-
-typedef struct canvas {
-    int width, height;
-    unsigned char *rgb;
-} canvas;
-
-static void put(canvas *c, int x, int y, unsigned char r, unsigned char g, unsigned char b)
-{
-    unsigned char *p = c->rgb + ((size_t)y * (size_t)c->width + (size_t)x) * 3;
-    p[0] = r;
-    p[1] = g;
-    p[2] = b;
-}
-
-/* A 28x28 image of values in [0, 1] at (x0, y0), and under it the strip. */
-static void draw_cell(canvas *c, int x0, int y0, const float *image, int label, bool right)
-{
-    for (int y = 0; y < CELL; y++)
-        for (int x = 0; x < CELL; x++) {
-            float v = image[(y / SCALE) * 28 + x / SCALE];
-            unsigned char g = (unsigned char)(255.0f * (v < 0 ? 0 : v > 1 ? 1 : v) + 0.5f);
-            put(c, x0 + x, y0 + y, g, g, g);
-        }
-    if (label < 0)
-        return;
-    for (int y = 0; y < STRIP; y++)
-        for (int x = 0; x < CELL; x++)
-            put(c, x0 + x, y0 + CELL + y, right ? 0 : 200, right ? 150 : 0, 0);
-    for (int row = 0; row < 5; row++)
-        for (int col = 0; col < 3; col++)
-            if (digits[label][row] & (4 >> col))
-                for (int dy = 0; dy < SCALE; dy++)
-                    for (int dx = 0; dx < SCALE; dx++)
-                        put(c, x0 + CELL / 2 - 3 * SCALE / 2 + col * SCALE + dx,
-                            y0 + CELL + SCALE + row * SCALE + dy, 255, 255, 255);
-}
-
-static bool write_png(const char *path, const canvas *c)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        cli_error("%s: %s", path, strerror(errno));
-        return false;
-    }
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    if (!png || !info || setjmp(png_jmpbuf(png))) {
-        png_destroy_write_struct(&png, &info);
-        fclose(f);
-        cli_error("%s: libpng could not write the image", path);
-        return false;
-    }
-    png_init_io(png, f);
-    png_set_IHDR(png, info, (png_uint_32)c->width, (png_uint_32)c->height, 8, PNG_COLOR_TYPE_RGB,
-                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    for (int y = 0; y < c->height; y++)
-        png_write_row(png, c->rgb + (size_t)y * (size_t)c->width * 3);
-    png_write_end(png, NULL);
-    png_destroy_write_struct(&png, &info);
-    return fclose(f) == 0;
-}
-
-/* The grid for the first GRID_ROWS test images: columns original, then per
- * eps perturbation and adversarial image. */
+/* The grid for the first GRID_ROWS test images, one row each: the original,
+ * then per eps the perturbation and the adversarial image. Captions give the
+ * predicted class ("x " in front when wrong) and the perturbation's eps. */
 static bool write_grid(clg_context *ctx, clg_model *model, const clg_dataset *test,
                        const float *eps, int n_eps, const char *dir)
 {
-    enum { N = GRID_ROWS };
+    enum { N = GRID_ROWS, PIXELS = 784 };
     const float *x = clg_dataset_images(test);
     const int32_t *labels = clg_dataset_labels(test);
-    int32_t clean[N], *adv_pred = malloc((size_t)(N * n_eps) * sizeof *adv_pred);
-    float *adv = malloc((size_t)(N * n_eps * 784) * sizeof *adv);
     int columns = 1 + 2 * n_eps;
-    canvas c = {columns * (CELL + GAP) + GAP, N * (CELL + STRIP + GAP) + GAP, NULL};
-    c.rgb = malloc((size_t)c.width * (size_t)c.height * 3);
-    bool ok = adv_pred && adv && c.rgb;
+    int32_t clean[N], *adv_pred = malloc((size_t)(N * n_eps) * sizeof *adv_pred);
+    float *adv = malloc((size_t)(N * n_eps * PIXELS) * sizeof *adv);
+    float *cells = malloc((size_t)(N * columns * PIXELS) * sizeof *cells);
+    char(*text)[32] = malloc((size_t)(N * columns) * sizeof *text);
+    const char **captions = malloc((size_t)(N * columns) * sizeof *captions);
+    bool ok = adv_pred && adv && cells && text && captions;
     if (!ok)
         cli_error("out of host memory for the grid");
     if (ok &&
@@ -153,37 +83,42 @@ static bool write_grid(clg_context *ctx, clg_model *model, const clg_dataset *te
     }
     char path[4096];
     if (ok) {
-        memset(c.rgb, 255, (size_t)c.width * (size_t)c.height * 3);
-        float perturbation[784];
         for (int i = 0; i < N; i++) {
-            int y0 = GAP + i * (CELL + STRIP + GAP);
-            draw_cell(&c, GAP, y0, x + i * 784, clean[i], clean[i] == labels[i]);
+            int cell = i * columns;
+            memcpy(cells + (size_t)cell * PIXELS, x + (size_t)i * PIXELS, PIXELS * sizeof *cells);
+            snprintf(text[cell], sizeof text[cell], "%s%s", clean[i] == labels[i] ? "" : "x ",
+                     cli_class_names[clean[i]]);
             for (int e = 0; e < n_eps; e++) {
-                const float *a = adv + ((size_t)e * N + (size_t)i) * 784;
-                for (int p = 0; p < 784; p++)
+                const float *a = adv + ((size_t)e * N + (size_t)i) * PIXELS;
+                /* grey 0, white +eps, black -eps */
+                float *perturbation = cells + (size_t)(cell + 1 + 2 * e) * PIXELS;
+                for (int p = 0; p < PIXELS; p++)
                     perturbation[p] =
-                        eps[e] > 0 ? 0.5f + 0.5f * (a[p] - x[i * 784 + p]) / eps[e] : 0.5f;
+                        eps[e] > 0 ? 0.5f + 0.5f * (a[p] - x[i * PIXELS + p]) / eps[e] : 0.5f;
+                memcpy(cells + (size_t)(cell + 2 + 2 * e) * PIXELS, a, PIXELS * sizeof *cells);
                 int pred = adv_pred[e * N + i];
-                draw_cell(&c, GAP + (1 + 2 * e) * (CELL + GAP), y0, perturbation, -1, false);
-                draw_cell(&c, GAP + (2 + 2 * e) * (CELL + GAP), y0, a, pred, pred == labels[i]);
+                snprintf(text[cell + 1 + 2 * e], sizeof text[0], "eps %g", (double)eps[e]);
+                snprintf(text[cell + 2 + 2 * e], sizeof text[0], "%s%s",
+                         pred == labels[i] ? "" : "x ", cli_class_names[pred]);
             }
         }
-        if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-            cli_error("--out %s: %s", dir, strerror(errno));
-            ok = false;
-        }
-        snprintf(path, sizeof path, "%s/fgsm.png", dir);
-        ok = ok && write_png(path, &c);
+        for (int c = 0; c < N * columns; c++)
+            captions[c] = text[c];
+        ok = plot_make_dir(dir) && plot_path(path, sizeof path, dir, "fgsm.png") &&
+             plot_image_grid(path, "FGSM adversarial examples", cells, N * columns, 28, 28, columns,
+                             SCALE, captions);
+        if (!ok)
+            cli_error("--out: %s", *plot_error() ? plot_error() : "folder name too long");
     }
     if (ok) {
         printf("grid of %d test images written to %s: columns original", N, path);
         for (int e = 0; e < n_eps; e++)
             printf(", perturbation and adversarial at eps %g", (double)eps[e]);
-        printf("\nclasses:");
-        for (int k = 0; k < 10; k++)
-            printf(" %d %s%s", k, cli_class_names[k], k < 9 ? "," : "\n");
+        printf("\ncaptions: the predicted class, with \"x \" in front when it is wrong\n");
     }
-    free(c.rgb);
+    free(captions);
+    free(text);
+    free(cells);
     free(adv);
     free(adv_pred);
     return ok;

@@ -105,6 +105,11 @@ int cli_eval(int argc, char **argv);
 int cli_tune(int argc, char **argv);
 int cli_attack(int argc, char **argv);
 /* Added by each command's file (fraud.c, lecture.c, generative.c, charlstm.c). */
+int cli_lecture(int argc, char **argv);
+int cli_fraud(int argc, char **argv);
+int cli_train_charlstm(int argc, char **argv);
+int cli_train_vae(int argc, char **argv);
+int cli_train_gan(int argc, char **argv);
 
 /* Seconds on a monotonic clock. */
 double cli_now(void);

@@ -20,6 +20,9 @@ static const char usage[] =
     "  train     train a model on Fashion-MNIST (clgrad train lenet5|mlp|logreg)\n"
     "  eval      test accuracy and confusion matrix of a saved checkpoint\n"
     "  attack    adversarial examples against a checkpoint (clgrad attack fgsm)\n"
+    "  lecture   the lecture's slides: perceptron, lda, qda, exam, approx, vanishing\n"
+    "  fraud     fraud detection with an autoencoder (ROC, AUC); --synthesize\n"
+    "            writes a synthetic file in the credit-card data set's layout\n"
     "  tune      time the GEMM implementations for a model's shapes on this device\n"
     "            and keep the fastest (optional: the defaults need no tuning)\n"
     "\n"
@@ -228,6 +231,10 @@ int main(int argc, char **argv)
         return cli_tune(argc - 1, argv + 1);
     if (strcmp(command, "attack") == 0)
         return cli_attack(argc - 1, argv + 1);
+    if (strcmp(command, "lecture") == 0)
+        return cli_lecture(argc - 1, argv + 1);
+    if (strcmp(command, "fraud") == 0)
+        return cli_fraud(argc - 1, argv + 1);
     cli_error(
         "unknown command \"%s\" (commands: devices, train, eval, tune, attack; see clgrad --help)",
         command);

@@ -10,7 +10,9 @@
  * picture is either whole or absent. Each returns true on success; on failure
  * it returns false and plot_error() says why in one line naming the file
  * (for example "roc.png: No such file or directory"). Non-finite values are
- * skipped, never drawn. */
+ * skipped, never drawn; a chart with nothing to draw (no series, or only
+ * non-finite values) still comes out, its empty axes saying "no data". The
+ * legend goes to the corner of the plot area with the least data under it. */
 #ifndef CLGRAD_TOOLS_PLOT_H
 #define CLGRAD_TOOLS_PLOT_H
 
@@ -30,7 +32,13 @@ bool plot_make_dir(const char *dir);
 
 /* One curve: n points (x[i], y[i]), joined in order. x may be NULL: then
  * x[i] = i + 1 (for per-epoch or per-step curves). `style` 0 draws a solid
- * line, 1 a dashed one, 2 markers only (for scatter-like series). */
+ * line, 1 a dashed one, 2 markers only (for scatter-like series), 3 a thin
+ * light line (a noisy per-step curve under its per-epoch means). Colours
+ * follow the series' order. A lone point between gaps is drawn as a dot. */
+#define PLOT_STYLE_SOLID 0
+#define PLOT_STYLE_DASHED 1
+#define PLOT_STYLE_MARKERS 2
+#define PLOT_STYLE_THIN 3
 typedef struct plot_series {
     const char *label;
     const double *x;
@@ -70,7 +78,8 @@ typedef enum plot_layout {
  * (axes->xmin/xmax when given); y is the count, or the fraction of the set
  * when `density` is true (sets of very different sizes, such as normal and
  * fraud transactions, then compare). PLOT_PANELS is for the per-layer
- * gradient histograms: each panel titled by its label. */
+ * gradient histograms: each panel titled by its label, with its own y range;
+ * the picture grows by 180 pixels per panel. */
 bool plot_histograms(const char *path, const plot_axes *axes, const plot_values *sets,
                      int count, int bins, bool density, plot_layout layout);
 
@@ -96,7 +105,9 @@ bool plot_decision(const char *path, const plot_axes *axes, const float *px, con
  * image) in a grid of `cols` columns, each scaled up `zoom` times, with an
  * optional caption per image (captions may be NULL, or hold NULLs) and an
  * optional title over the grid. For reconstructions, samples and
- * adversarial examples. */
+ * adversarial examples. Pixel values are written exactly (grey round(255 v),
+ * clamped to [0, 1]; a non-finite pixel stays white); a caption too wide for
+ * its cell is drawn smaller. */
 bool plot_image_grid(const char *path, const char *title, const float *images, int64_t n, int h,
                      int w, int cols, int zoom, const char *const *captions);
 

@@ -1,12 +1,14 @@
 /* tools/clgrad/train.c: `clgrad train lenet5|mlp|logreg`, the training loop of the
  * library's header put to work on Fashion-MNIST: shuffled batches, one step
- * each, a test-set evaluation after each epoch, a checkpoint at the end. */
+ * each, a test-set evaluation (accuracy and loss) after each epoch, a
+ * checkpoint at the end; with --plot the loss and accuracy curves as PNG. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "plot.h"
 
 /* The defaults (Adam at PyTorch's lr 1e-3, annealed along a cosine, ten
  * epochs of 128-sample batches) take the MLP to 89.1% test accuracy in about
@@ -26,7 +28,7 @@
 #define PI 3.14159265358979323846
 
 static const char train_usage[] =
-    "usage: clgrad train lenet5|mlp|logreg [options]\n"
+    "usage: clgrad train lenet5|mlp|logreg|rnn|lstm [options]\n"
     "\n"
     "Trains a classifier on Fashion-MNIST, prints the test accuracy after each\n"
     "epoch and saves the weights as a safetensors checkpoint for clgrad eval.\n"
@@ -34,6 +36,11 @@ static const char train_usage[] =
     "           fc 120-84-10 (see --activation)\n"
     "  mlp      multilayer perceptron 784-256-128-10 with ReLU (see --hidden)\n"
     "  logreg   multinomial logistic regression 784-10\n"
+    "  rnn      tanh RNN over 28 rows of 28 pixels, hidden 128 (see --hidden),\n"
+    "           the last hidden state -> fc 10\n"
+    "  lstm     the same with an LSTM (clgrad train charlstm: a character model)\n"
+    "  vae      variational autoencoder, pictures of samples (clgrad train vae --help)\n"
+    "  gan      generative adversarial network, MLP or DCGAN (clgrad train gan --help)\n"
     "\n"
     "options:\n"
     "  --data DIR        Fashion-MNIST folder (default " CLG_FASHION_MNIST_DIR ",\n"
@@ -50,6 +57,12 @@ static const char train_usage[] =
     "  --activation NAME lenet5's activation: relu (default), tanh or sigmoid\n"
     "  --seed N          seed for the initial weights and the shuffling (default 42)\n"
     "  --save FILE       checkpoint to write (default clgrad-<model>.safetensors)\n"
+    "  --plot DIR        after each epoch, write DIR/loss.png (training loss per\n"
+    "                    epoch, on a terminal also over the steps between redraws\n"
+    "                    of the live line, and the test-set loss) and\n"
+    "                    DIR/accuracy.png (test accuracy per epoch)\n"
+    "  --profile         time every kernel on the device (OpenCL profiling events)\n"
+    "                    and print, at the end, the device time per kernel name\n"
     "  -h, --help        this help\n"
     "\n"
     "On a terminal a live line shows epoch, step, loss (mean over the epoch so far),\n"
@@ -71,6 +84,8 @@ typedef struct train_options {
     uint64_t seed;
     const char *save;
     char save_default[64];
+    const char *plot_dir;
+    bool profile;
 } train_options;
 
 /* Returns -1 when the options are fine, else the exit code. */
@@ -78,7 +93,7 @@ static int parse_options(int argc, char **argv, train_options *o)
 {
     static const char *const valued[] = {"--data", "--epochs",     "--batch",  "--optim",
                                          "--lr",   "--schedule",   "--hidden", "--seed",
-                                         "--save", "--activation", NULL};
+                                         "--save", "--activation", "--plot",   NULL};
     *o = (train_options){.data = CLG_FASHION_MNIST_DIR,
                          .epochs = DEFAULT_EPOCHS,
                          .batch = DEFAULT_BATCH,
@@ -88,7 +103,8 @@ static int parse_options(int argc, char **argv, train_options *o)
                          .n_hidden = 2,
                          .seed = DEFAULT_SEED};
     cli_args args;
-    cli_args_init(&args, "train", argc, argv, valued, NULL);
+    static const char *const flags[] = {"--profile", NULL};
+    cli_args_init(&args, "train", argc, argv, valued, flags);
     for (cli_arg_kind kind; (kind = cli_args_next(&args)) != CLI_ARG_END;) {
         if (kind == CLI_ARG_HELP) {
             fputs(train_usage, stdout);
@@ -139,6 +155,10 @@ static int parse_options(int argc, char **argv, train_options *o)
                 cli_error("--activation: unknown activation \"%s\" (relu, tanh, sigmoid)", value);
         } else if (strcmp(name, "--seed") == 0) {
             ok = cli_parse_u64(name, value, &o->seed);
+        } else if (strcmp(name, "--plot") == 0) {
+            o->plot_dir = value;
+        } else if (strcmp(name, "--profile") == 0) {
+            o->profile = true;
         } else {
             o->save = value;
         }
@@ -149,12 +169,18 @@ static int parse_options(int argc, char **argv, train_options *o)
         cli_error("train: which model? clgrad train lenet5|mlp|logreg (see clgrad train --help)");
         return CLI_EXIT_USAGE;
     }
+    bool recurrent = strcmp(o->model, "rnn") == 0 || strcmp(o->model, "lstm") == 0;
     if (strcmp(o->model, "mlp") != 0 && strcmp(o->model, "logreg") != 0 &&
-        strcmp(o->model, "lenet5") != 0) {
-        cli_error("train: unknown model \"%s\" (models: lenet5, mlp, logreg)", o->model);
+        strcmp(o->model, "lenet5") != 0 && !recurrent) {
+        cli_error("train: unknown model \"%s\" (models: lenet5, mlp, logreg, rnn, lstm)",
+                  o->model);
         return CLI_EXIT_USAGE;
     }
-    if (o->hidden_given && strcmp(o->model, "mlp") != 0) {
+    if (o->hidden_given && recurrent && o->n_hidden != 1) {
+        cli_error("train: --hidden for %s is one size (the hidden state)", o->model);
+        return CLI_EXIT_USAGE;
+    }
+    if (o->hidden_given && strcmp(o->model, "mlp") != 0 && !recurrent) {
         cli_error("train: --hidden applies to mlp only");
         return CLI_EXIT_USAGE;
     }
@@ -177,6 +203,44 @@ static int parse_options(int argc, char **argv, train_options *o)
     return -1;
 }
 
+/* The curves --plot draws: per epoch, and the mean loss over the steps since
+ * the previous progress redraw (x in epochs, fractional: the window's middle),
+ * which is free because the redraw reads the epoch's loss sum anyway. */
+typedef struct train_history {
+    double *train_loss, *test_loss, *accuracy; /* [epochs done], accuracy in % */
+    double *recent_x, *recent_loss;
+    int64_t recent, recent_capacity;
+} train_history;
+
+static void history_release(train_history *h)
+{
+    free(h->train_loss);
+    free(h->test_loss);
+    free(h->accuracy);
+    free(h->recent_x);
+    free(h->recent_loss);
+}
+
+/* Host memory only; a point that does not fit is dropped rather than
+ * failing the run. */
+static void history_add_recent(train_history *h, double x, double loss)
+{
+    if (h->recent == h->recent_capacity) {
+        int64_t capacity = h->recent_capacity ? 2 * h->recent_capacity : 256;
+        double *xs = realloc(h->recent_x, (size_t)capacity * sizeof *xs);
+        if (xs)
+            h->recent_x = xs;
+        double *ys = realloc(h->recent_loss, (size_t)capacity * sizeof *ys);
+        if (ys)
+            h->recent_loss = ys;
+        if (!xs || !ys)
+            return;
+        h->recent_capacity = capacity;
+    }
+    h->recent_x[h->recent] = x;
+    h->recent_loss[h->recent++] = loss;
+}
+
 /* Everything a run owns, released in one place. */
 typedef struct train_run {
     clg_context *ctx;
@@ -184,20 +248,26 @@ typedef struct train_run {
     clg_model *model;
     clg_optim *opt;
     clg_batcher *batcher;
-    clg_tensor *loss_sum; /* the epoch's losses, summed on the device */
+    clg_tensor *loss_sum;      /* the epoch's losses, summed on the device */
+    clg_tensor *test_loss_sum; /* the test set's, likewise */
     float base_lr;
     bool cosine;
     int64_t total_steps, steps_done; /* for the schedule */
     float *x;
     int32_t *y;
     int64_t *confusion;
+    int32_t *predicted;
+    train_history history;
 } train_run;
 
 static void run_release(train_run *r)
 {
+    history_release(&r->history);
+    free(r->predicted);
     free(r->confusion);
     free(r->y);
     free(r->x);
+    clg_tensor_destroy(r->test_loss_sum);
     clg_tensor_destroy(r->loss_sum);
     clg_batcher_destroy(r->batcher);
     clg_optim_destroy(r->opt);
@@ -207,24 +277,133 @@ static void run_release(train_run *r)
     clg_context_destroy(r->ctx);
 }
 
-/* loss_sum += loss on the device, outside the tape, so that the mean loss of
- * the epoch costs no host sync until someone reads it. */
-static bool accumulate_loss(train_run *r, clg_tensor *loss)
+/* *total += loss on the device, outside the tape, so that a mean loss costs
+ * no host sync until someone reads it. *total is created (zeroed) on first
+ * use. */
+static bool accumulate_loss(clg_context *ctx, clg_tensor **total, clg_tensor *loss)
 {
-    if (!r->loss_sum) {
+    if (!*total) {
         int rank = clg_tensor_rank(loss);
         int64_t shape[CLG_MAX_RANK];
         for (int i = 0; i < rank; i++)
             shape[i] = clg_tensor_dim(loss, i);
-        r->loss_sum = clg_tensor_create(r->ctx, CLG_DTYPE_F32, rank, shape);
-        if (!r->loss_sum)
+        *total = clg_tensor_create(ctx, CLG_DTYPE_F32, rank, shape);
+        if (!*total || clg_tensor_fill(*total, 0.0f) != CLG_STATUS_OK)
             return false;
     }
-    bool grad_was = clg_grad_set_enabled(r->ctx, false);
-    clg_tensor *sum = clg_add(r->loss_sum, loss);
-    bool ok = sum && clg_tensor_copy(r->loss_sum, sum) == CLG_STATUS_OK;
-    clg_grad_set_enabled(r->ctx, grad_was);
+    bool grad_was = clg_grad_set_enabled(ctx, false);
+    clg_tensor *sum = clg_add(*total, loss);
+    bool ok = sum && clg_tensor_copy(*total, sum) == CLG_STATUS_OK;
+    clg_grad_set_enabled(ctx, grad_was);
     return ok;
+}
+
+/* The test set's accuracy and mean cross-entropy, in batches of 1000: as
+ * cli_evaluate, one read of the predictions per batch, and the summed loss
+ * stays on the device until the one read at the end. */
+static bool evaluate(train_run *r, double *accuracy, double *mean_loss)
+{
+    const clg_dataset *test = r->test;
+    const int64_t batch = 1000;
+    int64_t n = clg_dataset_size(test), features = clg_dataset_features(test);
+    const float *images = clg_dataset_images(test);
+    const int32_t *labels = clg_dataset_labels(test);
+    if (r->test_loss_sum && clg_tensor_fill(r->test_loss_sum, 0.0f) != CLG_STATUS_OK)
+        return false;
+    bool grad_was = clg_grad_set_enabled(r->ctx, false);
+    bool ok = n > 0;
+    for (int64_t start = 0; ok && start < n; start += batch) {
+        int64_t count = n - start < batch ? n - start : batch;
+        clg_step_begin(r->ctx);
+        clg_tensor *x = clg_tensor_from_host(r->ctx, CLG_DTYPE_F32, 2, (int64_t[]){count, features},
+                                             images + start * features);
+        clg_tensor *y =
+            clg_tensor_from_host(r->ctx, CLG_DTYPE_I32, 1, (int64_t[]){count}, labels + start);
+        clg_tensor *logits = clg_model_forward(r->model, x);
+        clg_tensor *loss = clg_cross_entropy_loss(logits, y, CLG_REDUCTION_SUM);
+        clg_tensor *predicted = clg_argmax(logits, 1, false);
+        ok = loss && predicted && accumulate_loss(r->ctx, &r->test_loss_sum, loss) &&
+             clg_tensor_download(predicted, r->predicted + start, (size_t)count) == CLG_STATUS_OK;
+        clg_step_end(r->ctx);
+    }
+    clg_grad_set_enabled(r->ctx, grad_was);
+    float sum = 0.0f;
+    if (!ok || clg_tensor_item(r->test_loss_sum, &sum) != CLG_STATUS_OK)
+        return false;
+    *mean_loss = (double)sum / (double)n;
+    *accuracy =
+        clg_confusion_matrix(r->predicted, labels, n, clg_dataset_classes(test), r->confusion);
+    return true;
+}
+
+/* DIR/loss.png and DIR/accuracy.png for the epochs so far; false with the
+ * reason printed. */
+static bool write_plots(const train_history *h, int epochs_done, const char *dir, const char *note)
+{
+    char path[4096];
+    plot_axes axes = {"Training and test loss", "epoch", "cross-entropy", false, 0, 0, 0, 0, note};
+    /* Epochs 1..E; from 0 when the step curve starts inside epoch 1, or
+     * when a lone first epoch's dots would sit on the frame. */
+    axes.xmin = h->recent > 0 || epochs_done == 1 ? 0 : 1;
+    axes.xmax = epochs_done > 1 ? epochs_done : 2;
+    plot_series loss[3] = {
+        {"training loss (recent steps)", h->recent_x, h->recent_loss, h->recent, PLOT_STYLE_THIN},
+        {"training loss (epoch mean)", NULL, h->train_loss, epochs_done, PLOT_STYLE_SOLID},
+        {"test loss", NULL, h->test_loss, epochs_done, PLOT_STYLE_DASHED}};
+    /* Without redraws (not a terminal) there is no step curve: leave it
+     * out so the epoch means keep the first colour. */
+    const plot_series *series = h->recent > 0 ? loss : loss + 1;
+    int count = h->recent > 0 ? 3 : 2;
+    bool ok =
+        plot_path(path, sizeof path, dir, "loss.png") && plot_lines(path, &axes, series, count);
+    if (ok) {
+        plot_axes acc = {"Test accuracy", "epoch", "accuracy (%)", false, 0, 0, 0, 0, note};
+        acc.xmin = epochs_done == 1 ? 0 : 1;
+        acc.xmax = axes.xmax;
+        plot_series s = {"test accuracy", NULL, h->accuracy, epochs_done, PLOT_STYLE_SOLID};
+        ok = plot_path(path, sizeof path, dir, "accuracy.png") && plot_lines(path, &acc, &s, 1);
+    }
+    if (!ok)
+        cli_error("--plot: %s", *plot_error() ? plot_error() : "folder name too long");
+    return ok;
+}
+
+/* The --profile table: device time per kernel name over the whole run,
+ * most first. */
+static bool print_profile(clg_context *ctx)
+{
+    enum { SHOWN = 25 };
+    size_t n = clg_profile_get(ctx, NULL, 0);
+    if (clg_context_status(ctx) != CLG_STATUS_OK)
+        return false;
+    clg_profile_entry *all = malloc((n > 0 ? n : 1) * sizeof *all);
+    if (!all) {
+        cli_error("out of host memory for the profile");
+        return false;
+    }
+    n = clg_profile_get(ctx, all, n);
+    double total = 0.0;
+    uint64_t commands = 0;
+    for (size_t i = 0; i < n; i++) {
+        total += all[i].seconds;
+        commands += all[i].count;
+    }
+    printf("\ndevice time per kernel (training steps and test passes): %.3f s in %llu commands\n",
+           total, (unsigned long long)commands);
+    printf("  %-32s %9s %10s %7s %10s\n", "kernel", "count", "time", "share", "per call");
+    for (size_t i = 0; i < n && i < SHOWN; i++)
+        printf("  %-32s %9llu %8.3f s %6.1f%% %7.1f us\n", all[i].name,
+               (unsigned long long)all[i].count, all[i].seconds,
+               total > 0 ? 100.0 * all[i].seconds / total : 0.0,
+               all[i].count ? 1e6 * all[i].seconds / (double)all[i].count : 0.0);
+    if (n > SHOWN) {
+        double rest = 0.0;
+        for (size_t i = SHOWN; i < n; i++)
+            rest += all[i].seconds;
+        printf("  ... %zu more kernels, %.3f s\n", n - SHOWN, rest);
+    }
+    free(all);
+    return true;
 }
 
 /* One epoch of steps; false with the context error set. */
@@ -233,6 +412,8 @@ static bool train_epoch(train_run *r, cli_progress *progress, int epoch, int64_t
 {
     int64_t features = clg_dataset_features(r->train);
     int64_t step = 0, samples = 0;
+    int64_t drawn_step = 0; /* the loss sum at the previous redraw, for the plot */
+    float drawn_sum = 0.0f;
     if (r->loss_sum && clg_tensor_fill(r->loss_sum, 0.0f) != CLG_STATUS_OK)
         return false;
     clg_batcher_begin_epoch(r->batcher);
@@ -257,14 +438,21 @@ static bool train_epoch(train_run *r, cli_progress *progress, int epoch, int64_t
         clg_optim_zero_grad(r->opt);
         clg_backward(loss); /* errors are sticky: checked once below */
         clg_optim_step(r->opt);
-        bool ok = loss && accumulate_loss(r, loss) && clg_context_status(r->ctx) == CLG_STATUS_OK;
+        bool ok = loss && accumulate_loss(r->ctx, &r->loss_sum, loss) &&
+                  clg_context_status(r->ctx) == CLG_STATUS_OK;
         step++;
         samples += count;
         if (ok && cli_progress_step(progress)) {
             float sum = 0.0f;
             ok = clg_tensor_item(r->loss_sum, &sum) == CLG_STATUS_OK;
-            if (ok)
+            if (ok) {
                 cli_progress_draw(progress, epoch, step, samples, sum / (float)step);
+                double middle = 0.5 * (double)(drawn_step + step);
+                history_add_recent(&r->history, epoch + middle / (double)progress->steps_per_epoch,
+                                   (sum - drawn_sum) / (float)(step - drawn_step));
+                drawn_step = step;
+                drawn_sum = sum;
+            }
         }
         clg_step_end(r->ctx);
         if (!ok)
@@ -282,6 +470,9 @@ int cli_train(int argc, char **argv)
 {
     /* Models with a training loop of their own, one line each:
      * if (argc >= 2 && strcmp(argv[1], "vae") == 0) return cli_train_vae(argc, argv); */
+    if (argc >= 2 && strcmp(argv[1], "charlstm") == 0) return cli_train_charlstm(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "vae") == 0) return cli_train_vae(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "gan") == 0) return cli_train_gan(argc, argv);
     train_options o;
     int code = parse_options(argc, argv, &o);
     if (code >= 0)
@@ -290,6 +481,9 @@ int cli_train(int argc, char **argv)
 
     train_run r = {0};
     if (clg_context_create(NULL, &r.ctx) != CLG_STATUS_OK)
+        goto fail;
+    /* Before anything is enqueued, so the run's every command is timed. */
+    if (o.profile && clg_context_set_profiling(r.ctx, true) != CLG_STATUS_OK)
         goto fail;
     r.train = clg_dataset_load_mnist(r.ctx, o.data, true);
     if (!r.train)
@@ -303,6 +497,9 @@ int cli_train(int argc, char **argv)
         r.model = clg_zoo_lenet5_create(r.ctx, o.activation, NULL, o.seed);
     else if (strcmp(o.model, "mlp") == 0)
         r.model = clg_zoo_mlp_create(r.ctx, features, o.hidden, o.n_hidden, classes, o.seed);
+    else if (strcmp(o.model, "rnn") == 0 || strcmp(o.model, "lstm") == 0)
+        r.model = clg_zoo_recurrent_create(r.ctx, o.model, 28, features / 28,
+                                           o.hidden_given ? o.hidden[0] : 128, classes, o.seed);
     else
         r.model = clg_zoo_logreg_create(r.ctx, features, classes, o.seed);
     if (!r.model)
@@ -324,10 +521,25 @@ int cli_train(int argc, char **argv)
     r.x = malloc((size_t)(o.batch * features) * sizeof *r.x);
     r.y = malloc((size_t)o.batch * sizeof *r.y);
     r.confusion = malloc((size_t)classes * (size_t)classes * sizeof *r.confusion);
-    if (!r.x || !r.y || !r.confusion) {
+    r.predicted = malloc((size_t)clg_dataset_size(r.test) * sizeof *r.predicted);
+    r.history.train_loss = calloc((size_t)o.epochs, sizeof *r.history.train_loss);
+    r.history.test_loss = calloc((size_t)o.epochs, sizeof *r.history.test_loss);
+    r.history.accuracy = calloc((size_t)o.epochs, sizeof *r.history.accuracy);
+    if (!r.x || !r.y || !r.confusion || !r.predicted || !r.history.train_loss ||
+        !r.history.test_loss || !r.history.accuracy) {
         cli_error("out of host memory for batches of %lld", (long long)o.batch);
         goto done;
     }
+
+    /* The folder is made before training, so a bad --plot fails at once. */
+    if (o.plot_dir && !plot_make_dir(o.plot_dir)) {
+        cli_error("--plot: %s", plot_error());
+        goto done;
+    }
+    char note[256];
+    snprintf(note, sizeof note, "%s %s, %s lr %g (%s), batch %lld", o.model,
+             clg_model_arch(r.model), clg_optim_kind_name(o.optim), (double)optim.lr,
+             o.cosine ? "cosine" : "constant", (long long)o.batch);
 
     printf("training %s %s on %s\n", o.model, clg_model_arch(r.model),
            clg_context_device_name(r.ctx));
@@ -352,12 +564,22 @@ int cli_train(int argc, char **argv)
                       (double)mean_loss, epoch + 1);
             goto done;
         }
-        if (!cli_evaluate(r.ctx, r.model, r.test, 1000, r.confusion, &accuracy))
+        double test_loss = 0.0;
+        if (!evaluate(&r, &accuracy, &test_loss))
             goto fail;
         cli_progress_end_epoch(&progress, epoch, samples, seconds, mean_loss, accuracy);
+        r.history.train_loss[epoch] = mean_loss;
+        r.history.test_loss[epoch] = test_loss;
+        r.history.accuracy[epoch] = 100.0 * accuracy;
+        if (o.plot_dir && !write_plots(&r.history, epoch + 1, o.plot_dir, note))
+            goto done;
     }
+    if (o.plot_dir)
+        printf("curves written to %s/loss.png and %s/accuracy.png\n", o.plot_dir, o.plot_dir);
     printf("trained in %.1f s; final test accuracy %.2f%%\n", cli_now() - progress.start,
            100.0 * accuracy);
+    if (o.profile && !print_profile(r.ctx))
+        goto fail;
 
     /* The accuracy is printed before the checkpoint is written, so a bad
      * --save path does not cost the user the result of the run. */

@@ -1,0 +1,492 @@
+/* data/csv.c: the credit-card fraud data set in its public CSV layout
+ * (header Time,V1..V28,Amount,Class; fields optionally in double quotes, as
+ * the public file writes them), the lecture's split (half of the normal rows
+ * to train on, the other half and every fraud to test on), MinMax scaling
+ * fitted on one split, and a seeded generator of synthetic files in the same
+ * layout, since the real file is in no package. Every parse error names the
+ * file, the line and the column. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clgrad/data.h"
+#include "engine/engine.h"
+
+#define COLUMNS (CLG_FRAUD_FEATURES + 1) /* the features and Class */
+
+struct clg_fraud_data {
+    int64_t rows;
+    int64_t frauds;
+    float *x;       /* (rows, 30) */
+    int32_t *label; /* (rows): 0 normal, 1 fraud */
+};
+
+static void column_name(int column, char *buf, size_t size)
+{
+    if (column == 0)
+        snprintf(buf, size, "Time");
+    else if (column <= 28)
+        snprintf(buf, size, "V%d", column);
+    else if (column == 29)
+        snprintf(buf, size, "Amount");
+    else
+        snprintf(buf, size, "Class");
+}
+
+/* The whole file, NUL-terminated; NULL with the context error set. */
+static char *slurp(clg_context *ctx, const char *fn, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        eng_fail(ctx, CLG_STATUS_IO, "%s: %s: %s", fn, path, strerror(errno));
+        return NULL;
+    }
+    size_t capacity = 1 << 16, used = 0;
+    char *text = malloc(capacity);
+    while (text) {
+        used += fread(text + used, 1, capacity - used - 1, f);
+        if (used < capacity - 1)
+            break;
+        char *grown = realloc(text, capacity * 2);
+        if (!grown) {
+            free(text);
+            text = NULL;
+            break;
+        }
+        text = grown;
+        capacity *= 2;
+    }
+    bool read_error = ferror(f) != 0;
+    fclose(f);
+    if (!text) {
+        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: %s: out of host memory", fn, path);
+        return NULL;
+    }
+    if (read_error) {
+        free(text);
+        eng_fail(ctx, CLG_STATUS_IO, "%s: %s: read error", fn, path);
+        return NULL;
+    }
+    text[used] = '\0';
+    return text;
+}
+
+/* One field starting at *p: its bounds without the optional quotes. The
+ * field ends at ',', '\n', "\r\n" or the end of the text; *p is left on that
+ * delimiter. */
+static void next_field(const char **p, const char **start, const char **end)
+{
+    const char *c = *p;
+    while (*c && *c != ',' && *c != '\n' && !(*c == '\r' && c[1] == '\n'))
+        c++;
+    const char *s = *p, *e = c;
+    if (e - s >= 2 && *s == '"' && e[-1] == '"') {
+        s++;
+        e--;
+    }
+    *start = s;
+    *end = e;
+    *p = c;
+}
+
+static bool at_line_end(const char *c)
+{
+    return *c == '\0' || *c == '\n' || (*c == '\r' && c[1] == '\n');
+}
+
+static const char *skip_line_end(const char *c)
+{
+    return *c == '\r' ? c + 2 : *c == '\n' ? c + 1 : c;
+}
+
+static bool field_is(const char *s, const char *e, const char *want)
+{
+    size_t n = strlen(want);
+    return (size_t)(e - s) == n && memcmp(s, want, n) == 0;
+}
+
+/* "abc" (at most 24 characters, for messages). */
+static void quote_field(const char *s, const char *e, char *buf, size_t size)
+{
+    int n = (int)(e - s) > 24 ? 24 : (int)(e - s);
+    snprintf(buf, size, "\"%.*s%s\"", n, s, e - s > 24 ? "..." : "");
+}
+
+static const char layout[] = "Time,V1,...,V28,Amount,Class";
+
+static bool check_header(clg_context *ctx, const char *fn, const char *path, const char **p)
+{
+    for (int column = 0; column < COLUMNS; column++) {
+        char want[16];
+        column_name(column, want, sizeof want);
+        if (at_line_end(*p)) {
+            if (column == COLUMNS - 1)
+                eng_fail(ctx, CLG_STATUS_FORMAT,
+                         "%s: %s: line 1, column %d: no Class column (the header ends after "
+                         "Amount); expected %s",
+                         fn, path, column + 1, layout);
+            else
+                eng_fail(ctx, CLG_STATUS_FORMAT,
+                         "%s: %s: line 1, column %d: the header ends after %d fields where "
+                         "\"%s\" was expected; expected %s",
+                         fn, path, column + 1, column, want, layout);
+            return false;
+        }
+        const char *s, *e;
+        next_field(p, &s, &e);
+        if (!field_is(s, e, want)) {
+            char got[40];
+            quote_field(s, e, got, sizeof got);
+            eng_fail(ctx, CLG_STATUS_FORMAT,
+                     "%s: %s: line 1, column %d: header field %s, expected \"%s\" (the "
+                     "credit-card fraud layout %s)",
+                     fn, path, column + 1, got, want, layout);
+            return false;
+        }
+        if (column < COLUMNS - 1 && **p == ',')
+            ++*p; /* else a line end, caught at the next column */
+    }
+    if (!at_line_end(*p)) {
+        eng_fail(ctx, CLG_STATUS_FORMAT,
+                 "%s: %s: line 1, column %d: an extra header field after Class; expected %s", fn,
+                 path, COLUMNS + 1, layout);
+        return false;
+    }
+    *p = skip_line_end(*p);
+    return true;
+}
+
+/* Counts the data lines (non-empty lines after the header) for allocation. */
+static int64_t count_lines(const char *p)
+{
+    int64_t n = 0;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        bool empty = (nl ? nl : p + strlen(p)) == p || (*p == '\r' && p + 1 == nl);
+        n += !empty;
+        p = nl ? nl + 1 : p + strlen(p);
+    }
+    return n;
+}
+
+CLG_API clg_fraud_data *clg_fraud_read_csv(clg_context *ctx, const char *path)
+{
+    static const char fn[] = "clg_fraud_read_csv";
+    if (eng_failed(ctx))
+        return NULL;
+    char *text = slurp(ctx, fn, path);
+    if (!text)
+        return NULL;
+    clg_fraud_data *data = NULL;
+    const char *p = text;
+    if (count_lines(p) == 0) { /* nothing, or blank lines only */
+        eng_fail(ctx, CLG_STATUS_FORMAT,
+                 "%s: %s: line 1, column 1: the file is empty; expected "
+                 "the header %s",
+                 fn, path, layout);
+        goto fail;
+    }
+    if (!check_header(ctx, fn, path, &p))
+        goto fail;
+    int64_t capacity = count_lines(p);
+    if (capacity == 0) {
+        eng_fail(ctx, CLG_STATUS_FORMAT,
+                 "%s: %s: line 2, column 1: no transactions after the "
+                 "header",
+                 fn, path);
+        goto fail;
+    }
+    data = calloc(1, sizeof *data);
+    if (data) {
+        data->x = malloc((size_t)capacity * CLG_FRAUD_FEATURES * sizeof *data->x);
+        data->label = malloc((size_t)capacity * sizeof *data->label);
+    }
+    if (!data || !data->x || !data->label) {
+        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: %s: out of host memory for %" PRId64 " rows",
+                 fn, path, capacity);
+        goto fail;
+    }
+    int64_t line = 1, row = 0;
+    while (*p) {
+        line++;
+        if (at_line_end(p)) { /* blank lines (a trailing newline) are skipped */
+            p = skip_line_end(p);
+            continue;
+        }
+        float *x = data->x + row * CLG_FRAUD_FEATURES;
+        for (int column = 0; column < COLUMNS; column++) {
+            char name[16];
+            column_name(column, name, sizeof name);
+            if (column > 0) {
+                if (*p != ',') {
+                    eng_fail(ctx, CLG_STATUS_FORMAT,
+                             "%s: %s: line %" PRId64 ", column %d (%s): the row ends after %d "
+                             "fields; expected %d (%s)",
+                             fn, path, line, column + 1, name, column, COLUMNS, layout);
+                    goto fail;
+                }
+                p++;
+            }
+            const char *s, *e;
+            next_field(&p, &s, &e);
+            char got[40];
+            quote_field(s, e, got, sizeof got);
+            char *end = NULL;
+            errno = 0;
+            double v = s < e ? strtod(s, &end) : 0.0;
+            if (s == e || end != e || errno == ERANGE || !isfinite(v)) {
+                eng_fail(ctx, CLG_STATUS_FORMAT,
+                         "%s: %s: line %" PRId64 ", column %d (%s): %s is not a number", fn, path,
+                         line, column + 1, name, got);
+                goto fail;
+            }
+            if (column < CLG_FRAUD_FEATURES) {
+                x[column] = (float)v;
+            } else if (v == 0.0 || v == 1.0) {
+                data->label[row] = (int32_t)v;
+                data->frauds += v == 1.0;
+            } else {
+                eng_fail(ctx, CLG_STATUS_FORMAT,
+                         "%s: %s: line %" PRId64 ", column %d (Class): %s is neither 0 (normal) "
+                         "nor 1 (fraud)",
+                         fn, path, line, column + 1, got);
+                goto fail;
+            }
+        }
+        if (!at_line_end(p)) {
+            eng_fail(ctx, CLG_STATUS_FORMAT,
+                     "%s: %s: line %" PRId64 ", column %d: an extra field after Class; "
+                     "expected %d (%s)",
+                     fn, path, line, COLUMNS + 1, COLUMNS, layout);
+            goto fail;
+        }
+        p = skip_line_end(p);
+        row++;
+    }
+    data->rows = row;
+    if (data->frauds == 0 || data->frauds == row) {
+        eng_fail(ctx, CLG_STATUS_FORMAT,
+                 "%s: %s: column %d (Class): all %" PRId64 " rows (lines 2 to %" PRId64
+                 ") are class %d; fraud detection needs normal (0) and fraud (1) rows",
+                 fn, path, COLUMNS, row, line, data->frauds ? 1 : 0);
+        goto fail;
+    }
+    free(text);
+    return data;
+fail:
+    free(text);
+    clg_fraud_data_destroy(data);
+    return NULL;
+}
+
+CLG_API void clg_fraud_data_destroy(clg_fraud_data *data)
+{
+    if (!data)
+        return;
+    free(data->x);
+    free(data->label);
+    free(data);
+}
+
+CLG_API int64_t clg_fraud_data_rows(const clg_fraud_data *data)
+{
+    return data->rows;
+}
+CLG_API int64_t clg_fraud_data_frauds(const clg_fraud_data *data)
+{
+    return data->frauds;
+}
+CLG_API const float *clg_fraud_data_features(const clg_fraud_data *data)
+{
+    return data->x;
+}
+CLG_API const int32_t *clg_fraud_data_labels(const clg_fraud_data *data)
+{
+    return data->label;
+}
+
+/* ---- the lecture's split ---- */
+
+/* Fisher-Yates over the normal rows with a splitmix64 stream of `seed`. */
+static uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+CLG_API clg_status clg_fraud_split(clg_context *ctx, const clg_fraud_data *data, uint64_t seed,
+                                   int64_t *train, int64_t *n_train, int64_t *test, int64_t *n_test)
+{
+    if (eng_failed(ctx))
+        return clg_context_status(ctx);
+    if (!data || !train || !test || !n_train || !n_test)
+        return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                        "clg_fraud_split: data and the four outputs must not be NULL");
+    int64_t normal = 0;
+    for (int64_t i = 0; i < data->rows; i++) {
+        if (data->label[i] == 0)
+            train[normal++] = i; /* the normal rows, shuffled below */
+    }
+    uint64_t state = seed;
+    for (int64_t i = normal - 1; i > 0; i--) {
+        int64_t j = (int64_t)(splitmix64(&state) % (uint64_t)(i + 1));
+        int64_t t = train[i];
+        train[i] = train[j];
+        train[j] = t;
+    }
+    /* The larger half to train on (for odd counts), the rest to test. */
+    int64_t half = normal - normal / 2;
+    *n_test = 0;
+    for (int64_t i = half; i < normal; i++)
+        test[(*n_test)++] = train[i];
+    for (int64_t i = 0; i < data->rows; i++)
+        if (data->label[i] != 0)
+            test[(*n_test)++] = i;
+    *n_train = half;
+    return CLG_STATUS_OK;
+}
+
+/* ---- MinMax scaling (sklearn.preprocessing.MinMaxScaler) ---- */
+
+CLG_API clg_status clg_minmax_fit(clg_context *ctx, const float *x, int64_t cols,
+                                  const int64_t *rows, int64_t count, float *lo, float *hi)
+{
+    if (eng_failed(ctx))
+        return clg_context_status(ctx);
+    if (!x || !rows || !lo || !hi || cols < 1 || count < 1)
+        return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                        "clg_minmax_fit: %" PRId64 " rows of %" PRId64
+                        " columns; expected at least one of each and no NULL pointer",
+                        count, cols);
+    for (int64_t c = 0; c < cols; c++) {
+        lo[c] = INFINITY;
+        hi[c] = -INFINITY;
+    }
+    for (int64_t r = 0; r < count; r++) {
+        const float *row = x + rows[r] * cols;
+        for (int64_t c = 0; c < cols; c++) {
+            lo[c] = row[c] < lo[c] ? row[c] : lo[c];
+            hi[c] = row[c] > hi[c] ? row[c] : hi[c];
+        }
+    }
+    return CLG_STATUS_OK;
+}
+
+CLG_API void clg_minmax_transform(const float *lo, const float *hi, int64_t cols, const float *x,
+                                  int64_t rows, float *out)
+{
+    for (int64_t c = 0; c < cols; c++) {
+        /* A constant column maps to 0, as sklearn's scale of 1 for a zero
+         * range does. Values outside the fitted range are not clipped. */
+        float range = hi[c] - lo[c];
+        float scale = range > 0.0f ? 1.0f / range : 1.0f;
+        for (int64_t r = 0; r < rows; r++)
+            out[r * cols + c] = (x[r * cols + c] - lo[c]) * scale;
+    }
+}
+
+/* ---- the synthetic generator ---- */
+
+/* Per component, the standard deviation of the normal transactions (the
+ * public file's PCA components shrink from about 1.9 for V1 to 0.3 for V28)
+ * and the mean shift of the frauds in units of it (the public file's frauds
+ * sit far out on V1-V18, most of all V3, V10, V12, V14 and V17; the later
+ * components barely move). Values chosen to resemble those figures, not
+ * copied from the data. */
+static const float normal_std[28] = {1.9f, 1.6f,  1.5f,  1.4f, 1.3f, 1.3f,  1.2f, 1.1f, 1.1f, 1.0f,
+                                     1.0f, 0.95f, 0.95f, 0.9f, 0.9f, 0.85f, 0.8f, 0.8f, 0.8f, 0.75f,
+                                     0.7f, 0.7f,  0.6f,  0.6f, 0.5f, 0.5f,  0.4f, 0.3f};
+static const float fraud_shift[28] = {
+    -2.4f, 2.2f,  -4.4f, 3.2f,  -1.6f, -0.9f, -3.5f, 0.4f, -2.0f, -4.6f, 3.6f, -5.2f, 0.0f, -6.4f,
+    0.0f,  -3.6f, -5.8f, -2.2f, 0.6f,  0.4f,  0.5f,  0.0f, 0.0f,  -0.2f, 0.1f, 0.1f,  0.2f, 0.3f};
+
+/* Standard normal by Box-Muller from the splitmix64 stream. */
+static double normal_draw(uint64_t *state)
+{
+    double u1 = ((double)(splitmix64(state) >> 11) + 1.0) * 0x1.0p-53; /* (0, 1] */
+    double u2 = (double)(splitmix64(state) >> 11) * 0x1.0p-53;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+static double uniform_draw(uint64_t *state)
+{
+    return (double)(splitmix64(state) >> 11) * 0x1.0p-53;
+}
+
+CLG_API clg_status clg_fraud_write_synthetic(clg_context *ctx, const char *path, int64_t rows,
+                                             uint64_t seed, int64_t *frauds_written)
+{
+    static const char fn[] = "clg_fraud_write_synthetic";
+    if (eng_failed(ctx))
+        return clg_context_status(ctx);
+    if (rows < 4)
+        return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                        "%s: %" PRId64 " rows; at least 4 are needed (two frauds and two "
+                        "normal transactions)",
+                        fn, rows);
+    /* The public file's imbalance, 492 frauds in 284,807, and at least two
+     * so that both test and scoring have positives. */
+    int64_t frauds = (rows * 492 + 284807 / 2) / 284807;
+    frauds = frauds < 2 ? 2 : frauds;
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return eng_fail(ctx, CLG_STATUS_IO, "%s: %s: path too long", fn, path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return eng_fail(ctx, CLG_STATUS_IO, "%s: %s: %s", fn, path, strerror(errno));
+    fputs("Time", f);
+    for (int j = 1; j <= 28; j++)
+        fprintf(f, ",V%d", j);
+    fputs(",Amount,Class\n", f);
+
+    /* Which rows are frauds: `frauds` distinct rows drawn by selection
+     * sampling (Knuth's algorithm S), so they spread over the two days. */
+    uint64_t pick = seed ^ 0x5851f42d4c957f2dULL, state = seed;
+    int64_t left = frauds;
+    for (int64_t r = 0; r < rows; r++) {
+        bool fraud = uniform_draw(&pick) * (double)(rows - r) < (double)left;
+        left -= fraud;
+        /* One uniform time in each of `rows` equal slices of two days (the
+         * public file's span): increasing, whole seconds as there. */
+        fprintf(f, "%.1f", floor(172792.0 * ((double)r + uniform_draw(&state)) / (double)rows));
+        /* Normal rows come from one of three clusters (kinds of purchase)
+         * of slightly different means, so the data has structure the
+         * autoencoder can learn; one row in fifty is spread twice as wide
+         * (the public file's heavy tails). */
+        int cluster = (int)(uniform_draw(&state) * 3.0);
+        double wide = uniform_draw(&state) < 0.02 ? 2.0 : 1.0;
+        /* How far a fraud strays: uniform, so some are blatant and some
+         * hide among the normal rows, as in the public file, where no
+         * detector finds every fraud. */
+        double stray = uniform_draw(&state);
+        for (int j = 0; j < 28; j++) {
+            double z = normal_draw(&state);
+            double v = fraud
+                           ? normal_std[j] * (stray * fraud_shift[j] + (0.8 + stray) * z)
+                           : normal_std[j] * (0.4 * (cluster - 1) * ((j % 3) - 1) + 0.8 * wide * z);
+            fprintf(f, ",%.6f", v);
+        }
+        /* Amounts: log-normal around 22 euros for normal rows; frauds are
+         * mostly tiny test charges or a few hundred euros. */
+        double amount =
+            fraud ? (uniform_draw(&state) < 0.5 ? 1.0 + 0.1 * floor(10.0 * uniform_draw(&state))
+                                                : exp(5.0 + 0.8 * normal_draw(&state)))
+                  : exp(3.1 + 1.3 * normal_draw(&state));
+        fprintf(f, ",%.2f,%d\n", amount, fraud ? 1 : 0);
+    }
+    bool ok = !ferror(f);
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        int err = errno;
+        remove(tmp);
+        return eng_fail(ctx, CLG_STATUS_IO, "%s: %s: %s", fn, path, strerror(err));
+    }
+    if (frauds_written)
+        *frauds_written = frauds;
+    return CLG_STATUS_OK;
+}

@@ -1,0 +1,77 @@
+/* nn/conv_transpose2d.c: the transposed 2-D convolution layer,
+ * torch.nn.ConvTranspose2d (groups 1), the upsampling layer of a DCGAN
+ * generator.
+ *
+ *   y (N, out, Ho, Wo) = conv_transpose2d(x (N, in, H, W), W (in, out, kh, kw), b (out))
+ * Forward is clg_conv_transpose2d, whose backward rule gives the gradients
+ * of x, W and b; there is no backward code here. */
+#include <stdlib.h>
+
+#include "clgrad/nn.h"
+#include "engine/engine.h"
+#include "nn/internal.h"
+
+struct clg_conv_transpose2d_layer {
+    clg_context *ctx;
+    clg_tensor *weight; /* (in, out, kh, kw) */
+    clg_tensor *bias;   /* (out), or NULL */
+    clg_conv_transpose2d_params conv;
+    clg_params *params;
+};
+
+CLG_API clg_conv_transpose2d_layer *
+clg_conv_transpose2d_layer_create(clg_context *ctx, int64_t in_channels, int64_t out_channels,
+                                  int kernel_h, int kernel_w,
+                                  const clg_conv_transpose2d_params *params, bool bias,
+                                  uint64_t seed)
+{
+    if (eng_failed(ctx))
+        return NULL;
+    if (in_channels <= 0 || out_channels <= 0 || kernel_h <= 0 || kernel_w <= 0) {
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                 "clg_conv_transpose2d_layer_create: in_channels %lld, out_channels %lld and "
+                 "kernel %dx%d must be positive",
+                 (long long)in_channels, (long long)out_channels, kernel_h, kernel_w);
+        return NULL;
+    }
+    clg_conv_transpose2d_layer *layer = calloc(1, sizeof *layer);
+    if (!layer) {
+        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY,
+                 "clg_conv_transpose2d_layer_create: out of host memory");
+        return NULL;
+    }
+    layer->ctx = ctx;
+    layer->conv = params ? *params : clg_conv_transpose2d_params_default();
+    /* PyTorch's fan_in for a (in, out, kh, kw) weight is its second axis
+     * times the receptive field: out kh kw */
+    if (nn_weight_bias_create(ctx, "clg_conv_transpose2d_layer_create", 4,
+                              (int64_t[]){in_channels, out_channels, kernel_h, kernel_w},
+                              out_channels * kernel_h * kernel_w, out_channels, bias, seed,
+                              &layer->weight, &layer->bias, &layer->params) != CLG_STATUS_OK) {
+        free(layer);
+        return NULL;
+    }
+    return layer;
+}
+
+CLG_API void clg_conv_transpose2d_layer_destroy(clg_conv_transpose2d_layer *layer)
+{
+    if (!layer)
+        return;
+    clg_params_destroy(layer->params);
+    clg_tensor_destroy(layer->weight);
+    clg_tensor_destroy(layer->bias);
+    free(layer);
+}
+
+/* Shape and parameter errors come from clg_conv_transpose2d. */
+CLG_API clg_tensor *clg_conv_transpose2d_layer_forward(clg_conv_transpose2d_layer *layer,
+                                                       clg_tensor *x)
+{
+    return clg_conv_transpose2d(x, layer->weight, layer->bias, &layer->conv);
+}
+
+CLG_API const clg_params *clg_conv_transpose2d_layer_params(const clg_conv_transpose2d_layer *layer)
+{
+    return layer->params;
+}

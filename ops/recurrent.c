@@ -1,0 +1,334 @@
+/* ops/recurrent.c: the LSTM (torch.nn.LSTM) and the tanh RNN (torch.nn.RNN),
+ * one layer, one direction, over a whole sequence, with back-propagation
+ * through time. Kernels: ops/recurrent.cl.
+ *
+ *   LSTM, gates in PyTorch's order i, f, g, o:
+ *     [i f g o] = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh
+ *     i, f, o = sigmoid(.), g = tanh(.)
+ *     c_t = f c_{t-1} + i g          h_t = o tanh(c_t)
+ *   RNN:  h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)
+ *
+ * Forward: the input projection of every step is one big GEMM up front (a
+ * clg_matmul, recorded as an ordinary op), then per step one GEMM
+ * h_{t-1} W_hh^T (N, G H) (against a transposed copy of W_hh made once, so
+ * the GEMM transposes nothing per step) and one fused kernel for the bias,
+ * the gate nonlinearities and the cell update. The core op saves what BPTT
+ * needs and nothing more: the activated gates (T, N, 4H) and the state
+ * sequence (2, T, N, H) = (h_t, c_t), which is also the op's output.
+ * Backward, from t = T-1 down to 0: one fused kernel for the gate
+ * derivatives, then one GEMM dh_{t-1} = dgates_t W_hh. After the loop, dW_hh
+ * is one GEMM over all steps (dgates^T [h0; h_1..h_{T-1}]), the bias
+ * gradient one GEMM (ones^T dgates), and dgates is the gradient of the input
+ * projection, from which clg_matmul's backward gives dx and dW_ih. So a step
+ * costs two launches each way and time grows linearly with T.
+ *
+ * The outputs (the hidden sequence, h_n, c_n) are views of the state,
+ * recorded as small view nodes whose backward scatters into the state's
+ * gradient. The tape holds at most three inputs per node, so the core node
+ * keeps h0 and c0 among its saved tensors and routes their gradients itself;
+ * b_ih + b_hh reach it as one (recorded) sum. */
+
+#include "ops/internal.h"
+
+#define SOURCE "ops/recurrent.cl"
+
+/* One view of the state: which of h/c (i[0]), the steps it covers (i[1],
+ * i[2]), its layout (i[3]: batch_first). */
+static void view_backward(clg_context *ctx, const eng_node *node)
+{
+    clg_tensor *state = node->inputs[0], *g = node->output->grad;
+    bool accumulate = false;
+    clg_tensor *dst = eng_grad_dest(ctx, state, &accumulate);
+    if (!dst || (!accumulate && clg_tensor_fill(dst, 0.0f) != CLG_STATUS_OK))
+        return;
+    OP_LAUNCH(ctx, SOURCE, "state_view_backward", (size_t)clg_tensor_numel(g), ENG_ARG_TENSOR(g),
+              ENG_ARG_TENSOR(dst), CLRT_ARG_INT(node->i[0]), CLRT_ARG_INT(node->i[1]),
+              CLRT_ARG_INT(node->i[2]), CLRT_ARG_INT(node->i[3]), CLRT_ARG_INT(state->shape[1]),
+              CLRT_ARG_INT(state->shape[2]), CLRT_ARG_INT(state->shape[3]));
+}
+
+/* state[which][t0 .. t0 + steps) as (steps, N, H), or (N, steps, H) when
+ * batch_first (h_n and c_n are always taken as (1, N, H), as torch's). */
+static clg_tensor *state_view(clg_context *ctx, const char *op, clg_tensor *state, int which,
+                              int t0, int steps, bool batch_first)
+{
+    int64_t T = state->shape[1], N = state->shape[2], H = state->shape[3];
+    size_t offset = state->offset + (size_t)((which * T + t0) * N * H);
+    int64_t shape[3] = {steps, N, H}, strides[3] = {N * H, H, 1};
+    if (batch_first) {
+        shape[0] = N;
+        shape[1] = steps;
+        strides[0] = H;
+        strides[1] = N * H;
+    }
+    clg_tensor *v = eng_view(ctx, state, 3, shape, strides, offset);
+    if (!v)
+        return NULL;
+    if (state->requires_grad && ctx->grad_enabled) {
+        eng_node *node = eng_record(ctx, op, view_backward, v, 1, &state);
+        if (!node)
+            return NULL;
+        node->i[0] = which;
+        node->i[1] = t0;
+        node->i[2] = steps;
+        node->i[3] = batch_first;
+    }
+    return v;
+}
+
+/* Row-major matrix (rows x cols) at `offset` of `mem`. */
+static clrt_matrix matrix(cl_mem mem, size_t offset, size_t cols, bool trans)
+{
+    return (clrt_matrix){.mem = mem, .offset = offset, .ld = cols > 0 ? cols : 1, .trans = trans};
+}
+
+/* node: inputs xproj (T N, G H), w_hh (G H, H) [, bias (G H)]; saved gates
+ * (LSTM), c0 and h0 (N, H) (each may be NULL); i[0] = G (4 LSTM, 1 RNN);
+ * output state. */
+static void core_backward(clg_context *ctx, const eng_node *node)
+{
+    int G = node->i[0];
+    bool lstm = G == 4;
+    clg_tensor *xproj = node->inputs[0], *w_hh = node->inputs[1];
+    clg_tensor *bias = node->n_inputs > 2 ? node->inputs[2] : NULL;
+    clg_tensor *gates = node->saved[0], *c0 = node->saved[1], *h0 = node->saved[2];
+    clg_tensor *state = node->output, *dstate = state->grad;
+    int T = (int)state->shape[1], N = (int)state->shape[2], H = (int)state->shape[3];
+    size_t NH = (size_t)N * H, GH = (size_t)G * H;
+
+    /* dgates is the input projection's gradient: written straight into it
+     * when it holds none yet, else into scratch and added. */
+    bool acc_x = false;
+    clg_tensor *dx = eng_grad_dest(ctx, xproj, &acc_x);
+    clg_tensor *dgates = dx && !acc_x ? dx : eng_new(ctx, CLG_DTYPE_F32, 2, xproj->shape);
+    int64_t nh_shape[2] = {N, H};
+    clg_tensor *dh_rec = eng_new(ctx, CLG_DTYPE_F32, 2, nh_shape);
+    clg_tensor *dc = lstm ? eng_new(ctx, CLG_DTYPE_F32, 2, nh_shape) : dh_rec;
+    if (!dgates || !dh_rec || !dc)
+        return;
+    clrt_matrix w = matrix(w_hh->mem, w_hh->offset, (size_t)H, false);
+    for (int t = T - 1; t >= 0 && !eng_failed(ctx); t--) {
+        int has_rec = t < T - 1;
+        if (lstm)
+            OP_LAUNCH(ctx, SOURCE, "lstm_step_backward", NH, ENG_ARG_TENSOR(dstate),
+                      ENG_ARG_TENSOR(state), ENG_ARG_TENSOR(gates), ENG_ARG_TENSOR(c0 ? c0 : state),
+                      CLRT_ARG_INT(c0 != NULL), ENG_ARG_TENSOR(dh_rec), CLRT_ARG_INT(has_rec),
+                      ENG_ARG_TENSOR(dc), ENG_ARG_TENSOR(dgates), CLRT_ARG_INT(t), CLRT_ARG_INT(T),
+                      CLRT_ARG_INT(N), CLRT_ARG_INT(H));
+        else
+            OP_LAUNCH(ctx, SOURCE, "rnn_step_backward", NH, ENG_ARG_TENSOR(dstate),
+                      ENG_ARG_TENSOR(state), ENG_ARG_TENSOR(dh_rec), CLRT_ARG_INT(has_rec),
+                      ENG_ARG_TENSOR(dgates), CLRT_ARG_INT(t), CLRT_ARG_INT(N), CLRT_ARG_INT(H));
+        clrt_matrix dg_t = matrix(dgates->mem, dgates->offset + (size_t)t * N * GH, GH, false);
+        if (t > 0) {
+            /* dh_{t-1} (N, H) = dgates_t (N, G H) W_hh (G H, H) */
+            clrt_gemm(&ctx->rt, (size_t)N, (size_t)H, GH, 1.0f, dg_t, w, 0.0f,
+                      matrix(dh_rec->mem, dh_rec->offset, (size_t)H, false), 1, 0, 0, 0);
+        } else {
+            bool acc_h = false;
+            clg_tensor *dh0 = eng_grad_dest(ctx, h0, &acc_h);
+            if (dh0)
+                clrt_gemm(&ctx->rt, (size_t)N, (size_t)H, GH, 1.0f, dg_t, w, acc_h ? 1.0f : 0.0f,
+                          matrix(dh0->mem, dh0->offset, (size_t)H, false), 1, 0, 0, 0);
+        }
+    }
+    if (lstm && c0)
+        eng_grad_accumulate(ctx, c0, dc); /* dc now holds dc_{-1} = dc_0 f_0 */
+
+    /* dW_hh (G H, H) = sum_t dgates_t^T h_{t-1}: steps 1.. in one GEMM against
+     * h_0..h_{T-2} (contiguous in the state), step 0 against h0 if given. */
+    bool acc_w = false;
+    clg_tensor *dw = eng_grad_dest(ctx, w_hh, &acc_w);
+    if (dw) {
+        clrt_matrix mdw = matrix(dw->mem, dw->offset, (size_t)H, false);
+        bool written = acc_w;
+        if (T > 1) {
+            clrt_gemm(&ctx->rt, GH, (size_t)H, (size_t)(T - 1) * N, 1.0f,
+                      matrix(dgates->mem, dgates->offset + NH * G, GH, true),
+                      matrix(state->mem, state->offset, (size_t)H, false), written ? 1.0f : 0.0f,
+                      mdw, 1, 0, 0, 0);
+            written = true;
+        }
+        if (h0) {
+            clrt_gemm(&ctx->rt, GH, (size_t)H, (size_t)N, 1.0f,
+                      matrix(dgates->mem, dgates->offset, GH, true),
+                      matrix(h0->mem, h0->offset, (size_t)H, false), written ? 1.0f : 0.0f, mdw, 1,
+                      0, 0, 0);
+            written = true;
+        }
+        if (!written) /* T = 1 from a zero state: W_hh had no effect */
+            clg_tensor_fill(dw, 0.0f);
+    }
+    /* dbias (1, G H) = ones (1, T N) dgates (T N, G H): the column sums as a
+     * GEMM, which reads dgates at the GEMM's speed */
+    bool acc_b = false;
+    clg_tensor *db = eng_grad_dest(ctx, bias, &acc_b);
+    int64_t rows = (int64_t)T * N;
+    clg_tensor *ones = db ? eng_new(ctx, CLG_DTYPE_F32, 1, &rows) : NULL;
+    if (ones && clg_tensor_fill(ones, 1.0f) == CLG_STATUS_OK)
+        clrt_gemm(&ctx->rt, 1, GH, (size_t)rows, 1.0f,
+                  matrix(ones->mem, ones->offset, (size_t)rows, false),
+                  matrix(dgates->mem, dgates->offset, GH, false), acc_b ? 1.0f : 0.0f,
+                  matrix(db->mem, db->offset, GH, false), 1, 0, 0, 0);
+    if (dx && acc_x)
+        eng_grad_accumulate(ctx, xproj, dgates);
+}
+
+/* Checks a given initial state: (1, N, H) as torch, or (N, H); returns it
+ * as a contiguous (N, H) tensor, or NULL after recording an error. */
+static clg_tensor *initial_state(clg_context *ctx, const char *op, const char *name, clg_tensor *s,
+                                 const clg_tensor *input, int64_t N, int64_t H)
+{
+    bool ok = s->dtype == CLG_DTYPE_F32 &&
+              ((s->rank == 3 && s->shape[0] == 1 && s->shape[1] == N && s->shape[2] == H) ||
+               (s->rank == 2 && s->shape[0] == N && s->shape[1] == H));
+    if (!ok) {
+        char a[64], b[64];
+        eng_fail(ctx, CLG_STATUS_SHAPE,
+                 "%s: %s of shape %s must be float32 [1, %lld, %lld] (batch %lld, hidden %lld) "
+                 "for input %s",
+                 op, name, eng_shape_str(s, a, sizeof a), (long long)N, (long long)H, (long long)N,
+                 (long long)H, eng_shape_str(input, b, sizeof b));
+        return NULL;
+    }
+    int64_t shape[2] = {N, H};
+    clg_tensor *c = eng_contiguous(ctx, s);
+    return c ? clg_reshape(c, 2, shape) : NULL;
+}
+
+/* The shared body of clg_lstm (G = 4) and clg_rnn (G = 1). */
+static clg_tensor *recurrent(const char *op, int G, clg_tensor *input, clg_tensor *h0,
+                             clg_tensor *c0, clg_tensor *weight_ih, clg_tensor *weight_hh,
+                             clg_tensor *bias_ih, clg_tensor *bias_hh, bool batch_first,
+                             clg_tensor **h_n, clg_tensor **c_n)
+{
+    if (h_n)
+        *h_n = NULL;
+    if (c_n)
+        *c_n = NULL;
+    clg_tensor *required[3] = {input, weight_ih, weight_hh};
+    clg_context *ctx = eng_op_begin_f32(op, 3, required);
+    if (!ctx)
+        return NULL;
+    char s0[64], s1[64], s2[64];
+    if (input->rank != 3 || weight_ih->rank != 2 || weight_hh->rank != 2 ||
+        weight_hh->shape[1] * G != weight_hh->shape[0] ||
+        weight_ih->shape[0] != weight_hh->shape[0] || weight_ih->shape[1] != input->shape[2]) {
+        eng_fail(ctx, CLG_STATUS_SHAPE,
+                 "%s: input %s, weight_ih %s and weight_hh %s do not fit: want input (T, N, I) "
+                 "(batch_first: (N, T, I)), weight_ih (%d H, I), weight_hh (%d H, H)",
+                 op, eng_shape_str(input, s0, sizeof s0), eng_shape_str(weight_ih, s1, sizeof s1),
+                 eng_shape_str(weight_hh, s2, sizeof s2), G, G);
+        return NULL;
+    }
+    int64_t T = input->shape[batch_first ? 1 : 0], N = input->shape[batch_first ? 0 : 1];
+    int64_t I = input->shape[2], H = weight_hh->shape[1];
+    if (T < 1 || N < 1 || H < 1) {
+        eng_fail(ctx, CLG_STATUS_SHAPE,
+                 "%s: the sequence must have at least one step, one batch row and one hidden "
+                 "unit: input %s (%s), hidden %lld",
+                 op, eng_shape_str(input, s0, sizeof s0), batch_first ? "N, T, I" : "T, N, I",
+                 (long long)H);
+        return NULL;
+    }
+    clg_tensor *biases[2] = {bias_ih, bias_hh};
+    for (int b = 0; b < 2; b++)
+        if (biases[b] && (biases[b]->dtype != CLG_DTYPE_F32 || biases[b]->rank != 1 ||
+                          biases[b]->shape[0] != G * H)) {
+            eng_fail(ctx, CLG_STATUS_SHAPE, "%s: %s of shape %s must be float32 [%lld]", op,
+                     b ? "bias_hh" : "bias_ih", eng_shape_str(biases[b], s0, sizeof s0),
+                     (long long)(G * H));
+            return NULL;
+        }
+    if (h0 && !(h0 = initial_state(ctx, op, "h0", h0, input, N, H)))
+        return NULL;
+    if (c0 && !(c0 = initial_state(ctx, op, "c0", c0, input, N, H)))
+        return NULL;
+    clg_tensor *w_hh = eng_contiguous(ctx, weight_hh);
+    if (!w_hh)
+        return NULL;
+
+    /* The input projection for all steps: (T N, I) x (I, G H), time-major
+     * (a batch-first input is transposed into a copy first). */
+    clg_tensor *x = batch_first ? clg_transpose(input, 0, 1) : input;
+    int64_t flat[2] = {T * N, I};
+    clg_tensor *xproj = clg_matmul(clg_reshape(x, 2, flat), clg_transpose(weight_ih, 0, 1));
+    clg_tensor *bias = bias_ih && bias_hh ? clg_add(bias_ih, bias_hh) : bias_ih ? bias_ih : bias_hh;
+    if (!xproj || ((bias_ih || bias_hh) && !bias))
+        return NULL;
+    /* W_hh^T (H, G H), contiguous, for the per-step GEMMs: an unrecorded copy
+     * (backward uses W_hh itself) */
+    int64_t wt_shape[2] = {H, G * H}, wt_strides[2] = {1, H};
+    clg_tensor *w_t = eng_new(ctx, CLG_DTYPE_F32, 2, wt_shape);
+    clg_tensor *w_view = eng_view(ctx, w_hh, 2, wt_shape, wt_strides, w_hh->offset);
+    if (!w_t || !w_view || clg_tensor_copy(w_t, w_view) != CLG_STATUS_OK)
+        return NULL;
+
+    int64_t state_shape[4] = {G == 4 ? 2 : 1, T, N, H}, gates_shape[3] = {T, N, 4 * H};
+    int64_t hg_shape[2] = {N, G * H};
+    clg_tensor *state = eng_new(ctx, CLG_DTYPE_F32, 4, state_shape);
+    clg_tensor *gates = G == 4 ? eng_new(ctx, CLG_DTYPE_F32, 3, gates_shape) : NULL;
+    clg_tensor *hg = eng_new(ctx, CLG_DTYPE_F32, 2, hg_shape);
+    if (!state || (G == 4 && !gates) || !hg)
+        return NULL;
+    size_t NH = (size_t)(N * H), GH = (size_t)(G * H);
+    clrt_matrix w = matrix(w_t->mem, w_t->offset, GH, false); /* W_hh^T */
+    clrt_matrix mhg = matrix(hg->mem, hg->offset, GH, false);
+    for (int64_t t = 0; t < T && !eng_failed(ctx); t++) {
+        bool has_hg = t > 0 || h0;
+        if (has_hg) {
+            clrt_matrix h_prev =
+                t > 0 ? matrix(state->mem, state->offset + (size_t)(t - 1) * NH, (size_t)H, false)
+                      : matrix(h0->mem, h0->offset, (size_t)H, false);
+            clrt_gemm(&ctx->rt, (size_t)N, GH, (size_t)H, 1.0f, h_prev, w, 0.0f, mhg, 1, 0, 0, 0);
+        }
+        if (G == 4)
+            OP_LAUNCH(ctx, SOURCE, "lstm_step_forward", NH, ENG_ARG_TENSOR(xproj),
+                      ENG_ARG_TENSOR(bias ? bias : xproj), CLRT_ARG_INT(bias != NULL),
+                      ENG_ARG_TENSOR(hg), CLRT_ARG_INT(has_hg), ENG_ARG_TENSOR(state),
+                      ENG_ARG_TENSOR(c0 ? c0 : state), CLRT_ARG_INT(c0 != NULL),
+                      ENG_ARG_TENSOR(gates), CLRT_ARG_INT(t), CLRT_ARG_INT(T), CLRT_ARG_INT(N),
+                      CLRT_ARG_INT(H));
+        else
+            OP_LAUNCH(ctx, SOURCE, "rnn_step_forward", NH, ENG_ARG_TENSOR(xproj),
+                      ENG_ARG_TENSOR(bias ? bias : xproj), CLRT_ARG_INT(bias != NULL),
+                      ENG_ARG_TENSOR(hg), CLRT_ARG_INT(has_hg), ENG_ARG_TENSOR(state),
+                      CLRT_ARG_INT(t), CLRT_ARG_INT(N), CLRT_ARG_INT(H));
+    }
+    if (eng_failed(ctx))
+        return NULL;
+    clg_tensor *all[5] = {xproj, w_hh, bias, h0, c0};
+    if (eng_needs_grad(ctx, 5, all)) {
+        clg_tensor *inputs[3] = {xproj, w_hh, bias};
+        eng_node *node = eng_record(ctx, op, core_backward, state, bias ? 3 : 2, inputs);
+        if (!node)
+            return NULL;
+        node->saved[0] = gates;
+        node->saved[1] = c0;
+        node->saved[2] = h0;
+        node->i[0] = G;
+    }
+    clg_tensor *out = state_view(ctx, op, state, 0, 0, (int)T, batch_first);
+    if (h_n)
+        *h_n = state_view(ctx, op, state, 0, (int)T - 1, 1, false);
+    if (c_n && G == 4)
+        *c_n = state_view(ctx, op, state, 1, (int)T - 1, 1, false);
+    return out;
+}
+
+CLG_API clg_tensor *clg_lstm(clg_tensor *input, clg_tensor *h0, clg_tensor *c0,
+                             clg_tensor *weight_ih, clg_tensor *weight_hh, clg_tensor *bias_ih,
+                             clg_tensor *bias_hh, bool batch_first, clg_tensor **h_n,
+                             clg_tensor **c_n)
+{
+    return recurrent("clg_lstm", 4, input, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh,
+                     batch_first, h_n, c_n);
+}
+
+CLG_API clg_tensor *clg_rnn(clg_tensor *input, clg_tensor *h0, clg_tensor *weight_ih,
+                            clg_tensor *weight_hh, clg_tensor *bias_ih, clg_tensor *bias_hh,
+                            bool batch_first, clg_tensor **h_n)
+{
+    return recurrent("clg_rnn", 1, input, h0, NULL, weight_ih, weight_hh, bias_ih, bias_hh,
+                     batch_first, h_n, NULL);
+}

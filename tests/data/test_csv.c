@@ -1,0 +1,287 @@
+/* tests/data/test_csv.c: the credit-card fraud CSV layout (data/csv.c): the
+ * synthetic generator read back (layout, imbalance, determinism), quoted
+ * fields as the public file writes them, the lecture's split, MinMax scaling
+ * against a hand case, and every kind of bad input with the file, line and
+ * column its message must name. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support.h"
+
+static char dir[] = "/tmp/clgrad-test-csv-XXXXXX";
+
+static void make_dir(void)
+{
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void remove_dir(void)
+{
+    char command[128];
+    snprintf(command, sizeof command, "rm -rf %s", dir);
+    ck_assert_int_eq(system(command), 0);
+}
+
+/* dir/name holding `text`; returns the path (static buffer per call site). */
+static const char *write_file(const char *name, const char *text, char *path, size_t size)
+{
+    snprintf(path, size, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static const char header[] = "Time,V1,V2,V3,V4,V5,V6,V7,V8,V9,V10,V11,V12,V13,V14,V15,V16,V17,"
+                             "V18,V19,V20,V21,V22,V23,V24,V25,V26,V27,V28,Amount,Class\n";
+
+/* A row with Time t, V_j = j / 10, Amount 2.5 and the class. */
+static void append_row(char *text, size_t size, int t, int cls)
+{
+    size_t used = strlen(text);
+    used += (size_t)snprintf(text + used, size - used, "%d", t);
+    for (int j = 1; j <= 28; j++)
+        used += (size_t)snprintf(text + used, size - used, ",%g", j / 10.0);
+    snprintf(text + used, size - used, ",2.5,%d\n", cls);
+}
+
+START_TEST(test_fraud_synthetic_round_trip)
+{
+    make_dir();
+    clg_context *ctx = test_context();
+    char a[256], b[256], c[256];
+    snprintf(a, sizeof a, "%s/a.csv", dir);
+    snprintf(b, sizeof b, "%s/b.csv", dir);
+    snprintf(c, sizeof c, "%s/c.csv", dir);
+    int64_t frauds = 0;
+    ck_assert_int_eq(clg_fraud_write_synthetic(ctx, a, 3000, 5, &frauds), CLG_STATUS_OK);
+    /* round(3000 * 492 / 284807) = 5, the public file's 0.17% */
+    ck_assert_int_eq(frauds, 5);
+    ck_assert_int_eq(clg_fraud_write_synthetic(ctx, b, 3000, 5, NULL), CLG_STATUS_OK);
+    ck_assert_int_eq(clg_fraud_write_synthetic(ctx, c, 3000, 6, NULL), CLG_STATUS_OK);
+
+    clg_fraud_data *d = clg_fraud_read_csv(ctx, a);
+    ck_assert_msg(d != NULL, "%s", clg_context_error(ctx));
+    ck_assert_int_eq(clg_fraud_data_rows(d), 3000);
+    ck_assert_int_eq(clg_fraud_data_frauds(d), 5);
+    const float *x = clg_fraud_data_features(d);
+    const int32_t *y = clg_fraud_data_labels(d);
+    int64_t counted = 0;
+    for (int64_t i = 0; i < 3000; i++) {
+        counted += y[i];
+        if (i > 0) /* Time never decreases, as in the public file */
+            ck_assert(x[i * CLG_FRAUD_FEATURES] >= x[(i - 1) * CLG_FRAUD_FEATURES]);
+        ck_assert(x[i * CLG_FRAUD_FEATURES + 29] > 0.0f); /* amounts are positive */
+    }
+    ck_assert_int_eq(counted, 5);
+    ck_assert(x[2999 * CLG_FRAUD_FEATURES] < 172792.0f + 1);
+
+    /* Same seed, same bytes; another seed, another file. */
+    char command[1024];
+    snprintf(command, sizeof command, "cmp -s %s %s", a, b);
+    ck_assert_int_eq(system(command), 0);
+    snprintf(command, sizeof command, "cmp -s %s %s", a, c);
+    ck_assert_int_ne(system(command), 0);
+    /* The header is the layout's, exactly. */
+    FILE *f = fopen(a, "rb");
+    char line[512];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    fclose(f);
+    ck_assert_str_eq(line, header);
+
+    ck_assert_int_eq(clg_fraud_write_synthetic(ctx, a, 3, 1, NULL), CLG_STATUS_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(clg_context_error(ctx), "at least 4"));
+    clg_fraud_data_destroy(d);
+    clg_context_destroy(ctx);
+    remove_dir();
+}
+END_TEST
+
+/* The public file quotes every field and ends lines with \r\n in some
+ * copies; both read the same as the plain form. */
+START_TEST(test_fraud_csv_quotes_and_crlf)
+{
+    make_dir();
+    clg_context *ctx = test_context();
+    char text[4096] = "\"Time\"";
+    for (int j = 1; j <= 28; j++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), ",\"V%d\"", j);
+    strcat(text, ",\"Amount\",\"Class\"\r\n");
+    strcat(text, "0");
+    for (int j = 1; j <= 28; j++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), ",%d", -j);
+    strcat(text, ",149.62,\"0\"\r\n");
+    append_row(text, sizeof text, 7, 1);
+    char path[256];
+    clg_fraud_data *d = clg_fraud_read_csv(ctx, write_file("q.csv", text, path, sizeof path));
+    ck_assert_msg(d != NULL, "%s", clg_context_error(ctx));
+    ck_assert_int_eq(clg_fraud_data_rows(d), 2);
+    const float *x = clg_fraud_data_features(d);
+    ck_assert_float_eq(x[28], -28.0f);
+    ck_assert_float_eq(x[29], 149.62f);
+    ck_assert_float_eq(x[30], 7.0f);
+    ck_assert_int_eq(clg_fraud_data_labels(d)[0], 0);
+    ck_assert_int_eq(clg_fraud_data_labels(d)[1], 1);
+    clg_fraud_data_destroy(d);
+    clg_context_destroy(ctx);
+    remove_dir();
+}
+END_TEST
+
+/* Training rows are normal, half of the normal rows (the larger half); the
+ * test rows are the rest and every fraud; together each row once. */
+START_TEST(test_fraud_split)
+{
+    make_dir();
+    clg_context *ctx = test_context();
+    char path[256];
+    snprintf(path, sizeof path, "%s/s.csv", dir);
+    ck_assert_int_eq(clg_fraud_write_synthetic(ctx, path, 2001, 9, NULL), CLG_STATUS_OK);
+    clg_fraud_data *d = clg_fraud_read_csv(ctx, path);
+    ck_assert_ptr_nonnull(d);
+    int64_t rows = clg_fraud_data_rows(d), frauds = clg_fraud_data_frauds(d);
+    int64_t *train = malloc((size_t)rows * sizeof *train),
+            *test = malloc((size_t)rows * sizeof *test);
+    int64_t n_train = 0, n_test = 0;
+    ck_assert_int_eq(clg_fraud_split(ctx, d, 3, train, &n_train, test, &n_test), CLG_STATUS_OK);
+    int64_t normal = rows - frauds;
+    ck_assert_int_eq(n_train, normal - normal / 2);
+    ck_assert_int_eq(n_train + n_test, rows);
+    char *seen = calloc((size_t)rows, 1);
+    const int32_t *y = clg_fraud_data_labels(d);
+    int64_t test_frauds = 0;
+    for (int64_t i = 0; i < n_train; i++) {
+        ck_assert_int_eq(y[train[i]], 0);
+        seen[train[i]]++;
+    }
+    for (int64_t i = 0; i < n_test; i++) {
+        test_frauds += y[test[i]];
+        seen[test[i]]++;
+    }
+    ck_assert_int_eq(test_frauds, frauds);
+    for (int64_t i = 0; i < rows; i++)
+        ck_assert_int_eq(seen[i], 1);
+    free(seen);
+    free(train);
+    free(test);
+    clg_fraud_data_destroy(d);
+    clg_context_destroy(ctx);
+    remove_dir();
+}
+END_TEST
+
+/* Fitted on rows 0 and 2 only: column 0 spans [1, 3], column 1 is constant
+ * (5) and maps to 0; row 1 (value 7) lies outside and is not clipped:
+ * (7 - 1) / 2 = 3. */
+START_TEST(test_minmax_hand_case)
+{
+    clg_context *ctx = test_context();
+    const float x[] = {1, 5, 7, 9, 3, 5};
+    const int64_t rows[] = {0, 2};
+    float lo[2], hi[2], out[6];
+    ck_assert_int_eq(clg_minmax_fit(ctx, x, 2, rows, 2, lo, hi), CLG_STATUS_OK);
+    ck_assert(lo[0] == 1 && hi[0] == 3 && lo[1] == 5 && hi[1] == 5);
+    clg_minmax_transform(lo, hi, 2, x, 3, out);
+    const float want[] = {0, 0, 3, 4, 1, 0};
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq(out[i], want[i]);
+    ck_assert_int_eq(clg_minmax_fit(ctx, x, 2, rows, 0, lo, hi), CLG_STATUS_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(clg_context_error(ctx), "clg_minmax_fit: 0 rows"));
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* Reads `text` from dir/name and expects CLG_STATUS_FORMAT with the message
+ * "clg_fraud_read_csv: <path>: <want>..." (want is a prefix of the rest). */
+static void expect_bad(clg_context *ctx, const char *name, const char *text, const char *want)
+{
+    char path[256];
+    write_file(name, text, path, sizeof path);
+    clg_context_clear_error(ctx);
+    ck_assert_ptr_null(clg_fraud_read_csv(ctx, path));
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_FORMAT);
+    char prefix[512];
+    snprintf(prefix, sizeof prefix, "clg_fraud_read_csv: %s: %s", path, want);
+    ck_assert_msg(strncmp(clg_context_error(ctx), prefix, strlen(prefix)) == 0,
+                  "%s: message \"%s\", expected it to start with \"%s\"", name,
+                  clg_context_error(ctx), prefix);
+}
+
+START_TEST(test_fraud_csv_bad_input)
+{
+    make_dir();
+    clg_context *ctx = test_context();
+    char text[8192];
+
+    expect_bad(ctx, "empty.csv", "", "line 1, column 1: the file is empty");
+
+    snprintf(text, sizeof text, "%s", header);
+    char *v3 = strstr(text, "V3");
+    v3[0] = 'X';
+    append_row(text, sizeof text, 0, 0);
+    expect_bad(ctx, "header.csv", text, "line 1, column 4: header field \"X3\", expected \"V3\"");
+
+    snprintf(text, sizeof text, "%s", header);
+    strcpy(strstr(text, ",Class"), "\n");
+    expect_bad(ctx, "noclass.csv", text, "line 1, column 31: no Class column");
+
+    snprintf(text, sizeof text, "%s", header);
+    strcpy(strstr(text, ",Class"), ",Class,Note\n");
+    expect_bad(ctx, "extraheader.csv", text, "line 1, column 32: an extra header field");
+
+    snprintf(text, sizeof text, "%s", header);
+    append_row(text, sizeof text, 0, 0);
+    append_row(text, sizeof text, 1, 1);
+    char *field = strstr(strchr(text + strlen(header), '\n') + 1, ",0.4,");
+    memcpy(field + 1, "abc", 3);
+    expect_bad(ctx, "text.csv", text, "line 3, column 5 (V4): \"abc\" is not a number");
+
+    snprintf(text, sizeof text, "%s", header);
+    append_row(text, sizeof text, 0, 0);
+    strcpy(strstr(text + strlen(header), ",2.5,0"), "\n"); /* drops Amount and Class */
+    expect_bad(ctx, "ragged.csv", text,
+               "line 2, column 30 (Amount): the row ends after 29 fields; expected 31");
+
+    snprintf(text, sizeof text, "%s", header);
+    append_row(text, sizeof text, 0, 1);
+    strcpy(text + strlen(text) - 1, ",9\n");
+    expect_bad(ctx, "extra.csv", text, "line 2, column 32: an extra field after Class");
+
+    snprintf(text, sizeof text, "%s", header);
+    append_row(text, sizeof text, 0, 2);
+    expect_bad(ctx, "class2.csv", text, "line 2, column 31 (Class): \"2\" is neither 0");
+
+    snprintf(text, sizeof text, "%s", header);
+    for (int i = 0; i < 3; i++)
+        append_row(text, sizeof text, i, 0);
+    expect_bad(ctx, "oneclass.csv", text,
+               "column 31 (Class): all 3 rows (lines 2 to 4) are class 0; fraud detection "
+               "needs normal (0) and fraud (1) rows");
+
+    expect_bad(ctx, "norows.csv", header, "line 2, column 1: no transactions after the header");
+
+    clg_context_clear_error(ctx);
+    ck_assert_ptr_null(clg_fraud_read_csv(ctx, "/nonexistent/creditcard.csv"));
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_IO);
+    ck_assert_str_eq(clg_context_error(ctx),
+                     "clg_fraud_read_csv: /nonexistent/creditcard.csv: No such file or directory");
+    clg_context_destroy(ctx);
+    remove_dir();
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("data/csv");
+    TCase *tc = tcase_create("csv");
+    tcase_add_test(tc, test_fraud_synthetic_round_trip);
+    tcase_add_test(tc, test_fraud_csv_quotes_and_crlf);
+    tcase_add_test(tc, test_fraud_split);
+    tcase_add_test(tc, test_minmax_hand_case);
+    tcase_add_test(tc, test_fraud_csv_bad_input);
+    suite_add_tcase(s, tc);
+    return test_run(s);
+}

@@ -1,0 +1,351 @@
+/* tests/ops/test_recurrent.c: clg_lstm and clg_rnn (ops/recurrent.c) against a
+ * naive host loop in double, finite differences, torch.nn.LSTM / torch.nn.RNN
+ * from the same weights (T = 1, 7, 50, and batch_first), and bad input. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+/* The fixtures' output: the hidden sequence plus h_n (and c_n) broadcast
+ * over time, so gradients reach the op through all of its outputs.
+ * Inputs: x, h0, c0, w_ih, w_hh, b_ih, b_hh (the RNN has no c0). */
+static clg_tensor *run_lstm(clg_tensor *const *in, const void *arg)
+{
+    bool batch_first = *(const bool *)arg;
+    clg_tensor *h_n = NULL, *c_n = NULL;
+    clg_tensor *y =
+        clg_lstm(in[0], in[1], in[2], in[3], in[4], in[5], in[6], batch_first, &h_n, &c_n);
+    clg_tensor *last = clg_add(h_n, c_n);
+    if (batch_first && last)
+        last = clg_transpose(last, 0, 1); /* (N, 1, H) broadcasts over (N, T, H) */
+    return clg_add(y, last);
+}
+
+static clg_tensor *run_rnn(clg_tensor *const *in, const void *arg)
+{
+    bool batch_first = *(const bool *)arg;
+    clg_tensor *h_n = NULL;
+    clg_tensor *y = clg_rnn(in[0], in[1], in[2], in[3], in[4], in[5], batch_first, &h_n);
+    if (batch_first && h_n)
+        h_n = clg_transpose(h_n, 0, 1);
+    return clg_add(y, h_n);
+}
+
+static double sigmoid(double x)
+{
+    return 1.0 / (1.0 + exp(-x));
+}
+
+/* The LSTM (gates i, f, g, o) or RNN forward in double, time-major:
+ * x (T, N, I) -> y (T, N, H), h_n, c_n (N, H). */
+static void host_recurrent(bool lstm, int T, int N, int I, int H, const float *x, const float *h0,
+                           const float *c0, const float *w_ih, const float *w_hh, const float *b_ih,
+                           const float *b_hh, double *y, double *h_n, double *c_n)
+{
+    int G = lstm ? 4 : 1;
+    double *h = malloc(sizeof(double) * (size_t)(N * H));
+    double *c = malloc(sizeof(double) * (size_t)(N * H));
+    double *pre = malloc(sizeof(double) * (size_t)(G * H));
+    for (int e = 0; e < N * H; e++) {
+        h[e] = h0[e];
+        c[e] = lstm ? c0[e] : 0;
+    }
+    for (int t = 0; t < T; t++) {
+        double *hn = y + t * N * H;
+        for (int n = 0; n < N; n++) {
+            for (int r = 0; r < G * H; r++) {
+                double s = b_ih[r] + b_hh[r];
+                for (int k = 0; k < I; k++)
+                    s += (double)x[(t * N + n) * I + k] * w_ih[r * I + k];
+                for (int k = 0; k < H; k++)
+                    s += h[n * H + k] * w_hh[r * H + k];
+                pre[r] = s;
+            }
+            for (int j = 0; j < H; j++) {
+                if (lstm) {
+                    double i = sigmoid(pre[j]), f = sigmoid(pre[H + j]);
+                    double g = tanh(pre[2 * H + j]), o = sigmoid(pre[3 * H + j]);
+                    c[n * H + j] = f * c[n * H + j] + i * g;
+                    hn[n * H + j] = o * tanh(c[n * H + j]);
+                } else {
+                    hn[n * H + j] = tanh(pre[j]);
+                }
+            }
+        }
+        memcpy(h, hn, sizeof(double) * (size_t)(N * H));
+    }
+    memcpy(h_n, h, sizeof(double) * (size_t)(N * H));
+    memcpy(c_n, c, sizeof(double) * (size_t)(N * H));
+    free(h);
+    free(c);
+    free(pre);
+}
+
+static void assert_close_double(const float *got, const double *want, int n, const char *what)
+{
+    float *w = malloc(sizeof(float) * (size_t)n);
+    for (int i = 0; i < n; i++)
+        w[i] = (float)want[i];
+    test_assert_close(got, w, (size_t)n, test_tol_get("transcendental"), what);
+    free(w);
+}
+
+/* T = 5, N = 3, I = 4, H = 6, with and without batch_first, both cells. */
+START_TEST(test_lstm_matches_host)
+{
+    clg_context *ctx = test_context();
+    enum { T = 5, N = 3, I = 4, H = 6 };
+    for (int lstm = 0; lstm < 2; lstm++) {
+        int G = lstm ? 4 : 1;
+        float x[T * N * I], xb[N * T * I], h0[N * H], c0[N * H], w_ih[4 * H * I], w_hh[4 * H * H],
+            b_ih[4 * H], b_hh[4 * H];
+        test_random(x, T * N * I, 1, -1, 1);
+        test_random(h0, N * H, 2, -1, 1);
+        test_random(c0, N * H, 3, -1, 1);
+        test_random(w_ih, (size_t)(G * H * I), 4, -0.5f, 0.5f);
+        test_random(w_hh, (size_t)(G * H * H), 5, -0.5f, 0.5f);
+        test_random(b_ih, (size_t)(G * H), 6, -0.5f, 0.5f);
+        test_random(b_hh, (size_t)(G * H), 7, -0.5f, 0.5f);
+        for (int t = 0; t < T; t++)
+            for (int n = 0; n < N; n++)
+                memcpy(xb + (n * T + t) * I, x + (t * N + n) * I, sizeof(float) * I);
+        double y[T * N * H], h_n[N * H], c_n[N * H];
+        host_recurrent(lstm, T, N, I, H, x, h0, c0, w_ih, w_hh, b_ih, b_hh, y, h_n, c_n);
+        for (int bf = 0; bf < 2; bf++) {
+            clg_tensor *tx = bf ? test_tensor(ctx, 3, (int64_t[]){N, T, I}, xb, false)
+                                : test_tensor(ctx, 3, (int64_t[]){T, N, I}, x, false);
+            clg_tensor *th = test_tensor(ctx, 3, (int64_t[]){1, N, H}, h0, false);
+            clg_tensor *tc = test_tensor(ctx, 2, (int64_t[]){N, H}, c0, false); /* (N, H) too */
+            clg_tensor *tw = test_tensor(ctx, 2, (int64_t[]){G * H, I}, w_ih, false);
+            clg_tensor *tu = test_tensor(ctx, 2, (int64_t[]){G * H, H}, w_hh, false);
+            clg_tensor *tb = test_tensor(ctx, 1, (int64_t[]){G * H}, b_ih, false);
+            clg_tensor *tb2 = test_tensor(ctx, 1, (int64_t[]){G * H}, b_hh, false);
+            clg_step_begin(ctx);
+            clg_tensor *h_last = NULL, *c_last = NULL;
+            clg_tensor *out = lstm ? clg_lstm(tx, th, tc, tw, tu, tb, tb2, bf, &h_last, &c_last)
+                                   : clg_rnn(tx, th, tw, tu, tb, tb2, bf, &h_last);
+            ck_assert_msg(out != NULL, "%s", clg_context_error(ctx));
+            ck_assert_int_eq(clg_tensor_dim(out, 0), bf ? N : T);
+            ck_assert_int_eq(clg_tensor_dim(out, 1), bf ? T : N);
+            ck_assert_int_eq(clg_tensor_rank(h_last), 3);
+            ck_assert_int_eq(clg_tensor_dim(h_last, 0), 1);
+            float *got = test_download(out);
+            double want[T * N * H];
+            for (int t = 0; t < T; t++)
+                for (int n = 0; n < N; n++)
+                    for (int j = 0; j < H; j++)
+                        want[bf ? (n * T + t) * H + j : (t * N + n) * H + j] =
+                            y[(t * N + n) * H + j];
+            assert_close_double(got, want, T * N * H, lstm ? "lstm y" : "rnn y");
+            free(got);
+            got = test_download(h_last);
+            assert_close_double(got, h_n, N * H, "h_n");
+            free(got);
+            if (lstm) {
+                got = test_download(c_last);
+                assert_close_double(got, c_n, N * H, "c_n");
+                free(got);
+            } else {
+                ck_assert_ptr_null(c_last);
+            }
+            clg_step_end(ctx);
+            clg_tensor *all[] = {tx, th, tc, tw, tu, tb, tb2};
+            for (int i = 0; i < 7; i++)
+                clg_tensor_destroy(all[i]);
+        }
+    }
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+static void gradcheck(bool lstm, bool batch_first, int T)
+{
+    clg_context *ctx = test_context();
+    enum { N = 2, I = 3, H = 2 };
+    int G = lstm ? 4 : 1;
+    float buf[64];
+    int64_t xs[3] = {batch_first ? N : T, batch_first ? T : N, I};
+    clg_tensor *in[7];
+    int k = 0;
+    test_random(buf, (size_t)(T * N * I), 11, -1, 1);
+    in[k++] = test_tensor(ctx, 3, xs, buf, true);
+    test_random(buf, N * H, 12, -1, 1);
+    in[k++] = test_tensor(ctx, 3, (int64_t[]){1, N, H}, buf, true);
+    if (lstm) {
+        test_random(buf, N * H, 13, -1, 1);
+        in[k++] = test_tensor(ctx, 3, (int64_t[]){1, N, H}, buf, true);
+    }
+    test_random(buf, (size_t)(G * H * I), 14, -0.8f, 0.8f);
+    in[k++] = test_tensor(ctx, 2, (int64_t[]){G * H, I}, buf, true);
+    test_random(buf, (size_t)(G * H * H), 15, -0.8f, 0.8f);
+    in[k++] = test_tensor(ctx, 2, (int64_t[]){G * H, H}, buf, true);
+    test_random(buf, (size_t)(G * H), 16, -0.5f, 0.5f);
+    in[k++] = test_tensor(ctx, 1, (int64_t[]){G * H}, buf, true);
+    test_random(buf, (size_t)(G * H), 17, -0.5f, 0.5f);
+    in[k++] = test_tensor(ctx, 1, (int64_t[]){G * H}, buf, true);
+    test_gradcheck(ctx, lstm ? run_lstm : run_rnn, &batch_first, k, in, test_tol_get("gradcheck"));
+    for (int i = 0; i < k; i++)
+        clg_tensor_destroy(in[i]);
+    clg_context_destroy(ctx);
+}
+
+START_TEST(test_lstm_gradcheck)
+{
+    gradcheck(true, false, 4);
+    gradcheck(true, true, 3);
+    gradcheck(true, false, 1);
+    gradcheck(true, true, 1); /* batch_first, one step: y is (N, 1, H) */
+}
+END_TEST
+
+START_TEST(test_rnn_gradcheck)
+{
+    gradcheck(false, false, 4);
+    gradcheck(false, true, 3);
+}
+END_TEST
+
+/* Without h0 / c0 (zeros): the gradients of the weights and the input. */
+static clg_tensor *run_lstm_zero_state(clg_tensor *const *in, const void *arg)
+{
+    (void)arg;
+    clg_tensor *h_n = NULL;
+    clg_tensor *y = clg_lstm(in[0], NULL, NULL, in[1], in[2], in[3], NULL, false, &h_n, NULL);
+    return clg_add(y, h_n);
+}
+
+START_TEST(test_lstm_gradcheck_zero_state)
+{
+    clg_context *ctx = test_context();
+    enum { T = 3, N = 2, I = 3, H = 2 };
+    float buf[64];
+    clg_tensor *in[4];
+    test_random(buf, T * N * I, 21, -1, 1);
+    in[0] = test_tensor(ctx, 3, (int64_t[]){T, N, I}, buf, true);
+    test_random(buf, 4 * H * I, 22, -0.8f, 0.8f);
+    in[1] = test_tensor(ctx, 2, (int64_t[]){4 * H, I}, buf, true);
+    test_random(buf, 4 * H * H, 23, -0.8f, 0.8f);
+    in[2] = test_tensor(ctx, 2, (int64_t[]){4 * H, H}, buf, true);
+    test_random(buf, 4 * H, 24, -0.5f, 0.5f);
+    in[3] = test_tensor(ctx, 1, (int64_t[]){4 * H}, buf, true);
+    test_gradcheck(ctx, run_lstm_zero_state, NULL, 4, in, test_tol_get("gradcheck"));
+    for (int i = 0; i < 4; i++)
+        clg_tensor_destroy(in[i]);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_lstm_golden)
+{
+    clg_context *ctx = test_context();
+    clg_safetensors *st = test_golden_open(ctx, "ops_recurrent");
+    const test_tol *tol = test_tol_get("recurrent");
+    bool no = false, yes = true;
+    test_golden_case(ctx, st, "lstm.t1", run_lstm, &no, 7, 0, tol);
+    test_golden_case(ctx, st, "lstm.t7", run_lstm, &no, 7, 0, tol);
+    test_golden_case(ctx, st, "lstm.t50", run_lstm, &no, 7, 0, tol);
+    test_golden_case(ctx, st, "lstm.t7bf", run_lstm, &yes, 7, 0, tol);
+    clg_safetensors_destroy(st);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_rnn_golden)
+{
+    clg_context *ctx = test_context();
+    clg_safetensors *st = test_golden_open(ctx, "ops_recurrent");
+    const test_tol *tol = test_tol_get("recurrent");
+    bool no = false, yes = true;
+    test_golden_case(ctx, st, "rnn.t1", run_rnn, &no, 6, 0, tol);
+    test_golden_case(ctx, st, "rnn.t7", run_rnn, &no, 6, 0, tol);
+    test_golden_case(ctx, st, "rnn.t50", run_rnn, &no, 6, 0, tol);
+    test_golden_case(ctx, st, "rnn.t7bf", run_rnn, &yes, 6, 0, tol);
+    clg_safetensors_destroy(st);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* A steady-state step allocates nothing and builds nothing. */
+START_TEST(test_lstm_steady_state)
+{
+    clg_context *ctx = test_context();
+    enum { T = 6, N = 4, I = 3, H = 5 };
+    clg_tensor *x = test_tensor(ctx, 3, (int64_t[]){T, N, I}, NULL, false);
+    clg_tensor *w = test_tensor(ctx, 2, (int64_t[]){4 * H, I}, NULL, true);
+    clg_tensor *u = test_tensor(ctx, 2, (int64_t[]){4 * H, H}, NULL, true);
+    clg_counters before = {0}, after = {0};
+    for (int step = 0; step < 3; step++) {
+        if (step == 2)
+            clg_counters_get(ctx, &before);
+        clg_step_begin(ctx);
+        clg_tensor *h_n = NULL;
+        clg_lstm(x, NULL, NULL, w, u, NULL, NULL, false, &h_n, NULL);
+        ck_assert_int_eq(clg_backward(clg_sum_all(h_n)), CLG_STATUS_OK);
+        clg_step_end(ctx);
+    }
+    clg_counters_get(ctx, &after);
+    ck_assert_uint_eq(after.device_allocations, before.device_allocations);
+    ck_assert_uint_eq(after.program_builds, before.program_builds);
+    ck_assert_uint_eq(after.host_syncs, before.host_syncs);
+    clg_tensor_destroy(x);
+    clg_tensor_destroy(w);
+    clg_tensor_destroy(u);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_lstm_bad_input)
+{
+    clg_context *ctx = test_context();
+    enum { N = 2, I = 3, H = 4 };
+    clg_tensor *empty = test_tensor(ctx, 3, (int64_t[]){0, N, I}, NULL, false);
+    clg_tensor *x = test_tensor(ctx, 3, (int64_t[]){5, N, I}, NULL, false);
+    clg_tensor *w = test_tensor(ctx, 2, (int64_t[]){4 * H, I}, NULL, true);
+    clg_tensor *u = test_tensor(ctx, 2, (int64_t[]){4 * H, H}, NULL, true);
+    clg_tensor *h_bad = test_tensor(ctx, 3, (int64_t[]){1, N, H + 1}, NULL, false);
+    clg_step_begin(ctx);
+    ck_assert_ptr_null(clg_lstm(empty, NULL, NULL, w, u, NULL, NULL, false, NULL, NULL));
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_SHAPE);
+    ck_assert_str_eq(clg_context_error(ctx),
+                     "clg_lstm: the sequence must have at least one step, one batch row and one "
+                     "hidden unit: input [0, 2, 3] (T, N, I), hidden 4");
+    clg_context_clear_error(ctx);
+    ck_assert_ptr_null(clg_lstm(x, h_bad, NULL, w, u, NULL, NULL, false, NULL, NULL));
+    ck_assert_str_eq(clg_context_error(ctx),
+                     "clg_lstm: h0 of shape [1, 2, 5] must be float32 [1, 2, 4] (batch 2, hidden "
+                     "4) for input [5, 2, 3]");
+    clg_context_clear_error(ctx);
+    ck_assert_ptr_null(clg_lstm(x, NULL, h_bad, w, u, NULL, NULL, false, NULL, NULL));
+    ck_assert_ptr_nonnull(strstr(clg_context_error(ctx), "clg_lstm: c0 of shape [1, 2, 5]"));
+    clg_context_clear_error(ctx);
+    ck_assert_ptr_null(clg_rnn(x, NULL, w, u, NULL, NULL, false, NULL));
+    ck_assert_str_eq(clg_context_error(ctx),
+                     "clg_rnn: input [5, 2, 3], weight_ih [16, 3] and weight_hh [16, 4] do not "
+                     "fit: want input (T, N, I) (batch_first: (N, T, I)), weight_ih (1 H, I), "
+                     "weight_hh (1 H, H)");
+    clg_context_clear_error(ctx);
+    clg_step_end(ctx);
+    clg_tensor *all[] = {empty, x, w, u, h_bad};
+    for (int i = 0; i < 5; i++)
+        clg_tensor_destroy(all[i]);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("ops/recurrent");
+    TCase *tc = tcase_create("recurrent");
+    tcase_add_test(tc, test_lstm_matches_host);
+    tcase_add_test(tc, test_lstm_gradcheck);
+    tcase_add_test(tc, test_rnn_gradcheck);
+    tcase_add_test(tc, test_lstm_gradcheck_zero_state);
+    tcase_add_test(tc, test_lstm_golden);
+    tcase_add_test(tc, test_rnn_golden);
+    tcase_add_test(tc, test_lstm_steady_state);
+    tcase_add_test(tc, test_lstm_bad_input);
+    suite_add_tcase(s, tc);
+    return test_run(s);
+}

@@ -1,0 +1,195 @@
+/* tests/zoo/test_recurrent.c: the recurrent models (zoo/recurrent.c): the RNN
+ * and LSTM classifiers' first 10 Adam steps against PyTorch from the same
+ * weights (tools/golden/gen_recurrent.py), a checkpoint round trip, and the
+ * character LSTM: it learns a repeating text, samples reproducibly, and
+ * rejects a temperature <= 0. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support.h"
+
+enum { STEPS = 10, BATCH = 8, PIXELS = 784, HIDDEN = 16 };
+
+static const void *fixture_get(const clg_safetensors *st, const char *name, size_t *count)
+{
+    int rank;
+    const int64_t *shape;
+    const void *data = NULL;
+    ck_assert_msg(clg_safetensors_get(st, name, NULL, &rank, &shape, &data),
+                  "lstm_curve fixture lacks %s", name);
+    size_t n = 1;
+    for (int d = 0; d < rank; d++)
+        n *= (size_t)shape[d];
+    if (count)
+        *count = n;
+    return data;
+}
+
+static float train_step(clg_context *ctx, clg_model *model, clg_optim *opt, const float *images,
+                        const int32_t *labels, int64_t count)
+{
+    clg_step_begin(ctx);
+    clg_tensor *x = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (int64_t[]){count, PIXELS}, images);
+    clg_tensor *y = clg_tensor_from_host(ctx, CLG_DTYPE_I32, 1, &count, labels);
+    clg_tensor *loss = clg_cross_entropy_loss(clg_model_forward(model, x), y, CLG_REDUCTION_MEAN);
+    clg_optim_zero_grad(opt);
+    clg_backward(loss);
+    clg_optim_step(opt);
+    float value = NAN;
+    ck_assert_msg(clg_tensor_item(loss, &value) == CLG_STATUS_OK, "step: %s",
+                  clg_context_error(ctx));
+    clg_step_end(ctx);
+    return value;
+}
+
+static void check_curve(const char *cell)
+{
+    clg_context *ctx = test_context();
+    clg_safetensors *st = test_golden_open(ctx, "lstm_curve");
+    const float *x = fixture_get(st, "x", NULL);
+    const int32_t *y = fixture_get(st, "y", NULL);
+    char name[64];
+    snprintf(name, sizeof name, "%s.loss", cell);
+    const float *want = fixture_get(st, name, NULL);
+    char loss_name[64];
+    memcpy(loss_name, name, sizeof name);
+    clg_model *model = clg_zoo_recurrent_create(ctx, cell, 28, 28, HIDDEN, 10, 99);
+    ck_assert_msg(model != NULL, "%s", clg_context_error(ctx));
+    ck_assert_str_eq(clg_model_kind(model), cell);
+    const clg_params *ps = clg_model_params(model);
+    ck_assert_uint_eq(clg_params_count(ps), 6);
+    for (size_t i = 0; i < clg_params_count(ps); i++) { /* by PyTorch's state_dict names */
+        size_t n;
+        snprintf(name, sizeof name, "%s.%s", cell, clg_params_name(ps, i));
+        const float *data = fixture_get(st, name, &n);
+        clg_tensor *t = clg_params_tensor(ps, i);
+        ck_assert_uint_eq(n, (size_t)clg_tensor_numel(t));
+        ck_assert_int_eq(clg_tensor_upload(t, data, n), CLG_STATUS_OK);
+    }
+    clg_optim_options o = clg_optim_options_default(CLG_OPTIM_ADAM);
+    o.lr = 1e-2f;
+    clg_optim *opt = clg_optim_create(ctx, ps, &o);
+    float got[STEPS];
+    for (int s = 0; s < STEPS; s++)
+        got[s] = train_step(ctx, model, opt, x + s * BATCH * PIXELS, y + s * BATCH, BATCH);
+    double worst = 0;
+    for (int s = 0; s < STEPS; s++)
+        worst = fmax(worst, fabs((double)got[s] - want[s]) / fabs((double)want[s]));
+    printf("%s: loss %.4f -> %.4f, largest relative difference from PyTorch over %d steps %.2g\n",
+           cell, (double)got[0], (double)got[STEPS - 1], STEPS, worst);
+    fflush(stdout);
+    test_assert_close(got, want, STEPS, test_tol_get("loss_curve"), loss_name);
+
+    /* checkpoint round trip: the same logits from the reloaded model */
+    char path[] = "/tmp/clgrad-test-recurrent-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(clg_model_save(model, path), CLG_STATUS_OK);
+    clg_model *again = clg_model_from_checkpoint(ctx, path);
+    unlink(path);
+    ck_assert_msg(again != NULL, "%s", clg_context_error(ctx));
+    ck_assert_str_eq(clg_model_arch(again), "28x28-16-10");
+    ck_assert_str_eq(clg_model_kind(again), cell);
+    clg_step_begin(ctx);
+    clg_tensor *xt = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (int64_t[]){BATCH, PIXELS}, x);
+    float *a = test_download(clg_model_forward(model, xt));
+    float *b = test_download(clg_model_forward(again, xt));
+    test_assert_close(b, a, BATCH * 10, test_tol_get("exact"), "reloaded logits");
+    free(a);
+    free(b);
+    clg_step_end(ctx);
+    clg_model_destroy(again);
+    clg_optim_destroy(opt);
+    clg_model_destroy(model);
+    clg_safetensors_destroy(st);
+    clg_context_destroy(ctx);
+}
+
+START_TEST(test_lstm_classifier_loss_curve_matches_pytorch)
+{
+    check_curve("lstm");
+}
+END_TEST
+
+START_TEST(test_rnn_classifier_loss_curve_matches_pytorch)
+{
+    check_curve("rnn");
+}
+END_TEST
+
+/* "abcd" repeated: 4 streams of 8-step chunks with truncated BPTT; after 60
+ * Adam steps the model predicts the next letter almost surely, and a sample
+ * at a low temperature continues the cycle. */
+START_TEST(test_charlstm_learns_a_cycle)
+{
+    clg_context *ctx = test_context();
+    enum { V = 4, T = 8, N = 4, ITERS = 60 };
+    clg_charlstm *m = clg_charlstm_create(ctx, V, 8, 16, 1);
+    ck_assert_msg(m != NULL, "%s", clg_context_error(ctx));
+    clg_optim_options o = clg_optim_options_default(CLG_OPTIM_ADAM);
+    o.lr = 2e-2f;
+    clg_optim *opt = clg_optim_create(ctx, clg_charlstm_params(m), &o);
+    clg_charlstm_set_keep_state(m, true);
+    float first = NAN, last = NAN;
+    for (int it = 0; it < ITERS; it++) {
+        int32_t in[T * N], target[T * N];
+        for (int t = 0; t < T; t++)
+            for (int n = 0; n < N; n++) { /* stream n starts at letter n */
+                int pos = it * T + t + n;
+                in[t * N + n] = pos % V;
+                target[t * N + n] = (pos + 1) % V;
+            }
+        clg_step_begin(ctx);
+        clg_tensor *loss = clg_charlstm_loss(m, in, target, T, N);
+        clg_optim_zero_grad(opt);
+        ck_assert_int_eq(clg_backward(loss), CLG_STATUS_OK);
+        ck_assert_int_eq(clg_clip_grad_norm(clg_charlstm_params(m), 5.0f, NULL), CLG_STATUS_OK);
+        clg_optim_step(opt);
+        ck_assert_int_eq(clg_tensor_item(loss, it == 0 ? &first : &last), CLG_STATUS_OK);
+        clg_step_end(ctx);
+    }
+    printf("charlstm on a cycle: loss %.4f -> %.4f nats\n", (double)first, (double)last);
+    ck_assert_msg(last < 0.1f && first > 1.0f, "loss %g -> %g", (double)first, (double)last);
+    int32_t prime[2] = {0, 1}, out[8], out2[8];
+    ck_assert_int_eq(clg_charlstm_sample(m, prime, 2, 8, 0.5f, 3, out), CLG_STATUS_OK);
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq(out[i], (2 + i) % V);
+    ck_assert_int_eq(clg_charlstm_sample(m, prime, 2, 8, 0.5f, 3, out2), CLG_STATUS_OK);
+    ck_assert_mem_eq(out, out2, sizeof out);
+
+    ck_assert_int_eq(clg_charlstm_sample(m, prime, 2, 8, 0.0f, 3, out),
+                     CLG_STATUS_INVALID_ARGUMENT);
+    ck_assert_str_eq(clg_context_error(ctx),
+                     "clg_charlstm_sample: temperature must be a number > 0, not 0");
+    clg_context_clear_error(ctx);
+    ck_assert_int_eq(clg_charlstm_sample(m, prime, 2, 8, -1.0f, 3, out),
+                     CLG_STATUS_INVALID_ARGUMENT);
+    clg_context_clear_error(ctx);
+    int32_t bad[1] = {V};
+    clg_step_begin(ctx);
+    ck_assert_ptr_null(clg_charlstm_loss(m, bad, prime, 1, 1));
+    ck_assert_str_eq(clg_context_error(ctx),
+                     "clg_embedding: id 4 at position 0 of ids [1, 1] is outside [0, 4) for "
+                     "weight [4, 8]");
+    clg_context_clear_error(ctx);
+    clg_step_end(ctx);
+    clg_optim_destroy(opt);
+    clg_charlstm_destroy(m);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("zoo/recurrent");
+    TCase *tc = tcase_create("recurrent");
+    tcase_add_test(tc, test_lstm_classifier_loss_curve_matches_pytorch);
+    tcase_add_test(tc, test_rnn_classifier_loss_curve_matches_pytorch);
+    tcase_add_test(tc, test_charlstm_learns_a_cycle);
+    suite_add_tcase(s, tc);
+    return test_run(s);
+}

@@ -1,0 +1,298 @@
+/* tools/clgrad/charlstm.c: `clgrad train charlstm`, a character-level LSTM
+ * language model (clg_charlstm, zoo/recurrent.c) on any text file: the text
+ * is cut into --batch parallel streams read in chunks of --bptt characters
+ * with the LSTM state carried from chunk to chunk (truncated BPTT), gradients
+ * clipped to norm 5; after each epoch the validation bits per character (the
+ * last tenth of the file), at the end a passage sampled at --temperature. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define DEFAULT_DATA "/usr/share/common-licenses/GPL-3"
+
+static const char usage[] =
+    "usage: clgrad train charlstm [options]\n"
+    "\n"
+    "Trains a character-level LSTM language model on a text file, prints the\n"
+    "validation bits per character after each epoch and a sampled passage.\n"
+    "\n"
+    "options:\n"
+    "  --data FILE        text to learn (default " DEFAULT_DATA ");\n"
+    "                     the last tenth is the validation text\n"
+    "  --epochs N         passes over the training text (default 10)\n"
+    "  --batch N          parallel streams (default 16)\n"
+    "  --bptt N           characters per chunk, the truncated BPTT length (default 32)\n"
+    "  --hidden N         LSTM units (default 256)\n"
+    "  --embed N          embedding size (default 32)\n"
+    "  --lr X             Adam learning rate (default 0.003)\n"
+    "  --temperature T    sampling temperature, > 0 (default 0.8)\n"
+    "  --length N         characters to sample (default 400)\n"
+    "  --prime TEXT       text the sample starts from (default \"The \")\n"
+    "  --seed N           weights and sampling (default 42)\n"
+    "  -h, --help         this help\n";
+
+typedef struct charlstm_options {
+    const char *data, *prime;
+    int64_t epochs, batch, bptt, hidden, embed, length;
+    float lr, temperature;
+    uint64_t seed;
+} charlstm_options;
+
+static int parse(int argc, char **argv, charlstm_options *o)
+{
+    *o = (charlstm_options){.data = DEFAULT_DATA,
+                            .prime = "The ",
+                            .epochs = 10,
+                            .batch = 16,
+                            .bptt = 32,
+                            .hidden = 256,
+                            .embed = 32,
+                            .length = 400,
+                            .lr = 3e-3f,
+                            .temperature = 0.8f,
+                            .seed = 42};
+    static const char *const valued[] = {"--data",   "--epochs", "--batch", "--bptt",
+                                         "--hidden", "--embed",  "--lr",    "--temperature",
+                                         "--length", "--prime",  "--seed",  NULL};
+    cli_args args;
+    /* argv[0] is "train", argv[1] "charlstm" */
+    cli_args_init(&args, "train charlstm", argc - 1, argv + 1, valued, NULL);
+    for (;;) {
+        cli_arg_kind kind = cli_args_next(&args);
+        if (kind == CLI_ARG_END)
+            break;
+        if (kind == CLI_ARG_HELP) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (kind == CLI_ARG_ERROR)
+            return CLI_EXIT_USAGE;
+        if (kind == CLI_ARG_POSITIONAL) {
+            cli_error("train charlstm: unexpected argument \"%s\"", args.value);
+            return CLI_EXIT_USAGE;
+        }
+        const char *name = args.name, *value = args.value;
+        bool ok = true;
+        if (strcmp(name, "--data") == 0)
+            o->data = value;
+        else if (strcmp(name, "--prime") == 0)
+            o->prime = value;
+        else if (strcmp(name, "--epochs") == 0)
+            ok = cli_parse_int(name, value, 1, 100000, &o->epochs);
+        else if (strcmp(name, "--batch") == 0)
+            ok = cli_parse_int(name, value, 1, 4096, &o->batch);
+        else if (strcmp(name, "--bptt") == 0)
+            ok = cli_parse_int(name, value, 1, 4096, &o->bptt);
+        else if (strcmp(name, "--hidden") == 0)
+            ok = cli_parse_int(name, value, 1, 8192, &o->hidden);
+        else if (strcmp(name, "--embed") == 0)
+            ok = cli_parse_int(name, value, 1, 8192, &o->embed);
+        else if (strcmp(name, "--length") == 0)
+            ok = cli_parse_int(name, value, 0, 1000000, &o->length);
+        else if (strcmp(name, "--lr") == 0)
+            ok = cli_parse_positive_float(name, value, &o->lr);
+        else if (strcmp(name, "--seed") == 0)
+            ok = cli_parse_u64(name, value, &o->seed);
+        else { /* --temperature: its own message, since 0 is a tempting value */
+            char *end = NULL;
+            o->temperature = strtof(value, &end);
+            ok = value[0] != '\0' && *end == '\0' && o->temperature > 0 && isfinite(o->temperature);
+            if (!ok)
+                cli_error("--temperature: \"%s\" is not a number > 0 (the logits are divided "
+                          "by it; use a small value such as 0.1 for near-greedy text)",
+                          value);
+        }
+        if (!ok)
+            return CLI_EXIT_USAGE;
+    }
+    if (o->prime[0] == '\0') {
+        cli_error("--prime: empty text");
+        return CLI_EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* The whole file, malloc'ed; NULL after printing why. */
+static unsigned char *read_text(const char *path, int64_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cli_error("train charlstm: cannot open %s", path);
+        return NULL;
+    }
+    size_t capacity = 1 << 16, used = 0;
+    unsigned char *text = malloc(capacity);
+    size_t got;
+    while (text && (got = fread(text + used, 1, capacity - used, f)) > 0) {
+        used += got;
+        if (used == capacity) {
+            unsigned char *bigger = realloc(text, capacity *= 2);
+            if (!bigger)
+                free(text);
+            text = bigger;
+        }
+    }
+    fclose(f);
+    if (!text) {
+        cli_error("train charlstm: out of memory reading %s", path);
+        return NULL;
+    }
+    *size = (int64_t)used;
+    return text;
+}
+
+/* Mean loss (nats per character) over `ids` cut into `batch` streams and
+ * chunks of `bptt`, state carried; trains when opt is not NULL. Returns NAN
+ * after printing the error. */
+static double run_epoch(clg_context *ctx, clg_charlstm *m, clg_optim *opt, const int32_t *ids,
+                        int64_t count, int64_t batch, int64_t bptt)
+{
+    int64_t stream = (count - 1) / batch; /* characters per stream, plus one target */
+    if (stream < 1) {
+        cli_error("train charlstm: %lld characters cannot fill %lld streams", (long long)count,
+                  (long long)batch);
+        return NAN;
+    }
+    int32_t *in = malloc(sizeof(int32_t) * (size_t)(bptt * batch));
+    int32_t *target = malloc(sizeof(int32_t) * (size_t)(bptt * batch));
+    bool previous = clg_grad_set_enabled(ctx, opt != NULL);
+    clg_charlstm_set_keep_state(m, false); /* each pass starts from zeros */
+    clg_charlstm_set_keep_state(m, true);
+    double total = 0;
+    int64_t seen = 0;
+    for (int64_t start = 0; in && target && start < stream; start += bptt) {
+        int64_t steps = stream - start < bptt ? stream - start : bptt;
+        for (int64_t t = 0; t < steps; t++)
+            for (int64_t n = 0; n < batch; n++) { /* time-major (steps, batch) */
+                in[t * batch + n] = ids[n * stream + start + t];
+                target[t * batch + n] = ids[n * stream + start + t + 1];
+            }
+        clg_step_begin(ctx);
+        clg_tensor *loss = clg_charlstm_loss(m, in, target, steps, batch);
+        if (opt) {
+            clg_optim_zero_grad(opt);
+            clg_backward(loss);
+            clg_clip_grad_norm(clg_charlstm_params(m), 5.0f, NULL);
+            clg_optim_step(opt);
+        }
+        float value = NAN;
+        clg_status status = clg_tensor_item(loss, &value);
+        clg_step_end(ctx);
+        if (status != CLG_STATUS_OK) {
+            cli_context_error(ctx);
+            total = NAN;
+            break;
+        }
+        total += (double)value * (double)steps;
+        seen += steps;
+    }
+    clg_grad_set_enabled(ctx, previous);
+    free(in);
+    free(target);
+    return seen > 0 ? total / (double)seen : NAN;
+}
+
+int cli_train_charlstm(int argc, char **argv)
+{
+    charlstm_options o;
+    int code = parse(argc, argv, &o);
+    if (code >= 0)
+        return code;
+    int64_t size = 0;
+    unsigned char *text = read_text(o.data, &size);
+    if (!text)
+        return CLI_EXIT_FAILURE;
+    /* the vocabulary: the bytes that occur, in byte order */
+    int32_t index_of[256];
+    unsigned char byte_of[256];
+    int vocab = 0;
+    for (int b = 0; b < 256; b++)
+        index_of[b] = -1;
+    for (int64_t i = 0; i < size; i++)
+        index_of[text[i]] = 0;
+    for (int b = 0; b < 256; b++)
+        if (index_of[b] == 0) {
+            byte_of[vocab] = (unsigned char)b;
+            index_of[b] = vocab++;
+        }
+    int64_t n_val = size / 10, n_train = size - n_val;
+    code = CLI_EXIT_FAILURE;
+    clg_context *ctx = NULL;
+    clg_charlstm *m = NULL;
+    clg_optim *opt = NULL;
+    int32_t *ids = malloc(sizeof(int32_t) * (size_t)(size > 0 ? size : 1));
+    int32_t *prime = malloc(sizeof(int32_t) * strlen(o.prime));
+    int32_t *sample = malloc(sizeof(int32_t) * (size_t)(o.length > 0 ? o.length : 1));
+    if (!ids || !prime || !sample) {
+        cli_error("train charlstm: out of memory");
+        goto done;
+    }
+    if (n_val < o.batch + 1 || n_train < o.batch + 1) {
+        cli_error("train charlstm: %s has %lld characters, too few for %lld streams", o.data,
+                  (long long)size, (long long)o.batch);
+        code = CLI_EXIT_USAGE;
+        goto done;
+    }
+    for (int64_t i = 0; i < size; i++)
+        ids[i] = index_of[text[i]];
+    size_t n_prime = strlen(o.prime);
+    for (size_t i = 0; i < n_prime; i++) {
+        prime[i] = index_of[(unsigned char)o.prime[i]];
+        if (prime[i] < 0) {
+            cli_error("--prime: the character '%c' does not occur in %s", o.prime[i], o.data);
+            code = CLI_EXIT_USAGE;
+            goto done;
+        }
+    }
+    if (clg_context_create(NULL, &ctx) != CLG_STATUS_OK) {
+        cli_context_error(ctx);
+        goto done;
+    }
+    m = clg_charlstm_create(ctx, vocab, o.embed, o.hidden, o.seed);
+    clg_optim_options adam = clg_optim_options_default(CLG_OPTIM_ADAM);
+    adam.lr = o.lr;
+    opt = m ? clg_optim_create(ctx, clg_charlstm_params(m), &adam) : NULL;
+    if (!opt) {
+        cli_context_error(ctx);
+        goto done;
+    }
+    printf("charlstm: %s, %lld characters (%lld for validation), vocabulary %d; LSTM %lld, "
+           "embedding %lld, %lld streams of %lld-character chunks\n",
+           o.data, (long long)size, (long long)n_val, vocab, (long long)o.hidden,
+           (long long)o.embed, (long long)o.batch, (long long)o.bptt);
+    fflush(stdout);
+    for (int64_t epoch = 0; epoch < o.epochs; epoch++) {
+        double start = cli_now();
+        double train = run_epoch(ctx, m, opt, ids, n_train, o.batch, o.bptt);
+        double seconds = cli_now() - start;
+        double val =
+            isnan(train) ? NAN : run_epoch(ctx, m, NULL, ids + n_train, n_val, o.batch, o.bptt);
+        if (isnan(val))
+            goto done;
+        printf("epoch %lld: train %.3f, validation %.3f bits per character (%.1f s)\n",
+               (long long)epoch + 1, train / log(2.0), val / log(2.0), seconds);
+        fflush(stdout);
+    }
+    if (clg_charlstm_sample(m, prime, (int64_t)n_prime, o.length, o.temperature, o.seed, sample) !=
+        CLG_STATUS_OK) {
+        cli_context_error(ctx);
+        goto done;
+    }
+    printf("sample at temperature %g:\n%s", (double)o.temperature, o.prime);
+    for (int64_t i = 0; i < o.length; i++)
+        putchar(byte_of[sample[i]]);
+    putchar('\n');
+    code = 0;
+done:
+    clg_optim_destroy(opt);
+    clg_charlstm_destroy(m);
+    clg_context_destroy(ctx);
+    free(ids);
+    free(prime);
+    free(sample);
+    free(text);
+    return code;
+}

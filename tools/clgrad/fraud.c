@@ -1,0 +1,402 @@
+/* tools/clgrad/fraud.c: `clgrad fraud`, the lecture's fraud-detection case
+ * study. --synthesize writes a seeded synthetic file in the public
+ * credit-card data set's layout; --data trains the autoencoder (or its
+ * denoising variant) on the normal half of the training split, scores the
+ * held-out split by reconstruction distance, and prints the ROC AUC and, at
+ * a threshold or a target false-positive rate, the confusion matrix, TPR and
+ * FPR; --plot draws the ROC curve and the distance histograms (the lecture's
+ * "distance after training" figure) through plot.h. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "plot.h"
+
+static const char fraud_usage[] =
+    "usage: clgrad fraud --synthesize N --out FILE [--seed S]\n"
+    "       clgrad fraud --data FILE [options]\n"
+    "\n"
+    "Fraud detection with an autoencoder, as in the lecture: a 30-100-100-15-100-100-30\n"
+    "network (tanh) is trained on normal transactions only, to reproduce them; the\n"
+    "distance ||x - x^||^2 between a transaction and its reconstruction is its\n"
+    "anomaly score. Data: the public credit-card fraud layout, a CSV with header\n"
+    "Time,V1,...,V28,Amount,Class (Class 1 = fraud). Features are MinMax-scaled with\n"
+    "the training split's ranges. Split: half of the normal rows to train on; the\n"
+    "other half and every fraud to test on.\n"
+    "\n"
+    "  --synthesize N  write N synthetic transactions (at least 4) in that layout,\n"
+    "                  with the public file's imbalance (492 frauds in 284,807), to\n"
+    "                  --out FILE; they are SYNTHETIC, from a seeded generator, and\n"
+    "                  say nothing about real fraud\n"
+    "  --data FILE     train on FILE and evaluate (the public creditcard.csv, or a\n"
+    "                  synthetic file)\n"
+    "\n"
+    "options for --data:\n"
+    "  --epochs N      passes over the training rows (default 20; the lecture: 500)\n"
+    "  --batch N       rows per step (default 2048, the lecture's)\n"
+    "  --lr X          Adam's learning rate (default 0.001)\n"
+    "  --seed S        split, initial weights, shuffling and noise (default 0)\n"
+    "  --denoise KIND  train a denoising autoencoder: gaussian (x + sigma N(0,1)) or\n"
+    "                  mask (each value zeroed with probability p)\n"
+    "  --noise X       sigma or p for --denoise (default 0.05 gaussian, 0.1 mask)\n"
+    "  --threshold X   flag a transaction as fraud when its distance is above X\n"
+    "  --fpr X         or: the lowest threshold whose false-positive rate on the\n"
+    "                  test normals is at most X (default 0.01 = 1%)\n"
+    "  --plot DIR      write DIR/roc.png (ROC curve and AUC) and DIR/distances.png\n"
+    "                  (histograms of log10 distance: train, test normal, fraud)\n"
+    "  --save FILE     save the trained model as a checkpoint\n"
+    "  -h, --help      this help\n";
+
+typedef struct fraud_options {
+    const char *data, *out, *plot_dir, *save;
+    int64_t synthesize;
+    int64_t epochs;
+    int64_t batch;
+    float lr;
+    uint64_t seed;
+    clg_noise noise;
+    float noise_level; /* < 0: the default for the kind */
+    float threshold;
+    bool has_threshold;
+    double fpr;
+} fraud_options;
+
+/* log10 of each distance, floored at 1e-12 so a perfect reconstruction
+ * still lands on the chart. */
+static float *log10_copy(const float *v, int64_t n)
+{
+    float *out = malloc((size_t)(n > 0 ? n : 1) * sizeof *out);
+    for (int64_t i = 0; out && i < n; i++)
+        out[i] = log10f(v[i] > 1e-12f ? v[i] : 1e-12f);
+    return out;
+}
+
+static bool write_plots(clg_context *ctx, const char *dir, const float *train_scores,
+                        int64_t n_train, const float *test_scores, const int32_t *truth,
+                        int64_t n_test, double auc, const char *title)
+{
+    if (!plot_make_dir(dir)) {
+        cli_error("--plot: %s", plot_error());
+        return false;
+    }
+    bool ok = false;
+    char path[4096], note[64];
+    double *fpr = malloc((size_t)(n_test + 1) * sizeof *fpr);
+    double *tpr = malloc((size_t)(n_test + 1) * sizeof *tpr);
+    float *normal = malloc((size_t)n_test * sizeof *normal);
+    float *fraud = malloc((size_t)n_test * sizeof *fraud);
+    float *log_train = log10_copy(train_scores, n_train);
+    int64_t points = 0, n_normal = 0, n_fraud = 0;
+    if (!fpr || !tpr || !normal || !fraud || !log_train) {
+        cli_error("out of host memory for the plots");
+        goto done;
+    }
+    for (int64_t i = 0; i < n_test; i++) {
+        float v = log10f(test_scores[i] > 1e-12f ? test_scores[i] : 1e-12f);
+        if (truth[i])
+            fraud[n_fraud++] = v;
+        else
+            normal[n_normal++] = v;
+    }
+    /* The ROC was checked when the AUC was computed: this cannot fail. */
+    clg_roc_curve(ctx, test_scores, truth, n_test, fpr, tpr, NULL, &points);
+    static const double diagonal[] = {0.0, 1.0};
+    plot_series series[] = {{"autoencoder", fpr, tpr, points, PLOT_STYLE_SOLID},
+                            {"chance", diagonal, diagonal, 2, PLOT_STYLE_DASHED}};
+    snprintf(note, sizeof note, "AUC = %.4f", auc);
+    plot_axes roc_axes = {.title = title,
+                          .xlabel = "false positive rate (normal flagged as fraud)",
+                          .ylabel = "true positive rate (fraud caught)",
+                          .xmin = 0,
+                          .xmax = 1,
+                          .ymin = 0,
+                          .ymax = 1,
+                          .note = note};
+    if (!plot_path(path, sizeof path, dir, "roc.png") || !plot_lines(path, &roc_axes, series, 2)) {
+        cli_error("--plot: %s", plot_error()[0] ? plot_error() : "path too long");
+        goto done;
+    }
+    printf("ROC curve written to %s\n", path);
+    plot_values sets[] = {{"train (normal)", log_train, n_train},
+                          {"test normal", normal, n_normal},
+                          {"test fraud", fraud, n_fraud}};
+    plot_axes hist_axes = {.title = "distance after training",
+                           .xlabel = "log10 ||x - x^||^2",
+                           .ylabel = "fraction of the set",
+                           .note = "histograms normalised per set (frauds are 0.17% of rows)"};
+    if (!plot_path(path, sizeof path, dir, "distances.png") ||
+        !plot_histograms(path, &hist_axes, sets, 3, 60, true, PLOT_OVERLAY)) {
+        cli_error("--plot: %s", plot_error()[0] ? plot_error() : "path too long");
+        goto done;
+    }
+    printf("distance histograms written to %s\n", path);
+    ok = true;
+done:
+    free(fpr);
+    free(tpr);
+    free(normal);
+    free(fraud);
+    free(log_train);
+    return ok;
+}
+
+static int synthesize(const fraud_options *o)
+{
+    clg_context *ctx = NULL;
+    int64_t frauds = 0;
+    if (clg_context_create(NULL, &ctx) != CLG_STATUS_OK ||
+        clg_fraud_write_synthetic(ctx, o->out, o->synthesize, o->seed, &frauds) != CLG_STATUS_OK) {
+        int code = cli_context_error(ctx);
+        clg_context_destroy(ctx);
+        return code;
+    }
+    printf("wrote %lld SYNTHETIC transactions (%lld frauds, seed %llu) to %s in the public "
+           "credit-card fraud layout; generated by clgrad, not the real data set\n",
+           (long long)o->synthesize, (long long)frauds, (unsigned long long)o->seed, o->out);
+    clg_context_destroy(ctx);
+    return 0;
+}
+
+/* Copies the rows named by idx into out (count x features) and labels. */
+static void gather(const float *x, const int32_t *y, const int64_t *idx, int64_t count, float *out,
+                   int32_t *labels)
+{
+    for (int64_t i = 0; i < count; i++) {
+        memcpy(out + i * CLG_FRAUD_FEATURES, x + idx[i] * CLG_FRAUD_FEATURES,
+               CLG_FRAUD_FEATURES * sizeof *x);
+        labels[i] = y[idx[i]];
+    }
+}
+
+static void print_confusion(const clg_binary_counts *c)
+{
+    printf("                 predicted normal  predicted fraud\n");
+    printf("  normal         %16lld  %15lld\n", (long long)c->tn, (long long)c->fp);
+    printf("  fraud          %16lld  %15lld\n", (long long)c->fn, (long long)c->tp);
+    printf("TPR (fraud -> fraud) %.1f%%, FPR (normal -> fraud) %.2f%%\n", 100.0 * c->tpr,
+           100.0 * c->fpr);
+}
+
+static int train_and_evaluate(const fraud_options *o)
+{
+    int code = CLI_EXIT_FAILURE;
+    clg_context *ctx = NULL;
+    clg_fraud_data *data = NULL;
+    clg_model *model = NULL;
+    clg_autoencoder_trainer *trainer = NULL;
+    int64_t *train_idx = NULL, *test_idx = NULL;
+    float *x_train = NULL, *x_test = NULL, *train_scores = NULL, *test_scores = NULL;
+    int32_t *y_train = NULL, *y_test = NULL;
+    if (clg_context_create(NULL, &ctx) != CLG_STATUS_OK)
+        goto fail;
+    data = clg_fraud_read_csv(ctx, o->data);
+    if (!data)
+        goto fail;
+    int64_t rows = clg_fraud_data_rows(data), frauds = clg_fraud_data_frauds(data);
+    printf("%s: %lld transactions, %lld frauds (%.3f%%)\n", o->data, (long long)rows,
+           (long long)frauds, 100.0 * (double)frauds / (double)rows);
+    train_idx = malloc((size_t)rows * sizeof *train_idx);
+    test_idx = malloc((size_t)rows * sizeof *test_idx);
+    x_train = malloc((size_t)rows * CLG_FRAUD_FEATURES * sizeof *x_train);
+    x_test = malloc((size_t)rows * CLG_FRAUD_FEATURES * sizeof *x_test);
+    y_train = malloc((size_t)rows * sizeof *y_train);
+    y_test = malloc((size_t)rows * sizeof *y_test);
+    train_scores = malloc((size_t)rows * sizeof *train_scores);
+    test_scores = malloc((size_t)rows * sizeof *test_scores);
+    if (!train_idx || !test_idx || !x_train || !x_test || !y_train || !y_test || !train_scores ||
+        !test_scores) {
+        cli_error("out of host memory for %lld transactions", (long long)rows);
+        goto done;
+    }
+    int64_t n_train = 0, n_test = 0;
+    if (clg_fraud_split(ctx, data, o->seed, train_idx, &n_train, test_idx, &n_test) !=
+        CLG_STATUS_OK)
+        goto fail;
+    const float *x = clg_fraud_data_features(data);
+    const int32_t *y = clg_fraud_data_labels(data);
+    gather(x, y, train_idx, n_train, x_train, y_train);
+    gather(x, y, test_idx, n_test, x_test, y_test);
+    float lo[CLG_FRAUD_FEATURES], hi[CLG_FRAUD_FEATURES];
+    if (clg_minmax_fit(ctx, x, CLG_FRAUD_FEATURES, train_idx, n_train, lo, hi) != CLG_STATUS_OK)
+        goto fail;
+    clg_minmax_transform(lo, hi, CLG_FRAUD_FEATURES, x_train, n_train, x_train);
+    clg_minmax_transform(lo, hi, CLG_FRAUD_FEATURES, x_test, n_test, x_test);
+    printf("split: train %lld normal; test %lld normal + %lld frauds; MinMax fitted on train\n",
+           (long long)n_train, (long long)(n_test - frauds), (long long)frauds);
+
+    static const int64_t hidden[] = {100, 100};
+    model = clg_zoo_autoencoder_create(ctx, CLG_FRAUD_FEATURES, hidden, 2, 15, o->seed);
+    if (!model)
+        goto fail;
+    clg_autoencoder_options options = clg_autoencoder_options_default();
+    options.batch = o->batch;
+    options.lr = o->lr;
+    options.seed = o->seed;
+    options.noise = o->noise;
+    options.noise_level = o->noise_level >= 0.0f       ? o->noise_level
+                          : o->noise == CLG_NOISE_MASK ? 0.1f
+                                                       : 0.05f;
+    trainer = clg_autoencoder_trainer_create(model, x_train, y_train, n_train, &options);
+    if (!trainer)
+        goto fail;
+    char noise_text[64] = "";
+    if (o->noise != CLG_NOISE_NONE)
+        snprintf(noise_text, sizeof noise_text, ", denoising (%s %g)",
+                 o->noise == CLG_NOISE_GAUSSIAN ? "gaussian sigma" : "mask p",
+                 (double)options.noise_level);
+    printf("autoencoder %s (tanh), batch %lld, Adam lr %g%s, on %s\n", clg_model_arch(model),
+           (long long)o->batch, (double)o->lr, noise_text, clg_context_device_name(ctx));
+    fflush(stdout);
+    for (int64_t epoch = 0; epoch < o->epochs; epoch++) {
+        double start = cli_now(), loss = 0.0;
+        if (clg_autoencoder_train_epoch(trainer, &loss) != CLG_STATUS_OK)
+            goto fail;
+        printf("epoch %lld/%lld: loss %.6f (mean ||x - x^||^2 per row), %.2f s\n",
+               (long long)epoch + 1, (long long)o->epochs, loss, cli_now() - start);
+        fflush(stdout);
+    }
+    if (clg_autoencoder_scores(model, x_test, n_test, 4096, test_scores) != CLG_STATUS_OK ||
+        clg_autoencoder_scores(model, x_train, n_train, 4096, train_scores) != CLG_STATUS_OK)
+        goto fail;
+    double auc = 0.0;
+    if (clg_roc_auc(ctx, test_scores, y_test, n_test, &auc) != CLG_STATUS_OK)
+        goto fail;
+    printf("test ROC AUC: %.4f\n", auc);
+    float threshold = o->threshold;
+    if (!o->has_threshold && clg_threshold_for_fpr(ctx, test_scores, y_test, n_test, o->fpr,
+                                                   &threshold) != CLG_STATUS_OK)
+        goto fail;
+    clg_binary_counts counts;
+    if (clg_binary_counts_at(ctx, test_scores, y_test, n_test, threshold, &counts) != CLG_STATUS_OK)
+        goto fail;
+    if (o->has_threshold)
+        printf("threshold: distance > %g\n", (double)threshold);
+    else
+        printf("threshold: distance > %g (the lowest with a false-positive rate of at most "
+               "%g%%)\n",
+               (double)threshold, 100.0 * o->fpr);
+    print_confusion(&counts);
+    fflush(stdout);
+    if (o->save) {
+        if (clg_model_save(model, o->save) != CLG_STATUS_OK)
+            goto fail;
+        printf("model saved to %s\n", o->save);
+    }
+    if (o->plot_dir) {
+        char title[128];
+        snprintf(title, sizeof title, "fraud detection: %s autoencoder ROC",
+                 o->noise == CLG_NOISE_NONE ? "plain" : "denoising");
+        if (!write_plots(ctx, o->plot_dir, train_scores, n_train, test_scores, y_test, n_test, auc,
+                         title))
+            goto done;
+    }
+    code = 0;
+    goto done;
+fail:
+    code = cli_context_error(ctx);
+done:
+    clg_autoencoder_trainer_destroy(trainer);
+    clg_model_destroy(model);
+    clg_fraud_data_destroy(data);
+    clg_context_destroy(ctx);
+    free(train_idx);
+    free(test_idx);
+    free(x_train);
+    free(x_test);
+    free(y_train);
+    free(y_test);
+    free(train_scores);
+    free(test_scores);
+    return code;
+}
+
+static bool parse_fraction(const char *option, const char *text, double *out)
+{
+    char *end = NULL;
+    double v = strtod(text, &end);
+    if (text[0] == '\0' || *end != '\0' || !(v >= 0.0 && v < 1.0)) {
+        cli_error("%s: \"%s\" is not a rate in [0, 1)", option, text);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+int cli_fraud(int argc, char **argv)
+{
+    static const char *const valued[] = {
+        "--synthesize", "--out",   "--seed",      "--data", "--epochs", "--batch", "--lr",
+        "--denoise",    "--noise", "--threshold", "--fpr",  "--plot",   "--save",  NULL};
+    fraud_options o = {.epochs = 20, .batch = 2048, .lr = 1e-3f, .noise_level = -1.0f, .fpr = 0.01};
+    cli_args args;
+    cli_args_init(&args, "fraud", argc, argv, valued, NULL);
+    for (cli_arg_kind kind; (kind = cli_args_next(&args)) != CLI_ARG_END;) {
+        if (kind == CLI_ARG_HELP) {
+            fputs(fraud_usage, stdout);
+            return 0;
+        }
+        if (kind == CLI_ARG_ERROR)
+            return CLI_EXIT_USAGE;
+        if (kind == CLI_ARG_POSITIONAL) {
+            cli_error("fraud: unexpected argument \"%s\" (see clgrad fraud --help)", args.value);
+            return CLI_EXIT_USAGE;
+        }
+        const char *name = args.name, *value = args.value;
+        bool ok = true;
+        if (strcmp(name, "--synthesize") == 0)
+            ok = cli_parse_int(name, value, 4, INT64_C(1) << 40, &o.synthesize);
+        else if (strcmp(name, "--out") == 0)
+            o.out = value;
+        else if (strcmp(name, "--seed") == 0)
+            ok = cli_parse_u64(name, value, &o.seed);
+        else if (strcmp(name, "--data") == 0)
+            o.data = value;
+        else if (strcmp(name, "--epochs") == 0)
+            ok = cli_parse_int(name, value, 1, 100000, &o.epochs);
+        else if (strcmp(name, "--batch") == 0)
+            ok = cli_parse_int(name, value, 1, 1 << 20, &o.batch);
+        else if (strcmp(name, "--lr") == 0)
+            ok = cli_parse_positive_float(name, value, &o.lr);
+        else if (strcmp(name, "--noise") == 0)
+            ok = cli_parse_positive_float(name, value, &o.noise_level);
+        else if (strcmp(name, "--threshold") == 0) {
+            char *end = NULL;
+            o.threshold = strtof(value, &end);
+            o.has_threshold = true;
+            ok = value[0] != '\0' && *end == '\0' && isfinite(o.threshold);
+            if (!ok)
+                cli_error("--threshold: \"%s\" is not a number", value);
+        } else if (strcmp(name, "--fpr") == 0)
+            ok = parse_fraction(name, value, &o.fpr);
+        else if (strcmp(name, "--plot") == 0)
+            o.plot_dir = value;
+        else if (strcmp(name, "--save") == 0)
+            o.save = value;
+        else if (strcmp(value, "gaussian") == 0)
+            o.noise = CLG_NOISE_GAUSSIAN;
+        else if (strcmp(value, "mask") == 0)
+            o.noise = CLG_NOISE_MASK;
+        else {
+            cli_error("--denoise: \"%s\" is not a kind of noise (gaussian, mask)", value);
+            ok = false;
+        }
+        if (!ok)
+            return CLI_EXIT_USAGE;
+    }
+    if ((o.synthesize > 0) == (o.data != NULL)) {
+        cli_error("fraud: give either --synthesize N --out FILE or --data FILE (see clgrad "
+                  "fraud --help)");
+        return CLI_EXIT_USAGE;
+    }
+    if (o.synthesize > 0 && !o.out) {
+        cli_error("fraud: --synthesize needs --out FILE");
+        return CLI_EXIT_USAGE;
+    }
+    if (o.noise == CLG_NOISE_MASK && o.noise_level >= 1.0f) {
+        cli_error("--noise: a masking probability must be below 1, got %g", (double)o.noise_level);
+        return CLI_EXIT_USAGE;
+    }
+    return o.synthesize > 0 ? synthesize(&o) : train_and_evaluate(&o);
+}
