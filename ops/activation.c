@@ -16,11 +16,16 @@
  * derivative is 0 almost everywhere and undefined at 0, useless for
  * training: like torch.heaviside it records nothing, and its result never
  * requires a gradient. Kernels: ops/activation.cl. */
+#include <stdio.h>
+
 #include "ops/internal.h"
 
 #define SOURCE "ops/activation.cl"
 
 enum { OP_SIGMOID, OP_TANH, OP_RELU, OP_LEAKY_RELU, OP_SOFTPLUS, OP_HEAVISIDE };
+/* The kernels' names by op: activation_<name>_forward / _backward. */
+static const char *const op_names[] = {"sigmoid",    "tanh",     "relu",
+                                       "leaky_relu", "softplus", "heaviside"};
 
 /* node: i[0] the op code, f[0..1] its parameters; backward reads the input
  * and output themselves, which live until the step ends. */
@@ -35,10 +40,20 @@ static void activation_backward(clg_context *ctx, const eng_node *node)
     eng_shape4(x, shape);
     eng_strides4(x, x_str);
     int n = (int)clg_tensor_numel(x);
-    OP_LAUNCH(ctx, SOURCE, "activation_backward", (size_t)n, CLRT_ARG_INT(node->i[0]),
-              CLRT_ARG_FLOAT(node->f[0]), CLRT_ARG_FLOAT(node->f[1]), ENG_ARG_TENSOR(out->grad),
-              ENG_ARG_TENSOR(x), OP_ARG4(x_str), OP_ARG4(shape), ENG_ARG_TENSOR(out),
-              ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));
+    char kernel[64];
+    bool contiguous = clg_tensor_is_contiguous(x);
+    snprintf(kernel, sizeof kernel, "activation_%s_backward%s", op_names[node->i[0]],
+             contiguous ? "_contiguous" : "");
+    if (contiguous)
+        OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, CLRT_ARG_FLOAT(node->f[0]),
+                  CLRT_ARG_FLOAT(node->f[1]), ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x),
+                  ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n),
+                  CLRT_ARG_INT(accumulate));
+    else
+        OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, CLRT_ARG_FLOAT(node->f[0]),
+                  CLRT_ARG_FLOAT(node->f[1]), ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x),
+                  OP_ARG4(x_str), OP_ARG4(shape), ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dst),
+                  CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));
 }
 
 static clg_tensor *activation(const char *name, int op, clg_tensor *a, float p0, float p1)
@@ -53,9 +68,18 @@ static clg_tensor *activation(const char *name, int op, clg_tensor *a, float p0,
     eng_shape4(a, shape);
     eng_strides4(a, a_str);
     int n = (int)clg_tensor_numel(out);
-    if (!OP_LAUNCH(ctx, SOURCE, "activation_forward", (size_t)n, CLRT_ARG_INT(op),
-                   CLRT_ARG_FLOAT(p0), CLRT_ARG_FLOAT(p1), ENG_ARG_TENSOR(a), OP_ARG4(a_str),
-                   OP_ARG4(shape), ENG_ARG_TENSOR(out), CLRT_ARG_INT(n)))
+    char kernel[64];
+    bool contiguous = clg_tensor_is_contiguous(a);
+    snprintf(kernel, sizeof kernel, "activation_%s_forward%s", op_names[op],
+             contiguous ? "_contiguous" : "");
+    bool ok = contiguous
+                  ? OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, CLRT_ARG_FLOAT(p0),
+                              CLRT_ARG_FLOAT(p1), ENG_ARG_TENSOR(a), ENG_ARG_TENSOR(out),
+                              CLRT_ARG_INT(n))
+                  : OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, CLRT_ARG_FLOAT(p0),
+                              CLRT_ARG_FLOAT(p1), ENG_ARG_TENSOR(a), OP_ARG4(a_str),
+                              OP_ARG4(shape), ENG_ARG_TENSOR(out), CLRT_ARG_INT(n));
+    if (!ok)
         return NULL;
     if (op != OP_HEAVISIDE && eng_needs_grad(ctx, 1, &a)) {
         eng_node *node = eng_record(ctx, name, activation_backward, out, 1, &a);
@@ -97,24 +121,17 @@ CLG_API clg_tensor *clg_heaviside(clg_tensor *a, float at_zero)
  *   dx = g act'(z),  db = sum over rows of g act'(z)
  * act' is taken where the unfused ops take it (sigmoid and tanh from y, relu
  * and leaky_relu from the sign of z), so values and gradients match clg_add
- * then the activation bit for bit. The backward kernel runs one work-item per
- * column and walks its rows, so the bias sum needs neither a second launch
- * nor atomics; adjacent work-items read adjacent floats. */
+ * then the activation bit for bit. Each activation has its own kernels
+ * (bias_<name>_forward / _backward in activation.cl). */
 
-/* The kernel's codes are activation_apply's (-1: identity). */
-static int bias_activation_code(clg_activation act)
+/* The kernels' names, by clg_activation; NULL past the end. */
+static const char *bias_activation_name(clg_activation act)
 {
-    switch (act) {
-    case CLG_ACT_IDENTITY: return -1;
-    case CLG_ACT_RELU: return OP_RELU;
-    case CLG_ACT_LEAKY_RELU: return OP_LEAKY_RELU;
-    case CLG_ACT_SIGMOID: return OP_SIGMOID;
-    case CLG_ACT_TANH: return OP_TANH;
-    }
-    return -2;
+    static const char *const names[] = {"identity", "relu", "leaky_relu", "sigmoid", "tanh"};
+    return (unsigned)act < sizeof names / sizeof names[0] ? names[act] : NULL;
 }
 
-/* node: inputs x (contiguous) and bias (or none), i[0] the kernel code,
+/* node: inputs x (contiguous) and bias (or none), i[0] the clg_activation,
  * f[0] the slope. */
 static void bias_activation_backward(clg_context *ctx, const eng_node *node)
 {
@@ -126,14 +143,16 @@ static void bias_activation_backward(clg_context *ctx, const eng_node *node)
     if (!dx && !db)
         return;
     int rows = (int)x->shape[0], cols = (int)x->shape[1];
+    char kernel[64];
+    snprintf(kernel, sizeof kernel, "bias_%s_backward", bias_activation_name(node->i[0]));
     /* An absent tensor's argument points at one that exists; the kernel's
      * flags keep it untouched. */
-    OP_LAUNCH(ctx, SOURCE, "bias_activation_backward", (size_t)cols,
-              CLRT_ARG_INT(node->i[0]), CLRT_ARG_FLOAT(node->f[0]), ENG_ARG_TENSOR(out->grad),
-              ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(b ? b : x), CLRT_ARG_INT(b != NULL),
-              ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dx ? dx : x), CLRT_ARG_INT(dx != NULL),
-              CLRT_ARG_INT(acc_dx), ENG_ARG_TENSOR(db ? db : x), CLRT_ARG_INT(db != NULL),
-              CLRT_ARG_INT(acc_db), CLRT_ARG_INT(rows), CLRT_ARG_INT(cols));
+    OP_LAUNCH(ctx, SOURCE, kernel, (size_t)cols, CLRT_ARG_FLOAT(node->f[0]),
+              ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(b ? b : x),
+              CLRT_ARG_INT(b != NULL), ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dx ? dx : x),
+              CLRT_ARG_INT(dx != NULL), CLRT_ARG_INT(acc_dx), ENG_ARG_TENSOR(db ? db : x),
+              CLRT_ARG_INT(db != NULL), CLRT_ARG_INT(acc_db), CLRT_ARG_INT(rows),
+              CLRT_ARG_INT(cols));
 }
 
 CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_activation act,
@@ -145,8 +164,8 @@ CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_act
     clg_context *ctx = eng_op_begin_f32(name, n_in, in);
     if (!ctx)
         return NULL;
-    int code = bias_activation_code(act);
-    if (code == -2) {
+    const char *act_name = bias_activation_name(act);
+    if (!act_name) {
         eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: unknown activation %d", name, (int)act);
         return NULL;
     }
@@ -163,11 +182,13 @@ CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_act
         return NULL;
     int rows = (int)x->shape[0], cols = (int)x->shape[1];
     cl_int b_stride = bias ? (cl_int)bias->strides[0] : 0;
-    if (!OP_LAUNCH(ctx, SOURCE, "bias_activation_forward", (size_t)rows * (size_t)cols,
-                   CLRT_ARG_INT(code), CLRT_ARG_FLOAT(negative_slope), ENG_ARG_TENSOR(in[0]),
-                   ENG_ARG_TENSOR(bias ? bias : in[0]), CLRT_ARG_INT(b_stride),
-                   CLRT_ARG_INT(bias != NULL), ENG_ARG_TENSOR(out), CLRT_ARG_INT(rows),
-                   CLRT_ARG_INT(cols)))
+    char kernel[64];
+    snprintf(kernel, sizeof kernel, "bias_%s_forward", act_name);
+    if (!OP_LAUNCH_2D(ctx, SOURCE, kernel, (size_t)cols, (size_t)rows,
+                      CLRT_ARG_FLOAT(negative_slope), ENG_ARG_TENSOR(in[0]),
+                      ENG_ARG_TENSOR(bias ? bias : in[0]), CLRT_ARG_INT(b_stride),
+                      CLRT_ARG_INT(bias != NULL), ENG_ARG_TENSOR(out), CLRT_ARG_INT(rows),
+                      CLRT_ARG_INT(cols)))
         return NULL;
     if (eng_needs_grad(ctx, n_in, in)) {
         /* The backward kernel reads the bias contiguously. */
@@ -179,7 +200,7 @@ CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_act
         eng_node *node = eng_record(ctx, name, bias_activation_backward, out, n_in, in);
         if (!node)
             return NULL;
-        node->i[0] = code;
+        node->i[0] = (int)act;
         node->f[0] = negative_slope;
     }
     return out;

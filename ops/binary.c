@@ -7,6 +7,8 @@
  *   out = a / b   da = g / b         db = -g a / b^2
  * Each operand's gradient is summed over the axes it was broadcast along
  * (torch.Tensor.sum_to_size). Kernels: ops/binary.cl. */
+#include <stdio.h>
+
 #include "ops/internal.h"
 
 #define SOURCE "ops/binary.cl"
@@ -63,9 +65,17 @@ static clg_tensor *binary(const char *name, int op, clg_tensor *a, clg_tensor *b
     op_broadcast_strides4(a, rank, a_str);
     op_broadcast_strides4(b, rank, b_str);
     int n = (int)clg_tensor_numel(out);
-    if (!OP_LAUNCH(ctx, SOURCE, "binary_forward", (size_t)n, CLRT_ARG_INT(op), ENG_ARG_TENSOR(a),
-                   OP_ARG4(a_str), ENG_ARG_TENSOR(b), OP_ARG4(b_str), ENG_ARG_TENSOR(out),
-                   OP_ARG4(shape4), CLRT_ARG_INT(n)))
+    static const char *const names[] = {"add", "sub", "mul", "div"};
+    bool same = eng_same_shape(a, out) && eng_same_shape(b, out) &&
+                clg_tensor_is_contiguous(a) && clg_tensor_is_contiguous(b);
+    char kernel[64];
+    snprintf(kernel, sizeof kernel, "binary_%s_forward%s", names[op], same ? "_same" : "");
+    bool ok = same ? OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, ENG_ARG_TENSOR(a),
+                               ENG_ARG_TENSOR(b), ENG_ARG_TENSOR(out), CLRT_ARG_INT(n))
+                   : OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, ENG_ARG_TENSOR(a), OP_ARG4(a_str),
+                               ENG_ARG_TENSOR(b), OP_ARG4(b_str), ENG_ARG_TENSOR(out),
+                               OP_ARG4(shape4), CLRT_ARG_INT(n));
+    if (!ok)
         return NULL;
     if (eng_needs_grad(ctx, 2, inputs)) {
         eng_node *node = eng_record(ctx, name, binary_backward, out, 2, inputs);

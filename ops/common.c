@@ -17,6 +17,21 @@ bool op_launch(clg_context *ctx, const char *source, const char *name, size_t n,
     return clrt_launch(&ctx->rt, k, 1, &n, &local, n_args, args) == CLG_STATUS_OK;
 }
 
+bool op_launch_2d(clg_context *ctx, const char *source, const char *name, size_t cols,
+                  size_t rows, int n_args, const clrt_arg *args)
+{
+    if (eng_failed(ctx))
+        return false;
+    cl_kernel k = clrt_kernel(&ctx->rt, source, NULL, name);
+    if (!k)
+        return false;
+    if (cols == 0 || rows == 0)
+        return true;
+    /* A fixed local size: PoCL compiles a kernel once per local size. */
+    size_t global[2] = {cols, rows}, local[2] = {16, 4};
+    return clrt_launch(&ctx->rt, k, 2, global, local, n_args, args) == CLG_STATUS_OK;
+}
+
 void op_fail_shapes(clg_context *ctx, const char *op, const char *what, int n,
                     const clg_tensor *const *ts)
 {

@@ -18,6 +18,18 @@ bool op_launch(clg_context *ctx, const char *source, const char *name, size_t n,
               (int)(sizeof((clrt_arg[]){__VA_ARGS__}) / sizeof(clrt_arg)),                     \
               (clrt_arg[]){__VA_ARGS__})
 
+/* Enqueues kernel `name` over a cols x rows grid: get_global_id(0) is the
+ * column, get_global_id(1) the row, in work-groups of 16 x 4. For kernels
+ * that need an element's column (a bias, a per-feature statistic): i % cols
+ * in a 1-D kernel is an integer division per element, which CPUs cannot
+ * vectorise (measured: 2.2x slower than the same kernel without it). */
+bool op_launch_2d(clg_context *ctx, const char *source, const char *name, size_t cols,
+                  size_t rows, int n_args, const clrt_arg *args);
+#define OP_LAUNCH_2D(ctx, source, name, cols, rows, ...)                                      \
+    op_launch_2d((ctx), (source), (name), (cols), (rows),                                     \
+                 (int)(sizeof((clrt_arg[]){__VA_ARGS__}) / sizeof(clrt_arg)),                  \
+                 (clrt_arg[]){__VA_ARGS__})
+
 /* An int4 kernel argument from 4 cl_ints. */
 #define OP_ARG4(v) CLRT_ARG_INT4((v)[0], (v)[1], (v)[2], (v)[3])
 

@@ -59,8 +59,8 @@ START_TEST(test_profile_counts_launches)
     size_t n = clg_profile_get(ctx, e, MAX_ENTRIES);
     ck_assert_uint_ge(n, 2);
     ck_assert_uint_le(n, MAX_ENTRIES);
-    const clg_profile_entry *add = find(e, n, "binary_forward");
-    ck_assert_msg(add != NULL, "no binary_forward among %zu entries (first: %s)", n, e[0].name);
+    const clg_profile_entry *add = find(e, n, "binary_add_forward_same");
+    ck_assert_msg(add != NULL, "no binary_add_forward_same among %zu entries (first: %s)", n, e[0].name);
     ck_assert_uint_eq(add->count, 3);
     uint64_t own = 0, gemm = 0, clblast = 0;
     double total = 0;
@@ -92,7 +92,7 @@ START_TEST(test_profile_counts_launches)
     ck_assert_ptr_nonnull(clg_add(ta, ta));
     clg_step_end(ctx);
     ck_assert_uint_eq(clg_profile_get(ctx, e, MAX_ENTRIES), n);
-    ck_assert_uint_eq(find(e, n, "binary_forward")->count, 3);
+    ck_assert_uint_eq(find(e, n, "binary_add_forward_same")->count, 3);
     ck_assert_int_eq(clg_context_set_profiling(ctx, true), CLG_STATUS_OK);
     ck_assert_uint_eq(clg_profile_get(ctx, e, MAX_ENTRIES), 0);
     clg_tensor_destroy(ta);
@@ -135,7 +135,7 @@ START_TEST(test_profile_long_run_without_reads)
     clg_step_end(ctx);
     clg_profile_entry e[MAX_ENTRIES];
     size_t n = clg_profile_get(ctx, e, MAX_ENTRIES);
-    const clg_profile_entry *add = find(e, n < MAX_ENTRIES ? n : MAX_ENTRIES, "binary_forward");
+    const clg_profile_entry *add = find(e, n < MAX_ENTRIES ? n : MAX_ENTRIES, "binary_add_forward_same");
     ck_assert_ptr_nonnull(add);
     ck_assert_uint_eq(add->count, LAUNCHES);
     clg_tensor_destroy(ta);
