@@ -327,9 +327,10 @@ cl_kernel clrt_kernel(clrt *rt, const char *source_name, const char *options,
         return NULL;
     cl_int err = CL_SUCCESS;
     cl_kernel kernel = clCreateKernel(program, kernel_name, &err);
-    char *opt_copy = strdup(opt);
-    if (err != CL_SUCCESS || !opt_copy) {
+    char *opt_copy = strdup(opt), *name_copy = strdup(kernel_name);
+    if (err != CL_SUCCESS || !opt_copy || !name_copy) {
         free(opt_copy);
+        free(name_copy);
         if (kernel)
             clReleaseKernel(kernel);
         clrt_fail(rt, CLG_STATUS_BUILD, "no kernel %s in %s (options \"%s\"): %s", kernel_name,
@@ -340,8 +341,9 @@ cl_kernel clrt_kernel(clrt *rt, const char *source_name, const char *options,
     int j = (int)(h & (uint64_t)mask);
     while (rt->kernels[j].kernel)
         j = (j + 1) & mask;
-    /* source_name and kernel_name are string literals of the callers. */
-    rt->kernels[j] = (clrt_kernel_slot){h, source_name, kernel_name, opt_copy, kernel};
+    /* source_name is a string literal of the caller; kernel names may be
+     * built in a stack buffer (one kernel per activation), so they are copied. */
+    rt->kernels[j] = (clrt_kernel_slot){h, source_name, name_copy, opt_copy, kernel};
     rt->n_kernels++;
     return kernel;
 }
@@ -374,6 +376,7 @@ void clrt_programs_release(clrt *rt)
     for (int i = 0; i < rt->kernels_capacity; i++) {
         if (rt->kernels[i].kernel) {
             clReleaseKernel(rt->kernels[i].kernel);
+            free(rt->kernels[i].kernel_name);
             free(rt->kernels[i].options);
         }
     }

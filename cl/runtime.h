@@ -46,8 +46,8 @@ typedef struct clrt_program {
 
 typedef struct clrt_kernel_slot {
     uint64_t hash;
-    const char *source_name;
-    const char *kernel_name;
+    const char *source_name; /* a string literal of the caller */
+    char *kernel_name;       /* copies: callers may build these names */
     char *options;
     cl_kernel kernel;
 } clrt_kernel_slot;
@@ -181,7 +181,8 @@ clg_status clrt_copy(clrt *rt, cl_mem src, size_t src_offset, cl_mem dst, size_t
 
 /* The kernel `kernel_name` of the embedded source `source_name` (e.g.
  * "ops/binary.cl") built with `options` (may be NULL); built on first use,
- * from the disk cache when possible, and cached for the context's life.
+ * from the disk cache when possible, and cached for the context's life
+ * (source_name must outlive the context; kernel_name and options are copied).
  * NULL with the error set (the build log for a compile error). */
 cl_kernel clrt_kernel(clrt *rt, const char *source_name, const char *options,
                       const char *kernel_name);
