@@ -10,6 +10,11 @@
  *         (count_include_pad=True, PyTorch's default)
  *         dx[e] += g[o] / (kh kw) for each window o covering e
  * Both backward kernels gather per input element, so they need no atomics.
+ * Max pooling with disjoint windows (stride >= window, LeNet's 2x2 stride 2)
+ * takes a shorter road: each input element is in at most one window, so a
+ * scatter from the outputs (after zeroing dx, unless accumulating) writes
+ * every element at most once. It needs a quarter of the work-items and no
+ * window search; the gather spent 30% of a LeNet-5 step's device time.
  * Kernels: ops/pool.cl. */
 #include "ops/internal.h"
 
@@ -52,7 +57,20 @@ static void pool_backward(clg_context *ctx, const eng_node *node)
     if (!dx)
         return;
     size_t n = (size_t)clg_tensor_numel(x);
-    if (node->i[0] == POOL_MAX)
+    bool disjoint = step[0] >= geo[2] && step[1] >= geo[3];
+    if (node->i[0] == POOL_MAX && disjoint) {
+        if (!accumulate) {
+            const float zero = 0.0f;
+            if (clrt_fill(&ctx->rt, dx->mem, dx->offset * sizeof(float), n * sizeof(float), &zero,
+                          sizeof zero) != CLG_STATUS_OK)
+                return;
+        }
+        size_t n_out = (size_t)clg_tensor_numel(g);
+        OP_LAUNCH(ctx, SOURCE, "max_pool2d_backward_disjoint", n_out, ENG_ARG_TENSOR(g),
+                  ENG_ARG_TENSOR(node->saved[0]), ENG_ARG_TENSOR(dx),
+                  CLRT_ARG_INT(geo[0] * geo[1]), CLRT_ARG_INT(in[2] * in[3]),
+                  CLRT_ARG_INT(n_out));
+    } else if (node->i[0] == POOL_MAX)
         OP_LAUNCH(ctx, SOURCE, "max_pool2d_backward", n, ENG_ARG_TENSOR(g),
                   ENG_ARG_TENSOR(node->saved[0]), ENG_ARG_TENSOR(dx), OP_ARG4(in), OP_ARG4(geo),
                   OP_ARG4(step), CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));

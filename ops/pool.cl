@@ -78,6 +78,21 @@ __kernel void max_pool2d_backward(__global const float *g, int g_off,
     dx[dx_off + i] = accumulate ? dx[dx_off + i] + sum : sum;
 }
 
+/* Disjoint windows (stride >= window): dx[plane, index[j]] += g[j] for each
+ * output j; no two windows share an element, so no two work-items write the
+ * same one. dx was zeroed first unless it accumulates. */
+__kernel void max_pool2d_backward_disjoint(__global const float *g, int g_off,
+                                           __global const int *index, int index_off,
+                                           __global float *dx, int dx_off, int out_plane,
+                                           int in_plane, int n)
+{
+    int j = get_global_id(0);
+    if (j >= n)
+        return;
+    int plane = j / out_plane;
+    dx[dx_off + plane * in_plane + index[index_off + j]] += g[g_off + j];
+}
+
 /* out = the window's sum / (kh kw): padded zeros count in the divisor
  * (count_include_pad). Without ceil_mode no window reaches past the padding,
  * so the divisor is always the full window. */
