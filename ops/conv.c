@@ -116,46 +116,61 @@ static void conv2d_backward(clg_context *ctx, const eng_node *node)
     }
 }
 
+/* The checks conv2d and conv_transpose2d share, with the layouts their
+ * messages name: x of rank 4, a 4-D weight whose axis `in_axis` matches x's
+ * channels and axis `out_axis` the bias, positive stride and dilation,
+ * padding not negative. */
+static bool conv_check_common(clg_context *ctx, const char *op, const char *x_layout,
+                              const char *w_layout, const clg_tensor *x, const clg_tensor *w,
+                              const clg_tensor *b, int in_axis, int out_axis, int stride_h,
+                              int stride_w, int pad_h, int pad_w, int dilation_h, int dilation_w)
+{
+    char s[64], t[64];
+    if (x->rank != 4) {
+        eng_fail(ctx, CLG_STATUS_SHAPE, "%s: input shape %s is not %s", op,
+                 eng_shape_str(x, s, sizeof s), x_layout);
+        return false;
+    }
+    if (w->rank != 4 || w->shape[2] < 1 || w->shape[3] < 1) {
+        eng_fail(ctx, CLG_STATUS_SHAPE, "%s: weight shape %s is not %s", op,
+                 eng_shape_str(w, s, sizeof s), w_layout);
+        return false;
+    }
+    if (x->shape[1] != w->shape[in_axis]) {
+        eng_fail(ctx, CLG_STATUS_SHAPE, "%s: input %s has %lld channels but weight %s expects %lld",
+                 op, eng_shape_str(x, s, sizeof s), (long long)x->shape[1],
+                 eng_shape_str(w, t, sizeof t), (long long)w->shape[in_axis]);
+        return false;
+    }
+    if (b && (b->rank != 1 || b->shape[0] != w->shape[out_axis])) {
+        eng_fail(ctx, CLG_STATUS_SHAPE,
+                 "%s: bias shape %s does not match the %lld output channels of weight %s", op,
+                 eng_shape_str(b, s, sizeof s), (long long)w->shape[out_axis],
+                 eng_shape_str(w, t, sizeof t));
+        return false;
+    }
+    if (stride_h < 1 || stride_w < 1 || dilation_h < 1 || dilation_w < 1) {
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                 "%s: stride (%d, %d) and dilation (%d, %d) must be positive", op, stride_h,
+                 stride_w, dilation_h, dilation_w);
+        return false;
+    }
+    if (pad_h < 0 || pad_w < 0) {
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: padding (%d, %d) must not be negative", op,
+                 pad_h, pad_w);
+        return false;
+    }
+    return true;
+}
+
 /* The shape rule and every error the op reports; sets the output size. */
 static bool conv2d_check(clg_context *ctx, const clg_tensor *x, const clg_tensor *w,
                          const clg_tensor *b, const clg_conv2d_params *p, int64_t *ho, int64_t *wo)
 {
+    if (!conv_check_common(ctx, OP, "(N, C, H, W)", "(K, C, kh, kw)", x, w, b, 1, 0, p->stride_h,
+                           p->stride_w, p->pad_h, p->pad_w, p->dilation_h, p->dilation_w))
+        return false;
     char s[64], t[64];
-    if (x->rank != 4) {
-        eng_fail(ctx, CLG_STATUS_SHAPE, OP ": input shape %s is not (N, C, H, W)",
-                 eng_shape_str(x, s, sizeof s));
-        return false;
-    }
-    if (w->rank != 4 || w->shape[2] < 1 || w->shape[3] < 1) {
-        eng_fail(ctx, CLG_STATUS_SHAPE, OP ": weight shape %s is not (K, C, kh, kw)",
-                 eng_shape_str(w, s, sizeof s));
-        return false;
-    }
-    if (x->shape[1] != w->shape[1]) {
-        eng_fail(ctx, CLG_STATUS_SHAPE,
-                 OP ": input %s has %lld channels but weight %s expects %lld",
-                 eng_shape_str(x, s, sizeof s), (long long)x->shape[1],
-                 eng_shape_str(w, t, sizeof t), (long long)w->shape[1]);
-        return false;
-    }
-    if (b && (b->rank != 1 || b->shape[0] != w->shape[0])) {
-        eng_fail(ctx, CLG_STATUS_SHAPE,
-                 OP ": bias shape %s does not match the %lld output channels of weight %s",
-                 eng_shape_str(b, s, sizeof s), (long long)w->shape[0],
-                 eng_shape_str(w, t, sizeof t));
-        return false;
-    }
-    if (p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1) {
-        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
-                 OP ": stride (%d, %d) and dilation (%d, %d) must be positive", p->stride_h,
-                 p->stride_w, p->dilation_h, p->dilation_w);
-        return false;
-    }
-    if (p->pad_h < 0 || p->pad_w < 0) {
-        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, OP ": padding (%d, %d) must not be negative",
-                 p->pad_h, p->pad_w);
-        return false;
-    }
     /* the extent a dilated kernel covers, and the padded input it slides over */
     int64_t span_h = (int64_t)p->dilation_h * (w->shape[2] - 1) + 1;
     int64_t span_w = (int64_t)p->dilation_w * (w->shape[3] - 1) + 1;
@@ -344,42 +359,11 @@ static bool conv_transpose2d_check(clg_context *ctx, const clg_tensor *x, const 
                                    const clg_tensor *b, const clg_conv_transpose2d_params *p,
                                    int64_t *ho, int64_t *wo)
 {
+    if (!conv_check_common(ctx, OP_T, "(N, C_in, H, W)", "(C_in, C_out, kh, kw)", x, w, b, 0, 1,
+                           p->stride_h, p->stride_w, p->pad_h, p->pad_w, p->dilation_h,
+                           p->dilation_w))
+        return false;
     char s[64], t[64];
-    if (x->rank != 4) {
-        eng_fail(ctx, CLG_STATUS_SHAPE, OP_T ": input shape %s is not (N, C_in, H, W)",
-                 eng_shape_str(x, s, sizeof s));
-        return false;
-    }
-    if (w->rank != 4 || w->shape[2] < 1 || w->shape[3] < 1) {
-        eng_fail(ctx, CLG_STATUS_SHAPE, OP_T ": weight shape %s is not (C_in, C_out, kh, kw)",
-                 eng_shape_str(w, s, sizeof s));
-        return false;
-    }
-    if (x->shape[1] != w->shape[0]) {
-        eng_fail(ctx, CLG_STATUS_SHAPE,
-                 OP_T ": input %s has %lld channels but weight %s expects %lld",
-                 eng_shape_str(x, s, sizeof s), (long long)x->shape[1],
-                 eng_shape_str(w, t, sizeof t), (long long)w->shape[0]);
-        return false;
-    }
-    if (b && (b->rank != 1 || b->shape[0] != w->shape[1])) {
-        eng_fail(ctx, CLG_STATUS_SHAPE,
-                 OP_T ": bias shape %s does not match the %lld output channels of weight %s",
-                 eng_shape_str(b, s, sizeof s), (long long)w->shape[1],
-                 eng_shape_str(w, t, sizeof t));
-        return false;
-    }
-    if (p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1) {
-        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
-                 OP_T ": stride (%d, %d) and dilation (%d, %d) must be positive", p->stride_h,
-                 p->stride_w, p->dilation_h, p->dilation_w);
-        return false;
-    }
-    if (p->pad_h < 0 || p->pad_w < 0) {
-        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, OP_T ": padding (%d, %d) must not be negative",
-                 p->pad_h, p->pad_w);
-        return false;
-    }
     /* PyTorch's rule: beyond it the extra rows would be reached by no input */
     if (p->output_pad_h < 0 || p->output_pad_w < 0 ||
         (p->output_pad_h >= p->stride_h && p->output_pad_h >= p->dilation_h) ||
