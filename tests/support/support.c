@@ -24,8 +24,7 @@ static const test_tol tolerances[] = {
     {"gemm_long_k", 1e-5, 0, 0,
      "K = 50176 positive products summed in blocks of 256 (a plain running float sum drifts "
      "to 2e-5)"},
-    {"golden", 1e-4, 1e-5, 0,
-     "PyTorch computed in float32 with its own summation order and libm"},
+    {"golden", 1e-4, 1e-5, 0, "PyTorch computed in float32 with its own summation order and libm"},
     {"gradcheck", 1e-2, 2e-3, 1e-2,
      "float32 central differences: O(h^2) truncation plus 6e-8 |f| / h round-off"},
     {"gradcheck_loose", 3e-2, 5e-3, 1e-2,
@@ -112,8 +111,8 @@ float *test_download(const clg_tensor *t)
 }
 
 /* sum_i out_i w_i in double, from a forward pass without the tape. */
-static double projected(clg_context *ctx, test_op_fn fn, const void *arg,
-                        clg_tensor *const *inputs, const float *w)
+static double projected(clg_context *ctx, test_op_fn fn, const void *arg, clg_tensor *const *inputs,
+                        const float *w)
 {
     clg_step_begin(ctx);
     bool previous = clg_grad_set_enabled(ctx, false);
@@ -270,4 +269,140 @@ int test_run(Suite *suite)
     int failed = srunner_ntests_failed(runner);
     srunner_free(runner);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* ---- training on Fashion-MNIST ---- */
+
+#define TEST_PIXELS 784
+#define TEST_CLASSES 10
+
+clg_optim *test_optim(clg_context *ctx, const clg_model *model, clg_optim_kind kind, float lr)
+{
+    clg_optim_options options = clg_optim_options_default(kind);
+    options.lr = lr;
+    clg_optim *opt = clg_optim_create(ctx, clg_model_params(model), &options);
+    ck_assert_msg(opt != NULL, "%s", clg_context_error(ctx));
+    return opt;
+}
+
+/* One training step, the loop of clgrad.h; returns the loss, read before
+ * clg_step_end (the test's one host sync per step). */
+float test_train_step(clg_context *ctx, clg_model *model, clg_optim *opt, const float *images,
+                      const int32_t *labels, int64_t count)
+{
+    clg_step_begin(ctx);
+    clg_tensor *x = clg_tensor_from_host(
+        ctx, CLG_DTYPE_F32, 2, (const int64_t[]){count, clg_model_in_features(model)}, images);
+    clg_tensor *y = clg_tensor_from_host(ctx, CLG_DTYPE_I32, 1, &count, labels);
+    clg_tensor *loss = clg_cross_entropy_loss(clg_model_forward(model, x), y, CLG_REDUCTION_MEAN);
+    clg_optim_zero_grad(opt);
+    clg_backward(loss);
+    clg_optim_step(opt);
+    float value = NAN;
+    clg_status status = clg_tensor_item(loss, &value);
+    ck_assert_msg(status == CLG_STATUS_OK, "training step: %s", clg_context_error(ctx));
+    clg_step_end(ctx);
+    return value;
+}
+
+/* Class predictions (argmax of the logits, on the device) for `count` rows,
+ * in no-grad mode, in batches; predicted is malloc'ed by the caller. */
+void test_predict(clg_context *ctx, clg_model *model, const float *images, int64_t count,
+                  int32_t *predicted)
+{
+    const int64_t batch = 1000;
+    int64_t features = clg_model_in_features(model);
+    bool previous = clg_grad_set_enabled(ctx, false);
+    for (int64_t start = 0; start < count; start += batch) {
+        int64_t n = count - start < batch ? count - start : batch;
+        clg_step_begin(ctx);
+        clg_tensor *x = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (const int64_t[]){n, features},
+                                             images + start * features);
+        clg_tensor *classes = clg_argmax(clg_model_forward(model, x), 1, false);
+        clg_status status = clg_tensor_download(classes, predicted + start, (size_t)n);
+        ck_assert_msg(status == CLG_STATUS_OK, "prediction: %s", clg_context_error(ctx));
+        clg_step_end(ctx);
+    }
+    clg_grad_set_enabled(ctx, previous);
+}
+
+/* Test-set accuracy through the confusion matrix, whose entries must add up
+ * to the test set and whose diagonal must agree with the accuracy. */
+double test_accuracy(clg_context *ctx, clg_model *model, const clg_dataset *test)
+{
+    int64_t n = clg_dataset_size(test);
+    int32_t *predicted = malloc((size_t)n * sizeof *predicted);
+    ck_assert_ptr_nonnull(predicted);
+    test_predict(ctx, model, clg_dataset_images(test), n, predicted);
+    int64_t confusion[TEST_CLASSES * TEST_CLASSES];
+    double accuracy =
+        clg_confusion_matrix(predicted, clg_dataset_labels(test), n, TEST_CLASSES, confusion);
+    int64_t total = 0, correct = 0;
+    for (int t = 0; t < TEST_CLASSES; t++)
+        for (int p = 0; p < TEST_CLASSES; p++) {
+            total += confusion[t * TEST_CLASSES + p];
+            correct += t == p ? confusion[t * TEST_CLASSES + p] : 0;
+        }
+    ck_assert_int_eq(total, n);
+    ck_assert_double_eq_tol(accuracy, (double)correct / (double)n, 1e-12);
+    free(predicted);
+    return accuracy;
+}
+
+clg_dataset *test_fashion_mnist(clg_context *ctx, bool train)
+{
+    const char *dir = getenv("CLGRAD_FASHION_MNIST");
+    clg_dataset *ds = clg_dataset_load_mnist(ctx, dir && *dir ? dir : CLG_FASHION_MNIST_DIR, train);
+    ck_assert_msg(ds != NULL, "%s", clg_context_error(ctx));
+    ck_assert_int_eq(clg_dataset_features(ds), TEST_PIXELS);
+    ck_assert_int_eq(clg_dataset_classes(ds), TEST_CLASSES);
+    return ds;
+}
+
+/* Shuffled epochs of `batch` over the whole training set, the learning rate
+ * decaying linearly from `lr` to 0 over the run: the small steps at the end
+ * average out the noise of the last batches, so one epoch gives a steady
+ * accuracy (the MLP: 85.5-86% over seeds, against 83-85% at a constant
+ * 1e-3). Returns the last step's loss. */
+float test_train_epochs(clg_context *ctx, clg_model *model, clg_optim *opt,
+                        const clg_dataset *train, int64_t batch, int epochs, float lr,
+                        uint64_t seed)
+{
+    clg_batcher *batcher =
+        clg_batcher_create(ctx, clg_dataset_size(train), batch, true, false, seed);
+    ck_assert_msg(batcher != NULL, "%s", clg_context_error(ctx));
+    float *x = malloc((size_t)(batch * TEST_PIXELS) * sizeof *x);
+    int32_t *y = malloc((size_t)batch * sizeof *y);
+    ck_assert(x && y);
+    float loss = NAN;
+    int64_t step = 0, steps = clg_batcher_batches_per_epoch(batcher) * epochs;
+    for (int epoch = 0; epoch < epochs; epoch++) {
+        clg_batcher_begin_epoch(batcher);
+        const int64_t *indices;
+        int64_t count;
+        while (clg_batcher_next(batcher, &indices, &count)) {
+            clg_optim_set_lr(opt, lr * (float)(steps - step++) / (float)steps);
+            clg_dataset_gather(train, indices, count, x, y);
+            loss = test_train_step(ctx, model, opt, x, y, count);
+        }
+    }
+    free(x);
+    free(y);
+    clg_batcher_destroy(batcher);
+    ck_assert_msg(isfinite(loss), "training diverged: last loss %g", (double)loss);
+    return loss;
+}
+
+const void *test_fixture_get(const clg_safetensors *st, const char *fixture, const char *name,
+                             int rank, const int64_t *shape)
+{
+    int got_rank;
+    const int64_t *got_shape;
+    const void *data;
+    ck_assert_msg(clg_safetensors_get(st, name, NULL, &got_rank, &got_shape, &data),
+                  "%s fixture lacks %s", fixture, name);
+    ck_assert_int_eq(got_rank, rank);
+    for (int d = 0; d < rank; d++)
+        ck_assert_int_eq(got_shape[d], shape[d]);
+    return data;
 }

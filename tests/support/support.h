@@ -58,6 +58,37 @@ void test_golden_case(clg_context *ctx, const clg_safetensors *st, const char *c
                       test_op_fn fn, const void *arg, int n_inputs, unsigned int_inputs,
                       const test_tol *tol);
 
+/* ---- training on Fashion-MNIST (the zoo suites) ----
+ * Each asserts success, naming the context's error. */
+
+/* The training or test set, from $CLGRAD_FASHION_MNIST or Debian's folder;
+ * 784 features, 10 classes. */
+clg_dataset *test_fashion_mnist(clg_context *ctx, bool train);
+/* An optimizer of `kind` at `lr` over the model's parameters. */
+clg_optim *test_optim(clg_context *ctx, const clg_model *model, clg_optim_kind kind, float lr);
+/* One training step, the loop of clgrad.h, on a cross-entropy loss; returns
+ * the loss, read before clg_step_end (the step's one host sync). */
+float test_train_step(clg_context *ctx, clg_model *model, clg_optim *opt, const float *images,
+                      const int32_t *labels, int64_t count);
+/* Class predictions (argmax on the device) for `count` rows, grad mode off,
+ * in batches of 1000; predicted holds count values. */
+void test_predict(clg_context *ctx, clg_model *model, const float *images, int64_t count,
+                  int32_t *predicted);
+/* Test-set accuracy through the confusion matrix, whose entries must add up
+ * to the set and whose diagonal must agree with the accuracy. */
+double test_accuracy(clg_context *ctx, clg_model *model, const clg_dataset *test);
+/* Shuffled epochs of `batch` over `train`, the learning rate decaying
+ * linearly from `lr` to 0 over the run: the small steps at the end average
+ * out the noise of the last batches, so one epoch gives a steady accuracy.
+ * Returns the last step's loss (asserted finite). */
+float test_train_epochs(clg_context *ctx, clg_model *model, clg_optim *opt,
+                        const clg_dataset *train, int64_t batch, int epochs, float lr,
+                        uint64_t seed);
+/* Tensor `name` of a fixture, asserting it exists with (rank, shape);
+ * `fixture` names the file in the message. */
+const void *test_fixture_get(const clg_safetensors *st, const char *fixture, const char *name,
+                             int rank, const int64_t *shape);
+
 /* Runs a suite with Check's normal output; returns the exit status. */
 int test_run(Suite *suite);
 

@@ -15,19 +15,11 @@
 #define TRAIN_BATCH 64
 #define ATTACK_COUNT 1000
 
-static clg_dataset *fashion_mnist(clg_context *ctx, bool train)
-{
-    const char *dir = getenv("CLGRAD_FASHION_MNIST");
-    clg_dataset *ds = clg_dataset_load_mnist(ctx, dir && *dir ? dir : CLG_FASHION_MNIST_DIR, train);
-    ck_assert_msg(ds != NULL, "%s", clg_context_error(ctx));
-    return ds;
-}
-
 /* TRAIN_STEPS steps of Adam on the first TRAIN_STEPS * TRAIN_BATCH training
  * images, in order: enough for some 80% test accuracy. */
 static clg_model *trained_lenet5(clg_context *ctx)
 {
-    clg_dataset *train = fashion_mnist(ctx, true);
+    clg_dataset *train = test_fashion_mnist(ctx, true);
     clg_model *model = clg_zoo_lenet5_create(ctx, NULL, NULL, 11);
     ck_assert_msg(model != NULL, "%s", clg_context_error(ctx));
     clg_optim_options options = clg_optim_options_default(CLG_OPTIM_ADAM);
@@ -59,7 +51,7 @@ START_TEST(test_fgsm_accuracy_falls_with_eps)
 {
     clg_context *ctx = test_context();
     clg_model *model = trained_lenet5(ctx);
-    clg_dataset *test = fashion_mnist(ctx, false);
+    clg_dataset *test = test_fashion_mnist(ctx, false);
     const float eps[] = {0.0f, 0.02f, 0.05f, 0.1f, 0.2f};
     enum { N_EPS = 5 };
     double clean = -1, adv[N_EPS];
@@ -93,7 +85,7 @@ START_TEST(test_fgsm_adversarial_images)
     clg_context *ctx = test_context();
     clg_model *model = clg_zoo_lenet5_create(ctx, "tanh", "avg", 12);
     ck_assert_msg(model != NULL, "%s", clg_context_error(ctx));
-    clg_dataset *test = fashion_mnist(ctx, false);
+    clg_dataset *test = test_fashion_mnist(ctx, false);
     enum { N = 7 };
     const float *x = clg_dataset_images(test);
     const float eps[] = {0.0f, 0.1f};
@@ -141,7 +133,7 @@ static void expect_error(clg_context *ctx, clg_status got, clg_status want, cons
 START_TEST(test_fgsm_bad_input)
 {
     clg_context *ctx = test_context();
-    clg_dataset *test = fashion_mnist(ctx, false);
+    clg_dataset *test = test_fashion_mnist(ctx, false);
     clg_model *model = clg_zoo_lenet5_create(ctx, NULL, NULL, 1);
     ck_assert_msg(model != NULL, "%s", clg_context_error(ctx));
     double clean, adv[2];

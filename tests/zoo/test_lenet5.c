@@ -23,138 +23,6 @@ static clg_model *lenet5(clg_context *ctx, const char *activation, const char *p
     return model;
 }
 
-static clg_optim *make_optim(clg_context *ctx, const clg_model *model, clg_optim_kind kind,
-                             float lr)
-{
-    clg_optim_options options = clg_optim_options_default(kind);
-    options.lr = lr;
-    clg_optim *opt = clg_optim_create(ctx, clg_model_params(model), &options);
-    ck_assert_msg(opt != NULL, "%s", clg_context_error(ctx));
-    return opt;
-}
-
-/* One training step, the loop of clgrad.h; returns the loss, read before
- * clg_step_end (the test's one host sync per step). */
-static float train_step(clg_context *ctx, clg_model *model, clg_optim *opt, const float *images,
-                        const int32_t *labels, int64_t count)
-{
-    clg_step_begin(ctx);
-    clg_tensor *x = clg_tensor_from_host(
-        ctx, CLG_DTYPE_F32, 2, (const int64_t[]){count, clg_model_in_features(model)}, images);
-    clg_tensor *y = clg_tensor_from_host(ctx, CLG_DTYPE_I32, 1, &count, labels);
-    clg_tensor *loss = clg_cross_entropy_loss(clg_model_forward(model, x), y, CLG_REDUCTION_MEAN);
-    clg_optim_zero_grad(opt);
-    clg_backward(loss);
-    clg_optim_step(opt);
-    float value = NAN;
-    clg_status status = clg_tensor_item(loss, &value);
-    ck_assert_msg(status == CLG_STATUS_OK, "training step: %s", clg_context_error(ctx));
-    clg_step_end(ctx);
-    return value;
-}
-
-/* Class predictions (argmax of the logits, on the device) for `count` rows,
- * in no-grad mode, in batches; predicted is malloc'ed by the caller. */
-static void predict(clg_context *ctx, clg_model *model, const float *images, int64_t count,
-                    int32_t *predicted)
-{
-    const int64_t batch = 1000;
-    int64_t features = clg_model_in_features(model);
-    bool previous = clg_grad_set_enabled(ctx, false);
-    for (int64_t start = 0; start < count; start += batch) {
-        int64_t n = count - start < batch ? count - start : batch;
-        clg_step_begin(ctx);
-        clg_tensor *x = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (const int64_t[]){n, features},
-                                             images + start * features);
-        clg_tensor *classes = clg_argmax(clg_model_forward(model, x), 1, false);
-        clg_status status = clg_tensor_download(classes, predicted + start, (size_t)n);
-        ck_assert_msg(status == CLG_STATUS_OK, "prediction: %s", clg_context_error(ctx));
-        clg_step_end(ctx);
-    }
-    clg_grad_set_enabled(ctx, previous);
-}
-
-/* Test-set accuracy through the confusion matrix, whose entries must add up
- * to the test set and whose diagonal must agree with the accuracy. */
-static double test_accuracy(clg_context *ctx, clg_model *model, const clg_dataset *test)
-{
-    int64_t n = clg_dataset_size(test);
-    int32_t *predicted = malloc((size_t)n * sizeof *predicted);
-    ck_assert_ptr_nonnull(predicted);
-    predict(ctx, model, clg_dataset_images(test), n, predicted);
-    int64_t confusion[CLASSES * CLASSES];
-    double accuracy =
-        clg_confusion_matrix(predicted, clg_dataset_labels(test), n, CLASSES, confusion);
-    int64_t total = 0, correct = 0;
-    for (int t = 0; t < CLASSES; t++)
-        for (int p = 0; p < CLASSES; p++) {
-            total += confusion[t * CLASSES + p];
-            correct += t == p ? confusion[t * CLASSES + p] : 0;
-        }
-    ck_assert_int_eq(total, n);
-    ck_assert_double_eq_tol(accuracy, (double)correct / (double)n, 1e-12);
-    free(predicted);
-    return accuracy;
-}
-
-static clg_dataset *fashion_mnist(clg_context *ctx, bool train)
-{
-    const char *dir = getenv("CLGRAD_FASHION_MNIST");
-    clg_dataset *ds = clg_dataset_load_mnist(ctx, dir && *dir ? dir : CLG_FASHION_MNIST_DIR, train);
-    ck_assert_msg(ds != NULL, "%s", clg_context_error(ctx));
-    ck_assert_int_eq(clg_dataset_features(ds), PIXELS);
-    ck_assert_int_eq(clg_dataset_classes(ds), CLASSES);
-    return ds;
-}
-
-/* Shuffled epochs of `batch` over the whole training set, the learning rate
- * decaying linearly from `lr` to 0 over the run: the small steps at the end
- * average out the noise of the last batches, so one epoch gives a steady
- * accuracy (the MLP: 85.5-86% over seeds, against 83-85% at a constant
- * 1e-3). Returns the last step's loss. */
-static float train_epochs(clg_context *ctx, clg_model *model, clg_optim *opt,
-                          const clg_dataset *train, int64_t batch, int epochs, float lr,
-                          uint64_t seed)
-{
-    clg_batcher *batcher =
-        clg_batcher_create(ctx, clg_dataset_size(train), batch, true, false, seed);
-    ck_assert_msg(batcher != NULL, "%s", clg_context_error(ctx));
-    float *x = malloc((size_t)(batch * PIXELS) * sizeof *x);
-    int32_t *y = malloc((size_t)batch * sizeof *y);
-    ck_assert(x && y);
-    float loss = NAN;
-    int64_t step = 0, steps = clg_batcher_batches_per_epoch(batcher) * epochs;
-    for (int epoch = 0; epoch < epochs; epoch++) {
-        clg_batcher_begin_epoch(batcher);
-        const int64_t *indices;
-        int64_t count;
-        while (clg_batcher_next(batcher, &indices, &count)) {
-            clg_optim_set_lr(opt, lr * (float)(steps - step++) / (float)steps);
-            clg_dataset_gather(train, indices, count, x, y);
-            loss = train_step(ctx, model, opt, x, y, count);
-        }
-    }
-    free(x);
-    free(y);
-    clg_batcher_destroy(batcher);
-    ck_assert_msg(isfinite(loss), "training diverged: last loss %g", (double)loss);
-    return loss;
-}
-
-static const void *fixture_get(const clg_safetensors *st, const char *name, int rank,
-                               const int64_t *shape)
-{
-    int got_rank;
-    const int64_t *got_shape;
-    const void *data;
-    ck_assert_msg(clg_safetensors_get(st, name, NULL, &got_rank, &got_shape, &data),
-                  "lenet5_curve fixture lacks %s", name);
-    ck_assert_int_eq(got_rank, rank);
-    for (int d = 0; d < rank; d++)
-        ck_assert_int_eq(got_shape[d], shape[d]);
-    return data;
-}
-
 /* Every parameter from the fixture, found by its name: also the check that
  * clgrad names the layers as PyTorch's state_dict does. */
 static void load_initial_weights(const clg_safetensors *st, clg_model *model)
@@ -171,7 +39,8 @@ static void load_initial_weights(const clg_safetensors *st, clg_model *model)
         int64_t shape[CLG_MAX_RANK];
         for (int d = 0; d < clg_tensor_rank(t); d++)
             shape[d] = clg_tensor_dim(t, d);
-        const void *data = fixture_get(st, names[i], clg_tensor_rank(t), shape);
+        const void *data =
+            test_fixture_get(st, "lenet5_curve", names[i], clg_tensor_rank(t), shape);
         ck_assert_int_eq(clg_tensor_upload(t, data, (size_t)clg_tensor_numel(t)), CLG_STATUS_OK);
     }
 }
@@ -179,16 +48,19 @@ static void load_initial_weights(const clg_safetensors *st, clg_model *model)
 static void check_curve(clg_context *ctx, const clg_safetensors *st, clg_optim_kind kind, float lr,
                         const char *loss_name)
 {
-    const float *x = fixture_get(st, "x", 3, (const int64_t[]){CURVE_STEPS, CURVE_BATCH, PIXELS});
-    const int32_t *y = fixture_get(st, "y", 2, (const int64_t[]){CURVE_STEPS, CURVE_BATCH});
-    const float *want = fixture_get(st, loss_name, 1, (const int64_t[]){CURVE_STEPS});
+    const float *x = test_fixture_get(st, "lenet5_curve", "x", 3,
+                                      (const int64_t[]){CURVE_STEPS, CURVE_BATCH, PIXELS});
+    const int32_t *y =
+        test_fixture_get(st, "lenet5_curve", "y", 2, (const int64_t[]){CURVE_STEPS, CURVE_BATCH});
+    const float *want =
+        test_fixture_get(st, "lenet5_curve", loss_name, 1, (const int64_t[]){CURVE_STEPS});
     clg_model *model = lenet5(ctx, "relu", "max", 99); /* weights replaced below */
     load_initial_weights(st, model);
-    clg_optim *opt = make_optim(ctx, model, kind, lr);
+    clg_optim *opt = test_optim(ctx, model, kind, lr);
     float got[CURVE_STEPS];
     for (int step = 0; step < CURVE_STEPS; step++)
-        got[step] = train_step(ctx, model, opt, x + step * CURVE_BATCH * PIXELS,
-                               y + step * CURVE_BATCH, CURVE_BATCH);
+        got[step] = test_train_step(ctx, model, opt, x + step * CURVE_BATCH * PIXELS,
+                                    y + step * CURVE_BATCH, CURVE_BATCH);
     double worst = 0;
     for (int step = 0; step < CURVE_STEPS; step++)
         worst = fmax(worst, fabs((double)got[step] - want[step]) / fabs((double)want[step]));
@@ -219,11 +91,11 @@ END_TEST
 START_TEST(test_lenet5_fashion_mnist_accuracy)
 {
     clg_context *ctx = test_context();
-    clg_dataset *train = fashion_mnist(ctx, true);
-    clg_dataset *test = fashion_mnist(ctx, false);
+    clg_dataset *train = test_fashion_mnist(ctx, true);
+    clg_dataset *test = test_fashion_mnist(ctx, false);
     clg_model *model = lenet5(ctx, NULL, NULL, 1);
-    clg_optim *opt = make_optim(ctx, model, CLG_OPTIM_ADAM, 5e-3f);
-    train_epochs(ctx, model, opt, train, 64, 1, 5e-3f, 7);
+    clg_optim *opt = test_optim(ctx, model, CLG_OPTIM_ADAM, 5e-3f);
+    test_train_epochs(ctx, model, opt, train, 64, 1, 5e-3f, 7);
     double accuracy = test_accuracy(ctx, model, test);
     printf("%s: Fashion-MNIST test accuracy %.4f after 1 epoch\n", clg_model_arch(model), accuracy);
     fflush(stdout);
@@ -354,16 +226,18 @@ START_TEST(test_lenet5_steady_state_step)
 {
     clg_context *ctx = test_context();
     clg_safetensors *st = test_golden_open(ctx, "lenet5_curve");
-    const float *x = fixture_get(st, "x", 3, (const int64_t[]){CURVE_STEPS, CURVE_BATCH, PIXELS});
-    const int32_t *y = fixture_get(st, "y", 2, (const int64_t[]){CURVE_STEPS, CURVE_BATCH});
+    const float *x = test_fixture_get(st, "lenet5_curve", "x", 3,
+                                      (const int64_t[]){CURVE_STEPS, CURVE_BATCH, PIXELS});
+    const int32_t *y =
+        test_fixture_get(st, "lenet5_curve", "y", 2, (const int64_t[]){CURVE_STEPS, CURVE_BATCH});
     clg_model *model = lenet5(ctx, NULL, NULL, 6);
-    clg_optim *opt = make_optim(ctx, model, CLG_OPTIM_ADAM, 1e-3f);
-    train_step(ctx, model, opt, x, y, CURVE_BATCH);
+    clg_optim *opt = test_optim(ctx, model, CLG_OPTIM_ADAM, 1e-3f);
+    test_train_step(ctx, model, opt, x, y, CURVE_BATCH);
     clg_counters before, after;
     clg_counters_get(ctx, &before);
     for (int step = 1; step < 5; step++)
-        train_step(ctx, model, opt, x + step * CURVE_BATCH * PIXELS, y + step * CURVE_BATCH,
-                   CURVE_BATCH);
+        test_train_step(ctx, model, opt, x + step * CURVE_BATCH * PIXELS, y + step * CURVE_BATCH,
+                        CURVE_BATCH);
     clg_counters_get(ctx, &after);
     ck_assert_uint_eq(after.device_allocations - before.device_allocations, 0);
     ck_assert_uint_eq(after.program_builds - before.program_builds, 0);
