@@ -17,20 +17,6 @@
 #define NOISE 8
 #define PIXELS 784
 
-static const void *fixture_get(const clg_safetensors *st, const char *name, int rank,
-                               const int64_t *shape)
-{
-    int got_rank;
-    const int64_t *got_shape;
-    const void *data;
-    ck_assert_msg(clg_safetensors_get(st, name, NULL, &got_rank, &got_shape, &data),
-                  "gan_steps fixture lacks %s", name);
-    ck_assert_int_eq(got_rank, rank);
-    for (int d = 0; d < rank; d++)
-        ck_assert_int_eq(got_shape[d], shape[d]);
-    return data;
-}
-
 static void load(const clg_safetensors *st, const char *prefix, const clg_params *params)
 {
     for (size_t i = 0; i < clg_params_count(params); i++) {
@@ -40,7 +26,7 @@ static void load(const clg_safetensors *st, const char *prefix, const clg_params
         int64_t shape[CLG_MAX_RANK];
         for (int d = 0; d < clg_tensor_rank(t); d++)
             shape[d] = clg_tensor_dim(t, d);
-        const void *data = fixture_get(st, name, clg_tensor_rank(t), shape);
+        const void *data = test_fixture_get(st, "gan_steps", name, clg_tensor_rank(t), shape);
         ck_assert_int_eq(clg_tensor_upload(t, data, (size_t)clg_tensor_numel(t)), CLG_STATUS_OK);
     }
 }
@@ -75,23 +61,22 @@ static void check_steps(clg_context *ctx, const clg_safetensors *st, clg_gan_arc
 {
     const char *name = arch == CLG_GAN_MLP ? "mlp" : "dcgan";
     char key[64];
-    const float *x = fixture_get(st, "x", 3, (int64_t[]){STEPS, BATCH, PIXELS});
+    const float *x = test_fixture_get(st, "gan_steps", "x", 3, (int64_t[]){STEPS, BATCH, PIXELS});
     snprintf(key, sizeof key, "%s.z_d", name);
-    const float *z_d = fixture_get(st, key, 3, (int64_t[]){STEPS, BATCH, NOISE});
+    const float *z_d = test_fixture_get(st, "gan_steps", key, 3, (int64_t[]){STEPS, BATCH, NOISE});
     snprintf(key, sizeof key, "%s.z_g", name);
-    const float *z_g = fixture_get(st, key, 3, (int64_t[]){STEPS, BATCH, NOISE});
+    const float *z_g = test_fixture_get(st, "gan_steps", key, 3, (int64_t[]){STEPS, BATCH, NOISE});
     snprintf(key, sizeof key, "%s.d_loss", name);
-    const float *want_d = fixture_get(st, key, 1, (int64_t[]){STEPS});
+    const float *want_d = test_fixture_get(st, "gan_steps", key, 1, (int64_t[]){STEPS});
     snprintf(key, sizeof key, "%s.g_loss", name);
-    const float *want_g = fixture_get(st, key, 1, (int64_t[]){STEPS});
+    const float *want_g = test_fixture_get(st, "gan_steps", key, 1, (int64_t[]){STEPS});
     clg_gan *gan = fixture_gan(ctx, st, arch);
     clg_optim *d_opt = adam(ctx, clg_gan_discriminator_params(gan));
     clg_optim *g_opt = adam(ctx, clg_gan_generator_params(gan));
     float d[STEPS], g[STEPS];
     for (int s = 0; s < STEPS; s++) {
         ck_assert_msg(clg_gan_train_discriminator(gan, d_opt, x + s * BATCH * PIXELS, BATCH,
-                                                  z_d + s * BATCH * NOISE,
-                                                  &d[s]) == CLG_STATUS_OK,
+                                                  z_d + s * BATCH * NOISE, &d[s]) == CLG_STATUS_OK,
                       "%s", clg_context_error(ctx));
         ck_assert_msg(clg_gan_train_generator(gan, g_opt, BATCH, z_g + s * BATCH * NOISE, loss,
                                               &g[s]) == CLG_STATUS_OK,
@@ -131,9 +116,10 @@ END_TEST
 static void check_game(clg_context *ctx, const clg_safetensors *st, clg_gan_arch arch,
                        clg_gan_loss loss)
 {
-    const float *x = fixture_get(st, "x", 3, (int64_t[]){STEPS, BATCH, PIXELS});
-    const float *z = fixture_get(st, arch == CLG_GAN_MLP ? "mlp.z_d" : "dcgan.z_d", 3,
-                                 (int64_t[]){STEPS, BATCH, NOISE});
+    const float *x = test_fixture_get(st, "gan_steps", "x", 3, (int64_t[]){STEPS, BATCH, PIXELS});
+    const float *z =
+        test_fixture_get(st, "gan_steps", arch == CLG_GAN_MLP ? "mlp.z_d" : "dcgan.z_d", 3,
+                         (int64_t[]){STEPS, BATCH, NOISE});
     clg_gan *gan = fixture_gan(ctx, st, arch);
     clg_optim *d_opt = adam(ctx, clg_gan_discriminator_params(gan));
     clg_optim *g_opt = adam(ctx, clg_gan_generator_params(gan));

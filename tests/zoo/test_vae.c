@@ -17,20 +17,6 @@
 #define HIDDEN 32
 #define LATENT 3
 
-static const void *fixture_get(const clg_safetensors *st, const char *name, int rank,
-                               const int64_t *shape)
-{
-    int got_rank;
-    const int64_t *got_shape;
-    const void *data;
-    ck_assert_msg(clg_safetensors_get(st, name, NULL, &got_rank, &got_shape, &data),
-                  "vae_curve fixture lacks %s", name);
-    ck_assert_int_eq(got_rank, rank);
-    for (int d = 0; d < rank; d++)
-        ck_assert_int_eq(got_shape[d], shape[d]);
-    return data;
-}
-
 /* A VAE holding the fixture's initial weights, found by name: also the check
  * that clgrad names the layers as PyTorch's state_dict does. */
 static clg_vae *fixture_vae(clg_context *ctx, const clg_safetensors *st)
@@ -44,7 +30,8 @@ static clg_vae *fixture_vae(clg_context *ctx, const clg_safetensors *st)
         int64_t shape[CLG_MAX_RANK];
         for (int d = 0; d < clg_tensor_rank(t); d++)
             shape[d] = clg_tensor_dim(t, d);
-        const void *data = fixture_get(st, clg_params_name(params, i), clg_tensor_rank(t), shape);
+        const void *data = test_fixture_get(st, "vae_curve", clg_params_name(params, i),
+                                            clg_tensor_rank(t), shape);
         ck_assert_int_eq(clg_tensor_upload(t, data, (size_t)clg_tensor_numel(t)), CLG_STATUS_OK);
     }
     return vae;
@@ -81,10 +68,12 @@ START_TEST(test_vae_loss_curve_matches_pytorch)
 {
     clg_context *ctx = test_context();
     clg_safetensors *st = test_golden_open(ctx, "vae_curve");
-    const float *x = fixture_get(st, "x", 3, (int64_t[]){STEPS, BATCH, PIXELS});
-    const float *eps = fixture_get(st, "eps", 3, (int64_t[]){STEPS, BATCH, LATENT});
-    const float *want_rec = fixture_get(st, "loss.reconstruction", 1, (int64_t[]){STEPS});
-    const float *want_kl = fixture_get(st, "loss.kl", 1, (int64_t[]){STEPS});
+    const float *x = test_fixture_get(st, "vae_curve", "x", 3, (int64_t[]){STEPS, BATCH, PIXELS});
+    const float *eps =
+        test_fixture_get(st, "vae_curve", "eps", 3, (int64_t[]){STEPS, BATCH, LATENT});
+    const float *want_rec =
+        test_fixture_get(st, "vae_curve", "loss.reconstruction", 1, (int64_t[]){STEPS});
+    const float *want_kl = test_fixture_get(st, "vae_curve", "loss.kl", 1, (int64_t[]){STEPS});
     clg_vae *vae = fixture_vae(ctx, st);
     clg_optim *opt = adam(ctx, vae);
     float rec[STEPS], kl[STEPS];
@@ -118,7 +107,7 @@ START_TEST(test_vae_shapes_and_device_noise)
 {
     clg_context *ctx = test_context();
     clg_safetensors *st = test_golden_open(ctx, "vae_curve");
-    const float *x = fixture_get(st, "x", 3, (int64_t[]){STEPS, BATCH, PIXELS});
+    const float *x = test_fixture_get(st, "vae_curve", "x", 3, (int64_t[]){STEPS, BATCH, PIXELS});
     clg_vae *a = clg_zoo_vae_create(ctx, PIXELS, HIDDEN, LATENT, 9);
     clg_vae *b = clg_zoo_vae_create(ctx, PIXELS, HIDDEN, LATENT, 9);
     ck_assert_int_eq(clg_vae_latent(a), LATENT);
