@@ -58,6 +58,11 @@ bool cli_parse_positive_float(const char *option, const char *text, float *out);
 bool cli_parse_sizes(const char *option, const char *text, int64_t *sizes, int capacity,
                      int *count);
 
+/* *total += loss on the device, outside the tape, so that a mean loss costs
+ * no host sync until someone reads it; *total (persistent, destroy it) is
+ * created zeroed on first use. false with the context error set. */
+bool cli_accumulate(clg_context *ctx, clg_tensor **total, clg_tensor *loss);
+
 /* ---- evaluation ---- */
 
 /* Fashion-MNIST's class names, index = label. */

@@ -233,29 +233,27 @@ static bool chart(const gen_options *o, const char *name, const plot_axes *axes,
 static bool vae_test_terms(gen_run *r, clg_vae *vae, int64_t batch, double *rec, double *kl)
 {
     bool grad = clg_grad_set_enabled(r->ctx, false);
-    double sum_rec = 0, sum_kl = 0;
-    for (int64_t first = 0; first < r->test_size; first += batch) {
+    clg_tensor *sum_rec = NULL, *sum_kl = NULL; /* on the device: one read at the end */
+    bool ok = true;
+    for (int64_t first = 0; ok && first < r->test_size; first += batch) {
         int64_t n = r->test_size - first < batch ? r->test_size - first : batch;
         clg_step_begin(r->ctx);
         clg_tensor *x = clg_tensor_from_host(r->ctx, CLG_DTYPE_F32, 2, (int64_t[]){n, PIXELS},
                                              clg_dataset_images(r->test) + first * PIXELS);
         clg_tensor *trec = NULL, *tkl = NULL;
         clg_vae_loss(vae, x, NULL, &trec, &tkl);
-        float a = 0, b = 0;
-        bool ok = clg_tensor_item(trec, &a) == CLG_STATUS_OK &&
-                  clg_tensor_item(tkl, &b) == CLG_STATUS_OK;
+        ok = cli_accumulate(r->ctx, &sum_rec, trec) && cli_accumulate(r->ctx, &sum_kl, tkl);
         clg_step_end(r->ctx);
-        if (!ok) {
-            clg_grad_set_enabled(r->ctx, grad);
-            return false;
-        }
-        sum_rec += a;
-        sum_kl += b;
     }
     clg_grad_set_enabled(r->ctx, grad);
-    *rec = sum_rec / (double)r->test_size;
-    *kl = sum_kl / (double)r->test_size;
-    return true;
+    float a = 0, b = 0;
+    ok = ok && clg_tensor_item(sum_rec, &a) == CLG_STATUS_OK &&
+         clg_tensor_item(sum_kl, &b) == CLG_STATUS_OK;
+    clg_tensor_destroy(sum_rec);
+    clg_tensor_destroy(sum_kl);
+    *rec = (double)a / (double)r->test_size;
+    *kl = (double)b / (double)r->test_size;
+    return ok;
 }
 
 /* Downloads vae decode(z) for z (n, latent) given on the host, or drawn. */
@@ -359,11 +357,13 @@ int cli_train_vae(int argc, char **argv)
            (long long)r.train_size, (long long)o.batch, (double)o.lr);
     printf("per image: -ELBO = reconstruction (BCE, summed over pixels) + KL(q(z|x) || N(0, I))\n");
     for (int64_t epoch = 0; epoch < o.epochs; epoch++) {
-        double start = cli_now(), sum_rec = 0, sum_kl = 0;
+        double start = cli_now();
+        clg_tensor *sum_rec = NULL, *sum_kl = NULL; /* on the device: one read per epoch */
+        bool ok = true;
         const int64_t *indices;
         int64_t n;
         clg_batcher_begin_epoch(r.batcher);
-        while (clg_batcher_next(r.batcher, &indices, &n)) {
+        while (ok && clg_batcher_next(r.batcher, &indices, &n)) {
             clg_dataset_gather(r.train, indices, n, r.x, r.labels);
             clg_step_begin(r.ctx);
             clg_tensor *x = clg_tensor_from_host(r.ctx, CLG_DTYPE_F32, 2,
@@ -373,20 +373,21 @@ int cli_train_vae(int argc, char **argv)
             clg_optim_zero_grad(opt);
             clg_backward(loss);
             clg_optim_step(opt);
-            float a = 0, b = 0;
-            bool ok = clg_tensor_item(rec, &a) == CLG_STATUS_OK &&
-                      clg_tensor_item(kl, &b) == CLG_STATUS_OK;
+            ok = cli_accumulate(r.ctx, &sum_rec, rec) && cli_accumulate(r.ctx, &sum_kl, kl);
             clg_step_end(r.ctx);
-            if (!ok)
-                goto done;
-            sum_rec += a;
-            sum_kl += b;
         }
+        float a = 0, b = 0;
+        ok = ok && clg_tensor_item(sum_rec, &a) == CLG_STATUS_OK &&
+             clg_tensor_item(sum_kl, &b) == CLG_STATUS_OK;
+        clg_tensor_destroy(sum_rec);
+        clg_tensor_destroy(sum_kl);
+        if (!ok)
+            goto done;
         double seconds = cli_now() - start, test_rec, test_kl;
         if (!vae_test_terms(&r, vae, o.batch, &test_rec, &test_kl))
             goto done;
-        train_rec[epoch] = sum_rec / (double)r.train_size;
-        train_kl[epoch] = sum_kl / (double)r.train_size;
+        train_rec[epoch] = (double)a / (double)r.train_size;
+        train_kl[epoch] = (double)b / (double)r.train_size;
         test_elbo[epoch] = test_rec + test_kl;
         printf("epoch %lld/%lld: train reconstruction %.2f + KL %.2f = %.2f; test %.2f + %.2f = "
                "%.2f (%.1f s)\n",

@@ -198,6 +198,27 @@ bool cli_parse_sizes(const char *option, const char *text, int64_t *sizes, int c
     }
 }
 
+/* *total += loss on the device, outside the tape, so that a mean loss costs
+ * no host sync until someone reads it. *total is created (zeroed) on first
+ * use. */
+bool cli_accumulate(clg_context *ctx, clg_tensor **total, clg_tensor *loss)
+{
+    if (!*total) {
+        int rank = clg_tensor_rank(loss);
+        int64_t shape[CLG_MAX_RANK];
+        for (int i = 0; i < rank; i++)
+            shape[i] = clg_tensor_dim(loss, i);
+        *total = clg_tensor_create(ctx, CLG_DTYPE_F32, rank, shape);
+        if (!*total || clg_tensor_fill(*total, 0.0f) != CLG_STATUS_OK)
+            return false;
+    }
+    bool grad_was = clg_grad_set_enabled(ctx, false);
+    clg_tensor *sum = clg_add(*total, loss);
+    bool ok = sum && clg_tensor_copy(*total, sum) == CLG_STATUS_OK;
+    clg_grad_set_enabled(ctx, grad_was);
+    return ok;
+}
+
 /* ---- dispatch ---- */
 
 int main(int argc, char **argv)

@@ -277,27 +277,6 @@ static void run_release(train_run *r)
     clg_context_destroy(r->ctx);
 }
 
-/* *total += loss on the device, outside the tape, so that a mean loss costs
- * no host sync until someone reads it. *total is created (zeroed) on first
- * use. */
-static bool accumulate_loss(clg_context *ctx, clg_tensor **total, clg_tensor *loss)
-{
-    if (!*total) {
-        int rank = clg_tensor_rank(loss);
-        int64_t shape[CLG_MAX_RANK];
-        for (int i = 0; i < rank; i++)
-            shape[i] = clg_tensor_dim(loss, i);
-        *total = clg_tensor_create(ctx, CLG_DTYPE_F32, rank, shape);
-        if (!*total || clg_tensor_fill(*total, 0.0f) != CLG_STATUS_OK)
-            return false;
-    }
-    bool grad_was = clg_grad_set_enabled(ctx, false);
-    clg_tensor *sum = clg_add(*total, loss);
-    bool ok = sum && clg_tensor_copy(*total, sum) == CLG_STATUS_OK;
-    clg_grad_set_enabled(ctx, grad_was);
-    return ok;
-}
-
 /* The test set's accuracy and mean cross-entropy, in batches of 1000: as
  * cli_evaluate, one read of the predictions per batch, and the summed loss
  * stays on the device until the one read at the end. */
@@ -322,7 +301,7 @@ static bool evaluate(train_run *r, double *accuracy, double *mean_loss)
         clg_tensor *logits = clg_model_forward(r->model, x);
         clg_tensor *loss = clg_cross_entropy_loss(logits, y, CLG_REDUCTION_SUM);
         clg_tensor *predicted = clg_argmax(logits, 1, false);
-        ok = loss && predicted && accumulate_loss(r->ctx, &r->test_loss_sum, loss) &&
+        ok = loss && predicted && cli_accumulate(r->ctx, &r->test_loss_sum, loss) &&
              clg_tensor_download(predicted, r->predicted + start, (size_t)count) == CLG_STATUS_OK;
         clg_step_end(r->ctx);
     }
@@ -438,7 +417,7 @@ static bool train_epoch(train_run *r, cli_progress *progress, int epoch, int64_t
         clg_optim_zero_grad(r->opt);
         clg_backward(loss); /* errors are sticky: checked once below */
         clg_optim_step(r->opt);
-        bool ok = loss && accumulate_loss(r->ctx, &r->loss_sum, loss) &&
+        bool ok = loss && cli_accumulate(r->ctx, &r->loss_sum, loss) &&
                   clg_context_status(r->ctx) == CLG_STATUS_OK;
         step++;
         samples += count;
