@@ -161,9 +161,10 @@ static double run_epoch(clg_context *ctx, clg_charlstm *m, clg_optim *opt, const
     bool previous = clg_grad_set_enabled(ctx, opt != NULL);
     clg_charlstm_set_keep_state(m, false); /* each pass starts from zeros */
     clg_charlstm_set_keep_state(m, true);
-    double total = 0;
+    clg_tensor *total = NULL; /* sum of loss x steps, on the device: one read per pass */
     int64_t seen = 0;
-    for (int64_t start = 0; in && target && start < stream; start += bptt) {
+    bool ok = in && target;
+    for (int64_t start = 0; ok && start < stream; start += bptt) {
         int64_t steps = stream - start < bptt ? stream - start : bptt;
         for (int64_t t = 0; t < steps; t++)
             for (int64_t n = 0; n < batch; n++) { /* time-major (steps, batch) */
@@ -178,21 +179,24 @@ static double run_epoch(clg_context *ctx, clg_charlstm *m, clg_optim *opt, const
             clg_clip_grad_norm(clg_charlstm_params(m), 5.0f, NULL);
             clg_optim_step(opt);
         }
-        float value = NAN;
-        clg_status status = clg_tensor_item(loss, &value);
+        ok = cli_accumulate(ctx, &total, clg_affine(loss, (float)steps, 0.0f));
         clg_step_end(ctx);
-        if (status != CLG_STATUS_OK) {
-            cli_context_error(ctx);
-            total = NAN;
-            break;
-        }
-        total += (double)value * (double)steps;
         seen += steps;
     }
     clg_grad_set_enabled(ctx, previous);
     free(in);
     free(target);
-    return seen > 0 ? total / (double)seen : NAN;
+    float sum = NAN;
+    ok = ok && clg_tensor_item(total, &sum) == CLG_STATUS_OK;
+    clg_tensor_destroy(total);
+    if (!ok) {
+        if (clg_context_status(ctx) != CLG_STATUS_OK)
+            cli_context_error(ctx);
+        else
+            cli_error("train charlstm: out of host memory");
+        return NAN;
+    }
+    return seen > 0 ? (double)sum / (double)seen : NAN;
 }
 
 int cli_train_charlstm(int argc, char **argv)
