@@ -14,11 +14,43 @@
 #define SOURCE "ops/binary.cl"
 
 enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV };
+/* The kernels' names by op: binary_<name>_forward / _backward. */
+static const char *const op_names[] = {"add", "sub", "mul", "div"};
 
+/* Both operands contiguous with the output's shape: the _same kernels read
+ * them directly, and one backward launch serves both gradients. */
+static bool same_layout(const clg_tensor *a, const clg_tensor *b, const clg_tensor *out)
+{
+    return eng_same_shape(a, out) && eng_same_shape(b, out) && clg_tensor_is_contiguous(a) &&
+           clg_tensor_is_contiguous(b);
+}
+
+/* node: i[0] the op code; backward reads the inputs themselves, which live
+ * until the step ends. */
 static void binary_backward(clg_context *ctx, const eng_node *node)
 {
-    int op = node->i[0];
+    const char *op_name = op_names[node->i[0]];
     clg_tensor *a = node->inputs[0], *b = node->inputs[1], *out = node->output;
+    char kernel[64];
+    if (same_layout(a, b, out)) {
+        /* For a op a, the second call returns a's gradient again with acc_db
+         * set: the kernel adds db's term after writing da's. */
+        bool acc_da = false, acc_db = false;
+        clg_tensor *da = eng_grad_dest(ctx, a, &acc_da);
+        clg_tensor *db = eng_grad_dest(ctx, b, &acc_db);
+        if (!da && !db)
+            return;
+        int n = (int)clg_tensor_numel(out);
+        snprintf(kernel, sizeof kernel, "binary_%s_backward_same", op_name);
+        /* An absent gradient's argument points at one that exists; the
+         * kernel's flags keep it untouched. */
+        OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(a),
+                  ENG_ARG_TENSOR(b), ENG_ARG_TENSOR(da ? da : db), CLRT_ARG_INT(da != NULL),
+                  CLRT_ARG_INT(acc_da), ENG_ARG_TENSOR(db ? db : da), CLRT_ARG_INT(db != NULL),
+                  CLRT_ARG_INT(acc_db), CLRT_ARG_INT(n));
+        return;
+    }
+    snprintf(kernel, sizeof kernel, "binary_%s_backward", op_name);
     cl_int shape[4], a_str[4], b_str[4];
     op_pad4(out->rank, out->shape, shape);
     op_broadcast_strides4(a, out->rank, a_str);
@@ -30,9 +62,7 @@ static void binary_backward(clg_context *ctx, const eng_node *node)
         if (!dst)
             continue;
         /* keep: the output's shape where x was not broadcast; red: where it was */
-        cl_int keep[4], red[4], x_str[4];
-        op_broadcast_strides4(x, out->rank, x_str);
-        cl_int x_shape[4];
+        cl_int keep[4], red[4], x_shape[4];
         op_pad4(x->rank, x->shape, x_shape);
         for (int d = 0; d < 4; d++) {
             bool broadcast = x_shape[d] == 1 && shape[d] != 1;
@@ -40,10 +70,10 @@ static void binary_backward(clg_context *ctx, const eng_node *node)
             red[d] = broadcast ? shape[d] : 1;
         }
         int n = (int)clg_tensor_numel(x);
-        OP_LAUNCH(ctx, SOURCE, "binary_backward", (size_t)n, CLRT_ARG_INT(op), CLRT_ARG_INT(which),
-                  ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(a), OP_ARG4(a_str),
-                  ENG_ARG_TENSOR(b), OP_ARG4(b_str), OP_ARG4(shape), OP_ARG4(keep),
-                  OP_ARG4(red), ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));
+        OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, CLRT_ARG_INT(which), ENG_ARG_TENSOR(out->grad),
+                  ENG_ARG_TENSOR(a), OP_ARG4(a_str), ENG_ARG_TENSOR(b), OP_ARG4(b_str),
+                  OP_ARG4(shape), OP_ARG4(keep), OP_ARG4(red), ENG_ARG_TENSOR(dst),
+                  CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));
     }
 }
 
@@ -65,11 +95,9 @@ static clg_tensor *binary(const char *name, int op, clg_tensor *a, clg_tensor *b
     op_broadcast_strides4(a, rank, a_str);
     op_broadcast_strides4(b, rank, b_str);
     int n = (int)clg_tensor_numel(out);
-    static const char *const names[] = {"add", "sub", "mul", "div"};
-    bool same = eng_same_shape(a, out) && eng_same_shape(b, out) &&
-                clg_tensor_is_contiguous(a) && clg_tensor_is_contiguous(b);
+    bool same = same_layout(a, b, out);
     char kernel[64];
-    snprintf(kernel, sizeof kernel, "binary_%s_forward%s", names[op], same ? "_same" : "");
+    snprintf(kernel, sizeof kernel, "binary_%s_forward%s", op_names[op], same ? "_same" : "");
     bool ok = same ? OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, ENG_ARG_TENSOR(a),
                                ENG_ARG_TENSOR(b), ENG_ARG_TENSOR(out), CLRT_ARG_INT(n))
                    : OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, ENG_ARG_TENSOR(a), OP_ARG4(a_str),

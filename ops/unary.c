@@ -12,11 +12,15 @@
  * log and sqrt follow IEEE outside their domains (log(0) = -inf, log(-1) =
  * nan, sqrt(-1) = nan), as torch.log and torch.sqrt do; so do their
  * gradients (d sqrt at 0 is inf). Kernels: ops/unary.cl. */
+#include <stdio.h>
+
 #include "ops/internal.h"
 
 #define SOURCE "ops/unary.cl"
 
 enum { OP_NEG, OP_EXP, OP_LOG, OP_SQRT, OP_ABS, OP_POW, OP_AFFINE };
+/* The kernels' names by op: unary_<name>_forward / _backward. */
+static const char *const op_names[] = {"neg", "exp", "log", "sqrt", "abs", "pow", "affine"};
 
 /* node: i[0] the op code, f[0] the exponent or scale; the input and output
  * themselves are what backward reads, and they live until the step ends. */
@@ -31,10 +35,19 @@ static void unary_backward(clg_context *ctx, const eng_node *node)
     eng_shape4(x, shape);
     eng_strides4(x, x_str);
     int n = (int)clg_tensor_numel(x);
-    OP_LAUNCH(ctx, SOURCE, "unary_backward", (size_t)n, CLRT_ARG_INT(node->i[0]),
-              CLRT_ARG_FLOAT(node->f[0]), ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x),
-              OP_ARG4(x_str), OP_ARG4(shape), ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dst),
-              CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));
+    char kernel[64];
+    bool contiguous = clg_tensor_is_contiguous(x);
+    snprintf(kernel, sizeof kernel, "unary_%s_backward%s", op_names[node->i[0]],
+             contiguous ? "_contiguous" : "");
+    if (contiguous)
+        OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, CLRT_ARG_FLOAT(node->f[0]),
+                  ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(out),
+                  ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));
+    else
+        OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, CLRT_ARG_FLOAT(node->f[0]),
+                  ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x), OP_ARG4(x_str), OP_ARG4(shape),
+                  ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n),
+                  CLRT_ARG_INT(accumulate));
 }
 
 static clg_tensor *unary(const char *name, int op, clg_tensor *a, float p0, float p1)
@@ -49,9 +62,18 @@ static clg_tensor *unary(const char *name, int op, clg_tensor *a, float p0, floa
     eng_shape4(a, shape);
     eng_strides4(a, a_str);
     int n = (int)clg_tensor_numel(out);
-    if (!OP_LAUNCH(ctx, SOURCE, "unary_forward", (size_t)n, CLRT_ARG_INT(op), CLRT_ARG_FLOAT(p0),
-                   CLRT_ARG_FLOAT(p1), ENG_ARG_TENSOR(a), OP_ARG4(a_str), OP_ARG4(shape),
-                   ENG_ARG_TENSOR(out), CLRT_ARG_INT(n)))
+    char kernel[64];
+    bool contiguous = clg_tensor_is_contiguous(a);
+    snprintf(kernel, sizeof kernel, "unary_%s_forward%s", op_names[op],
+             contiguous ? "_contiguous" : "");
+    bool ok = contiguous
+                  ? OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, CLRT_ARG_FLOAT(p0),
+                              CLRT_ARG_FLOAT(p1), ENG_ARG_TENSOR(a), ENG_ARG_TENSOR(out),
+                              CLRT_ARG_INT(n))
+                  : OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, CLRT_ARG_FLOAT(p0),
+                              CLRT_ARG_FLOAT(p1), ENG_ARG_TENSOR(a), OP_ARG4(a_str),
+                              OP_ARG4(shape), ENG_ARG_TENSOR(out), CLRT_ARG_INT(n));
+    if (!ok)
         return NULL;
     if (eng_needs_grad(ctx, 1, &a)) {
         eng_node *node = eng_record(ctx, name, unary_backward, out, 1, &a);

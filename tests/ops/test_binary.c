@@ -1,5 +1,7 @@
 /* tests/ops/test_binary.c: add, sub, mul, div with broadcasting (ops/binary.c)
- * against a naive host loop, finite differences and PyTorch. */
+ * against a naive host loop, finite differences and PyTorch; the fused
+ * backward of same-shaped operands, and the strided kernels against the
+ * contiguous ones. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -100,6 +102,116 @@ START_TEST(test_binary_gradcheck_transposed)
 }
 END_TEST
 
+/* d (x op y) / dx and / dy, times g, from the textbook. */
+static void host_partials(int op, float g, float x, float y, float *dx, float *dy)
+{
+    *dx = op == 2 ? g * y : op == 3 ? g / y : g;
+    *dy = op == 0 ? g : op == 1 ? -g : op == 2 ? g * x : -g * x / (y * y);
+}
+
+/* Same-shaped contiguous operands (the _same kernels: one launch for both
+ * gradients) with a gradient wanted for a only, b only, or both. The op runs
+ * twice and the results are added, so each gradient is first written, then
+ * accumulated: 2 g d/d(operand). The operand that wants none gets none. */
+START_TEST(test_binary_same_backward_matches_host)
+{
+    clg_context *ctx = test_context();
+    float a[12], b[12], g[12];
+    test_random(a, 12, 40, -2, 2);
+    test_random(b, 12, 41, 0.5f, 2);
+    test_random(g, 12, 42, -1, 1);
+    for (int op = 0; op < 4; op++)
+        for (int wants = 1; wants <= 3; wants++) {
+            bool want_a = wants & 1, want_b = wants & 2;
+            clg_tensor *ta = test_tensor(ctx, 2, (int64_t[]){3, 4}, a, want_a);
+            clg_tensor *tb = test_tensor(ctx, 2, (int64_t[]){3, 4}, b, want_b);
+            clg_step_begin(ctx);
+            clg_tensor *sum = clg_add(run_binary((clg_tensor *[]){ta, tb}, &op),
+                                      run_binary((clg_tensor *[]){ta, tb}, &op));
+            clg_tensor *gout = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (int64_t[]){3, 4}, g);
+            ck_assert_msg(sum && gout, "%s", clg_context_error(ctx));
+            ck_assert_msg(clg_backward_with(sum, gout) == CLG_STATUS_OK, "%s",
+                          clg_context_error(ctx));
+            clg_step_end(ctx);
+            float want_da[12], want_db[12];
+            for (int i = 0; i < 12; i++) {
+                host_partials(op, g[i], a[i], b[i], &want_da[i], &want_db[i]);
+                want_da[i] *= 2;
+                want_db[i] *= 2;
+            }
+            char what[64];
+            for (int which = 0; which < 2; which++) {
+                const clg_tensor *grad = clg_tensor_grad(which ? tb : ta);
+                if (!(which ? want_b : want_a)) {
+                    ck_assert_ptr_null(grad);
+                    continue;
+                }
+                ck_assert_ptr_nonnull(grad);
+                float *got = test_download(grad);
+                snprintf(what, sizeof what, "%s d%c (wants %d)", names[op], which ? 'b' : 'a',
+                         wants);
+                test_assert_close(got, which ? want_db : want_da, 12, test_tol_get("default"),
+                                  what);
+                free(got);
+            }
+            clg_tensor_destroy(ta);
+            clg_tensor_destroy(tb);
+        }
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* The strided kernels (a transposed view for a) and the _same ones (the
+ * same values laid out contiguously) give bit-identical outputs and
+ * gradients. */
+START_TEST(test_binary_strided_matches_same)
+{
+    clg_context *ctx = test_context();
+    float a[12], at[12], b[12], g[12];
+    test_random(a, 12, 50, -2, 2);
+    test_random(b, 12, 51, 0.5f, 2);
+    test_random(g, 12, 52, -1, 1);
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 4; c++)
+            at[c * 3 + r] = a[r * 4 + c];
+    for (int op = 0; op < 4; op++) {
+        clg_tensor *src = test_tensor(ctx, 2, (int64_t[]){4, 3}, at, true); /* a transposed */
+        clg_tensor *ta = test_tensor(ctx, 2, (int64_t[]){3, 4}, a, true);
+        clg_tensor *b1 = test_tensor(ctx, 2, (int64_t[]){3, 4}, b, true);
+        clg_tensor *b2 = test_tensor(ctx, 2, (int64_t[]){3, 4}, b, true);
+        clg_step_begin(ctx);
+        clg_tensor *y_strided = run_binary_transposed((clg_tensor *[]){src, b1}, &op);
+        clg_tensor *y_same = run_binary((clg_tensor *[]){ta, b2}, &op);
+        clg_tensor *gout = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (int64_t[]){3, 4}, g);
+        ck_assert_msg(y_strided && y_same && gout, "%s", clg_context_error(ctx));
+        ck_assert_msg(clg_backward_with(clg_add(y_strided, y_same), gout) == CLG_STATUS_OK, "%s",
+                      clg_context_error(ctx));
+        float *got = test_download(y_strided), *want = test_download(y_same);
+        test_assert_close(got, want, 12, test_tol_get("exact"), names[op]);
+        free(got);
+        free(want);
+        clg_step_end(ctx);
+        float *ga_src = test_download(clg_tensor_grad(src)), ga_want[12];
+        float *ga = test_download(clg_tensor_grad(ta));
+        for (int r = 0; r < 3; r++)
+            for (int c = 0; c < 4; c++)
+                ga_want[c * 3 + r] = ga[r * 4 + c];
+        test_assert_close(ga_src, ga_want, 12, test_tol_get("exact"), names[op]);
+        float *gb1 = test_download(clg_tensor_grad(b1)), *gb2 = test_download(clg_tensor_grad(b2));
+        test_assert_close(gb1, gb2, 12, test_tol_get("exact"), names[op]);
+        free(ga_src);
+        free(ga);
+        free(gb1);
+        free(gb2);
+        clg_tensor_destroy(src);
+        clg_tensor_destroy(ta);
+        clg_tensor_destroy(b1);
+        clg_tensor_destroy(b2);
+    }
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 START_TEST(test_binary_golden)
 {
     clg_context *ctx = test_context();
@@ -145,6 +257,8 @@ int main(void)
     tcase_add_test(tc, test_binary_broadcast_matches_host);
     tcase_add_test(tc, test_binary_gradcheck);
     tcase_add_test(tc, test_binary_gradcheck_transposed);
+    tcase_add_test(tc, test_binary_same_backward_matches_host);
+    tcase_add_test(tc, test_binary_strided_matches_same);
     tcase_add_test(tc, test_binary_golden);
     tcase_add_test(tc, test_binary_shape_mismatch);
     suite_add_tcase(s, tc);

@@ -1,8 +1,9 @@
 /* tests/ops/test_unary.c: neg, exp, log, sqrt, abs, pow and affine
  * (ops/unary.c) against a naive host loop (forward and backward, contiguous
  * and transposed inputs), finite differences, PyTorch (tools/golden/
- * gen_ops_unary.py), and the special values PyTorch defines: the kinks, the
- * edges of the domains, a zero exponent. */
+ * gen_ops_unary.py), the special values PyTorch defines (the kinks, the
+ * edges of the domains, a zero exponent), and the strided kernels against
+ * the contiguous ones. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,6 +302,58 @@ START_TEST(test_pow_zero_exponent)
 }
 END_TEST
 
+/* The strided kernels (a transposed view) and the _contiguous ones (the same
+ * values laid out contiguously) give bit-identical outputs and gradients:
+ * both halves of each op in ops/unary.cl compute the same expression. The
+ * view's gradient has the (4,3) source's layout, the copy's the (3,4) one. */
+START_TEST(test_unary_strided_matches_contiguous)
+{
+    clg_context *ctx = test_context();
+    for (size_t i = 0; i < sizeof all_specs / sizeof all_specs[0]; i++) {
+        const op_spec *spec = all_specs[i];
+        for (int v = 0; v < spec->n_variants; v++) {
+            float x[12], xt[12], g[12];
+            draw(x, 12, 400 + (uint64_t)v, &spec->v[v]);
+            test_random(g, 12, 500 + (uint64_t)v, -1, 1);
+            for (int r = 0; r < 3; r++)
+                for (int c = 0; c < 4; c++)
+                    xt[r * 4 + c] = x[c * 3 + r];
+            clg_tensor *src = test_tensor(ctx, 2, (int64_t[]){4, 3}, x, true);
+            clg_tensor *copy = test_tensor(ctx, 2, (int64_t[]){3, 4}, xt, true);
+            clg_step_begin(ctx);
+            clg_tensor *view = clg_transpose(src, 0, 1);
+            ck_assert(view != NULL && !clg_tensor_is_contiguous(view));
+            clg_tensor *y_view = apply(spec, v, view), *y_copy = apply(spec, v, copy);
+            clg_tensor *gout = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (int64_t[]){3, 4}, g);
+            /* one backward walk per step: g reaches both through the sum */
+            clg_tensor *sum = clg_add(y_view, y_copy);
+            ck_assert_msg(sum && gout, "%s: %s", spec->name, clg_context_error(ctx));
+            ck_assert_msg(clg_backward_with(sum, gout) == CLG_STATUS_OK, "%s",
+                          clg_context_error(ctx));
+            char what[64];
+            snprintf(what, sizeof what, "%s variant %d strided forward", spec->name, v);
+            float *got = test_download(y_view), *want = test_download(y_copy);
+            test_assert_close(got, want, 12, test_tol_get("exact"), what);
+            free(got);
+            free(want);
+            clg_step_end(ctx);
+            float *grad_src = test_download(clg_tensor_grad(src));
+            float *grad_copy = test_download(clg_tensor_grad(copy)), grad_want[12];
+            for (int r = 0; r < 3; r++)
+                for (int c = 0; c < 4; c++)
+                    grad_want[c * 3 + r] = grad_copy[r * 4 + c];
+            snprintf(what, sizeof what, "%s variant %d strided backward", spec->name, v);
+            test_assert_close(grad_src, grad_want, 12, test_tol_get("exact"), what);
+            free(grad_src);
+            free(grad_copy);
+            clg_tensor_destroy(src);
+            clg_tensor_destroy(copy);
+        }
+    }
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 /* An int32 input is refused with a message naming the op and the shape. */
 START_TEST(test_unary_rejects_int32)
 {
@@ -342,6 +395,7 @@ int main(void)
         {"pow",
          {test_pow_matches_host, test_pow_gradcheck, test_pow_golden, test_pow_zero_exponent}},
         {"affine", {test_affine_matches_host, test_affine_gradcheck, test_affine_golden}},
+        {"layouts", {test_unary_strided_matches_contiguous}},
         {"errors", {test_unary_rejects_int32}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
