@@ -3,8 +3,8 @@
 
 #include "ops/internal.h"
 
-bool op_launch(clg_context *ctx, const char *source, const char *name, size_t n, int n_args,
-               const clrt_arg *args)
+bool op_launch_wg(clg_context *ctx, const char *source, const char *name, size_t n, size_t local,
+                  int n_args, const clrt_arg *args)
 {
     if (eng_failed(ctx))
         return false;
@@ -13,7 +13,6 @@ bool op_launch(clg_context *ctx, const char *source, const char *name, size_t n,
         return false;
     if (n == 0)
         return true;
-    size_t local = OP_WG;
     return clrt_launch(&ctx->rt, k, 1, &n, &local, n_args, args) == CLG_STATUS_OK;
 }
 

@@ -2,20 +2,23 @@
  * im2col and one GEMM, so the op runs at the speed of the GEMM layer
  * (clrt_gemm). With P = N Ho Wo output positions and T = C kh kw taps:
  *
- *   col (P, T)    col[(n,oh,ow), (c,ki,kj)] = x[n, c, oh sh - ph + ki dh, ow sw - pw + kj dw]
+ *   col (T, P)    col[(c,ki,kj), (n,oh,ow)] = x[n, c, oh sh - ph + ki dh, ow sw - pw + kj dw]
  *                 (0 in the padding)
- *   rows (P, K) = col W^T        W (K, C, kh, kw) is the row-major (K, T) matrix, so
- *                                W^T is a transpose flag, not a copy
- *   out[n, k, oh, ow] = rows[(n,oh,ow), k] + b[k]
- * Backward, with G (P, K) the output's gradient permuted like rows:
- *   dW (K, T) (+)= G^T col       one GEMM whose inner size is P
+ *   Y (K, P) = W col              W (K, C, kh, kw) is the row-major (K, T) matrix
+ *   out[n, k, oh, ow] = Y[k, (n,oh,ow)] + b[k]
+ * Backward, with G (K, P) the output's gradient laid out like Y:
  *   db[k]     (+)= sum over n, oh, ow of dOut[n, k, oh, ow]
- *   dcol (P, T) = G W            one GEMM
+ *   dW (K, T) (+)= G col^T        one GEMM whose inner size is P
+ *   dcol (T, P) = W^T G           one GEMM
  *   dx        (+)= col2im(dcol): each input element sums the dcol entries
  *                  that im2col copied from it (a gather: no atomics)
- * col is saved on the tape, so backward does not rebuild it.
- * clg_conv_transpose2d (at the end) runs the same kernels the other way
- * round. Kernels: ops/conv.cl. */
+ * The matrices are channel-major, a row per channel or tap, because then
+ * im2col, col2im and the layout passes move along image rows (contiguous
+ * on both sides, vectorised on CPUs: the position-major (P, T) layout made
+ * them strided gathers, 40% of a LeNet-5 step), and the GEMMs' long side is
+ * P, which vector tiles fill even when K is 6. col is saved on the tape, so
+ * backward does not rebuild it. clg_conv_transpose2d (at the end) runs the
+ * same kernels the other way round. Kernels: ops/conv.cl. */
 #include <limits.h>
 
 #include "ops/internal.h"
@@ -67,53 +70,102 @@ static clrt_matrix matrix(const clg_tensor *t, size_t ld, bool trans)
     return (clrt_matrix){t->mem, t->offset, ld, trans};
 }
 
+/* ---- the passes around the GEMMs (kernels in ops/conv.cl) ---- */
+
+/* col (T, P) = im2col(x) */
+static bool im2col(clg_context *ctx, const clg_tensor *x, const clg_tensor *col,
+                   const conv_geometry *geo)
+{
+    return OP_LAUNCH_WG(ctx, SOURCE, "conv2d_im2col", (size_t)geo->in[0] * geo->taps, OP_WG_LOOP,
+                        ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(col), OP_ARG4(geo->in),
+                        OP_ARG4(geo->geo), OP_ARG4(geo->step), OP_ARG4(geo->dil),
+                        CLRT_ARG_INT(geo->positions));
+}
+
+/* dx (+)= col2im(col) (+ bias[c] when bias is not NULL); dx has geo->in's shape. */
+static bool col2im(clg_context *ctx, const clg_tensor *col, const clg_tensor *bias,
+                   const clg_tensor *dx, const conv_geometry *geo, bool accumulate)
+{
+    const clg_tensor *bias_src = bias ? bias : col; /* any buffer when there is none */
+    return OP_LAUNCH_WG(ctx, SOURCE, "conv2d_col2im", (size_t)geo->in[0] * (size_t)geo->in[1],
+                        OP_WG_LOOP, ENG_ARG_TENSOR(col), ENG_ARG_TENSOR(bias_src),
+                        CLRT_ARG_INT(bias != NULL), ENG_ARG_TENSOR(dx), OP_ARG4(geo->in),
+                        OP_ARG4(geo->geo), OP_ARG4(geo->step), OP_ARG4(geo->dil),
+                        CLRT_ARG_INT(geo->positions), CLRT_ARG_INT(accumulate));
+}
+
+/* dst (C, N HW) = t (N, C, H, W) with its planes regrouped by channel. */
+static bool channel_major(clg_context *ctx, const clg_tensor *t, const clg_tensor *dst)
+{
+    return OP_LAUNCH_WG(ctx, SOURCE, "conv2d_channel_major", (size_t)(t->shape[0] * t->shape[1]),
+                        OP_WG_LOOP, ENG_ARG_TENSOR(t), ENG_ARG_TENSOR(dst),
+                        CLRT_ARG_INT(t->shape[0]), CLRT_ARG_INT(t->shape[1]),
+                        CLRT_ARG_INT(t->shape[2] * t->shape[3]));
+}
+
+/* out (N, C, H, W) (+)= src (C, N HW) regrouped by image (+ bias[c]). */
+static bool from_channel_major(clg_context *ctx, const clg_tensor *src, const clg_tensor *bias,
+                               const clg_tensor *out, bool accumulate)
+{
+    const clg_tensor *bias_src = bias ? bias : src;
+    return OP_LAUNCH_WG(ctx, SOURCE, "conv2d_from_channel_major",
+                        (size_t)(out->shape[0] * out->shape[1]), OP_WG_LOOP, ENG_ARG_TENSOR(src),
+                        ENG_ARG_TENSOR(bias_src), CLRT_ARG_INT(bias != NULL),
+                        ENG_ARG_TENSOR(out), CLRT_ARG_INT(out->shape[0]),
+                        CLRT_ARG_INT(out->shape[1]), CLRT_ARG_INT(out->shape[2] * out->shape[3]),
+                        CLRT_ARG_INT(accumulate));
+}
+
+/* db (+)= g (N, C, H, W) summed over everything but C. */
+static bool bias_grad(clg_context *ctx, const clg_tensor *g, const clg_tensor *db, bool accumulate)
+{
+    return OP_LAUNCH(ctx, SOURCE, "conv2d_bias_grad", (size_t)g->shape[1] * OP_WG,
+                     ENG_ARG_TENSOR(g), ENG_ARG_TENSOR(db), CLRT_ARG_INT(g->shape[0]),
+                     CLRT_ARG_INT(g->shape[1]), CLRT_ARG_INT(g->shape[2] * g->shape[3]),
+                     CLRT_ARG_INT(accumulate));
+}
+
+/* A (rows, cols) F32 matrix from the step arena. */
+static clg_tensor *new_matrix(clg_context *ctx, size_t rows, size_t cols)
+{
+    return eng_new(ctx, CLG_DTYPE_F32, 2, (int64_t[]){(int64_t)rows, (int64_t)cols});
+}
+
 static void conv2d_backward(clg_context *ctx, const eng_node *node)
 {
     clg_tensor *x = node->inputs[0], *w = node->inputs[1];
     clg_tensor *b = node->n_inputs > 2 ? node->inputs[2] : NULL;
     clg_tensor *out = node->output, *g = out->grad, *col = node->saved[0];
     conv_geometry geo = geometry(x, w, node->i, out->shape[2], out->shape[3]);
+    size_t K = geo.channels, P = geo.positions, T = geo.taps;
     clrt *rt = &ctx->rt;
     bool accumulate = false;
 
     clg_tensor *db = eng_grad_dest(ctx, b, &accumulate);
-    if (db)
-        OP_LAUNCH(ctx, SOURCE, "conv2d_bias_grad", geo.channels * OP_WG, ENG_ARG_TENSOR(g),
-                  ENG_ARG_TENSOR(db), CLRT_ARG_INT(geo.in[0]), CLRT_ARG_INT(geo.channels),
-                  CLRT_ARG_INT(geo.geo[0] * geo.geo[1]), CLRT_ARG_INT(accumulate));
+    if (db && !bias_grad(ctx, g, db, accumulate))
+        return;
     if (!x->requires_grad && !w->requires_grad)
         return;
 
-    int64_t rows_shape[2] = {(int64_t)geo.positions, (int64_t)geo.channels};
-    clg_tensor *grad_rows = eng_new(ctx, CLG_DTYPE_F32, 2, rows_shape); /* G (P, K) */
-    if (!grad_rows ||
-        !OP_LAUNCH(ctx, SOURCE, "conv2d_grad_rows", geo.positions, ENG_ARG_TENSOR(g),
-                   ENG_ARG_TENSOR(grad_rows), CLRT_ARG_INT(geo.channels),
-                   CLRT_ARG_INT(geo.geo[0] * geo.geo[1]), CLRT_ARG_INT(geo.positions)))
+    clg_tensor *grad_rows = new_matrix(ctx, K, P); /* G */
+    if (!grad_rows || !channel_major(ctx, g, grad_rows))
         return;
 
     clg_tensor *dw = eng_grad_dest(ctx, w, &accumulate);
-    if (dw && clrt_gemm(rt, geo.channels, geo.taps, geo.positions, 1.0f,
-                        matrix(grad_rows, geo.channels, true), matrix(col, geo.taps, false),
-                        accumulate ? 1.0f : 0.0f, matrix(dw, geo.taps, false), 1, 0, 0,
+    if (dw && clrt_gemm(rt, K, T, P, 1.0f, matrix(grad_rows, P, false), matrix(col, P, true),
+                        accumulate ? 1.0f : 0.0f, matrix(dw, T, false), 1, 0, 0,
                         0) != CLG_STATUS_OK)
         return;
 
     if (!x->requires_grad)
         return;
-    int64_t col_shape[2] = {(int64_t)geo.positions, (int64_t)geo.taps};
-    clg_tensor *dcol = eng_new(ctx, CLG_DTYPE_F32, 2, col_shape);
-    if (!dcol || clrt_gemm(rt, geo.positions, geo.taps, geo.channels, 1.0f,
-                           matrix(grad_rows, geo.channels, false), matrix(w, geo.taps, false), 0.0f,
-                           matrix(dcol, geo.taps, false), 1, 0, 0, 0) != CLG_STATUS_OK)
+    clg_tensor *dcol = new_matrix(ctx, T, P);
+    if (!dcol || clrt_gemm(rt, T, P, K, 1.0f, matrix(w, T, true), matrix(grad_rows, P, false),
+                           0.0f, matrix(dcol, P, false), 1, 0, 0, 0) != CLG_STATUS_OK)
         return;
     clg_tensor *dx = eng_grad_dest(ctx, x, &accumulate);
-    if (dx) {
-        size_t n = (size_t)clg_tensor_numel(x);
-        OP_LAUNCH(ctx, SOURCE, "conv2d_col2im", n, ENG_ARG_TENSOR(dcol), ENG_ARG_TENSOR(dcol),
-                  CLRT_ARG_INT(0), ENG_ARG_TENSOR(dx), OP_ARG4(geo.in), OP_ARG4(geo.geo),
-                  OP_ARG4(geo.step), OP_ARG4(geo.dil), CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));
-    }
+    if (dx)
+        col2im(ctx, dcol, NULL, dx, &geo, accumulate);
 }
 
 /* The checks conv2d and conv_transpose2d share, with the layouts their
@@ -223,27 +275,16 @@ CLG_API clg_tensor *clg_conv2d(clg_tensor *input, clg_tensor *weight, clg_tensor
     int pv[6] = {p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dilation_h, p.dilation_w};
     conv_geometry geo = geometry(x, w, pv, ho, wo);
 
-    clg_tensor *col =
-        eng_new(ctx, CLG_DTYPE_F32, 2, (int64_t[]){(int64_t)geo.positions, (int64_t)geo.taps});
-    clg_tensor *rows =
-        eng_new(ctx, CLG_DTYPE_F32, 2, (int64_t[]){(int64_t)geo.positions, (int64_t)geo.channels});
+    size_t K = geo.channels, P = geo.positions, T = geo.taps;
+    clg_tensor *col = new_matrix(ctx, T, P);
+    clg_tensor *rows = new_matrix(ctx, K, P); /* Y */
     clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, 4, (int64_t[]){x->shape[0], w->shape[0], ho, wo});
-    if (!col || !rows || !out)
+    if (!col || !rows || !out || !im2col(ctx, x, col, &geo))
         return NULL;
-    if (!OP_LAUNCH(ctx, SOURCE, "conv2d_im2col", geo.positions, ENG_ARG_TENSOR(x),
-                   ENG_ARG_TENSOR(col), OP_ARG4(geo.in), OP_ARG4(geo.geo), OP_ARG4(geo.step),
-                   OP_ARG4(geo.dil), CLRT_ARG_INT(geo.positions)))
-        return NULL;
-    /* rows (P, K) = col (P, T) x W^T (T, K) */
-    if (clrt_gemm(&ctx->rt, geo.positions, geo.channels, geo.taps, 1.0f,
-                  matrix(col, geo.taps, false), matrix(w, geo.taps, true), 0.0f,
-                  matrix(rows, geo.channels, false), 1, 0, 0, 0) != CLG_STATUS_OK)
-        return NULL;
-    const clg_tensor *bias_src = b ? b : rows; /* any buffer when there is no bias */
-    if (!OP_LAUNCH(ctx, SOURCE, "conv2d_output", geo.positions, ENG_ARG_TENSOR(rows),
-                   ENG_ARG_TENSOR(bias_src), CLRT_ARG_INT(b != NULL), ENG_ARG_TENSOR(out),
-                   CLRT_ARG_INT(geo.channels), CLRT_ARG_INT(ho * wo), CLRT_ARG_INT(geo.positions),
-                   CLRT_ARG_INT(0)))
+    /* Y (K, P) = W (K, T) x col (T, P) */
+    if (clrt_gemm(&ctx->rt, K, P, T, 1.0f, matrix(w, T, false), matrix(col, P, false), 0.0f,
+                  matrix(rows, P, false), 1, 0, 0, 0) != CLG_STATUS_OK ||
+        !from_channel_major(ctx, rows, b, out, false))
         return NULL;
     if (eng_needs_grad(ctx, n_inputs, inputs)) {
         eng_node *node = eng_record(ctx, OP, conv2d_backward, out, n_inputs, inputs);
@@ -263,16 +304,16 @@ CLG_API clg_tensor *clg_conv2d(clg_tensor *input, clg_tensor *weight, clg_tensor
  * with the same weight (C_in, C_out, kh, kw): conv2d's "K" is C_in and its
  * taps T = C_out kh kw. So with P = N H W input positions, the forward is
  * conv2d's backward and the backward conv2d's forward:
- *   rows (P, C_in)  = x permuted                   (conv2d_grad_rows)
- *   col  (P, T)     = rows W                       one GEMM
+ *   X (C_in, P)     = x regrouped by channel       (conv2d_channel_major)
+ *   col (T, P)      = W^T X                        one GEMM
  *   out             = col2im(col) + b              (conv2d_col2im, bias folded in)
  * Backward, with G = dOut:
  *   db   (+)= sum over n, oh, ow of G               (conv2d_bias_grad)
- *   gcol (P, T)     = im2col(G)                    (conv2d_im2col)
- *   dW   (C_in, T) (+)= rows^T gcol                one GEMM whose inner size is P
- *   drows (P, C_in) = gcol W^T                     one GEMM
- *   dx   (+)= drows permuted                       (conv2d_output)
- * rows is saved on the tape for dW. */
+ *   gcol (T, P)     = im2col(G)                    (conv2d_im2col)
+ *   dW   (C_in, T) (+)= X gcol^T                   one GEMM whose inner size is P
+ *   dX (C_in, P)    = W gcol                       one GEMM
+ *   dx   (+)= dX regrouped by image                (conv2d_from_channel_major)
+ * X is saved on the tape for dW. */
 
 #define OP_T "clg_conv_transpose2d"
 
@@ -312,46 +353,34 @@ static void conv_transpose2d_backward(clg_context *ctx, const eng_node *node)
     clg_tensor *b = node->n_inputs > 2 ? node->inputs[2] : NULL;
     clg_tensor *out = node->output, *g = out->grad, *rows = node->saved[0];
     conv_geometry geo = transpose_geometry(x, w, out->shape, node->i);
-    size_t hw = (size_t)(x->shape[2] * x->shape[3]);
+    size_t C = geo.channels, P = geo.positions, T = geo.taps;
     clrt *rt = &ctx->rt;
     bool accumulate = false;
 
     clg_tensor *db = eng_grad_dest(ctx, b, &accumulate);
-    if (db)
-        OP_LAUNCH(ctx, SOURCE, "conv2d_bias_grad", (size_t)out->shape[1] * OP_WG,
-                  ENG_ARG_TENSOR(g), ENG_ARG_TENSOR(db), CLRT_ARG_INT(out->shape[0]),
-                  CLRT_ARG_INT(out->shape[1]), CLRT_ARG_INT(out->shape[2] * out->shape[3]),
-                  CLRT_ARG_INT(accumulate));
+    if (db && !bias_grad(ctx, g, db, accumulate))
+        return;
     if (!x->requires_grad && !w->requires_grad)
         return;
 
-    int64_t col_shape[2] = {(int64_t)geo.positions, (int64_t)geo.taps};
-    clg_tensor *gcol = eng_new(ctx, CLG_DTYPE_F32, 2, col_shape);
-    if (!gcol || !OP_LAUNCH(ctx, SOURCE, "conv2d_im2col", geo.positions, ENG_ARG_TENSOR(g),
-                            ENG_ARG_TENSOR(gcol), OP_ARG4(geo.in), OP_ARG4(geo.geo),
-                            OP_ARG4(geo.step), OP_ARG4(geo.dil), CLRT_ARG_INT(geo.positions)))
+    clg_tensor *gcol = new_matrix(ctx, T, P);
+    if (!gcol || !im2col(ctx, g, gcol, &geo))
         return;
 
     clg_tensor *dw = eng_grad_dest(ctx, w, &accumulate);
-    if (dw && clrt_gemm(rt, geo.channels, geo.taps, geo.positions, 1.0f,
-                        matrix(rows, geo.channels, true), matrix(gcol, geo.taps, false),
-                        accumulate ? 1.0f : 0.0f, matrix(dw, geo.taps, false), 1, 0, 0,
+    if (dw && clrt_gemm(rt, C, T, P, 1.0f, matrix(rows, P, false), matrix(gcol, P, true),
+                        accumulate ? 1.0f : 0.0f, matrix(dw, T, false), 1, 0, 0,
                         0) != CLG_STATUS_OK)
         return;
 
     clg_tensor *dx = eng_grad_dest(ctx, x, &accumulate);
     if (!dx)
         return;
-    int64_t rows_shape[2] = {(int64_t)geo.positions, (int64_t)geo.channels};
-    clg_tensor *drows = eng_new(ctx, CLG_DTYPE_F32, 2, rows_shape);
-    if (!drows || clrt_gemm(rt, geo.positions, geo.channels, geo.taps, 1.0f,
-                            matrix(gcol, geo.taps, false), matrix(w, geo.taps, true), 0.0f,
-                            matrix(drows, geo.channels, false), 1, 0, 0, 0) != CLG_STATUS_OK)
+    clg_tensor *drows = new_matrix(ctx, C, P);
+    if (!drows || clrt_gemm(rt, C, P, T, 1.0f, matrix(w, T, false), matrix(gcol, P, false), 0.0f,
+                            matrix(drows, P, false), 1, 0, 0, 0) != CLG_STATUS_OK)
         return;
-    OP_LAUNCH(ctx, SOURCE, "conv2d_output", geo.positions, ENG_ARG_TENSOR(drows),
-              ENG_ARG_TENSOR(drows), CLRT_ARG_INT(0), ENG_ARG_TENSOR(dx),
-              CLRT_ARG_INT(geo.channels), CLRT_ARG_INT(hw), CLRT_ARG_INT(geo.positions),
-              CLRT_ARG_INT(accumulate));
+    from_channel_major(ctx, drows, NULL, dx, accumulate);
 }
 
 /* The shape rule and every error the op reports; sets the output size. */
@@ -420,30 +449,16 @@ CLG_API clg_tensor *clg_conv_transpose2d(clg_tensor *input, clg_tensor *weight, 
     int pv[6] = {p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dilation_h, p.dilation_w};
     int64_t out_shape[4] = {x->shape[0], w->shape[1], ho, wo};
     conv_geometry geo = transpose_geometry(x, w, out_shape, pv);
-    size_t hw = (size_t)(x->shape[2] * x->shape[3]);
-
-    clg_tensor *rows =
-        eng_new(ctx, CLG_DTYPE_F32, 2, (int64_t[]){(int64_t)geo.positions, (int64_t)geo.channels});
-    clg_tensor *col =
-        eng_new(ctx, CLG_DTYPE_F32, 2, (int64_t[]){(int64_t)geo.positions, (int64_t)geo.taps});
+    size_t C = geo.channels, P = geo.positions, T = geo.taps;
+    clg_tensor *rows = new_matrix(ctx, C, P); /* X */
+    clg_tensor *col = new_matrix(ctx, T, P);
     clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, 4, out_shape);
-    if (!rows || !col || !out)
+    if (!rows || !col || !out || !channel_major(ctx, x, rows))
         return NULL;
-    if (!OP_LAUNCH(ctx, SOURCE, "conv2d_grad_rows", geo.positions, ENG_ARG_TENSOR(x),
-                   ENG_ARG_TENSOR(rows), CLRT_ARG_INT(geo.channels), CLRT_ARG_INT(hw),
-                   CLRT_ARG_INT(geo.positions)))
-        return NULL;
-    /* col (P, T) = rows (P, C_in) x W (C_in, T) */
-    if (clrt_gemm(&ctx->rt, geo.positions, geo.taps, geo.channels, 1.0f,
-                  matrix(rows, geo.channels, false), matrix(w, geo.taps, false), 0.0f,
-                  matrix(col, geo.taps, false), 1, 0, 0, 0) != CLG_STATUS_OK)
-        return NULL;
-    size_t n = (size_t)clg_tensor_numel(out);
-    const clg_tensor *bias_src = b ? b : col; /* any buffer when there is no bias */
-    if (!OP_LAUNCH(ctx, SOURCE, "conv2d_col2im", n, ENG_ARG_TENSOR(col), ENG_ARG_TENSOR(bias_src),
-                   CLRT_ARG_INT(b != NULL), ENG_ARG_TENSOR(out), OP_ARG4(geo.in),
-                   OP_ARG4(geo.geo), OP_ARG4(geo.step), OP_ARG4(geo.dil), CLRT_ARG_INT(n),
-                   CLRT_ARG_INT(0)))
+    /* col (T, P) = W^T (T, C_in) x X (C_in, P) */
+    if (clrt_gemm(&ctx->rt, T, P, C, 1.0f, matrix(w, T, true), matrix(rows, P, false), 0.0f,
+                  matrix(col, P, false), 1, 0, 0, 0) != CLG_STATUS_OK ||
+        !col2im(ctx, col, b, out, &geo, false))
         return NULL;
     if (eng_needs_grad(ctx, n_inputs, inputs)) {
         eng_node *node = eng_record(ctx, OP_T, conv_transpose2d_backward, out, n_inputs, inputs);

@@ -10,13 +10,21 @@
 /* Work-group size for elementwise kernels; every kernel guards its tail. */
 #define OP_WG 64
 
-/* Enqueues kernel `name` of `source` over n work-items. */
-bool op_launch(clg_context *ctx, const char *source, const char *name, size_t n, int n_args,
-               const clrt_arg *args);
-#define OP_LAUNCH(ctx, source, name, n, ...)                                                  \
-    op_launch((ctx), (source), (name), (n),                                                   \
-              (int)(sizeof((clrt_arg[]){__VA_ARGS__}) / sizeof(clrt_arg)),                     \
-              (clrt_arg[]){__VA_ARGS__})
+/* Work-group size for kernels whose work-items each loop along a whole row
+ * or plane: there are few of them and each is long, so small groups spread
+ * them over every core (64 planes in groups of OP_WG would all run on one). */
+#define OP_WG_LOOP 8
+
+/* Enqueues kernel `name` of `source` over n work-items in groups of `local`
+ * (a fixed size: PoCL compiles a kernel once per local size). */
+bool op_launch_wg(clg_context *ctx, const char *source, const char *name, size_t n, size_t local,
+                  int n_args, const clrt_arg *args);
+#define OP_LAUNCH_WG(ctx, source, name, n, local, ...)                                        \
+    op_launch_wg((ctx), (source), (name), (n), (local),                                       \
+                 (int)(sizeof((clrt_arg[]){__VA_ARGS__}) / sizeof(clrt_arg)),                  \
+                 (clrt_arg[]){__VA_ARGS__})
+/* The same in groups of OP_WG. */
+#define OP_LAUNCH(ctx, source, name, n, ...) OP_LAUNCH_WG(ctx, source, name, n, OP_WG, __VA_ARGS__)
 
 /* Enqueues kernel `name` over a cols x rows grid: get_global_id(0) is the
  * column, get_global_id(1) the row, in work-groups of 16 x 4. For kernels

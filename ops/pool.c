@@ -59,17 +59,10 @@ static void pool_backward(clg_context *ctx, const eng_node *node)
     size_t n = (size_t)clg_tensor_numel(x);
     bool disjoint = step[0] >= geo[2] && step[1] >= geo[3];
     if (node->i[0] == POOL_MAX && disjoint) {
-        if (!accumulate) {
-            const float zero = 0.0f;
-            if (clrt_fill(&ctx->rt, dx->mem, dx->offset * sizeof(float), n * sizeof(float), &zero,
-                          sizeof zero) != CLG_STATUS_OK)
-                return;
-        }
-        size_t n_out = (size_t)clg_tensor_numel(g);
-        OP_LAUNCH(ctx, SOURCE, "max_pool2d_backward_disjoint", n_out, ENG_ARG_TENSOR(g),
-                  ENG_ARG_TENSOR(node->saved[0]), ENG_ARG_TENSOR(dx),
-                  CLRT_ARG_INT(geo[0] * geo[1]), CLRT_ARG_INT(in[2] * in[3]),
-                  CLRT_ARG_INT(n_out));
+        size_t rows = (size_t)in[0] * (size_t)in[1] * (size_t)geo[0];
+        OP_LAUNCH(ctx, SOURCE, "max_pool2d_backward_disjoint", rows, ENG_ARG_TENSOR(g),
+                  ENG_ARG_TENSOR(node->saved[0]), ENG_ARG_TENSOR(dx), OP_ARG4(in), OP_ARG4(geo),
+                  OP_ARG4(step), CLRT_ARG_INT(rows), CLRT_ARG_INT(accumulate));
     } else if (node->i[0] == POOL_MAX)
         OP_LAUNCH(ctx, SOURCE, "max_pool2d_backward", n, ENG_ARG_TENSOR(g),
                   ENG_ARG_TENSOR(node->saved[0]), ENG_ARG_TENSOR(dx), OP_ARG4(in), OP_ARG4(geo),
@@ -141,17 +134,17 @@ static clg_tensor *pool2d(const char *op, int kind, clg_tensor *input, const clg
     int pv[6] = {p->kernel_h, p->kernel_w, p->stride_h, p->stride_w, p->pad_h, p->pad_w};
     cl_int in[4], geo[4], step[4];
     pool_geometry(x, out, pv, in, geo, step);
-    size_t n = (size_t)clg_tensor_numel(out);
+    size_t rows = (size_t)(x->shape[0] * x->shape[1] * ho); /* the kernels' work-items */
     clg_tensor *index = NULL;
     if (kind == POOL_MAX) {
         index = eng_new(ctx, CLG_DTYPE_I32, 4, shape);
-        if (!index || !OP_LAUNCH(ctx, SOURCE, "max_pool2d_forward", n, ENG_ARG_TENSOR(x),
+        if (!index || !OP_LAUNCH(ctx, SOURCE, "max_pool2d_forward", rows, ENG_ARG_TENSOR(x),
                                  ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(index), OP_ARG4(in),
-                                 OP_ARG4(geo), OP_ARG4(step), CLRT_ARG_INT(n)))
+                                 OP_ARG4(geo), OP_ARG4(step), CLRT_ARG_INT(rows)))
             return NULL;
-    } else if (!OP_LAUNCH(ctx, SOURCE, "avg_pool2d_forward", n, ENG_ARG_TENSOR(x),
+    } else if (!OP_LAUNCH(ctx, SOURCE, "avg_pool2d_forward", rows, ENG_ARG_TENSOR(x),
                           ENG_ARG_TENSOR(out), OP_ARG4(in), OP_ARG4(geo), OP_ARG4(step),
-                          CLRT_ARG_INT(n))) {
+                          CLRT_ARG_INT(rows))) {
         return NULL;
     }
     if (eng_needs_grad(ctx, 1, &x)) {

@@ -127,6 +127,7 @@ START_TEST(test_pool2d_matches_host)
     clg_context *ctx = test_context();
     const pool_case cases[] = {
         {2, 3, 8, 6, params(2, 2, 2, 2, 0, 0)}, /* LeNet's 2x2 */
+        {2, 2, 7, 5, params(2, 2, 2, 2, 0, 0)}, /* 2x2 leaving a row and a column out */
         {1, 3, 7, 5, params(3, 3, 2, 2, 1, 1)}, /* batch 1, non-square, padded */
         {2, 2, 7, 5, params(3, 2, 1, 2, 1, 1)}, /* rectangular window, stride per axis */
         {1, 5, 6, 6, params(3, 3, 1, 1, 0, 0)}, /* overlapping windows */
@@ -176,6 +177,21 @@ START_TEST(test_max_pool2d_ties_and_padding)
     clg_step_end(ctx);
     got = test_download(clg_tensor_grad(tx));
     test_assert_close(got, (float[]){0, 1, 0, 0}, 4, test_tol_get("exact"), "NaN's gradient");
+    free(got);
+    clg_tensor_destroy(tx);
+    /* the same through the general kernel (overlapping windows, stride 1):
+     * both windows hold the NaN, so it takes both gradients */
+    tx = test_tensor(ctx, 4, (int64_t[]){1, 1, 2, 3}, (float[]){1, NAN, 3, 2, 5, 0}, true);
+    clg_step_begin(ctx);
+    out = clg_max_pool2d(tx, &(clg_pool2d_params){2, 2, 1, 1, 0, 0});
+    got = test_download(out);
+    ck_assert(isnan(got[0]) && isnan(got[1]));
+    free(got);
+    ck_assert_int_eq(clg_backward(clg_sum_all(out)), CLG_STATUS_OK);
+    clg_step_end(ctx);
+    got = test_download(clg_tensor_grad(tx));
+    test_assert_close(got, (float[]){0, 2, 0, 0, 0, 0}, 6, test_tol_get("exact"),
+                      "NaN's gradient, overlapping windows");
     free(got);
     clg_tensor_destroy(tx);
     clg_context_destroy(ctx);
