@@ -64,6 +64,12 @@ CLG_API clg_tensor *clg_conv2d_layer_forward(clg_conv2d_layer *layer, clg_tensor
     return clg_conv2d(x, layer->weight, layer->bias, &layer->conv);
 }
 
+CLG_API clg_tensor *clg_conv2d_layer_forward_act(clg_conv2d_layer *layer, clg_tensor *x,
+                                                 clg_activation act, float negative_slope)
+{
+    return clg_conv2d_act(x, layer->weight, layer->bias, &layer->conv, act, negative_slope);
+}
+
 CLG_API const clg_params *clg_conv2d_layer_params(const clg_conv2d_layer *layer)
 {
     return layer->params;

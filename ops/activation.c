@@ -124,8 +124,7 @@ CLG_API clg_tensor *clg_heaviside(clg_tensor *a, float at_zero)
  * then the activation bit for bit. Each activation has its own kernels
  * (bias_<name>_forward / _backward in activation.cl). */
 
-/* The kernels' names, by clg_activation; NULL past the end. */
-static const char *bias_activation_name(clg_activation act)
+const char *op_activation_name(clg_activation act)
 {
     static const char *const names[] = {"identity", "relu", "leaky_relu", "sigmoid", "tanh"};
     return (unsigned)act < sizeof names / sizeof names[0] ? names[act] : NULL;
@@ -144,7 +143,7 @@ static void bias_activation_backward(clg_context *ctx, const eng_node *node)
         return;
     int rows = (int)x->shape[0], cols = (int)x->shape[1];
     char kernel[64];
-    snprintf(kernel, sizeof kernel, "bias_%s_backward", bias_activation_name(node->i[0]));
+    snprintf(kernel, sizeof kernel, "bias_%s_backward", op_activation_name(node->i[0]));
     /* An absent tensor's argument points at one that exists; the kernel's
      * flags keep it untouched. */
     OP_LAUNCH(ctx, SOURCE, kernel, (size_t)cols, CLRT_ARG_FLOAT(node->f[0]),
@@ -164,7 +163,7 @@ CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_act
     clg_context *ctx = eng_op_begin_f32(name, n_in, in);
     if (!ctx)
         return NULL;
-    const char *act_name = bias_activation_name(act);
+    const char *act_name = op_activation_name(act);
     if (!act_name) {
         eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: unknown activation %d", name, (int)act);
         return NULL;

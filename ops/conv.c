@@ -20,6 +20,7 @@
  * backward does not rebuild it. clg_conv_transpose2d (at the end) runs the
  * same kernels the other way round. Kernels: ops/conv.cl. */
 #include <limits.h>
+#include <stdio.h>
 
 #include "ops/internal.h"
 
@@ -94,35 +95,45 @@ static bool col2im(clg_context *ctx, const clg_tensor *col, const clg_tensor *bi
                         CLRT_ARG_INT(geo->positions), CLRT_ARG_INT(accumulate));
 }
 
-/* dst (C, N HW) = t (N, C, H, W) with its planes regrouped by channel. */
-static bool channel_major(clg_context *ctx, const clg_tensor *t, const clg_tensor *dst)
+/* dst (C, N HW) = t (N, C, H, W) with its planes regrouped by channel; with
+ * an activation, times its derivative: t is then the gradient of y = act(z),
+ * z = pre (C, N HW) + bias[c] (bias may be NULL). */
+static bool channel_major(clg_context *ctx, const clg_tensor *t, const clg_tensor *dst,
+                          clg_activation act, float slope, const clg_tensor *pre,
+                          const clg_tensor *bias, const clg_tensor *y)
 {
-    return OP_LAUNCH_WG(ctx, SOURCE, "conv2d_channel_major", (size_t)(t->shape[0] * t->shape[1]),
-                        OP_WG_LOOP, ENG_ARG_TENSOR(t), ENG_ARG_TENSOR(dst),
+    char kernel[64];
+    snprintf(kernel, sizeof kernel, "conv2d_channel_major_%s", op_activation_name(act));
+    /* Unused tensors' arguments point at one that exists. */
+    return OP_LAUNCH_WG(ctx, SOURCE, kernel, (size_t)(t->shape[0] * t->shape[1]), OP_WG_LOOP,
+                        ENG_ARG_TENSOR(t), ENG_ARG_TENSOR(pre ? pre : t),
+                        ENG_ARG_TENSOR(bias ? bias : t), CLRT_ARG_INT(bias != NULL),
+                        ENG_ARG_TENSOR(y ? y : t), CLRT_ARG_FLOAT(slope), ENG_ARG_TENSOR(dst),
                         CLRT_ARG_INT(t->shape[0]), CLRT_ARG_INT(t->shape[1]),
                         CLRT_ARG_INT(t->shape[2] * t->shape[3]));
 }
 
-/* out (N, C, H, W) (+)= src (C, N HW) regrouped by image (+ bias[c]). */
+/* out (N, C, H, W) (+)= act(src (C, N HW) regrouped by image + bias[c]). */
 static bool from_channel_major(clg_context *ctx, const clg_tensor *src, const clg_tensor *bias,
-                               const clg_tensor *out, bool accumulate)
+                               clg_activation act, float slope, const clg_tensor *out,
+                               bool accumulate)
 {
-    const clg_tensor *bias_src = bias ? bias : src;
-    return OP_LAUNCH_WG(ctx, SOURCE, "conv2d_from_channel_major",
-                        (size_t)(out->shape[0] * out->shape[1]), OP_WG_LOOP, ENG_ARG_TENSOR(src),
-                        ENG_ARG_TENSOR(bias_src), CLRT_ARG_INT(bias != NULL),
-                        ENG_ARG_TENSOR(out), CLRT_ARG_INT(out->shape[0]),
-                        CLRT_ARG_INT(out->shape[1]), CLRT_ARG_INT(out->shape[2] * out->shape[3]),
-                        CLRT_ARG_INT(accumulate));
+    char kernel[64];
+    snprintf(kernel, sizeof kernel, "conv2d_from_channel_major_%s", op_activation_name(act));
+    return OP_LAUNCH_WG(ctx, SOURCE, kernel, (size_t)(out->shape[0] * out->shape[1]), OP_WG_LOOP,
+                        ENG_ARG_TENSOR(src), ENG_ARG_TENSOR(bias ? bias : src),
+                        CLRT_ARG_INT(bias != NULL), CLRT_ARG_FLOAT(slope), ENG_ARG_TENSOR(out),
+                        CLRT_ARG_INT(out->shape[0]), CLRT_ARG_INT(out->shape[1]),
+                        CLRT_ARG_INT(out->shape[2] * out->shape[3]), CLRT_ARG_INT(accumulate));
 }
 
-/* db (+)= g (N, C, H, W) summed over everything but C. */
-static bool bias_grad(clg_context *ctx, const clg_tensor *g, const clg_tensor *db, bool accumulate)
+/* db (+)= g, seen as (batch, channels, positions), summed over all but the channels. */
+static bool bias_grad(clg_context *ctx, const clg_tensor *g, size_t batch, size_t channels,
+                      size_t positions, const clg_tensor *db, bool accumulate)
 {
-    return OP_LAUNCH(ctx, SOURCE, "conv2d_bias_grad", (size_t)g->shape[1] * OP_WG,
-                     ENG_ARG_TENSOR(g), ENG_ARG_TENSOR(db), CLRT_ARG_INT(g->shape[0]),
-                     CLRT_ARG_INT(g->shape[1]), CLRT_ARG_INT(g->shape[2] * g->shape[3]),
-                     CLRT_ARG_INT(accumulate));
+    return OP_LAUNCH(ctx, SOURCE, "conv2d_bias_grad", channels * OP_WG, ENG_ARG_TENSOR(g),
+                     ENG_ARG_TENSOR(db), CLRT_ARG_INT(batch), CLRT_ARG_INT(channels),
+                     CLRT_ARG_INT(positions), CLRT_ARG_INT(accumulate));
 }
 
 /* A (rows, cols) F32 matrix from the step arena. */
@@ -131,24 +142,25 @@ static clg_tensor *new_matrix(clg_context *ctx, size_t rows, size_t cols)
     return eng_new(ctx, CLG_DTYPE_F32, 2, (int64_t[]){(int64_t)rows, (int64_t)cols});
 }
 
+/* node: inputs x, w (and b); saved col and the GEMM's output Y; i[0..5]
+ * the parameters, i[6] the activation; f[0] its slope. */
 static void conv2d_backward(clg_context *ctx, const eng_node *node)
 {
     clg_tensor *x = node->inputs[0], *w = node->inputs[1];
     clg_tensor *b = node->n_inputs > 2 ? node->inputs[2] : NULL;
-    clg_tensor *out = node->output, *g = out->grad, *col = node->saved[0];
+    clg_tensor *out = node->output, *col = node->saved[0], *rows = node->saved[1];
     conv_geometry geo = geometry(x, w, node->i, out->shape[2], out->shape[3]);
     size_t K = geo.channels, P = geo.positions, T = geo.taps;
     clrt *rt = &ctx->rt;
     bool accumulate = false;
 
-    clg_tensor *db = eng_grad_dest(ctx, b, &accumulate);
-    if (db && !bias_grad(ctx, g, db, accumulate))
-        return;
-    if (!x->requires_grad && !w->requires_grad)
+    clg_tensor *grad_rows = new_matrix(ctx, K, P); /* G */
+    if (!grad_rows || !channel_major(ctx, out->grad, grad_rows, (clg_activation)node->i[6],
+                                     node->f[0], rows, b, out))
         return;
 
-    clg_tensor *grad_rows = new_matrix(ctx, K, P); /* G */
-    if (!grad_rows || !channel_major(ctx, g, grad_rows))
+    clg_tensor *db = eng_grad_dest(ctx, b, &accumulate);
+    if (db && !bias_grad(ctx, grad_rows, 1, K, P, db, accumulate))
         return;
 
     clg_tensor *dw = eng_grad_dest(ctx, w, &accumulate);
@@ -254,14 +266,19 @@ static bool conv2d_check(clg_context *ctx, const clg_tensor *x, const clg_tensor
     return true;
 }
 
-CLG_API clg_tensor *clg_conv2d(clg_tensor *input, clg_tensor *weight, clg_tensor *bias,
-                               const clg_conv2d_params *params)
+CLG_API clg_tensor *clg_conv2d_act(clg_tensor *input, clg_tensor *weight, clg_tensor *bias,
+                                   const clg_conv2d_params *params, clg_activation act,
+                                   float negative_slope)
 {
     clg_tensor *inputs[3] = {input, weight, bias};
     int n_inputs = bias ? 3 : 2;
     clg_context *ctx = eng_op_begin_f32(OP, n_inputs, inputs);
     if (!ctx)
         return NULL;
+    if (!op_activation_name(act)) {
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, OP ": unknown activation %d", (int)act);
+        return NULL;
+    }
     clg_conv2d_params p = params ? *params : clg_conv2d_params_default();
     int64_t ho, wo;
     if (!conv2d_check(ctx, input, weight, bias, &p, &ho, &wo))
@@ -284,17 +301,26 @@ CLG_API clg_tensor *clg_conv2d(clg_tensor *input, clg_tensor *weight, clg_tensor
     /* Y (K, P) = W (K, T) x col (T, P) */
     if (clrt_gemm(&ctx->rt, K, P, T, 1.0f, matrix(w, T, false), matrix(col, P, false), 0.0f,
                   matrix(rows, P, false), 1, 0, 0, 0) != CLG_STATUS_OK ||
-        !from_channel_major(ctx, rows, b, out, false))
+        !from_channel_major(ctx, rows, b, act, negative_slope, out, false))
         return NULL;
     if (eng_needs_grad(ctx, n_inputs, inputs)) {
         eng_node *node = eng_record(ctx, OP, conv2d_backward, out, n_inputs, inputs);
         if (!node)
             return NULL;
         node->saved[0] = col;
+        node->saved[1] = rows;
         for (int i = 0; i < 6; i++)
             node->i[i] = pv[i];
+        node->i[6] = (int)act;
+        node->f[0] = negative_slope;
     }
     return out;
+}
+
+CLG_API clg_tensor *clg_conv2d(clg_tensor *input, clg_tensor *weight, clg_tensor *bias,
+                               const clg_conv2d_params *params)
+{
+    return clg_conv2d_act(input, weight, bias, params, CLG_ACT_IDENTITY, 0.0f);
 }
 
 /* ---- transposed convolution ----
@@ -358,7 +384,8 @@ static void conv_transpose2d_backward(clg_context *ctx, const eng_node *node)
     bool accumulate = false;
 
     clg_tensor *db = eng_grad_dest(ctx, b, &accumulate);
-    if (db && !bias_grad(ctx, g, db, accumulate))
+    if (db && !bias_grad(ctx, g, (size_t)out->shape[0], (size_t)out->shape[1],
+                         (size_t)(out->shape[2] * out->shape[3]), db, accumulate))
         return;
     if (!x->requires_grad && !w->requires_grad)
         return;
@@ -380,7 +407,7 @@ static void conv_transpose2d_backward(clg_context *ctx, const eng_node *node)
     if (!drows || clrt_gemm(rt, C, P, T, 1.0f, matrix(w, T, false), matrix(gcol, P, false), 0.0f,
                             matrix(drows, P, false), 1, 0, 0, 0) != CLG_STATUS_OK)
         return;
-    from_channel_major(ctx, drows, NULL, dx, accumulate);
+    from_channel_major(ctx, drows, NULL, CLG_ACT_IDENTITY, 0.0f, dx, accumulate);
 }
 
 /* The shape rule and every error the op reports; sets the output size. */
@@ -453,7 +480,8 @@ CLG_API clg_tensor *clg_conv_transpose2d(clg_tensor *input, clg_tensor *weight, 
     clg_tensor *rows = new_matrix(ctx, C, P); /* X */
     clg_tensor *col = new_matrix(ctx, T, P);
     clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, 4, out_shape);
-    if (!rows || !col || !out || !channel_major(ctx, x, rows))
+    if (!rows || !col || !out ||
+        !channel_major(ctx, x, rows, CLG_ACT_IDENTITY, 0.0f, NULL, NULL, NULL))
         return NULL;
     /* col (T, P) = W^T (T, C_in) x X (C_in, P) */
     if (clrt_gemm(&ctx->rt, T, P, C, 1.0f, matrix(w, T, true), matrix(rows, P, false), 0.0f,

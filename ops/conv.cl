@@ -20,6 +20,8 @@
  * one work-item per element took 1.0 ms on a 2-D grid and 2.1 ms on a 1-D
  * one. */
 
+#include "ops/activation_math.cl"
+
 #ifndef CONV_WG
 #define CONV_WG 64 /* must equal the launch's work-group size (OP_WG) */
 #endif
@@ -76,51 +78,73 @@ __kernel void conv2d_im2col(__global const float *x, int x_off, __global float *
     }
 }
 
-/* dst (C, N positions) = src (N, C, positions): work-item r = n C + c
- * moves plane r. */
-__kernel void conv2d_channel_major(__global const float *src, int src_off, __global float *dst,
-                                   int dst_off, int batch, int channels, int positions)
-{
-    int r = get_global_id(0);
-    if (r >= batch * channels)
-        return;
-    int c = r % channels, b = r / channels;
-    __global const float *s = src + src_off + r * positions;
-    __global float *d = dst + dst_off + (c * batch + b) * positions;
-    for (int j = 0; j < positions; j++)
-        d[j] = s[j];
-}
-
-/* out (N, C, positions) (+)= src (C, N positions) moved back, plus bias[c]
- * when has_bias. accumulate: conv_transpose2d's input gradient adds to what
- * is there. */
-__kernel void conv2d_from_channel_major(__global const float *src, int src_off,
-                                        __global const float *bias, int bias_off, int has_bias,
-                                        __global float *out, int out_off, int batch, int channels,
-                                        int positions, int accumulate)
-{
-    int r = get_global_id(0);
-    if (r >= batch * channels)
-        return;
-    int c = r % channels, b = r / channels;
-    __global const float *s = src + src_off + (c * batch + b) * positions;
-    __global float *d = out + out_off + r * positions;
-    if (has_bias) {
-        float add = bias[bias_off + c];
-        for (int j = 0; j < positions; j++)
-            d[j] = accumulate ? d[j] + (s[j] + add) : s[j] + add;
-    } else if (accumulate) {
-        for (int j = 0; j < positions; j++)
-            d[j] += s[j];
-    } else {
-        for (int j = 0; j < positions; j++)
-            d[j] = s[j];
+/* The layout passes between the GEMMs' channel-major matrices (C, N
+ * positions) and NCHW tensors (N, C, positions), with the bias and an
+ * activation fused in (clg_conv2d_act), stamped out per activation as
+ * ops/activation.cl's bias kernels are: OP is activation_apply's code, -1
+ * the identity. Work-item r = n C + c moves plane r.
+ *   conv2d_from_channel_major_<act>: out (+)= f(src + bias[c]) in NCHW, the
+ *     forward's last step (accumulate: conv_transpose2d's input gradient);
+ *   conv2d_channel_major_<act>: dst = g f'(z) regrouped by channel, the
+ *     backward's first step, with z = pre + bias[c] (pre channel-major, the
+ *     forward's GEMM output) and y the forward's output, whichever
+ *     activation_partial takes. The identity is a plain copy (pre, bias and y
+ *     unused). */
+#define CONV_ACT_KERNELS(NAME, OP)                                                           \
+    __kernel void conv2d_from_channel_major_##NAME(                                          \
+        __global const float *src, int src_off, __global const float *bias, int bias_off,    \
+        int has_bias, float slope, __global float *out, int out_off, int batch,              \
+        int channels, int positions, int accumulate)                                         \
+    {                                                                                         \
+        int r = get_global_id(0);                                                             \
+        if (r >= batch * channels)                                                            \
+            return;                                                                           \
+        int c = r % channels, b = r / channels;                                               \
+        __global const float *s = src + src_off + (c * batch + b) * positions;                \
+        __global float *d = out + out_off + r * positions;                                    \
+        float add = has_bias ? bias[bias_off + c] : 0.0f;                                     \
+        for (int j = 0; j < positions; j++) {                                                 \
+            float z = has_bias ? s[j] + add : s[j];                                           \
+            float v = OP < 0 ? z : activation_apply(OP, z, slope, 0.0f);                      \
+            d[j] = accumulate ? d[j] + v : v;                                                 \
+        }                                                                                     \
+    }                                                                                         \
+                                                                                              \
+    __kernel void conv2d_channel_major_##NAME(                                               \
+        __global const float *g, int g_off, __global const float *pre, int pre_off,          \
+        __global const float *bias, int bias_off, int has_bias, __global const float *y,     \
+        int y_off, float slope, __global float *dst, int dst_off, int batch, int channels,   \
+        int positions)                                                                        \
+    {                                                                                         \
+        int r = get_global_id(0);                                                             \
+        if (r >= batch * channels)                                                            \
+            return;                                                                           \
+        int c = r % channels, b = r / channels;                                               \
+        int m = (c * batch + b) * positions; /* the plane's start in (C, N positions) */     \
+        __global const float *s = g + g_off + r * positions;                                  \
+        __global float *d = dst + dst_off + m;                                                \
+        if (OP < 0) {                                                                         \
+            for (int j = 0; j < positions; j++)                                               \
+                d[j] = s[j];                                                                  \
+            return;                                                                           \
+        }                                                                                     \
+        __global const float *z = pre + pre_off + m, *out = y + y_off + r * positions;        \
+        float add = has_bias ? bias[bias_off + c] : 0.0f;                                     \
+        for (int j = 0; j < positions; j++)                                                   \
+            d[j] = activation_partial(OP, s[j], has_bias ? z[j] + add : z[j], out[j], slope,  \
+                                      0.0f);                                                  \
     }
-}
+
+CONV_ACT_KERNELS(identity, -1)
+CONV_ACT_KERNELS(relu, 2)
+CONV_ACT_KERNELS(leaky_relu, 3)
+CONV_ACT_KERNELS(sigmoid, 0)
+CONV_ACT_KERNELS(tanh, 1)
 
 /* db[k] (+)= sum over n and the positions of g[n, k]: one work-group per
- * channel, its work-items summing whole planes (CONV_WG apart), then a tree
- * in local memory (a fixed order, so the result is the same on every run). */
+ * channel, its CONV_WG work-items striding along each plane, then a tree in
+ * local memory (a fixed order, so the result is the same on every run).
+ * conv2d reads its gradient channel-major, as g of shape (1, K, N positions). */
 __kernel void conv2d_bias_grad(__global const float *g, int g_off, __global float *db, int db_off,
                                int batch, int channels, int positions, int accumulate)
 {
@@ -129,9 +153,9 @@ __kernel void conv2d_bias_grad(__global const float *g, int g_off, __global floa
     if (k >= channels) /* the same for the whole group, so no barrier is skipped by half of it */
         return;
     float sum = 0.0f;
-    for (int b = lid; b < batch; b += CONV_WG) {
+    for (int b = 0; b < batch; b++) {
         __global const float *plane = g + g_off + (b * channels + k) * positions;
-        for (int j = 0; j < positions; j++)
+        for (int j = lid; j < positions; j += CONV_WG)
             sum += plane[j];
     }
     partial[lid] = sum;

@@ -51,6 +51,11 @@ void op_broadcast_strides4(const clg_tensor *t, int rank, cl_int *strides4);
 /* shape padded on the left to rank 4. */
 void op_pad4(int rank, const int64_t *shape, cl_int *shape4);
 
+/* The kernel-name suffix of a clg_activation ("identity", "relu",
+ * "leaky_relu", "sigmoid", "tanh"), as the fused kernels of ops/activation.cl
+ * and ops/conv.cl are named; NULL for a value outside the enum. */
+const char *op_activation_name(clg_activation act);
+
 /* Records "op: <what>" with the shapes of the inputs: "clg_add: shapes [2, 3]
  * and [4, 3] cannot be broadcast". */
 void op_fail_shapes(clg_context *ctx, const char *op, const char *what, int n,

@@ -22,15 +22,6 @@ static clg_activation activation_of(const clg_model *model)
     }
 }
 
-static clg_tensor *activate(const clg_model *model, clg_tensor *x)
-{
-    switch (activation_of(model)) {
-    case CLG_ACT_TANH: return clg_tanh(x);
-    case CLG_ACT_SIGMOID: return clg_sigmoid(x);
-    default: return clg_relu(x);
-    }
-}
-
 /* x (N, 784) or (N, 1, 28, 28) -> conv1 (N, 6, 28, 28) -> pool (N, 6, 14, 14)
  * -> conv2 (N, 16, 10, 10) -> pool (N, 16, 5, 5) -> (N, 400) -> fc1 -> fc2 ->
  * fc3 (N, 10) */
@@ -40,7 +31,7 @@ static clg_tensor *lenet5_forward(const clg_model *model, clg_tensor *x)
         x = clg_reshape(x, 4, (const int64_t[]){-1, 1, 28, 28});
     clg_pool2d_params pool = clg_pool2d_params_default(2);
     for (int i = 0; i < model->n_convs; i++) {
-        x = activate(model, clg_conv2d_layer_forward(model->convs[i], x));
+        x = clg_conv2d_layer_forward_act(model->convs[i], x, activation_of(model), 0.0f);
         x = model->pool[0] == 'a' ? clg_avg_pool2d(x, &pool) : clg_max_pool2d(x, &pool);
     }
     x = clg_flatten(x, 1);

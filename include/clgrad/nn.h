@@ -90,6 +90,9 @@ CLG_API clg_conv2d_layer *clg_conv2d_layer_create(clg_context *ctx, int64_t in_c
                                                   bool bias, uint64_t seed);
 CLG_API void clg_conv2d_layer_destroy(clg_conv2d_layer *layer);
 CLG_API clg_tensor *clg_conv2d_layer_forward(clg_conv2d_layer *layer, clg_tensor *x);
+/* act(forward(x)) through clg_conv2d_act: one pass and launch fewer each way. */
+CLG_API clg_tensor *clg_conv2d_layer_forward_act(clg_conv2d_layer *layer, clg_tensor *x,
+                                                 clg_activation act, float negative_slope);
 CLG_API const clg_params *clg_conv2d_layer_params(const clg_conv2d_layer *layer);
 
 /* Batch normalisation layer, torch.nn.BatchNorm1d/2d: weight 1, bias 0,

@@ -145,6 +145,15 @@ CLG_API clg_conv2d_params clg_conv2d_params_default(void);
  * input. */
 CLG_API clg_tensor *clg_conv2d(clg_tensor *input, clg_tensor *weight, clg_tensor *bias,
                                const clg_conv2d_params *params);
+/* act(clg_conv2d(input, weight, bias, params)), the activation fused into
+ * the convolution's last pass forward and its first backward: values and
+ * gradients equal clg_conv2d followed by clg_relu, clg_leaky_relu,
+ * clg_sigmoid or clg_tanh bit for bit, with two launches and two passes over
+ * the output fewer. negative_slope is used by CLG_ACT_LEAKY_RELU only.
+ * Errors: clg_conv2d's, and an unknown act (CLG_STATUS_INVALID_ARGUMENT). */
+CLG_API clg_tensor *clg_conv2d_act(clg_tensor *input, clg_tensor *weight, clg_tensor *bias,
+                                   const clg_conv2d_params *params, clg_activation act,
+                                   float negative_slope);
 
 /* Window, stride and zero padding of a 2-D pooling. */
 typedef struct clg_pool2d_params {

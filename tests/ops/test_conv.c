@@ -2,7 +2,8 @@
  * (ops/conv.c) against naive host loops over odd shapes, finite differences
  * for input, weight and bias, PyTorch's F.conv2d and F.conv_transpose2d
  * (tools/golden/gen_ops_conv.py, gen_conv_transpose.py), every shape and
- * parameter error, and the steady-state contract. */
+ * parameter error, and the steady-state contract; clg_conv2d_act against
+ * clg_conv2d + activation (bit for bit), finite differences and PyTorch. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,6 +261,133 @@ START_TEST(test_conv2d_golden)
 }
 END_TEST
 
+/* ---- clg_conv2d_act ---- */
+
+static const struct {
+    const char *name; /* the golden case: "act_<name>" */
+    clg_activation act;
+    float slope;
+} conv_acts[] = {
+    {"identity", CLG_ACT_IDENTITY, 0}, {"relu", CLG_ACT_RELU, 0},
+    {"leaky_relu", CLG_ACT_LEAKY_RELU, 0.1f}, {"sigmoid", CLG_ACT_SIGMOID, 0},
+    {"tanh", CLG_ACT_TANH, 0},
+};
+enum { N_CONV_ACTS = sizeof conv_acts / sizeof conv_acts[0] };
+
+typedef struct act_arg {
+    int v; /* index into conv_acts */
+    clg_conv2d_params p;
+} act_arg;
+
+static clg_tensor *run_conv_act(clg_tensor *const *in, const void *arg)
+{
+    const act_arg *a = arg;
+    return clg_conv2d_act(in[0], in[1], in[2], &a->p, conv_acts[a->v].act, conv_acts[a->v].slope);
+}
+
+/* The same function unfused: clg_conv2d, then the activation op. */
+static clg_tensor *run_conv_then_act(clg_tensor *const *in, const void *arg)
+{
+    const act_arg *a = arg;
+    clg_tensor *z = clg_conv2d(in[0], in[1], in[2], &a->p);
+    switch (conv_acts[a->v].act) {
+    case CLG_ACT_RELU: return clg_relu(z);
+    case CLG_ACT_LEAKY_RELU: return clg_leaky_relu(z, conv_acts[a->v].slope);
+    case CLG_ACT_SIGMOID: return clg_sigmoid(z);
+    case CLG_ACT_TANH: return clg_tanh(z);
+    default: return z;
+    }
+}
+
+/* The fused op is a drop-in for clg_conv2d + activation: the same float
+ * operations in the same order, so the same values and gradients bit for
+ * bit, over two accumulating backward passes. */
+START_TEST(test_conv2d_act_equals_unfused)
+{
+    clg_context *ctx = test_context();
+    enum { NX = 2 * 3 * 7 * 6, NW = 4 * 3 * 3 * 2, NY = 2 * 4 * 4 * 9 };
+    float x[NX], w[NW], b[4], g[NY];
+    test_random(x, NX, 21, -1, 1);
+    test_random(w, NW, 22, -0.5f, 0.5f);
+    test_random(b, 4, 23, -0.5f, 0.5f);
+    test_random(g, NY, 24, -1, 1);
+    for (int v = 0; v < N_CONV_ACTS; v++) {
+        act_arg a = {v, params(2, 1, 1, 2, 1, 1)};
+        float *got[2][4];
+        for (int fused = 0; fused < 2; fused++) {
+            clg_tensor *in[3] = {test_tensor(ctx, 4, (int64_t[]){2, 3, 7, 6}, x, true),
+                                 test_tensor(ctx, 4, (int64_t[]){4, 3, 3, 2}, w, true),
+                                 test_tensor(ctx, 1, (int64_t[]){4}, b, true)};
+            clg_tensor *tg = test_tensor(ctx, 4, (int64_t[]){2, 4, 4, 9}, g, false);
+            for (int pass = 0; pass < 2; pass++) {
+                clg_step_begin(ctx);
+                clg_tensor *y = fused ? run_conv_act(in, &a) : run_conv_then_act(in, &a);
+                ck_assert_msg(y, "%s", clg_context_error(ctx));
+                if (pass == 0)
+                    got[fused][0] = test_download(y);
+                ck_assert_int_eq(clg_backward_with(y, tg), CLG_STATUS_OK);
+                clg_step_end(ctx);
+            }
+            for (int i = 0; i < 3; i++) {
+                got[fused][i + 1] = test_download(clg_tensor_grad(in[i]));
+                clg_tensor_destroy(in[i]);
+            }
+            clg_tensor_destroy(tg);
+        }
+        const size_t sizes[4] = {NY, NX, NW, 4};
+        const char *what[4] = {"y", "dx", "dw", "db"};
+        for (int t = 0; t < 4; t++) {
+            ck_assert_msg(memcmp(got[0][t], got[1][t], sizes[t] * sizeof(float)) == 0,
+                          "%s: %s differs from clg_conv2d + activation", conv_acts[v].name,
+                          what[t]);
+            free(got[0][t]);
+            free(got[1][t]);
+        }
+    }
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_conv2d_act_gradcheck)
+{
+    clg_context *ctx = test_context();
+    float x[2 * 2 * 5 * 4], w[3 * 2 * 3 * 2], b[3];
+    test_random(x, 80, 31, -1, 1);
+    test_random(w, 36, 32, -1, 1);
+    test_random(b, 3, 33, -1, 1);
+    /* relu and leaky_relu have a kink at 0, where a central difference is
+     * not the derivative; their gradients are checked against the unfused
+     * ops above and PyTorch below */
+    for (int v = 0; v < N_CONV_ACTS; v++) {
+        if (conv_acts[v].act == CLG_ACT_RELU || conv_acts[v].act == CLG_ACT_LEAKY_RELU)
+            continue;
+        act_arg a = {v, params(2, 1, 1, 2, 1, 1)};
+        clg_tensor *in[3] = {test_tensor(ctx, 4, (int64_t[]){2, 2, 5, 4}, x, true),
+                             test_tensor(ctx, 4, (int64_t[]){3, 2, 3, 2}, w, true),
+                             test_tensor(ctx, 1, (int64_t[]){3}, b, true)};
+        test_gradcheck(ctx, run_conv_act, &a, 3, in, test_tol_get("gradcheck"));
+        for (int i = 0; i < 3; i++)
+            clg_tensor_destroy(in[i]);
+    }
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_conv2d_act_golden)
+{
+    clg_context *ctx = test_context();
+    clg_safetensors *st = test_golden_open(ctx, "ops_conv");
+    for (int v = 1; v < N_CONV_ACTS; v++) { /* the identity is test_conv2d_golden */
+        char name[64];
+        snprintf(name, sizeof name, "act_%s", conv_acts[v].name);
+        act_arg a = {v, golden_params(st, name)};
+        test_golden_case(ctx, st, name, run_conv_act, &a, 3, 0, test_tol_get("golden"));
+    }
+    clg_safetensors_destroy(st);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 static void expect_error(clg_context *ctx, clg_tensor *out, clg_status status, const char *message)
 {
     ck_assert_ptr_null(out);
@@ -292,6 +420,8 @@ START_TEST(test_conv2d_bad_input)
     expect_error(ctx, clg_conv2d(x, w, b4, &p), CLG_STATUS_SHAPE,
                  "clg_conv2d: bias shape [4] does not match the 5 output channels of weight "
                  "[5, 3, 3, 3]");
+    expect_error(ctx, clg_conv2d_act(x, w, b, &p, (clg_activation)99, 0.0f),
+                 CLG_STATUS_INVALID_ARGUMENT, "clg_conv2d: unknown activation 99");
     p.stride_h = 0;
     expect_error(ctx, clg_conv2d(x, w, b, &p), CLG_STATUS_INVALID_ARGUMENT,
                  "clg_conv2d: stride (0, 1) and dilation (1, 1) must be positive");
@@ -767,6 +897,9 @@ int main(void)
     tcase_add_test(tc, test_conv2d_accumulates);
     tcase_add_test(tc, test_conv2d_gradcheck);
     tcase_add_test(tc, test_conv2d_golden);
+    tcase_add_test(tc, test_conv2d_act_equals_unfused);
+    tcase_add_test(tc, test_conv2d_act_gradcheck);
+    tcase_add_test(tc, test_conv2d_act_golden);
     tcase_add_test(tc, test_conv2d_bad_input);
     tcase_add_test(tc, test_conv2d_steady_state);
     tcase_add_test(tc, test_conv_transpose2d_matches_host);
