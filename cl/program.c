@@ -187,8 +187,16 @@ static cl_program build_program(clrt *rt, const char *source_name, const char *o
     if (!text)
         return NULL;
 
+    /* Sources read from CLGRAD_KERNEL_DIR keep their #include lines (the
+     * embedded ones have them expanded); -I lets the compiler find them
+     * whatever the working directory. (Unquoted: PoCL passes quotes on as
+     * part of the path, so the folder's name must not hold spaces.) */
     char full_options[2048];
-    snprintf(full_options, sizeof full_options, "%s %s", BASE_OPTIONS, options ? options : "");
+    if (rt->kernel_dir)
+        snprintf(full_options, sizeof full_options, "%s -I %s %s", BASE_OPTIONS,
+                 rt->kernel_dir, options ? options : "");
+    else
+        snprintf(full_options, sizeof full_options, "%s %s", BASE_OPTIONS, options ? options : "");
 
     const clg_device_desc *d = &rt->desc;
     size_t key_cap = strlen(source_name) + strlen(full_options) + 1024;

@@ -1,7 +1,8 @@
 /* ops/activation_math.cl: the activation functions and their derivatives,
  * included by the kernels that apply them: ops/activation.cl (the
- * activation ops and the fused bias + activation) and ops/conv.cl (the fused
- * convolution + activation). `op` selects the function: 0 sigmoid, 1 tanh,
+ * activation ops and the fused bias + activation), ops/conv.cl (the fused
+ * convolution + activation) and ops/recurrent.cl (the LSTM and RNN steps).
+ * `op` selects the function: 0 sigmoid, 1 tanh,
  * 2 relu, 3 leaky_relu (p0 the negative slope), 4 softplus (p0 beta, p1
  * threshold), 5 heaviside (p0 the value at 0; forward only). Callers pass a
  * constant, so no switch survives into a kernel. Full-precision built-ins

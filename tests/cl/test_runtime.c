@@ -185,6 +185,45 @@ START_TEST(test_program_build_error_has_log)
 }
 END_TEST
 
+/* Sources loaded from a kernel folder find their #include files there,
+ * whatever the working directory: the included file stops the build with an
+ * #error of its own, which the log shows only if it was found. */
+START_TEST(test_kernel_dir_includes)
+{
+    clg_context_destroy(test_context()); /* exits 77 without a device */
+    char dir[] = "/tmp/clgrad-kernels-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[1100], inc[1100];
+    snprintf(path, sizeof path, "%s/ops", dir);
+    mkdir(path, 0755);
+    snprintf(inc, sizeof inc, "%s/ops/included.cl", dir);
+    FILE *f = fopen(inc, "w");
+    fputs("#error the included file was found\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/ops/binary.cl", dir);
+    f = fopen(path, "w");
+    fputs("#include \"ops/included.cl\"\n", f);
+    fclose(f);
+    clg_context_options o = clg_context_options_default();
+    o.kernel_dir = dir;
+    o.disk_cache = false;
+    clg_context *ctx = NULL;
+    ck_assert_int_eq(clg_context_create(&o, &ctx), CLG_STATUS_OK);
+    clg_tensor *a = test_tensor(ctx, 1, (int64_t[]){2}, NULL, false);
+    ck_assert_ptr_null(clg_add(a, a));
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_BUILD);
+    const char *msg = clg_context_error(ctx);
+    ck_assert_msg(strstr(msg, "the included file was found"), "include not found: %s", msg);
+    clg_tensor_destroy(a);
+    clg_context_destroy(ctx);
+    remove(path);
+    remove(inc);
+    snprintf(path, sizeof path, "%s/ops", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_pool_reuses_buffers)
 {
     clg_context *ctx = test_context();
@@ -241,6 +280,7 @@ int main(void)
     tcase_add_test(tc, test_devices_list_and_unknown_device);
     tcase_add_test(tc, test_program_cache_on_disk);
     tcase_add_test(tc, test_program_build_error_has_log);
+    tcase_add_test(tc, test_kernel_dir_includes);
     tcase_add_test(tc, test_pool_reuses_buffers);
     tcase_add_test(tc, test_arena_steady_state_allocates_nothing);
     suite_add_tcase(s, tc);
