@@ -1,79 +1,21 @@
 /* ops/activation.cl: activation functions, forward and backward (see
  * ops/activation.c for the formulas; the functions themselves are in
- * ops/activation_math.cl, by op code); each kernel is stamped out for one of
- * them. The input is read through its strides (or
- * directly, by the _contiguous kernels); the output and gradients are
- * contiguous. Full-precision built-ins only (no native_ or half_ variants). */
-#include "cl/common.cl"
-
+ * ops/activation_math.cl, by op code), each stamped out by ops/map.cl's
+ * macros, and the fused bias + activation. */
 #include "ops/activation_math.cl"
+#include "ops/map.cl"
 
-/* Kernels per function, stamped out with the op a constant: a runtime
- * switch in a kernel's body kept PoCL from vectorising it (measured 2.6x
- * slower), and separate kernels in one program cost no extra builds.
- *   activation_<name>_forward: out (contiguous, shape) = f(x)
- *   activation_<name>_backward: dst (contiguous, x's shape) (+)= g f'(x);
- *   g and y are contiguous. */
-#define ACTIVATION_FORWARD(NAME, OP)                                                         \
-    __kernel void activation_##NAME##_forward(float p0, float p1, __global const float *x,   \
-                                              int x_off, int4 x_str, int4 shape,             \
-                                              __global float *out, int out_off, int n)       \
-    {                                                                                         \
-        int i = get_global_id(0);                                                             \
-        if (i >= n)                                                                           \
-            return;                                                                           \
-        out[out_off + i] = activation_apply(OP, x[x_off + offset4(i, shape, x_str)], p0, p1); \
-    }                                                                                         \
-                                                                                              \
-    /* x contiguous: no index arithmetic at all (2x faster than through offset4) */         \
-    __kernel void activation_##NAME##_forward_contiguous(float p0, float p1,                 \
-                                                         __global const float *x, int x_off, \
-                                                         __global float *out, int out_off,   \
-                                                         int n)                              \
-    {                                                                                         \
-        int i = get_global_id(0);                                                             \
-        if (i >= n)                                                                           \
-            return;                                                                           \
-        out[out_off + i] = activation_apply(OP, x[x_off + i], p0, p1);                       \
-    }
-
-#define ACTIVATION_BACKWARD(NAME, OP)                                                        \
-    __kernel void activation_##NAME##_backward(                                              \
-        float p0, float p1, __global const float *g, int g_off, __global const float *x,     \
-        int x_off, int4 x_str, int4 shape, __global const float *y, int y_off,               \
-        __global float *dst, int dst_off, int n, int accumulate)                             \
-    {                                                                                         \
-        int i = get_global_id(0);                                                             \
-        if (i >= n)                                                                           \
-            return;                                                                           \
-        float d = activation_partial(OP, g[g_off + i], x[x_off + offset4(i, shape, x_str)],   \
-                                     y[y_off + i], p0, p1);                                   \
-        dst[dst_off + i] = accumulate ? dst[dst_off + i] + d : d;                             \
-    }                                                                                         \
-                                                                                              \
-    __kernel void activation_##NAME##_backward_contiguous(                                   \
-        float p0, float p1, __global const float *g, int g_off, __global const float *x,     \
-        int x_off, __global const float *y, int y_off, __global float *dst, int dst_off,     \
-        int n, int accumulate)                                                                \
-    {                                                                                         \
-        int i = get_global_id(0);                                                             \
-        if (i >= n)                                                                           \
-            return;                                                                           \
-        float d = activation_partial(OP, g[g_off + i], x[x_off + i], y[y_off + i], p0, p1);   \
-        dst[dst_off + i] = accumulate ? dst[dst_off + i] + d : d;                             \
-    }
-
-ACTIVATION_FORWARD(sigmoid, 0)
-ACTIVATION_FORWARD(tanh, 1)
-ACTIVATION_FORWARD(relu, 2)
-ACTIVATION_FORWARD(leaky_relu, 3)
-ACTIVATION_FORWARD(softplus, 4)
-ACTIVATION_FORWARD(heaviside, 5)
-ACTIVATION_BACKWARD(sigmoid, 0)
-ACTIVATION_BACKWARD(tanh, 1)
-ACTIVATION_BACKWARD(relu, 2)
-ACTIVATION_BACKWARD(leaky_relu, 3)
-ACTIVATION_BACKWARD(softplus, 4)
+MAP_FORWARD(activation, sigmoid, activation_apply, 0)
+MAP_FORWARD(activation, tanh, activation_apply, 1)
+MAP_FORWARD(activation, relu, activation_apply, 2)
+MAP_FORWARD(activation, leaky_relu, activation_apply, 3)
+MAP_FORWARD(activation, softplus, activation_apply, 4)
+MAP_FORWARD(activation, heaviside, activation_apply, 5)
+MAP_BACKWARD(activation, sigmoid, activation_partial, 0)
+MAP_BACKWARD(activation, tanh, activation_partial, 1)
+MAP_BACKWARD(activation, relu, activation_partial, 2)
+MAP_BACKWARD(activation, leaky_relu, activation_partial, 3)
+MAP_BACKWARD(activation, softplus, activation_partial, 4)
 
 /* ---- bias + activation, fused (ops/activation.c) ----
  * One kernel pair per activation, stamped out by BIAS_ACT_KERNELS with the

@@ -78,3 +78,67 @@ void op_pad4(int rank, const int64_t *shape, cl_int *shape4)
     for (int i = 0; i < 4; i++)
         shape4[i] = i < 4 - rank ? 1 : (cl_int)shape[i - (4 - rank)];
 }
+
+clg_tensor *op_map(const char *name, const char *source, const char *prefix, const char *fn,
+                   int op, clg_tensor *a, float p0, float p1, eng_backward_fn backward)
+{
+    clg_context *ctx = eng_op_begin_f32(name, 1, &a);
+    if (!ctx)
+        return NULL;
+    clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, a->rank, a->shape);
+    if (!out)
+        return NULL;
+    cl_int shape[4], a_str[4];
+    eng_shape4(a, shape);
+    eng_strides4(a, a_str);
+    int n = (int)clg_tensor_numel(out);
+    char kernel[64];
+    bool contiguous = clg_tensor_is_contiguous(a);
+    snprintf(kernel, sizeof kernel, "%s_%s_forward%s", prefix, fn, contiguous ? "_contiguous" : "");
+    bool ok = contiguous
+                  ? OP_LAUNCH(ctx, source, kernel, (size_t)n, CLRT_ARG_FLOAT(p0),
+                              CLRT_ARG_FLOAT(p1), ENG_ARG_TENSOR(a), ENG_ARG_TENSOR(out),
+                              CLRT_ARG_INT(n))
+                  : OP_LAUNCH(ctx, source, kernel, (size_t)n, CLRT_ARG_FLOAT(p0),
+                              CLRT_ARG_FLOAT(p1), ENG_ARG_TENSOR(a), OP_ARG4(a_str),
+                              OP_ARG4(shape), ENG_ARG_TENSOR(out), CLRT_ARG_INT(n));
+    if (!ok)
+        return NULL;
+    if (backward && eng_needs_grad(ctx, 1, &a)) {
+        eng_node *node = eng_record(ctx, name, backward, out, 1, &a);
+        if (!node)
+            return NULL;
+        node->i[0] = op;
+        node->f[0] = p0;
+        node->f[1] = p1;
+    }
+    return out;
+}
+
+void op_map_backward(clg_context *ctx, const eng_node *node, const char *source,
+                     const char *prefix, const char *fn)
+{
+    clg_tensor *x = node->inputs[0], *out = node->output;
+    bool accumulate = false;
+    clg_tensor *dst = eng_grad_dest(ctx, x, &accumulate);
+    if (!dst)
+        return;
+    cl_int shape[4], x_str[4];
+    eng_shape4(x, shape);
+    eng_strides4(x, x_str);
+    int n = (int)clg_tensor_numel(x);
+    char kernel[64];
+    bool contiguous = clg_tensor_is_contiguous(x);
+    snprintf(kernel, sizeof kernel, "%s_%s_backward%s", prefix, fn,
+             contiguous ? "_contiguous" : "");
+    if (contiguous)
+        OP_LAUNCH(ctx, source, kernel, (size_t)n, CLRT_ARG_FLOAT(node->f[0]),
+                  CLRT_ARG_FLOAT(node->f[1]), ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x),
+                  ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n),
+                  CLRT_ARG_INT(accumulate));
+    else
+        OP_LAUNCH(ctx, source, kernel, (size_t)n, CLRT_ARG_FLOAT(node->f[0]),
+                  CLRT_ARG_FLOAT(node->f[1]), ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x),
+                  OP_ARG4(x_str), OP_ARG4(shape), ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dst),
+                  CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));
+}

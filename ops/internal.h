@@ -51,6 +51,18 @@ void op_broadcast_strides4(const clg_tensor *t, int rank, cl_int *strides4);
 /* shape padded on the left to rank 4. */
 void op_pad4(int rank, const int64_t *shape, cl_int *shape4);
 
+/* An elementwise function of one tensor (the families ops/unary.c and
+ * ops/activation.c): out = f(a) through kernel <prefix>_<fn>_forward, or its
+ * _contiguous variant when a is contiguous, of `source` (stamped out by
+ * ops/map.cl). When a gradient is wanted and `backward` is not NULL, records
+ * a node `name` with i[0] = op, f[0] = p0, f[1] = p1. */
+clg_tensor *op_map(const char *name, const char *source, const char *prefix, const char *fn,
+                   int op, clg_tensor *a, float p0, float p1, eng_backward_fn backward);
+/* The backward of an op_map node: dst (+)= g f'(x) through
+ * <prefix>_<fn>_backward[_contiguous]. */
+void op_map_backward(clg_context *ctx, const eng_node *node, const char *source,
+                     const char *prefix, const char *fn);
+
 /* The kernel-name suffix of a clg_activation ("identity", "relu",
  * "leaky_relu", "sigmoid", "tanh"), as the fused kernels of ops/activation.cl
  * and ops/conv.cl are named; NULL for a value outside the enum. */

@@ -12,8 +12,6 @@
  * log and sqrt follow IEEE outside their domains (log(0) = -inf, log(-1) =
  * nan, sqrt(-1) = nan), as torch.log and torch.sqrt do; so do their
  * gradients (d sqrt at 0 is inf). Kernels: ops/unary.cl. */
-#include <stdio.h>
-
 #include "ops/internal.h"
 
 #define SOURCE "ops/unary.cl"
@@ -22,67 +20,17 @@ enum { OP_NEG, OP_EXP, OP_LOG, OP_SQRT, OP_ABS, OP_POW, OP_AFFINE };
 /* The kernels' names by op: unary_<name>_forward / _backward. */
 static const char *const op_names[] = {"neg", "exp", "log", "sqrt", "abs", "pow", "affine"};
 
-/* node: i[0] the op code, f[0] the exponent or scale; the input and output
- * themselves are what backward reads, and they live until the step ends. */
+/* node (op_map's): i[0] the op code, f[0] the exponent or scale, f[1] the
+ * shift; the input and output themselves are what backward reads, and they
+ * live until the step ends. */
 static void unary_backward(clg_context *ctx, const eng_node *node)
 {
-    clg_tensor *x = node->inputs[0], *out = node->output;
-    bool accumulate = false;
-    clg_tensor *dst = eng_grad_dest(ctx, x, &accumulate);
-    if (!dst)
-        return;
-    cl_int shape[4], x_str[4];
-    eng_shape4(x, shape);
-    eng_strides4(x, x_str);
-    int n = (int)clg_tensor_numel(x);
-    char kernel[64];
-    bool contiguous = clg_tensor_is_contiguous(x);
-    snprintf(kernel, sizeof kernel, "unary_%s_backward%s", op_names[node->i[0]],
-             contiguous ? "_contiguous" : "");
-    if (contiguous)
-        OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, CLRT_ARG_FLOAT(node->f[0]),
-                  ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(out),
-                  ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));
-    else
-        OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, CLRT_ARG_FLOAT(node->f[0]),
-                  ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x), OP_ARG4(x_str), OP_ARG4(shape),
-                  ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n),
-                  CLRT_ARG_INT(accumulate));
+    op_map_backward(ctx, node, SOURCE, "unary", op_names[node->i[0]]);
 }
 
 static clg_tensor *unary(const char *name, int op, clg_tensor *a, float p0, float p1)
 {
-    clg_context *ctx = eng_op_begin_f32(name, 1, &a);
-    if (!ctx)
-        return NULL;
-    clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, a->rank, a->shape);
-    if (!out)
-        return NULL;
-    cl_int shape[4], a_str[4];
-    eng_shape4(a, shape);
-    eng_strides4(a, a_str);
-    int n = (int)clg_tensor_numel(out);
-    char kernel[64];
-    bool contiguous = clg_tensor_is_contiguous(a);
-    snprintf(kernel, sizeof kernel, "unary_%s_forward%s", op_names[op],
-             contiguous ? "_contiguous" : "");
-    bool ok = contiguous
-                  ? OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, CLRT_ARG_FLOAT(p0),
-                              CLRT_ARG_FLOAT(p1), ENG_ARG_TENSOR(a), ENG_ARG_TENSOR(out),
-                              CLRT_ARG_INT(n))
-                  : OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, CLRT_ARG_FLOAT(p0),
-                              CLRT_ARG_FLOAT(p1), ENG_ARG_TENSOR(a), OP_ARG4(a_str),
-                              OP_ARG4(shape), ENG_ARG_TENSOR(out), CLRT_ARG_INT(n));
-    if (!ok)
-        return NULL;
-    if (eng_needs_grad(ctx, 1, &a)) {
-        eng_node *node = eng_record(ctx, name, unary_backward, out, 1, &a);
-        if (!node)
-            return NULL;
-        node->i[0] = op;
-        node->f[0] = p0;
-    }
-    return out;
+    return op_map(name, SOURCE, "unary", op_names[op], op, a, p0, p1, unary_backward);
 }
 
 CLG_API clg_tensor *clg_neg(clg_tensor *a) { return unary("clg_neg", OP_NEG, a, 0, 0); }

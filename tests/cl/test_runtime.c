@@ -150,21 +150,25 @@ START_TEST(test_program_cache_on_disk)
 }
 END_TEST
 
-/* A kernel that does not compile: the error carries the build log and names
- * the source. CLGRAD_KERNEL_DIR-style loading from a folder makes this
- * testable without touching the embedded sources. */
-START_TEST(test_program_build_error_has_log)
+/* Builds clg_add(a, a) in a context whose kernels come from a temporary
+ * folder (CLGRAD_KERNEL_DIR-style) holding ops/binary.cl = `binary` and
+ * ops/included.cl = `included`, which must fail to compile; returns the
+ * error message (static storage). */
+static const char *failed_build(const char *binary, const char *included)
 {
-    clg_context_destroy(test_context()); /* exits 77 without a device */
-    char dir[] = "/tmp/clgrad-kernels-XXXXXX";
+    static char msg[4096];
+    char dir[] = "/tmp/clgrad-kernels-XXXXXX", path[1100];
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    char path[1100];
     snprintf(path, sizeof path, "%s/ops", dir);
     mkdir(path, 0755);
-    snprintf(path, sizeof path, "%s/ops/binary.cl", dir);
-    FILE *f = fopen(path, "w");
-    fputs("__kernel void binary_forward(__global float *x) { x[0] = undeclared_name; }\n", f);
-    fclose(f);
+    const char *names[2] = {"binary.cl", "included.cl"}, *texts[2] = {binary, included};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/ops/%s", dir, names[i]);
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs(texts[i], f);
+        fclose(f);
+    }
     clg_context_options o = clg_context_options_default();
     o.kernel_dir = dir;
     o.disk_cache = false;
@@ -173,15 +177,29 @@ START_TEST(test_program_build_error_has_log)
     clg_tensor *a = test_tensor(ctx, 1, (int64_t[]){2}, NULL, false);
     ck_assert_ptr_null(clg_add(a, a));
     ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_BUILD);
-    const char *msg = clg_context_error(ctx);
-    ck_assert_msg(strstr(msg, "ops/binary.cl") && strstr(msg, "undeclared_name"),
-                  "message should name the source and carry the log: %s", msg);
+    snprintf(msg, sizeof msg, "%s", clg_context_error(ctx));
     clg_tensor_destroy(a);
     clg_context_destroy(ctx);
-    remove(path);
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/ops/%s", dir, names[i]);
+        remove(path);
+    }
     snprintf(path, sizeof path, "%s/ops", dir);
     rmdir(path);
     rmdir(dir);
+    return msg;
+}
+
+/* A kernel that does not compile: the error carries the build log and names
+ * the source. Loading from a folder makes this testable without touching the
+ * embedded sources. */
+START_TEST(test_program_build_error_has_log)
+{
+    clg_context_destroy(test_context()); /* exits 77 without a device */
+    const char *msg = failed_build(
+        "__kernel void binary_forward(__global float *x) { x[0] = undeclared_name; }\n", "");
+    ck_assert_msg(strstr(msg, "ops/binary.cl") && strstr(msg, "undeclared_name"),
+                  "message should name the source and carry the log: %s", msg);
 }
 END_TEST
 
@@ -190,37 +208,10 @@ END_TEST
  * #error of its own, which the log shows only if it was found. */
 START_TEST(test_kernel_dir_includes)
 {
-    clg_context_destroy(test_context()); /* exits 77 without a device */
-    char dir[] = "/tmp/clgrad-kernels-XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char path[1100], inc[1100];
-    snprintf(path, sizeof path, "%s/ops", dir);
-    mkdir(path, 0755);
-    snprintf(inc, sizeof inc, "%s/ops/included.cl", dir);
-    FILE *f = fopen(inc, "w");
-    fputs("#error the included file was found\n", f);
-    fclose(f);
-    snprintf(path, sizeof path, "%s/ops/binary.cl", dir);
-    f = fopen(path, "w");
-    fputs("#include \"ops/included.cl\"\n", f);
-    fclose(f);
-    clg_context_options o = clg_context_options_default();
-    o.kernel_dir = dir;
-    o.disk_cache = false;
-    clg_context *ctx = NULL;
-    ck_assert_int_eq(clg_context_create(&o, &ctx), CLG_STATUS_OK);
-    clg_tensor *a = test_tensor(ctx, 1, (int64_t[]){2}, NULL, false);
-    ck_assert_ptr_null(clg_add(a, a));
-    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_BUILD);
-    const char *msg = clg_context_error(ctx);
+    clg_context_destroy(test_context());
+    const char *msg = failed_build("#include \"ops/included.cl\"\n",
+                                   "#error the included file was found\n");
     ck_assert_msg(strstr(msg, "the included file was found"), "include not found: %s", msg);
-    clg_tensor_destroy(a);
-    clg_context_destroy(ctx);
-    remove(path);
-    remove(inc);
-    snprintf(path, sizeof path, "%s/ops", dir);
-    rmdir(path);
-    rmdir(dir);
 }
 END_TEST
 
