@@ -56,21 +56,23 @@ static void pool_backward(clg_context *ctx, const eng_node *node)
     clg_tensor *dx = eng_grad_dest(ctx, x, &accumulate);
     if (!dx)
         return;
-    size_t n = (size_t)clg_tensor_numel(x);
     bool disjoint = step[0] >= geo[2] && step[1] >= geo[3];
     if (node->i[0] == POOL_MAX && disjoint) {
         size_t rows = (size_t)in[0] * (size_t)in[1] * (size_t)geo[0];
         OP_LAUNCH(ctx, SOURCE, "max_pool2d_backward_disjoint", rows, ENG_ARG_TENSOR(g),
                   ENG_ARG_TENSOR(node->saved[0]), ENG_ARG_TENSOR(dx), OP_ARG4(in), OP_ARG4(geo),
                   OP_ARG4(step), CLRT_ARG_INT(rows), CLRT_ARG_INT(accumulate));
-    } else if (node->i[0] == POOL_MAX)
-        OP_LAUNCH(ctx, SOURCE, "max_pool2d_backward", n, ENG_ARG_TENSOR(g),
-                  ENG_ARG_TENSOR(node->saved[0]), ENG_ARG_TENSOR(dx), OP_ARG4(in), OP_ARG4(geo),
-                  OP_ARG4(step), CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));
-    else
-        OP_LAUNCH(ctx, SOURCE, "avg_pool2d_backward", n, ENG_ARG_TENSOR(g), ENG_ARG_TENSOR(dx),
-                  OP_ARG4(in), OP_ARG4(geo), OP_ARG4(step), CLRT_ARG_INT(n),
-                  CLRT_ARG_INT(accumulate));
+    } else {
+        size_t rows = (size_t)in[0] * (size_t)in[1] * (size_t)in[2];
+        if (node->i[0] == POOL_MAX)
+            OP_LAUNCH(ctx, SOURCE, "max_pool2d_backward", rows, ENG_ARG_TENSOR(g),
+                      ENG_ARG_TENSOR(node->saved[0]), ENG_ARG_TENSOR(dx), OP_ARG4(in),
+                      OP_ARG4(geo), OP_ARG4(step), CLRT_ARG_INT(rows), CLRT_ARG_INT(accumulate));
+        else
+            OP_LAUNCH(ctx, SOURCE, "avg_pool2d_backward", rows, ENG_ARG_TENSOR(g),
+                      ENG_ARG_TENSOR(dx), OP_ARG4(in), OP_ARG4(geo), OP_ARG4(step),
+                      CLRT_ARG_INT(rows), CLRT_ARG_INT(accumulate));
+    }
 }
 
 /* The shape rule and the op's errors; sets the output size. */

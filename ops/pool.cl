@@ -6,8 +6,11 @@
  *   step (stride_h, stride_w, pad_h, pad_w)
  * Window (oh, ow) covers rows oh sh - ph .. oh sh - ph + kh - 1 (columns
  * alike). Padding is at most half the window, so every window holds at
- * least one real element. Backward kernels gather: one work-item per input
- * element visits the windows covering it, so nothing is written twice. */
+ * least one real element. Every kernel has one work-item per row (an
+ * output row forward, an input row or band of rows backward) looping along
+ * it: the divisions that locate a row are paid once per row, and backward
+ * work-items write only their own rows, so nothing is written twice and no
+ * atomics are needed. */
 
 /* The windows covering input row `i` along one axis: outputs o with
  * o s - p <= i <= o s - p + k - 1, clipped to [0, size). */
@@ -84,28 +87,32 @@ __kernel void max_pool2d_forward(__global const float *x, int x_off, __global fl
 }
 
 /* dx[plane, ih, iw] (+)= the sum of g over the windows whose saved maximum
- * is this element. */
+ * is this element. Work-item r = plane H + ih owns input row ih: it visits
+ * the output rows whose windows cover it and adds each window's g at the
+ * saved maximum when that lies in its row (a scatter inside its own row, so
+ * no two work-items write one element, and no division per element). */
 __kernel void max_pool2d_backward(__global const float *g, int g_off,
                                   __global const int *index, int index_off, __global float *dx,
-                                  int dx_off, int4 in, int4 geo, int4 step, int n, int accumulate)
+                                  int dx_off, int4 in, int4 geo, int4 step, int rows,
+                                  int accumulate)
 {
-    int i = get_global_id(0);
-    if (i >= n)
+    int r = get_global_id(0);
+    if (r >= rows)
         return;
-    int iw = i % in.w, t = i / in.w;
-    int ih = t % in.z, plane = t / in.z;
-    int self = ih * in.w + iw;
-    int oh1 = last_window(ih, step.x, step.z, geo.x);
-    int ow0 = first_window(iw, geo.w, step.y, step.w);
-    int ow1 = last_window(iw, step.y, step.w, geo.y);
-    float sum = 0.0f;
-    for (int oh = first_window(ih, geo.z, step.x, step.z); oh <= oh1; oh++)
-        for (int ow = ow0; ow <= ow1; ow++) {
-            int j = (plane * geo.x + oh) * geo.y + ow;
-            if (index[index_off + j] == self)
-                sum += g[g_off + j];
+    int ih = r % in.z, plane = r / in.z;
+    __global float *d = dx + dx_off + r * in.w;
+    if (!accumulate)
+        for (int iw = 0; iw < in.w; iw++)
+            d[iw] = 0.0f;
+    int row_start = ih * in.w, oh1 = last_window(ih, step.x, step.z, geo.x);
+    for (int oh = first_window(ih, geo.z, step.x, step.z); oh <= oh1; oh++) {
+        int j0 = (plane * geo.x + oh) * geo.y;
+        for (int ow = 0; ow < geo.y; ow++) {
+            int at = index[index_off + j0 + ow] - row_start;
+            if (at >= 0 && at < in.w)
+                d[at] += g[g_off + j0 + ow];
         }
-    dx[dx_off + i] = accumulate ? dx[dx_off + i] + sum : sum;
+    }
 }
 
 /* Disjoint windows (stride >= window): dx[plane, index[j]] += g[j] for each
@@ -161,22 +168,30 @@ __kernel void avg_pool2d_forward(__global const float *x, int x_off, __global fl
     }
 }
 
-/* dx[plane, ih, iw] (+)= sum of g / (kh kw) over the windows covering it. */
+/* dx[plane, ih, iw] (+)= sum of g / (kh kw) over the windows covering it.
+ * Work-item r = plane H + ih owns input row ih, as max_pool2d_backward:
+ * each covering output row spreads g / (kh kw) over its windows' columns. */
 __kernel void avg_pool2d_backward(__global const float *g, int g_off, __global float *dx,
-                                  int dx_off, int4 in, int4 geo, int4 step, int n, int accumulate)
+                                  int dx_off, int4 in, int4 geo, int4 step, int rows,
+                                  int accumulate)
 {
-    int i = get_global_id(0);
-    if (i >= n)
+    int r = get_global_id(0);
+    if (r >= rows)
         return;
-    int iw = i % in.w, t = i / in.w;
-    int ih = t % in.z, plane = t / in.z;
+    int ih = r % in.z, plane = r / in.z;
+    __global float *d = dx + dx_off + r * in.w;
+    if (!accumulate)
+        for (int iw = 0; iw < in.w; iw++)
+            d[iw] = 0.0f;
     float area = (float)(geo.z * geo.w);
     int oh1 = last_window(ih, step.x, step.z, geo.x);
-    int ow0 = first_window(iw, geo.w, step.y, step.w);
-    int ow1 = last_window(iw, step.y, step.w, geo.y);
-    float sum = 0.0f;
-    for (int oh = first_window(ih, geo.z, step.x, step.z); oh <= oh1; oh++)
-        for (int ow = ow0; ow <= ow1; ow++)
-            sum += g[g_off + (plane * geo.x + oh) * geo.y + ow] / area;
-    dx[dx_off + i] = accumulate ? dx[dx_off + i] + sum : sum;
+    for (int oh = first_window(ih, geo.z, step.x, step.z); oh <= oh1; oh++) {
+        __global const float *grow = g + g_off + (plane * geo.x + oh) * geo.y;
+        for (int ow = 0; ow < geo.y; ow++) {
+            float v = grow[ow] / area;
+            int w0 = ow * step.y - step.w;
+            for (int iw = max(w0, 0); iw < min(w0 + geo.w, in.w); iw++)
+                d[iw] += v;
+        }
+    }
 }
