@@ -9,6 +9,7 @@
  *   g_loss = -BCE(l_f, 0) = mean log(1 - D(G(z)))          (minimax)
  *          =  BCE(l_f, 1) = -mean log D(G(z))              (non-saturating)
  * so every log is computed stably from the logits. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -35,6 +36,11 @@ struct clg_gan {
     clg_conv_transpose2d_layer *g_deconv[2];
     clg_conv2d_layer *d_conv[2];
     clg_params *g_params, *d_params;
+    /* The losses of the training steps since clg_gan_mean_losses last read
+     * them, summed on the device: sums[0] the discriminator's, sums[1] the
+     * generator's (1-element tensors), counts[] the steps. */
+    clg_tensor *sums[2];
+    int64_t counts[2];
 };
 
 CLG_API void clg_gan_destroy(clg_gan *gan)
@@ -43,6 +49,8 @@ CLG_API void clg_gan_destroy(clg_gan *gan)
         return;
     clg_params_destroy(gan->g_params);
     clg_params_destroy(gan->d_params);
+    clg_tensor_destroy(gan->sums[0]);
+    clg_tensor_destroy(gan->sums[1]);
     for (int i = 0; i < 3; i++) {
         clg_linear_destroy(gan->g_fc[i]);
         clg_linear_destroy(gan->d_fc[i]);
@@ -140,6 +148,11 @@ CLG_API clg_gan *clg_zoo_gan_create(clg_context *ctx, clg_gan_arch arch, int64_t
         create_mlp(g);
     else
         create_dcgan(g);
+    for (int i = 0; i < 2; i++) {
+        g->sums[i] = clg_tensor_create(ctx, CLG_DTYPE_F32, 1, (int64_t[]){1});
+        if (g->sums[i])
+            clg_tensor_fill(g->sums[i], 0.0f);
+    }
     if (eng_failed(ctx) || !g->g_params || !g->d_params) {
         clg_gan_destroy(g);
         return NULL;
@@ -268,16 +281,45 @@ static clg_tensor *g_loss_of(clg_gan *g, clg_tensor *fake, clg_gan_loss loss)
 }
 
 /* Backward, the update, the optional read; ends the step. */
-static clg_status finish(clg_gan *g, clg_optim *opt, clg_tensor *loss, float *value)
+/* Backward, the update, the loss added to the player's running sum on the
+ * device (outside the tape), and the loss read when `value` asks for it. */
+static clg_status finish(clg_gan *g, clg_optim *opt, int player, clg_tensor *loss, float *value)
 {
     clg_optim_zero_grad(opt);
     clg_status status = clg_backward(loss);
     if (status == CLG_STATUS_OK)
         status = clg_optim_step(opt);
+    if (status == CLG_STATUS_OK) {
+        bool grad = clg_grad_set_enabled(g->ctx, false);
+        clg_tensor *sum = clg_add(g->sums[player], loss); /* [1] + [] */
+        status = sum ? clg_tensor_copy(g->sums[player], sum) : clg_context_status(g->ctx);
+        clg_grad_set_enabled(g->ctx, grad);
+        g->counts[player]++;
+    }
     if (status == CLG_STATUS_OK && value)
         status = clg_tensor_item(loss, value);
     clg_step_end(g->ctx);
     return eng_failed(g->ctx) ? clg_context_status(g->ctx) : status;
+}
+
+CLG_API clg_status clg_gan_mean_losses(clg_gan *gan, float *d_mean, float *g_mean)
+{
+    if (!gan)
+        return CLG_STATUS_INVALID_ARGUMENT;
+    if (eng_failed(gan->ctx))
+        return clg_context_status(gan->ctx);
+    float *out[2] = {d_mean, g_mean};
+    for (int i = 0; i < 2; i++) {
+        float sum = 0.0f;
+        if (gan->counts[i] > 0 && clg_tensor_download(gan->sums[i], &sum, 1) != CLG_STATUS_OK)
+            return clg_context_status(gan->ctx);
+        if (out[i])
+            *out[i] = gan->counts[i] > 0 ? sum / (float)gan->counts[i] : NAN;
+        gan->counts[i] = 0;
+        if (clg_tensor_fill(gan->sums[i], 0.0f) != CLG_STATUS_OK)
+            return clg_context_status(gan->ctx);
+    }
+    return CLG_STATUS_OK;
 }
 
 CLG_API clg_status clg_gan_train_discriminator(clg_gan *gan, clg_optim *d_opt, const float *real,
@@ -292,7 +334,7 @@ CLG_API clg_status clg_gan_train_discriminator(clg_gan *gan, clg_optim *d_opt, c
     bool grad = clg_grad_set_enabled(ctx, false);
     clg_tensor *fake = generate(gan, noise(gan, n, z), true, false);
     clg_grad_set_enabled(ctx, grad);
-    return finish(gan, d_opt, d_loss_of(gan, x, fake), d_loss);
+    return finish(gan, d_opt, 0, d_loss_of(gan, x, fake), d_loss);
 }
 
 CLG_API clg_status clg_gan_train_generator(clg_gan *gan, clg_optim *g_opt, int64_t n,
@@ -302,7 +344,7 @@ CLG_API clg_status clg_gan_train_generator(clg_gan *gan, clg_optim *g_opt, int64
         return gan ? clg_context_status(gan->ctx) : CLG_STATUS_INVALID_ARGUMENT;
     clg_step_begin(gan->ctx);
     clg_tensor *fake = generate(gan, noise(gan, n, z), true, false);
-    return finish(gan, g_opt, g_loss_of(gan, fake, loss), g_loss);
+    return finish(gan, g_opt, 1, g_loss_of(gan, fake, loss), g_loss);
 }
 
 CLG_API clg_status clg_gan_losses(clg_gan *gan, const float *real, int64_t n, const float *z,

@@ -412,12 +412,18 @@ CLG_API clg_tensor *clg_gan_discriminate(clg_gan *gan, clg_tensor *x);
  * step feeds G(z) without recording G (as PyTorch's detach()); the
  * generator step leaves gradients in D's parameters, which the next
  * discriminator step clears. *d_loss / *g_loss (may be NULL) receive the
- * loss before the update (one host read each). Errors: n below 1, an
- * unknown loss, real NULL where needed (CLG_STATUS_INVALID_ARGUMENT). */
+ * loss before the update (one host read each); pass NULL and read
+ * clg_gan_mean_losses now and then to train without a host sync per step.
+ * Errors: n below 1, an unknown loss, real NULL where needed
+ * (CLG_STATUS_INVALID_ARGUMENT). */
 CLG_API clg_status clg_gan_train_discriminator(clg_gan *gan, clg_optim *d_opt, const float *real,
                                                int64_t n, const float *z, float *d_loss);
 CLG_API clg_status clg_gan_train_generator(clg_gan *gan, clg_optim *g_opt, int64_t n,
                                            const float *z, clg_gan_loss loss, float *g_loss);
+/* The mean loss of each player over its training steps since the last call
+ * (NaN where there were none), summed on the device as the steps ran; then
+ * starts again. Either output may be NULL. One host read per player. */
+CLG_API clg_status clg_gan_mean_losses(clg_gan *gan, float *d_mean, float *g_mean);
 /* Both losses on (real, z) without training (no update, no tape; batch
  * norm on batch statistics, as in training, without touching the running
  * ones); either output may be NULL, and real too when d_loss is. Errors as

@@ -93,6 +93,19 @@ static void check_steps(clg_context *ctx, const clg_safetensors *st, clg_gan_arc
     fflush(stdout);
     test_assert_close(d, want_d, STEPS, test_tol_get("loss_curve"), "d_loss");
     test_assert_close(g, want_g, STEPS, test_tol_get("loss_curve"), "g_loss");
+    /* the device-side sums saw the same losses */
+    float d_mean, g_mean, d_sum = 0, g_sum = 0;
+    for (int s = 0; s < STEPS; s++) {
+        d_sum += d[s];
+        g_sum += g[s];
+    }
+    ck_assert_int_eq(clg_gan_mean_losses(gan, &d_mean, &g_mean), CLG_STATUS_OK);
+    ck_assert_msg(fabsf(d_mean - d_sum / STEPS) <= 1e-6f * fabsf(d_sum) &&
+                      fabsf(g_mean - g_sum / STEPS) <= 1e-6f * fabsf(g_sum),
+                  "mean losses %g %g, want %g %g", (double)d_mean, (double)g_mean,
+                  (double)(d_sum / STEPS), (double)(g_sum / STEPS));
+    ck_assert_int_eq(clg_gan_mean_losses(gan, &d_mean, NULL), CLG_STATUS_OK);
+    ck_assert(isnan(d_mean)); /* no steps since the last read */
     clg_optim_destroy(d_opt);
     clg_optim_destroy(g_opt);
     clg_gan_destroy(gan);

@@ -484,22 +484,23 @@ int cli_train_gan(int argc, char **argv)
     if (!gan_samples(&r, gan, &o, 0, images))
         goto done;
     for (int64_t epoch = 0; epoch < o.epochs; epoch++) {
-        double start = cli_now(), sum_d = 0, sum_g = 0;
-        int64_t steps = 0, n;
+        double start = cli_now();
+        int64_t n;
         const int64_t *indices;
         clg_batcher_begin_epoch(r.batcher);
+        /* The losses are summed on the device and read once per epoch: no
+         * host sync per step. */
         while (clg_batcher_next(r.batcher, &indices, &n)) {
             clg_dataset_gather(r.train, indices, n, r.x, r.labels);
-            float d = 0, g = 0;
-            if (clg_gan_train_discriminator(gan, d_opt, r.x, n, NULL, &d) != CLG_STATUS_OK ||
-                clg_gan_train_generator(gan, g_opt, n, NULL, o.loss, &g) != CLG_STATUS_OK)
+            if (clg_gan_train_discriminator(gan, d_opt, r.x, n, NULL, NULL) != CLG_STATUS_OK ||
+                clg_gan_train_generator(gan, g_opt, n, NULL, o.loss, NULL) != CLG_STATUS_OK)
                 goto done;
-            sum_d += d;
-            sum_g += g;
-            steps++;
         }
-        d_mean[epoch] = sum_d / (double)steps;
-        g_mean[epoch] = sum_g / (double)steps;
+        float d = 0, g = 0;
+        if (clg_gan_mean_losses(gan, &d, &g) != CLG_STATUS_OK)
+            goto done;
+        d_mean[epoch] = d;
+        g_mean[epoch] = g;
         printf("epoch %lld/%lld: discriminator loss %.4f, generator loss %.4f (%.1f s)\n",
                (long long)epoch + 1, (long long)o.epochs, d_mean[epoch], g_mean[epoch],
                cli_now() - start);
