@@ -13,47 +13,15 @@
 
 enum { STEPS = 10, BATCH = 8, PIXELS = 784, HIDDEN = 16 };
 
-static const void *fixture_get(const clg_safetensors *st, const char *name, size_t *count)
-{
-    int rank;
-    const int64_t *shape;
-    const void *data = NULL;
-    ck_assert_msg(clg_safetensors_get(st, name, NULL, &rank, &shape, &data),
-                  "lstm_curve fixture lacks %s", name);
-    size_t n = 1;
-    for (int d = 0; d < rank; d++)
-        n *= (size_t)shape[d];
-    if (count)
-        *count = n;
-    return data;
-}
-
-static float train_step(clg_context *ctx, clg_model *model, clg_optim *opt, const float *images,
-                        const int32_t *labels, int64_t count)
-{
-    clg_step_begin(ctx);
-    clg_tensor *x = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (int64_t[]){count, PIXELS}, images);
-    clg_tensor *y = clg_tensor_from_host(ctx, CLG_DTYPE_I32, 1, &count, labels);
-    clg_tensor *loss = clg_cross_entropy_loss(clg_model_forward(model, x), y, CLG_REDUCTION_MEAN);
-    clg_optim_zero_grad(opt);
-    clg_backward(loss);
-    clg_optim_step(opt);
-    float value = NAN;
-    ck_assert_msg(clg_tensor_item(loss, &value) == CLG_STATUS_OK, "step: %s",
-                  clg_context_error(ctx));
-    clg_step_end(ctx);
-    return value;
-}
-
 static void check_curve(const char *cell)
 {
     clg_context *ctx = test_context();
     clg_safetensors *st = test_golden_open(ctx, "lstm_curve");
-    const float *x = fixture_get(st, "x", NULL);
-    const int32_t *y = fixture_get(st, "y", NULL);
+    const float *x = test_fixture_get(st, "lstm_curve", "x", 3, (int64_t[]){STEPS, BATCH, PIXELS});
+    const int32_t *y = test_fixture_get(st, "lstm_curve", "y", 2, (int64_t[]){STEPS, BATCH});
     char name[64];
     snprintf(name, sizeof name, "%s.loss", cell);
-    const float *want = fixture_get(st, name, NULL);
+    const float *want = test_fixture_get(st, "lstm_curve", name, 1, (int64_t[]){STEPS});
     char loss_name[64];
     memcpy(loss_name, name, sizeof name);
     clg_model *model = clg_zoo_recurrent_create(ctx, cell, 28, 28, HIDDEN, 10, 99);
@@ -62,19 +30,20 @@ static void check_curve(const char *cell)
     const clg_params *ps = clg_model_params(model);
     ck_assert_uint_eq(clg_params_count(ps), 6);
     for (size_t i = 0; i < clg_params_count(ps); i++) { /* by PyTorch's state_dict names */
-        size_t n;
-        snprintf(name, sizeof name, "%s.%s", cell, clg_params_name(ps, i));
-        const float *data = fixture_get(st, name, &n);
         clg_tensor *t = clg_params_tensor(ps, i);
-        ck_assert_uint_eq(n, (size_t)clg_tensor_numel(t));
-        ck_assert_int_eq(clg_tensor_upload(t, data, n), CLG_STATUS_OK);
+        int64_t shape[CLG_MAX_RANK];
+        for (int d = 0; d < clg_tensor_rank(t); d++)
+            shape[d] = clg_tensor_dim(t, d);
+        snprintf(name, sizeof name, "%s.%s", cell, clg_params_name(ps, i));
+        const float *data = test_fixture_get(st, "lstm_curve", name, clg_tensor_rank(t), shape);
+        ck_assert_int_eq(clg_tensor_upload(t, data, (size_t)clg_tensor_numel(t)), CLG_STATUS_OK);
     }
     clg_optim_options o = clg_optim_options_default(CLG_OPTIM_ADAM);
     o.lr = 1e-2f;
     clg_optim *opt = clg_optim_create(ctx, ps, &o);
     float got[STEPS];
     for (int s = 0; s < STEPS; s++)
-        got[s] = train_step(ctx, model, opt, x + s * BATCH * PIXELS, y + s * BATCH, BATCH);
+        got[s] = test_train_step(ctx, model, opt, x + s * BATCH * PIXELS, y + s * BATCH, BATCH);
     double worst = 0;
     for (int s = 0; s < STEPS; s++)
         worst = fmax(worst, fabs((double)got[s] - want[s]) / fabs((double)want[s]));
