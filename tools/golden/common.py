@@ -1,11 +1,13 @@
 """Shared by the golden-value generators in tools/golden/: a safetensors writer
 (so the generators need only Debian's python3-torch, not the safetensors
-package) and `Fixture.case`, which records one op's forward and backward.
+package), `Fixture.case`, which records one op's forward and backward, and
+`read_idx`, the first images or labels of Debian's Fashion-MNIST.
 
 Run the generators with the system Python, which has torch:
     /usr/bin/python3 tools/golden/gen_ops.py
 Fixtures land in tests/golden/ and are committed, so tests need no Python.
 """
+import gzip
 import json
 import os
 import struct
@@ -14,8 +16,23 @@ import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GOLDEN_DIR = os.path.join(ROOT, "tests", "golden")
+FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 
 torch.set_num_threads(1)
+
+
+def read_idx(path, count):
+    """The first `count` items of a gzipped IDX file of unsigned bytes."""
+    with gzip.open(path, "rb") as f:
+        magic = struct.unpack(">I", f.read(4))[0]
+        rank = magic & 0xFF
+        assert magic >> 8 == 0x08, "%s: not an unsigned-byte IDX file" % path
+        dims = struct.unpack(">%dI" % rank, f.read(4 * rank))
+        item = 1
+        for d in dims[1:]:
+            item *= d
+        data = f.read(count * item)
+    return torch.tensor(list(data), dtype=torch.uint8).reshape(count, *dims[1:])
 
 
 def save_safetensors(path, tensors, metadata=None):

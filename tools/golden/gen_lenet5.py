@@ -14,30 +14,15 @@ Writes tests/golden/lenet5_curve.safetensors:
                                        before that step's optimizer update
 """
 import copy
-import gzip
 import os
-import struct
 
 import torch
 from torch import nn
 
-from common import GOLDEN_DIR, ROOT, save_safetensors
-FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
+from common import FASHION_MNIST, GOLDEN_DIR, ROOT, read_idx, save_safetensors
 STEPS, BATCH = 10, 16
 
 
-def read_idx(path, count):
-    """The first `count` items of a gzipped IDX file of unsigned bytes."""
-    with gzip.open(path, "rb") as f:
-        magic = struct.unpack(">I", f.read(4))[0]
-        rank = magic & 0xFF
-        assert magic >> 8 == 0x08, "%s: not an unsigned-byte IDX file" % path
-        dims = struct.unpack(">%dI" % rank, f.read(4 * rank))
-        item = 1
-        for d in dims[1:]:
-            item *= d
-        data = f.read(count * item)
-    return torch.tensor(list(data), dtype=torch.uint8).reshape(count, *dims[1:])
 
 
 class LeNet5(nn.Module):

@@ -12,31 +12,16 @@ Writes tests/golden/mlp_curve.safetensors:
                                        before that step's optimizer update
 """
 import copy
-import gzip
 import os
-import struct
 
 import torch
 from torch import nn
 
-from common import GOLDEN_DIR, ROOT, save_safetensors
+from common import FASHION_MNIST, GOLDEN_DIR, ROOT, read_idx, save_safetensors
 
-FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 STEPS, BATCH = 10, 32
 
 
-def read_idx(path, count):
-    """The first `count` items of a gzipped IDX file of unsigned bytes."""
-    with gzip.open(path, "rb") as f:
-        magic = struct.unpack(">I", f.read(4))[0]
-        rank = magic & 0xFF
-        assert magic >> 8 == 0x08, "%s: not an unsigned-byte IDX file" % path
-        dims = struct.unpack(">%dI" % rank, f.read(4 * rank))
-        item = 1
-        for d in dims[1:]:
-            item *= d
-        data = f.read(count * item)
-    return torch.tensor(list(data), dtype=torch.uint8).reshape(count, *dims[1:])
 
 
 class MLP(nn.Module):

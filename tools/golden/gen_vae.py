@@ -13,32 +13,16 @@ Writes tests/golden/vae_curve.safetensors:
   eps (10, 8, 3)                        the noise of each step
   loss.reconstruction, loss.kl (10)     each step's two terms before its update
 """
-import gzip
 import os
-import struct
 
 import torch
 from torch import nn
 import torch.nn.functional as F
 
-from common import GOLDEN_DIR, ROOT, save_safetensors
-
-FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
+from common import FASHION_MNIST, GOLDEN_DIR, ROOT, read_idx, save_safetensors
 
 
-def read_idx(path, count):
-    """The first `count` items of a gzipped IDX file of unsigned bytes (as in
-    gen_mlp.py, which runs on import and so is not imported)."""
-    with gzip.open(path, "rb") as f:
-        magic = struct.unpack(">I", f.read(4))[0]
-        rank = magic & 0xFF
-        assert magic >> 8 == 0x08, "%s: not an unsigned-byte IDX file" % path
-        dims = struct.unpack(">%dI" % rank, f.read(4 * rank))
-        item = 1
-        for d in dims[1:]:
-            item *= d
-        data = f.read(count * item)
-    return torch.tensor(list(data), dtype=torch.uint8).reshape(count, *dims[1:])
+
 
 
 STEPS, BATCH, HIDDEN, LATENT = 10, 8, 32, 3

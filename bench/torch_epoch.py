@@ -1,0 +1,67 @@
+"""bench/torch_epoch.py: what bench/pytorch_mlp.py and bench/pytorch_lenet5.py
+share: Debian's Fashion-MNIST as tensors and one timed epoch of Adam on one
+CPU thread, the loss read every step as clgrad-bench reads it. Not a script
+of its own; the two import it from beside them."""
+import gzip
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+
+DATA_DIR = "/usr/share/datasets/fashion-mnist"
+
+
+def read_idx(path):
+    """An IDX file of unsigned bytes, gzipped or plain, as a numpy array."""
+    for candidate in (path, path + ".gz"):
+        if os.path.exists(candidate):
+            opener = gzip.open if candidate.endswith(".gz") else open
+            with opener(candidate, "rb") as f:
+                data = f.read()
+            rank = data[3]
+            dims = struct.unpack(">" + "I" * rank, data[4:4 + 4 * rank])
+            return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(dims)
+    return None
+
+
+def training_set(data_dir):
+    """(x (60000, 784) in [0, 1], y (60000,)); random data of the same shape
+    when the folder has no Fashion-MNIST."""
+    images = read_idx(os.path.join(data_dir, "train-images-idx3-ubyte"))
+    labels = read_idx(os.path.join(data_dir, "train-labels-idx1-ubyte"))
+    if images is None or labels is None:
+        print(f"(no Fashion-MNIST in {data_dir}: random data of the same shape)")
+        return torch.rand(60000, 784), torch.arange(60000) % 10
+    x = torch.from_numpy(images.reshape(-1, 784).astype(np.float32) / 255.0)
+    return x, torch.from_numpy(labels.astype(np.int64))
+
+
+def run(make_model, batch, tag):
+    """One shuffled epoch of make_model() at `batch` (Adam lr 1e-3) on the
+    folder in sys.argv[1] (default DATA_DIR); prints the seconds and a
+    `result <tag> epoch_seconds=... samples=...` line for bench/run.sh."""
+    data_dir = sys.argv[1] if len(sys.argv) > 1 else DATA_DIR
+    torch.set_num_threads(1)
+    torch.manual_seed(42)
+    x, y = training_set(data_dir)
+    model = make_model()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    start = time.perf_counter()
+    order = torch.randperm(x.shape[0])
+    loss_value = 0.0
+    for first in range(0, x.shape[0], batch):
+        index = order[first:first + batch]
+        loss = loss_fn(model(x[index]), y[index])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        loss_value = loss.item()
+    seconds = time.perf_counter() - start
+    print(f"PyTorch {torch.__version__}, 1 thread: one epoch of {x.shape[0]} samples in "
+          f"{seconds:.2f} s ({x.shape[0] / seconds:.0f} samples/s), final loss {loss_value:.4f}")
+    print(f"result {tag} epoch_seconds={seconds:.4f} samples={x.shape[0]}")
