@@ -10,9 +10,10 @@
  * libopenblas-dev), OpenBLAS on one and on two threads;
  *   - one MLP training step (forward, backward, Adam) with every GEMM
  *     through the dispatcher's choice and with every GEMM through CLBlast.
- * Each figure is the best of three rounds of about 50 ms (slower rounds
- * measure other load on a shared machine). Lines starting with "result" are
- * for scripts. Run on demand; never part of meson test.
+ * Each figure is the best of five rounds of about 20 ms, the sides of a
+ * shape taking turns (slower rounds measure other load on a shared
+ * machine). Lines starting with "result" are for scripts. Run on demand;
+ * never part of meson test.
  *
  * The GEMM candidates are reached through the private runtime (clrt_gemm_run
  * on the tensors' buffers), hence engine/engine.h. */
@@ -43,8 +44,9 @@ typedef struct shape {
 
 /* A linear layer y = x W^T (ops/matmul.c): forward NT (batch, out, in);
  * dx = g W: NN (batch, in, out); dW^T = x^T g: TN (in, out, batch). A conv
- * (ops/conv.c) with P positions, T taps, K channels: forward NT (P, K, T);
- * dW = g^T col: TN (K, T, P); dcol = g W: NN (P, T, K). */
+ * (ops/conv.c) with P positions (batch included), T taps, K channels and a
+ * channel-major column matrix col (T, P): forward y = W col: NN (K, P, T);
+ * dW = g col^T: NT (K, T, P); dcol = W^T g: TN (T, P, K). */
 static const shape shapes[] = {
     {"mlp fc1 fwd", {128, 256, 784, 1, false, true}},
     {"mlp fc1 dx", {128, 784, 256, 1, false, false}},
@@ -55,12 +57,12 @@ static const shape shapes[] = {
     {"mlp fc3 fwd", {128, 10, 128, 1, false, true}},
     {"mlp fc3 dx", {128, 128, 10, 1, false, false}},
     {"mlp fc3 dW", {128, 10, 128, 1, true, false}},
-    {"lenet conv1 fwd", {50176, 6, 25, 1, false, true}},
-    {"lenet conv1 dW", {6, 25, 50176, 1, true, false}},
-    {"lenet conv1 dcol", {50176, 25, 6, 1, false, false}},
-    {"lenet conv2 fwd", {6400, 16, 150, 1, false, true}},
-    {"lenet conv2 dW", {16, 150, 6400, 1, true, false}},
-    {"lenet conv2 dcol", {6400, 150, 16, 1, false, false}},
+    {"lenet conv1 fwd", {6, 50176, 25, 1, false, false}},
+    {"lenet conv1 dW", {6, 25, 50176, 1, false, true}},
+    {"lenet conv1 dcol", {25, 50176, 6, 1, true, false}},
+    {"lenet conv2 fwd", {16, 6400, 150, 1, false, false}},
+    {"lenet conv2 dW", {16, 150, 6400, 1, false, true}},
+    {"lenet conv2 dcol", {150, 6400, 16, 1, true, false}},
     {"ae 30-100 fwd", {2048, 100, 30, 1, false, true}},
     {"ae 30-100 dx", {2048, 30, 100, 1, false, false}},
     {"ae 30-100 dW", {30, 100, 2048, 1, true, false}},
@@ -163,27 +165,44 @@ static bool run_side(clg_context *ctx, int side, const operands *o, int reps)
     return run_candidate(ctx, side, o, reps);
 }
 
-/* GFLOP/s, best of three rounds of about 50 ms after a warm-up (kernel
- * builds); 0 when the side fails. */
-static double measure(clg_context *ctx, int side, const operands *o)
+/* GFLOP/s of each side (0 when it fails): after a warm-up (kernel builds)
+ * and a timed run that sizes the rounds, the best of ROUNDS rounds of about
+ * 20 ms, the sides taking turns round by round, so that a burst of other
+ * load on a shared machine slows one round of every side rather than every
+ * round of one side. */
+#define ROUNDS 5
+
+static void measure(clg_context *ctx, const int *sides, int n_sides, const operands *o, double *gf)
 {
     double flops = 2.0 * (double)o->s.m * (double)o->s.n * (double)o->s.k;
-    if (!run_side(ctx, side, o, 1))
-        return 0.0;
-    double t0 = now();
-    if (!run_side(ctx, side, o, 1))
-        return 0.0;
-    double one = now() - t0;
-    int reps = (int)(0.05 / (one > 1e-6 ? one : 1e-6)) + 1;
-    double best = 1e30;
-    for (int round = 0; round < 3; round++) {
-        t0 = now();
-        if (!run_side(ctx, side, o, reps))
-            return 0.0;
-        double t = (now() - t0) / reps;
-        best = t < best ? t : best;
+    int reps[64];
+    double best[64];
+    for (int i = 0; i < n_sides; i++) {
+        best[i] = 1e30;
+        reps[i] = 0;
+        if (!run_side(ctx, sides[i], o, 1))
+            continue;
+        double t0 = now();
+        if (!run_side(ctx, sides[i], o, 1))
+            continue;
+        double one = now() - t0;
+        reps[i] = (int)(0.02 / (one > 1e-6 ? one : 1e-6)) + 1;
     }
-    return flops / best * 1e-9;
+    for (int round = 0; round < ROUNDS; round++)
+        for (int i = 0; i < n_sides; i++) {
+            if (reps[i] == 0)
+                continue;
+            double t0 = now();
+            if (!run_side(ctx, sides[i], o, reps[i])) {
+                reps[i] = 0;
+                best[i] = 1e30;
+                continue;
+            }
+            double t = (now() - t0) / reps[i];
+            best[i] = t < best[i] ? t : best[i];
+        }
+    for (int i = 0; i < n_sides; i++)
+        gf[i] = reps[i] > 0 ? flops / best[i] * 1e-9 : 0.0;
 }
 
 static const char *shape_text(const clg_gemm_shape *s, char *buf, size_t cap)
@@ -211,33 +230,39 @@ static int bench_shapes(clg_context *ctx, bool all_own, const char *only)
             fprintf(stderr, "gemm-bench: %s: %s\n", shapes[i].label, clg_context_error(ctx));
             return 1;
         }
+        /* The sides: the choice, CLBlast, OpenBLAS on one and two threads,
+         * then (unless --quick) every other own candidate. */
         int choice = clrt_gemm_pick(&ctx->rt, &o.s);
-        double choice_gf = measure(ctx, choice, &o);
-        int best = -1;
-        double best_gf = 0;
-        for (int c = 0; c < clrt_gemm_candidate_count(); c++) {
+        int sides[64] = {choice, clblast, -1, -2}, n_sides = 2;
+#ifdef CLGRAD_BENCH_OPENBLAS
+        n_sides = 4;
+#endif
+        int first_own = n_sides;
+        for (int c = 0; c < clrt_gemm_candidate_count() && all_own && n_sides < 64; c++) {
             clrt_gemm_kind kind = clrt_gemm_candidate_get(c)->kind;
-            if (kind != CLRT_GEMM_OUTER && kind != CLRT_GEMM_DOT)
-                continue;
-            if (!all_own && c != choice)
-                continue;
-            double gf = c == choice ? choice_gf : measure(ctx, c, &o);
-            if (gf > best_gf) {
-                best = c;
-                best_gf = gf;
-            }
+            if ((kind == CLRT_GEMM_OUTER || kind == CLRT_GEMM_DOT) && c != choice)
+                sides[n_sides++] = c;
         }
-        double clblast_gf = measure(ctx, clblast, &o);
+        double gf[64];
+        measure(ctx, sides, n_sides, &o, gf);
+        double choice_gf = gf[0], clblast_gf = gf[1];
+        bool choice_own = clrt_gemm_candidate_get(choice)->kind == CLRT_GEMM_OUTER ||
+                          clrt_gemm_candidate_get(choice)->kind == CLRT_GEMM_DOT;
+        int best = choice_own ? choice : -1;
+        double best_gf = choice_own ? choice_gf : 0.0;
+        for (int i = first_own; i < n_sides; i++)
+            if (gf[i] > best_gf) {
+                best = sides[i];
+                best_gf = gf[i];
+            }
         char text[64], best_text[40];
         snprintf(best_text, sizeof best_text, "%s %.1f",
                  best >= 0 ? clrt_gemm_candidate_get(best)->name : "-", best_gf);
         printf("%-18s %-18s %-11s %6.1f %-18s %8.1f", shapes[i].label,
                shape_text(&o.s, text, sizeof text), clrt_gemm_candidate_get(choice)->name,
                choice_gf, best_text, clblast_gf);
-        double ob1 = 0, ob2 = 0;
+        double ob1 = n_sides >= 4 ? gf[2] : 0, ob2 = n_sides >= 4 ? gf[3] : 0;
 #ifdef CLGRAD_BENCH_OPENBLAS
-        ob1 = measure(ctx, -1, &o);
-        ob2 = measure(ctx, -2, &o);
         printf(" %8.1f %8.1f %9.2f", ob1, ob2, ob1 > 0 ? choice_gf / ob1 : 0.0);
 #endif
         printf("\n");

@@ -1,8 +1,10 @@
 /* cl/gemm.c: clgrad's own GEMM kernels (cl/gemm.cl) and what the dispatcher
  * in cl/blas.c decides with: the list of candidates (CLBlast's routes and the
- * own kernels' parameter sets), the default choice per device type and shape
- * class, the tuned table (exact shapes -> candidate) read from the cache
- * folder when a context opens and written by the tuner, and the tuner.
+ * own kernels' parameter sets), the own kernels' launch (operand copies,
+ * packing and panels for cache, work-group sizes), the default choice per
+ * device type and shape class, the tuned table (exact shapes -> candidate)
+ * read from the cache folder when a context opens and written by the tuner,
+ * and the tuner.
  *
  * Defaults need no tuning: on a CPU device the own kernels (PoCL turns them
  * into the vector FMAs of the host; CLBlast's kernels, written for GPUs, run
@@ -77,8 +79,9 @@ static size_t extent(clrt_matrix x, size_t rows, size_t cols, size_t batch, size
 bool clrt_gemm_own_fits(size_t m, size_t n, size_t k, clrt_matrix a, clrt_matrix b, clrt_matrix c,
                         size_t batch, size_t stride_a, size_t stride_b, size_t stride_c)
 {
-    /* Transposed copies hold batch * m * k or batch * k * n elements. */
-    unsigned long long copies = (unsigned long long)batch * k * (m > n ? m : n);
+    /* Transposed copies hold batch * m * k or batch * k * n elements, packed
+     * ones batch * k * (n rounded up to a tile, at most 64 more). */
+    unsigned long long copies = (unsigned long long)batch * k * (m > n + 64 ? m : n + 64);
     return copies < INT_LIMIT &&
            extent(a, a.trans ? k : m, a.trans ? m : k, batch, stride_a) < INT_LIMIT &&
            extent(b, b.trans ? n : k, b.trans ? k : n, batch, stride_b) < INT_LIMIT &&
@@ -127,10 +130,50 @@ static clg_status transpose(clrt *rt, size_t rows, size_t cols, clrt_matrix src,
         CLRT_ARG_INT(rows),       CLRT_ARG_INT(cols),       CLRT_ARG_MEM(src.mem),
         CLRT_ARG_INT(src.offset), CLRT_ARG_INT(src.ld),     CLRT_ARG_INT(stride),
         CLRT_ARG_MEM(dst),        CLRT_ARG_INT(dst_offset), CLRT_ARG_INT(rows * cols)};
-    /* A fixed local size, so that PoCL compiles the kernel once (see below). */
-    const size_t global[3] = {rows, cols, batch}, local[3] = {16, 4, 1};
+    /* Blocks of TB (32) x TB elements, one per work-group: a fixed local
+     * size, so that PoCL compiles the kernel once (see below). */
+    const size_t global[3] = {(rows + 31) / 32, (cols + 31) / 32, batch}, local[3] = {1, 1, 1};
     return enqueue(rt, kernel, global, local, 9, args);
 }
+
+/* dst = op(B) packed for gemm_outer (see gemm_pack in cl/gemm.cl), by the
+ * kernel of the same program as the GEMM's (`options`). */
+static clg_status pack(clrt *rt, const char *options, size_t n, size_t k, size_t tile_n,
+                       clrt_matrix b, size_t stride, size_t batch, cl_mem dst, size_t dst_offset)
+{
+    cl_kernel kernel = clrt_kernel(rt, "cl/gemm.cl", options, "gemm_pack");
+    if (!kernel)
+        return rt->error.status;
+    size_t tiles_n = (n + tile_n - 1) / tile_n;
+    clrt_arg args[] = {CLRT_ARG_INT(n),
+                       CLRT_ARG_INT(k),
+                       CLRT_ARG_MEM(b.mem),
+                       CLRT_ARG_INT(b.offset),
+                       CLRT_ARG_INT(b.trans ? 1 : b.ld),
+                       CLRT_ARG_INT(b.trans ? b.ld : 1),
+                       CLRT_ARG_INT(stride),
+                       CLRT_ARG_MEM(dst),
+                       CLRT_ARG_INT(dst_offset),
+                       CLRT_ARG_INT(tiles_n * tile_n * k)};
+    /* PACK_ROWS (64) rows of a block per work-item, one per work-group. */
+    const size_t global[3] = {(k + 63) / 64, tiles_n, batch}, local[3] = {1, 1, 1};
+    return enqueue(rt, kernel, global, local, 10, args);
+}
+
+/* Cache sizes the own kernels plan with (measured with PoCL on an AVX2 CPU
+ * with 512 KiB of L2 per core and 8 MiB of L3):
+ *   - gemm_outer reads B packed (gemm_pack) when it is stored transposed,
+ *     or when it is large (PACK_MIN_BYTES), each column strip is read by
+ *     several tile rows and B's rows are a multiple of 2 KiB apart: such a
+ *     stride maps a strip's rows to a few cache sets, which evict each other
+ *     (squares n = 512 and 1024: +15% and +40%; with other strides packing
+ *     gains nothing, and on small products the copy's launch costs more);
+ *   - past PANEL_MIN_BYTES of B, which then no longer stays in the last-level
+ *     cache between tile rows, tiles run in panels of tile rows holding about
+ *     PANEL_BYTES of A (n = 2048: +60%; below that, panels gain nothing). */
+#define PACK_MIN_BYTES ((size_t)512 * 1024)
+#define PANEL_MIN_BYTES ((size_t)4 * 1024 * 1024)
+#define PANEL_BYTES ((size_t)2 * 1024 * 1024)
 
 clg_status clrt_gemm_own(clrt *rt, const clrt_gemm_candidate *cand, size_t m, size_t n, size_t k,
                          float alpha, clrt_matrix a, clrt_matrix b, float beta, clrt_matrix c,
@@ -138,12 +181,29 @@ clg_status clrt_gemm_own(clrt *rt, const clrt_gemm_candidate *cand, size_t m, si
 {
     clg_status status = CLG_STATUS_OK;
     bool outer = cand->kind == CLRT_GEMM_OUTER;
-    /* gemm_outer reads B row by row (any A); gemm_dot reads A and B^T row by
-     * row. Operands stored otherwise are transposed into the scratch first. */
-    bool copy_a = !outer && a.trans, copy_b = outer ? b.trans : !b.trans;
-    if (copy_a || copy_b) {
+    int vw = rt->gemm.vector_width, nv = cand->nv;
+    /* gemm_outer's vectors must fit in N (the last ones slide left):
+     * narrower ones, down to one float. */
+    while (outer && (size_t)vw > n)
+        vw /= 2;
+    size_t tile_n = outer ? (size_t)(vw * nv) : (size_t)nv, rm = (size_t)cand->rm;
+    size_t tiles_n = (n + tile_n - 1) / tile_n, tiles_m = (m + rm - 1) / rm;
+    char options[64];
+    snprintf(options, sizeof options, "-D VW=%d -D RM=%d -D NV=%d", vw, cand->rm, nv);
+
+    /* gemm_outer reads B row by row (any A), packed when B is stored
+     * transposed or its strips would thrash the cache (see above); gemm_dot
+     * reads A and B^T row by row, and operands stored otherwise are
+     * transposed into the scratch first. */
+    size_t b_bytes = k * n * sizeof(float);
+    bool copy_a = !outer && a.trans;
+    bool pack_b = outer && k > 0 &&
+                  (b.trans || (b_bytes >= PACK_MIN_BYTES && tiles_m >= 4 && k >= 64 &&
+                               b.ld * sizeof(float) % 2048 == 0));
+    bool copy_b = !outer && !b.trans;
+    if (copy_a || copy_b || pack_b) {
         size_t a_elems = copy_a ? (batch * m * k + 63) / 64 * 64 : 0;
-        size_t b_elems = copy_b ? batch * k * n : 0;
+        size_t b_elems = pack_b ? batch * tiles_n * tile_n * k : copy_b ? batch * k * n : 0;
         clrt_block *scratch = clrt_gemm_scratch(rt, (a_elems + b_elems) * sizeof(float));
         if (!scratch)
             return rt->error.status;
@@ -152,55 +212,55 @@ clg_status clrt_gemm_own(clrt *rt, const clrt_gemm_candidate *cand, size_t m, si
             a = (clrt_matrix){scratch->mem, 0, k, false};
             stride_a = m * k;
         }
-        if (copy_b && status == CLG_STATUS_OK) {
-            status = transpose(rt, b.trans ? n : k, b.trans ? k : n, b, stride_b, batch,
-                               scratch->mem, a_elems);
-            b = (clrt_matrix){scratch->mem, a_elems, b.trans ? n : k, !b.trans};
+        if (pack_b && status == CLG_STATUS_OK) {
+            status = pack(rt, options, n, k, tile_n, b, stride_b, batch, scratch->mem, a_elems);
+            b = (clrt_matrix){scratch->mem, a_elems, tile_n, false};
+            stride_b = tiles_n * tile_n * k;
+        } else if (copy_b && status == CLG_STATUS_OK) {
+            status = transpose(rt, k, n, b, stride_b, batch, scratch->mem, a_elems);
+            b = (clrt_matrix){scratch->mem, a_elems, k, true};
             stride_b = k * n;
         }
         if (status != CLG_STATUS_OK)
             return status;
     }
 
-    int vw = rt->gemm.vector_width, nv = cand->nv;
-    /* gemm_outer's column tile must fit in N (its last tile slides left):
-     * fewer vectors, then narrower ones, down to one float. */
-    while (outer && (size_t)(vw * nv) > n) {
-        if (nv > 1)
-            nv--;
-        else
-            vw /= 2;
-    }
-    char options[64];
-    snprintf(options, sizeof options, "-D VW=%d -D RM=%d -D NV=%d", vw, cand->rm, nv);
+    /* Panels of tile rows (see TILE_MAP in cl/gemm.cl) once B outgrows the
+     * cache: as many rows of A as PANEL_BYTES holds. */
+    size_t panel = b_bytes > PANEL_MIN_BYTES ? PANEL_BYTES / (rm * k * sizeof(float)) : 1;
+    panel = panel < 1 ? 1 : panel > tiles_m ? tiles_m : panel;
+
     cl_kernel kernel = clrt_kernel(rt, "cl/gemm.cl", options, outer ? "gemm_outer" : "gemm_dot");
     if (!kernel)
         return rt->error.status;
-    size_t tile_n = outer ? (size_t)(vw * nv) : (size_t)nv;
-    size_t global[3] = {(n + tile_n - 1) / tile_n, (m + (size_t)cand->rm - 1) / (size_t)cand->rm,
-                        batch};
+    size_t global[3] = {tiles_n * tiles_m, 1, batch};
     /* A (row stride, k stride): gemm_outer reads op(A) either way. */
     size_t a_row = a.trans ? 1 : a.ld, a_k = a.trans ? a.ld : 1;
-    clrt_arg outer_args[] = {
-        CLRT_ARG_INT(m),        CLRT_ARG_INT(n),        CLRT_ARG_INT(k),
-        CLRT_ARG_FLOAT(alpha),  CLRT_ARG_MEM(a.mem),    CLRT_ARG_INT(a.offset),
-        CLRT_ARG_INT(a_row),    CLRT_ARG_INT(a_k),      CLRT_ARG_INT(stride_a),
-        CLRT_ARG_MEM(b.mem),    CLRT_ARG_INT(b.offset), CLRT_ARG_INT(b.ld),
-        CLRT_ARG_INT(stride_b), CLRT_ARG_FLOAT(beta),   CLRT_ARG_MEM(c.mem),
-        CLRT_ARG_INT(c.offset), CLRT_ARG_INT(c.ld),     CLRT_ARG_INT(stride_c)};
+    size_t b_tile = pack_b ? tile_n * k : 0;
+    clrt_arg outer_args[] = {CLRT_ARG_INT(m),        CLRT_ARG_INT(n),        CLRT_ARG_INT(k),
+                             CLRT_ARG_FLOAT(alpha),  CLRT_ARG_MEM(a.mem),    CLRT_ARG_INT(a.offset),
+                             CLRT_ARG_INT(a_row),    CLRT_ARG_INT(a_k),      CLRT_ARG_INT(stride_a),
+                             CLRT_ARG_MEM(b.mem),    CLRT_ARG_INT(b.offset), CLRT_ARG_INT(b.ld),
+                             CLRT_ARG_INT(b_tile),   CLRT_ARG_INT(stride_b), CLRT_ARG_FLOAT(beta),
+                             CLRT_ARG_MEM(c.mem),    CLRT_ARG_INT(c.offset), CLRT_ARG_INT(c.ld),
+                             CLRT_ARG_INT(stride_c), CLRT_ARG_INT(panel)};
     clrt_arg dot_args[] = {CLRT_ARG_INT(m),        CLRT_ARG_INT(n),        CLRT_ARG_INT(k),
                            CLRT_ARG_FLOAT(alpha),  CLRT_ARG_MEM(a.mem),    CLRT_ARG_INT(a.offset),
                            CLRT_ARG_INT(a.ld),     CLRT_ARG_INT(stride_a), CLRT_ARG_MEM(b.mem),
                            CLRT_ARG_INT(b.offset), CLRT_ARG_INT(b.ld),     CLRT_ARG_INT(stride_b),
                            CLRT_ARG_FLOAT(beta),   CLRT_ARG_MEM(c.mem),    CLRT_ARG_INT(c.offset),
-                           CLRT_ARG_INT(c.ld),     CLRT_ARG_INT(stride_c)};
-    /* One work-item per work-group: PoCL compiles a kernel once per local
-     * size (left to it, it picks one per global size, so a new shape would
-     * mean a new compile), and single work-items balance best over the
-     * cores. */
-    const size_t local[3] = {1, 1, 1};
-    status = outer ? enqueue(rt, kernel, global, local, 18, outer_args)
-                   : enqueue(rt, kernel, global, local, 17, dot_args);
+                           CLRT_ARG_INT(c.ld),     CLRT_ARG_INT(stride_c), CLRT_ARG_INT(panel)};
+    /* A fixed local size: PoCL compiles a kernel once per local size (left
+     * to it, it picks one per global size, so a new shape would mean a new
+     * compile). PoCL spends about 0.1 us per work-group, as much as a light
+     * tile's work (MLP fc3: 6 x 8 x 128 FMAs), so light tiles go eight to a
+     * work-group where there are enough of them to keep the cores busy
+     * (fc3: 15-20% faster than one per work-group); heavier ones one to a
+     * work-group, which balances best over the cores. */
+    size_t tiles = tiles_n * tiles_m;
+    size_t local[3] = {rm * tile_n * k <= 16384 && tiles >= 40 ? 8 : 1, 1, 1};
+    status = outer ? enqueue(rt, kernel, global, local, 20, outer_args)
+                   : enqueue(rt, kernel, global, local, 18, dot_args);
     if (status == CLG_STATUS_OK)
         rt->counters.gemm_calls++;
     return status;
@@ -218,25 +278,40 @@ static bool same_shape(const clg_gemm_shape *x, const clg_gemm_shape *y)
  * AVX2 CPU, where the own kernels run at 75-90% of the FMA peak of a core):
  *   - A B^T with K >= 256: gemm_dot, which reads both operands as they are
  *     stored (a linear layer's forward x W^T), where gemm_outer would first
- *     transpose B;
+ *     pack B;
  *   - A B^T with fewer than two vectors of columns and K >= 128: gemm_dot
  *     with two columns per work-item, since gemm_outer's vectors along N
  *     would be mostly idle;
+ *   - fewer than 64 rows, where tiles of 4 rows leave fewer rows idle than
+ *     tiles of 6 (M = 8, 15, 16, 25: LeNet's conv2 forward and conv1 dcol):
+ *     gemm_outer with 4 x 3 vectors (15-30% faster there);
  *   - the rest (A B^T with short K too, where the dot's final sums across
- *     lanes cost more than transposing B): gemm_outer.
+ *     lanes cost more than packing B): gemm_outer.
  * GPUs and other devices get CLBlast, tuned for them, unless a tuned table
- * says otherwise. */
-typedef enum shape_class { CLASS_NT_NARROW, CLASS_NT_LONG_K, CLASS_OTHER } shape_class;
+ * says otherwise. On AVX-512 (untimed) few rows keep the 8-row tile. */
+typedef enum shape_class {
+    CLASS_NT_NARROW,
+    CLASS_NT_LONG_K,
+    CLASS_FEW_ROWS,
+    CLASS_OTHER
+} shape_class;
 
 static const struct {
     bool wide; /* preferred vector width >= 16 (AVX-512: 32 registers) */
     shape_class cls;
     const char *candidate;
 } cpu_defaults[] = {
-    {false, CLASS_NT_NARROW, "dot-4x2"}, {false, CLASS_NT_LONG_K, "dot-4x3"},
-    {false, CLASS_OTHER, "outer-6x2"},   {true, CLASS_NT_NARROW, "dot-4x2"},
-    {true, CLASS_NT_LONG_K, "dot-4x4"},  {true, CLASS_OTHER, "outer-8x2"},
+    {false, CLASS_NT_NARROW, "dot-4x2"},  {false, CLASS_NT_LONG_K, "dot-4x3"},
+    {false, CLASS_FEW_ROWS, "outer-4x3"}, {false, CLASS_OTHER, "outer-6x2"},
+    {true, CLASS_NT_NARROW, "dot-4x2"},   {true, CLASS_NT_LONG_K, "dot-4x4"},
+    {true, CLASS_FEW_ROWS, "outer-8x2"},  {true, CLASS_OTHER, "outer-8x2"},
 };
+
+/* Rows computed past M by tiles of `rows` rows. */
+static int64_t idle_rows(int64_t m, int64_t rows)
+{
+    return (m + rows - 1) / rows * rows - m;
+}
 
 static shape_class classify(const clg_gemm_shape *s, int vw)
 {
@@ -245,6 +320,8 @@ static shape_class classify(const clg_gemm_shape *s, int vw)
         return CLASS_NT_NARROW;
     if (nt && s->k >= 256)
         return CLASS_NT_LONG_K;
+    if (s->m < 64 && idle_rows(s->m, 4) < idle_rows(s->m, 6))
+        return CLASS_FEW_ROWS;
     return CLASS_OTHER;
 }
 

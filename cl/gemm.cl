@@ -12,12 +12,20 @@
  *   gemm_dot    C = A B^T with B stored (N,K): A's and B's rows are both
  *               contiguous along k, so RM x NV dot products run as VW-wide
  *               vector FMAs along k, summed across lanes at the end.
- * Other transposes reach them after gemm_transpose (cl/gemm.c decides).
+ * Other transposes reach them after a copy: gemm_transpose for gemm_dot's
+ * operands, gemm_pack for gemm_outer's B (cl/gemm.c decides).
+ *
+ * Cache: tiles run in panels of tile rows, so that a column strip of B is
+ * reused by the panel's rows while in cache (TILE_MAP), and gemm_outer can
+ * read B packed strip by strip (gemm_pack), whose rows then share no cache
+ * sets whatever B's leading dimension.
  *
  * Edges without branches in the K loop: rows past M (or, in gemm_dot, past
- * N) are clamped to the last row, computed and not stored; in gemm_outer the
- * last column tile slides left to end at column N (the host ensures
- * N >= VW * NV) and stores only the columns no other tile owns.
+ * N) are clamped to the last row, computed and not stored; in gemm_outer a
+ * vector that would reach past column N slides left to end at N (the host
+ * ensures N >= VW) and stores only the columns no other vector owns, so a
+ * tile of NV vectors serves any N from VW up (MLP fc3's N = 10: one tile of
+ * 8 + 8 columns, not two tiles of 8 that each load A's values).
  *
  * Long K: products are summed in blocks of KB and each block's sum is added
  * to the total, so rounding grows with K / KB plus KB, not with K (a plain
@@ -70,27 +78,56 @@ typedef CAT(float, VW) floatv;
 /* alpha * acc (+ beta * *c): the only place C is read. */
 #define BLEND(acc, c) (beta == 0.0f ? alpha * (acc) : alpha * (acc) + beta * (c))
 
-/* Tiles: dimension 0 runs along N (work-items that follow each other share
- * A's rows), 1 along M, 2 over the batch. */
+/* Tiles are numbered along dimension 0 (dimension 2 is the batch) and
+ * mapped to (tile row tm, tile column tn) in panels of `panel` tile rows:
+ * within a panel, consecutive work-items walk down its rows for one column
+ * of tiles, then move to the next column. panel = 1 is plain row order
+ * (work-items that follow each other share A's rows); a taller panel keeps
+ * one column strip of B in cache while it is used by every row of the
+ * panel, and the panel's rows of A stay in cache across the strips, so B
+ * streams from memory M / (RM panel) times instead of M / RM (the host asks
+ * for panels only once B outgrows the last-level cache). Reads the kernel's
+ * M and panel; declares z, tn and tm. */
+#define TILE_MAP(tiles_n, tile_rows)                                          \
+    int id = get_global_id(0), z = get_global_id(2);                         \
+    int tiles_m = (M + (tile_rows) - 1) / (tile_rows);                       \
+    if (id >= (tiles_n) * tiles_m)                                           \
+        return;                                                              \
+    int per_panel = panel * (tiles_n), first = id / per_panel * panel;       \
+    int rows = min(panel, tiles_m - first), in_panel = id - first * (tiles_n); \
+    int tn = in_panel / rows, tm = first + in_panel % rows
+
+/* B is read either in place (b_tile == 0: element (k, col) at
+ * B[k ldb + col]) or packed by gemm_pack (b_tile > 0: column tile tn is a
+ * contiguous K x TN block at B + tn b_tile, ldb = TN), which keeps a strip
+ * in few cache lines whatever B's leading dimension (a power-of-two ldb maps
+ * a strip's rows to a handful of cache sets). */
 __kernel void gemm_outer(int M, int N, int K, float alpha,
                          __global const float *A, int a_off, int a_row, int a_k, int a_batch,
-                         __global const float *B, int b_off, int ldb, int b_batch, float beta,
-                         __global float *C, int c_off, int ldc, int c_batch)
+                         __global const float *B, int b_off, int ldb, int b_tile, int b_batch,
+                         float beta, __global float *C, int c_off, int ldc, int c_batch,
+                         int panel)
 {
     const int TN = VW * NV;
-    int tn = get_global_id(0), tm = get_global_id(1), z = get_global_id(2);
+    TILE_MAP((N + TN - 1) / TN, RM);
     int i0 = tm * RM, j0 = tn * TN;
-    if (i0 >= M || j0 >= N)
-        return;
-    int j = min(j0, N - TN); /* the last tile slides left; see the file comment */
     A += a_off + z * a_batch;
-    B += b_off + z * b_batch + j;
+    B += b_off + z * b_batch + tn * b_tile;
     C += c_off + z * c_batch;
 
     __global const float *a_rows[RM];
 #pragma unroll
     for (int r = 0; r < RM; r++)
         a_rows[r] = A + min(i0 + r, M - 1) * a_row;
+    /* Each vector's first column: past N - VW, vectors slide left (see the
+     * file comment). */
+    int cols[NV];
+    __global const float *b_cols[NV];
+#pragma unroll
+    for (int v = 0; v < NV; v++) {
+        cols[v] = min(j0 + v * VW, N - VW);
+        b_cols[v] = B + (b_tile ? v * VW : cols[v]);
+    }
 
     floatv total[RM][NV];
 #pragma unroll
@@ -111,7 +148,7 @@ __kernel void gemm_outer(int M, int N, int K, float alpha,
             floatv b[NV];
 #pragma unroll
             for (int v = 0; v < NV; v++)
-                b[v] = VLOAD(B + k * ldb + v * VW);
+                b[v] = VLOAD(b_cols[v] + k * ldb);
 #pragma unroll
             for (int r = 0; r < RM; r++) {
                 floatv a = (floatv)(a_rows[r][k * a_k]);
@@ -129,22 +166,21 @@ __kernel void gemm_outer(int M, int N, int K, float alpha,
 
 #pragma unroll
     for (int r = 0; r < RM; r++) {
-        __global float *c = C + (i0 + r) * ldc + j;
-        if (i0 + r < M && j == j0) {
+        if (i0 + r >= M)
+            continue;
+        __global float *c = C + (i0 + r) * ldc;
 #pragma unroll
-            for (int v = 0; v < NV; v++)
-                VSTORE(BLEND(total[r][v], VLOAD(c + v * VW)), c + v * VW);
-        } else if (i0 + r < M) {
-            /* The slid tile: columns below j0 belong to the tile before. */
-#pragma unroll
-            for (int v = 0; v < NV; v++) {
+        for (int v = 0; v < NV; v++) {
+            int own = j0 + v * VW; /* the columns this vector stands for */
+            if (cols[v] == own) {
+                VSTORE(BLEND(total[r][v], VLOAD(c + own)), c + own);
+            } else {
+                /* A slid vector: columns below `own` belong to another. */
                 float lanes[VW];
                 VSTORE(total[r][v], lanes);
-                for (int l = 0; l < VW; l++) {
-                    int col = v * VW + l;
-                    if (j + col >= j0)
-                        c[col] = BLEND(lanes[l], c[col]);
-                }
+                for (int l = 0; l < VW; l++)
+                    if (cols[v] + l >= own)
+                        c[cols[v] + l] = BLEND(lanes[l], c[cols[v] + l]);
             }
         }
     }
@@ -155,12 +191,10 @@ __kernel void gemm_outer(int M, int N, int K, float alpha,
 __kernel void gemm_dot(int M, int N, int K, float alpha,
                        __global const float *A, int a_off, int lda, int a_batch,
                        __global const float *B, int b_off, int ldb, int b_batch, float beta,
-                       __global float *C, int c_off, int ldc, int c_batch)
+                       __global float *C, int c_off, int ldc, int c_batch, int panel)
 {
-    int tn = get_global_id(0), tm = get_global_id(1), z = get_global_id(2);
+    TILE_MAP((N + NV - 1) / NV, RM);
     int i0 = tm * RM, j0 = tn * NV;
-    if (i0 >= M || j0 >= N)
-        return;
     A += a_off + z * a_batch;
     B += b_off + z * b_batch;
     C += c_off + z * c_batch;
@@ -227,12 +261,59 @@ __kernel void gemm_dot(int M, int N, int K, float alpha,
 }
 
 /* dst (cols, rows), contiguous = src (rows, cols)^T, batched; one work-item
- * per element of dst, reading src down a column. */
+ * per block of TB x TB elements, one per work-group (see gemm_pack): it
+ * reads the block's rows of src, which stay in cache, down each column and
+ * writes dst's rows whole. */
+#define TB 32
+
 __kernel void gemm_transpose(int rows, int cols, __global const float *src, int s_off, int lds,
                              int s_batch, __global float *dst, int d_off, int d_batch)
 {
-    int i = get_global_id(0), j = get_global_id(1), z = get_global_id(2);
-    if (i >= rows || j >= cols)
+    int i0 = get_global_id(0) * TB, j0 = get_global_id(1) * TB, z = get_global_id(2);
+    if (i0 >= rows || j0 >= cols)
         return;
-    dst[d_off + z * d_batch + j * rows + i] = src[s_off + z * s_batch + i * lds + j];
+    int i1 = min(i0 + TB, rows), j1 = min(j0 + TB, cols);
+    src += s_off + z * s_batch;
+    dst += d_off + z * d_batch;
+    for (int j = j0; j < j1; j++)
+        for (int i = i0; i < i1; i++)
+            dst[j * rows + i] = src[i * lds + j];
+}
+
+/* gemm_outer's packed B (see there): dst holds, per batch, tiles_n blocks of
+ * K x TN (TN = VW NV, as in gemm_outer), row after row: block t holds the
+ * columns tile t's vectors read, VW from min(t TN + v VW, N - VW) for vector
+ * v. op(B) element (k, col) is src[k s_k + col s_col]: B stored
+ * (K, N) (s_col = 1: whole vectors) or, transposed, (N, K). One work-item
+ * per PACK_ROWS rows of a block, one per work-group: PoCL's overhead per
+ * work-group and its vectorization across work-items (into gathers here)
+ * made one work-item per element or per row several times slower than the
+ * copy itself. */
+#define PACK_ROWS 64
+
+__kernel void gemm_pack(int N, int K, __global const float *src, int s_off, int s_k, int s_col,
+                        int s_batch, __global float *dst, int d_off, int d_batch)
+{
+    const int TN = VW * NV;
+    int k0 = get_global_id(0) * PACK_ROWS, t = get_global_id(1), z = get_global_id(2);
+    if (k0 >= K)
+        return;
+    int k1 = min(k0 + PACK_ROWS, K);
+    src += s_off + z * s_batch;
+    dst += d_off + z * d_batch + t * K * TN;
+#pragma unroll
+    for (int v = 0; v < NV; v++) {
+        __global const float *from = src + min(t * TN + v * VW, N - VW) * s_col;
+        __global float *to = dst + v * VW;
+        if (s_col == 1) {
+            for (int k = k0; k < k1; k++)
+                VSTORE(VLOAD(from + k * s_k), to + k * TN);
+        } else {
+            /* down B's stored rows (contiguous along k); the block written,
+             * PACK_ROWS x TN floats, stays in cache */
+            for (int l = 0; l < VW; l++)
+                for (int k = k0; k < k1; k++)
+                    to[k * TN + l] = from[k * s_k + l * s_col];
+        }
+    }
 }

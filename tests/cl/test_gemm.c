@@ -86,57 +86,91 @@ static bool in_window(const layout *l, size_t index)
 
 #define SENTINEL 12345.0f
 
-/* Runs `candidate` on the layout and compares the whole C buffer: the window
- * with the host result, everything else untouched. beta 0 starts from NaN
- * in the window, which must not leak. */
-static void check_candidate(clg_context *ctx, int candidate, const layout *l, float alpha,
-                            float beta, uint64_t seed)
-{
-    size_t na = storage(l->a_off, l->stride_a, l->batch);
-    size_t nb = storage(l->b_off, l->stride_b, l->batch);
-    size_t nc = storage(l->c_off, l->stride_c, l->batch);
-    float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b);
-    float *c = malloc(nc * sizeof *c), *want = malloc(nc * sizeof *want);
-    ck_assert(a && b && c && want);
-    test_random(a, na, seed, -1, 1);
-    test_random(b, nb, seed + 1, -1, 1);
-    test_random(c, nc, seed + 2, -1, 1);
-    for (size_t i = 0; i < nc; i++)
-        if (!in_window(l, i))
-            c[i] = SENTINEL;
-        else if (beta == 0.0f)
-            c[i] = NAN;
-    memcpy(want, c, nc * sizeof *c);
-    host_gemm(l, alpha, a, b, beta, want);
+/* Operands for a layout and the host's C: A and B uniform in [low, 1], C's
+ * window random (NaN when beta is 0, which must not leak), every gap a
+ * sentinel. */
+typedef struct problem {
+    layout l;
+    float alpha, beta;
+    size_t na, nb, nc;
+    float *a, *b, *c, *want;
+} problem;
 
-    clg_tensor *ta = test_tensor(ctx, 1, (int64_t[]){(int64_t)na}, a, false);
-    clg_tensor *tb = test_tensor(ctx, 1, (int64_t[]){(int64_t)nb}, b, false);
-    clg_tensor *tc = test_tensor(ctx, 1, (int64_t[]){(int64_t)nc}, c, false);
+static problem problem_make(const layout *l, float alpha, float beta, float low, uint64_t seed)
+{
+    problem p = {*l,
+                 alpha,
+                 beta,
+                 storage(l->a_off, l->stride_a, l->batch),
+                 storage(l->b_off, l->stride_b, l->batch),
+                 storage(l->c_off, l->stride_c, l->batch),
+                 NULL,
+                 NULL,
+                 NULL,
+                 NULL};
+    p.a = malloc(p.na * sizeof *p.a);
+    p.b = malloc(p.nb * sizeof *p.b);
+    p.c = malloc(p.nc * sizeof *p.c);
+    p.want = malloc(p.nc * sizeof *p.want);
+    ck_assert(p.a && p.b && p.c && p.want);
+    test_random(p.a, p.na, seed, low, 1);
+    test_random(p.b, p.nb, seed + 1, low, 1);
+    test_random(p.c, p.nc, seed + 2, -1, 1);
+    for (size_t i = 0; i < p.nc; i++)
+        if (!in_window(l, i))
+            p.c[i] = SENTINEL;
+        else if (beta == 0.0f)
+            p.c[i] = NAN;
+    memcpy(p.want, p.c, p.nc * sizeof *p.c);
+    host_gemm(l, alpha, p.a, p.b, beta, p.want);
+    return p;
+}
+
+static void problem_free(problem *p)
+{
+    free(p->a);
+    free(p->b);
+    free(p->c);
+    free(p->want);
+}
+
+/* Runs `candidate` on the problem and compares the whole C buffer: the
+ * window with the host result, everything else untouched. */
+static void check_problem(clg_context *ctx, int candidate, const problem *p)
+{
+    const layout *l = &p->l;
+    clg_tensor *ta = test_tensor(ctx, 1, (int64_t[]){(int64_t)p->na}, p->a, false);
+    clg_tensor *tb = test_tensor(ctx, 1, (int64_t[]){(int64_t)p->nb}, p->b, false);
+    clg_tensor *tc = test_tensor(ctx, 1, (int64_t[]){(int64_t)p->nc}, p->c, false);
     clrt_matrix ma = {ta->mem, l->a_off, l->lda, l->ta}, mb = {tb->mem, l->b_off, l->ldb, l->tb};
     clrt_matrix mc = {tc->mem, l->c_off, l->ldc, false};
     clg_status status =
-        clrt_gemm_run(&ctx->rt, candidate, (size_t)l->m, (size_t)l->n, (size_t)l->k, alpha, ma, mb,
-                      beta, mc, (size_t)l->batch, l->stride_a, l->stride_b, l->stride_c);
+        clrt_gemm_run(&ctx->rt, candidate, (size_t)l->m, (size_t)l->n, (size_t)l->k, p->alpha, ma,
+                      mb, p->beta, mc, (size_t)l->batch, l->stride_a, l->stride_b, l->stride_c);
     ck_assert_msg(status == CLG_STATUS_OK, "%s: %s", clrt_gemm_candidate_get(candidate)->name,
                   clg_context_error(ctx));
     float *got = test_download(tc);
     char what[160];
     snprintf(what, sizeof what, "%s %dx%dx%d %c%c batch %d beta %g",
              clrt_gemm_candidate_get(candidate)->name, l->m, l->n, l->k, l->ta ? 'T' : 'N',
-             l->tb ? 'T' : 'N', l->batch, (double)beta);
-    for (size_t i = 0; i < nc; i++)
+             l->tb ? 'T' : 'N', l->batch, (double)p->beta);
+    for (size_t i = 0; i < p->nc; i++)
         if (!in_window(l, i))
             ck_assert_msg(got[i] == SENTINEL, "%s: element %zu outside C was written (%g)", what, i,
                           (double)got[i]);
-    test_assert_close(got, want, nc, test_tol_get("gemm"), what);
+    test_assert_close(got, p->want, p->nc, test_tol_get("gemm"), what);
     free(got);
     clg_tensor_destroy(ta);
     clg_tensor_destroy(tb);
     clg_tensor_destroy(tc);
-    free(a);
-    free(b);
-    free(c);
-    free(want);
+}
+
+static void check_candidate(clg_context *ctx, int candidate, const layout *l, float alpha,
+                            float beta, uint64_t seed)
+{
+    problem p = problem_make(l, alpha, beta, -1, seed);
+    check_problem(ctx, candidate, &p);
+    problem_free(&p);
 }
 
 /* Sizes that are multiples of nothing, smaller than any tile or vector, K =
@@ -247,6 +281,33 @@ START_TEST(test_gemm_long_k_blocked)
     free(a);
     free(b);
     free(want);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* Products large enough for gemm_outer's packed B (stored transposed, or
+ * past 512 KiB with rows 2 KiB apart: ldb 512 > N) and for panels of tile
+ * rows (B past 4 MiB; with K = 8000 a panel holds 8 to 16 tile rows, fewer
+ * than M has, so the last panel is partial), in every transpose, the NN one
+ * batched (the packed copy has a batch stride of its own), every candidate.
+ * Operands in [0, 1], so that the long sums have no cancellation to hide
+ * errors behind. */
+START_TEST(test_gemm_packed_and_panels)
+{
+    clg_context *ctx = test_context();
+    const int m = 70, n = 140, k = 8000;
+    for (int flags = 0; flags < 4; flags++) {
+        layout l = make_layout(m, n, k, flags == 0 ? 2 : 1, flags & 1, flags & 2);
+        if (!l.tb) {
+            l.ldb = 512;
+            l.stride_b = (size_t)k * l.ldb + 1;
+        }
+        problem p = problem_make(&l, 1.0f, (float)(flags & 1), 0, 1000 + (uint64_t)flags);
+        for (int cand = 0; cand < clrt_gemm_candidate_count(); cand++)
+            if (is_own(cand))
+                check_problem(ctx, cand, &p);
+        problem_free(&p);
+    }
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -587,6 +648,7 @@ int main(void)
     tcase_add_test(tc, test_gemm_every_candidate_batched);
     tcase_add_test(tc, test_gemm_other_vector_widths);
     tcase_add_test(tc, test_gemm_long_k_blocked);
+    tcase_add_test(tc, test_gemm_packed_and_panels);
     tcase_add_test(tc, test_gemm_matmul_through_each_own_candidate);
     tcase_add_test(tc, test_gemm_env_names_a_candidate);
     tcase_add_test(tc, test_gemm_records_shapes);
