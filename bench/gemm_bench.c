@@ -46,7 +46,10 @@ typedef struct shape {
  * dx = g W: NN (batch, in, out); dW^T = x^T g: TN (in, out, batch). A conv
  * (ops/conv.c) with P positions (batch included), T taps, K channels and a
  * channel-major column matrix col (T, P): forward y = W col: NN (K, P, T);
- * dW = g col^T: NT (K, T, P); dcol = W^T g: TN (T, P, K). */
+ * dW = g col^T: NT (K, T, P); dcol = W^T g: TN (T, P, K). The LSTM 28 -> 128
+ * of lstm-bench (batch 64, T = 100; ops/recurrent.c): per step h W_hh^T: NN
+ * (N, 4H, H) and dgates W_hh: NN (N, H, 4H); over the sequence dW_hh =
+ * dgates^T h: TN (4H, H, (T - 1) N). */
 static const shape shapes[] = {
     {"mlp fc1 fwd", {128, 256, 784, 1, false, true}},
     {"mlp fc1 dx", {128, 784, 256, 1, false, false}},
@@ -78,6 +81,9 @@ static const shape shapes[] = {
     {"ae 100-30 fwd", {2048, 30, 100, 1, false, true}},
     {"ae 100-30 dx", {2048, 100, 30, 1, false, false}},
     {"ae 100-30 dW", {100, 30, 2048, 1, true, false}},
+    {"lstm step fwd", {64, 512, 128, 1, false, false}},
+    {"lstm step dh", {64, 128, 512, 1, false, false}},
+    {"lstm dW_hh", {512, 128, 6336, 1, true, false}},
     {"square 256", {256, 256, 256, 1, false, false}},
     {"square 512", {512, 512, 512, 1, false, false}},
     {"square 768", {768, 768, 768, 1, false, false}},

@@ -286,12 +286,14 @@ START_TEST(test_gemm_long_k_blocked)
 END_TEST
 
 /* Products large enough for gemm_outer's packed B (stored transposed, or
- * past 512 KiB with rows 2 KiB apart: ldb 512 > N) and for panels of tile
- * rows (B past 4 MiB; with K = 8000 a panel holds 8 to 16 tile rows, fewer
- * than M has, so the last panel is partial), in every transpose, the NN one
- * batched (the packed copy has a batch stride of its own), every candidate.
- * Operands in [0, 1], so that the long sums have no cancellation to hide
- * errors behind. */
+ * past 512 KiB with rows 2 KiB apart: ldb 512 > N) and for its slices of K
+ * (B past 1 MiB with K = 8000: 17 slices of 468 and a partial one, each
+ * adding into C), in every transpose, the NN one batched (the packed copy
+ * has a batch stride of its own), every candidate. Then panels of tile rows,
+ * which need B past 4 MiB with a K too short to slice (280 x 540 x 2000: a
+ * panel holds 43 of the 47 tile rows of 6, so the last one is partial). Operands
+ * in [0, 1], so that the long sums have no cancellation to hide errors
+ * behind. */
 START_TEST(test_gemm_packed_and_panels)
 {
     clg_context *ctx = test_context();
@@ -308,6 +310,12 @@ START_TEST(test_gemm_packed_and_panels)
                 check_problem(ctx, cand, &p);
         problem_free(&p);
     }
+    layout l = make_layout(280, 540, 2000, 1, false, false); /* B as stored, not packed */
+    problem p = problem_make(&l, 1.0f, 1.0f, 0, 1100);
+    for (int cand = 0; cand < clrt_gemm_candidate_count(); cand++)
+        if (is_own(cand) && clrt_gemm_candidate_get(cand)->kind == CLRT_GEMM_OUTER)
+            check_problem(ctx, cand, &p);
+    problem_free(&p);
     clg_context_destroy(ctx);
 }
 END_TEST
