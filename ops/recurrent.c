@@ -28,6 +28,8 @@
  * keeps h0 and c0 among its saved tensors and routes their gradients itself;
  * b_ih + b_hh reach it as one (recorded) sum. */
 
+#include <stdio.h>
+
 #include "ops/internal.h"
 
 #define SOURCE "ops/recurrent.cl"
@@ -41,10 +43,12 @@ static void view_backward(clg_context *ctx, const eng_node *node)
     clg_tensor *dst = eng_grad_dest(ctx, state, &accumulate);
     if (!dst || (!accumulate && clg_tensor_fill(dst, 0.0f) != CLG_STATUS_OK))
         return;
-    OP_LAUNCH(ctx, SOURCE, "state_view_backward", (size_t)clg_tensor_numel(g), ENG_ARG_TENSOR(g),
-              ENG_ARG_TENSOR(dst), CLRT_ARG_INT(node->i[0]), CLRT_ARG_INT(node->i[1]),
-              CLRT_ARG_INT(node->i[2]), CLRT_ARG_INT(node->i[3]), CLRT_ARG_INT(state->shape[1]),
-              CLRT_ARG_INT(state->shape[2]), CLRT_ARG_INT(state->shape[3]));
+    /* a work-item per row of H values: steps N of them */
+    OP_LAUNCH_WG(ctx, SOURCE, "state_view_backward", (size_t)(node->i[2] * state->shape[2]),
+                 OP_WG_LOOP, ENG_ARG_TENSOR(g), ENG_ARG_TENSOR(dst), CLRT_ARG_INT(node->i[0]),
+                 CLRT_ARG_INT(node->i[1]), CLRT_ARG_INT(node->i[2]), CLRT_ARG_INT(node->i[3]),
+                 CLRT_ARG_INT(state->shape[1]), CLRT_ARG_INT(state->shape[2]),
+                 CLRT_ARG_INT(state->shape[3]));
 }
 
 /* state[which][t0 .. t0 + steps) as (steps, N, H), or (N, steps, H) when
@@ -77,6 +81,13 @@ static clg_tensor *state_view(clg_context *ctx, const char *op, clg_tensor *stat
 }
 
 /* Row-major matrix (rows x cols) at `offset` of `mem`. */
+/* Hidden units per work-item of the step kernels: 4, as a float4, when 4
+ * divides H (see ops/recurrent.cl), else 1. */
+static int step_units(int64_t H)
+{
+    return H % 4 == 0 ? 4 : 1;
+}
+
 static clrt_matrix matrix(cl_mem mem, size_t offset, size_t cols, bool trans)
 {
     return (clrt_matrix){.mem = mem, .offset = offset, .ld = cols > 0 ? cols : 1, .trans = trans};
@@ -107,16 +118,19 @@ static void core_backward(clg_context *ctx, const eng_node *node)
     if (!dgates || !dh_rec || !dc)
         return;
     clrt_matrix w = matrix(w_hh->mem, w_hh->offset, (size_t)H, false);
+    int units = step_units(H);
+    char kernel[32];
+    snprintf(kernel, sizeof kernel, "%s_step_backward_%d", lstm ? "lstm" : "rnn", units);
     for (int t = T - 1; t >= 0 && !eng_failed(ctx); t--) {
         int has_rec = t < T - 1;
         if (lstm)
-            OP_LAUNCH(ctx, SOURCE, "lstm_step_backward", NH, ENG_ARG_TENSOR(dstate),
+            OP_LAUNCH(ctx, SOURCE, kernel, NH / units, ENG_ARG_TENSOR(dstate),
                       ENG_ARG_TENSOR(state), ENG_ARG_TENSOR(gates), ENG_ARG_TENSOR(c0 ? c0 : state),
                       CLRT_ARG_INT(c0 != NULL), ENG_ARG_TENSOR(dh_rec), CLRT_ARG_INT(has_rec),
                       ENG_ARG_TENSOR(dc), ENG_ARG_TENSOR(dgates), CLRT_ARG_INT(t), CLRT_ARG_INT(T),
                       CLRT_ARG_INT(N), CLRT_ARG_INT(H));
         else
-            OP_LAUNCH(ctx, SOURCE, "rnn_step_backward", NH, ENG_ARG_TENSOR(dstate),
+            OP_LAUNCH(ctx, SOURCE, kernel, NH / units, ENG_ARG_TENSOR(dstate),
                       ENG_ARG_TENSOR(state), ENG_ARG_TENSOR(dh_rec), CLRT_ARG_INT(has_rec),
                       ENG_ARG_TENSOR(dgates), CLRT_ARG_INT(t), CLRT_ARG_INT(N), CLRT_ARG_INT(H));
         clrt_matrix dg_t = matrix(dgates->mem, dgates->offset + (size_t)t * N * GH, GH, false);
@@ -272,6 +286,9 @@ static clg_tensor *recurrent(const char *op, int G, clg_tensor *input, clg_tenso
     if (!state || (G == 4 && !gates) || !hg)
         return NULL;
     size_t NH = (size_t)(N * H), GH = (size_t)(G * H);
+    int units = step_units(H);
+    char kernel[32];
+    snprintf(kernel, sizeof kernel, "%s_step_forward_%d", G == 4 ? "lstm" : "rnn", units);
     clrt_matrix w = matrix(w_t->mem, w_t->offset, GH, false); /* W_hh^T */
     clrt_matrix mhg = matrix(hg->mem, hg->offset, GH, false);
     for (int64_t t = 0; t < T && !eng_failed(ctx); t++) {
@@ -283,14 +300,14 @@ static clg_tensor *recurrent(const char *op, int G, clg_tensor *input, clg_tenso
             clrt_gemm(&ctx->rt, (size_t)N, GH, (size_t)H, 1.0f, h_prev, w, 0.0f, mhg, 1, 0, 0, 0);
         }
         if (G == 4)
-            OP_LAUNCH(ctx, SOURCE, "lstm_step_forward", NH, ENG_ARG_TENSOR(xproj),
+            OP_LAUNCH(ctx, SOURCE, kernel, NH / units, ENG_ARG_TENSOR(xproj),
                       ENG_ARG_TENSOR(bias ? bias : xproj), CLRT_ARG_INT(bias != NULL),
                       ENG_ARG_TENSOR(hg), CLRT_ARG_INT(has_hg), ENG_ARG_TENSOR(state),
                       ENG_ARG_TENSOR(c0 ? c0 : state), CLRT_ARG_INT(c0 != NULL),
                       ENG_ARG_TENSOR(gates), CLRT_ARG_INT(t), CLRT_ARG_INT(T), CLRT_ARG_INT(N),
                       CLRT_ARG_INT(H));
         else
-            OP_LAUNCH(ctx, SOURCE, "rnn_step_forward", NH, ENG_ARG_TENSOR(xproj),
+            OP_LAUNCH(ctx, SOURCE, kernel, NH / units, ENG_ARG_TENSOR(xproj),
                       ENG_ARG_TENSOR(bias ? bias : xproj), CLRT_ARG_INT(bias != NULL),
                       ENG_ARG_TENSOR(hg), CLRT_ARG_INT(has_hg), ENG_ARG_TENSOR(state),
                       CLRT_ARG_INT(t), CLRT_ARG_INT(N), CLRT_ARG_INT(H));

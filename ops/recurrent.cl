@@ -1,5 +1,5 @@
 /* ops/recurrent.cl: the per-time-step kernels of the LSTM and the tanh RNN
- * (ops/recurrent.c), one work-item per (batch row n, hidden unit j).
+ * (ops/recurrent.c), one work-item per 4 (or 1) hidden units of a batch row.
  *
  * Layouts (all contiguous, time-major):
  *   xproj  (T, N, G H)   x_t W_ih^T, G = 4 gates (i, f, g, o) or 1
@@ -12,143 +12,187 @@
  * gradients dh_rec (N, H) (= dgates_{t+1} W_hh, from a GEMM) and dc (N, H),
  * and writes the pre-activation gate gradients dgates (T, N, G H). */
 
-/* The activations of ops/activation_math.cl: its tanh is built on exp,
- * which PoCL vectorises, where tanh() is a scalar library call (the forward
- * step kernel took 15-25% less time with it). */
+/* Each step kernel is stamped out twice: a work-item takes W = 4
+ * consecutive hidden units of one batch row, as float4 loads, math and
+ * stores (when 4 divides H), or W = 1, one unit. PoCL's cost model refused
+ * to vectorise the one-unit kernels across work-items (five exps per unit),
+ * so the vectors are written out: the LSTM's forward step took 0.09 ms
+ * instead of 0.39 (N = 64, H = 128). The host code picks W and names the
+ * kernel <name>_<W>.
+ *
+ * The activations are ops/activation_math.cl's: sigmoid as 1 / (1 + e^-x),
+ * tanh from exp (PoCL's tanh() is a scalar library call), in a float and a
+ * float4 version of the same formulas. */
 #include "ops/activation_math.cl"
 
-inline float sigmoid_f(float x)
+inline float sigmoid1(float x)
 {
     return activation_apply(0, x, 0.0f, 0.0f);
 }
 
-inline float tanh_f(float x)
+inline float tanh1(float x)
 {
     return activation_apply(1, x, 0.0f, 0.0f);
 }
 
-__kernel void lstm_step_forward(__global const float *xproj, int xproj_off,
-                                __global const float *bias, int bias_off, int has_bias,
-                                __global const float *hg, int hg_off, int has_hg,
-                                __global float *state, int state_off,
-                                __global const float *c0, int c0_off, int has_c0,
-                                __global float *gates, int gates_off, int t, int T, int N,
-                                int H)
+inline float4 sigmoid4(float4 x)
 {
-    int e = get_global_id(0);
-    if (e >= N * H)
-        return;
-    int n = e / H, j = e % H;
-    int row = xproj_off + (t * N + n) * 4 * H + j;
-    float pi = xproj[row], pf = xproj[row + H], pg = xproj[row + 2 * H], po = xproj[row + 3 * H];
-    if (has_bias) {
-        pi += bias[bias_off + j];
-        pf += bias[bias_off + H + j];
-        pg += bias[bias_off + 2 * H + j];
-        po += bias[bias_off + 3 * H + j];
-    }
-    if (has_hg) {
-        int r = hg_off + n * 4 * H + j;
-        pi += hg[r];
-        pf += hg[r + H];
-        pg += hg[r + 2 * H];
-        po += hg[r + 3 * H];
-    }
-    float i = sigmoid_f(pi), f = sigmoid_f(pf), g = tanh_f(pg), o = sigmoid_f(po);
-    int cells = state_off + T * N * H; /* state[1] */
-    float c_prev = t > 0 ? state[cells + (t - 1) * N * H + e] : (has_c0 ? c0[c0_off + e] : 0.0f);
-    float c = f * c_prev + i * g;
-    state[state_off + t * N * H + e] = o * tanh_f(c);
-    state[cells + t * N * H + e] = c;
-    int grow = gates_off + (t * N + n) * 4 * H + j;
-    gates[grow] = i;
-    gates[grow + H] = f;
-    gates[grow + 2 * H] = g;
-    gates[grow + 3 * H] = o;
+    return 1.0f / (1.0f + exp(-x));
 }
+
+inline float4 tanh4(float4 x)
+{
+    float4 ax = fabs(x), e = exp(-2.0f * ax);
+    return copysign(select((1.0f - e) / (1.0f + e), ax - ax * ax * ax / 3.0f, ax < 0.004f), x);
+}
+
+#define LOAD1(p) (*(p))
+#define STORE1(v, p) (*(p) = (v))
+#define LOAD4(p) vload4(0, (p))
+#define STORE4(v, p) vstore4((v), 0, (p))
+
+/* e: the first of the work-item's units in (N, H); n, j: its row and
+ * column. W divides H, so all W units lie in row n. */
+#define STEP_UNITS(W)                                                                         \
+    int e = get_global_id(0) * W;                                                             \
+    if (e >= N * H)                                                                           \
+        return;                                                                               \
+    int n = e / H, j = e - n * H;
+
+/* i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of xproj_t + bias + hg;
+ * c_t = f c_{t-1} + i g;  h_t = o tanh(c_t) */
+#define LSTM_STEP_FORWARD(W, V)                                                              \
+    __kernel void lstm_step_forward_##W(                                                     \
+        __global const float *xproj, int xproj_off, __global const float *bias, int bias_off, \
+        int has_bias, __global const float *hg, int hg_off, int has_hg, __global float *state, \
+        int state_off, __global const float *c0, int c0_off, int has_c0,                     \
+        __global float *gates, int gates_off, int t, int T, int N, int H)                    \
+    {                                                                                         \
+        STEP_UNITS(W)                                                                         \
+        __global const float *x = xproj + xproj_off + (t * N + n) * 4 * H + j;                \
+        V pi = LOAD##W(x), pf = LOAD##W(x + H), pg = LOAD##W(x + 2 * H),                      \
+          po = LOAD##W(x + 3 * H);                                                            \
+        if (has_bias) {                                                                       \
+            __global const float *b = bias + bias_off + j;                                    \
+            pi += LOAD##W(b);                                                                 \
+            pf += LOAD##W(b + H);                                                             \
+            pg += LOAD##W(b + 2 * H);                                                         \
+            po += LOAD##W(b + 3 * H);                                                         \
+        }                                                                                     \
+        if (has_hg) {                                                                         \
+            __global const float *r = hg + hg_off + n * 4 * H + j;                            \
+            pi += LOAD##W(r);                                                                 \
+            pf += LOAD##W(r + H);                                                             \
+            pg += LOAD##W(r + 2 * H);                                                         \
+            po += LOAD##W(r + 3 * H);                                                         \
+        }                                                                                     \
+        V i = sigmoid##W(pi), f = sigmoid##W(pf), g = tanh##W(pg), o = sigmoid##W(po);        \
+        __global float *cells = state + state_off + T * N * H; /* state[1] */                 \
+        V c_prev = t > 0 ? LOAD##W(cells + (t - 1) * N * H + e)                               \
+                         : (has_c0 ? LOAD##W(c0 + c0_off + e) : (V)(0.0f));                   \
+        V c = f * c_prev + i * g;                                                             \
+        STORE##W(o * tanh##W(c), state + state_off + t * N * H + e);                          \
+        STORE##W(c, cells + t * N * H + e);                                                   \
+        __global float *out = gates + gates_off + (t * N + n) * 4 * H + j;                    \
+        STORE##W(i, out);                                                                     \
+        STORE##W(f, out + H);                                                                 \
+        STORE##W(g, out + 2 * H);                                                             \
+        STORE##W(o, out + 3 * H);                                                             \
+    }
 
 /* With tc = tanh(c_t):
  *   dh = dstate_h[t] + dh_rec            dc = dstate_c[t] + dc_next + dh o (1 - tc^2)
  *   di = dc g i (1 - i)   df = dc c_{t-1} f (1 - f)   dg = dc i (1 - g^2)
  *   do = dh tc o (1 - o)  and the cell gradient carried to t - 1 is dc f. */
-__kernel void lstm_step_backward(__global const float *dstate, int dstate_off,
-                                 __global const float *state, int state_off,
-                                 __global const float *gates, int gates_off,
-                                 __global const float *c0, int c0_off, int has_c0,
-                                 __global const float *dh_rec, int dh_rec_off, int has_rec,
-                                 __global float *dc, int dc_off,
-                                 __global float *dgates, int dgates_off, int t, int T, int N,
-                                 int H)
-{
-    int e = get_global_id(0);
-    if (e >= N * H)
-        return;
-    int n = e / H, j = e % H;
-    int row = (t * N + n) * 4 * H;
-    int at = t * N * H + e, cells = T * N * H;
-    float i = gates[gates_off + row + j], f = gates[gates_off + row + H + j];
-    float g = gates[gates_off + row + 2 * H + j], o = gates[gates_off + row + 3 * H + j];
-    float tc = tanh_f(state[state_off + cells + at]);
-    float c_prev = t > 0 ? state[state_off + cells + at - N * H]
-                         : (has_c0 ? c0[c0_off + e] : 0.0f);
-    float dh = dstate[dstate_off + at] + (has_rec ? dh_rec[dh_rec_off + e] : 0.0f);
-    float dcell = dstate[dstate_off + cells + at] + (has_rec ? dc[dc_off + e] : 0.0f) +
-                  dh * o * (1.0f - tc * tc);
-    dgates[dgates_off + row + j] = dcell * g * i * (1.0f - i);
-    dgates[dgates_off + row + H + j] = dcell * c_prev * f * (1.0f - f);
-    dgates[dgates_off + row + 2 * H + j] = dcell * i * (1.0f - g * g);
-    dgates[dgates_off + row + 3 * H + j] = dh * tc * o * (1.0f - o);
-    dc[dc_off + e] = dcell * f;
-}
+#define LSTM_STEP_BACKWARD(W, V)                                                             \
+    __kernel void lstm_step_backward_##W(                                                    \
+        __global const float *dstate, int dstate_off, __global const float *state,          \
+        int state_off, __global const float *gates, int gates_off, __global const float *c0, \
+        int c0_off, int has_c0, __global const float *dh_rec, int dh_rec_off, int has_rec,   \
+        __global float *dc, int dc_off, __global float *dgates, int dgates_off, int t, int T, \
+        int N, int H)                                                                         \
+    {                                                                                         \
+        STEP_UNITS(W)                                                                         \
+        int row = (t * N + n) * 4 * H + j;                                                    \
+        int at = t * N * H + e, cells = T * N * H;                                            \
+        __global const float *gt = gates + gates_off + row;                                   \
+        V i = LOAD##W(gt), f = LOAD##W(gt + H), g = LOAD##W(gt + 2 * H),                      \
+          o = LOAD##W(gt + 3 * H);                                                            \
+        V tc = tanh##W(LOAD##W(state + state_off + cells + at));                              \
+        V c_prev = t > 0 ? LOAD##W(state + state_off + cells + at - N * H)                    \
+                         : (has_c0 ? LOAD##W(c0 + c0_off + e) : (V)(0.0f));                   \
+        V dh = LOAD##W(dstate + dstate_off + at) +                                            \
+               (has_rec ? LOAD##W(dh_rec + dh_rec_off + e) : (V)(0.0f));                      \
+        V dcell = LOAD##W(dstate + dstate_off + cells + at) +                                 \
+                  (has_rec ? LOAD##W(dc + dc_off + e) : (V)(0.0f)) + dh * o * (1.0f - tc * tc); \
+        __global float *dg = dgates + dgates_off + row;                                       \
+        STORE##W(dcell * g * i * (1.0f - i), dg);                                             \
+        STORE##W(dcell * c_prev * f * (1.0f - f), dg + H);                                    \
+        STORE##W(dcell * i * (1.0f - g * g), dg + 2 * H);                                     \
+        STORE##W(dh * tc * o * (1.0f - o), dg + 3 * H);                                       \
+        STORE##W(dcell * f, dc + dc_off + e);                                                 \
+    }
 
-/* h_t = tanh(xproj_t + h_{t-1} W_hh^T) */
-__kernel void rnn_step_forward(__global const float *xproj, int xproj_off,
-                               __global const float *bias, int bias_off, int has_bias,
-                               __global const float *hg, int hg_off, int has_hg,
-                               __global float *state, int state_off, int t, int N, int H)
-{
-    int e = get_global_id(0);
-    if (e >= N * H)
-        return;
-    float pre = xproj[xproj_off + t * N * H + e] + (has_bias ? bias[bias_off + e % H] : 0.0f) +
-                (has_hg ? hg[hg_off + e] : 0.0f);
-    state[state_off + t * N * H + e] = tanh_f(pre);
-}
+/* h_t = tanh(xproj_t + bias + h_{t-1} W_hh^T) */
+#define RNN_STEP_FORWARD(W, V)                                                               \
+    __kernel void rnn_step_forward_##W(                                                      \
+        __global const float *xproj, int xproj_off, __global const float *bias, int bias_off, \
+        int has_bias, __global const float *hg, int hg_off, int has_hg, __global float *state, \
+        int state_off, int t, int N, int H)                                                   \
+    {                                                                                         \
+        STEP_UNITS(W)                                                                         \
+        V pre = LOAD##W(xproj + xproj_off + t * N * H + e);                                   \
+        if (has_bias)                                                                         \
+            pre += LOAD##W(bias + bias_off + j);                                              \
+        if (has_hg)                                                                           \
+            pre += LOAD##W(hg + hg_off + e);                                                  \
+        STORE##W(tanh##W(pre), state + state_off + t * N * H + e);                            \
+        (void)n;                                                                              \
+    }
 
 /* dpre = (dstate[t] + dh_rec) (1 - h_t^2) */
-__kernel void rnn_step_backward(__global const float *dstate, int dstate_off,
-                                __global const float *state, int state_off,
-                                __global const float *dh_rec, int dh_rec_off, int has_rec,
-                                __global float *dgates, int dgates_off, int t, int N, int H)
-{
-    int e = get_global_id(0);
-    if (e >= N * H)
-        return;
-    int at = t * N * H + e;
-    float h = state[state_off + at];
-    float dh = dstate[dstate_off + at] + (has_rec ? dh_rec[dh_rec_off + e] : 0.0f);
-    dgates[dgates_off + at] = dh * (1.0f - h * h);
-}
+#define RNN_STEP_BACKWARD(W, V)                                                              \
+    __kernel void rnn_step_backward_##W(                                                     \
+        __global const float *dstate, int dstate_off, __global const float *state,          \
+        int state_off, __global const float *dh_rec, int dh_rec_off, int has_rec,            \
+        __global float *dgates, int dgates_off, int t, int N, int H)                          \
+    {                                                                                         \
+        STEP_UNITS(W)                                                                         \
+        int at = t * N * H + e;                                                               \
+        V h = LOAD##W(state + state_off + at);                                                \
+        V dh = LOAD##W(dstate + dstate_off + at) +                                            \
+               (has_rec ? LOAD##W(dh_rec + dh_rec_off + e) : (V)(0.0f));                      \
+        STORE##W(dh * (1.0f - h * h), dgates + dgates_off + at);                              \
+        (void)n;                                                                              \
+        (void)j;                                                                              \
+    }
+
+LSTM_STEP_FORWARD(1, float)
+LSTM_STEP_FORWARD(4, float4)
+LSTM_STEP_BACKWARD(1, float)
+LSTM_STEP_BACKWARD(4, float4)
+RNN_STEP_FORWARD(1, float)
+RNN_STEP_FORWARD(4, float4)
+RNN_STEP_BACKWARD(1, float)
+RNN_STEP_BACKWARD(4, float4)
 
 /* Adds the gradient g of a view of the state (the output sequence, h_n or
  * c_n) into the state's gradient dst (S, T, N, H) (zeroed first by the host
  * code when it held nothing). The view covers state[which][t0 .. t0 +
  * steps); g is contiguous in the view's order: (N, steps, H) when
- * batch_first, else (steps, N, H). */
+ * batch_first, else (steps, N, H). Work-item r, a row of g, adds its H
+ * values to one row of dst (contiguous on both sides; the divisions that
+ * find the row are paid once per row). */
 __kernel void state_view_backward(__global const float *g, int g_off, __global float *dst,
                                   int dst_off, int which, int t0, int steps, int batch_first,
                                   int T, int N, int H)
 {
-    int e = get_global_id(0);
-    if (e >= steps * N * H)
+    int r = get_global_id(0);
+    if (r >= steps * N)
         return;
-    int j = e % H, u, n;
-    if (batch_first) {
-        u = (e / H) % steps;
-        n = e / (steps * H);
-    } else {
-        n = (e / H) % N;
-        u = e / (N * H);
-    }
-    dst[dst_off + ((which * T + t0 + u) * N + n) * H + j] += g[g_off + e];
+    int u = batch_first ? r % steps : r / N, n = batch_first ? r / steps : r % N;
+    __global const float *src = g + g_off + r * H;
+    __global float *d = dst + dst_off + ((which * T + t0 + u) * N + n) * H;
+    for (int j = 0; j < H; j++)
+        d[j] += src[j];
 }

@@ -132,14 +132,20 @@ __kernel void max_all(__global const float *x, int x_off, int4 shape, int4 strid
 
 /* Backward of sum and mean: dst (contiguous, the input's shape seen as
  * (outer, count, inner)) (+)= scale * g broadcast along the middle axis; g is
- * contiguous (outer, inner). A whole-tensor reduction is count = n, inner = 1. */
+ * contiguous (outer, inner). A whole-tensor reduction is count = n, inner = 1.
+ * The divisions that find g's element are skipped where the shape makes
+ * them trivial (one outer block, or inner 1): a uniform branch, and per
+ * element they cost more than the rest (a whole-tensor mean's gradient over
+ * 819,200 floats: 5.6 ms with them). */
 __kernel void sum_backward(__global const float *g, int g_off, int count, int inner, float scale,
                            __global float *dst, int dst_off, int n, int accumulate)
 {
     int i = get_global_id(0);
     if (i >= n)
         return;
-    float v = g[g_off + i / (count * inner) * inner + i % inner] * scale;
+    int block = count * inner;
+    int o = block == n ? 0 : i / block, k = inner == 1 ? 0 : i % inner;
+    float v = g[g_off + o * inner + k] * scale;
     dst[dst_off + i] = accumulate ? dst[dst_off + i] + v : v;
 }
 

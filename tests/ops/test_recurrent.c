@@ -92,15 +92,16 @@ static void assert_close_double(const float *got, const double *want, int n, con
     free(w);
 }
 
-/* T = 5, N = 3, I = 4, H = 6, with and without batch_first, both cells. */
+/* T = 5, N = 3, I = 4, H = 6 (one unit per work-item) and 8 (float4s),
+ * with and without batch_first, both cells. */
 START_TEST(test_lstm_matches_host)
 {
     clg_context *ctx = test_context();
-    enum { T = 5, N = 3, I = 4, H = 6 };
-    for (int lstm = 0; lstm < 2; lstm++) {
-        int G = lstm ? 4 : 1;
-        float x[T * N * I], xb[N * T * I], h0[N * H], c0[N * H], w_ih[4 * H * I], w_hh[4 * H * H],
-            b_ih[4 * H], b_hh[4 * H];
+    enum { T = 5, N = 3, I = 4, HMAX = 8 };
+    for (int c = 0; c < 4; c++) {
+        int H = c < 2 ? 6 : HMAX, lstm = c % 2, G = lstm ? 4 : 1;
+        float x[T * N * I], xb[N * T * I], h0[N * HMAX], c0[N * HMAX], w_ih[4 * HMAX * I],
+            w_hh[4 * HMAX * HMAX], b_ih[4 * HMAX], b_hh[4 * HMAX];
         test_random(x, T * N * I, 1, -1, 1);
         test_random(h0, N * H, 2, -1, 1);
         test_random(c0, N * H, 3, -1, 1);
@@ -111,7 +112,7 @@ START_TEST(test_lstm_matches_host)
         for (int t = 0; t < T; t++)
             for (int n = 0; n < N; n++)
                 memcpy(xb + (n * T + t) * I, x + (t * N + n) * I, sizeof(float) * I);
-        double y[T * N * H], h_n[N * H], c_n[N * H];
+        double y[T * N * HMAX], h_n[N * HMAX], c_n[N * HMAX];
         host_recurrent(lstm, T, N, I, H, x, h0, c0, w_ih, w_hh, b_ih, b_hh, y, h_n, c_n);
         for (int bf = 0; bf < 2; bf++) {
             clg_tensor *tx = bf ? test_tensor(ctx, 3, (int64_t[]){N, T, I}, xb, false)
@@ -132,7 +133,7 @@ START_TEST(test_lstm_matches_host)
             ck_assert_int_eq(clg_tensor_rank(h_last), 3);
             ck_assert_int_eq(clg_tensor_dim(h_last, 0), 1);
             float *got = test_download(out);
-            double want[T * N * H];
+            double want[T * N * HMAX];
             for (int t = 0; t < T; t++)
                 for (int n = 0; n < N; n++)
                     for (int j = 0; j < H; j++)
@@ -160,10 +161,11 @@ START_TEST(test_lstm_matches_host)
 }
 END_TEST
 
-static void gradcheck(bool lstm, bool batch_first, int T)
+/* H = 2 runs the one-unit step kernels, H = 4 the float4 ones. */
+static void gradcheck(bool lstm, bool batch_first, int T, int H)
 {
     clg_context *ctx = test_context();
-    enum { N = 2, I = 3, H = 2 };
+    enum { N = 2, I = 3 };
     int G = lstm ? 4 : 1;
     float buf[64];
     int64_t xs[3] = {batch_first ? N : T, batch_first ? T : N, I};
@@ -193,17 +195,19 @@ static void gradcheck(bool lstm, bool batch_first, int T)
 
 START_TEST(test_lstm_gradcheck)
 {
-    gradcheck(true, false, 4);
-    gradcheck(true, true, 3);
-    gradcheck(true, false, 1);
-    gradcheck(true, true, 1); /* batch_first, one step: y is (N, 1, H) */
+    gradcheck(true, false, 4, 2);
+    gradcheck(true, true, 3, 2);
+    gradcheck(true, false, 1, 2);
+    gradcheck(true, true, 1, 2); /* batch_first, one step: y is (N, 1, H) */
+    gradcheck(true, false, 3, 4);
 }
 END_TEST
 
 START_TEST(test_rnn_gradcheck)
 {
-    gradcheck(false, false, 4);
-    gradcheck(false, true, 3);
+    gradcheck(false, false, 4, 2);
+    gradcheck(false, true, 3, 2);
+    gradcheck(false, false, 3, 4);
 }
 END_TEST
 
