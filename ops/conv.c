@@ -1,23 +1,27 @@
 /* ops/conv.c: 2-D convolution on NCHW (torch.nn.functional.conv2d) as
  * im2col and one GEMM, so the op runs at the speed of the GEMM layer
- * (clrt_gemm). With P = N Ho Wo output positions and T = C kh kw taps:
+ * (clrt_gemm), optionally followed by an activation (clg_conv2d_act). With
+ * P = N Ho Wo output positions and T = C kh kw taps:
  *
  *   col (T, P)    col[(c,ki,kj), (n,oh,ow)] = x[n, c, oh sh - ph + ki dh, ow sw - pw + kj dw]
  *                 (0 in the padding)
  *   Y (K, P) = W col              W (K, C, kh, kw) is the row-major (K, T) matrix
- *   out[n, k, oh, ow] = Y[k, (n,oh,ow)] + b[k]
- * Backward, with G (K, P) the output's gradient laid out like Y:
- *   db[k]     (+)= sum over n, oh, ow of dOut[n, k, oh, ow]
+ *   out[n, k, oh, ow] = act(z),   z = Y[k, (n,oh,ow)] + b[k]
+ * Backward, with G (K, P) = dOut act'(z) laid out like Y:
+ *   db[k]     (+)= sum of row k of G
  *   dW (K, T) (+)= G col^T        one GEMM whose inner size is P
  *   dcol (T, P) = W^T G           one GEMM
  *   dx        (+)= col2im(dcol): each input element sums the dcol entries
- *                  that im2col copied from it (a gather: no atomics)
+ *                  that im2col copied from it (each work-item owns a plane
+ *                  of dx: no atomics)
  * The matrices are channel-major, a row per channel or tap, because then
  * im2col, col2im and the layout passes move along image rows (contiguous
  * on both sides, vectorised on CPUs: the position-major (P, T) layout made
  * them strided gathers, 40% of a LeNet-5 step), and the GEMMs' long side is
- * P, which vector tiles fill even when K is 6. col is saved on the tape, so
- * backward does not rebuild it. clg_conv_transpose2d (at the end) runs the
+ * P, which vector tiles fill even when K is 6. The bias and the activation
+ * ride on the layout passes (forward: Y to NCHW; backward: dOut to G), so
+ * they cost no pass of their own. col and Y are saved on the tape, so
+ * backward rebuilds neither. clg_conv_transpose2d (at the end) runs the
  * same kernels the other way round. Kernels: ops/conv.cl. */
 #include <limits.h>
 #include <stdio.h>

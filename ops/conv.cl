@@ -1,8 +1,8 @@
 /* ops/conv.cl: the kernels around ops/conv.c's GEMMs: im2col, the layout
- * passes between NCHW and the channel-major matrices the GEMMs use, the
- * bias reduction, and col2im as a gather. conv_transpose2d reuses them with
- * the roles swapped: its forward is conv2d's input gradient, its backward
- * im2col.
+ * passes between NCHW and the channel-major matrices the GEMMs use (with
+ * the bias and an activation folded in), the bias reduction, and col2im.
+ * conv_transpose2d reuses them with the roles swapped: its forward is
+ * conv2d's input gradient, its backward im2col.
  *
  * Geometry arrives as four int4s:
  *   in   (N, C, H, W)                       the input
@@ -12,13 +12,14 @@
  * col is (C kh kw, N Ho Wo), row-major: a row per kernel tap (c, ki, kj), a
  * column per output position p = (n, oh, ow).
  *
- * One work-item per image row (a plane, an output row or an input row),
- * looping along it: the loops run over contiguous memory on both sides,
- * which a CPU device compiles to vector loads and stores, and the integer
- * divisions that locate a row (CPUs cannot vectorise them) are paid once
- * per row. Measured with PoCL: the plane copy this way took 0.15 ms where
- * one work-item per element took 1.0 ms on a 2-D grid and 2.1 ms on a 1-D
- * one. */
+ * One work-item per image plane (im2col: one tap of one image; the layout
+ * passes and col2im: one (n, c) plane), looping along its rows: the loops
+ * run over contiguous memory on both sides, which a CPU device compiles to
+ * vector loads and stores, and the integer divisions that locate a plane
+ * (CPUs cannot vectorise them) are paid once per plane. Measured with PoCL:
+ * a plane copy this way took 0.15 ms where one work-item per element took
+ * 1.0 ms on a 2-D grid and 2.1 ms on a 1-D one. (A GPU would want one
+ * work-item per element instead; there was none to measure on.) */
 
 #include "ops/activation_math.cl"
 
