@@ -101,7 +101,7 @@ errors() {
     run hidden_empty train mlp --hidden 256,,10
     expect_error hidden_empty 2 '^clgrad: --hidden: '
     run hidden_logreg train logreg --hidden 32
-    expect_error hidden_logreg 2 '--hidden applies to mlp only'
+    expect_error hidden_logreg 2 '--hidden applies to mlp, rnn and lstm'
     run seed_negative train mlp --seed -3
     expect_error seed_negative 2 '^clgrad: --seed: '
     run missing_value train mlp --epochs
@@ -117,7 +117,7 @@ errors() {
     run tune_unknown_model tune cnn
     expect_error tune_unknown_model 2 'unknown model "cnn"'
     run tune_hidden_logreg tune logreg --hidden 8
-    expect_error tune_hidden_logreg 2 '--hidden applies to mlp only'
+    expect_error tune_hidden_logreg 2 '--hidden applies to mlp, rnn and lstm'
     run tune_batch_word tune --batch many
     expect_error tune_batch_word 2 '^clgrad: --batch: "many" is not a whole number$'
     run eval_no_load eval
@@ -227,6 +227,13 @@ PY
     expect_out tune '^tuning the [0-9]+ GEMM shapes of logreg 784-10 '
     expect_out tune '^  m=[0-9]+ n=10 k=[0-9]+[ A-Za-z^]* +[a-z0-9-]+ [0-9.]+ GFLOP/s +[a-z0-9-]+ [0-9.]+ GFLOP/s$'
     ls "$work"/tuned/gemm-*.txt >/dev/null 2>&1 || fail "tune: no gemm-*.txt table in the cache folder"
+    # Every classifier of clgrad train can be tuned (lenet5's 19 shapes take
+    # about 20 s; a small rnn shows the routing and --hidden).
+    CLGRAD_CACHE_DIR="$work/tuned" run tune_rnn tune --model rnn --hidden 8
+    expect_ok tune_rnn
+    expect_out tune_rnn '^tuning the [0-9]+ GEMM shapes of rnn '
+    run tune_rnn_hidden tune lstm --hidden 8,8
+    expect_error tune_rnn_hidden 2 '^clgrad: tune: --hidden for lstm is one size'
 
     # An unwritable --save: the run still reports its accuracy, then fails.
     run bad_save train logreg --data "$data" --epochs 1 --save /nonexistent/dir/model.safetensors

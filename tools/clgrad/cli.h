@@ -63,6 +63,20 @@ bool cli_parse_sizes(const char *option, const char *text, int64_t *sizes, int c
  * created zeroed on first use. false with the context error set. */
 bool cli_accumulate(clg_context *ctx, clg_tensor **total, clg_tensor *loss);
 
+/* ---- the Fashion-MNIST classifiers (clgrad train, clgrad tune) ---- */
+
+/* Whether `model` names one ("lenet5", "mlp", "logreg", "rnn", "lstm") that
+ * takes n_hidden hidden sizes (0: none given; the mlp takes a list, the rnn
+ * and lstm one size); else prints a usage error naming `command` and
+ * returns false. */
+bool cli_classifier_check(const char *command, const char *model, int n_hidden);
+/* The checked `model` for (features, classes), with the hidden sizes given
+ * (n_hidden 0: the defaults, 256,128 for the mlp and 128 for the rnn and
+ * lstm) and lenet5's activation (NULL: relu). */
+clg_model *cli_classifier_create(clg_context *ctx, const char *model, const char *activation,
+                                 const int64_t *hidden, int n_hidden, int64_t features,
+                                 int classes, uint64_t seed);
+
 /* ---- evaluation ---- */
 
 /* Fashion-MNIST's class names, index = label. */

@@ -53,7 +53,8 @@ static const char train_usage[] =
     "                    lenet5 with adam: 0.005)\n"
     "  --schedule NAME   cosine: the learning rate falls from --lr to 0 along a half\n"
     "                    cosine over the run (default); constant: it stays at --lr\n"
-    "  --hidden N,N,...  hidden layer sizes of the mlp (default 256,128)\n"
+    "  --hidden N,N,...  hidden layer sizes of the mlp (default 256,128); for rnn\n"
+    "                    and lstm one size, the hidden state's (default 128)\n"
     "  --activation NAME lenet5's activation: relu (default), tanh or sigmoid\n"
     "  --seed N          seed for the initial weights and the shuffling (default 42)\n"
     "  --save FILE       checkpoint to write (default clgrad-<model>.safetensors)\n"
@@ -169,21 +170,8 @@ static int parse_options(int argc, char **argv, train_options *o)
         cli_error("train: which model? clgrad train lenet5|mlp|logreg (see clgrad train --help)");
         return CLI_EXIT_USAGE;
     }
-    bool recurrent = strcmp(o->model, "rnn") == 0 || strcmp(o->model, "lstm") == 0;
-    if (strcmp(o->model, "mlp") != 0 && strcmp(o->model, "logreg") != 0 &&
-        strcmp(o->model, "lenet5") != 0 && !recurrent) {
-        cli_error("train: unknown model \"%s\" (models: lenet5, mlp, logreg, rnn, lstm)",
-                  o->model);
+    if (!cli_classifier_check("train", o->model, o->hidden_given ? o->n_hidden : 0))
         return CLI_EXIT_USAGE;
-    }
-    if (o->hidden_given && recurrent && o->n_hidden != 1) {
-        cli_error("train: --hidden for %s is one size (the hidden state)", o->model);
-        return CLI_EXIT_USAGE;
-    }
-    if (o->hidden_given && strcmp(o->model, "mlp") != 0 && !recurrent) {
-        cli_error("train: --hidden applies to mlp only");
-        return CLI_EXIT_USAGE;
-    }
     if (o->activation && strcmp(o->model, "lenet5") != 0) {
         cli_error("train: --activation applies to lenet5 only");
         return CLI_EXIT_USAGE;
@@ -472,15 +460,8 @@ int cli_train(int argc, char **argv)
         goto fail;
     int64_t features = clg_dataset_features(r.train);
     int classes = clg_dataset_classes(r.train);
-    if (strcmp(o.model, "lenet5") == 0)
-        r.model = clg_zoo_lenet5_create(r.ctx, o.activation, NULL, o.seed);
-    else if (strcmp(o.model, "mlp") == 0)
-        r.model = clg_zoo_mlp_create(r.ctx, features, o.hidden, o.n_hidden, classes, o.seed);
-    else if (strcmp(o.model, "rnn") == 0 || strcmp(o.model, "lstm") == 0)
-        r.model = clg_zoo_recurrent_create(r.ctx, o.model, 28, features / 28,
-                                           o.hidden_given ? o.hidden[0] : 128, classes, o.seed);
-    else
-        r.model = clg_zoo_logreg_create(r.ctx, features, classes, o.seed);
+    r.model = cli_classifier_create(r.ctx, o.model, o.activation, o.hidden,
+                                    o.hidden_given ? o.n_hidden : 0, features, classes, o.seed);
     if (!r.model)
         goto fail;
     clg_optim_options optim = clg_optim_options_default(o.optim);

@@ -13,18 +13,20 @@
 #define EVAL_BATCH 1000 /* what train and eval use for the test set */
 
 static const char tune_usage[] =
-    "usage: clgrad tune [mlp|logreg] [options]  (or --model mlp|logreg)\n"
+    "usage: clgrad tune [lenet5|mlp|logreg|rnn|lstm] [options]  (or --model NAME)\n"
     "\n"
     "Runs one training step and one test-set forward pass of the model on random\n"
     "data, notes the matrix products (GEMM shapes) they use, times every GEMM\n"
     "implementation (CLBlast's routes and clgrad's own kernels) on each, and stores\n"
     "the fastest in the kernel cache folder (CLGRAD_CACHE_DIR), keyed by device and\n"
-    "driver. Later runs on this device use them. Takes a few seconds to a minute.\n"
-    "The defaults need no tuning; this is for the last few percent on your device.\n"
+    "driver. Later runs on this device use them. Takes a few seconds to a few\n"
+    "minutes. The defaults need no tuning; this is for the last few percent on\n"
+    "your device.\n"
     "\n"
     "options (as for clgrad train; the model defaults to mlp):\n"
-    "  --hidden N,N,...  hidden layer sizes of the mlp (default 256,128)\n"
-    "  --batch N         training batch size to tune for (default 128)\n"
+    "  --hidden N,N,...  hidden layer sizes of the mlp (default 256,128); for rnn\n"
+    "                    and lstm one size, the hidden state's (default 128)\n"
+    "  --batch N         training batch size to tune for (default 128; lenet5: 64)\n"
     "  -h, --help        this help\n";
 
 /* One training step at `batch` and one forward pass at EVAL_BATCH, with the
@@ -70,10 +72,9 @@ int cli_tune(int argc, char **argv)
 {
     static const char *const valued[] = {"--hidden", "--batch", "--model", NULL};
     const char *model_name = NULL;
-    int64_t hidden[MAX_HIDDEN] = {256, 128};
-    int n_hidden = 2;
-    bool hidden_given = false;
-    int64_t batch = 128;
+    int64_t hidden[MAX_HIDDEN];
+    int n_hidden = 0; /* 0: the model's defaults */
+    int64_t batch = 0; /* 0: train's default for the model */
 
     cli_args args;
     cli_args_init(&args, "tune", argc, argv, valued, NULL);
@@ -92,7 +93,6 @@ int cli_tune(int argc, char **argv)
             }
             model_name = args.value;
         } else if (strcmp(args.name, "--hidden") == 0) {
-            hidden_given = true;
             if (!cli_parse_sizes("--hidden", args.value, hidden, MAX_HIDDEN, &n_hidden))
                 return CLI_EXIT_USAGE;
         } else if (!cli_parse_int("--batch", args.value, 1, 1 << 16, &batch)) {
@@ -101,14 +101,10 @@ int cli_tune(int argc, char **argv)
     }
     if (!model_name)
         model_name = "mlp";
-    if (strcmp(model_name, "mlp") != 0 && strcmp(model_name, "logreg") != 0) {
-        cli_error("tune: unknown model \"%s\" (models: mlp, logreg)", model_name);
+    if (!cli_classifier_check("tune", model_name, n_hidden))
         return CLI_EXIT_USAGE;
-    }
-    if (hidden_given && strcmp(model_name, "mlp") != 0) {
-        cli_error("tune: --hidden applies to mlp only");
-        return CLI_EXIT_USAGE;
-    }
+    if (batch == 0)
+        batch = strcmp(model_name, "lenet5") == 0 ? 64 : 128;
 
     /* Fashion-MNIST's shape; the data itself is not needed. */
     const int64_t features = 784, classes = 10;
@@ -120,9 +116,7 @@ int cli_tune(int argc, char **argv)
     clg_gemm_tuned results[MAX_SHAPES];
     if (clg_context_create(NULL, &ctx) != CLG_STATUS_OK)
         goto fail;
-    model = strcmp(model_name, "mlp") == 0
-                ? clg_zoo_mlp_create(ctx, features, hidden, n_hidden, classes, 42)
-                : clg_zoo_logreg_create(ctx, features, classes, 42);
+    model = cli_classifier_create(ctx, model_name, NULL, hidden, n_hidden, features, classes, 42);
     clg_optim_options adam = clg_optim_options_default(CLG_OPTIM_ADAM);
     opt = model ? clg_optim_create(ctx, clg_model_params(model), &adam) : NULL;
     if (!opt || !record_shapes(ctx, model, opt, batch, features, classes))
