@@ -70,8 +70,10 @@ CLG_API clg_tensor *clg_heaviside(clg_tensor *a, float at_zero)
  *   dx = g act'(z),  db = sum over rows of g act'(z)
  * act' is taken where the unfused ops take it (sigmoid and tanh from y, relu
  * and leaky_relu from the sign of z), so values and gradients match clg_add
- * then the activation bit for bit. Each activation has its own kernels
- * (bias_<name>_forward / _backward in activation.cl). */
+ * then the activation: bit for bit in the one-column kernels, to the last
+ * bit of exp in the four-column ones (F divisible by 4), whose float4 exp
+ * may round differently. Each activation has its own kernels
+ * (bias_<name>_forward[4] / _backward[4] in activation.cl). */
 
 const char *op_activation_name(clg_activation act)
 {
@@ -91,16 +93,19 @@ static void bias_activation_backward(clg_context *ctx, const eng_node *node)
     if (!dx && !db)
         return;
     int rows = (int)x->shape[0], cols = (int)x->shape[1];
+    int per_item = cols % 4 == 0 ? 4 : 1; /* the backward reads the bias contiguously */
     char kernel[64];
-    snprintf(kernel, sizeof kernel, "bias_%s_backward", op_activation_name(node->i[0]));
+    snprintf(kernel, sizeof kernel, "bias_%s_backward%s", op_activation_name(node->i[0]),
+             per_item == 4 ? "4" : "");
     /* An absent tensor's argument points at one that exists; the kernel's
-     * flags keep it untouched. */
-    OP_LAUNCH(ctx, SOURCE, kernel, (size_t)cols, CLRT_ARG_FLOAT(node->f[0]),
-              ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(b ? b : x),
-              CLRT_ARG_INT(b != NULL), ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dx ? dx : x),
-              CLRT_ARG_INT(dx != NULL), CLRT_ARG_INT(acc_dx), ENG_ARG_TENSOR(db ? db : x),
-              CLRT_ARG_INT(db != NULL), CLRT_ARG_INT(acc_db), CLRT_ARG_INT(rows),
-              CLRT_ARG_INT(cols));
+     * flags keep it untouched. A work-item walks all rows of its columns,
+     * so there are few: small groups spread them over the cores. */
+    OP_LAUNCH_WG(ctx, SOURCE, kernel, (size_t)(cols / per_item), OP_WG_LOOP,
+                 CLRT_ARG_FLOAT(node->f[0]), ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x),
+                 ENG_ARG_TENSOR(b ? b : x), CLRT_ARG_INT(b != NULL), ENG_ARG_TENSOR(out),
+                 ENG_ARG_TENSOR(dx ? dx : x), CLRT_ARG_INT(dx != NULL), CLRT_ARG_INT(acc_dx),
+                 ENG_ARG_TENSOR(db ? db : x), CLRT_ARG_INT(db != NULL), CLRT_ARG_INT(acc_db),
+                 CLRT_ARG_INT(rows), CLRT_ARG_INT(cols));
 }
 
 CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_activation act,
@@ -131,12 +136,22 @@ CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_act
     int rows = (int)x->shape[0], cols = (int)x->shape[1];
     cl_int b_stride = bias ? (cl_int)bias->strides[0] : 0;
     char kernel[64];
-    snprintf(kernel, sizeof kernel, "bias_%s_forward", act_name);
-    if (!OP_LAUNCH_2D(ctx, SOURCE, kernel, (size_t)cols, (size_t)rows,
-                      CLRT_ARG_FLOAT(negative_slope), ENG_ARG_TENSOR(in[0]),
-                      ENG_ARG_TENSOR(bias ? bias : in[0]), CLRT_ARG_INT(b_stride),
-                      CLRT_ARG_INT(bias != NULL), ENG_ARG_TENSOR(out), CLRT_ARG_INT(rows),
-                      CLRT_ARG_INT(cols)))
+    bool ok;
+    if (cols % 4 == 0 && (!bias || b_stride == 1)) {
+        snprintf(kernel, sizeof kernel, "bias_%s_forward4", act_name);
+        ok = OP_LAUNCH(ctx, SOURCE, kernel, (size_t)rows * (size_t)cols / 4,
+                       CLRT_ARG_FLOAT(negative_slope), ENG_ARG_TENSOR(in[0]),
+                       ENG_ARG_TENSOR(bias ? bias : in[0]), CLRT_ARG_INT(bias != NULL),
+                       ENG_ARG_TENSOR(out), CLRT_ARG_INT(rows * cols), CLRT_ARG_INT(cols));
+    } else {
+        snprintf(kernel, sizeof kernel, "bias_%s_forward", act_name);
+        ok = OP_LAUNCH_2D(ctx, SOURCE, kernel, (size_t)cols, (size_t)rows,
+                          CLRT_ARG_FLOAT(negative_slope), ENG_ARG_TENSOR(in[0]),
+                          ENG_ARG_TENSOR(bias ? bias : in[0]), CLRT_ARG_INT(b_stride),
+                          CLRT_ARG_INT(bias != NULL), ENG_ARG_TENSOR(out), CLRT_ARG_INT(rows),
+                          CLRT_ARG_INT(cols));
+    }
+    if (!ok)
         return NULL;
     if (eng_needs_grad(ctx, n_in, in)) {
         /* The backward kernel reads the bias contiguously. */

