@@ -214,8 +214,9 @@ CLG_API clg_tensor *clg_gan_discriminate(clg_gan *gan, clg_tensor *x)
     }
     int64_t n = clg_tensor_dim(x, 0);
     clg_tensor *h = clg_reshape(x, 4, (const int64_t[]){n, 1, IMAGE, IMAGE});
-    h = clg_leaky_relu(clg_conv2d_layer_forward(g->d_conv[0], h), SLOPE);
-    h = clg_leaky_relu(clg_conv2d_layer_forward(g->d_conv[1], h), SLOPE);
+    /* conv + leaky ReLU fused: one pass and launch fewer each way */
+    h = clg_conv2d_layer_forward_act(g->d_conv[0], h, CLG_ACT_LEAKY_RELU, SLOPE);
+    h = clg_conv2d_layer_forward_act(g->d_conv[1], h, CLG_ACT_LEAKY_RELU, SLOPE);
     return clg_linear_forward(g->d_fc[0], clg_flatten(h, 1));
 }
 
