@@ -24,13 +24,6 @@ CLG_API clg_conv2d_layer *clg_conv2d_layer_create(clg_context *ctx, int64_t in_c
 {
     if (eng_failed(ctx))
         return NULL;
-    if (in_channels <= 0 || out_channels <= 0 || kernel_h <= 0 || kernel_w <= 0) {
-        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_conv2d_layer_create: in_channels %lld, out_channels %lld and kernel "
-                 "%dx%d must be positive",
-                 (long long)in_channels, (long long)out_channels, kernel_h, kernel_w);
-        return NULL;
-    }
     clg_conv2d_layer *layer = calloc(1, sizeof *layer);
     if (!layer) {
         eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "clg_conv2d_layer_create: out of host memory");
@@ -38,10 +31,9 @@ CLG_API clg_conv2d_layer *clg_conv2d_layer_create(clg_context *ctx, int64_t in_c
     }
     layer->ctx = ctx;
     layer->conv = params ? *params : clg_conv2d_params_default();
-    if (nn_weight_bias_create(ctx, "clg_conv2d_layer_create", 4,
-                              (int64_t[]){out_channels, in_channels, kernel_h, kernel_w},
-                              in_channels * kernel_h * kernel_w, out_channels, bias, seed,
-                              &layer->weight, &layer->bias, &layer->params) != CLG_STATUS_OK) {
+    if (nn_conv_weights_create(ctx, "clg_conv2d_layer_create", in_channels, out_channels, kernel_h,
+                               kernel_w, false, bias, seed, &layer->weight, &layer->bias,
+                               &layer->params) != CLG_STATUS_OK) {
         free(layer);
         return NULL;
     }

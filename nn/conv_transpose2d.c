@@ -19,21 +19,12 @@ struct clg_conv_transpose2d_layer {
     clg_params *params;
 };
 
-CLG_API clg_conv_transpose2d_layer *
-clg_conv_transpose2d_layer_create(clg_context *ctx, int64_t in_channels, int64_t out_channels,
-                                  int kernel_h, int kernel_w,
-                                  const clg_conv_transpose2d_params *params, bool bias,
-                                  uint64_t seed)
+CLG_API clg_conv_transpose2d_layer *clg_conv_transpose2d_layer_create(
+    clg_context *ctx, int64_t in_channels, int64_t out_channels, int kernel_h, int kernel_w,
+    const clg_conv_transpose2d_params *params, bool bias, uint64_t seed)
 {
     if (eng_failed(ctx))
         return NULL;
-    if (in_channels <= 0 || out_channels <= 0 || kernel_h <= 0 || kernel_w <= 0) {
-        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_conv_transpose2d_layer_create: in_channels %lld, out_channels %lld and "
-                 "kernel %dx%d must be positive",
-                 (long long)in_channels, (long long)out_channels, kernel_h, kernel_w);
-        return NULL;
-    }
     clg_conv_transpose2d_layer *layer = calloc(1, sizeof *layer);
     if (!layer) {
         eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY,
@@ -42,12 +33,9 @@ clg_conv_transpose2d_layer_create(clg_context *ctx, int64_t in_channels, int64_t
     }
     layer->ctx = ctx;
     layer->conv = params ? *params : clg_conv_transpose2d_params_default();
-    /* PyTorch's fan_in for a (in, out, kh, kw) weight is its second axis
-     * times the receptive field: out kh kw */
-    if (nn_weight_bias_create(ctx, "clg_conv_transpose2d_layer_create", 4,
-                              (int64_t[]){in_channels, out_channels, kernel_h, kernel_w},
-                              out_channels * kernel_h * kernel_w, out_channels, bias, seed,
-                              &layer->weight, &layer->bias, &layer->params) != CLG_STATUS_OK) {
+    if (nn_conv_weights_create(ctx, "clg_conv_transpose2d_layer_create", in_channels, out_channels,
+                               kernel_h, kernel_w, true, bias, seed, &layer->weight, &layer->bias,
+                               &layer->params) != CLG_STATUS_OK) {
         free(layer);
         return NULL;
     }

@@ -153,3 +153,20 @@ clg_status nn_weight_bias_create(clg_context *ctx, const char *op, int w_rank,
     *params = ps;
     return CLG_STATUS_OK;
 }
+
+clg_status nn_conv_weights_create(clg_context *ctx, const char *op, int64_t in_channels,
+                                  int64_t out_channels, int kernel_h, int kernel_w, bool transposed,
+                                  bool bias, uint64_t seed, clg_tensor **weight,
+                                  clg_tensor **bias_out, clg_params **params)
+{
+    if (in_channels <= 0 || out_channels <= 0 || kernel_h <= 0 || kernel_w <= 0)
+        return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                        "%s: in_channels %lld, out_channels %lld and kernel %dx%d must be positive",
+                        op, (long long)in_channels, (long long)out_channels, kernel_h, kernel_w);
+    int64_t area = (int64_t)kernel_h * kernel_w;
+    int64_t shape[4] = {transposed ? in_channels : out_channels,
+                        transposed ? out_channels : in_channels, kernel_h, kernel_w};
+    return nn_weight_bias_create(ctx, op, 4, shape,
+                                 (transposed ? out_channels : in_channels) * area, out_channels,
+                                 bias, seed, weight, bias_out, params);
+}

@@ -17,4 +17,14 @@ clg_status nn_weight_bias_create(clg_context *ctx, const char *op, int w_rank,
                                  bool bias, uint64_t seed, clg_tensor **weight,
                                  clg_tensor **bias_out, clg_params **params);
 
+/* A convolution layer's parameters, as nn_weight_bias_create makes them,
+ * after checking that the sizes are positive (the error names `op`):
+ * weight (out, in, kh, kw), fan_in in kh kw, for conv2d; (in, out, kh, kw),
+ * fan_in out kh kw (PyTorch's: the weight's second axis times the receptive
+ * field) when transposed; bias (out). */
+clg_status nn_conv_weights_create(clg_context *ctx, const char *op, int64_t in_channels,
+                                  int64_t out_channels, int kernel_h, int kernel_w, bool transposed,
+                                  bool bias, uint64_t seed, clg_tensor **weight,
+                                  clg_tensor **bias_out, clg_params **params);
+
 #endif
