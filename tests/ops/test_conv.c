@@ -83,41 +83,54 @@ static void assert_grad(const clg_tensor *t, const float *want, const char *what
     free(got);
 }
 
-/* Forward and backward of one case against host_conv; `steps` backward
- * passes without zero_grad, so the second checks the accumulating paths
- * (GEMM beta 1, col2im and the bias reduction adding to what is there). */
-static void check_case(clg_context *ctx, const conv_case *cc, int steps)
+/* One convolution to check against its host reference: the shapes of x,
+ * the weight and the output (K = bias length = out[1]), and the op. */
+typedef struct conv_check {
+    const char *what; /* "conv2d", "conv_transpose2d" */
+    int64_t x[4], w[4], out[4];
+    bool bias;
+    clg_tensor *(*run)(clg_tensor *x, clg_tensor *w, clg_tensor *b, const void *arg);
+    /* y = op(x, w, b) and the gradients of x, w, b for upstream g */
+    void (*host)(const void *arg, const float *x, const float *w, const float *b,
+                 const float *g, float *y, float *dx, float *dw, float *db);
+    const void *arg; /* the case, passed to run and host */
+} conv_check;
+
+/* Forward and backward of one case against its host reference; `steps`
+ * backward passes without zero_grad, so the second checks the accumulating
+ * paths (GEMM beta 1, col2im and the bias reduction adding to what is
+ * there). */
+static void check_against_host(clg_context *ctx, const conv_check *c, int steps)
 {
-    int ho = out_h(cc), wo = out_w(cc);
-    size_t nx = (size_t)cc->n * cc->c * cc->h * cc->w;
-    size_t nw = (size_t)cc->k * cc->c * cc->kh * cc->kw;
-    size_t ny = (size_t)cc->n * cc->k * ho * wo;
+    size_t nx = (size_t)(c->x[0] * c->x[1] * c->x[2] * c->x[3]);
+    size_t nw = (size_t)(c->w[0] * c->w[1] * c->w[2] * c->w[3]);
+    size_t ny = (size_t)(c->out[0] * c->out[1] * c->out[2] * c->out[3]);
+    int k = (int)c->out[1];
     float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), b[64];
     float *g = malloc(ny * sizeof *g), *y = malloc(ny * sizeof *y);
     float *dx = malloc(nx * sizeof *dx), *dw = malloc(nw * sizeof *dw), db[64];
-    ck_assert_int_le(cc->k, 64);
+    ck_assert_int_le(k, 64);
     test_random(x, nx, 1, -1, 1);
     test_random(w, nw, 2, -0.5f, 0.5f);
-    test_random(b, (size_t)cc->k, 3, -1, 1);
+    test_random(b, (size_t)k, 3, -1, 1);
     test_random(g, ny, 4, -1, 1);
-    host_conv(cc, x, w, cc->bias ? b : NULL, g, y, dx, dw, db);
-    clg_tensor *tx = test_tensor(ctx, 4, (int64_t[]){cc->n, cc->c, cc->h, cc->w}, x, true);
-    clg_tensor *tw = test_tensor(ctx, 4, (int64_t[]){cc->k, cc->c, cc->kh, cc->kw}, w, true);
-    clg_tensor *tb = cc->bias ? test_tensor(ctx, 1, (int64_t[]){cc->k}, b, true) : NULL;
+    c->host(c->arg, x, w, c->bias ? b : NULL, g, y, dx, dw, db);
+    clg_tensor *tx = test_tensor(ctx, 4, c->x, x, true);
+    clg_tensor *tw = test_tensor(ctx, 4, c->w, w, true);
+    clg_tensor *tb = c->bias ? test_tensor(ctx, 1, (int64_t[]){k}, b, true) : NULL;
+    char what[64];
     for (int step = 1; step <= steps; step++) {
         clg_step_begin(ctx);
-        clg_tensor *out = clg_conv2d(tx, tw, tb, &cc->p);
+        clg_tensor *out = c->run(tx, tw, tb, c->arg);
         ck_assert_msg(out != NULL, "%s", clg_context_error(ctx));
         ck_assert_int_eq(clg_tensor_rank(out), 4);
-        ck_assert_int_eq(clg_tensor_dim(out, 0), cc->n);
-        ck_assert_int_eq(clg_tensor_dim(out, 1), cc->k);
-        ck_assert_int_eq(clg_tensor_dim(out, 2), ho);
-        ck_assert_int_eq(clg_tensor_dim(out, 3), wo);
+        for (int d = 0; d < 4; d++)
+            ck_assert_int_eq(clg_tensor_dim(out, d), c->out[d]);
         float *got = test_download(out);
-        test_assert_close(got, y, ny, test_tol_get("gemm"), "conv2d forward");
+        snprintf(what, sizeof what, "%s forward", c->what);
+        test_assert_close(got, y, ny, test_tol_get("gemm"), what);
         free(got);
-        clg_tensor *tg =
-            clg_tensor_from_host(ctx, CLG_DTYPE_F32, 4, (int64_t[]){cc->n, cc->k, ho, wo}, g);
+        clg_tensor *tg = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 4, c->out, g);
         ck_assert_msg(clg_backward_with(out, tg) == CLG_STATUS_OK, "%s", clg_context_error(ctx));
         clg_step_end(ctx);
         if (step > 1) { /* each pass added the same gradient once more */
@@ -125,13 +138,16 @@ static void check_case(clg_context *ctx, const conv_case *cc, int steps)
                 dx[i] *= (float)step / (float)(step - 1);
             for (size_t i = 0; i < nw; i++)
                 dw[i] *= (float)step / (float)(step - 1);
-            for (int i = 0; i < cc->k; i++)
+            for (int i = 0; i < k; i++)
                 db[i] *= (float)step / (float)(step - 1);
         }
-        assert_grad(tx, dx, "conv2d dx");
-        assert_grad(tw, dw, "conv2d dw");
+        snprintf(what, sizeof what, "%s dx", c->what);
+        assert_grad(tx, dx, what);
+        snprintf(what, sizeof what, "%s dw", c->what);
+        assert_grad(tw, dw, what);
+        snprintf(what, sizeof what, "%s db", c->what);
         if (tb)
-            assert_grad(tb, db, "conv2d db");
+            assert_grad(tb, db, what);
     }
     clg_tensor_destroy(tx);
     clg_tensor_destroy(tw);
@@ -142,6 +158,30 @@ static void check_case(clg_context *ctx, const conv_case *cc, int steps)
     free(y);
     free(dx);
     free(dw);
+}
+
+static clg_tensor *conv_run(clg_tensor *x, clg_tensor *w, clg_tensor *b, const void *arg)
+{
+    return clg_conv2d(x, w, b, &((const conv_case *)arg)->p);
+}
+
+static void conv_host(const void *arg, const float *x, const float *w, const float *b,
+                      const float *g, float *y, float *dx, float *dw, float *db)
+{
+    host_conv(arg, x, w, b, g, y, dx, dw, db);
+}
+
+static void check_case(clg_context *ctx, const conv_case *cc, int steps)
+{
+    conv_check c = {"conv2d",
+                    {cc->n, cc->c, cc->h, cc->w},
+                    {cc->k, cc->c, cc->kh, cc->kw},
+                    {cc->n, cc->k, out_h(cc), out_w(cc)},
+                    cc->bias,
+                    conv_run,
+                    conv_host,
+                    cc};
+    check_against_host(ctx, &c, steps);
 }
 
 START_TEST(test_conv2d_matches_host)
@@ -592,62 +632,29 @@ static void host_tconv(const tconv_case *t, const float *x, const float *w, cons
     free(aw);
 }
 
-/* Forward and backward against host_tconv; `steps` passes without
- * zero_grad, so the second checks the accumulating paths. */
+static clg_tensor *tconv_run(clg_tensor *x, clg_tensor *w, clg_tensor *b, const void *arg)
+{
+    return clg_conv_transpose2d(x, w, b, &((const tconv_case *)arg)->p);
+}
+
+static void tconv_host(const void *arg, const float *x, const float *w, const float *b,
+                       const float *g, float *y, float *dx, float *dw, float *db)
+{
+    host_tconv(arg, x, w, b, g, y, dx, dw, db);
+}
+
+/* Forward and backward against host_tconv (check_against_host). */
 static void check_tconv(clg_context *ctx, const tconv_case *t, int steps)
 {
-    int ho = tout_h(t), wo = tout_w(t);
-    size_t nx = (size_t)t->n * t->c * t->h * t->w, nw = (size_t)t->c * t->k * t->kh * t->kw;
-    size_t ny = (size_t)t->n * t->k * ho * wo;
-    float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), b[64];
-    float *g = malloc(ny * sizeof *g), *y = malloc(ny * sizeof *y);
-    float *dx = malloc(nx * sizeof *dx), *dw = malloc(nw * sizeof *dw), db[64];
-    ck_assert_int_le(t->k, 64);
-    test_random(x, nx, 11, -1, 1);
-    test_random(w, nw, 12, -0.5f, 0.5f);
-    test_random(b, (size_t)t->k, 13, -1, 1);
-    test_random(g, ny, 14, -1, 1);
-    host_tconv(t, x, w, t->bias ? b : NULL, g, y, dx, dw, db);
-    clg_tensor *tx = test_tensor(ctx, 4, (int64_t[]){t->n, t->c, t->h, t->w}, x, true);
-    clg_tensor *tw = test_tensor(ctx, 4, (int64_t[]){t->c, t->k, t->kh, t->kw}, w, true);
-    clg_tensor *tb = t->bias ? test_tensor(ctx, 1, (int64_t[]){t->k}, b, true) : NULL;
-    for (int step = 1; step <= steps; step++) {
-        clg_step_begin(ctx);
-        clg_tensor *out = clg_conv_transpose2d(tx, tw, tb, &t->p);
-        ck_assert_msg(out != NULL, "%s", clg_context_error(ctx));
-        ck_assert_int_eq(clg_tensor_dim(out, 0), t->n);
-        ck_assert_int_eq(clg_tensor_dim(out, 1), t->k);
-        ck_assert_int_eq(clg_tensor_dim(out, 2), ho);
-        ck_assert_int_eq(clg_tensor_dim(out, 3), wo);
-        float *got = test_download(out);
-        test_assert_close(got, y, ny, test_tol_get("gemm"), "conv_transpose2d forward");
-        free(got);
-        clg_tensor *tg =
-            clg_tensor_from_host(ctx, CLG_DTYPE_F32, 4, (int64_t[]){t->n, t->k, ho, wo}, g);
-        ck_assert_msg(clg_backward_with(out, tg) == CLG_STATUS_OK, "%s", clg_context_error(ctx));
-        clg_step_end(ctx);
-        if (step > 1) {
-            for (size_t i = 0; i < nx; i++)
-                dx[i] *= (float)step / (float)(step - 1);
-            for (size_t i = 0; i < nw; i++)
-                dw[i] *= (float)step / (float)(step - 1);
-            for (int i = 0; i < t->k; i++)
-                db[i] *= (float)step / (float)(step - 1);
-        }
-        assert_grad(tx, dx, "conv_transpose2d dx");
-        assert_grad(tw, dw, "conv_transpose2d dw");
-        if (tb)
-            assert_grad(tb, db, "conv_transpose2d db");
-    }
-    clg_tensor_destroy(tx);
-    clg_tensor_destroy(tw);
-    clg_tensor_destroy(tb);
-    free(x);
-    free(w);
-    free(g);
-    free(y);
-    free(dx);
-    free(dw);
+    conv_check c = {"conv_transpose2d",
+                    {t->n, t->c, t->h, t->w},
+                    {t->c, t->k, t->kh, t->kw},
+                    {t->n, t->k, tout_h(t), tout_w(t)},
+                    t->bias,
+                    tconv_run,
+                    tconv_host,
+                    t};
+    check_against_host(ctx, &c, steps);
 }
 
 START_TEST(test_conv_transpose2d_matches_host)
