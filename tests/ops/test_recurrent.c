@@ -241,33 +241,33 @@ START_TEST(test_lstm_gradcheck_zero_state)
 }
 END_TEST
 
-START_TEST(test_lstm_golden)
+/* The fixture's four cases of `cell` ("lstm" or "rnn"): T = 1, 7, 50 and
+ * T = 7 batch_first. */
+static void check_golden(const char *cell, test_op_fn run, int n_inputs)
 {
     clg_context *ctx = test_context();
     clg_safetensors *st = test_golden_open(ctx, "ops_recurrent");
-    const test_tol *tol = test_tol_get("recurrent");
-    bool no = false, yes = true;
-    test_golden_case(ctx, st, "lstm.t1", run_lstm, &no, 7, 0, tol);
-    test_golden_case(ctx, st, "lstm.t7", run_lstm, &no, 7, 0, tol);
-    test_golden_case(ctx, st, "lstm.t50", run_lstm, &no, 7, 0, tol);
-    test_golden_case(ctx, st, "lstm.t7bf", run_lstm, &yes, 7, 0, tol);
+    const char *cases[] = {"t1", "t7", "t50", "t7bf"};
+    for (int i = 0; i < 4; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "%s.%s", cell, cases[i]);
+        bool batch_first = i == 3;
+        test_golden_case(ctx, st, name, run, &batch_first, n_inputs, 0,
+                         test_tol_get("recurrent"));
+    }
     clg_safetensors_destroy(st);
     clg_context_destroy(ctx);
+}
+
+START_TEST(test_lstm_golden)
+{
+    check_golden("lstm", run_lstm, 7);
 }
 END_TEST
 
 START_TEST(test_rnn_golden)
 {
-    clg_context *ctx = test_context();
-    clg_safetensors *st = test_golden_open(ctx, "ops_recurrent");
-    const test_tol *tol = test_tol_get("recurrent");
-    bool no = false, yes = true;
-    test_golden_case(ctx, st, "rnn.t1", run_rnn, &no, 6, 0, tol);
-    test_golden_case(ctx, st, "rnn.t7", run_rnn, &no, 6, 0, tol);
-    test_golden_case(ctx, st, "rnn.t50", run_rnn, &no, 6, 0, tol);
-    test_golden_case(ctx, st, "rnn.t7bf", run_rnn, &yes, 6, 0, tol);
-    clg_safetensors_destroy(st);
-    clg_context_destroy(ctx);
+    check_golden("rnn", run_rnn, 6);
 }
 END_TEST
 
