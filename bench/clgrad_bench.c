@@ -7,7 +7,13 @@
  *   3. per steady-state step: device allocations, program builds, host syncs
  *      (0, 0 and 1 for the loss read);
  *   4. time from process start to the end of the first training step, run as
- *      a child with an empty kernel cache, then with warm ones.
+ *      a child with an empty kernel cache, then with warm ones;
+ *   --parallelism: every launch of one steady-state step of the MLP (batch
+ *      128) and LeNet-5 (batch 64) under the launch plan in force, from the
+ *      real enqueue calls: work-groups below 64 work-items, and launches that
+ *      starve a GPU (a buffer argument of at least 16,384 floats but fewer
+ *      than 4,096 work-items). GEMMs are listed apart: through CLBlast they
+ *      enqueue kernels of CLBlast's own sizes.
  * Lines starting with "result" are for scripts (bench/run.sh). Not part of
  * meson test: run on demand (bench/README.md).
  *
@@ -296,6 +302,58 @@ static int bench_training(clg_context *ctx, const char *data_dir, bool quick, bo
     return 0;
 }
 
+/* One steady-state step traced: a line per model, and with `verbose` a line
+ * per launch. */
+#define GPU_GROUP_MIN 64
+#define STARVED_BUFFER 16384
+#define STARVED_ITEMS 4096
+static int bench_parallelism(clg_context *ctx, bool lenet, int64_t batch, bool verbose)
+{
+    mlp_run *r = calloc(1, sizeof *r);
+    if (!r || !mlp_setup(r, ctx, lenet))
+        return die(ctx, "model setup");
+    uint64_t state = 1;
+    float loss;
+    random_batch(r, &state);
+    for (int i = 0; i < 2; i++)
+        if (!mlp_step(r, batch, &loss))
+            return die(ctx, "training step");
+    /* The trace's fields are private (cl/runtime.h); a benchmark may look
+     * inside, as the matmul section does with the queue. */
+    clrt *rt = &ctx->rt;
+    rt->trace.n = 0;
+    rt->trace.on = true;
+    bool ok = mlp_step(r, batch, &loss);
+    rt->trace.on = false;
+    if (!ok)
+        return die(ctx, "training step");
+    int launches = 0, small = 0, starved = 0, gemms = 0, gemms_starved = 0;
+    const char *model = lenet ? "lenet5" : "mlp";
+    for (int i = 0; i < rt->trace.n; i++) {
+        const clrt_launch_record *l = &rt->trace.records[i];
+        bool is_small = !l->gemm && l->local < GPU_GROUP_MIN;
+        bool is_starved = l->largest >= STARVED_BUFFER && l->global < STARVED_ITEMS;
+        if (l->gemm) {
+            gemms++;
+            gemms_starved += is_starved; /* few outputs over a long inner size */
+        } else {
+            launches++;
+            small += is_small;
+            starved += is_starved;
+        }
+        if (verbose)
+            printf("  %-6s %-40s global %8zu local %4zu largest %8zu%s%s\n", model, l->kernel,
+                   l->global, l->local, l->largest, is_small ? "  SMALL-GROUP" : "",
+                   is_starved ? "  STARVED" : "");
+    }
+    printf("result parallelism plan=%s model=%s launches=%d small_groups=%d starved=%d gemms=%d "
+           "gemms_starved=%d\n",
+           rt->plan.name, model, launches, small, starved, gemms, gemms_starved);
+    mlp_release(r);
+    free(r);
+    return 0;
+}
+
 /* The child's side of the start-up measurement: from main() to the end of the
  * first step, on random data (the dataset's unzipping is not start-up). */
 static int first_step(double start)
@@ -403,9 +461,12 @@ static int bench_startup(const char *self)
 
 static const char usage[] =
     "usage: clgrad-bench [--quick] [--data DIR] [--no-matmul] [--no-training] [--no-startup]\n"
+    "       clgrad-bench --parallelism [--verbose]\n"
     "Prints matmul GFLOP/s (clg_matmul and direct CLBlastSgemm), MLP and LeNet-5 training\n"
     "samples/s, the counters of a steady-state step and the time to the first step with\n"
-    "cold and warm kernel caches, on the device CLGRAD_DEVICE picks. --quick: smaller runs.\n";
+    "cold and warm kernel caches, on the device CLGRAD_DEVICE picks. --quick: smaller runs.\n"
+    "--parallelism: every launch of one training step of the MLP and LeNet-5 under the\n"
+    "launch plan in force (CLGRAD_LAUNCH), counting small work-groups and starved launches.\n";
 
 int main(int argc, char **argv)
 {
@@ -413,6 +474,7 @@ int main(int argc, char **argv)
     setenv("POCL_AFFINITY", "1", 0); /* see README.md: else PoCL's threads may share a core */
     const char *data_dir = CLG_FASHION_MNIST_DIR;
     bool quick = false, matmul = true, training = true, startup = true;
+    bool parallelism = false, verbose = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--first-step") == 0)
             return first_step(start);
@@ -424,6 +486,10 @@ int main(int argc, char **argv)
             training = false;
         else if (strcmp(argv[i], "--no-startup") == 0)
             startup = false;
+        else if (strcmp(argv[i], "--parallelism") == 0)
+            parallelism = true;
+        else if (strcmp(argv[i], "--verbose") == 0)
+            verbose = true;
         else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
             data_dir = argv[++i];
         else {
@@ -438,6 +504,13 @@ int main(int argc, char **argv)
     printf("clgrad-bench on %s (POCL_AFFINITY=%s)\n", clg_context_device_name(ctx),
            getenv("POCL_AFFINITY"));
     int code = 0;
+    if (parallelism) {
+        code = bench_parallelism(ctx, false, BATCH, verbose);
+        if (code == 0)
+            code = bench_parallelism(ctx, true, 64, verbose);
+        clg_context_destroy(ctx);
+        return code;
+    }
     if (matmul) {
         /* The second context sends every product through CLBlast. */
         const char *gemm = getenv("CLGRAD_GEMM");

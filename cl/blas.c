@@ -163,6 +163,10 @@ clg_status clrt_gemm(clrt *rt, size_t m, size_t n, size_t k, float alpha, clrt_m
     clg_gemm_shape shape = {(int64_t)m, (int64_t)n, (int64_t)k, (int64_t)batch, a.trans, b.trans};
     if (rt->gemm.recording)
         clrt_gemm_note(rt, &shape);
-    return clrt_gemm_run(rt, clrt_gemm_pick(rt, &shape), m, n, k, alpha, a, b, beta, c, batch,
-                         stride_a, stride_b, stride_c);
+    clrt_trace_note_gemm(rt, m, n, k, batch);
+    rt->trace.gemm_depth++;
+    clg_status status = clrt_gemm_run(rt, clrt_gemm_pick(rt, &shape), m, n, k, alpha, a, b, beta,
+                                      c, batch, stride_a, stride_b, stride_c);
+    rt->trace.gemm_depth--;
+    return status;
 }

@@ -193,10 +193,11 @@ static cl_program build_program(clrt *rt, const char *source_name, const char *o
      * part of the path, so the folder's name must not hold spaces.) */
     char full_options[2048];
     if (rt->kernel_dir)
-        snprintf(full_options, sizeof full_options, "%s -I %s %s", BASE_OPTIONS,
-                 rt->kernel_dir, options ? options : "");
+        snprintf(full_options, sizeof full_options, "%s %s -I %s %s", BASE_OPTIONS,
+                 rt->plan.options, rt->kernel_dir, options ? options : "");
     else
-        snprintf(full_options, sizeof full_options, "%s %s", BASE_OPTIONS, options ? options : "");
+        snprintf(full_options, sizeof full_options, "%s %s %s", BASE_OPTIONS, rt->plan.options,
+                 options ? options : "");
 
     const clg_device_desc *d = &rt->desc;
     size_t key_cap = strlen(source_name) + strlen(full_options) + 1024;
@@ -353,6 +354,7 @@ cl_kernel clrt_kernel(clrt *rt, const char *source_name, const char *options,
      * built in a stack buffer (one kernel per activation), so they are copied. */
     rt->kernels[j] = (clrt_kernel_slot){h, source_name, name_copy, opt_copy, kernel};
     rt->n_kernels++;
+    clrt_plan_fit(rt, kernel);
     return kernel;
 }
 
@@ -375,6 +377,8 @@ clg_status clrt_launch(clrt *rt, cl_kernel kernel, int dims, const size_t *globa
     if (event)
         clrt_profile_keep(rt, event, kernel, NULL);
     rt->counters.kernel_launches++;
+    if (rt->trace.on)
+        clrt_trace_note(rt, kernel, dims, rounded, local, n_args, args);
 cleanup:
     return status;
 }

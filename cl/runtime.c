@@ -86,7 +86,9 @@ clg_status clrt_init(clrt *rt, const clg_context_options *opts)
     const char *kdir = opts->kernel_dir ? opts->kernel_dir : getenv("CLGRAD_KERNEL_DIR");
     if (kdir && kdir[0])
         rt->kernel_dir = strdup(kdir);
-    status = clrt_gemm_setup(rt);
+    status = clrt_plan_setup(rt);
+    if (status == CLG_STATUS_OK)
+        status = clrt_gemm_setup(rt);
 cleanup:
     return status;
 }
@@ -113,6 +115,7 @@ void clrt_release(clrt *rt)
     rt->gemm_temp = NULL;
     clrt_pool_release(rt);
     clrt_programs_release(rt);
+    clrt_trace_release(rt);
     if (rt->queue)
         clReleaseCommandQueue(rt->queue);
     if (rt->context)

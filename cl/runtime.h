@@ -97,6 +97,50 @@ typedef struct clrt_profile {
     int n_totals, totals_capacity;
 } clrt_profile;
 
+/* The launch plan (cl/launch.c): how every op family shapes its launches on
+ * this device, decided once when the context opens. Ops read it through
+ * op_plan(); no launch size lives anywhere else.
+ *   cpu: few long work-items (a row or plane each, vectorised along it by
+ *        the compiler), small groups so that few of them still spread over
+ *        every core;
+ *   gpu: a work-item per output element, groups of 64-256 that are a
+ *        multiple of the device's preferred multiple (its SIMD width), and
+ *        two-stage tree reductions, so that tens of thousands of lanes have
+ *        work. */
+typedef enum clrt_plan_kind { CLRT_PLAN_CPU, CLRT_PLAN_GPU } clrt_plan_kind;
+
+typedef struct clrt_plan {
+    clrt_plan_kind kind;
+    const char *name;    /* "cpu" or "gpu" */
+    size_t group;        /* elementwise kernels' work-group size */
+    bool per_element;    /* the gather families (convolution layout passes,
+                          * im2col, col2im, pooling backward, bias and
+                          * activation, recurrent state views) run a work-item
+                          * per element rather than per row or plane */
+    size_t row_group;    /* work-group size of the per-row/plane kernels */
+    size_t reduce_group; /* tree reductions: work-group size, a power of two */
+    size_t reduce_split; /* two-stage reductions: most first-stage groups per output */
+    size_t reduce_chunk; /* ... and least elements per first-stage work-item */
+    size_t tile[2];      /* 2-D launches (column, row) */
+    size_t preferred_multiple; /* CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE */
+    char options[96];    /* -D options every kernel is built with (CLG_REDUCE_GROUP) */
+} clrt_plan;
+
+/* Every enqueue, with its sizes, while tracing (clgrad-bench --parallelism). */
+typedef struct clrt_launch_record {
+    char kernel[48];       /* the function name, or "gemm" */
+    size_t global, local;  /* work-items and work-group size, all dimensions multiplied */
+    size_t largest;        /* elements of the largest tensor argument */
+    bool gemm;             /* a clrt_gemm call, counted once whatever it enqueues */
+} clrt_launch_record;
+
+typedef struct clrt_trace {
+    bool on;
+    int gemm_depth; /* > 0 inside clrt_gemm: its own enqueues are not listed */
+    clrt_launch_record *records;
+    int n, capacity;
+} clrt_trace;
+
 typedef struct clrt {
     cl_platform_id platform;
     cl_device_id device;
@@ -125,6 +169,8 @@ typedef struct clrt {
     clrt_staging staging[CLRT_STAGING_SLOTS];
     int staging_next;
     clrt_profile profile;
+    clrt_plan plan;
+    clrt_trace trace;
 } clrt;
 
 /* ---- errors ---- */
@@ -187,24 +233,44 @@ clg_status clrt_copy(clrt *rt, cl_mem src, size_t src_offset, cl_mem dst, size_t
 cl_kernel clrt_kernel(clrt *rt, const char *source_name, const char *options,
                       const char *kernel_name);
 
-/* One kernel argument: a pointer to the value and its size. */
+/* One kernel argument: a pointer to the value and its size; for a tensor's
+ * buffer also the tensor's element count (the launch trace's "largest
+ * buffer"; 0 when unknown). */
 typedef struct clrt_arg {
     size_t size;
     const void *value;
+    size_t elements;
 } clrt_arg;
 
-#define CLRT_ARG_MEM(m) ((clrt_arg){sizeof(cl_mem), &(m)})
-#define CLRT_ARG_INT(v) ((clrt_arg){sizeof(cl_int), &(cl_int){(cl_int)(v)}})
-#define CLRT_ARG_FLOAT(v) ((clrt_arg){sizeof(cl_float), &(cl_float){(cl_float)(v)}})
+#define CLRT_ARG_MEM(m) ((clrt_arg){sizeof(cl_mem), &(m), 0})
+#define CLRT_ARG_BUFFER(m, n) ((clrt_arg){sizeof(cl_mem), &(m), (size_t)(n)})
+#define CLRT_ARG_INT(v) ((clrt_arg){sizeof(cl_int), &(cl_int){(cl_int)(v)}, 0})
+#define CLRT_ARG_FLOAT(v) ((clrt_arg){sizeof(cl_float), &(cl_float){(cl_float)(v)}, 0})
 #define CLRT_ARG_INT4(a, b, c, d)                                               \
-    ((clrt_arg){sizeof(cl_int4), &(cl_int4){{(cl_int)(a), (cl_int)(b), (cl_int)(c), (cl_int)(d)}}})
-#define CLRT_ARG_LOCAL(bytes) ((clrt_arg){(bytes), NULL})
+    ((clrt_arg){sizeof(cl_int4), &(cl_int4){{(cl_int)(a), (cl_int)(b), (cl_int)(c), (cl_int)(d)}}, 0})
+#define CLRT_ARG_LOCAL(bytes) ((clrt_arg){(bytes), NULL, 0})
 
 /* Sets the arguments and enqueues over `global` work-items (`local` may be
  * NULL); does not block. Global sizes are rounded up to a multiple of local
  * sizes; kernels guard their tails. */
 clg_status clrt_launch(clrt *rt, cl_kernel kernel, int dims, const size_t *global,
                        const size_t *local, int n_args, const clrt_arg *args);
+
+/* ---- the launch plan and the launch trace (cl/launch.c) ---- */
+
+/* Fills rt->plan from the device and CLGRAD_LAUNCH (cpu|gpu; default: gpu for
+ * GPUs and accelerators, cpu for CPUs). Fails for any other CLGRAD_LAUNCH. */
+clg_status clrt_plan_setup(clrt *rt);
+/* Called with every kernel created: the first one tells the plan the
+ * device's preferred work-group multiple (a per-kernel query in OpenCL). */
+void clrt_plan_fit(clrt *rt, cl_kernel kernel);
+/* Recording runs while rt->trace.on is set (clgrad-bench sets it); a
+ * caller clears rt->trace.n to start afresh. */
+/* Notes one enqueue while tracing. */
+void clrt_trace_note(clrt *rt, cl_kernel kernel, int dims, const size_t *global,
+                     const size_t *local, int n_args, const clrt_arg *args);
+void clrt_trace_note_gemm(clrt *rt, size_t m, size_t n, size_t k, size_t batch);
+void clrt_trace_release(clrt *rt);
 
 /* ---- profiling ---- */
 

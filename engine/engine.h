@@ -110,7 +110,7 @@ void eng_shape4(const clg_tensor *t, cl_int *shape4);
 void eng_strides4(const clg_tensor *t, cl_int *strides4);
 
 /* Kernel arguments for a tensor's buffer and element offset. */
-#define ENG_ARG_TENSOR(t) CLRT_ARG_MEM((t)->mem), CLRT_ARG_INT((t)->offset)
+#define ENG_ARG_TENSOR(t) CLRT_ARG_BUFFER((t)->mem, clg_tensor_numel(t)), CLRT_ARG_INT((t)->offset)
 
 /* ---- the tape ---- */
 

@@ -6,8 +6,6 @@
 
 #include "engine/engine.h"
 
-#define WG 64
-
 size_t eng_dtype_size(clg_dtype dtype)
 {
     (void)dtype; /* float32 and int32 */
@@ -233,7 +231,7 @@ static clg_tensor *gather(clg_context *ctx, const clg_tensor *src)
     eng_shape4(src, shape);
     eng_strides4(src, strides);
     int n = (int)clg_tensor_numel(src);
-    size_t global = (size_t)n, local = WG;
+    size_t global = (size_t)n, local = ctx->rt.plan.group;
     clrt_arg args[] = {ENG_ARG_TENSOR(src), CLRT_ARG_INT4(shape[0], shape[1], shape[2], shape[3]),
                        CLRT_ARG_INT4(strides[0], strides[1], strides[2], strides[3]),
                        ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n)};
@@ -369,7 +367,7 @@ void eng_grad_accumulate(clg_context *ctx, clg_tensor *t, const clg_tensor *src)
     eng_shape4(src, shape);
     eng_strides4(src, strides);
     int n = (int)clg_tensor_numel(src);
-    size_t global = (size_t)n, local = WG;
+    size_t global = (size_t)n, local = ctx->rt.plan.group;
     clrt_arg args[] = {ENG_ARG_TENSOR(src), CLRT_ARG_INT4(shape[0], shape[1], shape[2], shape[3]),
                        CLRT_ARG_INT4(strides[0], strides[1], strides[2], strides[3]),
                        ENG_ARG_TENSOR(g), CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate)};

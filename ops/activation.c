@@ -100,7 +100,7 @@ static void bias_activation_backward(clg_context *ctx, const eng_node *node)
     /* An absent tensor's argument points at one that exists; the kernel's
      * flags keep it untouched. A work-item walks all rows of its columns,
      * so there are few: small groups spread them over the cores. */
-    OP_LAUNCH_WG(ctx, SOURCE, kernel, (size_t)(cols / per_item), OP_WG_LOOP,
+    OP_LAUNCH_ROWS(ctx, SOURCE, kernel, (size_t)(cols / per_item),
                  CLRT_ARG_FLOAT(node->f[0]), ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x),
                  ENG_ARG_TENSOR(b ? b : x), CLRT_ARG_INT(b != NULL), ENG_ARG_TENSOR(out),
                  ENG_ARG_TENSOR(dx ? dx : x), CLRT_ARG_INT(dx != NULL), CLRT_ARG_INT(acc_dx),

@@ -38,7 +38,7 @@ static bn_view view_of(const clg_tensor *x)
 }
 
 /* A buffer argument from an expression (CLRT_ARG_MEM needs an lvalue). */
-#define ARG_MEM_OF(m) ((clrt_arg){sizeof(cl_mem), &(cl_mem){(m)}})
+#define ARG_MEM_OF(m) ((clrt_arg){sizeof(cl_mem), &(cl_mem){(m)}, 0})
 
 /* An optional tensor's buffer and offset; an absent one passes `other`'s
  * buffer, which the kernel never reads through it. */
@@ -67,7 +67,7 @@ static void batchnorm_backward(clg_context *ctx, const eng_node *node)
     if (need_sums && !sums)
         return;
     if ((need_sums || dw || db) &&
-        !OP_LAUNCH(ctx, SOURCE, "batchnorm_backward_stats", (size_t)v.channels * OP_WG,
+        !OP_LAUNCH_GROUPS(ctx, SOURCE, "batchnorm_backward_stats", v.channels,
                    ENG_ARG_TENSOR(g), ENG_ARG_TENSOR(x), OP_ARG4(v.shape), OP_ARG4(v.strides),
                    CLRT_ARG_INT(v.channels), CLRT_ARG_INT(v.inner), CLRT_ARG_INT(v.count),
                    ENG_ARG_TENSOR(mean), ENG_ARG_TENSOR(invstd), ARG_OPTIONAL(sums, g),
@@ -163,7 +163,7 @@ CLG_API clg_tensor *clg_batch_norm(clg_tensor *input, clg_tensor *running_mean,
         return NULL;
     bool stats_ok =
         training
-            ? OP_LAUNCH(ctx, SOURCE, "batchnorm_stats", (size_t)v.channels * OP_WG,
+            ? OP_LAUNCH_GROUPS(ctx, SOURCE, "batchnorm_stats", v.channels,
                         ENG_ARG_TENSOR(input), OP_ARG4(v.shape), OP_ARG4(v.strides),
                         CLRT_ARG_INT(v.channels), CLRT_ARG_INT(v.inner), CLRT_ARG_INT(v.count),
                         CLRT_ARG_FLOAT(momentum), CLRT_ARG_FLOAT(eps),

@@ -5,18 +5,18 @@
  * or H W, read through its shape and strides padded to rank 4 (so views need
  * no copy). Element (n, c, s) is row-major element (n C + c) inner + s.
  *
- * Per-channel reductions run one work-group of WG items per channel (the
+ * Per-channel reductions run one work-group of CLG_REDUCE_GROUP items per channel (the
  * group id is the channel; the launch has exactly `channels` groups): each
  * item sums a strided share of the channel's count = N inner elements, then
- * a tree in local memory adds the WG partial sums. The order of additions
+ * a tree in local memory adds the CLG_REDUCE_GROUP partial sums. The order of additions
  * depends only on the shape, so results are reproducible. These kernels have
  * no `return` at all: with a (group-uniform, so legal) early return before
  * their barriers, PoCL 3.1's work-group loops ran the `l == 0` tail on every
  * work-item, or never ended. */
 #include "cl/common.cl"
 
-#ifndef WG
-#define WG 64 /* must equal the launch's work-group size (OP_WG) */
+#ifndef CLG_REDUCE_GROUP
+#define CLG_REDUCE_GROUP 64 /* the launch plan's reduce_group, which the launch uses */
 #endif
 
 /* Where the k-th element (k < count) of channel c lives in x. */
@@ -32,7 +32,7 @@ inline float group_sum(__local float *scratch, float v)
     int l = get_local_id(0);
     scratch[l] = v;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int width = WG / 2; width > 0; width /= 2) {
+    for (int width = CLG_REDUCE_GROUP / 2; width > 0; width /= 2) {
         if (l < width)
             scratch[l] += scratch[l + width];
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -55,14 +55,14 @@ __kernel void batchnorm_stats(__global const float *x, int x_off, int4 shape, in
                               __global float *mean, int mean_off, __global float *invstd,
                               int invstd_off)
 {
-    __local float scratch[WG];
+    __local float scratch[CLG_REDUCE_GROUP];
     int c = get_group_id(0), l = get_local_id(0);
     float sum = 0.0f;
-    for (int k = l; k < count; k += WG)
+    for (int k = l; k < count; k += CLG_REDUCE_GROUP)
         sum += x[x_off + channel_elem(k, c, channels, inner, shape, strides)];
     float mu = group_sum(scratch, sum) / (float)count;
     float squares = 0.0f;
-    for (int k = l; k < count; k += WG) {
+    for (int k = l; k < count; k += CLG_REDUCE_GROUP) {
         float d = x[x_off + channel_elem(k, c, channels, inner, shape, strides)] - mu;
         squares += d * d;
     }
@@ -131,11 +131,11 @@ __kernel void batchnorm_backward_stats(__global const float *g, int g_off,
                                        __global float *dw, int dw_off, int has_dw, int acc_dw,
                                        __global float *db, int db_off, int has_db, int acc_db)
 {
-    __local float scratch[WG];
+    __local float scratch[CLG_REDUCE_GROUP];
     int c = get_group_id(0), l = get_local_id(0);
     float mu = mean[mean_off + c], is = invstd[invstd_off + c];
     float sg = 0.0f, sgx = 0.0f;
-    for (int k = l; k < count; k += WG) {
+    for (int k = l; k < count; k += CLG_REDUCE_GROUP) {
         int n = k / inner, s = k - n * inner;
         int flat = (n * channels + c) * inner + s;
         float gv = g[g_off + flat];

@@ -27,7 +27,7 @@ bool op_launch_2d(clg_context *ctx, const char *source, const char *name, size_t
     if (cols == 0 || rows == 0)
         return true;
     /* A fixed local size: PoCL compiles a kernel once per local size. */
-    size_t global[2] = {cols, rows}, local[2] = {16, 4};
+    size_t global[2] = {cols, rows}, local[2] = {op_plan(ctx)->tile[0], op_plan(ctx)->tile[1]};
     return clrt_launch(&ctx->rt, k, 2, global, local, n_args, args) == CLG_STATUS_OK;
 }
 

@@ -81,7 +81,7 @@ static clrt_matrix matrix(const clg_tensor *t, size_t ld, bool trans)
 static bool im2col(clg_context *ctx, const clg_tensor *x, const clg_tensor *col,
                    const conv_geometry *geo)
 {
-    return OP_LAUNCH_WG(ctx, SOURCE, "conv2d_im2col", (size_t)geo->in[0] * geo->taps, OP_WG_LOOP,
+    return OP_LAUNCH_ROWS(ctx, SOURCE, "conv2d_im2col", (size_t)geo->in[0] * geo->taps,
                         ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(col), OP_ARG4(geo->in),
                         OP_ARG4(geo->geo), OP_ARG4(geo->step), OP_ARG4(geo->dil),
                         CLRT_ARG_INT(geo->positions));
@@ -92,8 +92,8 @@ static bool col2im(clg_context *ctx, const clg_tensor *col, const clg_tensor *bi
                    const clg_tensor *dx, const conv_geometry *geo, bool accumulate)
 {
     const clg_tensor *bias_src = bias ? bias : col; /* any buffer when there is none */
-    return OP_LAUNCH_WG(ctx, SOURCE, "conv2d_col2im", (size_t)geo->in[0] * (size_t)geo->in[1],
-                        OP_WG_LOOP, ENG_ARG_TENSOR(col), ENG_ARG_TENSOR(bias_src),
+    return OP_LAUNCH_ROWS(ctx, SOURCE, "conv2d_col2im", (size_t)geo->in[0] * (size_t)geo->in[1],
+                        ENG_ARG_TENSOR(col), ENG_ARG_TENSOR(bias_src),
                         CLRT_ARG_INT(bias != NULL), ENG_ARG_TENSOR(dx), OP_ARG4(geo->in),
                         OP_ARG4(geo->geo), OP_ARG4(geo->step), OP_ARG4(geo->dil),
                         CLRT_ARG_INT(geo->positions), CLRT_ARG_INT(accumulate));
@@ -109,7 +109,7 @@ static bool channel_major(clg_context *ctx, const clg_tensor *t, const clg_tenso
     char kernel[64];
     snprintf(kernel, sizeof kernel, "conv2d_channel_major_%s", op_activation_name(act));
     /* Unused tensors' arguments point at one that exists. */
-    return OP_LAUNCH_WG(ctx, SOURCE, kernel, (size_t)(t->shape[0] * t->shape[1]), OP_WG_LOOP,
+    return OP_LAUNCH_ROWS(ctx, SOURCE, kernel, (size_t)(t->shape[0] * t->shape[1]),
                         ENG_ARG_TENSOR(t), ENG_ARG_TENSOR(pre ? pre : t),
                         ENG_ARG_TENSOR(bias ? bias : t), CLRT_ARG_INT(bias != NULL),
                         ENG_ARG_TENSOR(y ? y : t), CLRT_ARG_FLOAT(slope), ENG_ARG_TENSOR(dst),
@@ -124,7 +124,7 @@ static bool from_channel_major(clg_context *ctx, const clg_tensor *src, const cl
 {
     char kernel[64];
     snprintf(kernel, sizeof kernel, "conv2d_from_channel_major_%s", op_activation_name(act));
-    return OP_LAUNCH_WG(ctx, SOURCE, kernel, (size_t)(out->shape[0] * out->shape[1]), OP_WG_LOOP,
+    return OP_LAUNCH_ROWS(ctx, SOURCE, kernel, (size_t)(out->shape[0] * out->shape[1]),
                         ENG_ARG_TENSOR(src), ENG_ARG_TENSOR(bias ? bias : src),
                         CLRT_ARG_INT(bias != NULL), CLRT_ARG_FLOAT(slope), ENG_ARG_TENSOR(out),
                         CLRT_ARG_INT(out->shape[0]), CLRT_ARG_INT(out->shape[1]),
@@ -135,7 +135,7 @@ static bool from_channel_major(clg_context *ctx, const clg_tensor *src, const cl
 static bool bias_grad(clg_context *ctx, const clg_tensor *g, size_t batch, size_t channels,
                       size_t positions, const clg_tensor *db, bool accumulate)
 {
-    return OP_LAUNCH(ctx, SOURCE, "conv2d_bias_grad", channels * OP_WG, ENG_ARG_TENSOR(g),
+    return OP_LAUNCH_GROUPS(ctx, SOURCE, "conv2d_bias_grad", channels, ENG_ARG_TENSOR(g),
                      ENG_ARG_TENSOR(db), CLRT_ARG_INT(batch), CLRT_ARG_INT(channels),
                      CLRT_ARG_INT(positions), CLRT_ARG_INT(accumulate));
 }

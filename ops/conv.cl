@@ -23,8 +23,8 @@
 
 #include "ops/activation_math.cl"
 
-#ifndef CONV_WG
-#define CONV_WG 64 /* must equal the launch's work-group size (OP_WG) */
+#ifndef CLG_REDUCE_GROUP
+#define CLG_REDUCE_GROUP 64 /* the launch plan's reduce_group, which the launch uses */
 #endif
 
 /* The outputs o in [0, size_out) whose column o s + shift lies inside
@@ -143,25 +143,25 @@ CONV_ACT_KERNELS(sigmoid, 0)
 CONV_ACT_KERNELS(tanh, 1)
 
 /* db[k] (+)= sum over n and the positions of g[n, k]: one work-group per
- * channel, its CONV_WG work-items striding along each plane, then a tree in
+ * channel, its CLG_REDUCE_GROUP work-items striding along each plane, then a tree in
  * local memory (a fixed order, so the result is the same on every run).
  * conv2d reads its gradient channel-major, as g of shape (1, K, N positions). */
 __kernel void conv2d_bias_grad(__global const float *g, int g_off, __global float *db, int db_off,
                                int batch, int channels, int positions, int accumulate)
 {
-    __local float partial[CONV_WG];
+    __local float partial[CLG_REDUCE_GROUP];
     int k = get_group_id(0), lid = get_local_id(0);
     if (k >= channels) /* the same for the whole group, so no barrier is skipped by half of it */
         return;
     float sum = 0.0f;
     for (int b = 0; b < batch; b++) {
         __global const float *plane = g + g_off + (b * channels + k) * positions;
-        for (int j = lid; j < positions; j += CONV_WG)
+        for (int j = lid; j < positions; j += CLG_REDUCE_GROUP)
             sum += plane[j];
     }
     partial[lid] = sum;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int s = CONV_WG / 2; s > 0; s >>= 1) {
+    for (int s = CLG_REDUCE_GROUP / 2; s > 0; s >>= 1) {
         if (lid < s)
             partial[lid] += partial[lid + s];
         barrier(CLK_LOCAL_MEM_FENCE);

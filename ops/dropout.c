@@ -17,7 +17,7 @@
 
 #define SOURCE "ops/dropout.cl"
 
-#define ARG_UINT(v) ((clrt_arg){sizeof(cl_uint), &(cl_uint){(cl_uint)(v)}})
+#define ARG_UINT(v) ((clrt_arg){sizeof(cl_uint), &(cl_uint){(cl_uint)(v)}, 0})
 
 /* The generator's position as kernel arguments: the key halves, the first
  * Philox block (offset / 4, 64 bits in two halves) and where in it element 0

@@ -7,27 +7,37 @@
 #include "clgrad/ops.h"
 #include "engine/engine.h"
 
-/* Work-group size for elementwise kernels; every kernel guards its tail. */
-#define OP_WG 64
-
-/* Work-group size for kernels whose work-items each loop along a whole row
- * or plane: there are few of them and each is long, so small groups spread
- * them over every core (64 planes in groups of OP_WG would all run on one). */
-#define OP_WG_LOOP 8
+/* The launch plan in force (cl/launch.c): every launch size, and which
+ * variant of a kernel family to run, comes from it. */
+static inline const clrt_plan *op_plan(const clg_context *ctx)
+{
+    return &ctx->rt.plan;
+}
 
 /* Enqueues kernel `name` of `source` over n work-items in groups of `local`
- * (a fixed size: PoCL compiles a kernel once per local size). */
+ * (a size from the plan: PoCL compiles a kernel once per local size). */
 bool op_launch_wg(clg_context *ctx, const char *source, const char *name, size_t n, size_t local,
                   int n_args, const clrt_arg *args);
 #define OP_LAUNCH_WG(ctx, source, name, n, local, ...)                                        \
     op_launch_wg((ctx), (source), (name), (n), (local),                                       \
                  (int)(sizeof((clrt_arg[]){__VA_ARGS__}) / sizeof(clrt_arg)),                  \
                  (clrt_arg[]){__VA_ARGS__})
-/* The same in groups of OP_WG. */
-#define OP_LAUNCH(ctx, source, name, n, ...) OP_LAUNCH_WG(ctx, source, name, n, OP_WG, __VA_ARGS__)
+/* An elementwise kernel: a work-item per element, the plan's groups; every
+ * kernel guards its tail. */
+#define OP_LAUNCH(ctx, source, name, n, ...)                                                  \
+    OP_LAUNCH_WG(ctx, source, name, n, op_plan(ctx)->group, __VA_ARGS__)
+/* A kernel whose work-items each loop along a whole row or plane (the cpu
+ * plan's variant of the gather families): the plan's row groups. */
+#define OP_LAUNCH_ROWS(ctx, source, name, n, ...)                                             \
+    OP_LAUNCH_WG(ctx, source, name, n, op_plan(ctx)->row_group, __VA_ARGS__)
+/* A tree reduction with a work-group per output: `groups` groups of the
+ * plan's reduce_group (CLG_REDUCE_GROUP in the kernels). */
+#define OP_LAUNCH_GROUPS(ctx, source, name, groups, ...)                                      \
+    OP_LAUNCH_WG(ctx, source, name, (size_t)(groups) * op_plan(ctx)->reduce_group,             \
+                 op_plan(ctx)->reduce_group, __VA_ARGS__)
 
 /* Enqueues kernel `name` over a cols x rows grid: get_global_id(0) is the
- * column, get_global_id(1) the row, in work-groups of 16 x 4. For kernels
+ * column, get_global_id(1) the row, in the plan's tiles. For kernels
  * that need an element's column (a bias, a per-feature statistic): i % cols
  * in a 1-D kernel is an integer division per element, which CPUs cannot
  * vectorise (measured: 2.2x slower than the same kernel without it). */

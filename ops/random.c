@@ -12,7 +12,7 @@
 
 #define SOURCE "ops/random.cl"
 
-#define ARG_UINT(v) ((clrt_arg){sizeof(cl_uint), &(cl_uint){(cl_uint)(v)}})
+#define ARG_UINT(v) ((clrt_arg){sizeof(cl_uint), &(cl_uint){(cl_uint)(v)}, 0})
 
 static clg_tensor *fill(const char *name, const char *kernel, clg_context *ctx, int rank,
                         const int64_t *shape, uint64_t seed, uint64_t offset)

@@ -44,8 +44,8 @@ static void view_backward(clg_context *ctx, const eng_node *node)
     if (!dst || (!accumulate && clg_tensor_fill(dst, 0.0f) != CLG_STATUS_OK))
         return;
     /* a work-item per row of H values: steps N of them */
-    OP_LAUNCH_WG(ctx, SOURCE, "state_view_backward", (size_t)(node->i[2] * state->shape[2]),
-                 OP_WG_LOOP, ENG_ARG_TENSOR(g), ENG_ARG_TENSOR(dst), CLRT_ARG_INT(node->i[0]),
+    OP_LAUNCH_ROWS(ctx, SOURCE, "state_view_backward", (size_t)(node->i[2] * state->shape[2]),
+                 ENG_ARG_TENSOR(g), ENG_ARG_TENSOR(dst), CLRT_ARG_INT(node->i[0]),
                  CLRT_ARG_INT(node->i[1]), CLRT_ARG_INT(node->i[2]), CLRT_ARG_INT(node->i[3]),
                  CLRT_ARG_INT(state->shape[1]), CLRT_ARG_INT(state->shape[2]),
                  CLRT_ARG_INT(state->shape[3]));

@@ -13,10 +13,9 @@
 
 #define SOURCE "ops/reduce.cl"
 
-/* Whole-tensor reductions: at most this many work-groups in the first stage
- * (the second stage is one work-group of OP_WG, so no more than OP_WG), and
- * at least this many elements per work-item before a second group is used. */
-#define ALL_MAX_GROUPS OP_WG
+/* Whole-tensor reductions: at least this many elements per work-item before
+ * a second group is used, and at most the plan's reduce_group groups in the
+ * first stage (the second stage is one such group). */
 #define ALL_MIN_PER_ITEM 16
 
 /* One axis of a tensor, seen as (outer, count, inner) in row-major order. */
@@ -114,11 +113,13 @@ static clg_tensor *sum_axis(const char *name, clg_tensor *a, int axis, bool keep
 }
 
 /* Work-groups for the first stage of a whole-tensor reduction of n elements:
- * a function of n only, so the order of additions is reproducible. */
-static int all_groups(int64_t n)
+ * a function of n and the plan only, so the order of additions is
+ * reproducible. */
+static int all_groups(const clg_context *ctx, int64_t n)
 {
-    int64_t groups = n / (OP_WG * ALL_MIN_PER_ITEM);
-    return groups < 1 ? 1 : groups > ALL_MAX_GROUPS ? ALL_MAX_GROUPS : (int)groups;
+    int64_t group = (int64_t)op_plan(ctx)->reduce_group;
+    int64_t groups = n / (group * ALL_MIN_PER_ITEM);
+    return groups < 1 ? 1 : groups > group ? (int)group : (int)groups;
 }
 
 static clg_tensor *sum_all(const char *name, clg_tensor *a, bool mean)
@@ -127,7 +128,7 @@ static clg_tensor *sum_all(const char *name, clg_tensor *a, bool mean)
     if (!ctx)
         return NULL;
     int n = (int)clg_tensor_numel(a);
-    int groups = all_groups(n);
+    int groups = all_groups(ctx, n);
     clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, 0, NULL);
     clg_tensor *partial = groups > 1 ? eng_new(ctx, CLG_DTYPE_F32, 1, (int64_t[]){groups}) : out;
     if (!out || !partial)
@@ -136,11 +137,11 @@ static clg_tensor *sum_all(const char *name, clg_tensor *a, bool mean)
     cl_int shape[4], strides[4];
     eng_shape4(a, shape);
     eng_strides4(a, strides);
-    if (!OP_LAUNCH(ctx, SOURCE, "sum_all", (size_t)groups * OP_WG, ENG_ARG_TENSOR(a),
+    if (!OP_LAUNCH_GROUPS(ctx, SOURCE, "sum_all", groups, ENG_ARG_TENSOR(a),
                    OP_ARG4(shape), OP_ARG4(strides), CLRT_ARG_INT(n), ENG_ARG_TENSOR(partial),
                    CLRT_ARG_FLOAT(groups > 1 ? 1.0f : scale)))
         return NULL;
-    if (groups > 1 && !OP_LAUNCH(ctx, SOURCE, "sum_all", OP_WG, ENG_ARG_TENSOR(partial),
+    if (groups > 1 && !OP_LAUNCH_GROUPS(ctx, SOURCE, "sum_all", 1, ENG_ARG_TENSOR(partial),
                                  CLRT_ARG_INT4(1, 1, 1, groups), CLRT_ARG_INT4(0, 0, 0, 1),
                                  CLRT_ARG_INT(groups), ENG_ARG_TENSOR(out), CLRT_ARG_FLOAT(scale)))
         return NULL;
@@ -235,7 +236,7 @@ CLG_API clg_tensor *clg_max_all(clg_tensor *a)
         !check_nonempty(ctx, "clg_max_all", a, clg_tensor_numel(a)))
         return NULL;
     int n = (int)clg_tensor_numel(a);
-    int groups = all_groups(n);
+    int groups = all_groups(ctx, n);
     clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, 0, NULL);
     clg_tensor *idx = eng_new(ctx, CLG_DTYPE_I32, 0, NULL);
     clg_tensor *partial = out, *partial_idx = idx;
@@ -249,11 +250,11 @@ CLG_API clg_tensor *clg_max_all(clg_tensor *a)
     eng_shape4(a, shape);
     eng_strides4(a, strides);
     /* the first stage numbers elements itself; idx_in is only a placeholder */
-    if (!OP_LAUNCH(ctx, SOURCE, "max_all", (size_t)groups * OP_WG, ENG_ARG_TENSOR(a),
+    if (!OP_LAUNCH_GROUPS(ctx, SOURCE, "max_all", groups, ENG_ARG_TENSOR(a),
                    OP_ARG4(shape), OP_ARG4(strides), CLRT_ARG_INT(n), ENG_ARG_TENSOR(partial_idx),
                    CLRT_ARG_INT(0), ENG_ARG_TENSOR(partial), ENG_ARG_TENSOR(partial_idx)))
         return NULL;
-    if (groups > 1 && !OP_LAUNCH(ctx, SOURCE, "max_all", OP_WG, ENG_ARG_TENSOR(partial),
+    if (groups > 1 && !OP_LAUNCH_GROUPS(ctx, SOURCE, "max_all", 1, ENG_ARG_TENSOR(partial),
                                  CLRT_ARG_INT4(1, 1, 1, groups), CLRT_ARG_INT4(0, 0, 0, 1),
                                  CLRT_ARG_INT(groups), ENG_ARG_TENSOR(partial_idx), CLRT_ARG_INT(1),
                                  ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(idx)))

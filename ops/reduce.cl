@@ -18,8 +18,8 @@
  * everything, so a NaN propagates as in PyTorch. */
 #include "cl/common.cl"
 
-#ifndef WG
-#define WG 64 /* must equal the launch's work-group size (OP_WG) */
+#ifndef CLG_REDUCE_GROUP
+#define CLG_REDUCE_GROUP 64 /* the launch plan's reduce_group, which the launch uses */
 #endif
 
 /* Whether (v, i) replaces the current best (bv, bi). */
@@ -72,20 +72,20 @@ __kernel void max_axis(__global const float *x, int x_off, int4 kshape, int4 str
 }
 
 /* One stage of the whole-tensor sum: group g writes scale * (the sum of
- * elements g*WG + l + k*global_size of x, read as a view of `shape`) to
+ * elements g*CLG_REDUCE_GROUP + l + k*global_size of x, read as a view of `shape`) to
  * out[g]. The first stage reads the input; the second reads the partials as
  * a contiguous vector (shape (1,1,1,groups), strides (0,0,0,1)). */
 __kernel void sum_all(__global const float *x, int x_off, int4 shape, int4 strides, int n,
                       __global float *out, int out_off, float scale)
 {
-    __local float scratch[WG];
+    __local float scratch[CLG_REDUCE_GROUP];
     int l = get_local_id(0);
     float sum = 0.0f;
     for (int i = get_global_id(0); i < n; i += get_global_size(0))
         sum += x[x_off + offset4(i, shape, strides)];
     scratch[l] = sum;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int width = WG / 2; width > 0; width /= 2) {
+    for (int width = CLG_REDUCE_GROUP / 2; width > 0; width /= 2) {
         if (l < width)
             scratch[l] += scratch[l + width];
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -101,8 +101,8 @@ __kernel void max_all(__global const float *x, int x_off, int4 shape, int4 strid
                       __global const int *idx_in, int idx_in_off, int use_idx,
                       __global float *out, int out_off, __global int *idx, int idx_off)
 {
-    __local float best_v[WG];
-    __local int best_i[WG];
+    __local float best_v[CLG_REDUCE_GROUP];
+    __local int best_i[CLG_REDUCE_GROUP];
     int l = get_local_id(0);
     float bv = -INFINITY;
     int bi = INT_MAX;
@@ -117,7 +117,7 @@ __kernel void max_all(__global const float *x, int x_off, int4 shape, int4 strid
     best_v[l] = bv;
     best_i[l] = bi;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int width = WG / 2; width > 0; width /= 2) {
+    for (int width = CLG_REDUCE_GROUP / 2; width > 0; width /= 2) {
         if (l < width && max_better(best_v[l + width], best_i[l + width], best_v[l], best_i[l])) {
             best_v[l] = best_v[l + width];
             best_i[l] = best_i[l + width];

@@ -16,7 +16,6 @@
 #include "engine/engine.h"
 
 #define SOURCE "optim/optim.cl"
-#define WG 64
 
 static const char *const kind_names[] = {"sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw"};
 #define N_KINDS (sizeof kind_names / sizeof kind_names[0])
@@ -206,23 +205,23 @@ typedef struct kernel_args {
 
 static void arg_mem(kernel_args *a, const clg_tensor *t)
 {
-    a->args[a->n++] = CLRT_ARG_MEM(t->mem);
+    a->args[a->n++] = CLRT_ARG_BUFFER(t->mem, clg_tensor_numel(t));
     a->values[a->n].i = (cl_int)t->offset;
-    a->args[a->n] = (clrt_arg){sizeof(cl_int), &a->values[a->n].i};
+    a->args[a->n] = (clrt_arg){sizeof(cl_int), &a->values[a->n].i, 0};
     a->n++;
 }
 
 static void arg_int(kernel_args *a, int v)
 {
     a->values[a->n].i = (cl_int)v;
-    a->args[a->n] = (clrt_arg){sizeof(cl_int), &a->values[a->n].i};
+    a->args[a->n] = (clrt_arg){sizeof(cl_int), &a->values[a->n].i, 0};
     a->n++;
 }
 
 static void arg_float(kernel_args *a, double v)
 {
     a->values[a->n].f = (cl_float)v;
-    a->args[a->n] = (clrt_arg){sizeof(cl_float), &a->values[a->n].f};
+    a->args[a->n] = (clrt_arg){sizeof(cl_float), &a->values[a->n].f, 0};
     a->n++;
 }
 
@@ -295,7 +294,7 @@ static void step_one(clg_optim *opt, optim_slot *slot, const clg_tensor *grad)
     cl_kernel kernel = clrt_kernel(&ctx->rt, SOURCE, NULL, name);
     if (!kernel)
         return;
-    size_t global = (size_t)n, local = WG;
+    size_t global = (size_t)n, local = ctx->rt.plan.group;
     clrt_launch(&ctx->rt, kernel, 1, &global, &local, a.n, a.args);
 }
 
@@ -364,10 +363,10 @@ CLG_API clg_status clg_clip_grad_norm(const clg_params *params, float max_norm,
             if (clg_params_is_buffer(params, i) || !g)
                 continue;
             int n = (int)clg_tensor_numel(g);
-            size_t local = WG, global = WG;
+            size_t local = ctx->rt.plan.reduce_group, global = local;
             if (pass == 0) {
                 clrt_arg args[] = {ENG_ARG_TENSOR(g), CLRT_ARG_INT(n), ENG_ARG_TENSOR(sumsq),
-                                   CLRT_ARG_INT(slot), CLRT_ARG_LOCAL(WG * sizeof(cl_float))};
+                                   CLRT_ARG_INT(slot), CLRT_ARG_LOCAL(local * sizeof(cl_float))};
                 clrt_launch(&ctx->rt, reduce, 1, &global, &local,
                             (int)(sizeof args / sizeof args[0]), args);
             } else {

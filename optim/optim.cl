@@ -98,9 +98,11 @@ __kernel void adam_step(__global float *param, int param_off, __global const flo
 
 /* ---- gradient clipping by global norm (clg_clip_grad_norm) ---- */
 
-#define CLIP_WG 64
+#ifndef CLG_REDUCE_GROUP
+#define CLG_REDUCE_GROUP 64 /* the launch plan's reduce_group, which the launch uses */
+#endif
 
-/* sumsq[slot] = sum of grad^2 over one tensor: one work-group of CLIP_WG
+/* sumsq[slot] = sum of grad^2 over one tensor: one work-group of CLG_REDUCE_GROUP
  * items, strided partial sums, then a tree in local memory, so the order
  * (and the result) is fixed. */
 __kernel void clip_sumsq(__global const float *grad, int grad_off, int n,
@@ -109,13 +111,13 @@ __kernel void clip_sumsq(__global const float *grad, int grad_off, int n,
 {
     int l = get_local_id(0);
     float s = 0.0f;
-    for (int i = l; i < n; i += CLIP_WG) {
+    for (int i = l; i < n; i += CLG_REDUCE_GROUP) {
         float g = grad[grad_off + i];
         s += g * g;
     }
     partial[l] = s;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int width = CLIP_WG / 2; width > 0; width /= 2) {
+    for (int width = CLG_REDUCE_GROUP / 2; width > 0; width /= 2) {
         if (l < width)
             partial[l] += partial[l + width];
         barrier(CLK_LOCAL_MEM_FENCE);

@@ -1,0 +1,173 @@
+/* cl/launch.c: the launch plan, the one place that decides how every op
+ * family shapes its launches on this device (see clrt_plan in runtime.h),
+ * and the launch trace that counts what was really enqueued.
+ *
+ * The plan is filled once per context from the device's properties: its
+ * type picks the kind (CLGRAD_LAUNCH=cpu|gpu overrides it, so both kinds run
+ * and are tested on any device), the maximum work-group size, the local
+ * memory and the preferred work-group multiple bound the sizes. Kernels that
+ * depend on a size (the tree reductions' local arrays) receive it as a -D
+ * option built into every program (rt->plan.options), with an #ifndef
+ * default in the kernel so the .cl file compiles on its own. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cl/runtime.h"
+
+/* The largest power of two <= n (n >= 1). */
+static size_t floor_pow2(size_t n)
+{
+    size_t p = 1;
+    while (p * 2 <= n)
+        p *= 2;
+    return p;
+}
+
+clg_status clrt_plan_setup(clrt *rt)
+{
+    clrt_plan *plan = &rt->plan;
+    const char *forced = getenv("CLGRAD_LAUNCH");
+    if (forced && forced[0] && strcmp(forced, "cpu") != 0 && strcmp(forced, "gpu") != 0)
+        return clrt_fail(rt, CLG_STATUS_INVALID_ARGUMENT,
+                         "CLGRAD_LAUNCH=%s: the launch plans are cpu and gpu", forced);
+    bool gpu = forced && forced[0] ? strcmp(forced, "gpu") == 0
+                                   : rt->desc.type != CLG_DEVICE_TYPE_CPU;
+
+    size_t max_group = 0;
+    cl_ulong local_bytes = 0;
+    if (clGetDeviceInfo(rt->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_group, &max_group,
+                        NULL) != CL_SUCCESS ||
+        max_group == 0)
+        max_group = 1; /* every device runs groups of 1 */
+    if (clGetDeviceInfo(rt->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_bytes, &local_bytes,
+                        NULL) != CL_SUCCESS)
+        local_bytes = 0;
+    /* A reduction's local array holds a float per work-item; OpenCL 1.2
+     * guarantees 32 KiB of local memory, so 256 floats (1 KiB) always fit,
+     * but the bound is kept for a device that reports less. */
+    size_t by_local = local_bytes >= 4 ? (size_t)(local_bytes / 4) : 1;
+
+    *plan = (clrt_plan){0};
+    if (!gpu) {
+        /* Measured with PoCL on two AVX-512 cores (the figures are in the
+         * commits that set them): groups of 64 for elementwise kernels and
+         * reductions; 8 for the long per-row work-items, so that a launch
+         * of 64 planes still covers every core; 16 x 4 tiles. */
+        plan->kind = CLRT_PLAN_CPU;
+        plan->name = "cpu";
+        plan->group = 64;
+        plan->per_element = false;
+        plan->row_group = 8;
+        plan->reduce_group = 64;
+        plan->reduce_split = 1;
+        plan->reduce_chunk = 1;
+        plan->tile[0] = 16;
+        plan->tile[1] = 4;
+        plan->preferred_multiple = 1;
+    } else {
+        /* 256 work-items a group: enough warps per group to hide memory
+         * latency, few enough that several groups fit a compute unit; the
+         * first kernel built rounds it to the SIMD width (clrt_plan_fit). */
+        size_t group = 256 < max_group ? 256 : max_group;
+        plan->kind = CLRT_PLAN_GPU;
+        plan->name = "gpu";
+        plan->group = group;
+        plan->per_element = true;
+        plan->row_group = group;
+        plan->reduce_group = floor_pow2(group < by_local ? group : by_local);
+        /* A sum of n elements into one output runs in up to reduce_split
+         * groups with at least reduce_chunk elements per work-item, then a
+         * second pass adds the partial sums: a 50,000-element row becomes
+         * 49 groups of 256 instead of one. */
+        plan->reduce_split = 64;
+        plan->reduce_chunk = 4;
+        plan->tile[0] = 16 <= group ? 16 : group;
+        plan->tile[1] = group / plan->tile[0];
+        plan->preferred_multiple = 0; /* not known before a kernel exists */
+    }
+    snprintf(plan->options, sizeof plan->options, "-DCLG_REDUCE_GROUP=%zu", plan->reduce_group);
+    return CLG_STATUS_OK;
+}
+
+/* The SIMD width the device schedules work-items in, as the driver reports
+ * it for a kernel (OpenCL 1.2 has no device-wide query): NVIDIA says 32, AMD
+ * 64 or 32, Intel 8-32. The gpu plan's groups are rounded down to a multiple
+ * of it. Reductions keep their power-of-two size (their local arrays are
+ * already compiled with it, and 256 is a multiple of every power-of-two
+ * width). */
+void clrt_plan_fit(clrt *rt, cl_kernel kernel)
+{
+    clrt_plan *plan = &rt->plan;
+    if (plan->preferred_multiple != 0)
+        return;
+    size_t multiple = 0;
+    if (clGetKernelWorkGroupInfo(kernel, rt->device, CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE,
+                                 sizeof multiple, &multiple, NULL) != CL_SUCCESS ||
+        multiple == 0 || multiple > plan->group)
+        multiple = 1;
+    plan->preferred_multiple = multiple;
+    plan->group = plan->group / multiple * multiple;
+    plan->row_group = plan->group;
+    plan->tile[1] = plan->group / plan->tile[0] > 0 ? plan->group / plan->tile[0] : 1;
+}
+
+/* ---- the trace ---- */
+
+static clrt_launch_record *trace_next(clrt *rt)
+{
+    clrt_trace *t = &rt->trace;
+    if (t->n == t->capacity) {
+        int capacity = t->capacity ? 2 * t->capacity : 256;
+        clrt_launch_record *grown = realloc(t->records, (size_t)capacity * sizeof *grown);
+        if (!grown)
+            return NULL; /* a trace is a measurement: a lost record is not an error */
+        t->records = grown;
+        t->capacity = capacity;
+    }
+    clrt_launch_record *r = &t->records[t->n++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+void clrt_trace_note(clrt *rt, cl_kernel kernel, int dims, const size_t *global,
+                     const size_t *local, int n_args, const clrt_arg *args)
+{
+    if (!rt->trace.on || rt->trace.gemm_depth > 0)
+        return;
+    clrt_launch_record *r = trace_next(rt);
+    if (!r)
+        return;
+    if (clGetKernelInfo(kernel, CL_KERNEL_FUNCTION_NAME, sizeof r->kernel, r->kernel, NULL) !=
+        CL_SUCCESS)
+        snprintf(r->kernel, sizeof r->kernel, "?");
+    r->kernel[sizeof r->kernel - 1] = '\0';
+    r->global = r->local = 1;
+    for (int d = 0; d < dims; d++) {
+        r->global *= global[d];
+        r->local *= local ? local[d] : 0;
+    }
+    for (int i = 0; i < n_args; i++)
+        if (args[i].elements > r->largest)
+            r->largest = args[i].elements;
+}
+
+void clrt_trace_note_gemm(clrt *rt, size_t m, size_t n, size_t k, size_t batch)
+{
+    if (!rt->trace.on || rt->trace.gemm_depth > 0)
+        return;
+    clrt_launch_record *r = trace_next(rt);
+    if (!r)
+        return;
+    snprintf(r->kernel, sizeof r->kernel, "gemm %zux%zux%zu", m, n, k);
+    r->gemm = true;
+    r->global = m * n * batch;
+    size_t a = m * k * batch, b = k * n * batch;
+    r->largest = a > b ? (a > r->global ? a : r->global) : (b > r->global ? b : r->global);
+}
+
+void clrt_trace_release(clrt *rt)
+{
+    free(rt->trace.records);
+    rt->trace = (clrt_trace){0};
+}
