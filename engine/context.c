@@ -79,6 +79,11 @@ CLG_API const char *clg_context_device_name(const clg_context *ctx)
     return ctx->rt.desc.name;
 }
 
+CLG_API const char *clg_context_launch_plan(const clg_context *ctx)
+{
+    return ctx->rt.plan.name ? ctx->rt.plan.name : "none";
+}
+
 CLG_API clg_status clg_finish(clg_context *ctx)
 {
     if (eng_failed(ctx))

@@ -81,6 +81,32 @@ const char *op_activation_name(clg_activation act)
     return (unsigned)act < sizeof names / sizeof names[0] ? names[act] : NULL;
 }
 
+/* The gpu plan's backward: d = g act'(z) a work-item per element, then the
+ * bias gradient as two-stage column sums of d (a work-item per column,
+ * walking its rows, gives a GPU tens of work-items). d is summed from dx
+ * when dx holds exactly d, else from a step temporary. */
+static void bias_activation_backward_elements(clg_context *ctx, const eng_node *node,
+                                              clg_tensor *dx, bool acc_dx, clg_tensor *db,
+                                              bool acc_db)
+{
+    clg_tensor *x = node->inputs[0], *b = node->n_inputs > 1 ? node->inputs[1] : NULL;
+    clg_tensor *out = node->output;
+    int64_t rows = x->shape[0], cols = x->shape[1];
+    clg_tensor *t = db && (!dx || acc_dx) ? eng_new(ctx, CLG_DTYPE_F32, 2, x->shape) : NULL;
+    if (db && (!dx || acc_dx) && !t)
+        return;
+    char kernel[64];
+    snprintf(kernel, sizeof kernel, "bias_%s_backward_element", op_activation_name(node->i[0]));
+    if (!OP_LAUNCH(ctx, SOURCE, kernel, (size_t)(rows * cols), CLRT_ARG_FLOAT(node->f[0]),
+                   ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(b ? b : x),
+                   CLRT_ARG_INT(b != NULL), ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dx ? dx : x),
+                   CLRT_ARG_INT(dx != NULL), CLRT_ARG_INT(acc_dx), ENG_ARG_TENSOR(t ? t : x),
+                   CLRT_ARG_INT(t != NULL), CLRT_ARG_INT(rows), CLRT_ARG_INT(cols)))
+        return;
+    if (db)
+        op_sum_view(ctx, t ? t : dx, rows, cols, 1, cols, 1, 0, db, acc_db);
+}
+
 /* node: inputs x (contiguous) and bias (or none), i[0] the clg_activation,
  * f[0] the slope. */
 static void bias_activation_backward(clg_context *ctx, const eng_node *node)
@@ -93,6 +119,10 @@ static void bias_activation_backward(clg_context *ctx, const eng_node *node)
     if (!dx && !db)
         return;
     int rows = (int)x->shape[0], cols = (int)x->shape[1];
+    if (op_plan(ctx)->per_element) {
+        bias_activation_backward_elements(ctx, node, dx, acc_dx, db, acc_db);
+        return;
+    }
     int per_item = cols % 4 == 0 ? 4 : 1; /* the backward reads the bias contiguously */
     char kernel[64];
     snprintf(kernel, sizeof kernel, "bias_%s_backward%s", op_activation_name(node->i[0]),

@@ -109,8 +109,36 @@ MAP_BACKWARD(activation, softplus, activation_partial, 4)
             vstore4(acc_db ? vload4(0, db + db_off + j) + sum : sum, 0, db + db_off + j);     \
     }
 
+/* The gpu plan's backward: a work-item per element writing d = g act'(z) to
+ * dx (want_dx, acc_dx) and to t (want_t), a plain copy for the bias
+ * gradient's two-stage column sums (op_sum_view) when dx is absent or
+ * accumulates. */
+#define BIAS_ACT_ELEMENT_KERNEL(NAME, OP)                                                    \
+    __kernel void bias_##NAME##_backward_element(                                            \
+        float slope, __global const float *g, int g_off, __global const float *x, int x_off, \
+        __global const float *b, int b_off, int has_b, __global const float *y, int y_off,   \
+        __global float *dx, int dx_off, int want_dx, int acc_dx, __global float *t,          \
+        int t_off, int want_t, int rows, int cols)                                           \
+    {                                                                                         \
+        int i = get_global_id(0);                                                             \
+        if (i >= rows * cols)                                                                 \
+            return;                                                                           \
+        float gi = g[g_off + i];                                                              \
+        float z = x[x_off + i] + (has_b ? b[b_off + i % cols] : 0.0f);                        \
+        float d = OP < 0 ? gi : activation_partial(OP, gi, z, y[y_off + i], slope, 0.0f);    \
+        if (want_dx)                                                                          \
+            dx[dx_off + i] = acc_dx ? dx[dx_off + i] + d : d;                                 \
+        if (want_t)                                                                           \
+            t[t_off + i] = d;                                                                 \
+    }
+
 BIAS_ACT_KERNELS(identity, -1)
 BIAS_ACT_KERNELS(sigmoid, 0)
 BIAS_ACT_KERNELS(tanh, 1)
 BIAS_ACT_KERNELS(relu, 2)
 BIAS_ACT_KERNELS(leaky_relu, 3)
+BIAS_ACT_ELEMENT_KERNEL(identity, -1)
+BIAS_ACT_ELEMENT_KERNEL(sigmoid, 0)
+BIAS_ACT_ELEMENT_KERNEL(tanh, 1)
+BIAS_ACT_ELEMENT_KERNEL(relu, 2)
+BIAS_ACT_ELEMENT_KERNEL(leaky_relu, 3)

@@ -77,26 +77,51 @@ static clrt_matrix matrix(const clg_tensor *t, size_t ld, bool trans)
 
 /* ---- the passes around the GEMMs (kernels in ops/conv.cl) ---- */
 
-/* col (T, P) = im2col(x) */
+/* col (T, P) = im2col(x): on the cpu plan a work-item per (tap, image)
+ * plane, on the gpu plan one per element of col. */
 static bool im2col(clg_context *ctx, const clg_tensor *x, const clg_tensor *col,
                    const conv_geometry *geo)
 {
+    if (op_plan(ctx)->per_element)
+        return OP_LAUNCH(ctx, SOURCE, "conv2d_im2col_element", geo->taps * geo->positions,
+                         ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(col), OP_ARG4(geo->in),
+                         OP_ARG4(geo->geo), OP_ARG4(geo->step), OP_ARG4(geo->dil),
+                         CLRT_ARG_INT(geo->positions));
     return OP_LAUNCH_ROWS(ctx, SOURCE, "conv2d_im2col", (size_t)geo->in[0] * geo->taps,
-                        ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(col), OP_ARG4(geo->in),
-                        OP_ARG4(geo->geo), OP_ARG4(geo->step), OP_ARG4(geo->dil),
-                        CLRT_ARG_INT(geo->positions));
+                          ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(col), OP_ARG4(geo->in),
+                          OP_ARG4(geo->geo), OP_ARG4(geo->step), OP_ARG4(geo->dil),
+                          CLRT_ARG_INT(geo->positions));
 }
 
-/* dx (+)= col2im(col) (+ bias[c] when bias is not NULL); dx has geo->in's shape. */
+/* dx (+)= col2im(col) (+ bias[c] when bias is not NULL); dx has geo->in's
+ * shape. A work-item per plane of dx (cpu plan) or per element (gpu plan). */
 static bool col2im(clg_context *ctx, const clg_tensor *col, const clg_tensor *bias,
                    const clg_tensor *dx, const conv_geometry *geo, bool accumulate)
 {
     const clg_tensor *bias_src = bias ? bias : col; /* any buffer when there is none */
-    return OP_LAUNCH_ROWS(ctx, SOURCE, "conv2d_col2im", (size_t)geo->in[0] * (size_t)geo->in[1],
+    size_t planes = (size_t)geo->in[0] * (size_t)geo->in[1];
+    bool per_element = op_plan(ctx)->per_element;
+    return OP_LAUNCH_WG(ctx, SOURCE, per_element ? "conv2d_col2im_element" : "conv2d_col2im",
+                        per_element ? planes * (size_t)geo->in[2] * (size_t)geo->in[3] : planes,
+                        per_element ? op_plan(ctx)->group : op_plan(ctx)->row_group,
                         ENG_ARG_TENSOR(col), ENG_ARG_TENSOR(bias_src),
                         CLRT_ARG_INT(bias != NULL), ENG_ARG_TENSOR(dx), OP_ARG4(geo->in),
                         OP_ARG4(geo->geo), OP_ARG4(geo->step), OP_ARG4(geo->dil),
                         CLRT_ARG_INT(geo->positions), CLRT_ARG_INT(accumulate));
+}
+
+/* The layout passes' launch: a work-item per (n, c) plane of the NCHW
+ * tensor t (cpu plan) or per element (gpu plan, kernel name + "_element"). */
+static bool layout_launch(clg_context *ctx, const char *kernel, const clg_tensor *t, int n_args,
+                          const clrt_arg *args)
+{
+    size_t planes = (size_t)(t->shape[0] * t->shape[1]);
+    if (!op_plan(ctx)->per_element)
+        return op_launch_wg(ctx, SOURCE, kernel, planes, op_plan(ctx)->row_group, n_args, args);
+    char element[80];
+    snprintf(element, sizeof element, "%s_element", kernel);
+    return op_launch_wg(ctx, SOURCE, element, planes * (size_t)(t->shape[2] * t->shape[3]),
+                        op_plan(ctx)->group, n_args, args);
 }
 
 /* dst (C, N HW) = t (N, C, H, W) with its planes regrouped by channel; with
@@ -109,12 +134,17 @@ static bool channel_major(clg_context *ctx, const clg_tensor *t, const clg_tenso
     char kernel[64];
     snprintf(kernel, sizeof kernel, "conv2d_channel_major_%s", op_activation_name(act));
     /* Unused tensors' arguments point at one that exists. */
-    return OP_LAUNCH_ROWS(ctx, SOURCE, kernel, (size_t)(t->shape[0] * t->shape[1]),
-                        ENG_ARG_TENSOR(t), ENG_ARG_TENSOR(pre ? pre : t),
-                        ENG_ARG_TENSOR(bias ? bias : t), CLRT_ARG_INT(bias != NULL),
-                        ENG_ARG_TENSOR(y ? y : t), CLRT_ARG_FLOAT(slope), ENG_ARG_TENSOR(dst),
-                        CLRT_ARG_INT(t->shape[0]), CLRT_ARG_INT(t->shape[1]),
-                        CLRT_ARG_INT(t->shape[2] * t->shape[3]));
+    clrt_arg args[] = {ENG_ARG_TENSOR(t),
+                       ENG_ARG_TENSOR(pre ? pre : t),
+                       ENG_ARG_TENSOR(bias ? bias : t),
+                       CLRT_ARG_INT(bias != NULL),
+                       ENG_ARG_TENSOR(y ? y : t),
+                       CLRT_ARG_FLOAT(slope),
+                       ENG_ARG_TENSOR(dst),
+                       CLRT_ARG_INT(t->shape[0]),
+                       CLRT_ARG_INT(t->shape[1]),
+                       CLRT_ARG_INT(t->shape[2] * t->shape[3])};
+    return layout_launch(ctx, kernel, t, (int)(sizeof args / sizeof args[0]), args);
 }
 
 /* out (N, C, H, W) (+)= act(src (C, N HW) regrouped by image + bias[c]). */
@@ -124,20 +154,32 @@ static bool from_channel_major(clg_context *ctx, const clg_tensor *src, const cl
 {
     char kernel[64];
     snprintf(kernel, sizeof kernel, "conv2d_from_channel_major_%s", op_activation_name(act));
-    return OP_LAUNCH_ROWS(ctx, SOURCE, kernel, (size_t)(out->shape[0] * out->shape[1]),
-                        ENG_ARG_TENSOR(src), ENG_ARG_TENSOR(bias ? bias : src),
-                        CLRT_ARG_INT(bias != NULL), CLRT_ARG_FLOAT(slope), ENG_ARG_TENSOR(out),
-                        CLRT_ARG_INT(out->shape[0]), CLRT_ARG_INT(out->shape[1]),
-                        CLRT_ARG_INT(out->shape[2] * out->shape[3]), CLRT_ARG_INT(accumulate));
+    clrt_arg args[] = {ENG_ARG_TENSOR(src),
+                       ENG_ARG_TENSOR(bias ? bias : src),
+                       CLRT_ARG_INT(bias != NULL),
+                       CLRT_ARG_FLOAT(slope),
+                       ENG_ARG_TENSOR(out),
+                       CLRT_ARG_INT(out->shape[0]),
+                       CLRT_ARG_INT(out->shape[1]),
+                       CLRT_ARG_INT(out->shape[2] * out->shape[3]),
+                       CLRT_ARG_INT(accumulate)};
+    return layout_launch(ctx, kernel, out, (int)(sizeof args / sizeof args[0]), args);
 }
 
-/* db (+)= g, seen as (batch, channels, positions), summed over all but the channels. */
+/* db (+)= g, seen as (batch, channels, positions), summed over all but the
+ * channels: a work-group per channel (cpu plan), or in two stages over
+ * slices of each channel (gpu plan: conv1 of LeNet-5 has 6 channels of
+ * 50,176 positions, 6 groups would leave a GPU idle). */
 static bool bias_grad(clg_context *ctx, const clg_tensor *g, size_t batch, size_t channels,
                       size_t positions, const clg_tensor *db, bool accumulate)
 {
+    if (op_plan(ctx)->per_element)
+        return op_sum_view(ctx, g, (int64_t)batch, (int64_t)channels, (int64_t)positions,
+                           (int64_t)(channels * positions), (int64_t)positions, 1, db,
+                           accumulate);
     return OP_LAUNCH_GROUPS(ctx, SOURCE, "conv2d_bias_grad", channels, ENG_ARG_TENSOR(g),
-                     ENG_ARG_TENSOR(db), CLRT_ARG_INT(batch), CLRT_ARG_INT(channels),
-                     CLRT_ARG_INT(positions), CLRT_ARG_INT(accumulate));
+                            ENG_ARG_TENSOR(db), CLRT_ARG_INT(batch), CLRT_ARG_INT(channels),
+                            CLRT_ARG_INT(positions), CLRT_ARG_INT(accumulate));
 }
 
 /* A (rows, cols) F32 matrix from the step arena. */

@@ -136,11 +136,57 @@ __kernel void conv2d_im2col(__global const float *x, int x_off, __global float *
                                       0.0f);                                                  \
     }
 
+/* The gpu plan's variants of the two layout passes: a work-item per element
+ * e of the NCHW tensor, e = (n C + c) positions + j, the same arithmetic
+ * per element (so the same values as the plane kernels). */
+#define CONV_ACT_ELEMENT_KERNELS(NAME, OP)                                                   \
+    __kernel void conv2d_from_channel_major_##NAME##_element(                                \
+        __global const float *src, int src_off, __global const float *bias, int bias_off,    \
+        int has_bias, float slope, __global float *out, int out_off, int batch,              \
+        int channels, int positions, int accumulate)                                         \
+    {                                                                                         \
+        int e = get_global_id(0);                                                             \
+        if (e >= batch * channels * positions)                                                \
+            return;                                                                           \
+        int r = e / positions, j = e - r * positions;                                         \
+        int c = r % channels, b = r / channels;                                               \
+        float s = src[src_off + (c * batch + b) * positions + j];                             \
+        float z = has_bias ? s + bias[bias_off + c] : s;                                      \
+        float v = OP < 0 ? z : activation_apply(OP, z, slope, 0.0f);                          \
+        out[out_off + e] = accumulate ? out[out_off + e] + v : v;                             \
+    }                                                                                         \
+                                                                                              \
+    __kernel void conv2d_channel_major_##NAME##_element(                                     \
+        __global const float *g, int g_off, __global const float *pre, int pre_off,          \
+        __global const float *bias, int bias_off, int has_bias, __global const float *y,     \
+        int y_off, float slope, __global float *dst, int dst_off, int batch, int channels,   \
+        int positions)                                                                        \
+    {                                                                                         \
+        int e = get_global_id(0);                                                             \
+        if (e >= batch * channels * positions)                                                \
+            return;                                                                           \
+        int r = e / positions, j = e - r * positions;                                         \
+        int c = r % channels, b = r / channels;                                               \
+        int m = (c * batch + b) * positions + j;                                              \
+        float gi = g[g_off + e];                                                              \
+        if (OP < 0) {                                                                         \
+            dst[dst_off + m] = gi;                                                            \
+        } else {                                                                              \
+            float z = has_bias ? pre[pre_off + m] + bias[bias_off + c] : pre[pre_off + m];    \
+            dst[dst_off + m] = activation_partial(OP, gi, z, y[y_off + e], slope, 0.0f);      \
+        }                                                                                     \
+    }
+
 CONV_ACT_KERNELS(identity, -1)
 CONV_ACT_KERNELS(relu, 2)
 CONV_ACT_KERNELS(leaky_relu, 3)
 CONV_ACT_KERNELS(sigmoid, 0)
 CONV_ACT_KERNELS(tanh, 1)
+CONV_ACT_ELEMENT_KERNELS(identity, -1)
+CONV_ACT_ELEMENT_KERNELS(relu, 2)
+CONV_ACT_ELEMENT_KERNELS(leaky_relu, 3)
+CONV_ACT_ELEMENT_KERNELS(sigmoid, 0)
+CONV_ACT_ELEMENT_KERNELS(tanh, 1)
 
 /* db[k] (+)= sum over n and the positions of g[n, k]: one work-group per
  * channel, its CLG_REDUCE_GROUP work-items striding along each plane, then a tree in
@@ -151,10 +197,10 @@ __kernel void conv2d_bias_grad(__global const float *g, int g_off, __global floa
 {
     __local float partial[CLG_REDUCE_GROUP];
     int k = get_group_id(0), lid = get_local_id(0);
-    if (k >= channels) /* the same for the whole group, so no barrier is skipped by half of it */
-        return;
     float sum = 0.0f;
-    for (int b = 0; b < batch; b++) {
+    /* No return before the barriers: a group past the channels (none is
+     * launched) only skips its loads. */
+    for (int b = 0; b < batch && k < channels; b++) {
         __global const float *plane = g + g_off + (b * channels + k) * positions;
         for (int j = lid; j < positions; j += CLG_REDUCE_GROUP)
             sum += plane[j];
@@ -166,7 +212,7 @@ __kernel void conv2d_bias_grad(__global const float *g, int g_off, __global floa
             partial[lid] += partial[lid + s];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (lid == 0)
+    if (lid == 0 && k < channels)
         db[db_off + k] = accumulate ? db[db_off + k] + partial[0] : partial[0];
 }
 
@@ -177,7 +223,7 @@ __kernel void conv2d_bias_grad(__global const float *g, int g_off, __global floa
  * is written twice (no atomics) and the order of the sums is fixed: the
  * plane starts from the bias (or what it held, when accumulating), then
  * each tap adds its Ho Wo entries, row by row. Launched in groups of
- * OP_WG_LOOP (a batch of one-channel images has few planes). */
+ * the plan's row groups (a batch of one-channel images has few planes). */
 __kernel void conv2d_col2im(__global const float *col, int col_off, __global const float *bias,
                             int bias_off, int has_bias, __global float *dx, int dx_off, int4 in,
                             int4 geo, int4 step, int4 dil, int positions, int accumulate)
@@ -210,4 +256,62 @@ __kernel void conv2d_col2im(__global const float *col, int col_off, __global con
             }
         }
     }
+}
+
+/* ---- the gpu plan's variants: a work-item per element ---- */
+
+/* im2col with work-item e = q P + p writing col[q, p]: tap q = (c, ki, kj),
+ * position p = (n, oh, ow). Neighbouring work-items write neighbouring
+ * positions, so the writes coalesce. */
+__kernel void conv2d_im2col_element(__global const float *x, int x_off, __global float *col,
+                                    int col_off, int4 in, int4 geo, int4 step, int4 dil,
+                                    int positions)
+{
+    int e = get_global_id(0);
+    int taps = in.y * geo.z * geo.w;
+    if (e >= taps * positions)
+        return;
+    int q = e / positions, p = e - q * positions;
+    int kj = q % geo.w, t = q / geo.w;
+    int ki = t % geo.z, c = t / geo.z;
+    int ow = p % geo.y, u = p / geo.y;
+    int oh = u % geo.x, b = u / geo.x;
+    int ih = oh * step.x - step.z + ki * dil.x, iw = ow * step.y - step.w + kj * dil.y;
+    bool inside_image = ih >= 0 && ih < in.z && iw >= 0 && iw < in.w;
+    col[col_off + e] =
+        inside_image ? x[x_off + ((b * in.y + c) * in.z + ih) * in.w + iw] : 0.0f;
+}
+
+/* col2im gathering: work-item e owns dx[n, c, ih, iw] and adds, tap by tap
+ * in the plane kernel's order (ki, then kj), the col entry of each output
+ * (oh, ow) that read it: oh sh + ki dh = ih + ph, ow sw + kj dw = iw + pw.
+ * No element is written twice, so no atomics. */
+__kernel void conv2d_col2im_element(__global const float *col, int col_off,
+                                    __global const float *bias, int bias_off, int has_bias,
+                                    __global float *dx, int dx_off, int4 in, int4 geo, int4 step,
+                                    int4 dil, int positions, int accumulate)
+{
+    int e = get_global_id(0);
+    if (e >= in.x * in.y * in.z * in.w)
+        return;
+    int iw = e % in.w, u = e / in.w;
+    int ih = u % in.z, r = u / in.z;
+    int c = r % in.y, b = r / in.y;
+    float sum = has_bias ? bias[bias_off + c] : 0.0f;
+    sum = accumulate ? dx[dx_off + e] + sum : sum;
+    for (int ki = 0; ki < geo.z; ki++) {
+        int oh_s = ih + step.z - ki * dil.x; /* oh sh */
+        if (oh_s < 0 || oh_s % step.x != 0 || oh_s / step.x >= geo.x)
+            continue;
+        int oh = oh_s / step.x;
+        for (int kj = 0; kj < geo.w; kj++) {
+            int ow_s = iw + step.w - kj * dil.y;
+            if (ow_s < 0 || ow_s % step.y != 0 || ow_s / step.y >= geo.y)
+                continue;
+            int ow = ow_s / step.y;
+            sum += col[col_off + ((c * geo.z + ki) * geo.w + kj) * positions +
+                       (b * geo.x + oh) * geo.y + ow];
+        }
+    }
+    dx[dx_off + e] = sum;
 }

@@ -48,6 +48,14 @@ bool op_launch_2d(clg_context *ctx, const char *source, const char *name, size_t
                  (int)(sizeof((clrt_arg[]){__VA_ARGS__}) / sizeof(clrt_arg)),                  \
                  (clrt_arg[]){__VA_ARGS__})
 
+/* out[o] (+)= the sum over a < outer, b < inner of
+ * x[a outer_stride + o output_stride + b inner_stride], for o < outputs, in
+ * two stages sized by the plan (ops/reduce.c): the gpu plan's bias
+ * gradients, where a work-item per output would leave a GPU idle. */
+bool op_sum_view(clg_context *ctx, const clg_tensor *x, int64_t outer, int64_t outputs,
+                 int64_t inner, int64_t outer_stride, int64_t output_stride,
+                 int64_t inner_stride, const clg_tensor *out, bool accumulate);
+
 /* An int4 kernel argument from 4 cl_ints. */
 #define OP_ARG4(v) CLRT_ARG_INT4((v)[0], (v)[1], (v)[2], (v)[3])
 

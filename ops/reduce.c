@@ -261,3 +261,33 @@ CLG_API clg_tensor *clg_max_all(clg_tensor *a)
         return NULL;
     return record_max(ctx, "clg_max_all", a, out, idx, n, 1);
 }
+
+/* ---- sums of a strided view, for the gpu plan's bias gradients ---- */
+
+bool op_sum_view(clg_context *ctx, const clg_tensor *x, int64_t outer, int64_t outputs,
+                 int64_t inner, int64_t outer_stride, int64_t output_stride,
+                 int64_t inner_stride, const clg_tensor *out, bool accumulate)
+{
+    const clrt_plan *plan = op_plan(ctx);
+    int64_t total = outer * inner;
+    /* Slices of at least reduce_chunk elements a work-item, at most
+     * reduce_split of them: a function of the sizes and the plan only. */
+    int64_t per_group = (int64_t)(plan->reduce_group * plan->reduce_chunk);
+    int64_t slices = (total + per_group - 1) / per_group;
+    slices = slices < 1 ? 1 : slices > (int64_t)plan->reduce_split ? (int64_t)plan->reduce_split
+                                                                    : slices;
+    clg_tensor *partial =
+        slices > 1 ? eng_new(ctx, CLG_DTYPE_F32, 1, (int64_t[]){outputs * slices}) : NULL;
+    if (slices > 1 && !partial)
+        return false;
+    const clg_tensor *dst = partial ? partial : out;
+    if (!OP_LAUNCH_GROUPS(ctx, SOURCE, "sum_view_partial", outputs * slices, ENG_ARG_TENSOR(x),
+                          CLRT_ARG_INT4(outer, outputs, inner, slices),
+                          CLRT_ARG_INT4(outer_stride, output_stride, inner_stride, 0),
+                          ENG_ARG_TENSOR(dst), CLRT_ARG_INT(accumulate)))
+        return false;
+    return !partial ||
+           OP_LAUNCH(ctx, SOURCE, "sum_view_finish", (size_t)outputs, ENG_ARG_TENSOR(partial),
+                     CLRT_ARG_INT(outputs), CLRT_ARG_INT(slices), ENG_ARG_TENSOR(out),
+                     CLRT_ARG_INT(accumulate));
+}

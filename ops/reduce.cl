@@ -162,3 +162,52 @@ __kernel void max_backward(__global const float *g, int g_off, __global const in
     float v = (i / inner) % count == idx[idx_off + o] ? g[g_off + o] : 0.0f;
     dst[dst_off + i] = accumulate ? dst[dst_off + i] + v : v;
 }
+
+/* ---- sums of a strided view, in two stages (the gpu plan's bias gradients,
+ * op_sum_view in ops/reduce.c) ----
+ * out[o] (+)= the sum over a < A, b < B of x[a sa + o so + b sb], with
+ * dims = (A, O, B, S) and strides = (sa, so, sb, unused). The flattened
+ * range r = a B + b of each output is cut into S slices; work-group
+ * g = o S + s adds slice s with its CLG_REDUCE_GROUP work-items striding
+ * along it, then a tree in local memory. With S == 1 the group writes
+ * out[o] itself; else partial[g], which sum_view_finish adds up. Every
+ * work-item reaches every barrier (the bounds only shorten loops), and the
+ * order of additions depends on the sizes alone: the same result each run. */
+__kernel void sum_view_partial(__global const float *x, int x_off, int4 dims, int4 strides,
+                               __global float *dst, int dst_off, int accumulate)
+{
+    __local float scratch[CLG_REDUCE_GROUP];
+    int g = get_group_id(0), l = get_local_id(0);
+    int slices = dims.w, o = g / slices, s = g - o * slices;
+    int total = dims.x * dims.z, per = (total + slices - 1) / slices;
+    int begin = s * per, end = o < dims.y ? min(begin + per, total) : begin;
+    float sum = 0.0f;
+    for (int r = begin + l; r < end; r += CLG_REDUCE_GROUP) {
+        int a = r / dims.z, b = r - a * dims.z;
+        sum += x[x_off + a * strides.x + o * strides.y + b * strides.z];
+    }
+    scratch[l] = sum;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int width = CLG_REDUCE_GROUP / 2; width > 0; width /= 2) {
+        if (l < width)
+            scratch[l] += scratch[l + width];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (l == 0 && o < dims.y) {
+        int k = dst_off + (slices == 1 ? o : g);
+        dst[k] = slices == 1 && accumulate ? dst[k] + scratch[0] : scratch[0];
+    }
+}
+
+/* out[o] (+)= the sum of partial[o S ... o S + S - 1], in order. */
+__kernel void sum_view_finish(__global const float *partial, int partial_off, int outputs,
+                              int slices, __global float *out, int out_off, int accumulate)
+{
+    int o = get_global_id(0);
+    if (o >= outputs)
+        return;
+    float sum = 0.0f;
+    for (int s = 0; s < slices; s++)
+        sum += partial[partial_off + o * slices + s];
+    out[out_off + o] = accumulate ? out[out_off + o] + sum : sum;
+}

@@ -79,6 +79,15 @@ CLG_API void clg_context_clear_error(clg_context *ctx);
 /* The device in use, e.g. "pthread-haswell-AMD EPYC 7B13"; borrowed. */
 CLG_API const char *clg_context_device_name(const clg_context *ctx);
 
+/* The launch plan in force, "cpu" or "gpu" (static storage): how every
+ * kernel launch is shaped. cpu: a work-item per row or plane, small groups;
+ * gpu: a work-item per element, groups of up to 256 rounded to the device's
+ * SIMD width, two-stage reductions. The default follows the device type
+ * (gpu for GPUs and accelerators); the environment variable
+ * CLGRAD_LAUNCH=cpu|gpu forces one on any device, and any other value makes
+ * clg_context_create fail with CLG_STATUS_INVALID_ARGUMENT. */
+CLG_API const char *clg_context_launch_plan(const clg_context *ctx);
+
 /* Blocks until every enqueued command has run. Counted as a host sync. */
 CLG_API clg_status clg_finish(clg_context *ctx);
 

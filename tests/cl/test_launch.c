@@ -1,0 +1,111 @@
+/* tests/cl/test_launch.c: the launch plan (cl/launch.c): its choice by
+ * device type and CLGRAD_LAUNCH, the sizes of the gpu plan, and the launch
+ * trace's record of a step's enqueues. The ops' results under each plan are
+ * the op suites' business (.ci/run runs them under both). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "support.h"
+
+/* A context under CLGRAD_LAUNCH=plan (NULL: unset); the variable is
+ * restored to unset. */
+static clg_context *context_under(const char *plan)
+{
+    if (plan)
+        setenv("CLGRAD_LAUNCH", plan, 1);
+    else
+        unsetenv("CLGRAD_LAUNCH");
+    clg_context *ctx = test_context();
+    unsetenv("CLGRAD_LAUNCH");
+    return ctx;
+}
+
+START_TEST(test_plan_default_follows_device_type)
+{
+    clg_context *ctx = context_under(NULL);
+    bool gpu = ctx->rt.desc.type != CLG_DEVICE_TYPE_CPU;
+    ck_assert_str_eq(clg_context_launch_plan(ctx), gpu ? "gpu" : "cpu");
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_plan_unknown_name_refused)
+{
+    setenv("CLGRAD_LAUNCH", "tpu", 1);
+    clg_context *ctx = NULL;
+    clg_status status = clg_context_create(NULL, &ctx);
+    unsetenv("CLGRAD_LAUNCH");
+    if (status == CLG_STATUS_NO_DEVICE)
+        exit(77);
+    ck_assert_int_eq(status, CLG_STATUS_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(clg_context_error(ctx), "CLGRAD_LAUNCH=tpu"), "message: %s",
+                  clg_context_error(ctx));
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* Whatever the device: groups of 64 to 256 that are a multiple of the
+ * driver's preferred multiple once a kernel exists, and power-of-two
+ * reductions, so that each kernel's local arrays match its launch. */
+START_TEST(test_gpu_plan_sizes)
+{
+    clg_context *ctx = context_under("gpu");
+    ck_assert_str_eq(clg_context_launch_plan(ctx), "gpu");
+    clg_tensor *t = test_tensor(ctx, 1, (int64_t[]){1000}, NULL, false);
+    ck_assert_int_eq(clg_tensor_fill(t, 1.0f), CLG_STATUS_OK);
+    clg_step_begin(ctx);
+    ck_assert_ptr_nonnull(clg_relu(t)); /* builds the first kernel */
+    clg_step_end(ctx);
+    const clrt_plan *plan = &ctx->rt.plan;
+    ck_assert(plan->per_element);
+    ck_assert_uint_ge(plan->preferred_multiple, 1);
+    ck_assert_uint_eq(plan->group % plan->preferred_multiple, 0);
+    ck_assert_uint_le(plan->group, 256);
+    ck_assert_uint_eq(plan->reduce_group & (plan->reduce_group - 1), 0);
+    ck_assert_uint_le(plan->tile[0] * plan->tile[1], plan->group);
+    clg_tensor_destroy(t);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* The trace records each enqueue of a step with its real sizes: a sum of
+ * 100,000 elements under the gpu plan runs in groups of the plan's size,
+ * and no launch leaves a group under 64 work-items. */
+START_TEST(test_trace_records_launch_sizes)
+{
+    clg_context *ctx = context_under("gpu");
+    clg_tensor *x = test_tensor(ctx, 2, (int64_t[]){100, 1000}, NULL, true);
+    ck_assert_int_eq(clg_tensor_fill(x, 0.5f), CLG_STATUS_OK);
+    ctx->rt.trace.n = 0;
+    ctx->rt.trace.on = true;
+    clg_step_begin(ctx);
+    clg_tensor *loss = clg_sum_all(clg_relu(x));
+    clg_backward(loss);
+    float value = 0;
+    ck_assert_int_eq(clg_tensor_item(loss, &value), CLG_STATUS_OK);
+    clg_step_end(ctx);
+    ctx->rt.trace.on = false;
+    ck_assert_float_eq(value, 50000.0f);
+    ck_assert_int_ge(ctx->rt.trace.n, 4); /* relu, sum stages, their backwards */
+    for (int i = 0; i < ctx->rt.trace.n; i++) {
+        const clrt_launch_record *r = &ctx->rt.trace.records[i];
+        ck_assert_msg(r->local >= 64, "%s ran in groups of %zu", r->kernel, r->local);
+        ck_assert_uint_eq(r->global % r->local, 0);
+    }
+    clg_tensor_destroy(x);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("cl/launch");
+    TCase *tc = tcase_create("plan");
+    tcase_add_test(tc, test_plan_default_follows_device_type);
+    tcase_add_test(tc, test_plan_unknown_name_refused);
+    tcase_add_test(tc, test_gpu_plan_sizes);
+    tcase_add_test(tc, test_trace_records_launch_sizes);
+    suite_add_tcase(s, tc);
+    return test_run(s);
+}
