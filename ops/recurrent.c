@@ -80,14 +80,16 @@ static clg_tensor *state_view(clg_context *ctx, const char *op, clg_tensor *stat
     return v;
 }
 
-/* Row-major matrix (rows x cols) at `offset` of `mem`. */
-/* Hidden units per work-item of the step kernels: 4, as a float4, when 4
- * divides H (see ops/recurrent.cl), else 1. */
-static int step_units(int64_t H)
+/* Hidden units per work-item of the step kernels: under the cpu plan 4, as
+ * a float4, when 4 divides H (see ops/recurrent.cl), else 1; under the gpu
+ * plan 1, a work-item per unit (a float4 each would quarter the work-items
+ * of a step that has only N H of them). */
+static int step_units(const clg_context *ctx, int64_t H)
 {
-    return H % 4 == 0 ? 4 : 1;
+    return !op_plan(ctx)->per_element && H % 4 == 0 ? 4 : 1;
 }
 
+/* Row-major matrix (rows x cols) at `offset` of `mem`. */
 static clrt_matrix matrix(cl_mem mem, size_t offset, size_t cols, bool trans)
 {
     return (clrt_matrix){.mem = mem, .offset = offset, .ld = cols > 0 ? cols : 1, .trans = trans};
@@ -118,7 +120,7 @@ static void core_backward(clg_context *ctx, const eng_node *node)
     if (!dgates || !dh_rec || !dc)
         return;
     clrt_matrix w = matrix(w_hh->mem, w_hh->offset, (size_t)H, false);
-    int units = step_units(H);
+    int units = step_units(ctx, H);
     char kernel[32];
     snprintf(kernel, sizeof kernel, "%s_step_backward_%d", lstm ? "lstm" : "rnn", units);
     for (int t = T - 1; t >= 0 && !eng_failed(ctx); t--) {
@@ -286,7 +288,7 @@ static clg_tensor *recurrent(const char *op, int G, clg_tensor *input, clg_tenso
     if (!state || (G == 4 && !gates) || !hg)
         return NULL;
     size_t NH = (size_t)(N * H), GH = (size_t)(G * H);
-    int units = step_units(H);
+    int units = step_units(ctx, H);
     char kernel[32];
     snprintf(kernel, sizeof kernel, "%s_step_forward_%d", G == 4 ? "lstm" : "rnn", units);
     clrt_matrix w = matrix(w_t->mem, w_t->offset, GH, false); /* W_hh^T */
