@@ -59,6 +59,9 @@ clg_status clrt_plan_setup(clrt *rt)
         plan->group = 64;
         plan->per_element = false;
         plan->row_group = 8;
+        /* PoCL vectorises a work-item's float4 arithmetic, not the
+         * work-items of a group, in kernels with a runtime switch. */
+        plan->vector_width = 4;
         plan->reduce_group = 64;
         plan->reduce_split = 1;
         plan->reduce_chunk = 1;
@@ -75,6 +78,7 @@ clg_status clrt_plan_setup(clrt *rt)
         plan->group = group;
         plan->per_element = true;
         plan->row_group = group;
+        plan->vector_width = 1; /* lanes are the vector: a work-item each */
         plan->reduce_group = floor_pow2(group < by_local ? group : by_local);
         /* A sum of n elements into one output runs in up to reduce_split
          * groups with at least reduce_chunk elements per work-item, then a

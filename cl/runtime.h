@@ -118,6 +118,8 @@ typedef struct clrt_plan {
                           * activation, recurrent state views) run a work-item
                           * per element rather than per row or plane */
     size_t row_group;    /* work-group size of the per-row/plane kernels */
+    int vector_width;    /* elements a work-item takes as one vector where a
+                          * kernel has a float4 variant (4 or 1) */
     size_t reduce_group; /* tree reductions: work-group size, a power of two */
     size_t reduce_split; /* two-stage reductions: most first-stage groups per output */
     size_t reduce_chunk; /* ... and least elements per first-stage work-item */

@@ -123,7 +123,9 @@ static void bias_activation_backward(clg_context *ctx, const eng_node *node)
         bias_activation_backward_elements(ctx, node, dx, acc_dx, db, acc_db);
         return;
     }
-    int per_item = cols % 4 == 0 ? 4 : 1; /* the backward reads the bias contiguously */
+    /* float4s where the plan takes them and 4 divides F (the backward reads
+     * the bias contiguously). */
+    int per_item = op_plan(ctx)->vector_width == 4 && cols % 4 == 0 ? 4 : 1;
     char kernel[64];
     snprintf(kernel, sizeof kernel, "bias_%s_backward%s", op_activation_name(node->i[0]),
              per_item == 4 ? "4" : "");
@@ -167,7 +169,7 @@ CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_act
     cl_int b_stride = bias ? (cl_int)bias->strides[0] : 0;
     char kernel[64];
     bool ok;
-    if (cols % 4 == 0 && (!bias || b_stride == 1)) {
+    if (op_plan(ctx)->vector_width == 4 && cols % 4 == 0 && (!bias || b_stride == 1)) {
         snprintf(kernel, sizeof kernel, "bias_%s_forward4", act_name);
         ok = OP_LAUNCH(ctx, SOURCE, kernel, (size_t)rows * (size_t)cols / 4,
                        CLRT_ARG_FLOAT(negative_slope), ENG_ARG_TENSOR(in[0]),

@@ -80,13 +80,14 @@ static clg_tensor *state_view(clg_context *ctx, const char *op, clg_tensor *stat
     return v;
 }
 
-/* Hidden units per work-item of the step kernels: under the cpu plan 4, as
- * a float4, when 4 divides H (see ops/recurrent.cl), else 1; under the gpu
- * plan 1, a work-item per unit (a float4 each would quarter the work-items
- * of a step that has only N H of them). */
+/* Hidden units per work-item of the step kernels: the plan's vector width
+ * (cpu: 4, as a float4) when it divides H (see ops/recurrent.cl), else 1
+ * (gpu: a work-item per unit; a float4 each would quarter the work-items of
+ * a step that has only N H of them). */
 static int step_units(const clg_context *ctx, int64_t H)
 {
-    return !op_plan(ctx)->per_element && H % 4 == 0 ? 4 : 1;
+    int width = op_plan(ctx)->vector_width;
+    return width == 4 && H % 4 == 0 ? 4 : 1;
 }
 
 /* Row-major matrix (rows x cols) at `offset` of `mem`. */
