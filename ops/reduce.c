@@ -264,28 +264,55 @@ CLG_API clg_tensor *clg_max_all(clg_tensor *a)
 
 /* ---- sums of a strided view, for the gpu plan's bias gradients ---- */
 
+/* Slices of at least reduce_chunk elements a work-item (lanes of them in a
+ * group), at most reduce_split: a function of the sizes and the plan only,
+ * so the order of additions is reproducible. */
+static int64_t sum_slices(const clrt_plan *plan, int64_t length, int64_t lanes)
+{
+    int64_t per_group = lanes * (int64_t)plan->reduce_chunk;
+    int64_t slices = (length + per_group - 1) / per_group;
+    return slices < 1 ? 1 : slices > (int64_t)plan->reduce_split ? (int64_t)plan->reduce_split
+                                                                  : slices;
+}
+
+/* Columns per work-group of sum_columns_partial (a half-warp of floats: 64
+ * bytes a row, one memory transaction on most GPUs). */
+#define SUM_COLUMNS_WIDTH 16
+
 bool op_sum_view(clg_context *ctx, const clg_tensor *x, int64_t outer, int64_t outputs,
                  int64_t inner, int64_t outer_stride, int64_t output_stride,
                  int64_t inner_stride, const clg_tensor *out, bool accumulate)
 {
     const clrt_plan *plan = op_plan(ctx);
-    int64_t total = outer * inner;
-    /* Slices of at least reduce_chunk elements a work-item, at most
-     * reduce_split of them: a function of the sizes and the plan only. */
-    int64_t per_group = (int64_t)(plan->reduce_group * plan->reduce_chunk);
-    int64_t slices = (total + per_group - 1) / per_group;
-    slices = slices < 1 ? 1 : slices > (int64_t)plan->reduce_split ? (int64_t)plan->reduce_split
-                                                                    : slices;
+    size_t group = plan->reduce_group;
+    bool columns = output_stride == 1 && inner == 1 && group >= SUM_COLUMNS_WIDTH;
+    int64_t lanes = columns ? (int64_t)(group / SUM_COLUMNS_WIDTH) : (int64_t)group;
+    int64_t slices = sum_slices(plan, outer * inner, lanes);
     clg_tensor *partial =
         slices > 1 ? eng_new(ctx, CLG_DTYPE_F32, 1, (int64_t[]){outputs * slices}) : NULL;
     if (slices > 1 && !partial)
         return false;
     const clg_tensor *dst = partial ? partial : out;
-    if (!OP_LAUNCH_GROUPS(ctx, SOURCE, "sum_view_partial", outputs * slices, ENG_ARG_TENSOR(x),
-                          CLRT_ARG_INT4(outer, outputs, inner, slices),
-                          CLRT_ARG_INT4(outer_stride, output_stride, inner_stride, 0),
-                          ENG_ARG_TENSOR(dst), CLRT_ARG_INT(accumulate)))
+    if (eng_failed(ctx))
         return false;
+    if (columns) {
+        cl_kernel k = clrt_kernel(&ctx->rt, SOURCE, NULL, "sum_columns_partial");
+        size_t tiles = (size_t)((outputs + SUM_COLUMNS_WIDTH - 1) / SUM_COLUMNS_WIDTH);
+        size_t global[2] = {tiles * SUM_COLUMNS_WIDTH, (size_t)(lanes * slices)};
+        size_t local[2] = {SUM_COLUMNS_WIDTH, (size_t)lanes};
+        clrt_arg args[] = {ENG_ARG_TENSOR(x),          CLRT_ARG_INT(outer),
+                           CLRT_ARG_INT(outputs),      CLRT_ARG_INT(outer_stride),
+                           CLRT_ARG_INT(slices),       ENG_ARG_TENSOR(dst),
+                           CLRT_ARG_INT(accumulate)};
+        if (!k || clrt_launch(&ctx->rt, k, 2, global, local, (int)(sizeof args / sizeof args[0]),
+                              args) != CLG_STATUS_OK)
+            return false;
+    } else if (!OP_LAUNCH_GROUPS(ctx, SOURCE, "sum_view_partial", outputs * slices,
+                                 ENG_ARG_TENSOR(x), CLRT_ARG_INT4(outer, outputs, inner, slices),
+                                 CLRT_ARG_INT4(outer_stride, output_stride, inner_stride, 0),
+                                 ENG_ARG_TENSOR(dst), CLRT_ARG_INT(accumulate))) {
+        return false;
+    }
     return !partial ||
            OP_LAUNCH(ctx, SOURCE, "sum_view_finish", (size_t)outputs, ENG_ARG_TENSOR(partial),
                      CLRT_ARG_INT(outputs), CLRT_ARG_INT(slices), ENG_ARG_TENSOR(out),

@@ -211,3 +211,37 @@ __kernel void sum_view_finish(__global const float *partial, int partial_off, in
         sum += partial[partial_off + o * slices + s];
     out[out_off + o] = accumulate ? out[out_off + o] + sum : sum;
 }
+
+/* Column sums of a row-major (A, O) view with row stride sa, the case of
+ * op_sum_view where outputs are contiguous (a dense layer's bias gradient):
+ * a work-group is a tile of get_local_size(0) columns by get_local_size(1)
+ * row lanes (a power of two, product at most CLG_REDUCE_GROUP), so that
+ * neighbouring work-items read neighbouring columns (coalesced on a GPU);
+ * group row s takes slice s of the rows, each lane every lanes-th row of it,
+ * and a tree adds the lanes of each column. With one slice the group writes
+ * out[o] itself, else partial[o S + s] for sum_view_finish. */
+__kernel void sum_columns_partial(__global const float *x, int x_off, int rows, int cols,
+                                  int row_stride, int slices, __global float *dst, int dst_off,
+                                  int accumulate)
+{
+    __local float scratch[CLG_REDUCE_GROUP];
+    int width = get_local_size(0), lanes = get_local_size(1);
+    int column = get_local_id(0), lane = get_local_id(1);
+    int o = get_group_id(0) * width + column, s = get_group_id(1);
+    int per = (rows + slices - 1) / slices;
+    int begin = s * per, end = o < cols ? min(begin + per, rows) : begin;
+    float sum = 0.0f;
+    for (int r = begin + lane; r < end; r += lanes)
+        sum += x[x_off + r * row_stride + o];
+    scratch[lane * width + column] = sum;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int apart = lanes / 2; apart > 0; apart /= 2) {
+        if (lane < apart)
+            scratch[lane * width + column] += scratch[(lane + apart) * width + column];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lane == 0 && o < cols) {
+        int k = dst_off + (slices == 1 ? o : o * slices + s);
+        dst[k] = slices == 1 && accumulate ? dst[k] + scratch[column] : scratch[column];
+    }
+}

@@ -98,6 +98,34 @@ START_TEST(test_trace_records_launch_sizes)
 }
 END_TEST
 
+/* The gpu plan's two-stage bias gradient (ops/reduce.c, op_sum_view): a
+ * tall batch is cut into slices whose partial sums a second launch adds,
+ * and a second backward accumulates. With g = 1 every column sums to the
+ * row count, exactly in float. */
+START_TEST(test_gpu_bias_gradient_in_slices)
+{
+    clg_context *ctx = context_under("gpu");
+    const int64_t rows = 5000, cols = 20;
+    clg_tensor *x = test_tensor(ctx, 2, (int64_t[]){rows, cols}, NULL, true);
+    clg_tensor *b = test_tensor(ctx, 1, (int64_t[]){cols}, NULL, true);
+    ck_assert_int_eq(clg_tensor_fill(x, 0.25f), CLG_STATUS_OK);
+    ck_assert_int_eq(clg_tensor_fill(b, -1.0f), CLG_STATUS_OK);
+    for (int pass = 1; pass <= 2; pass++) {
+        clg_step_begin(ctx);
+        clg_backward(clg_sum_all(clg_bias_activation(x, b, CLG_ACT_IDENTITY, 0.0f)));
+        clg_step_end(ctx);
+        ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_OK);
+        float *db = test_download(clg_tensor_grad(b));
+        for (int64_t j = 0; j < cols; j++)
+            ck_assert_float_eq(db[j], (float)(pass * rows));
+        free(db);
+    }
+    clg_tensor_destroy(x);
+    clg_tensor_destroy(b);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cl/launch");
@@ -106,6 +134,7 @@ int main(void)
     tcase_add_test(tc, test_plan_unknown_name_refused);
     tcase_add_test(tc, test_gpu_plan_sizes);
     tcase_add_test(tc, test_trace_records_launch_sizes);
+    tcase_add_test(tc, test_gpu_bias_gradient_in_slices);
     suite_add_tcase(s, tc);
     return test_run(s);
 }
