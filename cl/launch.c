@@ -65,6 +65,11 @@ clg_status clrt_plan_setup(clrt *rt)
         plan->tile[0] = 16;
         plan->tile[1] = 4;
         plan->preferred_multiple = 1;
+        /* Split K: never (measured in the commit that set it). */
+        plan->gemm_split_outputs = 0;
+        plan->gemm_split_long_k = 0;
+        plan->gemm_split_min_k = 0;
+        plan->gemm_split_max = 1;
     } else {
         /* 256 work-items a group: enough warps per group to hide memory
          * latency, few enough that several groups fit a compute unit; the
@@ -85,6 +90,17 @@ clg_status clrt_plan_setup(clrt *rt)
         plan->tile[0] = 16 <= group ? 16 : group;
         plan->tile[1] = group / plan->tile[0];
         plan->preferred_multiple = 0; /* not known before a kernel exists */
+        /* Split K: a GEMM with fewer than 4,096 outputs over K >= 128
+         * (LeNet-5's conv1 dW, 6 x 25 over K = 50,176) runs in slices of K
+         * until the slices hold 4,096 outputs in all (conv1 dW: 28 slices of
+         * 1,792), so that it fills more than a few dozen lanes; slices of at
+         * least 32 (the MLP's fc3, 1,280 outputs over K = 128: 4 slices), 64
+         * at most. A shorter K (LeNet-5's fc3, K = 84 and 64) stays whole:
+         * two short slices would not pay for the second launch. */
+        plan->gemm_split_outputs = 4096;
+        plan->gemm_split_long_k = 128;
+        plan->gemm_split_min_k = 32;
+        plan->gemm_split_max = 64;
     }
     snprintf(plan->options, sizeof plan->options, "-DCLG_REDUCE_GROUP=%zu", plan->reduce_group);
     return CLG_STATUS_OK;
