@@ -250,8 +250,8 @@ static int bench_shapes(clg_context *ctx, bool all_own, const char *only)
          * whole. */
         int choice = clrt_gemm_pick(&ctx->rt, &o.s);
         size_t slices = clrt_gemm_slices(&ctx->rt, (size_t)o.s.m, (size_t)o.s.n, (size_t)o.s.k, 1);
-        side sides[64] = {{choice, slices, 0}, {clblast, 1, 0}, {choice, 1, 0},
-                          {0, 1, 1},           {0, 1, 2}};
+        side sides[64] = {
+            {choice, slices, 0}, {clblast, 1, 0}, {choice, 1, 0}, {0, 1, 1}, {0, 1, 2}};
         int n_sides = 3;
 #ifdef CLGRAD_BENCH_OPENBLAS
         n_sides = 5;
@@ -309,14 +309,14 @@ static int bench_shapes(clg_context *ctx, bool all_own, const char *only)
  * 128: where a launch plan may split), unless --only names others. */
 static int bench_split(clg_context *ctx, const char *only)
 {
-    static const size_t counts[] = {1, 2, 4, 8, 16, 32, 64};
-    enum { N_COUNTS = sizeof counts / sizeof counts[0] };
+    static const size_t powers[] = {1, 2, 4, 8, 16, 32, 64};
+    enum { N_COUNTS = sizeof powers / sizeof powers[0] + 1 };
     printf("split K: GFLOP/s of the choice in S slices of K (plan %s splits in S*)\n",
            ctx->rt.plan.name);
     printf("%-18s %-18s %-11s", "shape", "m x n x k", "choice");
-    for (int i = 0; i < N_COUNTS; i++)
-        printf(" %6s%-2zu", "S=", counts[i]);
-    printf("\n");
+    for (int i = 0; i < N_COUNTS - 1; i++)
+        printf(" %6s%-2zu", "S=", powers[i]);
+    printf("  S*\n");
     for (size_t i = 0; i < N_SHAPES; i++) {
         const clg_gemm_shape *s = &shapes[i].s;
         if (only ? !strstr(shapes[i].label, only) : (s->m * s->n >= 16384 || s->k < 128))
@@ -328,17 +328,30 @@ static int bench_split(clg_context *ctx, const char *only)
         }
         int choice = clrt_gemm_pick(&ctx->rt, s);
         size_t planned = clrt_gemm_slices(&ctx->rt, (size_t)s->m, (size_t)s->n, (size_t)s->k, 1);
-        side sides[N_COUNTS];
+        /* Whole, the powers of two while slices keep 8 rows of K, then the plan's
+         * count where it is none of those. */
+        size_t counts[N_COUNTS];
         int n_sides = 0;
-        for (int c = 0; c < N_COUNTS && (size_t)s->k / counts[c] >= 8; c++)
-            sides[n_sides++] = (side){choice, counts[c], 0};
+        bool listed = false;
+        for (size_t c = 0; c < N_COUNTS - 1 && (c == 0 || (size_t)s->k / powers[c] >= 8); c++) {
+            counts[n_sides++] = powers[c];
+            listed = listed || powers[c] == planned;
+        }
+        if (!listed)
+            counts[n_sides++] = planned;
+        side sides[N_COUNTS];
+        for (int c = 0; c < n_sides; c++)
+            sides[c] = (side){choice, counts[c], 0};
         double gf[N_COUNTS];
         measure(ctx, sides, n_sides, &o, gf);
         char text[64];
         printf("%-18s %-18s %-11s", shapes[i].label, shape_text(s, text, sizeof text),
                clrt_gemm_candidate_get(choice)->name);
-        for (int c = 0; c < n_sides; c++)
+        for (int c = 0; c < n_sides; c++) {
+            if (!listed && c == n_sides - 1) /* under S*, past the missing powers */
+                printf("%*s S=%zu", 9 * (N_COUNTS - n_sides), "", planned);
             printf(" %7.1f%s", gf[c], counts[c] == planned ? "*" : " ");
+        }
         printf("\n");
         for (int c = 0; c < n_sides; c++)
             printf("result split plan=%s shape=%s choice=%s slices=%zu planned=%zu gflops=%.2f\n",
@@ -450,14 +463,14 @@ int main(int argc, char **argv)
     if (forced)
         printf("CLGRAD_GEMM=%s: the choice column is that candidate\n", forced);
     int rc = 0;
-    if (shapes_on) {
+    if (shapes_on || split_on) {
         clg_context *ctx = NULL;
         if (clg_context_create(NULL, &ctx) != CLG_STATUS_OK) {
             fprintf(stderr, "gemm-bench: %s\n", ctx ? clg_context_error(ctx) : "out of memory");
             clg_context_destroy(ctx);
             return 1;
         }
-        rc = bench_shapes(ctx, all_own, only);
+        rc = shapes_on ? bench_shapes(ctx, all_own, only) : 0;
         if (rc == 0 && split_on)
             rc = bench_split(ctx, only);
         clg_context_destroy(ctx);

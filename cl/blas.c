@@ -187,9 +187,8 @@ clg_status clrt_gemm(clrt *rt, size_t m, size_t n, size_t k, float alpha, clrt_m
     clrt_trace_note_gemm(rt, m, n, k, batch);
     trace_split(rt, slices);
     rt->trace.gemm_depth++;
-    clg_status status =
-        clrt_gemm_split_run(rt, clrt_gemm_pick(rt, &shape), slices, m, n, k, alpha, a, b, beta, c,
-                            batch, stride_a, stride_b, stride_c);
+    clg_status status = clrt_gemm_split_run(rt, clrt_gemm_pick(rt, &shape), slices, m, n, k, alpha,
+                                            a, b, beta, c, batch, stride_a, stride_b, stride_c);
     rt->trace.gemm_depth--;
     return status;
 }

@@ -316,12 +316,12 @@ clg_status clrt_gemm_own(clrt *rt, const clrt_gemm_candidate *cand, size_t m, si
 CLG_API size_t clrt_gemm_slices(const clrt *rt, size_t m, size_t n, size_t k, size_t batch)
 {
     const clrt_plan *plan = &rt->plan;
-    size_t target = plan->gemm_split_outputs;
-    if (target == 0 || k < plan->gemm_split_long_k || m >= target || n >= target || batch > SPLIT_BATCH_MAX ||
-        m * n * batch >= target || m * n * batch == 0)
+    size_t below = plan->gemm_split_outputs;
+    if (below == 0 || k < plan->gemm_split_long_k || batch > SPLIT_BATCH_MAX || m >= below ||
+        n >= below || m * n * batch >= below || m * n * batch == 0)
         return 1;
     size_t outputs = m * n * batch;
-    size_t slices = (target + outputs - 1) / outputs;
+    size_t slices = (plan->gemm_split_target + outputs - 1) / outputs;
     size_t by_k = plan->gemm_split_min_k ? k / plan->gemm_split_min_k : k;
     if (slices > by_k)
         slices = by_k;
@@ -681,12 +681,11 @@ static clg_status run_case(clrt *rt, int candidate, const tune_case *t, int reps
     const clg_gemm_shape *s = &t->shape;
     for (int r = 0; r < reps; r++) {
         /* As clrt_gemm runs it: in slices of K where the plan splits it. */
-        size_t slices = clrt_gemm_slices(rt, (size_t)s->m, (size_t)s->n, (size_t)s->k,
-                                         (size_t)s->batch);
-        clg_status status = clrt_gemm_split_run(rt, candidate, slices, (size_t)s->m, (size_t)s->n,
-                                                (size_t)s->k, 1.0f, t->a, t->b, 0.0f, t->c,
-                                                (size_t)s->batch, t->stride_a, t->stride_b,
-                                                t->stride_c);
+        size_t slices =
+            clrt_gemm_slices(rt, (size_t)s->m, (size_t)s->n, (size_t)s->k, (size_t)s->batch);
+        clg_status status = clrt_gemm_split_run(
+            rt, candidate, slices, (size_t)s->m, (size_t)s->n, (size_t)s->k, 1.0f, t->a, t->b, 0.0f,
+            t->c, (size_t)s->batch, t->stride_a, t->stride_b, t->stride_c);
         if (status != CLG_STATUS_OK)
             return status;
     }

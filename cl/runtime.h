@@ -125,9 +125,11 @@ typedef struct clrt_plan {
     size_t preferred_multiple; /* CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE */
     /* Split K (clrt_gemm_slices): a GEMM with fewer than gemm_split_outputs
      * outputs (m n batch; 0: never split) and K >= gemm_split_long_k runs as
-     * S slices of K, S the fewest that reach gemm_split_outputs in all, at
-     * most gemm_split_max and each slice at least gemm_split_min_k long. */
+     * S slices of K, S the fewest that reach gemm_split_target outputs in
+     * all, at most gemm_split_max and each slice at least gemm_split_min_k
+     * long. */
     size_t gemm_split_outputs;
+    size_t gemm_split_target;
     size_t gemm_split_long_k;
     size_t gemm_split_min_k;
     size_t gemm_split_max;

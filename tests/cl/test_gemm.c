@@ -686,14 +686,13 @@ static void check_split(clg_context *ctx, int candidate, size_t slices, const pr
     clrt_matrix mc = {tc->mem, l->c_off, l->ldc, false};
     char what[200];
     snprintf(what, sizeof what, "plan %s, %s in %zu slices, %dx%dx%d %c%c batch %d beta %g",
-             ctx->rt.plan.name, clrt_gemm_candidate_get(candidate)->name, slices, l->m, l->n,
-             l->k, l->ta ? 'T' : 'N', l->tb ? 'T' : 'N', l->batch, (double)p->beta);
+             ctx->rt.plan.name, clrt_gemm_candidate_get(candidate)->name, slices, l->m, l->n, l->k,
+             l->ta ? 'T' : 'N', l->tb ? 'T' : 'N', l->batch, (double)p->beta);
     clg_counters before, after;
     clg_counters_get(ctx, &before);
-    clg_status status = clrt_gemm_split_run(&ctx->rt, candidate, slices, (size_t)l->m,
-                                            (size_t)l->n, (size_t)l->k, p->alpha, ma, mb, p->beta,
-                                            mc, (size_t)l->batch, l->stride_a, l->stride_b,
-                                            l->stride_c);
+    clg_status status = clrt_gemm_split_run(
+        &ctx->rt, candidate, slices, (size_t)l->m, (size_t)l->n, (size_t)l->k, p->alpha, ma, mb,
+        p->beta, mc, (size_t)l->batch, l->stride_a, l->stride_b, l->stride_c);
     ck_assert_msg(status == CLG_STATUS_OK, "%s: %s", what, clg_context_error(ctx));
     clg_counters_get(ctx, &after);
     ck_assert_msg(after.gemm_calls == before.gemm_calls + 1, "%s: counted %llu GEMMs", what,
@@ -748,9 +747,9 @@ START_TEST(test_gemm_split_matches_host)
 END_TEST
 
 /* The plans' rule: the gpu plan splits the products the launch trace found
- * starved (LeNet-5's conv1 and conv2 dW, the MLP's fc3 dW) into slices that
- * hold at least gemm_split_outputs outputs in all, each at least
- * gemm_split_min_k long; it keeps whole the products with many outputs and
+ * starved (LeNet-5's conv1 and conv2 dW, the MLP's fc3 dW) into the fewest
+ * slices that hold gemm_split_target outputs in all (at least the trace's
+ * 4,096), each at least gemm_split_min_k long; it keeps whole the products with many outputs and
  * those with a short K; the cpu plan (measured: it does not pay there)
  * splits nothing. */
 START_TEST(test_gemm_split_plan_rule)
@@ -758,9 +757,9 @@ START_TEST(test_gemm_split_plan_rule)
     const struct {
         size_t m, n, k;
         bool split; /* under the gpu plan */
-    } cases[] = {{6, 25, 50176, true},   {16, 150, 6400, true}, {10, 128, 128, true},
-                 {128, 10, 128, true},   {64, 10, 84, false},   {150, 6400, 16, false},
-                 {128, 128, 2048, false}, {1, 1, 100000, true}, {3, 3, 0, false}};
+    } cases[] = {{6, 25, 50176, true},    {16, 150, 6400, true}, {10, 128, 128, true},
+                 {128, 10, 128, true},    {64, 10, 84, false},   {150, 6400, 16, false},
+                 {128, 128, 2048, false}, {1, 1, 100000, true},  {3, 3, 0, false}};
     clg_context *ctx = context_with_plan("gpu", NULL);
     const clrt_plan *plan = &ctx->rt.plan;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -772,10 +771,10 @@ START_TEST(test_gemm_split_plan_rule)
             ck_assert_uint_le(slices, plan->gemm_split_max);
             /* the fewest slices that reach the target, unless K or the
              * maximum stops them first */
-            ck_assert(m * n * slices >= plan->gemm_split_outputs ||
-                      k / (slices + 1) < plan->gemm_split_min_k ||
-                      slices == plan->gemm_split_max);
-            ck_assert(m * n * (slices - 1) < plan->gemm_split_outputs);
+            ck_assert(m * n * slices >= plan->gemm_split_target ||
+                      k / (slices + 1) < plan->gemm_split_min_k || slices == plan->gemm_split_max);
+            ck_assert(m * n * (slices - 1) < plan->gemm_split_target);
+            ck_assert_uint_ge(plan->gemm_split_target, 4096);
         }
     }
     /* a batch counts in the outputs: 16 x 150 twice is enough */
