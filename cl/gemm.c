@@ -349,13 +349,19 @@ CLG_API clg_status clrt_gemm_split_run(clrt *rt, int candidate, size_t slices, s
     cl_kernel kernel = clrt_kernel(rt, "cl/gemm.cl", NULL, "gemm_split_sum");
     if (!kernel)
         return rt->error.status;
-    /* Its own pooled block, not the scratch: the slices' GEMM may use that
-     * for its operand copies. Handed back once enqueued: whatever takes it
-     * next runs after the sum (the queue is in order), and a steady state
-     * finds it in the pool. */
-    clrt_block *partial = clrt_pool_get(rt, (size_t)parts * sizeof(float));
-    if (!partial)
-        return rt->error.status;
+    /* A pooled block of its own, not the scratch (the slices' GEMM may copy
+     * its operands there), kept and grown like the scratch: handed back to
+     * the pool after each GEMM, it could be taken by a tensor created later
+     * in the first step (a gradient, an optimizer's state) and the second
+     * step would allocate again. */
+    size_t bytes = (size_t)parts * sizeof(float);
+    if (!rt->gemm_split || rt->gemm_split->bytes < bytes) {
+        clrt_pool_put(rt, rt->gemm_split); /* queued commands on it run first */
+        rt->gemm_split = clrt_pool_get(rt, bytes);
+        if (!rt->gemm_split)
+            return rt->error.status;
+    }
+    clrt_block *partial = rt->gemm_split;
     size_t slice_k = k / slices, k0 = slice_k * slices, mn = m * n;
     size_t slice_a = a.trans ? slice_k * a.ld : slice_k;
     size_t slice_b = b.trans ? slice_k : slice_k * b.ld;
@@ -398,7 +404,6 @@ CLG_API clg_status clrt_gemm_split_run(clrt *rt, int candidate, size_t slices, s
         const size_t global[3] = {count, 1, 1}, local[3] = {rt->plan.group, 1, 1};
         status = enqueue(rt, kernel, global, local, 24, args);
     }
-    clrt_pool_put(rt, partial);
     if (status == CLG_STATUS_OK)
         rt->counters.gemm_calls = calls + 1; /* one GEMM, however many launches */
     return status;

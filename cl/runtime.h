@@ -174,7 +174,8 @@ typedef struct clrt {
     char *cache_dir; /* NULL when the disk cache is off */
     char *kernel_dir;
 
-    clrt_block *gemm_temp; /* CLBlast's and the own kernels' scratch, grown on demand */
+    clrt_block *gemm_temp;  /* CLBlast's and the own kernels' scratch, grown on demand */
+    clrt_block *gemm_split; /* split K's partial products (cl/gemm.c), grown on demand */
     clrt_gemm_state gemm;
     clrt_staging staging[CLRT_STAGING_SLOTS];
     int staging_next;
