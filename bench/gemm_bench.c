@@ -136,12 +136,21 @@ static void operands_free(operands *o)
     free(o->hc);
 }
 
-static bool run_candidate(clg_context *ctx, int candidate, const operands *o, int reps)
+/* One side of a comparison: a GEMM candidate run in `slices` slices of K
+ * (1: whole), or OpenBLAS on `openblas` threads. */
+typedef struct side {
+    int candidate;
+    size_t slices;
+    int openblas;
+} side;
+
+static bool run_candidate(clg_context *ctx, const side *sd, const operands *o, int reps)
 {
     const clg_gemm_shape *s = &o->s;
     for (int r = 0; r < reps; r++)
-        if (clrt_gemm_run(&ctx->rt, candidate, (size_t)s->m, (size_t)s->n, (size_t)s->k, 1.0f,
-                          o->ma, o->mb, 0.0f, o->mc, 1, 0, 0, 0) != CLG_STATUS_OK)
+        if (clrt_gemm_split_run(&ctx->rt, sd->candidate, sd->slices, (size_t)s->m, (size_t)s->n,
+                                (size_t)s->k, 1.0f, o->ma, o->mb, 0.0f, o->mc, 1, 0, 0,
+                                0) != CLG_STATUS_OK)
             return false;
     return clg_finish(ctx) == CLG_STATUS_OK;
 }
@@ -160,15 +169,13 @@ static bool run_openblas(clg_context *ctx, int threads, const operands *o, int r
 }
 #endif
 
-/* A side of the comparison: a GEMM candidate (index >= 0) or OpenBLAS on
- * -index threads. */
-static bool run_side(clg_context *ctx, int side, const operands *o, int reps)
+static bool run_side(clg_context *ctx, const side *sd, const operands *o, int reps)
 {
 #ifdef CLGRAD_BENCH_OPENBLAS
-    if (side < 0)
-        return run_openblas(ctx, -side, o, reps);
+    if (sd->openblas > 0)
+        return run_openblas(ctx, sd->openblas, o, reps);
 #endif
-    return run_candidate(ctx, side, o, reps);
+    return run_candidate(ctx, sd, o, reps);
 }
 
 /* GFLOP/s of each side (0 when it fails): after a warm-up (kernel builds)
@@ -178,7 +185,7 @@ static bool run_side(clg_context *ctx, int side, const operands *o, int reps)
  * round of one side. */
 #define ROUNDS 5
 
-static void measure(clg_context *ctx, const int *sides, int n_sides, const operands *o, double *gf)
+static void measure(clg_context *ctx, const side *sides, int n_sides, const operands *o, double *gf)
 {
     double flops = 2.0 * (double)o->s.m * (double)o->s.n * (double)o->s.k;
     int reps[64];
@@ -186,10 +193,10 @@ static void measure(clg_context *ctx, const int *sides, int n_sides, const opera
     for (int i = 0; i < n_sides; i++) {
         best[i] = 1e30;
         reps[i] = 0;
-        if (!run_side(ctx, sides[i], o, 1))
+        if (!run_side(ctx, &sides[i], o, 1))
             continue;
         double t0 = now();
-        if (!run_side(ctx, sides[i], o, 1))
+        if (!run_side(ctx, &sides[i], o, 1))
             continue;
         double one = now() - t0;
         reps[i] = (int)(0.02 / (one > 1e-6 ? one : 1e-6)) + 1;
@@ -199,7 +206,7 @@ static void measure(clg_context *ctx, const int *sides, int n_sides, const opera
             if (reps[i] == 0)
                 continue;
             double t0 = now();
-            if (!run_side(ctx, sides[i], o, reps[i])) {
+            if (!run_side(ctx, &sides[i], o, reps[i])) {
                 reps[i] = 0;
                 best[i] = 1e30;
                 continue;
@@ -222,7 +229,8 @@ static int bench_shapes(clg_context *ctx, bool all_own, const char *only)
 {
     int clblast = clrt_gemm_candidate_find("clblast");
     printf("GEMM GFLOP/s (m x n x k, op(A) op(B)); device: %s\n", clg_context_device_name(ctx));
-    printf("%-18s %-18s %-18s %-18s %8s", "shape", "m x n x k", "choice", "best own", "clblast");
+    printf("%-18s %-18s %-18s %3s %8s %-18s %8s", "shape", "m x n x k", "choice", "S", "whole",
+           "best own", "clblast");
 #ifdef CLGRAD_BENCH_OPENBLAS
     printf(" %8s %8s %9s", "oblas1", "oblas2", "own/ob1");
 #endif
@@ -236,48 +244,53 @@ static int bench_shapes(clg_context *ctx, bool all_own, const char *only)
             fprintf(stderr, "gemm-bench: %s: %s\n", shapes[i].label, clg_context_error(ctx));
             return 1;
         }
-        /* The sides: the choice, CLBlast, OpenBLAS on one and two threads,
-         * then (unless --quick) every other own candidate. */
+        /* The sides: the choice as clrt_gemm runs it (in the launch plan's
+         * slices of K), CLBlast, the choice whole (unsplit), OpenBLAS on one
+         * and two threads, then (unless --quick) every other own candidate,
+         * whole. */
         int choice = clrt_gemm_pick(&ctx->rt, &o.s);
-        int sides[64] = {choice, clblast, -1, -2}, n_sides = 2;
+        size_t slices = clrt_gemm_slices(&ctx->rt, (size_t)o.s.m, (size_t)o.s.n, (size_t)o.s.k, 1);
+        side sides[64] = {
+            {choice, slices, 0}, {clblast, 1, 0}, {choice, 1, 0}, {0, 1, 1}, {0, 1, 2}};
+        int n_sides = 3;
 #ifdef CLGRAD_BENCH_OPENBLAS
-        n_sides = 4;
+        n_sides = 5;
 #endif
         int first_own = n_sides;
         for (int c = 0; c < clrt_gemm_candidate_count() && all_own && n_sides < 64; c++) {
             clrt_gemm_kind kind = clrt_gemm_candidate_get(c)->kind;
             if ((kind == CLRT_GEMM_OUTER || kind == CLRT_GEMM_DOT) && c != choice)
-                sides[n_sides++] = c;
+                sides[n_sides++] = (side){c, 1, 0};
         }
         double gf[64];
         measure(ctx, sides, n_sides, &o, gf);
-        double choice_gf = gf[0], clblast_gf = gf[1];
+        double choice_gf = gf[0], clblast_gf = gf[1], whole_gf = gf[2];
         bool choice_own = clrt_gemm_candidate_get(choice)->kind == CLRT_GEMM_OUTER ||
                           clrt_gemm_candidate_get(choice)->kind == CLRT_GEMM_DOT;
         int best = choice_own ? choice : -1;
-        double best_gf = choice_own ? choice_gf : 0.0;
+        double best_gf = choice_own ? whole_gf : 0.0;
         for (int i = first_own; i < n_sides; i++)
             if (gf[i] > best_gf) {
-                best = sides[i];
+                best = sides[i].candidate;
                 best_gf = gf[i];
             }
         char text[64], best_text[40];
         snprintf(best_text, sizeof best_text, "%s %.1f",
                  best >= 0 ? clrt_gemm_candidate_get(best)->name : "-", best_gf);
-        printf("%-18s %-18s %-11s %6.1f %-18s %8.1f", shapes[i].label,
+        printf("%-18s %-18s %-11s %6.1f %3zu %8.1f %-18s %8.1f", shapes[i].label,
                shape_text(&o.s, text, sizeof text), clrt_gemm_candidate_get(choice)->name,
-               choice_gf, best_text, clblast_gf);
-        double ob1 = n_sides >= 4 ? gf[2] : 0, ob2 = n_sides >= 4 ? gf[3] : 0;
+               choice_gf, slices, whole_gf, best_text, clblast_gf);
+        double ob1 = n_sides >= 5 ? gf[3] : 0, ob2 = n_sides >= 5 ? gf[4] : 0;
 #ifdef CLGRAD_BENCH_OPENBLAS
         printf(" %8.1f %8.1f %9.2f", ob1, ob2, ob1 > 0 ? choice_gf / ob1 : 0.0);
 #endif
         printf("\n");
-        printf("result gemm shape=%s choice=%s choice_gflops=%.2f best_own=%s "
-               "best_own_gflops=%.2f clblast_gflops=%.2f openblas1_gflops=%.2f "
+        printf("result gemm shape=%s choice=%s choice_gflops=%.2f slices=%zu whole_gflops=%.2f "
+               "best_own=%s best_own_gflops=%.2f clblast_gflops=%.2f openblas1_gflops=%.2f "
                "openblas2_gflops=%.2f\n",
                shape_text(&o.s, text, sizeof text), clrt_gemm_candidate_get(choice)->name,
-               choice_gf, best >= 0 ? clrt_gemm_candidate_get(best)->name : "-", best_gf,
-               clblast_gf, ob1, ob2);
+               choice_gf, slices, whole_gf, best >= 0 ? clrt_gemm_candidate_get(best)->name : "-",
+               best_gf, clblast_gf, ob1, ob2);
         if (strncmp(shapes[i].label, "mlp", 3) == 0 && strcmp(shapes[i].label, "mlp fc1 dx")) {
             double flops = 2.0 * (double)o.s.m * (double)o.s.n * (double)o.s.k;
             sum_time[0] += choice_gf > 0 ? flops / (choice_gf * 1e9) : 0;
@@ -287,6 +300,65 @@ static int bench_shapes(clg_context *ctx, bool all_own, const char *only)
     }
     printf("MLP step GEMMs (8 products; fc1 has no dx): choice %.2f ms, clblast %.2f ms\n",
            sum_time[0] * 1e3, sum_time[1] * 1e3);
+    return 0;
+}
+
+/* ---- split K: the choice in 1, 2, 4, ... 64 slices of K ---- */
+
+/* Shapes with few outputs over a long K (fewer than 16,384 outputs, K >=
+ * 128: where a launch plan may split), unless --only names others. */
+static int bench_split(clg_context *ctx, const char *only)
+{
+    static const size_t powers[] = {1, 2, 4, 8, 16, 32, 64};
+    enum { N_COUNTS = sizeof powers / sizeof powers[0] + 1 };
+    printf("split K: GFLOP/s of the choice in S slices of K (plan %s splits in S*)\n",
+           ctx->rt.plan.name);
+    printf("%-18s %-18s %-11s", "shape", "m x n x k", "choice");
+    for (int i = 0; i < N_COUNTS - 1; i++)
+        printf(" %6s%-2zu", "S=", powers[i]);
+    printf("  S*\n");
+    for (size_t i = 0; i < N_SHAPES; i++) {
+        const clg_gemm_shape *s = &shapes[i].s;
+        if (only ? !strstr(shapes[i].label, only) : (s->m * s->n >= 16384 || s->k < 128))
+            continue;
+        operands o;
+        if (!operands_make(ctx, s, &o)) {
+            fprintf(stderr, "gemm-bench: %s: %s\n", shapes[i].label, clg_context_error(ctx));
+            return 1;
+        }
+        int choice = clrt_gemm_pick(&ctx->rt, s);
+        size_t planned = clrt_gemm_slices(&ctx->rt, (size_t)s->m, (size_t)s->n, (size_t)s->k, 1);
+        /* Whole, the powers of two while slices keep 8 rows of K, then the plan's
+         * count where it is none of those. */
+        size_t counts[N_COUNTS];
+        int n_sides = 0;
+        bool listed = false;
+        for (size_t c = 0; c < N_COUNTS - 1 && (c == 0 || (size_t)s->k / powers[c] >= 8); c++) {
+            counts[n_sides++] = powers[c];
+            listed = listed || powers[c] == planned;
+        }
+        if (!listed)
+            counts[n_sides++] = planned;
+        side sides[N_COUNTS];
+        for (int c = 0; c < n_sides; c++)
+            sides[c] = (side){choice, counts[c], 0};
+        double gf[N_COUNTS];
+        measure(ctx, sides, n_sides, &o, gf);
+        char text[64];
+        printf("%-18s %-18s %-11s", shapes[i].label, shape_text(s, text, sizeof text),
+               clrt_gemm_candidate_get(choice)->name);
+        for (int c = 0; c < n_sides; c++) {
+            if (!listed && c == n_sides - 1) /* under S*, past the missing powers */
+                printf("%*s S=%zu", 9 * (N_COUNTS - n_sides), "", planned);
+            printf(" %7.1f%s", gf[c], counts[c] == planned ? "*" : " ");
+        }
+        printf("\n");
+        for (int c = 0; c < n_sides; c++)
+            printf("result split plan=%s shape=%s choice=%s slices=%zu planned=%zu gflops=%.2f\n",
+                   ctx->rt.plan.name, shape_text(s, text, sizeof text),
+                   clrt_gemm_candidate_get(choice)->name, counts[c], planned, gf[c]);
+        operands_free(&o);
+    }
     return 0;
 }
 
@@ -359,7 +431,7 @@ int main(int argc, char **argv)
 {
     /* Before the first OpenCL call (see the clgrad command's help). */
     setenv("POCL_AFFINITY", "1", 0);
-    bool all_own = true, shapes_on = true, mlp_on = true;
+    bool all_own = true, shapes_on = true, mlp_on = true, split_on = false;
     const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
@@ -370,12 +442,18 @@ int main(int argc, char **argv)
             shapes_on = false;
         else if (strcmp(argv[i], "--no-mlp") == 0)
             mlp_on = false;
+        else if (strcmp(argv[i], "--split") == 0)
+            split_on = true;
         else {
-            fprintf(stderr, "usage: gemm-bench [--quick] [--only TEXT] [--no-shapes] [--no-mlp]\n"
+            fprintf(stderr, "usage: gemm-bench [--quick] [--only TEXT] [--no-shapes] [--no-mlp] "
+                            "[--split]\n"
                             "  --quick      time only the dispatcher's choice among clgrad's "
                             "kernels, not every parameter set\n"
                             "  --only TEXT  only the shapes whose label contains TEXT "
-                            "(mlp, lenet, ae, square, fwd, ...)\n");
+                            "(mlp, lenet, ae, square, fwd, ...)\n"
+                            "  --split      also time the choice in 1 to 64 slices of K, for "
+                            "the shapes with\n"
+                            "               few outputs over a long K (or those --only names)\n");
             return 2;
         }
     }
@@ -385,14 +463,16 @@ int main(int argc, char **argv)
     if (forced)
         printf("CLGRAD_GEMM=%s: the choice column is that candidate\n", forced);
     int rc = 0;
-    if (shapes_on) {
+    if (shapes_on || split_on) {
         clg_context *ctx = NULL;
         if (clg_context_create(NULL, &ctx) != CLG_STATUS_OK) {
             fprintf(stderr, "gemm-bench: %s\n", ctx ? clg_context_error(ctx) : "out of memory");
             clg_context_destroy(ctx);
             return 1;
         }
-        rc = bench_shapes(ctx, all_own, only);
+        rc = shapes_on ? bench_shapes(ctx, all_own, only) : 0;
+        if (rc == 0 && split_on)
+            rc = bench_split(ctx, only);
         clg_context_destroy(ctx);
     }
     if (mlp_on && rc == 0) {

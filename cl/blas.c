@@ -7,6 +7,9 @@
  * CLBlast's indirect route pads matrices into a temporary buffer; we hand it
  * a pooled one, grown on demand, so a steady-state step allocates nothing
  * inside CLBlast either. */
+#include <stdio.h>
+#include <string.h>
+
 #include <clblast_c.h>
 
 #include "cl/runtime.h"
@@ -154,6 +157,21 @@ CLG_API clg_status clrt_gemm_run(clrt *rt, int candidate, size_t m, size_t n, si
                         stride_c);
 }
 
+/* A split GEMM is one record of the launch trace, like any GEMM: its
+ * global size is the outputs of all its slices (m n batch slices), which is
+ * what its slices' GEMM runs over, and its name says into how many slices
+ * (gemm_split_sum, an element of C per work-item, runs inside it). */
+static void trace_split(clrt *rt, size_t slices)
+{
+    clrt_trace *t = &rt->trace;
+    if (!t->on || t->gemm_depth > 0 || t->n == 0 || slices < 2 || !t->records[t->n - 1].gemm)
+        return;
+    clrt_launch_record *r = &t->records[t->n - 1];
+    r->global *= slices;
+    size_t used = strlen(r->kernel);
+    snprintf(r->kernel + used, sizeof r->kernel - used, " split %zu", slices);
+}
+
 clg_status clrt_gemm(clrt *rt, size_t m, size_t n, size_t k, float alpha, clrt_matrix a,
                      clrt_matrix b, float beta, clrt_matrix c, size_t batch, size_t stride_a,
                      size_t stride_b, size_t stride_c)
@@ -163,10 +181,14 @@ clg_status clrt_gemm(clrt *rt, size_t m, size_t n, size_t k, float alpha, clrt_m
     clg_gemm_shape shape = {(int64_t)m, (int64_t)n, (int64_t)k, (int64_t)batch, a.trans, b.trans};
     if (rt->gemm.recording)
         clrt_gemm_note(rt, &shape);
+    /* The candidate is the one for the whole shape (tuned, forced or the
+     * default): the tuner times candidates as they run here, split or not. */
+    size_t slices = clrt_gemm_slices(rt, m, n, k, batch);
     clrt_trace_note_gemm(rt, m, n, k, batch);
+    trace_split(rt, slices);
     rt->trace.gemm_depth++;
-    clg_status status = clrt_gemm_run(rt, clrt_gemm_pick(rt, &shape), m, n, k, alpha, a, b, beta,
-                                      c, batch, stride_a, stride_b, stride_c);
+    clg_status status = clrt_gemm_split_run(rt, clrt_gemm_pick(rt, &shape), slices, m, n, k, alpha,
+                                            a, b, beta, c, batch, stride_a, stride_b, stride_c);
     rt->trace.gemm_depth--;
     return status;
 }

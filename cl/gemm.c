@@ -301,6 +301,114 @@ clg_status clrt_gemm_own(clrt *rt, const clrt_gemm_candidate *cand, size_t m, si
     return status;
 }
 
+/* ---- split K ----
+ *
+ * A GEMM with few outputs over a long K (LeNet-5's conv1 dW: 6 x 25 over K =
+ * 50,176) keeps only as many work-items busy as it has tiles of C, each
+ * running the whole of K: a GPU's lanes stay idle, and CLBlast has no route
+ * of its own for it. Split, it runs as one strided-batched GEMM whose batch
+ * is the slices of K (each slice's A and B an offset into the operands, as
+ * stored: columns of op(A) are rows of a transposed A), writing slices x M x
+ * N partial products into a pooled buffer, then gemm_split_sum adds them into
+ * C. The launch plan decides when (clrt_plan's gemm_split_*). */
+#define SPLIT_BATCH_MAX 4 /* a batched GEMM runs a launch per element: few */
+
+CLG_API size_t clrt_gemm_slices(const clrt *rt, size_t m, size_t n, size_t k, size_t batch)
+{
+    const clrt_plan *plan = &rt->plan;
+    size_t below = plan->gemm_split_outputs;
+    if (below == 0 || k < plan->gemm_split_long_k || batch > SPLIT_BATCH_MAX || m >= below ||
+        n >= below || m * n * batch >= below || m * n * batch == 0)
+        return 1;
+    size_t outputs = m * n * batch;
+    size_t slices = (plan->gemm_split_target + outputs - 1) / outputs;
+    size_t by_k = plan->gemm_split_min_k ? k / plan->gemm_split_min_k : k;
+    if (slices > by_k)
+        slices = by_k;
+    if (slices > plan->gemm_split_max)
+        slices = plan->gemm_split_max;
+    return slices >= 2 ? slices : 1;
+}
+
+CLG_API clg_status clrt_gemm_split_run(clrt *rt, int candidate, size_t slices, size_t m, size_t n,
+                                       size_t k, float alpha, clrt_matrix a, clrt_matrix b,
+                                       float beta, clrt_matrix c, size_t batch, size_t stride_a,
+                                       size_t stride_b, size_t stride_c)
+{
+    if (m == 0 || n == 0 || batch == 0)
+        return CLG_STATUS_OK;
+    /* The sum's indices are int, like the own kernels'. */
+    unsigned long long parts = (unsigned long long)batch * slices * m * n;
+    if (slices < 2 || k < slices || parts >= INT_LIMIT ||
+        !clrt_gemm_own_fits(m, n, k, a, b, c, batch, stride_a, stride_b, stride_c))
+        return clrt_gemm_run(rt, candidate, m, n, k, alpha, a, b, beta, c, batch, stride_a,
+                             stride_b, stride_c);
+    if (!clrt_gemm_candidate_get(candidate))
+        return clrt_fail(rt, CLG_STATUS_INVALID_ARGUMENT,
+                         "clrt_gemm_split_run: no GEMM candidate %d", candidate);
+    cl_kernel kernel = clrt_kernel(rt, "cl/gemm.cl", NULL, "gemm_split_sum");
+    if (!kernel)
+        return rt->error.status;
+    /* A pooled block of its own, not the scratch (the slices' GEMM may copy
+     * its operands there), kept and grown like the scratch: handed back to
+     * the pool after each GEMM, it could be taken by a tensor created later
+     * in the first step (a gradient, an optimizer's state) and the second
+     * step would allocate again. */
+    size_t bytes = (size_t)parts * sizeof(float);
+    if (!rt->gemm_split || rt->gemm_split->bytes < bytes) {
+        clrt_pool_put(rt, rt->gemm_split); /* queued commands on it run first */
+        rt->gemm_split = clrt_pool_get(rt, bytes);
+        if (!rt->gemm_split)
+            return rt->error.status;
+    }
+    clrt_block *partial = rt->gemm_split;
+    size_t slice_k = k / slices, k0 = slice_k * slices, mn = m * n;
+    size_t slice_a = a.trans ? slice_k * a.ld : slice_k;
+    size_t slice_b = b.trans ? slice_k : slice_k * b.ld;
+    uint64_t calls = rt->counters.gemm_calls;
+    clg_status status = CLG_STATUS_OK;
+    for (size_t z = 0; z < batch && status == CLG_STATUS_OK; z++) {
+        clrt_matrix az = a, bz = b, pz = {partial->mem, z * slices * mn, n, false};
+        az.offset += z * stride_a;
+        bz.offset += z * stride_b;
+        status = clrt_gemm_run(rt, candidate, m, n, slice_k, 1.0f, az, bz, 0.0f, pz, slices,
+                               slice_a, slice_b, mn);
+    }
+    if (status == CLG_STATUS_OK) {
+        size_t count = batch * mn;
+        clrt_arg args[] = {CLRT_ARG_INT(m),
+                           CLRT_ARG_INT(n),
+                           CLRT_ARG_INT(slices),
+                           CLRT_ARG_INT(count),
+                           CLRT_ARG_FLOAT(alpha),
+                           CLRT_ARG_MEM(partial->mem),
+                           CLRT_ARG_INT(slices * mn),
+                           CLRT_ARG_MEM(a.mem),
+                           CLRT_ARG_INT(a.offset),
+                           CLRT_ARG_INT(a.trans ? 1 : a.ld),
+                           CLRT_ARG_INT(a.trans ? a.ld : 1),
+                           CLRT_ARG_INT(stride_a),
+                           CLRT_ARG_MEM(b.mem),
+                           CLRT_ARG_INT(b.offset),
+                           CLRT_ARG_INT(b.trans ? 1 : b.ld),
+                           CLRT_ARG_INT(b.trans ? b.ld : 1),
+                           CLRT_ARG_INT(stride_b),
+                           CLRT_ARG_INT(k0),
+                           CLRT_ARG_INT(k),
+                           CLRT_ARG_FLOAT(beta),
+                           CLRT_ARG_MEM(c.mem),
+                           CLRT_ARG_INT(c.offset),
+                           CLRT_ARG_INT(c.ld),
+                           CLRT_ARG_INT(stride_c)};
+        /* An element of C per work-item, in the plan's elementwise groups. */
+        const size_t global[3] = {count, 1, 1}, local[3] = {rt->plan.group, 1, 1};
+        status = enqueue(rt, kernel, global, local, 24, args);
+    }
+    if (status == CLG_STATUS_OK)
+        rt->counters.gemm_calls = calls + 1; /* one GEMM, however many launches */
+    return status;
+}
+
 /* ---- the choice ---- */
 
 static bool same_shape(const clg_gemm_shape *x, const clg_gemm_shape *y)
@@ -577,9 +685,12 @@ static clg_status run_case(clrt *rt, int candidate, const tune_case *t, int reps
 {
     const clg_gemm_shape *s = &t->shape;
     for (int r = 0; r < reps; r++) {
-        clg_status status =
-            clrt_gemm_run(rt, candidate, (size_t)s->m, (size_t)s->n, (size_t)s->k, 1.0f, t->a, t->b,
-                          0.0f, t->c, (size_t)s->batch, t->stride_a, t->stride_b, t->stride_c);
+        /* As clrt_gemm runs it: in slices of K where the plan splits it. */
+        size_t slices =
+            clrt_gemm_slices(rt, (size_t)s->m, (size_t)s->n, (size_t)s->k, (size_t)s->batch);
+        clg_status status = clrt_gemm_split_run(
+            rt, candidate, slices, (size_t)s->m, (size_t)s->n, (size_t)s->k, 1.0f, t->a, t->b, 0.0f,
+            t->c, (size_t)s->batch, t->stride_a, t->stride_b, t->stride_c);
         if (status != CLG_STATUS_OK)
             return status;
     }

@@ -317,3 +317,33 @@ __kernel void gemm_pack(int N, int K, __global const float *src, int s_off, int 
         }
     }
 }
+
+/* Split K's second pass (see clrt_gemm_split_run in cl/gemm.c): the S
+ * partial products P (per batch element: S slices of M x N, contiguous)
+ * summed slice after slice, then the K rows past the last whole slice (k0 to
+ * K, fewer than S) as dot products, then C = alpha sum (+ beta C). One
+ * work-item per element of C, in a fixed order: the result does not depend
+ * on the launch. op(A) element (i, k) is A[i a_row + k a_k], op(B) element
+ * (k, j) B[k b_k + j b_col]. */
+__kernel void gemm_split_sum(int M, int N, int S, int count, float alpha,
+                             __global const float *P, int p_batch,
+                             __global const float *A, int a_off, int a_row, int a_k, int a_batch,
+                             __global const float *B, int b_off, int b_k, int b_col, int b_batch,
+                             int k0, int K, float beta, __global float *C, int c_off, int ldc,
+                             int c_batch)
+{
+    int id = get_global_id(0);
+    if (id >= count)
+        return;
+    int mn = M * N, z = id / mn, ij = id - z * mn, i = ij / N, j = ij - i * N;
+    P += z * p_batch + ij;
+    float sum = 0.0f;
+    for (int s = 0; s < S; s++)
+        sum += P[s * mn];
+    A += a_off + z * a_batch + i * a_row;
+    B += b_off + z * b_batch + j * b_col;
+    for (int k = k0; k < K; k++)
+        sum = MAD(A[k * a_k], B[k * b_k], sum);
+    C += c_off + z * c_batch + i * ldc + j;
+    *C = BLEND(sum, *C);
+}

@@ -68,6 +68,17 @@ clg_status clrt_plan_setup(clrt *rt)
         plan->tile[0] = 16;
         plan->tile[1] = 4;
         plan->preferred_multiple = 1;
+        /* Split K: never. The own kernels already give a few dozen tiles
+         * of C to two cores, and the partial products' second launch costs
+         * more than slices gain (gemm-bench --split, best of five runs on a
+         * loaded machine, GFLOP/s whole vs the best of 2-64 slices: LeNet-5
+         * conv1 dW 6x25x50176 29.5 vs 29.3, conv2 dW 16x150x6400 127 vs 100,
+         * MLP fc3 dW 28 vs 13; autoencoder and LSTM products likewise). */
+        plan->gemm_split_outputs = 0;
+        plan->gemm_split_target = 0;
+        plan->gemm_split_long_k = 0;
+        plan->gemm_split_min_k = 0;
+        plan->gemm_split_max = 1;
     } else {
         /* 256 work-items a group: enough warps per group to hide memory
          * latency, few enough that several groups fit a compute unit; the
@@ -89,6 +100,20 @@ clg_status clrt_plan_setup(clrt *rt)
         plan->tile[0] = 16 <= group ? 16 : group;
         plan->tile[1] = group / plan->tile[0];
         plan->preferred_multiple = 0; /* not known before a kernel exists */
+        /* Split K: a GEMM with fewer than 4,096 outputs over K >= 128
+         * (LeNet-5's conv1 dW, 6 x 25 over K = 50,176) runs in slices of K
+         * until the slices hold a group's worth of outputs per compute unit
+         * (4,096 at least: an H100's 132 x 256 makes conv1 dW 64 slices of
+         * 784, conv2 dW 16 x 150 x 6,400 15 slices of 426); slices of at
+         * least 32 (the MLP's fc3, 1,280 outputs over K = 128: 4 slices), 64
+         * at most. A shorter K (LeNet-5's fc3, K = 84 and 64) stays whole:
+         * two short slices would not pay for the second launch. */
+        size_t per_unit = (size_t)rt->desc.compute_units * group;
+        plan->gemm_split_outputs = 4096;
+        plan->gemm_split_target = per_unit > 4096 ? per_unit : 4096;
+        plan->gemm_split_long_k = 128;
+        plan->gemm_split_min_k = 32;
+        plan->gemm_split_max = 64;
     }
     snprintf(plan->options, sizeof plan->options, "-DCLG_REDUCE_GROUP=%zu", plan->reduce_group);
     return CLG_STATUS_OK;

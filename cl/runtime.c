@@ -113,6 +113,8 @@ void clrt_release(clrt *rt)
     clrt_arena_release(rt);
     clrt_pool_put(rt, rt->gemm_temp);
     rt->gemm_temp = NULL;
+    clrt_pool_put(rt, rt->gemm_split);
+    rt->gemm_split = NULL;
     clrt_pool_release(rt);
     clrt_programs_release(rt);
     clrt_trace_release(rt);

@@ -125,6 +125,16 @@ typedef struct clrt_plan {
     size_t reduce_chunk; /* ... and least elements per first-stage work-item */
     size_t tile[2];      /* 2-D launches (column, row) */
     size_t preferred_multiple; /* CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE */
+    /* Split K (clrt_gemm_slices): a GEMM with fewer than gemm_split_outputs
+     * outputs (m n batch; 0: never split) and K >= gemm_split_long_k runs as
+     * S slices of K, S the fewest that reach gemm_split_target outputs in
+     * all, at most gemm_split_max and each slice at least gemm_split_min_k
+     * long. */
+    size_t gemm_split_outputs;
+    size_t gemm_split_target;
+    size_t gemm_split_long_k;
+    size_t gemm_split_min_k;
+    size_t gemm_split_max;
     char options[96];    /* -D options every kernel is built with (CLG_REDUCE_GROUP) */
 } clrt_plan;
 
@@ -166,7 +176,8 @@ typedef struct clrt {
     char *cache_dir; /* NULL when the disk cache is off */
     char *kernel_dir;
 
-    clrt_block *gemm_temp; /* CLBlast's and the own kernels' scratch, grown on demand */
+    clrt_block *gemm_temp;  /* CLBlast's and the own kernels' scratch, grown on demand */
+    clrt_block *gemm_split; /* split K's partial products (cl/gemm.c), grown on demand */
     clrt_gemm_state gemm;
     clrt_staging staging[CLRT_STAGING_SLOTS];
     int staging_next;
@@ -354,6 +365,18 @@ clg_status clrt_gemm_own(clrt *rt, const clrt_gemm_candidate *cand, size_t m, si
 bool clrt_gemm_own_fits(size_t m, size_t n, size_t k, clrt_matrix a, clrt_matrix b,
                         clrt_matrix c, size_t batch, size_t stride_a, size_t stride_b,
                         size_t stride_c);
+/* Split K (cl/gemm.c): how many slices of K clrt_gemm runs this shape in
+ * under the launch plan (1: whole). */
+CLG_API size_t clrt_gemm_slices(const clrt *rt, size_t m, size_t n, size_t k, size_t batch);
+/* clrt_gemm_run in `slices` slices of K: one strided-batched GEMM (batch =
+ * slices; a batch > 1 runs one per element) of candidate `candidate` into a
+ * pooled buffer of partial products, then gemm_split_sum adds them (and the
+ * K % slices rows left over) into C in a fixed order, with alpha and beta.
+ * slices < 2, or a K shorter than slices, runs clrt_gemm_run. */
+CLG_API clg_status clrt_gemm_split_run(clrt *rt, int candidate, size_t slices, size_t m, size_t n,
+                                       size_t k, float alpha, clrt_matrix a, clrt_matrix b,
+                                       float beta, clrt_matrix c, size_t batch, size_t stride_a,
+                                       size_t stride_b, size_t stride_c);
 /* A pooled scratch buffer of at least `bytes` (rt->gemm_temp, grown). */
 clrt_block *clrt_gemm_scratch(clrt *rt, size_t bytes);
 

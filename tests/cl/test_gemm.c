@@ -647,6 +647,238 @@ START_TEST(test_gemm_tuned_table_read_back)
 }
 END_TEST
 
+/* ---- split K (clrt_gemm_split_run, the plans' clrt_gemm_slices) ---- */
+
+/* A context under launch plan `plan` (and CLGRAD_GEMM = `gemm` unless
+ * NULL); the caller's environment is left as it was. */
+static clg_context *context_with_plan(const char *plan, const char *gemm)
+{
+    clg_context_destroy(test_context()); /* exits 77 without a device */
+    const char *names[2] = {"CLGRAD_LAUNCH", "CLGRAD_GEMM"}, *values[2] = {plan, gemm};
+    char *saved[2];
+    for (int i = 0; i < 2; i++) {
+        saved[i] = getenv(names[i]) ? strdup(getenv(names[i])) : NULL;
+        if (values[i])
+            setenv(names[i], values[i], 1);
+    }
+    clg_context *ctx = NULL;
+    clg_status status = clg_context_create(NULL, &ctx);
+    for (int i = 0; i < 2; i++) {
+        if (saved[i])
+            setenv(names[i], saved[i], 1);
+        else
+            unsetenv(names[i]);
+        free(saved[i]);
+    }
+    ck_assert_msg(status == CLG_STATUS_OK, "%s: %s", plan, ctx ? clg_context_error(ctx) : "");
+    ck_assert_str_eq(ctx->rt.plan.name, plan);
+    return ctx;
+}
+
+/* check_problem through the split path in `slices` slices. */
+static void check_split(clg_context *ctx, int candidate, size_t slices, const problem *p)
+{
+    const layout *l = &p->l;
+    clg_tensor *ta = test_tensor(ctx, 1, (int64_t[]){(int64_t)p->na}, p->a, false);
+    clg_tensor *tb = test_tensor(ctx, 1, (int64_t[]){(int64_t)p->nb}, p->b, false);
+    clg_tensor *tc = test_tensor(ctx, 1, (int64_t[]){(int64_t)p->nc}, p->c, false);
+    clrt_matrix ma = {ta->mem, l->a_off, l->lda, l->ta}, mb = {tb->mem, l->b_off, l->ldb, l->tb};
+    clrt_matrix mc = {tc->mem, l->c_off, l->ldc, false};
+    char what[200];
+    snprintf(what, sizeof what, "plan %s, %s in %zu slices, %dx%dx%d %c%c batch %d beta %g",
+             ctx->rt.plan.name, clrt_gemm_candidate_get(candidate)->name, slices, l->m, l->n, l->k,
+             l->ta ? 'T' : 'N', l->tb ? 'T' : 'N', l->batch, (double)p->beta);
+    clg_counters before, after;
+    clg_counters_get(ctx, &before);
+    clg_status status = clrt_gemm_split_run(
+        &ctx->rt, candidate, slices, (size_t)l->m, (size_t)l->n, (size_t)l->k, p->alpha, ma, mb,
+        p->beta, mc, (size_t)l->batch, l->stride_a, l->stride_b, l->stride_c);
+    ck_assert_msg(status == CLG_STATUS_OK, "%s: %s", what, clg_context_error(ctx));
+    clg_counters_get(ctx, &after);
+    ck_assert_msg(after.gemm_calls == before.gemm_calls + 1, "%s: counted %llu GEMMs", what,
+                  (unsigned long long)(after.gemm_calls - before.gemm_calls));
+    float *got = test_download(tc);
+    for (size_t i = 0; i < p->nc; i++)
+        if (!in_window(l, i))
+            ck_assert_msg(got[i] == SENTINEL, "%s: element %zu outside C was written (%g)", what, i,
+                          (double)got[i]);
+    test_assert_close(got, p->want, p->nc, test_tol_get("gemm"), what);
+    free(got);
+    clg_tensor_destroy(ta);
+    clg_tensor_destroy(tb);
+    clg_tensor_destroy(tc);
+}
+
+/* Slices through CLBlast's strided batch (both its routes) and through an
+ * own kernel of each kind, under both plans (the sum's groups come from the
+ * plan), in every transpose (a transposed operand's slices are rows apart,
+ * the others columns), beta 0 (C NaN, never read) and 1, alpha 0.75: K a
+ * multiple of the slices, K leaving 1 and 44 rows past the last slice (the
+ * sum adds them), slices of 1 row, more slices than K (run whole), and a
+ * batch of 3 with gaps between its elements. */
+START_TEST(test_gemm_split_matches_host)
+{
+    const char *plans[] = {"cpu", "gpu"};
+    const char *names[] = {"clblast", "clblast-indirect", "outer-4x3", "dot-4x2"};
+    const struct {
+        int m, n, k, batch;
+        size_t slices;
+    } cases[] = {{6, 25, 160, 1, 8}, {5, 7, 37, 1, 4}, {3, 9, 300, 1, 64},
+                 {2, 3, 5, 1, 5},    {4, 3, 2, 1, 8},  {7, 6, 61, 3, 6}};
+    uint64_t seed = 3000;
+    for (size_t pl = 0; pl < 2; pl++) {
+        clg_context *ctx = context_with_plan(plans[pl], NULL);
+        for (size_t nm = 0; nm < sizeof names / sizeof names[0]; nm++) {
+            int cand = clrt_gemm_candidate_find(names[nm]);
+            ck_assert_int_ge(cand, 0);
+            for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+                for (int flags = 0; flags < 4; flags++)
+                    for (int beta = 0; beta <= 1; beta++) {
+                        layout l = make_layout(cases[i].m, cases[i].n, cases[i].k, cases[i].batch,
+                                               flags & 1, flags & 2);
+                        problem p = problem_make(&l, 0.75f, (float)beta, -1, seed++);
+                        check_split(ctx, cand, cases[i].slices, &p);
+                        problem_free(&p);
+                    }
+        }
+        clg_context_destroy(ctx);
+    }
+}
+END_TEST
+
+/* The plans' rule: the gpu plan splits the products the launch trace found
+ * starved (LeNet-5's conv1 and conv2 dW, the MLP's fc3 dW) into the fewest
+ * slices that hold gemm_split_target outputs in all (at least the trace's
+ * 4,096), each at least gemm_split_min_k long; it keeps whole the products with many outputs and
+ * those with a short K; the cpu plan (measured: it does not pay there)
+ * splits nothing. */
+START_TEST(test_gemm_split_plan_rule)
+{
+    const struct {
+        size_t m, n, k;
+        bool split; /* under the gpu plan */
+    } cases[] = {{6, 25, 50176, true},    {16, 150, 6400, true}, {10, 128, 128, true},
+                 {128, 10, 128, true},    {64, 10, 84, false},   {150, 6400, 16, false},
+                 {128, 128, 2048, false}, {1, 1, 100000, true},  {3, 3, 0, false}};
+    clg_context *ctx = context_with_plan("gpu", NULL);
+    const clrt_plan *plan = &ctx->rt.plan;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t m = cases[i].m, n = cases[i].n, k = cases[i].k;
+        size_t slices = clrt_gemm_slices(&ctx->rt, m, n, k, 1);
+        ck_assert_msg((slices > 1) == cases[i].split, "%zux%zux%zu: %zu slices", m, n, k, slices);
+        if (slices > 1) {
+            ck_assert_uint_ge(k / slices, plan->gemm_split_min_k);
+            ck_assert_uint_le(slices, plan->gemm_split_max);
+            /* the fewest slices that reach the target, unless K or the
+             * maximum stops them first */
+            ck_assert(m * n * slices >= plan->gemm_split_target ||
+                      k / (slices + 1) < plan->gemm_split_min_k || slices == plan->gemm_split_max);
+            ck_assert(m * n * (slices - 1) < plan->gemm_split_target);
+            ck_assert_uint_ge(plan->gemm_split_target, 4096);
+        }
+    }
+    /* a batch counts in the outputs: 16 x 150 twice is enough */
+    ck_assert_uint_eq(clrt_gemm_slices(&ctx->rt, 16, 150, 6400, 2), 1);
+    clg_context_destroy(ctx);
+    ctx = context_with_plan("cpu", NULL);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        ck_assert_uint_eq(clrt_gemm_slices(&ctx->rt, cases[i].m, cases[i].n, cases[i].k, 1), 1);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* LeNet-5's conv1 dW (6 x 25 over K = 50,176, positive products) through
+ * clg_matmul (clrt_gemm) under the gpu plan: split (the launch trace says into how
+ * many, with the slices' outputs as its global size), within the long-K
+ * tolerance of the unsplit product, bit-identical when run again (the sum's
+ * order is fixed), and, once warm, without allocating, even after a tensor
+ * the size of its partial products was created (as a gradient would be in a
+ * first training step: the partials' block must not have gone back to the
+ * pool for it to take). With CLGRAD_GEMM
+ * forcing an own kernel, the slices run through it (the profile names its
+ * kernel and the sum, and no CLBlast GEMM). */
+START_TEST(test_gemm_split_dispatched)
+{
+    const int m = 6, n = 25, k = 50176;
+    float *a = malloc((size_t)m * k * sizeof *a), *b = malloc((size_t)k * n * sizeof *b);
+    float want[6 * 25];
+    ck_assert(a && b);
+    test_random(a, (size_t)m * k, 41, 0, 1);
+    test_random(b, (size_t)k * n, 42, 0, 1);
+    for (int i = 0; i < m; i++) /* dW = g col^T: NT */
+        for (int j = 0; j < n; j++) {
+            double s = 0;
+            for (int p = 0; p < k; p++)
+                s += (double)a[(size_t)i * k + p] * b[(size_t)j * k + p];
+            want[i * n + j] = (float)s;
+        }
+    for (int forced = 0; forced <= 1; forced++) {
+        clg_context *ctx = context_with_plan("gpu", forced ? "outer-4x1" : NULL);
+        clrt *rt = &ctx->rt;
+        size_t slices = clrt_gemm_slices(rt, m, n, k, 1);
+        ck_assert_uint_gt(slices, 1);
+        clg_tensor *ta = test_tensor(ctx, 2, (int64_t[]){m, k}, a, false);
+        clg_tensor *tb = test_tensor(ctx, 2, (int64_t[]){n, k}, b, false);
+        if (forced)
+            ck_assert_int_eq(clg_context_set_profiling(ctx, true), CLG_STATUS_OK);
+        float *first = NULL;
+        clg_tensor *keep = NULL;
+        clg_counters before, after;
+        for (int round = 0; round < 3; round++) {
+            clg_counters_get(ctx, &before);
+            clg_step_begin(ctx);
+            rt->trace.on = round == 0;
+            clg_tensor *c = clg_matmul(ta, clg_transpose(tb, 0, 1));
+            rt->trace.on = false;
+            float *got = test_download(c);
+            clg_step_end(ctx);
+            clg_counters_get(ctx, &after);
+            if (round == 0) {
+                test_assert_close(got, want, (size_t)m * n, test_tol_get("gemm_long_k"),
+                                  forced ? "conv1 dW split, outer-4x1" : "conv1 dW split");
+                first = got;
+                char name[48];
+                snprintf(name, sizeof name, "gemm 6x25x50176 split %zu", slices);
+                int found = 0;
+                for (int i = 0; i < rt->trace.n; i++)
+                    if (rt->trace.records[i].gemm) {
+                        ck_assert_str_eq(rt->trace.records[i].kernel, name);
+                        ck_assert_uint_eq(rt->trace.records[i].global, (size_t)m * n * slices);
+                        found++;
+                    }
+                ck_assert_int_eq(found, 1);
+                rt->trace.n = 0;
+                keep = test_tensor(ctx, 1, (int64_t[]){(int64_t)(m * n * slices)}, NULL, false);
+                continue;
+            }
+            ck_assert_msg(memcmp(got, first, sizeof want) == 0, "a rerun differs");
+            free(got);
+            ck_assert_uint_eq(after.device_allocations, before.device_allocations);
+            ck_assert_uint_eq(after.gemm_calls, before.gemm_calls + 1);
+        }
+        free(first);
+        if (forced) {
+            clg_profile_entry entries[32];
+            size_t count = clg_profile_get(ctx, entries, 32);
+            bool outer = false, sum = false;
+            for (size_t i = 0; i < count && i < 32; i++) {
+                outer = outer || strcmp(entries[i].name, "gemm_outer") == 0;
+                sum = sum || strcmp(entries[i].name, "gemm_split_sum") == 0;
+                ck_assert_msg(strncmp(entries[i].name, "clblast", 7) != 0, "%s ran",
+                              entries[i].name);
+            }
+            ck_assert_msg(outer && sum, "the profile lacks gemm_outer or gemm_split_sum");
+        }
+        clg_tensor_destroy(keep);
+        clg_tensor_destroy(ta);
+        clg_tensor_destroy(tb);
+        clg_context_destroy(ctx);
+    }
+    free(a);
+    free(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cl/gemm");
@@ -662,6 +894,9 @@ int main(void)
     tcase_add_test(tc, test_gemm_records_shapes);
     tcase_add_test(tc, test_gemm_steady_state_allocates_nothing);
     tcase_add_test(tc, test_gemm_tuned_table_read_back);
+    tcase_add_test(tc, test_gemm_split_matches_host);
+    tcase_add_test(tc, test_gemm_split_plan_rule);
+    tcase_add_test(tc, test_gemm_split_dispatched);
     suite_add_tcase(s, tc);
     return test_run(s);
 }
