@@ -76,8 +76,8 @@ START_TEST(test_dropout_keep_fraction)
         double fraction = (double)kept / N;
         double bound = fmax(0.01 * (1 - p), 10 * sqrt(p * (1 - p) / (double)N));
         ck_assert_msg(fabs(fraction - (1 - p)) <= bound,
-                      "p %g: kept %.5f of the elements, want %.5f within %.5f", (double)p,
-                      fraction, 1.0 - p, bound);
+                      "p %g: kept %.5f of the elements, want %.5f within %.5f", (double)p, fraction,
+                      1.0 - p, bound);
         free(out);
     }
     free(x);
