@@ -1,5 +1,7 @@
 /* cl/runtime.c: opening and closing the device: pick it, create the context
  * and the one in-order queue, set up the cache folder. */
+#include <clblast_c.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,10 @@ void clrt_arena_release(clrt *rt);
 void clrt_staging_release(clrt *rt);
 
 #define MAX_LISTED 64
+
+/* Contexts of this process that hold an OpenCL context (one per thread at
+ * most, but several threads may open and close theirs at once). */
+static atomic_int live_contexts;
 
 static const char *type_name(clg_device_type t)
 {
@@ -79,6 +85,7 @@ clg_status clrt_init(clrt *rt, const clg_context_options *opts)
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)rt->platform, 0};
     rt->context = clCreateContext(props, 1, &rt->device, NULL, NULL, &err);
     CLRT_CHECK(rt, err);
+    atomic_fetch_add(&live_contexts, 1);
     rt->queue = clCreateCommandQueue(rt->context, rt->device, 0, &err);
     CLRT_CHECK(rt, err);
 
@@ -120,6 +127,23 @@ void clrt_release(clrt *rt)
     clrt_trace_release(rt);
     if (rt->queue)
         clReleaseCommandQueue(rt->queue);
+    /* CLBlast caches the programs it builds, per OpenCL context, in a
+     * process-wide table that it empties only when asked or from a static
+     * destructor at exit. Each cached program holds a reference to its
+     * context, so without this the context below is never freed (PoCL: its
+     * reference count stays at 1 + one per cached program after our
+     * release). Emptying the table at exit is worse: under oclgrind,
+     * clReleaseProgram then writes to a thread-local stack of oclgrind's
+     * API checker that exit() has already destroyed (thread-local
+     * destructors run before library destructors), and glibc aborts with
+     * "corrupted double-linked list" (valgrind: invalid write in
+     * clReleaseProgram, called from clblast::Cache::~Cache, to a block freed
+     * by __call_tls_dtors). The C API can only empty the whole table, which
+     * would make another live context rebuild its programs, so the last
+     * context to close does it. CLBlast's parameter overrides (cl/blas.c's
+     * forced routes) live in another table that this leaves alone. */
+    if (rt->context && atomic_fetch_sub(&live_contexts, 1) == 1)
+        CLBlastClearCache();
     if (rt->context)
         clReleaseContext(rt->context);
     free(rt->cache_dir);

@@ -236,11 +236,12 @@ START_TEST(test_gemm_other_vector_widths)
 END_TEST
 
 /* LeNet-5's conv1 weight gradient: K = 50176 positive products (worst for a
- * running sum: no cancellation to hide the drift), within 1e-5 relative. */
+ * running sum: no cancellation to hide the drift), within 1e-5 relative.
+ * The small size (oclgrind) keeps K past four accumulation blocks of 256. */
 START_TEST(test_gemm_long_k_blocked)
 {
     clg_context *ctx = test_context();
-    const int m = 6, n = 25, k = 50176;
+    const int m = 6, n = 25, k = (int)test_size(50176, 1100);
     float *a = malloc((size_t)k * m * sizeof *a), *b = malloc((size_t)k * n * sizeof *b);
     float *want = malloc((size_t)m * n * sizeof *want);
     test_random(a, (size_t)k * m, 7, 0, 1);
@@ -293,11 +294,14 @@ END_TEST
  * which need B past 4 MiB with a K too short to slice (280 x 540 x 2000: a
  * panel holds 43 of the 47 tile rows of 6, so the last one is partial). Operands
  * in [0, 1], so that the long sums have no cancellation to hide errors
- * behind. */
+ * behind. The small size (oclgrind, which interprets every work-item) is
+ * too small to pack, slice or split into panels: there it checks the
+ * kernels' plain paths on odd sizes, and the ordinary run the thresholds. */
 START_TEST(test_gemm_packed_and_panels)
 {
     clg_context *ctx = test_context();
-    const int m = 70, n = 140, k = 8000;
+    const int m = (int)test_size(70, 14), n = (int)test_size(140, 28),
+              k = (int)test_size(8000, 300);
     for (int flags = 0; flags < 4; flags++) {
         layout l = make_layout(m, n, k, flags == 0 ? 2 : 1, flags & 1, flags & 2);
         if (!l.tb) {
@@ -310,7 +314,9 @@ START_TEST(test_gemm_packed_and_panels)
                 check_problem(ctx, cand, &p);
         problem_free(&p);
     }
-    layout l = make_layout(280, 540, 2000, 1, false, false); /* B as stored, not packed */
+    /* B as stored, not packed */
+    layout l = make_layout((int)test_size(280, 31), (int)test_size(540, 45),
+                           (int)test_size(2000, 200), 1, false, false);
     problem p = problem_make(&l, 1.0f, 1.0f, 0, 1100);
     for (int cand = 0; cand < clrt_gemm_candidate_count(); cand++)
         if (is_own(cand) && clrt_gemm_candidate_get(cand)->kind == CLRT_GEMM_OUTER)

@@ -262,6 +262,12 @@ void test_golden_case(clg_context *ctx, const clg_safetensors *st, const char *c
         clg_tensor_destroy(inputs[i]);
 }
 
+int64_t test_size(int64_t full, int64_t small)
+{
+    const char *env = getenv("CLGRAD_TEST_SMALL");
+    return env && strcmp(env, "1") == 0 ? small : full;
+}
+
 int test_run(Suite *suite)
 {
     SRunner *runner = srunner_create(suite);

@@ -89,6 +89,12 @@ float test_train_epochs(clg_context *ctx, clg_model *model, clg_optim *opt,
 const void *test_fixture_get(const clg_safetensors *st, const char *fixture, const char *name,
                              int rank, const int64_t *shape);
 
+/* `full`, or `small` when CLGRAD_TEST_SMALL=1: tests/oclgrind.sh sets it so
+ * that the suites' largest shapes fit a run under oclgrind, which simulates
+ * every work-item; the ordinary run keeps its shapes. A test whose bound
+ * depends on the size says how it holds at both. */
+int64_t test_size(int64_t full, int64_t small);
+
 /* Runs a suite with Check's normal output; returns the exit status. */
 int test_run(Suite *suite);
 
