@@ -31,6 +31,7 @@ clg_status clrt_profile_set(clrt *rt, bool on)
     clg_status status = CLG_STATUS_OK;
     rt->counters.host_syncs++;
     CLRT_CHECK(rt, clFinish(rt->queue));
+    clrt_staging_retire(rt);
     clrt_profile_drain(rt);
     if (on != rt->profile.on) {
         cl_int err = CL_SUCCESS;

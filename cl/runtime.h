@@ -171,6 +171,12 @@ void clrt_arena_reset(clrt *rt);
 /* Non-blocking write of a host copy of `data` (staged, so the caller may
  * reuse `data` at once). */
 clg_status clrt_write(clrt *rt, cl_mem mem, size_t offset, const void *data, size_t bytes);
+/* After a host sync that the in-order queue has run every earlier command
+ * before (a blocking read, clFinish): frees the staging slots without asking
+ * their writes' events, which a driver may mark complete only later (rusticl
+ * does, and a slot reused on that word would wait: a host sync nobody asked
+ * for, 2 or 3 per autoencoder epoch instead of its 1 read). */
+void clrt_staging_retire(clrt *rt);
 /* Blocking read; counted as a host sync. */
 clg_status clrt_read(clrt *rt, cl_mem mem, size_t offset, void *data, size_t bytes);
 clg_status clrt_fill(clrt *rt, cl_mem mem, size_t offset, size_t bytes, const void *pattern,
