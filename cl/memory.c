@@ -183,7 +183,8 @@ void clrt_arena_release(clrt *rt)
 }
 
 /* A staging slot whose previous write has finished; waits (one counted host
- * sync) only when it has not, which a loop that reads its loss never sees. */
+ * sync) only when it has not, which a loop that reads its loss never sees:
+ * the read retires every slot (clrt_staging_retire). */
 static clrt_staging *staging_slot(clrt *rt, size_t bytes)
 {
     clrt_staging *s = &rt->staging[rt->staging_next];
@@ -221,8 +222,22 @@ clg_status clrt_write(clrt *rt, cl_mem mem, size_t offset, const void *data, siz
     memcpy(s->host, data, bytes);
     CLRT_CHECK(rt, clEnqueueWriteBuffer(rt->queue, mem, CL_FALSE, offset, bytes, s->host, 0, NULL,
                                         &s->event));
+    /* Hand the queue to the device now: a driver may hold commands until a
+     * flush (rusticl runs nothing before one), and then the slot's write
+     * would still be waiting to start when the slot comes round again, the
+     * device having sat idle meanwhile. */
+    CLRT_CHECK(rt, clFlush(rt->queue));
 cleanup:
     return status;
+}
+
+void clrt_staging_retire(clrt *rt)
+{
+    for (int i = 0; i < CLRT_STAGING_SLOTS; i++)
+        if (rt->staging[i].event) {
+            clReleaseEvent(rt->staging[i].event);
+            rt->staging[i].event = NULL;
+        }
 }
 
 clg_status clrt_read(clrt *rt, cl_mem mem, size_t offset, void *data, size_t bytes)
@@ -231,6 +246,7 @@ clg_status clrt_read(clrt *rt, cl_mem mem, size_t offset, void *data, size_t byt
     rt->counters.host_syncs++;
     CLRT_CHECK(rt, clEnqueueReadBuffer(rt->queue, mem, CL_TRUE, offset, bytes, data, 0, NULL,
                                        NULL));
+    clrt_staging_retire(rt);
     if (rt->profile.n_pending)
         clrt_profile_drain(rt); /* the queue has run everything before the read */
 cleanup:

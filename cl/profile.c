@@ -2,7 +2,15 @@
  * enqueue paths (clrt_launch, the GEMM layer, fills and copies) hand their
  * event here; after a host sync, when the in-order queue has run everything
  * before it, the device times are read, summed per kernel name and the
- * events released. While off, the enqueue paths pass no event at all. */
+ * events released. While off, the enqueue paths pass no event at all.
+ *
+ * Drivers differ in what their events say, and the counts must not depend on
+ * it: a command is counted once its event is released, whatever its times.
+ * Times are summed only where they mean something: a timer of coarse
+ * resolution gives short commands 0 s, and a driver whose timer has a
+ * resolution of 0 ns measures nothing (Mesa 22's rusticl answers 0, 1, 2 and
+ * 3 ns for every command's queued, submit, start and end), so its commands
+ * are counted with 0 s rather than with made-up nanoseconds. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +31,7 @@ clg_status clrt_profile_set(clrt *rt, bool on)
     clg_status status = CLG_STATUS_OK;
     rt->counters.host_syncs++;
     CLRT_CHECK(rt, clFinish(rt->queue));
+    clrt_staging_retire(rt);
     clrt_profile_drain(rt);
     if (on != rt->profile.on) {
         cl_int err = CL_SUCCESS;
@@ -34,6 +43,10 @@ clg_status clrt_profile_set(clrt *rt, bool on)
         clReleaseCommandQueue(rt->queue);
         rt->queue = queue;
         rt->profile.on = on;
+        size_t resolution = 0;
+        rt->profile.untimed = clGetDeviceInfo(rt->device, CL_DEVICE_PROFILING_TIMER_RESOLUTION,
+                                              sizeof resolution, &resolution, NULL) != CL_SUCCESS ||
+                              resolution == 0;
     }
     if (on)
         clear_totals(&rt->profile);
@@ -60,43 +73,65 @@ static clg_profile_entry *total_for(clrt_profile *p, const char *name)
     return t;
 }
 
+/* A command's device time in seconds: from its own start, or from the end of
+ * the marker enqueued before it (a CLBlast span), to its end; 0 when the
+ * driver gives no usable times. A span whose marker ends after the command
+ * (a driver stamping markers on another clock) falls back to the command's
+ * own start. */
+static double device_seconds(const clrt_profile *p, const clrt_profile_pending *e)
+{
+    if (p->untimed)
+        return 0.0;
+    cl_ulong start = 0, end = 0, marker_end = 0;
+    if (clGetEventProfilingInfo(e->event, CL_PROFILING_COMMAND_START, sizeof start, &start,
+                                NULL) != CL_SUCCESS ||
+        clGetEventProfilingInfo(e->event, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL) !=
+            CL_SUCCESS)
+        return 0.0;
+    if (e->begin &&
+        clGetEventProfilingInfo(e->begin, CL_PROFILING_COMMAND_END, sizeof marker_end,
+                                &marker_end, NULL) == CL_SUCCESS &&
+        marker_end <= end)
+        start = marker_end;
+    return end > start ? 1e-9 * (double)(end - start) : 0.0;
+}
+
+/* Called only after a host sync that the in-order queue has run every kept
+ * command before: clFinish, a blocking read, or a wait for the newest kept
+ * event. */
 void clrt_profile_drain(clrt *rt)
 {
     clrt_profile *p = &rt->profile;
-    int kept = 0;
     for (int i = 0; i < p->n_pending; i++) {
         clrt_profile_pending *e = &p->pending[i];
         cl_int state = CL_QUEUED;
         clGetEventInfo(e->event, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof state, &state, NULL);
-        if (state > CL_COMPLETE) { /* still queued, submitted or running */
-            p->pending[kept++] = *e;
-            continue;
+        if (state > CL_COMPLETE) {
+            /* Done, since the queue has run past it, but not yet marked so:
+             * rusticl, after a wait for the newest of 4096 kernels, still
+             * reports most of the earlier ones as submitted. Their times
+             * can be read once the driver says complete, which this wait
+             * brings about without waiting for any device work. */
+            clWaitForEvents(1, &e->event);
+            clGetEventInfo(e->event, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof state, &state,
+                           NULL);
         }
         char name[256] = "?";
         if (e->label)
             snprintf(name, sizeof name, "%s", e->label);
         else
             clGetKernelInfo(e->kernel, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
-        cl_ulong start = 0, end = 0;
-        bool timed =
-            state == CL_COMPLETE &&
-            (e->begin ? clGetEventProfilingInfo(e->begin, CL_PROFILING_COMMAND_END, sizeof start,
-                                                &start, NULL)
-                      : clGetEventProfilingInfo(e->event, CL_PROFILING_COMMAND_START, sizeof start,
-                                                &start, NULL)) == CL_SUCCESS &&
-            clGetEventProfilingInfo(e->event, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL) ==
-                CL_SUCCESS;
         clg_profile_entry *t = total_for(p, name);
         if (t) {
             t->count++;
-            if (timed && end > start)
-                t->seconds += 1e-9 * (double)(end - start);
+            if (state == CL_COMPLETE)
+                t->seconds += device_seconds(p, e);
         }
         if (e->begin)
             clReleaseEvent(e->begin);
         clReleaseEvent(e->event);
     }
-    p->n_pending = kept;
+    p->n_pending = 0;
 }
 
 cl_event clrt_profile_marker(clrt *rt)
@@ -138,7 +173,8 @@ static void keep(clrt *rt, cl_event begin, cl_event event, cl_kernel kernel, con
         }
     }
     if (p->n_pending == p->pending_capacity) {
-        /* out of host memory: the command goes untimed */
+        /* out of host memory, or the wait above failed: the command goes
+         * uncounted */
         if (begin)
             clReleaseEvent(begin);
         clReleaseEvent(event);
@@ -147,11 +183,17 @@ static void keep(clrt *rt, cl_event begin, cl_event event, cl_kernel kernel, con
     p->pending[p->n_pending++] = (clrt_profile_pending){begin, event, kernel, label};
 }
 
+/* Most device time first; among equal times (all of them 0 s on a driver
+ * that does not time), most commands first, then by name, so that the order
+ * is the same on every run. */
 static int by_time(const void *a, const void *b)
 {
-    double ta = ((const clg_profile_entry *)a)->seconds,
-           tb = ((const clg_profile_entry *)b)->seconds;
-    return ta < tb ? 1 : ta > tb ? -1 : 0;
+    const clg_profile_entry *ea = a, *eb = b;
+    if (ea->seconds != eb->seconds)
+        return ea->seconds < eb->seconds ? 1 : -1;
+    if (ea->count != eb->count)
+        return ea->count < eb->count ? 1 : -1;
+    return strcmp(ea->name, eb->name);
 }
 
 size_t clrt_profile_get(clrt *rt, clg_profile_entry *out, size_t capacity)

@@ -105,6 +105,7 @@ clg_status clrt_finish(clrt *rt)
     clg_status status = CLG_STATUS_OK;
     rt->counters.host_syncs++;
     CLRT_CHECK(rt, clFinish(rt->queue));
+    clrt_staging_retire(rt);
     if (rt->profile.n_pending)
         clrt_profile_drain(rt);
 cleanup:

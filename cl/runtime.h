@@ -91,6 +91,7 @@ typedef struct clrt_profile_pending {
 
 typedef struct clrt_profile {
     bool on;
+    bool untimed; /* the driver's timer does not measure: times stay 0 */
     clrt_profile_pending *pending;
     int n_pending, pending_capacity;
     clg_profile_entry *totals;
@@ -229,6 +230,12 @@ void clrt_arena_reset(clrt *rt);
 /* Non-blocking write of a host copy of `data` (staged, so the caller may
  * reuse `data` at once). */
 clg_status clrt_write(clrt *rt, cl_mem mem, size_t offset, const void *data, size_t bytes);
+/* After a host sync that the in-order queue has run every earlier command
+ * before (a blocking read, clFinish): frees the staging slots without asking
+ * their writes' events, which a driver may mark complete only later (rusticl
+ * does, and a slot reused on that word would wait: a host sync nobody asked
+ * for, 2 or 3 per autoencoder epoch instead of its 1 read). */
+void clrt_staging_retire(clrt *rt);
 /* Blocking read; counted as a host sync. */
 clg_status clrt_read(clrt *rt, cl_mem mem, size_t offset, void *data, size_t bytes);
 clg_status clrt_fill(clrt *rt, cl_mem mem, size_t offset, size_t bytes, const void *pattern,
@@ -301,8 +308,9 @@ void clrt_profile_keep(clrt *rt, cl_event event, cl_kernel kernel, const char *l
  * while off), and the time kept runs from its end to the end of `event`. */
 cl_event clrt_profile_marker(clrt *rt);
 void clrt_profile_keep_span(clrt *rt, cl_event begin, cl_event event, const char *label);
-/* Adds the times of the kept events that have completed to the totals and
- * releases them; called after host syncs. */
+/* Counts every kept command in the totals, adds its device time (0 s where
+ * the driver gives none) and releases its events; called only after a host
+ * sync that the in-order queue has run every kept command before. */
 void clrt_profile_drain(clrt *rt);
 /* The totals, most device time first (after a finish and a drain). */
 size_t clrt_profile_get(clrt *rt, clg_profile_entry *out, size_t capacity);

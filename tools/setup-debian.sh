@@ -5,13 +5,17 @@
 # (the command line's PNG pictures), the Fashion-MNIST dataset package,
 # clinfo and python3 (which the build uses to embed the kernels), gcc (a
 # bare Debian has no `cc`, and PoCL's clang-15 does not provide one), and
-# oclgrind (CI runs the op suites under it: tests/oclgrind.sh). Run as
-# root, or as a user with sudo. Non-interactive.
+# mesa-opencl-icd: Mesa's rusticl, a second OpenCL implementation (the driver
+# family of AMD and Intel GPUs on Linux) whose software device llvmpipe has
+# a GPU's limits (no fp64, 32 KiB of local memory); .ci/run runs the suite on
+# it too. It lists no device unless RUSTICL_ENABLE names one, so PoCL stays
+# the default; and oclgrind (CI runs the op suites under it:
+# tests/oclgrind.sh). Run as root, or as a user with sudo. Non-interactive.
 set -eu
 
 packages="pocl-opencl-icd ocl-icd-opencl-dev opencl-headers libclblast-dev check meson
 ninja-build pkg-config zlib1g-dev libcairo2-dev libfontconfig-dev dataset-fashion-mnist clinfo python3 gcc libc6-dev
-oclgrind"
+oclgrind mesa-opencl-icd"
 
 if [ "$(id -u)" -eq 0 ]; then
     as_root=""

@@ -33,6 +33,14 @@ START_TEST(test_devices_pick_rules)
     ck_assert_int_eq(clg_devices_pick(descs, 3, "2:0"), -1);
     ck_assert_int_eq(clg_devices_pick(descs, 3, "tpu"), -1);
     ck_assert_int_eq(clg_devices_pick(descs, 1, "gpu"), -1);
+    /* Mesa rusticl's llvmpipe calls itself a CPU: with PoCL's platform
+     * listed first (Debian with both installed and RUSTICL_ENABLE=llvmpipe),
+     * the default and "cpu" stay on PoCL; llvmpipe is taken by name. */
+    clg_device_desc both[2] = {fake(0, 0, CLG_DEVICE_TYPE_CPU, "pthread-skylake-avx512-Intel Xeon"),
+                               fake(1, 0, CLG_DEVICE_TYPE_CPU, "llvmpipe (LLVM 15.0.6, 256 bits)")};
+    ck_assert_int_eq(clg_devices_pick(both, 2, ""), 0);
+    ck_assert_int_eq(clg_devices_pick(both, 2, "cpu"), 0);
+    ck_assert_int_eq(clg_devices_pick(both, 2, "llvmpipe"), 1);
 }
 END_TEST
 
