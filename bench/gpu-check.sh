@@ -21,7 +21,7 @@
 #   --build-dir B     an ordinary meson build folder to use instead (default build)
 #   --logs DIR        where the logs go when $OUT is not set (default gpu-check-logs)
 #   --budget S        wall-time budget in seconds (default 480)
-#   --quick           for CPUs: smaller runs (gemm-bench --quick on the MLP's shapes,
+#   --quick           for CPUs: smaller runs (gemm-bench on the MLP's shapes only,
 #                     clgrad-bench --quick without matmul or start-up, conv-bench 1 rep, the
 #                     LeNet-5 epoch on 1,280 images); a GPU run should do the full thing
 #   --icd LIB         register LIB as the only OpenCL driver instead of searching for
@@ -582,8 +582,10 @@ run_check() {
         done <<<"$(cat "$steps"/*-parallelism*.log | grep '^result parallelism')"
     fi
 
-    # 3. GEMM per zoo shape: the dispatcher's choice against CLBlast.
-    run_step gemm-bench 90 "$bench/gemm-bench" ${quick:+--quick --only mlp --no-mlp}
+    # 3. GEMM per zoo shape: the dispatcher's choice against CLBlast (--quick: not every
+    # parameter set of clgrad's kernels as well, which is clgrad tune's business and could
+    # take the step's whole time on a device where each one is a program build).
+    run_step gemm-bench 90 "$bench/gemm-bench" --quick ${quick:+--only mlp --no-mlp}
     local g
     g=$(grep '^result gemm ' "$steps"/*-gemm-bench.log)
     if [ -n "$g" ]; then
