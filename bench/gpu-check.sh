@@ -336,7 +336,7 @@ find_nvidia_opencl() {
             [ -e "$f" ] && { echo "$f"; return 0; }
         done
     done
-    f=$(ldconfig -p 2>/dev/null | awk '/libnvidia-opencl\.so/ && /x86-64/ {print $NF; exit}')
+    f=$(ldconfig -p 2>/dev/null | awk '/libnvidia-opencl\.so/ && /x86-64/ && !f {f = $NF} END {print f}')
     [ -n "$f" ] && { echo "$f"; return 0; }
     # Last resort: the folders a driver may be mounted or installed under.
     f=$(timeout 20 find /usr /opt /lib /lib64 /run /etc \( -path "$root" -o -path /run/user \) -prune \
@@ -367,7 +367,11 @@ register_opencl() {
         if nvidia_lib=$(find_nvidia_opencl); then
             nvidia_dir=$(dirname "$nvidia_lib")
             # The system's file may name it without a path the loader can resolve: ours does.
-            [ $named -eq 1 ] && rm -f "$(grep -l libnvidia-opencl "$vendors"/*.icd)"
+            if [ $named -eq 1 ]; then
+                for f in "$vendors"/*.icd; do
+                    grep -q libnvidia-opencl "$f" && rm -f "$f" && log "OpenCL: $(basename "$f") replaced by the path found"
+                done
+            fi
             echo "$nvidia_lib" >"$vendors/nvidia-gpu-check.icd"
             log "OpenCL: NVIDIA library $nvidia_lib registered"
         else
@@ -384,6 +388,9 @@ register_opencl() {
 carried_libs() {
     local lib=$work/lib f name used=() pat
     mkdir -p "$lib"
+    # Read once into a file: `ldconfig -p | grep -q` fails under pipefail when grep's early
+    # exit kills ldconfig with SIGPIPE.
+    ldconfig -p >"$work/ldconfig.txt" 2>/dev/null
     for f in "$1"/root/usr/lib/x86_64-linux-gnu/*.so* "$1"/root/lib/x86_64-linux-gnu/*.so*; do
         # The packages ship each library's soname as a link (libX11.so.6): those are the
         # names the loader looks for.
@@ -397,7 +404,7 @@ carried_libs() {
         if [ "$2" = all ]; then
             take=1
         elif [ $take -eq 0 ]; then
-            ldconfig -p 2>/dev/null | grep -q "^[[:space:]]*$name " || take=1
+            grep -q "^[[:space:]]*$name " "$work/ldconfig.txt" || take=1
         fi
         [ $take -eq 1 ] && ln -sf "$f" "$lib/$name" && used+=("$name")
     done
