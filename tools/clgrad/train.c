@@ -5,6 +5,7 @@
  * --save-every steps, from which --resume continues the run bit for bit;
  * with --plot the loss and accuracy curves as PNG. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -585,18 +586,34 @@ static int resume_options(train_options *o, const clg_safetensors *st)
     if (activation && strcmp(model, "lenet5") == 0)
         o->activation = activation;
     const char *hidden = clg_safetensors_metadata(st, "train.hidden");
+    if (o->hidden_given) {
+        for (int i = 0, used = 0; i < o->n_hidden && used < (int)sizeof given; i++)
+            used += snprintf(given + used, sizeof given - (size_t)used, "%s%lld", i ? "," : "",
+                             (long long)o->hidden[i]);
+    }
+    if (!hidden && o->hidden_given) {
+        /* The run took the default sizes: arch's inner widths ("784-256-128-10",
+         * "28x28-128-10"). Equal ones leave the run, and the bytes of its
+         * checkpoint, as they were. */
+        const char *arch = resume_text(o, st, "arch");
+        const char *first = arch ? strchr(arch, '-') : NULL, *last = arch ? strrchr(arch, '-') : NULL;
+        if (!first || first == last || last - first - 1 >= (ptrdiff_t)sizeof stored)
+            return contradiction(o, "--hidden", given, "none");
+        snprintf(stored, sizeof stored, "%.*s", (int)(last - first - 1), first + 1);
+        for (char *c = stored; *c; c++)
+            *c = *c == '-' ? ',' : *c;
+        if (strcmp(given, stored) != 0)
+            return contradiction(o, "--hidden", given, stored);
+        o->hidden_given = false;
+    }
     if (hidden) {
         int64_t sizes[MAX_HIDDEN];
         int n_sizes = 0;
         if (!cli_parse_sizes(what, hidden, sizes, MAX_HIDDEN, &n_sizes))
             return CLI_EXIT_FAILURE;
         if (o->hidden_given && (o->n_hidden != n_sizes ||
-                                memcmp(o->hidden, sizes, (size_t)n_sizes * sizeof *sizes) != 0)) {
-            for (int i = 0, used = 0; i < o->n_hidden && used < (int)sizeof given; i++)
-                used += snprintf(given + used, sizeof given - (size_t)used, "%s%lld",
-                                 i ? "," : "", (long long)o->hidden[i]);
+                                memcmp(o->hidden, sizes, (size_t)n_sizes * sizeof *sizes) != 0))
             return contradiction(o, "--hidden", given, hidden);
-        }
         memcpy(o->hidden, sizes, (size_t)n_sizes * sizeof *sizes);
         o->n_hidden = n_sizes;
         o->hidden_given = true;
