@@ -80,12 +80,13 @@ CLG_API void clg_optim_set_lr(clg_optim *opt, float lr);
  * bit for bit as if it had never stopped. */
 
 /* Writes a training checkpoint of `opt` and its parameters to `path`, with
- * the caller's metadata `keys[i]` = `values[i]` (n_meta of them; may be
- * NULL when 0; keys starting with "optim." are the optimizer's and are
- * CLG_STATUS_INVALID_ARGUMENT), atomically as clg_checkpoint_save (a
- * temporary file in the same folder, renamed into place): a crash leaves
- * the previous file or the new one, never a mix. Blocks to read the
- * tensors. Errors: CLG_STATUS_IO naming the path, CLG_STATUS_OUT_OF_MEMORY. */
+ * the caller's metadata `keys[i]` = `values[i]` (n_meta of them, read
+ * during the call only; may be NULL when 0; keys starting with "optim." are
+ * the optimizer's and are CLG_STATUS_INVALID_ARGUMENT), atomically as
+ * clg_checkpoint_save (a temporary file in the same folder, renamed into
+ * place): a crash leaves the previous file or the new one, never a mix.
+ * Call it between steps; it blocks to read the tensors. Errors:
+ * CLG_STATUS_IO naming the path, CLG_STATUS_OUT_OF_MEMORY. */
 CLG_API clg_status clg_optim_checkpoint_save(const clg_optim *opt, const char *path,
                                              const char *const *keys, const char *const *values,
                                              size_t n_meta);
