@@ -39,9 +39,8 @@ static size_t optim_metadata(const clg_optim *opt, const char **keys, char **val
 {
     const clg_optim_options *o = &opt->options;
     static const char *const names[N_OPTIONS] = {
-        "optim.kind",         "optim.lr",    "optim.momentum", "optim.dampening",
-        "optim.weight_decay", "optim.alpha", "optim.beta1",    "optim.beta2",
-        "optim.eps",          "optim.centered"};
+        "optim.kind",  "optim.lr",    "optim.momentum", "optim.dampening", "optim.weight_decay",
+        "optim.alpha", "optim.beta1", "optim.beta2",    "optim.eps",       "optim.centered"};
     const float floats[8] = {o->lr,    o->momentum, o->dampening, o->weight_decay,
                              o->alpha, o->beta1,    o->beta2,     o->eps};
     snprintf(numbers[0], 32, "%s", clg_optim_kind_name(o->kind));
@@ -112,8 +111,8 @@ CLG_API clg_status clg_optim_checkpoint_save(const clg_optim *opt, const char *p
             all_keys[i] = keys[i];
             all_values[i] = (char *)values[i]; /* only read */
         }
-        status = clg_checkpoint_save(ctx, tensors, path, all_keys,
-                                     (const char *const *)all_values, n_meta + n_optim);
+        status = clg_checkpoint_save(ctx, tensors, path, all_keys, (const char *const *)all_values,
+                                     n_meta + n_optim);
     } else {
         status = eng_failed(ctx) ? ctx->rt.error.status
                                  : eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY,
@@ -140,8 +139,9 @@ static bool check_entry(clg_context *ctx, const clg_safetensors *st, const char 
     char want[64];
     eng_shape_str(t, want, sizeof want);
     if (!clg_safetensors_get(st, name, &dtype, &rank, &shape, NULL)) {
-        eng_fail(ctx, CLG_STATUS_MISMATCH, "%s: training checkpoint has no tensor \"%s\" (shape %s expected)",
-                 path, name, want);
+        eng_fail(ctx, CLG_STATUS_MISMATCH,
+                 "%s: training checkpoint has no tensor \"%s\" (shape %s expected)", path, name,
+                 want);
         return false;
     }
     bool same = dtype == t->dtype && rank == t->rank;
@@ -193,8 +193,7 @@ static bool state_expected(const clg_optim *opt, const char *name)
 
 /* Every check of clg_optim_checkpoint_load, before anything changes; the
  * step counts into steps (opt->count). */
-static bool check_file(clg_optim *opt, const clg_safetensors *st, const char *path,
-                       int64_t *steps)
+static bool check_file(clg_optim *opt, const clg_safetensors *st, const char *path, int64_t *steps)
 {
     clg_context *ctx = opt->ctx;
     const char *kind = clg_safetensors_metadata(st, "optim.kind");

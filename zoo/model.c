@@ -144,11 +144,10 @@ CLG_API int64_t clg_model_out_features(const clg_model *model)
     return model->widths[model->n_layers];
 }
 
-CLG_API size_t clg_model_metadata(const clg_model *model, const char **keys,
-                                  const char **values)
+CLG_API size_t clg_model_metadata(const clg_model *model, const char **keys, const char **values)
 {
     static const char *const names[CLG_MODEL_METADATA_MAX] = {"model", "arch", "activation",
-                                                               "pool"};
+                                                              "pool"};
     const char *const own[CLG_MODEL_METADATA_MAX] = {model->kind, model->arch, model->activation,
                                                      model->pool};
     size_t n = model->activation ? 4 : 2;

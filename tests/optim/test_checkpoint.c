@@ -128,16 +128,14 @@ static void assert_bitwise_equal(const clg_tensor *a, const clg_tensor *b, const
 /* The configurations: every kind, and every state tensor at least once. */
 static clg_optim_options config(int c, const char **label)
 {
-    static const char *labels[] = {"sgd",          "sgd-momentum-dampening-decay",
-                                   "momentum",     "nesterov",
-                                   "rmsprop",      "rmsprop-centered-momentum-decay",
-                                   "adam",         "adam-decay",
-                                   "adamw"};
-    static const clg_optim_kind kinds[] = {CLG_OPTIM_SGD,     CLG_OPTIM_SGD,
-                                           CLG_OPTIM_MOMENTUM, CLG_OPTIM_NESTEROV,
-                                           CLG_OPTIM_RMSPROP,  CLG_OPTIM_RMSPROP,
-                                           CLG_OPTIM_ADAM,     CLG_OPTIM_ADAM,
-                                           CLG_OPTIM_ADAMW};
+    static const char *labels[] = {
+        "sgd",     "sgd-momentum-dampening-decay",    "momentum", "nesterov",
+        "rmsprop", "rmsprop-centered-momentum-decay", "adam",     "adam-decay",
+        "adamw"};
+    static const clg_optim_kind kinds[] = {
+        CLG_OPTIM_SGD,      CLG_OPTIM_SGD,     CLG_OPTIM_MOMENTUM,
+        CLG_OPTIM_NESTEROV, CLG_OPTIM_RMSPROP, CLG_OPTIM_RMSPROP,
+        CLG_OPTIM_ADAM,     CLG_OPTIM_ADAM,    CLG_OPTIM_ADAMW};
     clg_optim_options o = clg_optim_options_default(kinds[c]);
     if (c == 1) {
         o.momentum = 0.8f;
@@ -190,8 +188,7 @@ START_TEST(test_checkpoint_resume_is_bitwise)
         assert_bitwise_equal(a.t[0], b.t[0], label);
         assert_bitwise_equal(a.t[1], b.t[1], label);
         ck_assert_int_eq(clg_optim_checkpoint_save(opt_a, whole, keys, values, 1), CLG_STATUS_OK);
-        ck_assert_int_eq(clg_optim_checkpoint_save(opt_b, resumed, keys, values, 1),
-                         CLG_STATUS_OK);
+        ck_assert_int_eq(clg_optim_checkpoint_save(opt_b, resumed, keys, values, 1), CLG_STATUS_OK);
         assert_same_file(whole, resumed); /* state and step counts too */
 
         clg_optim_destroy(opt_a);
@@ -225,8 +222,11 @@ START_TEST(test_checkpoint_layout)
     clg_safetensors *st = clg_safetensors_read(ctx, path);
     ck_assert_msg(st != NULL, "%s", clg_context_error(ctx));
     ck_assert_uint_eq(clg_safetensors_count(st), 6);
-    const char *tensors[] = {"fc1.weight", "fc1.bias", "optim.fc1.weight.exp_avg",
-                             "optim.fc1.weight.exp_avg_sq", "optim.fc1.bias.exp_avg",
+    const char *tensors[] = {"fc1.weight",
+                             "fc1.bias",
+                             "optim.fc1.weight.exp_avg",
+                             "optim.fc1.weight.exp_avg_sq",
+                             "optim.fc1.bias.exp_avg",
                              "optim.fc1.bias.exp_avg_sq"};
     for (int i = 0; i < 6; i++) {
         int rank;
@@ -261,9 +261,9 @@ START_TEST(test_checkpoint_layout)
     clg_context_clear_error(ctx);
 
     /* An unwritable path: IO, naming it. */
-    ck_assert_int_eq(clg_optim_checkpoint_save(opt, "/nonexistent/dir/x.safetensors", NULL, NULL,
-                                               0),
-                     CLG_STATUS_IO);
+    ck_assert_int_eq(
+        clg_optim_checkpoint_save(opt, "/nonexistent/dir/x.safetensors", NULL, NULL, 0),
+        CLG_STATUS_IO);
     ck_assert_ptr_nonnull(strstr(clg_context_error(ctx), "/nonexistent/dir/x.safetensors"));
     clg_context_clear_error(ctx);
 

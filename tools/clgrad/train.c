@@ -464,9 +464,10 @@ static bool save_checkpoint(train_run *r, const train_options *o, int64_t epochs
     clg_batcher_position(r->batcher, &data_epoch, &data_position);
     char numbers[NUMBERS][32], hidden[MAX_HIDDEN * 8 + 1] = "";
     static const char *const number_keys[NUMBERS] = {
-        "train.epochs",      "train.batch",      "train.lr",         "train.schedule",
-        "train.seed",        "train.epochs_done", "train.epoch_step", "train.steps_done",
-        "train.data_epoch", "train.data_position", "train.epoch_loss_sum"};
+        "train.epochs",        "train.batch",         "train.lr",
+        "train.schedule",      "train.seed",          "train.epochs_done",
+        "train.epoch_step",    "train.steps_done",    "train.data_epoch",
+        "train.data_position", "train.epoch_loss_sum"};
     snprintf(numbers[0], 32, "%lld", (long long)o->epochs);
     snprintf(numbers[1], 32, "%lld", (long long)o->batch);
     snprintf(numbers[2], 32, "%.9g", (double)r->base_lr); /* reads back to the same float */
@@ -500,8 +501,8 @@ static bool save_checkpoint(train_run *r, const train_options *o, int64_t epochs
         values[n++] = lists[i];
     }
     double start = cli_now();
-    clg_status status = ok ? clg_optim_checkpoint_save(r->opt, o->save, keys, values, n)
-                           : CLG_STATUS_OUT_OF_MEMORY;
+    clg_status status =
+        ok ? clg_optim_checkpoint_save(r->opt, o->save, keys, values, n) : CLG_STATUS_OUT_OF_MEMORY;
     r->write_seconds += cli_now() - start;
     r->writes++;
     for (int i = 0; i < HISTORY_KEYS; i++)
@@ -596,7 +597,8 @@ static int resume_options(train_options *o, const clg_safetensors *st)
          * "28x28-128-10"). Equal ones leave the run, and the bytes of its
          * checkpoint, as they were. */
         const char *arch = resume_text(o, st, "arch");
-        const char *first = arch ? strchr(arch, '-') : NULL, *last = arch ? strrchr(arch, '-') : NULL;
+        const char *first = arch ? strchr(arch, '-') : NULL,
+                   *last = arch ? strrchr(arch, '-') : NULL;
         if (!first || first == last || last - first - 1 >= (ptrdiff_t)sizeof stored)
             return contradiction(o, "--hidden", given, "none");
         snprintf(stored, sizeof stored, "%.*s", (int)(last - first - 1), first + 1);
@@ -683,7 +685,9 @@ static bool resume_position(train_run *r, const train_options *o, int64_t *epoch
     if (*end != '\0' || end == loss_text || steps_done != *epochs_done * per_epoch + step ||
         (*epochs_done == o->epochs && step != 0) ||
         data_epoch != (step ? *epochs_done : *epochs_done - 1) ||
-        data_position != (step ? step * o->batch : *epochs_done ? size : 0)) {
+        data_position != (step           ? step * o->batch
+                          : *epochs_done ? size
+                                         : 0)) {
         cli_error("--resume: %s: its positions do not fit together or this data (epochs_done "
                   "%lld, epoch_step %lld, steps_done %lld, data_epoch %lld, data_position %lld; "
                   "%lld steps per epoch over %lld samples)",
