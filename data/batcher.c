@@ -8,6 +8,7 @@
 #include "engine/engine.h"
 
 struct clg_batcher {
+    clg_context *ctx;
     int64_t size;
     int64_t batch;
     bool shuffle;
@@ -60,6 +61,7 @@ CLG_API clg_batcher *clg_batcher_create(clg_context *ctx, int64_t size, int64_t 
         eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "clg_batcher_create: out of host memory");
         return NULL;
     }
+    b->ctx = ctx;
     b->size = size;
     b->batch = batch;
     b->shuffle = shuffle;
@@ -77,9 +79,9 @@ CLG_API void clg_batcher_destroy(clg_batcher *b)
     free(b);
 }
 
-CLG_API void clg_batcher_begin_epoch(clg_batcher *b)
+/* The order of epoch b->epoch, from the start. */
+static void build_order(clg_batcher *b)
 {
-    b->epoch++;
     b->position = 0;
     for (int64_t i = 0; i < b->size; i++)
         b->order[i] = i;
@@ -95,6 +97,12 @@ CLG_API void clg_batcher_begin_epoch(clg_batcher *b)
         b->order[i] = b->order[j];
         b->order[j] = t;
     }
+}
+
+CLG_API void clg_batcher_begin_epoch(clg_batcher *b)
+{
+    b->epoch++;
+    build_order(b);
 }
 
 /* A call before any clg_batcher_begin_epoch starts epoch 0, so a loop that
@@ -116,4 +124,31 @@ CLG_API bool clg_batcher_next(clg_batcher *b, const int64_t **indices, int64_t *
 CLG_API int64_t clg_batcher_batches_per_epoch(const clg_batcher *b)
 {
     return b->drop_last ? b->size / b->batch : (b->size + b->batch - 1) / b->batch;
+}
+
+CLG_API void clg_batcher_position(const clg_batcher *b, int64_t *epoch, int64_t *position)
+{
+    *epoch = b->epoch;
+    *position = b->position;
+}
+
+CLG_API clg_status clg_batcher_seek(clg_batcher *b, int64_t epoch, int64_t position)
+{
+    if (eng_failed(b->ctx))
+        return b->ctx->rt.error.status;
+    /* Only where clg_batcher_position can stand: a batch boundary (the last
+     * batch may be short), and nothing handed out before the first epoch. */
+    bool at_boundary = position == b->size || position % b->batch == 0;
+    if (epoch < -1 || epoch == INT64_MAX || position < 0 || position > b->size ||
+        (epoch == -1 && position != 0) || !at_boundary)
+        return eng_fail(b->ctx, CLG_STATUS_INVALID_ARGUMENT,
+                        "clg_batcher_seek: epoch %lld, position %lld is not a place a batcher of "
+                        "%lld samples in batches of %lld can stand",
+                        (long long)epoch, (long long)position, (long long)b->size,
+                        (long long)b->batch);
+    b->epoch = epoch;
+    if (epoch >= 0)
+        build_order(b);
+    b->position = position;
+    return CLG_STATUS_OK;
 }

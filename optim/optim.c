@@ -12,31 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clgrad/optim.h"
 #include "engine/engine.h"
+#include "optim/optim.h"
 
 #define SOURCE "optim/optim.cl"
 
 static const char *const kind_names[] = {"sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw"};
 #define N_KINDS (sizeof kind_names / sizeof kind_names[0])
-
-/* Per parameter: up to three state tensors (NULL where the options need
- * none) and the number of steps it took part in (PyTorch's state["step"],
- * and for SGD whether the momentum buffer is still None). */
-typedef struct optim_slot {
-    clg_tensor *param;
-    clg_tensor *state[3];
-    int64_t steps;
-} optim_slot;
-
-/* SGD: state[0] momentum buffer. RMSprop: square_avg, grad_avg, momentum
- * buffer. Adam(W): exp_avg, exp_avg_sq. */
-struct clg_optim {
-    clg_context *ctx;
-    clg_optim_options options;
-    optim_slot *slots;
-    size_t count;
-};
 
 CLG_API clg_optim_options clg_optim_options_default(clg_optim_kind kind)
 {
@@ -108,22 +90,21 @@ static bool check_options(clg_context *ctx, const clg_optim_options *o)
     return bad == NULL;
 }
 
-/* Which state tensors a parameter needs under these options. */
-static void state_needs(const clg_optim_options *o, bool need[3])
+const char *optim_state_name(const clg_optim_options *o, int s)
 {
-    need[0] = need[1] = need[2] = false;
     switch (o->kind) {
     case CLG_OPTIM_SGD:
     case CLG_OPTIM_MOMENTUM:
-    case CLG_OPTIM_NESTEROV: need[0] = o->momentum != 0; break;
+    case CLG_OPTIM_NESTEROV: return s == 0 && o->momentum != 0 ? "momentum_buffer" : NULL;
     case CLG_OPTIM_RMSPROP:
-        need[0] = true;
-        need[1] = o->centered;
-        need[2] = o->momentum > 0;
-        break;
+        return s == 0                      ? "square_avg"
+               : s == 1 && o->centered     ? "grad_avg"
+               : s == 2 && o->momentum > 0 ? "momentum_buffer"
+                                           : NULL;
     case CLG_OPTIM_ADAM:
-    case CLG_OPTIM_ADAMW: need[0] = need[1] = true; break;
+    case CLG_OPTIM_ADAMW: return s == 0 ? "exp_avg" : s == 1 ? "exp_avg_sq" : NULL;
     }
+    return NULL;
 }
 
 CLG_API clg_optim *clg_optim_create(clg_context *ctx, const clg_params *params,
@@ -148,10 +129,8 @@ CLG_API clg_optim *clg_optim_create(clg_context *ctx, const clg_params *params,
         return NULL;
     }
     opt->ctx = ctx;
+    opt->params = params;
     opt->options = *options;
-    opt->count = count;
-    bool need[3];
-    state_needs(options, need);
     opt->count = 0;
     for (size_t i = 0; i < count; i++) {
         if (clg_params_is_buffer(params, i))
@@ -159,6 +138,7 @@ CLG_API clg_optim *clg_optim_create(clg_context *ctx, const clg_params *params,
         clg_tensor *p = clg_params_tensor(params, i);
         optim_slot *slot = &opt->slots[opt->count++];
         slot->param = p;
+        slot->index = i;
         if (p->ctx != ctx || p->dtype != CLG_DTYPE_F32 || !clg_tensor_is_contiguous(p)) {
             eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
                      "clg_optim_create: parameter \"%s\" must be a contiguous float32 tensor of "
@@ -167,8 +147,8 @@ CLG_API clg_optim *clg_optim_create(clg_context *ctx, const clg_params *params,
             clg_optim_destroy(opt);
             return NULL;
         }
-        for (int s = 0; s < 3; s++) {
-            if (!need[s])
+        for (int s = 0; s < OPTIM_STATES; s++) {
+            if (!optim_state_name(options, s))
                 continue;
             /* zeros: PyTorch's initial exp_avg, square_avg, ... */
             slot->state[s] = clg_tensor_create(ctx, CLG_DTYPE_F32, p->rank, p->shape);
@@ -186,7 +166,7 @@ CLG_API void clg_optim_destroy(clg_optim *opt)
     if (!opt)
         return;
     for (size_t i = 0; i < opt->count; i++)
-        for (int s = 0; s < 3; s++)
+        for (int s = 0; s < OPTIM_STATES; s++)
             clg_tensor_destroy(opt->slots[i].state[s]);
     free(opt->slots);
     free(opt);
@@ -263,7 +243,7 @@ static void step_one(clg_optim *opt, optim_slot *slot, const clg_tensor *grad)
         break;
     case CLG_OPTIM_RMSPROP:
         name = "rmsprop_step";
-        for (int s = 0; s < 3; s++)
+        for (int s = 0; s < OPTIM_STATES; s++)
             arg_state(&a, slot, s);
         arg_float(&a, o->lr);
         arg_float(&a, o->weight_decay);

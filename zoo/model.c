@@ -144,12 +144,25 @@ CLG_API int64_t clg_model_out_features(const clg_model *model)
     return model->widths[model->n_layers];
 }
 
+CLG_API size_t clg_model_metadata(const clg_model *model, const char **keys, const char **values)
+{
+    static const char *const names[CLG_MODEL_METADATA_MAX] = {"model", "arch", "activation",
+                                                              "pool"};
+    const char *const own[CLG_MODEL_METADATA_MAX] = {model->kind, model->arch, model->activation,
+                                                     model->pool};
+    size_t n = model->activation ? 4 : 2;
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = names[i];
+        values[i] = own[i];
+    }
+    return n;
+}
+
 CLG_API clg_status clg_model_save(clg_model *model, const char *path)
 {
-    const char *keys[] = {"model", "arch", "activation", "pool"};
-    const char *values[] = {model->kind, model->arch, model->activation, model->pool};
-    return clg_checkpoint_save(model->ctx, model->params, path, keys, values,
-                               model->activation ? 4 : 2);
+    const char *keys[CLG_MODEL_METADATA_MAX], *values[CLG_MODEL_METADATA_MAX];
+    size_t n = clg_model_metadata(model, keys, values);
+    return clg_checkpoint_save(model->ctx, model->params, path, keys, values, n);
 }
 
 /* "784-256-128-10" into widths (malloc'ed); false unless it is two or more

@@ -61,6 +61,19 @@ CLG_API void clg_batcher_begin_epoch(clg_batcher *b);
  * of the epoch. */
 CLG_API bool clg_batcher_next(clg_batcher *b, const int64_t **indices, int64_t *count);
 CLG_API int64_t clg_batcher_batches_per_epoch(const clg_batcher *b);
+/* Where the batcher stands: the epoch begun last (-1 before the first) and
+ * how many of its samples were handed out. With the seed, that is all of
+ * its state: a training checkpoint stores these two numbers. */
+CLG_API void clg_batcher_position(const clg_batcher *b, int64_t *epoch, int64_t *position);
+/* Puts a batcher (made with the same size, batch and seed) where
+ * clg_batcher_position said: that epoch's order rebuilt, `position` samples
+ * of it handed out, so the next clg_batcher_next continues the order (and
+ * at position == size, clg_batcher_begin_epoch starts epoch + 1). Errors
+ * (CLG_STATUS_INVALID_ARGUMENT, nothing changed): epoch below -1 or
+ * INT64_MAX (no epoch could follow), position outside [0, size], other
+ * than 0 at epoch -1, or not at a batch boundary (a multiple of batch, or
+ * size). */
+CLG_API clg_status clg_batcher_seek(clg_batcher *b, int64_t epoch, int64_t position);
 
 /* ---- safetensors files: checkpoints and fixtures ---- */
 

@@ -53,6 +53,57 @@ CLG_API clg_status clg_optim_step(clg_optim *opt);
 CLG_API void clg_optim_zero_grad(clg_optim *opt);
 CLG_API void clg_optim_set_lr(clg_optim *opt, float lr);
 
+/* ---- Training checkpoints: stop, and go on later ----
+ *
+ * A training checkpoint is a safetensors file holding what a run needs to
+ * continue exactly where it stopped:
+ *
+ *   - every tensor of the clg_params the optimizer was created with, under
+ *     its own name, as clg_checkpoint_save writes it: the weights stay a
+ *     plain checkpoint for clg_checkpoint_load, clg_model_from_checkpoint and
+ *     PyTorch (load_state_dict of the entries without the "optim." prefix);
+ *   - the optimizer's state, one F32 tensor of the parameter's shape each,
+ *     "optim.<param>.<buffer>" with <buffer> as torch.optim's state_dict
+ *     names it: momentum_buffer (the SGD family with momentum != 0, RMSprop
+ *     with momentum > 0), square_avg and grad_avg (RMSprop; grad_avg when
+ *     centered), exp_avg and exp_avg_sq (Adam, AdamW);
+ *   - string metadata: "optim.kind" (clg_optim_kind_name), the options as
+ *     they stand ("optim.lr", "optim.momentum", "optim.dampening",
+ *     "optim.weight_decay", "optim.alpha", "optim.beta1", "optim.beta2",
+ *     "optim.eps" in %.9g, which reads back to the same float;
+ *     "optim.centered" "true" or "false"), "optim.<param>.step" (the steps
+ *     that parameter took part in, PyTorch's state["step"], in decimal),
+ *     and the caller's own keys.
+ *
+ * Saved, loaded into an optimizer made with the same options over
+ * parameters of the same names and shapes, and stepped on, the run goes on
+ * bit for bit as if it had never stopped. */
+
+/* Writes a training checkpoint of `opt` and its parameters to `path`, with
+ * the caller's metadata `keys[i]` = `values[i]` (n_meta of them, read
+ * during the call only; may be NULL when 0; keys starting with "optim." are
+ * the optimizer's and are CLG_STATUS_INVALID_ARGUMENT), atomically as
+ * clg_checkpoint_save (a temporary file in the same folder, renamed into
+ * place): a crash leaves the previous file or the new one, never a mix.
+ * Call it between steps; it blocks to read the tensors. Errors:
+ * CLG_STATUS_IO naming the path, CLG_STATUS_OUT_OF_MEMORY. */
+CLG_API clg_status clg_optim_checkpoint_save(const clg_optim *opt, const char *path,
+                                             const char *const *keys, const char *const *values,
+                                             size_t n_meta);
+/* Restores `opt`'s parameters, state and step counts from a checkpoint
+ * written by clg_optim_checkpoint_save. The options stay those `opt` was
+ * created with (the file's are in its metadata, for the caller to compare;
+ * PyTorch's load_state_dict would take them from the file). Everything is
+ * checked before anything changes, so on an error the parameters and
+ * state are as they were: CLG_STATUS_FORMAT for a file without optimizer
+ * state or with a step count that is not a number; CLG_STATUS_MISMATCH,
+ * naming the tensor or key, for another kind of optimizer, a parameter or
+ * state tensor missing or of another shape, or an "optim." tensor that
+ * `opt` has no use for (state of other options: momentum, centered); the
+ * errors of clg_safetensors_read. Reads the file whole; the uploads are
+ * staged, as clg_tensor_upload's, and do not block. */
+CLG_API clg_status clg_optim_checkpoint_load(clg_optim *opt, const char *path);
+
 /* torch.nn.utils.clip_grad_norm_ (L2): total = the norm of all the
  * parameters' gradients taken together; every gradient is scaled by
  * min(max_norm / (total + 1e-6), 1). Parameters without a gradient and

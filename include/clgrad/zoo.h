@@ -448,6 +448,14 @@ CLG_API int64_t clg_model_in_features(const clg_model *model);
 CLG_API int64_t clg_model_out_features(const clg_model *model);
 /* clg_checkpoint_save with the architecture in the metadata. */
 CLG_API clg_status clg_model_save(clg_model *model, const char *path);
+/* The metadata clg_model_save writes and clg_model_from_checkpoint reads
+ * ("model", "arch", and LeNet-5's "activation" and "pool"), into keys and
+ * values (room for CLG_MODEL_METADATA_MAX each; strings borrowed for the
+ * model's lifetime); returns the count. For writers of their own, such as
+ * clg_optim_checkpoint_save, whose file must rebuild the model too. */
+#define CLG_MODEL_METADATA_MAX 4
+CLG_API size_t clg_model_metadata(const clg_model *model, const char **keys,
+                                  const char **values);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,7 @@
 /* tests/data/test_batcher.c: seeded shuffling and batching (data/batcher.c):
  * every index once per epoch, orders fixed by (seed, epoch), uniform
- * permutations, and the batch counts with and without drop_last. */
+ * permutations, the batch counts with and without drop_last, and seeking
+ * to a stored position (what resuming a run needs). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,6 +194,57 @@ START_TEST(test_batcher_counts)
 }
 END_TEST
 
+/* A batcher put where another stood (mid-epoch, at an epoch's end, before
+ * the first) hands out the same indices from there on, over epochs. */
+START_TEST(test_batcher_seek_continues)
+{
+    clg_context *ctx = test_context();
+    const int64_t size = 103, batch = 10;
+    for (int drop_last = 0; drop_last < 2; drop_last++)
+        for (int stop = 0; stop < 40; stop += 3) { /* batches handed out before the copy */
+            clg_batcher *a = clg_batcher_create(ctx, size, batch, true, drop_last, 7);
+            const int64_t *ia, *ib;
+            int64_t na, nb, epoch, position;
+            clg_batcher_position(a, &epoch, &position);
+            ck_assert(epoch == -1 && position == 0);
+            for (int k = 0; k < stop; k++)
+                if (!clg_batcher_next(a, &ia, &na))
+                    clg_batcher_begin_epoch(a);
+            clg_batcher_position(a, &epoch, &position);
+            clg_batcher *b = clg_batcher_create(ctx, size, batch, true, drop_last, 7);
+            ck_assert_msg(clg_batcher_seek(b, epoch, position) == CLG_STATUS_OK, "%s",
+                          clg_context_error(ctx));
+            for (int k = 0; k < 40; k++) {
+                bool more_a = clg_batcher_next(a, &ia, &na);
+                bool more_b = clg_batcher_next(b, &ib, &nb);
+                ck_assert_int_eq(more_a, more_b);
+                if (!more_a) {
+                    clg_batcher_begin_epoch(a);
+                    clg_batcher_begin_epoch(b);
+                    continue;
+                }
+                ck_assert_int_eq(na, nb);
+                ck_assert_msg(memcmp(ia, ib, (size_t)na * sizeof *ia) == 0,
+                              "seek to epoch %lld position %lld: batch %d differs",
+                              (long long)epoch, (long long)position, k);
+            }
+            clg_batcher_destroy(a);
+            clg_batcher_destroy(b);
+        }
+    /* Only where a batcher can stand. */
+    clg_batcher *b = clg_batcher_create(ctx, size, batch, true, false, 7);
+    const int64_t bad[][2] = {{-2, 0}, {-1, 10}, {0, 5}, {0, 104}, {0, -10}, {INT64_MAX, 0}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(clg_batcher_seek(b, bad[i][0], bad[i][1]), CLG_STATUS_INVALID_ARGUMENT);
+        ck_assert_ptr_nonnull(strstr(clg_context_error(ctx), "clg_batcher_seek"));
+        clg_context_clear_error(ctx);
+    }
+    ck_assert_int_eq(clg_batcher_seek(b, 3, 103), CLG_STATUS_OK); /* an epoch's end */
+    clg_batcher_destroy(b);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 START_TEST(test_batcher_bad_arguments)
 {
     clg_context *ctx = test_context();
@@ -218,6 +270,7 @@ int main(void)
     tcase_add_test(tc, test_batcher_uniform_permutations);
     tcase_add_test(tc, test_batcher_sequential);
     tcase_add_test(tc, test_batcher_counts);
+    tcase_add_test(tc, test_batcher_seek_continues);
     tcase_add_test(tc, test_batcher_bad_arguments);
     suite_add_tcase(s, tc);
     return test_run(s);

@@ -1,8 +1,11 @@
 /* tools/clgrad/train.c: `clgrad train lenet5|mlp|logreg`, the training loop of the
  * library's header put to work on Fashion-MNIST: shuffled batches, one step
  * each, a test-set evaluation (accuracy and loss) after each epoch, a
- * checkpoint at the end; with --plot the loss and accuracy curves as PNG. */
+ * training checkpoint (clg_optim_checkpoint_save) after each epoch and every
+ * --save-every steps, from which --resume continues the run bit for bit;
+ * with --plot the loss and accuracy curves as PNG. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +60,17 @@ static const char train_usage[] =
     "                    and lstm one size, the hidden state's (default 128)\n"
     "  --activation NAME lenet5's activation: relu (default), tanh or sigmoid\n"
     "  --seed N          seed for the initial weights and the shuffling (default 42)\n"
-    "  --save FILE       checkpoint to write (default clgrad-<model>.safetensors)\n"
+    "  --save FILE       checkpoint to write (default clgrad-<model>.safetensors;\n"
+    "                    with --resume, the file resumed), after every epoch: the\n"
+    "                    weights for clgrad eval, and all --resume needs\n"
+    "  --save-every N    also write it every N steps (not stored in the checkpoint:\n"
+    "                    give it again when resuming)\n"
+    "  --resume FILE     continue the run saved in FILE by clgrad train to its\n"
+    "                    --epochs, exactly as if it had not stopped. The run's\n"
+    "                    options come from FILE; any given as well must agree,\n"
+    "                    except --epochs, which may extend the run (a cosine\n"
+    "                    schedule then stretches over the new length), and\n"
+    "                    --data, --save, --save-every, --plot and --profile\n"
     "  --plot DIR        after each epoch, write DIR/loss.png (training loss per\n"
     "                    epoch, on a terminal also over the steps between redraws\n"
     "                    of the live line, and the test-set loss) and\n"
@@ -87,14 +100,30 @@ typedef struct train_options {
     char save_default[64];
     const char *plot_dir;
     bool profile;
+    const char *resume;
+    int64_t save_every; /* 0: only at the end of each epoch */
+    /* Given on the command line, for --resume to compare with the run's. */
+    bool optim_given, schedule_given, seed_given;
 } train_options;
+
+/* The checks that need the model's name; false after printing why. */
+static bool model_options_check(const train_options *o)
+{
+    if (!cli_classifier_check("train", o->model, o->hidden_given ? o->n_hidden : 0))
+        return false;
+    if (o->activation && strcmp(o->model, "lenet5") != 0) {
+        cli_error("train: --activation applies to lenet5 only");
+        return false;
+    }
+    return true;
+}
 
 /* Returns -1 when the options are fine, else the exit code. */
 static int parse_options(int argc, char **argv, train_options *o)
 {
-    static const char *const valued[] = {"--data", "--epochs",     "--batch",  "--optim",
-                                         "--lr",   "--schedule",   "--hidden", "--seed",
-                                         "--save", "--activation", "--plot",   NULL};
+    static const char *const valued[] = {
+        "--data", "--epochs", "--batch",      "--optim", "--lr",     "--schedule",   "--hidden",
+        "--seed", "--save",   "--activation", "--plot",  "--resume", "--save-every", NULL};
     *o = (train_options){.data = CLG_FASHION_MNIST_DIR,
                          .epochs = DEFAULT_EPOCHS,
                          .batch = DEFAULT_BATCH,
@@ -134,6 +163,7 @@ static int parse_options(int argc, char **argv, train_options *o)
             o->batch_given = true;
         } else if (strcmp(name, "--optim") == 0) {
             ok = clg_optim_kind_parse(value, &o->optim);
+            o->optim_given = true;
             if (!ok)
                 cli_error("--optim: unknown optimizer \"%s\" (sgd, momentum, nesterov, "
                           "rmsprop, adam, adamw)",
@@ -143,6 +173,7 @@ static int parse_options(int argc, char **argv, train_options *o)
         } else if (strcmp(name, "--schedule") == 0) {
             ok = strcmp(value, "cosine") == 0 || strcmp(value, "constant") == 0;
             o->cosine = strcmp(value, "cosine") == 0;
+            o->schedule_given = true;
             if (!ok)
                 cli_error("--schedule: unknown schedule \"%s\" (cosine, constant)", value);
         } else if (strcmp(name, "--hidden") == 0) {
@@ -156,6 +187,11 @@ static int parse_options(int argc, char **argv, train_options *o)
                 cli_error("--activation: unknown activation \"%s\" (relu, tanh, sigmoid)", value);
         } else if (strcmp(name, "--seed") == 0) {
             ok = cli_parse_u64(name, value, &o->seed);
+            o->seed_given = true;
+        } else if (strcmp(name, "--resume") == 0) {
+            o->resume = value;
+        } else if (strcmp(name, "--save-every") == 0) {
+            ok = cli_parse_int(name, value, 1, INT64_MAX, &o->save_every);
         } else if (strcmp(name, "--plot") == 0) {
             o->plot_dir = value;
         } else if (strcmp(name, "--profile") == 0) {
@@ -166,21 +202,27 @@ static int parse_options(int argc, char **argv, train_options *o)
         if (!ok)
             return CLI_EXIT_USAGE;
     }
-    if (!o->model) {
+    if (o->resume && o->resume[0] == '\0') {
+        cli_error("--resume: empty file name");
+        return CLI_EXIT_USAGE;
+    }
+    if (!o->model && !o->resume) {
         cli_error("train: which model? clgrad train lenet5|mlp|logreg (see clgrad train --help)");
         return CLI_EXIT_USAGE;
     }
-    if (!cli_classifier_check("train", o->model, o->hidden_given ? o->n_hidden : 0))
+    /* With --resume the model may come from the checkpoint; these checks
+     * run again once it has (resume_options). */
+    if (o->model && !model_options_check(o))
         return CLI_EXIT_USAGE;
-    if (o->activation && strcmp(o->model, "lenet5") != 0) {
-        cli_error("train: --activation applies to lenet5 only");
-        return CLI_EXIT_USAGE;
+    if (!o->resume) {
+        if (!o->epochs_given && strcmp(o->model, "lenet5") == 0)
+            o->epochs = DEFAULT_EPOCHS_LENET5;
+        if (!o->batch_given && strcmp(o->model, "lenet5") == 0)
+            o->batch = DEFAULT_BATCH_LENET5;
     }
-    if (!o->epochs_given && strcmp(o->model, "lenet5") == 0)
-        o->epochs = DEFAULT_EPOCHS_LENET5;
-    if (!o->batch_given && strcmp(o->model, "lenet5") == 0)
-        o->batch = DEFAULT_BATCH_LENET5;
-    if (!o->save) {
+    if (!o->save && o->resume) {
+        o->save = o->resume;
+    } else if (!o->save) {
         snprintf(o->save_default, sizeof o->save_default, "clgrad-%s.safetensors", o->model);
         o->save = o->save_default;
     }
@@ -241,6 +283,14 @@ typedef struct train_run {
     float base_lr;
     bool cosine;
     int64_t total_steps, steps_done; /* for the schedule */
+    /* Where the first epoch of this process starts (--resume of a
+     * checkpoint written by --save-every): its steps already done and their
+     * loss sum; 0 otherwise, and after that epoch. */
+    int64_t epoch_step;
+    float epoch_loss_start;
+    clg_safetensors *resumed; /* the --resume file, whose strings the options borrow */
+    int64_t writes;           /* checkpoints written, and the seconds they took */
+    double write_seconds;
     float *x;
     int32_t *y;
     int64_t *confusion;
@@ -262,6 +312,7 @@ static void run_release(train_run *r)
     clg_model_destroy(r->model);
     clg_dataset_destroy(r->test);
     clg_dataset_destroy(r->train);
+    clg_safetensors_destroy(r->resumed);
     clg_context_destroy(r->ctx);
 }
 
@@ -373,17 +424,332 @@ static bool print_profile(clg_context *ctx)
     return true;
 }
 
+/* ---- the training checkpoint: what --resume reads ----
+ *
+ * clg_optim_checkpoint_save writes the weights (under PyTorch's names, for
+ * clgrad eval), the optimizer's state ("optim.*") and this metadata: the
+ * model's own (clg_model_metadata), the options that define the run, and
+ * where it stands. Nothing that differs between an uninterrupted run and a
+ * resumed one (times, paths, --save-every) is stored, so both end with the
+ * same bytes. README.md lists the keys. */
+
+#define HISTORY_KEYS 3
+static const char *const history_keys[HISTORY_KEYS] = {"train.train_loss", "train.test_loss",
+                                                       "train.accuracy"};
+
+/* "a,b,c" of n doubles, each printed to read back exactly; malloc'ed. */
+static char *format_list(const double *values, int64_t n)
+{
+    size_t capacity = (size_t)n * 26 + 1;
+    char *text = malloc(capacity);
+    if (!text)
+        return NULL;
+    size_t used = 0;
+    text[0] = '\0';
+    for (int64_t i = 0; i < n; i++)
+        used += (size_t)snprintf(text + used, capacity - used, "%s%.17g", i ? "," : "", values[i]);
+    return text;
+}
+
+/* Writes the checkpoint with `epochs_done` epochs and `epoch_step` steps of
+ * the next one done, whose losses add up to `epoch_loss_sum`; false with the
+ * context error set. */
+static bool save_checkpoint(train_run *r, const train_options *o, int64_t epochs_done,
+                            int64_t epoch_step, float epoch_loss_sum)
+{
+    enum { MAX_META = CLG_MODEL_METADATA_MAX + 16, NUMBERS = 11 };
+    const char *keys[MAX_META], *values[MAX_META];
+    size_t n = clg_model_metadata(r->model, keys, values);
+    int64_t data_epoch, data_position;
+    clg_batcher_position(r->batcher, &data_epoch, &data_position);
+    char numbers[NUMBERS][32], hidden[MAX_HIDDEN * 8 + 1] = "";
+    static const char *const number_keys[NUMBERS] = {
+        "train.epochs",        "train.batch",         "train.lr",
+        "train.schedule",      "train.seed",          "train.epochs_done",
+        "train.epoch_step",    "train.steps_done",    "train.data_epoch",
+        "train.data_position", "train.epoch_loss_sum"};
+    snprintf(numbers[0], 32, "%lld", (long long)o->epochs);
+    snprintf(numbers[1], 32, "%lld", (long long)o->batch);
+    snprintf(numbers[2], 32, "%.9g", (double)r->base_lr); /* reads back to the same float */
+    snprintf(numbers[3], 32, "%s", o->cosine ? "cosine" : "constant");
+    snprintf(numbers[4], 32, "%llu", (unsigned long long)o->seed);
+    snprintf(numbers[5], 32, "%lld", (long long)epochs_done);
+    snprintf(numbers[6], 32, "%lld", (long long)epoch_step);
+    snprintf(numbers[7], 32, "%lld", (long long)r->steps_done);
+    snprintf(numbers[8], 32, "%lld", (long long)data_epoch);
+    snprintf(numbers[9], 32, "%lld", (long long)data_position);
+    snprintf(numbers[10], 32, "%.9g", (double)epoch_loss_sum);
+    for (int i = 0; i < NUMBERS; i++) {
+        keys[n] = number_keys[i];
+        values[n++] = numbers[i];
+    }
+    if (o->hidden_given) {
+        for (int i = 0, used = 0; i < o->n_hidden; i++)
+            used += snprintf(hidden + used, sizeof hidden - (size_t)used, "%s%lld", i ? "," : "",
+                             (long long)o->hidden[i]);
+        keys[n] = "train.hidden";
+        values[n++] = hidden;
+    }
+    const double *history[HISTORY_KEYS] = {r->history.train_loss, r->history.test_loss,
+                                           r->history.accuracy};
+    char *lists[HISTORY_KEYS];
+    bool ok = true;
+    for (int i = 0; i < HISTORY_KEYS; i++) {
+        lists[i] = format_list(history[i], epochs_done);
+        ok = ok && lists[i];
+        keys[n] = history_keys[i];
+        values[n++] = lists[i];
+    }
+    double start = cli_now();
+    clg_status status =
+        ok ? clg_optim_checkpoint_save(r->opt, o->save, keys, values, n) : CLG_STATUS_OUT_OF_MEMORY;
+    r->write_seconds += cli_now() - start;
+    r->writes++;
+    for (int i = 0; i < HISTORY_KEYS; i++)
+        free(lists[i]);
+    if (!ok)
+        cli_error("out of host memory for the checkpoint's metadata");
+    return status == CLG_STATUS_OK;
+}
+
+/* A --resume value from the checkpoint's metadata, or NULL after saying that
+ * it is missing. */
+static const char *resume_text(const train_options *o, const clg_safetensors *st, const char *key)
+{
+    const char *text = clg_safetensors_metadata(st, key);
+    if (!text)
+        cli_error("--resume: %s has no \"%s\" in its metadata: not a checkpoint clgrad train "
+                  "can continue",
+                  o->resume, key);
+    return text;
+}
+
+/* The metadata value `key`, a whole number in [min, max]. */
+static bool resume_int(const train_options *o, const clg_safetensors *st, const char *key,
+                       int64_t min, int64_t max, int64_t *out)
+{
+    const char *text = resume_text(o, st, key);
+    char what[512];
+    snprintf(what, sizeof what, "--resume: %.300s: metadata \"%s\"", o->resume, key);
+    return text && cli_parse_int(what, text, min, max, out);
+}
+
+/* An option given on the command line that differs from the run's. */
+static int contradiction(const train_options *o, const char *option, const char *given,
+                         const char *stored)
+{
+    cli_error("--resume: %s %s contradicts the run in %s (%s %s); leave it out to continue "
+              "that run",
+              option, given, o->resume, option, stored);
+    return CLI_EXIT_USAGE;
+}
+
+/* The run's options from the checkpoint `st`, checked against those given
+ * on the command line; -1 when they agree, else the exit code. The strings
+ * stay borrowed from st. */
+static int resume_options(train_options *o, const clg_safetensors *st)
+{
+    if (!clg_safetensors_metadata(st, "train.epochs_done")) {
+        cli_error("--resume: %s holds no training run (no \"train.epochs_done\" in its "
+                  "metadata): a checkpoint of clgrad train is needed, not one of weights only",
+                  o->resume);
+        return CLI_EXIT_FAILURE;
+    }
+    const char *model = resume_text(o, st, "model");
+    const char *kind = resume_text(o, st, "optim.kind");
+    const char *lr_text = resume_text(o, st, "train.lr");
+    const char *schedule = resume_text(o, st, "train.schedule");
+    const char *seed_text = resume_text(o, st, "train.seed");
+    int64_t epochs, batch;
+    if (!model || !kind || !lr_text || !schedule || !seed_text ||
+        !resume_int(o, st, "train.epochs", 1, 100000, &epochs) ||
+        !resume_int(o, st, "train.batch", 1, 1 << 20, &batch))
+        return CLI_EXIT_FAILURE;
+    char what[512], given[64], stored[64];
+    snprintf(what, sizeof what, "--resume: %.300s: metadata", o->resume);
+    clg_optim_kind optim;
+    float lr;
+    uint64_t seed;
+    if (!clg_optim_kind_parse(kind, &optim) || !cli_parse_positive_float(what, lr_text, &lr) ||
+        !cli_parse_u64(what, seed_text, &seed) ||
+        (strcmp(schedule, "cosine") != 0 && strcmp(schedule, "constant") != 0)) {
+        cli_error("--resume: %s: metadata \"optim.kind\" \"%s\" or \"train.schedule\" \"%s\" "
+                  "is not one clgrad train writes",
+                  o->resume, kind, schedule);
+        return CLI_EXIT_FAILURE;
+    }
+    if (o->model && strcmp(o->model, model) != 0)
+        return contradiction(o, "the model", o->model, model);
+    o->model = model;
+    const char *activation = clg_safetensors_metadata(st, "activation");
+    if (o->activation && (!activation || strcmp(o->activation, activation) != 0))
+        return contradiction(o, "--activation", o->activation, activation ? activation : "none");
+    if (activation && strcmp(model, "lenet5") == 0)
+        o->activation = activation;
+    const char *hidden = clg_safetensors_metadata(st, "train.hidden");
+    if (o->hidden_given) {
+        for (int i = 0, used = 0; i < o->n_hidden && used < (int)sizeof given; i++)
+            used += snprintf(given + used, sizeof given - (size_t)used, "%s%lld", i ? "," : "",
+                             (long long)o->hidden[i]);
+    }
+    if (!hidden && o->hidden_given) {
+        /* The run took the default sizes: arch's inner widths ("784-256-128-10",
+         * "28x28-128-10"). Equal ones leave the run, and the bytes of its
+         * checkpoint, as they were. */
+        const char *arch = resume_text(o, st, "arch");
+        const char *first = arch ? strchr(arch, '-') : NULL,
+                   *last = arch ? strrchr(arch, '-') : NULL;
+        if (!first || first == last || last - first - 1 >= (ptrdiff_t)sizeof stored)
+            return contradiction(o, "--hidden", given, "none");
+        snprintf(stored, sizeof stored, "%.*s", (int)(last - first - 1), first + 1);
+        for (char *c = stored; *c; c++)
+            *c = *c == '-' ? ',' : *c;
+        if (strcmp(given, stored) != 0)
+            return contradiction(o, "--hidden", given, stored);
+        o->hidden_given = false;
+    }
+    if (hidden) {
+        int64_t sizes[MAX_HIDDEN];
+        int n_sizes = 0;
+        if (!cli_parse_sizes(what, hidden, sizes, MAX_HIDDEN, &n_sizes))
+            return CLI_EXIT_FAILURE;
+        if (o->hidden_given && (o->n_hidden != n_sizes ||
+                                memcmp(o->hidden, sizes, (size_t)n_sizes * sizeof *sizes) != 0))
+            return contradiction(o, "--hidden", given, hidden);
+        memcpy(o->hidden, sizes, (size_t)n_sizes * sizeof *sizes);
+        o->n_hidden = n_sizes;
+        o->hidden_given = true;
+    }
+    if (o->optim_given && o->optim != optim)
+        return contradiction(o, "--optim", clg_optim_kind_name(o->optim), kind);
+    o->optim = optim;
+    if (o->lr > 0.0f && o->lr != lr) {
+        snprintf(given, sizeof given, "%g", (double)o->lr);
+        return contradiction(o, "--lr", given, lr_text);
+    }
+    o->lr = lr;
+    if (o->schedule_given && o->cosine != (strcmp(schedule, "cosine") == 0))
+        return contradiction(o, "--schedule", o->cosine ? "cosine" : "constant", schedule);
+    o->cosine = strcmp(schedule, "cosine") == 0;
+    if (o->batch_given && o->batch != batch) {
+        snprintf(given, sizeof given, "%lld", (long long)o->batch);
+        snprintf(stored, sizeof stored, "%lld", (long long)batch);
+        return contradiction(o, "--batch", given, stored);
+    }
+    o->batch = batch;
+    if (o->seed_given && o->seed != seed) {
+        snprintf(given, sizeof given, "%llu", (unsigned long long)o->seed);
+        return contradiction(o, "--seed", given, seed_text);
+    }
+    o->seed = seed;
+    if (o->epochs_given && o->epochs < epochs) {
+        cli_error("--resume: --epochs %lld is fewer than the %lld of the run in %s; --epochs may "
+                  "only extend a run",
+                  (long long)o->epochs, (long long)epochs, o->resume);
+        return CLI_EXIT_USAGE;
+    }
+    if (!o->epochs_given)
+        o->epochs = epochs;
+    return model_options_check(o) ? -1 : CLI_EXIT_USAGE;
+}
+
+/* Puts the run where the checkpoint left it: weights, optimizer state and
+ * step counts (clg_optim_checkpoint_load), the data order, the schedule's
+ * step, the epoch's steps and losses so far and the history of the epochs
+ * done, into *epochs_done. false after printing why. */
+static bool resume_position(train_run *r, const train_options *o, int64_t *epochs_done)
+{
+    const clg_safetensors *st = r->resumed;
+    const char *arch = resume_text(o, st, "arch");
+    if (!arch)
+        return false;
+    if (strcmp(arch, clg_model_arch(r->model)) != 0) {
+        cli_error("--resume: the run in %s trained %s %s, but this data gives %s %s "
+                  "(another --data?)",
+                  o->resume, o->model, arch, o->model, clg_model_arch(r->model));
+        return false;
+    }
+    int64_t per_epoch = clg_batcher_batches_per_epoch(r->batcher);
+    int64_t step, steps_done, data_epoch, data_position;
+    const char *loss_text = resume_text(o, st, "train.epoch_loss_sum");
+    if (!loss_text || !resume_int(o, st, "train.epochs_done", 0, o->epochs, epochs_done) ||
+        !resume_int(o, st, "train.epoch_step", 0, per_epoch - 1, &step) ||
+        !resume_int(o, st, "train.steps_done", 0, INT64_MAX, &steps_done) ||
+        !resume_int(o, st, "train.data_epoch", -1, INT64_MAX - 1, &data_epoch) ||
+        !resume_int(o, st, "train.data_position", 0, INT64_MAX, &data_position))
+        return false;
+    char *end = NULL;
+    float loss_sum = strtof(loss_text, &end);
+    /* A checkpoint that contradicts itself was not written by this loop. */
+    int64_t size = clg_dataset_size(r->train);
+    if (*end != '\0' || end == loss_text || steps_done != *epochs_done * per_epoch + step ||
+        (*epochs_done == o->epochs && step != 0) ||
+        data_epoch != (step ? *epochs_done : *epochs_done - 1) ||
+        data_position != (step           ? step * o->batch
+                          : *epochs_done ? size
+                                         : 0)) {
+        cli_error("--resume: %s: its positions do not fit together or this data (epochs_done "
+                  "%lld, epoch_step %lld, steps_done %lld, data_epoch %lld, data_position %lld; "
+                  "%lld steps per epoch over %lld samples)",
+                  o->resume, (long long)*epochs_done, (long long)step, (long long)steps_done,
+                  (long long)data_epoch, (long long)data_position, (long long)per_epoch,
+                  (long long)size);
+        return false;
+    }
+    double *history[HISTORY_KEYS] = {r->history.train_loss, r->history.test_loss,
+                                     r->history.accuracy};
+    for (int k = 0; k < HISTORY_KEYS; k++) {
+        const char *text = resume_text(o, st, history_keys[k]);
+        if (!text)
+            return false;
+        int64_t count = 0;
+        for (const char *p = text; *p && count <= *epochs_done;) {
+            double value = strtod(p, &end);
+            if (end == p || (*end != ',' && *end != '\0'))
+                break;
+            if (count < *epochs_done)
+                history[k][count] = value;
+            count++;
+            p = *end ? end + 1 : end;
+        }
+        if (count != *epochs_done) {
+            cli_error("--resume: %s: metadata \"%s\" does not hold %lld numbers", o->resume,
+                      history_keys[k], (long long)*epochs_done);
+            return false;
+        }
+    }
+    /* The loss sum lives on the device between steps; the first epoch
+     * starts from the stored one. */
+    if (!r->loss_sum) {
+        r->loss_sum = clg_tensor_create(r->ctx, CLG_DTYPE_F32, 0, (int64_t[]){1});
+    }
+    if (!r->loss_sum || clg_batcher_seek(r->batcher, data_epoch, data_position) != CLG_STATUS_OK ||
+        clg_optim_checkpoint_load(r->opt, o->resume) != CLG_STATUS_OK) {
+        cli_context_error(r->ctx);
+        return false;
+    }
+    r->steps_done = steps_done;
+    r->epoch_step = step;
+    r->epoch_loss_start = loss_sum;
+    return true;
+}
+
 /* One epoch of steps; false with the context error set. */
-static bool train_epoch(train_run *r, cli_progress *progress, int epoch, int64_t *samples_out,
-                        float *mean_loss)
+static bool train_epoch(train_run *r, const train_options *o, cli_progress *progress, int epoch,
+                        int64_t *samples_out, float *mean_loss)
 {
     int64_t features = clg_dataset_features(r->train);
-    int64_t step = 0, samples = 0;
-    int64_t drawn_step = 0; /* the loss sum at the previous redraw, for the plot */
-    float drawn_sum = 0.0f;
-    if (r->loss_sum && clg_tensor_fill(r->loss_sum, 0.0f) != CLG_STATUS_OK)
+    int64_t per_epoch = clg_batcher_batches_per_epoch(r->batcher);
+    /* samples: this process's, for the rate; step: the epoch's, for the mean */
+    int64_t step = r->epoch_step, samples = 0;
+    int64_t drawn_step = step; /* the loss sum at the previous redraw, for the plot */
+    float drawn_sum = r->epoch_loss_start;
+    if (r->loss_sum && clg_tensor_fill(r->loss_sum, r->epoch_loss_start) != CLG_STATUS_OK)
         return false;
-    clg_batcher_begin_epoch(r->batcher);
+    if (step == 0) /* else the resumed batcher stands inside this epoch */
+        clg_batcher_begin_epoch(r->batcher);
+    r->epoch_step = 0;
+    r->epoch_loss_start = 0.0f;
     const int64_t *indices;
     int64_t count;
     while (clg_batcher_next(r->batcher, &indices, &count)) {
@@ -424,6 +790,14 @@ static bool train_epoch(train_run *r, cli_progress *progress, int epoch, int64_t
         clg_step_end(r->ctx);
         if (!ok)
             return false;
+        /* Not after the epoch's last step: the epoch's own checkpoint,
+         * after the evaluation, follows at once. */
+        if (o->save_every > 0 && r->steps_done % o->save_every == 0 && step < per_epoch) {
+            float sum = 0.0f;
+            if (clg_tensor_item(r->loss_sum, &sum) != CLG_STATUS_OK ||
+                !save_checkpoint(r, o, epoch, step, sum))
+                return false;
+        }
     }
     float sum = 0.0f;
     if (step == 0 || clg_tensor_item(r->loss_sum, &sum) != CLG_STATUS_OK)
@@ -449,6 +823,15 @@ int cli_train(int argc, char **argv)
     train_run r = {0};
     if (clg_context_create(NULL, &r.ctx) != CLG_STATUS_OK)
         goto fail;
+    if (o.resume) {
+        r.resumed = clg_safetensors_read(r.ctx, o.resume);
+        if (!r.resumed)
+            goto fail;
+        code = resume_options(&o, r.resumed);
+        if (code >= 0)
+            goto done;
+        code = CLI_EXIT_FAILURE;
+    }
     /* Before anything is enqueued, so the run's every command is timed. */
     if (o.profile && clg_context_set_profiling(r.ctx, true) != CLG_STATUS_OK)
         goto fail;
@@ -490,6 +873,17 @@ int cli_train(int argc, char **argv)
         cli_error("out of host memory for batches of %lld", (long long)o.batch);
         goto done;
     }
+    int64_t epochs_done = 0;
+    if (o.resume && !resume_position(&r, &o, &epochs_done))
+        goto done;
+    if (epochs_done == o.epochs) {
+        printf("the run in %s is complete: %lld of %lld epochs, final test accuracy %.2f%% "
+               "(--epochs N trains it further)\n",
+               o.resume, (long long)epochs_done, (long long)o.epochs,
+               r.history.accuracy[epochs_done - 1]);
+        code = 0;
+        goto done;
+    }
 
     /* The folder is made before training, so a bad --plot fails at once. */
     if (o.plot_dir && !plot_make_dir(o.plot_dir)) {
@@ -507,16 +901,23 @@ int cli_train(int argc, char **argv)
            (long long)clg_dataset_size(r.train), (long long)o.epochs, (long long)o.batch,
            clg_optim_kind_name(o.optim), (double)optim.lr, o.cosine ? "cosine" : "constant",
            (unsigned long long)o.seed);
+    if (o.resume && r.epoch_step > 0)
+        printf("resuming %s: %lld of %lld epochs done, and %lld steps of epoch %lld\n", o.resume,
+               (long long)epochs_done, (long long)o.epochs, (long long)r.epoch_step,
+               (long long)epochs_done + 1);
+    else if (o.resume)
+        printf("resuming %s: %lld of %lld epochs done\n", o.resume, (long long)epochs_done,
+               (long long)o.epochs);
     fflush(stdout);
 
     cli_progress progress;
     cli_progress_init(&progress, (int)o.epochs, clg_batcher_batches_per_epoch(r.batcher));
     double accuracy = 0.0;
-    for (int epoch = 0; epoch < (int)o.epochs; epoch++) {
+    for (int epoch = (int)epochs_done; epoch < (int)o.epochs; epoch++) {
         cli_progress_begin_epoch(&progress);
         int64_t samples = 0;
         float mean_loss = 0.0f;
-        if (!train_epoch(&r, &progress, epoch, &samples, &mean_loss))
+        if (!train_epoch(&r, &o, &progress, epoch, &samples, &mean_loss))
             goto fail;
         double seconds = cli_progress_epoch_seconds(&progress);
         if (!isfinite(mean_loss)) {
@@ -533,6 +934,9 @@ int cli_train(int argc, char **argv)
         r.history.accuracy[epoch] = 100.0 * accuracy;
         if (o.plot_dir && !write_plots(&r.history, epoch + 1, o.plot_dir, note))
             goto done;
+        /* The last epoch's checkpoint comes after the summary below. */
+        if (epoch + 1 < (int)o.epochs && !save_checkpoint(&r, &o, epoch + 1, 0, 0.0f))
+            goto fail;
     }
     if (o.plot_dir)
         printf("curves written to %s/loss.png and %s/accuracy.png\n", o.plot_dir, o.plot_dir);
@@ -543,9 +947,12 @@ int cli_train(int argc, char **argv)
 
     /* The accuracy is printed before the checkpoint is written, so a bad
      * --save path does not cost the user the result of the run. */
-    if (clg_model_save(r.model, o.save) != CLG_STATUS_OK)
+    if (!save_checkpoint(&r, &o, o.epochs, 0, 0.0f))
         goto fail;
     printf("checkpoint written to %s (clgrad eval --load %s)\n", o.save, o.save);
+    printf("  %lld writes in this run, %.1f ms each; clgrad train --resume %s --epochs N trains "
+           "it further\n",
+           (long long)r.writes, 1e3 * r.write_seconds / (double)r.writes, o.save);
     code = 0;
     goto done;
 fail:
