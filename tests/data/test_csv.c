@@ -267,7 +267,7 @@ START_TEST(test_fraud_csv_bad_input)
     ck_assert_ptr_null(clg_fraud_read_csv(ctx, "/nonexistent/creditcard.csv"));
     ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_IO);
     ck_assert_str_eq(clg_context_error(ctx),
-                     "clg_fraud_read_csv: /nonexistent/creditcard.csv: No such file or directory");
+                     "clg_fraud_read_csv: /nonexistent/creditcard.csv: cannot open: No such file or directory");
     clg_context_destroy(ctx);
     remove_dir();
 }

@@ -79,8 +79,10 @@ clg_model *cli_classifier_create(clg_context *ctx, const char *model, const char
 
 /* ---- evaluation ---- */
 
-/* Fashion-MNIST's class names, index = label. */
-extern const char *const cli_class_names[10];
+/* A label's name for captions: Fashion-MNIST's ("Ankle boot") when the
+ * model has its ten classes, else "" (the number says it all). Safe for any
+ * label and any count of classes. */
+const char *cli_class_name(int label, int classes);
 
 /* Classifies every sample of `test` with grad mode off and fills the
  * classes x classes confusion matrix (rows: truth, columns: predicted);
