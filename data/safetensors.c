@@ -3,11 +3,15 @@
  * then the raw little-endian data), read whole, and checkpoints written
  * through a temporary file renamed into place. Only what clgrad stores is
  * accepted: F32 and I32 tensors of rank <= 4 and string metadata. */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 
@@ -714,6 +718,42 @@ static char *build_header(const clg_params *params, const char *const *keys,
     return text;
 }
 
+/* "<path>.tmp.<pid>" files that a killed save left behind (a crash between
+ * fopen and rename): removed when their process is gone, so kills do not
+ * pile them up. Only names of exactly that form, and never a live
+ * process's. */
+static void remove_stale_temporaries(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char folder[4096];
+    const char *base = slash ? slash + 1 : path;
+    if (!slash)
+        snprintf(folder, sizeof folder, ".");
+    else
+        snprintf(folder, sizeof folder, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    size_t base_len = strlen(base);
+    DIR *dir = opendir(folder);
+    if (!dir)
+        return;
+    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
+        const char *name = e->d_name;
+        if (strncmp(name, base, base_len) != 0 || strncmp(name + base_len, ".tmp.", 5) != 0)
+            continue;
+        const char *digits = name + base_len + 5;
+        char *end = NULL;
+        errno = 0;
+        long pid = *digits >= '1' && *digits <= '9' ? strtol(digits, &end, 10) : 0;
+        if (pid <= 0 || *end != '\0' || errno || pid == (long)getpid() || pid > INT32_MAX)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* alive, or not ours to ask about */
+        char stale[4096 + 300];
+        snprintf(stale, sizeof stale, "%s/%s", folder, name);
+        remove(stale);
+    }
+    closedir(dir);
+}
+
 CLG_API clg_status clg_checkpoint_save(clg_context *ctx, const clg_params *params,
                                        const char *path, const char *const *keys,
                                        const char *const *values, size_t n_meta)
@@ -730,6 +770,15 @@ CLG_API clg_status clg_checkpoint_save(clg_context *ctx, const clg_params *param
         return eng_fail(ctx, CLG_STATUS_IO, "%.200s...: cannot write checkpoint: path too long",
                         path);
     }
+    /* The rename below would replace a device node or a pipe with a regular
+     * file (a save to /dev/full once did): refuse anything but a file. */
+    struct stat existing;
+    if (stat(path, &existing) == 0 && !S_ISREG(existing.st_mode)) {
+        free(header);
+        return eng_fail(ctx, CLG_STATUS_IO,
+                        "%s: cannot write checkpoint: it exists and is not a regular file", path);
+    }
+    remove_stale_temporaries(path);
     FILE *f = fopen(tmp, "wb");
     if (!f) {
         free(header);

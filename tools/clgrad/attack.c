@@ -33,16 +33,15 @@ static const char attack_usage[] =
     "                  with \"x \" in front when it is wrong\n"
     "  -h, --help      this help\n";
 
-/* "0.05,0.1" -> {0.05, 0.1} */
+/* "0.05,0.1" -> {0.05, 0.1}, each checked as every float option is */
 static bool parse_eps(const char *text, float *eps, int *n)
 {
     *n = 0;
-    const char *c = text;
-    for (;;) {
-        char *end = NULL;
-        errno = 0;
-        float v = strtof(c, &end);
-        if (end == c || errno != 0 || !(v >= 0.0f && v <= 1.0f) || (*end != ',' && *end)) {
+    for (const char *c = text;;) {
+        const char *comma = strchr(c, ',');
+        size_t length = comma ? (size_t)(comma - c) : strlen(c);
+        char item[32];
+        if (length == 0 || length >= sizeof item) {
             cli_error("--eps: \"%s\" is not a list of numbers in [0, 1] such as 0.05,0.1,0.2",
                       text);
             return false;
@@ -51,10 +50,13 @@ static bool parse_eps(const char *text, float *eps, int *n)
             cli_error("--eps: at most %d values", MAX_EPS);
             return false;
         }
-        eps[(*n)++] = v;
-        if (!*end)
+        memcpy(item, c, length);
+        item[length] = '\0';
+        if (!cli_parse_float("--eps", item, 0.0, 1.0, &eps[(*n)++]))
+            return false;
+        if (!comma)
             return true;
-        c = end + 1;
+        c = comma + 1;
     }
 }
 
@@ -199,6 +201,7 @@ int cli_attack(int argc, char **argv)
     model = clg_model_from_checkpoint(ctx, load);
     if (!model)
         goto fail;
+    cli_warn_nonfinite(load, model);
     test = clg_dataset_load_mnist(ctx, data, false);
     if (!test)
         goto fail;

@@ -124,6 +124,7 @@ int cli_eval(int argc, char **argv)
     model = clg_model_from_checkpoint(ctx, load);
     if (!model)
         goto fail;
+    cli_warn_nonfinite(load, model);
     test = clg_dataset_load_mnist(ctx, data, false);
     if (!test)
         goto fail;

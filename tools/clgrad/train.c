@@ -443,6 +443,9 @@ int cli_train(int argc, char **argv)
     int code = parse_options(argc, argv, &o);
     if (code >= 0)
         return code;
+    /* Before training, so a destination that cannot be written costs no run. */
+    if (!cli_check_output("--save", o.save))
+        return CLI_EXIT_FAILURE;
     code = CLI_EXIT_FAILURE;
 
     train_run r = {0};
