@@ -19,7 +19,12 @@
 /* Always-on flags: OpenCL C 1.2, and no fast-math (gradient checks and NaN
  * propagation depend on IEEE semantics). */
 #define BASE_OPTIONS "-cl-std=CL1.2"
-#define CACHE_MAGIC "clgrad-program-binary-v1"
+/* v2 added the binary's checksum: v1 entries (and anything else) fail the
+ * magic and are rebuilt. */
+#define CACHE_MAGIC "clgrad-program-binary-v2"
+/* A program binary is a few megabytes at most; an entry claiming more is
+ * damaged. */
+#define CACHE_MAX_BINARY ((uint64_t)1 << 30)
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
 {
@@ -77,55 +82,107 @@ static void cache_path(const clrt *rt, uint64_t h1, uint64_t h2, char *out, size
              (unsigned long long)h2);
 }
 
-/* Returns a built program from the cache file, or NULL (any problem with the
- * file just means a rebuild from source). */
-static cl_program cache_load(clrt *rt, const char *path, const char *key_text)
+/* An entry: the magic (with its NUL), the key's length (u64) and text, the
+ * binary's length (u64) and FNV-1a 64 checksum (u64), then the binary; the
+ * integers in host byte order, as the entry never leaves the machine. The
+ * checksum is verified before the binary reaches the driver: a driver fed a
+ * damaged binary may crash rather than fail. */
+clrt_cache_entry clrt_cache_parse(const unsigned char *file, size_t size, const char *key_text,
+                                  const unsigned char **binary, size_t *binary_size)
+{
+    size_t at = sizeof CACHE_MAGIC;
+    uint64_t key_len = 0, bin_len = 0, checksum = 0;
+    if (size < at + 8 || memcmp(file, CACHE_MAGIC, sizeof CACHE_MAGIC) != 0)
+        return CLRT_CACHE_DAMAGED;
+    memcpy(&key_len, file + at, 8);
+    at += 8;
+    /* every length checked against what is left of the file before use */
+    if (key_len > size - at)
+        return CLRT_CACHE_DAMAGED;
+    bool same_key = key_len == strlen(key_text) && memcmp(file + at, key_text, key_len) == 0;
+    at += (size_t)key_len;
+    if (size - at < 16)
+        return CLRT_CACHE_DAMAGED;
+    memcpy(&bin_len, file + at, 8);
+    memcpy(&checksum, file + at + 8, 8);
+    at += 16;
+    if (bin_len == 0 || bin_len > CACHE_MAX_BINARY || bin_len != size - at)
+        return CLRT_CACHE_DAMAGED;
+    if (fnv1a(0xcbf29ce484222325ULL, file + at, (size_t)bin_len) != checksum)
+        return CLRT_CACHE_DAMAGED;
+    if (!same_key)
+        return CLRT_CACHE_OTHER_KEY; /* a hash collision: rebuild, overwrite */
+    *binary = file + at;
+    *binary_size = (size_t)bin_len;
+    return CLRT_CACHE_OK;
+}
+
+/* The entry's bytes, at most CACHE_MAX_BINARY plus its header, read whole;
+ * NULL when unreadable or larger (a damaged entry). */
+static unsigned char *cache_read(const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
-    cl_program program = NULL;
-    unsigned char *binary = NULL;
-    char magic[sizeof CACHE_MAGIC];
-    uint64_t key_len = 0, bin_len = 0;
-    char *stored_key = NULL;
-    if (fread(magic, 1, sizeof magic, f) != sizeof magic || memcmp(magic, CACHE_MAGIC, sizeof magic))
-        goto done;
-    if (fread(&key_len, sizeof key_len, 1, f) != 1 || key_len != strlen(key_text))
-        goto done;
-    stored_key = malloc(key_len + 1);
-    if (!stored_key || fread(stored_key, 1, key_len, f) != key_len)
-        goto done;
-    stored_key[key_len] = '\0';
-    if (strcmp(stored_key, key_text) != 0)
-        goto done; /* a hash collision: rebuild */
-    if (fread(&bin_len, sizeof bin_len, 1, f) != 1 || bin_len == 0 || bin_len > (1u << 30))
-        goto done;
-    binary = malloc(bin_len);
-    if (!binary || fread(binary, 1, bin_len, f) != bin_len)
-        goto done;
-    size_t length = bin_len;
-    const unsigned char *binaries[1] = {binary};
-    cl_int binary_status = CL_SUCCESS, err = CL_SUCCESS;
-    program = clCreateProgramWithBinary(rt->context, 1, &rt->device, &length, binaries,
-                                        &binary_status, &err);
-    if (err != CL_SUCCESS || binary_status != CL_SUCCESS) {
-        if (program)
-            clReleaseProgram(program);
-        program = NULL;
-        goto done;
+    struct stat st;
+    unsigned char *bytes = NULL;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (uint64_t)st.st_size <= CACHE_MAX_BINARY + 65536) {
+        *size = (size_t)st.st_size;
+        bytes = malloc(*size);
+        if (bytes && fread(bytes, 1, *size, f) != *size) {
+            free(bytes);
+            bytes = NULL;
+        }
     }
-    rt->counters.program_builds++;
-    if (clBuildProgram(program, 1, &rt->device, NULL, NULL, NULL) != CL_SUCCESS) {
-        clReleaseProgram(program);
-        program = NULL;
-        goto done;
-    }
-    rt->counters.disk_cache_hits++;
-done:
-    free(stored_key);
-    free(binary);
     fclose(f);
+    return bytes;
+}
+
+/* Returns a built program from the cache file, or NULL: no entry, another
+ * key's entry, or a bad one, which is deleted here so the build from source
+ * that follows writes a good one in its place. A binary the driver refuses
+ * (a driver that changed without its version saying so) is bad too. */
+static cl_program cache_load(clrt *rt, const char *path, const char *key_text)
+{
+    size_t size = 0;
+    unsigned char *file = cache_read(path, &size);
+    if (!file) {
+        if (access(path, F_OK) == 0) { /* there, but empty or unreadable */
+            remove(path);
+            rt->counters.disk_cache_rejects++;
+        }
+        return NULL;
+    }
+    const unsigned char *binary = NULL;
+    size_t length = 0;
+    clrt_cache_entry entry = clrt_cache_parse(file, size, key_text, &binary, &length);
+    cl_program program = NULL;
+    if (entry == CLRT_CACHE_OK) {
+        cl_int binary_status = CL_SUCCESS, err = CL_SUCCESS;
+        program = clCreateProgramWithBinary(rt->context, 1, &rt->device, &length, &binary,
+                                            &binary_status, &err);
+        if (err != CL_SUCCESS || binary_status != CL_SUCCESS) {
+            if (program)
+                clReleaseProgram(program);
+            program = NULL;
+        } else {
+            rt->counters.program_builds++;
+            if (clBuildProgram(program, 1, &rt->device, NULL, NULL, NULL) != CL_SUCCESS) {
+                clReleaseProgram(program);
+                program = NULL;
+            } else {
+                rt->counters.disk_cache_hits++;
+            }
+        }
+        if (!program)
+            entry = CLRT_CACHE_DAMAGED;
+    }
+    if (entry == CLRT_CACHE_DAMAGED) {
+        remove(path);
+        rt->counters.disk_cache_rejects++;
+    }
+    free(file);
     return program;
 }
 
@@ -168,10 +225,12 @@ static void cache_store(clrt *rt, const char *path, const char *key_text, cl_pro
     FILE *f = fopen(tmp, "wb");
     if (f) {
         uint64_t key_len = strlen(key_text), len64 = bin_len;
+        uint64_t checksum = fnv1a(0xcbf29ce484222325ULL, binary, bin_len);
         bool ok = fwrite(CACHE_MAGIC, 1, sizeof CACHE_MAGIC, f) == sizeof CACHE_MAGIC &&
                   fwrite(&key_len, sizeof key_len, 1, f) == 1 &&
                   fwrite(key_text, 1, key_len, f) == key_len &&
                   fwrite(&len64, sizeof len64, 1, f) == 1 &&
+                  fwrite(&checksum, sizeof checksum, 1, f) == 1 &&
                   fwrite(binary, 1, bin_len, f) == bin_len;
         ok = (fclose(f) == 0) && ok;
         if (!ok || rename(tmp, path) != 0)

@@ -250,6 +250,18 @@ clg_status clrt_copy(clrt *rt, cl_mem src, size_t src_offset, cl_mem dst, size_t
  * from the disk cache when possible, and cached for the context's life
  * (source_name must outlive the context; kernel_name and options are copied).
  * NULL with the error set (the build log for a compile error). */
+/* One on-disk kernel-cache entry (cl/program.c), checked without a device:
+ * OK sets *binary (pointing into `file`) and *binary_size; OTHER_KEY is a
+ * well-formed entry of another key (a hash collision); DAMAGED is anything
+ * else: wrong magic, a length past the file's end, a checksum mismatch. */
+typedef enum clrt_cache_entry {
+    CLRT_CACHE_OK,
+    CLRT_CACHE_OTHER_KEY,
+    CLRT_CACHE_DAMAGED
+} clrt_cache_entry;
+clrt_cache_entry clrt_cache_parse(const unsigned char *file, size_t size, const char *key_text,
+                                  const unsigned char **binary, size_t *binary_size);
+
 cl_kernel clrt_kernel(clrt *rt, const char *source_name, const char *options,
                       const char *kernel_name);
 

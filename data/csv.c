@@ -6,6 +6,7 @@
  * layout, since the real file is in no package. Every parse error names the
  * file, the line and the column. */
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "clgrad/data.h"
+#include "data/file.h"
 #include "engine/engine.h"
 
 #define COLUMNS (CLG_FRAUD_FEATURES + 1) /* the features and Class */
@@ -36,20 +38,53 @@ static void column_name(int column, char *buf, size_t size)
         snprintf(buf, size, "Class");
 }
 
-/* The whole file, NUL-terminated; NULL with the context error set. */
+/* The largest CSV read: the public file is 150 MB; a device or an endless
+ * pipe stops here with a message rather than filling memory. */
+#define MAX_CSV_BYTES ((uint64_t)4 << 30)
+
+/* The whole file, NUL-terminated; NULL with the context error set. A NUL
+ * byte cannot be part of CSV text (and would end the parse early, dropping
+ * the rest): it is refused with its line, which also makes /dev/zero fail at
+ * its first byte. */
 static char *slurp(clg_context *ctx, const char *fn, const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        eng_fail(ctx, CLG_STATUS_IO, "%s: %s: %s", fn, path, strerror(errno));
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s: ", fn);
+    data_file file;
+    if (!data_file_open(ctx, prefix, path, &file))
         return NULL;
-    }
     size_t capacity = 1 << 16, used = 0;
+    int64_t line = 1;
     char *text = malloc(capacity);
     while (text) {
-        used += fread(text + used, 1, capacity - used - 1, f);
+        size_t got = data_file_read(&file, text + used, capacity - used - 1);
+        const char *nul = memchr(text + used, '\0', got);
+        if (nul) {
+            for (const char *c = text + used; c < nul; c++)
+                line += *c == '\n';
+            for (const char *c = text; c < text + used; c++)
+                line += *c == '\n';
+            eng_fail(ctx, CLG_STATUS_FORMAT,
+                     "%s: %s: line %" PRId64 ": a NUL byte (at byte %zu): binary data, not CSV "
+                     "text",
+                     fn, path, line, used + (size_t)(nul - (text + used)) + 1);
+            free(text);
+            data_file_close(&file);
+            return NULL;
+        }
+        used += got;
         if (used < capacity - 1)
             break;
+        if ((uint64_t)capacity * 2 > MAX_CSV_BYTES) {
+            eng_fail(ctx, CLG_STATUS_FORMAT,
+                     "%s: %s: longer than %llu bytes; refusing to read on (%s)", fn, path,
+                     (unsigned long long)MAX_CSV_BYTES,
+                     file.regular ? "too large for a CSV of transactions"
+                                  : "not a regular file: a device or an endless pipe?");
+            free(text);
+            data_file_close(&file);
+            return NULL;
+        }
         char *grown = realloc(text, capacity * 2);
         if (!grown) {
             free(text);
@@ -59,15 +94,16 @@ static char *slurp(clg_context *ctx, const char *fn, const char *path)
         text = grown;
         capacity *= 2;
     }
-    bool read_error = ferror(f) != 0;
-    fclose(f);
+    bool read_error = ferror(file.f) != 0;
+    int err = errno;
+    data_file_close(&file);
     if (!text) {
         eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: %s: out of host memory", fn, path);
         return NULL;
     }
     if (read_error) {
         free(text);
-        eng_fail(ctx, CLG_STATUS_IO, "%s: %s: read error", fn, path);
+        eng_fail(ctx, CLG_STATUS_IO, "%s: %s: read error: %s", fn, path, strerror(err));
         return NULL;
     }
     text[used] = '\0';
@@ -191,14 +227,17 @@ CLG_API clg_fraud_data *clg_fraud_read_csv(clg_context *ctx, const char *path)
     }
     if (!check_header(ctx, fn, path, &p))
         goto fail;
-    int64_t capacity = count_lines(p);
-    if (capacity == 0) {
+    int64_t lines = count_lines(p);
+    if (lines == 0) {
         eng_fail(ctx, CLG_STATUS_FORMAT,
                  "%s: %s: line 2, column 1: no transactions after the "
                  "header",
                  fn, path);
         goto fail;
     }
+    /* The rows are allocated as they parse rather than for every line
+     * counted up front, so lines that are not transactions cost nothing. */
+    int64_t capacity = lines < 4096 ? lines : 4096;
     data = calloc(1, sizeof *data);
     if (data) {
         data->x = malloc((size_t)capacity * CLG_FRAUD_FEATURES * sizeof *data->x);
@@ -215,6 +254,22 @@ CLG_API clg_fraud_data *clg_fraud_read_csv(clg_context *ctx, const char *path)
         if (at_line_end(p)) { /* blank lines (a trailing newline) are skipped */
             p = skip_line_end(p);
             continue;
+        }
+        if (row == capacity) {
+            int64_t grown_capacity = 2 * capacity < lines ? 2 * capacity : lines;
+            float *x = realloc(data->x, (size_t)grown_capacity * CLG_FRAUD_FEATURES * sizeof *x);
+            if (x)
+                data->x = x;
+            int32_t *label = realloc(data->label, (size_t)grown_capacity * sizeof *label);
+            if (label)
+                data->label = label;
+            if (!x || !label) {
+                eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY,
+                         "%s: %s: out of host memory for %" PRId64 " rows", fn, path,
+                         grown_capacity);
+                goto fail;
+            }
+            capacity = grown_capacity;
         }
         float *x = data->x + row * CLG_FRAUD_FEATURES;
         for (int column = 0; column < COLUMNS; column++) {
@@ -241,6 +296,14 @@ CLG_API clg_fraud_data *clg_fraud_read_csv(clg_context *ctx, const char *path)
                 eng_fail(ctx, CLG_STATUS_FORMAT,
                          "%s: %s: line %" PRId64 ", column %d (%s): %s is not a number", fn, path,
                          line, column + 1, name, got);
+                goto fail;
+            }
+            if (column < CLG_FRAUD_FEATURES && fabs(v) > FLT_MAX) {
+                /* finite as a double, infinite as the float it is kept in */
+                eng_fail(ctx, CLG_STATUS_FORMAT,
+                         "%s: %s: line %" PRId64 ", column %d (%s): %s overflows a 32-bit float "
+                         "(largest %g)",
+                         fn, path, line, column + 1, name, got, (double)FLT_MAX);
                 goto fail;
             }
             if (column < CLG_FRAUD_FEATURES) {

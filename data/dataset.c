@@ -21,6 +21,7 @@ struct clg_dataset {
     int classes;
     float *images;   /* (size, features) */
     int32_t *labels; /* (size) */
+    char *images_path, *labels_path; /* for messages */
 };
 
 CLG_API void clg_dataset_destroy(clg_dataset *ds)
@@ -29,6 +30,8 @@ CLG_API void clg_dataset_destroy(clg_dataset *ds)
         return;
     free(ds->images);
     free(ds->labels);
+    free(ds->images_path);
+    free(ds->labels_path);
     free(ds);
 }
 
@@ -89,6 +92,13 @@ CLG_API clg_dataset *clg_dataset_load_mnist(clg_context *ctx, const char *dir, b
         goto done;
     }
     int64_t n = clg_idx_dim(images, 0);
+    if (n == 0) {
+        /* nothing to train on or to test: say so here, not as a division by
+         * zero or an allocation of nothing later */
+        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: no images (the %s split is empty)", images_path,
+                 split);
+        goto done;
+    }
     if (clg_idx_dim(labels, 0) != n) {
         eng_fail(ctx, CLG_STATUS_FORMAT, "%s has %lld images but %s has %lld labels", images_path,
                  (long long)n, labels_path, (long long)clg_idx_dim(labels, 0));
@@ -103,8 +113,10 @@ CLG_API clg_dataset *clg_dataset_load_mnist(clg_context *ctx, const char *dir, b
     if (ds) {
         ds->images = malloc((count ? count : 1) * sizeof *ds->images);
         ds->labels = malloc((n ? (size_t)n : 1) * sizeof *ds->labels);
+        ds->images_path = strdup(images_path);
+        ds->labels_path = strdup(labels_path);
     }
-    if (!ds || !ds->images || !ds->labels) {
+    if (!ds || !ds->images || !ds->labels || !ds->images_path || !ds->labels_path) {
         clg_dataset_destroy(ds);
         ds = NULL;
         eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory for %lld images", dir,
@@ -130,6 +142,30 @@ done:
     clg_idx_destroy(images);
     clg_idx_destroy(labels);
     return ds;
+}
+
+CLG_API clg_status clg_dataset_check_labels(clg_context *ctx, const clg_dataset *ds, int classes)
+{
+    if (eng_failed(ctx))
+        return clg_context_status(ctx);
+    for (int64_t i = 0; i < ds->size; i++)
+        if (ds->labels[i] < 0 || ds->labels[i] >= classes)
+            return eng_fail(ctx, CLG_STATUS_FORMAT,
+                            "%s: label %d (of sample %lld) is outside the model's %d classes "
+                            "(0 to %d)",
+                            ds->labels_path, (int)ds->labels[i], (long long)i, classes,
+                            classes - 1);
+    return CLG_STATUS_OK;
+}
+
+CLG_API const char *clg_dataset_images_path(const clg_dataset *ds)
+{
+    return ds->images_path;
+}
+
+CLG_API const char *clg_dataset_labels_path(const clg_dataset *ds)
+{
+    return ds->labels_path;
 }
 
 CLG_API int64_t clg_dataset_size(const clg_dataset *ds)

@@ -10,27 +10,36 @@
 #include "clgrad/data.h"
 #include "engine/engine.h"
 
-/* A pair with either label outside [0, classes) is left out of the matrix and
- * of the accuracy alike, so the accuracy is always trace / sum of the matrix
- * (as with PyTorch's ignore_index, ignored samples do not dilute it). */
-CLG_API double clg_confusion_matrix(const int32_t *predicted, const int32_t *truth, int64_t n,
-                                    int classes, int64_t *matrix)
+/* Every label is checked before the matrix is written, so a refused call
+ * leaves it as it was. */
+CLG_API clg_status clg_confusion_matrix(clg_context *ctx, const int32_t *predicted,
+                                        const int32_t *truth, int64_t n, int classes,
+                                        int64_t *matrix, double *accuracy)
 {
-    if (classes <= 0)
-        return 0.0;
+    static const char fn[] = "clg_confusion_matrix";
+    if (eng_failed(ctx))
+        return clg_context_status(ctx);
+    if (classes <= 0 || n < 0 || (n > 0 && (!predicted || !truth)))
+        return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                        "%s: %d classes and %" PRId64 " samples%s; expected at least one class",
+                        fn, classes, n, n > 0 && (!predicted || !truth) ? " with a NULL array" : "");
+    for (int64_t i = 0; i < n; i++)
+        if (truth[i] < 0 || truth[i] >= classes || predicted[i] < 0 || predicted[i] >= classes)
+            return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                            "%s: sample %" PRId64 " has truth %d and prediction %d; labels must "
+                            "be in [0, %d)",
+                            fn, i, (int)truth[i], (int)predicted[i], classes);
     if (matrix)
         memset(matrix, 0, (size_t)classes * (size_t)classes * sizeof *matrix);
-    int64_t counted = 0, correct = 0;
+    int64_t correct = 0;
     for (int64_t i = 0; i < n; i++) {
-        int32_t t = truth[i], p = predicted[i];
-        if (t < 0 || t >= classes || p < 0 || p >= classes)
-            continue;
         if (matrix)
-            matrix[(size_t)t * (size_t)classes + (size_t)p]++;
-        counted++;
-        correct += t == p;
+            matrix[(size_t)truth[i] * (size_t)classes + (size_t)predicted[i]]++;
+        correct += truth[i] == predicted[i];
     }
-    return counted ? (double)correct / (double)counted : 0.0;
+    if (accuracy)
+        *accuracy = n ? (double)correct / (double)n : 0.0;
+    return CLG_STATUS_OK;
 }
 
 /* ---- binary detection: ROC, AUC, rates at a threshold ---- */

@@ -3,16 +3,25 @@
  * then the raw little-endian data), read whole, and checkpoints written
  * through a temporary file renamed into place. Only what clgrad stores is
  * accepted: F32 and I32 tensors of rank <= 4 and string metadata. */
+#include <dirent.h>
 #include <errno.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 
 #include "clgrad/data.h"
+#include "data/file.h"
+#include "data/safetensors.h"
 #include "engine/engine.h"
 
+/* Header lengths above this are refused before anything is allocated; a
+ * checkpoint's header is a few kilobytes. */
 #define MAX_HEADER (64u << 20)
 
 typedef struct entry {
@@ -20,12 +29,13 @@ typedef struct entry {
     clg_dtype dtype;
     int rank;
     int64_t shape[CLG_MAX_RANK];
+    int64_t begin, end; /* data_offsets: bytes after the header */
     const void *data;
 } entry;
 
 struct clg_safetensors {
-    unsigned char *file;
-    size_t file_size;
+    unsigned char *data; /* the tensors' bytes, after the header */
+    size_t data_size;
     entry *entries;
     size_t count;
     char **meta_keys;
@@ -272,7 +282,7 @@ static bool parse_metadata(parser *ps, clg_safetensors *st)
 }
 
 /* {"dtype": "F32", "shape": [..], "data_offsets": [b, e]} */
-static bool parse_entry(parser *ps, entry *e, size_t data_size, const unsigned char *data)
+static bool parse_entry(parser *ps, entry *e, uint64_t data_size)
 {
     if (!expect(ps, '{'))
         return false;
@@ -342,17 +352,23 @@ static bool parse_entry(parser *ps, entry *e, size_t data_size, const unsigned c
         }
         numel *= e->shape[i];
     }
-    if (offsets[0] < 0 || offsets[1] < offsets[0] || (size_t)offsets[1] > data_size ||
+    /* data_size is UINT64_MAX when the file cannot say (a pipe): the data
+     * read later must then hold the largest end. */
+    if (offsets[0] < 0 || offsets[1] < offsets[0] || (uint64_t)offsets[1] > data_size ||
         offsets[1] - offsets[0] != numel * 4) {
         char what[320];
+        char bytes[32] = "";
+        if (data_size != UINT64_MAX)
+            snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)data_size);
         snprintf(what, sizeof what,
                  "tensor \"%s\": data_offsets [%lld, %lld] do not fit its shape or the file "
-                 "(%zu data bytes)",
-                 e->name, (long long)offsets[0], (long long)offsets[1], data_size);
+                 "(%s data bytes)",
+                 e->name, (long long)offsets[0], (long long)offsets[1], *bytes ? bytes : "unknown");
         parse_fail(ps, what);
         return false;
     }
-    e->data = data + offsets[0];
+    e->begin = offsets[0];
+    e->end = offsets[1];
     return true;
 }
 
@@ -369,7 +385,7 @@ CLG_API void clg_safetensors_destroy(clg_safetensors *st)
     free(st->entries);
     free(st->meta_keys);
     free(st->meta_values);
-    free(st->file);
+    free(st->data);
     free(st);
 }
 
@@ -381,45 +397,52 @@ static const entry *find(const clg_safetensors *st, const char *name)
     return NULL;
 }
 
-static unsigned char *read_file(clg_context *ctx, const char *path, size_t *size)
+static int by_begin(const void *a, const void *b)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        eng_fail(ctx, CLG_STATUS_IO, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
+    const entry *x = *(const entry *const *)a, *y = *(const entry *const *)b;
+    return (x->begin > y->begin) - (x->begin < y->begin);
+}
+
+/* The tensors must tile the data exactly, as the format requires: no two
+ * overlap (one write would change the other), no gap, nothing after the
+ * last. Returns the data's length, or -1 with the error set. */
+static int64_t check_layout(clg_context *ctx, const char *path, clg_safetensors *st)
+{
+    if (st->count == 0)
+        return 0;
+    const entry **order = malloc(st->count * sizeof *order);
+    if (!order) {
+        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory", path);
+        return -1;
     }
-    unsigned char *buf = NULL;
-    size_t cap = 0, len = 0;
-    /* One spare byte always stays free for the NUL below. */
-    for (;;) {
-        if (len + 1 >= cap) {
-            cap = cap ? 2 * cap : 1 << 16;
-            unsigned char *grown = realloc(buf, cap);
-            if (!grown) {
-                free(buf);
-                fclose(f);
-                eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory", path);
-                return NULL;
-            }
-            buf = grown;
-        }
-        size_t got = fread(buf + len, 1, cap - 1 - len, f);
-        len += got;
-        if (got == 0)
+    for (size_t i = 0; i < st->count; i++)
+        order[i] = &st->entries[i];
+    qsort(order, st->count, sizeof *order, by_begin);
+    int64_t end = 0;
+    const entry *previous = NULL;
+    for (size_t i = 0; i < st->count; i++) {
+        const entry *e = order[i];
+        if (e->begin < end) {
+            eng_fail(ctx, CLG_STATUS_FORMAT,
+                     "%s: tensors \"%s\" (bytes %lld to %lld) and \"%s\" (bytes %lld to %lld) "
+                     "overlap",
+                     path, previous->name, (long long)previous->begin, (long long)previous->end,
+                     e->name, (long long)e->begin, (long long)e->end);
+            end = -1;
             break;
+        }
+        if (e->begin > end) {
+            eng_fail(ctx, CLG_STATUS_FORMAT,
+                     "%s: data bytes %lld to %lld belong to no tensor (before \"%s\")", path,
+                     (long long)end, (long long)e->begin, e->name);
+            end = -1;
+            break;
+        }
+        end = e->end;
+        previous = e;
     }
-    bool error = ferror(f);
-    fclose(f);
-    if (error) {
-        free(buf);
-        eng_fail(ctx, CLG_STATUS_IO, "%s: read error", path);
-        return NULL;
-    }
-    /* The header's numbers are parsed with strtoll, which stops at the
-     * latest here even when the header is the last thing in the file. */
-    buf[len] = '\0';
-    *size = len;
-    return buf;
+    free(order);
+    return end;
 }
 
 CLG_API clg_safetensors *clg_safetensors_read(clg_context *ctx, const char *path)
@@ -428,41 +451,56 @@ CLG_API clg_safetensors *clg_safetensors_read(clg_context *ctx, const char *path
         return NULL;
     clg_safetensors *st = calloc(1, sizeof *st);
     if (!st) {
-        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "out of host memory");
+        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory", path);
         return NULL;
     }
-    st->file = read_file(ctx, path, &st->file_size);
-    if (!st->file)
+    char *text = NULL;
+    data_file file;
+    if (!data_file_open(ctx, "", path, &file))
         goto fail;
-    if (st->file_size < 8) {
-        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: not a safetensors file (%zu bytes, too short)",
-                 path, st->file_size);
+    unsigned char len8[8];
+    size_t got = data_file_read(&file, len8, 8);
+    if (got < 8) {
+        if (ferror(file.f))
+            eng_fail(ctx, CLG_STATUS_IO, "%s: read error: %s", path, strerror(errno));
+        else
+            eng_fail(ctx, CLG_STATUS_FORMAT, "%s: not a safetensors file (%zu bytes, too short)",
+                     path, got);
         goto fail;
     }
     uint64_t header = 0;
     for (int i = 7; i >= 0; i--)
-        header = header << 8 | st->file[i];
-    if (header < 2 || header > MAX_HEADER || header > st->file_size - 8) {
-        eng_fail(ctx, CLG_STATUS_FORMAT,
-                 "%s: not a safetensors file (header length %llu does not fit the %zu-byte file)",
-                 path, (unsigned long long)header, st->file_size);
+        header = header << 8 | len8[i];
+    if (header < 2 || header > MAX_HEADER || header > data_file_left(&file)) {
+        if (file.regular)
+            eng_fail(ctx, CLG_STATUS_FORMAT,
+                     "%s: not a safetensors file (header length %llu does not fit the "
+                     "%llu-byte file)",
+                     path, (unsigned long long)header, (unsigned long long)file.size);
+        else
+            eng_fail(ctx, CLG_STATUS_FORMAT,
+                     "%s: not a safetensors file (header length %llu; at most %u is read)",
+                     path, (unsigned long long)header, MAX_HEADER);
         goto fail;
     }
-    const unsigned char *data = st->file + 8 + header;
-    size_t data_size = st->file_size - 8 - (size_t)header;
-    const char *text = (const char *)st->file + 8;
+    text = (char *)data_file_read_upto(ctx, &file, "safetensors header", header, &got);
+    if (!text)
+        goto fail;
+    if (got < header) {
+        eng_fail(ctx, CLG_STATUS_FORMAT,
+                 "%s: not a safetensors file (header length %llu, but the file ends after %zu "
+                 "bytes of it)",
+                 path, (unsigned long long)header, got);
+        goto fail;
+    }
+    uint64_t data_room = data_file_left(&file);
     parser ps = {text, text, text + header, path, ctx, false};
     if (!expect(&ps, '{'))
         goto fail;
-    if (peek(&ps, '}')) {
+    bool empty = peek(&ps, '}');
+    if (empty)
         ps.p++;
-        skip_ws(&ps);
-        if (ps.p == ps.end)
-            return st;
-        parse_fail(&ps, "text after the closing '}'");
-        goto fail;
-    }
-    for (;;) {
+    while (!empty) {
         char *name = parse_string(&ps);
         if (!name || !expect(&ps, ':')) {
             free(name);
@@ -482,14 +520,14 @@ CLG_API clg_safetensors *clg_safetensors_read(clg_context *ctx, const char *path
             entry *grown = realloc(st->entries, (st->count + 1) * sizeof *grown);
             if (!grown) {
                 free(name);
-                eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "out of host memory");
+                eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory", path);
                 goto fail;
             }
             st->entries = grown;
             entry *e = &st->entries[st->count++];
             memset(e, 0, sizeof *e);
             e->name = name;
-            if (!parse_entry(&ps, e, data_size, data))
+            if (!parse_entry(&ps, e, data_room))
                 goto fail;
         }
         if (peek(&ps, ',')) {
@@ -506,10 +544,58 @@ CLG_API clg_safetensors *clg_safetensors_read(clg_context *ctx, const char *path
         parse_fail(&ps, "text after the closing '}'");
         goto fail;
     }
+    int64_t data_size = check_layout(ctx, path, st);
+    if (data_size < 0)
+        goto fail;
+    if (file.regular && (uint64_t)data_size < data_room) {
+        eng_fail(ctx, CLG_STATUS_FORMAT,
+                 "%s: %llu bytes after the last tensor (the tensors end at data byte %lld of "
+                 "%llu)",
+                 path, (unsigned long long)(data_room - (uint64_t)data_size), (long long)data_size,
+                 (unsigned long long)data_room);
+        goto fail;
+    }
+    st->data = data_file_read_upto(ctx, &file, "tensor data", (uint64_t)data_size, &got);
+    if (!st->data)
+        goto fail;
+    if (got < (size_t)data_size) {
+        eng_fail(ctx, CLG_STATUS_FORMAT,
+                 "%s: truncated: the tensors need %lld data bytes, the file holds %zu", path,
+                 (long long)data_size, got);
+        goto fail;
+    }
+    unsigned char extra;
+    if (data_file_read(&file, &extra, 1) != 0) {
+        eng_fail(ctx, CLG_STATUS_FORMAT,
+                 "%s: bytes after the last tensor (the tensors end at data byte %lld)", path,
+                 (long long)data_size);
+        goto fail;
+    }
+    st->data_size = (size_t)data_size;
+    for (size_t i = 0; i < st->count; i++)
+        st->entries[i].data = st->data + st->entries[i].begin;
+    free(text);
+    data_file_close(&file);
     return st;
 fail:
+    free(text);
+    data_file_close(&file);
     clg_safetensors_destroy(st);
     return NULL;
+}
+
+CLG_API int64_t clg_safetensors_nonfinite(const clg_safetensors *st, const char *name)
+{
+    const entry *e = find(st, name);
+    if (!e || e->dtype != CLG_DTYPE_F32)
+        return 0;
+    int64_t count = 0, n = (e->end - e->begin) / 4;
+    for (int64_t i = 0; i < n; i++) {
+        float v;
+        memcpy(&v, (const unsigned char *)e->data + 4 * i, 4);
+        count += !isfinite(v);
+    }
+    return count;
 }
 
 CLG_API size_t clg_safetensors_count(const clg_safetensors *st) { return st->count; }
@@ -632,6 +718,42 @@ static char *build_header(const clg_params *params, const char *const *keys,
     return text;
 }
 
+/* "<path>.tmp.<pid>" files that a killed save left behind (a crash between
+ * fopen and rename): removed when their process is gone, so kills do not
+ * pile them up. Only names of exactly that form, and never a live
+ * process's. */
+static void remove_stale_temporaries(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char folder[4096];
+    const char *base = slash ? slash + 1 : path;
+    if (!slash)
+        snprintf(folder, sizeof folder, ".");
+    else
+        snprintf(folder, sizeof folder, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    size_t base_len = strlen(base);
+    DIR *dir = opendir(folder);
+    if (!dir)
+        return;
+    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
+        const char *name = e->d_name;
+        if (strncmp(name, base, base_len) != 0 || strncmp(name + base_len, ".tmp.", 5) != 0)
+            continue;
+        const char *digits = name + base_len + 5;
+        char *end = NULL;
+        errno = 0;
+        long pid = *digits >= '1' && *digits <= '9' ? strtol(digits, &end, 10) : 0;
+        if (pid <= 0 || *end != '\0' || errno || pid == (long)getpid() || pid > INT32_MAX)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* alive, or not ours to ask about */
+        char stale[4096 + 300];
+        snprintf(stale, sizeof stale, "%s/%s", folder, name);
+        remove(stale);
+    }
+    closedir(dir);
+}
+
 CLG_API clg_status clg_checkpoint_save(clg_context *ctx, const clg_params *params,
                                        const char *path, const char *const *keys,
                                        const char *const *values, size_t n_meta)
@@ -648,6 +770,15 @@ CLG_API clg_status clg_checkpoint_save(clg_context *ctx, const clg_params *param
         return eng_fail(ctx, CLG_STATUS_IO, "%.200s...: cannot write checkpoint: path too long",
                         path);
     }
+    /* The rename below would replace a device node or a pipe with a regular
+     * file (a save to /dev/full once did): refuse anything but a file. */
+    struct stat existing;
+    if (stat(path, &existing) == 0 && !S_ISREG(existing.st_mode)) {
+        free(header);
+        return eng_fail(ctx, CLG_STATUS_IO,
+                        "%s: cannot write checkpoint: it exists and is not a regular file", path);
+    }
+    remove_stale_temporaries(path);
     FILE *f = fopen(tmp, "wb");
     if (!f) {
         free(header);
@@ -693,11 +824,10 @@ CLG_API clg_status clg_checkpoint_save(clg_context *ctx, const clg_params *param
     return CLG_STATUS_OK;
 }
 
-CLG_API clg_status clg_checkpoint_load(clg_context *ctx, const clg_params *params,
-                                       const char *path)
+clg_status data_checkpoint_load_from(clg_context *ctx, const clg_params *params, const char *path,
+                                     const clg_safetensors *st)
 {
-    clg_safetensors *st = clg_safetensors_read(ctx, path);
-    if (!st)
+    if (eng_failed(ctx))
         return ctx->rt.error.status;
     /* Check every name and shape before touching any parameter, so a
      * mismatched file leaves the model as it was. */
@@ -733,6 +863,16 @@ CLG_API clg_status clg_checkpoint_load(clg_context *ctx, const clg_params *param
         const entry *e = find(st, clg_params_name(params, i));
         clg_tensor_upload(t, e->data, (size_t)clg_tensor_numel(t));
     }
+    return ctx->rt.error.status;
+}
+
+CLG_API clg_status clg_checkpoint_load(clg_context *ctx, const clg_params *params,
+                                       const char *path)
+{
+    clg_safetensors *st = clg_safetensors_read(ctx, path);
+    if (!st)
+        return ctx->rt.error.status;
+    data_checkpoint_load_from(ctx, params, path, st);
     clg_safetensors_destroy(st);
     return ctx->rt.error.status;
 }

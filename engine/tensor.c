@@ -77,11 +77,16 @@ static bool check_shape(clg_context *ctx, const char *op, int rank, const int64_
             return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: dimension %d is negative (%lld)",
                             op, i, (long long)shape[i]),
                    false;
-        n *= shape[i];
-        if (n > INT32_MAX)
+        /* Each dim, and the product so far, checked before multiplying: a
+         * dim of 2^62 would overflow int64 and pass a check made after. A
+         * zero dim does not excuse a huge one: the kernels take every dim as
+         * a 32-bit int. */
+        if (shape[i] > INT32_MAX || (shape[i] > 0 && n > INT32_MAX / shape[i]))
             return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
-                            "%s: more than 2^31 - 1 elements", op),
+                            "%s: more than 2^31 - 1 elements (dimension %d is %lld)", op, i,
+                            (long long)shape[i]),
                    false;
+        n *= shape[i];
     }
     return true;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/safetensors.h"
 #include "engine/engine.h"
 #include "zoo/model.h"
 
@@ -165,100 +166,250 @@ CLG_API clg_status clg_model_save(clg_model *model, const char *path)
     return clg_checkpoint_save(model->ctx, model->params, path, keys, values, n);
 }
 
-/* "784-256-128-10" into widths (malloc'ed); false unless it is two or more
- * positive decimal integers joined by dashes. */
-static bool parse_arch(const char *arch, int64_t **widths, int *n_widths)
+/* A decimal width of the metadata at *c, 1 to 2^31 - 1 (the kernels' int
+ * range): digits only, no sign or space; *c moves past it. */
+static bool parse_width(const char **c, int64_t *out)
 {
-    int count = 1;
-    for (const char *c = arch; *c; c++)
-        count += *c == '-';
-    int64_t *w = malloc((size_t)count * sizeof *w);
-    bool ok = w != NULL && count >= 2;
-    const char *c = arch;
-    for (int i = 0; ok && i < count; i++) {
-        char *end = NULL;
-        errno = 0;
-        /* strtoll alone would accept leading signs and spaces */
-        ok = *c >= '0' && *c <= '9';
-        long long v = ok ? strtoll(c, &end, 10) : 0;
-        ok = ok && errno == 0 && v > 0 && *end == (i == count - 1 ? '\0' : '-');
-        w[i] = v;
-        c = ok ? end + 1 : c;
+    int64_t v = 0;
+    const char *p = *c;
+    if (*p < '0' || *p > '9')
+        return false;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        v = 10 * v + (*p - '0');
+        if (v > INT32_MAX)
+            return false;
     }
-    if (!ok) {
-        free(w);
+    *c = p;
+    *out = v;
+    return v > 0;
+}
+
+/* "784-256-128-10" into widths[max]; false unless it is two to `max`
+ * widths joined by dashes. */
+static bool parse_arch(const char *arch, int64_t *widths, int max, int *n_widths)
+{
+    int n = 0;
+    const char *c = arch;
+    for (;;) {
+        if (n == max || !parse_width(&c, &widths[n]))
+            return false;
+        n++;
+        if (*c == '\0')
+            break;
+        if (*c++ != '-')
+            return false;
+    }
+    *n_widths = n;
+    return n >= 2;
+}
+
+/* "28x28-128-10": steps, input, hidden, classes. */
+static bool parse_recurrent_arch(const char *arch, int64_t *v)
+{
+    const char *c = arch;
+    return parse_width(&c, &v[0]) && *c++ == 'x' && parse_width(&c, &v[1]) && *c++ == '-' &&
+           parse_width(&c, &v[2]) && *c++ == '-' && parse_width(&c, &v[3]) && *c == '\0';
+}
+
+static void dims_str(int rank, const int64_t *shape, char *buf, size_t size)
+{
+    clg_tensor fake = {.rank = rank};
+    memcpy(fake.shape, shape, (size_t)rank * sizeof *shape);
+    eng_shape_str(&fake, buf, size);
+}
+
+/* The tensor `name` the metadata implies: present, F32, with `shape`. */
+static bool expect_tensor(clg_context *ctx, const char *fn, const char *path,
+                          const clg_safetensors *st, const char *arch, const char *name, int rank,
+                          const int64_t *shape)
+{
+    clg_dtype dtype = CLG_DTYPE_F32;
+    int file_rank = 0;
+    const int64_t *file_shape = NULL;
+    char want[96], got[96];
+    dims_str(rank, shape, want, sizeof want);
+    if (!clg_safetensors_get(st, name, &dtype, &file_rank, &file_shape, NULL)) {
+        eng_fail(ctx, CLG_STATUS_MISMATCH,
+                 "%s: %s: metadata \"arch\" \"%s\" implies a tensor \"%s\" of shape %s, which "
+                 "the checkpoint lacks",
+                 fn, path, arch, name, want);
         return false;
     }
-    *widths = w;
-    *n_widths = count;
+    bool same = dtype == CLG_DTYPE_F32 && file_rank == rank;
+    for (int d = 0; same && d < rank; d++)
+        same = file_shape[d] == shape[d];
+    if (!same) {
+        dims_str(file_rank, file_shape, got, sizeof got);
+        eng_fail(ctx, CLG_STATUS_MISMATCH,
+                 "%s: %s: tensor \"%s\" is %s %s in the checkpoint, but metadata \"arch\" \"%s\" "
+                 "makes it %s F32",
+                 fn, path, name, got, dtype == CLG_DTYPE_F32 ? "F32" : "I32", arch, want);
+        return false;
+    }
     return true;
 }
 
-CLG_API clg_model *clg_model_from_checkpoint(clg_context *ctx, const char *path)
+/* fc<first>, fc<first+1>, ...: Linear(widths[i] -> widths[i + 1]) each,
+ * weight (out, in) and bias (out) as PyTorch stores them. */
+static bool expect_linear_stack(clg_context *ctx, const char *fn, const char *path,
+                                const clg_safetensors *st, const char *arch,
+                                const int64_t *widths, int n_widths, int first)
+{
+    for (int i = 0; i + 1 < n_widths; i++) {
+        char name[48];
+        snprintf(name, sizeof name, "fc%d.weight", first + i);
+        if (!expect_tensor(ctx, fn, path, st, arch, name, 2, (int64_t[]){widths[i + 1], widths[i]}))
+            return false;
+        snprintf(name, sizeof name, "fc%d.bias", first + i);
+        if (!expect_tensor(ctx, fn, path, st, arch, name, 1, (int64_t[]){widths[i + 1]}))
+            return false;
+    }
+    return true;
+}
+
+#define MAX_WIDTHS 35 /* the autoencoder's 2 * 16 hidden + in, code, out */
+
+bool zoo_checkpoint_check(clg_context *ctx, const char *path, const clg_safetensors *st)
 {
     static const char fn[] = "clg_model_from_checkpoint";
-    clg_safetensors *st = clg_safetensors_read(ctx, path);
-    if (!st)
-        return NULL;
+    if (eng_failed(ctx))
+        return false;
     const char *kind = clg_safetensors_metadata(st, "model");
     const char *arch = clg_safetensors_metadata(st, "arch");
-    int64_t *widths = NULL;
-    int n = 0;
-    bool recurrent = kind && (strcmp(kind, "rnn") == 0 || strcmp(kind, "lstm") == 0);
-    if (kind && (strcmp(kind, "lenet5") == 0 || recurrent)) {
-        clg_model *model =
-            recurrent ? zoo_recurrent_from_metadata(ctx, fn, path, kind, arch)
-                      : zoo_lenet5_from_metadata(ctx, fn, path,
-                                                 clg_safetensors_metadata(st, "activation"),
-                                                 clg_safetensors_metadata(st, "pool"));
-        clg_safetensors_destroy(st);
-        if (model && clg_checkpoint_load(ctx, model->params, path) != CLG_STATUS_OK) {
-            clg_model_destroy(model);
-            return NULL;
-        }
-        return model;
-    }
-    if (kind && strcmp(kind, "autoencoder") == 0) {
-        clg_model *model = zoo_autoencoder_from_metadata(ctx, fn, path, arch);
-        clg_safetensors_destroy(st);
-        if (model && clg_checkpoint_load(ctx, model->params, path) != CLG_STATUS_OK) {
-            clg_model_destroy(model);
-            return NULL;
-        }
-        return model;
-    }
-    if (!kind)
+    if (!kind) {
         eng_fail(ctx, CLG_STATUS_FORMAT,
                  "%s: %s: no \"model\" in the metadata; not a checkpoint written by "
                  "clg_model_save",
                  fn, path);
-    else if (strcmp(kind, "mlp") != 0 && strcmp(kind, "logreg") != 0)
+        return false;
+    }
+    if (strcmp(kind, "lenet5") == 0) {
+        /* fixed widths: lenet5_create checks the two strings, and the
+         * tensors are checked as they load */
+        if (!clg_safetensors_metadata(st, "activation") || !clg_safetensors_metadata(st, "pool")) {
+            eng_fail(ctx, CLG_STATUS_FORMAT, "%s: %s: no \"%s\" in the metadata of a lenet5", fn,
+                     path, clg_safetensors_metadata(st, "activation") ? "pool" : "activation");
+            return false;
+        }
+        return true;
+    }
+    bool recurrent = strcmp(kind, "rnn") == 0 || strcmp(kind, "lstm") == 0;
+    bool stack = strcmp(kind, "mlp") == 0 || strcmp(kind, "logreg") == 0 ||
+                 strcmp(kind, "autoencoder") == 0;
+    if (!recurrent && !stack) {
         eng_fail(ctx, CLG_STATUS_FORMAT,
-                 "%s: %s: metadata \"model\" is \"%s\"; expected \"mlp\", \"logreg\" or "
-                 "\"lenet5\"",
+                 "%s: %s: metadata \"model\" is \"%s\"; expected \"mlp\", \"logreg\", \"lenet5\", "
+                 "\"rnn\", \"lstm\" or \"autoencoder\"",
                  fn, path, kind);
-    else if (!arch)
+        return false;
+    }
+    if (!arch) {
         eng_fail(ctx, CLG_STATUS_FORMAT, "%s: %s: no \"arch\" in the metadata", fn, path);
-    else if (!parse_arch(arch, &widths, &n))
+        return false;
+    }
+    if (recurrent) {
+        int64_t v[4]; /* steps, input, hidden, classes */
+        if (!parse_recurrent_arch(arch, v) || v[0] * v[1] > INT32_MAX) {
+            eng_fail(ctx, CLG_STATUS_FORMAT,
+                     "%s: %s: metadata \"arch\" is \"%s\"; a %s has \"STEPSxINPUT-HIDDEN-CLASSES\", "
+                     "such as \"28x28-128-10\"",
+                     fn, path, arch, kind);
+            return false;
+        }
+        int64_t gates = strcmp(kind, "lstm") == 0 ? 4 : 1, hidden = v[2];
+        const char *prefix = strcmp(kind, "lstm") == 0 ? "lstm." : "rnn.";
+        char name[48];
+        const struct {
+            const char *suffix;
+            int rank;
+            int64_t shape[2];
+        } cell[] = {{"weight_ih_l0", 2, {gates * hidden, v[1]}},
+                    {"weight_hh_l0", 2, {gates * hidden, hidden}},
+                    {"bias_ih_l0", 1, {gates * hidden}},
+                    {"bias_hh_l0", 1, {gates * hidden}}};
+        for (int i = 0; i < 4; i++) {
+            snprintf(name, sizeof name, "%s%s", prefix, cell[i].suffix);
+            if (!expect_tensor(ctx, fn, path, st, arch, name, cell[i].rank, cell[i].shape))
+                return false;
+        }
+        return expect_linear_stack(ctx, fn, path, st, arch, (int64_t[]){hidden, v[3]}, 2, 1);
+    }
+    int64_t widths[MAX_WIDTHS];
+    int n = 0;
+    if (!parse_arch(arch, widths, MAX_WIDTHS, &n)) {
         eng_fail(ctx, CLG_STATUS_FORMAT,
-                 "%s: %s: metadata \"arch\" is \"%s\"; expected positive layer widths joined "
-                 "by dashes, such as \"784-256-128-10\"",
-                 fn, path, arch);
-    else if (strcmp(kind, "logreg") == 0 && n != 2)
+                 "%s: %s: metadata \"arch\" is \"%s\"; expected 2 to %d layer widths (1 to "
+                 "2^31 - 1) joined by dashes, such as \"784-256-128-10\"",
+                 fn, path, arch, MAX_WIDTHS);
+        return false;
+    }
+    if (strcmp(kind, "logreg") == 0 && n != 2) {
         eng_fail(ctx, CLG_STATUS_FORMAT,
                  "%s: %s: metadata \"arch\" is \"%s\"; a logreg has two widths, "
                  "\"inputs-classes\"",
                  fn, path, arch);
-    clg_model *model = NULL;
-    if (!eng_failed(ctx))
-        model = strcmp(kind, "mlp") == 0
-                    ? clg_zoo_mlp_create(ctx, widths[0], widths + 1, n - 2, widths[n - 1], 0)
-                    : clg_zoo_logreg_create(ctx, widths[0], widths[1], 0);
-    free(widths);
-    clg_safetensors_destroy(st);
-    if (model && clg_checkpoint_load(ctx, model->params, path) != CLG_STATUS_OK) {
-        clg_model_destroy(model);
-        return NULL;
+        return false;
     }
+    bool mirrored = strcmp(kind, "autoencoder") != 0 || (n >= 3 && n % 2 == 1);
+    for (int i = 0; mirrored && strcmp(kind, "autoencoder") == 0 && i < n / 2; i++)
+        mirrored = widths[i] == widths[n - 1 - i];
+    if (!mirrored) {
+        eng_fail(ctx, CLG_STATUS_FORMAT,
+                 "%s: %s: metadata \"arch\" is \"%s\"; an autoencoder's widths mirror around "
+                 "its code, such as \"30-100-100-15-100-100-30\"",
+                 fn, path, arch);
+        return false;
+    }
+    return expect_linear_stack(ctx, fn, path, st, arch, widths, n, 1);
+}
+
+/* The model the checked metadata describes, its weights not yet loaded. */
+static clg_model *build_from_metadata(clg_context *ctx, const char *path,
+                                      const clg_safetensors *st)
+{
+    static const char fn[] = "clg_model_from_checkpoint";
+    const char *kind = clg_safetensors_metadata(st, "model");
+    const char *arch = clg_safetensors_metadata(st, "arch");
+    if (strcmp(kind, "lenet5") == 0)
+        return zoo_lenet5_from_metadata(ctx, fn, path, clg_safetensors_metadata(st, "activation"),
+                                        clg_safetensors_metadata(st, "pool"));
+    if (strcmp(kind, "rnn") == 0 || strcmp(kind, "lstm") == 0)
+        return zoo_recurrent_from_metadata(ctx, fn, path, kind, arch);
+    if (strcmp(kind, "autoencoder") == 0)
+        return zoo_autoencoder_from_metadata(ctx, fn, path, arch);
+    int64_t widths[MAX_WIDTHS];
+    int n = 0;
+    parse_arch(arch, widths, MAX_WIDTHS, &n); /* checked above */
+    return strcmp(kind, "mlp") == 0
+               ? clg_zoo_mlp_create(ctx, widths[0], widths + 1, n - 2, widths[n - 1], 0)
+               : clg_zoo_logreg_create(ctx, widths[0], widths[1], 0);
+}
+
+CLG_API clg_model *clg_model_from_checkpoint(clg_context *ctx, const char *path)
+{
+    clg_safetensors *st = clg_safetensors_read(ctx, path);
+    if (!st)
+        return NULL;
+    clg_model *model = zoo_checkpoint_check(ctx, path, st) ? build_from_metadata(ctx, path, st)
+                                                             : NULL;
+    if (model && data_checkpoint_load_from(ctx, model->params, path, st) != CLG_STATUS_OK) {
+        clg_model_destroy(model);
+        model = NULL;
+    }
+    for (size_t i = 0; model && i < clg_params_count(model->params); i++) {
+        const char *name = clg_params_name(model->params, i);
+        int64_t bad = clg_safetensors_nonfinite(st, name);
+        if (bad && !model->nonfinite)
+            snprintf(model->nonfinite_tensor, sizeof model->nonfinite_tensor, "%s", name);
+        model->nonfinite += bad;
+    }
+    clg_safetensors_destroy(st);
     return model;
+}
+
+CLG_API int64_t clg_model_nonfinite(const clg_model *model, const char **tensor)
+{
+    if (tensor)
+        *tensor = model->nonfinite ? model->nonfinite_tensor : NULL;
+    return model->nonfinite;
 }

@@ -28,6 +28,10 @@ struct clg_model {
      * fc1, and the number of time steps each input row is split into. */
     clg_recurrent_layer *recurrent;
     int64_t steps;
+    /* Loaded from a checkpoint: its NaN / infinite weights, and the first
+     * tensor holding one. */
+    int64_t nonfinite;
+    char nonfinite_tensor[128];
 };
 
 /* A model of `kind` with linear layers between consecutive widths, initialised
@@ -55,5 +59,12 @@ clg_model *zoo_autoencoder_from_metadata(clg_context *ctx, const char *fn, const
  * metadata; NULL with a message naming `fn` and `path` on a bad arch. */
 clg_model *zoo_recurrent_from_metadata(clg_context *ctx, const char *fn, const char *path,
                                        const char *kind, const char *arch);
+
+/* Whether `st`, read from `path`, is a checkpoint clg_model_from_checkpoint
+ * can rebuild: the metadata names a known kind with a well-formed "arch",
+ * and every tensor that arch implies is in the file with that shape. Reads
+ * only the file's header: nothing is allocated and no device is used, so the
+ * fuzzer calls it alone. false with the context error set. */
+bool zoo_checkpoint_check(clg_context *ctx, const char *path, const clg_safetensors *st);
 
 #endif

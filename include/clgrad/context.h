@@ -120,6 +120,8 @@ typedef struct clg_counters {
     uint64_t device_allocations; /* clCreateBuffer calls */
     uint64_t program_builds;     /* clBuildProgram calls (from source or binary) */
     uint64_t disk_cache_hits;    /* programs loaded from the on-disk binary cache */
+    uint64_t disk_cache_rejects; /* cache entries found damaged (checksum, length, or
+                                    refused by the driver), deleted and rebuilt */
     uint64_t host_syncs;         /* blocking reads, clFinish, waits on events */
     uint64_t kernel_launches;    /* clgrad's own kernels enqueued, GEMMs aside */
     uint64_t gemm_calls;         /* GEMMs enqueued (CLBlast or clgrad's own kernels) */

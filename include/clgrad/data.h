@@ -32,12 +32,21 @@ typedef struct clg_dataset clg_dataset;
 
 /* Loads {train,t10k}-images-idx3-ubyte[.gz] and the matching labels from
  * `dir`. Pixels become floats in [0, 1]. A missing folder is
- * CLG_STATUS_IO with a message naming the Debian package. */
+ * CLG_STATUS_IO with a message naming the Debian package; a split without
+ * images is CLG_STATUS_FORMAT naming the file. */
 CLG_API clg_dataset *clg_dataset_load_mnist(clg_context *ctx, const char *dir, bool train);
 CLG_API void clg_dataset_destroy(clg_dataset *ds);
 CLG_API int64_t clg_dataset_size(const clg_dataset *ds);
 CLG_API int64_t clg_dataset_features(const clg_dataset *ds); /* 784 for 28x28 */
+/* 1 + the largest label, at least 10. */
 CLG_API int clg_dataset_classes(const clg_dataset *ds);
+/* CLG_STATUS_FORMAT, naming the labels file, the sample and the label, unless
+ * every label is in [0, classes): a test split checked against the classes
+ * of a model trained elsewhere. */
+CLG_API clg_status clg_dataset_check_labels(clg_context *ctx, const clg_dataset *ds, int classes);
+/* The files the dataset was read from (borrowed), for messages. */
+CLG_API const char *clg_dataset_images_path(const clg_dataset *ds);
+CLG_API const char *clg_dataset_labels_path(const clg_dataset *ds);
 /* Borrowed: (size, features) floats and (size) labels. */
 CLG_API const float *clg_dataset_images(const clg_dataset *ds);
 CLG_API const int32_t *clg_dataset_labels(const clg_dataset *ds);
@@ -91,7 +100,10 @@ CLG_API clg_status clg_checkpoint_load(clg_context *ctx, const clg_params *param
 
 typedef struct clg_safetensors clg_safetensors;
 
-/* Reads a safetensors file whole (F32 and I32 entries; others are an error). */
+/* Reads a safetensors file whole (F32 and I32 entries; others are an error).
+ * The header's sizes are checked against the file before anything is
+ * allocated; the tensors must tile the data with no overlap, gap or byte
+ * after the last (CLG_STATUS_FORMAT naming the file and the tensors). */
 CLG_API clg_safetensors *clg_safetensors_read(clg_context *ctx, const char *path);
 CLG_API void clg_safetensors_destroy(clg_safetensors *st);
 CLG_API size_t clg_safetensors_count(const clg_safetensors *st);
@@ -100,6 +112,10 @@ CLG_API const char *clg_safetensors_name(const clg_safetensors *st, size_t index
  * object's lifetime; shape has `*rank` valid entries. */
 CLG_API bool clg_safetensors_get(const clg_safetensors *st, const char *name, clg_dtype *dtype,
                                  int *rank, const int64_t **shape, const void **data);
+/* How many values of an F32 entry are NaN or infinite (0 for I32 entries and
+ * absent names): a checkpoint saved from a diverged run loads fine, so a
+ * caller that wants to warn asks here. */
+CLG_API int64_t clg_safetensors_nonfinite(const clg_safetensors *st, const char *name);
 /* A __metadata__ value, or NULL. Borrowed. */
 CLG_API const char *clg_safetensors_metadata(const clg_safetensors *st, const char *key);
 /* A persistent tensor holding the entry; NULL (and CLG_STATUS_MISMATCH) when
@@ -109,10 +125,14 @@ CLG_API clg_tensor *clg_safetensors_tensor(const clg_safetensors *st, clg_contex
 
 /* ---- Metrics ---- */
 
-/* matrix[truth * classes + predicted] counts; returns the accuracy in [0, 1]
- * (0 when n is 0). Labels outside [0, classes) are not counted. */
-CLG_API double clg_confusion_matrix(const int32_t *predicted, const int32_t *truth, int64_t n,
-                                    int classes, int64_t *matrix);
+/* matrix[truth * classes + predicted] counts (matrix may be NULL), and the
+ * accuracy in [0, 1] (0 when n is 0) in *accuracy (may be NULL). A label
+ * outside [0, classes), truth or predicted, is CLG_STATUS_INVALID_ARGUMENT
+ * naming the sample, with the matrix untouched: a label the caller's matrix
+ * has no row for is a bug or a bad file upstream, not a sample to skip. */
+CLG_API clg_status clg_confusion_matrix(clg_context *ctx, const int32_t *predicted,
+                                        const int32_t *truth, int64_t n, int classes,
+                                        int64_t *matrix, double *accuracy);
 
 /* ---- Credit-card fraud transactions (CSV) and binary-detection metrics ----
  *

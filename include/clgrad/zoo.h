@@ -432,8 +432,15 @@ CLG_API clg_status clg_gan_losses(clg_gan *gan, const float *real, int64_t n, co
                                   clg_gan_loss loss, float *d_loss, float *g_loss);
 
 /* Reads the architecture from a checkpoint's metadata, builds the model and
- * loads its weights. */
+ * loads its weights. Every shape the metadata implies is checked against the
+ * file's tensors before anything is allocated (CLG_STATUS_MISMATCH naming the
+ * tensor and both shapes), so a damaged "arch" costs no memory. */
 CLG_API clg_model *clg_model_from_checkpoint(clg_context *ctx, const char *path);
+/* How many weights were NaN or infinite in the checkpoint the model was
+ * loaded from (0 for a model created fresh); *tensor (may be NULL) gets the
+ * first such tensor's name, borrowed for the model's life. Such a file loads
+ * (it is what a diverged run saves); a caller may warn. */
+CLG_API int64_t clg_model_nonfinite(const clg_model *model, const char **tensor);
 CLG_API void clg_model_destroy(clg_model *model);
 
 /* x (N, in_features) -> (N, out_features); a step tensor. */

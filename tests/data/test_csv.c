@@ -267,7 +267,55 @@ START_TEST(test_fraud_csv_bad_input)
     ck_assert_ptr_null(clg_fraud_read_csv(ctx, "/nonexistent/creditcard.csv"));
     ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_IO);
     ck_assert_str_eq(clg_context_error(ctx),
-                     "clg_fraud_read_csv: /nonexistent/creditcard.csv: No such file or directory");
+                     "clg_fraud_read_csv: /nonexistent/creditcard.csv: cannot open: No such file or directory");
+    clg_context_destroy(ctx);
+    remove_dir();
+}
+END_TEST
+
+/* NUL bytes (first byte or mid-file) and values that overflow a float are
+ * refused with the file, line and field; /dev/zero fails at its first
+ * byte rather than filling memory. */
+START_TEST(test_fraud_csv_hostile_bytes)
+{
+    make_dir();
+    clg_context *ctx = test_context();
+    static char text[8192];
+    snprintf(text, sizeof text, "%s", header);
+    for (int r = 0; r < 4; r++)
+        append_row(text, sizeof text, r, r == 1);
+    char path[256];
+    /* a NUL as the first byte, and one inside line 3 */
+    size_t n = strlen(text);
+    for (int where = 0; where < 2; where++) {
+        static char bytes[8192];
+        memcpy(bytes, text, n);
+        size_t at = where == 0 ? 0 : (size_t)(strchr(strchr(text, '\n') + 1, '\n') - text) + 5;
+        bytes[at] = '\0';
+        snprintf(path, sizeof path, "%s/nul%d.csv", dir, where);
+        FILE *f = fopen(path, "wb");
+        ck_assert_uint_eq(fwrite(bytes, 1, n, f), n);
+        fclose(f);
+        clg_context_clear_error(ctx);
+        ck_assert_ptr_null(clg_fraud_read_csv(ctx, path));
+        ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_FORMAT);
+        char want[512];
+        snprintf(want, sizeof want, "clg_fraud_read_csv: %s: line %d: a NUL byte (at byte %zu)",
+                 path, where == 0 ? 1 : 3, at + 1);
+        ck_assert_msg(strncmp(clg_context_error(ctx), want, strlen(want)) == 0, "%s",
+                      clg_context_error(ctx));
+    }
+    /* 1e39 is a finite double but no float */
+    char *v5 = strstr(strchr(strchr(text, '\n') + 1, '\n') + 1, ",0.5,");
+    ck_assert_ptr_nonnull(v5);
+    static char overflow[8192];
+    snprintf(overflow, sizeof overflow, "%.*s,1e39,%s", (int)(v5 - text), text, v5 + 5);
+    expect_bad(ctx, "overflow.csv", overflow, "line 3, column 6 (V5): \"1e39\" overflows a 32-bit float");
+    clg_context_clear_error(ctx);
+    ck_assert_ptr_null(clg_fraud_read_csv(ctx, "/dev/zero"));
+    ck_assert_str_eq(clg_context_error(ctx),
+                     "clg_fraud_read_csv: /dev/zero: line 1: a NUL byte (at byte 1): binary data, "
+                     "not CSV text");
     clg_context_destroy(ctx);
     remove_dir();
 }
@@ -282,6 +330,7 @@ int main(void)
     tcase_add_test(tc, test_fraud_split);
     tcase_add_test(tc, test_minmax_hand_case);
     tcase_add_test(tc, test_fraud_csv_bad_input);
+    tcase_add_test(tc, test_fraud_csv_hostile_bytes);
     suite_add_tcase(s, tc);
     return test_run(s);
 }

@@ -237,6 +237,39 @@ START_TEST(test_dataset_bad_files)
 }
 END_TEST
 
+/* An empty split fails naming its images file; labels checked against a
+ * model's classes name the labels file, the sample and the label. */
+START_TEST(test_dataset_empty_split_and_label_check)
+{
+    clg_context *ctx = test_context();
+    char *dir = make_temp_dir();
+    const uint32_t train_dims[] = {3, 2, 2}, train_labels[] = {3};
+    const uint8_t pixels[12] = {0}, labels[3] = {1, 9, 4};
+    write_idx(dir, "train-images-idx3-ubyte", 3, train_dims, pixels, 12);
+    write_idx(dir, "train-labels-idx1-ubyte", 1, train_labels, labels, 3);
+    const uint32_t empty_dims[] = {0, 2, 2}, empty_labels[] = {0};
+    write_idx(dir, "t10k-images-idx3-ubyte", 3, empty_dims, pixels, 0);
+    write_idx(dir, "t10k-labels-idx1-ubyte", 1, empty_labels, labels, 0);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte", dir);
+    ck_assert_ptr_null(clg_dataset_load_mnist(ctx, dir, false));
+    expect_error(ctx, CLG_STATUS_FORMAT, (const char *[]){path, "no images", "t10k", NULL});
+
+    clg_dataset *ds = clg_dataset_load_mnist(ctx, dir, true);
+    ck_assert_msg(ds != NULL, "%s", clg_context_error(ctx));
+    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte", dir);
+    ck_assert_str_eq(clg_dataset_labels_path(ds), path);
+    ck_assert_int_eq(clg_dataset_check_labels(ctx, ds, 10), CLG_STATUS_OK);
+    ck_assert_int_eq(clg_dataset_check_labels(ctx, ds, 9), CLG_STATUS_FORMAT);
+    expect_error(ctx, CLG_STATUS_FORMAT,
+                 (const char *[]){path, "label 9 (of sample 1) is outside the model's 9 classes",
+                                  NULL});
+    clg_dataset_destroy(ds);
+    remove_temp_dir(dir);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("data/dataset");
@@ -244,6 +277,7 @@ int main(void)
     tcase_add_test(tc, test_dataset_fashion_mnist_train);
     tcase_add_test(tc, test_dataset_fashion_mnist_test);
     tcase_add_test(tc, test_dataset_small_and_gather);
+    tcase_add_test(tc, test_dataset_empty_split_and_label_check);
     tcase_add_test(tc, test_dataset_missing_folder);
     tcase_add_test(tc, test_dataset_bad_files);
     suite_add_tcase(s, tc);

@@ -272,6 +272,76 @@ START_TEST(test_idx_damaged_gzip)
 }
 END_TEST
 
+/* The dims are checked against what the file can hold before the data is
+ * allocated: 2^31 - 1 images in an 800-byte file, plain or gzipped (deflate
+ * inflates at most 1032:1), fail naming the file, not as "out of host
+ * memory". A gzip stream without its trailer, or with bytes after it, is
+ * refused; two concatenated members read as one file. /dev/zero fails at
+ * once. */
+START_TEST(test_idx_sizes_bounded_by_the_file)
+{
+    clg_context *ctx = test_context();
+    char *dir = make_temp_dir();
+    unsigned char buf[800] = {0, 0, 0x08, 3, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 28, 0, 0, 0, 28};
+    char path[512];
+    for (int gzip = 0; gzip < 2; gzip++) {
+        snprintf(path, sizeof path, "%s/claims%s", dir, gzip ? ".gz" : "");
+        write_file(path, gzip, buf, sizeof buf);
+        ck_assert_ptr_null(clg_idx_read(ctx, path));
+        expect_error(ctx, CLG_STATUS_FORMAT,
+                     (const char *[]){path, "truncated IDX data", "1683627179248",
+                                      gzip ? "deflate expands at most 1032:1" : "found 784",
+                                      NULL});
+    }
+    /* gzip: the last 8 bytes (CRC and length) cut off, or junk after them */
+    unsigned char good[64];
+    const uint32_t dims[] = {2, 3, 4};
+    size_t good_len = make_idx(good, 3, dims);
+    snprintf(path, sizeof path, "%s/whole.gz", dir);
+    write_file(path, true, good, good_len);
+    FILE *f = fopen(path, "rb");
+    unsigned char gz[256];
+    size_t gz_len = fread(gz, 1, sizeof gz, f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/no_trailer.gz", dir);
+    write_file(path, false, gz, gz_len - 8);
+    ck_assert_ptr_null(clg_idx_read(ctx, path));
+    expect_error(ctx, CLG_STATUS_FORMAT,
+                 (const char *[]){path, "truncated", "gzip: unexpected end of file", NULL});
+    unsigned char twice[600];
+    memcpy(twice, gz, gz_len);
+    memcpy(twice + gz_len, "junk", 4);
+    snprintf(path, sizeof path, "%s/junk_after.gz", dir);
+    write_file(path, false, twice, gz_len + 4);
+    ck_assert_ptr_null(clg_idx_read(ctx, path));
+    expect_error(ctx, CLG_STATUS_FORMAT,
+                 (const char *[]){path, "damaged gzip stream", "after the end", NULL});
+    /* two members, split inside the data: one file */
+    char half[512];
+    snprintf(half, sizeof half, "%s/half.gz", dir);
+    write_file(half, true, good, 20);
+    f = fopen(half, "rb");
+    size_t first = fread(twice, 1, sizeof twice, f);
+    fclose(f);
+    write_file(half, true, good + 20, good_len - 20);
+    f = fopen(half, "rb");
+    size_t second = fread(twice + first, 1, sizeof twice - first, f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/members.gz", dir);
+    write_file(path, false, twice, first + second);
+    clg_idx *idx = clg_idx_read(ctx, path);
+    ck_assert_msg(idx != NULL, "%s", clg_context_error(ctx));
+    ck_assert_mem_eq(clg_idx_data(idx), good + 16, 24);
+    clg_idx_destroy(idx);
+
+    ck_assert_ptr_null(clg_idx_read(ctx, "/dev/zero"));
+    expect_error(ctx, CLG_STATUS_FORMAT,
+                 (const char *[]){"/dev/zero", "unsupported IDX element type 0x00", NULL});
+    remove_temp_dir(dir);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("data/idx");
@@ -280,6 +350,7 @@ int main(void)
     tcase_add_test(tc, test_idx_dim_axes);
     tcase_add_test(tc, test_idx_bad_files);
     tcase_add_test(tc, test_idx_damaged_gzip);
+    tcase_add_test(tc, test_idx_sizes_bounded_by_the_file);
     suite_add_tcase(s, tc);
     return test_run(s);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "support.h"
@@ -501,6 +502,132 @@ START_TEST(test_checkpoint_failed_save_keeps_old_file)
 }
 END_TEST
 
+/* The tensors must tile the data: overlapping ranges, a gap, or bytes after
+ * the last tensor are refused naming the file and the tensors; sizes are
+ * checked against the file before anything is allocated, and /dev/zero and
+ * a folder are refused at once. */
+START_TEST(test_safetensors_layout_and_bounds)
+{
+    clg_context *ctx = test_context();
+    char *dir = make_temp_dir();
+    char path[512];
+    const struct {
+        const char *file, *header;
+        size_t data_bytes;
+        const char *part1, *part2;
+    } cases[] = {
+        {"overlap",
+         "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+         "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
+         12, "tensors \"a\" (bytes 0 to 8) and \"b\" (bytes 4 to 12) overlap", NULL},
+        {"same_range",
+         "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+         "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+         8, "overlap", NULL},
+        {"gap", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8,
+         "data bytes 0 to 4 belong to no tensor", "\"a\""},
+        {"trailing", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 9,
+         "5 bytes after the last tensor", NULL},
+        {"trailing_empty", "{}", 1, "1 bytes after the last tensor", NULL},
+        {"claims_more", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1073741824],\"data_offsets\":[0,"
+                        "4294967296]}}",
+         16, "data_offsets [0, 4294967296]", "16 data bytes"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s.safetensors", dir, cases[i].file);
+        write_safetensors(path, cases[i].header, cases[i].data_bytes);
+        ck_assert_msg(clg_safetensors_read(ctx, path) == NULL, "%s was accepted", cases[i].file);
+        expect_error(ctx, CLG_STATUS_FORMAT,
+                     (const char *[]){path, cases[i].part1, cases[i].part2, NULL});
+    }
+    /* A header claiming 64 MiB in a 20-byte file: refused by length. */
+    snprintf(path, sizeof path, "%s/long_header.safetensors", dir);
+    write_bytes(path, "\0\0\0\x04\0\0\0\0{}          ", 20);
+    ck_assert_ptr_null(clg_safetensors_read(ctx, path));
+    expect_error(ctx, CLG_STATUS_FORMAT, (const char *[]){path, "header length 67108864", NULL});
+    /* Endless and special files. */
+    ck_assert_ptr_null(clg_safetensors_read(ctx, "/dev/zero"));
+    expect_error(ctx, CLG_STATUS_FORMAT,
+                 (const char *[]){"/dev/zero", "not a safetensors file", "header length 0", NULL});
+    ck_assert_ptr_null(clg_safetensors_read(ctx, dir));
+    expect_error(ctx, CLG_STATUS_IO, (const char *[]){dir, "is a folder", NULL});
+    /* Non-finite values are counted, per tensor. */
+    snprintf(path, sizeof path, "%s/nan.safetensors", dir);
+    const char *header = "{\"x\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]},"
+                         "\"i\":{\"dtype\":\"I32\",\"shape\":[1],\"data_offsets\":[12,16]}}";
+    size_t h = strlen(header);
+    unsigned char buf[512] = {0};
+    for (int k = 0; k < 8; k++)
+        buf[k] = (unsigned char)((uint64_t)h >> (8 * k));
+    memcpy(buf + 8, header, h);
+    const float values[3] = {NAN, 1.0f, -INFINITY};
+    memcpy(buf + 8 + h, values, 12);
+    memset(buf + 8 + h + 12, 0xff, 4);
+    write_bytes(path, buf, 8 + h + 16);
+    clg_safetensors *st = clg_safetensors_read(ctx, path);
+    ck_assert_msg(st != NULL, "%s", clg_context_error(ctx));
+    ck_assert_int_eq(clg_safetensors_nonfinite(st, "x"), 2);
+    ck_assert_int_eq(clg_safetensors_nonfinite(st, "i"), 0);
+    ck_assert_int_eq(clg_safetensors_nonfinite(st, "absent"), 0);
+    clg_safetensors_destroy(st);
+    remove_temp_dir(dir);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* A save onto something that is not a regular file (a pipe here; a device
+ * such as /dev/full alike) is refused and leaves it in place; the
+ * temporaries of dead processes beside the file are removed, those of live
+ * processes and other names kept. */
+START_TEST(test_checkpoint_save_destination)
+{
+    clg_context *ctx = test_context();
+    clg_tensor *t[1];
+    const char *names[] = {"a"};
+    const int ranks[] = {1};
+    const int64_t shapes[][4] = {{4}};
+    clg_params *ps = make_params(ctx, 1, names, ranks, shapes, 1, t);
+    char *dir = make_temp_dir();
+    char path[512], listing[512];
+    snprintf(path, sizeof path, "%s/pipe", dir);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    ck_assert_int_eq(clg_checkpoint_save(ctx, ps, path, NULL, NULL, 0), CLG_STATUS_IO);
+    expect_error(ctx, CLG_STATUS_IO, (const char *[]){path, "not a regular file", NULL});
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert(S_ISFIFO(st.st_mode));
+    ck_assert_int_eq(remove(path), 0);
+
+    /* a dead child's pid, our parent's (alive), and names not of our form */
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    ck_assert_int_eq(waitpid(child, NULL, 0), child);
+    const char *kept[] = {"m.tmp.1x", "m.tmp.", "other.tmp.%ld", "m.tmp.%ld"};
+    char name[64];
+    snprintf(path, sizeof path, "%s/m.tmp.%ld", dir, (long)child);
+    write_bytes(path, "x", 1);
+    for (int k = 0; k < 4; k++) {
+        snprintf(name, sizeof name, kept[k], (long)(k == 2 ? child : getppid()));
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        write_bytes(path, "x", 1);
+    }
+    snprintf(path, sizeof path, "%s/m", dir);
+    ck_assert_int_eq(clg_checkpoint_save(ctx, ps, path, NULL, NULL, 0), CLG_STATUS_OK);
+    snprintf(path, sizeof path, "%s/m.tmp.%ld", dir, (long)child);
+    ck_assert_msg(access(path, F_OK) != 0, "%s (a dead process's) is left", path);
+    for (int k = 0; k < 4; k++) {
+        snprintf(name, sizeof name, kept[k], (long)(k == 2 ? child : getppid()));
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        ck_assert_msg(access(path, F_OK) == 0, "%s was removed", path);
+    }
+    (void)listing;
+    destroy_params(ps, t);
+    remove_temp_dir(dir);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("data/safetensors");
@@ -508,6 +635,8 @@ int main(void)
     tcase_add_test(tc, test_checkpoint_round_trip);
     tcase_add_test(tc, test_safetensors_reads_pytorch_file);
     tcase_add_test(tc, test_safetensors_bad_inputs);
+    tcase_add_test(tc, test_safetensors_layout_and_bounds);
+    tcase_add_test(tc, test_checkpoint_save_destination);
     tcase_add_test(tc, test_checkpoint_mismatch);
     tcase_add_test(tc, test_checkpoint_unwritable);
     tcase_add_test(tc, test_checkpoint_failed_save_keeps_old_file);

@@ -107,6 +107,36 @@ START_TEST(test_tensor_bad_input)
 }
 END_TEST
 
+/* Shapes whose element count overflows int64 (or only int32) are refused
+ * with the dimension named, before anything is allocated: the size check
+ * multiplies nothing it has not bounded first. A zero dim does not let a
+ * huge one through. */
+START_TEST(test_tensor_shape_overflow)
+{
+    const int64_t shapes[][2] = {{INT64_C(4611686018427387904), 10},
+                                 {10, INT64_C(4611686018427387904)},
+                                 {INT64_MAX, INT64_MAX},
+                                 {65536, 65536},
+                                 {0, INT64_C(1) << 40},
+                                 {INT64_C(1) << 31, 1}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        clg_context *ctx = test_context();
+        ck_assert_ptr_null(clg_tensor_create(ctx, CLG_DTYPE_F32, 2, shapes[i]));
+        ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
+        ck_assert_msg(strstr(clg_context_error(ctx), "more than 2^31 - 1 elements") != NULL,
+                      "%s", clg_context_error(ctx));
+        clg_context_destroy(ctx);
+    }
+    /* The largest that fits is accepted by the check (no allocation here:
+     * a zero dim). */
+    clg_context *ctx = test_context();
+    clg_tensor *t = clg_tensor_create(ctx, CLG_DTYPE_F32, 2, (int64_t[]){0, INT32_MAX});
+    ck_assert_msg(t != NULL, "%s", clg_context_error(ctx));
+    clg_tensor_destroy(t);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("engine/tensor");
@@ -115,6 +145,7 @@ int main(void)
     tcase_add_test(tc, test_tensor_int32_and_scalars);
     tcase_add_test(tc, test_tensor_step_tensors_and_copies);
     tcase_add_test(tc, test_tensor_bad_input);
+    tcase_add_test(tc, test_tensor_shape_overflow);
     suite_add_tcase(s, tc);
     return test_run(s);
 }

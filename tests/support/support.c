@@ -341,8 +341,10 @@ double test_accuracy(clg_context *ctx, clg_model *model, const clg_dataset *test
     ck_assert_ptr_nonnull(predicted);
     test_predict(ctx, model, clg_dataset_images(test), n, predicted);
     int64_t confusion[TEST_CLASSES * TEST_CLASSES];
-    double accuracy =
-        clg_confusion_matrix(predicted, clg_dataset_labels(test), n, TEST_CLASSES, confusion);
+    double accuracy = 0.0;
+    ck_assert_int_eq(clg_confusion_matrix(ctx, predicted, clg_dataset_labels(test), n,
+                                          TEST_CLASSES, confusion, &accuracy),
+                     CLG_STATUS_OK);
     int64_t total = 0, correct = 0;
     for (int t = 0; t < TEST_CLASSES; t++)
         for (int p = 0; p < TEST_CLASSES; p++) {

@@ -34,6 +34,16 @@ run() {
     echo "\$ clgrad $* -> exit $(cat "$work/$name.rc")"
 }
 
+# run_bounded NAME ARGS...: as run, killed after 60 s (exit 124), for files
+# that never end.
+run_bounded() {
+    local name=$1
+    shift
+    timeout 60 "$clgrad" "$@" >"$work/$name.out" 2>"$work/$name.err"
+    echo $? >"$work/$name.rc"
+    echo "\$ clgrad $* -> exit $(cat "$work/$name.rc")"
+}
+
 # expect_error NAME CODE PATTERN: the run exited with CODE and wrote exactly
 # one line on stderr, "clgrad: ..." matching the extended regex PATTERN.
 expect_error() {
@@ -241,10 +251,10 @@ PY
     run tune_rnn_hidden tune lstm --hidden 8,8
     expect_error tune_rnn_hidden 2 '^clgrad: tune: --hidden for lstm is one size'
 
-    # An unwritable --save: the run still reports its accuracy, then fails.
+    # An unwritable --save fails before training, so no run is lost to it.
     run bad_save train logreg --data "$data" --epochs 1 --save /nonexistent/dir/model.safetensors
-    expect_error bad_save 1 '/nonexistent/dir'
-    expect_out bad_save 'final test accuracy [0-9.]+%'
+    expect_error bad_save 1 '^clgrad: --save: cannot write /nonexistent/dir/model.safetensors: folder /nonexistent/dir does not exist$'
+    grep -q 'training' "$work/bad_save.out" && fail "bad_save: training started"
 
     # --plot: loss.png and accuracy.png of 800x560 (the PNG's IHDR), and a
     # folder that cannot be made fails before training. --profile: the table
@@ -296,7 +306,7 @@ PY
     run lecture_layers lecture vanishing --layers 1
     expect_error lecture_layers 2 '^clgrad: --layers: 1 is out of range'
     run lecture_flip_bad lecture perceptron --flip 2
-    expect_error lecture_flip_bad 2 '^clgrad: --flip: "2" is not a probability'
+    expect_error lecture_flip_bad 2 '^clgrad: --flip: 2 is out of range \(0 to 0.5\)$'
 }
 
 # clgrad fraud (tools/clgrad/fraud.c): a small synthetic file, a short
@@ -395,8 +405,128 @@ recurrent_checks() {
     expect_error unknown_model 2 'models: lenet5, mlp, logreg, rnn, lstm'
 }
 
+# Hostile input (issue 12): numbers out of their domain, destinations that
+# cannot be written, endless and malformed files, datasets that do not fit
+# the model. A tiny fake Fashion-MNIST folder stands in for the real one, so
+# this needs no dataset and takes seconds.
+hostile_checks() {
+    # fake_mnist DIR TRAIN_N TEST_N TRAIN_SIDE TEST_SIDE TRAIN_MAX_LABEL TEST_MAX_LABEL
+    fake_mnist() {
+        python3 - "$@" <<'PY'
+import os, struct, sys
+folder, n_train, n_test, side_train, side_test, top_train, top_test = sys.argv[1:]
+os.makedirs(folder, exist_ok=True)
+def write(name, dims, data):
+    with open(os.path.join(folder, name), "wb") as f:
+        f.write(bytes([0, 0, 8, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + data)
+for split, n, side, top in (("train", n_train, side_train, top_train), ("t10k", n_test, side_test, top_test)):
+    n, side, top = int(n), int(side), int(top)
+    write(split + "-images-idx3-ubyte", [n, side, side], bytes((7 * k) % 256 for k in range(n * side * side)))
+    write(split + "-labels-idx1-ubyte", [n], bytes(top if i == n - 1 else i % 10 for i in range(n)))
+PY
+    }
+    # Numbers: the whole text a number, in range, and alive as a float.
+    run lr_tiny train mlp --lr 1e-50
+    expect_error lr_tiny 2 '^clgrad: --lr: 1e-50 is too small for a 32-bit float'
+    run lr_denormal train mlp --lr 1e-40
+    expect_error lr_denormal 2 'too small for a 32-bit float'
+    run lr_huge train mlp --lr 1e39
+    expect_error lr_huge 2 '^clgrad: --lr: 1e39 is too large for a 32-bit float'
+    run lr_underflow train mlp --lr 1e-400
+    expect_error lr_underflow 2 '^clgrad: --lr: 1e-400 is out of range'
+    run lr_hex train mlp --lr 0x1p-3
+    expect_error lr_hex 2 '^clgrad: --lr: "0x1p-3" is not a number'
+    run lr_space train mlp --lr " 0.1"
+    expect_error lr_space 2 'is not a number'
+    run seed_space train mlp --seed " -1"
+    expect_error seed_space 2 '^clgrad: --seed: '
+    run epochs_plus train mlp --epochs +3
+    expect_error epochs_plus 2 '^clgrad: --epochs: "\+3" is not a whole number$'
+    run eps_tiny attack fgsm --load x --eps 0.1,1e-50
+    expect_error eps_tiny 2 '^clgrad: --eps: 1e-50 is too small'
+    run fpr_one fraud --data x --fpr 1
+    expect_error fpr_one 2 '^clgrad: --fpr: "1" is not a rate'
+    run threshold_inf fraud --data x --threshold inf
+    expect_error threshold_inf 2 '^clgrad: --threshold: "inf" is not a number$'
+
+    fake_mnist "$work/fake" 20 10 28 28 9 9
+    # Destinations checked before training: a device node is refused and
+    # stays a device; a missing folder is named.
+    run save_device train logreg --data "$work/fake" --epochs 1 --save /dev/full
+    expect_error save_device 1 '^clgrad: --save: /dev/full is a character device, not a regular file'
+    [ -c /dev/full ] || fail "save_device: /dev/full is no longer a character device"
+    run save_folder train logreg --data "$work/fake" --epochs 1 --save "$work"
+    expect_error save_folder 1 'is a folder, not a regular file'
+    run save_nowhere train logreg --data "$work/fake" --epochs 1 --save "$work/none/m.safetensors"
+    expect_error save_nowhere 1 "folder $work/none does not exist"
+
+    # Endless and special files: a bounded read and an error naming the file.
+    run_bounded eval_zero eval --load /dev/zero
+    expect_error eval_zero 1 '^clgrad: /dev/zero: not a safetensors file'
+    run_bounded fraud_zero fraud --data /dev/zero
+    expect_error fraud_zero 1 '/dev/zero: line 1: a NUL byte'
+    run eval_folder eval --load "$work"
+    expect_error eval_folder 1 'is a folder, not a file'
+
+    # Test labels outside the model's classes, named with their file.
+    fake_mnist "$work/label200" 20 10 28 28 9 200
+    run label200 train mlp --data "$work/label200" --epochs 1 --hidden 8 --save "$work/l.safetensors"
+    expect_error label200 1 "label200/t10k-labels-idx1-ubyte: label 200 \(of sample 9\) is outside the model's 10 classes"
+    # Empty splits, and splits of different image sizes, before any epoch.
+    fake_mnist "$work/empty_test" 20 0 28 28 9 9
+    run empty_test train logreg --data "$work/empty_test" --epochs 1 --save "$work/e.safetensors"
+    expect_error empty_test 1 'empty_test/t10k-images-idx3-ubyte: no images \(the t10k split is empty\)'
+    fake_mnist "$work/empty_train" 0 10 28 28 9 9
+    run empty_train train logreg --data "$work/empty_train" --epochs 1 --save "$work/e.safetensors"
+    expect_error empty_train 1 'empty_train/train-images-idx3-ubyte: no images'
+    fake_mnist "$work/sizes" 20 10 28 14 9 9
+    run sizes train logreg --data "$work/sizes" --epochs 1 --save "$work/s.safetensors"
+    expect_error sizes 1 'sizes/train-images-idx3-ubyte holds images of 784 pixels but .*sizes/t10k-images-idx3-ubyte of 196'
+    grep -q '^epoch' "$work/sizes.out" && fail "sizes: an epoch ran before the check"
+
+    # More than ten classes: train, eval and attack --out name classes by
+    # number, with no table indexed past its end.
+    fake_mnist "$work/classes13" 30 10 28 28 12 12
+    run train13 train mlp --data "$work/classes13" --epochs 1 --hidden 8 --save "$work/c13.safetensors"
+    expect_ok train13
+    expect_out train13 '^training mlp 784-8-13 '
+    run eval13 eval --load "$work/c13.safetensors" --data "$work/classes13"
+    expect_ok eval13
+    expect_out eval13 '^12 +( +[0-9]+){13} '
+    run attack13 attack fgsm --load "$work/c13.safetensors" --data "$work/classes13" --eps 0.1 \
+        --out "$work/fgsm13"
+    expect_ok attack13
+    [ -s "$work/fgsm13/fgsm.png" ] || fail "attack13: no fgsm.png"
+
+    # A checkpoint of NaN weights loads, with a warning from the tool.
+    python3 - "$work/c13.safetensors" "$work/nan.safetensors" <<'PY'
+import json, struct, sys
+data = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", data[:8])[0]
+header = json.loads(data[8:8 + n])
+begin, end = header["fc2.bias"]["data_offsets"]
+body = bytearray(data[8 + n:])
+body[begin:end] = struct.pack("<f", float("nan")) * ((end - begin) // 4)
+open(sys.argv[2], "wb").write(data[:8 + n] + bytes(body))
+open(sys.argv[2] + ".trailing", "wb").write(data + b"\0")
+PY
+    run eval_nan eval --load "$work/nan.safetensors" --data "$work/classes13"
+    expect_ok eval_nan
+    grep -q "^clgrad: warning: $work/nan.safetensors holds 13 NaN or infinite weights (first in \"fc2.bias\")" \
+        "$work/eval_nan.err" || fail "eval_nan: no warning: $(cat "$work/eval_nan.err")"
+    run eval_trailing eval --load "$work/nan.safetensors.trailing" --data "$work/classes13"
+    expect_error eval_trailing 1 '1 bytes after the last tensor'
+
+    # Checkpoint saves remove the temporaries of dead processes, not of live ones.
+    touch "$work/c13.safetensors.tmp.999999999" "$work/c13.safetensors.tmp.$$"
+    run retrain13 train mlp --data "$work/classes13" --epochs 1 --hidden 8 --save "$work/c13.safetensors"
+    expect_ok retrain13
+    [ -e "$work/c13.safetensors.tmp.999999999" ] && fail "retrain13: a dead process's temporary is left"
+    [ -e "$work/c13.safetensors.tmp.$$" ] || fail "retrain13: a live process's temporary was removed"
+}
+
 case $part in
-errors) errors; lecture_checks; fraud_checks; generative_checks; recurrent_checks ;;
+errors) errors; lecture_checks; fraud_checks; generative_checks; recurrent_checks; hostile_checks ;;
 train) train ;;
 *)
     echo "usage: test_cli.sh CLGRAD errors|train" >&2

@@ -292,6 +292,76 @@ START_TEST(test_model_from_checkpoint_bad_metadata)
 }
 END_TEST
 
+/* Metadata shapes are checked against the file's tensors before anything
+ * is built: an "arch" whose widths overflow, or that would need gigabytes,
+ * is refused naming the tensor and both shapes, with no device memory
+ * taken; a recurrent "arch" likewise; and a file of NaN weights loads, with
+ * the count there to ask for. */
+START_TEST(test_model_from_checkpoint_checks_shapes_first)
+{
+    clg_context *ctx = test_context();
+    scratch_dir s;
+    scratch_open(&s);
+    clg_model *model = clg_zoo_mlp_create(ctx, PIXELS, (const int64_t[]){16}, 1, CLASSES, 5);
+    ck_assert_msg(model != NULL, "%s", clg_context_error(ctx));
+    const clg_params *params = clg_model_params(model);
+    const char *keys[] = {"model", "arch"};
+    const struct {
+        const char *kind, *arch;
+        clg_status status;
+        const char *says;
+    } cases[] = {
+        {"mlp", "4611686018427387904-10", CLG_STATUS_FORMAT, "2^31 - 1"},
+        {"mlp", "784-4611686018427387904-10", CLG_STATUS_FORMAT, "\"arch\""},
+        {"mlp", "784-400000-10", CLG_STATUS_MISMATCH, "[400000, 784]"},
+        {"mlp", "784-16-12", CLG_STATUS_MISMATCH, "\"fc2.weight\" is [10, 16]"},
+        {"mlp", "784-16-10-10", CLG_STATUS_MISMATCH, "lacks"},
+        {"logreg", "2147483647-10", CLG_STATUS_MISMATCH, "[10, 2147483647]"},
+        {"lstm", "28x28-400000-10", CLG_STATUS_MISMATCH, "lstm.weight_ih_l0"},
+        {"rnn", "99999999999x28-128-10", CLG_STATUS_FORMAT, "STEPSxINPUT"},
+        {"rnn", "65536x65536-1-10", CLG_STATUS_FORMAT, "STEPSxINPUT"},
+        {"autoencoder", "784-400000-784", CLG_STATUS_MISMATCH, "[400000, 784]"},
+    };
+    clg_memstats before, after;
+    clg_memstats_get(ctx, &before);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *values[] = {cases[i].kind, cases[i].arch};
+        ck_assert_int_eq(clg_checkpoint_save(ctx, params, s.path[0], keys, values, 2),
+                         CLG_STATUS_OK);
+        ck_assert_ptr_null(clg_model_from_checkpoint(ctx, s.path[0]));
+        ck_assert_msg(clg_context_status(ctx) == cases[i].status &&
+                          strstr(clg_context_error(ctx), cases[i].says) &&
+                          strstr(clg_context_error(ctx), s.path[0]),
+                      "%s %s: %s", cases[i].kind, cases[i].arch, clg_context_error(ctx));
+        clg_context_clear_error(ctx);
+    }
+    clg_memstats_get(ctx, &after);
+    ck_assert_uint_eq(after.bytes_peak, before.bytes_peak);
+
+    /* NaN weights load, and are counted with the first tensor named. */
+    ck_assert_int_eq(clg_model_save(model, s.path[1]), CLG_STATUS_OK);
+    clg_model *clean = clg_model_from_checkpoint(ctx, s.path[1]);
+    ck_assert_msg(clean != NULL, "%s", clg_context_error(ctx));
+    const char *tensor = "unset";
+    ck_assert_int_eq(clg_model_nonfinite(clean, &tensor), 0);
+    ck_assert_ptr_null(tensor);
+    clg_model_destroy(clean);
+    clg_tensor *bias = clg_params_find(params, "fc2.bias");
+    ck_assert_int_eq(clg_tensor_fill(bias, NAN), CLG_STATUS_OK);
+    ck_assert_int_eq(clg_model_save(model, s.path[1]), CLG_STATUS_OK);
+    clg_model *nan = clg_model_from_checkpoint(ctx, s.path[1]);
+    ck_assert_msg(nan != NULL, "%s", clg_context_error(ctx));
+    ck_assert_int_eq(clg_model_nonfinite(nan, &tensor), CLASSES);
+    ck_assert_str_eq(tensor, "fc2.bias");
+    ck_assert_int_eq(clg_model_nonfinite(model, NULL), 0);
+    clg_model_destroy(nan);
+
+    clg_model_destroy(model);
+    scratch_close(&s);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 START_TEST(test_model_bad_input)
 {
     clg_context *ctx = test_context();
@@ -359,6 +429,7 @@ int main(void)
     tcase_add_test(tc, test_model_checkpoint_round_trip);
     tcase_add_test(tc, test_model_checkpoint_other_arch);
     tcase_add_test(tc, test_model_from_checkpoint_bad_metadata);
+    tcase_add_test(tc, test_model_from_checkpoint_checks_shapes_first);
     tcase_add_test(tc, test_mlp_steady_state_step);
     tcase_add_test(tc, test_mlp_loss_curve_matches_pytorch);
     tcase_add_test(tc, test_mlp_fashion_mnist_accuracy);

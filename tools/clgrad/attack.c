@@ -33,16 +33,15 @@ static const char attack_usage[] =
     "                  with \"x \" in front when it is wrong\n"
     "  -h, --help      this help\n";
 
-/* "0.05,0.1" -> {0.05, 0.1} */
+/* "0.05,0.1" -> {0.05, 0.1}, each checked as every float option is */
 static bool parse_eps(const char *text, float *eps, int *n)
 {
     *n = 0;
-    const char *c = text;
-    for (;;) {
-        char *end = NULL;
-        errno = 0;
-        float v = strtof(c, &end);
-        if (end == c || errno != 0 || !(v >= 0.0f && v <= 1.0f) || (*end != ',' && *end)) {
+    for (const char *c = text;;) {
+        const char *comma = strchr(c, ',');
+        size_t length = comma ? (size_t)(comma - c) : strlen(c);
+        char item[32];
+        if (length == 0 || length >= sizeof item) {
             cli_error("--eps: \"%s\" is not a list of numbers in [0, 1] such as 0.05,0.1,0.2",
                       text);
             return false;
@@ -51,11 +50,25 @@ static bool parse_eps(const char *text, float *eps, int *n)
             cli_error("--eps: at most %d values", MAX_EPS);
             return false;
         }
-        eps[(*n)++] = v;
-        if (!*end)
+        memcpy(item, c, length);
+        item[length] = '\0';
+        if (!cli_parse_float("--eps", item, 0.0, 1.0, &eps[(*n)++]))
+            return false;
+        if (!comma)
             return true;
-        c = end + 1;
+        c = comma + 1;
     }
+}
+
+/* A caption's class: its Fashion-MNIST name for a ten-class model, else its
+ * number (any label, any count of classes: no table is indexed by it). */
+static const char *class_caption(int label, int classes, char *buf, size_t size)
+{
+    const char *name = cli_class_name(label, classes);
+    if (*name)
+        return name;
+    snprintf(buf, size, "class %d", label);
+    return buf;
 }
 
 /* The grid for the first GRID_ROWS test images, one row each: the original,
@@ -64,11 +77,14 @@ static bool parse_eps(const char *text, float *eps, int *n)
 static bool write_grid(clg_context *ctx, clg_model *model, const clg_dataset *test,
                        const float *eps, int n_eps, const char *dir)
 {
-    enum { N = GRID_ROWS, PIXELS = 784 };
+    enum { PIXELS = 784 };
+    /* the first GRID_ROWS images, or all of a smaller test split */
+    const int N = clg_dataset_size(test) < GRID_ROWS ? (int)clg_dataset_size(test) : GRID_ROWS;
+    const int classes = (int)clg_model_out_features(model);
     const float *x = clg_dataset_images(test);
     const int32_t *labels = clg_dataset_labels(test);
     int columns = 1 + 2 * n_eps;
-    int32_t clean[N], *adv_pred = malloc((size_t)(N * n_eps) * sizeof *adv_pred);
+    int32_t clean[GRID_ROWS], *adv_pred = malloc((size_t)(N * n_eps) * sizeof *adv_pred);
     float *adv = malloc((size_t)(N * n_eps * PIXELS) * sizeof *adv);
     float *cells = malloc((size_t)(N * columns * PIXELS) * sizeof *cells);
     char(*text)[32] = malloc((size_t)(N * columns) * sizeof *text);
@@ -81,13 +97,13 @@ static bool write_grid(clg_context *ctx, clg_model *model, const clg_dataset *te
         cli_context_error(ctx);
         ok = false;
     }
-    char path[4096];
+    char path[4096], names[2][16];
     if (ok) {
         for (int i = 0; i < N; i++) {
             int cell = i * columns;
             memcpy(cells + (size_t)cell * PIXELS, x + (size_t)i * PIXELS, PIXELS * sizeof *cells);
             snprintf(text[cell], sizeof text[cell], "%s%s", clean[i] == labels[i] ? "" : "x ",
-                     cli_class_names[clean[i]]);
+                     class_caption(clean[i], classes, names[0], sizeof names[0]));
             for (int e = 0; e < n_eps; e++) {
                 const float *a = adv + ((size_t)e * N + (size_t)i) * PIXELS;
                 /* grey 0, white +eps, black -eps */
@@ -99,7 +115,8 @@ static bool write_grid(clg_context *ctx, clg_model *model, const clg_dataset *te
                 int pred = adv_pred[e * N + i];
                 snprintf(text[cell + 1 + 2 * e], sizeof text[0], "eps %g", (double)eps[e]);
                 snprintf(text[cell + 2 + 2 * e], sizeof text[0], "%s%s",
-                         pred == labels[i] ? "" : "x ", cli_class_names[pred]);
+                         pred == labels[i] ? "" : "x ",
+                         class_caption(pred, classes, names[1], sizeof names[1]));
             }
         }
         for (int c = 0; c < N * columns; c++)
@@ -184,6 +201,7 @@ int cli_attack(int argc, char **argv)
     model = clg_model_from_checkpoint(ctx, load);
     if (!model)
         goto fail;
+    cli_warn_nonfinite(load, model);
     test = clg_dataset_load_mnist(ctx, data, false);
     if (!test)
         goto fail;

@@ -5,6 +5,7 @@
  * clipped to norm 5; after each epoch the validation bits per character (the
  * last tenth of the file), at the end a passage sampled at --temperature. */
 #include <math.h>
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,13 +98,15 @@ static int parse(int argc, char **argv, charlstm_options *o)
         else if (strcmp(name, "--seed") == 0)
             ok = cli_parse_u64(name, value, &o->seed);
         else { /* --temperature: its own message, since 0 is a tempting value */
-            char *end = NULL;
-            o->temperature = strtof(value, &end);
-            ok = value[0] != '\0' && *end == '\0' && o->temperature > 0 && isfinite(o->temperature);
-            if (!ok)
+            double t = 0.0;
+            ok = cli_parse_real(name, value, -HUGE_VAL, HUGE_VAL, &t);
+            o->temperature = (float)t;
+            if (ok && !(t >= FLT_MIN && t <= FLT_MAX)) {
+                ok = false;
                 cli_error("--temperature: \"%s\" is not a number > 0 (the logits are divided "
                           "by it; use a small value such as 0.1 for near-greedy text)",
                           value);
+            }
         }
         if (!ok)
             return CLI_EXIT_USAGE;

@@ -21,6 +21,16 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints the context's error as above and returns CLI_EXIT_FAILURE. */
 int cli_context_error(const clg_context *ctx);
 
+/* Before a run whose result goes to `path` (--save): its folder exists and
+ * is writable, and `path` is a regular file if it exists (not /dev/full, a
+ * folder or a pipe); else prints why, naming `option`, and returns false. So
+ * a bad destination fails at once, not after the training it would lose. */
+bool cli_check_output(const char *option, const char *path);
+/* After loading a model from a checkpoint: a warning on stderr when its
+ * weights hold NaN or infinite values (the library loads such a file; what
+ * a diverged run saves). */
+void cli_warn_nonfinite(const char *path, const clg_model *model);
+
 /* ---- options ---- */
 
 /* Walks a command's arguments. Options are "--name value" or "--name=value";
@@ -50,9 +60,15 @@ void cli_args_init(cli_args *args, const char *command, int argc, char **argv,
 cli_arg_kind cli_args_next(cli_args *args);
 
 /* Number parsers for option values; each reports "option: reason" and returns
- * false when the text is not a number in [min, max]. */
+ * false when the text is not a number in [min, max]. The whole text must be
+ * the number: no space, '+', "nan", "inf" or hex. */
 bool cli_parse_int(const char *option, const char *text, int64_t min, int64_t max, int64_t *out);
 bool cli_parse_u64(const char *option, const char *text, uint64_t *out);
+bool cli_parse_real(const char *option, const char *text, double min, double max, double *out);
+/* As cli_parse_real, and the value must survive as a float: nothing that
+ * would round to 0 (1e-50), become subnormal or overflow. */
+bool cli_parse_float(const char *option, const char *text, double min, double max, float *out);
+/* A float > 0 (learning rates, noise levels, temperatures). */
 bool cli_parse_positive_float(const char *option, const char *text, float *out);
 /* "256,128" -> {256, 128}: at most `capacity` sizes in [1, 65536]. */
 bool cli_parse_sizes(const char *option, const char *text, int64_t *sizes, int capacity,
@@ -79,8 +95,10 @@ clg_model *cli_classifier_create(clg_context *ctx, const char *model, const char
 
 /* ---- evaluation ---- */
 
-/* Fashion-MNIST's class names, index = label. */
-extern const char *const cli_class_names[10];
+/* A label's name for captions: Fashion-MNIST's ("Ankle boot") when the
+ * model has its ten classes, else "" (the number says it all). Safe for any
+ * label and any count of classes. */
+const char *cli_class_name(int label, int classes);
 
 /* Classifies every sample of `test` with grad mode off and fills the
  * classes x classes confusion matrix (rows: truth, columns: predicted);

@@ -6,9 +6,16 @@
 
 #include "cli.h"
 
-const char *const cli_class_names[10] = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
-                                         "Coat",        "Sandal",    "Shirt",    "Sneaker",
-                                         "Bag",         "Ankle boot"};
+/* Fashion-MNIST's class names, index = label; only a ten-class model's
+ * labels are named by them (cli_class_name). */
+static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress",
+                                              "Coat",        "Sandal",  "Shirt",    "Sneaker",
+                                              "Bag",         "Ankle boot"};
+
+const char *cli_class_name(int label, int classes)
+{
+    return classes == 10 && label >= 0 && label < 10 ? fashion_names[label] : "";
+}
 
 static const char eval_usage[] =
     "usage: clgrad eval --load FILE [options]\n"
@@ -47,9 +54,9 @@ bool cli_evaluate(clg_context *ctx, clg_model *model, const clg_dataset *test, i
         clg_step_end(ctx);
     }
     clg_grad_set_enabled(ctx, grad_was);
-    if (ok)
-        *accuracy = clg_confusion_matrix(predicted, clg_dataset_labels(test), n,
-                                         clg_dataset_classes(test), confusion);
+    ok = ok && clg_confusion_matrix(ctx, predicted, clg_dataset_labels(test), n,
+                                    (int)clg_model_out_features(model), confusion,
+                                    accuracy) == CLG_STATUS_OK;
     free(predicted);
     return ok;
 }
@@ -65,7 +72,7 @@ static void print_confusion(const int64_t *confusion, int classes)
         const int64_t *row = confusion + (size_t)truth * (size_t)classes;
         int64_t total = 0;
         char label[32];
-        snprintf(label, sizeof label, "%d %s", truth, classes == 10 ? cli_class_names[truth] : "");
+        snprintf(label, sizeof label, "%d %s", truth, cli_class_name(truth, classes));
         printf("%-16s", label);
         for (int c = 0; c < classes; c++) {
             printf("%6lld", (long long)row[c]);
@@ -117,19 +124,22 @@ int cli_eval(int argc, char **argv)
     model = clg_model_from_checkpoint(ctx, load);
     if (!model)
         goto fail;
+    cli_warn_nonfinite(load, model);
     test = clg_dataset_load_mnist(ctx, data, false);
     if (!test)
         goto fail;
-    int classes = clg_dataset_classes(test);
-    if (clg_model_in_features(model) != clg_dataset_features(test) ||
-        clg_model_out_features(model) != classes) {
-        cli_error("%s: model %s takes %lld inputs to %lld classes, but the data in %s has %lld "
-                  "features and %d classes",
+    /* The model's classes are what its outputs mean; the test labels must
+     * fall among them (a test split with fewer classes is fine). */
+    int64_t out = clg_model_out_features(model);
+    if (clg_model_in_features(model) != clg_dataset_features(test) || out > 65536) {
+        cli_error("%s: model %s takes %lld inputs, but the images in %s have %lld pixels",
                   load, clg_model_arch(model), (long long)clg_model_in_features(model),
-                  (long long)clg_model_out_features(model), data,
-                  (long long)clg_dataset_features(test), classes);
+                  clg_dataset_images_path(test), (long long)clg_dataset_features(test));
         goto done;
     }
+    int classes = (int)out;
+    if (clg_dataset_check_labels(ctx, test, classes) != CLG_STATUS_OK)
+        goto fail;
     confusion = calloc((size_t)classes * (size_t)classes, sizeof *confusion);
     double accuracy = 0.0;
     printf("model %s %s from %s on %s\n", clg_model_kind(model), clg_model_arch(model), load,

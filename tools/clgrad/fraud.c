@@ -7,6 +7,7 @@
  * FPR; --plot draws the ROC curve and the distance histograms (the lecture's
  * "distance after training" figure) through plot.h. */
 #include <math.h>
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,13 +315,12 @@ done:
 
 static bool parse_fraction(const char *option, const char *text, double *out)
 {
-    char *end = NULL;
-    double v = strtod(text, &end);
-    if (text[0] == '\0' || *end != '\0' || !(v >= 0.0 && v < 1.0)) {
+    if (!cli_parse_real(option, text, 0.0, 1.0, out))
+        return false;
+    if (*out >= 1.0) {
         cli_error("%s: \"%s\" is not a rate in [0, 1)", option, text);
         return false;
     }
-    *out = v;
     return true;
 }
 
@@ -362,12 +362,8 @@ int cli_fraud(int argc, char **argv)
         else if (strcmp(name, "--noise") == 0)
             ok = cli_parse_positive_float(name, value, &o.noise_level);
         else if (strcmp(name, "--threshold") == 0) {
-            char *end = NULL;
-            o.threshold = strtof(value, &end);
+            ok = cli_parse_float(name, value, -FLT_MAX, FLT_MAX, &o.threshold);
             o.has_threshold = true;
-            ok = value[0] != '\0' && *end == '\0' && isfinite(o.threshold);
-            if (!ok)
-                cli_error("--threshold: \"%s\" is not a number", value);
         } else if (strcmp(name, "--fpr") == 0)
             ok = parse_fraction(name, value, &o.fpr);
         else if (strcmp(name, "--plot") == 0)
@@ -394,6 +390,10 @@ int cli_fraud(int argc, char **argv)
         cli_error("fraud: --synthesize needs --out FILE");
         return CLI_EXIT_USAGE;
     }
+    if (o.save && !cli_check_output("--save", o.save))
+        return CLI_EXIT_FAILURE;
+    if (o.synthesize > 0 && !cli_check_output("--out", o.out))
+        return CLI_EXIT_FAILURE;
     if (o.noise == CLG_NOISE_MASK && o.noise_level >= 1.0f) {
         cli_error("--noise: a masking probability must be below 1, got %g", (double)o.noise_level);
         return CLI_EXIT_USAGE;

@@ -554,14 +554,8 @@ int cli_lecture(int argc, char **argv)
             ok = cli_parse_int(name, value, 2, 64, &o.layers);
         else if (strcmp(name, "--width") == 0)
             ok = cli_parse_int(name, value, 1, 4096, &o.width);
-        else {
-            char *end = NULL;
-            o.flip = strtof(value, &end);
-            if (!value[0] || *end || !(o.flip >= 0.0f && o.flip <= 0.5f)) {
-                cli_error("--flip: \"%s\" is not a probability in [0, 0.5]", value);
-                ok = false;
-            }
-        }
+        else
+            ok = cli_parse_float(name, value, 0.0, 0.5, &o.flip);
         if (!ok)
             return CLI_EXIT_USAGE;
     }

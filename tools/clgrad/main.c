@@ -2,11 +2,14 @@
  * eval, the top-level help, one-line error reporting and the option and
  * number parsers the commands share. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -59,6 +62,51 @@ int cli_context_error(const clg_context *ctx)
     const char *message = ctx ? clg_context_error(ctx) : "";
     cli_error("%s", message[0] ? message : "out of host memory");
     return CLI_EXIT_FAILURE;
+}
+
+bool cli_check_output(const char *option, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        cli_error("%s: %s is %s, not a regular file; refusing to replace it", option, path,
+                  S_ISDIR(st.st_mode)   ? "a folder"
+                  : S_ISCHR(st.st_mode) ? "a character device"
+                  : S_ISBLK(st.st_mode) ? "a block device"
+                  : S_ISFIFO(st.st_mode) ? "a pipe"
+                                         : "a special file");
+        return false;
+    }
+    char folder[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(folder, sizeof folder, ".");
+    else if (slash == path)
+        snprintf(folder, sizeof folder, "/");
+    else
+        snprintf(folder, sizeof folder, "%.*s", (int)(slash - path), path);
+    if (stat(folder, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        cli_error("%s: cannot write %s: folder %s %s", option, path, folder,
+                  errno == ENOENT ? "does not exist" : "is not a folder");
+        return false;
+    }
+    if (access(folder, W_OK) != 0) {
+        cli_error("%s: cannot write %s: folder %s: %s", option, path, folder, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+void cli_warn_nonfinite(const char *path, const clg_model *model)
+{
+    const char *tensor = NULL;
+    int64_t bad = clg_model_nonfinite(model, &tensor);
+    if (bad > 0) {
+        fflush(stdout);
+        fprintf(stderr,
+                "clgrad: warning: %s holds %lld NaN or infinite weights (first in \"%s\"): "
+                "the run that saved it diverged, and its outputs will be meaningless\n",
+                path, (long long)bad, tensor);
+    }
 }
 
 /* ---- options ---- */
@@ -126,12 +174,21 @@ cli_arg_kind cli_args_next(cli_args *args)
     return CLI_ARG_OPTION;
 }
 
+/* Every number parser reads the whole text and nothing else: no leading
+ * space or '+' (strtoll and strtod would skip them, and strtoull would wrap
+ * " -1"), no "nan", "inf" or hex float, no trailing junk. */
+static bool plain_number(const char *text, bool allow_minus)
+{
+    const char *c = text + (allow_minus && text[0] == '-');
+    return (*c >= '0' && *c <= '9') || (*c == '.' && c[1] >= '0' && c[1] <= '9');
+}
+
 bool cli_parse_int(const char *option, const char *text, int64_t min, int64_t max, int64_t *out)
 {
     char *end = NULL;
     errno = 0;
-    long long value = strtoll(text, &end, 10);
-    if (text[0] == '\0' || *end != '\0' || errno == ERANGE) {
+    long long value = plain_number(text, true) ? strtoll(text, &end, 10) : 0;
+    if (!plain_number(text, true) || *end != '\0' || errno == ERANGE || strchr(text, '.')) {
         cli_error("%s: \"%s\" is not a whole number", option, text);
         return false;
     }
@@ -148,9 +205,9 @@ bool cli_parse_u64(const char *option, const char *text, uint64_t *out)
 {
     char *end = NULL;
     errno = 0;
-    /* strtoull accepts "-1" and wraps it; a seed is never negative. */
-    unsigned long long value = strtoull(text, &end, 10);
-    if (text[0] == '\0' || text[0] == '-' || *end != '\0' || errno == ERANGE) {
+    bool digits = text[0] >= '0' && text[0] <= '9';
+    unsigned long long value = digits ? strtoull(text, &end, 10) : 0;
+    if (!digits || *end != '\0' || errno == ERANGE) {
         cli_error("%s: \"%s\" is not a non-negative whole number", option, text);
         return false;
     }
@@ -158,21 +215,57 @@ bool cli_parse_u64(const char *option, const char *text, uint64_t *out)
     return true;
 }
 
-bool cli_parse_positive_float(const char *option, const char *text, float *out)
+bool cli_parse_real(const char *option, const char *text, double min, double max, double *out)
 {
     char *end = NULL;
     errno = 0;
-    double value = strtod(text, &end);
-    if (text[0] == '\0' || *end != '\0' || errno == ERANGE || !isfinite(value)) {
+    double value = plain_number(text, true) ? strtod(text, &end) : 0.0;
+    bool underflow = errno == ERANGE && fabs(value) < 1.0;
+    if (!plain_number(text, true) || *end != '\0' || (errno == ERANGE && !underflow) ||
+        !isfinite(value) || strchr(text, 'x') || strchr(text, 'X')) {
         cli_error("%s: \"%s\" is not a number", option, text);
         return false;
     }
-    if (!(value > 0.0)) {
-        cli_error("%s: must be greater than 0, got %s", option, text);
+    if (underflow || value < min || value > max) {
+        cli_error("%s: %s is out of range (%g to %g)", option, text, min, max);
+        return false;
+    }
+    *out = value;
+    return true;
+}
+
+bool cli_parse_float(const char *option, const char *text, double min, double max, float *out)
+{
+    double value = 0.0;
+    if (!cli_parse_real(option, text, min, max, &value))
+        return false;
+    /* Kept as a float: a value that would round to 0 or lose its precision
+     * there (below FLT_MIN: 1e-50 once became 0, silently the default rate)
+     * is refused, as is one that would become infinite. */
+    if (value != 0.0 && fabs(value) < FLT_MIN) {
+        cli_error("%s: %s is too small for a 32-bit float (the smallest is %g)", option, text,
+                  (double)FLT_MIN);
+        return false;
+    }
+    if (fabs(value) > FLT_MAX) {
+        cli_error("%s: %s is too large for a 32-bit float (the largest is %g)", option, text,
+                  (double)FLT_MAX);
         return false;
     }
     *out = (float)value;
     return true;
+}
+
+bool cli_parse_positive_float(const char *option, const char *text, float *out)
+{
+    double value = 0.0;
+    if (!cli_parse_real(option, text, -HUGE_VAL, HUGE_VAL, &value))
+        return false;
+    if (!(value > 0.0)) {
+        cli_error("%s: must be greater than 0, got %s", option, text);
+        return false;
+    }
+    return cli_parse_float(option, text, 0.0, HUGE_VAL, out);
 }
 
 bool cli_parse_sizes(const char *option, const char *text, int64_t *sizes, int capacity, int *count)

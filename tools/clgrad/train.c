@@ -349,9 +349,8 @@ static bool evaluate(train_run *r, double *accuracy, double *mean_loss)
     if (!ok || clg_tensor_item(r->test_loss_sum, &sum) != CLG_STATUS_OK)
         return false;
     *mean_loss = (double)sum / (double)n;
-    *accuracy =
-        clg_confusion_matrix(r->predicted, labels, n, clg_dataset_classes(test), r->confusion);
-    return true;
+    return clg_confusion_matrix(r->ctx, r->predicted, labels, n, clg_model_out_features(r->model),
+                                r->confusion, accuracy) == CLG_STATUS_OK;
 }
 
 /* DIR/loss.png and DIR/accuracy.png for the epochs so far; false with the
@@ -818,6 +817,9 @@ int cli_train(int argc, char **argv)
     int code = parse_options(argc, argv, &o);
     if (code >= 0)
         return code;
+    /* Before training, so a destination that cannot be written costs no run. */
+    if (!cli_check_output("--save", o.save))
+        return CLI_EXIT_FAILURE;
     code = CLI_EXIT_FAILURE;
 
     train_run r = {0};
@@ -843,6 +845,15 @@ int cli_train(int argc, char **argv)
         goto fail;
     int64_t features = clg_dataset_features(r.train);
     int classes = clg_dataset_classes(r.train);
+    /* Both splits must fit one model, checked before a whole epoch is spent. */
+    if (clg_dataset_features(r.test) != features) {
+        cli_error("%s holds images of %lld pixels but %s of %lld: the two splits must match",
+                  clg_dataset_images_path(r.train), (long long)features,
+                  clg_dataset_images_path(r.test), (long long)clg_dataset_features(r.test));
+        goto done;
+    }
+    if (clg_dataset_check_labels(r.ctx, r.test, classes) != CLG_STATUS_OK)
+        goto fail;
     r.model = cli_classifier_create(r.ctx, o.model, o.activation, o.hidden,
                                     o.hidden_given ? o.n_hidden : 0, features, classes, o.seed);
     if (!r.model)
