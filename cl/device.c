@@ -1,6 +1,7 @@
 /* cl/device.c: listing OpenCL platforms and devices, and the rule that picks
  * one: an explicit spec ("gpu", "cpu", "P:D", or a name substring), else the
- * first GPU, else the first CPU, else the first device of any type. */
+ * first GPU, else the first CPU, else the first device of any type. Under
+ * MPI, "first" of a type means the k-th for the k-th rank on the machine. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,10 +131,35 @@ static bool contains_ignoring_case(const char *haystack, const char *needle)
     return n == 0;
 }
 
+/* The process's rank among the MPI ranks on its machine: CLGRAD_LOCAL_RANK
+ * (clg_dist_setup sets it from MPI_Comm_split_type), else Open MPI's
+ * OMPI_COMM_WORLD_LOCAL_RANK; 0 outside MPI. */
+static int local_rank(void)
+{
+    const char *names[] = {"CLGRAD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *text = getenv(names[i]);
+        int rank;
+        char tail;
+        if (text && sscanf(text, "%d%c", &rank, &tail) == 1 && rank >= 0)
+            return rank;
+    }
+    return 0;
+}
+
+/* The device of `type` for this process: local rank k takes the k-th one
+ * (modulo their number), so that ranks sharing a machine spread over its
+ * devices, and ranks outnumbering them share. */
 static int first_of_type(const clg_device_desc *descs, size_t count, clg_device_type type)
 {
+    int of_type = 0;
     for (size_t i = 0; i < count; i++)
-        if (descs[i].type == type)
+        of_type += descs[i].type == type;
+    if (of_type == 0)
+        return -1;
+    int wanted = local_rank() % of_type;
+    for (size_t i = 0; i < count; i++)
+        if (descs[i].type == type && wanted-- == 0)
             return (int)i;
     return -1;
 }

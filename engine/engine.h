@@ -11,6 +11,14 @@
 
 typedef struct eng_node eng_node;
 
+/* The backward walk's hook (dist/ starts gradient allreduces with it while
+ * backward goes on): BEGIN before the first node (node: the last recorded,
+ * so the hook can scan the tape), NODE after each node's backward has been
+ * enqueued, END once the walk is over (node NULL), also after a failure. At
+ * most one per context; NULL when none. */
+typedef enum eng_walk_event { ENG_WALK_BEGIN, ENG_WALK_NODE, ENG_WALK_END } eng_walk_event;
+typedef void (*eng_walk_hook)(void *arg, eng_walk_event event, const eng_node *node);
+
 /* Reads node->output's gradient and accumulates into the gradients of the
  * inputs that require one. */
 typedef void (*eng_backward_fn)(clg_context *ctx, const eng_node *node);
@@ -47,6 +55,8 @@ struct clg_context {
     eng_host_chunk *host_current;
     eng_node *tape_last;
     bool tape_consumed;
+    eng_walk_hook walk_hook; /* see eng_walk_event */
+    void *walk_hook_arg;
 };
 
 struct clg_tensor {

@@ -135,9 +135,17 @@ static clg_status walk(clg_context *ctx, clg_tensor *output, const clg_tensor *s
     ctx->tape_consumed = true;
     /* Added to whatever gradient a leaf output already has, as in PyTorch. */
     eng_grad_accumulate(ctx, output, seed);
-    for (eng_node *node = ctx->tape_last; node && !eng_failed(ctx); node = node->prev)
+    eng_walk_hook hook = ctx->walk_hook;
+    if (hook)
+        hook(ctx->walk_hook_arg, ENG_WALK_BEGIN, ctx->tape_last);
+    for (eng_node *node = ctx->tape_last; node && !eng_failed(ctx); node = node->prev) {
         if (node->output->has_grad)
             node->backward(ctx, node);
+        if (hook)
+            hook(ctx->walk_hook_arg, ENG_WALK_NODE, node);
+    }
+    if (hook)
+        hook(ctx->walk_hook_arg, ENG_WALK_END, NULL);
     return ctx->rt.error.status;
 }
 

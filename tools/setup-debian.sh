@@ -10,12 +10,13 @@
 # a GPU's limits (no fp64, 32 KiB of local memory); .ci/run runs the suite on
 # it too. It lists no device unless RUSTICL_ENABLE names one, so PoCL stays
 # the default; and oclgrind (CI runs the op suites under it:
-# tests/oclgrind.sh). Run as root, or as a user with sudo. Non-interactive.
+# tests/oclgrind.sh), and Open MPI (data-parallel training: `mpirun -np N
+# clgrad train`). Run as root, or as a user with sudo. Non-interactive.
 set -eu
 
 packages="pocl-opencl-icd ocl-icd-opencl-dev opencl-headers libclblast-dev check meson
 ninja-build pkg-config zlib1g-dev libcairo2-dev libfontconfig-dev dataset-fashion-mnist clinfo python3 gcc libc6-dev
-oclgrind mesa-opencl-icd"
+oclgrind mesa-opencl-icd openmpi-bin libopenmpi-dev"
 
 if [ "$(id -u)" -eq 0 ]; then
     as_root=""

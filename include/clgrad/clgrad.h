@@ -36,5 +36,8 @@
 #include "optim.h"
 #include "data.h"
 #include "zoo.h"
+#if defined(MPI_VERSION) /* dist.h needs <mpi.h>: included when the program included it first */
+#include "dist.h"
+#endif
 
 #endif

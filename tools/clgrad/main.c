@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "dist_cli.h"
 
 static const char usage[] =
     "usage: clgrad <command> [options]\n"
@@ -354,6 +355,10 @@ clg_model *cli_classifier_create(clg_context *ctx, const char *model, const char
 
 int main(int argc, char **argv)
 {
+    /* Under mpirun, before anything reads the environment it sets. */
+    int started = cli_dist_begin(argc, argv);
+    if (started >= 0)
+        return started;
     /* Before any OpenCL call: PoCL reads it when its device starts. Without
      * it, PoCL's worker threads are left to the scheduler, which sometimes
      * puts two on one core and halves the speed. The user's setting wins. */
@@ -377,7 +382,7 @@ int main(int argc, char **argv)
     if (strcmp(command, "devices") == 0)
         return cli_devices(argc - 1, argv + 1);
     if (strcmp(command, "train") == 0)
-        return cli_train(argc - 1, argv + 1);
+        return cli_dist_end(cli_train(argc - 1, argv + 1));
     if (strcmp(command, "eval") == 0)
         return cli_eval(argc - 1, argv + 1);
     if (strcmp(command, "tune") == 0)

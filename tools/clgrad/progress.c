@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "dist_cli.h"
 
 /* A live line more often than this is unreadable, and each redraw reads the
  * loss, which waits for the device. */
@@ -63,9 +64,9 @@ void cli_progress_draw(cli_progress *p, int epoch, int64_t step, int64_t samples
     char eta[32];
     format_duration(per_step * (double)(total - p->steps_done), eta, sizeof eta);
     /* \033[K clears what a longer previous line left behind. */
-    printf("\repoch %d/%d  step %lld/%lld  loss %.4f  %.0f samples/s  ETA %s\033[K", epoch + 1,
+    printf("\repoch %d/%d  step %lld/%lld  loss %.4f  %.0f samples/s  ETA %s%s\033[K", epoch + 1,
            p->epochs, (long long)step, (long long)p->steps_per_epoch, (double)loss,
-           epoch_seconds > 0 ? (double)samples / epoch_seconds : 0.0, eta);
+           epoch_seconds > 0 ? (double)samples / epoch_seconds : 0.0, eta, cli_dist_note());
     fflush(stdout);
 }
 
@@ -79,8 +80,8 @@ void cli_progress_end_epoch(cli_progress *p, int epoch, int64_t samples, double 
 {
     if (p->tty)
         fputs("\r\033[K", stdout);
-    printf("epoch %d/%d  loss %.4f  %.0f samples/s  %.1f s  test accuracy %.2f%%\n", epoch + 1,
+    printf("epoch %d/%d  loss %.4f  %.0f samples/s  %.1f s  test accuracy %.2f%%%s\n", epoch + 1,
            p->epochs, (double)mean_loss, train_seconds > 0 ? (double)samples / train_seconds : 0.0,
-           train_seconds, 100.0 * accuracy);
+           train_seconds, 100.0 * accuracy, cli_dist_note());
     fflush(stdout);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dist_cli.h"
 #include "plot.h"
 
 /* The defaults (Adam at PyTorch's lr 1e-3, annealed along a cosine, ten
@@ -300,6 +301,7 @@ typedef struct train_run {
 
 static void run_release(train_run *r)
 {
+    cli_dist_detach();
     history_release(&r->history);
     free(r->predicted);
     free(r->confusion);
@@ -330,8 +332,10 @@ static bool evaluate(train_run *r, double *accuracy, double *mean_loss)
         return false;
     bool grad_was = clg_grad_set_enabled(r->ctx, false);
     bool ok = n > 0;
-    for (int64_t start = 0; ok && start < n; start += batch) {
-        int64_t count = n - start < batch ? n - start : batch;
+    int64_t first, share; /* this rank's slice (all of it in one process) */
+    cli_dist_range(n, &first, &share);
+    for (int64_t start = first, end = first + share; ok && start < end; start += batch) {
+        int64_t count = end - start < batch ? end - start : batch;
         clg_step_begin(r->ctx);
         clg_tensor *x = clg_tensor_from_host(r->ctx, CLG_DTYPE_F32, 2, (int64_t[]){count, features},
                                              images + start * features);
@@ -348,9 +352,15 @@ static bool evaluate(train_run *r, double *accuracy, double *mean_loss)
     float sum = 0.0f;
     if (!ok || clg_tensor_item(r->test_loss_sum, &sum) != CLG_STATUS_OK)
         return false;
-    *mean_loss = (double)sum / (double)n;
-    return clg_confusion_matrix(r->ctx, r->predicted, labels, n, clg_model_out_features(r->model),
-                                r->confusion, accuracy) == CLG_STATUS_OK;
+    double loss_sum = sum;
+    int64_t classes = clg_model_out_features(r->model);
+    if (clg_confusion_matrix(r->ctx, r->predicted + first, labels + first, share, classes,
+                             r->confusion, accuracy) != CLG_STATUS_OK)
+        return false;
+    if (!cli_dist_merge_eval(r->confusion, classes, &loss_sum, accuracy))
+        return false;
+    *mean_loss = loss_sum / (double)n;
+    return true;
 }
 
 /* DIR/loss.png and DIR/accuracy.png for the epochs so far; false with the
@@ -752,7 +762,7 @@ static bool train_epoch(train_run *r, const train_options *o, cli_progress *prog
     const int64_t *indices;
     int64_t count;
     while (clg_batcher_next(r->batcher, &indices, &count)) {
-        clg_dataset_gather(r->train, indices, count, r->x, r->y);
+        int64_t local = cli_dist_gather(r->train, indices, count, r->x, r->y); /* this rank's */
         if (r->cosine) {
             /* PyTorch's CosineAnnealingLR stepped every batch, T_max = the
              * run's steps, eta_min = 0. Annealing lets the last epochs settle
@@ -763,12 +773,13 @@ static bool train_epoch(train_run *r, const train_options *o, cli_progress *prog
         r->steps_done++;
         clg_step_begin(r->ctx);
         clg_tensor *x =
-            clg_tensor_from_host(r->ctx, CLG_DTYPE_F32, 2, (int64_t[]){count, features}, r->x);
-        clg_tensor *y = clg_tensor_from_host(r->ctx, CLG_DTYPE_I32, 1, (int64_t[]){count}, r->y);
+            clg_tensor_from_host(r->ctx, CLG_DTYPE_F32, 2, (int64_t[]){local, features}, r->x);
+        clg_tensor *y = clg_tensor_from_host(r->ctx, CLG_DTYPE_I32, 1, (int64_t[]){local}, r->y);
         clg_tensor *loss =
             clg_cross_entropy_loss(clg_model_forward(r->model, x), y, CLG_REDUCTION_MEAN);
         clg_optim_zero_grad(r->opt);
         clg_backward(loss); /* errors are sticky: checked once below */
+        cli_dist_wait();
         clg_optim_step(r->opt);
         bool ok = loss && cli_accumulate(r->ctx, &r->loss_sum, loss) &&
                   clg_context_status(r->ctx) == CLG_STATUS_OK;
@@ -803,7 +814,7 @@ static bool train_epoch(train_run *r, const train_options *o, cli_progress *prog
         return false;
     *samples_out = samples;
     *mean_loss = sum / (float)step;
-    return true;
+    return cli_dist_epoch_end(mean_loss);
 }
 
 int cli_train(int argc, char **argv)
@@ -869,6 +880,8 @@ int cli_train(int argc, char **argv)
     r.batcher = clg_batcher_create(r.ctx, clg_dataset_size(r.train), o.batch, true, false, o.seed);
     if (!r.batcher)
         goto fail;
+    if (!cli_dist_attach(r.ctx, clg_model_params(r.model), o.batch, clg_dataset_size(r.train)))
+        goto fail;
     r.base_lr = optim.lr;
     r.cosine = o.cosine;
     r.total_steps = o.epochs * clg_batcher_batches_per_epoch(r.batcher);
@@ -897,7 +910,7 @@ int cli_train(int argc, char **argv)
     }
 
     /* The folder is made before training, so a bad --plot fails at once. */
-    if (o.plot_dir && !plot_make_dir(o.plot_dir)) {
+    if (o.plot_dir && cli_dist_leader() && !plot_make_dir(o.plot_dir)) {
         cli_error("--plot: %s", plot_error());
         goto done;
     }
@@ -943,10 +956,11 @@ int cli_train(int argc, char **argv)
         r.history.train_loss[epoch] = mean_loss;
         r.history.test_loss[epoch] = test_loss;
         r.history.accuracy[epoch] = 100.0 * accuracy;
-        if (o.plot_dir && !write_plots(&r.history, epoch + 1, o.plot_dir, note))
+        if (o.plot_dir && cli_dist_leader() && !write_plots(&r.history, epoch + 1, o.plot_dir, note))
             goto done;
         /* The last epoch's checkpoint comes after the summary below. */
-        if (epoch + 1 < (int)o.epochs && !save_checkpoint(&r, &o, epoch + 1, 0, 0.0f))
+        if (epoch + 1 < (int)o.epochs && cli_dist_leader() &&
+            !save_checkpoint(&r, &o, epoch + 1, 0, 0.0f))
             goto fail;
     }
     if (o.plot_dir)
@@ -958,7 +972,7 @@ int cli_train(int argc, char **argv)
 
     /* The accuracy is printed before the checkpoint is written, so a bad
      * --save path does not cost the user the result of the run. */
-    if (!save_checkpoint(&r, &o, o.epochs, 0, 0.0f))
+    if (cli_dist_leader() && !save_checkpoint(&r, &o, o.epochs, 0, 0.0f))
         goto fail;
     printf("checkpoint written to %s (clgrad eval --load %s)\n", o.save, o.save);
     printf("  %lld writes in this run, %.1f ms each; clgrad train --resume %s --epochs N trains "

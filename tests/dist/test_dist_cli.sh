@@ -1,0 +1,86 @@
+#!/bin/bash
+# tests/dist/test_dist_cli.sh: `mpirun -np 2 clgrad train` end to end, on
+# Fashion-MNIST (exit 77, meson's skip, without it):
+#   1. a checkpoint written under -np 2 loads in `clgrad eval`, which finds
+#      the accuracy training reported;
+#   2. ranks started with different options are refused at start;
+#   3. a global batch that would leave a rank without a sample is refused;
+#   4. a rank killed mid-epoch ends the job, with a message, within 60 s.
+# usage: test_dist_cli.sh CLGRAD MPIRUN
+set -uo pipefail
+clgrad=$1
+mpirun=$2
+data=${CLGRAD_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
+if [ ! -e "$data/train-images-idx3-ubyte" ] && [ ! -e "$data/train-images-idx3-ubyte.gz" ]; then
+    echo "no Fashion-MNIST in $data: skipping"
+    exit 77
+fi
+run=("$mpirun" --allow-run-as-root --oversubscribe)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() {
+    echo "FAIL: $*"
+    exit 1
+}
+
+echo "1. a checkpoint from two ranks, read by clgrad eval"
+"${run[@]}" -np 2 "$clgrad" train logreg --epochs 1 --data "$data" \
+    --save "$tmp/two.safetensors" >"$tmp/train.log" 2>&1 || { cat "$tmp/train.log"; fail "training under -np 2"; }
+grep -q "data parallel: 2 ranks" "$tmp/train.log" || fail "no data-parallel line in: $(cat "$tmp/train.log")"
+trained=$(grep -o "final test accuracy [0-9.]*%" "$tmp/train.log" | grep -o "[0-9.]*%")
+[ "$(grep -c "final test accuracy" "$tmp/train.log")" -eq 1 ] || fail "rank 1 printed too"
+"$clgrad" eval --load "$tmp/two.safetensors" --data "$data" >"$tmp/eval.log" 2>&1 ||
+    { cat "$tmp/eval.log"; fail "clgrad eval of the -np 2 checkpoint"; }
+grep -q "test accuracy $trained" "$tmp/eval.log" ||
+    fail "eval does not find training's $trained: $(cat "$tmp/eval.log")"
+echo "   trained $trained, eval agrees"
+
+echo "2. ranks with different options"
+"${run[@]}" -np 1 "$clgrad" train logreg --epochs 1 --data "$data" --seed 1 --save "$tmp/a" : \
+    -np 1 "$clgrad" train logreg --epochs 1 --data "$data" --seed 2 --save "$tmp/a" \
+    >"$tmp/mismatch.log" 2>&1 && fail "ranks with different seeds were accepted"
+grep -q "not started with the same clgrad build and options" "$tmp/mismatch.log" ||
+    fail "no mismatch message: $(cat "$tmp/mismatch.log")"
+
+echo "3. a batch that leaves a rank empty"
+"${run[@]}" -np 2 "$clgrad" train logreg --epochs 1 --data "$data" --batch 1 \
+    --save "$tmp/b" >"$tmp/batch.log" 2>&1 && fail "--batch 1 over 2 ranks was accepted"
+grep -q -- "--batch 1 leaves a batch of 1 samples for 2 ranks" "$tmp/batch.log" ||
+    fail "no batch message: $(cat "$tmp/batch.log")"
+
+echo "4. a rank killed mid-epoch"
+"${run[@]}" -np 2 "$clgrad" train mlp --epochs 20 --data "$data" \
+    --save "$tmp/killed.safetensors" >"$tmp/killed.log" 2>&1 &
+job=$!
+for _ in $(seq 600); do
+    grep -q "data parallel" "$tmp/killed.log" && break
+    kill -0 "$job" 2>/dev/null || fail "the job ended before training: $(cat "$tmp/killed.log")"
+    sleep 0.1
+done
+sleep 2 # into the epoch
+# The ranks are mpirun's children running clgrad with this test's own --save.
+victim=$(pgrep -P "$job" -f "killed.safetensors" | head -n 1)
+[ -n "$victim" ] || { kill "$job"; fail "no rank process found under mpirun $job"; }
+killed_at=$(date +%s)
+kill -KILL "$victim"
+ended=false
+for _ in $(seq 600); do
+    if ! kill -0 "$job" 2>/dev/null; then
+        ended=true
+        break
+    fi
+    sleep 0.1
+done
+if ! $ended; then
+    kill -KILL "$job"
+    fail "the job was still running 60 s after rank process $victim was killed"
+fi
+wait "$job"
+code=$?
+seconds=$(($(date +%s) - killed_at))
+[ "$code" -ne 0 ] || fail "mpirun exited 0 after a rank was killed"
+grep -q -i "signal 9\|killed" "$tmp/killed.log" || fail "no message naming the killed rank: $(cat "$tmp/killed.log")"
+[ ! -e "$tmp/killed.safetensors" ] || fail "a checkpoint was written by a failed run"
+echo "   mpirun ended in ${seconds} s with status $code:"
+grep -i "signal 9\|killed" "$tmp/killed.log" | head -n 2 | sed 's/^/   | /'
+echo "all passed"
