@@ -292,7 +292,7 @@ def _host_array(data, dtype=None):
     if dtype == int32 and array.dtype.kind in 'iu' and array.size and array.dtype != int32:
         if array.min() < -2**31 or array.max() >= 2**31:
             raise ArgumentError('clgrad: integer values outside int32', 'invalid argument')
-    return np.ascontiguousarray(array, dtype=dtype)
+    return np.asarray(array, dtype=dtype, order='C')  # (ascontiguousarray makes 0-d 1-d)
 
 
 def _shape_array(shape):

@@ -170,8 +170,8 @@ class Module:
             if name not in state:
                 continue
             value = state[name]
-            value = np.ascontiguousarray(value.numpy() if hasattr(value, 'numpy') else value,
-                                         dtype=t.dtype)
+            value = np.asarray(value.numpy() if hasattr(value, 'numpy') else value,
+                               dtype=t.dtype, order='C')
             if value.shape != t.shape:
                 raise FileError(f'load_state_dict: {name} has shape {list(value.shape)}, the '
                                 f'module\'s {list(t.shape)}', 'mismatch')

@@ -434,7 +434,7 @@ def embedding(ids, weight):
     ctx = _context()
     if isinstance(ids, Tensor):
         return _result(lib.clg_embedding(_operand(weight, ctx), _operand(ids, ctx)), ctx)
-    ids = np.ascontiguousarray(ids, dtype=np.int32)
+    ids = np.asarray(ids, dtype=np.int32, order='C')
     shape = ffi.new('int64_t[]', list(ids.shape) or [0])
     return _result(lib.clg_embedding_host(_operand(weight, ctx),
                                           ffi.cast('const int32_t *', ffi.from_buffer(ids)),
