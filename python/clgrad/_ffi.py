@@ -28,4 +28,14 @@ def _library_path():
 
 lib = ffi.dlopen(_library_path())
 
+# Resolve every declaration now. cffi resolves lib.NAME lazily, under a lock
+# that ffi.new also holds while it parses a type; a finaliser (__del__) that
+# the garbage collector runs inside such a call and looks up a destroy
+# function for the first time would wait on that lock for ever.
+for _name in dir(lib):
+    try:
+        getattr(lib, _name)
+    except AttributeError:  # declared but not in this library: fails when used
+        pass
+
 __all__ = ['ffi', 'lib', 'CONSTANTS']
