@@ -3,13 +3,17 @@
 # on Debian 12 (bookworm): the PoCL CPU OpenCL driver and the ICD loader,
 # OpenCL headers, CLBlast, Check, meson and ninja, zlib, cairo and fontconfig
 # (the command line's PNG pictures), the Fashion-MNIST dataset package,
-# clinfo and python3 (which the build uses to embed the kernels), and gcc: a
-# bare Debian has no `cc`, and PoCL's clang-15 does not provide one. Run as
+# clinfo and python3 (which the build uses to embed the kernels), gcc (a
+# bare Debian has no `cc`, and PoCL's clang-15 does not provide one), and for
+# the Python package python3-venv (pip install . needs a venv on Debian 12)
+# and python3-cffi, python3-numpy, python3-pytest (so that `meson test` runs
+# tests/python with the system python3). Run as
 # root, or as a user with sudo. Non-interactive.
 set -eu
 
 packages="pocl-opencl-icd ocl-icd-opencl-dev opencl-headers libclblast-dev check meson
-ninja-build pkg-config zlib1g-dev libcairo2-dev libfontconfig-dev dataset-fashion-mnist clinfo python3 gcc libc6-dev"
+ninja-build pkg-config zlib1g-dev libcairo2-dev libfontconfig-dev dataset-fashion-mnist clinfo python3 gcc libc6-dev
+python3-venv python3-cffi python3-numpy python3-pytest"
 
 if [ "$(id -u)" -eq 0 ]; then
     as_root=""
