@@ -1,5 +1,6 @@
 """examples/train_mlp.py: examples/train_mlp.c in Python: one epoch of an MLP on
-Fashion-MNIST, then its test accuracy. In a venv: pip install . && python3 examples/train_mlp.py [DATA_DIR]"""
+Fashion-MNIST, then its test accuracy. In a venv, after `pip install .`:
+    python3 examples/train_mlp.py [DATA_DIR]"""
 import sys
 
 import clgrad

@@ -8,7 +8,8 @@ The interpreter is CLGRAD_PYTHON when set (a venv's python), else the one
 running this script. It exits 77 (meson's skip), saying why, when that
 interpreter lacks cffi, numpy or pytest, when there is no OpenCL device, or
 when the build uses sanitizers (SANITIZERS, meson's b_sanitize, is not
-"none": their runtime must be the first library a process loads); otherwise with pytest's status, so that "no tests collected" (5) fails."""
+"none": their runtime must be the first library a process loads); otherwise
+with pytest's status, so that "no tests collected" (5) fails."""
 import os
 import subprocess
 import sys

@@ -109,7 +109,8 @@ CASES = {
                                    + (1 - np.array([0, 1, 1, 0])) * np.log(1 - p)),
                  [('probability', (4,))]),
     'bce_with_logits_loss': (lambda x, t: clgrad.bce_with_logits_loss(x, t, 'none'),
-                             lambda x, t: -(t * np.log(sigmoid(x)) + (1 - t) * np.log(1 - sigmoid(x))),
+                             lambda x, t: -(t * np.log(sigmoid(x))
+                                            + (1 - t) * np.log(1 - sigmoid(x))),
                              [(4,), ('target', (4,))]),
     'cross_entropy_loss': (lambda z: clgrad.cross_entropy_loss(z, LABELS),
                            lambda z: -np.mean(log_softmax(z, 1)[np.arange(4), LABELS]), [(4, 3)]),

@@ -41,7 +41,8 @@ def test_operators_match_numpy(rng):
     ta, tb, tm = clgrad.tensor(a), clgrad.tensor(b), clgrad.tensor(m)
     f = np.float32
     with clgrad.step():
-        cases = [(ta + tb, a + b), (ta - tb, a - b), (ta * tb, a * b), (ta / (tb * tb + 1), a / (b * b + 1)),
+        cases = [(ta + tb, a + b), (ta - tb, a - b), (ta * tb, a * b),
+                 (ta / (tb * tb + 1), a / (b * b + 1)),
                  (2 - ta, 2 - a), (ta * 3 + 1, a * 3 + 1), (1 / (ta * ta + 1), 1 / (a * a + 1)),
                  (-ta, -a), (ta @ tm, a @ m), (ta.T, a.T), (abs(ta), np.abs(a)), (ta ** 2, a ** 2),
                  (ta.sum(dim=1), a.sum(1)), (ta.mean(), a.mean()), (ta.max(dim=0), a.max(0)),
