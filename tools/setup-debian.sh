@@ -11,12 +11,16 @@
 # it too. It lists no device unless RUSTICL_ENABLE names one, so PoCL stays
 # the default; and oclgrind (CI runs the op suites under it:
 # tests/oclgrind.sh), and Open MPI (data-parallel training: `mpirun -np N
-# clgrad train`). Run as root, or as a user with sudo. Non-interactive.
+# clgrad train`), and for the Python package python3-venv (pip install .
+# needs a venv on Debian 12) and python3-cffi, python3-numpy, python3-pytest
+# (so that `meson test` runs tests/python with the system python3). Run as
+# root, or as a user with sudo. Non-interactive.
 set -eu
 
 packages="pocl-opencl-icd ocl-icd-opencl-dev opencl-headers libclblast-dev check meson
 ninja-build pkg-config zlib1g-dev libcairo2-dev libfontconfig-dev dataset-fashion-mnist clinfo python3 gcc libc6-dev
-oclgrind mesa-opencl-icd openmpi-bin libopenmpi-dev"
+oclgrind mesa-opencl-icd openmpi-bin libopenmpi-dev
+python3-venv python3-cffi python3-numpy python3-pytest"
 
 if [ "$(id -u)" -eq 0 ]; then
     as_root=""

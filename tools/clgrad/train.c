@@ -802,7 +802,8 @@ static bool train_epoch(train_run *r, const train_options *o, cli_progress *prog
             return false;
         /* Not after the epoch's last step: the epoch's own checkpoint,
          * after the evaluation, follows at once. */
-        if (o->save_every > 0 && r->steps_done % o->save_every == 0 && step < per_epoch) {
+        if (o->save_every > 0 && r->steps_done % o->save_every == 0 && step < per_epoch &&
+            cli_dist_leader()) {
             float sum = 0.0f;
             if (clg_tensor_item(r->loss_sum, &sum) != CLG_STATUS_OK ||
                 !save_checkpoint(r, o, epoch, step, sum))

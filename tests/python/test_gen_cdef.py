@@ -1,0 +1,72 @@
+"""python/gen_cdef.py, the build-time generator of the cffi declarations:
+what it keeps, and that it stops on what it does not understand."""
+import importlib.util
+import os
+
+import cffi
+import pytest
+
+ROOT = os.path.join(os.path.dirname(__file__), '..', '..')
+spec = importlib.util.spec_from_file_location('gen_cdef', os.path.join(ROOT, 'python',
+                                                                       'gen_cdef.py'))
+gen_cdef = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(gen_cdef)
+
+
+def generate(tmp_path, text, extra=None):
+    (tmp_path / 'a.h').write_text(text)
+    for name, body in (extra or {}).items():
+        (tmp_path / name).write_text(body)
+    return gen_cdef.generate(str(tmp_path / 'a.h'))
+
+
+def test_the_public_headers_become_one_cdef_cffi_accepts():
+    cdef, constants, headers = gen_cdef.generate(os.path.join(ROOT, 'include', 'clgrad',
+                                                              'clgrad.h'))
+    cffi.FFI().cdef(cdef)
+    assert '#define CLG_MAX_RANK 4' in cdef and 'CLG_API' not in cdef
+    assert 'extern' not in cdef and '__attribute__' not in cdef
+    assert constants['CLG_FASHION_MNIST_DIR'] == '/usr/share/datasets/fashion-mnist'
+    assert constants['CLG_EXAM_TRUE_W0'] == -8.0
+    assert len(headers) == len(os.listdir(os.path.join(ROOT, 'include', 'clgrad')))
+
+
+def test_includes_guards_and_cplusplus_blocks(tmp_path):
+    cdef, constants, headers = generate(tmp_path, '''
+#ifndef A_H
+#define A_H
+#include <stdint.h>
+#include "b.h"
+#if defined(BUILDING)
+#define API __attribute__((visibility("default")))
+#else
+#define API
+#endif
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* a comment with a ; in it */
+#define SIZE 8 // trailing
+API int32_t f(const char *s, int64_t n[SIZE]);
+#ifdef __cplusplus
+}
+#endif
+#endif
+''', {'b.h': '#ifndef B_H\n#define B_H\ntypedef struct b b;\n#include "a.h"\n#endif\n'})
+    assert cdef.split('\n')[0] == '#define SIZE 8'
+    assert 'typedef struct b b;' in cdef and 'int32_t f(const char *s, int64_t n[8]);' in cdef
+    assert 'extern' not in cdef and 'comment' not in cdef and '}' not in cdef
+    assert constants == {} and len(headers) == 2
+    cffi.FFI().cdef(cdef)
+
+
+@pytest.mark.parametrize('text, complaint', [
+    ('#define SQUARE(x) ((x) * (x))\n', 'function-like'),
+    ('#if VERSION > 2\n#endif\n', 'only defined'),
+    ('#define NAME some tokens\n', 'not a number or a string'),
+    ('#ifdef X\n', 'without #endif'),
+    ('#pragma once\n', '#pragma'),
+])
+def test_what_it_does_not_understand_stops_the_build(tmp_path, text, complaint):
+    with pytest.raises(gen_cdef.HeaderError, match=complaint):
+        generate(tmp_path, text)
