@@ -38,11 +38,16 @@ if ! oclgrind "$build/tools/clgrad" devices | grep -q Oclgrind; then
     exit 1
 fi
 
+# OCLGRIND_SUITES="ops/test_binary ops/test_conv" runs those alone.
 suites=()
-for source in tests/ops/test_*.c tests/cl/test_gemm.c tests/optim/test_*.c; do
-    name=${source#tests/}
-    suites+=("${name%.c}")
-done
+if [ -n "${OCLGRIND_SUITES:-}" ]; then
+    read -r -a suites <<<"$OCLGRIND_SUITES"
+else
+    for source in tests/ops/test_*.c tests/cl/test_gemm.c tests/optim/test_*.c; do
+        name=${source#tests/}
+        suites+=("${name%.c}")
+    done
+fi
 
 export CK_FORK=no CLGRAD_TEST_SMALL=1 CK_DEFAULT_TIMEOUT=3600
 export CLGRAD_CACHE_DIR=$PWD/$build/kernel-cache
