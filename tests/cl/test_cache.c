@@ -135,10 +135,27 @@ static void spoil(const char *path, damage how)
     free(bytes);
 }
 
+/* Mesa 22's rusticl panics inside clCreateProgramWithBinary on a binary it
+ * cannot parse ("unknown version", program.rs) and takes the process with
+ * it: no caller can survive that, which is why the checksum keeps damaged
+ * binaries from reaching any driver. Only a binary with a right checksum
+ * and wrong content gets there; that case is skipped on rusticl. */
+static bool driver_survives_bad_binaries(void)
+{
+    clg_device_desc descs[16];
+    size_t count = 0;
+    if (clg_devices_list(descs, 16, &count) != CLG_STATUS_OK || count == 0)
+        return true;
+    int pick = clg_devices_pick(descs, count < 16 ? count : 16, NULL);
+    return pick < 0 || !strstr(descs[pick].platform_name, "rusticl");
+}
+
 START_TEST(test_cache_damaged_entries_rebuilt)
 {
     clg_context_destroy(test_context()); /* exits 77 without a device */
     for (int how = 0; how < DAMAGES; how++) {
+        if (how == REFUSED_BINARY && !driver_survives_bad_binaries())
+            continue;
         char dir[] = "/tmp/clgrad-cache-XXXXXX";
         ck_assert_ptr_nonnull(mkdtemp(dir));
         clg_counters first = add_once(dir);
