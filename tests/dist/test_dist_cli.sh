@@ -80,7 +80,14 @@ code=$?
 seconds=$(($(date +%s) - killed_at))
 [ "$code" -ne 0 ] || fail "mpirun exited 0 after a rank was killed"
 grep -q -i "signal 9\|killed" "$tmp/killed.log" || fail "no message naming the killed rank: $(cat "$tmp/killed.log")"
-[ ! -e "$tmp/killed.safetensors" ] || fail "a checkpoint was written by a failed run"
+# clgrad train writes a checkpoint at every epoch's end (--resume continues
+# from it), so a run killed after its first epoch leaves one: it must be a
+# whole file that clgrad eval reads, never a torn one or a temporary.
+if [ -e "$tmp/killed.safetensors" ]; then
+    "$clgrad" eval --load "$tmp/killed.safetensors" --data "$data" >"$tmp/killed-eval.log" 2>&1 ||
+        fail "the killed run left a checkpoint clgrad eval cannot read: $(cat "$tmp/killed-eval.log")"
+fi
+ls "$tmp"/killed.safetensors.tmp.* >/dev/null 2>&1 && fail "the killed run left a temporary file"
 echo "   mpirun ended in ${seconds} s with status $code:"
 grep -i "signal 9\|killed" "$tmp/killed.log" | head -n 2 | sed 's/^/   | /'
 echo "all passed"
