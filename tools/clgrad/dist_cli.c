@@ -140,8 +140,10 @@ bool cli_dist_attach(clg_context *ctx, const clg_params *params, int64_t batch,
     }
     dist.ctx = ctx;
     dist.dist = clg_dist_create(ctx, MPI_COMM_WORLD, params, NULL);
-    if (!dist.dist)
+    if (!dist.dist) {
+        cli_context_error(ctx);
         return false;
+    }
     printf("data parallel: %d ranks (mpirun), global batch %lld split across them\n", dist.size,
            (long long)batch);
     return true;

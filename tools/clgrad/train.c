@@ -881,8 +881,9 @@ int cli_train(int argc, char **argv)
     r.batcher = clg_batcher_create(r.ctx, clg_dataset_size(r.train), o.batch, true, false, o.seed);
     if (!r.batcher)
         goto fail;
+    /* cli_dist_attach prints its own message. */
     if (!cli_dist_attach(r.ctx, clg_model_params(r.model), o.batch, clg_dataset_size(r.train)))
-        goto fail;
+        goto done;
     r.base_lr = optim.lr;
     r.cosine = o.cosine;
     r.total_steps = o.epochs * clg_batcher_batches_per_epoch(r.batcher);
