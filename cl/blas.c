@@ -109,9 +109,10 @@ cleanup:
     return status;
 }
 
-CLG_API clg_status clrt_gemm_run(clrt *rt, int candidate, size_t m, size_t n, size_t k, float alpha,
-                                 clrt_matrix a, clrt_matrix b, float beta, clrt_matrix c,
-                                 size_t batch, size_t stride_a, size_t stride_b, size_t stride_c)
+/* One candidate over the whole of K. */
+static clg_status run_whole(clrt *rt, int candidate, size_t m, size_t n, size_t k, float alpha,
+                            clrt_matrix a, clrt_matrix b, float beta, clrt_matrix c, size_t batch,
+                            size_t stride_a, size_t stride_b, size_t stride_c)
 {
     clg_status status = CLG_STATUS_OK;
     const clrt_gemm_candidate *cand = clrt_gemm_candidate_get(candidate);
@@ -155,6 +156,34 @@ CLG_API clg_status clrt_gemm_run(clrt *rt, int candidate, size_t m, size_t n, si
                              stride_c);
     return clblast_gemm(rt, cand->kind, m, n, k, alpha, a, b, beta, c, batch, stride_a, stride_b,
                         stride_c);
+}
+
+/* On a device that bounds a work-item's loops (clrt_plan's loop_limit), K
+ * runs in slices of half the bound, each added into C (beta 1 after the
+ * first): every GEMM kernel, the own ones and CLBlast's, loops over K once
+ * per element or vector of it, and the other half leaves room for the
+ * loops over blocks of K and the tiles. */
+CLG_API clg_status clrt_gemm_run(clrt *rt, int candidate, size_t m, size_t n, size_t k, float alpha,
+                                 clrt_matrix a, clrt_matrix b, float beta, clrt_matrix c,
+                                 size_t batch, size_t stride_a, size_t stride_b, size_t stride_c)
+{
+    size_t slice = rt->plan.loop_limit ? rt->plan.loop_limit / 2 : k;
+    if (k <= slice)
+        return run_whole(rt, candidate, m, n, k, alpha, a, b, beta, c, batch, stride_a, stride_b,
+                         stride_c);
+    uint64_t calls = rt->counters.gemm_calls;
+    clg_status status = CLG_STATUS_OK;
+    for (size_t k0 = 0; k0 < k && status == CLG_STATUS_OK; k0 += slice) {
+        size_t kk = k - k0 < slice ? k - k0 : slice;
+        clrt_matrix as = a, bs = b;
+        as.offset += a.trans ? k0 * a.ld : k0;
+        bs.offset += b.trans ? k0 : k0 * b.ld;
+        status = run_whole(rt, candidate, m, n, kk, alpha, as, bs, k0 ? 1.0f : beta, c, batch,
+                           stride_a, stride_b, stride_c);
+    }
+    if (status == CLG_STATUS_OK)
+        rt->counters.gemm_calls = calls + 1; /* one GEMM, however many slices */
+    return status;
 }
 
 /* A split GEMM is one record of the launch trace, like any GEMM: its

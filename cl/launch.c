@@ -15,6 +15,10 @@
 
 #include "cl/runtime.h"
 
+/* The smallest CLGRAD_LOOP_LIMIT: a GEMM's slice of K is half the bound, and
+ * a slice shorter than its kernels' blocks of K (KB, 256) would waste them. */
+#define LOOP_LIMIT_MIN 512
+
 /* The largest power of two <= n (n >= 1). */
 static size_t floor_pow2(size_t n)
 {
@@ -115,8 +119,38 @@ clg_status clrt_plan_setup(clrt *rt)
         plan->gemm_split_min_k = 32;
         plan->gemm_split_max = 64;
     }
+    /* Either plan: the loop bound is the driver's, not the launch shape's.
+     * No OpenCL query reports it; the device name is Mesa's (rusticl and
+     * clover alike). CLGRAD_LOOP_LIMIT=N imposes a bound on any device, so
+     * that the sliced and refused paths are tested where the driver has
+     * none (tests/cl/test_launch.c). */
+    if (strncmp(rt->desc.name, "llvmpipe", 8) == 0)
+        plan->loop_limit = 65535;
+    const char *limit = getenv("CLGRAD_LOOP_LIMIT");
+    if (limit && limit[0]) {
+        char *end = NULL;
+        unsigned long long value = strtoull(limit, &end, 10);
+        if (*end != '\0' || limit[0] == '-' || value < LOOP_LIMIT_MIN)
+            return clrt_fail(rt, CLG_STATUS_INVALID_ARGUMENT,
+                             "CLGRAD_LOOP_LIMIT=%s: a number of loop iterations, at least %d",
+                             limit, LOOP_LIMIT_MIN);
+        plan->loop_limit = (size_t)value;
+    }
     snprintf(plan->options, sizeof plan->options, "-DCLG_REDUCE_GROUP=%zu", plan->reduce_group);
     return CLG_STATUS_OK;
+}
+
+bool clrt_loops_fit(clrt *rt, const char *op, size_t iterations)
+{
+    size_t limit = rt->plan.loop_limit;
+    if (limit == 0 || iterations <= limit)
+        return true;
+    clrt_fail(rt, CLG_STATUS_DEVICE,
+              "%s: a work-item would loop %zu times, and %s ends a work-item's loops after %zu "
+              "iterations in all (Mesa's llvmpipe does, silently; CLGRAD_LOOP_LIMIT sets the "
+              "bound): the result would be wrong",
+              op, iterations, rt->desc.name, limit);
+    return false;
 }
 
 /* The SIMD width the device schedules work-items in, as the driver reports

@@ -136,6 +136,14 @@ typedef struct clrt_plan {
     size_t gemm_split_long_k;
     size_t gemm_split_min_k;
     size_t gemm_split_max;
+    /* The most loop iterations one work-item may run, over all the loops of
+     * its kernel (0: no bound). OpenCL sets none, but Mesa's llvmpipe ends
+     * every work-item's loops after 65,535 iterations in all, silently
+     * (gallivm's LP_MAX_TGSI_LOOP_ITERATIONS, Mesa 22 and 23): a GEMM over
+     * K = 65,536 returned a partial sum there. GEMMs run in slices of K that
+     * fit (clrt_gemm_run); a launch whose work-items would loop longer and
+     * cannot be split fails with a message (clrt_loops_fit). */
+    size_t loop_limit;
     char options[96];    /* -D options every kernel is built with (CLG_REDUCE_GROUP) */
 } clrt_plan;
 
@@ -293,6 +301,10 @@ clg_status clrt_launch(clrt *rt, cl_kernel kernel, int dims, const size_t *globa
 /* Fills rt->plan from the device and CLGRAD_LAUNCH (cpu|gpu; default: gpu for
  * GPUs and accelerators, cpu for CPUs). Fails for any other CLGRAD_LAUNCH. */
 clg_status clrt_plan_setup(clrt *rt);
+/* Whether a launch whose work-items loop `iterations` times in all fits
+ * the plan's loop_limit; if not, fails rt with a message naming `op` and
+ * returns false. */
+bool clrt_loops_fit(clrt *rt, const char *op, size_t iterations);
 /* Called with every kernel created: the first one tells the plan the
  * device's preferred work-group multiple (a per-kernel query in OpenCL). */
 void clrt_plan_fit(clrt *rt, cl_kernel kernel);
@@ -371,7 +383,8 @@ CLG_API int clrt_gemm_candidate_find(const char *name);
 
 /* The candidate clrt_gemm uses for `shape` (tuned, else default). */
 CLG_API int clrt_gemm_pick(const clrt *rt, const clg_gemm_shape *shape);
-/* clrt_gemm through candidate `candidate`, bypassing the choice. */
+/* clrt_gemm through candidate `candidate`, bypassing the choice; in slices
+ * of K where the plan bounds a work-item's loops (loop_limit). */
 CLG_API clg_status clrt_gemm_run(clrt *rt, int candidate, size_t m, size_t n, size_t k,
                                  float alpha, clrt_matrix a, clrt_matrix b, float beta,
                                  clrt_matrix c, size_t batch, size_t stride_a, size_t stride_b,
