@@ -196,6 +196,34 @@ START_TEST(test_gemm_every_candidate_matches_host)
 }
 END_TEST
 
+/* Under a loop bound (CLGRAD_LOOP_LIMIT=512: slices of K = 256), every
+ * candidate, CLBlast's routes too, adds its slices into C: K past one, two
+ * and many slices, batched, every transpose, beta 0 and 1, with the gaps of
+ * make_layout unwritten. */
+START_TEST(test_gemm_sliced_under_loop_limit)
+{
+    setenv("CLGRAD_LOOP_LIMIT", "512", 1);
+    clg_context *ctx = test_context();
+    unsetenv("CLGRAD_LOOP_LIMIT");
+    ck_assert_uint_eq(ctx->rt.plan.loop_limit, 512);
+    static const int shapes[][3] = {{7, 5, 257}, {3, 9, 512}, {6, 25, 1300}};
+    uint64_t seed = 900;
+    for (int cand = 0; cand < clrt_gemm_candidate_count(); cand++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (int flags = 0; flags < 4; flags++) {
+                const int *e = shapes[s];
+                layout l = make_layout(e[0], e[1], e[2], 2, flags & 1, flags & 2);
+                check_candidate(ctx, cand, &l, 0.75f, (float)(flags & 1), seed++);
+            }
+    /* One GEMM to the counters, however many slices. */
+    uint64_t before = ctx->rt.counters.gemm_calls;
+    layout l = make_layout(4, 4, 2000, 1, false, false);
+    check_candidate(ctx, 0, &l, 1.0f, 0.0f, seed);
+    ck_assert_uint_eq(ctx->rt.counters.gemm_calls, before + 1);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 START_TEST(test_gemm_every_candidate_batched)
 {
     clg_context *ctx = test_context();
@@ -235,13 +263,15 @@ START_TEST(test_gemm_other_vector_widths)
 }
 END_TEST
 
-/* LeNet-5's conv1 weight gradient: K = 50176 positive products (worst for a
- * running sum: no cancellation to hide the drift), within 1e-5 relative.
- * The small size (oclgrind) keeps K past four accumulation blocks of 256. */
+/* LeNet-5's conv1 weight gradient at batch 128: K = 100352 positive
+ * products (worst for a running sum: no cancellation to hide the drift),
+ * within 1e-5 relative. Past 65,535 too, where llvmpipe cuts a work-item's
+ * loops short: it runs in slices of K there (clrt_gemm_run). The small size
+ * (oclgrind) keeps K past four accumulation blocks of 256. */
 START_TEST(test_gemm_long_k_blocked)
 {
     clg_context *ctx = test_context();
-    const int m = 6, n = 25, k = (int)test_size(50176, 1100);
+    const int m = 6, n = 25, k = (int)test_size(100352, 1100);
     float *a = malloc((size_t)k * m * sizeof *a), *b = malloc((size_t)k * n * sizeof *b);
     float *want = malloc((size_t)m * n * sizeof *want);
     test_random(a, (size_t)k * m, 7, 0, 1);
@@ -894,6 +924,7 @@ int main(void)
     tcase_add_test(tc, test_gemm_every_candidate_batched);
     tcase_add_test(tc, test_gemm_other_vector_widths);
     tcase_add_test(tc, test_gemm_long_k_blocked);
+    tcase_add_test(tc, test_gemm_sliced_under_loop_limit);
     tcase_add_test(tc, test_gemm_packed_and_panels);
     tcase_add_test(tc, test_gemm_matmul_through_each_own_candidate);
     tcase_add_test(tc, test_gemm_env_names_a_candidate);

@@ -45,6 +45,44 @@ START_TEST(test_plan_unknown_name_refused)
 }
 END_TEST
 
+/* The loop bound: llvmpipe's 65,535 found by its name, none elsewhere;
+ * CLGRAD_LOOP_LIMIT sets one on any device and refuses what is not a count
+ * of at least 512; clrt_loops_fit names the op and the bound when a launch
+ * would pass it. */
+START_TEST(test_plan_loop_limit)
+{
+    clg_context *ctx = context_under(NULL);
+    bool llvmpipe = strncmp(ctx->rt.desc.name, "llvmpipe", 8) == 0;
+    ck_assert_uint_eq(ctx->rt.plan.loop_limit, llvmpipe ? 65535 : 0);
+    ck_assert(clrt_loops_fit(&ctx->rt, "test", 65535));
+    clg_context_destroy(ctx);
+
+    setenv("CLGRAD_LOOP_LIMIT", "4096", 1);
+    ctx = test_context();
+    ck_assert_uint_eq(ctx->rt.plan.loop_limit, 4096);
+    ck_assert(clrt_loops_fit(&ctx->rt, "sum_axis (3, 4096)", 4096));
+    ck_assert(!clrt_loops_fit(&ctx->rt, "sum_axis (3, 4097)", 4097));
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_DEVICE);
+    const char *message = clg_context_error(ctx);
+    ck_assert_msg(strstr(message, "sum_axis (3, 4097)") && strstr(message, "4097 times") &&
+                      strstr(message, "4096"),
+                  "message: %s", message);
+    clg_context_destroy(ctx);
+
+    const char *bad[] = {"100", "-5", "4k", "lots"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("CLGRAD_LOOP_LIMIT", bad[i], 1);
+        ctx = NULL;
+        clg_status status = clg_context_create(NULL, &ctx);
+        ck_assert_int_eq(status, CLG_STATUS_INVALID_ARGUMENT);
+        ck_assert_msg(strstr(clg_context_error(ctx), "CLGRAD_LOOP_LIMIT"), "message: %s",
+                      clg_context_error(ctx));
+        clg_context_destroy(ctx);
+    }
+    unsetenv("CLGRAD_LOOP_LIMIT");
+}
+END_TEST
+
 /* Whatever the device: groups of 64 to 256 that are a multiple of the
  * driver's preferred multiple once a kernel exists, and power-of-two
  * reductions, so that each kernel's local arrays match its launch. */
@@ -132,6 +170,7 @@ int main(void)
     TCase *tc = tcase_create("plan");
     tcase_add_test(tc, test_plan_default_follows_device_type);
     tcase_add_test(tc, test_plan_unknown_name_refused);
+    tcase_add_test(tc, test_plan_loop_limit);
     tcase_add_test(tc, test_gpu_plan_sizes);
     tcase_add_test(tc, test_trace_records_launch_sizes);
     tcase_add_test(tc, test_gpu_bias_gradient_in_slices);
