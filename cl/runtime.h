@@ -139,7 +139,7 @@ typedef struct clrt_plan {
     /* The most loop iterations one work-item may run, over all the loops of
      * its kernel (0: no bound). OpenCL sets none, but Mesa's llvmpipe ends
      * every work-item's loops after 65,535 iterations in all, silently
-     * (gallivm's LP_MAX_TGSI_LOOP_ITERATIONS, Mesa 22 and 23): a GEMM over
+     * (gallivm's LP_MAX_TGSI_LOOP_ITERATIONS; Mesa 22, Debian 12's): a GEMM over
      * K = 65,536 returned a partial sum there. GEMMs run in slices of K that
      * fit (clrt_gemm_run); a launch whose work-items would loop longer and
      * cannot be split fails with a message (clrt_loops_fit). */
@@ -304,7 +304,7 @@ clg_status clrt_plan_setup(clrt *rt);
 /* Whether a launch whose work-items loop `iterations` times in all fits
  * the plan's loop_limit; if not, fails rt with a message naming `op` and
  * returns false. */
-bool clrt_loops_fit(clrt *rt, const char *op, size_t iterations);
+CLG_API bool clrt_loops_fit(clrt *rt, const char *op, size_t iterations);
 /* Called with every kernel created: the first one tells the plan the
  * device's preferred work-group multiple (a per-kernel query in OpenCL). */
 void clrt_plan_fit(clrt *rt, cl_kernel kernel);
