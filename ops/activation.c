@@ -119,7 +119,11 @@ static void bias_activation_backward(clg_context *ctx, const eng_node *node)
     if (!dx && !db)
         return;
     int rows = (int)x->shape[0], cols = (int)x->shape[1];
-    if (op_plan(ctx)->per_element) {
+    /* The cpu plan's kernels walk every row of a column: past the driver's
+     * loop bound (llvmpipe), the gpu plan's way instead, whose column sums
+     * take as many groups as the bound asks. */
+    size_t limit = op_plan(ctx)->loop_limit;
+    if (op_plan(ctx)->per_element || (limit != 0 && (size_t)rows > limit)) {
         bias_activation_backward_elements(ctx, node, dx, acc_dx, db, acc_db);
         return;
     }

@@ -66,6 +66,13 @@ static void batchnorm_backward(clg_context *ctx, const eng_node *node)
         need_sums ? eng_new(ctx, CLG_DTYPE_F32, 1, (int64_t[]){2 * v.channels}) : NULL;
     if (need_sums && !sums)
         return;
+    /* a work-group per channel: each work-item walks its share once, then two trees */
+    char s[64];
+    if ((need_sums || dw || db) &&
+        !op_loops_fit(ctx, op_div_up((size_t)v.count, op_plan(ctx)->reduce_group) +
+                               2 * op_tree_steps(ctx),
+                      "%s backward of input %s", NAME, eng_shape_str(x, s, sizeof s)))
+        return;
     if ((need_sums || dw || db) &&
         !OP_LAUNCH_GROUPS(ctx, SOURCE, "batchnorm_backward_stats", v.channels,
                    ENG_ARG_TENSOR(g), ENG_ARG_TENSOR(x), OP_ARG4(v.shape), OP_ARG4(v.strides),
@@ -160,6 +167,14 @@ CLG_API clg_tensor *clg_batch_norm(clg_tensor *input, clg_tensor *running_mean,
     clg_tensor *invstd = eng_new(ctx, CLG_DTYPE_F32, 1, c_shape);
     clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, input->rank, input->shape);
     if (!mean || !invstd || !out)
+        return NULL;
+    /* a work-group per channel: each work-item walks its share twice (the
+     * mean, then the squared deviations), each pass followed by a tree */
+    char s[64];
+    if (training &&
+        !op_loops_fit(ctx, 2 * (op_div_up((size_t)v.count, op_plan(ctx)->reduce_group) +
+                                op_tree_steps(ctx)),
+                      "%s of input %s", NAME, eng_shape_str(input, s, sizeof s)))
         return NULL;
     bool stats_ok =
         training

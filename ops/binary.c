@@ -70,6 +70,14 @@ static void binary_backward(clg_context *ctx, const eng_node *node)
             red[d] = broadcast ? shape[d] : 1;
         }
         int n = (int)clg_tensor_numel(x);
+        /* a work-item sums its element's gradient over every broadcast copy */
+        size_t reduced = op_loops_mul(op_loops_mul((size_t)red[0], (size_t)red[1]),
+                                      op_loops_mul((size_t)red[2], (size_t)red[3]));
+        char s[64], u[64];
+        if (!op_loops_fit(ctx, n > 0 && reduced > 1 ? reduced : 0,
+                          "%s backward of %s broadcast to %s", node->name,
+                          eng_shape_str(x, s, sizeof s), eng_shape_str(out, u, sizeof u)))
+            return;
         OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, CLRT_ARG_INT(which), ENG_ARG_TENSOR(out->grad),
                   ENG_ARG_TENSOR(a), OP_ARG4(a_str), ENG_ARG_TENSOR(b), OP_ARG4(b_str),
                   OP_ARG4(shape), OP_ARG4(keep), OP_ARG4(red), ENG_ARG_TENSOR(dst),

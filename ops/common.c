@@ -1,4 +1,5 @@
 /* ops/common.c: helpers shared by the op families (see ops/internal.h). */
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "ops/internal.h"
@@ -29,6 +30,19 @@ bool op_launch_2d(clg_context *ctx, const char *source, const char *name, size_t
     /* A fixed local size: PoCL compiles a kernel once per local size. */
     size_t global[2] = {cols, rows}, local[2] = {op_plan(ctx)->tile[0], op_plan(ctx)->tile[1]};
     return clrt_launch(&ctx->rt, k, 2, global, local, n_args, args) == CLG_STATUS_OK;
+}
+
+bool op_loops_fit(clg_context *ctx, size_t iterations, const char *fmt, ...)
+{
+    size_t limit = op_plan(ctx)->loop_limit;
+    if (limit == 0 || iterations <= limit)
+        return true;
+    char op[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(op, sizeof op, fmt, ap);
+    va_end(ap);
+    return clrt_loops_fit(&ctx->rt, op, iterations);
 }
 
 void op_fail_shapes(clg_context *ctx, const char *op, const char *what, int n,

@@ -77,12 +77,22 @@ static clrt_matrix matrix(const clg_tensor *t, size_t ld, bool trans)
 
 /* ---- the passes around the GEMMs (kernels in ops/conv.cl) ---- */
 
+/* Whether a pass runs the gpu plan's variant, a work-item per element: on
+ * the gpu plan, and on the cpu plan where its variant's work-items would
+ * loop `loops` times, past the driver's bound (llvmpipe: ops/internal.h). */
+static bool per_element(const clg_context *ctx, size_t loops)
+{
+    size_t limit = op_plan(ctx)->loop_limit;
+    return op_plan(ctx)->per_element || (limit != 0 && loops > limit);
+}
+
 /* col (T, P) = im2col(x): on the cpu plan a work-item per (tap, image)
  * plane, on the gpu plan one per element of col. */
 static bool im2col(clg_context *ctx, const clg_tensor *x, const clg_tensor *col,
                    const conv_geometry *geo)
 {
-    if (op_plan(ctx)->per_element)
+    /* the plane kernel: Ho rows of Wo columns */
+    if (per_element(ctx, op_loops_mul((size_t)geo->geo[0], (size_t)geo->geo[1] + 1)))
         return OP_LAUNCH(ctx, SOURCE, "conv2d_im2col_element", geo->taps * geo->positions,
                          ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(col), OP_ARG4(geo->in),
                          OP_ARG4(geo->geo), OP_ARG4(geo->step), OP_ARG4(geo->dil),
@@ -100,10 +110,14 @@ static bool col2im(clg_context *ctx, const clg_tensor *col, const clg_tensor *bi
 {
     const clg_tensor *bias_src = bias ? bias : col; /* any buffer when there is none */
     size_t planes = (size_t)geo->in[0] * (size_t)geo->in[1];
-    bool per_element = op_plan(ctx)->per_element;
-    return OP_LAUNCH_WG(ctx, SOURCE, per_element ? "conv2d_col2im_element" : "conv2d_col2im",
-                        per_element ? planes * (size_t)geo->in[2] * (size_t)geo->in[3] : planes,
-                        per_element ? op_plan(ctx)->group : op_plan(ctx)->row_group,
+    /* the plane kernel: its H W elements, then per tap up to Ho rows of Wo */
+    size_t taps = (size_t)geo->geo[2] * (size_t)geo->geo[3];
+    size_t loops = (size_t)geo->in[2] * (size_t)geo->in[3] + (size_t)geo->geo[2] + taps +
+                   op_loops_mul(taps, op_loops_mul((size_t)geo->geo[0], (size_t)geo->geo[1] + 1));
+    bool each = per_element(ctx, loops);
+    return OP_LAUNCH_WG(ctx, SOURCE, each ? "conv2d_col2im_element" : "conv2d_col2im",
+                        each ? planes * (size_t)geo->in[2] * (size_t)geo->in[3] : planes,
+                        each ? op_plan(ctx)->group : op_plan(ctx)->row_group,
                         ENG_ARG_TENSOR(col), ENG_ARG_TENSOR(bias_src),
                         CLRT_ARG_INT(bias != NULL), ENG_ARG_TENSOR(dx), OP_ARG4(geo->in),
                         OP_ARG4(geo->geo), OP_ARG4(geo->step), OP_ARG4(geo->dil),
@@ -116,7 +130,7 @@ static bool layout_launch(clg_context *ctx, const char *kernel, const clg_tensor
                           const clrt_arg *args)
 {
     size_t planes = (size_t)(t->shape[0] * t->shape[1]);
-    if (!op_plan(ctx)->per_element)
+    if (!per_element(ctx, (size_t)(t->shape[2] * t->shape[3])))
         return op_launch_wg(ctx, SOURCE, kernel, planes, op_plan(ctx)->row_group, n_args, args);
     char element[80];
     snprintf(element, sizeof element, "%s_element", kernel);
@@ -173,7 +187,10 @@ static bool from_channel_major(clg_context *ctx, const clg_tensor *src, const cl
 static bool bias_grad(clg_context *ctx, const clg_tensor *g, size_t batch, size_t channels,
                       size_t positions, const clg_tensor *db, bool accumulate)
 {
-    if (op_plan(ctx)->per_element)
+    /* the group kernel: each work-item walks its share of every image's plane */
+    size_t loops = op_loops_mul(batch, 1 + op_div_up(positions, op_plan(ctx)->reduce_group)) +
+                   op_tree_steps(ctx);
+    if (per_element(ctx, loops))
         return op_sum_view(ctx, g, (int64_t)batch, (int64_t)channels, (int64_t)positions,
                            (int64_t)(channels * positions), (int64_t)positions, 1, db,
                            accumulate);

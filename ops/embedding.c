@@ -23,6 +23,11 @@ static void embedding_backward(clg_context *ctx, const eng_node *node)
     if (!dw)
         return;
     int V = (int)weight->shape[0], D = (int)weight->shape[1], M = (int)clg_tensor_numel(ids);
+    /* a work-item scans every id */
+    char s[64];
+    if (!op_loops_fit(ctx, V > 0 && D > 0 ? (size_t)M : 0, "clg_embedding backward of ids %s",
+                      eng_shape_str(ids, s, sizeof s)))
+        return;
     OP_LAUNCH(ctx, SOURCE, "embedding_backward", (size_t)V * (size_t)D, ENG_ARG_TENSOR(g),
               ENG_ARG_TENSOR(ids), ENG_ARG_TENSOR(dw), CLRT_ARG_INT(M), CLRT_ARG_INT(V),
               CLRT_ARG_INT(D), CLRT_ARG_INT(accumulate));

@@ -4,6 +4,8 @@
 #ifndef CLGRAD_OPS_INTERNAL_H
 #define CLGRAD_OPS_INTERNAL_H
 
+#include <stdint.h>
+
 #include "clgrad/ops.h"
 #include "engine/engine.h"
 
@@ -55,6 +57,43 @@ bool op_launch_2d(clg_context *ctx, const char *source, const char *name, size_t
 bool op_sum_view(clg_context *ctx, const clg_tensor *x, int64_t outer, int64_t outputs,
                  int64_t inner, int64_t outer_stride, int64_t output_stride,
                  int64_t inner_stride, const clg_tensor *out, bool accumulate);
+
+/* ---- the driver's bound on a work-item's loops ----
+ * OpenCL sets no bound, but Mesa's llvmpipe ends every work-item's loops
+ * after 65,535 iterations in all (over every loop of the kernel), silently:
+ * a sum along an axis of 70,000 returned the sum of its first 65,535
+ * elements there. The plan carries the bound (loop_limit, 0 for none;
+ * CLGRAD_LOOP_LIMIT imposes one anywhere, for tests). Each launch whose
+ * loops grow with the data counts its work-items' iterations: a reduction
+ * with a multi-group path takes more groups where the bound asks for it
+ * (only then, so nothing changes on a device without one); any other
+ * launch past the bound fails the op with a message rather than return a
+ * wrong result. */
+
+/* Whether work-items looping `iterations` times in all fit the plan's
+ * bound; if not, records CLG_STATUS_DEVICE with a message starting with
+ * the printf-formatted op and shape, and returns false. */
+bool op_loops_fit(clg_context *ctx, size_t iterations, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* a * b, saturated (iteration counts of nested loops). */
+static inline size_t op_loops_mul(size_t a, size_t b)
+{
+    return b != 0 && a > SIZE_MAX / b ? SIZE_MAX : a * b;
+}
+/* The iterations of a tree over the plan's reduce_group in local memory
+ * (log2 of it: the loops `for (width = CLG_REDUCE_GROUP / 2; ...)`). */
+static inline size_t op_tree_steps(const clg_context *ctx)
+{
+    size_t steps = 0;
+    for (size_t w = op_plan(ctx)->reduce_group / 2; w > 0; w /= 2)
+        steps++;
+    return steps;
+}
+/* ceil(a / b) for b > 0 */
+static inline size_t op_div_up(size_t a, size_t b)
+{
+    return (a + b - 1) / b;
+}
 
 /* An int4 kernel argument from 4 cl_ints. */
 #define OP_ARG4(v) CLRT_ARG_INT4((v)[0], (v)[1], (v)[2], (v)[3])

@@ -163,6 +163,10 @@ CLG_API clg_tensor *clg_cross_entropy_loss(clg_tensor *logits, clg_tensor *label
         return NULL;
     }
     int rows = (int)logits->shape[0];
+    /* a work-item walks its row of logits twice (the backward has no loop) */
+    if (!op_loops_fit(ctx, rows ? op_loops_mul(2, (size_t)logits->shape[1]) : 0,
+                      "%s of logits %s", name, eng_shape_str(logits, s, sizeof s)))
+        return NULL;
     clg_tensor *losses = eng_new(ctx, CLG_DTYPE_F32, 1, logits->shape);
     clg_tensor *lse = eng_new(ctx, CLG_DTYPE_F32, 1, logits->shape);
     if (!losses || !lse)

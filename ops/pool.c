@@ -47,6 +47,28 @@ static void pool_geometry(const clg_tensor *x, const clg_tensor *out, const int 
         step[d] = p[2 + d];
 }
 
+/* The loop iterations of one work-item of the kernel `kind` (forward or
+ * backward) runs for this geometry, counted as the kernels in pool.cl
+ * loop (a bound, rounded up where a window's rows vary): checked against
+ * the driver's bound (llvmpipe: ops/internal.h). */
+static size_t pool_loops(int kind, bool backward, const cl_int *in, const cl_int *geo,
+                         const cl_int *step)
+{
+    size_t h = (size_t)in[2], w = (size_t)in[3], ho = (size_t)geo[0], wo = (size_t)geo[1];
+    size_t kh = (size_t)geo[2], kw = (size_t)geo[3];
+    if (!backward) /* per output column, the window's rows and columns */
+        return op_loops_mul(wo, 1 + op_loops_mul(kh, 1 + kw));
+    if (kind == POOL_MAX && step[0] >= geo[2] && step[1] >= geo[3]) {
+        /* a band of input rows: sh, or more for the first and last */
+        size_t sh = (size_t)step[0], ph = (size_t)step[2];
+        size_t last = h + ph - (ho - 1) * sh, band = ho == 1 ? h : sh > last ? sh : last;
+        return op_loops_mul(band, w) + wo;
+    }
+    /* the row's W elements, then each covering output row's columns */
+    size_t per_row = kind == POOL_MAX ? wo : op_loops_mul(wo, 1 + kw);
+    return w + op_loops_mul(kh + 1, 1 + per_row);
+}
+
 static void pool_backward(clg_context *ctx, const eng_node *node)
 {
     clg_tensor *x = node->inputs[0], *g = node->output->grad;
@@ -55,6 +77,10 @@ static void pool_backward(clg_context *ctx, const eng_node *node)
     bool accumulate = false;
     clg_tensor *dx = eng_grad_dest(ctx, x, &accumulate);
     if (!dx)
+        return;
+    char s[64];
+    if (!op_loops_fit(ctx, pool_loops(node->i[0], true, in, geo, step), "%s backward of input %s",
+                      node->name, eng_shape_str(x, s, sizeof s)))
         return;
     bool disjoint = step[0] >= geo[2] && step[1] >= geo[3];
     if (node->i[0] == POOL_MAX && disjoint) {
@@ -137,6 +163,11 @@ static clg_tensor *pool2d(const char *op, int kind, clg_tensor *input, const clg
     cl_int in[4], geo[4], step[4];
     pool_geometry(x, out, pv, in, geo, step);
     size_t rows = (size_t)(x->shape[0] * x->shape[1] * ho); /* the kernels' work-items */
+    char s[64];
+    if (rows > 0 && !op_loops_fit(ctx, pool_loops(kind, false, in, geo, step),
+                                  "%s of input %s, window %dx%d", op,
+                                  eng_shape_str(x, s, sizeof s), p->kernel_h, p->kernel_w))
+        return NULL;
     clg_tensor *index = NULL;
     if (kind == POOL_MAX) {
         index = eng_new(ctx, CLG_DTYPE_I32, 4, shape);

@@ -44,6 +44,10 @@ static void view_backward(clg_context *ctx, const eng_node *node)
     if (!dst || (!accumulate && clg_tensor_fill(dst, 0.0f) != CLG_STATUS_OK))
         return;
     /* a work-item per row of H values: steps N of them */
+    char s[64];
+    if (!op_loops_fit(ctx, node->i[2] * state->shape[2] > 0 ? (size_t)state->shape[3] : 0,
+                      "%s backward of state %s", node->name, eng_shape_str(state, s, sizeof s)))
+        return;
     OP_LAUNCH_ROWS(ctx, SOURCE, "state_view_backward", (size_t)(node->i[2] * state->shape[2]),
                  ENG_ARG_TENSOR(g), ENG_ARG_TENSOR(dst), CLRT_ARG_INT(node->i[0]),
                  CLRT_ARG_INT(node->i[1]), CLRT_ARG_INT(node->i[2]), CLRT_ARG_INT(node->i[3]),

@@ -105,6 +105,10 @@ static clg_tensor *sum_axis(const char *name, clg_tensor *a, int axis, bool keep
         return NULL;
     float scale = mean ? 1.0f / (float)v.count : 1.0f;
     int n = (int)clg_tensor_numel(out);
+    char s[64];
+    if (!op_loops_fit(ctx, n ? (size_t)v.count : 0, "%s of shape %s along axis %d", name,
+                      eng_shape_str(a, s, sizeof s), v.axis))
+        return NULL;
     if (!OP_LAUNCH(ctx, SOURCE, "sum_axis", (size_t)n, ENG_ARG_TENSOR(a), OP_ARG4(v.kshape),
                    OP_ARG4(v.strides), CLRT_ARG_INT(v.step), CLRT_ARG_INT(v.count),
                    ENG_ARG_TENSOR(out), CLRT_ARG_INT(n), CLRT_ARG_FLOAT(scale)))
@@ -114,12 +118,27 @@ static clg_tensor *sum_axis(const char *name, clg_tensor *a, int axis, bool keep
 
 /* Work-groups for the first stage of a whole-tensor reduction of n elements:
  * a function of n and the plan only, so the order of additions is
- * reproducible. */
-static int all_groups(const clg_context *ctx, int64_t n)
+ * reproducible. Where the plan bounds a work-item's loops (llvmpipe), more
+ * than reduce_group groups if a work-item's share would not fit, and the
+ * second stage's work-items loop over several partials each; fails the
+ * context (and returns 0) if even that would not fit. */
+static int all_groups(clg_context *ctx, const char *name, int64_t n)
 {
     int64_t group = (int64_t)op_plan(ctx)->reduce_group;
     int64_t groups = n / (group * ALL_MIN_PER_ITEM);
-    return groups < 1 ? 1 : groups > group ? (int)group : (int)groups;
+    groups = groups < 1 ? 1 : groups > group ? group : groups;
+    size_t limit = op_plan(ctx)->loop_limit, tree = op_tree_steps(ctx);
+    if (limit > tree) {
+        /* each of a group's work-items loops n / (groups group) times, then the tree */
+        int64_t need = (int64_t)op_div_up(op_div_up((size_t)n, (size_t)group), limit - tree);
+        groups = need > groups ? need : groups;
+    }
+    size_t first = op_div_up((size_t)n, (size_t)(groups * group)) + tree;
+    size_t second = groups > 1 ? op_div_up((size_t)groups, (size_t)group) + tree : 0;
+    if (!op_loops_fit(ctx, first > second ? first : second, "%s of %lld elements", name,
+                      (long long)n))
+        return 0;
+    return (int)groups;
 }
 
 static clg_tensor *sum_all(const char *name, clg_tensor *a, bool mean)
@@ -128,7 +147,9 @@ static clg_tensor *sum_all(const char *name, clg_tensor *a, bool mean)
     if (!ctx)
         return NULL;
     int n = (int)clg_tensor_numel(a);
-    int groups = all_groups(ctx, n);
+    int groups = all_groups(ctx, name, n);
+    if (groups == 0)
+        return NULL;
     clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, 0, NULL);
     clg_tensor *partial = groups > 1 ? eng_new(ctx, CLG_DTYPE_F32, 1, (int64_t[]){groups}) : out;
     if (!out || !partial)
@@ -211,6 +232,10 @@ static clg_tensor *max_axis(const char *name, clg_tensor *a, int axis, bool keep
     if (!idx || !out)
         return NULL;
     int n = (int)clg_tensor_numel(idx);
+    char s[64];
+    if (!op_loops_fit(ctx, n ? (size_t)v.count : 0, "%s of shape %s along axis %d", name,
+                      eng_shape_str(a, s, sizeof s), v.axis))
+        return NULL;
     if (!OP_LAUNCH(ctx, SOURCE, "max_axis", (size_t)n, ENG_ARG_TENSOR(a), OP_ARG4(v.kshape),
                    OP_ARG4(v.strides), CLRT_ARG_INT(v.step), CLRT_ARG_INT(v.count),
                    ENG_ARG_TENSOR(out), CLRT_ARG_INT(!argmax), ENG_ARG_TENSOR(idx),
@@ -236,7 +261,9 @@ CLG_API clg_tensor *clg_max_all(clg_tensor *a)
         !check_nonempty(ctx, "clg_max_all", a, clg_tensor_numel(a)))
         return NULL;
     int n = (int)clg_tensor_numel(a);
-    int groups = all_groups(ctx, n);
+    int groups = all_groups(ctx, "clg_max_all", n);
+    if (groups == 0)
+        return NULL;
     clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, 0, NULL);
     clg_tensor *idx = eng_new(ctx, CLG_DTYPE_I32, 0, NULL);
     clg_tensor *partial = out, *partial_idx = idx;
@@ -266,13 +293,21 @@ CLG_API clg_tensor *clg_max_all(clg_tensor *a)
 
 /* Slices of at least reduce_chunk elements a work-item (lanes of them in a
  * group), at most reduce_split: a function of the sizes and the plan only,
- * so the order of additions is reproducible. */
-static int64_t sum_slices(const clrt_plan *plan, int64_t length, int64_t lanes)
+ * so the order of additions is reproducible. Where the plan bounds a
+ * work-item's loops (llvmpipe), at least enough slices that a work-item's
+ * share and the tree after it fit (`tree` iterations). */
+static int64_t sum_slices(const clrt_plan *plan, int64_t length, int64_t lanes, size_t tree)
 {
     int64_t per_group = lanes * (int64_t)plan->reduce_chunk;
     int64_t slices = (length + per_group - 1) / per_group;
-    return slices < 1 ? 1 : slices > (int64_t)plan->reduce_split ? (int64_t)plan->reduce_split
-                                                                  : slices;
+    slices = slices < 1 ? 1 : slices > (int64_t)plan->reduce_split ? (int64_t)plan->reduce_split
+                                                                   : slices;
+    if (plan->loop_limit > tree) {
+        int64_t need = (int64_t)op_div_up(op_div_up((size_t)length, (size_t)lanes),
+                                          plan->loop_limit - tree);
+        slices = need > slices ? need : slices;
+    }
+    return slices;
 }
 
 /* Columns per work-group of sum_columns_partial (a half-warp of floats: 64
@@ -287,7 +322,16 @@ bool op_sum_view(clg_context *ctx, const clg_tensor *x, int64_t outer, int64_t o
     size_t group = plan->reduce_group;
     bool columns = output_stride == 1 && inner == 1 && group >= SUM_COLUMNS_WIDTH;
     int64_t lanes = columns ? (int64_t)(group / SUM_COLUMNS_WIDTH) : (int64_t)group;
-    int64_t slices = sum_slices(plan, outer * inner, lanes);
+    /* sum_columns_partial's tree runs over the lanes, sum_view_partial's over the group */
+    size_t tree = op_tree_steps(ctx);
+    int64_t slices = sum_slices(plan, outer * inner, lanes, tree);
+    /* a work-item adds every lanes-th of its slice's elements; sum_view_finish
+     * adds a row of slices */
+    size_t per_item = op_div_up(op_div_up((size_t)(outer * inner), (size_t)slices), (size_t)lanes);
+    if (!op_loops_fit(ctx, per_item + tree > (size_t)slices ? per_item + tree : (size_t)slices,
+                      "the sum of %lld outputs over %lld x %lld elements", (long long)outputs,
+                      (long long)outer, (long long)inner))
+        return false;
     clg_tensor *partial =
         slices > 1 ? eng_new(ctx, CLG_DTYPE_F32, 1, (int64_t[]){outputs * slices}) : NULL;
     if (slices > 1 && !partial)

@@ -46,6 +46,12 @@ static clg_tensor *softmax(const char *name, clg_tensor *a, int axis, bool log_o
     eng_strides4(a, strides4);
     int count = (int)a->shape[ax];
     int rows = count ? (int)(clg_tensor_numel(a) / count) : 0;
+    /* a work-item walks its row three times (the backward, twice: no check
+     * of its own) */
+    char s[64];
+    if (!op_loops_fit(ctx, rows ? op_loops_mul(3, (size_t)count) : 0,
+                      "%s of shape %s along axis %d", name, eng_shape_str(a, s, sizeof s), ax))
+        return NULL;
     clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, a->rank, a->shape);
     if (!out)
         return NULL;

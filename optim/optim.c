@@ -301,23 +301,44 @@ CLG_API void clg_optim_set_lr(clg_optim *opt, float lr)
     opt->options.lr = lr;
 }
 
-/* Gradient clipping by global norm: one clip_sumsq launch per gradient into
- * a step-arena slot, then one clip_scale per gradient, which recomputes the
- * total from the slots itself; nothing is read back unless the caller asks
- * for the norm. A clip_scale launch must see every slot written, so all
- * reductions are enqueued first (the queue is in order). */
+/* The clip_sumsq slots of a gradient of n elements: one, unless the plan
+ * bounds a work-item's loops (Mesa's llvmpipe ends them after 65,535
+ * iterations, silently: a gradient of more than 4M floats would lose its
+ * tail): then pieces of at most `piece` elements, a slot each (the total
+ * adds the slots' squares: the same norm). */
+static size_t clip_piece(const clg_context *ctx)
+{
+    const clrt_plan *plan = &ctx->rt.plan;
+    size_t tree = 0;
+    for (size_t w = plan->reduce_group / 2; w > 0; w /= 2)
+        tree++;
+    return plan->loop_limit > tree ? (plan->loop_limit - tree) * plan->reduce_group : 0;
+}
+
+static size_t clip_slots(size_t piece, size_t n)
+{
+    return piece == 0 || n <= piece ? 1 : (n + piece - 1) / piece;
+}
+
+/* Gradient clipping by global norm: clip_sumsq launches per gradient into
+ * step-arena slots (one, or one per piece: clip_slots), then one
+ * clip_scale per gradient, which recomputes the total from the slots
+ * itself; nothing is read back unless the caller asks for the norm. A
+ * clip_scale launch must see every slot written, so all reductions are
+ * enqueued first (the queue is in order). */
 CLG_API clg_status clg_clip_grad_norm(const clg_params *params, float max_norm,
                                       float *total_norm)
 {
     if (!params)
         return CLG_STATUS_INVALID_ARGUMENT;
     clg_context *ctx = NULL;
-    size_t count = clg_params_count(params), n_grads = 0;
+    size_t count = clg_params_count(params), n_grads = 0, piece = 0;
     for (size_t i = 0; i < count; i++) {
         clg_tensor *p = clg_params_tensor(params, i);
         ctx = p->ctx;
+        piece = clip_piece(ctx);
         if (!clg_params_is_buffer(params, i) && clg_tensor_grad(p))
-            n_grads++;
+            n_grads += clip_slots(piece, (size_t)clg_tensor_numel(clg_tensor_grad(p)));
     }
     if (total_norm)
         *total_norm = 0.0f;
@@ -330,6 +351,9 @@ CLG_API clg_status clg_clip_grad_norm(const clg_params *params, float max_norm,
                         "clg_clip_grad_norm: max_norm must be >= 0, not %g", (double)max_norm);
     if (n_grads == 0)
         return CLG_STATUS_OK;
+    /* clip_scale's work-items each add up every slot */
+    if (!clrt_loops_fit(&ctx->rt, "clg_clip_grad_norm", n_grads))
+        return ctx->rt.error.status;
     int64_t slots = (int64_t)n_grads + 1;
     clg_tensor *sumsq = eng_new(ctx, CLG_DTYPE_F32, 1, &slots);
     cl_kernel reduce = clrt_kernel(&ctx->rt, SOURCE, NULL, "clip_sumsq");
@@ -345,18 +369,28 @@ CLG_API clg_status clg_clip_grad_norm(const clg_params *params, float max_norm,
             int n = (int)clg_tensor_numel(g);
             size_t local = ctx->rt.plan.reduce_group, global = local;
             if (pass == 0) {
-                clrt_arg args[] = {ENG_ARG_TENSOR(g), CLRT_ARG_INT(n), ENG_ARG_TENSOR(sumsq),
-                                   CLRT_ARG_INT(slot), CLRT_ARG_LOCAL(local * sizeof(cl_float))};
-                clrt_launch(&ctx->rt, reduce, 1, &global, &local,
-                            (int)(sizeof args / sizeof args[0]), args);
-            } else {
-                global = (size_t)(n > 0 ? n : 1);
-                clrt_arg args[] = {ENG_ARG_TENSOR(g),   CLRT_ARG_INT(n),
-                                   ENG_ARG_TENSOR(sumsq), CLRT_ARG_INT(n_grads),
-                                   CLRT_ARG_FLOAT(max_norm), CLRT_ARG_INT(slot == 0)};
-                clrt_launch(&ctx->rt, scale, 1, &global, &local,
-                            (int)(sizeof args / sizeof args[0]), args);
+                size_t pieces = clip_slots(piece, (size_t)n);
+                for (size_t k = 0; k < pieces && !eng_failed(ctx); k++) {
+                    size_t begin = k * piece, end = pieces == 1 ? (size_t)n : begin + piece;
+                    end = end < (size_t)n ? end : (size_t)n;
+                    clrt_arg args[] = {CLRT_ARG_BUFFER(g->mem, clg_tensor_numel(g)),
+                                       CLRT_ARG_INT(g->offset + begin),
+                                       CLRT_ARG_INT(end - begin),
+                                       ENG_ARG_TENSOR(sumsq),
+                                       CLRT_ARG_INT(slot),
+                                       CLRT_ARG_LOCAL(local * sizeof(cl_float))};
+                    clrt_launch(&ctx->rt, reduce, 1, &global, &local,
+                                (int)(sizeof args / sizeof args[0]), args);
+                    slot++;
+                }
+                continue;
             }
+            global = (size_t)(n > 0 ? n : 1);
+            clrt_arg args[] = {ENG_ARG_TENSOR(g),   CLRT_ARG_INT(n),
+                               ENG_ARG_TENSOR(sumsq), CLRT_ARG_INT(n_grads),
+                               CLRT_ARG_FLOAT(max_norm), CLRT_ARG_INT(slot == 0)};
+            clrt_launch(&ctx->rt, scale, 1, &global, &local,
+                        (int)(sizeof args / sizeof args[0]), args);
             slot++;
         }
     }

@@ -641,6 +641,61 @@ START_TEST(test_bias_act_no_bias_and_errors)
 }
 END_TEST
 
+/* A context whose plan bounds a work-item's loops at `limit` iterations
+ * (CLGRAD_LOOP_LIMIT, read when the context is created), as Mesa's
+ * llvmpipe does at 65,535: the paths that fit or refuse run on any device. */
+static clg_context *loop_bound_context(const char *limit)
+{
+    setenv("CLGRAD_LOOP_LIMIT", limit, 1);
+    clg_context *ctx = test_context();
+    unsetenv("CLGRAD_LOOP_LIMIT");
+    return ctx;
+}
+
+/* Under a bound of 1,024 iterations, the bias gradient of 3,000 rows (the
+ * cpu plan's kernel walks every row of a column) goes through the
+ * per-element kernel and sliced column sums instead: the same dx and db as
+ * the host. */
+START_TEST(test_bias_act_loop_bound)
+{
+    clg_context *ctx = loop_bound_context("1024");
+    enum { ROWS = 3000, COLS = 5 };
+    float *x = malloc(ROWS * COLS * sizeof *x), *g = malloc(ROWS * COLS * sizeof *g);
+    float b[COLS] = {0.5f, -0.25f, 0, 1, -1};
+    test_random(x, ROWS * COLS, 63, -2, 2);
+    test_random(g, ROWS * COLS, 64, -1, 1);
+    double db_want[COLS] = {0};
+    float *dx_want = malloc(ROWS * COLS * sizeof *dx_want);
+    for (int r = 0; r < ROWS; r++)
+        for (int c = 0; c < COLS; c++) {
+            float d = x[r * COLS + c] + b[c] > 0 ? g[r * COLS + c] : 0.0f;
+            dx_want[r * COLS + c] = d;
+            db_want[c] += d;
+        }
+    clg_tensor *tx = test_tensor(ctx, 2, (int64_t[]){ROWS, COLS}, x, true);
+    clg_tensor *tb = test_tensor(ctx, 1, (int64_t[]){COLS}, b, true);
+    clg_step_begin(ctx);
+    clg_tensor *y = clg_bias_activation(tx, tb, CLG_ACT_RELU, 0);
+    clg_tensor *gout = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (int64_t[]){ROWS, COLS}, g);
+    ck_assert_msg(clg_backward_with(y, gout) == CLG_STATUS_OK, "%s", clg_context_error(ctx));
+    clg_step_end(ctx);
+    float *dx = test_download(clg_tensor_grad(tx)), *db = test_download(clg_tensor_grad(tb));
+    float want[COLS];
+    for (int c = 0; c < COLS; c++)
+        want[c] = (float)db_want[c];
+    test_assert_close(dx, dx_want, ROWS * COLS, test_tol_get("exact"), "dx");
+    test_assert_close(db, want, COLS, test_tol_get("reduction"), "db");
+    free(dx);
+    free(db);
+    free(dx_want);
+    free(x);
+    free(g);
+    clg_tensor_destroy(tx);
+    clg_tensor_destroy(tb);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops/activation");
@@ -665,6 +720,7 @@ int main(void)
          {test_heaviside_matches_host, test_heaviside_golden, test_heaviside_values,
           test_heaviside_no_gradient}},
         {"errors", {test_activation_rejects_int32}},
+        {"loop_bound", {test_bias_act_loop_bound}},
         {"bias_activation",
          {test_bias_act_matches_host, test_bias_act_equals_unfused, test_bias_act_gradcheck,
           test_bias_act_golden, test_bias_act_no_bias_and_errors}},

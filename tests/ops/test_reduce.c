@@ -488,6 +488,105 @@ START_TEST(test_reduce_bad_arguments)
 }
 END_TEST
 
+/* A context whose plan bounds a work-item's loops at `limit` iterations
+ * (CLGRAD_LOOP_LIMIT, read when the context is created), as Mesa's
+ * llvmpipe does at 65,535: the paths that fit or refuse run on any device. */
+static clg_context *loop_bound_context(const char *limit)
+{
+    setenv("CLGRAD_LOOP_LIMIT", limit, 1);
+    clg_context *ctx = test_context();
+    unsetenv("CLGRAD_LOOP_LIMIT");
+    return ctx;
+}
+
+/* The op returned NULL with CLG_STATUS_DEVICE and a message naming it. */
+static void expect_loop_refusal(clg_context *ctx, const void *got, const char *op)
+{
+    ck_assert_ptr_null(got);
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_DEVICE);
+    ck_assert_msg(strstr(clg_context_error(ctx), op) != NULL &&
+                      strstr(clg_context_error(ctx), "loop") != NULL,
+                  "%s", clg_context_error(ctx));
+    clg_context_clear_error(ctx);
+}
+
+/* Under a bound of 1,024 iterations: a whole-tensor sum and max of 4.5M
+ * elements take more groups than the plan's (on the cpu plan, 64 groups of
+ * 64 would loop 1,099 times each) and match the host; a sum, mean or max
+ * along an axis of 2,000 refuses, naming the op. */
+START_TEST(test_reduce_loop_bound)
+{
+    clg_context *ctx = loop_bound_context("1024");
+    const int64_t N = test_size(4500000, 5000);
+    float *x = malloc((size_t)N * sizeof *x);
+    test_random(x, (size_t)N, 61, -1, 1);
+    double sum = 0;
+    int64_t best = 0;
+    for (int64_t i = 0; i < N; i++) {
+        sum += x[i];
+        best = x[i] > x[best] ? i : best;
+    }
+    clg_tensor *t = test_tensor(ctx, 1, (int64_t[]){N}, x, false);
+    clg_step_begin(ctx);
+    float got[2], want[2] = {(float)sum, x[best]};
+    ck_assert_msg(clg_tensor_item(clg_sum_all(t), &got[0]) == CLG_STATUS_OK, "%s",
+                  clg_context_error(ctx));
+    ck_assert_msg(clg_tensor_item(clg_max_all(t), &got[1]) == CLG_STATUS_OK, "%s",
+                  clg_context_error(ctx));
+    test_assert_close(got, want, 2, test_tol_get("sum_1e6"), "sum_all, max_all");
+    clg_step_end(ctx);
+    clg_tensor_destroy(t);
+    free(x);
+
+    float *y = calloc(2000 * 3, sizeof *y);
+    clg_tensor *u = test_tensor(ctx, 2, (int64_t[]){2000, 3}, y, false);
+    clg_step_begin(ctx);
+    expect_loop_refusal(ctx, clg_sum(u, 0, false), "clg_sum");
+    expect_loop_refusal(ctx, clg_mean(u, 0, false), "clg_mean");
+    expect_loop_refusal(ctx, clg_max(u, 0, false), "clg_max");
+    /* along the short axis it fits */
+    ck_assert_ptr_nonnull(clg_sum(u, 1, false));
+    clg_step_end(ctx);
+    clg_tensor_destroy(u);
+    free(y);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* A sum along an axis of 70,000, past llvmpipe's real bound of 65,535
+ * iterations a work-item: the right sums, or (on a driver with the bound)
+ * CLG_STATUS_DEVICE naming the op, never the sum of a prefix. */
+START_TEST(test_sum_axis_past_driver_bound)
+{
+    clg_context *ctx = test_context();
+    const int64_t N = test_size(70000, 3000);
+    /* small integers: every partial sum is exact in float32, in any order */
+    float *x = malloc((size_t)N * 2 * sizeof *x);
+    double want_d[2] = {0, 0};
+    for (int64_t i = 0; i < N; i++)
+        for (int j = 0; j < 2; j++) {
+            x[i * 2 + j] = (float)((i * (j + 3)) % 7);
+            want_d[j] += x[i * 2 + j];
+        }
+    clg_tensor *t = test_tensor(ctx, 2, (int64_t[]){N, 2}, x, false);
+    clg_step_begin(ctx);
+    clg_tensor *s = clg_sum(t, 0, false);
+    if (s) {
+        float *got = test_download(s);
+        /* a sum cut at 65,535 terms would miss thousands */
+        ck_assert_float_eq(got[0], (float)want_d[0]);
+        ck_assert_float_eq(got[1], (float)want_d[1]);
+        free(got);
+    } else {
+        expect_loop_refusal(ctx, s, "clg_sum");
+    }
+    clg_step_end(ctx);
+    clg_tensor_destroy(t);
+    free(x);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops/reduce");
@@ -507,6 +606,8 @@ int main(void)
     tcase_add_test(tc, test_reduce_golden);
     tcase_add_test(tc, test_argmax_golden);
     tcase_add_test(tc, test_reduce_bad_arguments);
+    tcase_add_test(tc, test_reduce_loop_bound);
+    tcase_add_test(tc, test_sum_axis_past_driver_bound);
     suite_add_tcase(s, tc);
     return test_run(s);
 }

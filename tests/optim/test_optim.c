@@ -422,6 +422,51 @@ START_TEST(test_clip_grad_norm_matches_pytorch)
 }
 END_TEST
 
+/* Under CLGRAD_LOOP_LIMIT=1024 (a bound as Mesa's llvmpipe has at 65,535
+ * iterations a work-item), a gradient of 300,000 elements is reduced in
+ * pieces, a slot each: the same total norm as the host, and the same
+ * scaling. */
+START_TEST(test_clip_grad_norm_loop_bound)
+{
+    setenv("CLGRAD_LOOP_LIMIT", "1024", 1);
+    clg_context *ctx = test_context();
+    unsetenv("CLGRAD_LOOP_LIMIT");
+    enum { N = 300000 };
+    float *g = malloc(N * sizeof *g);
+    test_random(g, N, 65, -1, 1);
+    double sumsq = 0;
+    for (int i = 0; i < N; i++)
+        sumsq += (double)g[i] * g[i];
+    clg_params *ps = clg_params_create(ctx);
+    clg_tensor *p = test_tensor(ctx, 1, (int64_t[]){N}, NULL, true);
+    clg_tensor *q = test_tensor(ctx, 1, (int64_t[]){3}, NULL, true);
+    ck_assert_int_eq(clg_params_add(ps, "p", p), CLG_STATUS_OK);
+    ck_assert_int_eq(clg_params_add(ps, "q", q), CLG_STATUS_OK);
+    clg_step_begin(ctx);
+    clg_params_zero_grad(ps);
+    /* d loss / d p = g, d loss / d q = (3, 4, 0) */
+    clg_tensor *loss = clg_add(
+        clg_sum_all(clg_mul(p, clg_tensor_from_host(ctx, CLG_DTYPE_F32, 1, (int64_t[]){N}, g))),
+        clg_sum_all(clg_mul(q, clg_tensor_from_host(ctx, CLG_DTYPE_F32, 1, (int64_t[]){3},
+                                                    (float[]){3, 4, 0}))));
+    ck_assert_msg(clg_backward(loss) == CLG_STATUS_OK, "%s", clg_context_error(ctx));
+    float total = -1, want = (float)sqrt(sumsq + 25);
+    ck_assert_msg(clg_clip_grad_norm(ps, 1.0f, &total) == CLG_STATUS_OK, "%s",
+                  clg_context_error(ctx));
+    test_assert_close(&total, &want, 1, test_tol_get("reduction"), "total norm");
+    float *got = test_download(clg_tensor_grad(q));
+    float scaled[3] = {3 / want, 4 / want, 0};
+    test_assert_close(got, scaled, 3, test_tol_get("reduction"), "clipped q");
+    free(got);
+    clg_step_end(ctx);
+    clg_params_destroy(ps);
+    clg_tensor_destroy(p);
+    clg_tensor_destroy(q);
+    free(g);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("optim/optim");
@@ -432,6 +477,7 @@ int main(void)
     tcase_add_test(tc, test_optim_options_and_names);
     tcase_add_test(tc, test_optim_bad_options);
     tcase_add_test(tc, test_clip_grad_norm_matches_pytorch);
+    tcase_add_test(tc, test_clip_grad_norm_loop_bound);
     suite_add_tcase(s, tc);
     return test_run(s);
 }
