@@ -41,7 +41,8 @@ fi
 # OCLGRIND_SUITES="ops/test_binary ops/test_conv" runs those alone.
 suites=()
 if [ -n "${OCLGRIND_SUITES:-}" ]; then
-    read -r -a suites <<<"$OCLGRIND_SUITES"
+    # Every word, over as many lines as the list takes (read alone stops at the first newline).
+    read -r -d '' -a suites <<<"$OCLGRIND_SUITES" || true
 else
     for source in tests/ops/test_*.c tests/cl/test_gemm.c tests/optim/test_*.c; do
         name=${source#tests/}

@@ -101,17 +101,20 @@ def load_metadata(path, key):
 
 
 def confusion_matrix(predicted, truth, classes):
-    """(accuracy, matrix) with matrix[truth, predicted] counts."""
+    """(accuracy, matrix) with matrix[truth, predicted] counts. A label
+    outside [0, classes) raises, naming the sample."""
     predicted = np.ascontiguousarray(predicted, dtype=np.int32)
     truth = np.ascontiguousarray(truth, dtype=np.int32)
     if predicted.shape != truth.shape:
         raise ValueError('confusion_matrix: predicted and truth differ in shape')
     matrix = np.zeros((classes, classes), dtype=np.int64)
-    accuracy = lib.clg_confusion_matrix(
-        ffi.cast('const int32_t *', ffi.from_buffer(predicted)),
+    accuracy = ffi.new('double *')
+    ctx = _context()
+    ctx.check(lib.clg_confusion_matrix(
+        ctx.ptr, ffi.cast('const int32_t *', ffi.from_buffer(predicted)),
         ffi.cast('const int32_t *', ffi.from_buffer(truth)), predicted.size, int(classes),
-        ffi.cast('int64_t *', ffi.from_buffer(matrix, require_writable=True)))
-    return float(accuracy), matrix
+        ffi.cast('int64_t *', ffi.from_buffer(matrix, require_writable=True)), accuracy))
+    return float(accuracy[0]), matrix
 
 
 __all__ = ['FASHION_MNIST_DIR', 'load_mnist', 'batches', 'save_file', 'load_file',

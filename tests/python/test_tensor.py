@@ -185,8 +185,9 @@ def test_a_step_allocates_no_device_memory_from_the_second_on(rng):
 
 
 def test_the_binding_declares_every_public_function():
-    # python/gen_cdef.py generated the cdef from the headers: nothing dropped.
-    for header in sorted(os.listdir(INCLUDE)):
+    # python/gen_cdef.py generated the cdef from the headers: nothing dropped
+    # (dist.h is MPI's: the package does not wrap it).
+    for header in sorted(set(os.listdir(INCLUDE)) - {'dist.h'}):
         with open(os.path.join(INCLUDE, header), encoding='utf-8') as f:
             text = f.read()
         names = re.findall(r'CLG_API[^;(]*?\b(clg_\w+)\s*\(', text)
