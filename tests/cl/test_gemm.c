@@ -202,9 +202,7 @@ END_TEST
  * make_layout unwritten. */
 START_TEST(test_gemm_sliced_under_loop_limit)
 {
-    setenv("CLGRAD_LOOP_LIMIT", "512", 1);
-    clg_context *ctx = test_context();
-    unsetenv("CLGRAD_LOOP_LIMIT");
+    clg_context *ctx = test_context_loop_limit("512");
     ck_assert_uint_eq(ctx->rt.plan.loop_limit, 512);
     static const int shapes[][3] = {{7, 5, 257}, {3, 9, 512}, {6, 25, 1300}};
     uint64_t seed = 900;

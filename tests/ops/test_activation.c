@@ -641,24 +641,13 @@ START_TEST(test_bias_act_no_bias_and_errors)
 }
 END_TEST
 
-/* A context whose plan bounds a work-item's loops at `limit` iterations
- * (CLGRAD_LOOP_LIMIT, read when the context is created), as Mesa's
- * llvmpipe does at 65,535: the paths that fit or refuse run on any device. */
-static clg_context *loop_bound_context(const char *limit)
-{
-    setenv("CLGRAD_LOOP_LIMIT", limit, 1);
-    clg_context *ctx = test_context();
-    unsetenv("CLGRAD_LOOP_LIMIT");
-    return ctx;
-}
-
 /* Under a bound of 1,024 iterations, the bias gradient of 3,000 rows (the
  * cpu plan's kernel walks every row of a column) goes through the
  * per-element kernel and sliced column sums instead: the same dx and db as
  * the host. */
 START_TEST(test_bias_act_loop_bound)
 {
-    clg_context *ctx = loop_bound_context("1024");
+    clg_context *ctx = test_context_loop_limit("1024");
     enum { ROWS = 3000, COLS = 5 };
     float *x = malloc(ROWS * COLS * sizeof *x), *g = malloc(ROWS * COLS * sizeof *g);
     float b[COLS] = {0.5f, -0.25f, 0, 1, -1};

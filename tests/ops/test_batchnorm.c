@@ -361,43 +361,20 @@ START_TEST(test_batch_norm_steady_state)
 }
 END_TEST
 
-/* A context whose plan bounds a work-item's loops at `limit` iterations
- * (CLGRAD_LOOP_LIMIT, read when the context is created), as Mesa's
- * llvmpipe does at 65,535: the paths that fit or refuse run on any device. */
-static clg_context *loop_bound_context(const char *limit)
-{
-    setenv("CLGRAD_LOOP_LIMIT", limit, 1);
-    clg_context *ctx = test_context();
-    unsetenv("CLGRAD_LOOP_LIMIT");
-    return ctx;
-}
-
-/* The op returned NULL (or the backward failed) with CLG_STATUS_DEVICE and
- * a message naming it. */
-static void expect_loop_refusal(clg_context *ctx, const void *got, const char *op)
-{
-    ck_assert_ptr_null(got);
-    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_DEVICE);
-    ck_assert_msg(strstr(clg_context_error(ctx), op) != NULL &&
-                      strstr(clg_context_error(ctx), "loop") != NULL,
-                  "%s", clg_context_error(ctx));
-    clg_context_clear_error(ctx);
-}
-
 /* Under a bound of 1,024 iterations, training statistics over 200,000
  * elements a channel (two passes of 200,000 / the group's work-items each,
  * past the bound on both plans) refuse, naming the op; in evaluation (no
  * statistics to gather) the same input runs. */
 START_TEST(test_batch_norm_loop_bound)
 {
-    clg_context *ctx = loop_bound_context("1024");
+    clg_context *ctx = test_context_loop_limit("1024");
     const int64_t shape[4] = {2, 1, 400, 250};
     float *x = calloc(200000, sizeof *x);
     clg_tensor *t = test_tensor(ctx, 4, shape, x, false);
     clg_tensor *rm = test_tensor(ctx, 1, (int64_t[]){1}, (float[]){0}, false);
     clg_tensor *rv = test_tensor(ctx, 1, (int64_t[]){1}, (float[]){1}, false);
     clg_step_begin(ctx);
-    expect_loop_refusal(ctx, clg_batch_norm(t, rm, rv, NULL, NULL, true, 0.1f, 1e-5f),
+    test_expect_loop_refusal(ctx, clg_batch_norm(t, rm, rv, NULL, NULL, true, 0.1f, 1e-5f),
                         "clg_batch_norm");
     ck_assert_ptr_nonnull(clg_batch_norm(t, rm, rv, NULL, NULL, false, 0.1f, 1e-5f));
     clg_step_end(ctx);

@@ -896,24 +896,13 @@ START_TEST(test_conv_transpose2d_layer)
 }
 END_TEST
 
-/* A context whose plan bounds a work-item's loops at `limit` iterations
- * (CLGRAD_LOOP_LIMIT, read when the context is created), as Mesa's
- * llvmpipe does at 65,535. */
-static clg_context *loop_bound_context(const char *limit)
-{
-    setenv("CLGRAD_LOOP_LIMIT", limit, 1);
-    clg_context *ctx = test_context();
-    unsetenv("CLGRAD_LOOP_LIMIT");
-    return ctx;
-}
-
 /* Under a bound of 1,024 iterations, planes of 36 x 36 (1,296 elements: the
  * cpu plan's im2col, col2im, layout and bias passes would loop past it)
  * take the per-element passes: the forward and every gradient match the
  * host. */
 START_TEST(test_conv2d_loop_bound)
 {
-    clg_context *ctx = loop_bound_context("1024");
+    clg_context *ctx = test_context_loop_limit("1024");
     const conv_case cc = {2, 2, 36, 36, 3, 3, 3, true, params(1, 1, 1, 1, 1, 1)};
     check_case(ctx, &cc, 1);
     clg_context_destroy(ctx);

@@ -488,35 +488,13 @@ START_TEST(test_reduce_bad_arguments)
 }
 END_TEST
 
-/* A context whose plan bounds a work-item's loops at `limit` iterations
- * (CLGRAD_LOOP_LIMIT, read when the context is created), as Mesa's
- * llvmpipe does at 65,535: the paths that fit or refuse run on any device. */
-static clg_context *loop_bound_context(const char *limit)
-{
-    setenv("CLGRAD_LOOP_LIMIT", limit, 1);
-    clg_context *ctx = test_context();
-    unsetenv("CLGRAD_LOOP_LIMIT");
-    return ctx;
-}
-
-/* The op returned NULL with CLG_STATUS_DEVICE and a message naming it. */
-static void expect_loop_refusal(clg_context *ctx, const void *got, const char *op)
-{
-    ck_assert_ptr_null(got);
-    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_DEVICE);
-    ck_assert_msg(strstr(clg_context_error(ctx), op) != NULL &&
-                      strstr(clg_context_error(ctx), "loop") != NULL,
-                  "%s", clg_context_error(ctx));
-    clg_context_clear_error(ctx);
-}
-
 /* Under a bound of 1,024 iterations: a whole-tensor sum and max of 4.5M
  * elements take more groups than the plan's (on the cpu plan, 64 groups of
  * 64 would loop 1,099 times each) and match the host; a sum, mean or max
  * along an axis of 2,000 refuses, naming the op. */
 START_TEST(test_reduce_loop_bound)
 {
-    clg_context *ctx = loop_bound_context("1024");
+    clg_context *ctx = test_context_loop_limit("1024");
     const int64_t N = test_size(4500000, 5000);
     float *x = malloc((size_t)N * sizeof *x);
     test_random(x, (size_t)N, 61, -1, 1);
@@ -541,9 +519,9 @@ START_TEST(test_reduce_loop_bound)
     float *y = calloc(2000 * 3, sizeof *y);
     clg_tensor *u = test_tensor(ctx, 2, (int64_t[]){2000, 3}, y, false);
     clg_step_begin(ctx);
-    expect_loop_refusal(ctx, clg_sum(u, 0, false), "clg_sum");
-    expect_loop_refusal(ctx, clg_mean(u, 0, false), "clg_mean");
-    expect_loop_refusal(ctx, clg_max(u, 0, false), "clg_max");
+    test_expect_loop_refusal(ctx, clg_sum(u, 0, false), "clg_sum");
+    test_expect_loop_refusal(ctx, clg_mean(u, 0, false), "clg_mean");
+    test_expect_loop_refusal(ctx, clg_max(u, 0, false), "clg_max");
     /* along the short axis it fits */
     ck_assert_ptr_nonnull(clg_sum(u, 1, false));
     clg_step_end(ctx);
@@ -578,7 +556,7 @@ START_TEST(test_sum_axis_past_driver_bound)
         ck_assert_float_eq(got[1], (float)want_d[1]);
         free(got);
     } else {
-        expect_loop_refusal(ctx, s, "clg_sum");
+        test_expect_loop_refusal(ctx, s, "clg_sum");
     }
     clg_step_end(ctx);
     clg_tensor_destroy(t);

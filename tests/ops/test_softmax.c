@@ -189,45 +189,22 @@ START_TEST(test_softmax_bad_arguments)
 }
 END_TEST
 
-/* A context whose plan bounds a work-item's loops at `limit` iterations
- * (CLGRAD_LOOP_LIMIT, read when the context is created), as Mesa's
- * llvmpipe does at 65,535: the paths that fit or refuse run on any device. */
-static clg_context *loop_bound_context(const char *limit)
-{
-    setenv("CLGRAD_LOOP_LIMIT", limit, 1);
-    clg_context *ctx = test_context();
-    unsetenv("CLGRAD_LOOP_LIMIT");
-    return ctx;
-}
-
-/* The op returned NULL (or the backward failed) with CLG_STATUS_DEVICE and
- * a message naming it. */
-static void expect_loop_refusal(clg_context *ctx, const void *got, const char *op)
-{
-    ck_assert_ptr_null(got);
-    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_DEVICE);
-    ck_assert_msg(strstr(clg_context_error(ctx), op) != NULL &&
-                      strstr(clg_context_error(ctx), "loop") != NULL,
-                  "%s", clg_context_error(ctx));
-    clg_context_clear_error(ctx);
-}
-
 /* Under a bound of 1,024 iterations, a softmax over 400 classes (three
  * passes a row: 1,200) refuses, naming the op; over 300 it runs. The same
  * for cross-entropy's two passes over 600 classes. */
 START_TEST(test_softmax_loop_bound)
 {
-    clg_context *ctx = loop_bound_context("1024");
+    clg_context *ctx = test_context_loop_limit("1024");
     float *x = calloc(2 * 600, sizeof *x);
     clg_tensor *t = test_tensor(ctx, 2, (int64_t[]){2, 400}, x, false);
     clg_tensor *wide = test_tensor(ctx, 2, (int64_t[]){2, 600}, x, false);
     clg_tensor *fits = test_tensor(ctx, 2, (int64_t[]){2, 300}, x, false);
     clg_step_begin(ctx);
-    expect_loop_refusal(ctx, clg_softmax(t, 1), "clg_softmax");
-    expect_loop_refusal(ctx, clg_log_softmax(t, -1), "clg_log_softmax");
+    test_expect_loop_refusal(ctx, clg_softmax(t, 1), "clg_softmax");
+    test_expect_loop_refusal(ctx, clg_log_softmax(t, -1), "clg_log_softmax");
     clg_tensor *labels =
         clg_tensor_from_host(ctx, CLG_DTYPE_I32, 1, (int64_t[]){2}, (int32_t[]){0, 1});
-    expect_loop_refusal(ctx, clg_cross_entropy_loss(wide, labels, CLG_REDUCTION_MEAN),
+    test_expect_loop_refusal(ctx, clg_cross_entropy_loss(wide, labels, CLG_REDUCTION_MEAN),
                         "clg_cross_entropy_loss");
     float *got = test_download(clg_softmax(fits, 1));
     ck_assert_float_eq_tol(got[0], 1.0f / 300, 1e-7f);

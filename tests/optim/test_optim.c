@@ -428,9 +428,7 @@ END_TEST
  * scaling. */
 START_TEST(test_clip_grad_norm_loop_bound)
 {
-    setenv("CLGRAD_LOOP_LIMIT", "1024", 1);
-    clg_context *ctx = test_context();
-    unsetenv("CLGRAD_LOOP_LIMIT");
+    clg_context *ctx = test_context_loop_limit("1024");
     enum { N = 300000 };
     float *g = malloc(N * sizeof *g);
     test_random(g, N, 65, -1, 1);

@@ -39,6 +39,24 @@ static const test_tol tolerances[] = {
      "issue 5's bound for torch.nn.LSTM/RNN over 50 steps; atol for values near 0"},
 };
 
+clg_context *test_context_loop_limit(const char *limit)
+{
+    setenv("CLGRAD_LOOP_LIMIT", limit, 1);
+    clg_context *ctx = test_context();
+    unsetenv("CLGRAD_LOOP_LIMIT");
+    return ctx;
+}
+
+void test_expect_loop_refusal(clg_context *ctx, const void *got, const char *op)
+{
+    ck_assert_ptr_null(got);
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_DEVICE);
+    ck_assert_msg(strstr(clg_context_error(ctx), op) != NULL &&
+                      strstr(clg_context_error(ctx), "loop") != NULL,
+                  "%s", clg_context_error(ctx));
+    clg_context_clear_error(ctx);
+}
+
 const test_tol *test_tol_get(const char *name)
 {
     for (size_t i = 0; i < sizeof tolerances / sizeof tolerances[0]; i++)

@@ -10,6 +10,15 @@
 /* A fresh context on the default device; exits 77 when no device exists.
  * Destroy with clg_context_destroy. */
 clg_context *test_context(void);
+/* test_context under CLGRAD_LOOP_LIMIT=limit (read when the context is
+ * created; unset again after): a plan that bounds a work-item's loops as
+ * Mesa's llvmpipe does at 65,535, so the paths that fit or refuse run on
+ * any device. */
+clg_context *test_context_loop_limit(const char *limit);
+/* `got` (an op's result, or NULL after a failed backward) is NULL, and the
+ * context holds CLG_STATUS_DEVICE with a message naming `op` and its loops;
+ * the error is cleared. */
+void test_expect_loop_refusal(clg_context *ctx, const void *got, const char *op);
 
 /* One row of the tolerance table in support.c: |got - want| <= atol + rtol
  * |want|; fd_step is the finite-difference step for gradient checks. */
