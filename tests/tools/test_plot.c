@@ -95,7 +95,7 @@ static int count_ink(cairo_surface_t *s, int x0, int y0, int x1, int y1)
 
 static plot_axes axes_default(const char *title)
 {
-    plot_axes a = {title, "epoch", "loss", false, 0, 0, 0, 0, NULL};
+    plot_axes a = {.title = title, .xlabel = "epoch", .ylabel = "loss"};
     return a;
 }
 
@@ -220,8 +220,14 @@ START_TEST(test_plot_lines_legend_avoids_data)
     }
     plot_series s[2] = {{"classifier", x, y, 101, PLOT_STYLE_SOLID},
                         {"chance", diagonal, diagonal, 2, PLOT_STYLE_DASHED}};
-    plot_axes axes = {"ROC", "false positive rate", "true positive rate", false, 0, 1, 0, 1,
-                      "AUC = 0.95"};
+    plot_axes axes = {.title = "ROC",
+                      .xlabel = "false positive rate",
+                      .ylabel = "true positive rate",
+                      .xmin = 0,
+                      .xmax = 1,
+                      .ymin = 0,
+                      .ymax = 1,
+                      .note = "AUC = 0.95"};
     const char *path = in_folder("a.png");
     ck_assert_msg(plot_lines(path, &axes, s, 2), "%s", plot_error());
     cairo_surface_t *img = load(path, 800, 560);
@@ -369,19 +375,37 @@ START_TEST(test_plot_decision_boundary)
     ck_assert_msg(plot_decision(path, &axes, px, py, cls, N, names, &grid, 0.5f), "%s",
                   plot_error());
     cairo_surface_t *img = load(path, 800, 560);
-    /* Plot area: x from 80 to 776 (the frame), so x = 0 near 428. Sample
-     * tints at the lower quarter, away from points (|y| <= 4/3). */
+    /* Plot area: x from 80 to 676 (the colour bar takes the 100 pixels to
+     * the right), so x = 0 near 378. Sample tints at the lower quarter, away
+     * from points (|y| <= 4/3). */
     int r, g, b, y = 470;
     pixel(img, 120, y, &r, &g, &b);
     ck_assert_msg(b > r + 20, "left not blue-tinted: %d %d %d", r, g, b);
-    pixel(img, 740, y, &r, &g, &b);
+    pixel(img, 640, y, &r, &g, &b);
     ck_assert_msg(r > b + 20, "right not orange-tinted: %d %d %d", r, g, b);
     int dark = 0;
-    for (int x = 400; x < 460; x++) {
+    for (int x = 350; x < 410; x++) {
         pixel(img, x, y, &r, &g, &b);
         dark += r + g + b < 150;
     }
     ck_assert_msg(dark >= 1 && dark <= 6, "boundary line: %d dark pixels on the row", dark);
+    /* The colour bar, 16 pixels wide from x = 696: orange (P = 1) at its top,
+     * blue (P = 0) at its bottom, the level 0.5 marked dark half-way. */
+    int top = -1, bottom = -1;
+    for (int yy = 0; yy < 560; yy++) {
+        pixel(img, 704, yy, &r, &g, &b);
+        if (r + g + b < 3 * 120) { /* the bar's dark frame */
+            top = top < 0 ? yy : top;
+            bottom = yy;
+        }
+    }
+    ck_assert_msg(top > 40 && bottom > top + 300, "no colour bar frame (%d to %d)", top, bottom);
+    pixel(img, 704, top + 4, &r, &g, &b);
+    ck_assert_msg(r > b + 40, "colour bar top not orange: %d %d %d", r, g, b);
+    pixel(img, 704, bottom - 4, &r, &g, &b);
+    ck_assert_msg(b > r + 40, "colour bar bottom not blue: %d %d %d", r, g, b);
+    pixel(img, 704, (top + bottom) / 2 + 10, &r, &g, &b);
+    ck_assert_msg(r > 220 && g > 220 && b > 220, "colour bar not pale near 0.5: %d %d %d", r, g, b);
     cairo_surface_destroy(img);
     /* a score field (level 0), no field, no points */
     for (int i = 0; i < G * G; i++)
@@ -436,7 +460,8 @@ START_TEST(test_plot_image_grid)
     images[W * H + 1] = 1.0f;
     const char *captions[N] = {"7 Sneaker", NULL, "a very long caption indeed", "", "0"};
     const char *path = in_folder("g.png");
-    ck_assert_msg(plot_image_grid(path, "samples", images, N, H, W, 2, ZOOM, captions), "%s",
+    plot_image_labels labels = {captions, NULL, NULL};
+    ck_assert_msg(plot_image_grid(path, "samples", images, N, H, W, 2, ZOOM, &labels), "%s",
                   plot_error());
     cairo_surface_t *img = load(path, 0, 0);
     int xs[N], ys[N];
@@ -453,9 +478,207 @@ START_TEST(test_plot_image_grid)
     ck_assert_int_gt(count_ink(img, 0, 0, cairo_image_surface_get_width(img), ys[0]), 20);
     ck_assert_int_gt(count_ink(img, xs[0], ys[0] + H * ZOOM, xs[0] + W * ZOOM, ys[2]), 3);
     cairo_surface_destroy(img);
+    /* Column headers (one of two lines) and row labels: ink above the
+     * first image and left of it, which the unlabelled grid leaves blank. */
+    img = load(path, 0, 0);
+    ck_assert(find_image(img, images, H, W, ZOOM, &xs[0], &ys[0]));
+    ck_assert_int_eq(count_ink(img, 0, ys[0], xs[0], ys[0] + H * ZOOM), 0);
+    int title_bottom = ys[0];
+    cairo_surface_destroy(img);
+    const char *headers[2] = {"first\ncolumn", "second"}, *rows[3] = {"row one", NULL, "row 3"};
+    labels = (plot_image_labels){captions, headers, rows};
+    ck_assert_msg(plot_image_grid(path, "samples", images, N, H, W, 2, ZOOM, &labels), "%s",
+                  plot_error());
+    img = load(path, 0, 0);
+    for (int k = 0; k < N; k++)
+        ck_assert_msg(find_image(img, images + k * H * W, H, W, ZOOM, &xs[k], &ys[k]),
+                      "labelled: image %d not found", k);
+    ck_assert_int_gt(ys[0], title_bottom + 20); /* two header lines pushed the grid down */
+    ck_assert_int_gt(count_ink(img, 0, ys[0], xs[0], ys[0] + H * ZOOM), 3);
+    ck_assert_int_eq(count_ink(img, 0, ys[2], xs[2], ys[2] + H * ZOOM), 0); /* row 2: NULL */
+    ck_assert_int_gt(count_ink(img, 0, ys[4], xs[4], ys[4] + H * ZOOM), 3);
+    ck_assert_int_gt(count_ink(img, xs[0], ys[0] - 28, xs[0] + W * ZOOM, ys[0]), 3);
+    ck_assert_int_gt(count_ink(img, xs[1], ys[1] - 14, xs[1] + W * ZOOM, ys[1]), 3);
+    cairo_surface_destroy(img);
     /* no images: a small picture saying so */
     ck_assert_msg(plot_image_grid(path, NULL, NULL, 0, 28, 28, 4, 2, NULL), "%s", plot_error());
     cairo_surface_destroy(load(path, 0, 0));
+    remove_folder();
+}
+END_TEST
+
+/* Whether some row holds `run` blue pixels in a row: a line, not a dot. */
+static bool has_blue_run(cairo_surface_t *s, int run)
+{
+    for (int y = 0; y < 560; y++)
+        for (int x = 0, n = 0; x < 800; x++) {
+            n = is_blue(s, x, y) ? n + 1 : 0;
+            if (n >= run)
+                return true;
+        }
+    return false;
+}
+
+/* The columns of a light-grey x grid line crossing the plot area's row y. */
+static int grid_columns(cairo_surface_t *s, int y)
+{
+    int n = 0;
+    for (int x = 85; x < 770; x++) {
+        int r, g, b;
+        pixel(s, x, y, &r, &g, &b);
+        n += r == g && g == b && r >= 228 && r <= 231; /* 0.9 grey */
+    }
+    return n;
+}
+
+/* A one-epoch run: each series one point. It is a marker, and so is its
+ * legend swatch (no blue run as long as a line swatch anywhere); the x axis
+ * (0 to 2) is ticked at whole epochs only: one grid line inside it, not a
+ * fraction every 0.25. */
+START_TEST(test_plot_lines_one_point)
+{
+    make_folder();
+    double a = 2.0, b = 1.0;
+    plot_series s[2] = {{"train", NULL, &a, 1, PLOT_STYLE_SOLID},
+                        {"test", NULL, &b, 1, PLOT_STYLE_DASHED}};
+    plot_axes axes = axes_default("one epoch");
+    const char *path = in_folder("a.png");
+    ck_assert_msg(plot_lines(path, &axes, s, 2), "%s", plot_error());
+    cairo_surface_t *img = load(path, 800, 560);
+    int blue = 0;
+    for (int y = 0; y < 560; y++)
+        for (int x = 0; x < 800; x++)
+            blue += is_blue(img, x, y);
+    ck_assert_int_gt(blue, 40); /* the marker and its swatch */
+    ck_assert(!has_blue_run(img, 14));
+    /* The fewest grid columns over a band of rows (one row may be a y grid line). */
+    int fewest = 1000;
+    for (int y = 250; y < 300; y++)
+        fewest = grid_columns(img, y) < fewest ? grid_columns(img, y) : fewest;
+    ck_assert_int_eq(fewest, 1);
+    cairo_surface_destroy(img);
+    /* Two series of many points keep their line swatches. */
+    double y2[3] = {1, 2, 3};
+    s[0].y = s[1].y = y2;
+    s[0].n = s[1].n = 3;
+    ck_assert_msg(plot_lines(path, &axes, s, 2), "%s", plot_error());
+    img = load(path, 800, 560);
+    ck_assert(has_blue_run(img, 14));
+    cairo_surface_destroy(img);
+    remove_folder();
+}
+END_TEST
+
+/* Near-black pixels along the row y, between x0 and x1. */
+static int dark_on_row(cairo_surface_t *s, int y, int x0, int x1)
+{
+    int n = 0;
+    for (int x = x0; x < x1; x++) {
+        int r, g, b;
+        pixel(s, x, y, &r, &g, &b);
+        n += r + g + b < 3 * 100;
+    }
+    return n;
+}
+
+/* Reference lines: a dashed horizontal one at y = 1 on a 0..2 axis crosses
+ * the middle row in dashes (dark and light pixels); a vertical threshold on a
+ * histogram stays in view beyond the data; a sloped one on a decision plot
+ * runs along its diagonal; a line on a log axis that is neither horizontal
+ * nor vertical is left out; bad counts fail naming the file. */
+START_TEST(test_plot_reference_lines)
+{
+    make_folder();
+    double y[2] = {0.2, 0.3};
+    plot_series s = {"data", NULL, y, 2, PLOT_STYLE_SOLID};
+    plot_line equilibrium = {"equilibrium", 0, 1, 1.0, -1};
+    plot_axes axes = axes_default("lines");
+    axes.ymin = 0;
+    axes.ymax = 2;
+    axes.lines = &equilibrium;
+    axes.line_count = 1;
+    const char *path = in_folder("b.png");
+    ck_assert_msg(plot_lines(path, &axes, &s, 1), "%s", plot_error());
+    cairo_surface_t *img = load(path, 800, 560);
+    int row = -1, most = 0;
+    for (int yy = 100; yy < 480; yy++)
+        if (dark_on_row(img, yy, 100, 500) > most) {
+            most = dark_on_row(img, yy, 100, 500);
+            row = yy;
+        }
+    /* Dashes of 7 on, 4 off: about 7/11 of the row, never all of it. */
+    ck_assert_msg(most > 150 && most < 350, "dashed line: %d dark pixels on row %d", most, row);
+    ck_assert_msg(row > 220 && row < 320, "line at row %d, not half-way", row);
+    cairo_surface_destroy(img);
+
+    float v[4] = {1, 2, 2, 3};
+    plot_values set = {"v", v, 4};
+    plot_line threshold = {"threshold", 1, 0, 5.0, -1};
+    axes = axes_default("threshold");
+    axes.lines = &threshold;
+    axes.line_count = 1;
+    ck_assert_msg(plot_histograms(path, &axes, &set, 1, 10, false, PLOT_OVERLAY), "%s",
+                  plot_error());
+    img = load(path, 800, 560);
+    int column = -1, longest = 0;
+    for (int x = 300; x < 790; x++) {
+        int n = 0;
+        for (int yy = 100; yy < 490; yy++) {
+            int r, g, b;
+            pixel(img, x, yy, &r, &g, &b);
+            n += r + g + b < 3 * 100;
+        }
+        if (n > longest)
+            longest = n, column = x;
+    }
+    /* x from 1 to 5: the threshold at the right end of the data's axis. */
+    ck_assert_msg(longest > 150 && column > 600, "threshold: %d dark pixels in column %d", longest,
+                  column);
+    cairo_surface_destroy(img);
+
+    /* x + y = 0 on [-2, 2]^2, no field: dark pixels near the anti-diagonal. */
+    plot_line diagonal = {"true boundary", 1, 1, 0, -1};
+    axes = axes_default("diagonal");
+    axes.xmin = axes.ymin = -2;
+    axes.xmax = axes.ymax = 2;
+    axes.lines = &diagonal;
+    axes.line_count = 1;
+    float p[2] = {-1.5f, 1.5f};
+    int32_t cls[2] = {0, 1};
+    ck_assert_msg(plot_decision(path, &axes, p, p, cls, 2, NULL, NULL, 0.5f), "%s", plot_error());
+    img = load(path, 800, 560);
+    /* The frame spans x 80..776 (no field, no colour bar); its top and
+     * height follow the title. At a quarter across (x = -1) the line is a
+     * quarter down (y = 1), at three quarters three quarters down: find its
+     * dark pixels in those columns' halves. */
+    int quarter = 80 + 696 / 4, three = 80 + 3 * 696 / 4, dark_low = 0, dark_high = 0;
+    for (int yy = 60; yy < 500; yy++)
+        for (int dx = -6; dx <= 6; dx++) { /* a few columns: one may fall in a dash's gap */
+            int r, g, b;
+            pixel(img, quarter + dx, yy, &r, &g, &b);
+            dark_high += r + g + b < 3 * 100 && yy < 280;
+            pixel(img, three + dx, yy, &r, &g, &b);
+            dark_low += r + g + b < 3 * 100 && yy > 280;
+        }
+    ck_assert_msg(dark_low > 0 && dark_high > 0, "sloped line missing: %d %d", dark_low, dark_high);
+    cairo_surface_destroy(img);
+
+    /* Sloped on a log axis: left out, the chart still drawn. */
+    axes = axes_default("log");
+    axes.log_y = true;
+    axes.lines = &diagonal;
+    axes.line_count = 1;
+    double positive[2] = {1, 10};
+    s.y = positive;
+    ck_assert_msg(plot_lines(path, &axes, &s, 1), "%s", plot_error());
+    cairo_surface_destroy(load(path, 800, 560));
+
+    axes.lines = NULL;
+    ck_assert(!plot_lines(path, &axes, &s, 1));
+    ck_assert_msg(strstr(plot_error(), "b.png: bad reference lines") != NULL, "%s", plot_error());
+    axes.line_count = -1;
+    ck_assert(!plot_histograms(path, &axes, &set, 1, 10, false, PLOT_OVERLAY));
+    ck_assert(!plot_decision(path, &axes, p, p, cls, 2, NULL, NULL, 0.5f));
     remove_folder();
 }
 END_TEST
@@ -470,6 +693,8 @@ int main(void)
     tcase_add_test(tc, test_plot_lines_skips_non_finite);
     tcase_add_test(tc, test_plot_lines_legend_avoids_data);
     tcase_add_test(tc, test_plot_lines_empty);
+    tcase_add_test(tc, test_plot_lines_one_point);
+    tcase_add_test(tc, test_plot_reference_lines);
     tcase_add_test(tc, test_plot_missing_folder);
     tcase_add_test(tc, test_plot_histograms);
     tcase_add_test(tc, test_plot_decision_boundary);

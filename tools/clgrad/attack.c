@@ -72,8 +72,9 @@ static const char *class_caption(int label, int classes, char *buf, size_t size)
 }
 
 /* The grid for the first GRID_ROWS test images, one row each: the original,
- * then per eps the perturbation and the adversarial image. Captions give the
- * predicted class ("x " in front when wrong) and the perturbation's eps. */
+ * then per eps the perturbation and the adversarial image. Column headers
+ * name them and their eps, each row starts with the true class, and the
+ * captions give the predicted class ("x " in front when wrong). */
 static bool write_grid(clg_context *ctx, clg_model *model, const clg_dataset *test,
                        const float *eps, int n_eps, const char *dir)
 {
@@ -97,8 +98,21 @@ static bool write_grid(clg_context *ctx, clg_model *model, const clg_dataset *te
         cli_context_error(ctx);
         ok = false;
     }
-    char path[4096], names[2][16];
+    char path[4096], names[2][16], headers[1 + 2 * MAX_EPS][32], rows[GRID_ROWS][48];
+    const char *header_of[1 + 2 * MAX_EPS], *row_of[GRID_ROWS];
     if (ok) {
+        snprintf(headers[0], sizeof headers[0], "original");
+        for (int e = 0; e < n_eps; e++) {
+            snprintf(headers[1 + 2 * e], sizeof headers[0], "perturbation\neps %g", (double)eps[e]);
+            snprintf(headers[2 + 2 * e], sizeof headers[0], "adversarial\neps %g", (double)eps[e]);
+        }
+        for (int c = 0; c < columns; c++)
+            header_of[c] = headers[c];
+        for (int i = 0; i < N; i++) {
+            snprintf(rows[i], sizeof rows[i], "true: %s",
+                     class_caption(labels[i], classes, names[0], sizeof names[0]));
+            row_of[i] = rows[i];
+        }
         for (int i = 0; i < N; i++) {
             int cell = i * columns;
             memcpy(cells + (size_t)cell * PIXELS, x + (size_t)i * PIXELS, PIXELS * sizeof *cells);
@@ -113,7 +127,7 @@ static bool write_grid(clg_context *ctx, clg_model *model, const clg_dataset *te
                         eps[e] > 0 ? 0.5f + 0.5f * (a[p] - x[i * PIXELS + p]) / eps[e] : 0.5f;
                 memcpy(cells + (size_t)(cell + 2 + 2 * e) * PIXELS, a, PIXELS * sizeof *cells);
                 int pred = adv_pred[e * N + i];
-                snprintf(text[cell + 1 + 2 * e], sizeof text[0], "eps %g", (double)eps[e]);
+                text[cell + 1 + 2 * e][0] = '\0'; /* the header says which eps */
                 snprintf(text[cell + 2 + 2 * e], sizeof text[0], "%s%s",
                          pred == labels[i] ? "" : "x ",
                          class_caption(pred, classes, names[1], sizeof names[1]));
@@ -121,9 +135,10 @@ static bool write_grid(clg_context *ctx, clg_model *model, const clg_dataset *te
         }
         for (int c = 0; c < N * columns; c++)
             captions[c] = text[c];
+        plot_image_labels grid_labels = {captions, header_of, row_of};
         ok = plot_make_dir(dir) && plot_path(path, sizeof path, dir, "fgsm.png") &&
              plot_image_grid(path, "FGSM adversarial examples", cells, N * columns, 28, 28, columns,
-                             SCALE, captions);
+                             SCALE, &grid_labels);
         if (!ok)
             cli_error("--out: %s", *plot_error() ? plot_error() : "folder name too long");
     }
@@ -131,7 +146,8 @@ static bool write_grid(clg_context *ctx, clg_model *model, const clg_dataset *te
         printf("grid of %d test images written to %s: columns original", N, path);
         for (int e = 0; e < n_eps; e++)
             printf(", perturbation and adversarial at eps %g", (double)eps[e]);
-        printf("\ncaptions: the predicted class, with \"x \" in front when it is wrong\n");
+        printf("\nrows start with the true class; captions: the predicted class, with \"x \" in "
+               "front when it is wrong\n");
     }
     free(captions);
     free(text);

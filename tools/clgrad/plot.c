@@ -598,6 +598,76 @@ static void clip_to(cairo_t *cr, const frame *f)
     cairo_clip(cr);
 }
 
+/* ---- reference lines ---- */
+
+/* Where the line a x + b y = c enters and leaves the plot area: of its
+ * crossings with the four edges, the two farthest apart. False when it
+ * misses the area, or is sloped on a log y axis (a curve there). */
+static bool line_ends(const frame *f, const plot_line *l, double *x, double *y)
+{
+    if (!isfinite(l->a) || !isfinite(l->b) || !isfinite(l->c) || (l->a == 0 && l->b == 0) ||
+        (f->log_y && l->a != 0 && l->b != 0))
+        return false;
+    double cx[4], cy[4];
+    int n = 0;
+    const double xs[2] = {f->x.lo, f->x.hi}, ys[2] = {f->y.lo, f->y.hi};
+    for (int i = 0; i < 2 && l->b != 0; i++) {
+        double v = (l->c - l->a * xs[i]) / l->b;
+        if (v >= f->y.lo && v <= f->y.hi)
+            cx[n] = xs[i], cy[n++] = v;
+    }
+    for (int i = 0; i < 2 && l->a != 0; i++) {
+        double v = (l->c - l->b * ys[i]) / l->a;
+        if (v >= f->x.lo && v <= f->x.hi)
+            cx[n] = v, cy[n++] = ys[i];
+    }
+    double best = -1;
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            double d = hypot(px_of(f, cx[i]) - px_of(f, cx[j]), py_of(f, cy[i]) - py_of(f, cy[j]));
+            if (d > best) {
+                best = d;
+                x[0] = cx[i], y[0] = cy[i], x[1] = cx[j], y[1] = cy[j];
+            }
+        }
+    return best > 0;
+}
+
+static void draw_lines(cairo_t *cr, const frame *f, const plot_line *lines, int count)
+{
+    for (int k = 0; lines && k < count; k++) {
+        double x[2], y[2];
+        if (!line_ends(f, &lines[k], x, y))
+            continue;
+        double x0 = px_of(f, x[0]), y0 = py_of(f, y[0]), x1 = px_of(f, x[1]), y1 = py_of(f, y[1]);
+        set_colour(cr, lines[k].colour, 1);
+        cairo_set_line_width(cr, 1.6);
+        set_dash(cr, true);
+        cairo_move_to(cr, x0, y0);
+        cairo_line_to(cr, x1, y1);
+        cairo_stroke(cr);
+        set_dash(cr, false);
+        ink_segment(f, x0, y0, x1, y1);
+    }
+}
+
+/* The legend entries of the reference lines, after `used` others. */
+static int line_entries(const plot_axes *axes, legend_entry *entries, int used)
+{
+    for (int k = 0; axes->lines && k < axes->line_count; k++)
+        entries[used++] = (legend_entry){axes->lines[k].label, axes->lines[k].colour, SWATCH_DASH};
+    return used;
+}
+
+static bool bad_lines(const char *path, const plot_axes *axes)
+{
+    if (axes->line_count < 0 || (axes->line_count > 0 && !axes->lines)) {
+        fail("%s: bad reference lines (%d)", path, axes->line_count);
+        return true;
+    }
+    return false;
+}
+
 /* ---- line charts ---- */
 
 static double series_x(const plot_series *s, int64_t i)
@@ -611,11 +681,20 @@ static bool point_ok(const plot_series *s, int64_t i, bool log_y)
     return isfinite(x) && isfinite(y) && (!log_y || y > 0);
 }
 
+static int64_t drawable_points(const plot_series *s, bool log_y)
+{
+    int64_t n = 0;
+    for (int64_t i = 0; s->y && i < s->n; i++)
+        n += point_ok(s, i, log_y);
+    return n;
+}
+
 /* Joins the points of runs of drawable values; a run of one point, which a
- * line cannot show, becomes a dot. */
+ * line cannot show, becomes a dot. A series of one point is drawn (and
+ * listed in the legend) as markers. */
 static void draw_series(cairo_t *cr, const frame *f, const plot_series *s, int colour)
 {
-    int style = s->style;
+    int style = drawable_points(s, f->log_y) == 1 ? PLOT_STYLE_MARKERS : s->style;
     set_colour(cr, colour, style == PLOT_STYLE_THIN ? 0.45 : 1);
     cairo_set_line_width(cr, style == PLOT_STYLE_THIN ? 1 : 2);
     cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
@@ -659,6 +738,8 @@ bool plot_lines(const char *path, const plot_axes *axes, const plot_series *seri
         fail("%s: no series to draw", path);
         return false;
     }
+    if (bad_lines(path, axes))
+        return false;
     range rx = {0, 0, false}, ry = {0, 0, false};
     bool integer_x = true;
     for (int k = 0; k < count; k++) {
@@ -682,34 +763,56 @@ bool plot_lines(const char *path, const plot_axes *axes, const plot_series *seri
     memset(&ink, 0, sizeof ink);
     f.ink = &ink;
     bool any = rx.any;
+    /* Whole-number x (epochs) gets whole-number ticks only: a run of one or
+     * two epochs is widened by half an epoch or one each side rather than
+     * ticked at 0.90, 0.92, ... */
+    bool fixed_x = axes->xmin < axes->xmax;
+    if (any && integer_x && !fixed_x && rx.hi - rx.lo < 2) {
+        double pad = rx.hi == rx.lo ? 1 : 0.5;
+        rx.lo -= pad;
+        rx.hi += pad;
+    }
     fit_linear(&rx, axes->xmin, axes->xmax);
+    /* Markers at the extremes would be cut in half by the frame. */
+    bool markers = false;
+    for (int k = 0; k < count; k++)
+        markers = markers || series[k].style == PLOT_STYLE_MARKERS ||
+                  drawable_points(&series[k], axes->log_y) == 1;
+    if (markers && !axes->log_y && ry.any && ry.hi > ry.lo) {
+        double pad = (ry.hi - ry.lo) * 0.03;
+        ry.lo -= pad;
+        ry.hi += pad;
+    }
     if (axes->log_y)
         fit_log(&ry, axes->ymin, axes->ymax);
     else
         fit_linear(&ry, axes->ymin, axes->ymax);
     f.x = rx;
     f.y = ry;
-    f.integer_x = integer_x && rx.hi - rx.lo >= 2;
+    f.integer_x = any && integer_x && (!fixed_x || rx.hi - rx.lo >= 2);
     draw_axes(cr, &f, axes->xlabel, axes->ylabel, true);
     cairo_save(cr);
     clip_to(cr, &f);
+    draw_lines(cr, &f, axes->lines, axes->line_count);
     for (int k = 0; k < count; k++)
         draw_series(cr, &f, &series[k], k);
     cairo_restore(cr);
     if (!any)
         no_data(cr, &f);
-    if (count > 1) {
-        legend_entry *entries = calloc((size_t)count, sizeof *entries);
+    int entry_count = count + axes->line_count;
+    if (entry_count > 1) {
+        legend_entry *entries = calloc((size_t)entry_count, sizeof *entries);
         if (entries) {
             for (int k = 0; k < count; k++) {
-                int st = series[k].style;
+                int st = drawable_points(&series[k], axes->log_y) == 1 ? PLOT_STYLE_MARKERS
+                                                                         : series[k].style;
                 entries[k] = (legend_entry){series[k].label, k,
                                             st == PLOT_STYLE_DASHED    ? SWATCH_DASH
                                             : st == PLOT_STYLE_MARKERS ? SWATCH_MARKER
                                             : st == PLOT_STYLE_THIN    ? SWATCH_THIN
                                                                        : SWATCH_LINE};
             }
-            draw_legend(cr, &f, entries, count);
+            draw_legend(cr, &f, entries, line_entries(axes, entries, count));
             free(entries);
         }
     }
@@ -791,10 +894,17 @@ bool plot_histograms(const char *path, const plot_axes *axes, const plot_values 
         fail("%s: bad histogram arguments (%d sets, %d bins)", path, count, bins);
         return false;
     }
+    if (bad_lines(path, axes))
+        return false;
     range r = {0, 0, false};
     for (int k = 0; k < count; k++)
         for (int64_t i = 0; i < sets[k].n; i++)
             range_add(&r, sets[k].v[i], false);
+    bool overlay = layout != PLOT_PANELS || count < 2;
+    /* A vertical line (a threshold) stays in view. */
+    for (int k = 0; r.any && overlay && k < axes->line_count; k++)
+        if (axes->lines[k].b == 0 && axes->lines[k].a != 0)
+            range_add(&r, axes->lines[k].c / axes->lines[k].a, false);
     if (axes->xmin < axes->xmax) {
         r.lo = axes->xmin;
         r.hi = axes->xmax;
@@ -818,7 +928,7 @@ bool plot_histograms(const char *path, const plot_axes *axes, const plot_values 
 
     cairo_surface_t *surface;
     cairo_t *cr;
-    if (layout != PLOT_PANELS || count < 2) {
+    if (overlay) {
         cr = canvas(WIDTH, HEIGHT, &surface);
         frame f =
             chart_frame(draw_title(cr, WIDTH, axes->title, axes->note), WIDTH, HEIGHT, axes->log_y);
@@ -833,15 +943,17 @@ bool plot_histograms(const char *path, const plot_axes *axes, const plot_values 
         for (int k = 0; k < count; k++)
             draw_bars(cr, &f, r, bins, counts + (size_t)k * (size_t)bins, k,
                       count > 1 ? 0.45 : 0.7);
+        draw_lines(cr, &f, axes->lines, axes->line_count);
         cairo_restore(cr);
         if (!any)
             no_data(cr, &f);
-        if (count > 1) {
-            legend_entry *entries = calloc((size_t)count, sizeof *entries);
+        int entry_count = count + axes->line_count;
+        if (entry_count > 1) {
+            legend_entry *entries = calloc((size_t)entry_count, sizeof *entries);
             if (entries) {
                 for (int k = 0; k < count; k++)
                     entries[k] = (legend_entry){sets[k].label, k, SWATCH_BOX};
-                draw_legend(cr, &f, entries, count);
+                draw_legend(cr, &f, entries, line_entries(axes, entries, count));
                 free(entries);
             }
         }
@@ -897,23 +1009,53 @@ static double grid_y(const plot_grid *g, int j)
     return g->ny > 1 ? g->y0 + (g->y1 - g->y0) * j / (g->ny - 1) : g->y0;
 }
 
-/* The background: each grid value's pixel tinted towards class 1's colour as
- * the value rises past `level`, towards class 0's below, white at the level.
- * A probability field maps directly; a score is scaled by its largest
- * distance from the level. */
-static void shade_field(cairo_t *cr, const frame *f, const plot_grid *g, float level)
+/* How a field's values map to shades: t in [-1, 1], the signed distance
+ * from the level, tints towards class 1's colour above the level and class
+ * 0's below, white at the level. A probability field maps [0, 1] directly; a
+ * score is scaled by its largest distance from the level. */
+typedef struct shade_map {
+    bool probability;
+    double level, spread;
+} shade_map;
+
+static shade_map shade_map_of(const plot_grid *g, float level)
 {
-    bool probability = level > 0 && level < 1;
-    double spread = 0;
+    shade_map m = {level > 0 && level < 1, level, 0};
     for (int64_t i = 0; i < (int64_t)g->nx * g->ny; i++) {
         double v = g->value[i];
         if (!isfinite(v))
             continue;
         if (v < 0 || v > 1)
-            probability = false;
-        double d = fabs(v - level);
-        spread = d > spread ? d : spread;
+            m.probability = false;
+        m.spread = fmax(m.spread, fabs(v - level));
     }
+    return m;
+}
+
+/* The values the colour bar spans. */
+static range shade_range(const shade_map *m)
+{
+    if (m->probability)
+        return (range){0, 1, true};
+    double s = m->spread > 0 ? m->spread : 1;
+    return (range){m->level - s, m->level + s, true};
+}
+
+static rgb shade_of(const shade_map *m, double v)
+{
+    double level = m->level;
+    double t = m->probability ? (v < level ? (v - level) / level : (v - level) / (1 - level))
+               : m->spread > 0 ? (v - level) / m->spread
+                               : 0;
+    t = t < -1 ? -1 : t > 1 ? 1 : t;
+    rgb c = palette[t < 0 ? 0 : 1];
+    double a = 0.45 * fabs(t) + 0.05;
+    return (rgb){1 - a * (1 - c.r), 1 - a * (1 - c.g), 1 - a * (1 - c.b)};
+}
+
+/* The background: each grid value's pixel in its shade. */
+static void shade_field(cairo_t *cr, const frame *f, const plot_grid *g, const shade_map *m)
+{
     cairo_surface_t *image = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, g->nx, g->ny);
     if (cairo_surface_status(image) != CAIRO_STATUS_SUCCESS) {
         cairo_surface_destroy(image);
@@ -930,15 +1072,9 @@ static void shade_field(cairo_t *cr, const frame *f, const plot_grid *g, float l
                 row[i] = 0; /* transparent: skipped */
                 continue;
             }
-            /* t in [-1, 1]: signed distance from the level. */
-            double t = probability  ? (v < level ? (v - level) / level : (v - level) / (1 - level))
-                       : spread > 0 ? (v - level) / spread
-                                    : 0;
-            rgb c = palette[t < 0 ? 0 : 1];
-            double a = 0.45 * fabs(t) + 0.05;
-            double r = 1 - a * (1 - c.r), gg = 1 - a * (1 - c.g), b = 1 - a * (1 - c.b);
-            row[i] = 0xff000000u | (uint32_t)(r * 255 + 0.5) << 16 |
-                     (uint32_t)(gg * 255 + 0.5) << 8 | (uint32_t)(b * 255 + 0.5);
+            rgb c = shade_of(m, v);
+            row[i] = 0xff000000u | (uint32_t)(c.r * 255 + 0.5) << 16 |
+                     (uint32_t)(c.g * 255 + 0.5) << 8 | (uint32_t)(c.b * 255 + 0.5);
         }
     }
     cairo_surface_mark_dirty(image);
@@ -957,6 +1093,50 @@ static void shade_field(cairo_t *cr, const frame *f, const plot_grid *g, float l
     cairo_paint(cr);
     cairo_restore(cr);
     cairo_surface_destroy(image);
+}
+
+#define COLOUR_BAR_SPACE 100 /* taken from the plot area's width */
+
+/* The colour bar right of the plot area: the shades from the lowest value at
+ * the bottom to the highest, ticked, the level marked as the boundary is. */
+static void colour_bar(cairo_t *cr, const frame *f, const shade_map *m, const char *label)
+{
+    range r = shade_range(m);
+    double x0 = floor(f->left + f->width + 20) + 0.5, w = 16;
+    double top = floor(f->top) + 0.5, h = floor(f->height);
+    for (int i = 0; i < (int)h; i++) {
+        rgb c = shade_of(m, r.hi - (r.hi - r.lo) * (i + 0.5) / h);
+        cairo_set_source_rgb(cr, c.r, c.g, c.b);
+        cairo_rectangle(cr, x0, top + i, w, 1);
+        cairo_fill(cr);
+    }
+    frame bar = {x0, top, w, h, {0, 1, true}, r, false, false, NULL};
+    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+    cairo_set_line_width(cr, 2);
+    cairo_move_to(cr, x0, py_of(&bar, m->level));
+    cairo_line_to(cr, x0 + w, py_of(&bar, m->level));
+    cairo_stroke(cr);
+    cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, x0, top, w, h);
+    cairo_stroke(cr);
+    double ticks[MAX_TICKS], step;
+    char text_buf[64];
+    int n = linear_ticks(r, 5, 0, ticks, &step);
+    for (int i = 0; i < n; i++) {
+        double y = floor(py_of(&bar, ticks[i])) + 0.5;
+        cairo_move_to(cr, x0 + w, y);
+        cairo_line_to(cr, x0 + w + 4, y);
+        cairo_stroke(cr);
+        tick_label(text_buf, sizeof text_buf, ticks[i], step);
+        text(cr, x0 + w + 7, y, 11, false, LEFT, true, text_buf);
+    }
+    cairo_save(cr);
+    cairo_translate(cr, x0 + w + 62, top + h / 2);
+    cairo_rotate(cr, -PI / 2);
+    text(cr, 0, 0, 13, false, CENTRE, true,
+         label ? label : m->probability ? "P(t = 1 | x)" : "score");
+    cairo_restore(cr);
 }
 
 /* Marching squares: in each grid cell the level crosses the edges whose ends
@@ -1040,6 +1220,8 @@ bool plot_decision(const char *path, const plot_axes *axes, const float *px, con
              field->x0, field->x1, field->y0, field->y1);
         return false;
     }
+    if (bad_lines(path, axes))
+        return false;
     range rx = {0, 0, false}, ry = {0, 0, false};
     for (int64_t i = 0; i < n; i++)
         if (isfinite(px[i]) && isfinite(py[i])) {
@@ -1056,6 +1238,8 @@ bool plot_decision(const char *path, const plot_axes *axes, const float *px, con
     cairo_surface_t *surface;
     cairo_t *cr = canvas(WIDTH, HEIGHT, &surface);
     frame f = chart_frame(draw_title(cr, WIDTH, axes->title, axes->note), WIDTH, HEIGHT, false);
+    if (field)
+        f.width -= COLOUR_BAR_SPACE;
     ink_map ink;
     memset(&ink, 0, sizeof ink);
     f.ink = &ink;
@@ -1068,16 +1252,20 @@ bool plot_decision(const char *path, const plot_axes *axes, const float *px, con
         fit_linear(&ry, axes->ymin, axes->ymax);
     f.x = rx;
     f.y = ry;
+    shade_map shades = field ? shade_map_of(field, level) : (shade_map){false, level, 0};
     cairo_save(cr);
     clip_to(cr, &f);
     if (field)
-        shade_field(cr, &f, field, level);
+        shade_field(cr, &f, field, &shades);
     cairo_restore(cr);
     draw_axes(cr, &f, axes->xlabel, axes->ylabel, true);
+    if (field)
+        colour_bar(cr, &f, &shades, axes->field_label);
     cairo_save(cr);
     clip_to(cr, &f);
     if (field)
         contour(cr, &f, field, level);
+    draw_lines(cr, &f, axes->lines, axes->line_count);
     for (int k = 0; k < 2; k++) {
         for (int64_t i = 0; i < n; i++)
             if (cls[i] == k && isfinite(px[i]) && isfinite(py[i])) {
@@ -1094,17 +1282,52 @@ bool plot_decision(const char *path, const plot_axes *axes, const float *px, con
     cairo_restore(cr);
     if (!any)
         no_data(cr, &f);
-    legend_entry entries[3] = {{class_names ? class_names[0] : "class 0", 0, SWATCH_MARKER},
-                               {class_names ? class_names[1] : "class 1", 1, SWATCH_MARKER},
-                               {field ? "boundary" : NULL, -1, SWATCH_LINE}};
-    draw_legend(cr, &f, entries, 3);
+    legend_entry *entries = calloc(3 + (size_t)axes->line_count, sizeof *entries);
+    if (entries) {
+        entries[0] = (legend_entry){class_names ? class_names[0] : "class 0", 0, SWATCH_MARKER};
+        entries[1] = (legend_entry){class_names ? class_names[1] : "class 1", 1, SWATCH_MARKER};
+        entries[2] = (legend_entry){field ? "boundary" : NULL, -1, SWATCH_LINE};
+        draw_legend(cr, &f, entries, line_entries(axes, entries, 3));
+        free(entries);
+    }
     return finish(cr, surface, path);
 }
 
 /* ---- image grids ---- */
 
+/* A label centred at (x, y) and fitted to `width` pixels: drawn smaller
+ * (down to 7 points) when too wide, clipped to the width and the gaps beside
+ * it beyond that. */
+static void fitted_text(cairo_t *cr, double x, double y, double width, double gap, double box_h,
+                        const char *s, bool bold)
+{
+    double size = 11, tw = text_width(cr, size, bold, s);
+    if (tw > width && tw > 0)
+        size = size * width / tw > 7 ? size * width / tw : 7;
+    cairo_save(cr);
+    cairo_rectangle(cr, x - width / 2 - gap / 2, y - box_h / 2, width + gap, box_h);
+    cairo_clip(cr);
+    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+    text(cr, x, y, size, bold, CENTRE, true, s);
+    cairo_restore(cr);
+}
+
+/* The lines of a column header: up to two, split at the first '\n'. */
+static int header_lines(const char *s, char lines[2][128])
+{
+    if (!s || !*s)
+        return 0;
+    const char *cut = strchr(s, '\n');
+    size_t first = cut ? (size_t)(cut - s) : strlen(s);
+    snprintf(lines[0], sizeof lines[0], "%.*s", (int)(first < 127 ? first : 127), s);
+    if (!cut)
+        return 1;
+    snprintf(lines[1], sizeof lines[1], "%s", cut + 1);
+    return 2;
+}
+
 bool plot_image_grid(const char *path, const char *title, const float *images, int64_t n, int h,
-                     int w, int cols, int zoom, const char *const *captions)
+                     int w, int cols, int zoom, const plot_image_labels *labels)
 {
     error_text[0] = '\0';
     if (n < 0 || h < 1 || w < 1 || cols < 1 || zoom < 1 || (n > 0 && !images)) {
@@ -1112,25 +1335,40 @@ bool plot_image_grid(const char *path, const char *title, const float *images, i
              (long long)n, h, w, cols, zoom);
         return false;
     }
+    const char *const *captions = labels ? labels->captions : NULL;
+    const char *const *headers = labels ? labels->columns : NULL;
+    const char *const *row_names = labels ? labels->rows : NULL;
+    int64_t rows = n > 0 ? (n + cols - 1) / cols : 0;
+    int64_t shown_cols = n < cols ? n : cols;
     bool any_caption = false;
     for (int64_t i = 0; captions && i < n; i++)
         any_caption = any_caption || (captions[i] && *captions[i]);
+    int most_lines = 0;
+    char lines[2][128];
+    for (int64_t c = 0; headers && c < shown_cols; c++) {
+        int k = header_lines(headers[c], lines);
+        most_lines = k > most_lines ? k : most_lines;
+    }
+    cairo_surface_t *surface;
+    cairo_t *probe = canvas(1, 1, &surface);
+    double title_w = title ? text_width(probe, 15, true, title) + 20 : 0, row_w = 0;
+    for (int64_t r = 0; row_names && r < rows; r++)
+        if (row_names[r])
+            row_w = fmax(row_w, text_width(probe, 11, false, row_names[r]) + 12);
+    cairo_destroy(probe);
+    cairo_surface_destroy(surface);
+    row_w = ceil(fmin(row_w, 240));
     const int gap = 6, caption_h = any_caption ? 18 : 0, title_h = title && *title ? 34 : 0;
-    int64_t rows = n > 0 ? (n + cols - 1) / cols : 0;
-    int64_t shown_cols = n < cols ? n : cols;
+    const int header_h = most_lines ? 4 + 14 * most_lines : 0;
     int64_t cell_w = (int64_t)w * zoom, cell_h = (int64_t)h * zoom;
-    int64_t width = gap + shown_cols * (cell_w + gap);
-    int64_t height = title_h + gap + rows * (cell_h + caption_h + gap);
+    int64_t grid_w = (int64_t)row_w + gap + shown_cols * (cell_w + gap);
+    int64_t width = grid_w;
+    int64_t height = title_h + header_h + gap + rows * (cell_h + caption_h + gap);
     if (width > MAX_SIDE || height > MAX_SIDE) {
         fail("%s: the grid would be %lld x %lld pixels, too large", path, (long long)width,
              (long long)height);
         return false;
     }
-    cairo_surface_t *surface;
-    cairo_t *probe = canvas(1, 1, &surface);
-    double title_w = title ? text_width(probe, 15, true, title) + 20 : 0;
-    cairo_destroy(probe);
-    cairo_surface_destroy(surface);
     if (width < title_w)
         width = (int64_t)title_w;
     if (n == 0) {
@@ -1143,10 +1381,12 @@ bool plot_image_grid(const char *path, const char *title, const float *images, i
     cairo_surface_flush(surface);
     unsigned char *data = cairo_image_surface_get_data(surface);
     int stride = cairo_image_surface_get_stride(surface);
-    int64_t x_off = (width - (gap + shown_cols * (cell_w + gap))) / 2;
+    /* Cell k's top left corner is (cell_x(k % cols), cell_y(k / cols)). */
+    int64_t x_off = (width - grid_w) / 2 + (int64_t)row_w + gap, y_off = title_h + header_h + gap;
+#define CELL_X(c) (x_off + (c) * (cell_w + gap))
+#define CELL_Y(r) (y_off + (r) * (cell_h + caption_h + gap))
     for (int64_t k = 0; data && k < n; k++) {
-        int64_t x0 = x_off + gap + (k % cols) * (cell_w + gap);
-        int64_t y0 = title_h + gap + (k / cols) * (cell_h + caption_h + gap);
+        int64_t x0 = CELL_X(k % cols), y0 = CELL_Y(k / cols);
         const float *image = images + (size_t)k * (size_t)h * (size_t)w;
         for (int64_t y = 0; y < cell_h; y++) {
             uint32_t *row = (uint32_t *)(void *)(data + (size_t)(y0 + y) * (size_t)stride);
@@ -1167,22 +1407,26 @@ bool plot_image_grid(const char *path, const char *title, const float *images, i
         cairo_set_source_rgb(cr, 0.5, 0.5, 0.5);
         text(cr, width / 2.0, title_h + 20, 12, false, CENTRE, true, "no images");
     }
-    for (int64_t k = 0; any_caption && k < n; k++) {
-        const char *caption = captions[k];
-        if (!caption || !*caption)
-            continue;
-        double x0 = (double)(x_off + gap + (k % cols) * (cell_w + gap));
-        double y0 = (double)(title_h + gap + (k / cols) * (cell_h + caption_h + gap) + cell_h);
-        /* Shrink a long caption to its cell; clip what still does not fit. */
-        double size = 11, tw = text_width(cr, size, false, caption);
-        if (tw > cell_w && tw > 0)
-            size = size * (double)cell_w / tw > 7 ? size * (double)cell_w / tw : 7;
-        cairo_save(cr);
-        cairo_rectangle(cr, x0 - gap / 2.0, y0, (double)cell_w + gap, caption_h);
-        cairo_clip(cr);
-        cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-        text(cr, x0 + cell_w / 2.0, y0 + caption_h / 2.0 + 1, size, false, CENTRE, true, caption);
-        cairo_restore(cr);
+    for (int64_t c = 0; headers && c < shown_cols; c++) {
+        int k = header_lines(headers[c], lines);
+        /* Bottom-aligned: a one-line header sits on the cell like a two-line one's second line. */
+        for (int i = 0; i < k; i++)
+            fitted_text(cr, (double)CELL_X(c) + cell_w / 2.0,
+                        title_h + 2 + 14 * (most_lines - k + i) + 7.0, (double)cell_w, gap, 14,
+                        lines[i], true);
     }
+    for (int64_t r = 0; row_names && r < rows; r++)
+        if (row_names[r] && *row_names[r]) {
+            cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+            text(cr, (double)x_off - gap - 6, (double)CELL_Y(r) + cell_h / 2.0, 11, false, RIGHT,
+                 true, row_names[r]);
+        }
+    for (int64_t k = 0; any_caption && k < n; k++)
+        if (captions[k] && *captions[k])
+            fitted_text(cr, (double)CELL_X(k % cols) + cell_w / 2.0,
+                        (double)(CELL_Y(k / cols) + cell_h) + caption_h / 2.0 + 1,
+                        (double)cell_w, gap, caption_h, captions[k], false);
+#undef CELL_X
+#undef CELL_Y
     return finish(cr, surface, path);
 }

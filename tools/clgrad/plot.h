@@ -34,7 +34,10 @@ bool plot_make_dir(const char *dir);
  * x[i] = i + 1 (for per-epoch or per-step curves). `style` 0 draws a solid
  * line, 1 a dashed one, 2 markers only (for scatter-like series), 3 a thin
  * light line (a noisy per-step curve under its per-epoch means). Colours
- * follow the series' order. A lone point between gaps is drawn as a dot. */
+ * follow the series' order. A lone point between gaps is drawn as a dot; a
+ * series with a single point (a one-epoch run) is a marker, and so is its
+ * legend swatch. When every x is a whole number (epochs) and no x range is
+ * fixed, the x ticks are whole numbers too. */
 #define PLOT_STYLE_SOLID 0
 #define PLOT_STYLE_DASHED 1
 #define PLOT_STYLE_MARKERS 2
@@ -47,6 +50,16 @@ typedef struct plot_series {
     int style;
 } plot_series;
 
+/* A straight reference line a x + b y = c across the plot area, in data
+ * coordinates: y = c is {0, 1, c}, x = c is {1, 0, c}. Drawn dashed, in the
+ * colour of series `colour` (-1: near-black), labelled in the legend. For an
+ * equilibrium value, a threshold, a known true boundary. */
+typedef struct plot_line {
+    const char *label;
+    double a, b, c;
+    int colour;
+} plot_line;
+
 typedef struct plot_axes {
     const char *title;
     const char *xlabel;
@@ -56,6 +69,13 @@ typedef struct plot_axes {
     double xmin, xmax, ymin, ymax;
     /* An extra text line under the title, e.g. "AUC = 0.953"; may be NULL. */
     const char *note;
+    /* Reference lines over the data of line charts, overlaid histograms and
+     * decision plots; may be NULL. */
+    const plot_line *lines;
+    int line_count;
+    /* A decision plot's colour bar label; NULL: "P(t = 1 | x)" for a
+     * probability field, "score" otherwise. */
+    const char *field_label;
 } plot_axes;
 
 /* Line chart: loss curves, ROC curves (draw the diagonal as a dashed
@@ -94,21 +114,28 @@ typedef struct plot_grid {
 
 /* 2-D points coloured by class (0 or 1, n points) over a decision field:
  * the background is shaded by `field` (a probability in [0, 1], or a score
- * whose sign decides) and the boundary, the contour at `level` (0.5 for a
- * probability, 0 for a score), is drawn as a line. field may be NULL (points
- * only). class_names[2] label the legend. */
+ * whose sign decides), a colour bar beside the plot reads the shades back,
+ * and the boundary, the contour at `level` (0.5 for a probability, 0 for a
+ * score), is drawn as a line. field may be NULL (points only, no colour
+ * bar). class_names[2] label the legend. */
 bool plot_decision(const char *path, const plot_axes *axes, const float *px, const float *py,
                    const int32_t *cls, int64_t n, const char *const class_names[2],
                    const plot_grid *field, float level);
 
+/* Text around an image grid; any pointer may be NULL, and any entry too. */
+typedef struct plot_image_labels {
+    const char *const *captions; /* one under each image */
+    const char *const *columns;  /* one over each column; a '\n' splits it in two lines */
+    const char *const *rows;     /* one left of each row, such as the true class */
+} plot_image_labels;
+
 /* n grey images of h x w pixels (values in [0, 1], row-major, image after
- * image) in a grid of `cols` columns, each scaled up `zoom` times, with an
- * optional caption per image (captions may be NULL, or hold NULLs) and an
- * optional title over the grid. For reconstructions, samples and
- * adversarial examples. Pixel values are written exactly (grey round(255 v),
- * clamped to [0, 1]; a non-finite pixel stays white); a caption too wide for
- * its cell is drawn smaller. */
+ * image) in a grid of `cols` columns, each scaled up `zoom` times, with
+ * optional labels (may be NULL) and an optional title over the grid. For
+ * reconstructions, samples and adversarial examples. Pixel values are
+ * written exactly (grey round(255 v), clamped to [0, 1]; a non-finite pixel
+ * stays white); a caption or header too wide for its cell is drawn smaller. */
 bool plot_image_grid(const char *path, const char *title, const float *images, int64_t n, int h,
-                     int w, int cols, int zoom, const char *const *captions);
+                     int w, int cols, int zoom, const plot_image_labels *labels);
 
 #endif

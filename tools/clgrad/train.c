@@ -368,7 +368,8 @@ static bool evaluate(train_run *r, double *accuracy, double *mean_loss)
 static bool write_plots(const train_history *h, int epochs_done, const char *dir, const char *note)
 {
     char path[4096];
-    plot_axes axes = {"Training and test loss", "epoch", "cross-entropy", false, 0, 0, 0, 0, note};
+    plot_axes axes = {
+        .title = "Training and test loss", .xlabel = "epoch", .ylabel = "cross-entropy", .note = note};
     /* Epochs 1..E; from 0 when the step curve starts inside epoch 1, or
      * when a lone first epoch's dots would sit on the frame. */
     axes.xmin = h->recent > 0 || epochs_done == 1 ? 0 : 1;
@@ -384,7 +385,8 @@ static bool write_plots(const train_history *h, int epochs_done, const char *dir
     bool ok =
         plot_path(path, sizeof path, dir, "loss.png") && plot_lines(path, &axes, series, count);
     if (ok) {
-        plot_axes acc = {"Test accuracy", "epoch", "accuracy (%)", false, 0, 0, 0, 0, note};
+        plot_axes acc = {
+            .title = "Test accuracy", .xlabel = "epoch", .ylabel = "accuracy (%)", .note = note};
         acc.xmin = epochs_done == 1 ? 0 : 1;
         acc.xmax = axes.xmax;
         plot_series s = {"test accuracy", NULL, h->accuracy, epochs_done, PLOT_STYLE_SOLID};
