@@ -29,8 +29,9 @@ static const char attack_usage[] =
     "  --count N       attack the first N test images only (default: all)\n"
     "  --out DIR       also write DIR/fgsm.png: for 8 images, the original, then\n"
     "                  per eps the perturbation (grey 0, white +eps, black -eps)\n"
-    "                  and the adversarial image; under each its predicted class,\n"
-    "                  with \"x \" in front when it is wrong\n"
+    "                  and the adversarial image, under headers naming them;\n"
+    "                  each row starts with the true class, and under each image\n"
+    "                  its predicted class, with \"x \" in front when it is wrong\n"
     "  -h, --help      this help\n";
 
 /* "0.05,0.1" -> {0.05, 0.1}, each checked as every float option is */

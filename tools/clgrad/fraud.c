@@ -74,9 +74,13 @@ static float *log10_copy(const float *v, int64_t n)
     return out;
 }
 
+/* roc.png: the ROC curve with the operating point (the chosen threshold's
+ * false- and true-positive rates, `at`); distances.png: the log10 distances
+ * of the three sets with the threshold as a vertical line. */
 static bool write_plots(clg_context *ctx, const char *dir, const float *train_scores,
                         int64_t n_train, const float *test_scores, const int32_t *truth,
-                        int64_t n_test, double auc, const char *title)
+                        int64_t n_test, double auc, const char *title, float threshold,
+                        const clg_binary_counts *at)
 {
     if (!plot_make_dir(dir)) {
         cli_error("--plot: %s", plot_error());
@@ -104,8 +108,12 @@ static bool write_plots(clg_context *ctx, const char *dir, const float *train_sc
     /* The ROC was checked when the AUC was computed: this cannot fail. */
     clg_roc_curve(ctx, test_scores, truth, n_test, fpr, tpr, NULL, &points);
     static const double diagonal[] = {0.0, 1.0};
+    char operating[96];
+    snprintf(operating, sizeof operating, "threshold %.3g: FPR %.2f%%, TPR %.1f%%",
+             (double)threshold, 100.0 * at->fpr, 100.0 * at->tpr);
     plot_series series[] = {{"autoencoder", fpr, tpr, points, PLOT_STYLE_SOLID},
-                            {"chance", diagonal, diagonal, 2, PLOT_STYLE_DASHED}};
+                            {"chance", diagonal, diagonal, 2, PLOT_STYLE_DASHED},
+                            {operating, &at->fpr, &at->tpr, 1, PLOT_STYLE_MARKERS}};
     snprintf(note, sizeof note, "AUC = %.4f", auc);
     plot_axes roc_axes = {.title = title,
                           .xlabel = "false positive rate (normal flagged as fraud)",
@@ -115,7 +123,7 @@ static bool write_plots(clg_context *ctx, const char *dir, const float *train_sc
                           .ymin = 0,
                           .ymax = 1,
                           .note = note};
-    if (!plot_path(path, sizeof path, dir, "roc.png") || !plot_lines(path, &roc_axes, series, 2)) {
+    if (!plot_path(path, sizeof path, dir, "roc.png") || !plot_lines(path, &roc_axes, series, 3)) {
         cli_error("--plot: %s", plot_error()[0] ? plot_error() : "path too long");
         goto done;
     }
@@ -123,10 +131,17 @@ static bool write_plots(clg_context *ctx, const char *dir, const float *train_sc
     plot_values sets[] = {{"train (normal)", log_train, n_train},
                           {"test normal", normal, n_normal},
                           {"test fraud", fraud, n_fraud}};
+    char threshold_label[64];
+    snprintf(threshold_label, sizeof threshold_label, "threshold %.3g", (double)threshold);
+    plot_line threshold_line = {threshold_label, 1, 0,
+                                log10(threshold > 1e-12f ? (double)threshold : 1e-12), -1};
     plot_axes hist_axes = {.title = "distance after training",
                            .xlabel = "log10 ||x - x^||^2",
                            .ylabel = "fraction of the set",
-                           .note = "histograms normalised per set (frauds are 0.17% of rows)"};
+                           .note = "histograms normalised per set (frauds are 0.17% of rows); "
+                                   "above the threshold: flagged",
+                           .lines = &threshold_line,
+                           .line_count = 1};
     if (!plot_path(path, sizeof path, dir, "distances.png") ||
         !plot_histograms(path, &hist_axes, sets, 3, 60, true, PLOT_OVERLAY)) {
         cli_error("--plot: %s", plot_error()[0] ? plot_error() : "path too long");
@@ -290,7 +305,7 @@ static int train_and_evaluate(const fraud_options *o)
         snprintf(title, sizeof title, "fraud detection: %s autoencoder ROC",
                  o->noise == CLG_NOISE_NONE ? "plain" : "denoising");
         if (!write_plots(ctx, o->plot_dir, train_scores, n_train, test_scores, y_test, n_test, auc,
-                         title))
+                         title, threshold, &counts))
             goto done;
     }
     code = 0;

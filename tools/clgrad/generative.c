@@ -512,9 +512,19 @@ int cli_train_gan(int argc, char **argv)
                                  {o.loss == CLG_GAN_MINIMAX ? "generator log(1 - D(G(z)))"
                                                             : "generator -log D(G(z))",
                                   NULL, g_mean, epoch + 1, PLOT_STYLE_SOLID}};
+        /* At the equilibrium D(x) = 1/2 everywhere: D's loss, two BCE means
+         * summed, is 2 ln 2; G's is log(1/2) = -ln 2 (minimax) or
+         * -log(1/2) = ln 2 (non-saturating). Each line in its player's colour. */
+        const bool minimax = o.loss == CLG_GAN_MINIMAX;
+        const plot_line equilibrium[2] = {
+            {"discriminator at the equilibrium: 2 ln 2 = 1.386", 0, 1, 2 * log(2.0), 0},
+            {minimax ? "generator at the equilibrium: -ln 2 = -0.693"
+                     : "generator at the equilibrium: ln 2 = 0.693",
+             0, 1, minimax ? -log(2.0) : log(2.0), 1}};
         plot_axes axes = {.title = "GAN on Fashion-MNIST: the two players' losses",
                           .xlabel = "epoch", .ylabel = "mean loss over the epoch",
-                          .note = "log 4 = 1.386: the discriminator's loss at the equilibrium"};
+                          .note = "dashed: each player's loss at the equilibrium, D(x) = 1/2",
+                          .lines = equilibrium, .line_count = 2};
         if (!chart(&o, "losses.png", &axes, series, 2))
             goto done;
     }

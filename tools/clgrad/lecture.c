@@ -169,10 +169,14 @@ static int run_perceptron(clg_context *ctx, const lecture_options *o)
         linear_field(w, &grid, values);
         snprintf(note, sizeof note, "%s: %lld updates, %d epochs",
                  r.converged ? "converged" : "not converged", (long long)r.updates, r.epochs);
+        plot_line separator = {"true separator", u[1], u[2], -u[0], -1};
         plot_axes axes = {.title = "Perceptron (Rosenblatt's rule)",
                           .xlabel = "x1",
                           .ylabel = "x2",
-                          .note = note};
+                          .note = note,
+                          .lines = &separator,
+                          .line_count = 1,
+                          .field_label = "score w0 + w1 x1 + w2 x2"};
         static const char *const names[2] = {"t = -1", "t = +1"};
         if (!plot_file(o->plot_dir, "perceptron.png", path, sizeof path) ||
             !plot_done(plot_decision(path, &axes, px, py, cls, n, names, &grid, 0.0f), path))
@@ -348,11 +352,15 @@ static int run_exam(clg_context *ctx, const lecture_options *o)
         snprintf(note, sizeof note,
                  "recovered boundary: studied = %.2f - %.2f slept (true: %.2f - %.2f slept)",
                  -w[0] / w[1], w[2] / w[1], -truth[0] / truth[1], truth[2] / truth[1]);
+        plot_line true_boundary = {"true boundary", truth[1], truth[2], -truth[0], -1};
         plot_axes axes = {.title = k == 0 ? "Student exam: logistic regression by gradient descent"
                                           : "Student exam: logistic regression by mini-batch SGD",
                           .xlabel = "hours studied",
                           .ylabel = "hours slept",
-                          .note = note};
+                          .note = note,
+                          .lines = &true_boundary,
+                          .line_count = 1,
+                          .field_label = "P(passed | x)"};
         static const char *const names[2] = {"failed", "passed"};
         if (!plot_file(o->plot_dir, k == 0 ? "exam-gd.png" : "exam-sgd.png", path, sizeof path) ||
             !plot_done(plot_decision(path, &axes, px, py, t, n, names, &grid, 0.5f), path))
@@ -423,6 +431,60 @@ static double spread(const float *g, int64_t n)
     return sqrt(s / (double)n);
 }
 
+/* vanishing-<activation>-{init,trained}.png: one panel per layer (all of
+ * them, the output layer last) of log10 |d loss / d W|. Across ten layers the
+ * gradients span orders of magnitude, so a linear axis shows the widest layer
+ * and a spike for the rest; the log shows each layer's spread. Exact zeros
+ * (dead ReLUs) have no logarithm: the panel's label counts them. */
+static bool vanishing_plots(const char *dir, const clg_vanishing_options *v, const char *act,
+                            float *const g[2], int64_t total)
+{
+    enum { MAX_PANELS = 64 };
+    float *logs = malloc((size_t)total * sizeof *logs);
+    if (!logs) {
+        cli_error("out of host memory");
+        return false;
+    }
+    plot_values sets[MAX_PANELS];
+    char labels[MAX_PANELS][64];
+    int layers = v->layers < MAX_PANELS ? v->layers : MAX_PANELS;
+    bool ok = true;
+    for (int phase = 0; phase < 2 && ok; phase++) {
+        int64_t off = 0;
+        for (int l = 0; l < layers; l++) {
+            int64_t size = clg_vanishing_layer_size(v, l), zeros = 0;
+            for (int64_t i = 0; i < size; i++) {
+                float x = fabsf(g[phase][off + i]);
+                zeros += x == 0.0f;
+                logs[off + i] = x > 0.0f ? log10f(x) : NAN; /* NaN: skipped */
+            }
+            const char *output = l == v->layers - 1 ? ", output" : "";
+            double rms = spread(g[phase] + off, size);
+            double percent = 100.0 * (double)zeros / (double)size;
+            if (zeros)
+                snprintf(labels[l], sizeof labels[l], "layer %d%s (rms %.1e, %.*f%% exactly 0)",
+                         l + 1, output, rms, percent < 10 ? 1 : 0, percent);
+            else
+                snprintf(labels[l], sizeof labels[l], "layer %d%s (rms %.1e)", l + 1, output, rms);
+            sets[l] = (plot_values){labels[l], logs + off, size};
+            off += size;
+        }
+        char file[64], title[96], path[4096];
+        snprintf(file, sizeof file, "vanishing-%s-%s.png", act, phase == 0 ? "init" : "trained");
+        snprintf(title, sizeof title, "Back-propagated gradients d loss / d W, %s, %s", act,
+                 phase == 0 ? "at initialisation" : "after training");
+        plot_axes axes = {.title = title,
+                          .xlabel = "log10 |d loss / d W|",
+                          .ylabel = "fraction",
+                          .note = "every layer, input side first; fractions of the layer's "
+                                  "nonzero gradients"};
+        ok = plot_file(dir, file, path, sizeof path) &&
+             plot_done(plot_histograms(path, &axes, sets, layers, 60, true, PLOT_PANELS), path);
+    }
+    free(logs);
+    return ok;
+}
+
 static int run_vanishing(clg_context *ctx, const lecture_options *o)
 {
     static const char *const acts[] = {"sigmoid", "tanh", "relu", "leaky_relu"};
@@ -466,42 +528,8 @@ static int run_vanishing(clg_context *ctx, const lecture_options *o)
             }
             printf("   first/last %.1e\n", first / last);
         }
-        if (o->plot_dir) {
-            plot_values sets[64];
-            char labels[64][48];
-            /* The hidden layers only, on a symmetric shared range: the output
-             * layer's gradient comes straight from the loss and is an order
-             * wider, so on its range every hidden layer would be a spike. */
-            int hidden = v.layers - 1;
-            for (int phase = 0; phase < 2 && code == 0; phase++) {
-                int64_t off = 0;
-                double extent = 0.0;
-                for (int l = 0; l < hidden; l++) {
-                    int64_t size = clg_vanishing_layer_size(&v, l);
-                    snprintf(labels[l], sizeof labels[l], "layer %d (rms %.1e)", l + 1,
-                             spread(g[phase] + off, size));
-                    sets[l] = (plot_values){labels[l], g[phase] + off, size};
-                    for (int64_t i = 0; i < size; i++)
-                        extent = fmax(extent, fabs(g[phase][off + i]));
-                    off += size;
-                }
-                char file[64], title[96], path[4096];
-                snprintf(file, sizeof file, "vanishing-%s-%s.png", acts[a],
-                         phase == 0 ? "init" : "trained");
-                snprintf(title, sizeof title, "Back-propagated gradients d loss / d W, %s, %s",
-                         acts[a], phase == 0 ? "at initialisation" : "after training");
-                plot_axes axes = {.title = title,
-                                  .xlabel = "gradient value",
-                                  .ylabel = "fraction",
-                                  .xmin = -extent,
-                                  .xmax = extent,
-                                  .note = "hidden layers, input side first"};
-                if (!plot_file(o->plot_dir, file, path, sizeof path) ||
-                    !plot_done(plot_histograms(path, &axes, sets, hidden, 41, true, PLOT_PANELS),
-                               path))
-                    code = CLI_EXIT_FAILURE;
-            }
-        }
+        if (o->plot_dir && !vanishing_plots(o->plot_dir, &v, acts[a], g, total))
+            code = CLI_EXIT_FAILURE;
     }
     free(g[0]);
     free(g[1]);

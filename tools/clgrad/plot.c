@@ -763,6 +763,15 @@ bool plot_lines(const char *path, const plot_axes *axes, const plot_series *seri
     memset(&ink, 0, sizeof ink);
     f.ink = &ink;
     bool any = rx.any;
+    /* Horizontal and vertical reference lines (an equilibrium, a threshold)
+     * stay in view. */
+    for (int k = 0; any && k < axes->line_count; k++) {
+        const plot_line *l = &axes->lines[k];
+        if (l->a == 0 && l->b != 0)
+            range_add(&ry, l->c / l->b, axes->log_y);
+        else if (l->b == 0 && l->a != 0)
+            range_add(&rx, l->c / l->a, false);
+    }
     /* Whole-number x (epochs) gets whole-number ticks only: a run of one or
      * two epochs is widened by half an epoch or one each side rather than
      * ticked at 0.90, 0.92, ... */
