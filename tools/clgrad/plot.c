@@ -694,7 +694,8 @@ static int64_t drawable_points(const plot_series *s, bool log_y)
  * listed in the legend) as markers. */
 static void draw_series(cairo_t *cr, const frame *f, const plot_series *s, int colour)
 {
-    int style = drawable_points(s, f->log_y) == 1 ? PLOT_STYLE_MARKERS : s->style;
+    bool lone = drawable_points(s, f->log_y) == 1;
+    int style = lone ? PLOT_STYLE_MARKERS : s->style;
     set_colour(cr, colour, style == PLOT_STYLE_THIN ? 0.45 : 1);
     cairo_set_line_width(cr, style == PLOT_STYLE_THIN ? 1 : 2);
     cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
@@ -702,10 +703,19 @@ static void draw_series(cairo_t *cr, const frame *f, const plot_series *s, int c
         for (int64_t i = 0; i < s->n; i++)
             if (point_ok(s, i, f->log_y)) {
                 double x = px_of(f, series_x(s, i)), y = py_of(f, s->y[i]);
-                marker(cr, x, y, 3.5);
-                ink_rect(f, x, y, x, y);
+                marker(cr, x, y, lone ? 5.5 : 3.5);
+                ink_rect(f, x - 6, y - 6, x + 6, y + 6);
             }
-        cairo_fill(cr);
+        /* A lone point (an operating point, a one-epoch run) is larger and
+         * ringed in white, to stand out on a curve. */
+        if (lone) {
+            cairo_fill_preserve(cr);
+            cairo_set_source_rgb(cr, 1, 1, 1);
+            cairo_set_line_width(cr, 1.5);
+            cairo_stroke(cr);
+        } else {
+            cairo_fill(cr);
+        }
         return;
     }
     set_dash(cr, style == PLOT_STYLE_DASHED);
@@ -788,9 +798,10 @@ bool plot_lines(const char *path, const plot_axes *axes, const plot_series *seri
         markers = markers || series[k].style == PLOT_STYLE_MARKERS ||
                   drawable_points(&series[k], axes->log_y) == 1;
     if (markers && !axes->log_y && ry.any && ry.hi > ry.lo) {
+        /* ... but a positive quantity's axis does not go below 0 for it. */
         double pad = (ry.hi - ry.lo) * 0.03;
-        ry.lo -= pad;
-        ry.hi += pad;
+        ry.lo = ry.lo >= 0 && ry.lo - pad < 0 ? 0 : ry.lo - pad;
+        ry.hi = ry.hi <= 0 && ry.hi + pad > 0 ? 0 : ry.hi + pad;
     }
     if (axes->log_y)
         fit_log(&ry, axes->ymin, axes->ymax);
