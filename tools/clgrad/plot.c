@@ -825,7 +825,7 @@ bool plot_lines(const char *path, const plot_axes *axes, const plot_series *seri
         if (entries) {
             for (int k = 0; k < count; k++) {
                 int st = drawable_points(&series[k], axes->log_y) == 1 ? PLOT_STYLE_MARKERS
-                                                                         : series[k].style;
+                                                                       : series[k].style;
                 entries[k] = (legend_entry){series[k].label, k,
                                             st == PLOT_STYLE_DASHED    ? SWATCH_DASH
                                             : st == PLOT_STYLE_MARKERS ? SWATCH_MARKER
@@ -1064,7 +1064,7 @@ static range shade_range(const shade_map *m)
 static rgb shade_of(const shade_map *m, double v)
 {
     double level = m->level;
-    double t = m->probability ? (v < level ? (v - level) / level : (v - level) / (1 - level))
+    double t = m->probability  ? (v < level ? (v - level) / level : (v - level) / (1 - level))
                : m->spread > 0 ? (v - level) / m->spread
                                : 0;
     t = t < -1 ? -1 : t > 1 ? 1 : t;
@@ -1155,7 +1155,9 @@ static void colour_bar(cairo_t *cr, const frame *f, const shade_map *m, const ch
     cairo_translate(cr, x0 + w + 62, top + h / 2);
     cairo_rotate(cr, -PI / 2);
     text(cr, 0, 0, 13, false, CENTRE, true,
-         label ? label : m->probability ? "P(t = 1 | x)" : "score");
+         label            ? label
+         : m->probability ? "P(t = 1 | x)"
+                          : "score");
     cairo_restore(cr);
 }
 
@@ -1444,8 +1446,8 @@ bool plot_image_grid(const char *path, const char *title, const float *images, i
     for (int64_t k = 0; any_caption && k < n; k++)
         if (captions[k] && *captions[k])
             fitted_text(cr, (double)CELL_X(k % cols) + cell_w / 2.0,
-                        (double)(CELL_Y(k / cols) + cell_h) + caption_h / 2.0 + 1,
-                        (double)cell_w, gap, caption_h, captions[k], false);
+                        (double)(CELL_Y(k / cols) + cell_h) + caption_h / 2.0 + 1, (double)cell_w,
+                        gap, caption_h, captions[k], false);
 #undef CELL_X
 #undef CELL_Y
     return finish(cr, surface, path);

@@ -368,8 +368,10 @@ static bool evaluate(train_run *r, double *accuracy, double *mean_loss)
 static bool write_plots(const train_history *h, int epochs_done, const char *dir, const char *note)
 {
     char path[4096];
-    plot_axes axes = {
-        .title = "Training and test loss", .xlabel = "epoch", .ylabel = "cross-entropy", .note = note};
+    plot_axes axes = {.title = "Training and test loss",
+                      .xlabel = "epoch",
+                      .ylabel = "cross-entropy",
+                      .note = note};
     /* Epochs 1..E; from 0 when the step curve starts inside epoch 1, or
      * when a lone first epoch's dots would sit on the frame. */
     axes.xmin = h->recent > 0 || epochs_done == 1 ? 0 : 1;
