@@ -147,11 +147,19 @@ static unsigned char *read_text(const char *path, int64_t *size)
     return text;
 }
 
+/* Chunks of `bptt` in `count` characters cut into `batch` streams. */
+static int64_t chunks(int64_t count, int64_t batch, int64_t bptt)
+{
+    int64_t stream = (count - 1) / batch;
+    return (stream + bptt - 1) / bptt;
+}
+
 /* Mean loss (nats per character) over `ids` cut into `batch` streams and
- * chunks of `bptt`, state carried; trains when opt is not NULL. Returns NAN
- * after printing the error. */
-static double run_epoch(clg_context *ctx, clg_charlstm *m, clg_optim *opt, const int32_t *ids,
-                        int64_t count, int64_t batch, int64_t bptt)
+ * chunks of `bptt`, state carried; trains when opt is not NULL, with the live
+ * line of `progress` (epoch `epoch`); else a live line of its own. Returns
+ * NAN after printing the error. */
+static double run_epoch(clg_context *ctx, clg_charlstm *m, clg_optim *opt, cli_progress *progress,
+                        int epoch, const int32_t *ids, int64_t count, int64_t batch, int64_t bptt)
 {
     int64_t stream = (count - 1) / batch; /* characters per stream, plus one target */
     if (stream < 1) {
@@ -185,6 +193,17 @@ static double run_epoch(clg_context *ctx, clg_charlstm *m, clg_optim *opt, const
         ok = cli_accumulate(ctx, &total, clg_affine(loss, (float)steps, 0.0f));
         clg_step_end(ctx);
         seen += steps;
+        float sum = 0.0f;
+        if (ok && !opt)
+            cli_live_line("validating: %lld of %lld characters", (long long)(seen * batch),
+                          (long long)(stream * batch));
+        else if (ok && cli_progress_step(progress) &&
+                 (ok = clg_tensor_item(total, &sum) == CLG_STATUS_OK)) {
+            char measures[48];
+            snprintf(measures, sizeof measures, "%.3f bits per char",
+                     (double)sum / (double)seen / log(2.0));
+            cli_progress_draw_text(progress, epoch, start / bptt + 1, seen * batch, measures);
+        }
     }
     clg_grad_set_enabled(ctx, previous);
     free(in);
@@ -271,14 +290,21 @@ int cli_train_charlstm(int argc, char **argv)
            o.data, (long long)size, (long long)n_val, vocab, (long long)o.hidden,
            (long long)o.embed, (long long)o.batch, (long long)o.bptt);
     fflush(stdout);
+    cli_progress progress;
+    cli_progress_init(&progress, (int)o.epochs, chunks(n_train, o.batch, o.bptt));
+    progress.unit = "chars";
     for (int64_t epoch = 0; epoch < o.epochs; epoch++) {
         double start = cli_now();
-        double train = run_epoch(ctx, m, opt, ids, n_train, o.batch, o.bptt);
+        cli_progress_begin_epoch(&progress);
+        double train =
+            run_epoch(ctx, m, opt, &progress, (int)epoch, ids, n_train, o.batch, o.bptt);
         double seconds = cli_now() - start;
-        double val =
-            isnan(train) ? NAN : run_epoch(ctx, m, NULL, ids + n_train, n_val, o.batch, o.bptt);
+        double val = isnan(train) ? NAN
+                                  : run_epoch(ctx, m, NULL, NULL, (int)epoch, ids + n_train, n_val,
+                                              o.batch, o.bptt);
         if (isnan(val))
             goto done;
+        cli_live_clear();
         printf("epoch %lld: train %.3f, validation %.3f bits per character (%.1f s)\n",
                (long long)epoch + 1, train / log(2.0), val / log(2.0), seconds);
         fflush(stdout);

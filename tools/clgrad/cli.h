@@ -120,6 +120,7 @@ typedef struct cli_progress {
     double epoch_start; /* when the current epoch began */
     double last_draw;
     int64_t steps_done; /* over all epochs */
+    const char *unit;   /* what the rate counts: "samples" (set by init), "chars" */
 } cli_progress;
 
 void cli_progress_init(cli_progress *p, int epochs, int64_t steps_per_epoch);
@@ -128,11 +129,22 @@ void cli_progress_begin_epoch(cli_progress *p);
 bool cli_progress_step(cli_progress *p);
 /* step and samples count from the start of the epoch; epoch from 0. */
 void cli_progress_draw(cli_progress *p, int epoch, int64_t step, int64_t samples, float loss);
+/* The same with the measures given as text ("D 1.3412  G 0.7021") in place
+ * of the loss. */
+void cli_progress_draw_text(cli_progress *p, int epoch, int64_t step, int64_t samples,
+                            const char *measures);
 /* Seconds the epoch's training took (evaluation excluded). */
 double cli_progress_epoch_seconds(const cli_progress *p);
 /* Replaces the live line with the epoch's summary. */
 void cli_progress_end_epoch(cli_progress *p, int epoch, int64_t samples, double train_seconds,
                             float mean_loss, double accuracy);
+
+/* On a terminal, a live line (redrawn with \r, cut to the terminal's width)
+ * for a pass that is not a training step, such as a test pass; cli_live_clear
+ * (or cli_progress_end_epoch) wipes it before the next line is printed.
+ * Nothing otherwise, so logs get no carriage returns. */
+void cli_live_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_live_clear(void);
 
 /* ---- commands ---- */
 

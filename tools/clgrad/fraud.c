@@ -250,17 +250,28 @@ static int train_and_evaluate(const fraud_options *o)
     printf("autoencoder %s (tanh), batch %lld, Adam lr %g%s, on %s\n", clg_model_arch(model),
            (long long)o->batch, (double)o->lr, noise_text, clg_context_device_name(ctx));
     fflush(stdout);
+    double training_start = cli_now();
     for (int64_t epoch = 0; epoch < o->epochs; epoch++) {
         double start = cli_now(), loss = 0.0;
+        /* An epoch is one library call: the live line says which runs and,
+         * from the epochs before it, how long the rest will take. */
+        cli_live_line("epoch %lld/%lld  training  ETA %.0f s", (long long)epoch + 1,
+                      (long long)o->epochs,
+                      epoch ? (start - training_start) / (double)epoch * (double)(o->epochs - epoch)
+                            : 0.0);
         if (clg_autoencoder_train_epoch(trainer, &loss) != CLG_STATUS_OK)
             goto fail;
+        cli_live_clear();
         printf("epoch %lld/%lld: loss %.6f (mean ||x - x^||^2 per row), %.2f s\n",
                (long long)epoch + 1, (long long)o->epochs, loss, cli_now() - start);
         fflush(stdout);
     }
+    cli_live_line("scoring: %lld test rows, then %lld training rows", (long long)n_test,
+                  (long long)n_train);
     if (clg_autoencoder_scores(model, x_test, n_test, 4096, test_scores) != CLG_STATUS_OK ||
         clg_autoencoder_scores(model, x_train, n_train, 4096, train_scores) != CLG_STATUS_OK)
         goto fail;
+    cli_live_clear();
     double auc = 0.0;
     if (clg_roc_auc(ctx, test_scores, y_test, n_test, &auc) != CLG_STATUS_OK)
         goto fail;

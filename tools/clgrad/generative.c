@@ -237,6 +237,8 @@ static bool vae_test_terms(gen_run *r, clg_vae *vae, int64_t batch, double *rec,
     bool ok = true;
     for (int64_t first = 0; ok && first < r->test_size; first += batch) {
         int64_t n = r->test_size - first < batch ? r->test_size - first : batch;
+        cli_live_line("evaluating: %lld of %lld test images", (long long)first,
+                      (long long)r->test_size);
         clg_step_begin(r->ctx);
         clg_tensor *x = clg_tensor_from_host(r->ctx, CLG_DTYPE_F32, 2, (int64_t[]){n, PIXELS},
                                              clg_dataset_images(r->test) + first * PIXELS);
@@ -356,13 +358,17 @@ int cli_train_vae(int argc, char **argv)
            (long long)o.hidden, (long long)o.latent, (long long)o.hidden,
            (long long)r.train_size, (long long)o.batch, (double)o.lr);
     printf("per image: -ELBO = reconstruction (BCE, summed over pixels) + KL(q(z|x) || N(0, I))\n");
+    fflush(stdout);
+    cli_progress progress;
+    cli_progress_init(&progress, (int)o.epochs, clg_batcher_batches_per_epoch(r.batcher));
     for (int64_t epoch = 0; epoch < o.epochs; epoch++) {
         double start = cli_now();
-        clg_tensor *sum_rec = NULL, *sum_kl = NULL; /* on the device: one read per epoch */
+        clg_tensor *sum_rec = NULL, *sum_kl = NULL; /* on the device: read at redraws */
         bool ok = true;
         const int64_t *indices;
-        int64_t n;
+        int64_t n, step = 0, seen = 0;
         clg_batcher_begin_epoch(r.batcher);
+        cli_progress_begin_epoch(&progress);
         while (ok && clg_batcher_next(r.batcher, &indices, &n)) {
             clg_dataset_gather(r.train, indices, n, r.x, r.labels);
             clg_step_begin(r.ctx);
@@ -375,6 +381,17 @@ int cli_train_vae(int argc, char **argv)
             clg_optim_step(opt);
             ok = cli_accumulate(r.ctx, &sum_rec, rec) && cli_accumulate(r.ctx, &sum_kl, kl);
             clg_step_end(r.ctx);
+            step++;
+            seen += n;
+            float a = 0, b = 0;
+            if (ok && cli_progress_step(&progress)) {
+                ok = clg_tensor_item(sum_rec, &a) == CLG_STATUS_OK &&
+                     clg_tensor_item(sum_kl, &b) == CLG_STATUS_OK;
+                char measures[48];
+                snprintf(measures, sizeof measures, "-ELBO %.2f", (double)(a + b) / (double)seen);
+                if (ok)
+                    cli_progress_draw_text(&progress, (int)epoch, step, seen, measures);
+            }
         }
         float a = 0, b = 0;
         ok = ok && clg_tensor_item(sum_rec, &a) == CLG_STATUS_OK &&
@@ -389,6 +406,7 @@ int cli_train_vae(int argc, char **argv)
         train_rec[epoch] = (double)a / (double)r.train_size;
         train_kl[epoch] = (double)b / (double)r.train_size;
         test_elbo[epoch] = test_rec + test_kl;
+        cli_live_clear();
         printf("epoch %lld/%lld: train reconstruction %.2f + KL %.2f = %.2f; test %.2f + %.2f = "
                "%.2f (%.1f s)\n",
                (long long)epoch + 1, (long long)o.epochs, train_rec[epoch], train_kl[epoch],
@@ -483,24 +501,49 @@ int cli_train_gan(int argc, char **argv)
            (long long)o.batch, (double)o.lr);
     if (!gan_samples(&r, gan, &o, 0, images))
         goto done;
+    cli_progress progress;
+    cli_progress_init(&progress, (int)o.epochs, clg_batcher_batches_per_epoch(r.batcher));
     for (int64_t epoch = 0; epoch < o.epochs; epoch++) {
         double start = cli_now();
-        int64_t n;
+        int64_t n, step = 0, seen = 0;
         const int64_t *indices;
         clg_batcher_begin_epoch(r.batcher);
-        /* The losses are summed on the device and read once per epoch: no
-         * host sync per step. */
+        cli_progress_begin_epoch(&progress);
+        /* The losses are summed on the device and read only at the live
+         * line's redraws and the epoch's end: clg_gan_mean_losses gives the
+         * mean since its last call, so the epoch's mean is the means
+         * weighted by their steps. */
+        double d_sum = 0.0, g_sum = 0.0;
+        int64_t summed = 0;
+        float d = 0, g = 0;
         while (clg_batcher_next(r.batcher, &indices, &n)) {
             clg_dataset_gather(r.train, indices, n, r.x, r.labels);
             if (clg_gan_train_discriminator(gan, d_opt, r.x, n, NULL, NULL) != CLG_STATUS_OK ||
                 clg_gan_train_generator(gan, g_opt, n, NULL, o.loss, NULL) != CLG_STATUS_OK)
                 goto done;
+            step++;
+            seen += n;
+            if (cli_progress_step(&progress)) {
+                if (clg_gan_mean_losses(gan, &d, &g) != CLG_STATUS_OK)
+                    goto done;
+                d_sum += (double)d * (double)(step - summed);
+                g_sum += (double)g * (double)(step - summed);
+                summed = step;
+                char measures[64];
+                snprintf(measures, sizeof measures, "D loss %.4f  G loss %.4f",
+                         d_sum / (double)step, g_sum / (double)step);
+                cli_progress_draw_text(&progress, (int)epoch, step, seen, measures);
+            }
         }
-        float d = 0, g = 0;
-        if (clg_gan_mean_losses(gan, &d, &g) != CLG_STATUS_OK)
-            goto done;
-        d_mean[epoch] = d;
-        g_mean[epoch] = g;
+        if (step > summed) {
+            if (clg_gan_mean_losses(gan, &d, &g) != CLG_STATUS_OK)
+                goto done;
+            d_sum += (double)d * (double)(step - summed);
+            g_sum += (double)g * (double)(step - summed);
+        }
+        d_mean[epoch] = step ? d_sum / (double)step : NAN;
+        g_mean[epoch] = step ? g_sum / (double)step : NAN;
+        cli_live_clear();
         printf("epoch %lld/%lld: discriminator loss %.4f, generator loss %.4f (%.1f s)\n",
                (long long)epoch + 1, (long long)o.epochs, d_mean[epoch], g_mean[epoch],
                cli_now() - start);

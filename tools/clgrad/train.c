@@ -336,6 +336,8 @@ static bool evaluate(train_run *r, double *accuracy, double *mean_loss)
     cli_dist_range(n, &first, &share);
     for (int64_t start = first, end = first + share; ok && start < end; start += batch) {
         int64_t count = end - start < batch ? end - start : batch;
+        cli_live_line("evaluating: %lld of %lld samples", (long long)(start - first),
+                      (long long)share); /* cli_progress_end_epoch wipes it */
         clg_step_begin(r->ctx);
         clg_tensor *x = clg_tensor_from_host(r->ctx, CLG_DTYPE_F32, 2, (int64_t[]){count, features},
                                              images + start * features);
