@@ -199,7 +199,7 @@ train() {
         --schedule constant --batch 256 --save "$work/mlp.safetensors"
     expect_ok mlp
     expect_out mlp '^training mlp 784-32-10 '
-    expect_out mlp '^[0-9]+ samples, 1 epochs, batch 256, momentum lr 0.05 \(constant\), seed 42$'
+    expect_out mlp '^[0-9]+ samples, 1 epoch, batch 256, momentum lr 0.05 \(constant\), seed 42$'
     run mlp_eval eval --load "$work/mlp.safetensors" --data "$data"
     expect_ok mlp_eval
     expect_out mlp_eval '^model mlp 784-32-10 '
@@ -287,7 +287,7 @@ lecture_checks() {
     run lecture_perceptron lecture perceptron --plot "$work/lecture" --seed 3
     expect_ok lecture_perceptron
     expect_out lecture_perceptron 'Novikoff bound \(R/gamma\)\^2 = [0-9]+'
-    expect_out lecture_perceptron '^  converged: [0-9]+ updates in [0-9]+ epochs'
+    expect_out lecture_perceptron '^  converged: [0-9]+ updates? in [0-9]+ epochs?'
     python3 - "$work/lecture/perceptron.png" <<'PY' || fail "lecture_perceptron: no PNG picture"
 import sys
 data = open(sys.argv[1], "rb").read()

@@ -160,6 +160,12 @@ int cli_train_charlstm(int argc, char **argv);
 int cli_train_vae(int argc, char **argv);
 int cli_train_gan(int argc, char **argv);
 
+/* "s" unless n is 1, for counts in messages: "%lld epoch%s", n, cli_plural(n). */
+static inline const char *cli_plural(int64_t n)
+{
+    return n == 1 ? "" : "s";
+}
+
 /* Seconds on a monotonic clock. */
 double cli_now(void);
 

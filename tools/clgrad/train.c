@@ -905,9 +905,9 @@ int cli_train(int argc, char **argv)
     if (o.resume && !resume_position(&r, &o, &epochs_done))
         goto done;
     if (epochs_done == o.epochs) {
-        printf("the run in %s is complete: %lld of %lld epochs, final test accuracy %.2f%% "
+        printf("the run in %s is complete: %lld of %lld epoch%s, final test accuracy %.2f%% "
                "(--epochs N trains it further)\n",
-               o.resume, (long long)epochs_done, (long long)o.epochs,
+               o.resume, (long long)epochs_done, (long long)o.epochs, cli_plural(o.epochs),
                r.history.accuracy[epochs_done - 1]);
         code = 0;
         goto done;
@@ -925,17 +925,18 @@ int cli_train(int argc, char **argv)
 
     printf("training %s %s on %s\n", o.model, clg_model_arch(r.model),
            clg_context_device_name(r.ctx));
-    printf("%lld samples, %lld epochs, batch %lld, %s lr %g (%s), seed %llu\n",
-           (long long)clg_dataset_size(r.train), (long long)o.epochs, (long long)o.batch,
+    printf("%lld samples, %lld epoch%s, batch %lld, %s lr %g (%s), seed %llu\n",
+           (long long)clg_dataset_size(r.train), (long long)o.epochs, cli_plural(o.epochs),
+           (long long)o.batch,
            clg_optim_kind_name(o.optim), (double)optim.lr, o.cosine ? "cosine" : "constant",
            (unsigned long long)o.seed);
     if (o.resume && r.epoch_step > 0)
-        printf("resuming %s: %lld of %lld epochs done, and %lld steps of epoch %lld\n", o.resume,
-               (long long)epochs_done, (long long)o.epochs, (long long)r.epoch_step,
-               (long long)epochs_done + 1);
+        printf("resuming %s: %lld of %lld epoch%s done, and %lld step%s of epoch %lld\n",
+               o.resume, (long long)epochs_done, (long long)o.epochs, cli_plural(o.epochs),
+               (long long)r.epoch_step, cli_plural(r.epoch_step), (long long)epochs_done + 1);
     else if (o.resume)
-        printf("resuming %s: %lld of %lld epochs done\n", o.resume, (long long)epochs_done,
-               (long long)o.epochs);
+        printf("resuming %s: %lld of %lld epoch%s done\n", o.resume, (long long)epochs_done,
+               (long long)o.epochs, cli_plural(o.epochs));
     fflush(stdout);
 
     cli_progress progress;
@@ -979,9 +980,10 @@ int cli_train(int argc, char **argv)
     if (cli_dist_leader() && !save_checkpoint(&r, &o, o.epochs, 0, 0.0f))
         goto fail;
     printf("checkpoint written to %s (clgrad eval --load %s)\n", o.save, o.save);
-    printf("  %lld writes in this run, %.1f ms each; clgrad train --resume %s --epochs N trains "
-           "it further\n",
-           (long long)r.writes, 1e3 * r.write_seconds / (double)r.writes, o.save);
+    printf("  %lld write%s in this run, %.1f ms each; clgrad train --resume %s --epochs N "
+           "trains it further\n",
+           (long long)r.writes, cli_plural(r.writes), 1e3 * r.write_seconds / (double)r.writes,
+           o.save);
     code = 0;
     goto done;
 fail:
