@@ -402,7 +402,9 @@ recurrent_checks() {
     run lstm_hidden train lstm --hidden 8,8
     expect_error lstm_hidden 2 'hidden for lstm is one size'
     run unknown_model train gru
-    expect_error unknown_model 2 'models: lenet5, mlp, logreg, rnn, lstm'
+    expect_error unknown_model 2 'models: lenet5, mlp, logreg, rnn, lstm, charlstm, vae, gan\)'
+    run tune_unknown_list tune gru
+    expect_error tune_unknown_list 2 'models: lenet5, mlp, logreg, rnn, lstm\)'
 }
 
 # Hostile input (issue 12): numbers out of their domain, destinations that

@@ -321,6 +321,9 @@ START_TEST(test_model_from_checkpoint_checks_shapes_first)
         {"rnn", "99999999999x28-128-10", CLG_STATUS_FORMAT, "STEPSxINPUT"},
         {"rnn", "65536x65536-1-10", CLG_STATUS_FORMAT, "STEPSxINPUT"},
         {"autoencoder", "784-400000-784", CLG_STATUS_MISMATCH, "[400000, 784]"},
+        /* zoo/model.c's one table: every kind it rebuilds, in the message */
+        {"cnn", "784-10", CLG_STATUS_FORMAT, "\"rnn\", \"lstm\" or \"autoencoder\""},
+        {"vae", "784-400-20", CLG_STATUS_FORMAT, "clgrad train vae --load"},
     };
     clg_memstats before, after;
     clg_memstats_get(ctx, &before);

@@ -86,6 +86,10 @@ bool cli_accumulate(clg_context *ctx, clg_tensor **total, clg_tensor *loss);
  * and lstm one size); else prints a usage error naming `command` and
  * returns false. */
 bool cli_classifier_check(const char *command, const char *model, int n_hidden);
+/* The models `clgrad train` takes (train.c's table), joined by `separator`;
+ * classifiers_only: only those of its own loop, which tune takes too. */
+void cli_train_model_names(char *buffer, size_t capacity, const char *separator,
+                           bool classifiers_only);
 /* The checked `model` for (features, classes), with the hidden sizes given
  * (n_hidden 0: the defaults, 256,128 for the mlp and 128 for the rnn and
  * lstm) and lenet5's activation (NULL: relu). */
