@@ -229,10 +229,12 @@ static bool expect_tensor(clg_context *ctx, const char *fn, const char *path,
     char want[96], got[96];
     dims_str(rank, shape, want, sizeof want);
     if (!clg_safetensors_get(st, name, &dtype, &file_rank, &file_shape, NULL)) {
+        char names[400];
+        data_safetensors_names(st, names, sizeof names);
         eng_fail(ctx, CLG_STATUS_MISMATCH,
                  "%s: %s: metadata \"arch\" \"%s\" implies a tensor \"%s\" of shape %s, which "
-                 "the checkpoint lacks",
-                 fn, path, arch, name, want);
+                 "the checkpoint lacks; %s",
+                 fn, path, arch, name, want, names);
         return false;
     }
     bool same = dtype == CLG_DTYPE_F32 && file_rank == rank;
