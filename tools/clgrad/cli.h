@@ -150,6 +150,24 @@ void cli_progress_end_epoch(cli_progress *p, int epoch, int64_t samples, double 
 void cli_live_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_live_clear(void);
 
+/* ---- checkpoints of vae, gan and charlstm (saved.c) ---- */
+
+/* Writes `params` to `path` with the metadata "model" = kind, "arch" =
+ * arch and n more keys (at most 6), and says so on stdout; false after
+ * printing why. */
+bool cli_saved_write(clg_context *ctx, const clg_params *params, const char *path,
+                     const char *kind, const char *arch, const char *const *keys,
+                     const char *const *values, size_t n);
+/* Reads `path` for --load of `kind`; NULL after printing why, also when its
+ * "model" is another. Destroy it. */
+clg_safetensors *cli_saved_open(clg_context *ctx, const char *path, const char *kind);
+/* Its "arch": `count` sizes joined by dashes, after a word and a dash when
+ * `word` is not NULL ("dcgan-64-16"); false after printing why. */
+bool cli_saved_arch(const clg_safetensors *st, const char *path, char *word, size_t capacity,
+                    int64_t *sizes, int count);
+/* clg_checkpoint_load, printing the context's error on failure. */
+bool cli_saved_load(clg_context *ctx, const clg_params *params, const char *path);
+
 /* ---- commands ---- */
 
 int cli_devices(int argc, char **argv);
