@@ -329,7 +329,8 @@ bool zoo_checkpoint_check(clg_context *ctx, const char *path, const clg_safetens
     if (!kind) {
         eng_fail(ctx, CLG_STATUS_FORMAT,
                  "%s: %s: no \"model\" in the metadata; not a checkpoint written by "
-                 "clg_model_save",
+                 "clg_model_save (a file saved from PyTorch needs \"model\" and \"arch\", and "
+                 "for a lenet5 \"activation\" and \"pool\": see clgrad/zoo.h)",
                  fn, path);
         return false;
     }

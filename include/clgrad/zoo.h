@@ -432,7 +432,18 @@ CLG_API clg_status clg_gan_losses(clg_gan *gan, const float *real, int64_t n, co
                                   clg_gan_loss loss, float *d_loss, float *g_loss);
 
 /* Reads the architecture from a checkpoint's metadata, builds the model and
- * loads its weights. Every shape the metadata implies is checked against the
+ * loads its weights. The metadata (string values), as clg_model_save writes
+ * it and as a file saved from PyTorch must carry it:
+ *   "model"  mlp, logreg, lenet5, rnn, lstm or autoencoder
+ *   "arch"   mlp, logreg, autoencoder: the layer widths, "784-256-128-10"
+ *            (tensors fc1.weight (256, 784), fc1.bias (256), fc2..., with
+ *            ReLU between for the mlp, tanh for the autoencoder); rnn, lstm:
+ *            "STEPSxINPUT-HIDDEN-CLASSES" (rnn.* / lstm.* as torch.nn.RNN /
+ *            LSTM name them, then fc1); lenet5: not read
+ *   "activation", "pool"  lenet5 only: relu|tanh|sigmoid, max|avg (conv1
+ *            (6, 1, 5, 5) with padding 2, conv2 (16, 6, 5, 5), fc1 400-120,
+ *            fc2, fc3)
+ * F64, F16 and BF16 tensors are converted to F32 (clg_safetensors_read). Every shape the metadata implies is checked against the
  * file's tensors before anything is allocated (CLG_STATUS_MISMATCH naming the
  * tensor and both shapes), so a damaged "arch" costs no memory. */
 CLG_API clg_model *clg_model_from_checkpoint(clg_context *ctx, const char *path);
