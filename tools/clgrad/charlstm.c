@@ -62,10 +62,9 @@ static int parse(int argc, char **argv, charlstm_options *o)
                             .lr = 3e-3f,
                             .temperature = 0.8f,
                             .seed = 42};
-    static const char *const valued[] = {"--data",   "--epochs", "--batch", "--bptt",
-                                         "--hidden", "--embed",  "--lr",    "--temperature",
-                                         "--length", "--prime",  "--seed",  "--save",
-                                         "--load",   NULL};
+    static const char *const valued[] = {
+        "--data",        "--epochs", "--batch", "--bptt", "--hidden", "--embed", "--lr",
+        "--temperature", "--length", "--prime", "--seed", "--save",   "--load",  NULL};
     cli_args args;
     /* argv[0] is "train", argv[1] "charlstm" */
     cli_args_init(&args, "train charlstm", argc - 1, argv + 1, valued, NULL);
@@ -105,8 +104,7 @@ static int parse(int argc, char **argv, charlstm_options *o)
         } else if (strcmp(name, "--embed") == 0) {
             ok = cli_parse_int(name, value, 1, 8192, &o->embed);
             o->embed_given = true;
-        }
-        else if (strcmp(name, "--length") == 0)
+        } else if (strcmp(name, "--length") == 0)
             ok = cli_parse_int(name, value, 0, 1000000, &o->length);
         else if (strcmp(name, "--lr") == 0)
             ok = cli_parse_positive_float(name, value, &o->lr);
@@ -285,8 +283,8 @@ static int load_vocabulary(clg_context *ctx, charlstm_options *o, int32_t *index
     if (sized && !ok && !hex)
         cli_error("--load: %s: no metadata \"vocabulary\"", o->load);
     else if (sized && !ok)
-        cli_error("--load: %s: metadata \"vocabulary\" is not %lld distinct bytes in hex",
-                  o->load, (long long)sizes[0]);
+        cli_error("--load: %s: metadata \"vocabulary\" is not %lld distinct bytes in hex", o->load,
+                  (long long)sizes[0]);
     clg_safetensors_destroy(st);
     return ok ? vocab : -1;
 }
@@ -385,8 +383,7 @@ int cli_train_charlstm(int argc, char **argv)
     for (int64_t epoch = 0; epoch < o.epochs; epoch++) {
         double start = cli_now();
         cli_progress_begin_epoch(&progress);
-        double train =
-            run_epoch(ctx, m, opt, &progress, (int)epoch, ids, n_train, o.batch, o.bptt);
+        double train = run_epoch(ctx, m, opt, &progress, (int)epoch, ids, n_train, o.batch, o.bptt);
         double seconds = cli_now() - start;
         double val = isnan(train) ? NAN
                                   : run_epoch(ctx, m, NULL, NULL, (int)epoch, ids + n_train, n_val,
@@ -407,8 +404,7 @@ int cli_train_charlstm(int argc, char **argv)
     }
     if (o.save) {
         char arch[64], hex[2 * 256 + 1];
-        snprintf(arch, sizeof arch, "%d-%lld-%lld", vocab, (long long)o.embed,
-                 (long long)o.hidden);
+        snprintf(arch, sizeof arch, "%d-%lld-%lld", vocab, (long long)o.embed, (long long)o.hidden);
         for (int v = 0; v < vocab; v++)
             snprintf(hex + 2 * v, 3, "%02x", byte_of[v]);
         hex[2 * vocab] = '\0';

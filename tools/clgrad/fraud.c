@@ -227,8 +227,7 @@ static int train_and_evaluate(const fraud_options *o)
     clg_minmax_transform(lo, hi, CLG_FRAUD_FEATURES, x_train, n_train, x_train);
     clg_minmax_transform(lo, hi, CLG_FRAUD_FEATURES, x_test, n_test, x_test);
     printf("split: train %lld normal; test %lld normal + %lld fraud%s; MinMax fitted on train\n",
-           (long long)n_train, (long long)(n_test - frauds), (long long)frauds,
-           cli_plural(frauds));
+           (long long)n_train, (long long)(n_test - frauds), (long long)frauds, cli_plural(frauds));
 
     static const int64_t hidden[] = {100, 100};
     model = clg_zoo_autoencoder_create(ctx, CLG_FRAUD_FEATURES, hidden, 2, 15, o->seed);
@@ -258,10 +257,9 @@ static int train_and_evaluate(const fraud_options *o)
         double start = cli_now(), loss = 0.0;
         /* An epoch is one library call: the live line says which runs and,
          * from the epochs before it, how long the rest will take. */
-        cli_live_line("epoch %lld/%lld  training  ETA %.0f s", (long long)epoch + 1,
-                      (long long)o->epochs,
-                      epoch ? (start - training_start) / (double)epoch * (double)(o->epochs - epoch)
-                            : 0.0);
+        cli_live_line(
+            "epoch %lld/%lld  training  ETA %.0f s", (long long)epoch + 1, (long long)o->epochs,
+            epoch ? (start - training_start) / (double)epoch * (double)(o->epochs - epoch) : 0.0);
         if (clg_autoencoder_train_epoch(trainer, &loss) != CLG_STATUS_OK)
             goto fail;
         cli_live_clear();

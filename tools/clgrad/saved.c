@@ -8,9 +8,8 @@
 
 #include "cli.h"
 
-bool cli_saved_write(clg_context *ctx, const clg_params *params, const char *path,
-                     const char *kind, const char *arch, const char *const *keys,
-                     const char *const *values, size_t n)
+bool cli_saved_write(clg_context *ctx, const clg_params *params, const char *path, const char *kind,
+                     const char *arch, const char *const *keys, const char *const *values, size_t n)
 {
     enum { MAX_KEYS = 8 };
     const char *all_keys[MAX_KEYS] = {"model", "arch"}, *all_values[MAX_KEYS] = {kind, arch};
