@@ -932,7 +932,10 @@ void data_safetensors_names(const clg_safetensors *st, char *buffer, size_t capa
         if (used + need >= capacity)
             break;
         used += (size_t)snprintf(buffer + used, capacity - used, "%s \"%s\"",
-                                 shown == 0 ? "" : last ? " and" : ",", name);
+                                 shown == 0 ? ""
+                                 : last     ? " and"
+                                            : ",",
+                                 name);
     }
     if (shown < st->count && used < capacity)
         snprintf(buffer + used, capacity - used, shown ? " and %zu more" : " %zu tensors",

@@ -288,9 +288,9 @@ static const struct zoo_kind {
     const char *name;
     zoo_family family;
 } zoo_kinds[] = {
-    {"mlp", ZOO_STACK},        {"logreg", ZOO_STACK},    {"lenet5", ZOO_LENET5},
-    {"rnn", ZOO_RECURRENT},    {"lstm", ZOO_RECURRENT},  {"autoencoder", ZOO_STACK},
-    {"vae", ZOO_OTHER},        {"gan", ZOO_OTHER},       {"charlstm", ZOO_OTHER},
+    {"mlp", ZOO_STACK},     {"logreg", ZOO_STACK},   {"lenet5", ZOO_LENET5},
+    {"rnn", ZOO_RECURRENT}, {"lstm", ZOO_RECURRENT}, {"autoencoder", ZOO_STACK},
+    {"vae", ZOO_OTHER},     {"gan", ZOO_OTHER},      {"charlstm", ZOO_OTHER},
 };
 #define ZOO_KINDS (sizeof zoo_kinds / sizeof zoo_kinds[0])
 
@@ -315,7 +315,10 @@ static void kind_list(char *buffer, size_t capacity)
             continue;
         k++;
         used += (size_t)snprintf(buffer + used, capacity - used, "%s\"%s\"",
-                                 k == 1 ? "" : k == n ? " or " : ", ", zoo_kinds[i].name);
+                                 k == 1   ? ""
+                                 : k == n ? " or "
+                                          : ", ",
+                                 zoo_kinds[i].name);
     }
 }
 

@@ -443,9 +443,11 @@ CLG_API clg_status clg_gan_losses(clg_gan *gan, const float *real, int64_t n, co
  *   "activation", "pool"  lenet5 only: relu|tanh|sigmoid, max|avg (conv1
  *            (6, 1, 5, 5) with padding 2, conv2 (16, 6, 5, 5), fc1 400-120,
  *            fc2, fc3)
- * F64, F16 and BF16 tensors are converted to F32 (clg_safetensors_read). Every shape the metadata implies is checked against the
- * file's tensors before anything is allocated (CLG_STATUS_MISMATCH naming the
- * tensor and both shapes), so a damaged "arch" costs no memory. */
+ * F64, F16 and BF16 tensors are converted to F32 (clg_safetensors_read).
+ * Every shape the metadata implies is checked against the file's tensors
+ * before anything is allocated (CLG_STATUS_MISMATCH naming the tensor and
+ * both shapes, and the names the file holds), so a damaged "arch" costs no
+ * memory. */
 CLG_API clg_model *clg_model_from_checkpoint(clg_context *ctx, const char *path);
 /* How many weights were NaN or infinite in the checkpoint the model was
  * loaded from (0 for a model created fresh); *tensor (may be NULL) gets the

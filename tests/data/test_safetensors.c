@@ -322,18 +322,22 @@ START_TEST(test_safetensors_converts_pytorch_dtypes)
     } cases[] = {
         /* -1, -0.75, 0.5, 1/3 to nearest, 1e300 -> inf, -1e300 -> -inf,
          * 1e-300 -> 0, NaN, FLT_MAX + 2^102 -> FLT_MAX */
-        {"f64.values", 9,
+        {"f64.values",
+         9,
          {0xbf800000, 0xbf400000, 0x3f000000, 0x3eaaaaab, 0x7f800000, 0xff800000, 0, 0x7fc00000,
           0x7f7fffff},
          3},
         /* 0, -0, 65504, 2^-24 (a half subnormal), 0.1 as a half, -2.5,
          * inf, -inf, NaN */
-        {"f16.values", 9,
+        {"f16.values",
+         9,
          {0, 0x80000000, 0x477fe000, 0x33800000, 0x3dccc000, 0xc0200000, 0x7f800000, 0xff800000,
           0x7fc00000},
          3},
         /* 1, -2.5, 3.140625, 2^-130 (a float subnormal), inf, 1e38 rounded */
-        {"bf16.values", 6, {0x3f800000, 0xc0200000, 0x40490000, 0x80000, 0x7f800000, 0x7e960000},
+        {"bf16.values",
+         6,
+         {0x3f800000, 0xc0200000, 0x40490000, 0x80000, 0x7f800000, 0x7e960000},
          1},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -409,8 +413,8 @@ START_TEST(test_safetensors_bad_inputs)
         {"i64", "{\"x\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[0,16]}}", 16, NULL, 0,
          CLG_STATUS_FORMAT, "\"x\" has dtype I64", "does not read"},
         /* a converted dtype's byte count is its own, not F32's */
-        {"f16_size", "{\"x\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
-         NULL, 0, CLG_STATUS_FORMAT, "malformed", "do not fit its shape"},
+        {"f16_size", "{\"x\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, NULL, 0,
+         CLG_STATUS_FORMAT, "malformed", "do not fit its shape"},
         {"outside", "{\"x\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8, NULL, 0,
          CLG_STATUS_FORMAT, "data_offsets [0, 16]", "8 data bytes"},
         {"wrong_size", "{\"x\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, NULL,
@@ -478,9 +482,9 @@ START_TEST(test_checkpoint_mismatch)
     clg_params *missing = make_params(ctx, 2, renamed, ranks, shapes, 50, other);
     float *before = test_download(other[0]);
     ck_assert_int_eq(clg_checkpoint_load(ctx, missing, path), CLG_STATUS_MISMATCH);
-    expect_error(ctx, CLG_STATUS_MISMATCH,
-                 (const char *[]){path, "no tensor \"c\"", "shape [4]",
-                                  "it holds \"a\" and \"b\"", NULL});
+    expect_error(
+        ctx, CLG_STATUS_MISMATCH,
+        (const char *[]){path, "no tensor \"c\"", "shape [4]", "it holds \"a\" and \"b\"", NULL});
     /* "a" matched, but nothing is loaded unless everything matches */
     float *after = test_download(other[0]);
     ck_assert_mem_eq(after, before, 6 * sizeof(float));
@@ -511,16 +515,16 @@ START_TEST(test_checkpoint_mismatch)
     }
     char many_path[600];
     snprintf(many_path, sizeof many_path, "%s/many.safetensors", dir);
-    clg_params *big = make_params(ctx, MANY, many, many_ranks,
-                                  (const int64_t(*)[4])many_shapes, 70, many_saved);
+    clg_params *big =
+        make_params(ctx, MANY, many, many_ranks, (const int64_t(*)[4])many_shapes, 70, many_saved);
     ck_assert_int_eq(clg_checkpoint_save(ctx, big, many_path, NULL, NULL, 0), CLG_STATUS_OK);
     const char *absent[] = {"absent"};
     clg_params *wants = make_params(ctx, 1, absent, ranks + 1, shapes + 1, 80, other);
     ck_assert_int_eq(clg_checkpoint_load(ctx, wants, many_path), CLG_STATUS_MISMATCH);
     destroy_params(wants, other);
-    expect_error(ctx, CLG_STATUS_MISMATCH,
-                 (const char *[]){"it holds \"layer0.w\", \"layer1.w\"", "\"layer7.w\" and 4 more",
-                                  NULL});
+    expect_error(
+        ctx, CLG_STATUS_MISMATCH,
+        (const char *[]){"it holds \"layer0.w\", \"layer1.w\"", "\"layer7.w\" and 4 more", NULL});
     ck_assert_ptr_null(strstr(clg_context_error(ctx), "layer8.w"));
     for (int i = 0; i < MANY; i++)
         clg_tensor_destroy(many_saved[i]);

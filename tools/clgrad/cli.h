@@ -155,9 +155,9 @@ void cli_live_clear(void);
 /* Writes `params` to `path` with the metadata "model" = kind, "arch" =
  * arch and n more keys (at most 6), and says so on stdout; false after
  * printing why. */
-bool cli_saved_write(clg_context *ctx, const clg_params *params, const char *path,
-                     const char *kind, const char *arch, const char *const *keys,
-                     const char *const *values, size_t n);
+bool cli_saved_write(clg_context *ctx, const clg_params *params, const char *path, const char *kind,
+                     const char *arch, const char *const *keys, const char *const *values,
+                     size_t n);
 /* Reads `path` for --load of `kind`; NULL after printing why, also when its
  * "model" is another. Destroy it. */
 clg_safetensors *cli_saved_open(clg_context *ctx, const char *path, const char *kind);

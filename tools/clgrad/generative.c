@@ -100,10 +100,9 @@ static int parse(int argc, char **argv, bool gan, gen_options *o)
     static const char *const vae_valued[] = {"--data",  "--latent", "--hidden", "--epochs",
                                              "--batch", "--lr",     "--limit",  "--seed",
                                              "--out",   "--save",   "--load",   NULL};
-    static const char *const gan_valued[] = {"--data", "--arch",  "--loss",  "--noise",
-                                             "--hidden", "--epochs", "--batch", "--lr",
-                                             "--limit", "--seed", "--out", "--save", "--load",
-                                             NULL};
+    static const char *const gan_valued[] = {"--data",   "--arch",  "--loss", "--noise", "--hidden",
+                                             "--epochs", "--batch", "--lr",   "--limit", "--seed",
+                                             "--out",    "--save",  "--load", NULL};
     const char *command = gan ? "train gan" : "train vae";
     cli_args args;
     cli_args_init(&args, command, argc - 1, argv + 1, gan ? gan_valued : vae_valued, NULL);
@@ -134,8 +133,7 @@ static int parse(int argc, char **argv, bool gan, gen_options *o)
         else if (strcmp(name, "--latent") == 0) {
             ok = cli_parse_int(name, value, 1, 4096, &o->latent);
             o->latent_given = true;
-        }
-        else if (strcmp(name, "--hidden") == 0) {
+        } else if (strcmp(name, "--hidden") == 0) {
             ok = cli_parse_int(name, value, 1, 8192, &o->hidden);
             o->hidden_given = true;
         } else if (strcmp(name, "--noise") == 0) {
@@ -580,8 +578,7 @@ int cli_train_gan(int argc, char **argv)
         first_epoch = epochs ? strtoll(epochs, &end, 10) : -1;
         if (ok && (!epochs || *end != '\0' || end == epochs || first_epoch < 0 ||
                    first_epoch > INT32_MAX)) {
-            cli_error("--load: %s: metadata \"epochs\" is not the count of epochs trained",
-                      o.load);
+            cli_error("--load: %s: metadata \"epochs\" is not the count of epochs trained", o.load);
             ok = false;
         }
         ok = ok && saved_size(o.load, "--noise", o.noise_given, &o.noise, sizes[0]) &&

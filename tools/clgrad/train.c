@@ -39,17 +39,22 @@ static const struct train_model {
     const char *help; /* the help's lines, each after the name's column */
     int (*command)(int argc, char **argv);
 } train_models[] = {
-    {"lenet5", "LeNet-5: two 5x5 convolutions with 2x2 max pooling, then\n"
-               "fc 120-84-10 (see --activation)", NULL},
+    {"lenet5",
+     "LeNet-5: two 5x5 convolutions with 2x2 max pooling, then\n"
+     "fc 120-84-10 (see --activation)",
+     NULL},
     {"mlp", "multilayer perceptron 784-256-128-10 with ReLU (see --hidden)", NULL},
     {"logreg", "multinomial logistic regression 784-10", NULL},
-    {"rnn", "tanh RNN over 28 rows of 28 pixels, hidden 128 (see --hidden),\n"
-            "the last hidden state -> fc 10", NULL},
+    {"rnn",
+     "tanh RNN over 28 rows of 28 pixels, hidden 128 (see --hidden),\n"
+     "the last hidden state -> fc 10",
+     NULL},
     {"lstm", "the same with an LSTM", NULL},
-    {"charlstm", "character-level LSTM language model on a text file\n"
-                 "(clgrad train charlstm --help)", cli_train_charlstm},
-    {"vae", "variational autoencoder with pictures (clgrad train vae --help)",
-     cli_train_vae},
+    {"charlstm",
+     "character-level LSTM language model on a text file\n"
+     "(clgrad train charlstm --help)",
+     cli_train_charlstm},
+    {"vae", "variational autoencoder with pictures (clgrad train vae --help)", cli_train_vae},
     {"gan", "generative adversarial network, MLP or DCGAN (clgrad train gan --help)",
      cli_train_gan},
 };
@@ -62,8 +67,8 @@ void cli_train_model_names(char *buffer, size_t capacity, const char *separator,
     buffer[0] = '\0';
     for (size_t i = 0; i < TRAIN_MODELS && used < capacity; i++)
         if (!classifiers_only || !train_models[i].command)
-            used += (size_t)snprintf(buffer + used, capacity - used, "%s%s",
-                                     used ? separator : "", train_models[i].name);
+            used += (size_t)snprintf(buffer + used, capacity - used, "%s%s", used ? separator : "",
+                                     train_models[i].name);
 }
 
 static const char train_usage[] =
@@ -971,12 +976,11 @@ int cli_train(int argc, char **argv)
            clg_context_device_name(r.ctx));
     printf("%lld samples, %lld epoch%s, batch %lld, %s lr %g (%s), seed %llu\n",
            (long long)clg_dataset_size(r.train), (long long)o.epochs, cli_plural(o.epochs),
-           (long long)o.batch,
-           clg_optim_kind_name(o.optim), (double)optim.lr, o.cosine ? "cosine" : "constant",
-           (unsigned long long)o.seed);
+           (long long)o.batch, clg_optim_kind_name(o.optim), (double)optim.lr,
+           o.cosine ? "cosine" : "constant", (unsigned long long)o.seed);
     if (o.resume && r.epoch_step > 0)
-        printf("resuming %s: %lld of %lld epoch%s done, and %lld step%s of epoch %lld\n",
-               o.resume, (long long)epochs_done, (long long)o.epochs, cli_plural(o.epochs),
+        printf("resuming %s: %lld of %lld epoch%s done, and %lld step%s of epoch %lld\n", o.resume,
+               (long long)epochs_done, (long long)o.epochs, cli_plural(o.epochs),
                (long long)r.epoch_step, cli_plural(r.epoch_step), (long long)epochs_done + 1);
     else if (o.resume)
         printf("resuming %s: %lld of %lld epoch%s done\n", o.resume, (long long)epochs_done,
