@@ -1,10 +1,13 @@
 /* data/safetensors.c: the safetensors format (8-byte little-endian header
  * length, a JSON header naming each tensor's dtype, shape and byte range,
  * then the raw little-endian data), read whole, and checkpoints written
- * through a temporary file renamed into place. Only what clgrad stores is
- * accepted: F32 and I32 tensors of rank <= 4 and string metadata. */
+ * through a temporary file renamed into place. What clgrad stores is read
+ * as is: F32 and I32 tensors of rank <= 4 and string metadata; F64, F16 and
+ * BF16 tensors, which PyTorch users save, are converted to F32 on reading
+ * (every later user of a checkpoint takes F32). */
 #include <dirent.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,12 +29,28 @@
 
 typedef struct entry {
     char *name;
-    clg_dtype dtype;
+    clg_dtype dtype; /* as read: F32 for the converted dtypes */
     int rank;
     int64_t shape[CLG_MAX_RANK];
     int64_t begin, end; /* data_offsets: bytes after the header */
+    const char *file_dtype; /* static: "F64", "F16", "BF16", or NULL: stored as dtype */
+    int element_size;       /* bytes per element in the file */
     const void *data;
+    float *converted; /* owned: the F32 values of a converted entry */
 } entry;
+
+/* The dtypes read: safetensors' name, the dtype given to callers, the bytes
+ * per element in the file, and whether the values are converted. */
+static const struct {
+    const char *name;
+    clg_dtype dtype;
+    int element_size;
+    bool converted;
+} dtypes[] = {
+    {"F32", CLG_DTYPE_F32, 4, false}, {"I32", CLG_DTYPE_I32, 4, false},
+    {"F64", CLG_DTYPE_F32, 8, true},  {"F16", CLG_DTYPE_F32, 2, true},
+    {"BF16", CLG_DTYPE_F32, 2, true},
+};
 
 struct clg_safetensors {
     unsigned char *data; /* the tensors' bytes, after the header */
@@ -300,19 +319,24 @@ static bool parse_entry(parser *ps, entry *e, uint64_t data_size)
                 free(key);
                 return false;
             }
-            if (strcmp(dtype, "F32") == 0)
-                e->dtype = CLG_DTYPE_F32;
-            else if (strcmp(dtype, "I32") == 0)
-                e->dtype = CLG_DTYPE_I32;
-            else {
-                char what[320];
-                snprintf(what, sizeof what, "tensor \"%s\" has dtype %s (only F32 and I32 are read)",
-                         e->name, dtype);
-                parse_fail(ps, what);
+            size_t d = 0;
+            while (d < sizeof dtypes / sizeof dtypes[0] && strcmp(dtype, dtypes[d].name) != 0)
+                d++;
+            if (d == sizeof dtypes / sizeof dtypes[0]) {
+                /* A well-formed file, only of a type clgrad does not take. */
+                if (!ps->failed)
+                    eng_fail(ps->ctx, CLG_STATUS_FORMAT,
+                             "%s: tensor \"%s\" has dtype %.40s, which clgrad does not read "
+                             "(F32 and I32; F64, F16 and BF16 are converted to F32)",
+                             ps->path, e->name, dtype);
+                ps->failed = true;
                 free(dtype);
                 free(key);
                 return false;
             }
+            e->dtype = dtypes[d].dtype;
+            e->element_size = dtypes[d].element_size;
+            e->file_dtype = dtypes[d].converted ? dtypes[d].name : NULL;
             free(dtype);
             have_dtype = true;
         } else if (strcmp(key, "shape") == 0) {
@@ -346,7 +370,7 @@ static bool parse_entry(parser *ps, entry *e, uint64_t data_size)
             parse_fail(ps, "negative dimension");
             return false;
         }
-        if (e->shape[i] && numel > INT64_MAX / 4 / e->shape[i]) {
+        if (e->shape[i] && numel > INT64_MAX / e->element_size / e->shape[i]) {
             parse_fail(ps, "shape too large");
             return false;
         }
@@ -355,7 +379,7 @@ static bool parse_entry(parser *ps, entry *e, uint64_t data_size)
     /* data_size is UINT64_MAX when the file cannot say (a pipe): the data
      * read later must then hold the largest end. */
     if (offsets[0] < 0 || offsets[1] < offsets[0] || (uint64_t)offsets[1] > data_size ||
-        offsets[1] - offsets[0] != numel * 4) {
+        offsets[1] - offsets[0] != numel * e->element_size) {
         char what[320];
         char bytes[32] = "";
         if (data_size != UINT64_MAX)
@@ -376,8 +400,10 @@ CLG_API void clg_safetensors_destroy(clg_safetensors *st)
 {
     if (!st)
         return;
-    for (size_t i = 0; i < st->count; i++)
+    for (size_t i = 0; i < st->count; i++) {
         free(st->entries[i].name);
+        free(st->entries[i].converted);
+    }
     for (size_t i = 0; i < st->meta_count; i++) {
         free(st->meta_keys[i]);
         free(st->meta_values[i]);
@@ -443,6 +469,67 @@ static int64_t check_layout(clg_context *ctx, const char *path, clg_safetensors 
     }
     free(order);
     return end;
+}
+
+/* IEEE half precision to float, exactly (every half is a float). */
+static float half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exponent = h >> 10 & 0x1f, mantissa = h & 0x3ff;
+    uint32_t bits;
+    if (exponent == 0) { /* zero or subnormal: mantissa * 2^-24 */
+        float magnitude = ldexpf((float)mantissa, -24);
+        return sign ? -magnitude : magnitude;
+    }
+    if (exponent == 31) /* infinity or NaN, payload kept */
+        bits = sign | 0x7f800000u | mantissa << 13;
+    else /* rebias 15 -> 127 */
+        bits = sign | (exponent + 112) << 23 | mantissa << 13;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* Double to float rounded to nearest, as a cast would be where it is
+ * defined: C leaves a cast of a double beyond FLT_MAX undefined, so the
+ * halfway point above FLT_MAX, from which rounding goes to infinity, is
+ * handled here. */
+static float double_to_float(double d)
+{
+    if (fabs(d) >= 0x1.ffffffp127)
+        return d > 0 ? INFINITY : -INFINITY;
+    return (float)d;
+}
+
+/* e's values (F64, F16 or BF16, little endian in the file) as F32 in
+ * e->converted; false with the error set. */
+static bool convert(clg_context *ctx, const char *path, entry *e)
+{
+    int64_t n = eng_numel(e->rank, e->shape);
+    e->converted = malloc((size_t)(n > 0 ? n : 1) * sizeof *e->converted);
+    if (!e->converted) {
+        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY,
+                 "%s: out of host memory converting tensor \"%s\" from %s to F32", path, e->name,
+                 e->file_dtype);
+        return false;
+    }
+    const unsigned char *bytes = e->data;
+    for (int64_t i = 0; i < n; i++) {
+        if (e->element_size == 8) {
+            double d;
+            memcpy(&d, bytes + 8 * i, sizeof d);
+            e->converted[i] = double_to_float(d);
+        } else {
+            uint16_t h = (uint16_t)(bytes[2 * i] | bytes[2 * i + 1] << 8);
+            if (strcmp(e->file_dtype, "BF16") == 0) { /* the top half of a float */
+                uint32_t bits = (uint32_t)h << 16;
+                memcpy(&e->converted[i], &bits, sizeof bits);
+            } else {
+                e->converted[i] = half_to_float(h);
+            }
+        }
+    }
+    e->data = e->converted;
+    return true;
 }
 
 CLG_API clg_safetensors *clg_safetensors_read(clg_context *ctx, const char *path)
@@ -572,8 +659,12 @@ CLG_API clg_safetensors *clg_safetensors_read(clg_context *ctx, const char *path
         goto fail;
     }
     st->data_size = (size_t)data_size;
-    for (size_t i = 0; i < st->count; i++)
-        st->entries[i].data = st->data + st->entries[i].begin;
+    for (size_t i = 0; i < st->count; i++) {
+        entry *e = &st->entries[i];
+        e->data = st->data + e->begin;
+        if (e->file_dtype && !convert(ctx, path, e))
+            goto fail;
+    }
     free(text);
     data_file_close(&file);
     return st;
@@ -589,7 +680,7 @@ CLG_API int64_t clg_safetensors_nonfinite(const clg_safetensors *st, const char 
     const entry *e = find(st, name);
     if (!e || e->dtype != CLG_DTYPE_F32)
         return 0;
-    int64_t count = 0, n = (e->end - e->begin) / 4;
+    int64_t count = 0, n = eng_numel(e->rank, e->shape);
     for (int64_t i = 0; i < n; i++) {
         float v;
         memcpy(&v, (const unsigned char *)e->data + 4 * i, 4);
@@ -824,6 +915,33 @@ CLG_API clg_status clg_checkpoint_save(clg_context *ctx, const clg_params *param
     return CLG_STATUS_OK;
 }
 
+void data_safetensors_names(const clg_safetensors *st, char *buffer, size_t capacity)
+{
+    enum { SHOWN = 8 };
+    if (st->count == 0) {
+        snprintf(buffer, capacity, "it holds no tensors");
+        return;
+    }
+    size_t used = (size_t)snprintf(buffer, capacity, "it holds");
+    size_t shown = 0;
+    /* room for the tail ", and 99999 more" */
+    for (; shown < st->count && shown < SHOWN; shown++) {
+        const char *name = st->entries[shown].name;
+        bool last = shown + 1 == st->count;
+        size_t need = strlen(name) + 8 + (last ? 0 : 24);
+        if (used + need >= capacity)
+            break;
+        used += (size_t)snprintf(buffer + used, capacity - used, "%s \"%s\"",
+                                 shown == 0 ? ""
+                                 : last     ? " and"
+                                            : ",",
+                                 name);
+    }
+    if (shown < st->count && used < capacity)
+        snprintf(buffer + used, capacity - used, shown ? " and %zu more" : " %zu tensors",
+                 st->count - shown);
+}
+
 clg_status data_checkpoint_load_from(clg_context *ctx, const clg_params *params, const char *path,
                                      const clg_safetensors *st)
 {
@@ -838,9 +956,11 @@ clg_status data_checkpoint_load_from(clg_context *ctx, const clg_params *params,
         char want[64];
         eng_shape_str(t, want, sizeof want);
         if (!e) {
+            char names[400];
+            data_safetensors_names(st, names, sizeof names);
             eng_fail(ctx, CLG_STATUS_MISMATCH,
-                     "%s: checkpoint has no tensor \"%s\" (the model expects shape %s)", path,
-                     name, want);
+                     "%s: checkpoint has no tensor \"%s\" (the model expects shape %s); %s", path,
+                     name, want, names);
             break;
         }
         bool same = e->rank == t->rank && e->dtype == t->dtype;

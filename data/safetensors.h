@@ -11,4 +11,9 @@
 clg_status data_checkpoint_load_from(clg_context *ctx, const clg_params *params, const char *path,
                                      const clg_safetensors *st);
 
+/* For a message about a tensor the file lacks: "it holds \"a\", \"b\" and
+ * 3 more" (the first names that fit in `capacity`, at most 8), or "it holds
+ * no tensors". */
+void data_safetensors_names(const clg_safetensors *st, char *buffer, size_t capacity);
+
 #endif

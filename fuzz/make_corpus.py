@@ -47,7 +47,7 @@ def safetensors(tensors, metadata=None):
         head["__metadata__"] = metadata
     offset, blobs = 0, []
     for name, shape, dtype in tensors:
-        n = 4
+        n = {"F64": 8, "F16": 2, "BF16": 2}.get(dtype, 4)
         for d in shape:
             n *= d
         head[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + n]}
@@ -81,6 +81,12 @@ for name, data in checkpoints.items():
 put("safetensors", "mlp.safetensors", checkpoints["mlp"])
 put("safetensors", "i32.safetensors", safetensors([("ids", [3], "I32"), ("empty", [0, 2], "F32")], {"note": "caf\\u00e9"}))
 put("safetensors", "empty.safetensors", safetensors([]))
+# the dtypes converted to F32 on reading
+put("safetensors", "dtypes.safetensors", safetensors([("d", [2, 3], "F64"), ("h", [5], "F16"),
+                                                      ("b", [3], "BF16"), ("s", [], "F64")]))
+put("checkpoint", "mlp-f64.safetensors",
+    safetensors([(name, shape, "F64") for name, shape, _ in linear_stack([6, 4, 3])],
+                {"model": "mlp", "arch": "6-4-3"}))
 
 # kernel-cache entries for fuzz_cache.c's key
 KEY = b"ops/binary.cl|0123456789abcdef|-cl-std=CL1.2 |cpu|OpenCL 1.2|1|2"

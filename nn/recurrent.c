@@ -109,8 +109,16 @@ static clg_tensor *snapshot(clg_context *ctx, clg_tensor *carried)
 CLG_API clg_tensor *clg_recurrent_layer_forward(clg_recurrent_layer *layer, clg_tensor *x,
                                                 clg_tensor **h_n)
 {
+    return clg_recurrent_layer_forward_state(layer, x, h_n, NULL);
+}
+
+CLG_API clg_tensor *clg_recurrent_layer_forward_state(clg_recurrent_layer *layer, clg_tensor *x,
+                                                      clg_tensor **h_n, clg_tensor **c_n)
+{
     if (h_n)
         *h_n = NULL;
+    if (c_n)
+        *c_n = NULL;
     clg_context *ctx = layer->ctx;
     if (!x || eng_failed(ctx))
         return NULL;
@@ -144,6 +152,8 @@ CLG_API clg_tensor *clg_recurrent_layer_forward(clg_recurrent_layer *layer, clg_
     }
     if (h_n)
         *h_n = last_h;
+    if (c_n)
+        *c_n = last_c;
     return y;
 }
 

@@ -229,10 +229,12 @@ static bool expect_tensor(clg_context *ctx, const char *fn, const char *path,
     char want[96], got[96];
     dims_str(rank, shape, want, sizeof want);
     if (!clg_safetensors_get(st, name, &dtype, &file_rank, &file_shape, NULL)) {
+        char names[400];
+        data_safetensors_names(st, names, sizeof names);
         eng_fail(ctx, CLG_STATUS_MISMATCH,
                  "%s: %s: metadata \"arch\" \"%s\" implies a tensor \"%s\" of shape %s, which "
-                 "the checkpoint lacks",
-                 fn, path, arch, name, want);
+                 "the checkpoint lacks; %s",
+                 fn, path, arch, name, want, names);
         return false;
     }
     bool same = dtype == CLG_DTYPE_F32 && file_rank == rank;
@@ -269,6 +271,57 @@ static bool expect_linear_stack(clg_context *ctx, const char *fn, const char *pa
 
 #define MAX_WIDTHS 35 /* the autoencoder's 2 * 16 hidden + in, code, out */
 
+/* Every "model" a clgrad checkpoint's metadata may name: the one list the
+ * checks below, the rebuilding and the error messages read, so that a kind
+ * cannot be known to one and missing from another. The generative models
+ * are objects of their own (clg_vae, clg_gan, clg_charlstm), saved by
+ * `clgrad train vae|gan|charlstm --save` and read back by its --load, not
+ * by clg_model_from_checkpoint. */
+typedef enum zoo_family {
+    ZOO_LENET5,    /* fixed widths; "activation" and "pool" in the metadata */
+    ZOO_RECURRENT, /* "arch" STEPSxINPUT-HIDDEN-CLASSES */
+    ZOO_STACK,     /* "arch" the widths of a stack of linear layers */
+    ZOO_OTHER      /* not a clg_model */
+} zoo_family;
+
+static const struct zoo_kind {
+    const char *name;
+    zoo_family family;
+} zoo_kinds[] = {
+    {"mlp", ZOO_STACK},     {"logreg", ZOO_STACK},   {"lenet5", ZOO_LENET5},
+    {"rnn", ZOO_RECURRENT}, {"lstm", ZOO_RECURRENT}, {"autoencoder", ZOO_STACK},
+    {"vae", ZOO_OTHER},     {"gan", ZOO_OTHER},      {"charlstm", ZOO_OTHER},
+};
+#define ZOO_KINDS (sizeof zoo_kinds / sizeof zoo_kinds[0])
+
+static const struct zoo_kind *find_kind(const char *name)
+{
+    for (size_t i = 0; i < ZOO_KINDS; i++)
+        if (strcmp(zoo_kinds[i].name, name) == 0)
+            return &zoo_kinds[i];
+    return NULL;
+}
+
+/* "\"mlp\", \"logreg\", ... or \"autoencoder\"": the kinds
+ * clg_model_from_checkpoint rebuilds. */
+static void kind_list(char *buffer, size_t capacity)
+{
+    size_t n = 0, used = 0;
+    for (size_t i = 0; i < ZOO_KINDS; i++)
+        n += zoo_kinds[i].family != ZOO_OTHER;
+    buffer[0] = '\0';
+    for (size_t i = 0, k = 0; i < ZOO_KINDS && used < capacity; i++) {
+        if (zoo_kinds[i].family == ZOO_OTHER)
+            continue;
+        k++;
+        used += (size_t)snprintf(buffer + used, capacity - used, "%s\"%s\"",
+                                 k == 1   ? ""
+                                 : k == n ? " or "
+                                          : ", ",
+                                 zoo_kinds[i].name);
+    }
+}
+
 bool zoo_checkpoint_check(clg_context *ctx, const char *path, const clg_safetensors *st)
 {
     static const char fn[] = "clg_model_from_checkpoint";
@@ -279,11 +332,27 @@ bool zoo_checkpoint_check(clg_context *ctx, const char *path, const clg_safetens
     if (!kind) {
         eng_fail(ctx, CLG_STATUS_FORMAT,
                  "%s: %s: no \"model\" in the metadata; not a checkpoint written by "
-                 "clg_model_save",
+                 "clg_model_save (a file saved from PyTorch needs \"model\" and \"arch\", and "
+                 "for a lenet5 \"activation\" and \"pool\": see clgrad/zoo.h)",
                  fn, path);
         return false;
     }
-    if (strcmp(kind, "lenet5") == 0) {
+    const struct zoo_kind *known = find_kind(kind);
+    char kinds[256];
+    kind_list(kinds, sizeof kinds);
+    if (!known) {
+        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: %s: metadata \"model\" is \"%s\"; expected %s", fn,
+                 path, kind, kinds);
+        return false;
+    }
+    if (known->family == ZOO_OTHER) {
+        eng_fail(ctx, CLG_STATUS_FORMAT,
+                 "%s: %s: metadata \"model\" is \"%s\": that model is not a clg_model (clgrad "
+                 "train %s --load reads it); this function rebuilds %s",
+                 fn, path, kind, kind, kinds);
+        return false;
+    }
+    if (known->family == ZOO_LENET5) {
         /* fixed widths: lenet5_create checks the two strings, and the
          * tensors are checked as they load */
         if (!clg_safetensors_metadata(st, "activation") || !clg_safetensors_metadata(st, "pool")) {
@@ -293,16 +362,7 @@ bool zoo_checkpoint_check(clg_context *ctx, const char *path, const clg_safetens
         }
         return true;
     }
-    bool recurrent = strcmp(kind, "rnn") == 0 || strcmp(kind, "lstm") == 0;
-    bool stack = strcmp(kind, "mlp") == 0 || strcmp(kind, "logreg") == 0 ||
-                 strcmp(kind, "autoencoder") == 0;
-    if (!recurrent && !stack) {
-        eng_fail(ctx, CLG_STATUS_FORMAT,
-                 "%s: %s: metadata \"model\" is \"%s\"; expected \"mlp\", \"logreg\", \"lenet5\", "
-                 "\"rnn\", \"lstm\" or \"autoencoder\"",
-                 fn, path, kind);
-        return false;
-    }
+    bool recurrent = known->family == ZOO_RECURRENT;
     if (!arch) {
         eng_fail(ctx, CLG_STATUS_FORMAT, "%s: %s: no \"arch\" in the metadata", fn, path);
         return false;

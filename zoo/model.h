@@ -11,7 +11,7 @@ typedef clg_tensor *(*zoo_forward_fn)(const clg_model *model, clg_tensor *x);
 
 struct clg_model {
     clg_context *ctx;
-    const char *kind; /* static: "mlp", "logreg" */
+    const char *kind; /* static: one of model.c's zoo_kinds */
     char *arch;       /* "784-256-128-10" */
     int64_t *widths;  /* n_layers + 1 */
     int n_layers;

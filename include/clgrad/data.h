@@ -100,7 +100,11 @@ CLG_API clg_status clg_checkpoint_load(clg_context *ctx, const clg_params *param
 
 typedef struct clg_safetensors clg_safetensors;
 
-/* Reads a safetensors file whole (F32 and I32 entries; others are an error).
+/* Reads a safetensors file whole: F32 and I32 entries as stored; F64, F16
+ * and BF16 entries (what PyTorch saves from a model.double() or half())
+ * converted to F32, as which clg_safetensors_get then gives them (F64 beyond
+ * the float range becomes an infinity); any other dtype is CLG_STATUS_FORMAT
+ * naming the tensor and its dtype.
  * The header's sizes are checked against the file before anything is
  * allocated; the tensors must tile the data with no overlap, gap or byte
  * after the last (CLG_STATUS_FORMAT naming the file and the tensors). */

@@ -156,6 +156,11 @@ CLG_API clg_recurrent_layer *clg_recurrent_layer_create(clg_context *ctx, clg_ce
 CLG_API void clg_recurrent_layer_destroy(clg_recurrent_layer *layer);
 CLG_API clg_tensor *clg_recurrent_layer_forward(clg_recurrent_layer *layer, clg_tensor *x,
                                                 clg_tensor **h_n);
+/* The same, and for an LSTM its last cell state (1, N, H) into *c_n (NULL
+ * for an RNN; c_n may be NULL), as torch.nn.LSTM returns (h_n, c_n). Step
+ * tensors, with gradients. */
+CLG_API clg_tensor *clg_recurrent_layer_forward_state(clg_recurrent_layer *layer, clg_tensor *x,
+                                                      clg_tensor **h_n, clg_tensor **c_n);
 /* Truncated BPTT on or off (off forgets the carried state). */
 CLG_API void clg_recurrent_layer_set_keep_state(clg_recurrent_layer *layer, bool keep);
 /* Forgets the carried state: the next forward starts from zeros. */

@@ -432,9 +432,22 @@ CLG_API clg_status clg_gan_losses(clg_gan *gan, const float *real, int64_t n, co
                                   clg_gan_loss loss, float *d_loss, float *g_loss);
 
 /* Reads the architecture from a checkpoint's metadata, builds the model and
- * loads its weights. Every shape the metadata implies is checked against the
- * file's tensors before anything is allocated (CLG_STATUS_MISMATCH naming the
- * tensor and both shapes), so a damaged "arch" costs no memory. */
+ * loads its weights. The metadata (string values), as clg_model_save writes
+ * it and as a file saved from PyTorch must carry it:
+ *   "model"  mlp, logreg, lenet5, rnn, lstm or autoencoder
+ *   "arch"   mlp, logreg, autoencoder: the layer widths, "784-256-128-10"
+ *            (tensors fc1.weight (256, 784), fc1.bias (256), fc2..., with
+ *            ReLU between for the mlp, tanh for the autoencoder); rnn, lstm:
+ *            "STEPSxINPUT-HIDDEN-CLASSES" (rnn.* / lstm.* as torch.nn.RNN /
+ *            LSTM name them, then fc1); lenet5: not read
+ *   "activation", "pool"  lenet5 only: relu|tanh|sigmoid, max|avg (conv1
+ *            (6, 1, 5, 5) with padding 2, conv2 (16, 6, 5, 5), fc1 400-120,
+ *            fc2, fc3)
+ * F64, F16 and BF16 tensors are converted to F32 (clg_safetensors_read).
+ * Every shape the metadata implies is checked against the file's tensors
+ * before anything is allocated (CLG_STATUS_MISMATCH naming the tensor and
+ * both shapes, and the names the file holds), so a damaged "arch" costs no
+ * memory. */
 CLG_API clg_model *clg_model_from_checkpoint(clg_context *ctx, const char *path);
 /* How many weights were NaN or infinite in the checkpoint the model was
  * loaded from (0 for a model created fresh); *tensor (may be NULL) gets the
@@ -447,7 +460,8 @@ CLG_API void clg_model_destroy(clg_model *model);
 CLG_API clg_tensor *clg_model_forward(clg_model *model, clg_tensor *x);
 /* Borrowed for the model's lifetime. */
 CLG_API const clg_params *clg_model_params(const clg_model *model);
-/* "mlp", "logreg" or "lenet5"; borrowed. */
+/* "mlp", "logreg", "lenet5", "rnn", "lstm" or "autoencoder" (zoo/model.c
+ * lists them); borrowed. */
 CLG_API const char *clg_model_kind(const clg_model *model);
 /* "784-256-128-10"; borrowed. */
 CLG_API const char *clg_model_arch(const clg_model *model);

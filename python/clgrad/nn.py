@@ -385,7 +385,7 @@ class _Recurrent(_Layer):
         self._own(p, lib.clg_recurrent_layer_params(p) if p != ffi.NULL else ffi.NULL)
 
     def forward(self, x):
-        """Returns (output, h_n), each a step tensor; h_n is (1, N, H)."""
+        """Returns (output, h_n) as torch.nn.RNN, step tensors; h_n is (1, N, H)."""
         h_n = ffi.new('clg_tensor **')
         out = _result(lib.clg_recurrent_layer_forward(self._ptr, _operand(x, self._ctx), h_n),
                       self._ctx)
@@ -405,9 +405,17 @@ class RNN(_Recurrent):
 
 
 class LSTM(_Recurrent):
-    """torch.nn.LSTM (one layer), forward returning (output, h_n): torch's c_n
-    is not kept by the C layer (ops.lstm returns it)."""
+    """torch.nn.LSTM (one layer): parameters as RNN's with four gates each."""
     _cell = lib.CLG_CELL_LSTM
+
+    def forward(self, x):
+        """Returns (output, (h_n, c_n)) as torch.nn.LSTM, step tensors; h_n and
+        c_n are (1, N, H)."""
+        h_n = ffi.new('clg_tensor **')
+        c_n = ffi.new('clg_tensor **')
+        out = _result(lib.clg_recurrent_layer_forward_state(self._ptr, _operand(x, self._ctx),
+                                                            h_n, c_n), self._ctx)
+        return out, (_result(h_n[0], self._ctx), _result(c_n[0], self._ctx))
 
 
 # ---- stateless modules ----

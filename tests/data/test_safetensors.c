@@ -305,6 +305,83 @@ START_TEST(test_safetensors_reads_pytorch_file)
 }
 END_TEST
 
+/* tests/golden/data_dtypes.safetensors, written by the safetensors
+ * package (tools/golden/gen_data_dtypes.py): F64, F16 and BF16 entries read
+ * as F32 with the bits PyTorch's own .float() gives (NaN checked as NaN),
+ * counted by clg_safetensors_nonfinite, and the "mlp" of mixed dtypes in it
+ * loaded by clg_model_from_checkpoint. */
+START_TEST(test_safetensors_converts_pytorch_dtypes)
+{
+    clg_context *ctx = test_context();
+    clg_safetensors *st = test_golden_open(ctx, "data_dtypes");
+    static const struct {
+        const char *name;
+        int count;
+        uint32_t want[9]; /* 0x7fc00000: NaN */
+        int64_t nonfinite;
+    } cases[] = {
+        /* -1, -0.75, 0.5, 1/3 to nearest, 1e300 -> inf, -1e300 -> -inf,
+         * 1e-300 -> 0, NaN, FLT_MAX + 2^102 -> FLT_MAX */
+        {"f64.values",
+         9,
+         {0xbf800000, 0xbf400000, 0x3f000000, 0x3eaaaaab, 0x7f800000, 0xff800000, 0, 0x7fc00000,
+          0x7f7fffff},
+         3},
+        /* 0, -0, 65504, 2^-24 (a half subnormal), 0.1 as a half, -2.5,
+         * inf, -inf, NaN */
+        {"f16.values",
+         9,
+         {0, 0x80000000, 0x477fe000, 0x33800000, 0x3dccc000, 0xc0200000, 0x7f800000, 0xff800000,
+          0x7fc00000},
+         3},
+        /* 1, -2.5, 3.140625, 2^-130 (a float subnormal), inf, 1e38 rounded */
+        {"bf16.values",
+         6,
+         {0x3f800000, 0xc0200000, 0x40490000, 0x80000, 0x7f800000, 0x7e960000},
+         1},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        clg_dtype dtype;
+        int rank;
+        const int64_t *shape;
+        const void *data;
+        ck_assert_msg(clg_safetensors_get(st, cases[c].name, &dtype, &rank, &shape, &data), "%s",
+                      cases[c].name);
+        ck_assert_int_eq(dtype, CLG_DTYPE_F32);
+        ck_assert_int_eq(rank, 1);
+        ck_assert_int_eq(shape[0], cases[c].count);
+        const float *values = data;
+        for (int k = 0; k < cases[c].count; k++)
+            if (cases[c].want[k] == 0x7fc00000)
+                ck_assert_msg(isnan(values[k]), "%s[%d] is not NaN", cases[c].name, k);
+            else
+                ck_assert_msg(bits(values[k]) == cases[c].want[k], "%s[%d]: %08x, want %08x",
+                              cases[c].name, k, (unsigned)bits(values[k]),
+                              (unsigned)cases[c].want[k]);
+        ck_assert_int_eq(clg_safetensors_nonfinite(st, cases[c].name), cases[c].nonfinite);
+    }
+    clg_safetensors_destroy(st);
+
+    char path[4096];
+    test_golden_path("data_dtypes", path, sizeof path);
+    clg_model *model = clg_model_from_checkpoint(ctx, path);
+    ck_assert_msg(model != NULL, "%s", clg_context_error(ctx));
+    ck_assert_str_eq(clg_model_arch(model), "4-3-2");
+    const clg_params *params = clg_model_params(model);
+    const char *names[] = {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"};
+    for (int i = 0; i < 4; i++) {
+        float *got = test_download(clg_params_find(params, names[i]));
+        int64_t n = clg_tensor_numel(clg_params_find(params, names[i]));
+        for (int64_t k = 0; k < n; k++)
+            ck_assert_msg(got[k] == (float)(k - 6) / 8, "%s[%lld]: %g", names[i], (long long)k,
+                          (double)got[k]);
+        free(got);
+    }
+    clg_model_destroy(model);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 /* Each malformed file: NULL, FORMAT (IO for a missing file) and a message
  * naming the file and the fault. Run under valgrind, this is the leak check of
  * every failure path. */
@@ -333,8 +410,11 @@ START_TEST(test_safetensors_bad_inputs)
          "malformed safetensors header", "header byte"},
         {"not_object", "[1, 2]", 0, NULL, 0, CLG_STATUS_FORMAT, "malformed", "expected '{'"},
         {"trailing", "{}x", 0, NULL, 0, CLG_STATUS_FORMAT, "malformed", "after the closing"},
-        {"f64", "{\"x\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[0,16]}}", 16, NULL, 0,
-         CLG_STATUS_FORMAT, "\"x\"", "dtype F64"},
+        {"i64", "{\"x\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[0,16]}}", 16, NULL, 0,
+         CLG_STATUS_FORMAT, "\"x\" has dtype I64", "does not read"},
+        /* a converted dtype's byte count is its own, not F32's */
+        {"f16_size", "{\"x\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, NULL, 0,
+         CLG_STATUS_FORMAT, "malformed", "do not fit its shape"},
         {"outside", "{\"x\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8, NULL, 0,
          CLG_STATUS_FORMAT, "data_offsets [0, 16]", "8 data bytes"},
         {"wrong_size", "{\"x\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, NULL,
@@ -402,8 +482,9 @@ START_TEST(test_checkpoint_mismatch)
     clg_params *missing = make_params(ctx, 2, renamed, ranks, shapes, 50, other);
     float *before = test_download(other[0]);
     ck_assert_int_eq(clg_checkpoint_load(ctx, missing, path), CLG_STATUS_MISMATCH);
-    expect_error(ctx, CLG_STATUS_MISMATCH,
-                 (const char *[]){path, "no tensor \"c\"", "shape [4]", NULL});
+    expect_error(
+        ctx, CLG_STATUS_MISMATCH,
+        (const char *[]){path, "no tensor \"c\"", "shape [4]", "it holds \"a\" and \"b\"", NULL});
     /* "a" matched, but nothing is loaded unless everything matches */
     float *after = test_download(other[0]);
     ck_assert_mem_eq(after, before, 6 * sizeof(float));
@@ -418,6 +499,36 @@ START_TEST(test_checkpoint_mismatch)
                  (const char *[]){path, "\"a\"", "[2, 3] F32 in the checkpoint",
                                   "[3, 2] F32 in the model", NULL});
     destroy_params(wrong, other);
+
+    /* A file of many tensors: the first eight named, the rest counted. */
+    enum { MANY = 12 };
+    char many_names[MANY][16];
+    const char *many[MANY];
+    int many_ranks[MANY];
+    int64_t many_shapes[MANY][4];
+    clg_tensor *many_saved[MANY];
+    for (int i = 0; i < MANY; i++) {
+        snprintf(many_names[i], sizeof many_names[i], "layer%d.w", i);
+        many[i] = many_names[i];
+        many_ranks[i] = 1;
+        many_shapes[i][0] = 1;
+    }
+    char many_path[600];
+    snprintf(many_path, sizeof many_path, "%s/many.safetensors", dir);
+    clg_params *big =
+        make_params(ctx, MANY, many, many_ranks, (const int64_t(*)[4])many_shapes, 70, many_saved);
+    ck_assert_int_eq(clg_checkpoint_save(ctx, big, many_path, NULL, NULL, 0), CLG_STATUS_OK);
+    const char *absent[] = {"absent"};
+    clg_params *wants = make_params(ctx, 1, absent, ranks + 1, shapes + 1, 80, other);
+    ck_assert_int_eq(clg_checkpoint_load(ctx, wants, many_path), CLG_STATUS_MISMATCH);
+    destroy_params(wants, other);
+    expect_error(
+        ctx, CLG_STATUS_MISMATCH,
+        (const char *[]){"it holds \"layer0.w\", \"layer1.w\"", "\"layer7.w\" and 4 more", NULL});
+    ck_assert_ptr_null(strstr(clg_context_error(ctx), "layer8.w"));
+    for (int i = 0; i < MANY; i++)
+        clg_tensor_destroy(many_saved[i]);
+    clg_params_destroy(big);
 
     destroy_params(ps, saved);
     remove_temp_dir(dir);
@@ -634,6 +745,7 @@ int main(void)
     TCase *tc = tcase_create("safetensors");
     tcase_add_test(tc, test_checkpoint_round_trip);
     tcase_add_test(tc, test_safetensors_reads_pytorch_file);
+    tcase_add_test(tc, test_safetensors_converts_pytorch_dtypes);
     tcase_add_test(tc, test_safetensors_bad_inputs);
     tcase_add_test(tc, test_safetensors_layout_and_bounds);
     tcase_add_test(tc, test_checkpoint_save_destination);

@@ -201,6 +201,11 @@ void test_gradcheck(clg_context *ctx, test_op_fn fn, const void *arg, int n_inpu
     free(w);
 }
 
+void test_golden_path(const char *family, char *path, size_t capacity)
+{
+    snprintf(path, capacity, "%s/%s.safetensors", CLGRAD_GOLDEN_DIR, family);
+}
+
 clg_safetensors *test_golden_open(clg_context *ctx, const char *family)
 {
     char path[1024];

@@ -58,6 +58,8 @@ void test_gradcheck(clg_context *ctx, test_op_fn fn, const void *arg, int n_inpu
 
 /* tests/golden/<family>.safetensors (made by tools/golden/); asserts it opens. */
 clg_safetensors *test_golden_open(clg_context *ctx, const char *family);
+/* tests/golden/<family>.safetensors into path, for readers that take a file. */
+void test_golden_path(const char *family, char *path, size_t capacity);
 
 /* Runs a golden case written by tools/golden/common.py: inputs "<case>.in0"..,
  * the output "<case>.out", the upstream gradient "<case>.gout" and the input

@@ -86,6 +86,10 @@ bool cli_accumulate(clg_context *ctx, clg_tensor **total, clg_tensor *loss);
  * and lstm one size); else prints a usage error naming `command` and
  * returns false. */
 bool cli_classifier_check(const char *command, const char *model, int n_hidden);
+/* The models `clgrad train` takes (train.c's table), joined by `separator`;
+ * classifiers_only: only those of its own loop, which tune takes too. */
+void cli_train_model_names(char *buffer, size_t capacity, const char *separator,
+                           bool classifiers_only);
 /* The checked `model` for (features, classes), with the hidden sizes given
  * (n_hidden 0: the defaults, 256,128 for the mlp and 128 for the rnn and
  * lstm) and lenet5's activation (NULL: relu). */
@@ -120,6 +124,7 @@ typedef struct cli_progress {
     double epoch_start; /* when the current epoch began */
     double last_draw;
     int64_t steps_done; /* over all epochs */
+    const char *unit;   /* what the rate counts: "samples" (set by init), "chars" */
 } cli_progress;
 
 void cli_progress_init(cli_progress *p, int epochs, int64_t steps_per_epoch);
@@ -128,11 +133,40 @@ void cli_progress_begin_epoch(cli_progress *p);
 bool cli_progress_step(cli_progress *p);
 /* step and samples count from the start of the epoch; epoch from 0. */
 void cli_progress_draw(cli_progress *p, int epoch, int64_t step, int64_t samples, float loss);
+/* The same with the measures given as text ("D 1.3412  G 0.7021") in place
+ * of the loss. */
+void cli_progress_draw_text(cli_progress *p, int epoch, int64_t step, int64_t samples,
+                            const char *measures);
 /* Seconds the epoch's training took (evaluation excluded). */
 double cli_progress_epoch_seconds(const cli_progress *p);
 /* Replaces the live line with the epoch's summary. */
 void cli_progress_end_epoch(cli_progress *p, int epoch, int64_t samples, double train_seconds,
                             float mean_loss, double accuracy);
+
+/* On a terminal, a live line (redrawn with \r, cut to the terminal's width)
+ * for a pass that is not a training step, such as a test pass; cli_live_clear
+ * (or cli_progress_end_epoch) wipes it before the next line is printed.
+ * Nothing otherwise, so logs get no carriage returns. */
+void cli_live_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_live_clear(void);
+
+/* ---- checkpoints of vae, gan and charlstm (saved.c) ---- */
+
+/* Writes `params` to `path` with the metadata "model" = kind, "arch" =
+ * arch and n more keys (at most 6), and says so on stdout; false after
+ * printing why. */
+bool cli_saved_write(clg_context *ctx, const clg_params *params, const char *path, const char *kind,
+                     const char *arch, const char *const *keys, const char *const *values,
+                     size_t n);
+/* Reads `path` for --load of `kind`; NULL after printing why, also when its
+ * "model" is another. Destroy it. */
+clg_safetensors *cli_saved_open(clg_context *ctx, const char *path, const char *kind);
+/* Its "arch": `count` sizes joined by dashes, after a word and a dash when
+ * `word` is not NULL ("dcgan-64-16"); false after printing why. */
+bool cli_saved_arch(const clg_safetensors *st, const char *path, char *word, size_t capacity,
+                    int64_t *sizes, int count);
+/* clg_checkpoint_load, printing the context's error on failure. */
+bool cli_saved_load(clg_context *ctx, const clg_params *params, const char *path);
 
 /* ---- commands ---- */
 
@@ -147,6 +181,12 @@ int cli_fraud(int argc, char **argv);
 int cli_train_charlstm(int argc, char **argv);
 int cli_train_vae(int argc, char **argv);
 int cli_train_gan(int argc, char **argv);
+
+/* "s" unless n is 1, for counts in messages: "%lld epoch%s", n, cli_plural(n). */
+static inline const char *cli_plural(int64_t n)
+{
+    return n == 1 ? "" : "s";
+}
 
 /* Seconds on a monotonic clock. */
 double cli_now(void);

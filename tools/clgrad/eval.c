@@ -44,6 +44,7 @@ bool cli_evaluate(clg_context *ctx, clg_model *model, const clg_dataset *test, i
     bool ok = true;
     for (int64_t start = 0; ok && start < n; start += batch) {
         int64_t count = n - start < batch ? n - start : batch;
+        cli_live_line("evaluating: %lld of %lld samples", (long long)start, (long long)n);
         clg_step_begin(ctx);
         clg_tensor *x = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (int64_t[]){count, features},
                                              images + start * features);
@@ -53,6 +54,7 @@ bool cli_evaluate(clg_context *ctx, clg_model *model, const clg_dataset *test, i
              clg_tensor_download(labels, predicted + start, (size_t)count) == CLG_STATUS_OK;
         clg_step_end(ctx);
     }
+    cli_live_clear();
     clg_grad_set_enabled(ctx, grad_was);
     ok = ok && clg_confusion_matrix(ctx, predicted, clg_dataset_labels(test), n,
                                     (int)clg_model_out_features(model), confusion,

@@ -40,6 +40,10 @@ static const char vae_usage[] =
     "  --limit N      use only the first N training (and test) images\n"
     "  --seed N       weights, shuffling and noise (default 42)\n"
     "  --out DIR      folder for the pictures (default vae)\n"
+    "  --save FILE    after training, write the weights (safetensors, metadata\n"
+    "                 \"model\" vae and \"arch\" 784-HIDDEN-LATENT)\n"
+    "  --load FILE    start from the weights --save wrote (their sizes come from\n"
+    "                 FILE; Adam starts afresh); with --epochs 0, only the pictures\n"
     "  -h, --help     this help\n";
 
 static const char gan_usage[] =
@@ -68,16 +72,23 @@ static const char gan_usage[] =
     "  --limit N      use only the first N training images\n"
     "  --seed N       weights, shuffling and noise (default 42)\n"
     "  --out DIR      folder for the pictures (default gan)\n"
+    "  --save FILE    after training, write both players' weights (safetensors:\n"
+    "                 generator.*, discriminator.*; metadata \"model\" gan, \"arch\"\n"
+    "                 ARCH-NOISE-HIDDEN and \"epochs\", the epochs trained in all)\n"
+    "  --load FILE    start from the weights --save wrote (--arch, --noise and\n"
+    "                 --hidden come from FILE; the Adams start afresh; epochs and\n"
+    "                 sample pictures are numbered on from FILE's); with --epochs\n"
+    "                 0, only the samples\n"
     "  -h, --help     this help\n";
 
 typedef struct gen_options {
-    const char *data, *out;
+    const char *data, *out, *save, *load;
     int64_t latent, hidden, noise, epochs, batch, limit;
     float lr;
     uint64_t seed;
     clg_gan_arch arch;
     clg_gan_loss loss;
-    bool hidden_given;
+    bool hidden_given, latent_given, noise_given, arch_given;
 } gen_options;
 
 /* Parses `clgrad train vae|gan ...`; -1 to go on, else the exit code. */
@@ -88,10 +99,10 @@ static int parse(int argc, char **argv, bool gan, gen_options *o)
                        .batch = gan ? 64 : 128, .lr = gan ? 2e-4f : 1e-3f, .seed = 42};
     static const char *const vae_valued[] = {"--data",  "--latent", "--hidden", "--epochs",
                                              "--batch", "--lr",     "--limit",  "--seed",
-                                             "--out",   NULL};
-    static const char *const gan_valued[] = {"--data", "--arch",  "--loss",  "--noise",
-                                             "--hidden", "--epochs", "--batch", "--lr",
-                                             "--limit", "--seed", "--out", NULL};
+                                             "--out",   "--save",   "--load",   NULL};
+    static const char *const gan_valued[] = {"--data",   "--arch",  "--loss", "--noise", "--hidden",
+                                             "--epochs", "--batch", "--lr",   "--limit", "--seed",
+                                             "--out",    "--save",  "--load", NULL};
     const char *command = gan ? "train gan" : "train vae";
     cli_args args;
     cli_args_init(&args, command, argc - 1, argv + 1, gan ? gan_valued : vae_valued, NULL);
@@ -115,15 +126,21 @@ static int parse(int argc, char **argv, bool gan, gen_options *o)
             o->data = value;
         else if (strcmp(name, "--out") == 0)
             o->out = value;
-        else if (strcmp(name, "--latent") == 0)
+        else if (strcmp(name, "--save") == 0)
+            o->save = value;
+        else if (strcmp(name, "--load") == 0)
+            o->load = value;
+        else if (strcmp(name, "--latent") == 0) {
             ok = cli_parse_int(name, value, 1, 4096, &o->latent);
-        else if (strcmp(name, "--hidden") == 0) {
+            o->latent_given = true;
+        } else if (strcmp(name, "--hidden") == 0) {
             ok = cli_parse_int(name, value, 1, 8192, &o->hidden);
             o->hidden_given = true;
-        } else if (strcmp(name, "--noise") == 0)
+        } else if (strcmp(name, "--noise") == 0) {
             ok = cli_parse_int(name, value, 1, 4096, &o->noise);
-        else if (strcmp(name, "--epochs") == 0)
-            ok = cli_parse_int(name, value, 1, 100000, &o->epochs);
+            o->noise_given = true;
+        } else if (strcmp(name, "--epochs") == 0)
+            ok = cli_parse_int(name, value, 0, 100000, &o->epochs);
         else if (strcmp(name, "--batch") == 0)
             ok = cli_parse_int(name, value, 1, 8192, &o->batch);
         else if (strcmp(name, "--limit") == 0)
@@ -135,6 +152,7 @@ static int parse(int argc, char **argv, bool gan, gen_options *o)
         else if (strcmp(name, "--arch") == 0) {
             ok = strcmp(value, "mlp") == 0 || strcmp(value, "dcgan") == 0;
             o->arch = strcmp(value, "dcgan") == 0 ? CLG_GAN_DCGAN : CLG_GAN_MLP;
+            o->arch_given = true;
             if (!ok)
                 cli_error("--arch: \"%s\" is not mlp or dcgan", value);
         } else { /* --loss */
@@ -148,6 +166,17 @@ static int parse(int argc, char **argv, bool gan, gen_options *o)
     }
     if (gan && !o->hidden_given)
         o->hidden = o->arch == CLG_GAN_DCGAN ? 16 : 128;
+    if (o->epochs == 0 && !o->load) {
+        cli_error("--epochs: 0 trains nothing; it is for --load, to draw from saved weights");
+        return CLI_EXIT_USAGE;
+    }
+    if ((o->save && o->save[0] == '\0') || (o->load && o->load[0] == '\0')) {
+        cli_error("--%s: empty file name", o->save && o->save[0] == '\0' ? "save" : "load");
+        return CLI_EXIT_USAGE;
+    }
+    /* Before training, so a destination that cannot be written costs no run. */
+    if (o->save && !cli_check_output("--save", o->save))
+        return CLI_EXIT_FAILURE;
     return -1;
 }
 
@@ -227,6 +256,22 @@ static bool chart(const gen_options *o, const char *name, const plot_axes *axes,
     return true;
 }
 
+/* ---- --save and --load ---- */
+
+/* A size --load takes from the file: one given on the command line as well
+ * must agree. false after printing why. */
+static bool saved_size(const char *path, const char *option, bool given, int64_t *value,
+                       int64_t saved)
+{
+    if (given && *value != saved) {
+        cli_error("--load: %s was saved with %s %lld, not %lld", path, option, (long long)saved,
+                  (long long)*value);
+        return false;
+    }
+    *value = saved;
+    return true;
+}
+
 /* ---- VAE ---- */
 
 /* The test set's two terms per image, with device noise and no gradients. */
@@ -237,6 +282,8 @@ static bool vae_test_terms(gen_run *r, clg_vae *vae, int64_t batch, double *rec,
     bool ok = true;
     for (int64_t first = 0; ok && first < r->test_size; first += batch) {
         int64_t n = r->test_size - first < batch ? r->test_size - first : batch;
+        cli_live_line("evaluating: %lld of %lld test images", (long long)first,
+                      (long long)r->test_size);
         clg_step_begin(r->ctx);
         clg_tensor *x = clg_tensor_from_host(r->ctx, CLG_DTYPE_F32, 2, (int64_t[]){n, PIXELS},
                                              clg_dataset_images(r->test) + first * PIXELS);
@@ -340,13 +387,32 @@ int cli_train_vae(int argc, char **argv)
     gen_run r = {0};
     clg_vae *vae = NULL;
     clg_optim *opt = NULL;
-    double *train_rec = calloc((size_t)o.epochs, sizeof(double));
-    double *train_kl = calloc((size_t)o.epochs, sizeof(double));
-    double *test_elbo = calloc((size_t)o.epochs, sizeof(double));
+    double *train_rec = calloc((size_t)o.epochs + 1, sizeof(double));
+    double *train_kl = calloc((size_t)o.epochs + 1, sizeof(double));
+    double *test_elbo = calloc((size_t)o.epochs + 1, sizeof(double));
     code = CLI_EXIT_FAILURE;
     if (!train_rec || !train_kl || !test_elbo || !run_open(&r, &o, true))
         goto done;
+    if (o.load) {
+        clg_safetensors *st = cli_saved_open(r.ctx, o.load, "vae");
+        int64_t sizes[3]; /* 784, hidden, latent */
+        bool ok = st && cli_saved_arch(st, o.load, NULL, 0, sizes, 3) &&
+                  saved_size(o.load, "--hidden", o.hidden_given, &o.hidden, sizes[1]) &&
+                  saved_size(o.load, "--latent", o.latent_given, &o.latent, sizes[2]);
+        clg_safetensors_destroy(st);
+        if (ok && sizes[0] != PIXELS)
+            cli_error("--load: %s takes %lld inputs, not Fashion-MNIST's %d", o.load,
+                      (long long)sizes[0], PIXELS);
+        if (!ok || sizes[0] != PIXELS) {
+            clg_context_clear_error(r.ctx); /* printed */
+            goto done;
+        }
+    }
     vae = clg_zoo_vae_create(r.ctx, PIXELS, o.hidden, o.latent, o.seed);
+    if (o.load && vae && !cli_saved_load(r.ctx, clg_vae_params(vae), o.load)) {
+        clg_context_clear_error(r.ctx); /* printed */
+        goto done;
+    }
     clg_optim_options adam = clg_optim_options_default(CLG_OPTIM_ADAM);
     adam.lr = o.lr;
     opt = vae ? clg_optim_create(r.ctx, clg_vae_params(vae), &adam) : NULL;
@@ -356,13 +422,17 @@ int cli_train_vae(int argc, char **argv)
            (long long)o.hidden, (long long)o.latent, (long long)o.hidden,
            (long long)r.train_size, (long long)o.batch, (double)o.lr);
     printf("per image: -ELBO = reconstruction (BCE, summed over pixels) + KL(q(z|x) || N(0, I))\n");
+    fflush(stdout);
+    cli_progress progress;
+    cli_progress_init(&progress, (int)o.epochs, clg_batcher_batches_per_epoch(r.batcher));
     for (int64_t epoch = 0; epoch < o.epochs; epoch++) {
         double start = cli_now();
-        clg_tensor *sum_rec = NULL, *sum_kl = NULL; /* on the device: one read per epoch */
+        clg_tensor *sum_rec = NULL, *sum_kl = NULL; /* on the device: read at redraws */
         bool ok = true;
         const int64_t *indices;
-        int64_t n;
+        int64_t n, step = 0, seen = 0;
         clg_batcher_begin_epoch(r.batcher);
+        cli_progress_begin_epoch(&progress);
         while (ok && clg_batcher_next(r.batcher, &indices, &n)) {
             clg_dataset_gather(r.train, indices, n, r.x, r.labels);
             clg_step_begin(r.ctx);
@@ -375,6 +445,17 @@ int cli_train_vae(int argc, char **argv)
             clg_optim_step(opt);
             ok = cli_accumulate(r.ctx, &sum_rec, rec) && cli_accumulate(r.ctx, &sum_kl, kl);
             clg_step_end(r.ctx);
+            step++;
+            seen += n;
+            float a = 0, b = 0;
+            if (ok && cli_progress_step(&progress)) {
+                ok = clg_tensor_item(sum_rec, &a) == CLG_STATUS_OK &&
+                     clg_tensor_item(sum_kl, &b) == CLG_STATUS_OK;
+                char measures[48];
+                snprintf(measures, sizeof measures, "-ELBO %.2f", (double)(a + b) / (double)seen);
+                if (ok)
+                    cli_progress_draw_text(&progress, (int)epoch, step, seen, measures);
+            }
         }
         float a = 0, b = 0;
         ok = ok && clg_tensor_item(sum_rec, &a) == CLG_STATUS_OK &&
@@ -389,6 +470,7 @@ int cli_train_vae(int argc, char **argv)
         train_rec[epoch] = (double)a / (double)r.train_size;
         train_kl[epoch] = (double)b / (double)r.train_size;
         test_elbo[epoch] = test_rec + test_kl;
+        cli_live_clear();
         printf("epoch %lld/%lld: train reconstruction %.2f + KL %.2f = %.2f; test %.2f + %.2f = "
                "%.2f (%.1f s)\n",
                (long long)epoch + 1, (long long)o.epochs, train_rec[epoch], train_kl[epoch],
@@ -410,6 +492,15 @@ int cli_train_vae(int argc, char **argv)
         free(total);
         if (!drawn)
             goto done;
+    }
+    if (o.save) {
+        char arch[64];
+        snprintf(arch, sizeof arch, "%d-%lld-%lld", PIXELS, (long long)o.hidden,
+                 (long long)o.latent);
+        if (!cli_saved_write(r.ctx, clg_vae_params(vae), o.save, "vae", arch, NULL, NULL, 0)) {
+            clg_context_clear_error(r.ctx); /* printed */
+            goto done;
+        }
     }
     code = vae_pictures(&r, vae, &o) ? 0 : CLI_EXIT_FAILURE;
 done:
@@ -461,14 +552,53 @@ int cli_train_gan(int argc, char **argv)
         return code;
     gen_run r = {0};
     clg_gan *gan = NULL;
+    clg_params *both = NULL; /* what --save writes and --load reads */
     clg_optim *d_opt = NULL, *g_opt = NULL;
-    double *d_mean = calloc((size_t)o.epochs, sizeof(double));
-    double *g_mean = calloc((size_t)o.epochs, sizeof(double));
+    double *d_mean = calloc((size_t)o.epochs + 1, sizeof(double));
+    double *g_mean = calloc((size_t)o.epochs + 1, sizeof(double));
     float *images = malloc(GRID * PIXELS * sizeof *images);
+    int64_t first_epoch = 0; /* epochs the --load file had trained */
     code = CLI_EXIT_FAILURE;
     if (!d_mean || !g_mean || !images || !run_open(&r, &o, false))
         goto done;
+    if (o.load) {
+        clg_safetensors *st = cli_saved_open(r.ctx, o.load, "gan");
+        char word[16] = "";
+        int64_t sizes[2]; /* noise, hidden */
+        bool ok = st && cli_saved_arch(st, o.load, word, sizeof word, sizes, 2);
+        clg_gan_arch arch = strcmp(word, "dcgan") == 0 ? CLG_GAN_DCGAN : CLG_GAN_MLP;
+        if (ok && ((strcmp(word, "mlp") != 0 && strcmp(word, "dcgan") != 0) ||
+                   (o.arch_given && arch != o.arch))) {
+            cli_error("--load: %s holds a GAN of arch \"%s\"%s", o.load, word,
+                      o.arch_given ? ", not the --arch given" : ", not mlp or dcgan");
+            ok = false;
+        }
+        const char *epochs = ok ? clg_safetensors_metadata(st, "epochs") : NULL;
+        char *end = NULL;
+        first_epoch = epochs ? strtoll(epochs, &end, 10) : -1;
+        if (ok && (!epochs || *end != '\0' || end == epochs || first_epoch < 0 ||
+                   first_epoch > INT32_MAX)) {
+            cli_error("--load: %s: metadata \"epochs\" is not the count of epochs trained", o.load);
+            ok = false;
+        }
+        ok = ok && saved_size(o.load, "--noise", o.noise_given, &o.noise, sizes[0]) &&
+             saved_size(o.load, "--hidden", o.hidden_given, &o.hidden, sizes[1]);
+        o.arch = arch;
+        clg_safetensors_destroy(st);
+        if (!ok) {
+            clg_context_clear_error(r.ctx); /* printed */
+            goto done;
+        }
+    }
     gan = clg_zoo_gan_create(r.ctx, o.arch, o.noise, o.hidden, o.seed);
+    both = gan ? clg_params_create(r.ctx) : NULL;
+    if (!both || clg_params_extend(both, "generator.", clg_gan_generator_params(gan)) ||
+        clg_params_extend(both, "discriminator.", clg_gan_discriminator_params(gan)))
+        goto done;
+    if (o.load && !cli_saved_load(r.ctx, both, o.load)) {
+        clg_context_clear_error(r.ctx); /* printed */
+        goto done;
+    }
     clg_optim_options adam = clg_optim_options_default(CLG_OPTIM_ADAM);
     adam.lr = o.lr;
     adam.beta1 = 0.5f; /* the DCGAN paper's: a shorter memory suits the moving game */
@@ -481,31 +611,56 @@ int cli_train_gan(int argc, char **argv)
            o.arch == CLG_GAN_DCGAN ? "dcgan" : "mlp", (long long)o.hidden, (long long)o.noise,
            o.loss == CLG_GAN_MINIMAX ? "minimax" : "non-saturating", (long long)r.train_size,
            (long long)o.batch, (double)o.lr);
-    if (!gan_samples(&r, gan, &o, 0, images))
+    if (!gan_samples(&r, gan, &o, first_epoch, images))
         goto done;
+    cli_progress progress;
+    cli_progress_init(&progress, (int)o.epochs, clg_batcher_batches_per_epoch(r.batcher));
     for (int64_t epoch = 0; epoch < o.epochs; epoch++) {
         double start = cli_now();
-        int64_t n;
+        int64_t n, step = 0, seen = 0;
         const int64_t *indices;
         clg_batcher_begin_epoch(r.batcher);
-        /* The losses are summed on the device and read once per epoch: no
-         * host sync per step. */
+        cli_progress_begin_epoch(&progress);
+        /* The losses are summed on the device and read only at the live
+         * line's redraws and the epoch's end: clg_gan_mean_losses gives the
+         * mean since its last call, so the epoch's mean is the means
+         * weighted by their steps. */
+        double d_sum = 0.0, g_sum = 0.0;
+        int64_t summed = 0;
+        float d = 0, g = 0;
         while (clg_batcher_next(r.batcher, &indices, &n)) {
             clg_dataset_gather(r.train, indices, n, r.x, r.labels);
             if (clg_gan_train_discriminator(gan, d_opt, r.x, n, NULL, NULL) != CLG_STATUS_OK ||
                 clg_gan_train_generator(gan, g_opt, n, NULL, o.loss, NULL) != CLG_STATUS_OK)
                 goto done;
+            step++;
+            seen += n;
+            if (cli_progress_step(&progress)) {
+                if (clg_gan_mean_losses(gan, &d, &g) != CLG_STATUS_OK)
+                    goto done;
+                d_sum += (double)d * (double)(step - summed);
+                g_sum += (double)g * (double)(step - summed);
+                summed = step;
+                char measures[64];
+                snprintf(measures, sizeof measures, "D loss %.4f  G loss %.4f",
+                         d_sum / (double)step, g_sum / (double)step);
+                cli_progress_draw_text(&progress, (int)epoch, step, seen, measures);
+            }
         }
-        float d = 0, g = 0;
-        if (clg_gan_mean_losses(gan, &d, &g) != CLG_STATUS_OK)
-            goto done;
-        d_mean[epoch] = d;
-        g_mean[epoch] = g;
+        if (step > summed) {
+            if (clg_gan_mean_losses(gan, &d, &g) != CLG_STATUS_OK)
+                goto done;
+            d_sum += (double)d * (double)(step - summed);
+            g_sum += (double)g * (double)(step - summed);
+        }
+        d_mean[epoch] = step ? d_sum / (double)step : NAN;
+        g_mean[epoch] = step ? g_sum / (double)step : NAN;
+        cli_live_clear();
         printf("epoch %lld/%lld: discriminator loss %.4f, generator loss %.4f (%.1f s)\n",
                (long long)epoch + 1, (long long)o.epochs, d_mean[epoch], g_mean[epoch],
                cli_now() - start);
         fflush(stdout);
-        if (!gan_samples(&r, gan, &o, epoch + 1, images))
+        if (!gan_samples(&r, gan, &o, first_epoch + epoch + 1, images))
             goto done;
         plot_series series[2] = {{"discriminator -(log D(x) + log(1 - D(G(z))))", NULL, d_mean,
                                   epoch + 1, PLOT_STYLE_SOLID},
@@ -528,12 +683,24 @@ int cli_train_gan(int argc, char **argv)
         if (!chart(&o, "losses.png", &axes, series, 2))
             goto done;
     }
+    if (o.save) {
+        char arch[64], epochs[32];
+        snprintf(arch, sizeof arch, "%s-%lld-%lld", o.arch == CLG_GAN_DCGAN ? "dcgan" : "mlp",
+                 (long long)o.noise, (long long)o.hidden);
+        snprintf(epochs, sizeof epochs, "%lld", (long long)(first_epoch + o.epochs));
+        if (!cli_saved_write(r.ctx, both, o.save, "gan", arch, (const char *[]){"epochs"},
+                             (const char *[]){epochs}, 1)) {
+            clg_context_clear_error(r.ctx); /* printed */
+            goto done;
+        }
+    }
     code = 0;
 done:
     if (code == CLI_EXIT_FAILURE && r.ctx && clg_context_status(r.ctx) != CLG_STATUS_OK)
         cli_context_error(r.ctx);
     clg_optim_destroy(d_opt);
     clg_optim_destroy(g_opt);
+    clg_params_destroy(both);
     clg_gan_destroy(gan);
     run_close(&r);
     free(d_mean);

@@ -154,12 +154,13 @@ static int run_perceptron(clg_context *ctx, const lecture_options *o)
         "\n  R = max |(1, x)| = %.3f, margin gamma = %.4f, Novikoff bound (R/gamma)^2 = %.0f%s\n",
         sqrt(r2), gamma, r2 / (gamma * gamma), flipped ? " (holds only when separable)" : "");
     if (r.converged)
-        printf("  converged: %lld updates in %d epochs (the last one without a mistake)\n",
-               (long long)r.updates, r.epochs);
+        printf("  converged: %lld update%s in %d epoch%s (the last one without a mistake)\n",
+               (long long)r.updates, cli_plural(r.updates), r.epochs, cli_plural(r.epochs));
     else
-        printf("  not converged: stopped at the limit of %d epochs with %lld mistakes in the last "
-               "epoch (%lld updates in all)\n",
-               r.epochs, (long long)r.last_mistakes, (long long)r.updates);
+        printf("  not converged: stopped at the limit of %d epoch%s with %lld mistake%s in the "
+               "last epoch (%lld update%s in all)\n",
+               r.epochs, cli_plural(r.epochs), (long long)r.last_mistakes,
+               cli_plural(r.last_mistakes), (long long)r.updates, cli_plural(r.updates));
     printf("  weights: w0 = %.3f, w1 = %.3f, w2 = %.3f\n", w[0], w[1], w[2]);
     int code = 0;
     if (o->plot_dir) {
@@ -167,8 +168,9 @@ static int run_perceptron(clg_context *ctx, const lecture_options *o)
         float values[GRID * GRID];
         plot_grid grid = {NULL, GRID, GRID, -1.1, 1.1, -1.1, 1.1};
         linear_field(w, &grid, values);
-        snprintf(note, sizeof note, "%s: %lld updates, %d epochs",
-                 r.converged ? "converged" : "not converged", (long long)r.updates, r.epochs);
+        snprintf(note, sizeof note, "%s: %lld update%s, %d epoch%s",
+                 r.converged ? "converged" : "not converged", (long long)r.updates,
+                 cli_plural(r.updates), r.epochs, cli_plural(r.epochs));
         plot_line separator = {"true separator", u[1], u[2], -u[0], -1};
         plot_axes axes = {.title = "Perceptron (Rosenblatt's rule)",
                           .xlabel = "x1",
@@ -336,7 +338,7 @@ static int run_exam(clg_context *ctx, const lecture_options *o)
     printf("  p(passed) = sigmoid(w0 + w1 studied + w2 slept)\n");
     print_boundary("true", truth, NAN, 0.0);
     char label[64];
-    snprintf(label, sizeof label, "GD (%d steps)", gd.epochs);
+    snprintf(label, sizeof label, "GD (%d step%s)", gd.epochs, cli_plural(gd.epochs));
     print_boundary(label, w_gd, loss_gd, acc_gd);
     snprintf(label, sizeof label, "SGD (batch %lld, %d ep)", (long long)sgd.batch, sgd.epochs);
     print_boundary(label, w_sgd, loss_sgd, acc_sgd);

@@ -320,8 +320,10 @@ bool cli_classifier_check(const char *command, const char *model, int n_hidden)
     bool recurrent = strcmp(model, "rnn") == 0 || strcmp(model, "lstm") == 0;
     if (strcmp(model, "mlp") != 0 && strcmp(model, "logreg") != 0 &&
         strcmp(model, "lenet5") != 0 && !recurrent) {
-        cli_error("%s: unknown model \"%s\" (models: lenet5, mlp, logreg, rnn, lstm)", command,
-                  model);
+        /* train also knows the models with loops of their own */
+        char names[256];
+        cli_train_model_names(names, sizeof names, ", ", strcmp(command, "train") != 0);
+        cli_error("%s: unknown model \"%s\" (models: %s)", command, model, names);
         return false;
     }
     if (n_hidden > 0 && recurrent && n_hidden != 1) {

@@ -31,20 +31,47 @@
 #define MAX_HIDDEN 8
 #define PI 3.14159265358979323846
 
+/* Every model `clgrad train` knows: the one list its dispatch, its help and
+ * its unknown-model message read. A model with a loop of its own has its
+ * command; the classifiers (NULL) share this file's loop. */
+static const struct train_model {
+    const char *name;
+    const char *help; /* the help's lines, each after the name's column */
+    int (*command)(int argc, char **argv);
+} train_models[] = {
+    {"lenet5",
+     "LeNet-5: two 5x5 convolutions with 2x2 max pooling, then\n"
+     "fc 120-84-10 (see --activation)",
+     NULL},
+    {"mlp", "multilayer perceptron 784-256-128-10 with ReLU (see --hidden)", NULL},
+    {"logreg", "multinomial logistic regression 784-10", NULL},
+    {"rnn",
+     "tanh RNN over 28 rows of 28 pixels, hidden 128 (see --hidden),\n"
+     "the last hidden state -> fc 10",
+     NULL},
+    {"lstm", "the same with an LSTM", NULL},
+    {"charlstm",
+     "character-level LSTM language model on a text file\n"
+     "(clgrad train charlstm --help)",
+     cli_train_charlstm},
+    {"vae", "variational autoencoder with pictures (clgrad train vae --help)", cli_train_vae},
+    {"gan", "generative adversarial network, MLP or DCGAN (clgrad train gan --help)",
+     cli_train_gan},
+};
+#define TRAIN_MODELS (sizeof train_models / sizeof train_models[0])
+
+void cli_train_model_names(char *buffer, size_t capacity, const char *separator,
+                           bool classifiers_only)
+{
+    size_t used = 0;
+    buffer[0] = '\0';
+    for (size_t i = 0; i < TRAIN_MODELS && used < capacity; i++)
+        if (!classifiers_only || !train_models[i].command)
+            used += (size_t)snprintf(buffer + used, capacity - used, "%s%s", used ? separator : "",
+                                     train_models[i].name);
+}
+
 static const char train_usage[] =
-    "usage: clgrad train lenet5|mlp|logreg|rnn|lstm [options]\n"
-    "\n"
-    "Trains a classifier on Fashion-MNIST, prints the test accuracy after each\n"
-    "epoch and saves the weights as a safetensors checkpoint for clgrad eval.\n"
-    "  lenet5   LeNet-5: two 5x5 convolutions with 2x2 max pooling, then\n"
-    "           fc 120-84-10 (see --activation)\n"
-    "  mlp      multilayer perceptron 784-256-128-10 with ReLU (see --hidden)\n"
-    "  logreg   multinomial logistic regression 784-10\n"
-    "  rnn      tanh RNN over 28 rows of 28 pixels, hidden 128 (see --hidden),\n"
-    "           the last hidden state -> fc 10\n"
-    "  lstm     the same with an LSTM (clgrad train charlstm: a character model)\n"
-    "  vae      variational autoencoder, pictures of samples (clgrad train vae --help)\n"
-    "  gan      generative adversarial network, MLP or DCGAN (clgrad train gan --help)\n"
     "\n"
     "options:\n"
     "  --data DIR        Fashion-MNIST folder (default " CLG_FASHION_MNIST_DIR ",\n"
@@ -82,6 +109,28 @@ static const char train_usage[] =
     "\n"
     "On a terminal a live line shows epoch, step, loss (mean over the epoch so far),\n"
     "samples/s and the time left; otherwise one line is printed per epoch.\n";
+
+static void print_usage(void)
+{
+    char names[256];
+    cli_train_model_names(names, sizeof names, "|", false);
+    printf("usage: clgrad train %s [options]\n"
+           "\n"
+           "Trains a classifier on Fashion-MNIST, prints the test accuracy after each\n"
+           "epoch and saves the weights as a safetensors checkpoint for clgrad eval;\n"
+           "or one of the models with a help of their own.\n",
+           names);
+    for (size_t i = 0; i < TRAIN_MODELS; i++) {
+        printf("  %-10s", train_models[i].name);
+        for (const char *line = train_models[i].help; *line;) {
+            const char *end = strchr(line, '\n');
+            int length = end ? (int)(end - line) : (int)strlen(line);
+            printf("%s%.*s\n", line == train_models[i].help ? "" : "            ", length, line);
+            line += length + (end != NULL);
+        }
+    }
+    fputs(train_usage, stdout);
+}
 
 typedef struct train_options {
     const char *model;
@@ -138,7 +187,7 @@ static int parse_options(int argc, char **argv, train_options *o)
     cli_args_init(&args, "train", argc, argv, valued, flags);
     for (cli_arg_kind kind; (kind = cli_args_next(&args)) != CLI_ARG_END;) {
         if (kind == CLI_ARG_HELP) {
-            fputs(train_usage, stdout);
+            print_usage();
             return 0;
         }
         if (kind == CLI_ARG_ERROR)
@@ -208,7 +257,9 @@ static int parse_options(int argc, char **argv, train_options *o)
         return CLI_EXIT_USAGE;
     }
     if (!o->model && !o->resume) {
-        cli_error("train: which model? clgrad train lenet5|mlp|logreg (see clgrad train --help)");
+        char names[256];
+        cli_train_model_names(names, sizeof names, "|", false);
+        cli_error("train: which model? clgrad train %s (see clgrad train --help)", names);
         return CLI_EXIT_USAGE;
     }
     /* With --resume the model may come from the checkpoint; these checks
@@ -336,6 +387,8 @@ static bool evaluate(train_run *r, double *accuracy, double *mean_loss)
     cli_dist_range(n, &first, &share);
     for (int64_t start = first, end = first + share; ok && start < end; start += batch) {
         int64_t count = end - start < batch ? end - start : batch;
+        cli_live_line("evaluating: %lld of %lld samples", (long long)(start - first),
+                      (long long)share); /* cli_progress_end_epoch wipes it */
         clg_step_begin(r->ctx);
         clg_tensor *x = clg_tensor_from_host(r->ctx, CLG_DTYPE_F32, 2, (int64_t[]){count, features},
                                              images + start * features);
@@ -824,11 +877,9 @@ static bool train_epoch(train_run *r, const train_options *o, cli_progress *prog
 
 int cli_train(int argc, char **argv)
 {
-    /* Models with a training loop of their own, one line each:
-     * if (argc >= 2 && strcmp(argv[1], "vae") == 0) return cli_train_vae(argc, argv); */
-    if (argc >= 2 && strcmp(argv[1], "charlstm") == 0) return cli_train_charlstm(argc, argv);
-    if (argc >= 2 && strcmp(argv[1], "vae") == 0) return cli_train_vae(argc, argv);
-    if (argc >= 2 && strcmp(argv[1], "gan") == 0) return cli_train_gan(argc, argv);
+    for (size_t i = 0; i < TRAIN_MODELS && argc >= 2; i++)
+        if (train_models[i].command && strcmp(argv[1], train_models[i].name) == 0)
+            return train_models[i].command(argc, argv);
     train_options o;
     int code = parse_options(argc, argv, &o);
     if (code >= 0)
@@ -907,9 +958,9 @@ int cli_train(int argc, char **argv)
     if (o.resume && !resume_position(&r, &o, &epochs_done))
         goto done;
     if (epochs_done == o.epochs) {
-        printf("the run in %s is complete: %lld of %lld epochs, final test accuracy %.2f%% "
+        printf("the run in %s is complete: %lld of %lld epoch%s, final test accuracy %.2f%% "
                "(--epochs N trains it further)\n",
-               o.resume, (long long)epochs_done, (long long)o.epochs,
+               o.resume, (long long)epochs_done, (long long)o.epochs, cli_plural(o.epochs),
                r.history.accuracy[epochs_done - 1]);
         code = 0;
         goto done;
@@ -927,17 +978,17 @@ int cli_train(int argc, char **argv)
 
     printf("training %s %s on %s\n", o.model, clg_model_arch(r.model),
            clg_context_device_name(r.ctx));
-    printf("%lld samples, %lld epochs, batch %lld, %s lr %g (%s), seed %llu\n",
-           (long long)clg_dataset_size(r.train), (long long)o.epochs, (long long)o.batch,
-           clg_optim_kind_name(o.optim), (double)optim.lr, o.cosine ? "cosine" : "constant",
-           (unsigned long long)o.seed);
+    printf("%lld samples, %lld epoch%s, batch %lld, %s lr %g (%s), seed %llu\n",
+           (long long)clg_dataset_size(r.train), (long long)o.epochs, cli_plural(o.epochs),
+           (long long)o.batch, clg_optim_kind_name(o.optim), (double)optim.lr,
+           o.cosine ? "cosine" : "constant", (unsigned long long)o.seed);
     if (o.resume && r.epoch_step > 0)
-        printf("resuming %s: %lld of %lld epochs done, and %lld steps of epoch %lld\n", o.resume,
-               (long long)epochs_done, (long long)o.epochs, (long long)r.epoch_step,
-               (long long)epochs_done + 1);
+        printf("resuming %s: %lld of %lld epoch%s done, and %lld step%s of epoch %lld\n", o.resume,
+               (long long)epochs_done, (long long)o.epochs, cli_plural(o.epochs),
+               (long long)r.epoch_step, cli_plural(r.epoch_step), (long long)epochs_done + 1);
     else if (o.resume)
-        printf("resuming %s: %lld of %lld epochs done\n", o.resume, (long long)epochs_done,
-               (long long)o.epochs);
+        printf("resuming %s: %lld of %lld epoch%s done\n", o.resume, (long long)epochs_done,
+               (long long)o.epochs, cli_plural(o.epochs));
     fflush(stdout);
 
     cli_progress progress;
@@ -981,9 +1032,10 @@ int cli_train(int argc, char **argv)
     if (cli_dist_leader() && !save_checkpoint(&r, &o, o.epochs, 0, 0.0f))
         goto fail;
     printf("checkpoint written to %s (clgrad eval --load %s)\n", o.save, o.save);
-    printf("  %lld writes in this run, %.1f ms each; clgrad train --resume %s --epochs N trains "
-           "it further\n",
-           (long long)r.writes, 1e3 * r.write_seconds / (double)r.writes, o.save);
+    printf("  %lld write%s in this run, %.1f ms each; clgrad train --resume %s --epochs N "
+           "trains it further\n",
+           (long long)r.writes, cli_plural(r.writes), 1e3 * r.write_seconds / (double)r.writes,
+           o.save);
     code = 0;
     goto done;
 fail:
