@@ -45,6 +45,7 @@ static const char train_usage[] =
     "  lstm     the same with an LSTM (clgrad train charlstm: a character model)\n"
     "  vae      variational autoencoder, pictures of samples (clgrad train vae --help)\n"
     "  gan      generative adversarial network, MLP or DCGAN (clgrad train gan --help)\n"
+    "  fraud    the fraud-detection autoencoder, as clgrad fraud (--help)\n"
     "\n"
     "options:\n"
     "  --data DIR        Fashion-MNIST folder (default " CLG_FASHION_MNIST_DIR ",\n"
@@ -825,6 +826,7 @@ int cli_train(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "charlstm") == 0) return cli_train_charlstm(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "vae") == 0) return cli_train_vae(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "gan") == 0) return cli_train_gan(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "fraud") == 0) return cli_fraud(argc - 1, argv + 1);
     train_options o;
     int code = parse_options(argc, argv, &o);
     if (code >= 0)
