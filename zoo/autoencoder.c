@@ -157,8 +157,7 @@ clg_autoencoder_trainer_create(clg_model *model, const float *x, const int32_t *
     }
     /* Several ranks without a reduction would each train alone on part of
      * every batch: a silently different model. */
-    if (o.ranks < 1 || o.rank < 0 || o.rank >= o.ranks ||
-        (o.ranks > 1 && !o.reduce_gradients)) {
+    if (o.ranks < 1 || o.rank < 0 || o.rank >= o.ranks || (o.ranks > 1 && !o.reduce_gradients)) {
         eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
                  "%s: rank %d of %d ranks, reduce_gradients %s; expected 0 <= rank < ranks, "
                  "and reduce_gradients (clg_dist_wait) when ranks > 1",
@@ -246,8 +245,8 @@ CLG_API clg_status clg_autoencoder_train_epoch(clg_autoencoder_trainer *trainer,
             clg_backward(loss);
         }
         t->noise_offset += (uint64_t)(count * in);
-        clg_status reduced = o->reduce_gradients ? o->reduce_gradients(o->reduce_arg)
-                                                 : CLG_STATUS_OK;
+        clg_status reduced =
+            o->reduce_gradients ? o->reduce_gradients(o->reduce_arg) : CLG_STATUS_OK;
         if (reduced != CLG_STATUS_OK) {
             clg_step_end(ctx);
             return reduced;

@@ -233,12 +233,14 @@ END_TEST
 #define AE_FEATURES 30
 #define AE_EPOCHS 2
 
-static clg_status sum_gradients(void *dist) { return clg_dist_wait(dist); }
+static clg_status sum_gradients(void *dist)
+{
+    return clg_dist_wait(dist);
+}
 
 static clg_model *make_autoencoder(clg_context *ctx, uint64_t seed)
 {
-    return clg_zoo_autoencoder_create(ctx, AE_FEATURES, (const int64_t[]){100, 100}, 2, 15,
-                                      seed);
+    return clg_zoo_autoencoder_create(ctx, AE_FEATURES, (const int64_t[]){100, 100}, 2, 15, seed);
 }
 
 static void check_autoencoder(int64_t batch, int64_t rows, clg_noise noise, const char *what)
@@ -257,8 +259,7 @@ static void check_autoencoder(int64_t batch, int64_t rows, clg_noise noise, cons
     /* One process: the whole batch. */
     clg_model *ref = make_autoencoder(ctx, 5);
     ck_assert_msg(ref != NULL, "%s", clg_context_error(ctx));
-    clg_autoencoder_trainer *ref_trainer =
-        clg_autoencoder_trainer_create(ref, x, normal, rows, &o);
+    clg_autoencoder_trainer *ref_trainer = clg_autoencoder_trainer_create(ref, x, normal, rows, &o);
     ck_assert_msg(ref_trainer != NULL, "%s", clg_context_error(ctx));
     double want[AE_EPOCHS];
     for (int e = 0; e < AE_EPOCHS; e++)
@@ -298,8 +299,8 @@ static void check_autoencoder(int64_t batch, int64_t rows, clg_noise noise, cons
     if (world_rank == 0) {
         printf("%s: %d ranks, %llu steps, epoch losses %.6f %.6f (one process %.6f %.6f), "
                "largest relative difference %.2g\n",
-               what, world_size, (unsigned long long)stats.steps, got[0], got[1], want[0],
-               want[1], worst);
+               what, world_size, (unsigned long long)stats.steps, got[0], got[1], want[0], want[1],
+               worst);
         fflush(stdout);
     }
     test_assert_close(got_f, want_f, AE_EPOCHS, test_tol_get("default"), what);

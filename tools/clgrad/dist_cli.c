@@ -35,7 +35,7 @@ static bool distributed_command(int argc, char **argv)
 #include "clgrad/dist.h"
 
 static struct {
-    bool on; /* MPI_Init was called */
+    bool on;             /* MPI_Init was called */
     const char *command; /* for messages: "train" or "fraud" */
     int rank, size;
     clg_context *ctx;
@@ -105,8 +105,7 @@ int cli_dist_begin(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     if (clg_dist_setup(MPI_COMM_WORLD, NULL, NULL) != CLG_STATUS_OK) {
-        cli_error("%s: MPI_Comm_split_type failed finding the ranks on this machine",
-                  dist.command);
+        cli_error("%s: MPI_Comm_split_type failed finding the ranks on this machine", dist.command);
         return cli_dist_end(CLI_EXIT_FAILURE);
     }
     /* One rank reports; the others' errors still reach stderr. */
@@ -144,8 +143,8 @@ bool cli_dist_attach(clg_context *ctx, const clg_params *params, int64_t batch,
         cli_error("%s: --batch %lld leaves a batch of %lld samples for %d ranks; choose a "
                   "global batch of at least %d whose remainder over the %lld training samples "
                   "is 0 or at least %d",
-                  dist.command, (long long)batch, (long long)(batch < dist.size ? batch : last), dist.size,
-                  dist.size, (long long)train_samples, dist.size);
+                  dist.command, (long long)batch, (long long)(batch < dist.size ? batch : last),
+                  dist.size, dist.size, (long long)train_samples, dist.size);
         return false;
     }
     dist.ctx = ctx;

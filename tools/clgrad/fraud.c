@@ -190,8 +190,7 @@ static void print_confusion(const clg_binary_counts *c)
  * whole batches and the ranks then exchange them, so every rank holds every
  * distance as one process computes it (same batches, same kernels). false
  * with the reason printed. */
-static bool score_rows(clg_context *ctx, clg_model *model, const float *x, int64_t n,
-                       float *scores)
+static bool score_rows(clg_context *ctx, clg_model *model, const float *x, int64_t n, float *scores)
 {
     int64_t first, count;
     cli_dist_range_blocks(n, SCORE_BATCH, &first, &count);
