@@ -101,7 +101,8 @@ CLG_API clg_tensor *clg_autoencoder_distance(clg_model *model, clg_tensor *x)
 CLG_API clg_autoencoder_options clg_autoencoder_options_default(void)
 {
     return (clg_autoencoder_options){
-        .batch = 2048, .lr = 1e-3f, .noise = CLG_NOISE_NONE, .noise_level = 0.05f, .seed = 0};
+        .batch = 2048, .lr = 1e-3f, .noise = CLG_NOISE_NONE, .noise_level = 0.05f, .seed = 0,
+        .rank = 0, .ranks = 1};
 }
 
 struct clg_autoencoder_trainer {
@@ -154,6 +155,15 @@ clg_autoencoder_trainer_create(clg_model *model, const float *x, const int32_t *
                  (int)o.noise, (double)o.noise_level);
         return NULL;
     }
+    /* Several ranks without a reduction would each train alone on part of
+     * every batch: a silently different model. */
+    if (o.ranks < 1 || o.rank < 0 || o.rank >= o.ranks || (o.ranks > 1 && !o.reduce_gradients)) {
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                 "%s: rank %d of %d ranks, reduce_gradients %s; expected 0 <= rank < ranks, "
+                 "and reduce_gradients (clg_dist_wait) when ranks > 1",
+                 fn, o.rank, o.ranks, o.reduce_gradients ? "given" : "NULL");
+        return NULL;
+    }
     for (int64_t i = 0; i < rows; i++)
         if (labels[i] != 0) {
             eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
@@ -183,15 +193,17 @@ clg_autoencoder_trainer_create(clg_model *model, const float *x, const int32_t *
     return t;
 }
 
-/* x~ for the denoising variant; x itself without noise. */
-static clg_tensor *corrupt(clg_autoencoder_trainer *t, clg_tensor *x)
+/* x~ for the denoising variant; x itself without noise. x holds rows
+ * [first, first + n) of the batch: element i of the batch draws Philox
+ * counter noise_offset + i, so a rank's share gets the noise that one
+ * process gives those rows. */
+static clg_tensor *corrupt(clg_autoencoder_trainer *t, clg_tensor *x, int64_t first)
 {
     const clg_autoencoder_options *o = &t->options;
     if (o->noise == CLG_NOISE_NONE || o->noise_level == 0.0f)
         return x;
     int64_t shape[2] = {clg_tensor_dim(x, 0), clg_tensor_dim(x, 1)};
-    uint64_t seed = o->seed ^ NOISE_STREAM, offset = t->noise_offset;
-    t->noise_offset += (uint64_t)(shape[0] * shape[1]);
+    uint64_t seed = o->seed ^ NOISE_STREAM, offset = t->noise_offset + (uint64_t)(first * shape[1]);
     if (o->noise == CLG_NOISE_GAUSSIAN)
         return clg_add(x,
                        clg_affine(clg_randn(t->ctx, 2, shape, seed, offset), o->noise_level, 0.0f));
@@ -214,22 +226,38 @@ CLG_API clg_status clg_autoencoder_train_epoch(clg_autoencoder_trainer *trainer,
     clg_batcher_begin_epoch(t->batcher);
     const int64_t *indices;
     int64_t count;
+    const clg_autoencoder_options *o = &t->options;
     while (clg_batcher_next(t->batcher, &indices, &count)) {
-        for (int64_t i = 0; i < count; i++)
-            memcpy(t->batch_x + i * in, t->x + indices[i] * in, (size_t)in * sizeof *t->x);
+        /* This rank's rows of the batch (all of them in one process). */
+        int64_t first = count * o->rank / o->ranks;
+        int64_t n = count * (o->rank + 1) / o->ranks - first;
+        for (int64_t i = 0; i < n; i++)
+            memcpy(t->batch_x + i * in, t->x + indices[first + i] * in, (size_t)in * sizeof *t->x);
         clg_step_begin(ctx);
-        clg_tensor *x =
-            clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (const int64_t[]){count, in}, t->batch_x);
-        /* loss = sum over the batch of ||x - g(f(x~))||^2 */
-        clg_tensor *loss =
-            clg_mse_loss(clg_model_forward(t->model, corrupt(t, x)), x, CLG_REDUCTION_SUM);
         clg_optim_zero_grad(t->opt);
-        clg_backward(loss);
+        clg_tensor *loss = NULL;
+        if (n > 0) {
+            clg_tensor *x =
+                clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (const int64_t[]){n, in}, t->batch_x);
+            /* loss = sum over the rows of ||x - g(f(x~))||^2 */
+            loss = clg_mse_loss(clg_model_forward(t->model, corrupt(t, x, first)), x,
+                                CLG_REDUCTION_SUM);
+            clg_backward(loss);
+        }
+        t->noise_offset += (uint64_t)(count * in);
+        clg_status reduced =
+            o->reduce_gradients ? o->reduce_gradients(o->reduce_arg) : CLG_STATUS_OK;
+        if (reduced != CLG_STATUS_OK) {
+            clg_step_end(ctx);
+            return reduced;
+        }
         clg_optim_step(t->opt);
         /* The running total stays on the device: no host sync per step. */
-        bool grad = clg_grad_set_enabled(ctx, false);
-        clg_tensor_copy(t->loss_total, clg_add(t->loss_total, loss));
-        clg_grad_set_enabled(ctx, grad);
+        if (loss) {
+            bool grad = clg_grad_set_enabled(ctx, false);
+            clg_tensor_copy(t->loss_total, clg_add(t->loss_total, loss));
+            clg_grad_set_enabled(ctx, grad);
+        }
         clg_step_end(ctx);
         if (eng_failed(ctx))
             return clg_context_status(ctx);

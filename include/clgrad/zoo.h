@@ -253,6 +253,20 @@ typedef struct clg_autoencoder_options {
     clg_noise noise;   /* CLG_NOISE_NONE */
     float noise_level; /* the Gaussian's sigma or the mask probability; 0.05 */
     uint64_t seed;     /* shuffling and noise */
+    /* Data parallel (include/clgrad/dist.h): this process is `rank` of
+     * `ranks` (0 of 1) and trains on rows [B rank / ranks, B (rank + 1) /
+     * ranks) of each global batch of B rows; the shuffle and the noise are
+     * one process's, so N processes see the batches one would. After each
+     * step's backward pass (none when this rank's share is empty) and
+     * before the optimizer step, every rank calls reduce_gradients(
+     * reduce_arg), which must leave the gradients summed over the ranks in
+     * place: clg_dist_wait on a clg_dist whose gradient scale is 1 (the loss
+     * is a sum over rows, so the shares' gradients add up to the batch's).
+     * A status other than OK from it ends the epoch with that status. More
+     * than one rank needs reduce_gradients. */
+    int rank, ranks;
+    clg_status (*reduce_gradients)(void *arg);
+    void *reduce_arg;
 } clg_autoencoder_options;
 
 CLG_API clg_autoencoder_options clg_autoencoder_options_default(void);
@@ -271,7 +285,8 @@ CLG_API clg_autoencoder_trainer *clg_autoencoder_trainer_create(
 CLG_API void clg_autoencoder_trainer_destroy(clg_autoencoder_trainer *trainer);
 /* One pass over the rows; *mean_loss (may be NULL) receives the epoch's
  * mean of ||x - x^||^2 per row (on the corrupted inputs when denoising).
- * One host sync per epoch. */
+ * Over several ranks, this rank's rows' sum divided by all the rows: the
+ * ranks' values add up to the epoch's mean. One host sync per epoch. */
 CLG_API clg_status clg_autoencoder_train_epoch(clg_autoencoder_trainer *trainer,
                                                double *mean_loss);
 

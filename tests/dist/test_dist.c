@@ -2,7 +2,8 @@
  * starts it so): ten training steps of the MLP and of LeNet-5 split across
  * the ranks against the same steps in one process, a global batch the ranks
  * do not divide (and a batch smaller than the ranks), bitwise-identical
- * ranks, and the checks that refuse ranks whose models differ. Each rank
+ * ranks, the fraud autoencoder's trainer the same way, and the checks that
+ * refuse ranks whose models differ. Each rank
  * computes the one-process reference itself, on the whole batch.
  *
  * SGD with momentum rather than Adam: Adam divides by the root of the
@@ -220,6 +221,127 @@ START_TEST(test_dist_uneven_batches)
 }
 END_TEST
 
+/* The fraud autoencoder's trainer (zoo/autoencoder.c), as `mpirun clgrad
+ * fraud` runs it: each rank trains on its share of every batch and
+ * reduce_gradients sums the shares' gradients (the loss is a sum over rows,
+ * so the gradient scale is 1). Two epochs of five steps each against the
+ * trainer in one process: the epoch losses (the ranks' parts summed), the
+ * parameters, and bitwise-identical ranks. The trainer's Adam divides by
+ * the root of the squared gradient (see the top of the file), but the
+ * summed loss over 100+ rows keeps every gradient element well above the
+ * rounding differences of a split batch. */
+#define AE_FEATURES 30
+#define AE_EPOCHS 2
+
+static clg_status sum_gradients(void *dist)
+{
+    return clg_dist_wait(dist);
+}
+
+static clg_model *make_autoencoder(clg_context *ctx, uint64_t seed)
+{
+    return clg_zoo_autoencoder_create(ctx, AE_FEATURES, (const int64_t[]){100, 100}, 2, 15, seed);
+}
+
+static void check_autoencoder(int64_t batch, int64_t rows, clg_noise noise, const char *what)
+{
+    clg_context *ctx = test_context();
+    float *x = malloc((size_t)(rows * AE_FEATURES) * sizeof *x);
+    int32_t *normal = calloc((size_t)rows, sizeof *normal);
+    ck_assert(x && normal);
+    test_random(x, (size_t)(rows * AE_FEATURES), 13, 0.0f, 1.0f);
+    clg_autoencoder_options o = clg_autoencoder_options_default();
+    o.batch = batch;
+    o.seed = 9;
+    o.noise = noise;
+    o.noise_level = 0.1f;
+
+    /* One process: the whole batch. */
+    clg_model *ref = make_autoencoder(ctx, 5);
+    ck_assert_msg(ref != NULL, "%s", clg_context_error(ctx));
+    clg_autoencoder_trainer *ref_trainer = clg_autoencoder_trainer_create(ref, x, normal, rows, &o);
+    ck_assert_msg(ref_trainer != NULL, "%s", clg_context_error(ctx));
+    double want[AE_EPOCHS];
+    for (int e = 0; e < AE_EPOCHS; e++)
+        ck_assert_msg(clg_autoencoder_train_epoch(ref_trainer, &want[e]) == CLG_STATUS_OK, "%s",
+                      clg_context_error(ctx));
+
+    /* The ranks, rank 1 from other weights that the broadcast replaces. */
+    clg_model *model = make_autoencoder(ctx, world_rank == 0 ? 5 : 6);
+    ck_assert_msg(model != NULL, "%s", clg_context_error(ctx));
+    clg_dist *dist = clg_dist_create(ctx, MPI_COMM_WORLD, clg_model_params(model), NULL);
+    ck_assert_msg(dist != NULL, "clg_dist_create: %s", clg_context_error(ctx));
+    clg_dist_set_grad_scale(dist, 1.0f);
+    o.rank = world_rank;
+    o.ranks = world_size;
+    o.reduce_gradients = sum_gradients;
+    o.reduce_arg = dist;
+    clg_autoencoder_trainer *trainer = clg_autoencoder_trainer_create(model, x, normal, rows, &o);
+    ck_assert_msg(trainer != NULL, "%s", clg_context_error(ctx));
+    double got[AE_EPOCHS];
+    for (int e = 0; e < AE_EPOCHS; e++) {
+        ck_assert_msg(clg_autoencoder_train_epoch(trainer, &got[e]) == CLG_STATUS_OK, "%s",
+                      clg_context_error(ctx));
+        ck_assert_msg(clg_dist_sum(dist, &got[e], 1) == CLG_STATUS_OK, "%s",
+                      clg_context_error(ctx));
+    }
+    clg_dist_stats stats;
+    clg_dist_stats_get(dist, &stats);
+    int64_t steps_per_epoch = (rows + batch - 1) / batch;
+    ck_assert_uint_eq(stats.steps, (uint64_t)(AE_EPOCHS * steps_per_epoch));
+    float got_f[AE_EPOCHS], want_f[AE_EPOCHS];
+    double worst = 0.0;
+    for (int e = 0; e < AE_EPOCHS; e++) {
+        got_f[e] = (float)got[e];
+        want_f[e] = (float)want[e];
+        worst = fmax(worst, fabs(got[e] - want[e]) / fabs(want[e]));
+    }
+    if (world_rank == 0) {
+        printf("%s: %d ranks, %llu steps, epoch losses %.6f %.6f (one process %.6f %.6f), "
+               "largest relative difference %.2g\n",
+               what, world_size, (unsigned long long)stats.steps, got[0], got[1], want[0], want[1],
+               worst);
+        fflush(stdout);
+    }
+    test_assert_close(got_f, want_f, AE_EPOCHS, test_tol_get("default"), what);
+    assert_params_close(model, ref, test_tol_get("default"));
+    assert_ranks_identical(model);
+    ck_assert_msg(clg_dist_check(dist) == CLG_STATUS_OK, "%s", clg_context_error(ctx));
+
+    /* Several ranks without a reduction would train apart: refused. */
+    o.reduce_gradients = NULL;
+    ck_assert_ptr_null(clg_autoencoder_trainer_create(model, x, normal, rows, &o));
+    ck_assert_msg(strstr(clg_context_error(ctx), "reduce_gradients") != NULL, "%s",
+                  clg_context_error(ctx));
+    clg_context_clear_error(ctx);
+
+    clg_autoencoder_trainer_destroy(trainer);
+    clg_dist_destroy(dist);
+    clg_model_destroy(model);
+    clg_autoencoder_trainer_destroy(ref_trainer);
+    clg_model_destroy(ref);
+    free(normal);
+    free(x);
+    clg_context_destroy(ctx);
+}
+
+/* 1280 rows: five batches of 256 per epoch, split 128 + 128. */
+START_TEST(test_dist_autoencoder_matches_one_process)
+{
+    check_autoencoder(256, 5 * 256, CLG_NOISE_NONE, "autoencoder, global batch 256");
+}
+END_TEST
+
+/* 1121 rows: four batches of 255 (127 + 128) and one of 101 (50 + 51) per
+ * epoch; masking noise, whose Philox counters a rank's share must take
+ * from the middle of the batch's. */
+START_TEST(test_dist_autoencoder_uneven_batches)
+{
+    check_autoencoder(255, 4 * 255 + 101, CLG_NOISE_MASK,
+                      "masking autoencoder, global batches 255 and 101");
+}
+END_TEST
+
 START_TEST(test_dist_check_finds_drift)
 {
     clg_context *ctx = test_context();
@@ -308,6 +430,8 @@ static Suite *dist_suite(void)
     tcase_add_test(tc, test_dist_mlp_matches_one_process);
     tcase_add_test(tc, test_dist_lenet5_matches_one_process);
     tcase_add_test(tc, test_dist_uneven_batches);
+    tcase_add_test(tc, test_dist_autoencoder_matches_one_process);
+    tcase_add_test(tc, test_dist_autoencoder_uneven_batches);
     tcase_add_test(tc, test_dist_check_finds_drift);
     tcase_add_test(tc, test_dist_create_refuses_different_models);
     tcase_add_test(tc, test_dist_backward_twice_without_wait_is_an_error);

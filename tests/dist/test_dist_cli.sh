@@ -1,6 +1,9 @@
 #!/bin/bash
-# tests/dist/test_dist_cli.sh: `mpirun -np 2 clgrad train` end to end, on
+# tests/dist/test_dist_cli.sh: `mpirun -np 2 clgrad fraud` on a small
+# synthetic file, then `mpirun -np 2 clgrad train` end to end on
 # Fashion-MNIST (exit 77, meson's skip, without it):
+#   0. the fraud autoencoder under -np 2 reports the epoch losses and the AUC
+#      of one process, printed once, and writes its checkpoint;
 #   1. a checkpoint written under -np 2 loads in `clgrad eval`, which finds
 #      the accuracy training reported;
 #   2. ranks started with different options are refused at start;
@@ -10,11 +13,6 @@
 set -uo pipefail
 clgrad=$1
 mpirun=$2
-data=${CLGRAD_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
-if [ ! -e "$data/train-images-idx3-ubyte" ] && [ ! -e "$data/train-images-idx3-ubyte.gz" ]; then
-    echo "no Fashion-MNIST in $data: skipping"
-    exit 77
-fi
 run=("$mpirun" --allow-run-as-root --oversubscribe)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -22,6 +20,36 @@ fail() {
     echo "FAIL: $*"
     exit 1
 }
+
+echo "0. the fraud autoencoder, one process against two ranks"
+"$clgrad" fraud --synthesize 6000 --out "$tmp/fraud.csv" --seed 3 >/dev/null ||
+    fail "clgrad fraud --synthesize"
+# 2,995 training rows: 12 batches of 249 (124 + 125) and one of 7 (3 + 4).
+fraud_args=(fraud --data "$tmp/fraud.csv" --epochs 2 --batch 249 --seed 4)
+"$clgrad" "${fraud_args[@]}" >"$tmp/fraud-one.log" 2>&1 ||
+    { cat "$tmp/fraud-one.log"; fail "clgrad fraud in one process"; }
+"${run[@]}" -np 2 "$clgrad" "${fraud_args[@]}" --save "$tmp/fraud.safetensors" \
+    >"$tmp/fraud-two.log" 2>&1 || { cat "$tmp/fraud-two.log"; fail "clgrad fraud under -np 2"; }
+grep -q "data parallel: 2 ranks" "$tmp/fraud-two.log" || fail "no data-parallel line: $(cat "$tmp/fraud-two.log")"
+grep -q "epoch 2/2: .* 2 ranks, [0-9]*% of step time waiting" "$tmp/fraud-two.log" ||
+    fail "no ranks and wait share on the epoch line: $(cat "$tmp/fraud-two.log")"
+[ "$(grep -c "test ROC AUC" "$tmp/fraud-two.log")" -eq 1 ] || fail "rank 1 printed too"
+[ -s "$tmp/fraud.safetensors" ] || fail "no checkpoint from -np 2"
+# The same numbers within float32 rounding: losses to 1e-5 relative, the AUC
+# (from distances that differ in their last bits) to 1e-3.
+numbers() { grep -o "loss [0-9.]*\|test ROC AUC: [0-9.]*" "$1" | grep -o "[0-9.]*$"; }
+paste <(numbers "$tmp/fraud-one.log") <(numbers "$tmp/fraud-two.log") | awk '
+    { n++; d = $1 - $2; if (d < 0) d = -d
+      if (d > (n < 3 ? 1e-5 * $1 : 1e-3)) { print "differs: " $1 " and " $2; bad = 1 } }
+    END { if (n != 3) { print n " numbers, expected 3"; bad = 1 } exit bad }' ||
+    fail "-np 2 differs from one process: $(cat "$tmp/fraud-one.log" "$tmp/fraud-two.log")"
+echo "   $(grep "test ROC AUC" "$tmp/fraud-two.log"), as one process"
+
+data=${CLGRAD_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
+if [ ! -e "$data/train-images-idx3-ubyte" ] && [ ! -e "$data/train-images-idx3-ubyte.gz" ]; then
+    echo "no Fashion-MNIST in $data: skipping the rest"
+    exit 77
+fi
 
 echo "1. a checkpoint from two ranks, read by clgrad eval"
 "${run[@]}" -np 2 "$clgrad" train logreg --epochs 1 --data "$data" \

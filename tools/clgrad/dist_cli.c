@@ -1,4 +1,5 @@
-/* tools/clgrad/dist_cli.c: `mpirun -np N clgrad train` (dist_cli.h). Built
+/* tools/clgrad/dist_cli.c: `mpirun -np N clgrad train` and `clgrad fraud`
+ * (dist_cli.h). Built
  * with MPI when meson found it (CLGRAD_MPI); without, the same calls are
  * the one-process loop, and a run under mpirun is refused with a message
  * rather than N processes each training alone. */
@@ -21,6 +22,12 @@ static int launched_ranks(void)
     return 0;
 }
 
+/* The commands that train data-parallel under mpirun. */
+static bool distributed_command(int argc, char **argv)
+{
+    return argc >= 2 && (strcmp(argv[1], "train") == 0 || strcmp(argv[1], "fraud") == 0);
+}
+
 #ifdef CLGRAD_MPI
 
 #include <mpi.h>
@@ -28,7 +35,8 @@ static int launched_ranks(void)
 #include "clgrad/dist.h"
 
 static struct {
-    bool on; /* MPI_Init was called */
+    bool on;             /* MPI_Init was called */
+    const char *command; /* for messages: "train" or "fraud" */
     int rank, size;
     clg_context *ctx;
     clg_dist *dist;
@@ -57,10 +65,11 @@ static uint64_t executable_hash(void)
 
 int cli_dist_begin(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "train") != 0 || launched_ranks() == 0)
+    if (!distributed_command(argc, argv) || launched_ranks() == 0)
         return -1;
+    dist.command = argv[1];
     if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
-        cli_error("train: MPI_Init failed");
+        cli_error("%s: MPI_Init failed", dist.command);
         return CLI_EXIT_FAILURE;
     }
     dist.on = true;
@@ -73,7 +82,7 @@ int cli_dist_begin(int argc, char **argv)
         bytes += strlen(argv[i]) + 1;
     char *joined = malloc(bytes);
     if (!joined) {
-        cli_error("train: out of host memory");
+        cli_error("%s: out of host memory", dist.command);
         return cli_dist_end(CLI_EXIT_FAILURE);
     }
     uint64_t build = executable_hash();
@@ -88,20 +97,20 @@ int cli_dist_begin(int argc, char **argv)
     free(joined);
     if (status != CLG_STATUS_OK || !same) {
         if (dist.rank == 0)
-            cli_error("train: the %d ranks were not started with the same clgrad build and "
+            cli_error("%s: the %d ranks were not started with the same clgrad build and "
                       "options (every rank must run the same command)",
-                      dist.size);
+                      dist.command, dist.size);
         MPI_Finalize();
         dist.on = false;
         return CLI_EXIT_USAGE;
     }
     if (clg_dist_setup(MPI_COMM_WORLD, NULL, NULL) != CLG_STATUS_OK) {
-        cli_error("train: MPI_Comm_split_type failed finding the ranks on this machine");
+        cli_error("%s: MPI_Comm_split_type failed finding the ranks on this machine", dist.command);
         return cli_dist_end(CLI_EXIT_FAILURE);
     }
     /* One rank reports; the others' errors still reach stderr. */
     if (dist.rank != 0 && !freopen("/dev/null", "w", stdout)) {
-        cli_error("train: cannot silence rank %d's output", dist.rank);
+        cli_error("%s: cannot silence rank %d's output", dist.command, dist.rank);
         return cli_dist_end(CLI_EXIT_FAILURE);
     }
     return -1;
@@ -131,11 +140,11 @@ bool cli_dist_attach(clg_context *ctx, const clg_params *params, int64_t batch,
      * last (partial) batch, hold at least one per rank. */
     int64_t last = train_samples % batch;
     if (batch < dist.size || (last > 0 && last < dist.size)) {
-        cli_error("train: --batch %lld leaves a batch of %lld samples for %d ranks; choose a "
+        cli_error("%s: --batch %lld leaves a batch of %lld samples for %d ranks; choose a "
                   "global batch of at least %d whose remainder over the %lld training samples "
                   "is 0 or at least %d",
-                  (long long)batch, (long long)(batch < dist.size ? batch : last), dist.size,
-                  dist.size, (long long)train_samples, dist.size);
+                  dist.command, (long long)batch, (long long)(batch < dist.size ? batch : last),
+                  dist.size, dist.size, (long long)train_samples, dist.size);
         return false;
     }
     dist.ctx = ctx;
@@ -155,13 +164,19 @@ void cli_dist_detach(void)
     dist.dist = NULL;
 }
 
-int64_t cli_dist_gather(const clg_dataset *data, const int64_t *indices, int64_t count, float *x,
-                        int32_t *y)
+/* A step boundary, for the share of step time spent waiting. */
+static void mark_step(void)
 {
     double now = cli_now();
     if (dist.last_step > 0)
         dist.step_seconds += now - dist.last_step;
     dist.last_step = now;
+}
+
+int64_t cli_dist_gather(const clg_dataset *data, const int64_t *indices, int64_t count, float *x,
+                        int32_t *y)
+{
+    mark_step();
     int64_t first = 0, n = count;
     if (dist.dist) {
         first = count * dist.rank / dist.size;
@@ -178,10 +193,86 @@ void cli_dist_wait(void)
         clg_dist_wait(dist.dist);
 }
 
+/* The trainer's reduce_gradients: one call per step on every rank, so the
+ * interval between calls is a step. */
+static clg_status reduce_gradients(void *arg)
+{
+    (void)arg;
+    mark_step();
+    return clg_dist_wait(dist.dist);
+}
+
+void cli_dist_autoencoder(clg_autoencoder_options *options)
+{
+    if (!dist.dist)
+        return;
+    options->rank = dist.rank;
+    options->ranks = dist.size;
+    options->reduce_gradients = reduce_gradients;
+    clg_dist_set_grad_scale(dist.dist, 1.0f);
+}
+
+/* Rank r's part of `count` things: [count r / N, count (r + 1) / N). */
+static void rank_range(int rank, int64_t count, int64_t *first, int64_t *n)
+{
+    *first = count * rank / dist.size;
+    *n = count * (rank + 1) / dist.size - *first;
+}
+
 void cli_dist_range(int64_t n, int64_t *first, int64_t *count)
 {
-    *first = dist.dist ? n * dist.rank / dist.size : 0;
-    *count = dist.dist ? n * (dist.rank + 1) / dist.size - *first : n;
+    cli_dist_range_blocks(n, 1, first, count);
+}
+
+void cli_dist_range_blocks(int64_t n, int64_t block, int64_t *first, int64_t *count)
+{
+    if (!dist.dist) {
+        *first = 0;
+        *count = n;
+        return;
+    }
+    int64_t blocks = (n + block - 1) / block, first_block, n_blocks;
+    rank_range(dist.rank, blocks, &first_block, &n_blocks);
+    int64_t end = (first_block + n_blocks) * block;
+    *first = first_block * block < n ? first_block * block : n;
+    *count = (end < n ? end : n) - *first;
+}
+
+bool cli_dist_share_floats(float *values, int64_t n, int64_t block)
+{
+    if (!dist.dist)
+        return true;
+    int *counts = malloc(2 * (size_t)dist.size * sizeof *counts);
+    if (!counts) {
+        cli_error("out of host memory");
+        return false;
+    }
+    int *offsets = counts + dist.size;
+    int64_t blocks = (n + block - 1) / block;
+    for (int r = 0; r < dist.size; r++) {
+        int64_t first_block, n_blocks;
+        rank_range(r, blocks, &first_block, &n_blocks);
+        int64_t first = first_block * block < n ? first_block * block : n;
+        int64_t end = (first_block + n_blocks) * block;
+        offsets[r] = (int)first;
+        counts[r] = (int)((end < n ? end : n) - first);
+    }
+    /* MPI counts are ints: 2^31 scores are far beyond a transaction file. */
+    int code = n < INT32_MAX ? MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, values, counts,
+                                              offsets, MPI_FLOAT, MPI_COMM_WORLD)
+                             : MPI_ERR_COUNT;
+    free(counts);
+    if (code != MPI_SUCCESS) {
+        cli_error("%s: MPI_Allgatherv of %lld scores failed (MPI error %d)", dist.command,
+                  (long long)n, code);
+        return false;
+    }
+    return true;
+}
+
+bool cli_dist_sum(double *values, size_t count)
+{
+    return !dist.dist || clg_dist_sum(dist.dist, values, count) == CLG_STATUS_OK;
 }
 
 bool cli_dist_merge_eval(int64_t *confusion, int classes, double *loss_sum, double *accuracy)
@@ -219,10 +310,12 @@ bool cli_dist_epoch_end(float *mean_loss)
     dist.last_step = 0;
     if (!dist.dist)
         return true;
-    double loss = (double)*mean_loss;
-    if (clg_dist_sum(dist.dist, &loss, 1) != CLG_STATUS_OK)
-        return false;
-    *mean_loss = (float)(loss / dist.size);
+    if (mean_loss) {
+        double loss = (double)*mean_loss;
+        if (clg_dist_sum(dist.dist, &loss, 1) != CLG_STATUS_OK)
+            return false;
+        *mean_loss = (float)(loss / dist.size);
+    }
     return clg_dist_check(dist.dist) == CLG_STATUS_OK;
 }
 
@@ -245,12 +338,12 @@ const char *cli_dist_note(void)
 int cli_dist_begin(int argc, char **argv)
 {
     int ranks = launched_ranks();
-    if (argc < 2 || strcmp(argv[1], "train") != 0 || ranks <= 1)
+    if (!distributed_command(argc, argv) || ranks <= 1)
         return -1;
-    cli_error("train: started by mpirun with %d ranks, but this clgrad was built without MPI "
+    cli_error("%s: started by mpirun with %d ranks, but this clgrad was built without MPI "
               "(meson found no MPI, or -Dmpi=disabled): each rank would train alone. Install "
               "Open MPI (openmpi-bin libopenmpi-dev) and rebuild, or run without mpirun",
-              ranks);
+              argv[1], ranks);
     return CLI_EXIT_USAGE;
 }
 
@@ -274,11 +367,31 @@ int64_t cli_dist_gather(const clg_dataset *data, const int64_t *indices, int64_t
 }
 
 void cli_dist_wait(void) {}
+void cli_dist_autoencoder(clg_autoencoder_options *options) { (void)options; }
 
 void cli_dist_range(int64_t n, int64_t *first, int64_t *count)
 {
     *first = 0;
     *count = n;
+}
+
+void cli_dist_range_blocks(int64_t n, int64_t block, int64_t *first, int64_t *count)
+{
+    (void)block;
+    *first = 0;
+    *count = n;
+}
+
+bool cli_dist_share_floats(float *values, int64_t n, int64_t block)
+{
+    (void)values, (void)n, (void)block;
+    return true;
+}
+
+bool cli_dist_sum(double *values, size_t count)
+{
+    (void)values, (void)count;
+    return true;
 }
 
 bool cli_dist_merge_eval(int64_t *confusion, int classes, double *loss_sum, double *accuracy)

@@ -13,7 +13,11 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dist_cli.h"
 #include "plot.h"
+
+/* Rows per scoring batch: under mpirun each rank scores whole batches. */
+#define SCORE_BATCH 4096
 
 static const char fraud_usage[] =
     "usage: clgrad fraud --synthesize N --out FILE [--seed S]\n"
@@ -160,6 +164,8 @@ done:
 
 static int synthesize(const fraud_options *o)
 {
+    if (!cli_dist_leader()) /* under mpirun one rank writes the file */
+        return 0;
     clg_context *ctx = NULL;
     int64_t frauds = 0;
     if (clg_context_create(NULL, &ctx) != CLG_STATUS_OK ||
@@ -194,6 +200,22 @@ static void print_confusion(const clg_binary_counts *c)
     printf("  fraud          %16lld  %15lld\n", (long long)c->fn, (long long)c->tp);
     printf("TPR (fraud -> fraud) %.1f%%, FPR (normal -> fraud) %.2f%%\n", 100.0 * c->tpr,
            100.0 * c->fpr);
+}
+
+/* The distances of n rows into scores. Under mpirun each rank scores its
+ * whole batches and the ranks then exchange them, so every rank holds every
+ * distance as one process computes it (same batches, same kernels). false
+ * with the reason printed. */
+static bool score_rows(clg_context *ctx, clg_model *model, const float *x, int64_t n, float *scores)
+{
+    int64_t first, count;
+    cli_dist_range_blocks(n, SCORE_BATCH, &first, &count);
+    if (count > 0 && clg_autoencoder_scores(model, x + first * CLG_FRAUD_FEATURES, count,
+                                            SCORE_BATCH, scores + first) != CLG_STATUS_OK) {
+        cli_context_error(ctx);
+        return false;
+    }
+    return cli_dist_share_floats(scores, n, SCORE_BATCH);
 }
 
 static int train_and_evaluate(const fraud_options *o)
@@ -248,6 +270,9 @@ static int train_and_evaluate(const fraud_options *o)
     model = clg_zoo_autoencoder_create(ctx, CLG_FRAUD_FEATURES, hidden, 2, 15, o->seed);
     if (!model)
         goto fail;
+    /* Under mpirun: rank 0's weights on every rank; prints its own message. */
+    if (!cli_dist_attach(ctx, clg_model_params(model), o->batch, n_train))
+        goto done;
     clg_autoencoder_options options = clg_autoencoder_options_default();
     options.batch = o->batch;
     options.lr = o->lr;
@@ -256,6 +281,7 @@ static int train_and_evaluate(const fraud_options *o)
     options.noise_level = o->noise_level >= 0.0f       ? o->noise_level
                           : o->noise == CLG_NOISE_MASK ? 0.1f
                                                        : 0.05f;
+    cli_dist_autoencoder(&options); /* this rank's share of each batch */
     trainer = clg_autoencoder_trainer_create(model, x_train, y_train, n_train, &options);
     if (!trainer)
         goto fail;
@@ -271,22 +297,25 @@ static int train_and_evaluate(const fraud_options *o)
     for (int64_t epoch = 0; epoch < o->epochs; epoch++) {
         double start = cli_now(), loss = 0.0;
         /* An epoch is one library call: the live line says which runs and,
-         * from the epochs before it, how long the rest will take. */
+         * from the epochs before it, how long the rest will take. Under
+         * mpirun each rank's loss is its rows' share of the mean. */
         cli_live_line(
             "epoch %lld/%lld  training  ETA %.0f s", (long long)epoch + 1, (long long)o->epochs,
             epoch ? (start - training_start) / (double)epoch * (double)(o->epochs - epoch) : 0.0);
-        if (clg_autoencoder_train_epoch(trainer, &loss) != CLG_STATUS_OK)
+        if (clg_autoencoder_train_epoch(trainer, &loss) != CLG_STATUS_OK ||
+            !cli_dist_sum(&loss, 1) || !cli_dist_epoch_end(NULL))
             goto fail;
         cli_live_clear();
-        printf("epoch %lld/%lld: loss %.6f (mean ||x - x^||^2 per row), %.2f s\n",
-               (long long)epoch + 1, (long long)o->epochs, loss, cli_now() - start);
+        printf("epoch %lld/%lld: loss %.6f (mean ||x - x^||^2 per row), %.2f s%s\n",
+               (long long)epoch + 1, (long long)o->epochs, loss, cli_now() - start,
+               cli_dist_note());
         fflush(stdout);
     }
     cli_live_line("scoring: %lld test rows, then %lld training rows", (long long)n_test,
                   (long long)n_train);
-    if (clg_autoencoder_scores(model, x_test, n_test, 4096, test_scores) != CLG_STATUS_OK ||
-        clg_autoencoder_scores(model, x_train, n_train, 4096, train_scores) != CLG_STATUS_OK)
-        goto fail;
+    if (!score_rows(ctx, model, x_test, n_test, test_scores) ||
+        !score_rows(ctx, model, x_train, n_train, train_scores))
+        goto done;
     cli_live_clear();
     double auc = 0.0;
     if (clg_roc_auc(ctx, test_scores, y_test, n_test, &auc) != CLG_STATUS_OK)
@@ -307,12 +336,12 @@ static int train_and_evaluate(const fraud_options *o)
                (double)threshold, 100.0 * o->fpr);
     print_confusion(&counts);
     fflush(stdout);
-    if (o->save) {
+    if (o->save && cli_dist_leader()) {
         if (clg_model_save(model, o->save) != CLG_STATUS_OK)
             goto fail;
         printf("model saved to %s\n", o->save);
     }
-    if (o->plot_dir) {
+    if (o->plot_dir && cli_dist_leader()) {
         char title[128];
         snprintf(title, sizeof title, "fraud detection: %s autoencoder ROC",
                  o->noise == CLG_NOISE_NONE ? "plain" : "denoising");
@@ -325,6 +354,7 @@ static int train_and_evaluate(const fraud_options *o)
 fail:
     code = cli_context_error(ctx);
 done:
+    cli_dist_detach();
     clg_autoencoder_trainer_destroy(trainer);
     clg_model_destroy(model);
     clg_fraud_data_destroy(data);

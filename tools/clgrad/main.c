@@ -394,7 +394,7 @@ int main(int argc, char **argv)
     if (strcmp(command, "lecture") == 0)
         return cli_lecture(argc - 1, argv + 1);
     if (strcmp(command, "fraud") == 0)
-        return cli_fraud(argc - 1, argv + 1);
+        return cli_dist_end(cli_fraud(argc - 1, argv + 1));
     cli_error(
         "unknown command \"%s\" (commands: devices, train, eval, tune, attack; see clgrad --help)",
         command);

@@ -34,6 +34,9 @@
 /* Every model `clgrad train` knows: the one list its dispatch, its help and
  * its unknown-model message read. A model with a loop of its own has its
  * command; the classifiers (NULL) share this file's loop. */
+/* clgrad train fraud is clgrad fraud: its options follow the model's name. */
+static int train_fraud(int argc, char **argv) { return cli_fraud(argc - 1, argv + 1); }
+
 static const struct train_model {
     const char *name;
     const char *help; /* the help's lines, each after the name's column */
@@ -57,6 +60,8 @@ static const struct train_model {
     {"vae", "variational autoencoder with pictures (clgrad train vae --help)", cli_train_vae},
     {"gan", "generative adversarial network, MLP or DCGAN (clgrad train gan --help)",
      cli_train_gan},
+    {"fraud", "the fraud-detection autoencoder, as clgrad fraud (clgrad fraud --help)",
+     train_fraud},
 };
 #define TRAIN_MODELS (sizeof train_models / sizeof train_models[0])
 
