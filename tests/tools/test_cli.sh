@@ -439,7 +439,7 @@ recurrent_checks() {
     run lstm_hidden train lstm --hidden 8,8
     expect_error lstm_hidden 2 'hidden for lstm is one size'
     run unknown_model train gru
-    expect_error unknown_model 2 'models: lenet5, mlp, logreg, rnn, lstm, charlstm, vae, gan\)'
+    expect_error unknown_model 2 'models: lenet5, mlp, logreg, rnn, lstm, charlstm, vae, gan, fraud\)'
     run tune_unknown_list tune gru
     expect_error tune_unknown_list 2 'models: lenet5, mlp, logreg, rnn, lstm\)'
 }
