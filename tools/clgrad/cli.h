@@ -120,6 +120,7 @@ typedef struct cli_progress {
     double epoch_start; /* when the current epoch began */
     double last_draw;
     int64_t steps_done; /* over all epochs */
+    const char *held_out; /* what the accuracy is measured on: "test" (the default), "validation" */
 } cli_progress;
 
 void cli_progress_init(cli_progress *p, int epochs, int64_t steps_per_epoch);
@@ -139,6 +140,7 @@ void cli_progress_end_epoch(cli_progress *p, int epoch, int64_t samples, double 
 int cli_devices(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
+int cli_summary(int argc, char **argv);
 int cli_tune(int argc, char **argv);
 int cli_attack(int argc, char **argv);
 /* Added by each command's file (fraud.c, lecture.c, generative.c, charlstm.c). */
