@@ -197,22 +197,24 @@ static bool read_directory(npz_archive *a)
     uint64_t directory_end = end_offset; /* the zip64 end record, if any, comes between */
     if (entries == 0xffff || directory_size == 0xffffffff || directory_start == 0xffffffff) {
         unsigned char locator[ZIP64_LOCATOR_SIZE], end64[ZIP64_END_SIZE];
-        if (end_offset < ZIP64_LOCATOR_SIZE ||
-            !read_at(a, end_offset - ZIP64_LOCATOR_SIZE, locator, sizeof locator,
-                     "zip64 end locator"))
+        bool room = end_offset >= ZIP64_LOCATOR_SIZE;
+        if (room && !read_at(a, end_offset - ZIP64_LOCATOR_SIZE, locator, sizeof locator,
+                             "zip64 end locator"))
             goto done;
-        if (get32(locator) != ZIP64_LOCATOR_SIGNATURE) {
+        if (!room || get32(locator) != ZIP64_LOCATOR_SIGNATURE) {
             eng_fail(a->ctx, CLG_STATUS_FORMAT,
                      "%s: damaged archive: its end record defers to a zip64 record, but there "
                      "is no zip64 locator before it",
                      a->path);
             goto done;
         }
+        /* the zip64 end record lies before its locator */
         uint64_t end64_offset = get64(locator + 8);
-        if (end64_offset > end_offset - ZIP64_LOCATOR_SIZE ||
-            !read_at(a, end64_offset, end64, sizeof end64, "zip64 end record"))
+        room = end64_offset <= end_offset - ZIP64_LOCATOR_SIZE &&
+               end_offset - ZIP64_LOCATOR_SIZE - end64_offset >= ZIP64_END_SIZE;
+        if (room && !read_at(a, end64_offset, end64, sizeof end64, "zip64 end record"))
             goto done;
-        if (get32(end64) != ZIP64_END_SIGNATURE) {
+        if (!room || get32(end64) != ZIP64_END_SIGNATURE) {
             eng_fail(a->ctx, CLG_STATUS_FORMAT,
                      "%s: damaged archive: no zip64 end record at byte %llu, where its "
                      "locator points",

@@ -272,6 +272,17 @@ START_TEST(test_npz_damaged)
     free(zip);
     free(good);
 
+    /* Found by fuzz/fuzz_npz.c: an end record that defers to zip64 with no
+     * room for the zip64 locator before it was refused without a reason. */
+    static const unsigned char no_locator[] = {
+        'P', 'K', 3, 4, 0x2d, 0, 0, 0, 8,    0,    0,    0,    0x21, 0, 0,   0, 5, 1, 1,
+        'P', 'K', 5, 6, 0,    0, 0, 0, 2,    0,    2,    0,    0x66, 0, 0,   0, 0xff,
+        0xff, 0xff, 0xff, 0, 0};
+    ck_assert_ptr_null(clg_dataset_load_npz(ctx, write_bytes("zip64.npz", no_locator,
+                                                             sizeof no_locator)));
+    const char *zip64[] = {"zip64.npz: damaged archive", "no zip64 locator", NULL};
+    expect_error(ctx, CLG_STATUS_FORMAT, zip64);
+
     /* Not a file to read from its end. */
     ck_assert_ptr_null(clg_dataset_load_npz(ctx, dir));
     const char *folder[] = {dir, "is a folder", NULL};
