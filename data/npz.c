@@ -351,16 +351,18 @@ static unsigned char *read_entry(npz_archive *a, const npz_entry *e, const char 
     if ((e->method == METHOD_STORED && e->size != e->compressed) ||
         (e->method == METHOD_DEFLATE && e->size / DEFLATE_MAX_RATIO > e->compressed)) {
         eng_fail(ctx, CLG_STATUS_FORMAT,
-                 "%s: array '%s': the directory says %llu bytes %s %llu in the file%s", path,
-                 array, (unsigned long long)e->size,
+                 "%s: array '%s': the directory says %llu bytes %s %llu in the file%s", path, array,
+                 (unsigned long long)e->size,
                  e->method == METHOD_STORED ? "stored as" : "deflated into",
                  (unsigned long long)e->compressed,
                  e->method == METHOD_STORED ? "" : ", more than deflate can expand (1032:1)");
         return NULL;
     }
     if (e->size >= SIZE_MAX / 2) {
-        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: array '%s' of %llu bytes is too large for host "
-                 "memory", path, array, (unsigned long long)e->size);
+        eng_fail(ctx, CLG_STATUS_FORMAT,
+                 "%s: array '%s' of %llu bytes is too large for host "
+                 "memory",
+                 path, array, (unsigned long long)e->size);
         return NULL;
     }
     if (fseeko(a->file.f, (off_t)start, SEEK_SET) != 0) {
@@ -432,9 +434,9 @@ static unsigned char *read_entry(npz_archive *a, const npz_entry *e, const char 
             return NULL;
         }
         if (!ended && used <= size && !ferror(a->file.f)) {
-            eng_fail(ctx, CLG_STATUS_FORMAT, "%s: array '%s': damaged deflate stream (%s)",
-                     path, array,
-                     why                ? why
+            eng_fail(ctx, CLG_STATUS_FORMAT, "%s: array '%s': damaged deflate stream (%s)", path,
+                     array,
+                     why                  ? why
                      : ret == Z_BUF_ERROR ? "it ends before its last block"
                                           : zError(ret));
             free(buf);
@@ -608,16 +610,18 @@ static bool parse_npy(npz_archive *a, const char *array, const unsigned char *bu
     }
     unsigned major = buf[6];
     if (major < 1 || major > 3) {
-        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: array '%s': .npy format version %u.%u is not read "
-                 "(1.0 to 3.0 are)", path, array, major, (unsigned)buf[7]);
+        eng_fail(ctx, CLG_STATUS_FORMAT,
+                 "%s: array '%s': .npy format version %u.%u is not read "
+                 "(1.0 to 3.0 are)",
+                 path, array, major, (unsigned)buf[7]);
         return false;
     }
     size_t start = major == 1 ? 10 : 12;
     uint64_t header_length = size < start ? 0 : major == 1 ? get16(buf + 8) : get32(buf + 8);
     if (size < start || header_length > size - start) {
         eng_fail(ctx, CLG_STATUS_FORMAT,
-                 "%s: array '%s': truncated .npy header: %llu bytes stated, %zu held", path,
-                 array, (unsigned long long)header_length, size < start ? 0 : size - start);
+                 "%s: array '%s': truncated .npy header: %llu bytes stated, %zu held", path, array,
+                 (unsigned long long)header_length, size < start ? 0 : size - start);
         return false;
     }
     header_text t = {(const char *)buf + start, (const char *)buf + start + header_length};
@@ -669,8 +673,10 @@ static bool parse_npy(npz_archive *a, const char *array, const unsigned char *bu
         return false;
     }
     if (!descr || !fortran || !shape) {
-        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: array '%s': the .npy header has no '%s'", path,
-                 array, !descr ? "descr" : !fortran ? "fortran_order" : "shape");
+        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: array '%s': the .npy header has no '%s'", path, array,
+                 !descr     ? "descr"
+                 : !fortran ? "fortran_order"
+                            : "shape");
         return false;
     }
     if (fortran_order) {
@@ -692,8 +698,8 @@ static bool parse_npy(npz_archive *a, const char *array, const unsigned char *bu
     char *end = NULL;
     long itemsize = strlen(d) >= 3 ? strtol(d + 2, &end, 10) : 0;
     if (strlen(d) < 3 || !strchr("<>|=", d[0]) || *end != '\0' || itemsize < 1 || itemsize > 16) {
-        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: array '%s': dtype '%s' is not one clgrad reads",
-                 path, array, d);
+        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: array '%s': dtype '%s' is not one clgrad reads", path,
+                 array, d);
         return false;
     }
     out->byteorder = d[0];
@@ -749,8 +755,7 @@ static float *convert_x(npz_archive *a, const npy_array *x)
     }
     float *out = malloc((x->count ? (size_t)x->count : 1) * sizeof *out);
     if (!out) {
-        eng_fail(a->ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory for array 'x'",
-                 a->path);
+        eng_fail(a->ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory for array 'x'", a->path);
         return NULL;
     }
     /* memcpy per element: the data sits at any alignment inside the entry */
@@ -786,8 +791,7 @@ static int32_t *convert_y(npz_archive *a, const npy_array *y)
     }
     int32_t *out = malloc((y->count ? (size_t)y->count : 1) * sizeof *out);
     if (!out) {
-        eng_fail(a->ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory for array 'y'",
-                 a->path);
+        eng_fail(a->ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory for array 'y'", a->path);
         return NULL;
     }
     for (uint64_t i = 0; i < y->count; i++) {
@@ -870,8 +874,8 @@ CLG_API clg_dataset *clg_dataset_load_npz(clg_context *ctx, const char *path)
         goto done;
     }
     if (ya.shape[0] != xa.shape[0]) {
-        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: array 'y': shape %s but x has %lld rows", path,
-                 shape, (long long)xa.shape[0]);
+        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: array 'y': shape %s but x has %lld rows", path, shape,
+                 (long long)xa.shape[0]);
         goto done;
     }
     x = convert_x(&a, &xa);

@@ -190,10 +190,10 @@ static void edit_stored(unsigned char *zip, size_t size, const char *entry, cons
     memcpy(hit, to, n);
     unsigned char *c = central_entry(zip, size, entry);
     ck_assert_ptr_nonnull(c);
-    uint32_t compressed = (uint32_t)c[20] | (uint32_t)c[21] << 8 | (uint32_t)c[22] << 16 |
-                          (uint32_t)c[23] << 24;
-    uint32_t local = (uint32_t)c[42] | (uint32_t)c[43] << 8 | (uint32_t)c[44] << 16 |
-                     (uint32_t)c[45] << 24;
+    uint32_t compressed =
+        (uint32_t)c[20] | (uint32_t)c[21] << 8 | (uint32_t)c[22] << 16 | (uint32_t)c[23] << 24;
+    uint32_t local =
+        (uint32_t)c[42] | (uint32_t)c[43] << 8 | (uint32_t)c[44] << 16 | (uint32_t)c[45] << 24;
     unsigned char *data = zip + local + 30 + (zip[local + 26] | zip[local + 27] << 8) +
                           (zip[local + 28] | zip[local + 29] << 8);
     uLong crc = crc32(crc32(0L, Z_NULL, 0), data, compressed);
@@ -215,7 +215,8 @@ START_TEST(test_npz_damaged)
             const char *path = write_bytes("cut.npz", zip, cut);
             clg_dataset *ds = clg_dataset_load_npz(ctx, path);
             ck_assert_msg(ds == NULL, "%s cut to %zu bytes was accepted", names[k], cut);
-            ck_assert_msg(strstr(clg_context_error(ctx), path) != NULL, "%s", clg_context_error(ctx));
+            ck_assert_msg(strstr(clg_context_error(ctx), path) != NULL, "%s",
+                          clg_context_error(ctx));
             clg_context_clear_error(ctx);
         }
         /* A byte flipped in each entry's data: the CRC (or the deflate
@@ -275,11 +276,10 @@ START_TEST(test_npz_damaged)
     /* Found by fuzz/fuzz_npz.c: an end record that defers to zip64 with no
      * room for the zip64 locator before it was refused without a reason. */
     static const unsigned char no_locator[] = {
-        'P', 'K', 3, 4, 0x2d, 0, 0, 0, 8,    0,    0,    0,    0x21, 0, 0,   0, 5, 1, 1,
-        'P', 'K', 5, 6, 0,    0, 0, 0, 2,    0,    2,    0,    0x66, 0, 0,   0, 0xff,
-        0xff, 0xff, 0xff, 0, 0};
-    ck_assert_ptr_null(clg_dataset_load_npz(ctx, write_bytes("zip64.npz", no_locator,
-                                                             sizeof no_locator)));
+        'P', 'K', 3, 4, 0x2d, 0, 0, 0, 8, 0, 0,    0, 0x21, 0, 0,    0,    5,    1,    1, 'P', 'K',
+        5,   6,   0, 0, 0,    0, 2, 0, 2, 0, 0x66, 0, 0,    0, 0xff, 0xff, 0xff, 0xff, 0, 0};
+    ck_assert_ptr_null(
+        clg_dataset_load_npz(ctx, write_bytes("zip64.npz", no_locator, sizeof no_locator)));
     const char *zip64[] = {"zip64.npz: damaged archive", "no zip64 locator", NULL};
     expect_error(ctx, CLG_STATUS_FORMAT, zip64);
 

@@ -139,9 +139,7 @@ static bool print_summary(clg_context *ctx, clg_model *model, const char *source
     bool lenet = strcmp(kind, "lenet5") == 0;
     bool recurrent = strcmp(kind, "rnn") == 0 || strcmp(kind, "lstm") == 0;
     /* between linear layers: ReLU (mlp), tanh (autoencoder), LeNet's own */
-    const char *between = lenet                              ? activation
-                          : strcmp(kind, "autoencoder") == 0 ? "tanh"
-                                                             : "relu";
+    const char *between = lenet ? activation : strcmp(kind, "autoencoder") == 0 ? "tanh" : "relu";
 
     printf("%s %s (%s)\n\n", kind, clg_model_arch(model), source);
     printf("  %-8s %-34s %-18s %12s\n", "layer", "type", "output shape", "parameters");
@@ -170,8 +168,8 @@ static bool print_summary(clg_context *ctx, clg_model *model, const char *source
             int64_t hidden = clg_tensor_dim(G->hidden, 1);
             int64_t steps = in > 0 ? shape[0] / in : 0;
             snprintf(type, sizeof type, "%s(%lld, %lld), %lld steps",
-                     strcmp(kind, "lstm") == 0 ? "LSTM" : "RNN", (long long)in,
-                     (long long)hidden, (long long)steps);
+                     strcmp(kind, "lstm") == 0 ? "LSTM" : "RNN", (long long)in, (long long)hidden,
+                     (long long)steps);
             shape[0] = hidden;
             rank = 1;
             row(G->name, type, rank, shape, G->numel);
@@ -180,8 +178,7 @@ static bool print_summary(clg_context *ctx, clg_model *model, const char *source
             int64_t kh = clg_tensor_dim(G->weight, 2), kw = clg_tensor_dim(G->weight, 3);
             int64_t padding = strcmp(G->name, "conv1") == 0 ? 2 : 0;
             snprintf(type, sizeof type, "Conv2d(%lld, %lld, %lldx%lld%s)", (long long)in,
-                     (long long)out, (long long)kh, (long long)kw,
-                     padding ? ", padding 2" : "");
+                     (long long)out, (long long)kh, (long long)kw, padding ? ", padding 2" : "");
             shape[0] = out;
             shape[1] = shape[1] + 2 * padding - kh + 1;
             shape[2] = shape[2] + 2 * padding - kw + 1;
@@ -283,9 +280,9 @@ int cli_summary(int argc, char **argv)
     clg_context *ctx = NULL;
     if (clg_context_create(NULL, &ctx) != CLG_STATUS_OK)
         return cli_context_error(ctx);
-    clg_model *model = load ? clg_model_from_checkpoint(ctx, load)
-                            : cli_classifier_create(ctx, model_name, activation, hidden,
-                                                    n_hidden, 784, 10, 42);
+    clg_model *model =
+        load ? clg_model_from_checkpoint(ctx, load)
+             : cli_classifier_create(ctx, model_name, activation, hidden, n_hidden, 784, 10, 42);
     int code = CLI_EXIT_FAILURE;
     if (!model)
         cli_context_error(ctx);
