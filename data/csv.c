@@ -1,7 +1,9 @@
-/* data/csv.c: the credit-card fraud data set in its public CSV layout
- * (header Time,V1..V28,Amount,Class; fields optionally in double quotes, as
- * the public file writes them), the lecture's split (half of the normal rows
- * to train on, the other half and every fraud to test on), MinMax scaling
+/* data/csv.c: CSV files: any table of numbers with a header and a label
+ * column, as a classification dataset (clg_dataset_load_csv); the
+ * credit-card fraud data set in its public layout (header
+ * Time,V1..V28,Amount,Class; fields optionally in double quotes, as the
+ * public file writes them), the lecture's split (half of the normal rows to
+ * train on, the other half and every fraud to test on), MinMax scaling
  * fitted on one split, and a seeded generator of synthetic files in the same
  * layout, since the real file is in no package. Every parse error names the
  * file, the line and the column. */
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "clgrad/data.h"
+#include "data/dataset.h"
 #include "data/file.h"
 #include "engine/engine.h"
 
@@ -369,6 +372,175 @@ CLG_API const float *clg_fraud_data_features(const clg_fraud_data *data)
 CLG_API const int32_t *clg_fraud_data_labels(const clg_fraud_data *data)
 {
     return data->label;
+}
+
+/* ---- any table of numbers with a label column ---- */
+
+/* Column `index` (0-based) of the header line at `header`, quoted for
+ * messages. */
+static void header_column(const char *header, int64_t index, char *buf, size_t size)
+{
+    const char *p = header, *s = p, *e = p;
+    for (int64_t c = 0; c <= index; c++) {
+        next_field(&p, &s, &e);
+        if (*p == ',')
+            p++;
+    }
+    quote_field(s, e, buf, size);
+}
+
+CLG_API clg_dataset *clg_dataset_load_csv(clg_context *ctx, const char *path,
+                                          const char *label_column)
+{
+    static const char fn[] = "clg_dataset_load_csv";
+    if (eng_failed(ctx))
+        return NULL;
+    if (!path || !label_column) {
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: the path or the label column is NULL",
+                 fn);
+        return NULL;
+    }
+    char *text = slurp(ctx, fn, path);
+    if (!text)
+        return NULL;
+    float *x = NULL;
+    int32_t *labels = NULL;
+    const char *p = text;
+    if (count_lines(p) == 0) {
+        eng_fail(ctx, CLG_STATUS_FORMAT,
+                 "%s: %s: line 1: the file is empty; expected a header naming the columns", fn,
+                 path);
+        goto fail;
+    }
+    while (at_line_end(p) && *p) /* blank lines before the header */
+        p = skip_line_end(p);
+    /* The header: how many columns, and which one holds the labels. */
+    const char *header = p;
+    int64_t columns = 0, label = -1;
+    for (;;) {
+        const char *s, *e;
+        next_field(&p, &s, &e);
+        if (field_is(s, e, label_column)) {
+            if (label >= 0) {
+                eng_fail(ctx, CLG_STATUS_FORMAT,
+                         "%s: %s: line 1: two columns are named \"%s\" (%lld and %lld)", fn,
+                         path, label_column, (long long)label + 1, (long long)columns + 1);
+                goto fail;
+            }
+            label = columns;
+        }
+        columns++;
+        if (*p != ',')
+            break;
+        p++;
+    }
+    int64_t header_length = (int64_t)(p - header);
+    if (label < 0) {
+        eng_fail(ctx, CLG_STATUS_FORMAT,
+                 "%s: %s: line 1: no column named \"%s\" for the labels; the header is "
+                 "\"%.*s%s\"",
+                 fn, path, label_column, (int)(header_length > 200 ? 200 : header_length),
+                 header, header_length > 200 ? "..." : "");
+        goto fail;
+    }
+    if (columns < 2) {
+        eng_fail(ctx, CLG_STATUS_FORMAT,
+                 "%s: %s: line 1: the labels are the only column; no features to learn from",
+                 fn, path);
+        goto fail;
+    }
+    p = skip_line_end(p);
+    int64_t features = columns - 1, lines = count_lines(p);
+    if (lines == 0) {
+        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: %s: line 2: no rows after the header", fn, path);
+        goto fail;
+    }
+    /* Allocated as rows parse (a row holds at least `columns - 1` commas,
+     * so memory follows the file's size, not its line count times the
+     * header's width). */
+    int64_t capacity = lines < 1024 ? lines : 1024, row = 0, line = 1;
+    x = malloc((size_t)(capacity * features) * sizeof *x);
+    labels = malloc((size_t)capacity * sizeof *labels);
+    if (!x || !labels)
+        goto out_of_memory;
+    while (*p) {
+        line++;
+        if (at_line_end(p)) {
+            p = skip_line_end(p);
+            continue;
+        }
+        if (row == capacity) {
+            int64_t grown = 2 * capacity < lines ? 2 * capacity : lines;
+            float *more_x = realloc(x, (size_t)(grown * features) * sizeof *x);
+            if (more_x)
+                x = more_x;
+            int32_t *more_labels = realloc(labels, (size_t)grown * sizeof *labels);
+            if (more_labels)
+                labels = more_labels;
+            if (!more_x || !more_labels)
+                goto out_of_memory;
+            capacity = grown;
+        }
+        float *out = x + row * features;
+        for (int64_t column = 0; column < columns; column++) {
+            char name[40], got[40];
+            if (column > 0) {
+                if (*p != ',') {
+                    header_column(header, column, name, sizeof name);
+                    eng_fail(ctx, CLG_STATUS_FORMAT,
+                             "%s: %s: line %lld, column %lld (%s): the row ends after %lld "
+                             "fields; the header has %lld",
+                             fn, path, (long long)line, (long long)column + 1, name,
+                             (long long)column, (long long)columns);
+                    goto fail;
+                }
+                p++;
+            }
+            const char *s, *e;
+            next_field(&p, &s, &e);
+            char *end = NULL;
+            errno = 0;
+            double v = s < e ? strtod(s, &end) : 0.0;
+            bool number = s < e && end == e && errno != ERANGE && isfinite(v);
+            bool fits = column == label ? v == floor(v) && v >= 0 && v < DATA_MAX_CLASSES
+                                        : fabs(v) <= FLT_MAX;
+            if (!number || !fits) {
+                header_column(header, column, name, sizeof name);
+                quote_field(s, e, got, sizeof got);
+                eng_fail(ctx, CLG_STATUS_FORMAT, "%s: %s: line %lld, column %lld (%s): %s %s",
+                         fn, path, (long long)line, (long long)column + 1, name, got,
+                         !number           ? "is not a number"
+                         : column == label ? "is not a class index (a whole number 0, 1, ..., "
+                                             "C - 1, C at most 65536)"
+                                           : "overflows a 32-bit float");
+                goto fail;
+            }
+            if (column == label)
+                labels[row] = (int32_t)v;
+            else
+                *out++ = (float)v;
+        }
+        if (!at_line_end(p)) {
+            eng_fail(ctx, CLG_STATUS_FORMAT,
+                     "%s: %s: line %lld, column %lld: more fields than the header's %lld", fn,
+                     path, (long long)line, (long long)columns + 1, (long long)columns);
+            goto fail;
+        }
+        p = skip_line_end(p);
+        row++;
+    }
+    free(text);
+    char labels_name[4200];
+    snprintf(labels_name, sizeof labels_name, "%s: column \"%s\"", path, label_column);
+    return data_dataset_take(ctx, x, labels, row, features, path, labels_name);
+out_of_memory:
+    eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: %s: out of host memory for %lld rows", fn, path,
+             (long long)capacity);
+fail:
+    free(text);
+    free(x);
+    free(labels);
+    return NULL;
 }
 
 /* ---- the lecture's split ---- */

@@ -1,14 +1,18 @@
-/* data/dataset.c: image classification datasets in the MNIST layout (an IDX
- * images file (N, H, W) and an IDX labels file (N) per split), held on the
- * host as float pixels in [0, 1] and int32 labels, and the row gather that
- * assembles a batch from a batcher's indices. */
+/* data/dataset.c: classification datasets held on the host as float rows
+ * and int32 labels: the MNIST layout (an IDX images file (N, H, W) and an
+ * IDX labels file (N) per split, pixels scaled to [0, 1]), any host arrays
+ * (data_dataset_take, which the npz and CSV readers use too), the seeded
+ * held-out split, and the row gather that assembles a batch from a
+ * batcher's indices. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "clgrad/data.h"
+#include "data/dataset.h"
 #include "engine/engine.h"
 
 /* MNIST, Fashion-MNIST and KMNIST all have ten classes; a dataset in the same
@@ -142,6 +146,198 @@ done:
     clg_idx_destroy(images);
     clg_idx_destroy(labels);
     return ds;
+}
+
+/* An empty dataset with room for n rows of `features`, its names copied;
+ * NULL (the context told) when memory runs out. */
+static clg_dataset *dataset_alloc(clg_context *ctx, int64_t n, int64_t features,
+                                  const char *x_name, const char *labels_name)
+{
+    clg_dataset *ds = calloc(1, sizeof *ds);
+    if (ds) {
+        ds->images = malloc((size_t)(n * features) * sizeof *ds->images);
+        ds->labels = malloc((size_t)n * sizeof *ds->labels);
+        ds->images_path = strdup(x_name);
+        ds->labels_path = strdup(labels_name);
+    }
+    if (!ds || !ds->images || !ds->labels || !ds->images_path || !ds->labels_path) {
+        clg_dataset_destroy(ds);
+        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory for %lld rows of %lld",
+                 x_name, (long long)n, (long long)features);
+        return NULL;
+    }
+    ds->size = n;
+    ds->features = features;
+    return ds;
+}
+
+clg_dataset *data_dataset_take(clg_context *ctx, float *x, int32_t *labels, int64_t n,
+                               int64_t features, const char *x_name, const char *labels_name)
+{
+    clg_dataset *ds = NULL;
+    if (n < 1) {
+        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: no samples (0 rows): nothing to train or test on",
+                 x_name);
+        goto fail;
+    }
+    if (features < 1) {
+        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: rows of 0 features", x_name);
+        goto fail;
+    }
+    /* A NaN or an infinity in the inputs turns every loss after it into
+     * NaN; say where it is rather than let a run diverge for no visible
+     * reason. */
+    for (int64_t i = 0; i < n * features; i++)
+        if (!isfinite(x[i])) {
+            eng_fail(ctx, CLG_STATUS_FORMAT,
+                     "%s: row %lld, column %lld is %s: the inputs must be finite numbers",
+                     x_name, (long long)(i / features), (long long)(i % features),
+                     isnan(x[i]) ? "NaN" : "infinite");
+            goto fail;
+        }
+    int32_t largest = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (labels[i] < 0 || labels[i] >= DATA_MAX_CLASSES) {
+            eng_fail(ctx, CLG_STATUS_FORMAT,
+                     "%s: label %ld of sample %lld is %s: labels are class indices 0, 1, ..., "
+                     "C - 1 (at most %d classes)",
+                     labels_name, (long)labels[i], (long long)i,
+                     labels[i] < 0 ? "negative" : "too large", DATA_MAX_CLASSES);
+            goto fail;
+        }
+        largest = labels[i] > largest ? labels[i] : largest;
+    }
+    ds = calloc(1, sizeof *ds);
+    if (ds) {
+        ds->images_path = strdup(x_name);
+        ds->labels_path = strdup(labels_name);
+    }
+    if (!ds || !ds->images_path || !ds->labels_path) {
+        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory", x_name);
+        clg_dataset_destroy(ds);
+        ds = NULL;
+        goto fail;
+    }
+    ds->size = n;
+    ds->features = features;
+    ds->classes = largest + 1;
+    ds->images = x;
+    ds->labels = labels;
+    return ds;
+fail:
+    free(x);
+    free(labels);
+    return NULL;
+}
+
+CLG_API clg_dataset *clg_dataset_from_arrays(clg_context *ctx, const float *x, int64_t n,
+                                             int64_t features, const int32_t *labels,
+                                             const char *name)
+{
+    static const char fn[] = "clg_dataset_from_arrays";
+    if (eng_failed(ctx))
+        return NULL;
+    if (!x || !labels || n < 1 || features < 1 || n > INT64_MAX / features ||
+        (uint64_t)(n * features) > SIZE_MAX / 2 / sizeof *x) {
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                 "%s: %lld rows of %lld features (x %s, labels %s); expected at least one of "
+                 "each, within host memory, and no NULL array",
+                 fn, (long long)n, (long long)features, x ? "given" : "NULL",
+                 labels ? "given" : "NULL");
+        return NULL;
+    }
+    char x_name[512], labels_name[512];
+    snprintf(x_name, sizeof x_name, "%s: x", name ? name : fn);
+    snprintf(labels_name, sizeof labels_name, "%s: labels", name ? name : fn);
+    float *x_copy = malloc((size_t)(n * features) * sizeof *x_copy);
+    int32_t *labels_copy = malloc((size_t)n * sizeof *labels_copy);
+    if (!x_copy || !labels_copy) {
+        free(x_copy);
+        free(labels_copy);
+        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory for %lld rows of %lld",
+                 fn, (long long)n, (long long)features);
+        return NULL;
+    }
+    memcpy(x_copy, x, (size_t)(n * features) * sizeof *x_copy);
+    memcpy(labels_copy, labels, (size_t)n * sizeof *labels_copy);
+    return data_dataset_take(ctx, x_copy, labels_copy, n, features, x_name, labels_name);
+}
+
+/* splitmix64 (Steele et al. 2014): the held-out split's permutation, drawn
+ * on the host so a seed splits a file alike on every machine. */
+static uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+CLG_API clg_status clg_dataset_split(clg_context *ctx, const clg_dataset *ds, double fraction,
+                                     uint64_t seed, clg_dataset **train, clg_dataset **held_out)
+{
+    if (train)
+        *train = NULL;
+    if (held_out)
+        *held_out = NULL;
+    if (eng_failed(ctx))
+        return clg_context_status(ctx);
+    if (!ds || !train || !held_out || !(fraction > 0.0 && fraction < 1.0))
+        return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                        "clg_dataset_split: the held-out fraction %g is not in (0, 1), or a "
+                        "pointer is NULL",
+                        fraction);
+    int64_t n = ds->size;
+    if (n < 2)
+        return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                        "clg_dataset_split: %s has one sample: a split needs two at least",
+                        ds->images_path);
+    /* Rounded, and at least one row on each side. */
+    int64_t count = (int64_t)llround((double)n * fraction);
+    count = count < 1 ? 1 : count > n - 1 ? n - 1 : count;
+    int64_t *order = malloc((size_t)n * sizeof *order);
+    bool *out = calloc((size_t)n, sizeof *out);
+    clg_dataset *parts[2] = {NULL, NULL};
+    if (order && out) {
+        parts[0] = dataset_alloc(ctx, n - count, ds->features, ds->images_path, ds->labels_path);
+        parts[1] = parts[0] ? dataset_alloc(ctx, count, ds->features, ds->images_path,
+                                            ds->labels_path)
+                            : NULL;
+    } else {
+        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "clg_dataset_split: out of host memory");
+    }
+    if (parts[1]) {
+        /* Fisher-Yates; the first `count` rows of the permutation are held
+         * out. Each part keeps the file's order (the batcher shuffles), and
+         * the whole set's classes: a class missing from one part is still
+         * an output of the model. */
+        for (int64_t i = 0; i < n; i++)
+            order[i] = i;
+        uint64_t state = seed;
+        for (int64_t i = n - 1; i > 0; i--) {
+            int64_t j = (int64_t)(splitmix64(&state) % (uint64_t)(i + 1));
+            int64_t t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        for (int64_t i = 0; i < count; i++)
+            out[order[i]] = true;
+        int64_t filled[2] = {0, 0};
+        for (int64_t r = 0; r < n; r++) {
+            clg_dataset *part = parts[out[r]];
+            clg_dataset_gather(ds, &r, 1, part->images + filled[out[r]] * ds->features,
+                               part->labels + filled[out[r]]);
+            filled[out[r]]++;
+        }
+        parts[0]->classes = parts[1]->classes = ds->classes;
+        *train = parts[0];
+        *held_out = parts[1];
+    } else {
+        clg_dataset_destroy(parts[0]);
+    }
+    free(order);
+    free(out);
+    return clg_context_status(ctx);
 }
 
 CLG_API clg_status clg_dataset_check_labels(clg_context *ctx, const clg_dataset *ds, int classes)

@@ -13,7 +13,7 @@ root=$PWD
 seconds=${1:-60}
 shift || true
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(idx csv safetensors checkpoint cache)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(idx csv npz safetensors checkpoint cache)
 build=${FUZZ_BUILD:-$root/build-fuzz}
 
 command -v clang >/dev/null || { echo "fuzz/run.sh: clang is missing (apt-get install clang)" >&2; exit 1; }

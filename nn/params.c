@@ -111,6 +111,15 @@ CLG_API clg_status clg_params_extend(clg_params *ps, const char *prefix, const c
 
 CLG_API size_t clg_params_count(const clg_params *ps) { return ps->count; }
 
+CLG_API int64_t clg_params_numel(const clg_params *ps)
+{
+    int64_t total = 0;
+    for (size_t i = 0; i < ps->count; i++)
+        if (!ps->buffers[i])
+            total += clg_tensor_numel(ps->tensors[i]);
+    return total;
+}
+
 CLG_API const char *clg_params_name(const clg_params *ps, size_t index)
 {
     return index < ps->count ? ps->names[index] : NULL;

@@ -1,5 +1,6 @@
 /* clgrad/data.h: files and datasets on the host side: IDX (MNIST,
- * Fashion-MNIST), seeded shuffling and batching, safetensors checkpoints and
+ * Fashion-MNIST), your own data (host arrays, NumPy .npz, CSV), seeded
+ * shuffling and batching, safetensors checkpoints and
  * classification metrics. Failures are reported through the context like
  * every other error, naming the file and what was wrong with it. */
 #ifndef CLGRAD_DATA_H
@@ -38,7 +39,7 @@ CLG_API clg_dataset *clg_dataset_load_mnist(clg_context *ctx, const char *dir, b
 CLG_API void clg_dataset_destroy(clg_dataset *ds);
 CLG_API int64_t clg_dataset_size(const clg_dataset *ds);
 CLG_API int64_t clg_dataset_features(const clg_dataset *ds); /* 784 for 28x28 */
-/* 1 + the largest label, at least 10. */
+/* 1 + the largest label; at least 10 for clg_dataset_load_mnist. */
 CLG_API int clg_dataset_classes(const clg_dataset *ds);
 /* CLG_STATUS_FORMAT, naming the labels file, the sample and the label, unless
  * every label is in [0, classes): a test split checked against the classes
@@ -53,6 +54,49 @@ CLG_API const int32_t *clg_dataset_labels(const clg_dataset *ds);
 /* Copies the rows named by `indices` into x (count * features) and y (count). */
 CLG_API void clg_dataset_gather(const clg_dataset *ds, const int64_t *indices, int64_t count,
                                 float *x, int32_t *y);
+
+/* ---- Your own data: datasets from host arrays, NumPy .npz and CSV files ----
+ *
+ * Each gives a dataset like the MNIST one above, with classes = 1 + the
+ * largest label (no minimum of ten). Every source is checked alike: at
+ * least one row and one feature, every input finite (a NaN is named by row
+ * and column rather than left to turn every loss into NaN), every label a
+ * class index in [0, 65536). Failures are CLG_STATUS_FORMAT naming the file
+ * (or `name`), the array or column, and the row. */
+
+/* A copy of x (n, features), row-major, and labels (n); `name` (may be
+ * NULL) stands for the arrays in messages. Nothing is borrowed. */
+CLG_API clg_dataset *clg_dataset_from_arrays(clg_context *ctx, const float *x, int64_t n,
+                                             int64_t features, const int32_t *labels,
+                                             const char *name);
+/* A NumPy archive with arrays "x" and "y", as np.savez(path, x=x, y=y) and
+ * np.savez_compressed write it (stored and deflated zip entries, zip64
+ * included; each entry's CRC is checked). Other arrays are ignored.
+ *   x: (N, features), or (N, C, H, W) or (N, H, W) flattened per sample, of
+ *      float32, float64 (rounded to float32) or uint8 (divided by 255, as
+ *      the MNIST pixels are, and torchvision's ToTensor does);
+ *   y: (N) of any integer type up to 64 bits (int8 ... uint64).
+ * Little endian, C order ('fortran_order': False) only: anything else
+ * (float16, big endian, object arrays, which NumPy pickles) is refused with
+ * the dtype and the conversion that fixes it. Sizes the archive or a .npy
+ * header states are checked against the file before anything is allocated
+ * for them. */
+CLG_API clg_dataset *clg_dataset_load_npz(clg_context *ctx, const char *path);
+/* A CSV file with a header row naming the columns; the column named
+ * `label_column` holds the labels (whole numbers), every other column is a
+ * feature (a number). Fields may be in double quotes; lines end in \n or
+ * \r\n; blank lines are skipped. */
+CLG_API clg_dataset *clg_dataset_load_csv(clg_context *ctx, const char *path,
+                                          const char *label_column);
+/* Splits `ds` in two by a permutation of its rows drawn from `seed`
+ * (splitmix64, the same on every machine): *held_out receives
+ * round(size * fraction) rows (at least one, and one left to train on),
+ * *train the rest, each in the order of `ds`, both with the classes of
+ * `ds`. fraction in (0, 1) and size >= 2, else CLG_STATUS_INVALID_ARGUMENT.
+ * Both are new datasets (destroy them); NULL on error. */
+CLG_API clg_status clg_dataset_split(clg_context *ctx, const clg_dataset *ds, double fraction,
+                                     uint64_t seed, clg_dataset **train,
+                                     clg_dataset **held_out);
 
 /* ---- Seeded shuffling and batching ---- */
 

@@ -32,7 +32,12 @@ CLG_API bool clg_params_is_buffer(const clg_params *params, size_t index);
  * with `prefix`. */
 CLG_API clg_status clg_params_extend(clg_params *params, const char *prefix,
                                      const clg_params *other);
+/* How many entries (tensors: parameters and buffers), not elements. */
 CLG_API size_t clg_params_count(const clg_params *params);
+/* How many elements the parameters hold, buffers left out: PyTorch's
+ * sum(p.numel() for p in model.parameters()), the figure print(model)
+ * summaries quote (235,146 for the 784-256-128-10 MLP). */
+CLG_API int64_t clg_params_numel(const clg_params *params);
 /* Borrowed. NULL when index is out of range. */
 CLG_API const char *clg_params_name(const clg_params *params, size_t index);
 CLG_API clg_tensor *clg_params_tensor(const clg_params *params, size_t index);

@@ -1,4 +1,6 @@
-/* tests/data/test_csv.c: the credit-card fraud CSV layout (data/csv.c): the
+/* tests/data/test_csv.c: CSV files (data/csv.c): any table with a label
+ * column as a dataset (values, quotes, CRLF, and each refusal with its line,
+ * column and column name); the credit-card fraud layout: the
  * synthetic generator read back (layout, imbalance, determinism), quoted
  * fields as the public file writes them, the lecture's split, MinMax scaling
  * against a hand case, and every kind of bad input with the file, line and
@@ -321,6 +323,89 @@ START_TEST(test_fraud_csv_hostile_bytes)
 }
 END_TEST
 
+/* ---- any table with a label column (clg_dataset_load_csv) ---- */
+
+static void expect_bad_table(clg_context *ctx, const char *name, const char *text,
+                             const char *label, const char *want)
+{
+    char path[256];
+    write_file(name, text, path, sizeof path);
+    clg_context_clear_error(ctx);
+    ck_assert_ptr_null(clg_dataset_load_csv(ctx, path, label));
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_FORMAT);
+    char prefix[512];
+    snprintf(prefix, sizeof prefix, "clg_dataset_load_csv: %s: %s", path, want);
+    ck_assert_msg(strncmp(clg_context_error(ctx), prefix, strlen(prefix)) == 0,
+                  "%s: message \"%s\", expected it to start with \"%s\"", name,
+                  clg_context_error(ctx), prefix);
+}
+
+/* The label column anywhere, quoted fields, CRLF, blank lines; classes are
+ * 1 + the largest label. */
+START_TEST(test_table_csv_values)
+{
+    make_dir();
+    clg_context *ctx = test_context();
+    char path[256];
+    write_file("t.csv",
+               "a,\"kind\",b\r\n"
+               "1.5,2,-3\r\n"
+               "\r\n"
+               "\"0.25\",0,1e3\r\n"
+               "-0,4,7\r\n",
+               path, sizeof path);
+    clg_dataset *ds = clg_dataset_load_csv(ctx, path, "kind");
+    ck_assert_msg(ds != NULL, "%s", clg_context_error(ctx));
+    ck_assert_int_eq(clg_dataset_size(ds), 3);
+    ck_assert_int_eq(clg_dataset_features(ds), 2);
+    ck_assert_int_eq(clg_dataset_classes(ds), 5);
+    const float want_x[6] = {1.5f, -3.0f, 0.25f, 1000.0f, -0.0f, 7.0f};
+    const int32_t want_y[3] = {2, 0, 4};
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq(clg_dataset_images(ds)[i], want_x[i]);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(clg_dataset_labels(ds)[i], want_y[i]);
+    clg_dataset_destroy(ds);
+    clg_context_destroy(ctx);
+    remove_dir();
+}
+END_TEST
+
+START_TEST(test_table_csv_bad_input)
+{
+    make_dir();
+    clg_context *ctx = test_context();
+    expect_bad_table(ctx, "empty.csv", "", "y", "line 1: the file is empty");
+    expect_bad_table(ctx, "nolabel.csv", "a,b\n1,2\n", "y",
+                     "line 1: no column named \"y\" for the labels; the header is \"a,b\"");
+    expect_bad_table(ctx, "twice.csv", "y,a,y\n1,2,3\n", "y",
+                     "line 1: two columns are named \"y\" (1 and 3)");
+    expect_bad_table(ctx, "only.csv", "y\n1\n", "y", "line 1: the labels are the only column");
+    expect_bad_table(ctx, "norows.csv", "a,y\n", "y", "line 2: no rows after the header");
+    expect_bad_table(ctx, "text.csv", "a,y\n1,0\nx1,1\n", "y",
+                     "line 3, column 1 (\"a\"): \"x1\" is not a number");
+    expect_bad_table(ctx, "half.csv", "a,y\n1,0.5\n", "y",
+                     "line 2, column 2 (\"y\"): \"0.5\" is not a class index");
+    expect_bad_table(ctx, "negative.csv", "a,y\n1,-1\n", "y",
+                     "line 2, column 2 (\"y\"): \"-1\" is not a class index");
+    expect_bad_table(ctx, "huge.csv", "a,y\n1,1e9\n", "y",
+                     "line 2, column 2 (\"y\"): \"1e9\" is not a class index");
+    expect_bad_table(ctx, "short.csv", "a,b,y\n1,2,0\n1,2\n", "y",
+                     "line 3, column 3 (\"y\"): the row ends after 2 fields; the header has 3");
+    expect_bad_table(ctx, "long.csv", "a,y\n1,2,3\n", "y",
+                     "line 2, column 3: more fields than the header's 2");
+    expect_bad_table(ctx, "overflow.csv", "a,y\n1e39,0\n", "y",
+                     "line 2, column 1 (\"a\"): \"1e39\" overflows a 32-bit float");
+    expect_bad_table(ctx, "nan.csv", "a,y\nnan,0\n", "y",
+                     "line 2, column 1 (\"a\"): \"nan\" is not a number");
+    clg_context_clear_error(ctx);
+    ck_assert_ptr_null(clg_dataset_load_csv(ctx, "/dev/zero", "y"));
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_FORMAT);
+    clg_context_destroy(ctx);
+    remove_dir();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("data/csv");
@@ -331,6 +416,8 @@ int main(void)
     tcase_add_test(tc, test_minmax_hand_case);
     tcase_add_test(tc, test_fraud_csv_bad_input);
     tcase_add_test(tc, test_fraud_csv_hostile_bytes);
+    tcase_add_test(tc, test_table_csv_values);
+    tcase_add_test(tc, test_table_csv_bad_input);
     suite_add_tcase(s, tc);
     return test_run(s);
 }

@@ -3,7 +3,8 @@
  * dataset-fashion-mnist; tests/meson.build sets the variable), checked
  * against counts and byte sums computed independently with Python's gzip, a
  * tiny synthetic folder, row gathering, and the messages for a missing folder
- * and a damaged file. */
+ * and a damaged file; datasets from host arrays (a copy, checked) and the
+ * seeded held-out split. */
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -270,6 +271,112 @@ START_TEST(test_dataset_empty_split_and_label_check)
 }
 END_TEST
 
+/* A copy, not a borrow; classes from the largest label; the checks every
+ * source shares. */
+START_TEST(test_dataset_from_arrays)
+{
+    clg_context *ctx = test_context();
+    float x[6] = {1, 2, 3, 4, 5, 6};
+    int32_t y[3] = {0, 6, 2};
+    clg_dataset *ds = clg_dataset_from_arrays(ctx, x, 3, 2, y, "mine");
+    ck_assert_msg(ds != NULL, "%s", clg_context_error(ctx));
+    x[0] = 100;
+    y[0] = 5;
+    ck_assert_int_eq(clg_dataset_size(ds), 3);
+    ck_assert_int_eq(clg_dataset_features(ds), 2);
+    ck_assert_int_eq(clg_dataset_classes(ds), 7);
+    ck_assert_float_eq(clg_dataset_images(ds)[0], 1.0f);
+    ck_assert_int_eq(clg_dataset_labels(ds)[0], 0);
+    ck_assert_str_eq(clg_dataset_labels_path(ds), "mine: labels");
+    clg_dataset_destroy(ds);
+    x[0] = 1;
+    y[0] = 0;
+
+    y[1] = -2;
+    ck_assert_ptr_null(clg_dataset_from_arrays(ctx, x, 3, 2, y, "mine"));
+    expect_error(ctx, CLG_STATUS_FORMAT,
+                 (const char *[]){"mine: labels: label -2 of sample 1 is negative", NULL});
+    y[1] = 65536;
+    ck_assert_ptr_null(clg_dataset_from_arrays(ctx, x, 3, 2, y, NULL));
+    expect_error(ctx, CLG_STATUS_FORMAT,
+                 (const char *[]){"clg_dataset_from_arrays: labels: label 65536 of sample 1 is "
+                                  "too large",
+                                  NULL});
+    y[1] = 1;
+    x[5] = INFINITY;
+    ck_assert_ptr_null(clg_dataset_from_arrays(ctx, x, 3, 2, y, "mine"));
+    expect_error(ctx, CLG_STATUS_FORMAT,
+                 (const char *[]){"mine: x: row 2, column 1 is infinite", NULL});
+    ck_assert_ptr_null(clg_dataset_from_arrays(ctx, x, 0, 2, y, "mine"));
+    expect_error(ctx, CLG_STATUS_INVALID_ARGUMENT, (const char *[]){"0 rows of 2", NULL});
+    ck_assert_ptr_null(clg_dataset_from_arrays(ctx, NULL, 3, 2, y, "mine"));
+    expect_error(ctx, CLG_STATUS_INVALID_ARGUMENT, (const char *[]){"x NULL", NULL});
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* Every row lands in exactly one part, in the file's order; the held-out
+ * count is the rounded fraction; the same seed gives the same split and
+ * another seed another; both parts keep the whole set's classes. */
+START_TEST(test_dataset_split)
+{
+    clg_context *ctx = test_context();
+    enum { N = 50 };
+    float x[N * 2];
+    int32_t y[N];
+    for (int i = 0; i < N; i++) {
+        x[2 * i] = (float)i;
+        x[2 * i + 1] = (float)-i;
+        y[i] = i == 7 ? 9 : i % 2; /* class 9 only in row 7 */
+    }
+    clg_dataset *ds = clg_dataset_from_arrays(ctx, x, N, 2, y, "rows");
+    ck_assert_ptr_nonnull(ds);
+    clg_dataset *train = NULL, *held = NULL, *train2 = NULL, *held2 = NULL;
+    ck_assert_int_eq(clg_dataset_split(ctx, ds, 0.1, 42, &train, &held), CLG_STATUS_OK);
+    ck_assert_int_eq(clg_dataset_size(held), 5);
+    ck_assert_int_eq(clg_dataset_size(train), 45);
+    ck_assert_int_eq(clg_dataset_classes(train), 10);
+    ck_assert_int_eq(clg_dataset_classes(held), 10);
+    int seen[N] = {0};
+    const clg_dataset *parts[2] = {train, held};
+    for (int p = 0; p < 2; p++) {
+        float last = -1;
+        for (int64_t i = 0; i < clg_dataset_size(parts[p]); i++) {
+            const float *row = clg_dataset_images(parts[p]) + 2 * i;
+            int r = (int)row[0];
+            ck_assert_float_eq(row[1], (float)-r);
+            ck_assert_int_eq(clg_dataset_labels(parts[p])[i], y[r]);
+            ck_assert_msg(row[0] > last, "part %d is not in the file's order", p);
+            last = row[0];
+            seen[r]++;
+        }
+    }
+    for (int r = 0; r < N; r++)
+        ck_assert_int_eq(seen[r], 1);
+    ck_assert_int_eq(clg_dataset_split(ctx, ds, 0.1, 42, &train2, &held2), CLG_STATUS_OK);
+    ck_assert_int_eq(memcmp(clg_dataset_images(held), clg_dataset_images(held2), 5 * 2 * 4), 0);
+    clg_dataset_destroy(train2);
+    clg_dataset_destroy(held2);
+    ck_assert_int_eq(clg_dataset_split(ctx, ds, 0.1, 43, &train2, &held2), CLG_STATUS_OK);
+    ck_assert_int_ne(memcmp(clg_dataset_images(held), clg_dataset_images(held2), 5 * 2 * 4), 0);
+    clg_dataset_destroy(train2);
+    clg_dataset_destroy(held2);
+    /* a fraction that rounds to nothing still holds one row out */
+    ck_assert_int_eq(clg_dataset_split(ctx, ds, 0.001, 1, &train2, &held2), CLG_STATUS_OK);
+    ck_assert_int_eq(clg_dataset_size(held2), 1);
+    clg_dataset_destroy(train2);
+    clg_dataset_destroy(held2);
+    ck_assert_int_eq(clg_dataset_split(ctx, ds, 1.0, 1, &train2, &held2),
+                     CLG_STATUS_INVALID_ARGUMENT);
+    expect_error(ctx, CLG_STATUS_INVALID_ARGUMENT, (const char *[]){"fraction 1", NULL});
+    ck_assert_ptr_null(train2);
+    clg_dataset_destroy(train);
+    clg_dataset_destroy(held);
+    clg_dataset_destroy(ds);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("data/dataset");
@@ -280,6 +387,8 @@ int main(void)
     tcase_add_test(tc, test_dataset_empty_split_and_label_check);
     tcase_add_test(tc, test_dataset_missing_folder);
     tcase_add_test(tc, test_dataset_bad_files);
+    tcase_add_test(tc, test_dataset_from_arrays);
+    tcase_add_test(tc, test_dataset_split);
     suite_add_tcase(s, tc);
     return test_run(s);
 }

@@ -1,5 +1,6 @@
 /* tests/nn/test_params.c: named parameter lists (nn/params.c): insertion
- * order, lookup, prefixed extension, duplicate names and zero_grad. */
+ * order, lookup, prefixed extension, duplicate names, zero_grad, and the
+ * two counts (entries, and elements without buffers). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,9 +14,12 @@ START_TEST(test_params_add_find)
     clg_params *ps = clg_params_create(ctx);
     ck_assert_ptr_nonnull(ps);
     ck_assert_int_eq(clg_params_count(ps), 0);
+    ck_assert_int_eq(clg_params_numel(ps), 0);
     ck_assert_int_eq(clg_params_add(ps, "weight", w), CLG_STATUS_OK);
     ck_assert_int_eq(clg_params_add(ps, "bias", b), CLG_STATUS_OK);
+    /* count is entries, numel elements */
     ck_assert_int_eq(clg_params_count(ps), 2);
+    ck_assert_int_eq(clg_params_numel(ps), 3 * 2 + 3);
     /* insertion order, names copied */
     ck_assert_str_eq(clg_params_name(ps, 0), "weight");
     ck_assert_str_eq(clg_params_name(ps, 1), "bias");
@@ -168,6 +172,8 @@ START_TEST(test_params_buffers)
     ck_assert(!clg_params_is_buffer(inner, 0));
     ck_assert(clg_params_is_buffer(inner, 1));
     ck_assert(!clg_params_is_buffer(inner, 2));
+    /* as sum(p.numel() for p in model.parameters()): buffers left out */
+    ck_assert_int_eq(clg_params_numel(inner), 2);
     clg_params *outer = clg_params_create(ctx);
     ck_assert_int_eq(clg_params_extend(outer, "bn.", inner), CLG_STATUS_OK);
     ck_assert(clg_params_is_buffer(outer, 1));

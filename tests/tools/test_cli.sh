@@ -84,7 +84,7 @@ errors() {
     expect_out help 'tune'
     expect_out help 'POCL_AFFINITY'
     expect_out help 'CLGRAD_DEVICE'
-    for command in devices train eval tune; do
+    for command in devices train eval tune summary; do
         run "help_$command" "$command" --help
         expect_ok "help_$command"
         expect_out "help_$command" "^usage: clgrad $command"
@@ -520,7 +520,7 @@ PY
     expect_error empty_train 1 'empty_train/train-images-idx3-ubyte: no images'
     fake_mnist "$work/sizes" 20 10 28 14 9 9
     run sizes train logreg --data "$work/sizes" --epochs 1 --save "$work/s.safetensors"
-    expect_error sizes 1 'sizes/train-images-idx3-ubyte holds images of 784 pixels but .*sizes/t10k-images-idx3-ubyte of 196'
+    expect_error sizes 1 'sizes/train-images-idx3-ubyte has rows of 784 features but .*sizes/t10k-images-idx3-ubyte of 196'
     grep -q '^epoch' "$work/sizes.out" && fail "sizes: an epoch ran before the check"
 
     # More than ten classes: train, eval and attack --out name classes by
@@ -564,8 +564,92 @@ PY
     [ -e "$work/c13.safetensors.tmp.$$" ] || fail "retrain13: a live process's temporary was removed"
 }
 
+# Your own data (NumPy .npz and CSV fixtures written by tools/golden/gen_npz.py:
+# three Gaussian blobs in 6 dimensions), --metrics, and clgrad summary.
+owndata_checks() {
+    local npz
+    npz=$(cd "$(dirname "$0")/../golden/npz" && pwd)
+
+    run own_val train mlp --data "$npz/blobs_train.npz" --val-split 0.1 --epochs 5 \
+        --metrics "$work/own.csv" --save "$work/own.safetensors"
+    expect_ok own_val
+    expect_out own_val '^data: .*blobs_train\.npz, 6 features, 3 classes; 100 samples held out for validation'
+    expect_out own_val '^900 samples, 5 epochs'
+    expect_out own_val '^epoch 5/5  loss [0-9.]+ .* validation accuracy [0-9.]+%$'
+    grep -q 'test accuracy' "$work/own_val.out" && fail "own_val: a validation run speaks of test accuracy"
+    local accuracy
+    accuracy=$(sed -n 's/^trained in .* final validation accuracy \([0-9.]*\)%$/\1/p' "$work/own_val.out")
+    awk -v a="$accuracy" 'BEGIN { exit !(a >= 90) }' || fail "own_val: accuracy '$accuracy' below 90%"
+    # --metrics: a header, one row per epoch, the last accuracy the one printed,
+    # the loss falling, no temporary left behind.
+    [ "$(head -n 1 "$work/own.csv")" = "epoch,train_loss,val_loss,val_accuracy,seconds" ] ||
+        fail "own_val: metrics header '$(head -n 1 "$work/own.csv")'"
+    [ "$(wc -l <"$work/own.csv")" = 6 ] || fail "own_val: metrics has $(wc -l <"$work/own.csv") lines, expected 6"
+    awk -F, -v a="$accuracy" 'NR == 2 { first = $2 } NR == 6 { last = $2; acc = $4; s = $5 }
+        END { exit !(last < first && (acc * 100 - a) ^ 2 < 1e-4 && s > 0) }' "$work/own.csv" ||
+        fail "own_val: metrics rows do not fit the run: $(cat "$work/own.csv")"
+    [ -e "$work/own.csv.tmp" ] && fail "own_val: metrics temporary left"
+
+    # A real test set, as .npz and as CSV with its label column named.
+    run own_test train logreg --data "$npz/blobs_train.npz" --test "$npz/blobs_test.npz" \
+        --epochs 5 --save "$work/own2.safetensors"
+    expect_ok own_test
+    expect_out own_test '^epoch 5/5  .* test accuracy [0-9.]+%$'
+    expect_out own_test '; test set .*blobs_test\.npz \(200 samples\)'
+    run own_csv train mlp --data "$npz/blobs_train.npz" --test "$npz/blobs_test.csv" \
+        --label class --epochs 2 --save "$work/own3.safetensors"
+    expect_ok own_csv
+    expect_out own_csv 'test set .*blobs_test\.csv \(200 samples\)'
+
+    # What is wrong with the command line or the data, said in one line.
+    run own_no_held train mlp --data "$npz/blobs_train.npz"
+    expect_error own_no_held 2 'give --test FILE or --val-split F'
+    run own_both train mlp --data "$npz/blobs_train.npz" --test "$npz/blobs_test.npz" --val-split 0.1
+    expect_error own_both 2 '--test and --val-split'
+    run own_split_one train mlp --data "$npz/blobs_train.npz" --val-split 1
+    expect_error own_split_one 2 '^clgrad: --val-split: 1 is not a fraction'
+    run own_label_npz train mlp --data "$npz/blobs_train.npz" --val-split 0.1 --label y
+    expect_error own_label_npz 2 '^clgrad: --label: '
+    run own_test_folder train mlp --test "$npz/blobs_test.npz"
+    expect_error own_test_folder 2 'Fashion-MNIST brings its own test set'
+    run own_lenet train lenet5 --data "$npz/blobs_train.npz" --val-split 0.1
+    expect_error own_lenet 1 'lenet5 takes 28x28 images \(784 features\).*6 features and 3 classes'
+    run own_mismatch train mlp --data "$npz/shape_mismatch.npz" --val-split 0.1
+    expect_error own_mismatch 1 "shape_mismatch\.npz: array 'y': shape \(10,\) but x has 12 rows"
+    run own_features train mlp --data "$npz/images_u8.npz" --test "$npz/blobs_test.npz"
+    expect_error own_features 1 'rows of 784 features but .*blobs_test\.npz.* of 6'
+    run own_csv_label train mlp --data "$npz/blobs_test.csv" --val-split 0.1
+    expect_error own_csv_label 1 'no column named "label".*"f0,f1,f2,class,f3,f4,f5"'
+    run own_npy train mlp --data "$npz/plain.npy" --val-split 0.1
+    expect_error own_npy 1 'neither a folder \(Fashion-MNIST\), a \.npz nor a \.csv'
+    run own_metrics_dir train mlp --data "$npz/blobs_train.npz" --val-split 0.1 --metrics "$work"
+    expect_error own_metrics_dir 1 '^clgrad: --metrics: .* is a folder'
+
+    # clgrad summary: PyTorch's counts (sum(p.numel())) for the defaults,
+    # LeNet-5's shapes, and a checkpoint trained on the blobs.
+    run sum_mlp summary --model mlp
+    expect_ok sum_mlp
+    expect_out sum_mlp '^  fc1 +Linear\(784, 256\) +\(N, 256\) +200,960$'
+    expect_out sum_mlp '^total parameters: 235,146 \(6 tensors'
+    run sum_lenet summary --model lenet5
+    expect_ok sum_lenet
+    expect_out sum_lenet '^  conv2 +Conv2d\(6, 16, 5x5\) +\(N, 16, 10, 10\) +2,416$'
+    expect_out sum_lenet '^ +MaxPool2d\(2\) +\(N, 16, 5, 5\) +0$'
+    expect_out sum_lenet '^total parameters: 61,706 '
+    run sum_load summary --load "$work/own.safetensors"
+    expect_ok sum_load
+    expect_out sum_load '^mlp 6-256-128-3 '
+    expect_out sum_load '^total parameters: 35,075 '
+    run sum_none summary
+    expect_error sum_none 2 'give --load FILE or --model NAME'
+    run sum_both summary --model mlp --load "$work/own.safetensors"
+    expect_error sum_both 2 'give --load FILE or --model NAME'
+    run sum_act summary --model mlp --activation tanh
+    expect_error sum_act 2 '--activation applies to lenet5 only'
+}
+
 case $part in
-errors) errors; lecture_checks; fraud_checks; generative_checks; recurrent_checks; hostile_checks ;;
+errors) errors; owndata_checks; lecture_checks; fraud_checks; generative_checks; recurrent_checks; hostile_checks ;;
 train) train ;;
 *)
     echo "usage: test_cli.sh CLGRAD errors|train" >&2

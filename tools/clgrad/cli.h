@@ -125,6 +125,7 @@ typedef struct cli_progress {
     double last_draw;
     int64_t steps_done; /* over all epochs */
     const char *unit;   /* what the rate counts: "samples" (set by init), "chars" */
+    const char *held_out; /* what the accuracy is measured on: "test" (the default), "validation" */
 } cli_progress;
 
 void cli_progress_init(cli_progress *p, int epochs, int64_t steps_per_epoch);
@@ -173,6 +174,7 @@ bool cli_saved_load(clg_context *ctx, const clg_params *params, const char *path
 int cli_devices(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
+int cli_summary(int argc, char **argv);
 int cli_tune(int argc, char **argv);
 int cli_attack(int argc, char **argv);
 /* Added by each command's file (fraud.c, lecture.c, generative.c, charlstm.c). */

@@ -24,6 +24,7 @@ static const char usage[] =
     "  train     train a model: lenet5, mlp, logreg, rnn, lstm, vae, gan on\n"
     "            Fashion-MNIST; charlstm on a text file\n"
     "  eval      test accuracy and confusion matrix of a saved checkpoint\n"
+    "  summary   a model's layers, output shapes and parameter counts\n"
     "  attack    adversarial examples against a checkpoint (clgrad attack fgsm)\n"
     "  lecture   the lecture's slides: perceptron, lda, qda, exam, approx, vanishing\n"
     "  fraud     fraud detection with an autoencoder (ROC, AUC); --synthesize\n"
@@ -387,6 +388,8 @@ int main(int argc, char **argv)
         return cli_dist_end(cli_train(argc - 1, argv + 1));
     if (strcmp(command, "eval") == 0)
         return cli_eval(argc - 1, argv + 1);
+    if (strcmp(command, "summary") == 0)
+        return cli_summary(argc - 1, argv + 1);
     if (strcmp(command, "tune") == 0)
         return cli_tune(argc - 1, argv + 1);
     if (strcmp(command, "attack") == 0)

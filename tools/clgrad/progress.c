@@ -111,7 +111,8 @@ void cli_progress_init(cli_progress *p, int epochs, int64_t steps_per_epoch)
                         .epochs = epochs,
                         .steps_per_epoch = steps_per_epoch,
                         .start = cli_now(),
-                        .unit = "samples"};
+                        .unit = "samples",
+                        .held_out = "test"};
     p->last_draw = p->start;
 }
 
@@ -185,8 +186,8 @@ void cli_progress_end_epoch(cli_progress *p, int epoch, int64_t samples, double 
 {
     if (p->tty)
         fputs("\r\033[K", stdout);
-    printf("epoch %d/%d  loss %.4f  %.0f samples/s  %.1f s  test accuracy %.2f%%%s\n", epoch + 1,
+    printf("epoch %d/%d  loss %.4f  %.0f samples/s  %.1f s  %s accuracy %.2f%%%s\n", epoch + 1,
            p->epochs, (double)mean_loss, train_seconds > 0 ? (double)samples / train_seconds : 0.0,
-           train_seconds, 100.0 * accuracy, cli_dist_note());
+           train_seconds, p->held_out, 100.0 * accuracy, cli_dist_note());
     fflush(stdout);
 }

@@ -1,14 +1,19 @@
 /* tools/clgrad/train.c: `clgrad train lenet5|mlp|logreg`, the training loop of the
- * library's header put to work on Fashion-MNIST: shuffled batches, one step
- * each, a test-set evaluation (accuracy and loss) after each epoch, a
- * training checkpoint (clg_optim_checkpoint_save) after each epoch and every
+ * library's header put to work on Fashion-MNIST or your own data (--data
+ * FILE.npz or FILE.csv, with --test FILE or a --val-split held out):
+ * shuffled batches, one step each, an evaluation of the test (or
+ * validation) set (accuracy and loss) after each epoch, a training
+ * checkpoint (clg_optim_checkpoint_save) after each epoch and every
  * --save-every steps, from which --resume continues the run bit for bit;
- * with --plot the loss and accuracy curves as PNG. */
+ * with --plot the loss and accuracy curves as PNG, with --metrics the same
+ * figures as CSV. */
+#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "dist_cli.h"
@@ -79,8 +84,20 @@ void cli_train_model_names(char *buffer, size_t capacity, const char *separator,
 static const char train_usage[] =
     "\n"
     "options:\n"
-    "  --data DIR        Fashion-MNIST folder (default " CLG_FASHION_MNIST_DIR ",\n"
-    "                    from Debian's dataset-fashion-mnist package)\n"
+    "  --data DIR|FILE   Fashion-MNIST folder (default " CLG_FASHION_MNIST_DIR ",\n"
+    "                    from Debian's dataset-fashion-mnist package), or your own\n"
+    "                    data: FILE.npz with arrays x (N, features), or images\n"
+    "                    (N, 1, 28, 28), of float32, float64 or uint8 (divided by\n"
+    "                    255), and y (N) integer labels 0..C-1, as\n"
+    "                    np.savez(FILE, x=x, y=y) writes it; or FILE.csv with a\n"
+    "                    header and a label column (see --label). The model gets\n"
+    "                    C = 1 + the largest label outputs; lenet5 needs 784\n"
+    "                    features and at most 10 classes\n"
+    "  --label NAME      the CSV column holding the labels (default \"label\")\n"
+    "  --test FILE       a test set in the same format as --data FILE\n"
+    "  --val-split F     hold out the fraction F (0 < F < 1) of the training data,\n"
+    "                    chosen by --seed, and report validation accuracy on it\n"
+    "                    (with --data FILE: this or --test is needed)\n"
     "  --epochs N        passes over the training set (default 10; lenet5: 3)\n"
     "  --batch N         samples per step (default 128; lenet5: 64)\n"
     "  --optim NAME      sgd, momentum, nesterov, rmsprop, adam or adamw (default adam)\n"
@@ -103,11 +120,16 @@ static const char train_usage[] =
     "                    options come from FILE; any given as well must agree,\n"
     "                    except --epochs, which may extend the run (a cosine\n"
     "                    schedule then stretches over the new length), and\n"
-    "                    --data, --save, --save-every, --plot and --profile\n"
+    "                    --save, --save-every, --plot, --metrics and --profile;\n"
+    "                    --data, --label, --test and --val-split are not stored:\n"
+    "                    give them again\n"
     "  --plot DIR        after each epoch, write DIR/loss.png (training loss per\n"
     "                    epoch, on a terminal also over the steps between redraws\n"
     "                    of the live line, and the test-set loss) and\n"
     "                    DIR/accuracy.png (test accuracy per epoch)\n"
+    "  --metrics FILE    after each epoch, write FILE (CSV): epoch, train_loss,\n"
+    "                    test_loss and test_accuracy (val_ with --val-split; the\n"
+    "                    accuracy in [0, 1]) and the epoch's training seconds\n"
     "  --profile         time every kernel on the device (OpenCL profiling events)\n"
     "                    and print, at the end, the device time per kernel name\n"
     "  -h, --help        this help\n"
@@ -121,9 +143,9 @@ static void print_usage(void)
     cli_train_model_names(names, sizeof names, "|", false);
     printf("usage: clgrad train %s [options]\n"
            "\n"
-           "Trains a classifier on Fashion-MNIST, prints the test accuracy after each\n"
-           "epoch and saves the weights as a safetensors checkpoint for clgrad eval;\n"
-           "or one of the models with a help of their own.\n",
+           "Trains a classifier on Fashion-MNIST or your own data, prints the test (or\n"
+           "validation) accuracy after each epoch and saves the weights as a safetensors\n"
+           "checkpoint for clgrad eval; or one of the models with a help of their own.\n",
            names);
     for (size_t i = 0; i < TRAIN_MODELS; i++) {
         printf("  %-10s", train_models[i].name);
@@ -140,6 +162,10 @@ static void print_usage(void)
 typedef struct train_options {
     const char *model;
     const char *data;
+    const char *label; /* the CSV's label column; NULL: "label" */
+    const char *test;  /* a test file beside --data FILE */
+    double val_split;  /* 0: none */
+    const char *metrics;
     int64_t epochs;
     int64_t batch;
     clg_optim_kind optim;
@@ -161,6 +187,19 @@ typedef struct train_options {
     bool optim_given, schedule_given, seed_given;
 } train_options;
 
+static bool ends_with(const char *text, const char *suffix)
+{
+    size_t n = strlen(text), k = strlen(suffix);
+    return n >= k && strcmp(text + n - k, suffix) == 0;
+}
+
+/* --data FILE: your own data, an .npz or a .csv (else a Fashion-MNIST
+ * folder). */
+static bool own_data(const char *data)
+{
+    return ends_with(data, ".npz") || ends_with(data, ".csv");
+}
+
 /* The checks that need the model's name; false after printing why. */
 static bool model_options_check(const train_options *o)
 {
@@ -178,7 +217,8 @@ static int parse_options(int argc, char **argv, train_options *o)
 {
     static const char *const valued[] = {
         "--data", "--epochs", "--batch",      "--optim", "--lr",     "--schedule",   "--hidden",
-        "--seed", "--save",   "--activation", "--plot",  "--resume", "--save-every", NULL};
+        "--seed", "--save",   "--activation", "--plot",  "--resume", "--save-every",
+        "--label", "--test", "--val-split", "--metrics", NULL};
     *o = (train_options){.data = CLG_FASHION_MNIST_DIR,
                          .epochs = DEFAULT_EPOCHS,
                          .batch = DEFAULT_BATCH,
@@ -210,6 +250,18 @@ static int parse_options(int argc, char **argv, train_options *o)
         bool ok = true;
         if (strcmp(name, "--data") == 0) {
             o->data = value;
+        } else if (strcmp(name, "--label") == 0) {
+            o->label = value;
+        } else if (strcmp(name, "--test") == 0) {
+            o->test = value;
+        } else if (strcmp(name, "--val-split") == 0) {
+            ok = cli_parse_real(name, value, 0.0, 1.0, &o->val_split);
+            if (ok && (o->val_split <= 0.0 || o->val_split >= 1.0)) {
+                cli_error("--val-split: %s is not a fraction strictly between 0 and 1", value);
+                ok = false;
+            }
+        } else if (strcmp(name, "--metrics") == 0) {
+            o->metrics = value;
         } else if (strcmp(name, "--epochs") == 0) {
             ok = cli_parse_int(name, value, 1, 100000, &o->epochs);
             o->epochs_given = true;
@@ -257,6 +309,31 @@ static int parse_options(int argc, char **argv, train_options *o)
         if (!ok)
             return CLI_EXIT_USAGE;
     }
+    if (o->test && o->val_split > 0.0) {
+        cli_error("train: --test and --val-split both say what to measure the accuracy on: "
+                  "give one");
+        return CLI_EXIT_USAGE;
+    }
+    bool own = own_data(o->data);
+    if (o->test && !own) {
+        cli_error("--test: applies to --data FILE (.npz or .csv); Fashion-MNIST brings its own "
+                  "test set");
+        return CLI_EXIT_USAGE;
+    }
+    if (o->label && !ends_with(o->data, ".csv") && !(o->test && ends_with(o->test, ".csv"))) {
+        cli_error("--label: names the label column of a .csv given to --data or --test");
+        return CLI_EXIT_USAGE;
+    }
+    if (own && !o->test && o->val_split == 0.0) {
+        cli_error("--data %s: give --test FILE or --val-split F (say --val-split 0.1) to say "
+                  "what the accuracy is measured on",
+                  o->data);
+        return CLI_EXIT_USAGE;
+    }
+    if (o->metrics && o->metrics[0] == '\0') {
+        cli_error("--metrics: empty file name");
+        return CLI_EXIT_USAGE;
+    }
     if (o->resume && o->resume[0] == '\0') {
         cli_error("--resume: empty file name");
         return CLI_EXIT_USAGE;
@@ -295,6 +372,7 @@ static int parse_options(int argc, char **argv, train_options *o)
  * which is free because the redraw reads the epoch's loss sum anyway. */
 typedef struct train_history {
     double *train_loss, *test_loss, *accuracy; /* [epochs done], accuracy in % */
+    double *seconds; /* each epoch's training time; NaN for epochs of an earlier run */
     double *recent_x, *recent_loss;
     int64_t recent, recent_capacity;
 } train_history;
@@ -304,6 +382,7 @@ static void history_release(train_history *h)
     free(h->train_loss);
     free(h->test_loss);
     free(h->accuracy);
+    free(h->seconds);
     free(h->recent_x);
     free(h->recent_loss);
 }
@@ -332,6 +411,7 @@ static void history_add_recent(train_history *h, double x, double loss)
 typedef struct train_run {
     clg_context *ctx;
     clg_dataset *train, *test;
+    const char *held_out; /* what test is: "test", or "validation" (--val-split) */
     clg_model *model;
     clg_optim *opt;
     clg_batcher *batcher;
@@ -423,13 +503,16 @@ static bool evaluate(train_run *r, double *accuracy, double *mean_loss)
 
 /* DIR/loss.png and DIR/accuracy.png for the epochs so far; false with the
  * reason printed. */
-static bool write_plots(const train_history *h, int epochs_done, const char *dir, const char *note)
+static bool write_plots(const train_history *h, int epochs_done, const char *dir, const char *note,
+                        const char *held_out)
 {
-    char path[4096];
-    plot_axes axes = {.title = "Training and test loss",
-                      .xlabel = "epoch",
-                      .ylabel = "cross-entropy",
-                      .note = note};
+    char path[4096], title[64], held_loss[64], held_accuracy[64], accuracy_title[64];
+    snprintf(title, sizeof title, "Training and %s loss", held_out);
+    snprintf(held_loss, sizeof held_loss, "%s loss", held_out);
+    snprintf(held_accuracy, sizeof held_accuracy, "%s accuracy", held_out);
+    snprintf(accuracy_title, sizeof accuracy_title, "%c%s accuracy", held_out[0] - 'a' + 'A',
+             held_out + 1);
+    plot_axes axes = {.title = title, .xlabel = "epoch", .ylabel = "cross-entropy", .note = note};
     /* Epochs 1..E; from 0 when the step curve starts inside epoch 1, or
      * when a lone first epoch's dots would sit on the frame. */
     axes.xmin = h->recent > 0 || epochs_done == 1 ? 0 : 1;
@@ -437,7 +520,7 @@ static bool write_plots(const train_history *h, int epochs_done, const char *dir
     plot_series loss[3] = {
         {"training loss (recent steps)", h->recent_x, h->recent_loss, h->recent, PLOT_STYLE_THIN},
         {"training loss (epoch mean)", NULL, h->train_loss, epochs_done, PLOT_STYLE_SOLID},
-        {"test loss", NULL, h->test_loss, epochs_done, PLOT_STYLE_DASHED}};
+        {held_loss, NULL, h->test_loss, epochs_done, PLOT_STYLE_DASHED}};
     /* Without redraws (not a terminal) there is no step curve: leave it
      * out so the epoch means keep the first colour. */
     const plot_series *series = h->recent > 0 ? loss : loss + 1;
@@ -446,15 +529,133 @@ static bool write_plots(const train_history *h, int epochs_done, const char *dir
         plot_path(path, sizeof path, dir, "loss.png") && plot_lines(path, &axes, series, count);
     if (ok) {
         plot_axes acc = {
-            .title = "Test accuracy", .xlabel = "epoch", .ylabel = "accuracy (%)", .note = note};
+            .title = accuracy_title, .xlabel = "epoch", .ylabel = "accuracy (%)", .note = note};
         acc.xmin = epochs_done == 1 ? 0 : 1;
         acc.xmax = axes.xmax;
-        plot_series s = {"test accuracy", NULL, h->accuracy, epochs_done, PLOT_STYLE_SOLID};
+        plot_series s = {held_accuracy, NULL, h->accuracy, epochs_done, PLOT_STYLE_SOLID};
         ok = plot_path(path, sizeof path, dir, "accuracy.png") && plot_lines(path, &acc, &s, 1);
     }
     if (!ok)
         cli_error("--plot: %s", *plot_error() ? plot_error() : "folder name too long");
     return ok;
+}
+
+/* --metrics FILE: the epochs so far as CSV, rewritten whole after each
+ * epoch through a temporary file renamed into place, so a reader (or a run
+ * killed mid-write) never sees half a file. false after printing why. */
+static bool write_metrics(const train_history *h, int epochs_done, const char *path,
+                          const char *held_out)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        cli_error("--metrics: %s: path too long", path);
+        return false;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        cli_error("--metrics: cannot write %s: %s", tmp, strerror(errno));
+        return false;
+    }
+    const char *prefix = strcmp(held_out, "test") == 0 ? "test" : "val";
+    fprintf(f, "epoch,train_loss,%s_loss,%s_accuracy,seconds\n", prefix, prefix);
+    for (int e = 0; e < epochs_done; e++) {
+        fprintf(f, "%d,%.6f,%.6f,%.6f,", e + 1, h->train_loss[e], h->test_loss[e],
+                h->accuracy[e] / 100.0);
+        /* an epoch of a run this one resumed: its time was not kept */
+        if (!isnan(h->seconds[e]))
+            fprintf(f, "%.3f", h->seconds[e]);
+        fputc('\n', f);
+    }
+    bool ok = !ferror(f);
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        cli_error("--metrics: cannot write %s: %s", path, strerror(errno));
+        remove(tmp);
+        return false;
+    }
+    return true;
+}
+
+/* --data FILE or --test FILE: an .npz or a .csv, told by the name. */
+static clg_dataset *load_file(clg_context *ctx, const char *option, const char *path,
+                              const char *label)
+{
+    if (ends_with(path, ".npz"))
+        return clg_dataset_load_npz(ctx, path);
+    if (ends_with(path, ".csv"))
+        return clg_dataset_load_csv(ctx, path, label ? label : "label");
+    cli_error("%s: %s is neither a folder (Fashion-MNIST), a .npz nor a .csv file", option, path);
+    return NULL;
+}
+
+/* The training and test (or validation) sets the options name, with
+ * r->held_out saying which; false after printing why. */
+static bool load_data(train_run *r, const train_options *o)
+{
+    struct stat st;
+    bool folder = stat(o->data, &st) == 0 && S_ISDIR(st.st_mode);
+    bool own = !folder && own_data(o->data);
+    if (!own && !folder && stat(o->data, &st) == 0) {
+        load_file(r->ctx, "--data", o->data, o->label); /* says what --data takes */
+        return false;
+    }
+    /* A path that does not exist: the MNIST loader names the Debian
+     * package, unless the name says it was meant as a file. */
+    clg_dataset *all = own ? load_file(r->ctx, "--data", o->data, o->label)
+                           : clg_dataset_load_mnist(r->ctx, o->data, true);
+    if (!all) {
+        if (clg_context_status(r->ctx) != CLG_STATUS_OK)
+            cli_context_error(r->ctx);
+        return false;
+    }
+    r->held_out = o->val_split > 0.0 ? "validation" : "test";
+    if (o->val_split > 0.0) {
+        clg_status status = clg_dataset_split(r->ctx, all, o->val_split, o->seed, &r->train,
+                                              &r->test);
+        clg_dataset_destroy(all);
+        if (status != CLG_STATUS_OK) {
+            cli_context_error(r->ctx);
+            return false;
+        }
+    } else {
+        r->train = all;
+        r->test = own ? load_file(r->ctx, "--test", o->test, o->label)
+                      : clg_dataset_load_mnist(r->ctx, o->data, false);
+        if (!r->test) {
+            if (clg_context_status(r->ctx) != CLG_STATUS_OK)
+                cli_context_error(r->ctx);
+            return false;
+        }
+    }
+    int64_t features = clg_dataset_features(r->train);
+    int classes = clg_dataset_classes(r->train);
+    /* Both sets must fit one model, checked before a whole epoch is spent. */
+    if (clg_dataset_features(r->test) != features) {
+        cli_error("%s has rows of %lld features but %s of %lld: the two sets must match",
+                  clg_dataset_images_path(r->train), (long long)features,
+                  clg_dataset_images_path(r->test), (long long)clg_dataset_features(r->test));
+        return false;
+    }
+    if (clg_dataset_check_labels(r->ctx, r->test, classes) != CLG_STATUS_OK) {
+        cli_context_error(r->ctx);
+        return false;
+    }
+    /* The models' own limits, said in the data's terms rather than as a
+     * shape error from the first step. */
+    if (strcmp(o->model, "lenet5") == 0 && (features != 784 || classes > 10)) {
+        cli_error("lenet5 takes 28x28 images (784 features) in at most 10 classes; %s has %lld "
+                  "features and %d classes (mlp and logreg take any)",
+                  clg_dataset_images_path(r->train), (long long)features, classes);
+        return false;
+    }
+    bool recurrent = strcmp(o->model, "rnn") == 0 || strcmp(o->model, "lstm") == 0;
+    if (recurrent && features % 28 != 0) {
+        cli_error("%s reads rows of 28 values per step; %s has %lld features, not a multiple of "
+                  "28 (mlp and logreg take any)",
+                  o->model, clg_dataset_images_path(r->train), (long long)features);
+        return false;
+    }
+    return true;
 }
 
 /* The --profile table: device time per kernel name over the whole run,
@@ -909,23 +1110,10 @@ int cli_train(int argc, char **argv)
     /* Before anything is enqueued, so the run's every command is timed. */
     if (o.profile && clg_context_set_profiling(r.ctx, true) != CLG_STATUS_OK)
         goto fail;
-    r.train = clg_dataset_load_mnist(r.ctx, o.data, true);
-    if (!r.train)
-        goto fail;
-    r.test = clg_dataset_load_mnist(r.ctx, o.data, false);
-    if (!r.test)
-        goto fail;
+    if (!load_data(&r, &o))
+        goto done;
     int64_t features = clg_dataset_features(r.train);
     int classes = clg_dataset_classes(r.train);
-    /* Both splits must fit one model, checked before a whole epoch is spent. */
-    if (clg_dataset_features(r.test) != features) {
-        cli_error("%s holds images of %lld pixels but %s of %lld: the two splits must match",
-                  clg_dataset_images_path(r.train), (long long)features,
-                  clg_dataset_images_path(r.test), (long long)clg_dataset_features(r.test));
-        goto done;
-    }
-    if (clg_dataset_check_labels(r.ctx, r.test, classes) != CLG_STATUS_OK)
-        goto fail;
     r.model = cli_classifier_create(r.ctx, o.model, o.activation, o.hidden,
                                     o.hidden_given ? o.n_hidden : 0, features, classes, o.seed);
     if (!r.model)
@@ -954,23 +1142,29 @@ int cli_train(int argc, char **argv)
     r.history.train_loss = calloc((size_t)o.epochs, sizeof *r.history.train_loss);
     r.history.test_loss = calloc((size_t)o.epochs, sizeof *r.history.test_loss);
     r.history.accuracy = calloc((size_t)o.epochs, sizeof *r.history.accuracy);
+    r.history.seconds = malloc((size_t)o.epochs * sizeof *r.history.seconds);
     if (!r.x || !r.y || !r.confusion || !r.predicted || !r.history.train_loss ||
-        !r.history.test_loss || !r.history.accuracy) {
+        !r.history.test_loss || !r.history.accuracy || !r.history.seconds) {
         cli_error("out of host memory for batches of %lld", (long long)o.batch);
         goto done;
     }
+    for (int64_t e = 0; e < o.epochs; e++)
+        r.history.seconds[e] = NAN;
     int64_t epochs_done = 0;
     if (o.resume && !resume_position(&r, &o, &epochs_done))
         goto done;
     if (epochs_done == o.epochs) {
-        printf("the run in %s is complete: %lld of %lld epoch%s, final test accuracy %.2f%% "
+        printf("the run in %s is complete: %lld of %lld epoch%s, final %s accuracy %.2f%% "
                "(--epochs N trains it further)\n",
                o.resume, (long long)epochs_done, (long long)o.epochs, cli_plural(o.epochs),
+               r.held_out,
                r.history.accuracy[epochs_done - 1]);
         code = 0;
         goto done;
     }
 
+    if (o.metrics && !cli_check_output("--metrics", o.metrics))
+        goto done;
     /* The folder is made before training, so a bad --plot fails at once. */
     if (o.plot_dir && cli_dist_leader() && !plot_make_dir(o.plot_dir)) {
         cli_error("--plot: %s", plot_error());
@@ -983,6 +1177,14 @@ int cli_train(int argc, char **argv)
 
     printf("training %s %s on %s\n", o.model, clg_model_arch(r.model),
            clg_context_device_name(r.ctx));
+    if (strcmp(r.held_out, "validation") == 0)
+        printf("data: %s, %lld features, %d classes; %lld samples held out for validation "
+               "(--val-split %g, --seed %llu)\n",
+               o.data, (long long)features, classes, (long long)clg_dataset_size(r.test),
+               o.val_split, (unsigned long long)o.seed);
+    else if (o.test)
+        printf("data: %s, %lld features, %d classes; test set %s (%lld samples)\n", o.data,
+               (long long)features, classes, o.test, (long long)clg_dataset_size(r.test));
     printf("%lld samples, %lld epoch%s, batch %lld, %s lr %g (%s), seed %llu\n",
            (long long)clg_dataset_size(r.train), (long long)o.epochs, cli_plural(o.epochs),
            (long long)o.batch, clg_optim_kind_name(o.optim), (double)optim.lr,
@@ -998,6 +1200,7 @@ int cli_train(int argc, char **argv)
 
     cli_progress progress;
     cli_progress_init(&progress, (int)o.epochs, clg_batcher_batches_per_epoch(r.batcher));
+    progress.held_out = r.held_out;
     double accuracy = 0.0;
     for (int epoch = (int)epochs_done; epoch < (int)o.epochs; epoch++) {
         cli_progress_begin_epoch(&progress);
@@ -1018,7 +1221,12 @@ int cli_train(int argc, char **argv)
         r.history.train_loss[epoch] = mean_loss;
         r.history.test_loss[epoch] = test_loss;
         r.history.accuracy[epoch] = 100.0 * accuracy;
-        if (o.plot_dir && cli_dist_leader() && !write_plots(&r.history, epoch + 1, o.plot_dir, note))
+        r.history.seconds[epoch] = seconds;
+        if (o.plot_dir && cli_dist_leader() &&
+            !write_plots(&r.history, epoch + 1, o.plot_dir, note, r.held_out))
+            goto done;
+        if (o.metrics && cli_dist_leader() &&
+            !write_metrics(&r.history, epoch + 1, o.metrics, r.held_out))
             goto done;
         /* The last epoch's checkpoint comes after the summary below. */
         if (epoch + 1 < (int)o.epochs && cli_dist_leader() &&
@@ -1027,8 +1235,10 @@ int cli_train(int argc, char **argv)
     }
     if (o.plot_dir)
         printf("curves written to %s/loss.png and %s/accuracy.png\n", o.plot_dir, o.plot_dir);
-    printf("trained in %.1f s; final test accuracy %.2f%%\n", cli_now() - progress.start,
-           100.0 * accuracy);
+    if (o.metrics)
+        printf("metrics written to %s\n", o.metrics);
+    printf("trained in %.1f s; final %s accuracy %.2f%%\n", cli_now() - progress.start,
+           r.held_out, 100.0 * accuracy);
     if (o.profile && !print_profile(r.ctx))
         goto fail;
 
