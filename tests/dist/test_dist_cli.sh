@@ -4,6 +4,7 @@
 # Fashion-MNIST (exit 77, meson's skip, without it):
 #   0. the fraud autoencoder under -np 2 reports the epoch losses and the AUC
 #      of one process, printed once, and writes its checkpoint;
+#  0b. a command that would run whole in each rank is refused, said once;
 #   1. a checkpoint written under -np 2 loads in `clgrad eval`, which finds
 #      the accuracy training reported;
 #   2. ranks started with different options are refused at start;
@@ -45,6 +46,15 @@ paste <(numbers "$tmp/fraud-one.log") <(numbers "$tmp/fraud-two.log") | awk '
     fail "-np 2 differs from one process: $(cat "$tmp/fraud-one.log" "$tmp/fraud-two.log")"
 echo "   $(grep "test ROC AUC" "$tmp/fraud-two.log"), as one process"
 
+echo "0b. a command that runs in one process, started on two ranks"
+for command in "train vae" "lecture perceptron"; do
+    # shellcheck disable=SC2086 # the command's words
+    "${run[@]}" -np 2 "$clgrad" $command >"$tmp/alone.log" 2>&1 &&
+        fail "mpirun -np 2 clgrad $command was accepted"
+    [ "$(grep -c "clgrad: $command: started by mpirun with 2 ranks, but it runs in one process" \
+        "$tmp/alone.log")" -eq 1 ] || fail "no single refusal for $command: $(cat "$tmp/alone.log")"
+done
+
 data=${CLGRAD_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 if [ ! -e "$data/train-images-idx3-ubyte" ] && [ ! -e "$data/train-images-idx3-ubyte.gz" ]; then
     echo "no Fashion-MNIST in $data: skipping the rest"
@@ -73,7 +83,7 @@ grep -q "not started with the same clgrad build and options" "$tmp/mismatch.log"
 echo "3. a batch that leaves a rank empty"
 "${run[@]}" -np 2 "$clgrad" train logreg --epochs 1 --data "$data" --batch 1 \
     --save "$tmp/b" >"$tmp/batch.log" 2>&1 && fail "--batch 1 over 2 ranks was accepted"
-grep -q -- "--batch 1 leaves a batch of 1 samples for 2 ranks" "$tmp/batch.log" ||
+grep -q -- "--batch 1 leaves a batch of 1 sample for 2 ranks" "$tmp/batch.log" ||
     fail "no batch message: $(cat "$tmp/batch.log")"
 
 echo "4. a rank killed mid-epoch"

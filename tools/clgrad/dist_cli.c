@@ -22,10 +22,38 @@ static int launched_ranks(void)
     return 0;
 }
 
-/* The commands that train data-parallel under mpirun. */
+/* The commands that train data-parallel under mpirun: the classifiers of
+ * train (named, or read from --resume's file) and the fraud autoencoder.
+ * The generative and character models run their own loops, which know
+ * nothing of ranks. */
 static bool distributed_command(int argc, char **argv)
 {
-    return argc >= 2 && (strcmp(argv[1], "train") == 0 || strcmp(argv[1], "fraud") == 0);
+    if (argc >= 2 && strcmp(argv[1], "fraud") == 0)
+        return true;
+    if (argc < 2 || strcmp(argv[1], "train") != 0)
+        return false;
+    static const char *const alone[] = {"charlstm", "vae", "gan"};
+    for (size_t i = 0; argc >= 3 && i < sizeof alone / sizeof alone[0]; i++)
+        if (strcmp(argv[2], alone[i]) == 0)
+            return false;
+    return true;
+}
+
+/* mpirun with several ranks and a command that would run whole in each:
+ * N copies writing the same files is never what was meant. Said once, by
+ * the first rank; the status is a usage error on every rank. */
+static int refuse_single_process(int argc, char **argv, int ranks)
+{
+    const char *rank = getenv("OMPI_COMM_WORLD_RANK");
+    if (!rank)
+        rank = getenv("PMI_RANK");
+    if (!rank || atoi(rank) == 0)
+        cli_error("%s%s%s: started by mpirun with %d ranks, but it runs in one process (data "
+                  "parallel under mpirun: train lenet5|mlp|logreg|rnn|lstm and fraud); run it "
+                  "without mpirun",
+                  argc >= 2 ? argv[1] : "clgrad", argc >= 3 ? " " : "", argc >= 3 ? argv[2] : "",
+                  ranks);
+    return CLI_EXIT_USAGE;
 }
 
 #ifdef CLGRAD_MPI
@@ -65,7 +93,10 @@ static uint64_t executable_hash(void)
 
 int cli_dist_begin(int argc, char **argv)
 {
-    if (!distributed_command(argc, argv) || launched_ranks() == 0)
+    int ranks = launched_ranks();
+    if (ranks > 1 && !distributed_command(argc, argv))
+        return refuse_single_process(argc, argv, ranks);
+    if (!distributed_command(argc, argv) || ranks == 0)
         return -1;
     dist.command = argv[1];
     if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
@@ -140,10 +171,11 @@ bool cli_dist_attach(clg_context *ctx, const clg_params *params, int64_t batch,
      * last (partial) batch, hold at least one per rank. */
     int64_t last = train_samples % batch;
     if (batch < dist.size || (last > 0 && last < dist.size)) {
-        cli_error("%s: --batch %lld leaves a batch of %lld samples for %d ranks; choose a "
+        int64_t short_batch = batch < dist.size ? batch : last;
+        cli_error("%s: --batch %lld leaves a batch of %lld sample%s for %d ranks; choose a "
                   "global batch of at least %d whose remainder over the %lld training samples "
                   "is 0 or at least %d",
-                  dist.command, (long long)batch, (long long)(batch < dist.size ? batch : last),
+                  dist.command, (long long)batch, (long long)short_batch, cli_plural(short_batch),
                   dist.size, dist.size, (long long)train_samples, dist.size);
         return false;
     }
@@ -338,6 +370,8 @@ const char *cli_dist_note(void)
 int cli_dist_begin(int argc, char **argv)
 {
     int ranks = launched_ranks();
+    if (ranks > 1 && !distributed_command(argc, argv))
+        return refuse_single_process(argc, argv, ranks);
     if (!distributed_command(argc, argv) || ranks <= 1)
         return -1;
     cli_error("%s: started by mpirun with %d ranks, but this clgrad was built without MPI "
