@@ -600,6 +600,21 @@ owndata_checks() {
         --label class --epochs 2 --save "$work/own3.safetensors"
     expect_ok own_csv
     expect_out own_csv 'test set .*blobs_test\.csv \(200 samples\)'
+    # clgrad eval reads the same test set, as .npz and as CSV, and finds the
+    # accuracy training printed; training's last line says how.
+    expect_out own_test 'clgrad eval --load .*own2\.safetensors --data .*blobs_test\.npz\)$'
+    local trained_test
+    trained_test=$(sed -n 's/^trained in .* final test accuracy \([0-9.]*%\)$/\1/p' "$work/own_test.out")
+    run own_eval eval --load "$work/own2.safetensors" --data "$npz/blobs_test.npz"
+    expect_ok own_eval
+    expect_out own_eval "^test accuracy $trained_test \\(.* of 200\\)$"
+    run own_eval_csv eval --load "$work/own2.safetensors" --data "$npz/blobs_test.csv" --label class
+    expect_ok own_eval_csv
+    expect_out own_eval_csv "^test accuracy $trained_test "
+    run own_eval_label eval --load "$work/own2.safetensors" --data "$npz/blobs_test.npz" --label class
+    expect_error own_eval_label 2 '^clgrad: eval: --label applies to --data FILE\.csv'
+    run own_eval_features eval --load "$work/own2.safetensors" --data "$npz/images_u8.npz"
+    expect_error own_eval_features 1 'takes 6 inputs, but .*images_u8\.npz.* has 784 features per sample'
 
     # What is wrong with the command line or the data, said in one line.
     run own_no_held train mlp --data "$npz/blobs_train.npz"

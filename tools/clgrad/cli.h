@@ -107,6 +107,13 @@ const char *cli_class_name(int label, int classes);
 /* Classifies every sample of `test` with grad mode off and fills the
  * classes x classes confusion matrix (rows: truth, columns: predicted);
  * returns false with the context error set on failure. */
+/* Your own data (eval.c): whether --data names a file rather than a
+ * Fashion-MNIST folder (by its .npz or .csv name), and that file read as a
+ * dataset (NULL with the context's error, or after printing why). */
+bool cli_data_file(const char *path);
+bool cli_ends_with(const char *text, const char *suffix);
+clg_dataset *cli_load_data_file(clg_context *ctx, const char *option, const char *path,
+                                const char *label);
 bool cli_evaluate(clg_context *ctx, clg_model *model, const clg_dataset *test, int64_t batch,
                   int64_t *confusion, double *accuracy);
 

@@ -21,13 +21,16 @@ static const char eval_usage[] =
     "usage: clgrad eval --load FILE [options]\n"
     "\n"
     "Rebuilds the model saved by `clgrad train` (the checkpoint records its\n"
-    "architecture), classifies the Fashion-MNIST test set and prints the accuracy\n"
-    "and the confusion matrix.\n"
+    "architecture), classifies the Fashion-MNIST test set (or --data FILE) and\n"
+    "prints the accuracy and the confusion matrix.\n"
     "\n"
     "options:\n"
     "  --load FILE   checkpoint (.safetensors) written by clgrad train (required)\n"
-    "  --data DIR    Fashion-MNIST folder (default " CLG_FASHION_MNIST_DIR ",\n"
-    "                from Debian's dataset-fashion-mnist package)\n"
+    "  --data DIR|FILE  Fashion-MNIST folder (default " CLG_FASHION_MNIST_DIR ",\n"
+    "                from Debian's dataset-fashion-mnist package), or the test set\n"
+    "                of a model trained on your own data: FILE.npz or FILE.csv, as\n"
+    "                clgrad train --data takes them\n"
+    "  --label NAME  the CSV column holding the labels (default \"label\")\n"
     "  --batch N     samples per forward pass (default 1000)\n"
     "  -h, --help    this help\n";
 
@@ -84,10 +87,32 @@ static void print_confusion(const int64_t *confusion, int classes)
     }
 }
 
+bool cli_ends_with(const char *text, const char *suffix)
+{
+    size_t n = strlen(text), k = strlen(suffix);
+    return n >= k && strcmp(text + n - k, suffix) == 0;
+}
+
+bool cli_data_file(const char *path)
+{
+    return cli_ends_with(path, ".npz") || cli_ends_with(path, ".csv");
+}
+
+clg_dataset *cli_load_data_file(clg_context *ctx, const char *option, const char *path,
+                                const char *label)
+{
+    if (cli_ends_with(path, ".npz"))
+        return clg_dataset_load_npz(ctx, path);
+    if (cli_ends_with(path, ".csv"))
+        return clg_dataset_load_csv(ctx, path, label ? label : "label");
+    cli_error("%s: %s is neither a folder (Fashion-MNIST), a .npz nor a .csv file", option, path);
+    return NULL;
+}
+
 int cli_eval(int argc, char **argv)
 {
-    static const char *const valued[] = {"--load", "--data", "--batch", NULL};
-    const char *load = NULL;
+    static const char *const valued[] = {"--load", "--data", "--label", "--batch", NULL};
+    const char *load = NULL, *label = NULL;
     const char *data = CLG_FASHION_MNIST_DIR;
     int64_t batch = 1000;
 
@@ -108,11 +133,17 @@ int cli_eval(int argc, char **argv)
             load = args.value;
         else if (strcmp(args.name, "--data") == 0)
             data = args.value;
+        else if (strcmp(args.name, "--label") == 0)
+            label = args.value;
         else if (!cli_parse_int("--batch", args.value, 1, 1 << 20, &batch))
             return CLI_EXIT_USAGE;
     }
     if (!load) {
         cli_error("eval: --load FILE is required (a checkpoint written by clgrad train)");
+        return CLI_EXIT_USAGE;
+    }
+    if (label && !cli_ends_with(data, ".csv")) {
+        cli_error("eval: --label applies to --data FILE.csv, not to %s", data);
         return CLI_EXIT_USAGE;
     }
 
@@ -127,14 +158,23 @@ int cli_eval(int argc, char **argv)
     if (!model)
         goto fail;
     cli_warn_nonfinite(load, model);
-    test = clg_dataset_load_mnist(ctx, data, false);
-    if (!test)
-        goto fail;
+    if (cli_data_file(data)) {
+        test = cli_load_data_file(ctx, "--data", data, label);
+        if (!test) {
+            if (clg_context_status(ctx) == CLG_STATUS_OK)
+                goto done; /* said why */
+            goto fail;
+        }
+    } else {
+        test = clg_dataset_load_mnist(ctx, data, false);
+        if (!test)
+            goto fail;
+    }
     /* The model's classes are what its outputs mean; the test labels must
      * fall among them (a test split with fewer classes is fine). */
     int64_t out = clg_model_out_features(model);
     if (clg_model_in_features(model) != clg_dataset_features(test) || out > 65536) {
-        cli_error("%s: model %s takes %lld inputs, but the images in %s have %lld pixels",
+        cli_error("%s: model %s takes %lld inputs, but %s has %lld features per sample",
                   load, clg_model_arch(model), (long long)clg_model_in_features(model),
                   clg_dataset_images_path(test), (long long)clg_dataset_features(test));
         goto done;

@@ -187,18 +187,6 @@ typedef struct train_options {
     bool optim_given, schedule_given, seed_given;
 } train_options;
 
-static bool ends_with(const char *text, const char *suffix)
-{
-    size_t n = strlen(text), k = strlen(suffix);
-    return n >= k && strcmp(text + n - k, suffix) == 0;
-}
-
-/* --data FILE: your own data, an .npz or a .csv (else a Fashion-MNIST
- * folder). */
-static bool own_data(const char *data)
-{
-    return ends_with(data, ".npz") || ends_with(data, ".csv");
-}
 
 /* The checks that need the model's name; false after printing why. */
 static bool model_options_check(const train_options *o)
@@ -314,13 +302,14 @@ static int parse_options(int argc, char **argv, train_options *o)
                   "give one");
         return CLI_EXIT_USAGE;
     }
-    bool own = own_data(o->data);
+    bool own = cli_data_file(o->data);
     if (o->test && !own) {
         cli_error("--test: applies to --data FILE (.npz or .csv); Fashion-MNIST brings its own "
                   "test set");
         return CLI_EXIT_USAGE;
     }
-    if (o->label && !ends_with(o->data, ".csv") && !(o->test && ends_with(o->test, ".csv"))) {
+    if (o->label && !cli_ends_with(o->data, ".csv") &&
+        !(o->test && cli_ends_with(o->test, ".csv"))) {
         cli_error("--label: names the label column of a .csv given to --data or --test");
         return CLI_EXIT_USAGE;
     }
@@ -576,32 +565,20 @@ static bool write_metrics(const train_history *h, int epochs_done, const char *p
     return true;
 }
 
-/* --data FILE or --test FILE: an .npz or a .csv, told by the name. */
-static clg_dataset *load_file(clg_context *ctx, const char *option, const char *path,
-                              const char *label)
-{
-    if (ends_with(path, ".npz"))
-        return clg_dataset_load_npz(ctx, path);
-    if (ends_with(path, ".csv"))
-        return clg_dataset_load_csv(ctx, path, label ? label : "label");
-    cli_error("%s: %s is neither a folder (Fashion-MNIST), a .npz nor a .csv file", option, path);
-    return NULL;
-}
-
 /* The training and test (or validation) sets the options name, with
  * r->held_out saying which; false after printing why. */
 static bool load_data(train_run *r, const train_options *o)
 {
     struct stat st;
     bool folder = stat(o->data, &st) == 0 && S_ISDIR(st.st_mode);
-    bool own = !folder && own_data(o->data);
+    bool own = !folder && cli_data_file(o->data);
     if (!own && !folder && stat(o->data, &st) == 0) {
-        load_file(r->ctx, "--data", o->data, o->label); /* says what --data takes */
+        cli_load_data_file(r->ctx, "--data", o->data, o->label); /* says what --data takes */
         return false;
     }
     /* A path that does not exist: the MNIST loader names the Debian
      * package, unless the name says it was meant as a file. */
-    clg_dataset *all = own ? load_file(r->ctx, "--data", o->data, o->label)
+    clg_dataset *all = own ? cli_load_data_file(r->ctx, "--data", o->data, o->label)
                            : clg_dataset_load_mnist(r->ctx, o->data, true);
     if (!all) {
         if (clg_context_status(r->ctx) != CLG_STATUS_OK)
@@ -619,7 +596,7 @@ static bool load_data(train_run *r, const train_options *o)
         }
     } else {
         r->train = all;
-        r->test = own ? load_file(r->ctx, "--test", o->test, o->label)
+        r->test = own ? cli_load_data_file(r->ctx, "--test", o->test, o->label)
                       : clg_dataset_load_mnist(r->ctx, o->data, false);
         if (!r->test) {
             if (clg_context_status(r->ctx) != CLG_STATUS_OK)
@@ -1246,7 +1223,14 @@ int cli_train(int argc, char **argv)
      * --save path does not cost the user the result of the run. */
     if (cli_dist_leader() && !save_checkpoint(&r, &o, o.epochs, 0, 0.0f))
         goto fail;
-    printf("checkpoint written to %s (clgrad eval --load %s)\n", o.save, o.save);
+    /* The command that reads it back, with the test set it was measured on. */
+    if (cli_data_file(o.data) && o.test)
+        printf("checkpoint written to %s (clgrad eval --load %s --data %s%s%s)\n", o.save, o.save,
+               o.test, o.label ? " --label " : "", o.label ? o.label : "");
+    else if (cli_data_file(o.data))
+        printf("checkpoint written to %s (clgrad eval --load %s --data FILE)\n", o.save, o.save);
+    else
+        printf("checkpoint written to %s (clgrad eval --load %s)\n", o.save, o.save);
     printf("  %lld write%s in this run, %.1f ms each; clgrad train --resume %s --epochs N "
            "trains it further\n",
            (long long)r.writes, cli_plural(r.writes), 1e3 * r.write_seconds / (double)r.writes,
