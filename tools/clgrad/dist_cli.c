@@ -360,8 +360,9 @@ const char *cli_dist_note(void)
     double seconds = dist.step_seconds;
     if (dist.last_step > 0)
         seconds += cli_now() - dist.last_step;
-    snprintf(dist.note, sizeof dist.note, "  %d ranks, %.0f%% of step time waiting on the allreduce",
-             dist.size, seconds > 0 ? 100.0 * stats.wait_seconds / seconds : 0.0);
+    snprintf(dist.note, sizeof dist.note,
+             "  %d ranks, %.0f%% of step time waiting on the allreduce", dist.size,
+             seconds > 0 ? 100.0 * stats.wait_seconds / seconds : 0.0);
     return dist.note;
 }
 
