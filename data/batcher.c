@@ -6,6 +6,7 @@
 
 #include "clgrad/data.h"
 #include "engine/engine.h"
+#include "engine/random.h"
 
 struct clg_batcher {
     clg_context *ctx;
@@ -19,17 +20,6 @@ struct clg_batcher {
     int64_t *order; /* (size) */
 };
 
-/* splitmix64 (Steele, Lea and Flood 2014): a 64-bit state stepped by the
- * golden ratio and finalised by a bijective mix, so nearby seeds give
- * unrelated streams. */
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 /* Uniform in [0, bound) without modulo bias: draws in the top partial range
  * of 2^64 are rejected. */
 static uint64_t uniform_below(uint64_t *state, uint64_t bound)
@@ -37,7 +27,7 @@ static uint64_t uniform_below(uint64_t *state, uint64_t bound)
     uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
     uint64_t r;
     do
-        r = splitmix64(state);
+        r = eng_splitmix64(state);
     while (r >= limit);
     return r % bound;
 }
@@ -90,7 +80,7 @@ static void build_order(clg_batcher *b)
     /* The epoch goes through one splitmix64 step of its own before meeting
      * the seed, so (seed, epoch) and (seed + 1, epoch - 1) do not collide. */
     uint64_t epoch_state = (uint64_t)b->epoch;
-    uint64_t state = b->seed ^ splitmix64(&epoch_state);
+    uint64_t state = b->seed ^ eng_splitmix64(&epoch_state);
     for (int64_t i = b->size - 1; i > 0; i--) {
         int64_t j = (int64_t)uniform_below(&state, (uint64_t)i + 1);
         int64_t t = b->order[i];

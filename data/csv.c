@@ -19,6 +19,7 @@
 #include "data/dataset.h"
 #include "data/file.h"
 #include "engine/engine.h"
+#include "engine/random.h"
 
 #define COLUMNS (CLG_FRAUD_FEATURES + 1) /* the features and Class */
 
@@ -545,15 +546,8 @@ fail:
 
 /* ---- the lecture's split ---- */
 
-/* Fisher-Yates over the normal rows with a splitmix64 stream of `seed`. */
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
+/* Fisher-Yates over the normal rows with a splitmix64 stream of `seed`
+ * (eng_splitmix64). */
 CLG_API clg_status clg_fraud_split(clg_context *ctx, const clg_fraud_data *data, uint64_t seed,
                                    int64_t *train, int64_t *n_train, int64_t *test, int64_t *n_test)
 {
@@ -569,7 +563,7 @@ CLG_API clg_status clg_fraud_split(clg_context *ctx, const clg_fraud_data *data,
     }
     uint64_t state = seed;
     for (int64_t i = normal - 1; i > 0; i--) {
-        int64_t j = (int64_t)(splitmix64(&state) % (uint64_t)(i + 1));
+        int64_t j = (int64_t)(eng_splitmix64(&state) % (uint64_t)(i + 1));
         int64_t t = train[i];
         train[i] = train[j];
         train[j] = t;
@@ -643,14 +637,14 @@ static const float fraud_shift[28] = {
 /* Standard normal by Box-Muller from the splitmix64 stream. */
 static double normal_draw(uint64_t *state)
 {
-    double u1 = ((double)(splitmix64(state) >> 11) + 1.0) * 0x1.0p-53; /* (0, 1] */
-    double u2 = (double)(splitmix64(state) >> 11) * 0x1.0p-53;
+    double u1 = ((double)(eng_splitmix64(state) >> 11) + 1.0) * 0x1.0p-53; /* (0, 1] */
+    double u2 = (double)(eng_splitmix64(state) >> 11) * 0x1.0p-53;
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
 static double uniform_draw(uint64_t *state)
 {
-    return (double)(splitmix64(state) >> 11) * 0x1.0p-53;
+    return (double)(eng_splitmix64(state) >> 11) * 0x1.0p-53;
 }
 
 CLG_API clg_status clg_fraud_write_synthetic(clg_context *ctx, const char *path, int64_t rows,

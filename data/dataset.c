@@ -14,6 +14,7 @@
 #include "clgrad/data.h"
 #include "data/dataset.h"
 #include "engine/engine.h"
+#include "engine/random.h"
 
 /* MNIST, Fashion-MNIST and KMNIST all have ten classes; a dataset in the same
  * layout with more (EMNIST) gets max label + 1. */
@@ -263,16 +264,8 @@ CLG_API clg_dataset *clg_dataset_from_arrays(clg_context *ctx, const float *x, i
     return data_dataset_take(ctx, x_copy, labels_copy, n, features, x_name, labels_name);
 }
 
-/* splitmix64 (Steele et al. 2014): the held-out split's permutation, drawn
- * on the host so a seed splits a file alike on every machine. */
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
+/* The held-out split's permutation is drawn on the host (eng_splitmix64),
+ * so a seed splits a file alike on every machine. */
 CLG_API clg_status clg_dataset_split(clg_context *ctx, const clg_dataset *ds, double fraction,
                                      uint64_t seed, clg_dataset **train, clg_dataset **held_out)
 {
@@ -315,7 +308,7 @@ CLG_API clg_status clg_dataset_split(clg_context *ctx, const clg_dataset *ds, do
             order[i] = i;
         uint64_t state = seed;
         for (int64_t i = n - 1; i > 0; i--) {
-            int64_t j = (int64_t)(splitmix64(&state) % (uint64_t)(i + 1));
+            int64_t j = (int64_t)(eng_splitmix64(&state) % (uint64_t)(i + 1));
             int64_t t = order[i];
             order[i] = order[j];
             order[j] = t;

@@ -12,6 +12,8 @@
  * Uniform floats use the top 24 bits of a word, so the conversion is exact
  * and identical on any device; normals come from Box-Muller on pairs of
  * words in float arithmetic (a device's logf/cosf may differ by an ulp).
+ * For host-side streams that want a state instead (shuffles, splits,
+ * samplers, per-layer seeds) there is eng_splitmix64 below.
  * Internal prefix: eng_. */
 #ifndef CLGRAD_ENGINE_RANDOM_H
 #define CLGRAD_ENGINE_RANDOM_H
@@ -31,5 +33,19 @@ void eng_random_uniform(uint64_t seed, uint64_t stream, float *out, size_t n);
  * block give r cos(theta) and r sin(theta), r = sqrt(-2 log u1),
  * theta = 2 pi u2, u1 in (0, 1] so that log never sees 0. */
 void eng_random_normal(uint64_t seed, uint64_t stream, float *out, size_t n);
+
+/* splitmix64 (Steele, Lea and Flood 2014): the state steps by the golden
+ * ratio and the result is a bijective mix of it, so nearby seeds give
+ * unrelated streams. One definition for every host-side stream of the
+ * library (batch shuffles, dataset splits, the fraud generator, layer
+ * seeds, the char-LSTM sampler): their numbers are part of the tests'
+ * expected values, so this function must never change. */
+static inline uint64_t eng_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
 
 #endif

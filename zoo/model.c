@@ -12,16 +12,16 @@
 
 #include "data/safetensors.h"
 #include "engine/engine.h"
+#include "engine/random.h"
 #include "zoo/model.h"
 
 /* Layers of one model get distinct seeds (splitmix64 of the model's seed and
  * the layer index), so two layers of the same shape do not start equal. */
 uint64_t zoo_layer_seed(uint64_t seed, int layer)
 {
-    uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (uint64_t)(layer + 1);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    /* One step from seed + layer * golden: the mix of seed + (layer + 1) * golden. */
+    uint64_t state = seed + 0x9e3779b97f4a7c15ULL * (uint64_t)layer;
+    return eng_splitmix64(&state);
 }
 
 /* "784-256-128-10", malloc'ed. */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "engine/random.h"
 #include "zoo/model.h"
 
 /* x (N, steps * input) -> (N, steps, input) -> h_n (1, N, H) -> (N, H) -> fc1 */
@@ -177,11 +178,7 @@ CLG_API clg_tensor *clg_charlstm_loss(clg_charlstm *m, const int32_t *inputs,
 /* splitmix64 to a double in [0, 1): the sampler's own stream. */
 static double uniform(uint64_t *state)
 {
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    return (double)(z >> 11) / 9007199254740992.0;
+    return (double)(eng_splitmix64(state) >> 11) / 9007199254740992.0;
 }
 
 CLG_API clg_status clg_charlstm_sample(clg_charlstm *m, const int32_t *prime, int64_t n_prime,
