@@ -85,17 +85,6 @@ clg_status eng_fail(clg_context *ctx, clg_status status, const char *fmt, ...)
 /* "[2, 3]" */
 char *eng_shape_str(const clg_tensor *t, char *buf, size_t capacity);
 
-/* The context of an op's inputs when every input is present and no error is
- * pending; NULL otherwise (sticky errors: the op returns NULL too). */
-clg_context *eng_op_begin(const char *op, int n, clg_tensor *const *inputs);
-/* The same, and every input must be float32 ("clg_relu: input must be
- * float32, not an int32 tensor of shape [2, 3]"). */
-clg_context *eng_op_begin_f32(const char *op, int n, clg_tensor *const *inputs);
-
-/* Normalises a possibly negative axis for a tensor of `rank`; records an error
- * naming `op` and returns -1 when out of range. */
-int eng_axis(clg_context *ctx, const char *op, const clg_tensor *t, int axis);
-
 /* ---- tensors ---- */
 
 size_t eng_dtype_size(clg_dtype dtype);
@@ -119,10 +108,23 @@ void *eng_host_alloc(clg_context *ctx, size_t bytes);
 void eng_shape4(const clg_tensor *t, cl_int *shape4);
 void eng_strides4(const clg_tensor *t, cl_int *strides4);
 
+/* ---- op argument checks (tensor.c) ---- */
+
+/* The context of an op's inputs when every input is present and no error is
+ * pending; NULL otherwise (sticky errors: the op returns NULL too). */
+clg_context *eng_op_begin(const char *op, int n, clg_tensor *const *inputs);
+/* The same, and every input must be float32 ("clg_relu: input must be
+ * float32, not an int32 tensor of shape [2, 3]"). */
+clg_context *eng_op_begin_f32(const char *op, int n, clg_tensor *const *inputs);
+
+/* Normalises a possibly negative axis for a tensor of `rank`; records an error
+ * naming `op` and returns -1 when out of range. */
+int eng_axis(clg_context *ctx, const char *op, const clg_tensor *t, int axis);
+
 /* Kernel arguments for a tensor's buffer and element offset. */
 #define ENG_ARG_TENSOR(t) CLRT_ARG_BUFFER((t)->mem, clg_tensor_numel(t)), CLRT_ARG_INT((t)->offset)
 
-/* ---- the tape ---- */
+/* ---- the tape and gradients (tape.c) ---- */
 
 /* Whether an op with these inputs must record itself. */
 bool eng_needs_grad(const clg_context *ctx, int n, clg_tensor *const *inputs);

@@ -1,61 +1,13 @@
-/* engine/tape.c: recording ops and walking them back.
+/* engine/tape.c: recording ops, accumulating gradients and walking the
+ * tape back. Depends on engine/tensor.c, never the other way round.
  *
  * Nodes live in the step's host arena, linked to their predecessor; ops
  * append them in execution order, which is a topological order, so walking
  * from the last node to the first visits every consumer before its inputs.
  * Each op's backward rule sits beside its forward in ops/. */
-#include <stdio.h>
 #include <string.h>
 
 #include "engine/engine.h"
-
-clg_context *eng_op_begin(const char *op, int n, clg_tensor *const *inputs)
-{
-    clg_context *ctx = NULL;
-    for (int i = 0; i < n; i++) {
-        if (!inputs[i])
-            return NULL; /* an earlier op failed and recorded why */
-        if (!ctx)
-            ctx = inputs[i]->ctx;
-        else if (inputs[i]->ctx != ctx) {
-            eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: inputs belong to different contexts",
-                     op);
-            return NULL;
-        }
-    }
-    if (!ctx || eng_failed(ctx))
-        return NULL;
-    return ctx;
-}
-
-clg_context *eng_op_begin_f32(const char *op, int n, clg_tensor *const *inputs)
-{
-    clg_context *ctx = eng_op_begin(op, n, inputs);
-    for (int i = 0; ctx && i < n; i++) {
-        if (inputs[i]->dtype != CLG_DTYPE_F32) {
-            char s[64], which[32] = "input";
-            if (n > 1)
-                snprintf(which, sizeof which, "input %d of %d", i + 1, n);
-            eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
-                     "%s: %s must be float32, not an int32 tensor of shape %s", op, which,
-                     eng_shape_str(inputs[i], s, sizeof s));
-            return NULL;
-        }
-    }
-    return ctx;
-}
-
-int eng_axis(clg_context *ctx, const char *op, const clg_tensor *t, int axis)
-{
-    int a = axis < 0 ? axis + t->rank : axis;
-    if (a < 0 || a >= t->rank) {
-        char s[64];
-        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: axis %d is out of range for shape %s", op,
-                 axis, eng_shape_str(t, s, sizeof s));
-        return -1;
-    }
-    return a;
-}
 
 bool eng_needs_grad(const clg_context *ctx, int n, clg_tensor *const *inputs)
 {
@@ -103,6 +55,31 @@ clg_tensor *eng_grad_dest(clg_context *ctx, clg_tensor *t, bool *accumulate)
     *accumulate = t->has_grad;
     t->has_grad = true;
     return t->grad;
+}
+
+void eng_grad_accumulate(clg_context *ctx, clg_tensor *t, const clg_tensor *src)
+{
+    bool accumulate = false;
+    clg_tensor *g = eng_grad_dest(ctx, t, &accumulate);
+    if (!g)
+        return;
+    if (!accumulate && clg_tensor_is_contiguous(src)) {
+        clrt_copy(&ctx->rt, src->mem, src->offset * 4, g->mem, g->offset * 4,
+                  (size_t)clg_tensor_numel(src) * 4);
+        return;
+    }
+    cl_kernel k = clrt_kernel(&ctx->rt, "engine/tensor.cl", NULL, "accumulate_strided");
+    if (!k)
+        return;
+    cl_int shape[4], strides[4];
+    eng_shape4(src, shape);
+    eng_strides4(src, strides);
+    int n = (int)clg_tensor_numel(src);
+    size_t global = (size_t)n, local = ctx->rt.plan.group;
+    clrt_arg args[] = {ENG_ARG_TENSOR(src), CLRT_ARG_INT4(shape[0], shape[1], shape[2], shape[3]),
+                       CLRT_ARG_INT4(strides[0], strides[1], strides[2], strides[3]),
+                       ENG_ARG_TENSOR(g), CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate)};
+    clrt_launch(&ctx->rt, k, 1, &global, &local, 8, args);
 }
 
 static void contiguous_backward(clg_context *ctx, const eng_node *node)

@@ -1,5 +1,7 @@
 /* engine/tensor.c: creating, moving and describing tensors; the engine's
- * strided copy. Ops live in ops/, not here. */
+ * strided copy; the argument checks every op starts with (same context, no
+ * pending error, dtype, axis). Ops live in ops/, not here; gradients and
+ * their accumulation belong to the tape (engine/tape.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,56 @@ void eng_strides4(const clg_tensor *t, cl_int *strides4)
     int pad = 4 - t->rank;
     for (int i = 0; i < 4; i++)
         strides4[i] = i < pad ? 0 : (cl_int)t->strides[i - pad];
+}
+
+/* ---- op argument checks: every op's first lines ---- */
+
+clg_context *eng_op_begin(const char *op, int n, clg_tensor *const *inputs)
+{
+    clg_context *ctx = NULL;
+    for (int i = 0; i < n; i++) {
+        if (!inputs[i])
+            return NULL; /* an earlier op failed and recorded why */
+        if (!ctx)
+            ctx = inputs[i]->ctx;
+        else if (inputs[i]->ctx != ctx) {
+            eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: inputs belong to different contexts",
+                     op);
+            return NULL;
+        }
+    }
+    if (!ctx || eng_failed(ctx))
+        return NULL;
+    return ctx;
+}
+
+clg_context *eng_op_begin_f32(const char *op, int n, clg_tensor *const *inputs)
+{
+    clg_context *ctx = eng_op_begin(op, n, inputs);
+    for (int i = 0; ctx && i < n; i++) {
+        if (inputs[i]->dtype != CLG_DTYPE_F32) {
+            char s[64], which[32] = "input";
+            if (n > 1)
+                snprintf(which, sizeof which, "input %d of %d", i + 1, n);
+            eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                     "%s: %s must be float32, not an int32 tensor of shape %s", op, which,
+                     eng_shape_str(inputs[i], s, sizeof s));
+            return NULL;
+        }
+    }
+    return ctx;
+}
+
+int eng_axis(clg_context *ctx, const char *op, const clg_tensor *t, int axis)
+{
+    int a = axis < 0 ? axis + t->rank : axis;
+    if (a < 0 || a >= t->rank) {
+        char s[64];
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: axis %d is out of range for shape %s", op,
+                 axis, eng_shape_str(t, s, sizeof s));
+        return -1;
+    }
+    return a;
 }
 
 /* Shapes are limited so that every index fits the kernels' 32-bit ints. */
@@ -352,29 +404,4 @@ CLG_API void clg_tensor_zero_grad(clg_tensor *t)
 {
     if (t)
         t->has_grad = false;
-}
-
-void eng_grad_accumulate(clg_context *ctx, clg_tensor *t, const clg_tensor *src)
-{
-    bool accumulate = false;
-    clg_tensor *g = eng_grad_dest(ctx, t, &accumulate);
-    if (!g)
-        return;
-    if (!accumulate && clg_tensor_is_contiguous(src)) {
-        clrt_copy(&ctx->rt, src->mem, src->offset * 4, g->mem, g->offset * 4,
-                  (size_t)clg_tensor_numel(src) * 4);
-        return;
-    }
-    cl_kernel k = clrt_kernel(&ctx->rt, "engine/tensor.cl", NULL, "accumulate_strided");
-    if (!k)
-        return;
-    cl_int shape[4], strides[4];
-    eng_shape4(src, shape);
-    eng_strides4(src, strides);
-    int n = (int)clg_tensor_numel(src);
-    size_t global = (size_t)n, local = ctx->rt.plan.group;
-    clrt_arg args[] = {ENG_ARG_TENSOR(src), CLRT_ARG_INT4(shape[0], shape[1], shape[2], shape[3]),
-                       CLRT_ARG_INT4(strides[0], strides[1], strides[2], strides[3]),
-                       ENG_ARG_TENSOR(g), CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate)};
-    clrt_launch(&ctx->rt, k, 1, &global, &local, 8, args);
 }
