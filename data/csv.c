@@ -1,12 +1,10 @@
-/* data/csv.c: CSV files: any table of numbers with a header and a label
- * column, as a classification dataset (clg_dataset_load_csv); the
+/* data/csv.c: reading CSV files: any table of numbers with a header and a
+ * label column, as a classification dataset (clg_dataset_load_csv), and the
  * credit-card fraud data set in its public layout (header
  * Time,V1..V28,Amount,Class; fields optionally in double quotes, as the
- * public file writes them), the lecture's split (half of the normal rows to
- * train on, the other half and every fraud to test on), MinMax scaling
- * fitted on one split, and a seeded generator of synthetic files in the same
- * layout, since the real file is in no package. Every parse error names the
- * file, the line and the column. */
+ * public file writes them). Every parse error names the file, the line and
+ * the column. The fraud data's split and synthetic generator are in
+ * data/fraud.c, MinMax scaling in data/scale.c. */
 #include <errno.h>
 #include <float.h>
 #include <inttypes.h>
@@ -19,7 +17,6 @@
 #include "data/dataset.h"
 #include "data/file.h"
 #include "engine/engine.h"
-#include "engine/random.h"
 
 #define COLUMNS (CLG_FRAUD_FEATURES + 1) /* the features and Class */
 
@@ -542,180 +539,4 @@ fail:
     free(x);
     free(labels);
     return NULL;
-}
-
-/* ---- the lecture's split ---- */
-
-/* Fisher-Yates over the normal rows with a splitmix64 stream of `seed`
- * (eng_splitmix64). */
-CLG_API clg_status clg_fraud_split(clg_context *ctx, const clg_fraud_data *data, uint64_t seed,
-                                   int64_t *train, int64_t *n_train, int64_t *test, int64_t *n_test)
-{
-    if (eng_failed(ctx))
-        return clg_context_status(ctx);
-    if (!data || !train || !test || !n_train || !n_test)
-        return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
-                        "clg_fraud_split: data and the four outputs must not be NULL");
-    int64_t normal = 0;
-    for (int64_t i = 0; i < data->rows; i++) {
-        if (data->label[i] == 0)
-            train[normal++] = i; /* the normal rows, shuffled below */
-    }
-    uint64_t state = seed;
-    for (int64_t i = normal - 1; i > 0; i--) {
-        int64_t j = (int64_t)(eng_splitmix64(&state) % (uint64_t)(i + 1));
-        int64_t t = train[i];
-        train[i] = train[j];
-        train[j] = t;
-    }
-    /* The larger half to train on (for odd counts), the rest to test. */
-    int64_t half = normal - normal / 2;
-    *n_test = 0;
-    for (int64_t i = half; i < normal; i++)
-        test[(*n_test)++] = train[i];
-    for (int64_t i = 0; i < data->rows; i++)
-        if (data->label[i] != 0)
-            test[(*n_test)++] = i;
-    *n_train = half;
-    return CLG_STATUS_OK;
-}
-
-/* ---- MinMax scaling (sklearn.preprocessing.MinMaxScaler) ---- */
-
-CLG_API clg_status clg_minmax_fit(clg_context *ctx, const float *x, int64_t cols,
-                                  const int64_t *rows, int64_t count, float *lo, float *hi)
-{
-    if (eng_failed(ctx))
-        return clg_context_status(ctx);
-    if (!x || !rows || !lo || !hi || cols < 1 || count < 1)
-        return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
-                        "clg_minmax_fit: %" PRId64 " rows of %" PRId64
-                        " columns; expected at least one of each and no NULL pointer",
-                        count, cols);
-    for (int64_t c = 0; c < cols; c++) {
-        lo[c] = INFINITY;
-        hi[c] = -INFINITY;
-    }
-    for (int64_t r = 0; r < count; r++) {
-        const float *row = x + rows[r] * cols;
-        for (int64_t c = 0; c < cols; c++) {
-            lo[c] = row[c] < lo[c] ? row[c] : lo[c];
-            hi[c] = row[c] > hi[c] ? row[c] : hi[c];
-        }
-    }
-    return CLG_STATUS_OK;
-}
-
-CLG_API void clg_minmax_transform(const float *lo, const float *hi, int64_t cols, const float *x,
-                                  int64_t rows, float *out)
-{
-    for (int64_t c = 0; c < cols; c++) {
-        /* A constant column maps to 0, as sklearn's scale of 1 for a zero
-         * range does. Values outside the fitted range are not clipped. */
-        float range = hi[c] - lo[c];
-        float scale = range > 0.0f ? 1.0f / range : 1.0f;
-        for (int64_t r = 0; r < rows; r++)
-            out[r * cols + c] = (x[r * cols + c] - lo[c]) * scale;
-    }
-}
-
-/* ---- the synthetic generator ---- */
-
-/* Per component, the standard deviation of the normal transactions (the
- * public file's PCA components shrink from about 1.9 for V1 to 0.3 for V28)
- * and the mean shift of the frauds in units of it (the public file's frauds
- * sit far out on V1-V18, most of all V3, V10, V12, V14 and V17; the later
- * components barely move). Values chosen to resemble those figures, not
- * copied from the data. */
-static const float normal_std[28] = {1.9f, 1.6f,  1.5f,  1.4f, 1.3f, 1.3f,  1.2f, 1.1f, 1.1f, 1.0f,
-                                     1.0f, 0.95f, 0.95f, 0.9f, 0.9f, 0.85f, 0.8f, 0.8f, 0.8f, 0.75f,
-                                     0.7f, 0.7f,  0.6f,  0.6f, 0.5f, 0.5f,  0.4f, 0.3f};
-static const float fraud_shift[28] = {
-    -2.4f, 2.2f,  -4.4f, 3.2f,  -1.6f, -0.9f, -3.5f, 0.4f, -2.0f, -4.6f, 3.6f, -5.2f, 0.0f, -6.4f,
-    0.0f,  -3.6f, -5.8f, -2.2f, 0.6f,  0.4f,  0.5f,  0.0f, 0.0f,  -0.2f, 0.1f, 0.1f,  0.2f, 0.3f};
-
-/* Standard normal by Box-Muller from the splitmix64 stream. */
-static double normal_draw(uint64_t *state)
-{
-    double u1 = ((double)(eng_splitmix64(state) >> 11) + 1.0) * 0x1.0p-53; /* (0, 1] */
-    double u2 = (double)(eng_splitmix64(state) >> 11) * 0x1.0p-53;
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
-
-static double uniform_draw(uint64_t *state)
-{
-    return (double)(eng_splitmix64(state) >> 11) * 0x1.0p-53;
-}
-
-CLG_API clg_status clg_fraud_write_synthetic(clg_context *ctx, const char *path, int64_t rows,
-                                             uint64_t seed, int64_t *frauds_written)
-{
-    static const char fn[] = "clg_fraud_write_synthetic";
-    if (eng_failed(ctx))
-        return clg_context_status(ctx);
-    if (rows < 4)
-        return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
-                        "%s: %" PRId64 " rows; at least 4 are needed (two frauds and two "
-                        "normal transactions)",
-                        fn, rows);
-    /* The public file's imbalance, 492 frauds in 284,807, and at least two
-     * so that both test and scoring have positives. */
-    int64_t frauds = (rows * 492 + 284807 / 2) / 284807;
-    frauds = frauds < 2 ? 2 : frauds;
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return eng_fail(ctx, CLG_STATUS_IO, "%s: %s: path too long", fn, path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return eng_fail(ctx, CLG_STATUS_IO, "%s: %s: %s", fn, path, strerror(errno));
-    fputs("Time", f);
-    for (int j = 1; j <= 28; j++)
-        fprintf(f, ",V%d", j);
-    fputs(",Amount,Class\n", f);
-
-    /* Which rows are frauds: `frauds` distinct rows drawn by selection
-     * sampling (Knuth's algorithm S), so they spread over the two days. */
-    uint64_t pick = seed ^ 0x5851f42d4c957f2dULL, state = seed;
-    int64_t left = frauds;
-    for (int64_t r = 0; r < rows; r++) {
-        bool fraud = uniform_draw(&pick) * (double)(rows - r) < (double)left;
-        left -= fraud;
-        /* One uniform time in each of `rows` equal slices of two days (the
-         * public file's span): increasing, whole seconds as there. */
-        fprintf(f, "%.1f", floor(172792.0 * ((double)r + uniform_draw(&state)) / (double)rows));
-        /* Normal rows come from one of three clusters (kinds of purchase)
-         * of slightly different means, so the data has structure the
-         * autoencoder can learn; one row in fifty is spread twice as wide
-         * (the public file's heavy tails). */
-        int cluster = (int)(uniform_draw(&state) * 3.0);
-        double wide = uniform_draw(&state) < 0.02 ? 2.0 : 1.0;
-        /* How far a fraud strays: uniform, so some are blatant and some
-         * hide among the normal rows, as in the public file, where no
-         * detector finds every fraud. */
-        double stray = uniform_draw(&state);
-        for (int j = 0; j < 28; j++) {
-            double z = normal_draw(&state);
-            double v = fraud
-                           ? normal_std[j] * (stray * fraud_shift[j] + (0.8 + stray) * z)
-                           : normal_std[j] * (0.4 * (cluster - 1) * ((j % 3) - 1) + 0.8 * wide * z);
-            fprintf(f, ",%.6f", v);
-        }
-        /* Amounts: log-normal around 22 euros for normal rows; frauds are
-         * mostly tiny test charges or a few hundred euros. */
-        double amount =
-            fraud ? (uniform_draw(&state) < 0.5 ? 1.0 + 0.1 * floor(10.0 * uniform_draw(&state))
-                                                : exp(5.0 + 0.8 * normal_draw(&state)))
-                  : exp(3.1 + 1.3 * normal_draw(&state));
-        fprintf(f, ",%.2f,%d\n", amount, fraud ? 1 : 0);
-    }
-    bool ok = !ferror(f);
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int err = errno;
-        remove(tmp);
-        return eng_fail(ctx, CLG_STATUS_IO, "%s: %s: %s", fn, path, strerror(err));
-    }
-    if (frauds_written)
-        *frauds_written = frauds;
-    return CLG_STATUS_OK;
 }

@@ -1,10 +1,9 @@
 /* tests/data/test_csv.c: CSV files (data/csv.c): any table with a label
  * column as a dataset (values, quotes, CRLF, and each refusal with its line,
- * column and column name); the credit-card fraud layout: the
- * synthetic generator read back (layout, imbalance, determinism), quoted
- * fields as the public file writes them, the lecture's split, MinMax scaling
- * against a hand case, and every kind of bad input with the file, line and
- * column its message must name. */
+ * column and column name); the credit-card fraud layout: quoted fields as
+ * the public file writes them, and every kind of bad input with the file,
+ * line and column its message must name. The split and the generator are
+ * tested in test_fraud.c, scaling in test_scale.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,58 +49,6 @@ static void append_row(char *text, size_t size, int t, int cls)
     snprintf(text + used, size - used, ",2.5,%d\n", cls);
 }
 
-START_TEST(test_fraud_synthetic_round_trip)
-{
-    make_dir();
-    clg_context *ctx = test_context();
-    char a[256], b[256], c[256];
-    snprintf(a, sizeof a, "%s/a.csv", dir);
-    snprintf(b, sizeof b, "%s/b.csv", dir);
-    snprintf(c, sizeof c, "%s/c.csv", dir);
-    int64_t frauds = 0;
-    ck_assert_int_eq(clg_fraud_write_synthetic(ctx, a, 3000, 5, &frauds), CLG_STATUS_OK);
-    /* round(3000 * 492 / 284807) = 5, the public file's 0.17% */
-    ck_assert_int_eq(frauds, 5);
-    ck_assert_int_eq(clg_fraud_write_synthetic(ctx, b, 3000, 5, NULL), CLG_STATUS_OK);
-    ck_assert_int_eq(clg_fraud_write_synthetic(ctx, c, 3000, 6, NULL), CLG_STATUS_OK);
-
-    clg_fraud_data *d = clg_fraud_read_csv(ctx, a);
-    ck_assert_msg(d != NULL, "%s", clg_context_error(ctx));
-    ck_assert_int_eq(clg_fraud_data_rows(d), 3000);
-    ck_assert_int_eq(clg_fraud_data_frauds(d), 5);
-    const float *x = clg_fraud_data_features(d);
-    const int32_t *y = clg_fraud_data_labels(d);
-    int64_t counted = 0;
-    for (int64_t i = 0; i < 3000; i++) {
-        counted += y[i];
-        if (i > 0) /* Time never decreases, as in the public file */
-            ck_assert(x[i * CLG_FRAUD_FEATURES] >= x[(i - 1) * CLG_FRAUD_FEATURES]);
-        ck_assert(x[i * CLG_FRAUD_FEATURES + 29] > 0.0f); /* amounts are positive */
-    }
-    ck_assert_int_eq(counted, 5);
-    ck_assert(x[2999 * CLG_FRAUD_FEATURES] < 172792.0f + 1);
-
-    /* Same seed, same bytes; another seed, another file. */
-    char command[1024];
-    snprintf(command, sizeof command, "cmp -s %s %s", a, b);
-    ck_assert_int_eq(system(command), 0);
-    snprintf(command, sizeof command, "cmp -s %s %s", a, c);
-    ck_assert_int_ne(system(command), 0);
-    /* The header is the layout's, exactly. */
-    FILE *f = fopen(a, "rb");
-    char line[512];
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
-    fclose(f);
-    ck_assert_str_eq(line, header);
-
-    ck_assert_int_eq(clg_fraud_write_synthetic(ctx, a, 3, 1, NULL), CLG_STATUS_INVALID_ARGUMENT);
-    ck_assert_ptr_nonnull(strstr(clg_context_error(ctx), "at least 4"));
-    clg_fraud_data_destroy(d);
-    clg_context_destroy(ctx);
-    remove_dir();
-}
-END_TEST
-
 /* The public file quotes every field and ends lines with \r\n in some
  * copies; both read the same as the plain form. */
 START_TEST(test_fraud_csv_quotes_and_crlf)
@@ -130,69 +77,6 @@ START_TEST(test_fraud_csv_quotes_and_crlf)
     clg_fraud_data_destroy(d);
     clg_context_destroy(ctx);
     remove_dir();
-}
-END_TEST
-
-/* Training rows are normal, half of the normal rows (the larger half); the
- * test rows are the rest and every fraud; together each row once. */
-START_TEST(test_fraud_split)
-{
-    make_dir();
-    clg_context *ctx = test_context();
-    char path[256];
-    snprintf(path, sizeof path, "%s/s.csv", dir);
-    ck_assert_int_eq(clg_fraud_write_synthetic(ctx, path, 2001, 9, NULL), CLG_STATUS_OK);
-    clg_fraud_data *d = clg_fraud_read_csv(ctx, path);
-    ck_assert_ptr_nonnull(d);
-    int64_t rows = clg_fraud_data_rows(d), frauds = clg_fraud_data_frauds(d);
-    int64_t *train = malloc((size_t)rows * sizeof *train),
-            *test = malloc((size_t)rows * sizeof *test);
-    int64_t n_train = 0, n_test = 0;
-    ck_assert_int_eq(clg_fraud_split(ctx, d, 3, train, &n_train, test, &n_test), CLG_STATUS_OK);
-    int64_t normal = rows - frauds;
-    ck_assert_int_eq(n_train, normal - normal / 2);
-    ck_assert_int_eq(n_train + n_test, rows);
-    char *seen = calloc((size_t)rows, 1);
-    const int32_t *y = clg_fraud_data_labels(d);
-    int64_t test_frauds = 0;
-    for (int64_t i = 0; i < n_train; i++) {
-        ck_assert_int_eq(y[train[i]], 0);
-        seen[train[i]]++;
-    }
-    for (int64_t i = 0; i < n_test; i++) {
-        test_frauds += y[test[i]];
-        seen[test[i]]++;
-    }
-    ck_assert_int_eq(test_frauds, frauds);
-    for (int64_t i = 0; i < rows; i++)
-        ck_assert_int_eq(seen[i], 1);
-    free(seen);
-    free(train);
-    free(test);
-    clg_fraud_data_destroy(d);
-    clg_context_destroy(ctx);
-    remove_dir();
-}
-END_TEST
-
-/* Fitted on rows 0 and 2 only: column 0 spans [1, 3], column 1 is constant
- * (5) and maps to 0; row 1 (value 7) lies outside and is not clipped:
- * (7 - 1) / 2 = 3. */
-START_TEST(test_minmax_hand_case)
-{
-    clg_context *ctx = test_context();
-    const float x[] = {1, 5, 7, 9, 3, 5};
-    const int64_t rows[] = {0, 2};
-    float lo[2], hi[2], out[6];
-    ck_assert_int_eq(clg_minmax_fit(ctx, x, 2, rows, 2, lo, hi), CLG_STATUS_OK);
-    ck_assert(lo[0] == 1 && hi[0] == 3 && lo[1] == 5 && hi[1] == 5);
-    clg_minmax_transform(lo, hi, 2, x, 3, out);
-    const float want[] = {0, 0, 3, 4, 1, 0};
-    for (int i = 0; i < 6; i++)
-        ck_assert_float_eq(out[i], want[i]);
-    ck_assert_int_eq(clg_minmax_fit(ctx, x, 2, rows, 0, lo, hi), CLG_STATUS_INVALID_ARGUMENT);
-    ck_assert_ptr_nonnull(strstr(clg_context_error(ctx), "clg_minmax_fit: 0 rows"));
-    clg_context_destroy(ctx);
 }
 END_TEST
 
@@ -410,10 +294,7 @@ int main(void)
 {
     Suite *s = suite_create("data/csv");
     TCase *tc = tcase_create("csv");
-    tcase_add_test(tc, test_fraud_synthetic_round_trip);
     tcase_add_test(tc, test_fraud_csv_quotes_and_crlf);
-    tcase_add_test(tc, test_fraud_split);
-    tcase_add_test(tc, test_minmax_hand_case);
     tcase_add_test(tc, test_fraud_csv_bad_input);
     tcase_add_test(tc, test_fraud_csv_hostile_bytes);
     tcase_add_test(tc, test_table_csv_values);
