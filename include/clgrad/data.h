@@ -6,7 +6,7 @@
 #ifndef CLGRAD_DATA_H
 #define CLGRAD_DATA_H
 
-#include "nn.h"
+#include "tensor.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,4 +1,5 @@
-/* clgrad/nn.h: parameter sets, initialisers and layers.
+/* clgrad/nn.h: initialisers and layers (their parameter lists, clg_params,
+ * are declared in tensor.h).
  *
  * Layers own persistent parameters and compose ops from ops.h; they have no
  * backward code of their own. Initialisers draw from a counter-based
@@ -13,38 +14,7 @@
 extern "C" {
 #endif
 
-/* A list of named parameters, in insertion order: what optimizers update and
- * checkpoints save. It borrows the tensors; destroying it leaves them. */
-typedef struct clg_params clg_params;
-
-CLG_API clg_params *clg_params_create(clg_context *ctx);
-CLG_API void clg_params_destroy(clg_params *params);
-/* Appends a tensor under a name (copied; e.g. "fc1.weight"). A duplicate name
- * is CLG_STATUS_INVALID_ARGUMENT. Marks the tensor as requiring a gradient. */
-CLG_API clg_status clg_params_add(clg_params *params, const char *name, clg_tensor *tensor);
-/* Appends a buffer: state saved in checkpoints but never trained (batch
- * norm's running statistics, as PyTorch's register_buffer). It does not
- * require a gradient and optimizers skip it. */
-CLG_API clg_status clg_params_add_buffer(clg_params *params, const char *name,
-                                         clg_tensor *tensor);
-CLG_API bool clg_params_is_buffer(const clg_params *params, size_t index);
-/* Appends every entry of `other` (buffers stay buffers), each name prefixed
- * with `prefix`. */
-CLG_API clg_status clg_params_extend(clg_params *params, const char *prefix,
-                                     const clg_params *other);
-/* How many entries (tensors: parameters and buffers), not elements. */
-CLG_API size_t clg_params_count(const clg_params *params);
-/* How many elements the parameters hold, buffers left out: PyTorch's
- * sum(p.numel() for p in model.parameters()), the figure print(model)
- * summaries quote (235,146 for the 784-256-128-10 MLP). */
-CLG_API int64_t clg_params_numel(const clg_params *params);
-/* Borrowed. NULL when index is out of range. */
-CLG_API const char *clg_params_name(const clg_params *params, size_t index);
-CLG_API clg_tensor *clg_params_tensor(const clg_params *params, size_t index);
-/* NULL when absent. */
-CLG_API clg_tensor *clg_params_find(const clg_params *params, const char *name);
-/* Forgets every gradient (clg_tensor_zero_grad on each). */
-CLG_API void clg_params_zero_grad(clg_params *params);
+/* clg_params, the named parameter lists layers hand out, is in tensor.h. */
 
 /* Initialisers, filling a persistent float32 tensor. fan_in / fan_out follow
  * PyTorch: for a weight (out, in, ...), fan_in = in * receptive field. The

@@ -10,7 +10,9 @@
  * Gradients: an op records itself on the tape when grad mode is on and any
  * input requires a gradient; clg_backward(loss) walks the tape in reverse and
  * accumulates (+=) into the gradient of every tensor that requires one:
- * parameters, and inputs too (d loss / d input for adversarial examples). */
+ * parameters, and inputs too (d loss / d input for adversarial examples).
+ * Named tensor lists (clg_params, at the end) are what layers hand out and
+ * optimizers, checkpoints and data parallelism walk. */
 #ifndef CLGRAD_TENSOR_H
 #define CLGRAD_TENSOR_H
 
@@ -90,6 +92,41 @@ CLG_API clg_status clg_backward(clg_tensor *loss);
 /* Back-propagates from any output with a given upstream gradient of the same
  * shape (PyTorch's output.backward(gradient)): vector-Jacobian products. */
 CLG_API clg_status clg_backward_with(clg_tensor *output, const clg_tensor *grad_output);
+
+/* ---- named tensor lists ---- */
+
+/* A list of named parameters, in insertion order: what optimizers update and
+ * checkpoints save. It borrows the tensors; destroying it leaves them. */
+typedef struct clg_params clg_params;
+
+CLG_API clg_params *clg_params_create(clg_context *ctx);
+CLG_API void clg_params_destroy(clg_params *params);
+/* Appends a tensor under a name (copied; e.g. "fc1.weight"). A duplicate name
+ * is CLG_STATUS_INVALID_ARGUMENT. Marks the tensor as requiring a gradient. */
+CLG_API clg_status clg_params_add(clg_params *params, const char *name, clg_tensor *tensor);
+/* Appends a buffer: state saved in checkpoints but never trained (batch
+ * norm's running statistics, as PyTorch's register_buffer). It does not
+ * require a gradient and optimizers skip it. */
+CLG_API clg_status clg_params_add_buffer(clg_params *params, const char *name,
+                                         clg_tensor *tensor);
+CLG_API bool clg_params_is_buffer(const clg_params *params, size_t index);
+/* Appends every entry of `other` (buffers stay buffers), each name prefixed
+ * with `prefix`. */
+CLG_API clg_status clg_params_extend(clg_params *params, const char *prefix,
+                                     const clg_params *other);
+/* How many entries (tensors: parameters and buffers), not elements. */
+CLG_API size_t clg_params_count(const clg_params *params);
+/* How many elements the parameters hold, buffers left out: PyTorch's
+ * sum(p.numel() for p in model.parameters()), the figure print(model)
+ * summaries quote (235,146 for the 784-256-128-10 MLP). */
+CLG_API int64_t clg_params_numel(const clg_params *params);
+/* Borrowed. NULL when index is out of range. */
+CLG_API const char *clg_params_name(const clg_params *params, size_t index);
+CLG_API clg_tensor *clg_params_tensor(const clg_params *params, size_t index);
+/* NULL when absent. */
+CLG_API clg_tensor *clg_params_find(const clg_params *params, const char *name);
+/* Forgets every gradient (clg_tensor_zero_grad on each). */
+CLG_API void clg_params_zero_grad(clg_params *params);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
 #define CLGRAD_ZOO_H
 
 #include "data.h"
+#include "nn.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,4 +1,4 @@
-/* tests/nn/test_params.c: named parameter lists (nn/params.c): insertion
+/* tests/engine/test_params.c: named parameter lists (engine/params.c): insertion
  * order, lookup, prefixed extension, duplicate names, zero_grad, and the
  * two counts (entries, and elements without buffers). */
 #include <stdlib.h>
@@ -204,7 +204,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("nn/params");
+    Suite *s = suite_create("engine/params");
     TCase *tc = tcase_create("params");
     tcase_add_test(tc, test_params_add_find);
     tcase_add_test(tc, test_params_duplicate_name);

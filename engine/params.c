@@ -1,9 +1,11 @@
-/* nn/params.c: named parameter lists, what optimizers and checkpoints walk. */
+/* engine/params.c: named parameter lists, what optimizers and checkpoints
+ * walk. A list of named tensors needs nothing above the engine, so it lives
+ * here, where nn/, optim/, data/ (checkpoints) and dist/ may all use it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "clgrad/nn.h"
+#include "clgrad/tensor.h"
 #include "engine/engine.h"
 
 struct clg_params {
