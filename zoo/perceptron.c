@@ -1,14 +1,15 @@
 /* zoo/perceptron.c: Rosenblatt's perceptron (see zoo.h and the lecture's
  * "Perceptron algorithm" slides). The data and weights live on the device;
- * each epoch is one launch of zoo/perceptron.cl, which walks the samples in
- * order on one work-item because the rule is sequential. The host enqueues
+ * each epoch is one launch of op_perceptron_epoch (ops/perceptron.c), which
+ * walks the samples in order on one work-item because the rule is sequential. The host enqueues
  * a handful of epochs at a time and reads the 16-byte state between them to
  * decide whether to go on. */
 #include <inttypes.h>
 #include <math.h>
 
 #include "clgrad/zoo.h"
-#include "ops/internal.h"
+#include "engine/engine.h"
+#include "ops/perceptron.h"
 
 /* Epochs enqueued between two reads of the state: a converged run wastes at
  * most this many empty launches, and a long run syncs this much less often. */
@@ -79,9 +80,7 @@ CLG_API clg_status clg_perceptron_train(clg_context *ctx, const float *x, const 
         while (run < max_epochs && !state[2]) {
             int chunk = max_epochs - run < EPOCHS_PER_READ ? max_epochs - run : EPOCHS_PER_READ;
             for (int e = 0; e < chunk; e++)
-                if (!OP_LAUNCH(ctx, "zoo/perceptron.cl", "perceptron_epoch", 1, ENG_ARG_TENSOR(xt),
-                               ENG_ARG_TENSOR(tt), ENG_ARG_TENSOR(wt), ENG_ARG_TENSOR(st),
-                               CLRT_ARG_INT(n), CLRT_ARG_INT(features), CLRT_ARG_FLOAT(eta)))
+                if (!op_perceptron_epoch(xt, tt, wt, st, eta))
                     break;
             run += chunk;
             if (clg_tensor_download(st, state, 4) != CLG_STATUS_OK)

@@ -1,4 +1,4 @@
-/* zoo/perceptron.cl: Rosenblatt's perceptron rule, one epoch per launch.
+/* ops/perceptron.cl: Rosenblatt's perceptron rule, one epoch per launch.
  *
  * The rule is sequential by definition: sample i is judged by the weights
  * that samples 0 .. i-1 left, so the epoch cannot be split across
