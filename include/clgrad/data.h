@@ -16,7 +16,8 @@ extern "C" {
 
 typedef struct clg_idx clg_idx;
 
-/* Reads a whole IDX file of unsigned bytes (type 0x08), rank 1 to 4. */
+/* Reads a whole IDX file of unsigned bytes (type 0x08), rank 1 to 4. Free
+ * it with clg_idx_destroy. */
 CLG_API clg_idx *clg_idx_read(clg_context *ctx, const char *path);
 CLG_API void clg_idx_destroy(clg_idx *idx);
 CLG_API int clg_idx_rank(const clg_idx *idx);
@@ -29,6 +30,8 @@ CLG_API const uint8_t *clg_idx_data(const clg_idx *idx);
 /* Where Debian's dataset-fashion-mnist package puts the files. */
 #define CLG_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 
+/* Every dataset (clg_dataset_load_mnist, _load_npz, _load_csv, _from_arrays,
+ * _split) is freed with clg_dataset_destroy. */
 typedef struct clg_dataset clg_dataset;
 
 /* Loads {train,t10k}-images-idx3-ubyte[.gz] and the matching labels from
@@ -93,7 +96,7 @@ CLG_API clg_dataset *clg_dataset_load_csv(clg_context *ctx, const char *path,
  * round(size * fraction) rows (at least one, and one left to train on),
  * *train the rest, each in the order of `ds`, both with the classes of
  * `ds`. fraction in (0, 1) and size >= 2, else CLG_STATUS_INVALID_ARGUMENT.
- * Both are new datasets (destroy them); NULL on error. */
+ * Both are new datasets (free each with clg_dataset_destroy); NULL on error. */
 CLG_API clg_status clg_dataset_split(clg_context *ctx, const clg_dataset *ds, double fraction,
                                      uint64_t seed, clg_dataset **train,
                                      clg_dataset **held_out);
@@ -151,7 +154,8 @@ typedef struct clg_safetensors clg_safetensors;
  * naming the tensor and its dtype.
  * The header's sizes are checked against the file before anything is
  * allocated; the tensors must tile the data with no overlap, gap or byte
- * after the last (CLG_STATUS_FORMAT naming the file and the tensors). */
+ * after the last (CLG_STATUS_FORMAT naming the file and the tensors). Free
+ * it with clg_safetensors_destroy. */
 CLG_API clg_safetensors *clg_safetensors_read(clg_context *ctx, const char *path);
 CLG_API void clg_safetensors_destroy(clg_safetensors *st);
 CLG_API size_t clg_safetensors_count(const clg_safetensors *st);
@@ -201,7 +205,8 @@ typedef struct clg_fraud_data clg_fraud_data;
  * line and the column (1-based, the header is line 1), for: an empty file, a
  * header other than the layout's (a missing Class column included), a row
  * with fewer or more than 31 fields, a field that is not a number, a Class
- * other than 0 or 1, no rows, or rows of one class only. */
+ * other than 0 or 1, no rows, or rows of one class only. Free it with
+ * clg_fraud_data_destroy. */
 CLG_API clg_fraud_data *clg_fraud_read_csv(clg_context *ctx, const char *path);
 CLG_API void clg_fraud_data_destroy(clg_fraud_data *data);
 CLG_API int64_t clg_fraud_data_rows(const clg_fraud_data *data);

@@ -13,6 +13,8 @@
 extern "C" {
 #endif
 
+/* Every model (the clg_zoo_*_create constructors of the kinds below and
+ * clg_model_from_checkpoint) is freed with clg_model_destroy. */
 typedef struct clg_model clg_model;
 
 /* Multilayer perceptron: in -> hidden[0] -> ... -> out, ReLU between layers,
@@ -107,7 +109,8 @@ typedef struct clg_discriminant clg_discriminant;
  * n or features below 1, a label other than 0 / 1 (naming its index), a
  * class with too few points for its covariance (QDA: features + 1 per
  * class; LDA: one per class and n - 2 >= features), a singular covariance
- * (CLG_STATUS_INVALID_ARGUMENT), out of memory. */
+ * (CLG_STATUS_INVALID_ARGUMENT), out of memory. Free it with
+ * clg_discriminant_destroy. */
 CLG_API clg_discriminant *clg_discriminant_fit(clg_context *ctx, const float *x,
                                                const int32_t *labels, int64_t n,
                                                int64_t features, bool quadratic);
@@ -351,7 +354,8 @@ CLG_API clg_status clg_charlstm_sample(clg_charlstm *model, const int32_t *prime
  * fc22, fc3, fc4, each initialised as torch.nn.Linear. */
 typedef struct clg_vae clg_vae;
 
-/* Errors: a size below 1 (CLG_STATUS_INVALID_ARGUMENT). */
+/* Errors: a size below 1 (CLG_STATUS_INVALID_ARGUMENT). Free it with
+ * clg_vae_destroy. */
 CLG_API clg_vae *clg_zoo_vae_create(clg_context *ctx, int64_t in_features, int64_t hidden,
                                     int64_t latent, uint64_t seed);
 CLG_API void clg_vae_destroy(clg_vae *vae);
@@ -408,7 +412,7 @@ typedef struct clg_gan clg_gan;
 typedef struct clg_optim clg_optim; /* optim.h's; repeated so zoo.h stands alone */
 
 /* Errors: an unknown arch, noise or hidden below 1
- * (CLG_STATUS_INVALID_ARGUMENT). */
+ * (CLG_STATUS_INVALID_ARGUMENT). Free it with clg_gan_destroy. */
 CLG_API clg_gan *clg_zoo_gan_create(clg_context *ctx, clg_gan_arch arch, int64_t noise,
                                     int64_t hidden, uint64_t seed);
 CLG_API void clg_gan_destroy(clg_gan *gan);
@@ -463,7 +467,7 @@ CLG_API clg_status clg_gan_losses(clg_gan *gan, const float *real, int64_t n, co
  * Every shape the metadata implies is checked against the file's tensors
  * before anything is allocated (CLG_STATUS_MISMATCH naming the tensor and
  * both shapes, and the names the file holds), so a damaged "arch" costs no
- * memory. */
+ * memory. Free it with clg_model_destroy. */
 CLG_API clg_model *clg_model_from_checkpoint(clg_context *ctx, const char *path);
 /* How many weights were NaN or infinite in the checkpoint the model was
  * loaded from (0 for a model created fresh); *tensor (may be NULL) gets the
