@@ -14,7 +14,6 @@
  * [1] epochs run, [2] 1 once an epoch made no mistake (later epochs then do
  * nothing), [3] mistakes in the last epoch. The tensors must be contiguous.
  * Returns false with the error in the context (naming the op and shapes). */
-bool op_perceptron_epoch(clg_tensor *x, clg_tensor *t, clg_tensor *w, clg_tensor *state,
-                         float eta);
+bool op_perceptron_epoch(clg_tensor *x, clg_tensor *t, clg_tensor *w, clg_tensor *state, float eta);
 
 #endif
