@@ -123,10 +123,10 @@ static void create_dcgan(clg_gan *g)
     add(g->d_params, "fc1", g->d_fc[0] ? clg_linear_params(g->d_fc[0]) : NULL);
 }
 
-CLG_API clg_gan *clg_zoo_gan_create(clg_context *ctx, clg_gan_arch arch, int64_t noise,
-                                    int64_t hidden, uint64_t seed)
+CLG_API clg_gan *clg_gan_create(clg_context *ctx, clg_gan_arch arch, int64_t noise, int64_t hidden,
+                                uint64_t seed)
 {
-    static const char fn[] = "clg_zoo_gan_create";
+    static const char fn[] = "clg_gan_create";
     if (!ctx || eng_failed(ctx))
         return NULL;
     if ((arch != CLG_GAN_MLP && arch != CLG_GAN_DCGAN) || noise < 1 || hidden < 1) {

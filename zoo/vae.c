@@ -36,10 +36,10 @@ CLG_API void clg_vae_destroy(clg_vae *vae)
     free(vae);
 }
 
-CLG_API clg_vae *clg_zoo_vae_create(clg_context *ctx, int64_t in_features, int64_t hidden,
-                                    int64_t latent, uint64_t seed)
+CLG_API clg_vae *clg_vae_create(clg_context *ctx, int64_t in_features, int64_t hidden,
+                                int64_t latent, uint64_t seed)
 {
-    static const char fn[] = "clg_zoo_vae_create";
+    static const char fn[] = "clg_vae_create";
     if (!ctx || eng_failed(ctx))
         return NULL;
     if (in_features < 1 || hidden < 1 || latent < 1) {

@@ -356,8 +356,8 @@ typedef struct clg_vae clg_vae;
 
 /* Errors: a size below 1 (CLG_STATUS_INVALID_ARGUMENT). Free it with
  * clg_vae_destroy. */
-CLG_API clg_vae *clg_zoo_vae_create(clg_context *ctx, int64_t in_features, int64_t hidden,
-                                    int64_t latent, uint64_t seed);
+CLG_API clg_vae *clg_vae_create(clg_context *ctx, int64_t in_features, int64_t hidden,
+                                int64_t latent, uint64_t seed);
 CLG_API void clg_vae_destroy(clg_vae *vae);
 /* Borrowed for the VAE's lifetime. */
 CLG_API const clg_params *clg_vae_params(const clg_vae *vae);
@@ -413,8 +413,8 @@ typedef struct clg_optim clg_optim; /* optim.h's; repeated so zoo.h stands alone
 
 /* Errors: an unknown arch, noise or hidden below 1
  * (CLG_STATUS_INVALID_ARGUMENT). Free it with clg_gan_destroy. */
-CLG_API clg_gan *clg_zoo_gan_create(clg_context *ctx, clg_gan_arch arch, int64_t noise,
-                                    int64_t hidden, uint64_t seed);
+CLG_API clg_gan *clg_gan_create(clg_context *ctx, clg_gan_arch arch, int64_t noise, int64_t hidden,
+                                uint64_t seed);
 CLG_API void clg_gan_destroy(clg_gan *gan);
 /* Borrowed for the GAN's lifetime: what each optimizer updates. */
 CLG_API const clg_params *clg_gan_generator_params(const clg_gan *gan);

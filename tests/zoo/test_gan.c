@@ -35,7 +35,7 @@ static void load(const clg_safetensors *st, const char *prefix, const clg_params
 static clg_gan *fixture_gan(clg_context *ctx, const clg_safetensors *st, clg_gan_arch arch)
 {
     const char *name = arch == CLG_GAN_MLP ? "mlp" : "dcgan";
-    clg_gan *gan = clg_zoo_gan_create(ctx, arch, NOISE, arch == CLG_GAN_MLP ? 16 : 4, 3);
+    clg_gan *gan = clg_gan_create(ctx, arch, NOISE, arch == CLG_GAN_MLP ? 16 : 4, 3);
     ck_assert_msg(gan != NULL, "%s", clg_context_error(ctx));
     char prefix[32];
     snprintf(prefix, sizeof prefix, "%s.g.", name);
@@ -180,7 +180,7 @@ START_TEST(test_gan_shapes_and_steady_state)
 {
     clg_context *ctx = test_context();
     for (int arch = CLG_GAN_MLP; arch <= CLG_GAN_DCGAN; arch++) {
-        clg_gan *gan = clg_zoo_gan_create(ctx, (clg_gan_arch)arch, NOISE, 4, 1);
+        clg_gan *gan = clg_gan_create(ctx, (clg_gan_arch)arch, NOISE, 4, 1);
         ck_assert_msg(gan != NULL, "%s", clg_context_error(ctx));
         ck_assert_int_eq(clg_gan_noise(gan), NOISE);
         clg_step_begin(ctx);
@@ -224,15 +224,15 @@ END_TEST
 START_TEST(test_gan_bad_input)
 {
     clg_context *ctx = test_context();
-    ck_assert_ptr_null(clg_zoo_gan_create(ctx, (clg_gan_arch)5, NOISE, 4, 1));
+    ck_assert_ptr_null(clg_gan_create(ctx, (clg_gan_arch)5, NOISE, 4, 1));
     ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
     ck_assert_str_eq(clg_context_error(ctx),
-                     "clg_zoo_gan_create: arch 5, noise 8, hidden 4; expected CLG_GAN_MLP or "
+                     "clg_gan_create: arch 5, noise 8, hidden 4; expected CLG_GAN_MLP or "
                      "CLG_GAN_DCGAN and positive sizes");
     clg_context_clear_error(ctx);
-    ck_assert_ptr_null(clg_zoo_gan_create(ctx, CLG_GAN_MLP, 0, 4, 1));
+    ck_assert_ptr_null(clg_gan_create(ctx, CLG_GAN_MLP, 0, 4, 1));
     clg_context_clear_error(ctx);
-    clg_gan *gan = clg_zoo_gan_create(ctx, CLG_GAN_MLP, NOISE, 4, 1);
+    clg_gan *gan = clg_gan_create(ctx, CLG_GAN_MLP, NOISE, 4, 1);
     clg_optim *opt = adam(ctx, clg_gan_generator_params(gan));
     ck_assert_int_eq(clg_gan_train_generator(gan, opt, 0, NULL, CLG_GAN_MINIMAX, NULL),
                      CLG_STATUS_INVALID_ARGUMENT);

@@ -21,7 +21,7 @@
  * that clgrad names the layers as PyTorch's state_dict does. */
 static clg_vae *fixture_vae(clg_context *ctx, const clg_safetensors *st)
 {
-    clg_vae *vae = clg_zoo_vae_create(ctx, PIXELS, HIDDEN, LATENT, 5);
+    clg_vae *vae = clg_vae_create(ctx, PIXELS, HIDDEN, LATENT, 5);
     ck_assert_msg(vae != NULL, "%s", clg_context_error(ctx));
     const clg_params *params = clg_vae_params(vae);
     ck_assert_uint_eq(clg_params_count(params), 10);
@@ -108,8 +108,8 @@ START_TEST(test_vae_shapes_and_device_noise)
     clg_context *ctx = test_context();
     clg_safetensors *st = test_golden_open(ctx, "vae_curve");
     const float *x = test_fixture_get(st, "vae_curve", "x", 3, (int64_t[]){STEPS, BATCH, PIXELS});
-    clg_vae *a = clg_zoo_vae_create(ctx, PIXELS, HIDDEN, LATENT, 9);
-    clg_vae *b = clg_zoo_vae_create(ctx, PIXELS, HIDDEN, LATENT, 9);
+    clg_vae *a = clg_vae_create(ctx, PIXELS, HIDDEN, LATENT, 9);
+    clg_vae *b = clg_vae_create(ctx, PIXELS, HIDDEN, LATENT, 9);
     ck_assert_int_eq(clg_vae_latent(a), LATENT);
     clg_step_begin(ctx);
     clg_tensor *tx = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (int64_t[]){BATCH, PIXELS}, x);
@@ -152,12 +152,12 @@ END_TEST
 START_TEST(test_vae_bad_input)
 {
     clg_context *ctx = test_context();
-    ck_assert_ptr_null(clg_zoo_vae_create(ctx, PIXELS, HIDDEN, 0, 1));
+    ck_assert_ptr_null(clg_vae_create(ctx, PIXELS, HIDDEN, 0, 1));
     ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
-    ck_assert_str_eq(clg_context_error(ctx), "clg_zoo_vae_create: in_features 784, hidden 32 and "
+    ck_assert_str_eq(clg_context_error(ctx), "clg_vae_create: in_features 784, hidden 32 and "
                                              "latent 0 must be positive");
     clg_context_clear_error(ctx);
-    clg_vae *vae = clg_zoo_vae_create(ctx, PIXELS, HIDDEN, LATENT, 1);
+    clg_vae *vae = clg_vae_create(ctx, PIXELS, HIDDEN, LATENT, 1);
     clg_step_begin(ctx);
     clg_tensor *x = clg_tensor_full(ctx, 2, (int64_t[]){4, 10}, 0.5f);
     ck_assert_ptr_null(clg_vae_loss(vae, x, NULL, NULL, NULL));

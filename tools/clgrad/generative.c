@@ -408,7 +408,7 @@ int cli_train_vae(int argc, char **argv)
             goto done;
         }
     }
-    vae = clg_zoo_vae_create(r.ctx, PIXELS, o.hidden, o.latent, o.seed);
+    vae = clg_vae_create(r.ctx, PIXELS, o.hidden, o.latent, o.seed);
     if (o.load && vae && !cli_saved_load(r.ctx, clg_vae_params(vae), o.load)) {
         clg_context_clear_error(r.ctx); /* printed */
         goto done;
@@ -590,7 +590,7 @@ int cli_train_gan(int argc, char **argv)
             goto done;
         }
     }
-    gan = clg_zoo_gan_create(r.ctx, o.arch, o.noise, o.hidden, o.seed);
+    gan = clg_gan_create(r.ctx, o.arch, o.noise, o.hidden, o.seed);
     both = gan ? clg_params_create(r.ctx) : NULL;
     if (!both || clg_params_extend(both, "generator.", clg_gan_generator_params(gan)) ||
         clg_params_extend(both, "discriminator.", clg_gan_discriminator_params(gan)))
