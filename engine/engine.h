@@ -124,6 +124,12 @@ int eng_axis(clg_context *ctx, const char *op, const clg_tensor *t, int axis);
 /* Kernel arguments for a tensor's buffer and element offset. */
 #define ENG_ARG_TENSOR(t) CLRT_ARG_BUFFER((t)->mem, clg_tensor_numel(t)), CLRT_ARG_INT((t)->offset)
 
+/* Enqueues engine/tensor.cl's `kernel` over every element of src (any
+ * strides) into the contiguous dst of its shape: copy_strided, or, with
+ * *flag appended as its last argument, accumulate_strided. */
+clg_status eng_launch_strided(clg_context *ctx, const char *kernel, const clg_tensor *src,
+                              clg_tensor *dst, const int *flag);
+
 /* ---- the tape and gradients (tape.c) ---- */
 
 /* Whether an op with these inputs must record itself. */

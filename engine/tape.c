@@ -68,18 +68,8 @@ void eng_grad_accumulate(clg_context *ctx, clg_tensor *t, const clg_tensor *src)
                   (size_t)clg_tensor_numel(src) * 4);
         return;
     }
-    cl_kernel k = clrt_kernel(&ctx->rt, "engine/tensor.cl", NULL, "accumulate_strided");
-    if (!k)
-        return;
-    cl_int shape[4], strides[4];
-    eng_shape4(src, shape);
-    eng_strides4(src, strides);
-    int n = (int)clg_tensor_numel(src);
-    size_t global = (size_t)n, local = ctx->rt.plan.group;
-    clrt_arg args[] = {ENG_ARG_TENSOR(src), CLRT_ARG_INT4(shape[0], shape[1], shape[2], shape[3]),
-                       CLRT_ARG_INT4(strides[0], strides[1], strides[2], strides[3]),
-                       ENG_ARG_TENSOR(g), CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate)};
-    clrt_launch(&ctx->rt, k, 1, &global, &local, 8, args);
+    int flag = accumulate;
+    eng_launch_strided(ctx, "accumulate_strided", src, g, &flag);
 }
 
 static void contiguous_backward(clg_context *ctx, const eng_node *node)

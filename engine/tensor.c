@@ -275,15 +275,12 @@ CLG_API clg_status clg_tensor_upload(clg_tensor *t, const void *data, size_t cou
     return clrt_write(&ctx->rt, t->mem, t->offset * 4, data, count * 4);
 }
 
-/* A contiguous copy of a strided view (no tape record: engine internal). */
-static clg_tensor *gather(clg_context *ctx, const clg_tensor *src)
+clg_status eng_launch_strided(clg_context *ctx, const char *kernel, const clg_tensor *src,
+                              clg_tensor *dst, const int *flag)
 {
-    clg_tensor *dst = eng_new(ctx, src->dtype, src->rank, src->shape);
-    if (!dst)
-        return NULL;
-    cl_kernel k = clrt_kernel(&ctx->rt, "engine/tensor.cl", NULL, "copy_strided");
+    cl_kernel k = clrt_kernel(&ctx->rt, "engine/tensor.cl", NULL, kernel);
     if (!k)
-        return NULL;
+        return ctx->rt.error.status;
     cl_int shape[4], strides[4];
     eng_shape4(src, shape);
     eng_strides4(src, strides);
@@ -291,8 +288,15 @@ static clg_tensor *gather(clg_context *ctx, const clg_tensor *src)
     size_t global = (size_t)n, local = ctx->rt.plan.group;
     clrt_arg args[] = {ENG_ARG_TENSOR(src), CLRT_ARG_INT4(shape[0], shape[1], shape[2], shape[3]),
                        CLRT_ARG_INT4(strides[0], strides[1], strides[2], strides[3]),
-                       ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n)};
-    if (clrt_launch(&ctx->rt, k, 1, &global, &local, 7, args) != CLG_STATUS_OK)
+                       ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n), CLRT_ARG_INT(flag ? *flag : 0)};
+    return clrt_launch(&ctx->rt, k, 1, &global, &local, flag ? 8 : 7, args);
+}
+
+/* A contiguous copy of a strided view (no tape record: engine internal). */
+static clg_tensor *gather(clg_context *ctx, const clg_tensor *src)
+{
+    clg_tensor *dst = eng_new(ctx, src->dtype, src->rank, src->shape);
+    if (!dst || eng_launch_strided(ctx, "copy_strided", src, dst, NULL) != CLG_STATUS_OK)
         return NULL;
     return dst;
 }
