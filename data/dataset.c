@@ -306,13 +306,7 @@ CLG_API clg_status clg_dataset_split(clg_context *ctx, const clg_dataset *ds, do
          * an output of the model. */
         for (int64_t i = 0; i < n; i++)
             order[i] = i;
-        uint64_t state = seed;
-        for (int64_t i = n - 1; i > 0; i--) {
-            int64_t j = (int64_t)(eng_splitmix64(&state) % (uint64_t)(i + 1));
-            int64_t t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
+        eng_shuffle(order, n, seed);
         for (int64_t i = 0; i < count; i++)
             out[order[i]] = true;
         int64_t filled[2] = {0, 0};

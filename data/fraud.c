@@ -15,7 +15,7 @@
 /* ---- the lecture's split ---- */
 
 /* Fisher-Yates over the normal rows with a splitmix64 stream of `seed`
- * (eng_splitmix64). */
+ * (eng_shuffle). */
 CLG_API clg_status clg_fraud_split(clg_context *ctx, const clg_fraud_data *data, uint64_t seed,
                                    int64_t *train, int64_t *n_train, int64_t *test, int64_t *n_test)
 {
@@ -31,13 +31,7 @@ CLG_API clg_status clg_fraud_split(clg_context *ctx, const clg_fraud_data *data,
         if (label[i] == 0)
             train[normal++] = i; /* the normal rows, shuffled below */
     }
-    uint64_t state = seed;
-    for (int64_t i = normal - 1; i > 0; i--) {
-        int64_t j = (int64_t)(eng_splitmix64(&state) % (uint64_t)(i + 1));
-        int64_t t = train[i];
-        train[i] = train[j];
-        train[j] = t;
-    }
+    eng_shuffle(train, normal, seed);
     /* The larger half to train on (for odd counts), the rest to test. */
     int64_t half = normal - normal / 2;
     *n_test = 0;

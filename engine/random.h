@@ -48,4 +48,19 @@ static inline uint64_t eng_splitmix64(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+/* Fisher-Yates over v[0, n) with the eng_splitmix64 stream of `seed`, the
+ * swap partner of v[i] being draw % (i + 1): the dataset and fraud splits.
+ * (The modulo's bias, at most n / 2^64, is kept: a seed's split is part of
+ * what the tests and saved runs expect.) */
+static inline void eng_shuffle(int64_t *v, int64_t n, uint64_t seed)
+{
+    uint64_t state = seed;
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)(eng_splitmix64(&state) % (uint64_t)(i + 1));
+        int64_t t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+    }
+}
+
 #endif
