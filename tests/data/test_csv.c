@@ -11,19 +11,7 @@
 
 #include "support.h"
 
-static char dir[] = "/tmp/clgrad-test-csv-XXXXXX";
-
-static void make_dir(void)
-{
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-static void remove_dir(void)
-{
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf %s", dir);
-    ck_assert_int_eq(system(command), 0);
-}
+static char *dir; /* each test's own folder */
 
 /* dir/name holding `text`; returns the path (static buffer per call site). */
 static const char *write_file(const char *name, const char *text, char *path, size_t size)
@@ -53,7 +41,7 @@ static void append_row(char *text, size_t size, int t, int cls)
  * copies; both read the same as the plain form. */
 START_TEST(test_fraud_csv_quotes_and_crlf)
 {
-    make_dir();
+    dir = test_temp_dir("test-csv");
     clg_context *ctx = test_context();
     char text[4096] = "\"Time\"";
     for (int j = 1; j <= 28; j++)
@@ -76,7 +64,7 @@ START_TEST(test_fraud_csv_quotes_and_crlf)
     ck_assert_int_eq(clg_fraud_data_labels(d)[1], 1);
     clg_fraud_data_destroy(d);
     clg_context_destroy(ctx);
-    remove_dir();
+    test_remove_temp_dir(dir);
 }
 END_TEST
 
@@ -98,7 +86,7 @@ static void expect_bad(clg_context *ctx, const char *name, const char *text, con
 
 START_TEST(test_fraud_csv_bad_input)
 {
-    make_dir();
+    dir = test_temp_dir("test-csv");
     clg_context *ctx = test_context();
     char text[8192];
 
@@ -155,7 +143,7 @@ START_TEST(test_fraud_csv_bad_input)
     ck_assert_str_eq(clg_context_error(ctx),
                      "clg_fraud_read_csv: /nonexistent/creditcard.csv: cannot open: No such file or directory");
     clg_context_destroy(ctx);
-    remove_dir();
+    test_remove_temp_dir(dir);
 }
 END_TEST
 
@@ -164,7 +152,7 @@ END_TEST
  * byte rather than filling memory. */
 START_TEST(test_fraud_csv_hostile_bytes)
 {
-    make_dir();
+    dir = test_temp_dir("test-csv");
     clg_context *ctx = test_context();
     static char text[8192];
     snprintf(text, sizeof text, "%s", header);
@@ -203,7 +191,7 @@ START_TEST(test_fraud_csv_hostile_bytes)
                      "clg_fraud_read_csv: /dev/zero: line 1: a NUL byte (at byte 1): binary data, "
                      "not CSV text");
     clg_context_destroy(ctx);
-    remove_dir();
+    test_remove_temp_dir(dir);
 }
 END_TEST
 
@@ -228,7 +216,7 @@ static void expect_bad_table(clg_context *ctx, const char *name, const char *tex
  * 1 + the largest label. */
 START_TEST(test_table_csv_values)
 {
-    make_dir();
+    dir = test_temp_dir("test-csv");
     clg_context *ctx = test_context();
     char path[256];
     write_file("t.csv",
@@ -251,13 +239,13 @@ START_TEST(test_table_csv_values)
         ck_assert_int_eq(clg_dataset_labels(ds)[i], want_y[i]);
     clg_dataset_destroy(ds);
     clg_context_destroy(ctx);
-    remove_dir();
+    test_remove_temp_dir(dir);
 }
 END_TEST
 
 START_TEST(test_table_csv_bad_input)
 {
-    make_dir();
+    dir = test_temp_dir("test-csv");
     clg_context *ctx = test_context();
     expect_bad_table(ctx, "empty.csv", "", "y", "line 1: the file is empty");
     expect_bad_table(ctx, "nolabel.csv", "a,b\n1,2\n", "y",
@@ -286,7 +274,7 @@ START_TEST(test_table_csv_bad_input)
     ck_assert_ptr_null(clg_dataset_load_csv(ctx, "/dev/zero", "y"));
     ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_FORMAT);
     clg_context_destroy(ctx);
-    remove_dir();
+    test_remove_temp_dir(dir);
 }
 END_TEST
 

@@ -5,7 +5,6 @@
  * tiny synthetic folder, row gathering, and the messages for a missing folder
  * and a damaged file; datasets from host arrays (a copy, checked) and the
  * seeded held-out split. */
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,30 +18,6 @@ static const char *fashion_dir(void)
 {
     const char *dir = getenv("CLGRAD_FASHION_MNIST");
     return dir && *dir ? dir : CLG_FASHION_MNIST_DIR;
-}
-
-static char *make_temp_dir(void)
-{
-    char *dir = strdup("/tmp/clgrad-dataset-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    return dir;
-}
-
-static void remove_temp_dir(char *dir)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    struct dirent *e;
-    char path[1024];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        ck_assert_msg(remove(path) == 0, "cannot remove %s", path);
-    }
-    closedir(d);
-    ck_assert_int_eq(remove(dir), 0);
-    free(dir);
 }
 
 /* An IDX file of unsigned bytes in dir/name (gzipped when the name ends in
@@ -156,7 +131,7 @@ END_TEST
 START_TEST(test_dataset_small_and_gather)
 {
     clg_context *ctx = test_context();
-    char *dir = make_temp_dir();
+    char *dir = test_temp_dir("dataset");
     const uint8_t pixels[12] = {0, 255, 1, 128, 10, 20, 30, 40, 254, 3, 2, 1};
     const uint8_t labels[3] = {4, 12, 0};
     write_idx(dir, "t10k-images-idx3-ubyte", 3, (const uint32_t[]){3, 2, 2}, pixels, 12);
@@ -187,7 +162,7 @@ START_TEST(test_dataset_small_and_gather)
     expect_error(
         ctx, CLG_STATUS_IO,
         (const char *[]){dir, "train-images-idx3-ubyte.gz", "dataset-fashion-mnist", NULL});
-    remove_temp_dir(dir);
+    test_remove_temp_dir(dir);
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -209,7 +184,7 @@ END_TEST
 START_TEST(test_dataset_bad_files)
 {
     clg_context *ctx = test_context();
-    char *dir = make_temp_dir();
+    char *dir = test_temp_dir("dataset");
     static uint8_t pixels[5 * 28 * 28];
     const uint8_t labels[5] = {1, 2, 3, 4, 5};
     /* 5 images promised, 100 bytes delivered */
@@ -233,7 +208,7 @@ START_TEST(test_dataset_bad_files)
     ck_assert_ptr_null(clg_dataset_load_mnist(ctx, dir, false));
     expect_error(ctx, CLG_STATUS_FORMAT,
                  (const char *[]){"t10k-labels-idx1-ubyte", "rank 2", NULL});
-    remove_temp_dir(dir);
+    test_remove_temp_dir(dir);
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -243,7 +218,7 @@ END_TEST
 START_TEST(test_dataset_empty_split_and_label_check)
 {
     clg_context *ctx = test_context();
-    char *dir = make_temp_dir();
+    char *dir = test_temp_dir("dataset");
     const uint32_t train_dims[] = {3, 2, 2}, train_labels[] = {3};
     const uint8_t pixels[12] = {0}, labels[3] = {1, 9, 4};
     write_idx(dir, "train-images-idx3-ubyte", 3, train_dims, pixels, 12);
@@ -266,7 +241,7 @@ START_TEST(test_dataset_empty_split_and_label_check)
                  (const char *[]){path, "label 9 (of sample 1) is outside the model's 9 classes",
                                   NULL});
     clg_dataset_destroy(ds);
-    remove_temp_dir(dir);
+    test_remove_temp_dir(dir);
     clg_context_destroy(ctx);
 }
 END_TEST

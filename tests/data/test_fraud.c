@@ -8,20 +8,17 @@
 
 #include "support.h"
 
-/* One fresh directory per test, emptied and removed by the fixture. */
-static char dir[64];
+/* One fresh folder per test, emptied and removed by the fixture. */
+static char *dir;
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/clgrad-test-fraud-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    dir = test_temp_dir("test-fraud");
 }
 
 static void teardown(void)
 {
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf %s", dir);
-    ck_assert_int_eq(system(command), 0);
+    test_remove_temp_dir(dir);
 }
 
 static const char header[] = "Time,V1,V2,V3,V4,V5,V6,V7,V8,V9,V10,V11,V12,V13,V14,V15,V16,V17,"

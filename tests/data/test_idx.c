@@ -2,7 +2,6 @@
  * here with stdio and zlib into a temporary folder and read back; every
  * malformed file refused with its status and a message naming the file and
  * the fault. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,30 +9,6 @@
 #include <zlib.h>
 
 #include "support.h"
-
-static char *make_temp_dir(void)
-{
-    char *dir = strdup("/tmp/clgrad-idx-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    return dir;
-}
-
-static void remove_temp_dir(char *dir)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    struct dirent *e;
-    char path[1024];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        ck_assert_msg(remove(path) == 0, "cannot remove %s", path);
-    }
-    closedir(d);
-    ck_assert_int_eq(remove(dir), 0);
-    free(dir);
-}
 
 /* Writes `n` bytes to `path`, through gzwrite when `gzip`. */
 static void write_file(const char *path, bool gzip, const void *bytes, size_t n)
@@ -102,7 +77,7 @@ static void expect_error(clg_context *ctx, clg_status status, const char *const 
 START_TEST(test_idx_round_trip)
 {
     clg_context *ctx = test_context();
-    char *dir = make_temp_dir();
+    char *dir = test_temp_dir("idx");
     const uint32_t shapes[][4] = {{300}, {5, 7}, {2, 3, 4}, {2, 1, 3, 5}, {0, 28, 28}};
     const int ranks[] = {1, 2, 3, 4, 3};
     unsigned char buf[1024];
@@ -126,7 +101,7 @@ START_TEST(test_idx_round_trip)
     fclose(f);
     ck_assert(magic[0] == 0x1f && magic[1] == 0x8b);
     clg_idx_destroy(NULL);
-    remove_temp_dir(dir);
+    test_remove_temp_dir(dir);
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -135,7 +110,7 @@ END_TEST
 START_TEST(test_idx_dim_axes)
 {
     clg_context *ctx = test_context();
-    char *dir = make_temp_dir();
+    char *dir = test_temp_dir("idx");
     char path[512];
     snprintf(path, sizeof path, "%s/x", dir);
     unsigned char buf[64];
@@ -148,7 +123,7 @@ START_TEST(test_idx_dim_axes)
     ck_assert_int_eq(clg_idx_dim(idx, 3), 0);
     ck_assert_int_eq(clg_idx_dim(idx, -4), 0);
     clg_idx_destroy(idx);
-    remove_temp_dir(dir);
+    test_remove_temp_dir(dir);
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -158,7 +133,7 @@ END_TEST
 START_TEST(test_idx_bad_files)
 {
     clg_context *ctx = test_context();
-    char *dir = make_temp_dir();
+    char *dir = test_temp_dir("idx");
     unsigned char good[64];
     const uint32_t dims[] = {2, 3, 4};
     size_t good_len = make_idx(good, 3, dims); /* 16 header + 24 data bytes */
@@ -217,7 +192,7 @@ START_TEST(test_idx_bad_files)
     ck_assert_msg(idx != NULL, "%s", clg_context_error(ctx));
     clg_idx_destroy(idx);
 
-    remove_temp_dir(dir);
+    test_remove_temp_dir(dir);
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -229,7 +204,7 @@ END_TEST
 START_TEST(test_idx_damaged_gzip)
 {
     clg_context *ctx = test_context();
-    char *dir = make_temp_dir();
+    char *dir = test_temp_dir("idx");
     static unsigned char buf[4 + 4 * 2 + 4000];
     const uint32_t dims[] = {40, 100};
     for (int random = 0; random < 2; random++) {
@@ -267,7 +242,7 @@ START_TEST(test_idx_damaged_gzip)
         expect_error(ctx, CLG_STATUS_FORMAT,
                      (const char *[]){flipped, "damaged gzip stream", NULL});
     }
-    remove_temp_dir(dir);
+    test_remove_temp_dir(dir);
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -281,7 +256,7 @@ END_TEST
 START_TEST(test_idx_sizes_bounded_by_the_file)
 {
     clg_context *ctx = test_context();
-    char *dir = make_temp_dir();
+    char *dir = test_temp_dir("idx");
     unsigned char buf[800] = {0, 0, 0x08, 3, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 28, 0, 0, 0, 28};
     char path[512];
     for (int gzip = 0; gzip < 2; gzip++) {
@@ -337,7 +312,7 @@ START_TEST(test_idx_sizes_bounded_by_the_file)
     ck_assert_ptr_null(clg_idx_read(ctx, "/dev/zero"));
     expect_error(ctx, CLG_STATUS_FORMAT,
                  (const char *[]){"/dev/zero", "unsupported IDX element type 0x00", NULL});
-    remove_temp_dir(dir);
+    test_remove_temp_dir(dir);
     clg_context_destroy(ctx);
 }
 END_TEST

@@ -19,7 +19,7 @@
 
 #define NPZ_DIR CLGRAD_GOLDEN_DIR "/npz"
 
-static char dir[] = "/tmp/clgrad-test-npz-XXXXXX";
+static char *dir; /* the damaged-files test's folder */
 
 static void fixture(const char *name, char *path, size_t size)
 {
@@ -203,7 +203,7 @@ static void edit_stored(unsigned char *zip, size_t size, const char *entry, cons
 
 START_TEST(test_npz_damaged)
 {
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    dir = test_temp_dir("test-npz");
     clg_context *ctx = test_context();
     static const char *const names[] = {"stored.npz", "deflated.npz"};
     for (int k = 0; k < 2; k++) {
@@ -297,9 +297,7 @@ START_TEST(test_npz_damaged)
     expect_error(ctx, CLG_STATUS_IO, absent);
 
     clg_context_destroy(ctx);
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf %s", dir);
-    ck_assert_int_eq(system(command), 0);
+    test_remove_temp_dir(dir);
 }
 END_TEST
 

@@ -18,13 +18,6 @@
 
 /* ---- temporary folders ---- */
 
-static char *make_temp_dir(void)
-{
-    char *dir = strdup("/tmp/clgrad-safetensors-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    return dir;
-}
-
 /* The names in `dir` (not . and ..), joined by spaces, into buf. */
 static const char *list_dir(const char *dir, char *buf, size_t capacity)
 {
@@ -41,24 +34,6 @@ static const char *list_dir(const char *dir, char *buf, size_t capacity)
     }
     closedir(d);
     return buf;
-}
-
-/* Removes the files and empty folders in `dir`, then `dir`, and frees it. */
-static void remove_temp_dir(char *dir)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    struct dirent *e;
-    char path[1024];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        ck_assert_msg(remove(path) == 0, "cannot remove %s", path);
-    }
-    closedir(d);
-    ck_assert_int_eq(remove(dir), 0);
-    free(dir);
 }
 
 static void write_bytes(const char *path, const void *data, size_t n)
@@ -150,7 +125,7 @@ static const int64_t model_shapes[][4] = {{3, 4}, {4}, {0}};
 START_TEST(test_checkpoint_round_trip)
 {
     clg_context *ctx = test_context();
-    char *dir = make_temp_dir();
+    char *dir = test_temp_dir("safetensors");
     char path[512], listing[512];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
 
@@ -208,7 +183,7 @@ START_TEST(test_checkpoint_round_trip)
 
     destroy_params(ps, saved);
     destroy_params(fresh, loaded);
-    remove_temp_dir(dir);
+    test_remove_temp_dir(dir);
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -388,7 +363,7 @@ END_TEST
 START_TEST(test_safetensors_bad_inputs)
 {
     clg_context *ctx = test_context();
-    char *dir = make_temp_dir();
+    char *dir = test_temp_dir("safetensors");
     char path[512];
     static const char good_entry[] =
         "\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}";
@@ -458,7 +433,7 @@ START_TEST(test_safetensors_bad_inputs)
     ck_assert_ptr_null(clg_safetensors_read(ctx, path));
     expect_error(ctx, CLG_STATUS_IO, (const char *[]){path, "cannot open", NULL});
 
-    remove_temp_dir(dir);
+    test_remove_temp_dir(dir);
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -468,7 +443,7 @@ END_TEST
 START_TEST(test_checkpoint_mismatch)
 {
     clg_context *ctx = test_context();
-    char *dir = make_temp_dir();
+    char *dir = test_temp_dir("safetensors");
     char path[512];
     snprintf(path, sizeof path, "%s/ckpt.safetensors", dir);
     clg_tensor *saved[2], *other[2];
@@ -531,7 +506,7 @@ START_TEST(test_checkpoint_mismatch)
     clg_params_destroy(big);
 
     destroy_params(ps, saved);
-    remove_temp_dir(dir);
+    test_remove_temp_dir(dir);
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -553,7 +528,7 @@ START_TEST(test_checkpoint_unwritable)
 
     /* A folder in the way: the temporary file is written beside it and the
      * rename fails, so the temporary must be removed. */
-    char *dir = make_temp_dir();
+    char *dir = test_temp_dir("safetensors");
     char path[512], listing[512];
     snprintf(path, sizeof path, "%s/taken", dir);
     ck_assert_int_eq(mkdir(path, 0700), 0);
@@ -562,7 +537,7 @@ START_TEST(test_checkpoint_unwritable)
     ck_assert_str_eq(list_dir(dir, listing, sizeof listing), "taken");
 
     destroy_params(ps, t);
-    remove_temp_dir(dir);
+    test_remove_temp_dir(dir);
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -572,7 +547,7 @@ END_TEST
 START_TEST(test_checkpoint_failed_save_keeps_old_file)
 {
     clg_context *ctx = test_context();
-    char *dir = make_temp_dir();
+    char *dir = test_temp_dir("safetensors");
     char path[512], listing[512];
     snprintf(path, sizeof path, "%s/ckpt.safetensors", dir);
     clg_tensor *small[1], *big[1];
@@ -608,7 +583,7 @@ START_TEST(test_checkpoint_failed_save_keeps_old_file)
 
     destroy_params(ps_small, small);
     destroy_params(ps_big, big);
-    remove_temp_dir(dir);
+    test_remove_temp_dir(dir);
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -620,7 +595,7 @@ END_TEST
 START_TEST(test_safetensors_layout_and_bounds)
 {
     clg_context *ctx = test_context();
-    char *dir = make_temp_dir();
+    char *dir = test_temp_dir("safetensors");
     char path[512];
     const struct {
         const char *file, *header;
@@ -681,7 +656,7 @@ START_TEST(test_safetensors_layout_and_bounds)
     ck_assert_int_eq(clg_safetensors_nonfinite(st, "i"), 0);
     ck_assert_int_eq(clg_safetensors_nonfinite(st, "absent"), 0);
     clg_safetensors_destroy(st);
-    remove_temp_dir(dir);
+    test_remove_temp_dir(dir);
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -698,7 +673,7 @@ START_TEST(test_checkpoint_save_destination)
     const int ranks[] = {1};
     const int64_t shapes[][4] = {{4}};
     clg_params *ps = make_params(ctx, 1, names, ranks, shapes, 1, t);
-    char *dir = make_temp_dir();
+    char *dir = test_temp_dir("safetensors");
     char path[512], listing[512];
     snprintf(path, sizeof path, "%s/pipe", dir);
     ck_assert_int_eq(mkfifo(path, 0600), 0);
@@ -734,7 +709,7 @@ START_TEST(test_checkpoint_save_destination)
     }
     (void)listing;
     destroy_params(ps, t);
-    remove_temp_dir(dir);
+    test_remove_temp_dir(dir);
     clg_context_destroy(ctx);
 }
 END_TEST

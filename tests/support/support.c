@@ -1,4 +1,5 @@
 /* tests/support/support.c: see support.h. */
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,33 @@ void test_random(float *x, size_t n, uint64_t seed, float low, float high)
         double u = (double)(z >> 11) / 9007199254740992.0;
         x[i] = (float)(low + (high - low) * u);
     }
+}
+
+char *test_temp_dir(const char *tag)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "/tmp/clgrad-%s-XXXXXX", tag);
+    char *dir = strdup(buf);
+    ck_assert_ptr_nonnull(dir);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    return dir;
+}
+
+void test_remove_temp_dir(char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    char path[1024];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        ck_assert_msg(remove(path) == 0, "cannot remove %s", path);
+    }
+    closedir(d);
+    ck_assert_int_eq(remove(dir), 0);
+    free(dir);
 }
 
 clg_tensor *test_tensor(clg_context *ctx, int rank, const int64_t *shape, const float *data,

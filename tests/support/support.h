@@ -41,6 +41,13 @@ void test_assert_close(const float *got, const float *want, size_t n, const test
  * tests do not depend on it). */
 void test_random(float *x, size_t n, uint64_t seed, float low, float high);
 
+/* A fresh folder /tmp/clgrad-<tag>-XXXXXX; the path is malloc'ed. Asserts
+ * success. */
+char *test_temp_dir(const char *tag);
+/* Removes the files and empty folders in `dir`, then `dir`, and frees the
+ * path; asserts each removal, so a test that leaves a stray folder fails. */
+void test_remove_temp_dir(char *dir);
+
 /* A persistent float32 tensor holding `data`; asserts success. */
 clg_tensor *test_tensor(clg_context *ctx, int rank, const int64_t *shape, const float *data,
                         bool requires_grad);
