@@ -458,6 +458,24 @@ class Softplus(Module):
         return ops.softplus(x, self.beta, self.threshold)
 
 
+class ELU(Module):
+    def __init__(self, alpha=1.0):
+        self.alpha = alpha
+
+    def forward(self, x):
+        return ops.elu(x, self.alpha)
+
+
+class SELU(Module):
+    def forward(self, x):
+        return ops.selu(x)
+
+
+class Hardsigmoid(Module):
+    def forward(self, x):
+        return ops.hardsigmoid(x)
+
+
 class Softmax(Module):
     def __init__(self, dim):
         self.dim = dim
@@ -564,6 +582,6 @@ def clip_grad_norm_(parameters, max_norm):
 
 __all__ = ['Module', 'Parameter', 'Params', 'Linear', 'Conv2d', 'ConvTranspose2d', 'BatchNorm1d',
            'BatchNorm2d', 'Dropout', 'Embedding', 'RNN', 'LSTM', 'ReLU', 'Sigmoid', 'Tanh',
-           'LeakyReLU', 'Softplus', 'Softmax', 'LogSoftmax', 'Flatten', 'MaxPool2d', 'AvgPool2d',
+           'LeakyReLU', 'Softplus', 'ELU', 'SELU', 'Hardsigmoid', 'Softmax', 'LogSoftmax', 'Flatten', 'MaxPool2d', 'AvgPool2d',
            'Identity', 'CrossEntropyLoss', 'MSELoss', 'BCELoss', 'BCEWithLogitsLoss',
            'Sequential', 'clip_grad_norm_']
