@@ -134,8 +134,17 @@ CLG_API clg_tensor *clg_hardsigmoid(clg_tensor *a)
 
 const char *op_activation_name(clg_activation act)
 {
-    static const char *const names[] = {"identity", "relu", "leaky_relu", "sigmoid", "tanh"};
+    /* in clg_activation's order; ops/activation.cl and ops/conv.cl stamp out
+     * one kernel family per name (tests/ops/test_activation.c's
+     * test_bias_act_every_activation walks the enum through them) */
+    static const char *const names[] = {"identity", "relu", "leaky_relu", "sigmoid",
+                                        "tanh",     "elu",  "selu",       "hardsigmoid"};
     return (unsigned)act < sizeof names / sizeof names[0] ? names[act] : NULL;
+}
+
+float op_activation_param(clg_activation act, float negative_slope)
+{
+    return act == CLG_ACT_ELU ? 1.0f : negative_slope;
 }
 
 /* The gpu plan's backward: d = g act'(z) a work-item per element, then the
@@ -215,6 +224,7 @@ CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_act
         eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: unknown activation %d", name, (int)act);
         return NULL;
     }
+    negative_slope = op_activation_param(act, negative_slope);
     if (x->rank != 2 || (bias && (bias->rank != 1 || bias->shape[0] != x->shape[1]))) {
         op_fail_shapes(ctx, name, "x must be (N, F) and bias [F]", n_in,
                        (const clg_tensor *const *)in);

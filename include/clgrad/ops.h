@@ -66,14 +66,18 @@ CLG_API clg_tensor *clg_hardsigmoid(clg_tensor *a);
  * with the values and gradients (to x and bias) of clg_add followed by the
  * activation of the same name, but one launch forward and one backward (which
  * also sums the bias gradient over the batch) instead of two and three, and no
- * intermediate tensor. negative_slope is used by CLG_ACT_LEAKY_RELU only.
+ * intermediate tensor. negative_slope is used by CLG_ACT_LEAKY_RELU only;
+ * CLG_ACT_ELU is clg_elu with alpha 1 (PyTorch's default).
  * Errors: x not of rank 2, bias not of shape [F], an unknown act. */
 typedef enum clg_activation {
     CLG_ACT_IDENTITY = 0,
     CLG_ACT_RELU,
     CLG_ACT_LEAKY_RELU,
     CLG_ACT_SIGMOID,
-    CLG_ACT_TANH
+    CLG_ACT_TANH,
+    CLG_ACT_ELU,
+    CLG_ACT_SELU,
+    CLG_ACT_HARDSIGMOID
 } clg_activation;
 CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_activation act,
                                         float negative_slope);

@@ -589,6 +589,9 @@ static const struct {
     {"leaky_relu", CLG_ACT_LEAKY_RELU, 0.1f},
     {"sigmoid", CLG_ACT_SIGMOID, 0},
     {"tanh", CLG_ACT_TANH, 0},
+    {"elu", CLG_ACT_ELU, 0},
+    {"selu", CLG_ACT_SELU, 0},
+    {"hardsigmoid", CLG_ACT_HARDSIGMOID, 0},
 };
 enum { N_BIAS_ACTS = sizeof bias_acts / sizeof bias_acts[0] };
 
@@ -608,6 +611,9 @@ static clg_tensor *run_add_then_act(clg_tensor *const *in, const void *arg)
     case CLG_ACT_LEAKY_RELU: return clg_leaky_relu(z, bias_acts[v].slope);
     case CLG_ACT_SIGMOID: return clg_sigmoid(z);
     case CLG_ACT_TANH: return clg_tanh(z);
+    case CLG_ACT_ELU: return clg_elu(z, 1.0f);
+    case CLG_ACT_SELU: return clg_selu(z);
+    case CLG_ACT_HARDSIGMOID: return clg_hardsigmoid(z);
     default: return z;
     }
 }
@@ -619,6 +625,9 @@ static double host_bias_act(clg_activation act, double z, double slope)
     case CLG_ACT_LEAKY_RELU: return z > 0 ? z : slope * z;
     case CLG_ACT_SIGMOID: return 1 / (1 + exp(-z));
     case CLG_ACT_TANH: return tanh(z);
+    case CLG_ACT_ELU: return host_f(ELU, z, 1, 0);
+    case CLG_ACT_SELU: return host_f(SELU, z, 0, 0);
+    case CLG_ACT_HARDSIGMOID: return host_f(HARDSIGMOID, z, 0, 0);
     default: return z;
     }
 }
@@ -633,6 +642,9 @@ static double host_bias_act_d(clg_activation act, double z, double slope)
         return y * (1 - y);
     }
     case CLG_ACT_TANH: return 1 - tanh(z) * tanh(z);
+    case CLG_ACT_ELU: return host_df(ELU, z, 1, 0);
+    case CLG_ACT_SELU: return host_df(SELU, z, 0, 0);
+    case CLG_ACT_HARDSIGMOID: return host_df(HARDSIGMOID, z, 0, 0);
     default: return 1;
     }
 }
@@ -785,6 +797,37 @@ START_TEST(test_bias_act_golden)
 }
 END_TEST
 
+/* The three numberings agree: bias_acts lists every clg_activation in the
+ * enum's order; each runs forward and backward (ops/activation.c's name
+ * table names kernels that ops/activation.cl has), test_bias_act_equals_unfused
+ * shows each kernel's activation code is the op of that name, and the value
+ * past the last is refused (the name table ends with the enum). */
+START_TEST(test_bias_act_every_activation)
+{
+    ck_assert_int_eq(N_BIAS_ACTS, CLG_ACT_HARDSIGMOID + 1);
+    clg_context *ctx = test_context();
+    float x[6] = {-1, 2, -3, 4, 0, 0.5f}, g[6] = {1, 1, 1, 1, 1, 1};
+    clg_tensor *tx = test_tensor(ctx, 2, (int64_t[]){2, 3}, x, true);
+    clg_tensor *tg = test_tensor(ctx, 2, (int64_t[]){2, 3}, g, false);
+    for (int v = 0; v < N_BIAS_ACTS; v++) {
+        ck_assert_int_eq((int)bias_acts[v].act, v);
+        clg_step_begin(ctx);
+        clg_tensor *y = clg_bias_activation(tx, NULL, bias_acts[v].act, bias_acts[v].slope);
+        ck_assert_msg(y != NULL, "%s: %s", bias_acts[v].name, clg_context_error(ctx));
+        ck_assert_int_eq(clg_backward_with(y, tg), CLG_STATUS_OK);
+        clg_step_end(ctx);
+    }
+    clg_step_begin(ctx);
+    ck_assert_ptr_null(clg_bias_activation(tx, NULL, (clg_activation)N_BIAS_ACTS, 0));
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
+    clg_context_clear_error(ctx);
+    clg_step_end(ctx);
+    clg_tensor_destroy(tx);
+    clg_tensor_destroy(tg);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 /* Without a bias, and the errors: a bias of the wrong length, a rank-1 x and
  * an unknown activation each name the op. */
 START_TEST(test_bias_act_no_bias_and_errors)
@@ -901,6 +944,7 @@ int main(void)
         {"bias_activation",
          {test_bias_act_matches_host, test_bias_act_equals_unfused, test_bias_act_gradcheck,
           test_bias_act_golden, test_bias_act_no_bias_and_errors}},
+        {"activation_enum", {test_bias_act_every_activation}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);

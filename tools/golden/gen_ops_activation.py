@@ -98,4 +98,10 @@ for name, variants in new_ops.items():
         fx.case("%s.%d.transposed" % (name, v), lambda x, fn=fn: fn(x.t()),
                 [fx.rand(4, 3, low=low, high=high)])
         fx.case("%s.%d.edge" % (name, v), fn, [new_edges[name][v]])
+
+# clg_bias_activation with the activations added to clg_activation later
+# (ELU with alpha 1), drawn last for the same reason.
+for name, fn in {"elu": F.elu, "selu": F.selu, "hardsigmoid": F.hardsigmoid}.items():
+    fx.case("bias_act.%s" % name, lambda x, b, fn=fn: fn(x + b),
+            [fx.rand(5, 7, low=-2, high=2), fx.rand(7, low=-1, high=1)], [True, True])
 fx.save()
