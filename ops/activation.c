@@ -68,14 +68,8 @@ CLG_API clg_tensor *clg_sigmoid(clg_tensor *a)
     return activation("clg_sigmoid", OP_SIGMOID, a, 0, 0);
 }
 
-CLG_API clg_tensor *clg_tanh(clg_tensor *a)
-{
-    return activation("clg_tanh", OP_TANH, a, 0, 0);
-}
-CLG_API clg_tensor *clg_relu(clg_tensor *a)
-{
-    return activation("clg_relu", OP_RELU, a, 0, 0);
-}
+CLG_API clg_tensor *clg_tanh(clg_tensor *a) { return activation("clg_tanh", OP_TANH, a, 0, 0); }
+CLG_API clg_tensor *clg_relu(clg_tensor *a) { return activation("clg_relu", OP_RELU, a, 0, 0); }
 
 CLG_API clg_tensor *clg_leaky_relu(clg_tensor *a, float negative_slope)
 {
@@ -202,12 +196,12 @@ static void bias_activation_backward(clg_context *ctx, const eng_node *node)
     /* An absent tensor's argument points at one that exists; the kernel's
      * flags keep it untouched. A work-item walks all rows of its columns,
      * so there are few: small groups spread them over the cores. */
-    OP_LAUNCH_ROWS(ctx, SOURCE, kernel, (size_t)(cols / per_item), CLRT_ARG_FLOAT(node->f[0]),
-                   ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(b ? b : x),
-                   CLRT_ARG_INT(b != NULL), ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dx ? dx : x),
-                   CLRT_ARG_INT(dx != NULL), CLRT_ARG_INT(acc_dx), ENG_ARG_TENSOR(db ? db : x),
-                   CLRT_ARG_INT(db != NULL), CLRT_ARG_INT(acc_db), CLRT_ARG_INT(rows),
-                   CLRT_ARG_INT(cols));
+    OP_LAUNCH_ROWS(ctx, SOURCE, kernel, (size_t)(cols / per_item),
+                 CLRT_ARG_FLOAT(node->f[0]), ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x),
+                 ENG_ARG_TENSOR(b ? b : x), CLRT_ARG_INT(b != NULL), ENG_ARG_TENSOR(out),
+                 ENG_ARG_TENSOR(dx ? dx : x), CLRT_ARG_INT(dx != NULL), CLRT_ARG_INT(acc_dx),
+                 ENG_ARG_TENSOR(db ? db : x), CLRT_ARG_INT(db != NULL), CLRT_ARG_INT(acc_db),
+                 CLRT_ARG_INT(rows), CLRT_ARG_INT(cols));
 }
 
 CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_activation act,

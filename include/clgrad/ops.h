@@ -238,8 +238,8 @@ CLG_API clg_tensor *clg_randn(clg_context *ctx, int rank, const int64_t *shape, 
  * no running statistics when not training, a training batch with one value
  * per channel, momentum outside [0, 1], eps not positive. */
 CLG_API clg_tensor *clg_batch_norm(clg_tensor *input, clg_tensor *running_mean,
-                                   clg_tensor *running_var, clg_tensor *weight, clg_tensor *bias,
-                                   bool training, float momentum, float eps);
+                                   clg_tensor *running_var, clg_tensor *weight,
+                                   clg_tensor *bias, bool training, float momentum, float eps);
 
 /* ---- Gaussian latents, for variational autoencoders (ops/gaussian.c) ---- */
 

@@ -1,6 +1,7 @@
 /* tests/ops/test_activation.c: sigmoid, tanh, relu, leaky_relu, softplus,
- * heaviside, clamp, elu, selu and hardsigmoid (ops/activation.c) against a naive host loop (forward
- * and backward, contiguous and transposed inputs), finite differences, PyTorch
+ * heaviside, clamp, elu, selu and hardsigmoid (ops/activation.c) against a
+ * naive host loop (forward and backward, contiguous and transposed inputs),
+ * finite differences, PyTorch
  * (tools/golden/gen_ops_activation.py), and the special values PyTorch
  * defines: the kinks at 0, softplus's threshold, saturation, heaviside's
  * step and its absence from the tape, clamp's and hardsigmoid's bounds, nan. */
@@ -41,37 +42,30 @@ typedef struct op_spec {
     bool odd;  /* ... and "<op>.<variant>.odd", a (3, 5, 7) input */
 } op_spec;
 
-static const op_spec SIGMOID_SPEC = {"sigmoid", SIGMOID, 1, {{0, 0, -4, 4, 0, 0, {0}}},
-                                     false,     false};
+static const op_spec SIGMOID_SPEC = {
+    "sigmoid", SIGMOID, 1, {{0, 0, -4, 4, 0, 0, {0}}}, false, false};
 static const op_spec TANH_SPEC = {"tanh", TANH, 1, {{0, 0, -3, 3, 0, 0, {0}}}, false, false};
 static const op_spec RELU_SPEC = {"relu", RELU, 1, {{0, 0, -2, 2, 0.1f, 0, {0}}}, true, false};
 static const op_spec LEAKY_RELU_SPEC = {
-    "leaky_relu", LEAKY_RELU, 2, {{0.01f, 0, -2, 2, 0.1f, 0, {0}}, {0.2f, 0, -2, 2, 0.1f, 0, {0}}},
-    true,         false};
+    "leaky_relu", LEAKY_RELU, 2,
+    {{0.01f, 0, -2, 2, 0.1f, 0, {0}}, {0.2f, 0, -2, 2, 0.1f, 0, {0}}}, true, false};
 /* the second and third straddle beta x = 5 from below and from above */
 static const op_spec SOFTPLUS_SPEC = {
-    "softplus", SOFTPLUS,
-    3,          {{1, 20, -4, 4, 0, 0, {0}}, {2, 5, -3, 2, 0, 0, {0}}, {2, 5, 3, 5, 0, 0, {0}}},
-    true,       false};
+    "softplus", SOFTPLUS, 3,
+    {{1, 20, -4, 4, 0, 0, {0}}, {2, 5, -3, 2, 0, 0, {0}}, {2, 5, 3, 5, 0, 0, {0}}}, true, false};
 static const op_spec HEAVISIDE_SPEC = {
-    "heaviside",
-    HEAVISIDE,
-    3,
+    "heaviside", HEAVISIDE, 3,
     {{0.5f, 0, -2, 2, 0.1f, 0, {0}}, {0, 0, -2, 2, 0.1f, 0, {0}}, {1, 0, -2, 2, 0.1f, 0, {0}}},
-    true,
-    false};
+    true, false};
 
 /* both bounds, min only, max only, and min > max (every element max, no
  * gradient anywhere) */
-static const op_spec CLAMP_SPEC = {"clamp",
-                                   CLAMP,
-                                   4,
+static const op_spec CLAMP_SPEC = {"clamp", CLAMP, 4,
                                    {{-0.5f, 0.7f, -1, 1, 0, 2, {-0.5f, 0.7f}},
                                     {0.2f, INFINITY, -1, 1, 0, 1, {0.2f}},
                                     {-INFINITY, -0.3f, -1, 1, 0, 1, {-0.3f}},
                                     {0.5f, -0.5f, -1, 1, 0, 2, {0.5f, -0.5f}}},
-                                   true,
-                                   true};
+                                   true, true};
 static const op_spec ELU_SPEC = {
     "elu", ELU, 2, {{1, 0, -3, 2, 0.1f, 0, {0}}, {0.5f, 0, -3, 2, 0.1f, 0, {0}}}, true, true};
 static const op_spec SELU_SPEC = {"selu", SELU, 1, {{0, 0, -3, 2, 0.1f, 0, {0}}}, true, true};
@@ -200,8 +194,8 @@ static void check_matches_host(const op_spec *spec)
                 ck_assert_int_eq(clg_tensor_dim(y1, d), out_shape[d]);
             ck_assert(clg_tensor_requires_grad(sum) == differentiable);
             if (differentiable) {
-                clg_tensor *gout =
-                    clg_tensor_from_host(ctx, CLG_DTYPE_F32, transposed ? 2 : 3, out_shape, g);
+                clg_tensor *gout = clg_tensor_from_host(ctx, CLG_DTYPE_F32, transposed ? 2 : 3,
+                                                        out_shape, g);
                 ck_assert_msg(clg_backward_with(sum, gout) == CLG_STATUS_OK, "%s",
                               clg_context_error(ctx));
             }
@@ -284,21 +278,12 @@ static void eval_vector(clg_context *ctx, const op_spec *spec, int v, const floa
     clg_tensor_destroy(tx);
 }
 
-#define OP_TESTS(op, spec)                                                                         \
-    START_TEST(test_##op##_matches_host)                                                           \
-    {                                                                                              \
-        check_matches_host(&spec);                                                                 \
-    }                                                                                              \
-    END_TEST                                                                                       \
-    START_TEST(test_##op##_gradcheck)                                                              \
-    {                                                                                              \
-        check_gradcheck(&spec);                                                                    \
-    }                                                                                              \
-    END_TEST                                                                                       \
-    START_TEST(test_##op##_golden)                                                                 \
-    {                                                                                              \
-        check_golden(&spec);                                                                       \
-    }                                                                                              \
+#define OP_TESTS(op, spec)                                                                    \
+    START_TEST(test_##op##_matches_host) { check_matches_host(&spec); }                       \
+    END_TEST                                                                                   \
+    START_TEST(test_##op##_gradcheck) { check_gradcheck(&spec); }                             \
+    END_TEST                                                                                   \
+    START_TEST(test_##op##_golden) { check_golden(&spec); }                                   \
     END_TEST
 
 OP_TESTS(sigmoid, SIGMOID_SPEC)
@@ -312,15 +297,9 @@ OP_TESTS(selu, SELU_SPEC)
 OP_TESTS(hardsigmoid, HARDSIGMOID_SPEC)
 
 /* heaviside has no derivative to check by finite differences. */
-START_TEST(test_heaviside_matches_host)
-{
-    check_matches_host(&HEAVISIDE_SPEC);
-}
+START_TEST(test_heaviside_matches_host) { check_matches_host(&HEAVISIDE_SPEC); }
 END_TEST
-START_TEST(test_heaviside_golden)
-{
-    check_golden(&HEAVISIDE_SPEC);
-}
+START_TEST(test_heaviside_golden) { check_golden(&HEAVISIDE_SPEC); }
 END_TEST
 
 /* relu'(0) = 0 (PyTorch's threshold_backward on the output), for +0 and -0. */
@@ -360,8 +339,8 @@ START_TEST(test_softplus_above_threshold)
     test_assert_close(y, x, 3, test_tol_get("exact"), "softplus above threshold");
     test_assert_close(dx, g, 3, test_tol_get("exact"), "d softplus above threshold");
 
-    static const op_spec no_threshold = {"softplus", SOFTPLUS, 1, {{1, INFINITY, 0, 0, 0, 0, {0}}},
-                                         false,      false};
+    static const op_spec no_threshold = {
+        "softplus", SOFTPLUS, 1, {{1, INFINITY, 0, 0, 0, 0, {0}}}, false, false};
     float xs[4] = {100.0f, -100.0f, 30.0f, 0.0f}, gs[4] = {1, 1, 1, 1}, ys[4], dxs[4];
     eval_vector(ctx, &no_threshold, 0, xs, gs, 4, ys, dxs);
     const float want_y[4] = {100.0f, 0.0f, 30.0f, (float)log(2.0)};
@@ -584,14 +563,10 @@ static const struct {
     clg_activation act;
     float slope;
 } bias_acts[] = {
-    {"identity", CLG_ACT_IDENTITY, 0},
-    {"relu", CLG_ACT_RELU, 0},
-    {"leaky_relu", CLG_ACT_LEAKY_RELU, 0.1f},
-    {"sigmoid", CLG_ACT_SIGMOID, 0},
-    {"tanh", CLG_ACT_TANH, 0},
-    {"elu", CLG_ACT_ELU, 0},
-    {"selu", CLG_ACT_SELU, 0},
-    {"hardsigmoid", CLG_ACT_HARDSIGMOID, 0},
+    {"identity", CLG_ACT_IDENTITY, 0}, {"relu", CLG_ACT_RELU, 0},
+    {"leaky_relu", CLG_ACT_LEAKY_RELU, 0.1f}, {"sigmoid", CLG_ACT_SIGMOID, 0},
+    {"tanh", CLG_ACT_TANH, 0}, {"elu", CLG_ACT_ELU, 0},
+    {"selu", CLG_ACT_SELU, 0}, {"hardsigmoid", CLG_ACT_HARDSIGMOID, 0},
 };
 enum { N_BIAS_ACTS = sizeof bias_acts / sizeof bias_acts[0] };
 
@@ -673,8 +648,8 @@ START_TEST(test_bias_act_matches_host)
             ck_assert_int_eq(clg_backward_with(y, tg), CLG_STATUS_OK);
             clg_step_end(ctx);
             for (int i = 0; i < R * C; i++) {
-                double want =
-                    host_bias_act(bias_acts[v].act, (double)x[i] + b[i % C], bias_acts[v].slope);
+                double want = host_bias_act(bias_acts[v].act, (double)x[i] + b[i % C],
+                                            bias_acts[v].slope);
                 ck_assert_msg(fabs(got[i] - want) <= 1e-6 + 2e-6 * fabs(want),
                               "%s: y[%d] = %g, want %g", bias_acts[v].name, i, got[i], want);
             }
@@ -741,10 +716,10 @@ START_TEST(test_bias_act_equals_unfused)
         }
         if (C == 13) { /* one column per work-item: the same operations, bit for bit */
             for (int i = 0; i < R * C; i++) {
-                ck_assert_msg(out[0][i] == out[1][i], "%s: y[%d] %g != %g", bias_acts[v].name, i,
-                              out[1][i], out[0][i]);
-                ck_assert_msg(dx[0][i] == dx[1][i], "%s: dx[%d] %g != %g", bias_acts[v].name, i,
-                              dx[1][i], dx[0][i]);
+                ck_assert_msg(out[0][i] == out[1][i], "%s: y[%d] %g != %g", bias_acts[v].name,
+                              i, out[1][i], out[0][i]);
+                ck_assert_msg(dx[0][i] == dx[1][i], "%s: dx[%d] %g != %g", bias_acts[v].name,
+                              i, dx[1][i], dx[0][i]);
             }
         } else { /* float4s: PoCL's vector exp may round the last bit differently */
             const test_tol *t = test_tol_get("transcendental");
