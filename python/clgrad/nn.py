@@ -584,6 +584,7 @@ def clip_grad_norm_(parameters, max_norm):
 
 __all__ = ['Module', 'Parameter', 'Params', 'Linear', 'Conv2d', 'ConvTranspose2d', 'BatchNorm1d',
            'BatchNorm2d', 'Dropout', 'Embedding', 'RNN', 'LSTM', 'ReLU', 'Sigmoid', 'Tanh',
-           'LeakyReLU', 'Softplus', 'ELU', 'SELU', 'Hardsigmoid', 'Softmax', 'LogSoftmax', 'Flatten', 'MaxPool2d', 'AvgPool2d',
+           'LeakyReLU', 'Softplus', 'ELU', 'SELU', 'Hardsigmoid', 'Softmax', 'LogSoftmax',
+           'Flatten', 'MaxPool2d', 'AvgPool2d',
            'Identity', 'CrossEntropyLoss', 'MSELoss', 'BCELoss', 'BCEWithLogitsLoss',
            'Sequential', 'clip_grad_norm_']
