@@ -1,6 +1,7 @@
 /* ops/activation.c: activation functions of one tensor: sigmoid, tanh,
- * relu, leaky_relu, softplus, and the perceptron's step (heaviside). The
- * output has the input's shape; the input may be a strided view.
+ * relu, leaky_relu, softplus, clamp, elu, selu, hardsigmoid, and the
+ * perceptron's step (heaviside). The output has the input's shape; the input
+ * may be a strided view.
  *
  *   sigmoid     y = 1 / (1 + e^-x)          dx = g (1 - y) y     (from the output)
  *   tanh        y = tanh x                  dx = g (1 - y^2)     (from the output)
@@ -9,23 +10,44 @@
  *   softplus    y = log(1 + e^(b x)) / b    dx = g sigmoid(b x)
  *               y = x where b x > threshold dx = g
  *   heaviside   y = x > 0 ? 1 : x == 0 ? at_zero : 0    (no derivative)
+ *   clamp       y = min(max(x, lo), hi)     dx = lo <= x <= hi ? g : 0
+ *   elu         y = x > 0 ? x : a (e^x - 1) dx = x > 0 ? g : g a e^x
+ *   selu        y = s elu(x, a)             dx = s elu'(x, a)     (a, s PyTorch's)
+ *   hardsigmoid y = min(max(x + 3, 0), 6)/6 dx = -3 < x < 3 ? g / 6 : 0
  * The kinks follow PyTorch (torch.nn.functional of the same names), so
- * golden gradients agree at exactly 0. softplus is evaluated as
+ * golden gradients agree at exactly 0 and at clamp's and hardsigmoid's
+ * bounds: clamp passes the gradient at its bounds, hardsigmoid does not at
+ * -3 and 3, elu and selu take the x <= 0 branch at 0. elu's e^x - 1 is
+ * expm1, which PyTorch's kernel is not, so the two differ in the last bits
+ * near 0. softplus is evaluated as
  * (max(bx, 0) + log1p(e^-|bx|)) / b and its derivative as a sigmoid built
  * from e^-|bx|, so neither overflows whatever the threshold. heaviside's
  * derivative is 0 almost everywhere and undefined at 0, useless for
  * training: like torch.heaviside it records nothing, and its result never
  * requires a gradient. Kernels: ops/activation.cl. */
+#include <math.h>
 #include <stdio.h>
 
 #include "ops/internal.h"
 
 #define SOURCE "ops/activation.cl"
 
-enum { OP_SIGMOID, OP_TANH, OP_RELU, OP_LEAKY_RELU, OP_SOFTPLUS, OP_HEAVISIDE };
+/* The codes of activation_apply in ops/activation_math.cl, in its order. */
+enum {
+    OP_SIGMOID,
+    OP_TANH,
+    OP_RELU,
+    OP_LEAKY_RELU,
+    OP_SOFTPLUS,
+    OP_HEAVISIDE,
+    OP_CLAMP,
+    OP_ELU,
+    OP_SELU,
+    OP_HARDSIGMOID
+};
 /* The kernels' names by op: activation_<name>_forward / _backward. */
-static const char *const op_names[] = {"sigmoid",    "tanh",     "relu",
-                                       "leaky_relu", "softplus", "heaviside"};
+static const char *const op_names[] = {"sigmoid",   "tanh",  "relu", "leaky_relu", "softplus",
+                                       "heaviside", "clamp", "elu",  "selu",       "hardsigmoid"};
 
 /* node (op_map's): i[0] the op code, f[0..1] its parameters; backward reads
  * the input and output themselves, which live until the step ends. */
@@ -64,6 +86,35 @@ CLG_API clg_tensor *clg_heaviside(clg_tensor *a, float at_zero)
     return activation("clg_heaviside", OP_HEAVISIDE, a, at_zero, 0);
 }
 
+CLG_API clg_tensor *clg_clamp(clg_tensor *a, float min, float max)
+{
+    /* A nan bound would make every comparison false: refused rather than
+     * given one of the meanings PyTorch versions have differed on. */
+    if (isnan(min) || isnan(max)) {
+        clg_context *ctx = eng_op_begin_f32("clg_clamp", 1, &a);
+        if (ctx)
+            eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "clg_clamp: bound is nan (min %g, max %g)",
+                     (double)min, (double)max);
+        return NULL;
+    }
+    return activation("clg_clamp", OP_CLAMP, a, min, max);
+}
+
+CLG_API clg_tensor *clg_elu(clg_tensor *a, float alpha)
+{
+    return activation("clg_elu", OP_ELU, a, alpha, 0);
+}
+
+CLG_API clg_tensor *clg_selu(clg_tensor *a)
+{
+    return activation("clg_selu", OP_SELU, a, 0, 0);
+}
+
+CLG_API clg_tensor *clg_hardsigmoid(clg_tensor *a)
+{
+    return activation("clg_hardsigmoid", OP_HARDSIGMOID, a, 0, 0);
+}
+
 /* ---- bias + activation, fused ----
  *
  *   y = act(z),  z = x + b (b broadcast over rows)
@@ -77,8 +128,17 @@ CLG_API clg_tensor *clg_heaviside(clg_tensor *a, float at_zero)
 
 const char *op_activation_name(clg_activation act)
 {
-    static const char *const names[] = {"identity", "relu", "leaky_relu", "sigmoid", "tanh"};
+    /* in clg_activation's order; ops/activation.cl and ops/conv.cl stamp out
+     * one kernel family per name (tests/ops/test_activation.c's
+     * test_bias_act_every_activation walks the enum through them) */
+    static const char *const names[] = {"identity", "relu", "leaky_relu", "sigmoid",
+                                        "tanh",     "elu",  "selu",       "hardsigmoid"};
     return (unsigned)act < sizeof names / sizeof names[0] ? names[act] : NULL;
+}
+
+float op_activation_param(clg_activation act, float negative_slope)
+{
+    return act == CLG_ACT_ELU ? 1.0f : negative_slope;
 }
 
 /* The gpu plan's backward: d = g act'(z) a work-item per element, then the
@@ -158,6 +218,7 @@ CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_act
         eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: unknown activation %d", name, (int)act);
         return NULL;
     }
+    negative_slope = op_activation_param(act, negative_slope);
     if (x->rank != 2 || (bias && (bias->rank != 1 || bias->shape[0] != x->shape[1]))) {
         op_fail_shapes(ctx, name, "x must be (N, F) and bias [F]", n_in,
                        (const clg_tensor *const *)in);

@@ -4,8 +4,12 @@
  * convolution + activation) and ops/recurrent.cl (the LSTM and RNN steps).
  * `op` selects the function: 0 sigmoid, 1 tanh,
  * 2 relu, 3 leaky_relu (p0 the negative slope), 4 softplus (p0 beta, p1
- * threshold), 5 heaviside (p0 the value at 0; forward only). Callers pass a
- * constant, so no switch survives into a kernel. Full-precision built-ins
+ * threshold), 5 heaviside (p0 the value at 0; forward only), 6 clamp (p0
+ * min, p1 max), 7 elu (p0 alpha), 8 selu, 9 hardsigmoid. Callers pass a
+ * constant, so no switch survives into a kernel. Where PyTorch's formulas
+ * compare (clamp, elu, selu, hardsigmoid), the comparisons are written as
+ * its kernels write them, so that nan and the kinks come out as PyTorch's:
+ * ternaries rather than fmin/fmax, which would drop a nan. Full-precision built-ins
  * only (no native_ or half_ variants): gradient checks depend on it.
  *
  * Each function comes for float and for float4 (suffix 4), from one macro,
@@ -16,6 +20,11 @@
  * to T so that a float4 condition selects per component. */
 #ifndef CLGRAD_ACTIVATION_MATH_CL
 #define CLGRAD_ACTIVATION_MATH_CL
+
+/* SELU's constants (torch.selu), and their product, which PyTorch's kernel
+ * forms in float as this one does. */
+#define SELU_ALPHA 1.6732632423543772848170429916717f
+#define SELU_SCALE 1.0507009873554804934193349852946f
 
 #define ACTIVATION_MATH(T, S)                                                                \
     /* 1 / (1 + exp(-z)) without overflow: exp only of -|z|. */                               \
@@ -45,8 +54,19 @@
             T bx = x * p0;                                                                    \
             return bx > p1 ? x : (fmax(bx, 0.0f) + log1p(exp(-fabs(bx)))) / p0;               \
         }                                                                                     \
-        default: /* nan -> 0, as torch */                                                     \
+        case 5: /* nan -> 0, as torch */                                                      \
             return x == 0.0f ? (T)(p0) : (x > 0.0f ? (T)(1.0f) : (T)(0.0f));                  \
+        case 6: { /* min > max gives max everywhere, as torch.clamp */                        \
+            T lo = x < p0 ? (T)(p0) : x;                                                      \
+            return lo > p1 ? (T)(p1) : lo;                                                    \
+        }                                                                                     \
+        case 7: return x <= 0.0f ? p0 * expm1(x) : x;                                         \
+        case 8: return x <= 0.0f ? (SELU_ALPHA * SELU_SCALE) * expm1(x) : SELU_SCALE * x;     \
+        default: { /* relu6(x + 3) / 6 */                                                     \
+            T t = x + 3.0f;                                                                   \
+            t = t < 0.0f ? (T)(0.0f) : t;                                                     \
+            return (t > 6.0f ? (T)(6.0f) : t) / 6.0f;                                         \
+        }                                                                                     \
         }                                                                                     \
     }                                                                                         \
                                                                                               \
@@ -58,10 +78,16 @@
         case 1: return g * (1.0f - y * y);                                                    \
         case 2: return y <= 0.0f ? (T)(0.0f) : g; /* relu'(0) = 0; nan passes g, as torch */  \
         case 3: return x > 0.0f ? g : g * p0;                                                 \
-        default: {                                                                            \
+        case 4: {                                                                             \
             T bx = x * p0;                                                                    \
             return bx > p1 ? g : g * stable_sigmoid##S(bx);                                   \
         }                                                                                     \
+        /* 5, heaviside, has no derivative. Bounds included; nan gives 0. */                 \
+        case 6: return x >= p0 && x <= p1 ? g : (T)(0.0f);                                    \
+        case 7: return x <= 0.0f ? g * p0 * exp(x) : g; /* elu'(0) = alpha */                 \
+        case 8: return x <= 0.0f ? g * (SELU_ALPHA * SELU_SCALE) * exp(x) : g * SELU_SCALE;   \
+        default: /* 0 at -3 and 3 themselves */                                               \
+            return x > -3.0f && x < 3.0f ? g * (1.0f / 6.0f) : (T)(0.0f);                     \
         }                                                                                     \
     }
 

@@ -342,6 +342,7 @@ CLG_API clg_tensor *clg_conv2d_act(clg_tensor *input, clg_tensor *weight, clg_te
         eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, OP ": unknown activation %d", (int)act);
         return NULL;
     }
+    negative_slope = op_activation_param(act, negative_slope);
     clg_conv2d_params p = params ? *params : clg_conv2d_params_default();
     int64_t ho, wo;
     if (!conv2d_check(ctx, input, weight, bias, &p, &ho, &wo))

@@ -182,11 +182,17 @@ CONV_ACT_KERNELS(relu, 2)
 CONV_ACT_KERNELS(leaky_relu, 3)
 CONV_ACT_KERNELS(sigmoid, 0)
 CONV_ACT_KERNELS(tanh, 1)
+CONV_ACT_KERNELS(elu, 7)
+CONV_ACT_KERNELS(selu, 8)
+CONV_ACT_KERNELS(hardsigmoid, 9)
 CONV_ACT_ELEMENT_KERNELS(identity, -1)
 CONV_ACT_ELEMENT_KERNELS(relu, 2)
 CONV_ACT_ELEMENT_KERNELS(leaky_relu, 3)
 CONV_ACT_ELEMENT_KERNELS(sigmoid, 0)
 CONV_ACT_ELEMENT_KERNELS(tanh, 1)
+CONV_ACT_ELEMENT_KERNELS(elu, 7)
+CONV_ACT_ELEMENT_KERNELS(selu, 8)
+CONV_ACT_ELEMENT_KERNELS(hardsigmoid, 9)
 
 /* db[k] (+)= sum over n and the positions of g[n, k]: one work-group per
  * channel, its CLG_REDUCE_GROUP work-items striding along each plane, then a tree in

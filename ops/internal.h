@@ -121,9 +121,14 @@ void op_map_backward(clg_context *ctx, const eng_node *node, const char *source,
                      const char *prefix, const char *fn);
 
 /* The kernel-name suffix of a clg_activation ("identity", "relu",
- * "leaky_relu", "sigmoid", "tanh"), as the fused kernels of ops/activation.cl
- * and ops/conv.cl are named; NULL for a value outside the enum. */
+ * "leaky_relu", "sigmoid", "tanh", "elu", "selu", "hardsigmoid"), as the
+ * fused kernels of ops/activation.cl and ops/conv.cl are named; NULL for a
+ * value outside the enum. */
 const char *op_activation_name(clg_activation act);
+/* The parameter the fused kernels pass activation_apply as p0: the negative
+ * slope for CLG_ACT_LEAKY_RELU, alpha = 1 for CLG_ACT_ELU, unused (the slope
+ * as given) for the others. */
+float op_activation_param(clg_activation act, float negative_slope);
 
 /* Records "op: <what>" with the shapes of the inputs: "clg_add: shapes [2, 3]
  * and [4, 3] cannot be broadcast". */

@@ -44,6 +44,21 @@ CLG_API clg_tensor *clg_softplus(clg_tensor *a, float beta, float threshold);
  * a == 0, 0 elsewhere (torch.heaviside). It has no useful derivative, so it
  * records nothing on the tape and its result never requires a gradient. */
 CLG_API clg_tensor *clg_heaviside(clg_tensor *a, float at_zero);
+/* x limited to [min, max] (torch.clamp): -INFINITY or INFINITY for a bound
+ * that is absent; where min > max every element becomes max, and nan stays
+ * nan. The gradient passes where min <= x <= max, bounds included, and is 0
+ * elsewhere (nan included), as in PyTorch. A nan bound is refused. */
+CLG_API clg_tensor *clg_clamp(clg_tensor *a, float min, float max);
+/* x for x > 0, alpha (e^x - 1) for x <= 0 (torch.nn.functional.elu; PyTorch's
+ * default alpha is 1). The derivative at 0 is alpha, as in PyTorch. */
+CLG_API clg_tensor *clg_elu(clg_tensor *a, float alpha);
+/* scale elu(x, alpha) with PyTorch's constants alpha = 1.6732632423543772848
+ * and scale = 1.0507009873554804934 (torch.selu); derivative at 0: scale alpha. */
+CLG_API clg_tensor *clg_selu(clg_tensor *a);
+/* relu6(x + 3) / 6 (torch.nn.functional.hardsigmoid): 0 up to -3, 1 from 3;
+ * the derivative is 1/6 strictly inside (-3, 3) and 0 at -3 and 3 themselves,
+ * as in PyTorch. */
+CLG_API clg_tensor *clg_hardsigmoid(clg_tensor *a);
 
 /* A layer's bias and activation in one kernel each way, for x (N, F), the
  * output of a matrix product, and bias (F) or NULL:
@@ -51,14 +66,18 @@ CLG_API clg_tensor *clg_heaviside(clg_tensor *a, float at_zero);
  * with the values and gradients (to x and bias) of clg_add followed by the
  * activation of the same name, but one launch forward and one backward (which
  * also sums the bias gradient over the batch) instead of two and three, and no
- * intermediate tensor. negative_slope is used by CLG_ACT_LEAKY_RELU only.
+ * intermediate tensor. negative_slope is used by CLG_ACT_LEAKY_RELU only;
+ * CLG_ACT_ELU is clg_elu with alpha 1 (PyTorch's default).
  * Errors: x not of rank 2, bias not of shape [F], an unknown act. */
 typedef enum clg_activation {
     CLG_ACT_IDENTITY = 0,
     CLG_ACT_RELU,
     CLG_ACT_LEAKY_RELU,
     CLG_ACT_SIGMOID,
-    CLG_ACT_TANH
+    CLG_ACT_TANH,
+    CLG_ACT_ELU,
+    CLG_ACT_SELU,
+    CLG_ACT_HARDSIGMOID
 } clg_activation;
 CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_activation act,
                                         float negative_slope);

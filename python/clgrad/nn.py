@@ -458,6 +458,24 @@ class Softplus(Module):
         return ops.softplus(x, self.beta, self.threshold)
 
 
+class ELU(_Activation):
+    def __init__(self, alpha=1.0):
+        self.alpha = float(alpha)
+        # the fused kernels know ELU with alpha 1 only
+        self.act = 'elu' if self.alpha == 1.0 else None
+
+    def forward(self, x):
+        return ops.elu(x, self.alpha)
+
+
+class SELU(_Activation):
+    act = 'selu'
+
+
+class Hardsigmoid(_Activation):
+    act = 'hardsigmoid'
+
+
 class Softmax(Module):
     def __init__(self, dim):
         self.dim = dim
@@ -524,8 +542,9 @@ class BCEWithLogitsLoss(CrossEntropyLoss):
 
 class Sequential(Module):
     """torch.nn.Sequential: children named "0", "1", ... A Linear or Conv2d
-    followed by ReLU, LeakyReLU, Sigmoid or Tanh runs as one fused call
-    (forward_act): the same values and gradients in fewer launches."""
+    followed by ReLU, LeakyReLU, Sigmoid, Tanh, ELU (alpha 1), SELU or
+    Hardsigmoid runs as one fused call (forward_act): the same values and
+    gradients in fewer launches."""
 
     def __init__(self, *modules):
         for i, module in enumerate(modules):
@@ -543,7 +562,8 @@ class Sequential(Module):
         while i < len(layers):
             layer = layers[i]
             following = layers[i + 1] if i + 1 < len(layers) else None
-            if isinstance(layer, (Linear, Conv2d)) and isinstance(following, _Activation):
+            if isinstance(layer, (Linear, Conv2d)) and isinstance(following, _Activation) \
+                    and following.act:
                 x = layer.forward_act(x, following.act, following.negative_slope)
                 i += 2
             else:
@@ -564,6 +584,7 @@ def clip_grad_norm_(parameters, max_norm):
 
 __all__ = ['Module', 'Parameter', 'Params', 'Linear', 'Conv2d', 'ConvTranspose2d', 'BatchNorm1d',
            'BatchNorm2d', 'Dropout', 'Embedding', 'RNN', 'LSTM', 'ReLU', 'Sigmoid', 'Tanh',
-           'LeakyReLU', 'Softplus', 'Softmax', 'LogSoftmax', 'Flatten', 'MaxPool2d', 'AvgPool2d',
+           'LeakyReLU', 'Softplus', 'ELU', 'SELU', 'Hardsigmoid', 'Softmax', 'LogSoftmax',
+           'Flatten', 'MaxPool2d', 'AvgPool2d',
            'Identity', 'CrossEntropyLoss', 'MSELoss', 'BCELoss', 'BCEWithLogitsLoss',
            'Sequential', 'clip_grad_norm_']

@@ -19,7 +19,8 @@ _REDUCTIONS = {'mean': lib.CLG_REDUCTION_MEAN, 'sum': lib.CLG_REDUCTION_SUM,
                'none': lib.CLG_REDUCTION_NONE}
 _ACTIVATIONS = {'identity': lib.CLG_ACT_IDENTITY, 'relu': lib.CLG_ACT_RELU,
                 'leaky_relu': lib.CLG_ACT_LEAKY_RELU, 'sigmoid': lib.CLG_ACT_SIGMOID,
-                'tanh': lib.CLG_ACT_TANH}
+                'tanh': lib.CLG_ACT_TANH, 'elu': lib.CLG_ACT_ELU, 'selu': lib.CLG_ACT_SELU,
+                'hardsigmoid': lib.CLG_ACT_HARDSIGMOID}
 
 # Python-side seeds for the samplers and layers made without one, so that a
 # program is reproducible from clgrad.manual_seed (default 0).
@@ -170,6 +171,26 @@ def softplus(a, beta=1.0, threshold=20.0):
 def heaviside(a, at_zero=0.0):
     """1 where a > 0, at_zero where a == 0, 0 elsewhere; no gradient."""
     return _unary(lib.clg_heaviside, a, float(at_zero))
+
+
+def clamp(a, min=None, max=None):
+    """torch.clamp: a limited to [min, max]; either bound may be None, not both."""
+    if min is None and max is None:
+        raise ValueError("clgrad.clamp: at least one of 'min' or 'max' must not be None")
+    return _unary(lib.clg_clamp, a, -float('inf') if min is None else float(min),
+                  float('inf') if max is None else float(max))
+
+
+def elu(a, alpha=1.0):
+    return _unary(lib.clg_elu, a, float(alpha))
+
+
+def selu(a):
+    return _unary(lib.clg_selu, a)
+
+
+def hardsigmoid(a):
+    return _unary(lib.clg_hardsigmoid, a)
 
 
 def bias_activation(x, bias, act='identity', negative_slope=0.01):
@@ -443,7 +464,8 @@ def embedding(ids, weight):
 
 __all__ = [
     'affine', 'add', 'sub', 'mul', 'div', 'neg', 'exp', 'log', 'sqrt', 'abs', 'pow',
-    'sigmoid', 'tanh', 'relu', 'leaky_relu', 'softplus', 'heaviside', 'bias_activation',
+    'sigmoid', 'tanh', 'relu', 'leaky_relu', 'softplus', 'heaviside', 'clamp', 'elu', 'selu',
+    'hardsigmoid', 'bias_activation',
     'sum', 'mean', 'max', 'sum_all', 'mean_all', 'max_all', 'argmax',
     'matmul', 'matmul_nt', 'transpose', 'reshape', 'flatten', 'softmax', 'log_softmax',
     'mse_loss', 'bce_loss', 'bce_with_logits_loss', 'cross_entropy_loss',
@@ -471,7 +493,8 @@ for _name, _function in {
         '__rmatmul__': _reflected(matmul), '__pow__': pow, '__neg__': neg, 'add': add, 'sub': sub,
         'mul': mul, 'div': div, 'matmul': matmul, 'exp': exp, 'log': log, 'sqrt': sqrt,
         'abs': abs, 'pow': pow, 'sigmoid': sigmoid, 'tanh': tanh, 'relu': relu,
-        'leaky_relu': leaky_relu, 'softplus': softplus, 'sum': sum, 'mean': mean, 'max': max,
+        'leaky_relu': leaky_relu, 'softplus': softplus, 'clamp': clamp, 'elu': elu,
+        'selu': selu, 'hardsigmoid': hardsigmoid, 'sum': sum, 'mean': mean, 'max': max,
         'argmax': argmax, 'transpose': transpose, 'reshape': reshape, 'view': reshape,
         'flatten': flatten, 'softmax': softmax, 'log_softmax': log_softmax}.items():
     setattr(Tensor, _name, _function)

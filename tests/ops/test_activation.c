@@ -1,9 +1,10 @@
-/* tests/ops/test_activation.c: sigmoid, tanh, relu, leaky_relu, softplus
- * and heaviside (ops/activation.c) against a naive host loop (forward and
- * backward, contiguous and transposed inputs), finite differences, PyTorch
+/* tests/ops/test_activation.c: sigmoid, tanh, relu, leaky_relu, softplus,
+ * heaviside, clamp, elu, selu and hardsigmoid (ops/activation.c) against a
+ * naive host loop (forward and backward, contiguous and transposed inputs),
+ * finite differences, PyTorch
  * (tools/golden/gen_ops_activation.py), and the special values PyTorch
  * defines: the kinks at 0, softplus's threshold, saturation, heaviside's
- * step and its absence from the tape. */
+ * step and its absence from the tape, clamp's and hardsigmoid's bounds, nan. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,14 +12,23 @@
 
 #include "support.h"
 
-enum { SIGMOID, TANH, RELU, LEAKY_RELU, SOFTPLUS, HEAVISIDE };
+enum { SIGMOID, TANH, RELU, LEAKY_RELU, SOFTPLUS, HEAVISIDE, CLAMP, ELU, SELU, HARDSIGMOID };
+
+/* torch.selu's constants, for the host reference. */
+#define SELU_ALPHA 1.6732632423543772848170429916717
+#define SELU_SCALE 1.0507009873554804934193349852946
 
 /* One parameter setting of an op and the inputs the host and gradient checks
  * draw: [low, high), pushed min_abs away from 0 (kinks) and, for softplus,
- * away from the threshold. */
+ * away from the threshold; then any draw within 0.05 of one of the n_kinks
+ * kinks elsewhere (clamp's bounds, hardsigmoid's -3 and 3) moved 0.05 from
+ * it, so that finite differences do not straddle it. */
 typedef struct variant {
-    float p0, p1; /* leaky_relu: slope; softplus: beta, threshold; heaviside: at_zero */
+    float p0, p1; /* leaky_relu: slope; softplus: beta, threshold; heaviside: at_zero;
+                     clamp: min, max; elu: alpha */
     float low, high, min_abs;
+    int n_kinks;
+    float kinks[2];
 } variant;
 
 /* Must list the variants in the order tools/golden/gen_ops_activation.py
@@ -27,24 +37,44 @@ typedef struct op_spec {
     const char *name;
     int kind;
     int n_variants;
-    variant v[3];
+    variant v[4];
     bool edge; /* the fixture has "<op>.<variant>.edge": inputs at kinks and thresholds */
+    bool odd;  /* ... and "<op>.<variant>.odd", a (3, 5, 7) input */
 } op_spec;
 
-static const op_spec SIGMOID_SPEC = {"sigmoid", SIGMOID, 1, {{0, 0, -4, 4, 0}}, false};
-static const op_spec TANH_SPEC = {"tanh", TANH, 1, {{0, 0, -3, 3, 0}}, false};
-static const op_spec RELU_SPEC = {"relu", RELU, 1, {{0, 0, -2, 2, 0.1f}}, true};
+static const op_spec SIGMOID_SPEC = {
+    "sigmoid", SIGMOID, 1, {{0, 0, -4, 4, 0, 0, {0}}}, false, false};
+static const op_spec TANH_SPEC = {"tanh", TANH, 1, {{0, 0, -3, 3, 0, 0, {0}}}, false, false};
+static const op_spec RELU_SPEC = {"relu", RELU, 1, {{0, 0, -2, 2, 0.1f, 0, {0}}}, true, false};
 static const op_spec LEAKY_RELU_SPEC = {
-    "leaky_relu", LEAKY_RELU, 2, {{0.01f, 0, -2, 2, 0.1f}, {0.2f, 0, -2, 2, 0.1f}}, true};
+    "leaky_relu", LEAKY_RELU, 2,
+    {{0.01f, 0, -2, 2, 0.1f, 0, {0}}, {0.2f, 0, -2, 2, 0.1f, 0, {0}}}, true, false};
 /* the second and third straddle beta x = 5 from below and from above */
 static const op_spec SOFTPLUS_SPEC = {
-    "softplus", SOFTPLUS, 3, {{1, 20, -4, 4, 0}, {2, 5, -3, 2, 0}, {2, 5, 3, 5, 0}}, true};
+    "softplus", SOFTPLUS, 3,
+    {{1, 20, -4, 4, 0, 0, {0}}, {2, 5, -3, 2, 0, 0, {0}}, {2, 5, 3, 5, 0, 0, {0}}}, true, false};
 static const op_spec HEAVISIDE_SPEC = {
-    "heaviside", HEAVISIDE, 3, {{0.5f, 0, -2, 2, 0.1f}, {0, 0, -2, 2, 0.1f}, {1, 0, -2, 2, 0.1f}},
-    true};
+    "heaviside", HEAVISIDE, 3,
+    {{0.5f, 0, -2, 2, 0.1f, 0, {0}}, {0, 0, -2, 2, 0.1f, 0, {0}}, {1, 0, -2, 2, 0.1f, 0, {0}}},
+    true, false};
 
-static const op_spec *const all_specs[] = {&SIGMOID_SPEC,  &TANH_SPEC,     &RELU_SPEC,
-                                           &LEAKY_RELU_SPEC, &SOFTPLUS_SPEC, &HEAVISIDE_SPEC};
+/* both bounds, min only, max only, and min > max (every element max, no
+ * gradient anywhere) */
+static const op_spec CLAMP_SPEC = {"clamp", CLAMP, 4,
+                                   {{-0.5f, 0.7f, -1, 1, 0, 2, {-0.5f, 0.7f}},
+                                    {0.2f, INFINITY, -1, 1, 0, 1, {0.2f}},
+                                    {-INFINITY, -0.3f, -1, 1, 0, 1, {-0.3f}},
+                                    {0.5f, -0.5f, -1, 1, 0, 2, {0.5f, -0.5f}}},
+                                   true, true};
+static const op_spec ELU_SPEC = {
+    "elu", ELU, 2, {{1, 0, -3, 2, 0.1f, 0, {0}}, {0.5f, 0, -3, 2, 0.1f, 0, {0}}}, true, true};
+static const op_spec SELU_SPEC = {"selu", SELU, 1, {{0, 0, -3, 2, 0.1f, 0, {0}}}, true, true};
+static const op_spec HARDSIGMOID_SPEC = {
+    "hardsigmoid", HARDSIGMOID, 1, {{0, 0, -5, 5, 0, 2, {-3, 3}}}, true, true};
+
+static const op_spec *const all_specs[] = {
+    &SIGMOID_SPEC,   &TANH_SPEC,  &RELU_SPEC, &LEAKY_RELU_SPEC, &SOFTPLUS_SPEC,
+    &HEAVISIDE_SPEC, &CLAMP_SPEC, &ELU_SPEC,  &SELU_SPEC,       &HARDSIGMOID_SPEC};
 
 static clg_tensor *apply(const op_spec *spec, int v, clg_tensor *x)
 {
@@ -55,6 +85,10 @@ static clg_tensor *apply(const op_spec *spec, int v, clg_tensor *x)
     case RELU: return clg_relu(x);
     case LEAKY_RELU: return clg_leaky_relu(x, p0);
     case SOFTPLUS: return clg_softplus(x, p0, p1);
+    case CLAMP: return clg_clamp(x, p0, p1);
+    case ELU: return clg_elu(x, p0);
+    case SELU: return clg_selu(x);
+    case HARDSIGMOID: return clg_hardsigmoid(x);
     default: return clg_heaviside(x, p0);
     }
 }
@@ -68,6 +102,10 @@ static double host_f(int kind, double x, double p0, double p1)
     case RELU: return x > 0 ? x : 0;
     case LEAKY_RELU: return x > 0 ? x : p0 * x;
     case SOFTPLUS: return p0 * x > p1 ? x : log1p(exp(p0 * x)) / p0;
+    case CLAMP: return p0 > p1 ? p1 : (x < p0 ? p0 : (x > p1 ? p1 : x));
+    case ELU: return x > 0 ? x : p0 * (exp(x) - 1);
+    case SELU: return SELU_SCALE * (x > 0 ? x : SELU_ALPHA * (exp(x) - 1));
+    case HARDSIGMOID: return x <= -3 ? 0 : (x >= 3 ? 1 : x / 6 + 0.5);
     default: return x > 0 ? 1 : (x == 0 ? p0 : 0);
     }
 }
@@ -81,6 +119,10 @@ static double host_df(int kind, double x, double p0, double p1)
     case TANH: return 1 / (cosh(x) * cosh(x));
     case RELU: return x > 0 ? 1 : 0;
     case LEAKY_RELU: return x > 0 ? 1 : p0;
+    case CLAMP: return x >= p0 && x <= p1 ? 1 : 0;
+    case ELU: return x > 0 ? 1 : p0 * exp(x);
+    case SELU: return SELU_SCALE * (x > 0 ? 1 : SELU_ALPHA * exp(x));
+    case HARDSIGMOID: return x > -3 && x < 3 ? 1.0 / 6 : 0;
     default: return p0 * x > p1 ? 1 : 1 / (1 + exp(-p0 * x));
     }
 }
@@ -102,8 +144,12 @@ static clg_tensor *run(clg_tensor *const *in, const void *arg)
 static void draw(float *x, size_t n, uint64_t seed, const variant *v)
 {
     test_random(x, n, seed, v->low, v->high);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         x[i] += copysignf(v->min_abs, x[i]);
+        for (int k = 0; k < v->n_kinks; k++)
+            if (fabsf(x[i] - v->kinks[k]) < 0.05f)
+                x[i] = v->kinks[k] + copysignf(0.05f, x[i] - v->kinks[k]);
+    }
 }
 
 /* Forward and backward against the host, on a contiguous (2,3,4) input and
@@ -198,10 +244,11 @@ static void check_golden(const op_spec *spec)
 {
     clg_context *ctx = test_context();
     clg_safetensors *st = test_golden_open(ctx, "ops_activation");
-    const char *shapes[] = {"scalar", "vector", "matrix", "rank3", "transposed", "edge"};
-    int n_shapes = spec->edge ? 6 : 5;
+    const char *shapes[] = {"scalar", "vector", "matrix", "rank3", "transposed", "edge", "odd"};
     for (int v = 0; v < spec->n_variants; v++)
-        for (int s = 0; s < n_shapes; s++) {
+        for (int s = 0; s < 7; s++) {
+            if ((s == 5 && !spec->edge) || (s == 6 && !spec->odd))
+                continue;
             char name[64];
             snprintf(name, sizeof name, "%s.%d.%s", spec->name, v, shapes[s]);
             call c = {spec, v, strcmp(shapes[s], "transposed") == 0};
@@ -244,6 +291,10 @@ OP_TESTS(tanh, TANH_SPEC)
 OP_TESTS(relu, RELU_SPEC)
 OP_TESTS(leaky_relu, LEAKY_RELU_SPEC)
 OP_TESTS(softplus, SOFTPLUS_SPEC)
+OP_TESTS(clamp, CLAMP_SPEC)
+OP_TESTS(elu, ELU_SPEC)
+OP_TESTS(selu, SELU_SPEC)
+OP_TESTS(hardsigmoid, HARDSIGMOID_SPEC)
 
 /* heaviside has no derivative to check by finite differences. */
 START_TEST(test_heaviside_matches_host) { check_matches_host(&HEAVISIDE_SPEC); }
@@ -288,7 +339,8 @@ START_TEST(test_softplus_above_threshold)
     test_assert_close(y, x, 3, test_tol_get("exact"), "softplus above threshold");
     test_assert_close(dx, g, 3, test_tol_get("exact"), "d softplus above threshold");
 
-    static const op_spec no_threshold = {"softplus", SOFTPLUS, 1, {{1, INFINITY, 0, 0, 0}}, false};
+    static const op_spec no_threshold = {
+        "softplus", SOFTPLUS, 1, {{1, INFINITY, 0, 0, 0, 0, {0}}}, false, false};
     float xs[4] = {100.0f, -100.0f, 30.0f, 0.0f}, gs[4] = {1, 1, 1, 1}, ys[4], dxs[4];
     eval_vector(ctx, &no_threshold, 0, xs, gs, 4, ys, dxs);
     const float want_y[4] = {100.0f, 0.0f, 30.0f, (float)log(2.0)};
@@ -323,6 +375,112 @@ START_TEST(test_tanh_saturates)
     const float want_y[3] = {-1, 1, 0}, want_dx[3] = {0, 0, 1};
     test_assert_close(y, want_y, 3, test_tol_get("transcendental"), "tanh");
     test_assert_close(dx, want_dx, 3, test_tol_get("transcendental"), "d tanh");
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* got == want element by element, nan matching nan: test_assert_close's
+ * |got - want| is nan for two equal infinities. */
+static void assert_same(const float *got, const float *want, int n, const char *what)
+{
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(got[i] == want[i] || (isnan(got[i]) && isnan(want[i])),
+                      "%s[%d]: got %.9g, want %.9g", what, i, (double)got[i], (double)want[i]);
+}
+
+/* clamp at and beyond its bounds, nan and infinities, each bound alone, and
+ * min > max; the wanted values are PyTorch 1.13's: the gradient passes at
+ * the bounds themselves and not for nan; min > max gives max everywhere and
+ * no gradient. A nan bound is refused, naming the op. */
+START_TEST(test_clamp_bounds)
+{
+    clg_context *ctx = test_context();
+    const float x[9] = {-3.5f, -1.0f, -0.5f, 0.0f, 1.0f, 3.5f, NAN, -INFINITY, INFINITY};
+    const float g[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+    float y[9], dx[9];
+    static const struct {
+        float lo, hi;
+        float y[9], dx[9];
+    } cases[] = {
+        {-1, 1, {-1, -1, -0.5f, 0, 1, 1, NAN, -1, 1}, {0, 1, 1, 1, 1, 0, 0, 0, 0}},
+        {-1, INFINITY, {-1, -1, -0.5f, 0, 1, 3.5f, NAN, -1, INFINITY}, {0, 1, 1, 1, 1, 1, 0, 0, 1}},
+        {-INFINITY,
+         -0.5f,
+         {-3.5f, -1, -0.5f, -0.5f, -0.5f, -0.5f, NAN, -INFINITY, -0.5f},
+         {1, 1, 1, 0, 0, 0, 0, 1, 0}},
+        {1, -1, {-1, -1, -1, -1, -1, -1, NAN, -1, -1}, {0, 0, 0, 0, 0, 0, 0, 0, 0}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const op_spec spec = {"clamp", CLAMP, 1, {{cases[c].lo, cases[c].hi, 0, 0, 0, 0, {0}}},
+                              false,   false};
+        eval_vector(ctx, &spec, 0, x, g, 9, y, dx);
+        char what[64];
+        snprintf(what, sizeof what, "clamp(x, %g, %g)", (double)cases[c].lo, (double)cases[c].hi);
+        assert_same(y, cases[c].y, 9, what);
+        snprintf(what, sizeof what, "d clamp(x, %g, %g)", (double)cases[c].lo, (double)cases[c].hi);
+        assert_same(dx, cases[c].dx, 9, what);
+    }
+    clg_tensor *tx = test_tensor(ctx, 1, (int64_t[]){9}, x, false);
+    clg_step_begin(ctx);
+    ck_assert_ptr_null(clg_clamp(tx, NAN, 1));
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
+    ck_assert_str_eq(clg_context_error(ctx), "clg_clamp: bound is nan (min nan, max 1)");
+    clg_context_clear_error(ctx);
+    clg_step_end(ctx);
+    clg_tensor_destroy(tx);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* elu (alpha 0.5) and selu at the kink (both signs of 0, where the
+ * derivative is the x <= 0 branch's), far out, at -inf and at nan (whose
+ * gradient is the x > 0 branch's: PyTorch tests x <= 0). The wanted values
+ * are PyTorch 1.13's. */
+START_TEST(test_elu_selu_kink)
+{
+    clg_context *ctx = test_context();
+    const float x[8] = {-3.5f, -3.0f, -1.0f, 0.0f, -0.0f, 1.0f, NAN, -INFINITY};
+    const float g[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    float y[8], dx[8];
+    const float elu_y[8] = {
+        -0.4849013090133667f, -0.47510647773742676f, -0.31606027483940125f, 0, 0, 1, NAN, -0.5f};
+    const float elu_dx[8] = {
+        0.015098691917955875f, 0.024893533438444138f, 0.18393972516059875f, 0.5f, 0.5f, 1, 1, 0};
+    eval_vector(ctx, &ELU_SPEC, 1, x, g, 8, y, dx);
+    test_assert_close(y, elu_y, 8, test_tol_get("transcendental"), "elu");
+    test_assert_close(dx, elu_dx, 8, test_tol_get("transcendental"), "d elu");
+    const float selu_y[8] = {-1.7050093412399292f,
+                             -1.6705687046051025f,
+                             -1.1113307476043701f,
+                             0,
+                             0,
+                             1.0507010221481323f,
+                             NAN,
+                             -1.7580993175506592f};
+    const float selu_dx[8] = {
+        0.05308999866247177f, 0.08753060549497604f, 0.6467686295509338f, 1.7580993175506592f,
+        1.7580993175506592f,  1.0507010221481323f,  1.0507010221481323f, 0};
+    eval_vector(ctx, &SELU_SPEC, 0, x, g, 8, y, dx);
+    test_assert_close(y, selu_y, 8, test_tol_get("transcendental"), "selu");
+    test_assert_close(dx, selu_dx, 8, test_tol_get("transcendental"), "d selu");
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* hardsigmoid saturates at -3 and 3, where its gradient is already 0 (PyTorch
+ * tests -3 < x < 3), and keeps nan with no gradient. */
+START_TEST(test_hardsigmoid_bounds)
+{
+    clg_context *ctx = test_context();
+    const float x[8] = {-3.5f, -3.0f, -1.0f, 0.0f, 1.0f, 3.0f, 3.5f, NAN};
+    const float g[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    float y[8], dx[8];
+    const float six = 1.0f / 6.0f;
+    const float want_y[8] = {0, 0, 2.0f / 6.0f, 0.5f, 4.0f / 6.0f, 1, 1, NAN};
+    const float want_dx[8] = {0, 0, six, six, six, 0, 0, 0};
+    eval_vector(ctx, &HARDSIGMOID_SPEC, 0, x, g, 8, y, dx);
+    test_assert_close(y, want_y, 8, test_tol_get("exact"), "hardsigmoid");
+    test_assert_close(dx, want_dx, 8, test_tol_get("exact"), "d hardsigmoid");
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -407,7 +565,8 @@ static const struct {
 } bias_acts[] = {
     {"identity", CLG_ACT_IDENTITY, 0}, {"relu", CLG_ACT_RELU, 0},
     {"leaky_relu", CLG_ACT_LEAKY_RELU, 0.1f}, {"sigmoid", CLG_ACT_SIGMOID, 0},
-    {"tanh", CLG_ACT_TANH, 0},
+    {"tanh", CLG_ACT_TANH, 0}, {"elu", CLG_ACT_ELU, 0},
+    {"selu", CLG_ACT_SELU, 0}, {"hardsigmoid", CLG_ACT_HARDSIGMOID, 0},
 };
 enum { N_BIAS_ACTS = sizeof bias_acts / sizeof bias_acts[0] };
 
@@ -427,6 +586,9 @@ static clg_tensor *run_add_then_act(clg_tensor *const *in, const void *arg)
     case CLG_ACT_LEAKY_RELU: return clg_leaky_relu(z, bias_acts[v].slope);
     case CLG_ACT_SIGMOID: return clg_sigmoid(z);
     case CLG_ACT_TANH: return clg_tanh(z);
+    case CLG_ACT_ELU: return clg_elu(z, 1.0f);
+    case CLG_ACT_SELU: return clg_selu(z);
+    case CLG_ACT_HARDSIGMOID: return clg_hardsigmoid(z);
     default: return z;
     }
 }
@@ -438,6 +600,9 @@ static double host_bias_act(clg_activation act, double z, double slope)
     case CLG_ACT_LEAKY_RELU: return z > 0 ? z : slope * z;
     case CLG_ACT_SIGMOID: return 1 / (1 + exp(-z));
     case CLG_ACT_TANH: return tanh(z);
+    case CLG_ACT_ELU: return host_f(ELU, z, 1, 0);
+    case CLG_ACT_SELU: return host_f(SELU, z, 0, 0);
+    case CLG_ACT_HARDSIGMOID: return host_f(HARDSIGMOID, z, 0, 0);
     default: return z;
     }
 }
@@ -452,6 +617,9 @@ static double host_bias_act_d(clg_activation act, double z, double slope)
         return y * (1 - y);
     }
     case CLG_ACT_TANH: return 1 - tanh(z) * tanh(z);
+    case CLG_ACT_ELU: return host_df(ELU, z, 1, 0);
+    case CLG_ACT_SELU: return host_df(SELU, z, 0, 0);
+    case CLG_ACT_HARDSIGMOID: return host_df(HARDSIGMOID, z, 0, 0);
     default: return 1;
     }
 }
@@ -604,6 +772,37 @@ START_TEST(test_bias_act_golden)
 }
 END_TEST
 
+/* The three numberings agree: bias_acts lists every clg_activation in the
+ * enum's order; each runs forward and backward (ops/activation.c's name
+ * table names kernels that ops/activation.cl has), test_bias_act_equals_unfused
+ * shows each kernel's activation code is the op of that name, and the value
+ * past the last is refused (the name table ends with the enum). */
+START_TEST(test_bias_act_every_activation)
+{
+    ck_assert_int_eq(N_BIAS_ACTS, CLG_ACT_HARDSIGMOID + 1);
+    clg_context *ctx = test_context();
+    float x[6] = {-1, 2, -3, 4, 0, 0.5f}, g[6] = {1, 1, 1, 1, 1, 1};
+    clg_tensor *tx = test_tensor(ctx, 2, (int64_t[]){2, 3}, x, true);
+    clg_tensor *tg = test_tensor(ctx, 2, (int64_t[]){2, 3}, g, false);
+    for (int v = 0; v < N_BIAS_ACTS; v++) {
+        ck_assert_int_eq((int)bias_acts[v].act, v);
+        clg_step_begin(ctx);
+        clg_tensor *y = clg_bias_activation(tx, NULL, bias_acts[v].act, bias_acts[v].slope);
+        ck_assert_msg(y != NULL, "%s: %s", bias_acts[v].name, clg_context_error(ctx));
+        ck_assert_int_eq(clg_backward_with(y, tg), CLG_STATUS_OK);
+        clg_step_end(ctx);
+    }
+    clg_step_begin(ctx);
+    ck_assert_ptr_null(clg_bias_activation(tx, NULL, (clg_activation)N_BIAS_ACTS, 0));
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
+    clg_context_clear_error(ctx);
+    clg_step_end(ctx);
+    clg_tensor_destroy(tx);
+    clg_tensor_destroy(tg);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 /* Without a bias, and the errors: a bias of the wrong length, a rank-1 x and
  * an unknown activation each name the op. */
 START_TEST(test_bias_act_no_bias_and_errors)
@@ -708,11 +907,19 @@ int main(void)
         {"heaviside",
          {test_heaviside_matches_host, test_heaviside_golden, test_heaviside_values,
           test_heaviside_no_gradient}},
+        {"clamp",
+         {test_clamp_matches_host, test_clamp_gradcheck, test_clamp_golden, test_clamp_bounds}},
+        {"elu", {test_elu_matches_host, test_elu_gradcheck, test_elu_golden, test_elu_selu_kink}},
+        {"selu", {test_selu_matches_host, test_selu_gradcheck, test_selu_golden}},
+        {"hardsigmoid",
+         {test_hardsigmoid_matches_host, test_hardsigmoid_gradcheck, test_hardsigmoid_golden,
+          test_hardsigmoid_bounds}},
         {"errors", {test_activation_rejects_int32}},
         {"loop_bound", {test_bias_act_loop_bound}},
         {"bias_activation",
          {test_bias_act_matches_host, test_bias_act_equals_unfused, test_bias_act_gradcheck,
           test_bias_act_golden, test_bias_act_no_bias_and_errors}},
+        {"activation_enum", {test_bias_act_every_activation}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);

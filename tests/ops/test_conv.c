@@ -310,7 +310,8 @@ static const struct {
 } conv_acts[] = {
     {"identity", CLG_ACT_IDENTITY, 0}, {"relu", CLG_ACT_RELU, 0},
     {"leaky_relu", CLG_ACT_LEAKY_RELU, 0.1f}, {"sigmoid", CLG_ACT_SIGMOID, 0},
-    {"tanh", CLG_ACT_TANH, 0},
+    {"tanh", CLG_ACT_TANH, 0}, {"elu", CLG_ACT_ELU, 0},
+    {"selu", CLG_ACT_SELU, 0}, {"hardsigmoid", CLG_ACT_HARDSIGMOID, 0},
 };
 enum { N_CONV_ACTS = sizeof conv_acts / sizeof conv_acts[0] };
 
@@ -335,6 +336,9 @@ static clg_tensor *run_conv_then_act(clg_tensor *const *in, const void *arg)
     case CLG_ACT_LEAKY_RELU: return clg_leaky_relu(z, conv_acts[a->v].slope);
     case CLG_ACT_SIGMOID: return clg_sigmoid(z);
     case CLG_ACT_TANH: return clg_tanh(z);
+    case CLG_ACT_ELU: return clg_elu(z, 1.0f);
+    case CLG_ACT_SELU: return clg_selu(z);
+    case CLG_ACT_HARDSIGMOID: return clg_hardsigmoid(z);
     default: return z;
     }
 }
@@ -395,11 +399,14 @@ START_TEST(test_conv2d_act_gradcheck)
     test_random(x, 80, 31, -1, 1);
     test_random(w, 36, 32, -1, 1);
     test_random(b, 3, 33, -1, 1);
-    /* relu and leaky_relu have a kink at 0, where a central difference is
-     * not the derivative; their gradients are checked against the unfused
-     * ops above and PyTorch below */
+    /* relu, leaky_relu and selu have a kink at 0 and hardsigmoid at -3 and 3,
+     * where a central difference is not the derivative; their gradients are
+     * checked against the unfused ops above and PyTorch below (elu with
+     * alpha 1 has no kink) */
     for (int v = 0; v < N_CONV_ACTS; v++) {
-        if (conv_acts[v].act == CLG_ACT_RELU || conv_acts[v].act == CLG_ACT_LEAKY_RELU)
+        clg_activation act = conv_acts[v].act;
+        if (act == CLG_ACT_RELU || act == CLG_ACT_LEAKY_RELU || act == CLG_ACT_SELU ||
+            act == CLG_ACT_HARDSIGMOID)
             continue;
         act_arg a = {v, params(2, 1, 1, 2, 1, 1)};
         clg_tensor *in[3] = {test_tensor(ctx, 4, (int64_t[]){2, 2, 5, 4}, x, true),

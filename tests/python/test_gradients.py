@@ -87,8 +87,20 @@ CASES = {
     'leaky_relu': (lambda a: clgrad.leaky_relu(a, 0.1), lambda a: np.where(a > 0, a, 0.1 * a),
                    [('away', (3, 4))]),
     'softplus': (clgrad.softplus, lambda a: np.log1p(np.exp(a)), [(3, 4)]),
+    'clamp': (lambda a: clgrad.clamp(a, -0.1, 2.0), lambda a: np.clip(a, -0.1, 2.0),
+              [('away', (3, 4))]),
+    'clamp_min': (lambda a: a.clamp(min=0.1), lambda a: np.maximum(a, 0.1), [('away', (3, 4))]),
+    'elu': (lambda a: clgrad.elu(a, 0.5), lambda a: np.where(a > 0, a, 0.5 * np.expm1(a)),
+            [('away', (3, 4))]),
+    'selu': (clgrad.selu, lambda a: 1.0507009873554805 * np.where(a > 0, a, 1.6732632423543772
+                                                                  * np.expm1(a)),
+             [('away', (3, 4))]),
+    'hardsigmoid': (clgrad.hardsigmoid, lambda a: np.clip(a / 6 + 0.5, 0, 1), [(3, 4)]),
     'bias_activation': (lambda x, b: clgrad.bias_activation(x, b, 'tanh'),
                         lambda x, b: np.tanh(x + b), [(4, 3), (3,)]),
+    'bias_activation_elu': (lambda x, b: clgrad.bias_activation(x, b, 'elu'),
+                            lambda x, b: np.where(x + b > 0, x + b, np.expm1(x + b)),
+                            [(4, 3), (3,)]),
     'sum': (lambda a: a.sum(dim=1), lambda a: a.sum(1), [(3, 4)]),
     'mean': (lambda a: a.mean(dim=0, keepdim=True), lambda a: a.mean(0, keepdims=True), [(3, 4)]),
     'max': (lambda a: a.max(dim=-1), lambda a: a.max(-1), [('distinct', (3, 4))]),
@@ -181,3 +193,20 @@ def test_gradients_accumulate_until_zero_grad(rng):
     np.testing.assert_allclose(t.grad.numpy(), 4 * a, rtol=1e-5)
     t.zero_grad()
     assert t.grad is None
+
+
+def test_sequential_fuses_the_new_activations_only_as_defined(rng):
+    # Linear then ELU (alpha 1), SELU or Hardsigmoid runs fused; ELU with
+    # another alpha must not (the fused kernels know alpha 1 only): each gives
+    # the same values as the layer followed by the op itself.
+    x = rng.standard_normal((5, 4)) * 3
+    for module, op in [(clgrad.nn.ELU(), lambda z: clgrad.elu(z, 1.0)),
+                       (clgrad.nn.ELU(0.5), lambda z: clgrad.elu(z, 0.5)),
+                       (clgrad.nn.SELU(), clgrad.selu),
+                       (clgrad.nn.Hardsigmoid(), clgrad.hardsigmoid)]:
+        linear = clgrad.nn.Linear(4, 3, seed=7)
+        with clgrad.step():
+            fused = clgrad.nn.Sequential(linear, module)(x).numpy()
+            unfused = op(linear(x)).numpy()
+        np.testing.assert_allclose(fused, unfused, rtol=1e-6, atol=1e-7,
+                                   err_msg=type(module).__name__)

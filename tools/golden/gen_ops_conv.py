@@ -32,6 +32,10 @@ acts = {
     "leaky_relu": lambda y: F.leaky_relu(y, 0.1),
     "sigmoid": torch.sigmoid,
     "tanh": torch.tanh,
+    # added later, last, so that the cases above keep their draws
+    "elu": F.elu,
+    "selu": F.selu,
+    "hardsigmoid": F.hardsigmoid,
 }
 for act, fn in acts.items():
     name = "act_" + act
