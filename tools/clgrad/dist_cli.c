@@ -22,12 +22,6 @@ static int launched_ranks(void)
     return 0;
 }
 
-/* The commands that train data-parallel under mpirun. */
-static bool distributed_command(int argc, char **argv)
-{
-    return argc >= 2 && (strcmp(argv[1], "train") == 0 || strcmp(argv[1], "fraud") == 0);
-}
-
 #ifdef CLGRAD_MPI
 
 #include <mpi.h>
@@ -65,7 +59,7 @@ static uint64_t executable_hash(void)
 
 int cli_dist_begin(int argc, char **argv)
 {
-    if (!distributed_command(argc, argv) || launched_ranks() == 0)
+    if (argc < 2 || launched_ranks() == 0)
         return -1;
     dist.command = argv[1];
     if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
@@ -338,7 +332,7 @@ const char *cli_dist_note(void)
 int cli_dist_begin(int argc, char **argv)
 {
     int ranks = launched_ranks();
-    if (!distributed_command(argc, argv) || ranks <= 1)
+    if (argc < 2 || ranks <= 1)
         return -1;
     cli_error("%s: started by mpirun with %d ranks, but this clgrad was built without MPI "
               "(meson found no MPI, or -Dmpi=disabled): each rank would train alone. Install "

@@ -12,7 +12,8 @@
 
 #include "clgrad/clgrad.h"
 
-/* First thing in main. Under mpirun with `train` or `fraud`: MPI_Init, each rank's
+/* First thing in main, for the commands its table marks as distributed
+ * (train, fraud). Under mpirun: MPI_Init, each rank's
  * device and PoCL threads (clg_dist_setup), the check that every rank runs
  * the same build with the same command line, and stdout silenced on ranks
  * other than 0. Returns -1 to go on, else the exit code: a build without

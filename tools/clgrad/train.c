@@ -81,6 +81,48 @@ void cli_train_model_names(char *buffer, size_t capacity, const char *separator,
                                      train_models[i].name);
 }
 
+/* ---- the Fashion-MNIST classifiers (cli.h) ----
+ * Here, beside the model table whose names cli_classifier_check's message
+ * lists, so that cli.c calls no command; tune and summary call them too. */
+
+bool cli_classifier_check(const char *command, const char *model, int n_hidden)
+{
+    bool recurrent = strcmp(model, "rnn") == 0 || strcmp(model, "lstm") == 0;
+    if (strcmp(model, "mlp") != 0 && strcmp(model, "logreg") != 0 &&
+        strcmp(model, "lenet5") != 0 && !recurrent) {
+        /* train also knows the models with loops of their own */
+        char names[256];
+        cli_train_model_names(names, sizeof names, ", ", strcmp(command, "train") != 0);
+        cli_error("%s: unknown model \"%s\" (models: %s)", command, model, names);
+        return false;
+    }
+    if (n_hidden > 0 && recurrent && n_hidden != 1) {
+        cli_error("%s: --hidden for %s is one size (the hidden state)", command, model);
+        return false;
+    }
+    if (n_hidden > 0 && strcmp(model, "mlp") != 0 && !recurrent) {
+        cli_error("%s: --hidden applies to mlp, rnn and lstm", command);
+        return false;
+    }
+    return true;
+}
+
+clg_model *cli_classifier_create(clg_context *ctx, const char *model, const char *activation,
+                                 const int64_t *hidden, int n_hidden, int64_t features,
+                                 int classes, uint64_t seed)
+{
+    static const int64_t mlp_hidden[2] = {256, 128};
+    if (strcmp(model, "lenet5") == 0)
+        return clg_zoo_lenet5_create(ctx, activation, NULL, seed);
+    if (strcmp(model, "mlp") == 0)
+        return n_hidden > 0 ? clg_zoo_mlp_create(ctx, features, hidden, n_hidden, classes, seed)
+                            : clg_zoo_mlp_create(ctx, features, mlp_hidden, 2, classes, seed);
+    if (strcmp(model, "rnn") == 0 || strcmp(model, "lstm") == 0)
+        return clg_zoo_recurrent_create(ctx, model, 28, features / 28,
+                                        n_hidden > 0 ? hidden[0] : 128, classes, seed);
+    return clg_zoo_logreg_create(ctx, features, classes, seed);
+}
+
 static const char train_usage[] =
     "\n"
     "options:\n"
