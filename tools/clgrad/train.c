@@ -34,7 +34,6 @@
 #define DEFAULT_BATCH 128
 #define DEFAULT_SEED 42
 #define MAX_HIDDEN 8
-#define PI 3.14159265358979323846
 
 /* Every model `clgrad train` knows: the one list its dispatch, its help and
  * its unknown-model message read. A model with a loop of its own has its
@@ -459,9 +458,10 @@ typedef struct train_run {
     clg_batcher *batcher;
     clg_tensor *loss_sum;      /* the epoch's losses, summed on the device */
     clg_tensor *test_loss_sum; /* the test set's, likewise */
-    float base_lr;
-    bool cosine;
-    int64_t total_steps, steps_done; /* for the schedule */
+    /* The rate of each step, from --lr and --schedule; steps_done is the
+     * steps taken over the whole run, a resumed one's included. */
+    clg_schedule schedule;
+    int64_t steps_done;
     /* Where the first epoch of this process starts (--resume of a
      * checkpoint written by --save-every): its steps already done and their
      * loss sum; 0 otherwise, and after that epoch. */
@@ -784,7 +784,7 @@ static bool save_checkpoint(train_run *r, const train_options *o, int64_t epochs
         "train.data_position", "train.epoch_loss_sum"};
     snprintf(numbers[0], 32, "%lld", (long long)o->epochs);
     snprintf(numbers[1], 32, "%lld", (long long)o->batch);
-    snprintf(numbers[2], 32, "%.9g", (double)r->base_lr); /* reads back to the same float */
+    snprintf(numbers[2], 32, "%.9g", (double)r->schedule.lr); /* reads back to the same float */
     snprintf(numbers[3], 32, "%s", o->cosine ? "cosine" : "constant");
     snprintf(numbers[4], 32, "%llu", (unsigned long long)o->seed);
     snprintf(numbers[5], 32, "%lld", (long long)epochs_done);
@@ -1068,13 +1068,7 @@ static bool train_epoch(train_run *r, const train_options *o, cli_progress *prog
     int64_t count;
     while (clg_batcher_next(r->batcher, &indices, &count)) {
         int64_t local = cli_dist_gather(r->train, indices, count, r->x, r->y); /* this rank's */
-        if (r->cosine) {
-            /* PyTorch's CosineAnnealingLR stepped every batch, T_max = the
-             * run's steps, eta_min = 0. Annealing lets the last epochs settle
-             * into a minimum instead of bouncing around it at full rate. */
-            double progress_done = (double)r->steps_done / (double)r->total_steps;
-            clg_optim_set_lr(r->opt, (float)(0.5 * r->base_lr * (1.0 + cos(PI * progress_done))));
-        }
+        clg_optim_set_lr(r->opt, clg_schedule_lr(&r->schedule, r->steps_done));
         r->steps_done++;
         clg_step_begin(r->ctx);
         clg_tensor *x =
@@ -1174,9 +1168,11 @@ int cli_train(int argc, char **argv)
     /* cli_dist_attach prints its own message. */
     if (!cli_dist_attach(r.ctx, clg_model_params(r.model), o.batch, clg_dataset_size(r.train)))
         goto done;
-    r.base_lr = optim.lr;
-    r.cosine = o.cosine;
-    r.total_steps = o.epochs * clg_batcher_batches_per_epoch(r.batcher);
+    /* cosine: PyTorch's CosineAnnealingLR stepped every batch, T_max = the
+     * run's steps (an extended --resume's new total), eta_min = 0 */
+    r.schedule = o.cosine ? clg_schedule_cosine(optim.lr, 0.0f,
+                                                o.epochs * clg_batcher_batches_per_epoch(r.batcher))
+                          : clg_schedule_constant(optim.lr);
     r.x = malloc((size_t)(o.batch * features) * sizeof *r.x);
     r.y = malloc((size_t)o.batch * sizeof *r.y);
     r.confusion = malloc((size_t)classes * (size_t)classes * sizeof *r.confusion);
