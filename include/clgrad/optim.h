@@ -53,6 +53,53 @@ CLG_API clg_status clg_optim_step(clg_optim *opt);
 CLG_API void clg_optim_zero_grad(clg_optim *opt);
 CLG_API void clg_optim_set_lr(clg_optim *opt, float lr);
 
+/* ---- Learning-rate schedules ----
+ *
+ * A schedule is a small value: the learning rate as a function of the step
+ * (the batches taken so far, from 0). It touches no device and no
+ * optimizer; before each step, give the optimizer the step's rate:
+ *
+ *     clg_schedule sched = clg_schedule_cosine(1e-3f, 0.0f, epochs * batches);
+ *     for (int64_t step = 0; step < epochs * batches; step++) {
+ *         clg_optim_set_lr(opt, clg_schedule_lr(&sched, step));
+ *         ... forward, clg_backward, clg_optim_step ...
+ *     }
+ *
+ * which is torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps,
+ * eta_min=lr_min) with scheduler.step() after every batch. Annealing lets the
+ * last steps settle into a minimum instead of bouncing around it at the full
+ * rate. A schedule holds no state, so a resumed run (clg_optim_checkpoint_load)
+ * asks for the rate of the step it stands at and goes on bit for bit. */
+
+typedef enum clg_schedule_kind {
+    CLG_SCHEDULE_CONSTANT = 0, /* lr at every step */
+    CLG_SCHEDULE_COSINE        /* half a cosine from lr down to lr_min */
+} clg_schedule_kind;
+
+typedef struct clg_schedule {
+    clg_schedule_kind kind;
+    float lr;            /* the rate at step 0 */
+    float lr_min;        /* COSINE: the rate from total_steps on */
+    int64_t total_steps; /* COSINE: PyTorch's T_max */
+} clg_schedule;
+
+/* The rate stays at lr. */
+CLG_API clg_schedule clg_schedule_constant(float lr);
+/* CosineAnnealingLR's closed form (PyTorch's _get_closed_form_lr), computed
+ * in double and rounded once to float:
+ *
+ *     lr_min + (lr - lr_min) * (1 + cos(pi * step / total_steps)) / 2
+ *
+ * for 0 <= step <= total_steps: lr at step 0, (lr + lr_min) / 2 at half way,
+ * lr_min at total_steps. Past total_steps the rate stays at lr_min (PyTorch's
+ * formula would climb back up along the cosine; a run that is extended
+ * makes a new schedule with the new total instead). A step below 0 is step
+ * 0; total_steps <= 0 gives lr_min at every step. PyTorch's scheduler.step()
+ * uses a recursive form of the same curve, equal up to float rounding. */
+CLG_API clg_schedule clg_schedule_cosine(float lr, float lr_min, int64_t total_steps);
+/* The rate of `step`. */
+CLG_API float clg_schedule_lr(const clg_schedule *schedule, int64_t step);
+
 /* ---- Training checkpoints: stop, and go on later ----
  *
  * A training checkpoint is a safetensors file holding what a run needs to

@@ -98,6 +98,13 @@ errors() {
     expect_error none 2 'no command'
     run unknown_command frobnicate
     expect_error unknown_command 2 'unknown command "frobnicate"'
+    # Both messages and the help come from main.c's one table: every command
+    # the help lists is named, in its order.
+    listed=$(sed -n '/^commands:$/,/^$/s/^  \([a-z][a-z]*\) .*/\1/p' "$work/help.out" | paste -sd, |
+        sed 's/,/, /g')
+    [ -n "$listed" ] || fail "help: no commands listed"
+    expect_error none 2 "\(commands: $listed; see clgrad --help\)\$"
+    expect_error unknown_command 2 "\(commands: $listed; see clgrad --help\)\$"
 
     # Every bad value names its option.
     run epochs_word train mlp --epochs abc

@@ -90,6 +90,11 @@ bool cli_classifier_check(const char *command, const char *model, int n_hidden);
  * classifiers_only: only those of its own loop, which tune takes too. */
 void cli_train_model_names(char *buffer, size_t capacity, const char *separator,
                            bool classifiers_only);
+/* Whether `clgrad train` with these arguments (argv[0] "train", argv[1] the
+ * model) trains data-parallel under mpirun: the classifiers (also when the
+ * model comes from --resume's file) and fraud; vae, gan and charlstm run
+ * their own loops in one process. */
+bool cli_train_distributed(int argc, char **argv);
 /* The checked `model` for (features, classes), with the hidden sizes given
  * (n_hidden 0: the defaults, 256,128 for the mlp and 128 for the rnn and
  * lstm) and lenet5's activation (NULL: relu). */

@@ -22,23 +22,6 @@ static int launched_ranks(void)
     return 0;
 }
 
-/* The commands that train data-parallel under mpirun: the classifiers of
- * train (named, or read from --resume's file) and the fraud autoencoder.
- * The generative and character models run their own loops, which know
- * nothing of ranks. */
-static bool distributed_command(int argc, char **argv)
-{
-    if (argc >= 2 && strcmp(argv[1], "fraud") == 0)
-        return true;
-    if (argc < 2 || strcmp(argv[1], "train") != 0)
-        return false;
-    static const char *const alone[] = {"charlstm", "vae", "gan"};
-    for (size_t i = 0; argc >= 3 && i < sizeof alone / sizeof alone[0]; i++)
-        if (strcmp(argv[2], alone[i]) == 0)
-            return false;
-    return true;
-}
-
 /* mpirun with several ranks and a command that would run whole in each:
  * N copies writing the same files is never what was meant. Said once, by
  * the first rank; the status is a usage error on every rank. */
@@ -91,12 +74,12 @@ static uint64_t executable_hash(void)
     return h;
 }
 
-int cli_dist_begin(int argc, char **argv)
+int cli_dist_begin(int argc, char **argv, bool parallel)
 {
     int ranks = launched_ranks();
-    if (ranks > 1 && !distributed_command(argc, argv))
+    if (ranks > 1 && !parallel)
         return refuse_single_process(argc, argv, ranks);
-    if (!distributed_command(argc, argv) || ranks == 0)
+    if (!parallel || ranks == 0)
         return -1;
     dist.command = argv[1];
     if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
@@ -368,12 +351,12 @@ const char *cli_dist_note(void)
 
 #else /* no MPI in this build */
 
-int cli_dist_begin(int argc, char **argv)
+int cli_dist_begin(int argc, char **argv, bool parallel)
 {
     int ranks = launched_ranks();
-    if (ranks > 1 && !distributed_command(argc, argv))
+    if (ranks > 1 && !parallel)
         return refuse_single_process(argc, argv, ranks);
-    if (!distributed_command(argc, argv) || ranks <= 1)
+    if (!parallel || ranks <= 1)
         return -1;
     cli_error("%s: started by mpirun with %d ranks, but this clgrad was built without MPI "
               "(meson found no MPI, or -Dmpi=disabled): each rank would train alone. Install "

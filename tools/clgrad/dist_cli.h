@@ -12,12 +12,16 @@
 
 #include "clgrad/clgrad.h"
 
-/* First thing in main. Under mpirun with `train` or `fraud`: MPI_Init, each rank's
- * device and PoCL threads (clg_dist_setup), the check that every rank runs
- * the same build with the same command line, and stdout silenced on ranks
- * other than 0. Returns -1 to go on, else the exit code: a build without
- * MPI started by mpirun with several ranks, or mismatched ranks. */
-int cli_dist_begin(int argc, char **argv);
+/* First thing in main, for every command; parallel: whether this command
+ * line trains data-parallel under mpirun (main's table asks the command:
+ * train's classifiers and fraud). Under mpirun, when parallel: MPI_Init,
+ * each rank's device and PoCL threads (clg_dist_setup), the check that
+ * every rank runs the same build with the same command line, and stdout
+ * silenced on ranks other than 0; when not, several ranks are refused
+ * (each would run the whole command). Returns -1 to go on, else the exit
+ * code: a build without MPI started by mpirun with several ranks,
+ * mismatched ranks, or a one-process command on several ranks. */
+int cli_dist_begin(int argc, char **argv, bool parallel);
 /* Last: MPI_Finalize; when `code` is a failure, MPI_Abort instead, which
  * ends every rank at once rather than leaving them waiting in a collective
  * for this one. Returns code. */

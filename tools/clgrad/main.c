@@ -1,37 +1,63 @@
-/* tools/clgrad/main.c: the clgrad command: dispatch to devices / train /
- * eval, the top-level help, one-line error reporting and the option and
- * number parsers the commands share. */
-#include <errno.h>
-#include <float.h>
-#include <math.h>
-#include <stdarg.h>
+/* tools/clgrad/main.c: the clgrad command: one table of commands, from which
+ * the top-level help's list, the dispatch and the unknown-command message are
+ * all made, so the three cannot disagree. What the commands share is cli.c's. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "dist_cli.h"
 
-static const char usage[] =
-    "usage: clgrad <command> [options]\n"
-    "\n"
-    "Trains and evaluates neural networks on any OpenCL device.\n"
-    "\n"
-    "commands:\n"
-    "  devices   list every OpenCL platform and device; * marks the one clgrad uses\n"
-    "  train     train a model: lenet5, mlp, logreg, rnn, lstm on Fashion-MNIST or\n"
-    "            your own .npz/.csv; vae, gan on Fashion-MNIST; charlstm on a text\n"
-    "            file; fraud (clgrad train --help lists them all)\n"
-    "  eval      test accuracy and confusion matrix of a saved checkpoint\n"
-    "  summary   a model's layers, output shapes and parameter counts\n"
-    "  attack    adversarial examples against a checkpoint (clgrad attack fgsm)\n"
-    "  lecture   the lecture's slides: perceptron, lda, qda, exam, approx, vanishing\n"
-    "  fraud     fraud detection with an autoencoder (ROC, AUC); --synthesize\n"
-    "            writes a synthetic file in the credit-card data set's layout\n"
-    "  tune      time the GEMM implementations for a model's shapes on this device\n"
-    "            and keep the fastest (optional: the defaults need no tuning)\n"
+typedef struct command {
+    const char *name;
+    /* one line, or a few joined by \n: at most 67 columns each (the name
+     * takes the first 12 of 80) */
+    const char *help;
+    int (*run)(int argc, char **argv);
+    /* NULL: the command runs in one process; else whether this command line
+     * (argv[0] the command's name) trains data-parallel under mpirun */
+    bool (*distributed)(int argc, char **argv);
+} command;
+
+/* clgrad fraud: the autoencoder trains data-parallel whatever its options. */
+static bool always(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return true;
+}
+
+static const command commands[] = {
+    {"devices", "list every OpenCL platform and device; * marks the one clgrad uses", cli_devices,
+     NULL},
+    {"train",
+     "train a model: lenet5, mlp, logreg, rnn, lstm on Fashion-MNIST or\n"
+     "your own .npz/.csv; vae, gan on Fashion-MNIST; charlstm on a text\n"
+     "file; fraud (clgrad train --help lists them all)",
+     cli_train, cli_train_distributed},
+    {"eval", "test accuracy and confusion matrix of a saved checkpoint", cli_eval, NULL},
+    {"summary", "a model's layers, output shapes and parameter counts", cli_summary, NULL},
+    {"attack", "adversarial examples against a checkpoint (clgrad attack fgsm)", cli_attack, NULL},
+    {"lecture", "the lecture's slides: perceptron, lda, qda, exam, approx, vanishing", cli_lecture,
+     NULL},
+    {"fraud",
+     "fraud detection with an autoencoder (ROC, AUC); --synthesize\n"
+     "writes a synthetic file in the credit-card data set's layout",
+     cli_fraud, always},
+    {"tune",
+     "time the GEMM implementations for a model's shapes on this device\n"
+     "and keep the fastest (optional: the defaults need no tuning)",
+     cli_tune, NULL},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static const char usage_head[] = "usage: clgrad <command> [options]\n"
+                                 "\n"
+                                 "Trains and evaluates neural networks on any OpenCL device.\n"
+                                 "\n"
+                                 "commands:\n";
+
+static const char usage_tail[] =
     "\n"
     "`clgrad <command> --help` describes each command's options.\n"
     "\n"
@@ -49,358 +75,72 @@ static const char usage[] =
     "\n"
     "exit status: 0 on success, 1 on a failure, 2 on a command line error.\n";
 
-void cli_error(const char *fmt, ...)
+static void print_usage(void)
 {
-    fflush(stdout);
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("clgrad: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-int cli_context_error(const clg_context *ctx)
-{
-    const char *message = ctx ? clg_context_error(ctx) : "";
-    cli_error("%s", message[0] ? message : "out of host memory");
-    return CLI_EXIT_FAILURE;
-}
-
-bool cli_check_output(const char *option, const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        cli_error("%s: %s is %s, not a regular file; refusing to replace it", option, path,
-                  S_ISDIR(st.st_mode)   ? "a folder"
-                  : S_ISCHR(st.st_mode) ? "a character device"
-                  : S_ISBLK(st.st_mode) ? "a block device"
-                  : S_ISFIFO(st.st_mode) ? "a pipe"
-                                         : "a special file");
-        return false;
-    }
-    char folder[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(folder, sizeof folder, ".");
-    else if (slash == path)
-        snprintf(folder, sizeof folder, "/");
-    else
-        snprintf(folder, sizeof folder, "%.*s", (int)(slash - path), path);
-    if (stat(folder, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        cli_error("%s: cannot write %s: folder %s %s", option, path, folder,
-                  errno == ENOENT ? "does not exist" : "is not a folder");
-        return false;
-    }
-    if (access(folder, W_OK) != 0) {
-        cli_error("%s: cannot write %s: folder %s: %s", option, path, folder, strerror(errno));
-        return false;
-    }
-    return true;
-}
-
-void cli_warn_nonfinite(const char *path, const clg_model *model)
-{
-    const char *tensor = NULL;
-    int64_t bad = clg_model_nonfinite(model, &tensor);
-    if (bad > 0) {
-        fflush(stdout);
-        fprintf(stderr,
-                "clgrad: warning: %s holds %lld NaN or infinite weights (first in \"%s\"): "
-                "the run that saved it diverged, and its outputs will be meaningless\n",
-                path, (long long)bad, tensor);
-    }
-}
-
-/* ---- options ---- */
-
-void cli_args_init(cli_args *args, const char *command, int argc, char **argv,
-                   const char *const *valued, const char *const *flags)
-{
-    *args = (cli_args){.argc = argc,
-                       .argv = argv,
-                       .next = 1,
-                       .command = command,
-                       .valued = valued,
-                       .flags = flags};
-}
-
-static bool listed(const char *const *names, const char *name)
-{
-    for (int i = 0; names && names[i]; i++)
-        if (strcmp(names[i], name) == 0)
-            return true;
-    return false;
-}
-
-cli_arg_kind cli_args_next(cli_args *args)
-{
-    if (args->next >= args->argc)
-        return CLI_ARG_END;
-    const char *arg = args->argv[args->next++];
-    args->name = NULL;
-    args->value = NULL;
-    if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
-        return CLI_ARG_HELP;
-    if (arg[0] != '-' || strcmp(arg, "-") == 0) {
-        args->value = arg;
-        return CLI_ARG_POSITIONAL;
-    }
-    const char *equals = strchr(arg, '=');
-    size_t length = equals ? (size_t)(equals - arg) : strlen(arg);
-    if (length >= sizeof args->name_buffer)
-        length = sizeof args->name_buffer - 1;
-    memcpy(args->name_buffer, arg, length);
-    args->name_buffer[length] = '\0';
-    args->name = args->name_buffer;
-
-    if (listed(args->flags, args->name)) {
-        if (equals) {
-            cli_error("%s: option %s takes no value", args->command, args->name);
-            return CLI_ARG_ERROR;
+    fputs(usage_head, stdout);
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        const char *line = commands[i].help;
+        printf("  %-10s", commands[i].name);
+        for (bool first = true; *line; first = false) {
+            const char *end = strchr(line, '\n');
+            int length = end ? (int)(end - line) : (int)strlen(line);
+            printf("%s%.*s\n", first ? "" : "            ", length, line);
+            line += length + (end != NULL);
         }
-        return CLI_ARG_OPTION;
     }
-    if (!listed(args->valued, args->name)) {
-        cli_error("%s: unknown option %s (see clgrad %s --help)", args->command, args->name,
-                  args->command);
-        return CLI_ARG_ERROR;
-    }
-    if (equals) {
-        args->value = equals + 1;
-    } else if (args->next < args->argc) {
-        args->value = args->argv[args->next++];
-    } else {
-        cli_error("%s: option %s needs a value", args->command, args->name);
-        return CLI_ARG_ERROR;
-    }
-    return CLI_ARG_OPTION;
+    fputs(usage_tail, stdout);
 }
 
-/* Every number parser reads the whole text and nothing else: no leading
- * space or '+' (strtoll and strtod would skip them, and strtoull would wrap
- * " -1"), no "nan", "inf" or hex float, no trailing junk. */
-static bool plain_number(const char *text, bool allow_minus)
+/* "devices, train, ..." for the error messages. */
+static void command_names(char *buffer, size_t capacity)
 {
-    const char *c = text + (allow_minus && text[0] == '-');
-    return (*c >= '0' && *c <= '9') || (*c == '.' && c[1] >= '0' && c[1] <= '9');
+    size_t used = 0;
+    buffer[0] = '\0';
+    for (size_t i = 0; i < N_COMMANDS && used < capacity; i++)
+        used += (size_t)snprintf(buffer + used, capacity - used, "%s%s", used ? ", " : "",
+                                 commands[i].name);
 }
 
-bool cli_parse_int(const char *option, const char *text, int64_t min, int64_t max, int64_t *out)
+static const command *find_command(const char *name)
 {
-    char *end = NULL;
-    errno = 0;
-    long long value = plain_number(text, true) ? strtoll(text, &end, 10) : 0;
-    if (!plain_number(text, true) || *end != '\0' || errno == ERANGE || strchr(text, '.')) {
-        cli_error("%s: \"%s\" is not a whole number", option, text);
-        return false;
-    }
-    if (value < min || value > max) {
-        cli_error("%s: %s is out of range (%lld to %lld)", option, text, (long long)min,
-                  (long long)max);
-        return false;
-    }
-    *out = (int64_t)value;
-    return true;
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
 }
-
-bool cli_parse_u64(const char *option, const char *text, uint64_t *out)
-{
-    char *end = NULL;
-    errno = 0;
-    bool digits = text[0] >= '0' && text[0] <= '9';
-    unsigned long long value = digits ? strtoull(text, &end, 10) : 0;
-    if (!digits || *end != '\0' || errno == ERANGE) {
-        cli_error("%s: \"%s\" is not a non-negative whole number", option, text);
-        return false;
-    }
-    *out = (uint64_t)value;
-    return true;
-}
-
-bool cli_parse_real(const char *option, const char *text, double min, double max, double *out)
-{
-    char *end = NULL;
-    errno = 0;
-    double value = plain_number(text, true) ? strtod(text, &end) : 0.0;
-    bool underflow = errno == ERANGE && fabs(value) < 1.0;
-    if (!plain_number(text, true) || *end != '\0' || (errno == ERANGE && !underflow) ||
-        !isfinite(value) || strchr(text, 'x') || strchr(text, 'X')) {
-        cli_error("%s: \"%s\" is not a number", option, text);
-        return false;
-    }
-    if (underflow || value < min || value > max) {
-        cli_error("%s: %s is out of range (%g to %g)", option, text, min, max);
-        return false;
-    }
-    *out = value;
-    return true;
-}
-
-bool cli_parse_float(const char *option, const char *text, double min, double max, float *out)
-{
-    double value = 0.0;
-    if (!cli_parse_real(option, text, min, max, &value))
-        return false;
-    /* Kept as a float: a value that would round to 0 or lose its precision
-     * there (below FLT_MIN: 1e-50 once became 0, silently the default rate)
-     * is refused, as is one that would become infinite. */
-    if (value != 0.0 && fabs(value) < FLT_MIN) {
-        cli_error("%s: %s is too small for a 32-bit float (the smallest is %g)", option, text,
-                  (double)FLT_MIN);
-        return false;
-    }
-    if (fabs(value) > FLT_MAX) {
-        cli_error("%s: %s is too large for a 32-bit float (the largest is %g)", option, text,
-                  (double)FLT_MAX);
-        return false;
-    }
-    *out = (float)value;
-    return true;
-}
-
-bool cli_parse_positive_float(const char *option, const char *text, float *out)
-{
-    double value = 0.0;
-    if (!cli_parse_real(option, text, -HUGE_VAL, HUGE_VAL, &value))
-        return false;
-    if (!(value > 0.0)) {
-        cli_error("%s: must be greater than 0, got %s", option, text);
-        return false;
-    }
-    return cli_parse_float(option, text, 0.0, HUGE_VAL, out);
-}
-
-bool cli_parse_sizes(const char *option, const char *text, int64_t *sizes, int capacity, int *count)
-{
-    *count = 0;
-    for (const char *p = text;;) {
-        const char *comma = strchr(p, ',');
-        size_t length = comma ? (size_t)(comma - p) : strlen(p);
-        char item[32];
-        if (length == 0 || length >= sizeof item || *count == capacity) {
-            cli_error("%s: \"%s\" is not a comma-separated list of at most %d sizes", option, text,
-                      capacity);
-            return false;
-        }
-        memcpy(item, p, length);
-        item[length] = '\0';
-        if (!cli_parse_int(option, item, 1, 1 << 16, &sizes[*count]))
-            return false;
-        ++*count;
-        if (!comma)
-            return true;
-        p = comma + 1;
-    }
-}
-
-/* *total += loss on the device, outside the tape, so that a mean loss costs
- * no host sync until someone reads it. *total is created (zeroed) on first
- * use. */
-bool cli_accumulate(clg_context *ctx, clg_tensor **total, clg_tensor *loss)
-{
-    if (!*total) {
-        int rank = clg_tensor_rank(loss);
-        int64_t shape[CLG_MAX_RANK];
-        for (int i = 0; i < rank; i++)
-            shape[i] = clg_tensor_dim(loss, i);
-        *total = clg_tensor_create(ctx, CLG_DTYPE_F32, rank, shape);
-        if (!*total || clg_tensor_fill(*total, 0.0f) != CLG_STATUS_OK)
-            return false;
-    }
-    bool grad_was = clg_grad_set_enabled(ctx, false);
-    clg_tensor *sum = clg_add(*total, loss);
-    bool ok = sum && clg_tensor_copy(*total, sum) == CLG_STATUS_OK;
-    clg_grad_set_enabled(ctx, grad_was);
-    return ok;
-}
-
-/* ---- the Fashion-MNIST classifiers ---- */
-
-bool cli_classifier_check(const char *command, const char *model, int n_hidden)
-{
-    bool recurrent = strcmp(model, "rnn") == 0 || strcmp(model, "lstm") == 0;
-    if (strcmp(model, "mlp") != 0 && strcmp(model, "logreg") != 0 &&
-        strcmp(model, "lenet5") != 0 && !recurrent) {
-        /* train also knows the models with loops of their own */
-        char names[256];
-        cli_train_model_names(names, sizeof names, ", ", strcmp(command, "train") != 0);
-        cli_error("%s: unknown model \"%s\" (models: %s)", command, model, names);
-        return false;
-    }
-    if (n_hidden > 0 && recurrent && n_hidden != 1) {
-        cli_error("%s: --hidden for %s is one size (the hidden state)", command, model);
-        return false;
-    }
-    if (n_hidden > 0 && strcmp(model, "mlp") != 0 && !recurrent) {
-        cli_error("%s: --hidden applies to mlp, rnn and lstm", command);
-        return false;
-    }
-    return true;
-}
-
-clg_model *cli_classifier_create(clg_context *ctx, const char *model, const char *activation,
-                                 const int64_t *hidden, int n_hidden, int64_t features,
-                                 int classes, uint64_t seed)
-{
-    static const int64_t mlp_hidden[2] = {256, 128};
-    if (strcmp(model, "lenet5") == 0)
-        return clg_zoo_lenet5_create(ctx, activation, NULL, seed);
-    if (strcmp(model, "mlp") == 0)
-        return n_hidden > 0 ? clg_zoo_mlp_create(ctx, features, hidden, n_hidden, classes, seed)
-                            : clg_zoo_mlp_create(ctx, features, mlp_hidden, 2, classes, seed);
-    if (strcmp(model, "rnn") == 0 || strcmp(model, "lstm") == 0)
-        return clg_zoo_recurrent_create(ctx, model, 28, features / 28,
-                                        n_hidden > 0 ? hidden[0] : 128, classes, seed);
-    return clg_zoo_logreg_create(ctx, features, classes, seed);
-}
-
-/* ---- dispatch ---- */
 
 int main(int argc, char **argv)
 {
+    const command *found = argc >= 2 ? find_command(argv[1]) : NULL;
     /* Under mpirun, before anything reads the environment it sets. */
-    int started = cli_dist_begin(argc, argv);
-    if (started >= 0)
-        return started;
+    if (found) {
+        bool parallel = found->distributed && found->distributed(argc - 1, argv + 1);
+        int started = cli_dist_begin(argc, argv, parallel);
+        if (started >= 0)
+            return started;
+    }
     /* Before any OpenCL call: PoCL reads it when its device starts. Without
      * it, PoCL's worker threads are left to the scheduler, which sometimes
      * puts two on one core and halves the speed. The user's setting wins. */
     setenv("POCL_AFFINITY", "1", 0);
 
-    if (argc < 2) {
-        cli_error(
-            "no command given (commands: devices, train, eval, tune, attack; see clgrad --help)");
-        return CLI_EXIT_USAGE;
-    }
-    const char *command = argv[1];
-    if (strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0 ||
-        strcmp(command, "help") == 0) {
-        fputs(usage, stdout);
+    if (found)
+        return cli_dist_end(found->run(argc - 1, argv + 1)); /* a no-op unless MPI began */
+    const char *name = argc >= 2 ? argv[1] : NULL;
+    if (name &&
+        (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0)) {
+        print_usage();
         return 0;
     }
-    if (strcmp(command, "--version") == 0) {
+    if (name && strcmp(name, "--version") == 0) {
         puts("clgrad " CLGRAD_VERSION);
         return 0;
     }
-    if (strcmp(command, "devices") == 0)
-        return cli_devices(argc - 1, argv + 1);
-    if (strcmp(command, "train") == 0)
-        return cli_dist_end(cli_train(argc - 1, argv + 1));
-    if (strcmp(command, "eval") == 0)
-        return cli_eval(argc - 1, argv + 1);
-    if (strcmp(command, "summary") == 0)
-        return cli_summary(argc - 1, argv + 1);
-    if (strcmp(command, "tune") == 0)
-        return cli_tune(argc - 1, argv + 1);
-    if (strcmp(command, "attack") == 0)
-        return cli_attack(argc - 1, argv + 1);
-    if (strcmp(command, "lecture") == 0)
-        return cli_lecture(argc - 1, argv + 1);
-    if (strcmp(command, "fraud") == 0)
-        return cli_dist_end(cli_fraud(argc - 1, argv + 1));
-    cli_error(
-        "unknown command \"%s\" (commands: devices, train, eval, tune, attack; see clgrad --help)",
-        command);
+    char names[256];
+    command_names(names, sizeof names);
+    if (name)
+        cli_error("unknown command \"%s\" (commands: %s; see clgrad --help)", name, names);
+    else
+        cli_error("no command given (commands: %s; see clgrad --help)", names);
     return CLI_EXIT_USAGE;
 }

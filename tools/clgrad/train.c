@@ -34,7 +34,6 @@
 #define DEFAULT_BATCH 128
 #define DEFAULT_SEED 42
 #define MAX_HIDDEN 8
-#define PI 3.14159265358979323846
 
 /* Every model `clgrad train` knows: the one list its dispatch, its help and
  * its unknown-model message read. A model with a loop of its own has its
@@ -70,6 +69,14 @@ static const struct train_model {
 };
 #define TRAIN_MODELS (sizeof train_models / sizeof train_models[0])
 
+bool cli_train_distributed(int argc, char **argv)
+{
+    for (size_t i = 0; i < TRAIN_MODELS && argc >= 2; i++)
+        if (strcmp(argv[1], train_models[i].name) == 0)
+            return !train_models[i].command || train_models[i].command == train_fraud;
+    return true; /* options first, --resume FILE: a classifier, or a usage error */
+}
+
 void cli_train_model_names(char *buffer, size_t capacity, const char *separator,
                            bool classifiers_only)
 {
@@ -79,6 +86,48 @@ void cli_train_model_names(char *buffer, size_t capacity, const char *separator,
         if (!classifiers_only || !train_models[i].command)
             used += (size_t)snprintf(buffer + used, capacity - used, "%s%s", used ? separator : "",
                                      train_models[i].name);
+}
+
+/* ---- the Fashion-MNIST classifiers (cli.h) ----
+ * Here, beside the model table whose names cli_classifier_check's message
+ * lists, so that cli.c calls no command; tune and summary call them too. */
+
+bool cli_classifier_check(const char *command, const char *model, int n_hidden)
+{
+    bool recurrent = strcmp(model, "rnn") == 0 || strcmp(model, "lstm") == 0;
+    if (strcmp(model, "mlp") != 0 && strcmp(model, "logreg") != 0 &&
+        strcmp(model, "lenet5") != 0 && !recurrent) {
+        /* train also knows the models with loops of their own */
+        char names[256];
+        cli_train_model_names(names, sizeof names, ", ", strcmp(command, "train") != 0);
+        cli_error("%s: unknown model \"%s\" (models: %s)", command, model, names);
+        return false;
+    }
+    if (n_hidden > 0 && recurrent && n_hidden != 1) {
+        cli_error("%s: --hidden for %s is one size (the hidden state)", command, model);
+        return false;
+    }
+    if (n_hidden > 0 && strcmp(model, "mlp") != 0 && !recurrent) {
+        cli_error("%s: --hidden applies to mlp, rnn and lstm", command);
+        return false;
+    }
+    return true;
+}
+
+clg_model *cli_classifier_create(clg_context *ctx, const char *model, const char *activation,
+                                 const int64_t *hidden, int n_hidden, int64_t features,
+                                 int classes, uint64_t seed)
+{
+    static const int64_t mlp_hidden[2] = {256, 128};
+    if (strcmp(model, "lenet5") == 0)
+        return clg_zoo_lenet5_create(ctx, activation, NULL, seed);
+    if (strcmp(model, "mlp") == 0)
+        return n_hidden > 0 ? clg_zoo_mlp_create(ctx, features, hidden, n_hidden, classes, seed)
+                            : clg_zoo_mlp_create(ctx, features, mlp_hidden, 2, classes, seed);
+    if (strcmp(model, "rnn") == 0 || strcmp(model, "lstm") == 0)
+        return clg_zoo_recurrent_create(ctx, model, 28, features / 28,
+                                        n_hidden > 0 ? hidden[0] : 128, classes, seed);
+    return clg_zoo_logreg_create(ctx, features, classes, seed);
 }
 
 static const char train_usage[] =
@@ -406,9 +455,10 @@ typedef struct train_run {
     clg_batcher *batcher;
     clg_tensor *loss_sum;      /* the epoch's losses, summed on the device */
     clg_tensor *test_loss_sum; /* the test set's, likewise */
-    float base_lr;
-    bool cosine;
-    int64_t total_steps, steps_done; /* for the schedule */
+    /* The rate of each step, from --lr and --schedule; steps_done is the
+     * steps taken over the whole run, a resumed one's included. */
+    clg_schedule schedule;
+    int64_t steps_done;
     /* Where the first epoch of this process starts (--resume of a
      * checkpoint written by --save-every): its steps already done and their
      * loss sum; 0 otherwise, and after that epoch. */
@@ -719,7 +769,7 @@ static bool save_checkpoint(train_run *r, const train_options *o, int64_t epochs
         "train.data_position", "train.epoch_loss_sum"};
     snprintf(numbers[0], 32, "%lld", (long long)o->epochs);
     snprintf(numbers[1], 32, "%lld", (long long)o->batch);
-    snprintf(numbers[2], 32, "%.9g", (double)r->base_lr); /* reads back to the same float */
+    snprintf(numbers[2], 32, "%.9g", (double)r->schedule.lr); /* reads back to the same float */
     snprintf(numbers[3], 32, "%s", o->cosine ? "cosine" : "constant");
     snprintf(numbers[4], 32, "%llu", (unsigned long long)o->seed);
     snprintf(numbers[5], 32, "%lld", (long long)epochs_done);
@@ -1003,13 +1053,7 @@ static bool train_epoch(train_run *r, const train_options *o, cli_progress *prog
     int64_t count;
     while (clg_batcher_next(r->batcher, &indices, &count)) {
         int64_t local = cli_dist_gather(r->train, indices, count, r->x, r->y); /* this rank's */
-        if (r->cosine) {
-            /* PyTorch's CosineAnnealingLR stepped every batch, T_max = the
-             * run's steps, eta_min = 0. Annealing lets the last epochs settle
-             * into a minimum instead of bouncing around it at full rate. */
-            double progress_done = (double)r->steps_done / (double)r->total_steps;
-            clg_optim_set_lr(r->opt, (float)(0.5 * r->base_lr * (1.0 + cos(PI * progress_done))));
-        }
+        clg_optim_set_lr(r->opt, clg_schedule_lr(&r->schedule, r->steps_done));
         r->steps_done++;
         clg_step_begin(r->ctx);
         clg_tensor *x =
@@ -1109,9 +1153,11 @@ int cli_train(int argc, char **argv)
     /* cli_dist_attach prints its own message. */
     if (!cli_dist_attach(r.ctx, clg_model_params(r.model), o.batch, clg_dataset_size(r.train)))
         goto done;
-    r.base_lr = optim.lr;
-    r.cosine = o.cosine;
-    r.total_steps = o.epochs * clg_batcher_batches_per_epoch(r.batcher);
+    /* cosine: PyTorch's CosineAnnealingLR stepped every batch, T_max = the
+     * run's steps (an extended --resume's new total), eta_min = 0 */
+    r.schedule = o.cosine ? clg_schedule_cosine(optim.lr, 0.0f,
+                                                o.epochs * clg_batcher_batches_per_epoch(r.batcher))
+                          : clg_schedule_constant(optim.lr);
     r.x = malloc((size_t)(o.batch * features) * sizeof *r.x);
     r.y = malloc((size_t)o.batch * sizeof *r.y);
     r.confusion = malloc((size_t)classes * (size_t)classes * sizeof *r.confusion);
