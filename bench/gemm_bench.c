@@ -1,5 +1,5 @@
-/* bench/gemm_bench.c: gemm-bench, GFLOP/s of clgrad's GEMM layer (cl/blas.c,
- * cl/gemm.c) on the current device (CLGRAD_DEVICE picks it), in one run:
+/* bench/gemm_bench.c: gemm-bench, GFLOP/s of clgrad's GEMM layer (cl/gemm.c,
+ * cl/gemm_kernels.c, cl/blas.c) on the current device (CLGRAD_DEVICE picks it), in one run:
  *   - per zoo shape: the MLP 784-256-128-10 at batch 128, LeNet-5's im2col
  *     GEMMs at batch 64, the autoencoder 30-100-100-15-100-100-30 at batch
  *     2048, each forward product and both backward products, as the ops
@@ -16,7 +16,8 @@
  * never part of meson test.
  *
  * The GEMM candidates are reached through the private runtime (clrt_gemm_run
- * on the tensors' buffers), hence engine/engine.h. */
+ * on the tensors' buffers), hence engine/engine.h and the library's objects
+ * (clgrad_internal_dep in bench/meson.build). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,9 +149,13 @@ static bool run_candidate(clg_context *ctx, const side *sd, const operands *o, i
 {
     const clg_gemm_shape *s = &o->s;
     for (int r = 0; r < reps; r++)
-        if (clrt_gemm_split_run(&ctx->rt, sd->candidate, sd->slices, (size_t)s->m, (size_t)s->n,
-                                (size_t)s->k, 1.0f, o->ma, o->mb, 0.0f, o->mc, 1, 0, 0,
-                                0) != CLG_STATUS_OK)
+        if (clrt_gemm_split_run(&ctx->rt, sd->candidate, sd->slices,
+                                (clrt_gemm_desc){.m = (size_t)s->m,
+                                                 .n = (size_t)s->n,
+                                                 .k = (size_t)s->k,
+                                                 .a = o->ma,
+                                                 .b = o->mb,
+                                                 .c = o->mc}) != CLG_STATUS_OK)
             return false;
     return clg_finish(ctx) == CLG_STATUS_OK;
 }

@@ -1,10 +1,12 @@
-/* cl/gemm.c: clgrad's own GEMM kernels (cl/gemm.cl) and what the dispatcher
- * in cl/blas.c decides with: the list of candidates (CLBlast's routes and the
- * own kernels' parameter sets), the own kernels' launch (operand copies,
- * packing and panels for cache, work-group sizes), the default choice per
- * device type and shape class, the tuned table (exact shapes -> candidate)
- * read from the cache folder when a context opens and written by the tuner,
- * and the tuner.
+/* cl/gemm.c: the GEMM dispatcher and its tuner. Every GEMM of clgrad goes
+ * through clrt_gemm, which picks a candidate (a tuned choice for the exact
+ * shape, else the default for the device type and shape class) and runs it
+ * under the launch plan, in slices of K where the plan bounds a work-item's
+ * loops or splits K, on one of clgrad's own kernels (cl/gemm_kernels.c) or
+ * on CLBlast (cl/blas.c). Here also: the list of candidates (CLBlast's routes
+ * and the own kernels' parameter sets), the tuned table (exact shapes ->
+ * candidate) read from the cache folder when a context opens and written by
+ * the tuner, and the tuner.
  *
  * Defaults need no tuning: on a CPU device the own kernels (PoCL turns them
  * into the vector FMAs of the host; CLBlast's kernels, written for GPUs, run
@@ -16,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,17 +43,17 @@ static const clrt_gemm_candidate candidates[] = {
 };
 #define N_CANDIDATES ((int)(sizeof candidates / sizeof candidates[0]))
 
-CLG_API int clrt_gemm_candidate_count(void)
+int clrt_gemm_candidate_count(void)
 {
     return N_CANDIDATES;
 }
 
-CLG_API const clrt_gemm_candidate *clrt_gemm_candidate_get(int index)
+const clrt_gemm_candidate *clrt_gemm_candidate_get(int index)
 {
     return index >= 0 && index < N_CANDIDATES ? &candidates[index] : NULL;
 }
 
-CLG_API int clrt_gemm_candidate_find(const char *name)
+int clrt_gemm_candidate_find(const char *name)
 {
     for (int i = 0; i < N_CANDIDATES; i++)
         if (strcmp(candidates[i].name, name) == 0)
@@ -60,244 +61,83 @@ CLG_API int clrt_gemm_candidate_find(const char *name)
     return -1;
 }
 
-/* ---- the own kernels ---- */
+/* ---- running a candidate ---- */
 
-#define INT_LIMIT ((size_t)0x7fffffff)
-
-/* One past the last element a matrix of `rows` x `cols` (as stored) touches
- * over the batch, or INT_LIMIT when that overflows. */
-static size_t extent(clrt_matrix x, size_t rows, size_t cols, size_t batch, size_t stride)
+/* The descriptor's defaults made explicit (see clrt_gemm_desc). */
+static clrt_gemm_desc with_defaults(clrt_gemm_desc d)
 {
-    if (rows > INT_LIMIT || cols > INT_LIMIT || x.ld > INT_LIMIT || batch > INT_LIMIT ||
-        stride > INT_LIMIT || x.offset > INT_LIMIT)
-        return INT_LIMIT;
-    unsigned long long e = (unsigned long long)x.offset + (unsigned long long)(batch - 1) * stride +
-                           (unsigned long long)(rows ? rows - 1 : 0) * x.ld + cols;
-    return e >= INT_LIMIT ? INT_LIMIT : (size_t)e;
+    if (d.alpha == 0.0f)
+        d.alpha = 1.0f;
+    if (d.batch == 0)
+        d.batch = 1;
+    return d;
 }
 
-bool clrt_gemm_own_fits(size_t m, size_t n, size_t k, clrt_matrix a, clrt_matrix b, clrt_matrix c,
-                        size_t batch, size_t stride_a, size_t stride_b, size_t stride_c)
+static bool is_own(const clrt_gemm_candidate *cand)
 {
-    /* Transposed copies hold batch * m * k or batch * k * n elements, packed
-     * ones batch * k * (n rounded up to a tile, at most 64 more). */
-    unsigned long long copies = (unsigned long long)batch * k * (m > n + 64 ? m : n + 64);
-    return copies < INT_LIMIT &&
-           extent(a, a.trans ? k : m, a.trans ? m : k, batch, stride_a) < INT_LIMIT &&
-           extent(b, b.trans ? n : k, b.trans ? k : n, batch, stride_b) < INT_LIMIT &&
-           extent(c, m, n, batch, stride_c) < INT_LIMIT;
+    return cand->kind == CLRT_GEMM_OUTER || cand->kind == CLRT_GEMM_DOT;
 }
 
-clrt_block *clrt_gemm_scratch(clrt *rt, size_t bytes)
+/* One candidate over the whole of K (a clrt_gemm_step). */
+static clg_status run_whole(clrt *rt, const clrt_gemm_candidate *cand, clrt_gemm_desc d)
 {
-    if (!rt->gemm_temp || rt->gemm_temp->bytes < bytes) {
-        /* Commands already queued on the old block run before anything that
-         * reuses it: the queue is in order. */
-        clrt_pool_put(rt, rt->gemm_temp);
-        rt->gemm_temp = clrt_pool_get(rt, bytes);
+    clg_status status = CLG_STATUS_OK;
+    if (d.m == 0 || d.n == 0)
+        return status;
+    bool fits = clrt_gemm_own_fits(&d);
+    if (d.k == 0 && !fits) {
+        /* C = beta C, too large for the own kernels' int indices, and CLBlast
+         * rejects k = 0: fill rows (beta is 0 or 1 in clgrad). */
+        if (d.beta != 0.0f && d.beta != 1.0f)
+            return clrt_fail(rt, CLG_STATUS_INVALID_ARGUMENT,
+                             "clrt_gemm: k = 0 with beta %g on a matrix past 2^31 elements",
+                             d.beta);
+        if (d.beta == 0.0f)
+            for (size_t i = 0; i < d.batch; i++)
+                for (size_t r = 0; r < d.m; r++) {
+                    const float zero = 0.0f;
+                    status = clrt_fill(rt, d.c.mem,
+                                       (d.c.offset + i * d.stride_c + r * d.c.ld) * sizeof(float),
+                                       d.n * sizeof(float), &zero, sizeof zero);
+                    if (status != CLG_STATUS_OK)
+                        return status;
+                }
+        return status;
     }
-    return rt->gemm_temp;
-}
-
-/* clrt_launch without counting: a GEMM counts once, in gemm_calls, whatever
- * it enqueues. */
-static clg_status enqueue(clrt *rt, cl_kernel kernel, const size_t *global, const size_t *local,
-                          int n_args, const clrt_arg *args)
-{
-    clg_status status = CLG_STATUS_OK;
-    size_t rounded[3];
-    for (int d = 0; d < 3; d++)
-        rounded[d] = local ? (global[d] + local[d] - 1) / local[d] * local[d] : global[d];
-    for (int i = 0; i < n_args; i++)
-        CLRT_CHECK(rt, clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value));
-    cl_event event = NULL;
-    CLRT_CHECK(rt, clEnqueueNDRangeKernel(rt->queue, kernel, 3, NULL, rounded, local, 0, NULL,
-                                          CLRT_PROFILE_EVENT(rt, event)));
-    if (event)
-        clrt_profile_keep(rt, event, kernel, NULL);
-cleanup:
-    return status;
-}
-
-/* dst (cols x rows, contiguous, batch after batch) = src^T. */
-static clg_status transpose(clrt *rt, size_t rows, size_t cols, clrt_matrix src, size_t stride,
-                            size_t batch, cl_mem dst, size_t dst_offset)
-{
-    cl_kernel kernel = clrt_kernel(rt, "cl/gemm.cl", NULL, "gemm_transpose");
-    if (!kernel)
-        return rt->error.status;
-    clrt_arg args[] = {
-        CLRT_ARG_INT(rows),       CLRT_ARG_INT(cols),       CLRT_ARG_MEM(src.mem),
-        CLRT_ARG_INT(src.offset), CLRT_ARG_INT(src.ld),     CLRT_ARG_INT(stride),
-        CLRT_ARG_MEM(dst),        CLRT_ARG_INT(dst_offset), CLRT_ARG_INT(rows * cols)};
-    /* Blocks of TB (32) x TB elements, one per work-group: a fixed local
-     * size, so that PoCL compiles the kernel once (see below). */
-    const size_t global[3] = {(rows + 31) / 32, (cols + 31) / 32, batch}, local[3] = {1, 1, 1};
-    return enqueue(rt, kernel, global, local, 9, args);
-}
-
-/* dst = op(B) packed for gemm_outer (see gemm_pack in cl/gemm.cl), by the
- * kernel of the same program as the GEMM's (`options`). */
-static clg_status pack(clrt *rt, const char *options, size_t n, size_t k, size_t tile_n,
-                       clrt_matrix b, size_t stride, size_t batch, cl_mem dst, size_t dst_offset)
-{
-    cl_kernel kernel = clrt_kernel(rt, "cl/gemm.cl", options, "gemm_pack");
-    if (!kernel)
-        return rt->error.status;
-    size_t tiles_n = (n + tile_n - 1) / tile_n;
-    clrt_arg args[] = {CLRT_ARG_INT(n),
-                       CLRT_ARG_INT(k),
-                       CLRT_ARG_MEM(b.mem),
-                       CLRT_ARG_INT(b.offset),
-                       CLRT_ARG_INT(b.trans ? 1 : b.ld),
-                       CLRT_ARG_INT(b.trans ? b.ld : 1),
-                       CLRT_ARG_INT(stride),
-                       CLRT_ARG_MEM(dst),
-                       CLRT_ARG_INT(dst_offset),
-                       CLRT_ARG_INT(tiles_n * tile_n * k)};
-    /* PACK_ROWS (64) rows of a block per work-item, one per work-group. */
-    const size_t global[3] = {(k + 63) / 64, tiles_n, batch}, local[3] = {1, 1, 1};
-    return enqueue(rt, kernel, global, local, 10, args);
-}
-
-/* Cache sizes the own kernels plan with (measured with PoCL on an AVX2 CPU
- * with 512 KiB of L2 per core and 8 MiB of L3):
- *   - gemm_outer reads B packed (gemm_pack) when it is stored transposed,
- *     or when it is large (PACK_MIN_BYTES), each column strip is read by
- *     several tile rows and B's rows are a multiple of 2 KiB apart: such a
- *     stride maps a strip's rows to a few cache sets, which evict each other
- *     (squares n = 512 and 1024: +15% and +40%; with other strides packing
- *     gains nothing, and on small products the copy's launch costs more);
- *   - past PANEL_MIN_BYTES of B, which then no longer stays in the last-level
- *     cache between tile rows, tiles run in panels of tile rows holding about
- *     PANEL_BYTES of A (n = 2048: +60%; below that, panels gain nothing). */
-#define PACK_MIN_BYTES ((size_t)512 * 1024)
-#define PANEL_MIN_BYTES ((size_t)4 * 1024 * 1024)
-#define PANEL_BYTES ((size_t)2 * 1024 * 1024)
-
-/* One launch of an own kernel (with its operand copies). */
-static clg_status own_launch(clrt *rt, const clrt_gemm_candidate *cand, size_t m, size_t n,
-                             size_t k, float alpha, clrt_matrix a, clrt_matrix b, float beta,
-                             clrt_matrix c, size_t batch, size_t stride_a, size_t stride_b,
-                             size_t stride_c)
-{
-    clg_status status = CLG_STATUS_OK;
-    bool outer = cand->kind == CLRT_GEMM_OUTER;
-    int vw = rt->gemm.vector_width, nv = cand->nv;
-    /* gemm_outer's vectors must fit in N (the last ones slide left):
-     * narrower ones, down to one float. */
-    while (outer && (size_t)vw > n)
-        vw /= 2;
-    size_t tile_n = outer ? (size_t)(vw * nv) : (size_t)nv, rm = (size_t)cand->rm;
-    size_t tiles_n = (n + tile_n - 1) / tile_n, tiles_m = (m + rm - 1) / rm;
-    char options[64];
-    snprintf(options, sizeof options, "-D VW=%d -D RM=%d -D NV=%d", vw, cand->rm, nv);
-
-    /* gemm_outer reads B row by row (any A), packed when B is stored
-     * transposed or its strips would thrash the cache (see above); gemm_dot
-     * reads A and B^T row by row, and operands stored otherwise are
-     * transposed into the scratch first. */
-    size_t b_bytes = k * n * sizeof(float);
-    bool copy_a = !outer && a.trans;
-    bool pack_b = outer && k > 0 &&
-                  (b.trans || (b_bytes >= PACK_MIN_BYTES && tiles_m >= 4 && k >= 64 &&
-                               b.ld * sizeof(float) % 2048 == 0));
-    bool copy_b = !outer && !b.trans;
-    if (copy_a || copy_b || pack_b) {
-        size_t a_elems = copy_a ? (batch * m * k + 63) / 64 * 64 : 0;
-        size_t b_elems = pack_b ? batch * tiles_n * tile_n * k : copy_b ? batch * k * n : 0;
-        clrt_block *scratch = clrt_gemm_scratch(rt, (a_elems + b_elems) * sizeof(float));
-        if (!scratch)
-            return rt->error.status;
-        if (copy_a) {
-            status = transpose(rt, k, m, a, stride_a, batch, scratch->mem, 0);
-            a = (clrt_matrix){scratch->mem, 0, k, false};
-            stride_a = m * k;
-        }
-        if (pack_b && status == CLG_STATUS_OK) {
-            status = pack(rt, options, n, k, tile_n, b, stride_b, batch, scratch->mem, a_elems);
-            b = (clrt_matrix){scratch->mem, a_elems, tile_n, false};
-            stride_b = tiles_n * tile_n * k;
-        } else if (copy_b && status == CLG_STATUS_OK) {
-            status = transpose(rt, k, n, b, stride_b, batch, scratch->mem, a_elems);
-            b = (clrt_matrix){scratch->mem, a_elems, k, true};
-            stride_b = k * n;
-        }
-        if (status != CLG_STATUS_OK)
-            return status;
+    /* k = 0 (C = beta C) goes to an own kernel, whose K loop just runs no
+     * times; sizes past the own kernels' int indices go to CLBlast. */
+    if (d.k == 0 && !is_own(cand)) {
+        int i = 0;
+        while (candidates[i].kind != CLRT_GEMM_OUTER)
+            i++;
+        cand = &candidates[i];
+    } else if (is_own(cand) && !fits) {
+        cand = &candidates[0];
     }
-
-    /* Panels of tile rows (see TILE_MAP in cl/gemm.cl) once B outgrows the
-     * cache: as many rows of A as PANEL_BYTES holds. */
-    size_t panel = b_bytes > PANEL_MIN_BYTES ? PANEL_BYTES / (rm * k * sizeof(float)) : 1;
-    panel = panel < 1 ? 1 : panel > tiles_m ? tiles_m : panel;
-
-    cl_kernel kernel = clrt_kernel(rt, "cl/gemm.cl", options, outer ? "gemm_outer" : "gemm_dot");
-    if (!kernel)
-        return rt->error.status;
-    size_t global[3] = {tiles_n * tiles_m, 1, batch};
-    /* A (row stride, k stride): gemm_outer reads op(A) either way. */
-    size_t a_row = a.trans ? 1 : a.ld, a_k = a.trans ? a.ld : 1;
-    size_t b_tile = pack_b ? tile_n * k : 0;
-    clrt_arg outer_args[] = {CLRT_ARG_INT(m),        CLRT_ARG_INT(n),        CLRT_ARG_INT(k),
-                             CLRT_ARG_FLOAT(alpha),  CLRT_ARG_MEM(a.mem),    CLRT_ARG_INT(a.offset),
-                             CLRT_ARG_INT(a_row),    CLRT_ARG_INT(a_k),      CLRT_ARG_INT(stride_a),
-                             CLRT_ARG_MEM(b.mem),    CLRT_ARG_INT(b.offset), CLRT_ARG_INT(b.ld),
-                             CLRT_ARG_INT(b_tile),   CLRT_ARG_INT(stride_b), CLRT_ARG_FLOAT(beta),
-                             CLRT_ARG_MEM(c.mem),    CLRT_ARG_INT(c.offset), CLRT_ARG_INT(c.ld),
-                             CLRT_ARG_INT(stride_c), CLRT_ARG_INT(panel)};
-    clrt_arg dot_args[] = {CLRT_ARG_INT(m),        CLRT_ARG_INT(n),        CLRT_ARG_INT(k),
-                           CLRT_ARG_FLOAT(alpha),  CLRT_ARG_MEM(a.mem),    CLRT_ARG_INT(a.offset),
-                           CLRT_ARG_INT(a.ld),     CLRT_ARG_INT(stride_a), CLRT_ARG_MEM(b.mem),
-                           CLRT_ARG_INT(b.offset), CLRT_ARG_INT(b.ld),     CLRT_ARG_INT(stride_b),
-                           CLRT_ARG_FLOAT(beta),   CLRT_ARG_MEM(c.mem),    CLRT_ARG_INT(c.offset),
-                           CLRT_ARG_INT(c.ld),     CLRT_ARG_INT(stride_c), CLRT_ARG_INT(panel)};
-    /* A fixed local size: PoCL compiles a kernel once per local size (left
-     * to it, it picks one per global size, so a new shape would mean a new
-     * compile). PoCL spends about 0.1 us per work-group, as much as a light
-     * tile's work (MLP fc3: 6 x 8 x 128 FMAs), so light tiles go eight to a
-     * work-group where there are enough of them to keep the cores busy
-     * (fc3: 15-20% faster than one per work-group); heavier ones one to a
-     * work-group, which balances best over the cores. */
-    size_t tiles = tiles_n * tiles_m;
-    size_t local[3] = {rm * tile_n * k <= 16384 && tiles >= 40 ? 8 : 1, 1, 1};
-    return outer ? enqueue(rt, kernel, global, local, 20, outer_args)
-                 : enqueue(rt, kernel, global, local, 18, dot_args);
+    if (is_own(cand))
+        return clrt_gemm_own(rt, cand, d);
+    return clrt_blas_gemm(rt, cand->kind, d);
 }
 
-/* Long K over a B larger than the caches (LSTM dW_hh, 512 x 128 x 6336 TN)
- * runs in slices of K, a launch each adding into C (beta 1 after the
- * first): a slice of B, KSLICE_BYTES, stays in L2 while every tile row reads
- * it, where one pass streams all of B from the last-level cache once per
- * tile row (dW_hh: 14 -> 52 GFLOP/s). Only where K holds at least 8 slices:
- * squares up to n = 1024 gain nothing from it. Summing by slices also keeps
- * the rounding of a long K in bounds, as KB does inside the kernel. */
-#define KSLICE_BYTES ((size_t)256 * 1024)
-#define KSLICE_MIN_BYTES ((size_t)1024 * 1024)
-
-clg_status clrt_gemm_own(clrt *rt, const clrt_gemm_candidate *cand, size_t m, size_t n, size_t k,
-                         float alpha, clrt_matrix a, clrt_matrix b, float beta, clrt_matrix c,
-                         size_t batch, size_t stride_a, size_t stride_b, size_t stride_c)
+/* On a device that bounds a work-item's loops (clrt_plan's loop_limit), K
+ * runs in slices of half the bound, each added into C (beta 1 after the
+ * first): every GEMM kernel, the own ones and CLBlast's, loops over K once
+ * per element or vector of it, and the other half leaves room for the
+ * loops over blocks of K and the tiles. */
+clg_status clrt_gemm_run(clrt *rt, int candidate, clrt_gemm_desc d)
 {
-    size_t slice = KSLICE_BYTES / (n * sizeof(float));
-    slice = slice < 256 ? 256 : slice;
-    size_t tiles_m = (m + (size_t)cand->rm - 1) / (size_t)cand->rm;
-    if (cand->kind != CLRT_GEMM_OUTER || k * n * sizeof(float) <= KSLICE_MIN_BYTES ||
-        tiles_m < 8 || k < 8 * slice)
-        slice = k;
-    clg_status status = CLG_STATUS_OK;
-    size_t k0 = 0;
-    do { /* once when k is 0: beta still scales C */
-        size_t kk = k - k0 < slice ? k - k0 : slice;
-        clrt_matrix as = a, bs = b;
-        as.offset += a.trans ? k0 * a.ld : k0;
-        bs.offset += b.trans ? k0 : k0 * b.ld;
-        status = own_launch(rt, cand, m, n, kk, alpha, as, bs, k0 ? 1.0f : beta, c, batch,
-                            stride_a, stride_b, stride_c);
-        k0 += kk;
-    } while (status == CLG_STATUS_OK && k0 < k);
+    const clrt_gemm_candidate *cand = clrt_gemm_candidate_get(candidate);
+    if (!cand)
+        return clrt_fail(rt, CLG_STATUS_INVALID_ARGUMENT, "clrt_gemm_run: no GEMM candidate %d",
+                         candidate);
+    d = with_defaults(d);
+    size_t slice = rt->plan.loop_limit ? rt->plan.loop_limit / 2 : d.k;
+    if (d.k <= slice)
+        return run_whole(rt, cand, d);
+    uint64_t calls = rt->counters.gemm_calls;
+    clg_status status = clrt_gemm_by_k(rt, cand, d, slice, run_whole);
     if (status == CLG_STATUS_OK)
-        rt->counters.gemm_calls++;
+        rt->counters.gemm_calls = calls + 1; /* one GEMM, however many slices */
     return status;
 }
 
@@ -313,7 +153,7 @@ clg_status clrt_gemm_own(clrt *rt, const clrt_gemm_candidate *cand, size_t m, si
  * C. The launch plan decides when (clrt_plan's gemm_split_*). */
 #define SPLIT_BATCH_MAX 4 /* a batched GEMM runs a launch per element: few */
 
-CLG_API size_t clrt_gemm_slices(const clrt *rt, size_t m, size_t n, size_t k, size_t batch)
+size_t clrt_gemm_slices(const clrt *rt, size_t m, size_t n, size_t k, size_t batch)
 {
     const clrt_plan *plan = &rt->plan;
     size_t below = plan->gemm_split_outputs;
@@ -330,80 +170,50 @@ CLG_API size_t clrt_gemm_slices(const clrt *rt, size_t m, size_t n, size_t k, si
     return slices >= 2 ? slices : 1;
 }
 
-CLG_API clg_status clrt_gemm_split_run(clrt *rt, int candidate, size_t slices, size_t m, size_t n,
-                                       size_t k, float alpha, clrt_matrix a, clrt_matrix b,
-                                       float beta, clrt_matrix c, size_t batch, size_t stride_a,
-                                       size_t stride_b, size_t stride_c)
+clg_status clrt_gemm_split_run(clrt *rt, int candidate, size_t slices, clrt_gemm_desc d)
 {
-    if (m == 0 || n == 0 || batch == 0)
+    d = with_defaults(d);
+    if (d.m == 0 || d.n == 0)
         return CLG_STATUS_OK;
-    /* The sum's indices are int, like the own kernels'. */
-    unsigned long long parts = (unsigned long long)batch * slices * m * n;
-    if (slices < 2 || k < slices || parts >= INT_LIMIT ||
-        !clrt_gemm_own_fits(m, n, k, a, b, c, batch, stride_a, stride_b, stride_c))
-        return clrt_gemm_run(rt, candidate, m, n, k, alpha, a, b, beta, c, batch, stride_a,
-                             stride_b, stride_c);
+    if (slices < 2 || d.k < slices || !clrt_gemm_own_split_fits(&d, slices))
+        return clrt_gemm_run(rt, candidate, d);
     if (!clrt_gemm_candidate_get(candidate))
         return clrt_fail(rt, CLG_STATUS_INVALID_ARGUMENT,
                          "clrt_gemm_split_run: no GEMM candidate %d", candidate);
-    cl_kernel kernel = clrt_kernel(rt, "cl/gemm.cl", NULL, "gemm_split_sum");
-    if (!kernel)
-        return rt->error.status;
     /* A pooled block of its own, not the scratch (the slices' GEMM may copy
      * its operands there), kept and grown like the scratch: handed back to
      * the pool after each GEMM, it could be taken by a tensor created later
      * in the first step (a gradient, an optimizer's state) and the second
      * step would allocate again. */
-    size_t bytes = (size_t)parts * sizeof(float);
+    size_t mn = d.m * d.n, bytes = d.batch * slices * mn * sizeof(float);
     if (!rt->gemm_split || rt->gemm_split->bytes < bytes) {
         clrt_pool_put(rt, rt->gemm_split); /* queued commands on it run first */
         rt->gemm_split = clrt_pool_get(rt, bytes);
         if (!rt->gemm_split)
             return rt->error.status;
     }
-    clrt_block *partial = rt->gemm_split;
-    size_t slice_k = k / slices, k0 = slice_k * slices, mn = m * n;
-    size_t slice_a = a.trans ? slice_k * a.ld : slice_k;
-    size_t slice_b = b.trans ? slice_k : slice_k * b.ld;
+    cl_mem partial = rt->gemm_split->mem;
+    size_t slice_k = d.k / slices;
     uint64_t calls = rt->counters.gemm_calls;
     clg_status status = CLG_STATUS_OK;
-    for (size_t z = 0; z < batch && status == CLG_STATUS_OK; z++) {
-        clrt_matrix az = a, bz = b, pz = {partial->mem, z * slices * mn, n, false};
-        az.offset += z * stride_a;
-        bz.offset += z * stride_b;
-        status = clrt_gemm_run(rt, candidate, m, n, slice_k, 1.0f, az, bz, 0.0f, pz, slices,
-                               slice_a, slice_b, mn);
+    for (size_t z = 0; z < d.batch && status == CLG_STATUS_OK; z++) {
+        /* The slices of K as a strided batch over element z's operands. */
+        clrt_gemm_desc parts = {.m = d.m,
+                                .n = d.n,
+                                .k = slice_k,
+                                .a = d.a,
+                                .b = d.b,
+                                .c = {partial, z * slices * mn, d.n, false},
+                                .batch = slices,
+                                .stride_a = slice_k * clrt_gemm_k_step_a(d.a),
+                                .stride_b = slice_k * clrt_gemm_k_step_b(d.b),
+                                .stride_c = mn};
+        parts.a.offset += z * d.stride_a;
+        parts.b.offset += z * d.stride_b;
+        status = clrt_gemm_run(rt, candidate, parts);
     }
-    if (status == CLG_STATUS_OK) {
-        size_t count = batch * mn;
-        clrt_arg args[] = {CLRT_ARG_INT(m),
-                           CLRT_ARG_INT(n),
-                           CLRT_ARG_INT(slices),
-                           CLRT_ARG_INT(count),
-                           CLRT_ARG_FLOAT(alpha),
-                           CLRT_ARG_MEM(partial->mem),
-                           CLRT_ARG_INT(slices * mn),
-                           CLRT_ARG_MEM(a.mem),
-                           CLRT_ARG_INT(a.offset),
-                           CLRT_ARG_INT(a.trans ? 1 : a.ld),
-                           CLRT_ARG_INT(a.trans ? a.ld : 1),
-                           CLRT_ARG_INT(stride_a),
-                           CLRT_ARG_MEM(b.mem),
-                           CLRT_ARG_INT(b.offset),
-                           CLRT_ARG_INT(b.trans ? 1 : b.ld),
-                           CLRT_ARG_INT(b.trans ? b.ld : 1),
-                           CLRT_ARG_INT(stride_b),
-                           CLRT_ARG_INT(k0),
-                           CLRT_ARG_INT(k),
-                           CLRT_ARG_FLOAT(beta),
-                           CLRT_ARG_MEM(c.mem),
-                           CLRT_ARG_INT(c.offset),
-                           CLRT_ARG_INT(c.ld),
-                           CLRT_ARG_INT(stride_c)};
-        /* An element of C per work-item, in the plan's elementwise groups. */
-        const size_t global[3] = {count, 1, 1}, local[3] = {rt->plan.group, 1, 1};
-        status = enqueue(rt, kernel, global, local, 24, args);
-    }
+    if (status == CLG_STATUS_OK)
+        status = clrt_gemm_own_split_sum(rt, d, slices, partial);
     if (status == CLG_STATUS_OK)
         rt->counters.gemm_calls = calls + 1; /* one GEMM, however many launches */
     return status;
@@ -480,7 +290,7 @@ static int default_pick(const clrt *rt, const clg_gemm_shape *s)
     return clrt_gemm_candidate_find("clblast");
 }
 
-CLG_API int clrt_gemm_pick(const clrt *rt, const clg_gemm_shape *shape)
+int clrt_gemm_pick(const clrt *rt, const clg_gemm_shape *shape)
 {
     if (rt->gemm.forced >= 0)
         return rt->gemm.forced;
@@ -580,21 +390,6 @@ static void read_table(clrt *rt)
     fclose(f);
 }
 
-static int make_dirs(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    return (mkdir(tmp, 0755) != 0 && errno != EEXIST) ? -1 : 0;
-}
-
 /* Writes every tuned entry, with the speeds just measured where known. */
 static clg_status write_table(clrt *rt, const clg_gemm_tuned *results, size_t count)
 {
@@ -605,7 +400,7 @@ static clg_status write_table(clrt *rt, const clg_gemm_tuned *results, size_t co
                          "folder), so the tuned table cannot be kept");
     char tmp[4300];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = make_dirs(rt->cache_dir) == 0 ? fopen(tmp, "w") : NULL;
+    FILE *f = clrt_make_dirs(rt->cache_dir) == 0 ? fopen(tmp, "w") : NULL;
     if (!f)
         return clrt_fail(rt, CLG_STATUS_IO, "clg_gemm_tune: cannot write %s: %s", tmp,
                          strerror(errno));
@@ -677,8 +472,7 @@ static double seconds(void)
 
 typedef struct tune_case {
     clg_gemm_shape shape;
-    clrt_matrix a, b, c;
-    size_t stride_a, stride_b, stride_c;
+    clrt_gemm_desc desc; /* C = op(A) op(B) */
 } tune_case;
 
 static clg_status run_case(clrt *rt, int candidate, const tune_case *t, int reps)
@@ -688,9 +482,7 @@ static clg_status run_case(clrt *rt, int candidate, const tune_case *t, int reps
         /* As clrt_gemm runs it: in slices of K where the plan splits it. */
         size_t slices =
             clrt_gemm_slices(rt, (size_t)s->m, (size_t)s->n, (size_t)s->k, (size_t)s->batch);
-        clg_status status = clrt_gemm_split_run(
-            rt, candidate, slices, (size_t)s->m, (size_t)s->n, (size_t)s->k, 1.0f, t->a, t->b, 0.0f,
-            t->c, (size_t)s->batch, t->stride_a, t->stride_b, t->stride_c);
+        clg_status status = clrt_gemm_split_run(rt, candidate, slices, t->desc);
         if (status != CLG_STATUS_OK)
             return status;
     }
@@ -734,20 +526,24 @@ static clg_status tune_one(clrt *rt, clg_gemm_tuned *result, int pass)
     const clg_gemm_shape *s = &result->shape;
     size_t m = (size_t)s->m, n = (size_t)s->n, k = (size_t)s->k, batch = (size_t)s->batch;
     tune_case t = {*s,
-                   {NULL, 0, s->trans_a ? m : k, s->trans_a},
-                   {NULL, 0, s->trans_b ? k : n, s->trans_b},
-                   {NULL, 0, n, false},
-                   m * k,
-                   k * n,
-                   m * n};
+                   {.m = m,
+                    .n = n,
+                    .k = k,
+                    .a = {NULL, 0, s->trans_a ? m : k, s->trans_a},
+                    .b = {NULL, 0, s->trans_b ? k : n, s->trans_b},
+                    .c = {NULL, 0, n, false},
+                    .batch = batch,
+                    .stride_a = m * k,
+                    .stride_b = k * n,
+                    .stride_c = m * n}};
     clrt_block *blocks[3] = {clrt_pool_get(rt, (batch * m * k + 1) * sizeof(float)),
                              clrt_pool_get(rt, (batch * k * n + 1) * sizeof(float)),
                              clrt_pool_get(rt, (batch * m * n + 1) * sizeof(float))};
     clg_status status = rt->error.status;
     if (status == CLG_STATUS_OK) {
-        t.a.mem = blocks[0]->mem;
-        t.b.mem = blocks[1]->mem;
-        t.c.mem = blocks[2]->mem;
+        t.desc.a.mem = blocks[0]->mem;
+        t.desc.b.mem = blocks[1]->mem;
+        t.desc.c.mem = blocks[2]->mem;
         const float values[3] = {0.5f, 0.25f, 0.0f};
         for (int i = 0; i < 3 && status == CLG_STATUS_OK; i++)
             status =
@@ -819,5 +615,42 @@ clg_status clrt_gemm_tune(clrt *rt, const clg_gemm_shape *shapes, size_t count,
     if (results)
         memcpy(results, all, count * sizeof *all);
     free(all);
+    return status;
+}
+
+/* ---- the dispatcher ---- */
+
+/* A split GEMM is one record of the launch trace, like any GEMM: its
+ * global size is the outputs of all its slices (m n batch slices), which is
+ * what its slices' GEMM runs over, and its name says into how many slices
+ * (gemm_split_sum, an element of C per work-item, runs inside it). */
+static void trace_split(clrt *rt, size_t slices)
+{
+    clrt_trace *t = &rt->trace;
+    if (!t->on || t->gemm_depth > 0 || t->n == 0 || slices < 2 || !t->records[t->n - 1].gemm)
+        return;
+    clrt_launch_record *r = &t->records[t->n - 1];
+    r->global *= slices;
+    size_t used = strlen(r->kernel);
+    snprintf(r->kernel + used, sizeof r->kernel - used, " split %zu", slices);
+}
+
+clg_status clrt_gemm(clrt *rt, clrt_gemm_desc d)
+{
+    d = with_defaults(d);
+    if (d.m == 0 || d.n == 0)
+        return CLG_STATUS_OK;
+    clg_gemm_shape shape = {(int64_t)d.m,     (int64_t)d.n, (int64_t)d.k,
+                            (int64_t)d.batch, d.a.trans,    d.b.trans};
+    if (rt->gemm.recording)
+        clrt_gemm_note(rt, &shape);
+    /* The candidate is the one for the whole shape (tuned, forced or the
+     * default): the tuner times candidates as they run here, split or not. */
+    size_t slices = clrt_gemm_slices(rt, d.m, d.n, d.k, d.batch);
+    clrt_trace_note_gemm(rt, d.m, d.n, d.k, d.batch);
+    trace_split(rt, slices);
+    rt->trace.gemm_depth++;
+    clg_status status = clrt_gemm_split_run(rt, clrt_gemm_pick(rt, &shape), slices, d);
+    rt->trace.gemm_depth--;
     return status;
 }

@@ -140,7 +140,7 @@ clg_status clrt_plan_setup(clrt *rt)
     return CLG_STATUS_OK;
 }
 
-CLG_API bool clrt_loops_fit(clrt *rt, const char *op, size_t iterations)
+bool clrt_loops_fit(clrt *rt, const char *op, size_t iterations)
 {
     size_t limit = rt->plan.loop_limit;
     if (limit == 0 || iterations <= limit)

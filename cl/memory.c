@@ -2,7 +2,8 @@
  * rounded to classes of 2^k and 1.5 * 2^k, so a freed block fits the next
  * request of similar size); the step arena bump-allocates a step's
  * intermediates out of pooled chunks; uploads are staged through host copies
- * so that they never block. */
+ * so that they never block; the GEMMs' scratch is one pooled block grown on
+ * demand. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -293,4 +294,15 @@ void clrt_staging_release(clrt *rt)
         free(rt->staging[i].host);
         memset(&rt->staging[i], 0, sizeof rt->staging[i]);
     }
+}
+
+clrt_block *clrt_gemm_scratch(clrt *rt, size_t bytes)
+{
+    if (!rt->gemm_temp || rt->gemm_temp->bytes < bytes) {
+        /* Commands already queued on the old block run before anything that
+         * reuses it: the queue is in order. */
+        clrt_pool_put(rt, rt->gemm_temp);
+        rt->gemm_temp = clrt_pool_get(rt, bytes);
+    }
+    return rt->gemm_temp;
 }

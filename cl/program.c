@@ -186,7 +186,7 @@ static cl_program cache_load(clrt *rt, const char *path, const char *key_text)
     return program;
 }
 
-static int make_dirs(const char *path)
+int clrt_make_dirs(const char *path)
 {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s", path);
@@ -216,7 +216,7 @@ static void cache_store(clrt *rt, const char *path, const char *key_text, cl_pro
     unsigned char *binaries[1] = {binary};
     if (clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof binaries, binaries, NULL) !=
             CL_SUCCESS ||
-        make_dirs(rt->cache_dir) != 0) {
+        clrt_make_dirs(rt->cache_dir) != 0) {
         free(binary);
         return;
     }

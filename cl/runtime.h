@@ -72,6 +72,13 @@ typedef struct clrt_gemm_state {
     char table_path[4200]; /* "" when the disk cache is off */
 } clrt_gemm_state;
 
+/* The CLBlast bridge's state (cl/blas.c): the GEMM route this context last
+ * forced on CLBlast (see force_route there). */
+typedef struct clrt_blas_state {
+    bool forced;         /* a route was forced since the context opened */
+    size_t min_indirect; /* the XGEMM_MIN_INDIRECT_SIZE set then */
+} clrt_blas_state;
+
 typedef struct clrt_staging {
     void *host;
     size_t capacity;
@@ -188,6 +195,7 @@ typedef struct clrt {
     clrt_block *gemm_temp;  /* CLBlast's and the own kernels' scratch, grown on demand */
     clrt_block *gemm_split; /* split K's partial products (cl/gemm.c), grown on demand */
     clrt_gemm_state gemm;
+    clrt_blas_state blas;
     clrt_staging staging[CLRT_STAGING_SLOTS];
     int staging_next;
     clrt_profile profile;
@@ -228,6 +236,10 @@ clg_status clrt_finish(clrt *rt);
  * blocks are reused); NULL with the error set on failure. */
 clrt_block *clrt_pool_get(clrt *rt, size_t bytes);
 void clrt_pool_put(clrt *rt, clrt_block *block);
+/* The GEMMs' pooled scratch, at least `bytes` (rt->gemm_temp, grown: commands
+ * queued on the old block run first, the queue being in order); NULL with the
+ * error set. */
+clrt_block *clrt_gemm_scratch(clrt *rt, size_t bytes);
 
 /* Bump-allocates `bytes` (aligned to 256) for the current step; sets *mem and
  * the byte offset into it. */
@@ -272,6 +284,8 @@ clrt_cache_entry clrt_cache_parse(const unsigned char *file, size_t size, const 
 
 cl_kernel clrt_kernel(clrt *rt, const char *source_name, const char *options,
                       const char *kernel_name);
+/* mkdir -p: 0, or -1 with errno set. */
+int clrt_make_dirs(const char *path);
 
 /* One kernel argument: a pointer to the value and its size; for a tensor's
  * buffer also the tensor's element count (the launch trace's "largest
@@ -304,7 +318,7 @@ clg_status clrt_plan_setup(clrt *rt);
 /* Whether a launch whose work-items loop `iterations` times in all fits
  * the plan's loop_limit; if not, fails rt with a message naming `op` and
  * returns false. */
-CLG_API bool clrt_loops_fit(clrt *rt, const char *op, size_t iterations);
+bool clrt_loops_fit(clrt *rt, const char *op, size_t iterations);
 /* Called with every kernel created: the first one tells the plan the
  * device's preferred work-group multiple (a per-kernel query in OpenCL). */
 void clrt_plan_fit(clrt *rt, cl_kernel kernel);
@@ -340,7 +354,12 @@ void clrt_profile_drain(clrt *rt);
 size_t clrt_profile_get(clrt *rt, clg_profile_entry *out, size_t capacity);
 void clrt_profile_release(clrt *rt);
 
-/* ---- CLBlast ---- */
+/* ---- GEMM ----
+ *
+ * Three files, called in one direction: the dispatcher and tuner
+ * (cl/gemm.c) decides which implementation runs a product and calls down to
+ * clgrad's own kernels (cl/gemm_kernels.c, the host side of cl/gemm.cl) or
+ * to the CLBlast bridge (cl/blas.c); neither of those calls back up. */
 
 typedef struct clrt_matrix {
     cl_mem mem;
@@ -349,19 +368,78 @@ typedef struct clrt_matrix {
     bool trans;
 } clrt_matrix;
 
-/* C(MxN) = alpha op(A) op(B) + beta C, row-major; batch > 1 runs a strided
- * batch with the given element strides. The dispatcher (cl/blas.c) picks the
- * implementation: a tuned choice for this exact shape, else the default for
- * the device type and shape (cl/gemm.c). beta == 0 never reads C. Scratch
- * (CLBlast's padding, the own kernels' transposed operands) comes from one
- * pooled buffer grown on demand, so a steady-state GEMM allocates nothing. */
-clg_status clrt_gemm(clrt *rt, size_t m, size_t n, size_t k, float alpha, clrt_matrix a,
-                     clrt_matrix b, float beta, clrt_matrix c, size_t batch, size_t stride_a,
-                     size_t stride_b, size_t stride_c);
+/* One product, C(m x n) = alpha op(A) op(B) + beta C, row-major, written
+ * with designated initialisers; the fields left out take the defaults of
+ * the products clgrad runs:
+ *     clrt_gemm(rt, (clrt_gemm_desc){.m = M, .n = N, .k = K,
+ *                                    .a = a, .b = b, .c = c, .beta = 1.0f});
+ *   - alpha 0 stands for 1 (a product scaled to nothing is k = 0);
+ *   - beta 0 writes C without reading it (NaN in C does not leak), 1 adds;
+ *   - batch 0 stands for 1; batch > 1 runs a strided batch with the given
+ *     element strides (a caller whose batch may be empty skips the call). */
+typedef struct clrt_gemm_desc {
+    size_t m, n, k;
+    clrt_matrix a, b, c;
+    float alpha, beta;
+    size_t batch;
+    size_t stride_a, stride_b, stride_c;
+} clrt_gemm_desc;
+
+/* Elements between consecutive k of op(A) and of op(B), as stored: the
+ * columns of op(A) are rows of a transposed A. */
+static inline size_t clrt_gemm_k_step_a(clrt_matrix a)
+{
+    return a.trans ? a.ld : 1;
+}
+
+static inline size_t clrt_gemm_k_step_b(clrt_matrix b)
+{
+    return b.trans ? 1 : b.ld;
+}
+
+/* The product over K's rows k0 .. k0 + kk - 1, added into C (beta 1) past
+ * the first slice. */
+static inline clrt_gemm_desc clrt_gemm_k_slice(clrt_gemm_desc d, size_t k0, size_t kk)
+{
+    d.a.offset += k0 * clrt_gemm_k_step_a(d.a);
+    d.b.offset += k0 * clrt_gemm_k_step_b(d.b);
+    d.k = kk;
+    if (k0 > 0)
+        d.beta = 1.0f;
+    return d;
+}
+
+/* How a GEMM runs one slice of K (see clrt_gemm_by_k). */
+typedef struct clrt_gemm_candidate clrt_gemm_candidate;
+typedef clg_status (*clrt_gemm_step)(clrt *rt, const clrt_gemm_candidate *cand, clrt_gemm_desc d);
+
+/* Runs d through `step` in slices of at most `slice` (> 0) rows of K, each
+ * added into C: the one place K is cut, for the launch plan's loop bound
+ * (cl/gemm.c) and for the caches (cl/gemm_kernels.c). At least one step, so
+ * that k = 0 still scales C by beta. */
+static inline clg_status clrt_gemm_by_k(clrt *rt, const clrt_gemm_candidate *cand, clrt_gemm_desc d,
+                                        size_t slice, clrt_gemm_step step)
+{
+    clg_status status;
+    size_t k0 = 0;
+    do {
+        size_t kk = d.k - k0 < slice ? d.k - k0 : slice;
+        status = step(rt, cand, clrt_gemm_k_slice(d, k0, kk));
+        k0 += kk;
+    } while (status == CLG_STATUS_OK && k0 < d.k);
+    return status;
+}
+
+/* Every GEMM of clgrad. Picks the implementation (a tuned choice for this
+ * exact shape, else the default for the device type and shape) and runs it
+ * under the launch plan: in slices of K where the plan bounds a work-item's
+ * loops or splits K. Scratch (CLBlast's padding, the own kernels' transposed
+ * operands) comes from one pooled buffer grown on demand, so a steady-state
+ * GEMM allocates nothing. */
+clg_status clrt_gemm(clrt *rt, clrt_gemm_desc d);
 
 /* The candidates the dispatcher chooses from, by index: CLBlast's routes and
- * the own kernels' parameter sets (cl/gemm.c). Exported for tests and bench
- * only, like clrt_gemm_run. */
+ * the own kernels' parameter sets (cl/gemm.c). */
 typedef enum clrt_gemm_kind {
     CLRT_GEMM_CLBLAST,          /* CLBlast, the route it picks itself */
     CLRT_GEMM_CLBLAST_DIRECT,   /* CLBlast's single-kernel route, forced */
@@ -370,48 +448,34 @@ typedef enum clrt_gemm_kind {
     CLRT_GEMM_DOT               /* gemm_dot in cl/gemm.cl */
 } clrt_gemm_kind;
 
-typedef struct clrt_gemm_candidate {
+struct clrt_gemm_candidate {
     const char *name; /* "clblast", "outer-6x2" (RM x NV), ... */
     clrt_gemm_kind kind;
     int rm, nv; /* own kernels' tile: RM rows x NV vectors (outer) or columns (dot) */
-} clrt_gemm_candidate;
+};
 
-CLG_API int clrt_gemm_candidate_count(void);
-CLG_API const clrt_gemm_candidate *clrt_gemm_candidate_get(int index);
+/* ---- the dispatcher and the tuner (cl/gemm.c) ----
+ * The entries below clrt_gemm are for the tests and gemm-bench, which link
+ * the library's objects (libclgrad.so exports only clg_ names). */
+
+int clrt_gemm_candidate_count(void);
+const clrt_gemm_candidate *clrt_gemm_candidate_get(int index);
 /* Index of the candidate named `name`, or -1. */
-CLG_API int clrt_gemm_candidate_find(const char *name);
-
+int clrt_gemm_candidate_find(const char *name);
 /* The candidate clrt_gemm uses for `shape` (tuned, else default). */
-CLG_API int clrt_gemm_pick(const clrt *rt, const clg_gemm_shape *shape);
+int clrt_gemm_pick(const clrt *rt, const clg_gemm_shape *shape);
 /* clrt_gemm through candidate `candidate`, bypassing the choice; in slices
  * of K where the plan bounds a work-item's loops (loop_limit). */
-CLG_API clg_status clrt_gemm_run(clrt *rt, int candidate, size_t m, size_t n, size_t k,
-                                 float alpha, clrt_matrix a, clrt_matrix b, float beta,
-                                 clrt_matrix c, size_t batch, size_t stride_a, size_t stride_b,
-                                 size_t stride_c);
-/* The own kernels' launch (cl/gemm.c); arguments already checked. */
-clg_status clrt_gemm_own(clrt *rt, const clrt_gemm_candidate *cand, size_t m, size_t n,
-                         size_t k, float alpha, clrt_matrix a, clrt_matrix b, float beta,
-                         clrt_matrix c, size_t batch, size_t stride_a, size_t stride_b,
-                         size_t stride_c);
-/* Whether the own kernels can run this GEMM (their indices are int). */
-bool clrt_gemm_own_fits(size_t m, size_t n, size_t k, clrt_matrix a, clrt_matrix b,
-                        clrt_matrix c, size_t batch, size_t stride_a, size_t stride_b,
-                        size_t stride_c);
-/* Split K (cl/gemm.c): how many slices of K clrt_gemm runs this shape in
- * under the launch plan (1: whole). */
-CLG_API size_t clrt_gemm_slices(const clrt *rt, size_t m, size_t n, size_t k, size_t batch);
+clg_status clrt_gemm_run(clrt *rt, int candidate, clrt_gemm_desc d);
+/* Split K: how many slices of K clrt_gemm runs this shape in under the
+ * launch plan (1: whole). */
+size_t clrt_gemm_slices(const clrt *rt, size_t m, size_t n, size_t k, size_t batch);
 /* clrt_gemm_run in `slices` slices of K: one strided-batched GEMM (batch =
  * slices; a batch > 1 runs one per element) of candidate `candidate` into a
  * pooled buffer of partial products, then gemm_split_sum adds them (and the
  * K % slices rows left over) into C in a fixed order, with alpha and beta.
  * slices < 2, or a K shorter than slices, runs clrt_gemm_run. */
-CLG_API clg_status clrt_gemm_split_run(clrt *rt, int candidate, size_t slices, size_t m, size_t n,
-                                       size_t k, float alpha, clrt_matrix a, clrt_matrix b,
-                                       float beta, clrt_matrix c, size_t batch, size_t stride_a,
-                                       size_t stride_b, size_t stride_c);
-/* A pooled scratch buffer of at least `bytes` (rt->gemm_temp, grown). */
-clrt_block *clrt_gemm_scratch(clrt *rt, size_t bytes);
+clg_status clrt_gemm_split_run(clrt *rt, int candidate, size_t slices, clrt_gemm_desc d);
 
 /* Called by clrt_init once the device and the cache folder are known: reads
  * the vector width, CLGRAD_GEMM and the tuned table. Fails only for a
@@ -425,6 +489,28 @@ size_t clrt_gemm_recorded(const clrt *rt, clg_gemm_shape *out, size_t capacity);
 /* See clg_gemm_tune. */
 clg_status clrt_gemm_tune(clrt *rt, const clg_gemm_shape *shapes, size_t count,
                           clg_gemm_tuned *results);
+
+/* ---- clgrad's own kernels (cl/gemm_kernels.c) ----
+ * Descriptors reach them with the defaults filled in and the arguments
+ * checked. */
+
+/* Whether the own kernels can run this GEMM (their indices are int). */
+bool clrt_gemm_own_fits(const clrt_gemm_desc *d);
+/* Candidate `cand` (an own kind) over the whole of d.k; counts one GEMM. */
+clg_status clrt_gemm_own(clrt *rt, const clrt_gemm_candidate *cand, clrt_gemm_desc d);
+/* Whether split K's sum can run: the own kernels fit, and so do the partial
+ * products (batch x slices x m x n) for its int indices. */
+bool clrt_gemm_own_split_fits(const clrt_gemm_desc *d, size_t slices);
+/* gemm_split_sum: C = alpha (the `slices` partial products in `partial`,
+ * slices x m x n per element of the batch, plus the K % slices rows left
+ * over) + beta C. Counts nothing: the split GEMM counts once. */
+clg_status clrt_gemm_own_split_sum(clrt *rt, clrt_gemm_desc d, size_t slices, cl_mem partial);
+
+/* ---- the CLBlast bridge (cl/blas.c) ---- */
+
+/* d through CLBlast by `route` (one of the CLRT_GEMM_CLBLAST kinds); d.k > 0.
+ * Counts one GEMM. */
+clg_status clrt_blas_gemm(clrt *rt, clrt_gemm_kind route, clrt_gemm_desc d);
 
 /* ---- devices ---- */
 

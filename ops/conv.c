@@ -227,16 +227,24 @@ static void conv2d_backward(clg_context *ctx, const eng_node *node)
         return;
 
     clg_tensor *dw = eng_grad_dest(ctx, w, &accumulate);
-    if (dw && clrt_gemm(rt, K, T, P, 1.0f, matrix(grad_rows, P, false), matrix(col, P, true),
-                        accumulate ? 1.0f : 0.0f, matrix(dw, T, false), 1, 0, 0,
-                        0) != CLG_STATUS_OK)
+    if (dw && clrt_gemm(rt, (clrt_gemm_desc){.m = K,
+                                             .n = T,
+                                             .k = P,
+                                             .a = matrix(grad_rows, P, false),
+                                             .b = matrix(col, P, true),
+                                             .c = matrix(dw, T, false),
+                                             .beta = accumulate ? 1.0f : 0.0f}) != CLG_STATUS_OK)
         return;
 
     if (!x->requires_grad)
         return;
     clg_tensor *dcol = new_matrix(ctx, T, P);
-    if (!dcol || clrt_gemm(rt, T, P, K, 1.0f, matrix(w, T, true), matrix(grad_rows, P, false),
-                           0.0f, matrix(dcol, P, false), 1, 0, 0, 0) != CLG_STATUS_OK)
+    if (!dcol || clrt_gemm(rt, (clrt_gemm_desc){.m = T,
+                                                .n = P,
+                                                .k = K,
+                                                .a = matrix(w, T, true),
+                                                .b = matrix(grad_rows, P, false),
+                                                .c = matrix(dcol, P, false)}) != CLG_STATUS_OK)
         return;
     clg_tensor *dx = eng_grad_dest(ctx, x, &accumulate);
     if (dx)
@@ -363,8 +371,12 @@ CLG_API clg_tensor *clg_conv2d_act(clg_tensor *input, clg_tensor *weight, clg_te
     if (!col || !rows || !out || !im2col(ctx, x, col, &geo))
         return NULL;
     /* Y (K, P) = W (K, T) x col (T, P) */
-    if (clrt_gemm(&ctx->rt, K, P, T, 1.0f, matrix(w, T, false), matrix(col, P, false), 0.0f,
-                  matrix(rows, P, false), 1, 0, 0, 0) != CLG_STATUS_OK ||
+    if (clrt_gemm(&ctx->rt, (clrt_gemm_desc){.m = K,
+                                             .n = P,
+                                             .k = T,
+                                             .a = matrix(w, T, false),
+                                             .b = matrix(col, P, false),
+                                             .c = matrix(rows, P, false)}) != CLG_STATUS_OK ||
         !from_channel_major(ctx, rows, b, act, negative_slope, out, false))
         return NULL;
     if (eng_needs_grad(ctx, n_inputs, inputs)) {
@@ -459,17 +471,25 @@ static void conv_transpose2d_backward(clg_context *ctx, const eng_node *node)
         return;
 
     clg_tensor *dw = eng_grad_dest(ctx, w, &accumulate);
-    if (dw && clrt_gemm(rt, C, T, P, 1.0f, matrix(rows, P, false), matrix(gcol, P, true),
-                        accumulate ? 1.0f : 0.0f, matrix(dw, T, false), 1, 0, 0,
-                        0) != CLG_STATUS_OK)
+    if (dw && clrt_gemm(rt, (clrt_gemm_desc){.m = C,
+                                             .n = T,
+                                             .k = P,
+                                             .a = matrix(rows, P, false),
+                                             .b = matrix(gcol, P, true),
+                                             .c = matrix(dw, T, false),
+                                             .beta = accumulate ? 1.0f : 0.0f}) != CLG_STATUS_OK)
         return;
 
     clg_tensor *dx = eng_grad_dest(ctx, x, &accumulate);
     if (!dx)
         return;
     clg_tensor *drows = new_matrix(ctx, C, P);
-    if (!drows || clrt_gemm(rt, C, P, T, 1.0f, matrix(w, T, false), matrix(gcol, P, false), 0.0f,
-                            matrix(drows, P, false), 1, 0, 0, 0) != CLG_STATUS_OK)
+    if (!drows || clrt_gemm(rt, (clrt_gemm_desc){.m = C,
+                                                 .n = P,
+                                                 .k = T,
+                                                 .a = matrix(w, T, false),
+                                                 .b = matrix(gcol, P, false),
+                                                 .c = matrix(drows, P, false)}) != CLG_STATUS_OK)
         return;
     from_channel_major(ctx, drows, NULL, CLG_ACT_IDENTITY, 0.0f, dx, accumulate);
 }
@@ -548,8 +568,12 @@ CLG_API clg_tensor *clg_conv_transpose2d(clg_tensor *input, clg_tensor *weight, 
         !channel_major(ctx, x, rows, CLG_ACT_IDENTITY, 0.0f, NULL, NULL, NULL))
         return NULL;
     /* col (T, P) = W^T (T, C_in) x X (C_in, P) */
-    if (clrt_gemm(&ctx->rt, T, P, C, 1.0f, matrix(w, T, true), matrix(rows, P, false), 0.0f,
-                  matrix(col, P, false), 1, 0, 0, 0) != CLG_STATUS_OK ||
+    if (clrt_gemm(&ctx->rt, (clrt_gemm_desc){.m = T,
+                                             .n = P,
+                                             .k = C,
+                                             .a = matrix(w, T, true),
+                                             .b = matrix(rows, P, false),
+                                             .c = matrix(col, P, false)}) != CLG_STATUS_OK ||
         !col2im(ctx, col, b, out, &geo, false))
         return NULL;
     if (eng_needs_grad(ctx, n_inputs, inputs)) {

@@ -1,4 +1,4 @@
-/* ops/matmul.c: matrix products through CLBlast (cl/blas.c).
+/* ops/matmul.c: matrix products through the GEMM dispatcher (clrt_gemm, cl/gemm.c).
  *
  *   C = A B          A (M,K), B (K,N), C (M,N); batched: (S,M,K)(S,K,N)
  *   dA = G B^T       one GEMM, beta = 1 when dA already holds a gradient
@@ -55,6 +55,8 @@ static void matmul_backward(clg_context *ctx, const eng_node *node)
     size_t batch = r == 3 ? (size_t)a->shape[0] : 1;
     size_t m = (size_t)a->shape[r - 2], k = (size_t)a->shape[r - 1];
     size_t n = (size_t)b->shape[nt ? r - 2 : r - 1];
+    if (batch == 0) /* nothing to add to (clrt_gemm reads batch 0 as 1) */
+        return;
     clrt_matrix ma, mb, mg;
     as_matrix(a, &ma);
     as_matrix(b, &mb);
@@ -66,8 +68,17 @@ static void matmul_backward(clg_context *ctx, const eng_node *node)
             clrt_matrix md;
             as_matrix(da, &md);
             /* (M,N) x (N,K) */
-            clrt_gemm(&ctx->rt, m, k, n, 1.0f, mg, mb, accumulate ? 1.0f : 0.0f, md, batch,
-                      batch_stride(g), batch_stride(b), batch_stride(da));
+            clrt_gemm(&ctx->rt, (clrt_gemm_desc){.m = m,
+                                                 .n = k,
+                                                 .k = n,
+                                                 .a = mg,
+                                                 .b = mb,
+                                                 .c = md,
+                                                 .beta = accumulate ? 1.0f : 0.0f,
+                                                 .batch = batch,
+                                                 .stride_a = batch_stride(g),
+                                                 .stride_b = batch_stride(b),
+                                                 .stride_c = batch_stride(da)});
         }
         clg_tensor *db = eng_grad_dest(ctx, b, &accumulate);
         if (db) {
@@ -75,8 +86,17 @@ static void matmul_backward(clg_context *ctx, const eng_node *node)
             as_matrix(db, &md);
             flip(&gt);
             /* (N,M) x (M,K) */
-            clrt_gemm(&ctx->rt, n, k, m, 1.0f, gt, ma, accumulate ? 1.0f : 0.0f, md, batch,
-                      batch_stride(g), batch_stride(a), batch_stride(db));
+            clrt_gemm(&ctx->rt, (clrt_gemm_desc){.m = n,
+                                                 .n = k,
+                                                 .k = m,
+                                                 .a = gt,
+                                                 .b = ma,
+                                                 .c = md,
+                                                 .beta = accumulate ? 1.0f : 0.0f,
+                                                 .batch = batch,
+                                                 .stride_a = batch_stride(g),
+                                                 .stride_b = batch_stride(a),
+                                                 .stride_c = batch_stride(db)});
         }
         return;
     }
@@ -86,8 +106,17 @@ static void matmul_backward(clg_context *ctx, const eng_node *node)
         as_matrix(da, &md);
         flip(&bt);
         /* (M,N) x (N,K) */
-        clrt_gemm(&ctx->rt, m, k, n, 1.0f, mg, bt, accumulate ? 1.0f : 0.0f, md, batch,
-                  batch_stride(g), batch_stride(b), batch_stride(da));
+        clrt_gemm(&ctx->rt, (clrt_gemm_desc){.m = m,
+                                             .n = k,
+                                             .k = n,
+                                             .a = mg,
+                                             .b = bt,
+                                             .c = md,
+                                             .beta = accumulate ? 1.0f : 0.0f,
+                                             .batch = batch,
+                                             .stride_a = batch_stride(g),
+                                             .stride_b = batch_stride(b),
+                                             .stride_c = batch_stride(da)});
     }
     clg_tensor *db = eng_grad_dest(ctx, b, &accumulate);
     if (db) {
@@ -95,8 +124,17 @@ static void matmul_backward(clg_context *ctx, const eng_node *node)
         as_matrix(db, &md);
         flip(&at);
         /* (K,M) x (M,N) */
-        clrt_gemm(&ctx->rt, k, n, m, 1.0f, at, mg, accumulate ? 1.0f : 0.0f, md, batch,
-                  batch_stride(a), batch_stride(g), batch_stride(db));
+        clrt_gemm(&ctx->rt, (clrt_gemm_desc){.m = k,
+                                             .n = n,
+                                             .k = m,
+                                             .a = at,
+                                             .b = mg,
+                                             .c = md,
+                                             .beta = accumulate ? 1.0f : 0.0f,
+                                             .batch = batch,
+                                             .stride_a = batch_stride(a),
+                                             .stride_b = batch_stride(g),
+                                             .stride_c = batch_stride(db)});
     }
 }
 
@@ -143,9 +181,18 @@ static clg_tensor *matmul(const char *name, clg_tensor *a, clg_tensor *b, bool n
     if (nt)
         flip(&mb);
     size_t batch = r == 3 ? (size_t)a->shape[0] : 1;
-    if (clrt_gemm(&ctx->rt, (size_t)a->shape[r - 2], (size_t)b->shape[b_n],
-                  (size_t)a->shape[r - 1], 1.0f, ma, mb, 0.0f, mc, batch, batch_stride(a),
-                  batch_stride(b), batch_stride(out)) != CLG_STATUS_OK)
+    /* An empty batch has nothing to compute (clrt_gemm reads batch 0 as 1). */
+    if (batch > 0 &&
+        clrt_gemm(&ctx->rt, (clrt_gemm_desc){.m = (size_t)a->shape[r - 2],
+                                             .n = (size_t)b->shape[b_n],
+                                             .k = (size_t)a->shape[r - 1],
+                                             .a = ma,
+                                             .b = mb,
+                                             .c = mc,
+                                             .batch = batch,
+                                             .stride_a = batch_stride(a),
+                                             .stride_b = batch_stride(b),
+                                             .stride_c = batch_stride(out)}) != CLG_STATUS_OK)
         return NULL;
     if (eng_needs_grad(ctx, 2, inputs)) {
         eng_node *node = eng_record(ctx, name, matmul_backward, out, 2, inputs);

@@ -143,14 +143,25 @@ static void core_backward(clg_context *ctx, const eng_node *node)
         clrt_matrix dg_t = matrix(dgates->mem, dgates->offset + (size_t)t * N * GH, GH, false);
         if (t > 0) {
             /* dh_{t-1} (N, H) = dgates_t (N, G H) W_hh (G H, H) */
-            clrt_gemm(&ctx->rt, (size_t)N, (size_t)H, GH, 1.0f, dg_t, w, 0.0f,
-                      matrix(dh_rec->mem, dh_rec->offset, (size_t)H, false), 1, 0, 0, 0);
+            clrt_gemm(&ctx->rt,
+                      (clrt_gemm_desc){.m = (size_t)N,
+                                       .n = (size_t)H,
+                                       .k = GH,
+                                       .a = dg_t,
+                                       .b = w,
+                                       .c = matrix(dh_rec->mem, dh_rec->offset, (size_t)H, false)});
         } else {
             bool acc_h = false;
             clg_tensor *dh0 = eng_grad_dest(ctx, h0, &acc_h);
             if (dh0)
-                clrt_gemm(&ctx->rt, (size_t)N, (size_t)H, GH, 1.0f, dg_t, w, acc_h ? 1.0f : 0.0f,
-                          matrix(dh0->mem, dh0->offset, (size_t)H, false), 1, 0, 0, 0);
+                clrt_gemm(&ctx->rt,
+                          (clrt_gemm_desc){.m = (size_t)N,
+                                           .n = (size_t)H,
+                                           .k = GH,
+                                           .a = dg_t,
+                                           .b = w,
+                                           .c = matrix(dh0->mem, dh0->offset, (size_t)H, false),
+                                           .beta = acc_h ? 1.0f : 0.0f});
         }
     }
     if (lstm && c0)
@@ -164,17 +175,24 @@ static void core_backward(clg_context *ctx, const eng_node *node)
         clrt_matrix mdw = matrix(dw->mem, dw->offset, (size_t)H, false);
         bool written = acc_w;
         if (T > 1) {
-            clrt_gemm(&ctx->rt, GH, (size_t)H, (size_t)(T - 1) * N, 1.0f,
-                      matrix(dgates->mem, dgates->offset + NH * G, GH, true),
-                      matrix(state->mem, state->offset, (size_t)H, false), written ? 1.0f : 0.0f,
-                      mdw, 1, 0, 0, 0);
+            clrt_gemm(&ctx->rt,
+                      (clrt_gemm_desc){.m = GH,
+                                       .n = (size_t)H,
+                                       .k = (size_t)(T - 1) * N,
+                                       .a = matrix(dgates->mem, dgates->offset + NH * G, GH, true),
+                                       .b = matrix(state->mem, state->offset, (size_t)H, false),
+                                       .c = mdw,
+                                       .beta = written ? 1.0f : 0.0f});
             written = true;
         }
         if (h0) {
-            clrt_gemm(&ctx->rt, GH, (size_t)H, (size_t)N, 1.0f,
-                      matrix(dgates->mem, dgates->offset, GH, true),
-                      matrix(h0->mem, h0->offset, (size_t)H, false), written ? 1.0f : 0.0f, mdw, 1,
-                      0, 0, 0);
+            clrt_gemm(&ctx->rt, (clrt_gemm_desc){.m = GH,
+                                                 .n = (size_t)H,
+                                                 .k = (size_t)N,
+                                                 .a = matrix(dgates->mem, dgates->offset, GH, true),
+                                                 .b = matrix(h0->mem, h0->offset, (size_t)H, false),
+                                                 .c = mdw,
+                                                 .beta = written ? 1.0f : 0.0f});
             written = true;
         }
         if (!written) /* T = 1 from a zero state: W_hh had no effect */
@@ -187,10 +205,14 @@ static void core_backward(clg_context *ctx, const eng_node *node)
     int64_t rows = (int64_t)T * N;
     clg_tensor *ones = db ? eng_new(ctx, CLG_DTYPE_F32, 1, &rows) : NULL;
     if (ones && clg_tensor_fill(ones, 1.0f) == CLG_STATUS_OK)
-        clrt_gemm(&ctx->rt, 1, GH, (size_t)rows, 1.0f,
-                  matrix(ones->mem, ones->offset, (size_t)rows, false),
-                  matrix(dgates->mem, dgates->offset, GH, false), acc_b ? 1.0f : 0.0f,
-                  matrix(db->mem, db->offset, GH, false), 1, 0, 0, 0);
+        clrt_gemm(&ctx->rt,
+                  (clrt_gemm_desc){.m = 1,
+                                   .n = GH,
+                                   .k = (size_t)rows,
+                                   .a = matrix(ones->mem, ones->offset, (size_t)rows, false),
+                                   .b = matrix(dgates->mem, dgates->offset, GH, false),
+                                   .c = matrix(db->mem, db->offset, GH, false),
+                                   .beta = acc_b ? 1.0f : 0.0f});
     if (dx && acc_x)
         eng_grad_accumulate(ctx, xproj, dgates);
 }
@@ -304,7 +326,9 @@ static clg_tensor *recurrent(const char *op, int G, clg_tensor *input, clg_tenso
             clrt_matrix h_prev =
                 t > 0 ? matrix(state->mem, state->offset + (size_t)(t - 1) * NH, (size_t)H, false)
                       : matrix(h0->mem, h0->offset, (size_t)H, false);
-            clrt_gemm(&ctx->rt, (size_t)N, GH, (size_t)H, 1.0f, h_prev, w, 0.0f, mhg, 1, 0, 0, 0);
+            clrt_gemm(&ctx->rt,
+                      (clrt_gemm_desc){
+                          .m = (size_t)N, .n = GH, .k = (size_t)H, .a = h_prev, .b = w, .c = mhg});
         }
         if (G == 4)
             OP_LAUNCH(ctx, SOURCE, kernel, NH / units, ENG_ARG_TENSOR(xproj),

@@ -1,5 +1,5 @@
-/* tests/cl/test_gemm.c: the GEMM layer (cl/blas.c, cl/gemm.c, cl/gemm.cl):
- * every candidate the dispatcher can choose against a naive host GEMM over
+/* tests/cl/test_gemm.c: the GEMM layer (cl/gemm.c, cl/gemm_kernels.c, cl/blas.c,
+ * cl/gemm.cl): every candidate the dispatcher can choose against a naive host GEMM over
  * edge shapes, long K, the tuned table written by the tuner and read back,
  * shape recording, CLGRAD_GEMM, and no allocation in a steady state.
  *
@@ -134,6 +134,25 @@ static void problem_free(problem *p)
     free(p->want);
 }
 
+/* The problem's product on its operands' tensors, as clrt_gemm_desc. */
+static clrt_gemm_desc problem_desc(const problem *p, const clg_tensor *ta, const clg_tensor *tb,
+                                   const clg_tensor *tc)
+{
+    const layout *l = &p->l;
+    return (clrt_gemm_desc){.m = (size_t)l->m,
+                            .n = (size_t)l->n,
+                            .k = (size_t)l->k,
+                            .a = {ta->mem, l->a_off, l->lda, l->ta},
+                            .b = {tb->mem, l->b_off, l->ldb, l->tb},
+                            .c = {tc->mem, l->c_off, l->ldc, false},
+                            .alpha = p->alpha,
+                            .beta = p->beta,
+                            .batch = (size_t)l->batch,
+                            .stride_a = l->stride_a,
+                            .stride_b = l->stride_b,
+                            .stride_c = l->stride_c};
+}
+
 /* Runs `candidate` on the problem and compares the whole C buffer: the
  * window with the host result, everything else untouched. */
 static void check_problem(clg_context *ctx, int candidate, const problem *p)
@@ -142,11 +161,7 @@ static void check_problem(clg_context *ctx, int candidate, const problem *p)
     clg_tensor *ta = test_tensor(ctx, 1, (int64_t[]){(int64_t)p->na}, p->a, false);
     clg_tensor *tb = test_tensor(ctx, 1, (int64_t[]){(int64_t)p->nb}, p->b, false);
     clg_tensor *tc = test_tensor(ctx, 1, (int64_t[]){(int64_t)p->nc}, p->c, false);
-    clrt_matrix ma = {ta->mem, l->a_off, l->lda, l->ta}, mb = {tb->mem, l->b_off, l->ldb, l->tb};
-    clrt_matrix mc = {tc->mem, l->c_off, l->ldc, false};
-    clg_status status =
-        clrt_gemm_run(&ctx->rt, candidate, (size_t)l->m, (size_t)l->n, (size_t)l->k, p->alpha, ma,
-                      mb, p->beta, mc, (size_t)l->batch, l->stride_a, l->stride_b, l->stride_c);
+    clg_status status = clrt_gemm_run(&ctx->rt, candidate, problem_desc(p, ta, tb, tc));
     ck_assert_msg(status == CLG_STATUS_OK, "%s: %s", clrt_gemm_candidate_get(candidate)->name,
                   clg_context_error(ctx));
     float *got = test_download(tc);
@@ -294,7 +309,8 @@ START_TEST(test_gemm_long_k_blocked)
             if (!is_own(cand))
                 continue;
             ck_assert_int_eq(
-                clrt_gemm_run(&ctx->rt, cand, m, n, k, 1.0f, ma, mb, 0.0f, mc, 1, 0, 0, 0),
+                clrt_gemm_run(&ctx->rt, cand,
+                              (clrt_gemm_desc){.m = m, .n = n, .k = k, .a = ma, .b = mb, .c = mc}),
                 CLG_STATUS_OK);
             float *got = test_download(dc);
             char what[80];
@@ -518,7 +534,9 @@ START_TEST(test_gemm_steady_state_allocates_nothing)
                 clrt_matrix mc = {c->mem, 0, (size_t)n, false};
                 clg_step_begin(ctx);
                 ck_assert_int_eq(
-                    clrt_gemm_run(&ctx->rt, cand, m, n, k, 1.0f, ma, mb, 0.0f, mc, 1, 0, 0, 0),
+                    clrt_gemm_run(
+                        &ctx->rt, cand,
+                        (clrt_gemm_desc){.m = m, .n = n, .k = k, .a = ma, .b = mb, .c = mc}),
                     CLG_STATUS_OK);
                 clg_step_end(ctx);
             }
@@ -716,17 +734,14 @@ static void check_split(clg_context *ctx, int candidate, size_t slices, const pr
     clg_tensor *ta = test_tensor(ctx, 1, (int64_t[]){(int64_t)p->na}, p->a, false);
     clg_tensor *tb = test_tensor(ctx, 1, (int64_t[]){(int64_t)p->nb}, p->b, false);
     clg_tensor *tc = test_tensor(ctx, 1, (int64_t[]){(int64_t)p->nc}, p->c, false);
-    clrt_matrix ma = {ta->mem, l->a_off, l->lda, l->ta}, mb = {tb->mem, l->b_off, l->ldb, l->tb};
-    clrt_matrix mc = {tc->mem, l->c_off, l->ldc, false};
     char what[200];
     snprintf(what, sizeof what, "plan %s, %s in %zu slices, %dx%dx%d %c%c batch %d beta %g",
              ctx->rt.plan.name, clrt_gemm_candidate_get(candidate)->name, slices, l->m, l->n, l->k,
              l->ta ? 'T' : 'N', l->tb ? 'T' : 'N', l->batch, (double)p->beta);
     clg_counters before, after;
     clg_counters_get(ctx, &before);
-    clg_status status = clrt_gemm_split_run(
-        &ctx->rt, candidate, slices, (size_t)l->m, (size_t)l->n, (size_t)l->k, p->alpha, ma, mb,
-        p->beta, mc, (size_t)l->batch, l->stride_a, l->stride_b, l->stride_c);
+    clg_status status =
+        clrt_gemm_split_run(&ctx->rt, candidate, slices, problem_desc(p, ta, tb, tc));
     ck_assert_msg(status == CLG_STATUS_OK, "%s: %s", what, clg_context_error(ctx));
     clg_counters_get(ctx, &after);
     ck_assert_msg(after.gemm_calls == before.gemm_calls + 1, "%s: counted %llu GEMMs", what,
