@@ -5,7 +5,10 @@
  * as is: F32 and I32 tensors of rank <= 4 and string metadata; F64, F16 and
  * BF16 tensors, which PyTorch users save, are converted to F32 on reading
  * (every later user of a checkpoint takes F32). */
+/* O_TMPFILE (Linux's unnamed files) is a GNU extension of <fcntl.h>. */
+#define _GNU_SOURCE
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -845,6 +848,88 @@ static void remove_stale_temporaries(const char *path)
     closedir(dir);
 }
 
+/* The checkpoint's bytes into f: the length, the header, then each tensor
+ * read back from the device. */
+static bool write_checkpoint(FILE *f, const clg_params *params, const char *header,
+                             size_t header_len)
+{
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++)
+        len8[i] = (unsigned char)((uint64_t)header_len >> (8 * i));
+    bool ok = fwrite(len8, 1, 8, f) == 8 && fwrite(header, 1, header_len, f) == header_len;
+    float *host = NULL;
+    size_t host_cap = 0;
+    for (size_t i = 0; ok && i < clg_params_count(params); i++) {
+        const clg_tensor *t = clg_params_tensor(params, i);
+        size_t n = (size_t)clg_tensor_numel(t);
+        if (n > host_cap) {
+            float *grown = realloc(host, n * sizeof *host);
+            if (!grown) {
+                ok = false;
+                break;
+            }
+            host = grown;
+            host_cap = n;
+        }
+        /* The host is little endian on every platform clgrad targets, as is
+         * safetensors. */
+        ok = clg_tensor_download(t, host, n) == CLG_STATUS_OK && fwrite(host, 4, n, f) == n;
+    }
+    free(host);
+    /* The data must reach the disk before the rename does, or a crash could
+     * leave the new name pointing at an empty file. */
+    return ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
+}
+
+/* Where Linux offers it, the checkpoint is written into an unnamed file
+ * (O_TMPFILE) in the target's folder and given the temporary name only once
+ * it is whole, just before the rename: a process killed while writing
+ * (mpirun ending a job whose other rank died, kill -9) leaves nothing
+ * behind. 1: saved; 0: failed, errno set; -1: unnamed files are not
+ * available here (no O_TMPFILE, a file system without it, no /proc to name
+ * one), so the caller writes a named temporary instead. */
+static int save_unnamed(const clg_params *params, const char *header, size_t header_len,
+                        const char *path, const char *tmp)
+{
+#ifdef O_TMPFILE
+    const char *slash = strrchr(path, '/');
+    char folder[4096];
+    if (!slash)
+        snprintf(folder, sizeof folder, ".");
+    else
+        snprintf(folder, sizeof folder, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    int fd = open(folder, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL ? -1 : 0;
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    if (access(self, F_OK) != 0) {
+        close(fd);
+        return -1;
+    }
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return 0;
+    }
+    bool ok = write_checkpoint(f, params, header, header_len) &&
+              linkat(AT_FDCWD, self, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0;
+    int saved = errno;
+    ok = (fclose(f) == 0) && ok;
+    if (ok && rename(tmp, path) == 0)
+        return 1;
+    saved = errno ? errno : saved;
+    remove(tmp);
+    errno = saved;
+    return 0;
+#else
+    (void)params, (void)header, (void)header_len, (void)path, (void)tmp;
+    return -1;
+#endif
+}
+
 CLG_API clg_status clg_checkpoint_save(clg_context *ctx, const clg_params *params,
                                        const char *path, const char *const *keys,
                                        const char *const *values, size_t n_meta)
@@ -870,47 +955,28 @@ CLG_API clg_status clg_checkpoint_save(clg_context *ctx, const clg_params *param
                         "%s: cannot write checkpoint: it exists and is not a regular file", path);
     }
     remove_stale_temporaries(path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        free(header);
-        return eng_fail(ctx, CLG_STATUS_IO, "%s: cannot write checkpoint: %s", path,
-                        strerror(errno));
-    }
-    unsigned char len8[8];
-    for (int i = 0; i < 8; i++)
-        len8[i] = (unsigned char)((uint64_t)header_len >> (8 * i));
-    bool ok = fwrite(len8, 1, 8, f) == 8 && fwrite(header, 1, header_len, f) == header_len;
-    free(header);
-    float *host = NULL;
-    size_t host_cap = 0;
-    for (size_t i = 0; ok && i < clg_params_count(params); i++) {
-        const clg_tensor *t = clg_params_tensor(params, i);
-        size_t n = (size_t)clg_tensor_numel(t);
-        if (n > host_cap) {
-            float *grown = realloc(host, n * sizeof *host);
-            if (!grown) {
-                ok = false;
-                break;
-            }
-            host = grown;
-            host_cap = n;
-        }
-        /* The host is little endian on every platform clgrad targets, as is
-         * safetensors. */
-        ok = clg_tensor_download(t, host, n) == CLG_STATUS_OK && fwrite(host, 4, n, f) == n;
-    }
-    free(host);
-    /* The data must reach the disk before the rename does, or a crash could
-     * leave the new name pointing at an empty file. */
-    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
+    errno = 0;
+    int unnamed = save_unnamed(params, header, header_len, path, tmp);
+    bool ok = unnamed == 1;
+    if (unnamed < 0) {
+        FILE *f = fopen(tmp, "wb");
+        ok = f && write_checkpoint(f, params, header, header_len);
         int saved = errno;
-        remove(tmp);
+        ok = f && (fclose(f) == 0) && ok;
+        ok = ok && rename(tmp, path) == 0;
+        if (!ok) {
+            saved = errno ? errno : saved;
+            remove(tmp);
+            errno = saved;
+        }
+    }
+    free(header);
+    if (!ok) {
+        int saved = errno;
         if (eng_failed(ctx))
             return ctx->rt.error.status;
         return eng_fail(ctx, CLG_STATUS_IO, "%s: cannot write checkpoint: %s", path,
-                        strerror(saved));
+                        strerror(saved ? saved : EIO));
     }
     return CLG_STATUS_OK;
 }

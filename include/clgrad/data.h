@@ -136,7 +136,9 @@ CLG_API clg_status clg_batcher_seek(clg_batcher *b, int64_t epoch, int64_t posit
 /* Writes every parameter (float32, little endian) and the optional string
  * metadata (`keys[i]` = `values[i]`, in __metadata__) to `path`, through a
  * temporary file in the same folder renamed into place, so a crash never
- * leaves a half-written file. Blocks to read the parameters. */
+ * leaves a half-written file (on Linux an unnamed O_TMPFILE file, named only
+ * once whole, so a kill while writing leaves no temporary either). Blocks
+ * to read the parameters. */
 CLG_API clg_status clg_checkpoint_save(clg_context *ctx, const clg_params *params,
                                        const char *path, const char *const *keys,
                                        const char *const *values, size_t n_meta);
