@@ -35,7 +35,7 @@ struct eng_node {
     clg_tensor *output;
     clg_tensor *saved[ENG_MAX_SAVED];
     float f[4]; /* small op parameters */
-    int i[8];   /* 8: a 2-D window's size, stride and padding per axis */
+    int i[10];  /* 10: pooling's kind, window, stride, padding, dilation, a flag */
     eng_node *prev; /* the node recorded before this one */
 };
 

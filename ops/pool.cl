@@ -1,28 +1,47 @@
 /* ops/pool.cl: max and average pooling 2-D, forward and backward.
  *
- * Geometry arrives as three int4s:
+ * Geometry arrives as four int4s:
  *   in   (N, C, H, W)                       the input; a "plane" is one (n, c)
  *   geo  (Ho, Wo, kh, kw)                   output size and window
  *   step (stride_h, stride_w, pad_h, pad_w)
- * Window (oh, ow) covers rows oh sh - ph .. oh sh - ph + kh - 1 (columns
- * alike). Padding is at most half the window, so every window holds at
- * least one real element. Every kernel has one work-item per row (an
- * output row forward, an input row or band of rows backward) looping along
- * it: the divisions that locate a row are paid once per row, and backward
- * work-items write only their own rows, so nothing is written twice and no
- * atomics are needed. */
+ *   opt  (dilation_h, dilation_w, count_exclude_pad, 0)
+ * Window (oh, ow) reads rows oh sh - ph + i dh for i < kh (columns alike),
+ * spanning dh (kh - 1) + 1 rows. Padding is at most half the window and
+ * each window starts inside the input or its left padding (ceil_mode's rule
+ * in pool.c), so a window holds a real element unless dilation steps over
+ * it (max pooling then gives -inf and index -1, as PyTorch's -inf and zero
+ * gradient). Every kernel has one work-item per row (an output row forward,
+ * an input row or band of rows backward) looping along it: the divisions
+ * that locate a row are paid once per row, and backward work-items write
+ * only their own rows, so nothing is written twice and no atomics are
+ * needed. */
 
-/* The windows covering input row `i` along one axis: outputs o with
- * o s - p <= i <= o s - p + k - 1, clipped to [0, size). */
-inline int first_window(int i, int k, int s, int p)
+/* The windows whose span covers input row `i` along one axis: outputs o
+ * with o s - p <= i <= o s - p + span - 1, clipped to [0, size). */
+inline int first_window(int i, int span, int s, int p)
 {
-    int lowest = i + p - k + 1; /* o s >= this */
+    int lowest = i + p - span + 1; /* o s >= this */
     return lowest <= 0 ? 0 : (lowest + s - 1) / s;
 }
 
 inline int last_window(int i, int s, int p, int size)
 {
     return min((i + p) / s, size - 1);
+}
+
+/* The first tap at or after 0 of a window starting at `start`, taps d apart. */
+inline int first_tap(int start, int d)
+{
+    return start >= 0 ? start : start + (-start + d - 1) / d * d;
+}
+
+/* Average pooling's count along one axis for a window starting at `start`:
+ * clipped to the padded input (size + pad; count_include_pad), or to the
+ * input (exclude). PyTorch's avg_pool2d kernels count so. */
+inline int window_count(int start, int k, int pad, int size, int exclude)
+{
+    int end = min(start + k, size + pad);
+    return exclude ? min(end, size) - max(start, 0) : end - start;
 }
 
 /* out = the window's maximum; index = its position ih W + iw in the plane.
@@ -33,20 +52,22 @@ inline int last_window(int i, int s, int p, int size)
  * cost more than the comparisons; measured 2.5x with PoCL). */
 __kernel void max_pool2d_forward(__global const float *x, int x_off, __global float *out,
                                  int out_off, __global int *index, int index_off, int4 in,
-                                 int4 geo, int4 step, int rows)
+                                 int4 geo, int4 step, int4 opt, int rows)
 {
     int r = get_global_id(0);
     if (r >= rows)
         return;
     int oh = r % geo.x, plane = r / geo.x;
-    int h0 = oh * step.x - step.z, h1 = min(h0 + geo.z, in.z);
-    h0 = max(h0, 0);
+    int h0 = oh * step.x - step.z, h1 = min(h0 + opt.x * (geo.z - 1) + 1, in.z);
+    h0 = first_tap(h0, opt.x);
     __global const float *src = x + x_off + plane * in.z * in.w;
     __global float *o = out + out_off + r * geo.y;
     __global int *arg_out = index + index_off + r * geo.y;
-    if (geo.z == 2 && geo.w == 2 && step.x == 2 && step.y == 2 && step.z == 0 && step.w == 0) {
-        /* The common 2x2 window, stride 2, no padding: four loads and
-         * selects per output, no loops (1.45x faster on PoCL). */
+    if (geo.z == 2 && geo.w == 2 && step.x == 2 && step.y == 2 && step.z == 0 && step.w == 0 &&
+        opt.x == 1 && opt.y == 1 && 2 * geo.x <= in.z && 2 * geo.y <= in.w) {
+        /* The common 2x2 window, stride 2, no padding, none clipped by
+         * ceil_mode: four loads and selects per output, no loops (1.45x
+         * faster on PoCL). */
         int top = 2 * oh * in.w;
         __global const float *r0 = src + top, *r1 = r0 + in.w;
         for (int ow = 0; ow < geo.y; ow++) {
@@ -69,12 +90,13 @@ __kernel void max_pool2d_forward(__global const float *x, int x_off, __global fl
         return;
     }
     for (int ow = 0; ow < geo.y; ow++) {
-        int w0 = ow * step.y - step.w, w1 = min(w0 + geo.w, in.w);
-        w0 = max(w0, 0);
+        int w0 = ow * step.y - step.w, w1 = min(w0 + opt.y * (geo.w - 1) + 1, in.w);
+        w0 = first_tap(w0, opt.y);
         float best = -INFINITY;
-        int arg = h0 * in.w + w0;
-        for (int ih = h0; ih < h1; ih++)
-            for (int iw = w0; iw < w1; iw++) {
+        /* PyTorch's index before any comparison: the first real tap */
+        int arg = h0 < h1 && w0 < w1 ? h0 * in.w + w0 : -1;
+        for (int ih = h0; ih < h1; ih += opt.x)
+            for (int iw = w0; iw < w1; iw += opt.y) {
                 float v = src[ih * in.w + iw];
                 if (v > best || isnan(v)) {
                     best = v;
@@ -93,8 +115,8 @@ __kernel void max_pool2d_forward(__global const float *x, int x_off, __global fl
  * no two work-items write one element, and no division per element). */
 __kernel void max_pool2d_backward(__global const float *g, int g_off,
                                   __global const int *index, int index_off, __global float *dx,
-                                  int dx_off, int4 in, int4 geo, int4 step, int rows,
-                                  int accumulate)
+                                  int dx_off, int4 in, int4 geo, int4 step, int4 opt,
+                                  int rows, int accumulate)
 {
     int r = get_global_id(0);
     if (r >= rows)
@@ -105,17 +127,17 @@ __kernel void max_pool2d_backward(__global const float *g, int g_off,
         for (int iw = 0; iw < in.w; iw++)
             d[iw] = 0.0f;
     int row_start = ih * in.w, oh1 = last_window(ih, step.x, step.z, geo.x);
-    for (int oh = first_window(ih, geo.z, step.x, step.z); oh <= oh1; oh++) {
+    for (int oh = first_window(ih, opt.x * (geo.z - 1) + 1, step.x, step.z); oh <= oh1; oh++) {
         int j0 = (plane * geo.x + oh) * geo.y;
         for (int ow = 0; ow < geo.y; ow++) {
-            int at = index[index_off + j0 + ow] - row_start;
+            int at = index[index_off + j0 + ow] - row_start; /* index -1: no real tap */
             if (at >= 0 && at < in.w)
                 d[at] += g[g_off + j0 + ow];
         }
     }
 }
 
-/* Disjoint windows (stride >= window): dx[plane, index[j]] += g[j] for each
+/* Disjoint windows (stride >= the window's span): dx[plane, index[j]] += g[j] for each
  * output j. Work-item r = plane Ho + oh owns a band of input rows, from its
  * windows' first row (row 0 for the first band) to the next band's (H for
  * the last), which holds its windows whole: every element of dx is written
@@ -124,7 +146,7 @@ __kernel void max_pool2d_backward(__global const float *g, int g_off,
 __kernel void max_pool2d_backward_disjoint(__global const float *g, int g_off,
                                            __global const int *index, int index_off,
                                            __global float *dx, int dx_off, int4 in, int4 geo,
-                                           int4 step, int rows, int accumulate)
+                                           int4 step, int4 opt, int rows, int accumulate)
 {
     int r = get_global_id(0);
     if (r >= rows)
@@ -137,42 +159,46 @@ __kernel void max_pool2d_backward_disjoint(__global const float *g, int g_off,
         for (int i = first * in.w; i < end * in.w; i++)
             d[i] = 0.0f;
     int j0 = r * geo.y;
-    for (int ow = 0; ow < geo.y; ow++)
-        d[index[index_off + j0 + ow]] += g[g_off + j0 + ow];
+    for (int ow = 0; ow < geo.y; ow++) {
+        int at = index[index_off + j0 + ow];
+        if (at >= 0) /* -1: a window of padding only */
+            d[at] += g[g_off + j0 + ow];
+    }
 }
 
-/* out = the window's sum / (kh kw): padded zeros count in the divisor
- * (count_include_pad). Without ceil_mode no window reaches past the padding,
- * so the divisor is always the full window. A work-item per output row, as
+/* out = the window's sum / its count (window_count per axis): the full
+ * window unless ceil_mode's last one runs past the padding, or only real
+ * elements with count_exclude_pad. A work-item per output row, as
  * max_pool2d_forward. */
 __kernel void avg_pool2d_forward(__global const float *x, int x_off, __global float *out,
-                                 int out_off, int4 in, int4 geo, int4 step, int rows)
+                                 int out_off, int4 in, int4 geo, int4 step, int4 opt, int rows)
 {
     int r = get_global_id(0);
     if (r >= rows)
         return;
     int oh = r % geo.x, plane = r / geo.x;
     int h0 = oh * step.x - step.z, h1 = min(h0 + geo.z, in.z);
+    int count_h = window_count(h0, geo.z, step.z, in.z, opt.z);
     h0 = max(h0, 0);
     __global const float *src = x + x_off + plane * in.z * in.w;
     __global float *o = out + out_off + r * geo.y;
-    float area = (float)(geo.z * geo.w);
     for (int ow = 0; ow < geo.y; ow++) {
         int w0 = ow * step.y - step.w, w1 = min(w0 + geo.w, in.w);
+        float count = (float)(count_h * window_count(w0, geo.w, step.w, in.w, opt.z));
         w0 = max(w0, 0);
         float sum = 0.0f;
         for (int ih = h0; ih < h1; ih++)
             for (int iw = w0; iw < w1; iw++)
                 sum += src[ih * in.w + iw];
-        o[ow] = sum / area;
+        o[ow] = sum / count;
     }
 }
 
-/* dx[plane, ih, iw] (+)= sum of g / (kh kw) over the windows covering it.
+/* dx[plane, ih, iw] (+)= sum of g / count over the windows covering it.
  * Work-item r = plane H + ih owns input row ih, as max_pool2d_backward:
- * each covering output row spreads g / (kh kw) over its windows' columns. */
+ * each covering output row spreads g / count over its windows' columns. */
 __kernel void avg_pool2d_backward(__global const float *g, int g_off, __global float *dx,
-                                  int dx_off, int4 in, int4 geo, int4 step, int rows,
+                                  int dx_off, int4 in, int4 geo, int4 step, int4 opt, int rows,
                                   int accumulate)
 {
     int r = get_global_id(0);
@@ -183,13 +209,13 @@ __kernel void avg_pool2d_backward(__global const float *g, int g_off, __global f
     if (!accumulate)
         for (int iw = 0; iw < in.w; iw++)
             d[iw] = 0.0f;
-    float area = (float)(geo.z * geo.w);
     int oh1 = last_window(ih, step.x, step.z, geo.x);
     for (int oh = first_window(ih, geo.z, step.x, step.z); oh <= oh1; oh++) {
         __global const float *grow = g + g_off + (plane * geo.x + oh) * geo.y;
+        int count_h = window_count(oh * step.x - step.z, geo.z, step.z, in.z, opt.z);
         for (int ow = 0; ow < geo.y; ow++) {
-            float v = grow[ow] / area;
             int w0 = ow * step.y - step.w;
+            float v = grow[ow] / (float)(count_h * window_count(w0, geo.w, step.w, in.w, opt.z));
             for (int iw = max(w0, 0); iw < min(w0 + geo.w, in.w); iw++)
                 d[iw] += v;
         }

@@ -174,24 +174,39 @@ CLG_API clg_tensor *clg_conv2d_act(clg_tensor *input, clg_tensor *weight, clg_te
                                    const clg_conv2d_params *params, clg_activation act,
                                    float negative_slope);
 
-/* Window, stride and zero padding of a 2-D pooling. */
+/* Window, stride and zero padding of a 2-D pooling, and PyTorch's options.
+ * A block of zeros past pad_w means PyTorch's defaults, so blocks written
+ * before the options existed keep their meaning: dilation 0 is read as 1,
+ * ceil_mode false, count_exclude_pad false (count_include_pad=True). */
 typedef struct clg_pool2d_params {
     int kernel_h, kernel_w;
     int stride_h, stride_w;
     int pad_h, pad_w;
+    int dilation_h, dilation_w; /* max pooling only (PyTorch's avg_pool2d has none) */
+    bool ceil_mode;             /* Ho rounded up, as below */
+    bool count_exclude_pad;     /* avg pooling: count_include_pad=False */
 } clg_pool2d_params;
 
-/* A square window, stride = window, no padding (PyTorch's defaults). */
+/* A square window, stride = window, no padding, dilation 1, ceil_mode and
+ * count_exclude_pad false (PyTorch's defaults). */
 CLG_API clg_pool2d_params clg_pool2d_params_default(int kernel);
 
-/* torch.nn.functional.max_pool2d / avg_pool2d on (N, C, H, W); padding may
- * be at most half the window, as in PyTorch. Max pooling sends the gradient
- * to the first maximum of each window (a NaN counts as the maximum, as in
- * PyTorch); average pooling counts padded zeros in the divisor
- * (count_include_pad=True, PyTorch's default). params must not be NULL.
- * Errors: an input of rank other than 4 or a window larger than the padded
- * input (CLG_STATUS_SHAPE); a window or stride below 1, a padding negative
- * or above half the window (CLG_STATUS_INVALID_ARGUMENT). */
+/* torch.nn.functional.max_pool2d / avg_pool2d on (N, C, H, W) -> (N, C, Ho,
+ * Wo) with Ho = (H + 2 pad_h - dilation_h (kernel_h - 1) - 1) / stride_h + 1,
+ * the division rounded up under ceil_mode, less one where the last window
+ * would then start past the input and left padding ((Ho - 1) stride_h >=
+ * H + pad_h); Wo alike. Padding may be at most half the window (kernel, not
+ * dilated), as in PyTorch. Max pooling reads taps dilation apart, padding
+ * never wins (a window of padding only is -inf, its gradient dropped, as in
+ * PyTorch), and it sends the gradient to the first maximum of each window (a
+ * NaN counts as the maximum, as in PyTorch). Average pooling divides by the
+ * window clipped to the padded input (count_include_pad=True, PyTorch's
+ * default; only ceil_mode's last window is ever clipped), or with
+ * count_exclude_pad by the window's real elements. params must not be NULL.
+ * Errors: an input of rank other than 4 or a (dilated) window larger than
+ * the padded input (CLG_STATUS_SHAPE); a window or stride below 1, a negative
+ * dilation, a dilation above 1 for avg pooling, a padding negative or above
+ * half the window (CLG_STATUS_INVALID_ARGUMENT). */
 CLG_API clg_tensor *clg_max_pool2d(clg_tensor *input, const clg_pool2d_params *params);
 CLG_API clg_tensor *clg_avg_pool2d(clg_tensor *input, const clg_pool2d_params *params);
 

@@ -500,16 +500,24 @@ class Flatten(Module):
 
 
 class MaxPool2d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation, self.ceil_mode = dilation, ceil_mode
 
     def forward(self, x):
-        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                              self.ceil_mode)
 
 
-class AvgPool2d(MaxPool2d):
+class AvgPool2d(Module):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True):
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
     def forward(self, x):
-        return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                              self.count_include_pad)
 
 
 class Identity(Module):

@@ -351,20 +351,27 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                                             _operand(bias, ctx), p), ctx)
 
 
-def _pool_params(kernel_size, stride, padding):
+def _pool_params(kernel_size, stride, padding, dilation=1, ceil_mode=False,
+                 count_include_pad=True):
     p = ffi.new('clg_pool2d_params *')
     p.kernel_h, p.kernel_w = _pair(kernel_size)
     p.stride_h, p.stride_w = _pair(kernel_size if stride is None else stride)
     p.pad_h, p.pad_w = _pair(padding)
+    p.dilation_h, p.dilation_w = _pair(dilation)
+    p.ceil_mode = bool(ceil_mode)
+    p.count_exclude_pad = not count_include_pad
     return p
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0):
-    return _unary(lib.clg_max_pool2d, input, _pool_params(kernel_size, stride, padding))
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    return _unary(lib.clg_max_pool2d, input,
+                  _pool_params(kernel_size, stride, padding, dilation, ceil_mode))
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0):
-    return _unary(lib.clg_avg_pool2d, input, _pool_params(kernel_size, stride, padding))
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    return _unary(lib.clg_avg_pool2d, input,
+                  _pool_params(kernel_size, stride, padding, 1, ceil_mode, count_include_pad))
 
 
 def dropout(a, p=0.5, training=True, seed=None, offset=None):

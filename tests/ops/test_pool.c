@@ -20,26 +20,65 @@ typedef struct pool_case {
 
 static clg_pool2d_params params(int kh, int kw, int sh, int sw, int ph, int pw)
 {
-    return (clg_pool2d_params){kh, kw, sh, sw, ph, pw};
+    clg_pool2d_params p = clg_pool2d_params_default(1);
+    p.kernel_h = kh;
+    p.kernel_w = kw;
+    p.stride_h = sh;
+    p.stride_w = sw;
+    p.pad_h = ph;
+    p.pad_w = pw;
+    return p;
+}
+
+/* params with dilation (dh, dw), ceil_mode and count_exclude_pad. */
+static clg_pool2d_params options(clg_pool2d_params p, int dh, int dw, bool ceil_mode, bool exclude)
+{
+    p.dilation_h = dh;
+    p.dilation_w = dw;
+    p.ceil_mode = ceil_mode;
+    p.count_exclude_pad = exclude;
+    return p;
+}
+
+/* The outputs along an axis, counted window by window: every window that
+ * fits in the padded input, and under ceil_mode one more, partly past it,
+ * if the last left padded rows uncovered and it starts inside the input or
+ * the left padding (PyTorch's rule). */
+static int host_out(int size, int k, int s, int pad, int dilation, bool ceil_mode)
+{
+    int span = dilation * (k - 1) + 1, out = 0;
+    while (out * s - pad + span <= size + pad)
+        out++;
+    bool uncovered = (out - 1) * s - pad + span < size + pad;
+    if (ceil_mode && uncovered && out * s - pad < size)
+        out++;
+    return out;
 }
 
 static int out_h(const pool_case *pc)
 {
-    return (pc->h + 2 * pc->p.pad_h - pc->p.kernel_h) / pc->p.stride_h + 1;
+    const clg_pool2d_params *p = &pc->p;
+    return host_out(pc->h, p->kernel_h, p->stride_h, p->pad_h, p->dilation_h, p->ceil_mode);
 }
 
 static int out_w(const pool_case *pc)
 {
-    return (pc->w + 2 * pc->p.pad_w - pc->p.kernel_w) / pc->p.stride_w + 1;
+    const clg_pool2d_params *p = &pc->p;
+    return host_out(pc->w, p->kernel_w, p->stride_w, p->pad_w, p->dilation_w, p->ceil_mode);
 }
 
-/* The naive host reference: for each window, its max (padding is -inf; the
- * first maximum in row-major order wins, and gets g) or its mean over
- * kh kw positions (padding counts as zeros); dx sums what each window sends. */
+/* The naive host reference: for each window, its max over the taps
+ * (dilation apart; padding is -inf; the first maximum in row-major order
+ * wins, and gets g; a window of padding only is -inf and sends nothing) or
+ * its mean: the sum over the taps in the input divided by the taps in the
+ * padded input (count_include_pad) or in the input (count_exclude_pad);
+ * dx sums what each window sends. */
 static void host_pool(int kind, const pool_case *pc, const float *x, const float *g, float *y,
                       float *dx)
 {
-    int ho = out_h(pc), wo = out_w(pc), kh = pc->p.kernel_h, kw = pc->p.kernel_w;
+    const clg_pool2d_params *p = &pc->p;
+    int ho = out_h(pc), wo = out_w(pc), kh = p->kernel_h, kw = p->kernel_w;
+    int dh = p->dilation_h, dw = p->dilation_w;
     size_t nx = (size_t)pc->n * pc->c * pc->h * pc->w;
     for (size_t i = 0; i < nx; i++)
         dx[i] = 0;
@@ -48,12 +87,15 @@ static void host_pool(int kind, const pool_case *pc, const float *x, const float
             for (int ow = 0; ow < wo; ow++) {
                 int o = (plane * ho + oh) * wo + ow;
                 double best = -INFINITY, sum = 0;
-                int arg = -1;
+                int arg = -1, count = 0;
                 for (int i = 0; i < kh; i++)
                     for (int j = 0; j < kw; j++) {
-                        int ih = oh * pc->p.stride_h - pc->p.pad_h + i;
-                        int iw = ow * pc->p.stride_w - pc->p.pad_w + j;
-                        if (ih < 0 || ih >= pc->h || iw < 0 || iw >= pc->w)
+                        int ih = oh * p->stride_h - p->pad_h + i * dh;
+                        int iw = ow * p->stride_w - p->pad_w + j * dw;
+                        bool real = ih >= 0 && ih < pc->h && iw >= 0 && iw < pc->w;
+                        bool padded = ih < pc->h + p->pad_h && iw < pc->w + p->pad_w;
+                        count += p->count_exclude_pad ? real : padded;
+                        if (!real)
                             continue;
                         int e = (plane * pc->h + ih) * pc->w + iw;
                         sum += x[e];
@@ -64,15 +106,16 @@ static void host_pool(int kind, const pool_case *pc, const float *x, const float
                     }
                 if (kind == 0) {
                     y[o] = (float)best;
-                    dx[arg] += g[o];
+                    if (arg >= 0)
+                        dx[arg] += g[o];
                 } else {
-                    y[o] = (float)(sum / (kh * kw));
+                    y[o] = (float)(sum / count);
                     for (int i = 0; i < kh; i++)
                         for (int j = 0; j < kw; j++) {
-                            int ih = oh * pc->p.stride_h - pc->p.pad_h + i;
-                            int iw = ow * pc->p.stride_w - pc->p.pad_w + j;
+                            int ih = oh * p->stride_h - p->pad_h + i;
+                            int iw = ow * p->stride_w - p->pad_w + j;
                             if (ih >= 0 && ih < pc->h && iw >= 0 && iw < pc->w)
-                                dx[(plane * pc->h + ih) * pc->w + iw] += g[o] / (kh * kw);
+                                dx[(plane * pc->h + ih) * pc->w + iw] += g[o] / count;
                         }
                 }
             }
@@ -94,6 +137,9 @@ static void check_case(clg_context *ctx, int kind, const pool_case *pc, const fl
         test_random(x, nx, 1, -1, 1);
     test_random(g, ny, 2, -1, 1);
     host_pool(kind, pc, x, g, y, dx);
+    float *finite = malloc(ny * sizeof *finite); /* y, its -inf (padding only) zeroed */
+    for (size_t i = 0; i < ny; i++)
+        finite[i] = isinf(y[i]) ? 0.0f : y[i];
     clg_tensor *tx = test_tensor(ctx, 4, (int64_t[]){pc->n, pc->c, pc->h, pc->w}, x, true);
     for (int pass = 1; pass <= 2; pass++) {
         clg_step_begin(ctx);
@@ -101,10 +147,18 @@ static void check_case(clg_context *ctx, int kind, const pool_case *pc, const fl
         ck_assert_msg(out != NULL, "%s", clg_context_error(ctx));
         ck_assert_int_eq(clg_tensor_dim(out, 0), pc->n);
         ck_assert_int_eq(clg_tensor_dim(out, 1), pc->c);
-        ck_assert_int_eq(clg_tensor_dim(out, 2), ho);
-        ck_assert_int_eq(clg_tensor_dim(out, 3), wo);
+        ck_assert_msg(clg_tensor_dim(out, 2) == ho && clg_tensor_dim(out, 3) == wo,
+                      "%s of %dx%d, window %dx%d: got %lldx%lld outputs, want %dx%d", names[kind],
+                      pc->h, pc->w, pc->p.kernel_h, pc->p.kernel_w,
+                      (long long)clg_tensor_dim(out, 2), (long long)clg_tensor_dim(out, 3), ho, wo);
         float *got = test_download(out);
-        test_assert_close(got, y, ny, test_tol_get("default"), names[kind]);
+        for (size_t i = 0; i < ny; i++)
+            if (isinf(y[i])) { /* compared exactly here: -inf - -inf is NaN */
+                ck_assert_msg(got[i] == y[i], "%s[%zu]: got %g, want -inf", names[kind], i,
+                              (double)got[i]);
+                got[i] = 0.0f;
+            }
+        test_assert_close(got, finite, ny, test_tol_get("default"), names[kind]);
         free(got);
         clg_tensor *tg =
             clg_tensor_from_host(ctx, CLG_DTYPE_F32, 4, (int64_t[]){pc->n, pc->c, ho, wo}, g);
@@ -120,6 +174,7 @@ static void check_case(clg_context *ctx, int kind, const pool_case *pc, const fl
     free(x);
     free(g);
     free(y);
+    free(finite);
     free(dx);
 }
 
@@ -135,10 +190,32 @@ START_TEST(test_pool2d_matches_host)
         {1, 1, 9, 7, params(5, 5, 2, 3, 2, 2)}, /* padding 2 */
         {2, 3, 7, 7, params(2, 2, 3, 3, 1, 0)}, /* stride > window: some inputs in none */
         {1, 2, 4, 3, params(4, 3, 1, 1, 0, 0)}, /* one window covering everything */
+        /* ceil_mode adding a window: a clipped last row and column, through
+         * the disjoint backward (max) and with the 2x2 fast path off */
+        {2, 2, 7, 5, options(params(2, 2, 2, 2, 0, 0), 1, 1, true, false)},
+        {1, 3, 6, 8, options(params(3, 3, 2, 2, 1, 1), 1, 1, true, false)}, /* Ho 3 -> 4 */
+        {1, 2, 9, 7, options(params(3, 2, 3, 2, 1, 1), 1, 1, true, false)}, /* stride 3 */
+        /* count_exclude_pad with padding, and with ceil_mode */
+        {1, 3, 7, 5, options(params(3, 3, 2, 2, 1, 1), 1, 1, false, true)},
+        {2, 2, 6, 8, options(params(3, 3, 2, 2, 1, 1), 1, 1, true, true)},
+        {1, 1, 9, 7, options(params(5, 4, 2, 3, 2, 2), 1, 1, true, true)},
+    };
+    /* max only: dilation, alone and with padding and ceil_mode */
+    const pool_case dilated[] = {
+        {2, 3, 9, 8, options(params(3, 3, 1, 1, 0, 0), 2, 2, false, false)},
+        {1, 2, 9, 7, options(params(3, 2, 2, 1, 1, 1), 2, 3, false, false)},
+        {1, 3, 8, 10, options(params(3, 3, 2, 3, 1, 1), 2, 2, true, false)},
+        /* stride >= span: the disjoint backward with dilation */
+        {2, 2, 11, 10, options(params(2, 2, 3, 3, 0, 1), 2, 2, true, false)},
+        /* a window of padding only (its taps -1 and 1 miss the 1-wide
+         * input): -inf and no gradient, as in PyTorch */
+        {1, 2, 5, 1, options(params(2, 2, 1, 1, 1, 1), 1, 2, false, false)},
     };
     for (int kind = 0; kind < 2; kind++)
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
             check_case(ctx, kind, &cases[i], NULL);
+    for (size_t i = 0; i < sizeof dilated / sizeof dilated[0]; i++)
+        check_case(ctx, 0, &dilated[i], NULL);
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -170,7 +247,8 @@ START_TEST(test_max_pool2d_ties_and_padding)
     /* a NaN is the maximum, and takes the gradient, as in PyTorch */
     tx = test_tensor(ctx, 4, (int64_t[]){1, 1, 2, 2}, (float[]){1, NAN, 3, 2}, true);
     clg_step_begin(ctx);
-    out = clg_max_pool2d(tx, &(clg_pool2d_params){2, 2, 2, 2, 0, 0});
+    clg_pool2d_params p22 = params(2, 2, 2, 2, 0, 0);
+    out = clg_max_pool2d(tx, &p22);
     got = test_download(out);
     ck_assert(isnan(got[0]));
     free(got);
@@ -184,7 +262,8 @@ START_TEST(test_max_pool2d_ties_and_padding)
      * both windows hold the NaN, so it takes both gradients */
     tx = test_tensor(ctx, 4, (int64_t[]){1, 1, 2, 3}, (float[]){1, NAN, 3, 2, 5, 0}, true);
     clg_step_begin(ctx);
-    out = clg_max_pool2d(tx, &(clg_pool2d_params){2, 2, 1, 1, 0, 0});
+    clg_pool2d_params p21 = params(2, 2, 1, 1, 0, 0);
+    out = clg_max_pool2d(tx, &p21);
     got = test_download(out);
     ck_assert(isnan(got[0]) && isnan(got[1]));
     free(got);
@@ -230,7 +309,17 @@ START_TEST(test_pool2d_gradcheck)
         test_gradcheck(ctx, run_pool, &a, 1, &tx, test_tol_get("gradcheck"));
         pool_arg b = {kind, params(2, 2, 2, 2, 0, 0)};
         test_gradcheck(ctx, run_pool, &b, 1, &tx, test_tol_get("gradcheck"));
+        /* ceil_mode's clipped windows, with and without count_exclude_pad */
+        pool_arg c = {kind, options(params(2, 3, 2, 2, 1, 1), 1, 1, true, kind == 1)};
+        test_gradcheck(ctx, run_pool, &c, 1, &tx, test_tol_get("gradcheck"));
+        pool_arg d = {kind, options(params(3, 3, 2, 2, 1, 1), 1, 1, true, false)};
+        test_gradcheck(ctx, run_pool, &d, 1, &tx, test_tol_get("gradcheck"));
     }
+    /* max pooling dilated, with ceil_mode, overlapping and disjoint */
+    pool_arg e = {0, options(params(2, 2, 1, 2, 1, 1), 2, 2, true, false)};
+    test_gradcheck(ctx, run_pool, &e, 1, &tx, test_tol_get("gradcheck"));
+    pool_arg f = {0, options(params(2, 2, 3, 3, 0, 0), 2, 2, true, false)};
+    test_gradcheck(ctx, run_pool, &f, 1, &tx, test_tol_get("gradcheck"));
     clg_tensor_destroy(tx);
     clg_context_destroy(ctx);
 }
@@ -240,9 +329,13 @@ START_TEST(test_pool2d_golden)
 {
     clg_context *ctx = test_context();
     clg_safetensors *st = test_golden_open(ctx, "ops_pool");
-    const char *cases[] = {"k2", "k3s2p1", "rect", "overlap", "k5s2p2"};
+    const char *cases[] = {"k2",      "k3s2p1",    "rect",        "overlap",   "k5s2p2",
+                           "ceil_k2", "ceil_k3p1", "exclude_p1",  "ceil_excl", "dil2",
+                           "dil2_p1", "dil_ceil",  "dil_disjoint"};
     for (int kind = 0; kind < 2; kind++)
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            if (kind == 1 && strncmp(cases[i], "dil", 3) == 0)
+                continue; /* PyTorch's avg_pool2d has no dilation */
             char name[64], pname[80];
             snprintf(name, sizeof name, "%s.%s", names[kind], cases[i]);
             snprintf(pname, sizeof pname, "%s.params", name);
@@ -251,9 +344,10 @@ START_TEST(test_pool2d_golden)
             const int64_t *shape;
             ck_assert_msg(clg_safetensors_get(st, pname, NULL, &rank, &shape, &data), "no %s",
                           pname);
-            ck_assert_int_eq(shape[0], 6);
+            ck_assert_int_eq(shape[0], 10);
             const int32_t *v = data;
-            pool_arg a = {kind, params(v[0], v[1], v[2], v[3], v[4], v[5])};
+            pool_arg a = {kind, options(params(v[0], v[1], v[2], v[3], v[4], v[5]), v[6], v[7],
+                                        v[8] != 0, v[9] == 0)};
             test_golden_case(ctx, st, name, run_pool, &a, 1, 0, test_tol_get("golden"));
         }
     clg_safetensors_destroy(st);
@@ -295,7 +389,32 @@ START_TEST(test_pool2d_bad_input)
     expect_error(ctx, clg_max_pool2d(x, &p), CLG_STATUS_SHAPE,
                  "clg_max_pool2d: window 5x5 is larger than the padded input 4x4 (input "
                  "[1, 1, 4, 4], padding (0, 0))");
-    /* padding 2 makes the same window fit: one output */
+    /* a dilated window wider than the padded input, and a dilation PyTorch
+     * does not take */
+    p = options(params(2, 3, 1, 1, 1, 1), 6, 2, false, false);
+    expect_error(ctx, clg_max_pool2d(x, &p), CLG_STATUS_SHAPE,
+                 "clg_max_pool2d: window 2x3 dilated (6, 2) spans 7x5 (dilation (kernel - 1) + "
+                 "1), larger than the padded input 6x6 (input [1, 1, 4, 4], padding (1, 1))");
+    p = options(params(3, 3, 1, 1, 1, 1), 2, 2, true, false);
+    p.pad_w = 2; /* half the window, not of its span 5x5, as in PyTorch */
+    expect_error(ctx, clg_max_pool2d(x, &p), CLG_STATUS_INVALID_ARGUMENT,
+                 "clg_max_pool2d: padding (1, 2) must be between 0 and half the window 3x3");
+    p = options(params(2, 2, 1, 1, 0, 0), 2, 1, false, false);
+    expect_error(ctx, clg_avg_pool2d(x, &p), CLG_STATUS_INVALID_ARGUMENT,
+                 "clg_avg_pool2d: dilation (2, 1) must be 1: average pooling is not dilated (as "
+                 "PyTorch's avg_pool2d)");
+    p.dilation_h = -1;
+    expect_error(ctx, clg_max_pool2d(x, &p), CLG_STATUS_INVALID_ARGUMENT,
+                 "clg_max_pool2d: dilation (-1, 1) must be positive (0 reads as 1)");
+    /* ceil_mode never adds a window starting in the right padding: H 4,
+     * padding 1, window 2, stride 3 rounds (4 + 2 - 2) / 3 + 1 up to 3, but
+     * the third window would start at row 5, past H + padding (PyTorch: 2) */
+    p = options(params(2, 2, 3, 3, 1, 1), 0, 0, true, false);
+    clg_tensor *ceiled = clg_avg_pool2d(x, &p);
+    ck_assert_msg(ceiled != NULL, "%s", clg_context_error(ctx));
+    ck_assert_int_eq(clg_tensor_dim(ceiled, 2), 2);
+    /* padding 2 makes the 5x5 window fit: one output */
+    p = clg_pool2d_params_default(5);
     p.pad_h = p.pad_w = 2;
     clg_tensor *out = clg_max_pool2d(x, &p);
     ck_assert_msg(out != NULL, "%s", clg_context_error(ctx));

@@ -66,6 +66,15 @@ def pool2d(x, size, reduce):
     return reduce(x.reshape(n, c, h // size, size, w // size, size), axis=(3, 5))
 
 
+def pool2d_ceil(x, size, reduce):
+    """ceil_mode=True with count_include_pad=False: the clipped last windows
+    see NaN past the input, which np.nanmax and np.nanmean skip."""
+    n, c, h, w = x.shape
+    padded = np.full((n, c, -(-h // size) * size, -(-w // size) * size), np.nan, x.dtype)
+    padded[:, :, :h, :w] = x
+    return pool2d(padded, size, reduce)
+
+
 LABELS = np.array([2, 0, 1, 2])
 
 # name: (clgrad function, NumPy reference, input makers)
@@ -134,6 +143,10 @@ CASES = {
                    [('distinct', (2, 2, 4, 4))]),
     'avg_pool2d': (lambda x: clgrad.avg_pool2d(x, 2), lambda x: pool2d(x, 2, np.mean),
                    [(2, 1, 4, 4)]),
+    'max_pool2d_ceil': (lambda x: clgrad.max_pool2d(x, 2, ceil_mode=True),
+                        lambda x: pool2d_ceil(x, 2, np.nanmax), [('distinct', (1, 2, 5, 3))]),
+    'avg_pool2d_ceil': (lambda x: clgrad.avg_pool2d(x, 2, ceil_mode=True, count_include_pad=False),
+                        lambda x: pool2d_ceil(x, 2, np.nanmean), [(1, 2, 5, 3)]),
     'flatten': (lambda x: clgrad.flatten(x, 1), lambda x: x.reshape(2, -1), [(2, 3, 2)]),
     'gaussian_kl': (clgrad.gaussian_kl,
                     lambda mu, lv: -0.5 * np.sum(1 + lv - mu ** 2 - np.exp(lv)), [(3, 2), (3, 2)]),
