@@ -39,7 +39,7 @@ const char *op_activation_function_name(int code)
 {
     /* a duplicate code in OP_ACTIVATIONS is a duplicate case: a compile error */
     switch (code) {
-#define NAME_CASE_(NAME, name, code)                                                         \
+#define NAME_CASE_(NAME, name, code)                                                          \
     case code: return #name;
         OP_ACTIVATIONS(NAME_CASE_)
 #undef NAME_CASE_
@@ -134,7 +134,7 @@ CLG_API clg_tensor *clg_hardsigmoid(clg_tensor *a)
 const char *op_activation_name(clg_activation act)
 {
     switch (act) {
-#define NAME_CASE_(NAME, name, value)                                                        \
+#define NAME_CASE_(NAME, name, value)                                                         \
     case CLG_ACT_##NAME: return #name;
         CLG_ACTIVATIONS(NAME_CASE_)
 #undef NAME_CASE_

@@ -125,9 +125,9 @@ void op_map_backward(clg_context *ctx, const eng_node *node, const char *source,
  * unfused ops take, as X(NAME, name, code), with codes apart from
  * clg_activation's values. The kernels know each function as ACT_<NAME>
  * (OP_KERNEL_OPTIONS); its kernels are named after `name`. */
-#define OP_ACTIVATIONS_UNFUSED(X)                                             \
-    X(SOFTPLUS, softplus, 64)                                                 \
-    X(HEAVISIDE, heaviside, 65)                                               \
+#define OP_ACTIVATIONS_UNFUSED(X)                                                             \
+    X(SOFTPLUS, softplus, 64)                                                                 \
+    X(HEAVISIDE, heaviside, 65)                                                               \
     X(CLAMP, clamp, 66)
 #define OP_ACTIVATIONS(X) CLG_ACTIVATIONS(X) OP_ACTIVATIONS_UNFUSED(X)
 enum {

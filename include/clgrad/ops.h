@@ -76,14 +76,14 @@ CLG_API clg_tensor *clg_hardsigmoid(clg_tensor *a);
  * code ACT_<NAME> the kernels are built with (ops/internal.h). Adding one
  * means a line here, its case in ops/activation_math.cl, and its kernels
  * stamped out in ops/activation.cl and ops/conv.cl. */
-#define CLG_ACTIVATIONS(X)                                                    \
-    X(IDENTITY, identity, 0)                                                  \
-    X(RELU, relu, 1)                                                          \
-    X(LEAKY_RELU, leaky_relu, 2)                                              \
-    X(SIGMOID, sigmoid, 3)                                                    \
-    X(TANH, tanh, 4)                                                          \
-    X(ELU, elu, 5)                                                            \
-    X(SELU, selu, 6)                                                          \
+#define CLG_ACTIVATIONS(X)                                                                    \
+    X(IDENTITY, identity, 0)                                                                  \
+    X(RELU, relu, 1)                                                                          \
+    X(LEAKY_RELU, leaky_relu, 2)                                                              \
+    X(SIGMOID, sigmoid, 3)                                                                    \
+    X(TANH, tanh, 4)                                                                          \
+    X(ELU, elu, 5)                                                                            \
+    X(SELU, selu, 6)                                                                          \
     X(HARDSIGMOID, hardsigmoid, 7)
 typedef enum clg_activation {
 #define CLG_ACT_ENUMERATOR_(NAME, name, value) CLG_ACT_##NAME = value,
