@@ -32,58 +32,63 @@
 
 #define SOURCE "ops/activation.cl"
 
-/* The codes of activation_apply in ops/activation_math.cl, in its order. */
-enum {
-    OP_SIGMOID,
-    OP_TANH,
-    OP_RELU,
-    OP_LEAKY_RELU,
-    OP_SOFTPLUS,
-    OP_HEAVISIDE,
-    OP_CLAMP,
-    OP_ELU,
-    OP_SELU,
-    OP_HARDSIGMOID
-};
-/* The kernels' names by op: activation_<name>_forward / _backward. */
-static const char *const op_names[] = {"sigmoid",   "tanh",  "relu", "leaky_relu", "softplus",
-                                       "heaviside", "clamp", "elu",  "selu",       "hardsigmoid"};
+/* The codes are OP_ACTIVATIONS' (ops/internal.h): clg_activation's values,
+ * and OP_ACT_<NAME> for the functions no fused kernel takes. The kernels are
+ * activation_<name>_forward / _backward, stamped out in ops/activation.cl. */
+const char *op_activation_function_name(int code)
+{
+    /* a duplicate code in OP_ACTIVATIONS is a duplicate case: a compile error */
+    switch (code) {
+#define NAME_CASE_(NAME, name, code)                                                          \
+    case code: return #name;
+        OP_ACTIVATIONS(NAME_CASE_)
+#undef NAME_CASE_
+    }
+    return NULL;
+}
 
 /* node (op_map's): i[0] the op code, f[0..1] its parameters; backward reads
  * the input and output themselves, which live until the step ends. */
 static void activation_backward(clg_context *ctx, const eng_node *node)
 {
-    op_map_backward(ctx, node, SOURCE, "activation", op_names[node->i[0]]);
+    op_map_backward(ctx, node, SOURCE, "activation", op_activation_function_name(node->i[0]));
 }
 
 /* heaviside records nothing: it has no useful derivative. */
 static clg_tensor *activation(const char *name, int op, clg_tensor *a, float p0, float p1)
 {
-    return op_map(name, SOURCE, "activation", op_names[op], op, a, p0, p1,
-                  op == OP_HEAVISIDE ? NULL : activation_backward);
+    return op_map(name, SOURCE, "activation", op_activation_function_name(op), op, a, p0, p1,
+                  op == OP_ACT_HEAVISIDE ? NULL : activation_backward);
 }
 
 CLG_API clg_tensor *clg_sigmoid(clg_tensor *a)
 {
-    return activation("clg_sigmoid", OP_SIGMOID, a, 0, 0);
+    return activation("clg_sigmoid", CLG_ACT_SIGMOID, a, 0, 0);
 }
 
-CLG_API clg_tensor *clg_tanh(clg_tensor *a) { return activation("clg_tanh", OP_TANH, a, 0, 0); }
-CLG_API clg_tensor *clg_relu(clg_tensor *a) { return activation("clg_relu", OP_RELU, a, 0, 0); }
+CLG_API clg_tensor *clg_tanh(clg_tensor *a)
+{
+    return activation("clg_tanh", CLG_ACT_TANH, a, 0, 0);
+}
+
+CLG_API clg_tensor *clg_relu(clg_tensor *a)
+{
+    return activation("clg_relu", CLG_ACT_RELU, a, 0, 0);
+}
 
 CLG_API clg_tensor *clg_leaky_relu(clg_tensor *a, float negative_slope)
 {
-    return activation("clg_leaky_relu", OP_LEAKY_RELU, a, negative_slope, 0);
+    return activation("clg_leaky_relu", CLG_ACT_LEAKY_RELU, a, negative_slope, 0);
 }
 
 CLG_API clg_tensor *clg_softplus(clg_tensor *a, float beta, float threshold)
 {
-    return activation("clg_softplus", OP_SOFTPLUS, a, beta, threshold);
+    return activation("clg_softplus", OP_ACT_SOFTPLUS, a, beta, threshold);
 }
 
 CLG_API clg_tensor *clg_heaviside(clg_tensor *a, float at_zero)
 {
-    return activation("clg_heaviside", OP_HEAVISIDE, a, at_zero, 0);
+    return activation("clg_heaviside", OP_ACT_HEAVISIDE, a, at_zero, 0);
 }
 
 CLG_API clg_tensor *clg_clamp(clg_tensor *a, float min, float max)
@@ -97,22 +102,22 @@ CLG_API clg_tensor *clg_clamp(clg_tensor *a, float min, float max)
                      (double)min, (double)max);
         return NULL;
     }
-    return activation("clg_clamp", OP_CLAMP, a, min, max);
+    return activation("clg_clamp", OP_ACT_CLAMP, a, min, max);
 }
 
 CLG_API clg_tensor *clg_elu(clg_tensor *a, float alpha)
 {
-    return activation("clg_elu", OP_ELU, a, alpha, 0);
+    return activation("clg_elu", CLG_ACT_ELU, a, alpha, 0);
 }
 
 CLG_API clg_tensor *clg_selu(clg_tensor *a)
 {
-    return activation("clg_selu", OP_SELU, a, 0, 0);
+    return activation("clg_selu", CLG_ACT_SELU, a, 0, 0);
 }
 
 CLG_API clg_tensor *clg_hardsigmoid(clg_tensor *a)
 {
-    return activation("clg_hardsigmoid", OP_HARDSIGMOID, a, 0, 0);
+    return activation("clg_hardsigmoid", CLG_ACT_HARDSIGMOID, a, 0, 0);
 }
 
 /* ---- bias + activation, fused ----
@@ -128,12 +133,13 @@ CLG_API clg_tensor *clg_hardsigmoid(clg_tensor *a)
 
 const char *op_activation_name(clg_activation act)
 {
-    /* in clg_activation's order; ops/activation.cl and ops/conv.cl stamp out
-     * one kernel family per name (tests/ops/test_activation.c's
-     * test_bias_act_every_activation walks the enum through them) */
-    static const char *const names[] = {"identity", "relu", "leaky_relu", "sigmoid",
-                                        "tanh",     "elu",  "selu",       "hardsigmoid"};
-    return (unsigned)act < sizeof names / sizeof names[0] ? names[act] : NULL;
+    switch (act) {
+#define NAME_CASE_(NAME, name, value)                                                         \
+    case CLG_ACT_##NAME: return #name;
+        CLG_ACTIVATIONS(NAME_CASE_)
+#undef NAME_CASE_
+    }
+    return NULL;
 }
 
 float op_activation_param(clg_activation act, float negative_slope)

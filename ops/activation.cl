@@ -1,36 +1,37 @@
 /* ops/activation.cl: activation functions, forward and backward (see
  * ops/activation.c for the formulas; the functions themselves are in
- * ops/activation_math.cl, by op code), each stamped out by ops/map.cl's
- * macros, and the fused bias + activation. */
+ * ops/activation_math.cl, by their codes ACT_<NAME>, build options made from
+ * OP_ACTIVATIONS in ops/internal.h), each stamped out by ops/map.cl's macros,
+ * and the fused bias + activation, a family per clg_activation. */
 #include "ops/activation_math.cl"
 #include "ops/map.cl"
 
-MAP_FORWARD(activation, sigmoid, activation_apply, 0)
-MAP_FORWARD(activation, tanh, activation_apply, 1)
-MAP_FORWARD(activation, relu, activation_apply, 2)
-MAP_FORWARD(activation, leaky_relu, activation_apply, 3)
-MAP_FORWARD(activation, softplus, activation_apply, 4)
-MAP_FORWARD(activation, heaviside, activation_apply, 5)
-MAP_FORWARD(activation, clamp, activation_apply, 6)
-MAP_FORWARD(activation, elu, activation_apply, 7)
-MAP_FORWARD(activation, selu, activation_apply, 8)
-MAP_FORWARD(activation, hardsigmoid, activation_apply, 9)
-MAP_BACKWARD(activation, sigmoid, activation_partial, 0)
-MAP_BACKWARD(activation, tanh, activation_partial, 1)
-MAP_BACKWARD(activation, relu, activation_partial, 2)
-MAP_BACKWARD(activation, leaky_relu, activation_partial, 3)
-MAP_BACKWARD(activation, softplus, activation_partial, 4)
-MAP_BACKWARD(activation, clamp, activation_partial, 6)
-MAP_BACKWARD(activation, elu, activation_partial, 7)
-MAP_BACKWARD(activation, selu, activation_partial, 8)
-MAP_BACKWARD(activation, hardsigmoid, activation_partial, 9)
+MAP_FORWARD(activation, sigmoid, activation_apply, ACT_SIGMOID)
+MAP_FORWARD(activation, tanh, activation_apply, ACT_TANH)
+MAP_FORWARD(activation, relu, activation_apply, ACT_RELU)
+MAP_FORWARD(activation, leaky_relu, activation_apply, ACT_LEAKY_RELU)
+MAP_FORWARD(activation, softplus, activation_apply, ACT_SOFTPLUS)
+MAP_FORWARD(activation, heaviside, activation_apply, ACT_HEAVISIDE)
+MAP_FORWARD(activation, clamp, activation_apply, ACT_CLAMP)
+MAP_FORWARD(activation, elu, activation_apply, ACT_ELU)
+MAP_FORWARD(activation, selu, activation_apply, ACT_SELU)
+MAP_FORWARD(activation, hardsigmoid, activation_apply, ACT_HARDSIGMOID)
+MAP_BACKWARD(activation, sigmoid, activation_partial, ACT_SIGMOID)
+MAP_BACKWARD(activation, tanh, activation_partial, ACT_TANH)
+MAP_BACKWARD(activation, relu, activation_partial, ACT_RELU)
+MAP_BACKWARD(activation, leaky_relu, activation_partial, ACT_LEAKY_RELU)
+MAP_BACKWARD(activation, softplus, activation_partial, ACT_SOFTPLUS)
+MAP_BACKWARD(activation, clamp, activation_partial, ACT_CLAMP)
+MAP_BACKWARD(activation, elu, activation_partial, ACT_ELU)
+MAP_BACKWARD(activation, selu, activation_partial, ACT_SELU)
+MAP_BACKWARD(activation, hardsigmoid, activation_partial, ACT_HARDSIGMOID)
 
 /* ---- bias + activation, fused (ops/activation.c) ----
  * One kernel pair per activation, stamped out by BIAS_ACT_KERNELS with the
  * activation a constant: a runtime switch in the loop body kept PoCL from
  * vectorising it well (measured: 25% slower), and separate kernels in the
- * one program cost no extra builds. OP is activation_apply's code, or -1
- * for the identity. x, y, g and dx are contiguous (rows, cols); b is read
+ * one program cost no extra builds. OP is activation_apply's code ACT_<NAME>
+ * (ACT_IDENTITY returns z and g as they are). x, y, g and dx are contiguous (rows, cols); b is read
  * with stride b_str. The forward runs over a cols x rows grid (no i % cols);
  * the backward has one work-item per column, walking its rows, so the bias
  * sum needs no second launch and no atomics. The derivative comes from y or
@@ -49,7 +50,7 @@ MAP_BACKWARD(activation, hardsigmoid, activation_partial, 9)
             return;                                                                           \
         int i = r * cols + j;                                                                 \
         float z = x[x_off + i] + (has_b ? b[b_off + j * b_str] : 0.0f);                      \
-        y[y_off + i] = OP < 0 ? z : activation_apply(OP, z, slope, 0.0f);                    \
+        y[y_off + i] = activation_apply(OP, z, slope, 0.0f);                                  \
     }                                                                                         \
                                                                                               \
     __kernel void bias_##NAME##_backward(                                                    \
@@ -66,9 +67,8 @@ MAP_BACKWARD(activation, hardsigmoid, activation_partial, 9)
         for (int r = 0; r < rows; r++) {                                                      \
             int i = r * cols + j;                                                             \
             float gi = g[g_off + i];                                                          \
-            float d = OP < 0 ? gi                                                             \
-                             : activation_partial(OP, gi, x[x_off + i] + bj, y[y_off + i],    \
-                                                  slope, 0.0f);                               \
+            float d = activation_partial(OP, gi, x[x_off + i] + bj, y[y_off + i], slope,      \
+                                         0.0f);                                               \
             if (want_dx)                                                                      \
                 dx[dx_off + i] = acc_dx ? dx[dx_off + i] + d : d;                             \
             sum += d;                                                                         \
@@ -89,7 +89,7 @@ MAP_BACKWARD(activation, hardsigmoid, activation_partial, 9)
             return;                                                                           \
         float4 z = vload4(0, x + x_off + e) +                                                 \
                    (has_b ? vload4(0, b + b_off + e % cols) : (float4)(0.0f));                \
-        vstore4(OP < 0 ? z : activation_apply4(OP, z, slope, 0.0f), 0, y + y_off + e);       \
+        vstore4(activation_apply4(OP, z, slope, 0.0f), 0, y + y_off + e);                     \
     }                                                                                         \
                                                                                               \
     __kernel void bias_##NAME##_backward4(                                                   \
@@ -106,9 +106,8 @@ MAP_BACKWARD(activation, hardsigmoid, activation_partial, 9)
         for (int r = 0; r < rows; r++) {                                                      \
             int i = r * cols + j;                                                             \
             float4 gi = vload4(0, g + g_off + i);                                             \
-            float4 d = OP < 0 ? gi                                                            \
-                              : activation_partial4(OP, gi, vload4(0, x + x_off + i) + bj,    \
-                                                    vload4(0, y + y_off + i), slope, 0.0f);   \
+            float4 d = activation_partial4(OP, gi, vload4(0, x + x_off + i) + bj,             \
+                                           vload4(0, y + y_off + i), slope, 0.0f);            \
             if (want_dx)                                                                      \
                 vstore4(acc_dx ? vload4(0, dx + dx_off + i) + d : d, 0, dx + dx_off + i);     \
             sum += d;                                                                         \
@@ -133,26 +132,26 @@ MAP_BACKWARD(activation, hardsigmoid, activation_partial, 9)
             return;                                                                           \
         float gi = g[g_off + i];                                                              \
         float z = x[x_off + i] + (has_b ? b[b_off + i % cols] : 0.0f);                        \
-        float d = OP < 0 ? gi : activation_partial(OP, gi, z, y[y_off + i], slope, 0.0f);    \
+        float d = activation_partial(OP, gi, z, y[y_off + i], slope, 0.0f);                   \
         if (want_dx)                                                                          \
             dx[dx_off + i] = acc_dx ? dx[dx_off + i] + d : d;                                 \
         if (want_t)                                                                           \
             t[t_off + i] = d;                                                                 \
     }
 
-BIAS_ACT_KERNELS(identity, -1)
-BIAS_ACT_KERNELS(sigmoid, 0)
-BIAS_ACT_KERNELS(tanh, 1)
-BIAS_ACT_KERNELS(relu, 2)
-BIAS_ACT_KERNELS(leaky_relu, 3)
-BIAS_ACT_KERNELS(elu, 7)
-BIAS_ACT_KERNELS(selu, 8)
-BIAS_ACT_KERNELS(hardsigmoid, 9)
-BIAS_ACT_ELEMENT_KERNEL(identity, -1)
-BIAS_ACT_ELEMENT_KERNEL(sigmoid, 0)
-BIAS_ACT_ELEMENT_KERNEL(tanh, 1)
-BIAS_ACT_ELEMENT_KERNEL(relu, 2)
-BIAS_ACT_ELEMENT_KERNEL(leaky_relu, 3)
-BIAS_ACT_ELEMENT_KERNEL(elu, 7)
-BIAS_ACT_ELEMENT_KERNEL(selu, 8)
-BIAS_ACT_ELEMENT_KERNEL(hardsigmoid, 9)
+BIAS_ACT_KERNELS(identity, ACT_IDENTITY)
+BIAS_ACT_KERNELS(sigmoid, ACT_SIGMOID)
+BIAS_ACT_KERNELS(tanh, ACT_TANH)
+BIAS_ACT_KERNELS(relu, ACT_RELU)
+BIAS_ACT_KERNELS(leaky_relu, ACT_LEAKY_RELU)
+BIAS_ACT_KERNELS(elu, ACT_ELU)
+BIAS_ACT_KERNELS(selu, ACT_SELU)
+BIAS_ACT_KERNELS(hardsigmoid, ACT_HARDSIGMOID)
+BIAS_ACT_ELEMENT_KERNEL(identity, ACT_IDENTITY)
+BIAS_ACT_ELEMENT_KERNEL(sigmoid, ACT_SIGMOID)
+BIAS_ACT_ELEMENT_KERNEL(tanh, ACT_TANH)
+BIAS_ACT_ELEMENT_KERNEL(relu, ACT_RELU)
+BIAS_ACT_ELEMENT_KERNEL(leaky_relu, ACT_LEAKY_RELU)
+BIAS_ACT_ELEMENT_KERNEL(elu, ACT_ELU)
+BIAS_ACT_ELEMENT_KERNEL(selu, ACT_SELU)
+BIAS_ACT_ELEMENT_KERNEL(hardsigmoid, ACT_HARDSIGMOID)

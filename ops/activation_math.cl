@@ -2,11 +2,13 @@
  * included by the kernels that apply them: ops/activation.cl (the
  * activation ops and the fused bias + activation), ops/conv.cl (the fused
  * convolution + activation) and ops/recurrent.cl (the LSTM and RNN steps).
- * `op` selects the function: 0 sigmoid, 1 tanh,
- * 2 relu, 3 leaky_relu (p0 the negative slope), 4 softplus (p0 beta, p1
- * threshold), 5 heaviside (p0 the value at 0; forward only), 6 clamp (p0
- * min, p1 max), 7 elu (p0 alpha), 8 selu, 9 hardsigmoid. Callers pass a
- * constant, so no switch survives into a kernel. Where PyTorch's formulas
+ * `op` selects the function by its code ACT_<NAME>, which the program is
+ * built with (-DACT_RELU=1 ..., OP_KERNEL_OPTIONS made from the list
+ * OP_ACTIVATIONS in ops/internal.h, whose first part is clg_activation's
+ * CLG_ACTIVATIONS): p0 is leaky_relu's negative slope, softplus's beta (p1
+ * its threshold), heaviside's value at 0 (forward only), clamp's min (p1
+ * max), elu's alpha. The identity returns x (the fused kernels skip the call
+ * for it). Callers pass a constant, so no switch survives into a kernel. Where PyTorch's formulas
  * compare (clamp, elu, selu, hardsigmoid), the comparisons are written as
  * its kernels write them, so that nan and the kinks come out as PyTorch's:
  * ternaries rather than fmin/fmax, which would drop a nan. Full-precision built-ins
@@ -21,12 +23,16 @@
 #ifndef CLGRAD_ACTIVATION_MATH_CL
 #define CLGRAD_ACTIVATION_MATH_CL
 
+#ifndef ACT_IDENTITY
+#error "the activation codes are build options: OP_KERNEL_OPTIONS in ops/internal.h"
+#endif
+
 /* SELU's constants (torch.selu), and their product, which PyTorch's kernel
  * forms in float as this one does. */
 #define SELU_ALPHA 1.6732632423543772848170429916717f
 #define SELU_SCALE 1.0507009873554804934193349852946f
 
-#define ACTIVATION_MATH(T, S)                                                                \
+#define ACTIVATION_MATH(T, S)                                                                 \
     /* 1 / (1 + exp(-z)) without overflow: exp only of -|z|. */                               \
     inline T stable_sigmoid##S(T z)                                                           \
     {                                                                                         \
@@ -37,8 +43,9 @@
     inline T activation_apply##S(int op, T x, float p0, float p1)                             \
     {                                                                                         \
         switch (op) {                                                                         \
-        case 0: return 1.0f / (1.0f + exp(-x)); /* exp(-x) = inf gives 0, not nan */          \
-        case 1: {                                                                             \
+        /* exp(-x) = inf gives 0, not nan */                                                  \
+        case ACT_SIGMOID: return 1.0f / (1.0f + exp(-x));                                     \
+        case ACT_TANH: {                                                                      \
             /* tanh from exp: PoCL's tanh() is a scalar library call, about 5x slower         \
              * than its exp. Near 0, where 1 - e^-2|x| loses digits, the series               \
              * x - x^3/3 is exact to float precision. */                                      \
@@ -46,48 +53,53 @@
             T t = ax < 0.004f ? ax - ax * ax * ax / 3.0f : (1.0f - e) / (1.0f + e);           \
             return copysign(t, x);                                                            \
         }                                                                                     \
-        case 2: return x < 0.0f ? (T)(0.0f) : x; /* keeps nan, as torch.relu */               \
-        case 3: return x > 0.0f ? x : x * p0;                                                 \
-        case 4: {                                                                             \
+        case ACT_RELU: return x < 0.0f ? (T)(0.0f) : x; /* keeps nan, as torch.relu */        \
+        case ACT_LEAKY_RELU: return x > 0.0f ? x : x * p0;                                    \
+        case ACT_SOFTPLUS: {                                                                  \
             /* log1p(exp(bx)) = max(bx, 0) + log1p(exp(-|bx|)): no overflow for any           \
              * threshold */                                                                   \
             T bx = x * p0;                                                                    \
             return bx > p1 ? x : (fmax(bx, 0.0f) + log1p(exp(-fabs(bx)))) / p0;               \
         }                                                                                     \
-        case 5: /* nan -> 0, as torch */                                                      \
+        case ACT_HEAVISIDE: /* nan -> 0, as torch */                                          \
             return x == 0.0f ? (T)(p0) : (x > 0.0f ? (T)(1.0f) : (T)(0.0f));                  \
-        case 6: { /* min > max gives max everywhere, as torch.clamp */                        \
+        case ACT_CLAMP: { /* min > max gives max everywhere, as torch.clamp */                \
             T lo = x < p0 ? (T)(p0) : x;                                                      \
             return lo > p1 ? (T)(p1) : lo;                                                    \
         }                                                                                     \
-        case 7: return x <= 0.0f ? p0 * expm1(x) : x;                                         \
-        case 8: return x <= 0.0f ? (SELU_ALPHA * SELU_SCALE) * expm1(x) : SELU_SCALE * x;     \
-        default: { /* relu6(x + 3) / 6 */                                                     \
+        case ACT_ELU: return x <= 0.0f ? p0 * expm1(x) : x;                                   \
+        case ACT_SELU:                                                                        \
+            return x <= 0.0f ? (SELU_ALPHA * SELU_SCALE) * expm1(x) : SELU_SCALE * x;         \
+        case ACT_HARDSIGMOID: { /* relu6(x + 3) / 6 */                                        \
             T t = x + 3.0f;                                                                   \
             t = t < 0.0f ? (T)(0.0f) : t;                                                     \
             return (t > 6.0f ? (T)(6.0f) : t) / 6.0f;                                         \
         }                                                                                     \
+        default: return x; /* ACT_IDENTITY */                                                 \
         }                                                                                     \
     }                                                                                         \
                                                                                               \
-    /* g f'(x), from the input x or the output y, whichever PyTorch uses. */                 \
+    /* g f'(x), from the input x or the output y, whichever PyTorch uses. */                  \
     inline T activation_partial##S(int op, T g, T x, T y, float p0, float p1)                 \
     {                                                                                         \
         switch (op) {                                                                         \
-        case 0: return g * (1.0f - y) * y;                                                    \
-        case 1: return g * (1.0f - y * y);                                                    \
-        case 2: return y <= 0.0f ? (T)(0.0f) : g; /* relu'(0) = 0; nan passes g, as torch */  \
-        case 3: return x > 0.0f ? g : g * p0;                                                 \
-        case 4: {                                                                             \
+        case ACT_SIGMOID: return g * (1.0f - y) * y;                                          \
+        case ACT_TANH: return g * (1.0f - y * y);                                             \
+        /* relu'(0) = 0; nan passes g, as torch */                                            \
+        case ACT_RELU: return y <= 0.0f ? (T)(0.0f) : g;                                      \
+        case ACT_LEAKY_RELU: return x > 0.0f ? g : g * p0;                                    \
+        case ACT_SOFTPLUS: {                                                                  \
             T bx = x * p0;                                                                    \
             return bx > p1 ? g : g * stable_sigmoid##S(bx);                                   \
         }                                                                                     \
-        /* 5, heaviside, has no derivative. Bounds included; nan gives 0. */                 \
-        case 6: return x >= p0 && x <= p1 ? g : (T)(0.0f);                                    \
-        case 7: return x <= 0.0f ? g * p0 * exp(x) : g; /* elu'(0) = alpha */                 \
-        case 8: return x <= 0.0f ? g * (SELU_ALPHA * SELU_SCALE) * exp(x) : g * SELU_SCALE;   \
-        default: /* 0 at -3 and 3 themselves */                                               \
+        /* heaviside has no derivative. clamp: bounds included; nan gives 0. */               \
+        case ACT_CLAMP: return x >= p0 && x <= p1 ? g : (T)(0.0f);                            \
+        case ACT_ELU: return x <= 0.0f ? g * p0 * exp(x) : g; /* elu'(0) = alpha */           \
+        case ACT_SELU:                                                                        \
+            return x <= 0.0f ? g * (SELU_ALPHA * SELU_SCALE) * exp(x) : g * SELU_SCALE;       \
+        case ACT_HARDSIGMOID: /* 0 at -3 and 3 themselves */                                  \
             return x > -3.0f && x < 3.0f ? g * (1.0f / 6.0f) : (T)(0.0f);                     \
+        default: return g; /* ACT_IDENTITY */                                                 \
         }                                                                                     \
     }
 

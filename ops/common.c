@@ -9,7 +9,7 @@ bool op_launch_wg(clg_context *ctx, const char *source, const char *name, size_t
 {
     if (eng_failed(ctx))
         return false;
-    cl_kernel k = clrt_kernel(&ctx->rt, source, NULL, name);
+    cl_kernel k = clrt_kernel(&ctx->rt, source, OP_KERNEL_OPTIONS, name);
     if (!k)
         return false;
     if (n == 0)
@@ -22,7 +22,7 @@ bool op_launch_2d(clg_context *ctx, const char *source, const char *name, size_t
 {
     if (eng_failed(ctx))
         return false;
-    cl_kernel k = clrt_kernel(&ctx->rt, source, NULL, name);
+    cl_kernel k = clrt_kernel(&ctx->rt, source, OP_KERNEL_OPTIONS, name);
     if (!k)
         return false;
     if (cols == 0 || rows == 0)

@@ -82,14 +82,14 @@ __kernel void conv2d_im2col(__global const float *x, int x_off, __global float *
 /* The layout passes between the GEMMs' channel-major matrices (C, N
  * positions) and NCHW tensors (N, C, positions), with the bias and an
  * activation fused in (clg_conv2d_act), stamped out per activation as
- * ops/activation.cl's bias kernels are: OP is activation_apply's code, -1
- * the identity. Work-item r = n C + c moves plane r.
+ * ops/activation.cl's bias kernels are: OP is activation_apply's code
+ * ACT_<NAME>. Work-item r = n C + c moves plane r.
  *   conv2d_from_channel_major_<act>: out (+)= f(src + bias[c]) in NCHW, the
  *     forward's last step (accumulate: conv_transpose2d's input gradient);
  *   conv2d_channel_major_<act>: dst = g f'(z) regrouped by channel, the
  *     backward's first step, with z = pre + bias[c] (pre channel-major, the
  *     forward's GEMM output) and y the forward's output, whichever
- *     activation_partial takes. The identity is a plain copy (pre, bias and y
+ *     activation_partial takes. ACT_IDENTITY's is a plain copy (pre, bias and y
  *     unused). */
 #define CONV_ACT_KERNELS(NAME, OP)                                                           \
     __kernel void conv2d_from_channel_major_##NAME(                                          \
@@ -106,7 +106,7 @@ __kernel void conv2d_im2col(__global const float *x, int x_off, __global float *
         float add = has_bias ? bias[bias_off + c] : 0.0f;                                     \
         for (int j = 0; j < positions; j++) {                                                 \
             float z = has_bias ? s[j] + add : s[j];                                           \
-            float v = OP < 0 ? z : activation_apply(OP, z, slope, 0.0f);                      \
+            float v = activation_apply(OP, z, slope, 0.0f);                                   \
             d[j] = accumulate ? d[j] + v : v;                                                 \
         }                                                                                     \
     }                                                                                         \
@@ -124,7 +124,7 @@ __kernel void conv2d_im2col(__global const float *x, int x_off, __global float *
         int m = (c * batch + b) * positions; /* the plane's start in (C, N positions) */     \
         __global const float *s = g + g_off + r * positions;                                  \
         __global float *d = dst + dst_off + m;                                                \
-        if (OP < 0) {                                                                         \
+        if (OP == ACT_IDENTITY) {                                                             \
             for (int j = 0; j < positions; j++)                                               \
                 d[j] = s[j];                                                                  \
             return;                                                                           \
@@ -152,7 +152,7 @@ __kernel void conv2d_im2col(__global const float *x, int x_off, __global float *
         int c = r % channels, b = r / channels;                                               \
         float s = src[src_off + (c * batch + b) * positions + j];                             \
         float z = has_bias ? s + bias[bias_off + c] : s;                                      \
-        float v = OP < 0 ? z : activation_apply(OP, z, slope, 0.0f);                          \
+        float v = activation_apply(OP, z, slope, 0.0f);                                       \
         out[out_off + e] = accumulate ? out[out_off + e] + v : v;                             \
     }                                                                                         \
                                                                                               \
@@ -169,7 +169,7 @@ __kernel void conv2d_im2col(__global const float *x, int x_off, __global float *
         int c = r % channels, b = r / channels;                                               \
         int m = (c * batch + b) * positions + j;                                              \
         float gi = g[g_off + e];                                                              \
-        if (OP < 0) {                                                                         \
+        if (OP == ACT_IDENTITY) {                                                             \
             dst[dst_off + m] = gi;                                                            \
         } else {                                                                              \
             float z = has_bias ? pre[pre_off + m] + bias[bias_off + c] : pre[pre_off + m];    \
@@ -177,22 +177,22 @@ __kernel void conv2d_im2col(__global const float *x, int x_off, __global float *
         }                                                                                     \
     }
 
-CONV_ACT_KERNELS(identity, -1)
-CONV_ACT_KERNELS(relu, 2)
-CONV_ACT_KERNELS(leaky_relu, 3)
-CONV_ACT_KERNELS(sigmoid, 0)
-CONV_ACT_KERNELS(tanh, 1)
-CONV_ACT_KERNELS(elu, 7)
-CONV_ACT_KERNELS(selu, 8)
-CONV_ACT_KERNELS(hardsigmoid, 9)
-CONV_ACT_ELEMENT_KERNELS(identity, -1)
-CONV_ACT_ELEMENT_KERNELS(relu, 2)
-CONV_ACT_ELEMENT_KERNELS(leaky_relu, 3)
-CONV_ACT_ELEMENT_KERNELS(sigmoid, 0)
-CONV_ACT_ELEMENT_KERNELS(tanh, 1)
-CONV_ACT_ELEMENT_KERNELS(elu, 7)
-CONV_ACT_ELEMENT_KERNELS(selu, 8)
-CONV_ACT_ELEMENT_KERNELS(hardsigmoid, 9)
+CONV_ACT_KERNELS(identity, ACT_IDENTITY)
+CONV_ACT_KERNELS(relu, ACT_RELU)
+CONV_ACT_KERNELS(leaky_relu, ACT_LEAKY_RELU)
+CONV_ACT_KERNELS(sigmoid, ACT_SIGMOID)
+CONV_ACT_KERNELS(tanh, ACT_TANH)
+CONV_ACT_KERNELS(elu, ACT_ELU)
+CONV_ACT_KERNELS(selu, ACT_SELU)
+CONV_ACT_KERNELS(hardsigmoid, ACT_HARDSIGMOID)
+CONV_ACT_ELEMENT_KERNELS(identity, ACT_IDENTITY)
+CONV_ACT_ELEMENT_KERNELS(relu, ACT_RELU)
+CONV_ACT_ELEMENT_KERNELS(leaky_relu, ACT_LEAKY_RELU)
+CONV_ACT_ELEMENT_KERNELS(sigmoid, ACT_SIGMOID)
+CONV_ACT_ELEMENT_KERNELS(tanh, ACT_TANH)
+CONV_ACT_ELEMENT_KERNELS(elu, ACT_ELU)
+CONV_ACT_ELEMENT_KERNELS(selu, ACT_SELU)
+CONV_ACT_ELEMENT_KERNELS(hardsigmoid, ACT_HARDSIGMOID)
 
 /* db[k] (+)= sum over n and the positions of g[n, k]: one work-group per
  * channel, its CLG_REDUCE_GROUP work-items striding along each plane, then a tree in

@@ -120,9 +120,33 @@ clg_tensor *op_map(const char *name, const char *source, const char *prefix, con
 void op_map_backward(clg_context *ctx, const eng_node *node, const char *source,
                      const char *prefix, const char *fn);
 
-/* The kernel-name suffix of a clg_activation ("identity", "relu",
- * "leaky_relu", "sigmoid", "tanh", "elu", "selu", "hardsigmoid"), as the
- * fused kernels of ops/activation.cl and ops/conv.cl are named; NULL for a
+/* The functions of ops/activation_math.cl: every clg_activation
+ * (CLG_ACTIVATIONS, include/clgrad/ops.h), then those only ops/activation.c's
+ * unfused ops take, as X(NAME, name, code), with codes apart from
+ * clg_activation's values. The kernels know each function as ACT_<NAME>
+ * (OP_KERNEL_OPTIONS); its kernels are named after `name`. */
+#define OP_ACTIVATIONS_UNFUSED(X)                                                             \
+    X(SOFTPLUS, softplus, 64)                                                                 \
+    X(HEAVISIDE, heaviside, 65)                                                               \
+    X(CLAMP, clamp, 66)
+#define OP_ACTIVATIONS(X) CLG_ACTIVATIONS(X) OP_ACTIVATIONS_UNFUSED(X)
+enum {
+#define OP_ACT_ENUMERATOR_(NAME, name, code) OP_ACT_##NAME = code,
+    OP_ACTIVATIONS_UNFUSED(OP_ACT_ENUMERATOR_)
+#undef OP_ACT_ENUMERATOR_
+};
+/* The build options of every program of ops/: -DACT_<NAME>=<code> for each
+ * function of OP_ACTIVATIONS, a string literal made from the list at compile
+ * time, so the kernels' codes cannot drift from the C side's. */
+#define OP_ACT_DEFINE_(NAME, name, code) " -DACT_" #NAME "=" #code
+#define OP_KERNEL_OPTIONS OP_ACTIVATIONS(OP_ACT_DEFINE_)
+
+/* The kernel-name suffix of a function of OP_ACTIVATIONS by its code
+ * ("relu" for CLG_ACT_RELU, "clamp" for OP_ACT_CLAMP), NULL for any other
+ * value. */
+const char *op_activation_function_name(int code);
+/* The same for a clg_activation, as the fused kernels of ops/activation.cl
+ * and ops/conv.cl are named ("identity", ..., "hardsigmoid"): NULL for a
  * value outside the enum. */
 const char *op_activation_name(clg_activation act);
 /* The parameter the fused kernels pass activation_apply as p0: the negative

@@ -27,22 +27,22 @@
 
 inline float sigmoid1(float x)
 {
-    return activation_apply(0, x, 0.0f, 0.0f);
+    return activation_apply(ACT_SIGMOID, x, 0.0f, 0.0f);
 }
 
 inline float tanh1(float x)
 {
-    return activation_apply(1, x, 0.0f, 0.0f);
+    return activation_apply(ACT_TANH, x, 0.0f, 0.0f);
 }
 
 inline float4 sigmoid4(float4 x)
 {
-    return activation_apply4(0, x, 0.0f, 0.0f);
+    return activation_apply4(ACT_SIGMOID, x, 0.0f, 0.0f);
 }
 
 inline float4 tanh4(float4 x)
 {
-    return activation_apply4(1, x, 0.0f, 0.0f);
+    return activation_apply4(ACT_TANH, x, 0.0f, 0.0f);
 }
 
 #define LOAD1(p) (*(p))

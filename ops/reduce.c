@@ -340,7 +340,7 @@ bool op_sum_view(clg_context *ctx, const clg_tensor *x, int64_t outer, int64_t o
     if (eng_failed(ctx))
         return false;
     if (columns) {
-        cl_kernel k = clrt_kernel(&ctx->rt, SOURCE, NULL, "sum_columns_partial");
+        cl_kernel k = clrt_kernel(&ctx->rt, SOURCE, OP_KERNEL_OPTIONS, "sum_columns_partial");
         size_t tiles = (size_t)((outputs + SUM_COLUMNS_WIDTH - 1) / SUM_COLUMNS_WIDTH);
         size_t global[2] = {tiles * SUM_COLUMNS_WIDTH, (size_t)(lanes * slices)};
         size_t local[2] = {SUM_COLUMNS_WIDTH, (size_t)lanes};

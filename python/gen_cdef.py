@@ -8,11 +8,13 @@ run through a small preprocessor here: #include "x.h" is followed (each file
 once, in include order), <system> includes are dropped (cffi knows stdint.h's,
 stddef.h's and stdbool.h's types), comments are removed, #ifdef/#ifndef/#if
 defined(X)/#else/#endif are evaluated with nothing predefined (so CLG_API is
-empty and the C++ guards vanish), and object-like macros are expanded.
+empty and the C++ guards vanish), and macros are expanded: object-like ones,
+and function-like ones with ## pasting (an X-macro list such as ops.h's
+CLG_ACTIVATIONS, which generates an enum), their output rescanned.
 Integer macros stay as `#define NAME value` (cffi exposes them as lib.NAME);
 float and string macros, which cffi cannot declare, become Python values in
-CONSTANTS. Anything else this preprocessor does not understand (a
-function-like macro, an #if expression other than defined(X)) is an error, so
+CONSTANTS. Anything else this preprocessor does not understand (# stringizing,
+variadic macros, an #if expression other than defined(X)) is an error, so
 a header change that would silently drop declarations stops the build
 instead. OUTPUT.py holds CDEF (a string) and CONSTANTS (a dict); DEPFILE, if
 given, lists every header read (a Makefile rule, for ninja).
@@ -27,6 +29,7 @@ _COMMENT_OR_STRING = re.compile(
 _INTEGER = re.compile(r'^\(?\s*-?\s*(?:0[xX][0-9a-fA-F]+|\d+)[uUlL]*\s*\)?$')
 _FLOAT = re.compile(r'^\(?\s*(-?\s*(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?)[fF]?\s*\)?$')
 _IDENTIFIER = re.compile(r'\b[A-Za-z_]\w*\b')
+_PASTE = re.compile(r'\s*##\s*')
 
 
 class HeaderError(Exception):
@@ -46,6 +49,7 @@ def strip_comments(text):
 class Preprocessor:
     def __init__(self):
         self.macros = {}      # object-like macros in force: name -> replacement text
+        self.functions = {}   # function-like macros in force: name -> (parameters, body)
         self.constants = {}   # float and string macros, for Python
         self.integers = []    # (name, value) of integer macros, in order
         self.seen = set()
@@ -62,8 +66,53 @@ class Preprocessor:
         value = match.group(1) in self.macros
         return not value if argument.startswith('!') else value
 
-    def expand(self, line):
-        return _IDENTIFIER.sub(lambda m: self.macros.get(m.group(0), m.group(0)), line)
+    def expand(self, line, where):
+        line = _IDENTIFIER.sub(lambda m: self.macros.get(m.group(0), m.group(0)), line)
+        # Function-like invocations one at a time, leftmost first, until none
+        # is left: the replacement is rescanned, so an X-macro list's
+        # X(...) entries expand after the list itself.
+        for _ in range(10000):
+            call = self.first_call(line)
+            if call is None:
+                return line
+            start, end, name, arguments = call
+            parameters, body = self.functions[name]
+            if len(arguments) != len(parameters) and not (parameters == [] and arguments == ['']):
+                raise HeaderError(f'{where}: {name} takes {len(parameters)} arguments, '
+                                  f'given {len(arguments)}')
+            values = dict(zip(parameters, arguments))
+            body = _IDENTIFIER.sub(lambda m: values.get(m.group(0), m.group(0)), body)
+            body = _PASTE.sub('', body)
+            body = _IDENTIFIER.sub(lambda m: self.macros.get(m.group(0), m.group(0)), body)
+            line = line[:start] + body + line[end:]
+        raise HeaderError(f'{where}: macro expansion does not end')
+
+    def first_call(self, line):
+        """(start, end, name, arguments) of the first invocation of a
+        function-like macro in line, or None."""
+        for match in _IDENTIFIER.finditer(line):
+            name = match.group(0)
+            if name not in self.functions:
+                continue
+            i = match.end()
+            while i < len(line) and line[i].isspace():
+                i += 1
+            if i == len(line) or line[i] != '(':
+                continue  # the name alone, as an argument: not a call
+            depth, arguments, begin = 0, [], i + 1
+            for j in range(i, len(line)):
+                if line[j] == '(':
+                    depth += 1
+                elif line[j] == ')':
+                    depth -= 1
+                    if depth == 0:
+                        arguments.append(line[begin:j].strip())
+                        return match.start(), j + 1, name, arguments
+                elif line[j] == ',' and depth == 1:
+                    arguments.append(line[begin:j].strip())
+                    begin = j + 1
+            return None  # unbalanced: left for cffi to reject
+        return None
 
     def define(self, rest, where):
         match = re.match(r'(\w+)(\(?)\s*(.*)$', rest)
@@ -71,8 +120,17 @@ class Preprocessor:
             raise HeaderError(f'{where}: #define {rest}: not understood')
         name, function_like, value = match.group(1), match.group(2), match.group(3).strip()
         if function_like:
-            raise HeaderError(f'{where}: #define {name}(...): function-like macros are '
-                              'not part of the binding; teach gen_cdef.py or move it')
+            match = re.match(r'([\w\s,]*)\)\s*(.*)$', value)
+            if not match:
+                raise HeaderError(f'{where}: #define {name}(...): only named parameters are '
+                                  'understood; teach gen_cdef.py or move it')
+            body = ' '.join(match.group(2).split())
+            if re.search(r'(?<!#)#(?!#)', body):
+                raise HeaderError(f'{where}: #define {name}(...): # stringizing is not '
+                                  'understood; teach gen_cdef.py or move it')
+            parameters = [p.strip() for p in match.group(1).split(',') if p.strip()]
+            self.functions[name] = (parameters, body)
+            return
         self.macros[name] = value
         if not value or name.endswith('_H'):
             return  # an include guard, or CLG_API: nothing for Python
@@ -100,7 +158,7 @@ class Preprocessor:
             stripped = line.strip()
             if not stripped.startswith('#'):
                 if active and stripped:
-                    self.lines.append(self.expand(line.rstrip()))
+                    self.lines.append(self.expand(line.rstrip(), where))
                 continue
             match = re.match(r'#\s*(\w+)\s*(.*)$', stripped)
             directive, rest = match.group(1), match.group(2).strip()
@@ -130,6 +188,7 @@ class Preprocessor:
                 self.define(rest, where)
             elif directive == 'undef':
                 self.macros.pop(rest, None)
+                self.functions.pop(rest, None)
             else:
                 raise HeaderError(f'{where}: #{directive}: not understood')
         if stack:

@@ -68,16 +68,27 @@ CLG_API clg_tensor *clg_hardsigmoid(clg_tensor *a);
  * also sums the bias gradient over the batch) instead of two and three, and no
  * intermediate tensor. negative_slope is used by CLG_ACT_LEAKY_RELU only;
  * CLG_ACT_ELU is clg_elu with alpha 1 (PyTorch's default).
- * Errors: x not of rank 2, bias not of shape [F], an unknown act. */
+ * Errors: x not of rank 2, bias not of shape [F], an unknown act.
+ *
+ * The activations are one list, X(NAME, name, value): the enum value
+ * CLG_ACT_<NAME> = value (values are ABI: append, never renumber), the
+ * kernel-name suffix `name` (bias_<name>_forward, conv2d_..._<name>), and the
+ * code ACT_<NAME> the kernels are built with (ops/internal.h). Adding one
+ * means a line here, its case in ops/activation_math.cl, and its kernels
+ * stamped out in ops/activation.cl and ops/conv.cl. */
+#define CLG_ACTIVATIONS(X)                                                                    \
+    X(IDENTITY, identity, 0)                                                                  \
+    X(RELU, relu, 1)                                                                          \
+    X(LEAKY_RELU, leaky_relu, 2)                                                              \
+    X(SIGMOID, sigmoid, 3)                                                                    \
+    X(TANH, tanh, 4)                                                                          \
+    X(ELU, elu, 5)                                                                            \
+    X(SELU, selu, 6)                                                                          \
+    X(HARDSIGMOID, hardsigmoid, 7)
 typedef enum clg_activation {
-    CLG_ACT_IDENTITY = 0,
-    CLG_ACT_RELU,
-    CLG_ACT_LEAKY_RELU,
-    CLG_ACT_SIGMOID,
-    CLG_ACT_TANH,
-    CLG_ACT_ELU,
-    CLG_ACT_SELU,
-    CLG_ACT_HARDSIGMOID
+#define CLG_ACT_ENUMERATOR_(NAME, name, value) CLG_ACT_##NAME = value,
+    CLG_ACTIVATIONS(CLG_ACT_ENUMERATOR_)
+#undef CLG_ACT_ENUMERATOR_
 } clg_activation;
 CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_activation act,
                                         float negative_slope);

@@ -17,10 +17,10 @@ from ._ffi import ffi, lib
 
 _REDUCTIONS = {'mean': lib.CLG_REDUCTION_MEAN, 'sum': lib.CLG_REDUCTION_SUM,
                'none': lib.CLG_REDUCTION_NONE}
-_ACTIVATIONS = {'identity': lib.CLG_ACT_IDENTITY, 'relu': lib.CLG_ACT_RELU,
-                'leaky_relu': lib.CLG_ACT_LEAKY_RELU, 'sigmoid': lib.CLG_ACT_SIGMOID,
-                'tanh': lib.CLG_ACT_TANH, 'elu': lib.CLG_ACT_ELU, 'selu': lib.CLG_ACT_SELU,
-                'hardsigmoid': lib.CLG_ACT_HARDSIGMOID}
+# 'relu' -> CLG_ACT_RELU, ...: the names of include/clgrad/ops.h's list
+# CLG_ACTIVATIONS (the enum's constants, lower-cased), in the enum's order.
+_ACTIVATIONS = {name[len('CLG_ACT_'):].lower(): value for name, value in
+                sorted(ffi.typeof('clg_activation').relements.items(), key=lambda item: item[1])}
 
 # Python-side seeds for the samplers and layers made without one, so that a
 # program is reproducible from clgrad.manual_seed (default 0).

@@ -772,31 +772,59 @@ START_TEST(test_bias_act_golden)
 }
 END_TEST
 
-/* The three numberings agree: bias_acts lists every clg_activation in the
- * enum's order; each runs forward and backward (ops/activation.c's name
- * table names kernels that ops/activation.cl has), test_bias_act_equals_unfused
- * shows each kernel's activation code is the op of that name, and the value
- * past the last is refused (the name table ends with the enum). */
+/* One list, include/clgrad/ops.h's CLG_ACTIVATIONS, makes the enum, the
+ * kernel names (ops/activation.c) and the kernels' codes (ops/internal.h's
+ * build options, ops/activation_math.cl's switch): walked here, each entry
+ * must be in bias_acts under its own name and value, must run forward and
+ * backward, and must compute the function of that name (a kernel stamped
+ * out with another's code fails the host comparison). Every value outside
+ * the list is refused, the codes of the unfused-only functions (softplus,
+ * heaviside, clamp) among them. */
 START_TEST(test_bias_act_every_activation)
 {
-    ck_assert_int_eq(N_BIAS_ACTS, CLG_ACT_HARDSIGMOID + 1);
+    static const struct {
+        const char *name;
+        clg_activation act;
+    } listed[] = {
+#define LISTED_(NAME, name, value) {#name, CLG_ACT_##NAME},
+        CLG_ACTIVATIONS(LISTED_)
+#undef LISTED_
+    };
+    enum { N_LISTED = sizeof listed / sizeof listed[0] };
+    ck_assert_int_eq(N_LISTED, N_BIAS_ACTS);
     clg_context *ctx = test_context();
     float x[6] = {-1, 2, -3, 4, 0, 0.5f}, g[6] = {1, 1, 1, 1, 1, 1};
     clg_tensor *tx = test_tensor(ctx, 2, (int64_t[]){2, 3}, x, true);
     clg_tensor *tg = test_tensor(ctx, 2, (int64_t[]){2, 3}, g, false);
-    for (int v = 0; v < N_BIAS_ACTS; v++) {
-        ck_assert_int_eq((int)bias_acts[v].act, v);
+    for (int l = 0; l < N_LISTED; l++) {
+        int v = 0;
+        while (v < N_BIAS_ACTS && strcmp(bias_acts[v].name, listed[l].name) != 0)
+            v++;
+        ck_assert_msg(v < N_BIAS_ACTS, "%s: not in bias_acts", listed[l].name);
+        ck_assert_int_eq((int)bias_acts[v].act, (int)listed[l].act);
         clg_step_begin(ctx);
-        clg_tensor *y = clg_bias_activation(tx, NULL, bias_acts[v].act, bias_acts[v].slope);
-        ck_assert_msg(y != NULL, "%s: %s", bias_acts[v].name, clg_context_error(ctx));
+        clg_tensor *y = clg_bias_activation(tx, NULL, listed[l].act, bias_acts[v].slope);
+        ck_assert_msg(y != NULL, "%s: %s", listed[l].name, clg_context_error(ctx));
+        float *got = test_download(y), want[6];
+        for (int i = 0; i < 6; i++)
+            want[i] = (float)host_bias_act(listed[l].act, x[i], bias_acts[v].slope);
+        test_assert_close(got, want, 6, test_tol_get("transcendental"), listed[l].name);
+        free(got);
         ck_assert_int_eq(clg_backward_with(y, tg), CLG_STATUS_OK);
         clg_step_end(ctx);
     }
-    clg_step_begin(ctx);
-    ck_assert_ptr_null(clg_bias_activation(tx, NULL, (clg_activation)N_BIAS_ACTS, 0));
-    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
-    clg_context_clear_error(ctx);
-    clg_step_end(ctx);
+    for (int value = -1; value < 128; value++) {
+        bool in_list = false;
+        for (int l = 0; l < N_LISTED; l++)
+            in_list = in_list || (int)listed[l].act == value;
+        if (in_list)
+            continue;
+        clg_step_begin(ctx);
+        ck_assert_ptr_null(clg_bias_activation(tx, NULL, (clg_activation)value, 0));
+        ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
+        clg_context_clear_error(ctx);
+        clg_step_end(ctx);
+    }
     clg_tensor_destroy(tx);
     clg_tensor_destroy(tg);
     clg_context_destroy(ctx);

@@ -63,8 +63,28 @@ API int32_t f(const char *s, int64_t n[SIZE]);
     cffi.FFI().cdef(cdef)
 
 
+def test_an_x_macro_list_expands_into_its_enum(tmp_path):
+    cdef, constants, headers = generate(tmp_path, '''
+#define COLOURS(X) \\
+    X(RED, 1)      \\
+    X(BLUE, 4)
+typedef enum colour {
+#define ENUMERATOR_(NAME, value) COLOUR_##NAME = value,
+    COLOURS(ENUMERATOR_)
+#undef ENUMERATOR_
+} colour;
+int paint(colour c);
+''')
+    assert 'COLOUR_RED = 1, COLOUR_BLUE = 4,' in cdef and 'X(' not in cdef and '#' not in cdef
+    ffi = cffi.FFI()
+    ffi.cdef(cdef)
+    assert ffi.typeof('colour').relements == {'COLOUR_RED': 1, 'COLOUR_BLUE': 4}
+
+
 @pytest.mark.parametrize('text, complaint', [
-    ('#define SQUARE(x) ((x) * (x))\n', 'function-like'),
+    ('#define NAME(x) #x\n', 'stringizing'),
+    ('#define LOG(...) f(__VA_ARGS__)\n', 'named parameters'),
+    ('#define TWO(a, b) a b\nint TWO(x);\n', 'takes 2 arguments'),
     ('#if VERSION > 2\n#endif\n', 'only defined'),
     ('#define NAME some tokens\n', 'not a number or a string'),
     ('#ifdef X\n', 'without #endif'),
