@@ -337,6 +337,43 @@ START_TEST(test_pow_tensor_edges)
 }
 END_TEST
 
+/* Under a bound of 1,024 iterations: a base of shape (1) raised to 2,000
+ * exponents sums 2,000 terms in one work-item for its gradient, so backward
+ * refuses, naming the op and the loop; the exponent's own gradient (no
+ * broadcast) and a base against 1,000 exponents still go through, the latter
+ * matching the host sum. */
+START_TEST(test_pow_tensor_loop_bound)
+{
+    clg_context *ctx = test_context_loop_limit("1024");
+    float x = 1.5f, y[2000];
+    test_random(y, 2000, 70, -1, 1);
+    clg_tensor *tx = test_tensor(ctx, 1, (int64_t[]){1}, &x, true);
+    clg_tensor *wide = test_tensor(ctx, 1, (int64_t[]){2000}, y, true);
+    clg_step_begin(ctx);
+    clg_tensor *out = clg_sum_all(clg_pow_tensor(tx, wide));
+    ck_assert_msg(out != NULL, "%s", clg_context_error(ctx));
+    ck_assert_int_ne(clg_backward(out), CLG_STATUS_OK);
+    test_expect_loop_refusal(ctx, NULL, "clg_pow_tensor");
+    clg_step_end(ctx);
+    clg_tensor_destroy(wide);
+    clg_tensor_zero_grad(tx); /* whatever the refused backward left */
+    clg_tensor *narrow = test_tensor(ctx, 1, (int64_t[]){1000}, y, false);
+    clg_step_begin(ctx);
+    out = clg_sum_all(clg_pow_tensor(tx, narrow));
+    ck_assert_msg(out && clg_backward(out) == CLG_STATUS_OK, "%s", clg_context_error(ctx));
+    clg_step_end(ctx);
+    double want = 0;
+    for (int i = 0; i < 1000; i++)
+        want += y[i] * pow(x, y[i] - 1);
+    float *got = test_download(clg_tensor_grad(tx)), wantf = (float)want;
+    test_assert_close(got, &wantf, 1, test_tol_get("reduction"), "d/dx over 1,000 exponents");
+    free(got);
+    clg_tensor_destroy(tx);
+    clg_tensor_destroy(narrow);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 START_TEST(test_binary_shape_mismatch)
 {
     clg_context *ctx = test_context();
@@ -370,6 +407,7 @@ int main(void)
     tcase_add_test(tc, test_binary_strided_matches_same);
     tcase_add_test(tc, test_binary_golden);
     tcase_add_test(tc, test_pow_tensor_edges);
+    tcase_add_test(tc, test_pow_tensor_loop_bound);
     tcase_add_test(tc, test_binary_shape_mismatch);
     suite_add_tcase(s, tc);
     return test_run(s);
