@@ -147,7 +147,13 @@ def pow(a, exponent):  # noqa: A001 (torch.pow)
     number base (2 ** x) is uploaded into the step as a tensor."""
     if _is_number(exponent):
         return _unary(lib.clg_pow, a, float(exponent))
-    return _binary(lib.clg_pow_tensor, a, exponent)
+    return pow_tensor(a, exponent)
+
+
+def pow_tensor(a, b):
+    """a ** b with b a tensor (or array), as ops.h's clg_pow_tensor; pow
+    picks this form itself."""
+    return _binary(lib.clg_pow_tensor, a, b)
 
 
 # ---- activations ----
@@ -474,7 +480,7 @@ def embedding(ids, weight):
 
 
 __all__ = [
-    'affine', 'add', 'sub', 'mul', 'div', 'neg', 'exp', 'log', 'sqrt', 'abs', 'pow',
+    'affine', 'add', 'sub', 'mul', 'div', 'neg', 'exp', 'log', 'sqrt', 'abs', 'pow', 'pow_tensor',
     'sigmoid', 'tanh', 'relu', 'leaky_relu', 'softplus', 'heaviside', 'clamp', 'elu', 'selu',
     'hardsigmoid', 'bias_activation',
     'sum', 'mean', 'max', 'sum_all', 'mean_all', 'max_all', 'argmax',
