@@ -1,10 +1,15 @@
 /* ops/binary.c: elementwise arithmetic on two tensors with NumPy/PyTorch
- * broadcasting: add, sub, mul, div.
+ * broadcasting: add, sub, mul, div, pow.
  *
  *   out = a + b   da = g             db = g
  *   out = a - b   da = g             db = -g
  *   out = a * b   da = g b           db = g a
  *   out = a / b   da = g / b         db = -g a / b^2
+ *   out = a ^ b   da = g b a^(b-1)   db = g a^b log(a)
+ * pow's gradients are masked as in PyTorch's pow_backward_self/_exponent:
+ * da is 0 where b == 0 (so 0^0 gives 0, not nan), db is 0 where a == 0 and
+ * b >= 0 (where log(0) = -inf would multiply 0 or 1); elsewhere the formulas
+ * give nan and inf as they fall (a < 0: log(a) is nan).
  * Each operand's gradient is summed over the axes it was broadcast along
  * (torch.Tensor.sum_to_size). Kernels: ops/binary.cl. */
 #include <stdio.h>
@@ -13,9 +18,9 @@
 
 #define SOURCE "ops/binary.cl"
 
-enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV };
+enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_POW };
 /* The kernels' names by op: binary_<name>_forward / _backward. */
-static const char *const op_names[] = {"add", "sub", "mul", "div"};
+static const char *const op_names[] = {"add", "sub", "mul", "div", "pow"};
 
 /* Both operands contiguous with the output's shape: the _same kernels read
  * them directly, and one backward launch serves both gradients. */
@@ -126,3 +131,8 @@ CLG_API clg_tensor *clg_add(clg_tensor *a, clg_tensor *b) { return binary("clg_a
 CLG_API clg_tensor *clg_sub(clg_tensor *a, clg_tensor *b) { return binary("clg_sub", OP_SUB, a, b); }
 CLG_API clg_tensor *clg_mul(clg_tensor *a, clg_tensor *b) { return binary("clg_mul", OP_MUL, a, b); }
 CLG_API clg_tensor *clg_div(clg_tensor *a, clg_tensor *b) { return binary("clg_div", OP_DIV, a, b); }
+/* clg_pow (unary.c) keeps its constant exponent; this is its tensor form. */
+CLG_API clg_tensor *clg_pow_tensor(clg_tensor *a, clg_tensor *b)
+{
+    return binary("clg_pow_tensor", OP_POW, a, b);
+}

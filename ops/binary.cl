@@ -1,6 +1,7 @@
-/* ops/binary.cl: add, sub, mul, div with broadcasting, forward and backward
- * (see ops/binary.c for the formulas). The helpers take an op code: 0 add,
- * 1 sub, 2 mul, 3 div; each kernel is stamped out for one of them.
+/* ops/binary.cl: add, sub, mul, div, pow with broadcasting, forward and
+ * backward (see ops/binary.c for the formulas and pow's masks). The helpers
+ * take an op code: 0 add, 1 sub, 2 mul, 3 div, 4 pow; each kernel is stamped
+ * out for one of them.
  * Operands are read through broadcast strides (0 along broadcast axes), so
  * one kernel serves every shape combination and transposed views; the
  * _same kernels serve the common case of contiguous operands of the
@@ -13,7 +14,8 @@ inline float apply(int op, float x, float y)
     case 0: return x + y;
     case 1: return x - y;
     case 2: return x * y;
-    default: return x / y;
+    case 3: return x / y;
+    default: return pow(x, y);
     }
 }
 
@@ -50,6 +52,7 @@ BINARY_FORWARD(add, 0)
 BINARY_FORWARD(sub, 1)
 BINARY_FORWARD(mul, 2)
 BINARY_FORWARD(div, 3)
+BINARY_FORWARD(pow, 4)
 
 /* d out / d (a or b) times g at one output element. */
 inline float partial(int op, int which, float g, float x, float y)
@@ -58,7 +61,13 @@ inline float partial(int op, int which, float g, float x, float y)
     case 0: return g;
     case 1: return which == 0 ? g : -g;
     case 2: return which == 0 ? g * y : g * x;
-    default: return which == 0 ? g / y : -g * x / (y * y);
+    case 3: return which == 0 ? g / y : -g * x / (y * y);
+    default:
+        /* PyTorch's masks: selected, not multiplied, so a nan or inf in g
+         * or in the formula does not leak through them. */
+        if (which == 0)
+            return y == 0.0f ? 0.0f : g * (y * pow(x, y - 1.0f));
+        return x == 0.0f && y >= 0.0f ? 0.0f : g * (pow(x, y) * log(x));
     }
 }
 
@@ -147,3 +156,4 @@ BINARY_BACKWARD(add, 0)
 BINARY_BACKWARD(sub, 1)
 BINARY_BACKWARD(mul, 2)
 BINARY_BACKWARD(div, 3)
+BINARY_BACKWARD(pow, 4)

@@ -21,10 +21,18 @@ CLG_API clg_tensor *clg_add(clg_tensor *a, clg_tensor *b);
 CLG_API clg_tensor *clg_sub(clg_tensor *a, clg_tensor *b);
 CLG_API clg_tensor *clg_mul(clg_tensor *a, clg_tensor *b);
 CLG_API clg_tensor *clg_div(clg_tensor *a, clg_tensor *b);
+/* out = a ^ b elementwise (torch.pow(Tensor, Tensor)): a negative base with a
+ * non-integer exponent gives nan, as C's pow. Named apart from clg_pow, which
+ * keeps its constant float exponent (C has no overloading); like the ops
+ * above it takes two tensors and broadcasts. Gradients as PyTorch's, which
+ * masks them at the edges: d/da is 0 where b == 0 (0^0 gives 0, not nan), and
+ * d/db = a^b log(a) is 0 where a == 0 and b >= 0. */
+CLG_API clg_tensor *clg_pow_tensor(clg_tensor *a, clg_tensor *b);
 /* out = a * scale + shift, elementwise (1 - x is clg_affine(x, -1, 1)). */
 CLG_API clg_tensor *clg_affine(clg_tensor *a, float scale, float shift);
 
-/* Elementwise math. clg_pow raises to a constant exponent. */
+/* Elementwise math. clg_pow raises to a constant exponent (clg_pow_tensor,
+ * above, to a tensor one). */
 CLG_API clg_tensor *clg_neg(clg_tensor *a);
 CLG_API clg_tensor *clg_exp(clg_tensor *a);
 CLG_API clg_tensor *clg_log(clg_tensor *a);

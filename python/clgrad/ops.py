@@ -142,8 +142,18 @@ def abs(a):  # noqa: A001 (torch.abs)
 
 
 def pow(a, exponent):  # noqa: A001 (torch.pow)
-    """a ** exponent for a constant exponent."""
-    return _unary(lib.clg_pow, a, float(exponent))
+    """a ** exponent: a number is a constant exponent (clg_pow); a Tensor or
+    array broadcasts against a, with gradients to both (clg_pow_tensor). A
+    number base (2 ** x) is uploaded into the step as a tensor."""
+    if _is_number(exponent):
+        return _unary(lib.clg_pow, a, float(exponent))
+    return pow_tensor(a, exponent)
+
+
+def pow_tensor(a, b):
+    """a ** b with b a tensor (or array), as ops.h's clg_pow_tensor; pow
+    picks this form itself."""
+    return _binary(lib.clg_pow_tensor, a, b)
 
 
 # ---- activations ----
@@ -470,7 +480,7 @@ def embedding(ids, weight):
 
 
 __all__ = [
-    'affine', 'add', 'sub', 'mul', 'div', 'neg', 'exp', 'log', 'sqrt', 'abs', 'pow',
+    'affine', 'add', 'sub', 'mul', 'div', 'neg', 'exp', 'log', 'sqrt', 'abs', 'pow', 'pow_tensor',
     'sigmoid', 'tanh', 'relu', 'leaky_relu', 'softplus', 'heaviside', 'clamp', 'elu', 'selu',
     'hardsigmoid', 'bias_activation',
     'sum', 'mean', 'max', 'sum_all', 'mean_all', 'max_all', 'argmax',
@@ -497,7 +507,8 @@ for _name, _function in {
         '__add__': add, '__radd__': _reflected(add), '__sub__': sub, '__rsub__': _reflected(sub),
         '__mul__': mul, '__rmul__': _reflected(mul), '__truediv__': div,
         '__rtruediv__': _reflected(div), '__matmul__': matmul,
-        '__rmatmul__': _reflected(matmul), '__pow__': pow, '__neg__': neg, 'add': add, 'sub': sub,
+        '__rmatmul__': _reflected(matmul), '__pow__': pow, '__rpow__': _reflected(pow),
+        '__neg__': neg, 'add': add, 'sub': sub,
         'mul': mul, 'div': div, 'matmul': matmul, 'exp': exp, 'log': log, 'sqrt': sqrt,
         'abs': abs, 'pow': pow, 'sigmoid': sigmoid, 'tanh': tanh, 'relu': relu,
         'leaky_relu': leaky_relu, 'softplus': softplus, 'clamp': clamp, 'elu': elu,

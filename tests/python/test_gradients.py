@@ -90,6 +90,8 @@ CASES = {
     'sqrt': (clgrad.sqrt, np.sqrt, [('positive', (2, 3))]),
     'abs': (clgrad.abs, np.abs, [('away', (2, 3))]),
     'pow': (lambda a: a ** 2.5, lambda a: a ** 2.5, [('positive', (2, 3))]),
+    'pow_tensor': (lambda a, b: a ** b, lambda a, b: a ** b, [('positive', (3, 1, 4)), (2, 4)]),
+    'rpow': (lambda a: 2.0 ** a, lambda a: 2.0 ** a, [(2, 3)]),
     'sigmoid': (clgrad.sigmoid, sigmoid, [(3, 4)]),
     'tanh': (clgrad.tanh, np.tanh, [(3, 4)]),
     'relu': (clgrad.relu, lambda a: np.maximum(a, 0), [('away', (3, 4))]),
