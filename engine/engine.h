@@ -34,8 +34,10 @@ struct eng_node {
     int n_inputs;
     clg_tensor *output;
     clg_tensor *saved[ENG_MAX_SAVED];
-    float f[4]; /* small op parameters */
-    int i[10];  /* 10: pooling's kind, window, stride, padding, dilation, a flag */
+    /* The op's own parameters for its backward: a struct the op declares
+     * next to its forward and backward (ops/<family>.c, e.g. conv2d_saved),
+     * zeroed, from the step's host arena; NULL for ops that record none. */
+    void *state;
     eng_node *prev; /* the node recorded before this one */
 };
 
@@ -135,9 +137,11 @@ clg_status eng_launch_strided(clg_context *ctx, const char *kernel, const clg_te
 /* Whether an op with these inputs must record itself. */
 bool eng_needs_grad(const clg_context *ctx, int n, clg_tensor *const *inputs);
 /* Appends a node (output->requires_grad becomes true) and returns it so the
- * op can fill saved tensors and parameters; NULL on host memory failure. */
+ * op can fill saved tensors and its parameters: node->state points at
+ * state_bytes of zeroed arena memory (sizeof the op's saved struct; 0 for
+ * none, and state is NULL). NULL on host memory failure. */
 eng_node *eng_record(clg_context *ctx, const char *name, eng_backward_fn backward,
-                     clg_tensor *output, int n, clg_tensor *const *inputs);
+                     clg_tensor *output, int n, clg_tensor *const *inputs, size_t state_bytes);
 
 /* Where the gradient of `t` goes: NULL when t needs none. Otherwise its
  * gradient tensor (allocated on first use: persistent for persistent

@@ -20,12 +20,19 @@ bool eng_needs_grad(const clg_context *ctx, int n, clg_tensor *const *inputs)
 }
 
 eng_node *eng_record(clg_context *ctx, const char *name, eng_backward_fn backward,
-                     clg_tensor *output, int n, clg_tensor *const *inputs)
+                     clg_tensor *output, int n, clg_tensor *const *inputs, size_t state_bytes)
 {
     eng_node *node = eng_host_alloc(ctx, sizeof *node);
     if (!node)
         return NULL;
     memset(node, 0, sizeof *node);
+    if (state_bytes) {
+        /* the arena rounds to max_align_t, so any struct fits aligned */
+        node->state = eng_host_alloc(ctx, state_bytes);
+        if (!node->state)
+            return NULL;
+        memset(node->state, 0, state_bytes);
+    }
     node->name = name;
     node->backward = backward;
     node->output = output;
@@ -85,7 +92,7 @@ clg_tensor *eng_contiguous(clg_context *ctx, clg_tensor *src)
     if (!dst || clg_tensor_copy(dst, src) != CLG_STATUS_OK)
         return NULL;
     if (eng_needs_grad(ctx, 1, &src))
-        eng_record(ctx, "contiguous", contiguous_backward, dst, 1, &src);
+        eng_record(ctx, "contiguous", contiguous_backward, dst, 1, &src, 0);
     return dst;
 }
 

@@ -47,17 +47,18 @@ const char *op_activation_function_name(int code)
     return NULL;
 }
 
-/* node (op_map's): i[0] the op code, f[0..1] its parameters; backward reads
- * the input and output themselves, which live until the step ends. */
+/* node (op_map's): op_map_saved keeps the function's name and its two
+ * parameters; backward reads the input and output themselves, which live
+ * until the step ends. */
 static void activation_backward(clg_context *ctx, const eng_node *node)
 {
-    op_map_backward(ctx, node, SOURCE, "activation", op_activation_function_name(node->i[0]));
+    op_map_backward(ctx, node, SOURCE, "activation");
 }
 
 /* heaviside records nothing: it has no useful derivative. */
 static clg_tensor *activation(const char *name, int op, clg_tensor *a, float p0, float p1)
 {
-    return op_map(name, SOURCE, "activation", op_activation_function_name(op), op, a, p0, p1,
+    return op_map(name, SOURCE, "activation", op_activation_function_name(op), a, p0, p1,
                   op == OP_ACT_HEAVISIDE ? NULL : activation_backward);
 }
 
@@ -147,6 +148,13 @@ float op_activation_param(clg_activation act, float negative_slope)
     return act == CLG_ACT_ELU ? 1.0f : negative_slope;
 }
 
+/* What clg_bias_activation's node keeps besides its inputs x (contiguous)
+ * and bias (or none) and its output. */
+typedef struct bias_activation_saved {
+    clg_activation act;   /* the fused activation */
+    float negative_slope; /* its parameter, after op_activation_param */
+} bias_activation_saved;
+
 /* The gpu plan's backward: d = g act'(z) a work-item per element, then the
  * bias gradient as two-stage column sums of d (a work-item per column,
  * walking its rows, gives a GPU tens of work-items). d is summed from dx
@@ -161,22 +169,24 @@ static void bias_activation_backward_elements(clg_context *ctx, const eng_node *
     clg_tensor *t = db && (!dx || acc_dx) ? eng_new(ctx, CLG_DTYPE_F32, 2, x->shape) : NULL;
     if (db && (!dx || acc_dx) && !t)
         return;
+    const bias_activation_saved *saved = node->state;
     char kernel[64];
-    snprintf(kernel, sizeof kernel, "bias_%s_backward_element", op_activation_name(node->i[0]));
-    if (!OP_LAUNCH(ctx, SOURCE, kernel, (size_t)(rows * cols), CLRT_ARG_FLOAT(node->f[0]),
-                   ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(b ? b : x),
-                   CLRT_ARG_INT(b != NULL), ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dx ? dx : x),
-                   CLRT_ARG_INT(dx != NULL), CLRT_ARG_INT(acc_dx), ENG_ARG_TENSOR(t ? t : x),
-                   CLRT_ARG_INT(t != NULL), CLRT_ARG_INT(rows), CLRT_ARG_INT(cols)))
+    snprintf(kernel, sizeof kernel, "bias_%s_backward_element", op_activation_name(saved->act));
+    if (!OP_LAUNCH(ctx, SOURCE, kernel, (size_t)(rows * cols),
+                   CLRT_ARG_FLOAT(saved->negative_slope), ENG_ARG_TENSOR(out->grad),
+                   ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(b ? b : x), CLRT_ARG_INT(b != NULL),
+                   ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dx ? dx : x), CLRT_ARG_INT(dx != NULL),
+                   CLRT_ARG_INT(acc_dx), ENG_ARG_TENSOR(t ? t : x), CLRT_ARG_INT(t != NULL),
+                   CLRT_ARG_INT(rows), CLRT_ARG_INT(cols)))
         return;
     if (db)
         op_sum_view(ctx, t ? t : dx, rows, cols, 1, cols, 1, 0, db, acc_db);
 }
 
-/* node: inputs x (contiguous) and bias (or none), i[0] the clg_activation,
- * f[0] the slope. */
+/* node: inputs x (contiguous) and bias (or none), bias_activation_saved. */
 static void bias_activation_backward(clg_context *ctx, const eng_node *node)
 {
+    const bias_activation_saved *saved = node->state;
     clg_tensor *x = node->inputs[0], *b = node->n_inputs > 1 ? node->inputs[1] : NULL;
     clg_tensor *out = node->output;
     bool acc_dx = false, acc_db = false;
@@ -197,17 +207,17 @@ static void bias_activation_backward(clg_context *ctx, const eng_node *node)
      * the bias contiguously). */
     int per_item = op_plan(ctx)->vector_width == 4 && cols % 4 == 0 ? 4 : 1;
     char kernel[64];
-    snprintf(kernel, sizeof kernel, "bias_%s_backward%s", op_activation_name(node->i[0]),
+    snprintf(kernel, sizeof kernel, "bias_%s_backward%s", op_activation_name(saved->act),
              per_item == 4 ? "4" : "");
     /* An absent tensor's argument points at one that exists; the kernel's
      * flags keep it untouched. A work-item walks all rows of its columns,
      * so there are few: small groups spread them over the cores. */
     OP_LAUNCH_ROWS(ctx, SOURCE, kernel, (size_t)(cols / per_item),
-                 CLRT_ARG_FLOAT(node->f[0]), ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x),
-                 ENG_ARG_TENSOR(b ? b : x), CLRT_ARG_INT(b != NULL), ENG_ARG_TENSOR(out),
-                 ENG_ARG_TENSOR(dx ? dx : x), CLRT_ARG_INT(dx != NULL), CLRT_ARG_INT(acc_dx),
-                 ENG_ARG_TENSOR(db ? db : x), CLRT_ARG_INT(db != NULL), CLRT_ARG_INT(acc_db),
-                 CLRT_ARG_INT(rows), CLRT_ARG_INT(cols));
+                   CLRT_ARG_FLOAT(saved->negative_slope), ENG_ARG_TENSOR(out->grad),
+                   ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(b ? b : x), CLRT_ARG_INT(b != NULL),
+                   ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dx ? dx : x), CLRT_ARG_INT(dx != NULL),
+                   CLRT_ARG_INT(acc_dx), ENG_ARG_TENSOR(db ? db : x), CLRT_ARG_INT(db != NULL),
+                   CLRT_ARG_INT(acc_db), CLRT_ARG_INT(rows), CLRT_ARG_INT(cols));
 }
 
 CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_activation act,
@@ -263,11 +273,13 @@ CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_act
             if (!in[1])
                 return NULL;
         }
-        eng_node *node = eng_record(ctx, name, bias_activation_backward, out, n_in, in);
+        eng_node *node = eng_record(ctx, name, bias_activation_backward, out, n_in, in,
+                                    sizeof(bias_activation_saved));
         if (!node)
             return NULL;
-        node->i[0] = (int)act;
-        node->f[0] = negative_slope;
+        bias_activation_saved *saved = node->state;
+        saved->act = act;
+        saved->negative_slope = negative_slope;
     }
     return out;
 }

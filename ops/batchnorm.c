@@ -49,13 +49,18 @@ static bn_view view_of(const clg_tensor *x)
 #define ARG_CHANNEL_VEC(t, other)                                                                  \
     ARG_OPTIONAL(t, other), CLRT_ARG_INT((t) ? (t)->strides[0] : 0), CLRT_ARG_INT((t) != NULL)
 
-/* node: inputs x, weight, bias (either may be NULL); saved[0] mean,
- * saved[1] invstd; i[0] training. */
+/* What a batch norm node keeps besides its inputs x, weight, bias (either
+ * may be NULL) and saved[0] mean, saved[1] invstd. */
+typedef struct batchnorm_saved {
+    bool training; /* batch statistics (they depend on x) rather than running ones */
+} batchnorm_saved;
+
 static void batchnorm_backward(clg_context *ctx, const eng_node *node)
 {
+    const batchnorm_saved *saved = node->state;
     clg_tensor *x = node->inputs[0], *w = node->inputs[1], *b = node->inputs[2];
     clg_tensor *mean = node->saved[0], *invstd = node->saved[1], *g = node->output->grad;
-    bool training = node->i[0] != 0;
+    bool training = saved->training;
     bn_view v = view_of(x);
     bool acc_x = false, acc_w = false, acc_b = false;
     clg_tensor *dx = eng_grad_dest(ctx, x, &acc_x);
@@ -200,12 +205,13 @@ CLG_API clg_tensor *clg_batch_norm(clg_tensor *input, clg_tensor *running_mean,
         return NULL;
     clg_tensor *inputs[3] = {input, weight, bias};
     if (eng_needs_grad(ctx, 3, inputs)) {
-        eng_node *node = eng_record(ctx, NAME, batchnorm_backward, out, 3, inputs);
+        eng_node *node = eng_record(ctx, NAME, batchnorm_backward, out, 3, inputs,
+                                    sizeof(batchnorm_saved));
         if (!node)
             return NULL;
         node->saved[0] = mean;
         node->saved[1] = invstd;
-        node->i[0] = training;
+        ((batchnorm_saved *)node->state)->training = training;
     }
     return out;
 }

@@ -30,11 +30,16 @@ static bool same_layout(const clg_tensor *a, const clg_tensor *b, const clg_tens
            clg_tensor_is_contiguous(b);
 }
 
-/* node: i[0] the op code; backward reads the inputs themselves, which live
- * until the step ends. */
+/* What a binary op's node keeps besides its inputs, which backward reads
+ * themselves (they live until the step ends). */
+typedef struct binary_saved {
+    int op; /* OP_ADD ... OP_POW */
+} binary_saved;
+
 static void binary_backward(clg_context *ctx, const eng_node *node)
 {
-    const char *op_name = op_names[node->i[0]];
+    const binary_saved *saved = node->state;
+    const char *op_name = op_names[saved->op];
     clg_tensor *a = node->inputs[0], *b = node->inputs[1], *out = node->output;
     char kernel[64];
     if (same_layout(a, b, out)) {
@@ -119,10 +124,11 @@ static clg_tensor *binary(const char *name, int op, clg_tensor *a, clg_tensor *b
     if (!ok)
         return NULL;
     if (eng_needs_grad(ctx, 2, inputs)) {
-        eng_node *node = eng_record(ctx, name, binary_backward, out, 2, inputs);
+        eng_node *node = eng_record(ctx, name, binary_backward, out, 2, inputs,
+                                    sizeof(binary_saved));
         if (!node)
             return NULL;
-        node->i[0] = op;
+        ((binary_saved *)node->state)->op = op;
     }
     return out;
 }

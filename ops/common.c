@@ -93,8 +93,14 @@ void op_pad4(int rank, const int64_t *shape, cl_int *shape4)
         shape4[i] = i < 4 - rank ? 1 : (cl_int)shape[i - (4 - rank)];
 }
 
+/* What an op_map node keeps for op_map_backward. */
+typedef struct op_map_saved {
+    const char *fn; /* the function's part of the kernel names (static storage) */
+    float p0, p1;   /* its parameters, passed to the backward kernel as to the forward */
+} op_map_saved;
+
 clg_tensor *op_map(const char *name, const char *source, const char *prefix, const char *fn,
-                   int op, clg_tensor *a, float p0, float p1, eng_backward_fn backward)
+                   clg_tensor *a, float p0, float p1, eng_backward_fn backward)
 {
     clg_context *ctx = eng_op_begin_f32(name, 1, &a);
     if (!ctx)
@@ -119,19 +125,21 @@ clg_tensor *op_map(const char *name, const char *source, const char *prefix, con
     if (!ok)
         return NULL;
     if (backward && eng_needs_grad(ctx, 1, &a)) {
-        eng_node *node = eng_record(ctx, name, backward, out, 1, &a);
+        eng_node *node = eng_record(ctx, name, backward, out, 1, &a, sizeof(op_map_saved));
         if (!node)
             return NULL;
-        node->i[0] = op;
-        node->f[0] = p0;
-        node->f[1] = p1;
+        op_map_saved *saved = node->state;
+        saved->fn = fn;
+        saved->p0 = p0;
+        saved->p1 = p1;
     }
     return out;
 }
 
 void op_map_backward(clg_context *ctx, const eng_node *node, const char *source,
-                     const char *prefix, const char *fn)
+                     const char *prefix)
 {
+    const op_map_saved *saved = node->state;
     clg_tensor *x = node->inputs[0], *out = node->output;
     bool accumulate = false;
     clg_tensor *dst = eng_grad_dest(ctx, x, &accumulate);
@@ -143,16 +151,16 @@ void op_map_backward(clg_context *ctx, const eng_node *node, const char *source,
     int n = (int)clg_tensor_numel(x);
     char kernel[64];
     bool contiguous = clg_tensor_is_contiguous(x);
-    snprintf(kernel, sizeof kernel, "%s_%s_backward%s", prefix, fn,
+    snprintf(kernel, sizeof kernel, "%s_%s_backward%s", prefix, saved->fn,
              contiguous ? "_contiguous" : "");
     if (contiguous)
-        OP_LAUNCH(ctx, source, kernel, (size_t)n, CLRT_ARG_FLOAT(node->f[0]),
-                  CLRT_ARG_FLOAT(node->f[1]), ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x),
+        OP_LAUNCH(ctx, source, kernel, (size_t)n, CLRT_ARG_FLOAT(saved->p0),
+                  CLRT_ARG_FLOAT(saved->p1), ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x),
                   ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n),
                   CLRT_ARG_INT(accumulate));
     else
-        OP_LAUNCH(ctx, source, kernel, (size_t)n, CLRT_ARG_FLOAT(node->f[0]),
-                  CLRT_ARG_FLOAT(node->f[1]), ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x),
+        OP_LAUNCH(ctx, source, kernel, (size_t)n, CLRT_ARG_FLOAT(saved->p0),
+                  CLRT_ARG_FLOAT(saved->p1), ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x),
                   OP_ARG4(x_str), OP_ARG4(shape), ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dst),
                   CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));
 }

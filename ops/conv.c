@@ -48,9 +48,8 @@ typedef struct conv_geometry {
     size_t taps;      /* T = C kh kw */
 } conv_geometry;
 
-/* p: stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w. */
-static conv_geometry geometry(const clg_tensor *x, const clg_tensor *w, const int *p, int64_t ho,
-                              int64_t wo)
+static conv_geometry geometry(const clg_tensor *x, const clg_tensor *w, const clg_conv2d_params *p,
+                              int64_t ho, int64_t wo)
 {
     conv_geometry g;
     for (int d = 0; d < 4; d++)
@@ -59,10 +58,12 @@ static conv_geometry geometry(const clg_tensor *x, const clg_tensor *w, const in
     g.geo[1] = (cl_int)wo;
     g.geo[2] = (cl_int)w->shape[2];
     g.geo[3] = (cl_int)w->shape[3];
-    for (int d = 0; d < 4; d++)
-        g.step[d] = p[d];
-    g.dil[0] = p[4];
-    g.dil[1] = p[5];
+    g.step[0] = p->stride_h;
+    g.step[1] = p->stride_w;
+    g.step[2] = p->pad_h;
+    g.step[3] = p->pad_w;
+    g.dil[0] = p->dilation_h;
+    g.dil[1] = p->dilation_w;
     g.dil[2] = g.dil[3] = 0;
     g.channels = (size_t)w->shape[0];
     g.positions = (size_t)(x->shape[0] * ho * wo);
@@ -205,21 +206,29 @@ static clg_tensor *new_matrix(clg_context *ctx, size_t rows, size_t cols)
     return eng_new(ctx, CLG_DTYPE_F32, 2, (int64_t[]){(int64_t)rows, (int64_t)cols});
 }
 
-/* node: inputs x, w (and b); saved col and the GEMM's output Y; i[0..5]
- * the parameters, i[6] the activation; f[0] its slope. */
+/* What clg_conv2d_act's node keeps besides its inputs x, w (and b) and the
+ * saved tensors col (saved[0], im2col's matrix) and the GEMM's output Y
+ * (saved[1], before bias and activation). */
+typedef struct conv2d_saved {
+    clg_conv2d_params params; /* stride, padding and dilation, as resolved */
+    clg_activation act;       /* the fused activation, whose derivative scales G */
+    float negative_slope;     /* its parameter, after op_activation_param */
+} conv2d_saved;
+
 static void conv2d_backward(clg_context *ctx, const eng_node *node)
 {
+    const conv2d_saved *saved = node->state;
     clg_tensor *x = node->inputs[0], *w = node->inputs[1];
     clg_tensor *b = node->n_inputs > 2 ? node->inputs[2] : NULL;
     clg_tensor *out = node->output, *col = node->saved[0], *rows = node->saved[1];
-    conv_geometry geo = geometry(x, w, node->i, out->shape[2], out->shape[3]);
+    conv_geometry geo = geometry(x, w, &saved->params, out->shape[2], out->shape[3]);
     size_t K = geo.channels, P = geo.positions, T = geo.taps;
     clrt *rt = &ctx->rt;
     bool accumulate = false;
 
     clg_tensor *grad_rows = new_matrix(ctx, K, P); /* G */
-    if (!grad_rows || !channel_major(ctx, out->grad, grad_rows, (clg_activation)node->i[6],
-                                     node->f[0], rows, b, out))
+    if (!grad_rows || !channel_major(ctx, out->grad, grad_rows, saved->act,
+                                     saved->negative_slope, rows, b, out))
         return;
 
     clg_tensor *db = eng_grad_dest(ctx, b, &accumulate);
@@ -361,8 +370,7 @@ CLG_API clg_tensor *clg_conv2d_act(clg_tensor *input, clg_tensor *weight, clg_te
         if (!(inputs[i] = eng_contiguous(ctx, inputs[i])))
             return NULL;
     clg_tensor *x = inputs[0], *w = inputs[1], *b = n_inputs > 2 ? inputs[2] : NULL;
-    int pv[6] = {p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dilation_h, p.dilation_w};
-    conv_geometry geo = geometry(x, w, pv, ho, wo);
+    conv_geometry geo = geometry(x, w, &p, ho, wo);
 
     size_t K = geo.channels, P = geo.positions, T = geo.taps;
     clg_tensor *col = new_matrix(ctx, T, P);
@@ -380,15 +388,16 @@ CLG_API clg_tensor *clg_conv2d_act(clg_tensor *input, clg_tensor *weight, clg_te
         !from_channel_major(ctx, rows, b, act, negative_slope, out, false))
         return NULL;
     if (eng_needs_grad(ctx, n_inputs, inputs)) {
-        eng_node *node = eng_record(ctx, OP, conv2d_backward, out, n_inputs, inputs);
+        eng_node *node = eng_record(ctx, OP, conv2d_backward, out, n_inputs, inputs,
+                                    sizeof(conv2d_saved));
         if (!node)
             return NULL;
         node->saved[0] = col;
         node->saved[1] = rows;
-        for (int i = 0; i < 6; i++)
-            node->i[i] = pv[i];
-        node->i[6] = (int)act;
-        node->f[0] = negative_slope;
+        conv2d_saved *saved = node->state;
+        saved->params = p;
+        saved->act = act;
+        saved->negative_slope = negative_slope;
     }
     return out;
 }
@@ -426,10 +435,10 @@ CLG_API clg_conv_transpose2d_params clg_conv_transpose2d_params_default(void)
 }
 
 /* The conv2d geometry seen from the output: in = the output (N, C_out, Ho,
- * Wo), geo = (H, W, kh, kw) the input's size. p: stride_h, stride_w, pad_h,
- * pad_w, dilation_h, dilation_w. */
+ * Wo), geo = (H, W, kh, kw) the input's size. */
 static conv_geometry transpose_geometry(const clg_tensor *x, const clg_tensor *w,
-                                        const int64_t *out_shape, const int *p)
+                                        const int64_t *out_shape,
+                                        const clg_conv_transpose2d_params *p)
 {
     conv_geometry g;
     for (int d = 0; d < 4; d++)
@@ -438,10 +447,12 @@ static conv_geometry transpose_geometry(const clg_tensor *x, const clg_tensor *w
     g.geo[1] = (cl_int)x->shape[3];
     g.geo[2] = (cl_int)w->shape[2];
     g.geo[3] = (cl_int)w->shape[3];
-    for (int d = 0; d < 4; d++)
-        g.step[d] = p[d];
-    g.dil[0] = p[4];
-    g.dil[1] = p[5];
+    g.step[0] = p->stride_h;
+    g.step[1] = p->stride_w;
+    g.step[2] = p->pad_h;
+    g.step[3] = p->pad_w;
+    g.dil[0] = p->dilation_h;
+    g.dil[1] = p->dilation_w;
     g.dil[2] = g.dil[3] = 0;
     g.channels = (size_t)x->shape[1];
     g.positions = (size_t)(x->shape[0] * x->shape[2] * x->shape[3]);
@@ -449,12 +460,20 @@ static conv_geometry transpose_geometry(const clg_tensor *x, const clg_tensor *w
     return g;
 }
 
+/* What clg_conv_transpose2d's node keeps besides its inputs x, w (and b) and
+ * saved[0], x in channel-major rows X. */
+typedef struct conv_transpose2d_saved {
+    clg_conv_transpose2d_params params; /* stride, padding, dilation (the output padding is
+                                           already in the output's shape) */
+} conv_transpose2d_saved;
+
 static void conv_transpose2d_backward(clg_context *ctx, const eng_node *node)
 {
+    const conv_transpose2d_saved *saved = node->state;
     clg_tensor *x = node->inputs[0], *w = node->inputs[1];
     clg_tensor *b = node->n_inputs > 2 ? node->inputs[2] : NULL;
     clg_tensor *out = node->output, *g = out->grad, *rows = node->saved[0];
-    conv_geometry geo = transpose_geometry(x, w, out->shape, node->i);
+    conv_geometry geo = transpose_geometry(x, w, out->shape, &saved->params);
     size_t C = geo.channels, P = geo.positions, T = geo.taps;
     clrt *rt = &ctx->rt;
     bool accumulate = false;
@@ -557,9 +576,8 @@ CLG_API clg_tensor *clg_conv_transpose2d(clg_tensor *input, clg_tensor *weight, 
         if (!(inputs[i] = eng_contiguous(ctx, inputs[i])))
             return NULL;
     clg_tensor *x = inputs[0], *w = inputs[1], *b = n_inputs > 2 ? inputs[2] : NULL;
-    int pv[6] = {p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dilation_h, p.dilation_w};
     int64_t out_shape[4] = {x->shape[0], w->shape[1], ho, wo};
-    conv_geometry geo = transpose_geometry(x, w, out_shape, pv);
+    conv_geometry geo = transpose_geometry(x, w, out_shape, &p);
     size_t C = geo.channels, P = geo.positions, T = geo.taps;
     clg_tensor *rows = new_matrix(ctx, C, P); /* X */
     clg_tensor *col = new_matrix(ctx, T, P);
@@ -577,12 +595,12 @@ CLG_API clg_tensor *clg_conv_transpose2d(clg_tensor *input, clg_tensor *weight, 
         !col2im(ctx, col, b, out, &geo, false))
         return NULL;
     if (eng_needs_grad(ctx, n_inputs, inputs)) {
-        eng_node *node = eng_record(ctx, OP_T, conv_transpose2d_backward, out, n_inputs, inputs);
+        eng_node *node = eng_record(ctx, OP_T, conv_transpose2d_backward, out, n_inputs, inputs,
+                                    sizeof(conv_transpose2d_saved));
         if (!node)
             return NULL;
         node->saved[0] = rows;
-        for (int i = 0; i < 6; i++)
-            node->i[i] = pv[i];
+        ((conv_transpose2d_saved *)node->state)->params = p;
     }
     return out;
 }

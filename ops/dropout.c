@@ -11,7 +11,6 @@
  * even where x is NaN or infinite (PyTorch multiplies by a 0 mask and so
  * propagates NaN there); their gradient is 0 either way.
  * Kernels: ops/dropout.cl. */
-#include <string.h>
 
 #include "ops/internal.h"
 
@@ -44,33 +43,28 @@ static size_t blocks(const dropout_stream *s, int n)
     ARG_UINT((s).seed_lo), ARG_UINT((s).seed_hi), ARG_UINT((s).block_lo), ARG_UINT((s).block_hi),  \
         CLRT_ARG_INT((s).first_word)
 
-/* node: f[0] p, f[1] scale; the seed and offset travel as four 32-bit halves
- * in i[0..3] (bit patterns, copied through memcpy). */
-static void pack_u64(int *dst, uint64_t v)
-{
-    uint32_t halves[2] = {(uint32_t)v, (uint32_t)(v >> 32)};
-    memcpy(dst, halves, sizeof halves);
-}
-
-static uint64_t unpack_u64(const int *src)
-{
-    uint32_t halves[2];
-    memcpy(halves, src, sizeof halves);
-    return (uint64_t)halves[0] | (uint64_t)halves[1] << 32;
-}
+/* What a dropout node keeps: backward regenerates the forward's mask from the
+ * same Philox stream rather than saving it. */
+typedef struct dropout_saved {
+    float p;         /* the drop probability */
+    float scale;     /* 1 / (1 - p) for kept elements (0 when p is 1) */
+    uint64_t seed;   /* the forward's Philox key */
+    uint64_t offset; /* its first element's position in the stream */
+} dropout_saved;
 
 static void dropout_backward(clg_context *ctx, const eng_node *node)
 {
+    const dropout_saved *saved = node->state;
     clg_tensor *x = node->inputs[0];
     bool accumulate = false;
     clg_tensor *dst = eng_grad_dest(ctx, x, &accumulate);
     if (!dst)
         return;
-    dropout_stream s = stream_at(unpack_u64(&node->i[0]), unpack_u64(&node->i[2]));
+    dropout_stream s = stream_at(saved->seed, saved->offset);
     int n = (int)clg_tensor_numel(x);
     OP_LAUNCH(ctx, SOURCE, "dropout_backward", blocks(&s, n), ENG_ARG_TENSOR(node->output->grad),
               ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate), ARG_STREAM(s),
-              CLRT_ARG_FLOAT(node->f[0]), CLRT_ARG_FLOAT(node->f[1]));
+              CLRT_ARG_FLOAT(saved->p), CLRT_ARG_FLOAT(saved->scale));
 }
 
 CLG_API clg_tensor *clg_dropout(clg_tensor *a, float p, bool training, uint64_t seed,
@@ -103,13 +97,15 @@ CLG_API clg_tensor *clg_dropout(clg_tensor *a, float p, bool training, uint64_t 
                    CLRT_ARG_FLOAT(p), CLRT_ARG_FLOAT(scale)))
         return NULL;
     if (eng_needs_grad(ctx, 1, &a)) {
-        eng_node *node = eng_record(ctx, name, dropout_backward, out, 1, &a);
+        eng_node *node = eng_record(ctx, name, dropout_backward, out, 1, &a,
+                                    sizeof(dropout_saved));
         if (!node)
             return NULL;
-        node->f[0] = p;
-        node->f[1] = scale;
-        pack_u64(&node->i[0], seed);
-        pack_u64(&node->i[2], offset);
+        dropout_saved *saved = node->state;
+        saved->p = p;
+        saved->scale = scale;
+        saved->seed = seed;
+        saved->offset = offset;
     }
     return out;
 }

@@ -64,7 +64,7 @@ CLG_API clg_tensor *clg_embedding(clg_tensor *weight, clg_tensor *ids)
                    CLRT_ARG_INT(D)))
         return NULL;
     if (eng_needs_grad(ctx, 1, &w)) {
-        eng_node *node = eng_record(ctx, "clg_embedding", embedding_backward, out, 1, &w);
+        eng_node *node = eng_record(ctx, "clg_embedding", embedding_backward, out, 1, &w, 0);
         if (!node)
             return NULL;
         node->saved[0] = ids;

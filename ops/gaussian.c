@@ -63,7 +63,7 @@ CLG_API clg_tensor *clg_reparameterize(clg_tensor *mu, clg_tensor *logvar, clg_t
                    OP_ARG4(eps_str), OP_ARG4(shape), ENG_ARG_TENSOR(z), CLRT_ARG_INT(n)))
         return NULL;
     if (eng_needs_grad(ctx, 3, inputs) && !eng_record(ctx, name, reparameterize_backward, z, 3,
-                                                      inputs))
+                                                      inputs, 0))
         return NULL;
     return z;
 }
@@ -120,7 +120,7 @@ CLG_API clg_tensor *clg_gaussian_kl(clg_tensor *mu, clg_tensor *logvar, clg_redu
                    ENG_ARG_TENSOR(kl), CLRT_ARG_INT(n)))
         return NULL;
     if (eng_needs_grad(ctx, 2, inputs) && !eng_record(ctx, name, gaussian_kl_backward, kl, 2,
-                                                      inputs))
+                                                      inputs, 0))
         return NULL;
     switch (reduction) {
     case CLG_REDUCTION_SUM: return clg_sum_all(kl);

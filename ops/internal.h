@@ -112,13 +112,13 @@ void op_pad4(int rank, const int64_t *shape, cl_int *shape4);
  * ops/activation.c): out = f(a) through kernel <prefix>_<fn>_forward, or its
  * _contiguous variant when a is contiguous, of `source` (stamped out by
  * ops/map.cl). When a gradient is wanted and `backward` is not NULL, records
- * a node `name` with i[0] = op, f[0] = p0, f[1] = p1. */
+ * a node `name` keeping fn, p0 and p1 (ops/common.c's op_map_saved). */
 clg_tensor *op_map(const char *name, const char *source, const char *prefix, const char *fn,
-                   int op, clg_tensor *a, float p0, float p1, eng_backward_fn backward);
+                   clg_tensor *a, float p0, float p1, eng_backward_fn backward);
 /* The backward of an op_map node: dst (+)= g f'(x) through
- * <prefix>_<fn>_backward[_contiguous]. */
+ * <prefix>_<fn>_backward[_contiguous], fn the one op_map saved. */
 void op_map_backward(clg_context *ctx, const eng_node *node, const char *source,
-                     const char *prefix, const char *fn);
+                     const char *prefix);
 
 /* The functions of ops/activation_math.cl: every clg_activation
  * (CLG_ACTIVATIONS, include/clgrad/ops.h), then those only ops/activation.c's

@@ -44,9 +44,14 @@ static clg_tensor *reduce(clg_tensor *losses, clg_reduction reduction)
 
 /* ---- per-element losses ---- */
 
-/* i[0] kind */
+/* What a per-element loss's node keeps besides its inputs x and t. */
+typedef struct pointwise_saved {
+    int kind; /* LOSS_MSE, LOSS_BCE or LOSS_BCE_LOGITS */
+} pointwise_saved;
+
 static void pointwise_backward(clg_context *ctx, const eng_node *node)
 {
+    const pointwise_saved *saved = node->state;
     clg_tensor *x = node->inputs[0], *t = node->inputs[1], *out = node->output;
     cl_int shape[4], x_str[4], t_str[4];
     eng_shape4(x, shape);
@@ -54,13 +59,13 @@ static void pointwise_backward(clg_context *ctx, const eng_node *node)
     eng_strides4(t, t_str);
     int n = (int)clg_tensor_numel(x);
     /* only mse differentiates the target */
-    int inputs = node->i[0] == LOSS_MSE ? 2 : 1;
+    int inputs = saved->kind == LOSS_MSE ? 2 : 1;
     for (int which = 0; which < inputs; which++) {
         bool accumulate = false;
         clg_tensor *dst = eng_grad_dest(ctx, node->inputs[which], &accumulate);
         if (!dst)
             continue;
-        OP_LAUNCH(ctx, SOURCE, "pointwise_loss_backward", (size_t)n, CLRT_ARG_INT(node->i[0]),
+        OP_LAUNCH(ctx, SOURCE, "pointwise_loss_backward", (size_t)n, CLRT_ARG_INT(saved->kind),
                   CLRT_ARG_INT(which), ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x), OP_ARG4(x_str),
                   ENG_ARG_TENSOR(t), OP_ARG4(t_str), OP_ARG4(shape), ENG_ARG_TENSOR(dst),
                   CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));
@@ -94,10 +99,11 @@ static clg_tensor *pointwise_loss(const char *name, int kind, clg_tensor *x, clg
     /* the target of bce takes no gradient, so only its input decides */
     int n_grad_inputs = kind == LOSS_MSE ? 2 : 1;
     if (eng_needs_grad(ctx, n_grad_inputs, inputs)) {
-        eng_node *node = eng_record(ctx, name, pointwise_backward, losses, 2, inputs);
+        eng_node *node = eng_record(ctx, name, pointwise_backward, losses, 2, inputs,
+                                    sizeof(pointwise_saved));
         if (!node)
             return NULL;
-        node->i[0] = kind;
+        ((pointwise_saved *)node->state)->kind = kind;
     }
     return reduce(losses, reduction);
 }
@@ -178,7 +184,7 @@ CLG_API clg_tensor *clg_cross_entropy_loss(clg_tensor *logits, clg_tensor *label
                    CLRT_ARG_INT(rows)))
         return NULL;
     if (eng_needs_grad(ctx, 1, &logits)) {
-        eng_node *node = eng_record(ctx, name, cross_entropy_backward, losses, 2, inputs);
+        eng_node *node = eng_record(ctx, name, cross_entropy_backward, losses, 2, inputs, 0);
         if (!node)
             return NULL;
         node->saved[0] = lse;

@@ -46,11 +46,16 @@ static void flip(clrt_matrix *m)
     m->trans = !m->trans;
 }
 
-/* node->i[0]: 1 for clg_matmul_nt (b is (N,K)), 0 for clg_matmul. */
+/* What a matmul node keeps besides its inputs a and b. */
+typedef struct matmul_saved {
+    bool nt; /* clg_matmul_nt (b is (N,K)) rather than clg_matmul */
+} matmul_saved;
+
 static void matmul_backward(clg_context *ctx, const eng_node *node)
 {
+    const matmul_saved *saved = node->state;
     clg_tensor *a = node->inputs[0], *b = node->inputs[1], *g = node->output->grad;
-    bool nt = node->i[0] == 1;
+    bool nt = saved->nt;
     int r = a->rank;
     size_t batch = r == 3 ? (size_t)a->shape[0] : 1;
     size_t m = (size_t)a->shape[r - 2], k = (size_t)a->shape[r - 1];
@@ -195,10 +200,11 @@ static clg_tensor *matmul(const char *name, clg_tensor *a, clg_tensor *b, bool n
                                              .stride_c = batch_stride(out)}) != CLG_STATUS_OK)
         return NULL;
     if (eng_needs_grad(ctx, 2, inputs)) {
-        eng_node *node = eng_record(ctx, name, matmul_backward, out, 2, inputs);
+        eng_node *node = eng_record(ctx, name, matmul_backward, out, 2, inputs,
+                                    sizeof(matmul_saved));
         if (!node)
             return NULL;
-        node->i[0] = nt;
+        ((matmul_saved *)node->state)->nt = nt;
     }
     return out;
 }

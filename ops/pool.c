@@ -46,24 +46,25 @@ CLG_API clg_pool2d_params clg_pool2d_params_default(int kernel)
                                .count_exclude_pad = false};
 }
 
-/* The kernels' geometry from p = the node's i[1..9] (window, stride,
- * padding, dilation per axis, count_exclude_pad): in (N, C, H, W), geo (Ho,
- * Wo, kh, kw), step (stride_h, stride_w, pad_h, pad_w) and opt (dilation_h,
- * dilation_w, count_exclude_pad, 0). */
-static void pool_geometry(const clg_tensor *x, const clg_tensor *out, const int *p, cl_int *in,
-                          cl_int *geo, cl_int *step, cl_int *opt)
+/* The kernels' geometry from p as pool2d resolved it (pool_saved.params):
+ * in (N, C, H, W), geo (Ho, Wo, kh, kw), step (stride_h, stride_w, pad_h,
+ * pad_w) and opt (dilation_h, dilation_w, count_exclude_pad, 0). */
+static void pool_geometry(const clg_tensor *x, const clg_tensor *out, const clg_pool2d_params *p,
+                          cl_int *in, cl_int *geo, cl_int *step, cl_int *opt)
 {
     for (int d = 0; d < 4; d++)
         in[d] = (cl_int)x->shape[d];
     geo[0] = (cl_int)out->shape[2];
     geo[1] = (cl_int)out->shape[3];
-    geo[2] = p[0];
-    geo[3] = p[1];
-    for (int d = 0; d < 4; d++)
-        step[d] = p[2 + d];
-    opt[0] = p[6];
-    opt[1] = p[7];
-    opt[2] = p[8];
+    geo[2] = p->kernel_h;
+    geo[3] = p->kernel_w;
+    step[0] = p->stride_h;
+    step[1] = p->stride_w;
+    step[2] = p->pad_h;
+    step[3] = p->pad_w;
+    opt[0] = p->dilation_h;
+    opt[1] = p->dilation_w;
+    opt[2] = p->count_exclude_pad;
     opt[3] = 0;
 }
 
@@ -102,27 +103,36 @@ static size_t pool_loops(int kind, bool backward, const cl_int *in, const cl_int
     return w + op_loops_mul(span_h + 1, 1 + per_row);
 }
 
+/* What a pooling node keeps besides its input x and, for max pooling,
+ * saved[0]: each output's first maximum (int32, -1 for padding only). */
+typedef struct pool_saved {
+    int kind;                 /* POOL_MAX or POOL_AVG */
+    clg_pool2d_params params; /* as pool2d resolved them: the dilation the
+                                 kernels use, count_exclude_pad only for avg */
+} pool_saved;
+
 static void pool_backward(clg_context *ctx, const eng_node *node)
 {
+    const pool_saved *saved = node->state;
     clg_tensor *x = node->inputs[0], *g = node->output->grad;
     cl_int in[4], geo[4], step[4], opt[4];
-    pool_geometry(x, node->output, node->i + 1, in, geo, step, opt);
+    pool_geometry(x, node->output, &saved->params, in, geo, step, opt);
     bool accumulate = false;
     clg_tensor *dx = eng_grad_dest(ctx, x, &accumulate);
     if (!dx)
         return;
     char s[64];
-    if (!op_loops_fit(ctx, pool_loops(node->i[0], true, in, geo, step, opt),
+    if (!op_loops_fit(ctx, pool_loops(saved->kind, true, in, geo, step, opt),
                       "%s backward of input %s", node->name, eng_shape_str(x, s, sizeof s)))
         return;
-    if (node->i[0] == POOL_MAX && pool_disjoint(geo, step, opt)) {
+    if (saved->kind == POOL_MAX && pool_disjoint(geo, step, opt)) {
         size_t rows = (size_t)in[0] * (size_t)in[1] * (size_t)geo[0];
         OP_LAUNCH(ctx, SOURCE, "max_pool2d_backward_disjoint", rows, ENG_ARG_TENSOR(g),
                   ENG_ARG_TENSOR(node->saved[0]), ENG_ARG_TENSOR(dx), OP_ARG4(in), OP_ARG4(geo),
                   OP_ARG4(step), OP_ARG4(opt), CLRT_ARG_INT(rows), CLRT_ARG_INT(accumulate));
     } else {
         size_t rows = (size_t)in[0] * (size_t)in[1] * (size_t)in[2];
-        if (node->i[0] == POOL_MAX)
+        if (saved->kind == POOL_MAX)
             OP_LAUNCH(ctx, SOURCE, "max_pool2d_backward", rows, ENG_ARG_TENSOR(g),
                       ENG_ARG_TENSOR(node->saved[0]), ENG_ARG_TENSOR(dx), OP_ARG4(in), OP_ARG4(geo),
                       OP_ARG4(step), OP_ARG4(opt), CLRT_ARG_INT(rows), CLRT_ARG_INT(accumulate));
@@ -230,11 +240,12 @@ static clg_tensor *pool2d(const char *op, int kind, clg_tensor *input, const clg
     clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, 4, shape);
     if (!out)
         return NULL;
-    int pv[9] = {p->kernel_h, p->kernel_w, p->stride_h,
-                 p->stride_w, p->pad_h,    p->pad_w,
-                 dil[0],      dil[1],      kind == POOL_AVG && p->count_exclude_pad};
+    clg_pool2d_params resolved = *p;
+    resolved.dilation_h = dil[0];
+    resolved.dilation_w = dil[1];
+    resolved.count_exclude_pad = kind == POOL_AVG && p->count_exclude_pad;
     cl_int in[4], geo[4], step[4], opt[4];
-    pool_geometry(x, out, pv, in, geo, step, opt);
+    pool_geometry(x, out, &resolved, in, geo, step, opt);
     size_t rows = (size_t)(x->shape[0] * x->shape[1] * ho); /* the kernels' work-items */
     char s[64];
     if (rows > 0 && !op_loops_fit(ctx, pool_loops(kind, false, in, geo, step, opt),
@@ -254,13 +265,13 @@ static clg_tensor *pool2d(const char *op, int kind, clg_tensor *input, const clg
         return NULL;
     }
     if (eng_needs_grad(ctx, 1, &x)) {
-        eng_node *node = eng_record(ctx, op, pool_backward, out, 1, &x);
+        eng_node *node = eng_record(ctx, op, pool_backward, out, 1, &x, sizeof(pool_saved));
         if (!node)
             return NULL;
         node->saved[0] = index;
-        node->i[0] = kind;
-        for (int i = 0; i < 9; i++)
-            node->i[1 + i] = pv[i];
+        pool_saved *saved = node->state;
+        saved->kind = kind;
+        saved->params = resolved;
     }
     return out;
 }

@@ -34,10 +34,17 @@
 
 #define SOURCE "ops/recurrent.cl"
 
-/* One view of the state: which of h/c (i[0]), the steps it covers (i[1],
- * i[2]), its layout (i[3]: batch_first). */
+/* What a view node of the state keeps (its input is the state). */
+typedef struct state_view_saved {
+    int which;        /* 0: the hidden states h, 1: the cell states c */
+    int t0;           /* the first step it covers */
+    int steps;        /* how many steps */
+    bool batch_first; /* (N, steps, H) rather than (steps, N, H) */
+} state_view_saved;
+
 static void view_backward(clg_context *ctx, const eng_node *node)
 {
+    const state_view_saved *saved = node->state;
     clg_tensor *state = node->inputs[0], *g = node->output->grad;
     bool accumulate = false;
     clg_tensor *dst = eng_grad_dest(ctx, state, &accumulate);
@@ -45,12 +52,13 @@ static void view_backward(clg_context *ctx, const eng_node *node)
         return;
     /* a work-item per row of H values: steps N of them */
     char s[64];
-    if (!op_loops_fit(ctx, node->i[2] * state->shape[2] > 0 ? (size_t)state->shape[3] : 0,
+    if (!op_loops_fit(ctx, saved->steps * state->shape[2] > 0 ? (size_t)state->shape[3] : 0,
                       "%s backward of state %s", node->name, eng_shape_str(state, s, sizeof s)))
         return;
-    OP_LAUNCH_ROWS(ctx, SOURCE, "state_view_backward", (size_t)(node->i[2] * state->shape[2]),
-                 ENG_ARG_TENSOR(g), ENG_ARG_TENSOR(dst), CLRT_ARG_INT(node->i[0]),
-                 CLRT_ARG_INT(node->i[1]), CLRT_ARG_INT(node->i[2]), CLRT_ARG_INT(node->i[3]),
+    OP_LAUNCH_ROWS(ctx, SOURCE, "state_view_backward", (size_t)(saved->steps * state->shape[2]),
+                 ENG_ARG_TENSOR(g), ENG_ARG_TENSOR(dst), CLRT_ARG_INT(saved->which),
+                 CLRT_ARG_INT(saved->t0), CLRT_ARG_INT(saved->steps),
+                 CLRT_ARG_INT(saved->batch_first),
                  CLRT_ARG_INT(state->shape[1]), CLRT_ARG_INT(state->shape[2]),
                  CLRT_ARG_INT(state->shape[3]));
 }
@@ -73,13 +81,15 @@ static clg_tensor *state_view(clg_context *ctx, const char *op, clg_tensor *stat
     if (!v)
         return NULL;
     if (state->requires_grad && ctx->grad_enabled) {
-        eng_node *node = eng_record(ctx, op, view_backward, v, 1, &state);
+        eng_node *node = eng_record(ctx, op, view_backward, v, 1, &state,
+                                    sizeof(state_view_saved));
         if (!node)
             return NULL;
-        node->i[0] = which;
-        node->i[1] = t0;
-        node->i[2] = steps;
-        node->i[3] = batch_first;
+        state_view_saved *saved = node->state;
+        saved->which = which;
+        saved->t0 = t0;
+        saved->steps = steps;
+        saved->batch_first = batch_first;
     }
     return v;
 }
@@ -100,12 +110,17 @@ static clrt_matrix matrix(cl_mem mem, size_t offset, size_t cols, bool trans)
     return (clrt_matrix){.mem = mem, .offset = offset, .ld = cols > 0 ? cols : 1, .trans = trans};
 }
 
-/* node: inputs xproj (T N, G H), w_hh (G H, H) [, bias (G H)]; saved gates
- * (LSTM), c0 and h0 (N, H) (each may be NULL); i[0] = G (4 LSTM, 1 RNN);
- * output state. */
+/* What the core node keeps besides its inputs xproj (T N, G H), w_hh (G H,
+ * H) [, bias (G H)], its output the state, and saved gates (LSTM), c0 and h0
+ * (N, H) (each may be NULL). */
+typedef struct core_saved {
+    int gates; /* G: 4 for an LSTM, 1 for an RNN */
+} core_saved;
+
 static void core_backward(clg_context *ctx, const eng_node *node)
 {
-    int G = node->i[0];
+    const core_saved *saved = node->state;
+    int G = saved->gates;
     bool lstm = G == 4;
     clg_tensor *xproj = node->inputs[0], *w_hh = node->inputs[1];
     clg_tensor *bias = node->n_inputs > 2 ? node->inputs[2] : NULL;
@@ -348,13 +363,14 @@ static clg_tensor *recurrent(const char *op, int G, clg_tensor *input, clg_tenso
     clg_tensor *all[5] = {xproj, w_hh, bias, h0, c0};
     if (eng_needs_grad(ctx, 5, all)) {
         clg_tensor *inputs[3] = {xproj, w_hh, bias};
-        eng_node *node = eng_record(ctx, op, core_backward, state, bias ? 3 : 2, inputs);
+        eng_node *node = eng_record(ctx, op, core_backward, state, bias ? 3 : 2, inputs,
+                                    sizeof(core_saved));
         if (!node)
             return NULL;
         node->saved[0] = gates;
         node->saved[1] = c0;
         node->saved[2] = h0;
-        node->i[0] = G;
+        ((core_saved *)node->state)->gates = G;
     }
     clg_tensor *out = state_view(ctx, op, state, 0, 0, (int)T, batch_first);
     if (h_n)

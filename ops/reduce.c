@@ -66,9 +66,17 @@ static bool axis_setup(clg_context *ctx, const char *name, const clg_tensor *a, 
 
 /* ---- sum and mean ---- */
 
-/* i[0] count, i[1] inner, f[0] scale: see sum_backward in reduce.cl */
+/* What a sum or mean node keeps besides its input: the reduced axis as the
+ * kernel sees it (see sum_backward in reduce.cl). */
+typedef struct sum_saved {
+    int count;   /* elements along the reduced axis (or all, for a full reduction) */
+    int inner;   /* elements between two of them: the product of later axes */
+    float scale; /* 1 for a sum, 1 / count for a mean */
+} sum_saved;
+
 static void sum_backward(clg_context *ctx, const eng_node *node)
 {
+    const sum_saved *saved = node->state;
     clg_tensor *a = node->inputs[0];
     bool accumulate = false;
     clg_tensor *dst = eng_grad_dest(ctx, a, &accumulate);
@@ -76,7 +84,7 @@ static void sum_backward(clg_context *ctx, const eng_node *node)
         return;
     int n = (int)clg_tensor_numel(a);
     OP_LAUNCH(ctx, SOURCE, "sum_backward", (size_t)n, ENG_ARG_TENSOR(node->output->grad),
-              CLRT_ARG_INT(node->i[0]), CLRT_ARG_INT(node->i[1]), CLRT_ARG_FLOAT(node->f[0]),
+              CLRT_ARG_INT(saved->count), CLRT_ARG_INT(saved->inner), CLRT_ARG_FLOAT(saved->scale),
               ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));
 }
 
@@ -84,12 +92,13 @@ static clg_tensor *record_sum(clg_context *ctx, const char *name, clg_tensor *a,
                               int count, int inner, float scale)
 {
     if (eng_needs_grad(ctx, 1, &a)) {
-        eng_node *node = eng_record(ctx, name, sum_backward, out, 1, &a);
+        eng_node *node = eng_record(ctx, name, sum_backward, out, 1, &a, sizeof(sum_saved));
         if (!node)
             return NULL;
-        node->i[0] = count;
-        node->i[1] = inner;
-        node->f[0] = scale;
+        sum_saved *saved = node->state;
+        saved->count = count;
+        saved->inner = inner;
+        saved->scale = scale;
     }
     return out;
 }
@@ -190,10 +199,16 @@ CLG_API clg_tensor *clg_mean_all(clg_tensor *a)
 
 /* ---- max and argmax ---- */
 
-/* saved[0] the int32 index of the maximum per output element; i[0] count,
- * i[1] inner: see max_backward in reduce.cl */
+/* What a max node keeps besides its input and saved[0], the int32 index of
+ * the maximum per output element (see max_backward in reduce.cl). */
+typedef struct max_saved {
+    int count; /* elements along the reduced axis */
+    int inner; /* elements between two of them: the product of later axes */
+} max_saved;
+
 static void max_backward(clg_context *ctx, const eng_node *node)
 {
+    const max_saved *saved = node->state;
     clg_tensor *a = node->inputs[0];
     bool accumulate = false;
     clg_tensor *dst = eng_grad_dest(ctx, a, &accumulate);
@@ -201,20 +216,22 @@ static void max_backward(clg_context *ctx, const eng_node *node)
         return;
     int n = (int)clg_tensor_numel(a);
     OP_LAUNCH(ctx, SOURCE, "max_backward", (size_t)n, ENG_ARG_TENSOR(node->output->grad),
-              ENG_ARG_TENSOR(node->saved[0]), CLRT_ARG_INT(node->i[0]), CLRT_ARG_INT(node->i[1]),
-              ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));
+              ENG_ARG_TENSOR(node->saved[0]), CLRT_ARG_INT(saved->count),
+              CLRT_ARG_INT(saved->inner), ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n),
+              CLRT_ARG_INT(accumulate));
 }
 
 static clg_tensor *record_max(clg_context *ctx, const char *name, clg_tensor *a, clg_tensor *out,
                               clg_tensor *idx, int count, int inner)
 {
     if (eng_needs_grad(ctx, 1, &a)) {
-        eng_node *node = eng_record(ctx, name, max_backward, out, 1, &a);
+        eng_node *node = eng_record(ctx, name, max_backward, out, 1, &a, sizeof(max_saved));
         if (!node)
             return NULL;
         node->saved[0] = idx;
-        node->i[0] = count;
-        node->i[1] = inner;
+        max_saved *saved = node->state;
+        saved->count = count;
+        saved->inner = inner;
     }
     return out;
 }

@@ -11,18 +11,26 @@
 
 #include "ops/internal.h"
 
+/* What a transpose or reshape node keeps besides its input. */
+typedef struct view_saved {
+    bool transpose; /* a transpose; false (as recorded, zeroed) for a reshape */
+    int axis0;      /* the swapped axes: the output's axis0 and axis1 */
+    int axis1;      /* are the input's axis1 and axis0 */
+} view_saved;
+
 static void view_backward(clg_context *ctx, const eng_node *node)
 {
+    const view_saved *saved = node->state;
     clg_tensor *a = node->inputs[0], *g = node->output->grad;
     /* Re-express g with a's shape: for a transpose, swap g's strides back;
      * for a reshape, g is contiguous, so a contiguous view of a's shape. */
     int64_t strides[CLG_MAX_RANK];
-    if (node->i[0] == 1) {
+    if (saved->transpose) {
         for (int d = 0; d < g->rank; d++)
             strides[d] = g->strides[d];
-        int64_t t = strides[node->i[1]];
-        strides[node->i[1]] = strides[node->i[2]];
-        strides[node->i[2]] = t;
+        int64_t t = strides[saved->axis0];
+        strides[saved->axis0] = strides[saved->axis1];
+        strides[saved->axis1] = t;
     } else {
         eng_contiguous_strides(a->rank, a->shape, strides);
     }
@@ -51,13 +59,14 @@ CLG_API clg_tensor *clg_transpose(clg_tensor *a, int axis0, int axis1)
     strides[j] = a->strides[i];
     clg_tensor *out = eng_view(ctx, a, a->rank, shape, strides, a->offset);
     if (out && eng_needs_grad(ctx, 1, &a)) {
-        eng_node *node = eng_record(ctx, "clg_transpose", view_backward, out, 1, &a);
+        eng_node *node = eng_record(ctx, "clg_transpose", view_backward, out, 1, &a,
+                                    sizeof(view_saved));
         if (!node)
             return NULL;
-        node->i[0] = 1;
-        /* the output's axes i and j are the input's j and i */
-        node->i[1] = i;
-        node->i[2] = j;
+        view_saved *saved = node->state;
+        saved->transpose = true;
+        saved->axis0 = i;
+        saved->axis1 = j;
     }
     return out;
 }
@@ -106,7 +115,7 @@ CLG_API clg_tensor *clg_reshape(clg_tensor *a, int rank, const int64_t *shape)
     eng_contiguous_strides(rank, resolved, strides);
     clg_tensor *out = eng_view(ctx, src, rank, resolved, strides, src->offset);
     if (out && eng_needs_grad(ctx, 1, &src))
-        if (!eng_record(ctx, "clg_reshape", view_backward, out, 1, &src))
+        if (!eng_record(ctx, "clg_reshape", view_backward, out, 1, &src, sizeof(view_saved)))
             return NULL;
     return out;
 }

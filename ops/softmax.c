@@ -11,17 +11,24 @@
 
 #define SOURCE "ops/softmax.cl"
 
-/* i[0] log_out, i[1] count, i[2] inner */
+/* What a softmax node keeps besides its input and its output y. */
+typedef struct softmax_saved {
+    bool log_out; /* log_softmax rather than softmax */
+    int count;    /* elements along the axis */
+    int inner;    /* elements between two of them: the product of later axes */
+} softmax_saved;
+
 static void softmax_backward(clg_context *ctx, const eng_node *node)
 {
+    const softmax_saved *saved = node->state;
     clg_tensor *a = node->inputs[0], *y = node->output;
     bool accumulate = false;
     clg_tensor *dst = eng_grad_dest(ctx, a, &accumulate);
     if (!dst)
         return;
-    int count = node->i[1], inner = node->i[2];
+    int count = saved->count, inner = saved->inner;
     int rows = count ? (int)(clg_tensor_numel(a) / count) : 0;
-    OP_LAUNCH(ctx, SOURCE, "softmax_backward", (size_t)rows, CLRT_ARG_INT(node->i[0]),
+    OP_LAUNCH(ctx, SOURCE, "softmax_backward", (size_t)rows, CLRT_ARG_INT(saved->log_out),
               ENG_ARG_TENSOR(y), ENG_ARG_TENSOR(y->grad), CLRT_ARG_INT(count), CLRT_ARG_INT(inner),
               ENG_ARG_TENSOR(dst), CLRT_ARG_INT(rows), CLRT_ARG_INT(accumulate));
 }
@@ -61,12 +68,14 @@ static clg_tensor *softmax(const char *name, clg_tensor *a, int axis, bool log_o
                    ENG_ARG_TENSOR(out), CLRT_ARG_INT(rows)))
         return NULL;
     if (eng_needs_grad(ctx, 1, &a)) {
-        eng_node *node = eng_record(ctx, name, softmax_backward, out, 1, &a);
+        eng_node *node = eng_record(ctx, name, softmax_backward, out, 1, &a,
+                                    sizeof(softmax_saved));
         if (!node)
             return NULL;
-        node->i[0] = log_out;
-        node->i[1] = count;
-        node->i[2] = inner;
+        softmax_saved *saved = node->state;
+        saved->log_out = log_out;
+        saved->count = count;
+        saved->inner = inner;
     }
     return out;
 }

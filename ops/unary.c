@@ -20,17 +20,17 @@ enum { OP_NEG, OP_EXP, OP_LOG, OP_SQRT, OP_ABS, OP_POW, OP_AFFINE };
 /* The kernels' names by op: unary_<name>_forward / _backward. */
 static const char *const op_names[] = {"neg", "exp", "log", "sqrt", "abs", "pow", "affine"};
 
-/* node (op_map's): i[0] the op code, f[0] the exponent or scale, f[1] the
- * shift; the input and output themselves are what backward reads, and they
- * live until the step ends. */
+/* node (op_map's): op_map_saved keeps the function's name, p0 the exponent or
+ * scale, p1 the shift; the input and output themselves are what backward
+ * reads, and they live until the step ends. */
 static void unary_backward(clg_context *ctx, const eng_node *node)
 {
-    op_map_backward(ctx, node, SOURCE, "unary", op_names[node->i[0]]);
+    op_map_backward(ctx, node, SOURCE, "unary");
 }
 
 static clg_tensor *unary(const char *name, int op, clg_tensor *a, float p0, float p1)
 {
-    return op_map(name, SOURCE, "unary", op_names[op], op, a, p0, p1, unary_backward);
+    return op_map(name, SOURCE, "unary", op_names[op], a, p0, p1, unary_backward);
 }
 
 CLG_API clg_tensor *clg_neg(clg_tensor *a) { return unary("clg_neg", OP_NEG, a, 0, 0); }
