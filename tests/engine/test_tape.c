@@ -1,8 +1,11 @@
 /* tests/engine/test_tape.c: recording and walking the tape
  * (engine/tape.c): accumulation, zero_grad, grad mode, gradients to inputs,
- * and misuse. */
+ * misuse, and nodes' saved state from the step's host arena. */
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "engine/engine.h"
 #include "support.h"
 
 /* f(a, b) = (a * b) + a, d/da = b + 1, d/db = a; a is used twice. */
@@ -110,6 +113,45 @@ START_TEST(test_backward_misuse)
 }
 END_TEST
 
+static int host_chunks(const clg_context *ctx)
+{
+    int n = 0;
+    for (const eng_host_chunk *c = ctx->host_chunks; c; c = c->next)
+        n++;
+    return n;
+}
+
+/* eng_record's state: zeroed (also where an earlier step dirtied the same
+ * memory), aligned for any type, NULL when none is asked for, and from the
+ * step's arena: a second step of the same nodes, several chunks' worth,
+ * takes no new chunk, so the ops' saved structs cost no malloc per step. */
+START_TEST(test_record_state_from_arena)
+{
+    enum { NODES = 4000, STATE = 40 };
+    clg_context *ctx = test_context();
+    clg_tensor *a = test_tensor(ctx, 1, (int64_t[]){1}, (float[]){1}, true);
+    unsigned char zero[STATE] = {0};
+    int chunks[2];
+    for (int step = 0; step < 2; step++) {
+        clg_step_begin(ctx);
+        ck_assert_ptr_null(eng_record(ctx, "none", NULL, a, 1, &a, 0)->state);
+        for (int k = 0; k < NODES; k++) {
+            eng_node *node = eng_record(ctx, "test", NULL, a, 1, &a, STATE);
+            ck_assert_ptr_nonnull(node);
+            ck_assert_int_eq((uintptr_t)node->state % _Alignof(max_align_t), 0);
+            ck_assert_int_eq(memcmp(node->state, zero, STATE), 0);
+            memset(node->state, 0xa5, STATE);
+        }
+        clg_step_end(ctx);
+        chunks[step] = host_chunks(ctx);
+    }
+    ck_assert_int_gt(chunks[0], 1);
+    ck_assert_int_eq(chunks[1], chunks[0]);
+    clg_tensor_destroy(a);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("engine/tape");
@@ -118,6 +160,7 @@ int main(void)
     tcase_add_test(tc, test_backward_reaches_inputs);
     tcase_add_test(tc, test_no_grad_records_nothing);
     tcase_add_test(tc, test_backward_misuse);
+    tcase_add_test(tc, test_record_state_from_arena);
     suite_add_tcase(s, tc);
     return test_run(s);
 }
