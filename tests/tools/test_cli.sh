@@ -8,6 +8,8 @@
 set -u
 
 clgrad=$1
+# shellcheck source=run_clgrad.sh
+. "$(dirname "$0")/run_clgrad.sh"
 part=$2
 data=${CLGRAD_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 work=$(mktemp -d)
@@ -23,7 +25,7 @@ fail() {
 run() {
     local name=$1
     shift
-    "$clgrad" "$@" >"$work/$name.out" 2>"$work/$name.err"
+    run_clgrad "$work/$name.out" "$work/$name.err" "$@"
     echo $? >"$work/$name.rc"
     # Mesa's drivers write their own notes on stderr, prefixed "MESA: ": on
     # rusticl, llvmpipe's compiler says "Treating load_kernel_arg in control

@@ -12,6 +12,8 @@
 set -u
 
 clgrad=$1
+# shellcheck source=run_clgrad.sh
+. "$(dirname "$0")/run_clgrad.sh"
 data=${CLGRAD_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -26,7 +28,7 @@ fail() {
 run() {
     local name=$1
     shift
-    "$clgrad" "$@" >"$work/$name.out" 2>"$work/$name.err"
+    run_clgrad "$work/$name.out" "$work/$name.err" "$@"
     echo $? >"$work/$name.rc"
     echo "\$ clgrad $* -> exit $(cat "$work/$name.rc")"
 }
