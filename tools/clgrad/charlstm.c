@@ -128,17 +128,7 @@ static int parse(int argc, char **argv, charlstm_options *o)
         cli_error("--prime: empty text");
         return CLI_EXIT_USAGE;
     }
-    if (o->epochs == 0 && !o->load) {
-        cli_error("--epochs: 0 trains nothing; it is for --load, to sample from saved weights");
-        return CLI_EXIT_USAGE;
-    }
-    if ((o->save && o->save[0] == '\0') || (o->load && o->load[0] == '\0')) {
-        cli_error("--%s: empty file name", o->save && o->save[0] == '\0' ? "save" : "load");
-        return CLI_EXIT_USAGE;
-    }
-    if (o->save && !cli_check_output("--save", o->save))
-        return CLI_EXIT_FAILURE;
-    return -1;
+    return cli_saved_check_options(o->save, o->load, o->epochs, "sample");
 }
 
 /* The whole file, malloc'ed; NULL after printing why. */

@@ -165,6 +165,11 @@ void cli_live_clear(void);
 
 /* ---- checkpoints of vae, gan and charlstm (saved.c) ---- */
 
+/* The checks of --save, --load and --epochs the three commands share, made
+ * before any work: -1 to go on, else the exit code after printing why.
+ * `with_load` says what --load with --epochs 0 does ("sample", "draw"). */
+int cli_saved_check_options(const char *save, const char *load, int64_t epochs,
+                            const char *with_load);
 /* Writes `params` to `path` with the metadata "model" = kind, "arch" =
  * arch and n more keys (at most 6), and says so on stdout; false after
  * printing why. */

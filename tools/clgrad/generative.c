@@ -166,18 +166,7 @@ static int parse(int argc, char **argv, bool gan, gen_options *o)
     }
     if (gan && !o->hidden_given)
         o->hidden = o->arch == CLG_GAN_DCGAN ? 16 : 128;
-    if (o->epochs == 0 && !o->load) {
-        cli_error("--epochs: 0 trains nothing; it is for --load, to draw from saved weights");
-        return CLI_EXIT_USAGE;
-    }
-    if ((o->save && o->save[0] == '\0') || (o->load && o->load[0] == '\0')) {
-        cli_error("--%s: empty file name", o->save && o->save[0] == '\0' ? "save" : "load");
-        return CLI_EXIT_USAGE;
-    }
-    /* Before training, so a destination that cannot be written costs no run. */
-    if (o->save && !cli_check_output("--save", o->save))
-        return CLI_EXIT_FAILURE;
-    return -1;
+    return cli_saved_check_options(o->save, o->load, o->epochs, "draw");
 }
 
 /* What both loops share: the context, the data and the output folder. */

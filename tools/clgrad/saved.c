@@ -8,6 +8,24 @@
 
 #include "cli.h"
 
+int cli_saved_check_options(const char *save, const char *load, int64_t epochs,
+                            const char *with_load)
+{
+    if (epochs == 0 && !load) {
+        cli_error("--epochs: 0 trains nothing; it is for --load, to %s from saved weights",
+                  with_load);
+        return CLI_EXIT_USAGE;
+    }
+    if ((save && save[0] == '\0') || (load && load[0] == '\0')) {
+        cli_error("--%s: empty file name", save && save[0] == '\0' ? "save" : "load");
+        return CLI_EXIT_USAGE;
+    }
+    /* Before training, so a destination that cannot be written costs no run. */
+    if (save && !cli_check_output("--save", save))
+        return CLI_EXIT_FAILURE;
+    return -1;
+}
+
 bool cli_saved_write(clg_context *ctx, const clg_params *params, const char *path, const char *kind,
                      const char *arch, const char *const *keys, const char *const *values, size_t n)
 {
