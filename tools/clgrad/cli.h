@@ -193,6 +193,7 @@ int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_summary(int argc, char **argv);
 int cli_tune(int argc, char **argv);
+int cli_check(int argc, char **argv);
 int cli_attack(int argc, char **argv);
 /* Added by each command's file (fraud.c, lecture.c, generative.c, charlstm.c). */
 int cli_lecture(int argc, char **argv);

@@ -30,6 +30,10 @@ static bool always(int argc, char **argv)
 static const command commands[] = {
     {"devices", "list every OpenCL platform and device; * marks the one clgrad uses", cli_devices,
      NULL},
+    {"check",
+     "check every op on this device against host references and finite\n"
+     "differences: one line per op, exit status 1 on any failure",
+     cli_check, NULL},
     {"train",
      "train a model: lenet5, mlp, logreg, rnn, lstm on Fashion-MNIST or\n"
      "your own .npz/.csv; vae, gan on Fashion-MNIST; charlstm on a text\n"
