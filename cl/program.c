@@ -42,32 +42,109 @@ static uint64_t fnv1a_str(uint64_t h, const char *s)
     return fnv1a(h, s ? s : "", (s ? strlen(s) : 0) + 1);
 }
 
+/* A growing string for expand_source. */
+typedef struct text_buffer {
+    char *data;
+    size_t length, capacity;
+    bool failed;
+} text_buffer;
+
+static void append(text_buffer *b, const char *text, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->length + n + 1 > b->capacity) {
+        size_t capacity = 2 * (b->length + n + 1);
+        char *grown = realloc(b->data, capacity);
+        if (!grown) {
+            b->failed = true;
+            return;
+        }
+        b->data = grown;
+        b->capacity = capacity;
+    }
+    memcpy(b->data + b->length, text, n);
+    b->length += n;
+    b->data[b->length] = '\0';
+}
+
+#define MAX_INCLUDES 32
+
+/* kernel_dir/name with each line `#include "path.cl"` replaced by that file's
+ * text, expanded the same way, each file once (what tools/embed_kernels.py
+ * does to the embedded copies). Expanding here rather than passing -I to the
+ * compiler matters twice: the cache key hashes the text the compiler sees,
+ * so an edit to an included file rebuilds; and a compiler looks for a quoted
+ * include in the working directory first, which from a source tree would be
+ * the unedited copy. false with the error set. */
+static bool expand_source(clrt *rt, const char *name, text_buffer *out, char seen[][256],
+                          int *n_seen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", rt->kernel_dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        clrt_fail(rt, CLG_STATUS_IO, "cannot open kernel source %s (CLGRAD_KERNEL_DIR): %s", path,
+                  strerror(errno));
+        return false;
+    }
+    char line[4096];
+    bool ok = true;
+    while (ok && fgets(line, sizeof line, f)) {
+        char included[256];
+        const char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        bool directive = *p == '#';
+        for (p += directive; directive && (*p == ' ' || *p == '\t'); p++)
+            ;
+        size_t n = strlen(line);
+        size_t length = directive && sscanf(p, "include \"%255[^\"]\"", included) == 1
+                            ? strlen(included)
+                            : 0;
+        if (length > 3 && strcmp(included + length - 3, ".cl") == 0) {
+            bool again = false;
+            for (int i = 0; i < *n_seen; i++)
+                again = again || strcmp(seen[i], included) == 0;
+            if (again)
+                continue;
+            if (*n_seen == MAX_INCLUDES) {
+                clrt_fail(rt, CLG_STATUS_IO, "kernel source %s: more than %d includes", path,
+                          MAX_INCLUDES);
+                ok = false;
+                break;
+            }
+            snprintf(seen[(*n_seen)++], 256, "%s", included);
+            ok = expand_source(rt, included, out, seen, n_seen);
+        } else {
+            append(out, line, n);
+        }
+    }
+    if (ok && ferror(f)) {
+        clrt_fail(rt, CLG_STATUS_IO, "cannot read kernel source %s", path);
+        ok = false;
+    }
+    fclose(f);
+    return ok;
+}
+
 static const char *find_source(clrt *rt, const char *name, char **owned)
 {
     *owned = NULL;
     if (rt->kernel_dir) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", rt->kernel_dir, name);
-        FILE *f = fopen(path, "rb");
-        if (!f) {
-            clrt_fail(rt, CLG_STATUS_IO, "cannot open kernel source %s (CLGRAD_KERNEL_DIR): %s",
-                      path, strerror(errno));
-            return NULL;
+        text_buffer b = {0};
+        char seen[MAX_INCLUDES][256];
+        int n_seen = 0;
+        append(&b, "", 0);
+        if (expand_source(rt, name, &b, seen, &n_seen) && !b.failed) {
+            *owned = b.data;
+            return b.data;
         }
-        fseek(f, 0, SEEK_END);
-        long size = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        char *text = malloc((size_t)size + 1);
-        if (text && fread(text, 1, (size_t)size, f) == (size_t)size) {
-            text[size] = '\0';
-            *owned = text;
-        } else {
-            free(text);
-        }
-        fclose(f);
-        if (!*owned)
-            clrt_fail(rt, CLG_STATUS_IO, "cannot read kernel source %s", path);
-        return *owned;
+        if (b.failed)
+            clrt_fail(rt, CLG_STATUS_OUT_OF_MEMORY, "out of host memory reading kernel source %s",
+                      name);
+        free(b.data);
+        return NULL;
     }
     for (size_t i = 0; i < clrt_source_count; i++)
         if (strcmp(clrt_sources[i].name, name) == 0)
@@ -246,17 +323,11 @@ static cl_program build_program(clrt *rt, const char *source_name, const char *o
     if (!text)
         return NULL;
 
-    /* Sources read from CLGRAD_KERNEL_DIR keep their #include lines (the
-     * embedded ones have them expanded); -I lets the compiler find them
-     * whatever the working directory. (Unquoted: PoCL passes quotes on as
-     * part of the path, so the folder's name must not hold spaces.) */
+    /* Sources from CLGRAD_KERNEL_DIR come with their includes expanded, as
+     * the embedded ones (expand_source). */
     char full_options[2048];
-    if (rt->kernel_dir)
-        snprintf(full_options, sizeof full_options, "%s %s -I %s %s", BASE_OPTIONS,
-                 rt->plan.options, rt->kernel_dir, options ? options : "");
-    else
-        snprintf(full_options, sizeof full_options, "%s %s %s", BASE_OPTIONS, rt->plan.options,
-                 options ? options : "");
+    snprintf(full_options, sizeof full_options, "%s %s %s", BASE_OPTIONS, rt->plan.options,
+             options ? options : "");
 
     const clg_device_desc *d = &rt->desc;
     size_t key_cap = strlen(source_name) + strlen(full_options) + 1024;
