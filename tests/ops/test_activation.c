@@ -12,12 +12,6 @@
 
 #include "support.h"
 
-enum { SIGMOID, TANH, RELU, LEAKY_RELU, SOFTPLUS, HEAVISIDE, CLAMP, ELU, SELU, HARDSIGMOID };
-
-/* torch.selu's constants, for the host reference. */
-#define SELU_ALPHA 1.6732632423543772848170429916717
-#define SELU_SCALE 1.0507009873554804934193349852946
-
 /* One parameter setting of an op and the inputs the host and gradient checks
  * draw: [low, high), pushed min_abs away from 0 (kinks) and, for softplus,
  * away from the threshold; then any draw within 0.05 of one of the n_kinks
@@ -35,7 +29,7 @@ typedef struct variant {
  * does: golden cases are named "<op>.<variant>.<shape>". */
 typedef struct op_spec {
     const char *name;
-    int kind;
+    chk_pointwise kind; /* the host reference: chk_pointwise_f, _df (check/) */
     int n_variants;
     variant v[4];
     bool edge; /* the fixture has "<op>.<variant>.edge": inputs at kinks and thresholds */
@@ -43,34 +37,34 @@ typedef struct op_spec {
 } op_spec;
 
 static const op_spec SIGMOID_SPEC = {
-    "sigmoid", SIGMOID, 1, {{0, 0, -4, 4, 0, 0, {0}}}, false, false};
-static const op_spec TANH_SPEC = {"tanh", TANH, 1, {{0, 0, -3, 3, 0, 0, {0}}}, false, false};
-static const op_spec RELU_SPEC = {"relu", RELU, 1, {{0, 0, -2, 2, 0.1f, 0, {0}}}, true, false};
+    "sigmoid", CHK_SIGMOID, 1, {{0, 0, -4, 4, 0, 0, {0}}}, false, false};
+static const op_spec TANH_SPEC = {"tanh", CHK_TANH, 1, {{0, 0, -3, 3, 0, 0, {0}}}, false, false};
+static const op_spec RELU_SPEC = {"relu", CHK_RELU, 1, {{0, 0, -2, 2, 0.1f, 0, {0}}}, true, false};
 static const op_spec LEAKY_RELU_SPEC = {
-    "leaky_relu", LEAKY_RELU, 2,
+    "leaky_relu", CHK_LEAKY_RELU, 2,
     {{0.01f, 0, -2, 2, 0.1f, 0, {0}}, {0.2f, 0, -2, 2, 0.1f, 0, {0}}}, true, false};
 /* the second and third straddle beta x = 5 from below and from above */
 static const op_spec SOFTPLUS_SPEC = {
-    "softplus", SOFTPLUS, 3,
+    "softplus", CHK_SOFTPLUS, 3,
     {{1, 20, -4, 4, 0, 0, {0}}, {2, 5, -3, 2, 0, 0, {0}}, {2, 5, 3, 5, 0, 0, {0}}}, true, false};
 static const op_spec HEAVISIDE_SPEC = {
-    "heaviside", HEAVISIDE, 3,
+    "heaviside", CHK_HEAVISIDE, 3,
     {{0.5f, 0, -2, 2, 0.1f, 0, {0}}, {0, 0, -2, 2, 0.1f, 0, {0}}, {1, 0, -2, 2, 0.1f, 0, {0}}},
     true, false};
 
 /* both bounds, min only, max only, and min > max (every element max, no
  * gradient anywhere) */
-static const op_spec CLAMP_SPEC = {"clamp", CLAMP, 4,
+static const op_spec CLAMP_SPEC = {"clamp", CHK_CLAMP, 4,
                                    {{-0.5f, 0.7f, -1, 1, 0, 2, {-0.5f, 0.7f}},
                                     {0.2f, INFINITY, -1, 1, 0, 1, {0.2f}},
                                     {-INFINITY, -0.3f, -1, 1, 0, 1, {-0.3f}},
                                     {0.5f, -0.5f, -1, 1, 0, 2, {0.5f, -0.5f}}},
                                    true, true};
 static const op_spec ELU_SPEC = {
-    "elu", ELU, 2, {{1, 0, -3, 2, 0.1f, 0, {0}}, {0.5f, 0, -3, 2, 0.1f, 0, {0}}}, true, true};
-static const op_spec SELU_SPEC = {"selu", SELU, 1, {{0, 0, -3, 2, 0.1f, 0, {0}}}, true, true};
+    "elu", CHK_ELU, 2, {{1, 0, -3, 2, 0.1f, 0, {0}}, {0.5f, 0, -3, 2, 0.1f, 0, {0}}}, true, true};
+static const op_spec SELU_SPEC = {"selu", CHK_SELU, 1, {{0, 0, -3, 2, 0.1f, 0, {0}}}, true, true};
 static const op_spec HARDSIGMOID_SPEC = {
-    "hardsigmoid", HARDSIGMOID, 1, {{0, 0, -5, 5, 0, 2, {-3, 3}}}, true, true};
+    "hardsigmoid", CHK_HARDSIGMOID, 1, {{0, 0, -5, 5, 0, 2, {-3, 3}}}, true, true};
 
 static const op_spec *const all_specs[] = {
     &SIGMOID_SPEC,   &TANH_SPEC,  &RELU_SPEC, &LEAKY_RELU_SPEC, &SOFTPLUS_SPEC,
@@ -80,50 +74,16 @@ static clg_tensor *apply(const op_spec *spec, int v, clg_tensor *x)
 {
     float p0 = spec->v[v].p0, p1 = spec->v[v].p1;
     switch (spec->kind) {
-    case SIGMOID: return clg_sigmoid(x);
-    case TANH: return clg_tanh(x);
-    case RELU: return clg_relu(x);
-    case LEAKY_RELU: return clg_leaky_relu(x, p0);
-    case SOFTPLUS: return clg_softplus(x, p0, p1);
-    case CLAMP: return clg_clamp(x, p0, p1);
-    case ELU: return clg_elu(x, p0);
-    case SELU: return clg_selu(x);
-    case HARDSIGMOID: return clg_hardsigmoid(x);
+    case CHK_SIGMOID: return clg_sigmoid(x);
+    case CHK_TANH: return clg_tanh(x);
+    case CHK_RELU: return clg_relu(x);
+    case CHK_LEAKY_RELU: return clg_leaky_relu(x, p0);
+    case CHK_SOFTPLUS: return clg_softplus(x, p0, p1);
+    case CHK_CLAMP: return clg_clamp(x, p0, p1);
+    case CHK_ELU: return clg_elu(x, p0);
+    case CHK_SELU: return clg_selu(x);
+    case CHK_HARDSIGMOID: return clg_hardsigmoid(x);
     default: return clg_heaviside(x, p0);
-    }
-}
-
-/* The host's reference in double: f(x) ... */
-static double host_f(int kind, double x, double p0, double p1)
-{
-    switch (kind) {
-    case SIGMOID: return 1 / (1 + exp(-x));
-    case TANH: return tanh(x);
-    case RELU: return x > 0 ? x : 0;
-    case LEAKY_RELU: return x > 0 ? x : p0 * x;
-    case SOFTPLUS: return p0 * x > p1 ? x : log1p(exp(p0 * x)) / p0;
-    case CLAMP: return p0 > p1 ? p1 : (x < p0 ? p0 : (x > p1 ? p1 : x));
-    case ELU: return x > 0 ? x : p0 * (exp(x) - 1);
-    case SELU: return SELU_SCALE * (x > 0 ? x : SELU_ALPHA * (exp(x) - 1));
-    case HARDSIGMOID: return x <= -3 ? 0 : (x >= 3 ? 1 : x / 6 + 0.5);
-    default: return x > 0 ? 1 : (x == 0 ? p0 : 0);
-    }
-}
-
-/* ... and f'(x), written from the textbook rather than from the kernels
- * (heaviside has none). */
-static double host_df(int kind, double x, double p0, double p1)
-{
-    switch (kind) {
-    case SIGMOID: return exp(-x) / ((1 + exp(-x)) * (1 + exp(-x)));
-    case TANH: return 1 / (cosh(x) * cosh(x));
-    case RELU: return x > 0 ? 1 : 0;
-    case LEAKY_RELU: return x > 0 ? 1 : p0;
-    case CLAMP: return x >= p0 && x <= p1 ? 1 : 0;
-    case ELU: return x > 0 ? 1 : p0 * exp(x);
-    case SELU: return SELU_SCALE * (x > 0 ? 1 : SELU_ALPHA * exp(x));
-    case HARDSIGMOID: return x > -3 && x < 3 ? 1.0 / 6 : 0;
-    default: return p0 * x > p1 ? 1 : 1 / (1 + exp(-p0 * x));
     }
 }
 
@@ -160,7 +120,7 @@ static void draw(float *x, size_t n, uint64_t seed, const variant *v)
 static void check_matches_host(const op_spec *spec)
 {
     clg_context *ctx = test_context();
-    bool differentiable = spec->kind != HEAVISIDE;
+    bool differentiable = spec->kind != CHK_HEAVISIDE;
     for (int v = 0; v < spec->n_variants; v++) {
         for (int transposed = 0; transposed < 2; transposed++) {
             const variant *var = &spec->v[v];
@@ -173,10 +133,10 @@ static void check_matches_host(const op_spec *spec)
             /* out element k reads input element src(k) */
             for (size_t k = 0; k < n; k++) {
                 size_t src = transposed ? (k % 4) * 3 + k / 4 : k;
-                want[k] = (float)host_f(spec->kind, x[src], var->p0, var->p1);
+                want[k] = (float)chk_pointwise_f(spec->kind, x[src], var->p0, var->p1);
                 if (differentiable)
                     want_grad[src] =
-                        (float)(2.0 * g[k] * host_df(spec->kind, x[src], var->p0, var->p1));
+                        (float)(2.0 * g[k] * chk_pointwise_df(spec->kind, x[src], var->p0, var->p1));
             }
             clg_step_begin(ctx);
             call c = {spec, v, transposed};
@@ -340,7 +300,7 @@ START_TEST(test_softplus_above_threshold)
     test_assert_close(dx, g, 3, test_tol_get("exact"), "d softplus above threshold");
 
     static const op_spec no_threshold = {
-        "softplus", SOFTPLUS, 1, {{1, INFINITY, 0, 0, 0, 0, {0}}}, false, false};
+        "softplus", CHK_SOFTPLUS, 1, {{1, INFINITY, 0, 0, 0, 0, {0}}}, false, false};
     float xs[4] = {100.0f, -100.0f, 30.0f, 0.0f}, gs[4] = {1, 1, 1, 1}, ys[4], dxs[4];
     eval_vector(ctx, &no_threshold, 0, xs, gs, 4, ys, dxs);
     const float want_y[4] = {100.0f, 0.0f, 30.0f, (float)log(2.0)};
@@ -411,7 +371,7 @@ START_TEST(test_clamp_bounds)
         {1, -1, {-1, -1, -1, -1, -1, -1, NAN, -1, -1}, {0, 0, 0, 0, 0, 0, 0, 0, 0}},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        const op_spec spec = {"clamp", CLAMP, 1, {{cases[c].lo, cases[c].hi, 0, 0, 0, 0, {0}}},
+        const op_spec spec = {"clamp", CHK_CLAMP, 1, {{cases[c].lo, cases[c].hi, 0, 0, 0, 0, {0}}},
                               false,   false};
         eval_vector(ctx, &spec, 0, x, g, 9, y, dx);
         char what[64];
@@ -593,35 +553,36 @@ static clg_tensor *run_add_then_act(clg_tensor *const *in, const void *arg)
     }
 }
 
-static double host_bias_act(clg_activation act, double z, double slope)
+/* The fused activation's kind in check/'s reference (identity: none). */
+static bool pointwise_of(clg_activation act, chk_pointwise *kind)
 {
     switch (act) {
-    case CLG_ACT_RELU: return z > 0 ? z : 0;
-    case CLG_ACT_LEAKY_RELU: return z > 0 ? z : slope * z;
-    case CLG_ACT_SIGMOID: return 1 / (1 + exp(-z));
-    case CLG_ACT_TANH: return tanh(z);
-    case CLG_ACT_ELU: return host_f(ELU, z, 1, 0);
-    case CLG_ACT_SELU: return host_f(SELU, z, 0, 0);
-    case CLG_ACT_HARDSIGMOID: return host_f(HARDSIGMOID, z, 0, 0);
-    default: return z;
+    case CLG_ACT_RELU: *kind = CHK_RELU; return true;
+    case CLG_ACT_LEAKY_RELU: *kind = CHK_LEAKY_RELU; return true;
+    case CLG_ACT_SIGMOID: *kind = CHK_SIGMOID; return true;
+    case CLG_ACT_TANH: *kind = CHK_TANH; return true;
+    case CLG_ACT_ELU: *kind = CHK_ELU; return true;
+    case CLG_ACT_SELU: *kind = CHK_SELU; return true;
+    case CLG_ACT_HARDSIGMOID: *kind = CHK_HARDSIGMOID; return true;
+    default: return false;
     }
+}
+
+/* elu's alpha is 1 in the fused kernels; slope is leaky_relu's */
+static double host_bias_act(clg_activation act, double z, double slope)
+{
+    chk_pointwise kind;
+    return pointwise_of(act, &kind)
+               ? chk_pointwise_f(kind, z, act == CLG_ACT_ELU ? 1 : slope, 0)
+               : z;
 }
 
 static double host_bias_act_d(clg_activation act, double z, double slope)
 {
-    switch (act) {
-    case CLG_ACT_RELU: return z > 0;
-    case CLG_ACT_LEAKY_RELU: return z > 0 ? 1 : slope;
-    case CLG_ACT_SIGMOID: {
-        double y = 1 / (1 + exp(-z));
-        return y * (1 - y);
-    }
-    case CLG_ACT_TANH: return 1 - tanh(z) * tanh(z);
-    case CLG_ACT_ELU: return host_df(ELU, z, 1, 0);
-    case CLG_ACT_SELU: return host_df(SELU, z, 0, 0);
-    case CLG_ACT_HARDSIGMOID: return host_df(HARDSIGMOID, z, 0, 0);
-    default: return 1;
-    }
+    chk_pointwise kind;
+    return pointwise_of(act, &kind)
+               ? chk_pointwise_df(kind, z, act == CLG_ACT_ELU ? 1 : slope, 0)
+               : 1;
 }
 
 /* Forward and both gradients against a naive host loop, on shapes that are

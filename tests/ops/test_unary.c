@@ -11,8 +11,6 @@
 
 #include "support.h"
 
-enum { NEG, EXP, LOG, SQRT, ABS, POW, AFFINE };
-
 /* One parameter setting of an op and the inputs the host and gradient checks
  * draw: [low, high), pushed min_abs away from 0 (kinks), inside the domain. */
 typedef struct variant {
@@ -24,19 +22,19 @@ typedef struct variant {
  * golden cases are named "<op>.<variant>.<shape>". */
 typedef struct op_spec {
     const char *name;
-    int kind;
+    chk_pointwise kind; /* the host reference: chk_pointwise_f, _df (check/) */
     int n_variants;
     variant v[5];
     bool edge; /* the fixture has "<op>.<variant>.edge": inputs at the kinks */
 } op_spec;
 
-static const op_spec NEG_SPEC = {"neg", NEG, 1, {{0, 0, -2, 2, 0}}, false};
-static const op_spec EXP_SPEC = {"exp", EXP, 1, {{0, 0, -2, 2, 0}}, false};
-static const op_spec LOG_SPEC = {"log", LOG, 1, {{0, 0, 0.2f, 3, 0}}, false};
-static const op_spec SQRT_SPEC = {"sqrt", SQRT, 1, {{0, 0, 0.2f, 3, 0}}, false};
-static const op_spec ABS_SPEC = {"abs", ABS, 1, {{0, 0, -2, 2, 0.1f}}, true};
+static const op_spec NEG_SPEC = {"neg", CHK_NEG, 1, {{0, 0, -2, 2, 0}}, false};
+static const op_spec EXP_SPEC = {"exp", CHK_EXP, 1, {{0, 0, -2, 2, 0}}, false};
+static const op_spec LOG_SPEC = {"log", CHK_LOG, 1, {{0, 0, 0.2f, 3, 0}}, false};
+static const op_spec SQRT_SPEC = {"sqrt", CHK_SQRT, 1, {{0, 0, 0.2f, 3, 0}}, false};
+static const op_spec ABS_SPEC = {"abs", CHK_ABS, 1, {{0, 0, -2, 2, 0.1f}}, true};
 static const op_spec POW_SPEC = {"pow",
-                                 POW,
+                                 CHK_POW,
                                  5,
                                  {{2, 0, -2, 2, 0},
                                   {3, 0, -2, 2, 0},
@@ -44,7 +42,7 @@ static const op_spec POW_SPEC = {"pow",
                                   {-1.5f, 0, 0.5f, 2.5f, 0},
                                   {0, 0, -2, 2, 0}},
                                  true};
-static const op_spec AFFINE_SPEC = {"affine", AFFINE, 2,
+static const op_spec AFFINE_SPEC = {"affine", CHK_AFFINE, 2,
                                     {{-1, 1, -2, 2, 0}, {2.5f, -0.3f, -2, 2, 0}}, false};
 
 static const op_spec *const all_specs[] = {&NEG_SPEC, &EXP_SPEC, &LOG_SPEC,   &SQRT_SPEC,
@@ -54,41 +52,13 @@ static clg_tensor *apply(const op_spec *spec, int v, clg_tensor *x)
 {
     float p0 = spec->v[v].p0, p1 = spec->v[v].p1;
     switch (spec->kind) {
-    case NEG: return clg_neg(x);
-    case EXP: return clg_exp(x);
-    case LOG: return clg_log(x);
-    case SQRT: return clg_sqrt(x);
-    case ABS: return clg_abs(x);
-    case POW: return clg_pow(x, p0);
+    case CHK_NEG: return clg_neg(x);
+    case CHK_EXP: return clg_exp(x);
+    case CHK_LOG: return clg_log(x);
+    case CHK_SQRT: return clg_sqrt(x);
+    case CHK_ABS: return clg_abs(x);
+    case CHK_POW: return clg_pow(x, p0);
     default: return clg_affine(x, p0, p1);
-    }
-}
-
-/* The host's reference in double: f(x) ... */
-static double host_f(int kind, double x, double p0, double p1)
-{
-    switch (kind) {
-    case NEG: return -x;
-    case EXP: return exp(x);
-    case LOG: return log(x);
-    case SQRT: return sqrt(x);
-    case ABS: return fabs(x);
-    case POW: return pow(x, p0);
-    default: return x * p0 + p1;
-    }
-}
-
-/* ... and f'(x), written from the textbook rather than from the kernels. */
-static double host_df(int kind, double x, double p0)
-{
-    switch (kind) {
-    case NEG: return -1;
-    case EXP: return exp(x);
-    case LOG: return 1 / x;
-    case SQRT: return 0.5 / sqrt(x);
-    case ABS: return x > 0 ? 1 : (x < 0 ? -1 : 0);
-    case POW: return p0 == 0 ? 0 : p0 * pow(x, p0 - 1);
-    default: return p0;
     }
 }
 
@@ -132,8 +102,8 @@ static void check_matches_host(const op_spec *spec)
             /* out element k reads input element src(k) */
             for (size_t k = 0; k < n; k++) {
                 size_t src = transposed ? (k % 4) * 3 + k / 4 : k;
-                want[k] = (float)host_f(spec->kind, x[src], var->p0, var->p1);
-                want_grad[src] = (float)(2.0 * g[k] * host_df(spec->kind, x[src], var->p0));
+                want[k] = (float)chk_pointwise_f(spec->kind, x[src], var->p0, var->p1);
+                want_grad[src] = (float)(2.0 * g[k] * chk_pointwise_df(spec->kind, x[src], var->p0, var->p1));
             }
             clg_step_begin(ctx);
             call c = {spec, v, transposed};

@@ -7,39 +7,6 @@
 
 #include "support.h"
 
-/* Every tolerance of the suite, with the reason for its size. float32 has a
- * 24-bit mantissa (relative spacing 6e-8); finite differences in float32
- * lose about half of that to cancellation, hence the looser gradcheck rows. */
-static const test_tol tolerances[] = {
-    {"exact", 0, 0, 0, "integer results and copies: bit-exact"},
-    {"default", 1e-5, 1e-6, 0, "one or two float32 roundings per element"},
-    {"transcendental", 2e-5, 1e-6, 0,
-     "exp/log/tanh/sigmoid: device libm may differ from glibc by a few ulp"},
-    {"reduction", 1e-4, 1e-5, 0,
-     "sums of up to 1e4 terms in a different order than the host or PyTorch"},
-    {"sum_1e6", 5e-7, 0, 0,
-     "1e6 float32 terms in short runs, then trees: ~1 ulp of the result; a single running "
-     "float sum of the same terms is off by 5e-6"},
-    {"gemm", 1e-4, 1e-5, 0,
-     "CLBlast or clgrad's kernels accumulate K products in their own order (lanes, blocks)"},
-    {"gemm_long_k", 1e-5, 0, 0,
-     "K = 50176 to 100352 positive products summed in blocks of 256 (a plain running float "
-     "sum of 50176 drifts to 2e-5)"},
-    {"golden", 1e-4, 1e-5, 0, "PyTorch computed in float32 with its own summation order and libm"},
-    {"gradcheck", 1e-2, 2e-3, 1e-2,
-     "float32 central differences: O(h^2) truncation plus 6e-8 |f| / h round-off"},
-    {"gradcheck_loose", 3e-2, 5e-3, 1e-2,
-     "float32 central differences through log/div/pow near small inputs"},
-    {"lecture", 0, 0.006, 0,
-     "the slide prints two significant digits: half a unit of its last printed digit"},
-    {"loss_curve", 1e-4, 0, 0, "the issue's bound for 10 training steps against PyTorch"},
-    {"discriminant", 1e-4, 1e-5, 0,
-     "LDA/QDA probabilities: float32 means and covariances on the device against "
-     "scikit-learn's float64 fit"},
-    {"recurrent", 1e-5, 1e-6, 0,
-     "issue 5's bound for torch.nn.LSTM/RNN over 50 steps; atol for values near 0"},
-};
-
 clg_context *test_context_loop_limit(const char *limit)
 {
     setenv("CLGRAD_LOOP_LIMIT", limit, 1);
@@ -60,11 +27,9 @@ void test_expect_loop_refusal(clg_context *ctx, const void *got, const char *op)
 
 const test_tol *test_tol_get(const char *name)
 {
-    for (size_t i = 0; i < sizeof tolerances / sizeof tolerances[0]; i++)
-        if (strcmp(tolerances[i].name, name) == 0)
-            return &tolerances[i];
-    ck_abort_msg("no tolerance named %s", name);
-    return NULL;
+    const test_tol *tol = chk_tol_get(name);
+    ck_assert_msg(tol != NULL, "no tolerance named %s", name);
+    return tol;
 }
 
 clg_context *test_context(void)
@@ -96,15 +61,7 @@ void test_assert_close(const float *got, const float *want, size_t n, const test
 
 void test_random(float *x, size_t n, uint64_t seed, float low, float high)
 {
-    uint64_t s = seed;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        z ^= z >> 31;
-        double u = (double)(z >> 11) / 9007199254740992.0;
-        x[i] = (float)(low + (high - low) * u);
-    }
+    chk_random(x, n, seed, low, high);
 }
 
 char *test_temp_dir(const char *tag)

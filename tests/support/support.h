@@ -7,6 +7,8 @@
 #include <check.h>
 #include <clgrad/clgrad.h>
 
+#include "check/check.h"
+
 /* A fresh context on the default device; exits 77 when no device exists.
  * Destroy with clg_context_destroy. */
 clg_context *test_context(void);
@@ -20,15 +22,10 @@ clg_context *test_context_loop_limit(const char *limit);
  * the error is cleared. */
 void test_expect_loop_refusal(clg_context *ctx, const void *got, const char *op);
 
-/* One row of the tolerance table in support.c: |got - want| <= atol + rtol
- * |want|; fd_step is the finite-difference step for gradient checks. */
-typedef struct test_tol {
-    const char *name;
-    double rtol;
-    double atol;
-    double fd_step;
-    const char *why;
-} test_tol;
+/* One row of the tolerance table, check/tolerance.c (shared with `clgrad
+ * check`): |got - want| <= atol + rtol |want|; fd_step is the
+ * finite-difference step for gradient checks. */
+typedef chk_tol test_tol;
 
 /* The row named `name`; aborts the test when there is none. */
 const test_tol *test_tol_get(const char *name);
@@ -37,8 +34,8 @@ const test_tol *test_tol_get(const char *name);
 void test_assert_close(const float *got, const float *want, size_t n, const test_tol *tol,
                        const char *what);
 
-/* Deterministic values in [low, high) (splitmix64; not the library's RNG, so
- * tests do not depend on it). */
+/* Deterministic values in [low, high): chk_random (splitmix64; not the
+ * library's RNG, so tests do not depend on it). */
 void test_random(float *x, size_t n, uint64_t seed, float low, float high);
 
 /* A fresh folder /tmp/clgrad-<tag>-XXXXXX; the path is malloc'ed. Asserts
