@@ -42,38 +42,23 @@ static clg_tensor *run_twice(clg_tensor *const *in, const void *arg)
                    clg_mul(y, clg_batch_norm(in[0], NULL, NULL, in[1], in[2], true, 0.1f, a->eps)));
 }
 
-/* y = (x - mean) / sqrt(var + eps) w + b per channel, for x (n, c, inner)
- * in row-major order; training updates rm and rv as PyTorch (unbiased
- * variance); without training it reads them. */
+/* check/'s chk_batch_norm (shared with `clgrad check`) on float arrays: y =
+ * (x - mean) / sqrt(var + eps) w + b per channel, x (n, c, inner); training
+ * updates rm and rv as PyTorch (unbiased variance); without training it
+ * reads them. */
 static void host_batch_norm(const float *x, int n, int c, int inner, float *rm, float *rv,
                             const float *w, const float *b, bool training, double momentum,
                             double eps, float *y)
 {
-    for (int ch = 0; ch < c; ch++) {
-        double mean = 0, var = 0, count = (double)n * inner;
-        if (training) {
-            for (int i = 0; i < n; i++)
-                for (int s = 0; s < inner; s++)
-                    mean += x[(i * c + ch) * inner + s];
-            mean /= count;
-            for (int i = 0; i < n; i++)
-                for (int s = 0; s < inner; s++) {
-                    double d = x[(i * c + ch) * inner + s] - mean;
-                    var += d * d;
-                }
-            var /= count;
-            rm[ch] = (float)((1 - momentum) * rm[ch] + momentum * mean);
-            rv[ch] = (float)((1 - momentum) * rv[ch] + momentum * var * count / (count - 1));
-        } else {
-            mean = rm[ch];
-            var = rv[ch];
-        }
-        for (int i = 0; i < n; i++)
-            for (int s = 0; s < inner; s++) {
-                int k = (i * c + ch) * inner + s;
-                y[k] = (float)((x[k] - mean) / sqrt(var + eps) * w[ch] + b[ch]);
-            }
-    }
+    size_t total = (size_t)n * c * inner;
+    double *xd = test_doubles(x, total), *yd = test_doubles(x, total);
+    double *rmd = test_doubles(rm, (size_t)c), *rvd = test_doubles(rv, (size_t)c);
+    double *wd = test_doubles(w, (size_t)c), *bd = test_doubles(b, (size_t)c);
+    chk_batch_norm(xd, n, c, inner, rmd, rvd, wd, bd, training, momentum, eps, yd);
+    test_floats(yd, y, total);
+    test_floats(rmd, rm, (size_t)c);
+    test_floats(rvd, rv, (size_t)c);
+    free(xd), free(yd), free(rmd), free(rvd), free(wd), free(bd);
 }
 
 /* (N, C) = (9, 5) and (N, C, H, W) = (2, 3, 5, 7), the latter also read

@@ -12,7 +12,9 @@
 typedef clg_tensor *(*binary_fn)(clg_tensor *, clg_tensor *);
 static const binary_fn binaries[] = {clg_add, clg_sub, clg_mul, clg_div, clg_pow_tensor};
 static const char *const names[] = {"add", "sub", "mul", "div", "pow"};
-enum { N_OPS = 5, OP_POW = 4 };
+/* op indexes binaries[] and check/'s chk_binary (the host reference,
+ * chk_binary_f and chk_binary_partials, shared with `clgrad check`) alike */
+enum { N_OPS = 5, OP_POW = CHK_POW_TENSOR };
 
 /* The random operands' ranges: b away from 0 for div; for pow a positive
  * base (a negative one with a non-integer exponent is nan; the boundary
@@ -23,17 +25,6 @@ static float b_low(int op) { return op == OP_POW ? -1.5f : 0.5f; }
 static clg_tensor *run_binary(clg_tensor *const *in, const void *arg)
 {
     return binaries[*(const int *)arg](in[0], in[1]);
-}
-
-static float host_binary(int op, float x, float y)
-{
-    switch (op) {
-    case 0: return x + y;
-    case 1: return x - y;
-    case 2: return x * y;
-    case 3: return x / y;
-    default: return powf(x, y);
-    }
 }
 
 /* a (2,3,4) against b (3,1): b broadcasts along axes 0 and 2. */
@@ -55,7 +46,7 @@ START_TEST(test_binary_broadcast_matches_host)
         for (int i = 0; i < 2; i++)
             for (int j = 0; j < 3; j++)
                 for (int k = 0; k < 4; k++)
-                    want[(i * 3 + j) * 4 + k] = host_binary(op, a[(i * 3 + j) * 4 + k], b[j]);
+                    want[(i * 3 + j) * 4 + k] = (float)chk_binary_f((chk_binary)op, a[(i * 3 + j) * 4 + k], b[j]);
         test_assert_close(got, want, 24, test_tol_get("default"), names[op]);
         free(got);
         clg_step_end(ctx);
@@ -115,19 +106,6 @@ START_TEST(test_binary_gradcheck_transposed)
 }
 END_TEST
 
-/* d (x op y) / dx and / dy, times g, from the textbook (pow's masks at 0
- * as PyTorch's). */
-static void host_partials(int op, float g, float x, float y, float *dx, float *dy)
-{
-    if (op == OP_POW) {
-        *dx = y == 0 ? 0 : g * (y * powf(x, y - 1));
-        *dy = x == 0 && y >= 0 ? 0 : g * (powf(x, y) * logf(x));
-        return;
-    }
-    *dx = op == 2 ? g * y : op == 3 ? g / y : g;
-    *dy = op == 0 ? g : op == 1 ? -g : op == 2 ? g * x : -g * x / (y * y);
-}
-
 /* Same-shaped contiguous operands (the _same kernels: one launch for both
  * gradients) with a gradient wanted for a only, b only, or both. The op runs
  * twice and the results are added, so each gradient is first written, then
@@ -155,9 +133,10 @@ START_TEST(test_binary_same_backward_matches_host)
             clg_step_end(ctx);
             float want_da[12], want_db[12];
             for (int i = 0; i < 12; i++) {
-                host_partials(op, g[i], a[i], b[i], &want_da[i], &want_db[i]);
-                want_da[i] *= 2;
-                want_db[i] *= 2;
+                double da, db;
+                chk_binary_partials((chk_binary)op, g[i], a[i], b[i], &da, &db);
+                want_da[i] = (float)(2 * da);
+                want_db[i] = (float)(2 * db);
             }
             char what[64];
             for (int which = 0; which < 2; which++) {

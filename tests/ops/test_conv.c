@@ -24,55 +24,55 @@ static clg_conv2d_params params(int sh, int sw, int ph, int pw, int dh, int dw)
     return (clg_conv2d_params){sh, sw, ph, pw, dh, dw};
 }
 
+static chk_conv_shape conv_shape(const conv_case *cc)
+{
+    const clg_conv2d_params *p = &cc->p;
+    return (chk_conv_shape){.n = cc->n, .c = cc->c, .h = cc->h, .w = cc->w, .k = cc->k,
+                            .kh = cc->kh, .kw = cc->kw, .stride_h = p->stride_h,
+                            .stride_w = p->stride_w, .pad_h = p->pad_h, .pad_w = p->pad_w,
+                            .dilation_h = p->dilation_h, .dilation_w = p->dilation_w};
+}
+
 static int out_h(const conv_case *cc)
 {
-    return (cc->h + 2 * cc->p.pad_h - cc->p.dilation_h * (cc->kh - 1) - 1) / cc->p.stride_h + 1;
+    chk_conv_shape s = conv_shape(cc);
+    return chk_conv2d_out_h(&s);
 }
 
 static int out_w(const conv_case *cc)
 {
-    return (cc->w + 2 * cc->p.pad_w - cc->p.dilation_w * (cc->kw - 1) - 1) / cc->p.stride_w + 1;
+    chk_conv_shape s = conv_shape(cc);
+    return chk_conv2d_out_w(&s);
 }
 
-/* The naive host reference, in double: y = conv(x, w) + b and, for an
- * upstream gradient g, dx, dw, db, all by direct loops over every
- * (output, tap) pair that reads a real input element. */
+/* check/'s naive references (chk_conv2d, chk_conv_transpose2d, shared with
+ * `clgrad check`) on float arrays: y = op(x, w) + b (b may be NULL) and, for
+ * an upstream gradient g, dx, dw, db. */
+static void host_conv_any(bool transposed, const chk_conv_shape *s, const float *x,
+                          const float *w, const float *b, const float *g, float *y, float *dx,
+                          float *dw, float *db)
+{
+    int ho = transposed ? chk_conv_transpose2d_out_h(s) : chk_conv2d_out_h(s);
+    int wo = transposed ? chk_conv_transpose2d_out_w(s) : chk_conv2d_out_w(s);
+    size_t nx = (size_t)s->n * s->c * s->h * s->w, nw = (size_t)s->k * s->c * s->kh * s->kw;
+    size_t ny = (size_t)s->n * s->k * ho * wo, nb = (size_t)s->k;
+    double *xd = test_doubles(x, nx), *wd = test_doubles(w, nw), *gd = test_doubles(g, ny);
+    double *bd = b ? test_doubles(b, nb) : NULL, *yd = test_doubles(g, ny);
+    double *dxd = test_doubles(x, nx), *dwd = test_doubles(w, nw), *dbd = malloc(nb * sizeof *dbd);
+    ck_assert_ptr_nonnull(dbd);
+    (transposed ? chk_conv_transpose2d : chk_conv2d)(s, xd, wd, bd, gd, yd, dxd, dwd, dbd);
+    test_floats(yd, y, ny);
+    test_floats(dxd, dx, nx);
+    test_floats(dwd, dw, nw);
+    test_floats(dbd, db, nb);
+    free(xd), free(wd), free(gd), free(bd), free(yd), free(dxd), free(dwd), free(dbd);
+}
+
 static void host_conv(const conv_case *cc, const float *x, const float *w, const float *b,
                       const float *g, float *y, float *dx, float *dw, float *db)
 {
-    int ho = out_h(cc), wo = out_w(cc);
-    size_t nx = (size_t)cc->n * cc->c * cc->h * cc->w, nw = (size_t)cc->k * cc->c * cc->kh * cc->kw;
-    double *ax = calloc(nx, sizeof *ax), *aw = calloc(nw, sizeof *aw);
-    for (int k = 0; k < cc->k; k++)
-        db[k] = 0;
-    for (int n = 0; n < cc->n; n++)
-        for (int k = 0; k < cc->k; k++)
-            for (int oh = 0; oh < ho; oh++)
-                for (int ow = 0; ow < wo; ow++) {
-                    int o = ((n * cc->k + k) * ho + oh) * wo + ow;
-                    double s = b ? b[k] : 0;
-                    for (int c = 0; c < cc->c; c++)
-                        for (int i = 0; i < cc->kh; i++)
-                            for (int j = 0; j < cc->kw; j++) {
-                                int ih = oh * cc->p.stride_h - cc->p.pad_h + i * cc->p.dilation_h;
-                                int iw = ow * cc->p.stride_w - cc->p.pad_w + j * cc->p.dilation_w;
-                                if (ih < 0 || ih >= cc->h || iw < 0 || iw >= cc->w)
-                                    continue;
-                                size_t xi = (((size_t)n * cc->c + c) * cc->h + ih) * cc->w + iw;
-                                size_t wi = (((size_t)k * cc->c + c) * cc->kh + i) * cc->kw + j;
-                                s += (double)x[xi] * w[wi];
-                                ax[xi] += (double)g[o] * w[wi];
-                                aw[wi] += (double)g[o] * x[xi];
-                            }
-                    y[o] = (float)s;
-                    db[k] += g[o];
-                }
-    for (size_t i = 0; i < nx; i++)
-        dx[i] = (float)ax[i];
-    for (size_t i = 0; i < nw; i++)
-        dw[i] = (float)aw[i];
-    free(ax);
-    free(aw);
+    chk_conv_shape s = conv_shape(cc);
+    host_conv_any(false, &s, x, w, b, g, y, dx, dw, db);
 }
 
 static void assert_grad(const clg_tensor *t, const float *want, const char *what)
@@ -576,67 +576,33 @@ static clg_conv_transpose2d_params tparams(int sh, int sw, int ph, int pw, int o
     return (clg_conv_transpose2d_params){sh, sw, ph, pw, oph, opw, dh, dw};
 }
 
+static chk_conv_shape tconv_shape(const tconv_case *t)
+{
+    const clg_conv_transpose2d_params *p = &t->p;
+    return (chk_conv_shape){.n = t->n, .c = t->c, .h = t->h, .w = t->w, .k = t->k, .kh = t->kh,
+                            .kw = t->kw, .stride_h = p->stride_h, .stride_w = p->stride_w,
+                            .pad_h = p->pad_h, .pad_w = p->pad_w, .output_pad_h = p->output_pad_h,
+                            .output_pad_w = p->output_pad_w, .dilation_h = p->dilation_h,
+                            .dilation_w = p->dilation_w};
+}
+
 static int tout_h(const tconv_case *t)
 {
-    return (t->h - 1) * t->p.stride_h - 2 * t->p.pad_h + t->p.dilation_h * (t->kh - 1) +
-           t->p.output_pad_h + 1;
+    chk_conv_shape s = tconv_shape(t);
+    return chk_conv_transpose2d_out_h(&s);
 }
 
 static int tout_w(const tconv_case *t)
 {
-    return (t->w - 1) * t->p.stride_w - 2 * t->p.pad_w + t->p.dilation_w * (t->kw - 1) +
-           t->p.output_pad_w + 1;
+    chk_conv_shape s = tconv_shape(t);
+    return chk_conv_transpose2d_out_w(&s);
 }
 
-/* The naive host reference, in double, written as the scatter that defines
- * the op: input pixel (ih, iw) adds x w[c, k, i, j] to output
- * (ih sh - ph + i dh, iw sw - pw + j dw) when that lies inside; dx, dw, db
- * for an upstream gradient g by the same loops. */
 static void host_tconv(const tconv_case *t, const float *x, const float *w, const float *b,
                        const float *g, float *y, float *dx, float *dw, float *db)
 {
-    int ho = tout_h(t), wo = tout_w(t);
-    size_t nw = (size_t)t->c * t->k * t->kh * t->kw;
-    size_t ny = (size_t)t->n * t->k * ho * wo;
-    double *ay = calloc(ny, sizeof *ay), *aw = calloc(nw, sizeof *aw);
-    for (int n = 0; n < t->n; n++)
-        for (int k = 0; k < t->k; k++)
-            for (int o = 0; o < ho * wo; o++)
-                ay[((size_t)n * t->k + k) * ho * wo + o] = b ? b[k] : 0;
-    for (int n = 0; n < t->n; n++)
-        for (int c = 0; c < t->c; c++)
-            for (int ih = 0; ih < t->h; ih++)
-                for (int iw = 0; iw < t->w; iw++) {
-                    size_t xi = (((size_t)n * t->c + c) * t->h + ih) * t->w + iw;
-                    double sx = 0;
-                    for (int k = 0; k < t->k; k++)
-                        for (int i = 0; i < t->kh; i++)
-                            for (int j = 0; j < t->kw; j++) {
-                                int oh = ih * t->p.stride_h - t->p.pad_h + i * t->p.dilation_h;
-                                int ow = iw * t->p.stride_w - t->p.pad_w + j * t->p.dilation_w;
-                                if (oh < 0 || oh >= ho || ow < 0 || ow >= wo)
-                                    continue;
-                                size_t yi = (((size_t)n * t->k + k) * ho + oh) * wo + ow;
-                                size_t wi = (((size_t)c * t->k + k) * t->kh + i) * t->kw + j;
-                                ay[yi] += (double)x[xi] * w[wi];
-                                sx += (double)g[yi] * w[wi];
-                                aw[wi] += (double)g[yi] * x[xi];
-                            }
-                    dx[xi] = (float)sx;
-                }
-    for (int k = 0; k < t->k; k++) {
-        double s = 0;
-        for (int n = 0; n < t->n; n++)
-            for (int o = 0; o < ho * wo; o++)
-                s += g[((size_t)n * t->k + k) * ho * wo + o];
-        db[k] = (float)s;
-    }
-    for (size_t i = 0; i < ny; i++)
-        y[i] = (float)ay[i];
-    for (size_t i = 0; i < nw; i++)
-        dw[i] = (float)aw[i];
-    free(ay);
-    free(aw);
+    chk_conv_shape s = tconv_shape(t);
+    host_conv_any(true, &s, x, w, b, g, y, dx, dw, db);
 }
 
 static clg_tensor *tconv_run(clg_tensor *x, clg_tensor *w, clg_tensor *b, const void *arg)

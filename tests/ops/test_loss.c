@@ -9,7 +9,9 @@
 
 #include "support.h"
 
-enum { MSE, BCE, BCE_LOGITS, CE };
+/* the pointwise kinds are check/'s chk_loss, whose references
+ * (chk_loss_pointwise, chk_cross_entropy_row) `clgrad check` shares */
+enum { MSE = CHK_MSE, BCE = CHK_BCE, BCE_LOGITS = CHK_BCE_LOGITS, CE };
 static const char *const names[] = {"mse", "bce", "bce_logits", "ce"};
 static const char *const reduction_names[] = {"mean", "sum", "none"};
 
@@ -30,15 +32,6 @@ static clg_tensor *run_loss(clg_tensor *const *in, const void *arg)
     case BCE: return clg_bce_loss(x, t, a->reduction);
     case BCE_LOGITS: return clg_bce_with_logits_loss(x, t, a->reduction);
     default: return clg_cross_entropy_loss(x, t, a->reduction);
-    }
-}
-
-static double host_pointwise(int kind, double x, double t)
-{
-    switch (kind) {
-    case MSE: return (x - t) * (x - t);
-    case BCE: return -(t * fmax(log(x), -100) + (1 - t) * fmax(log(1 - x), -100));
-    default: return fmax(x, 0) - x * t + log(1 + exp(-fabs(x)));
     }
 }
 
@@ -97,7 +90,7 @@ static void check_pointwise_against_host(int kind, float low, float high)
     double losses[N];
     for (int i = 0; i < R; i++)
         for (int j = 0; j < C; j++)
-            losses[i * C + j] = host_pointwise(kind, base[j * R + i], target[i * C + j]);
+            losses[i * C + j] = chk_loss_pointwise((chk_loss)kind, base[j * R + i], target[i * C + j]);
     clg_tensor *x = test_tensor(ctx, 2, (int64_t[]){C, R}, base, false);
     float target_t[N];
     for (int i = 0; i < R; i++)
@@ -170,15 +163,13 @@ static clg_tensor *labels_tensor(clg_context *ctx, int n, const int32_t *labels)
     return t;
 }
 
-/* logsumexp(x[row]) - x[row, label] in double, for a row-major (n, c) x */
-static double host_cross_entropy(const float *x, int c, int row, int label)
+/* check/'s chk_cross_entropy_row on a float (n, c) x */
+static double host_cross_entropy(const float *x, int n, int c, int row, int label)
 {
-    double m = -INFINITY, s = 0;
-    for (int j = 0; j < c; j++)
-        m = fmax(m, x[row * c + j]);
-    for (int j = 0; j < c; j++)
-        s += exp(x[row * c + j] - m);
-    return m + log(s) - x[row * c + label];
+    double *xd = test_doubles(x, (size_t)(n * c));
+    double loss = chk_cross_entropy_row(xd, c, row, label);
+    free(xd);
+    return loss;
 }
 
 /* logits: the transpose of a (C, N) tensor, so a non-contiguous (N, C) view */
@@ -194,7 +185,7 @@ START_TEST(test_cross_entropy_loss_matches_host)
     const int32_t labels[N] = {3, 0, 2, 2, 1};
     double losses[N];
     for (int i = 0; i < N; i++)
-        losses[i] = host_cross_entropy(logical, C, i, labels[i]);
+        losses[i] = host_cross_entropy(logical, N, C, i, labels[i]);
     clg_tensor *x = test_tensor(ctx, 2, (int64_t[]){C, N}, base, false);
     clg_tensor *y = labels_tensor(ctx, N, labels);
     for (int r = 0; r < 3; r++) {
@@ -225,8 +216,8 @@ START_TEST(test_cross_entropy_loss_bad_label_is_nan)
     clg_tensor *rows = clg_cross_entropy_loss(tx, ty, CLG_REDUCTION_NONE);
     ck_assert_msg(rows != NULL, "%s", clg_context_error(ctx));
     float *got = test_download(rows);
-    const float want[N] = {(float)host_cross_entropy(x, C, 0, 0), NAN, NAN,
-                           (float)host_cross_entropy(x, C, 3, 2)};
+    const float want[N] = {(float)host_cross_entropy(x, N, C, 0, 0), NAN, NAN,
+                           (float)host_cross_entropy(x, N, C, 3, 2)};
     test_assert_close(got, want, N, test_tol_get("transcendental"), "rows");
     float mean;
     ck_assert_int_eq(clg_tensor_item(clg_mean_all(rows), &mean), CLG_STATUS_OK);

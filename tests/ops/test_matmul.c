@@ -21,18 +21,19 @@ static clg_tensor *run_matmul(clg_tensor *const *in, const void *arg)
     return clg_matmul(a, b);
 }
 
-/* C = op(A) op(B) on the host; A stored (M,K) or (K,M) when ta. */
+/* C = op(A) op(B): check/'s chk_gemm (shared with `clgrad check`) on float
+ * arrays; A stored (M,K) or (K,M) when ta. */
 static void host_gemm(const float *a, const float *b, float *c, int m, int n, int k, bool ta,
                       bool tb)
 {
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) {
-            double s = 0;
-            for (int p = 0; p < k; p++)
-                s += (double)(ta ? a[p * m + i] : a[i * k + p]) *
-                     (tb ? b[j * k + p] : b[p * n + j]);
-            c[i * n + j] = (float)s;
-        }
+    double *ad = test_doubles(a, (size_t)(m * k)), *bd = test_doubles(b, (size_t)(k * n));
+    double *cd = malloc((size_t)(m * n) * sizeof *cd);
+    ck_assert_ptr_nonnull(cd);
+    chk_gemm(ad, bd, cd, m, n, k, ta, tb);
+    test_floats(cd, c, (size_t)(m * n));
+    free(ad);
+    free(bd);
+    free(cd);
 }
 
 START_TEST(test_matmul_matches_host)

@@ -40,85 +40,33 @@ static clg_pool2d_params options(clg_pool2d_params p, int dh, int dw, bool ceil_
     return p;
 }
 
-/* The outputs along an axis, counted window by window: every window that
- * fits in the padded input, and under ceil_mode one more, partly past it,
- * if the last left padded rows uncovered and it starts inside the input or
- * the left padding (PyTorch's rule). */
-static int host_out(int size, int k, int s, int pad, int dilation, bool ceil_mode)
-{
-    int span = dilation * (k - 1) + 1, out = 0;
-    while (out * s - pad + span <= size + pad)
-        out++;
-    bool uncovered = (out - 1) * s - pad + span < size + pad;
-    if (ceil_mode && uncovered && out * s - pad < size)
-        out++;
-    return out;
-}
-
+/* Outputs along an axis: check/'s chk_pool_out (PyTorch's ceil_mode rule). */
 static int out_h(const pool_case *pc)
 {
     const clg_pool2d_params *p = &pc->p;
-    return host_out(pc->h, p->kernel_h, p->stride_h, p->pad_h, p->dilation_h, p->ceil_mode);
+    return chk_pool_out(pc->h, p->kernel_h, p->stride_h, p->pad_h, p->dilation_h, p->ceil_mode);
 }
 
 static int out_w(const pool_case *pc)
 {
     const clg_pool2d_params *p = &pc->p;
-    return host_out(pc->w, p->kernel_w, p->stride_w, p->pad_w, p->dilation_w, p->ceil_mode);
+    return chk_pool_out(pc->w, p->kernel_w, p->stride_w, p->pad_w, p->dilation_w, p->ceil_mode);
 }
 
-/* The naive host reference: for each window, its max over the taps
- * (dilation apart; padding is -inf; the first maximum in row-major order
- * wins, and gets g; a window of padding only is -inf and sends nothing) or
- * its mean: the sum over the taps in the input divided by the taps in the
- * padded input (count_include_pad) or in the input (count_exclude_pad);
- * dx sums what each window sends. */
+/* check/'s naive reference (chk_pool2d, shared with `clgrad check`) on float
+ * arrays: y holds each window's max or mean, dx what the windows send back
+ * for the upstream gradient g. */
 static void host_pool(int kind, const pool_case *pc, const float *x, const float *g, float *y,
                       float *dx)
 {
-    const clg_pool2d_params *p = &pc->p;
-    int ho = out_h(pc), wo = out_w(pc), kh = p->kernel_h, kw = p->kernel_w;
-    int dh = p->dilation_h, dw = p->dilation_w;
     size_t nx = (size_t)pc->n * pc->c * pc->h * pc->w;
-    for (size_t i = 0; i < nx; i++)
-        dx[i] = 0;
-    for (int plane = 0; plane < pc->n * pc->c; plane++)
-        for (int oh = 0; oh < ho; oh++)
-            for (int ow = 0; ow < wo; ow++) {
-                int o = (plane * ho + oh) * wo + ow;
-                double best = -INFINITY, sum = 0;
-                int arg = -1, count = 0;
-                for (int i = 0; i < kh; i++)
-                    for (int j = 0; j < kw; j++) {
-                        int ih = oh * p->stride_h - p->pad_h + i * dh;
-                        int iw = ow * p->stride_w - p->pad_w + j * dw;
-                        bool real = ih >= 0 && ih < pc->h && iw >= 0 && iw < pc->w;
-                        bool padded = ih < pc->h + p->pad_h && iw < pc->w + p->pad_w;
-                        count += p->count_exclude_pad ? real : padded;
-                        if (!real)
-                            continue;
-                        int e = (plane * pc->h + ih) * pc->w + iw;
-                        sum += x[e];
-                        if (x[e] > best) {
-                            best = x[e];
-                            arg = e;
-                        }
-                    }
-                if (kind == 0) {
-                    y[o] = (float)best;
-                    if (arg >= 0)
-                        dx[arg] += g[o];
-                } else {
-                    y[o] = (float)(sum / count);
-                    for (int i = 0; i < kh; i++)
-                        for (int j = 0; j < kw; j++) {
-                            int ih = oh * p->stride_h - p->pad_h + i;
-                            int iw = ow * p->stride_w - p->pad_w + j;
-                            if (ih >= 0 && ih < pc->h && iw >= 0 && iw < pc->w)
-                                dx[(plane * pc->h + ih) * pc->w + iw] += g[o] / count;
-                        }
-                }
-            }
+    size_t ny = (size_t)pc->n * pc->c * out_h(pc) * out_w(pc);
+    double *xd = test_doubles(x, nx), *gd = test_doubles(g, ny), *yd = test_doubles(g, ny);
+    double *dxd = test_doubles(x, nx);
+    chk_pool2d(kind, pc->n, pc->c, pc->h, pc->w, &pc->p, xd, gd, yd, dxd);
+    test_floats(yd, y, ny);
+    test_floats(dxd, dx, nx);
+    free(xd), free(gd), free(yd), free(dxd);
 }
 
 /* Forward and backward of one case against host_pool, twice: the second

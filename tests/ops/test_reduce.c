@@ -42,33 +42,20 @@ static clg_tensor *run_all(clg_tensor *const *in, const void *arg)
     }
 }
 
-/* Reduces the row-major array x of `shape` along `axis` on the host: out
+/* check/'s chk_reduce (shared with `clgrad check`) on float arrays: out
  * holds the values, idx the first maximum's position (for MAX/ARGMAX). */
 static void host_reduce(int op, const float *x, int rank, const int64_t *shape, int axis,
                         float *out, int *idx)
 {
-    int64_t outer = 1, inner = 1, count = shape[axis];
-    for (int d = 0; d < axis; d++)
-        outer *= shape[d];
-    for (int d = axis + 1; d < rank; d++)
-        inner *= shape[d];
-    for (int64_t o = 0; o < outer; o++)
-        for (int64_t r = 0; r < inner; r++) {
-            double sum = 0;
-            float best = -INFINITY;
-            int best_i = 0;
-            for (int64_t a = 0; a < count; a++) {
-                float v = x[(o * count + a) * inner + r];
-                sum += v;
-                if (v > best) {
-                    best = v;
-                    best_i = (int)a;
-                }
-            }
-            int64_t j = o * inner + r;
-            out[j] = op == SUM ? (float)sum : op == MEAN ? (float)(sum / (double)count) : best;
-            idx[j] = best_i;
-        }
+    size_t n = 1;
+    for (int d = 0; d < rank; d++)
+        n *= (size_t)shape[d];
+    double *xd = test_doubles(x, n), *outd = test_doubles(x, n);
+    chk_reduce(op == SUM ? CHK_SUM : op == MEAN ? CHK_MEAN : CHK_MAX, xd, rank, shape, axis, outd,
+               idx);
+    test_floats(outd, out, n / (size_t)shape[axis]);
+    free(xd);
+    free(outd);
 }
 
 /* base (3, 4, 5) viewed as its transpose (5, 4, 3): every axis of the view

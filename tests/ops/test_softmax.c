@@ -21,28 +21,18 @@ static clg_tensor *run_softmax(clg_tensor *const *in, const void *arg)
     return a->log_out ? clg_log_softmax(x, a->axis) : clg_softmax(x, a->axis);
 }
 
-/* softmax or log_softmax of the row-major array x of `shape` along `axis`,
- * in double. */
+/* check/'s chk_softmax (shared with `clgrad check`) on float arrays */
 static void host_softmax(bool log_out, const float *x, int rank, const int64_t *shape, int axis,
                          float *y)
 {
-    int64_t outer = 1, inner = 1, count = shape[axis];
-    for (int d = 0; d < axis; d++)
-        outer *= shape[d];
-    for (int d = axis + 1; d < rank; d++)
-        inner *= shape[d];
-    for (int64_t o = 0; o < outer; o++)
-        for (int64_t r = 0; r < inner; r++) {
-            double m = -INFINITY, s = 0;
-            for (int64_t a = 0; a < count; a++)
-                m = fmax(m, x[(o * count + a) * inner + r]);
-            for (int64_t a = 0; a < count; a++)
-                s += exp(x[(o * count + a) * inner + r] - m);
-            for (int64_t a = 0; a < count; a++) {
-                int64_t e = (o * count + a) * inner + r;
-                y[e] = (float)(log_out ? x[e] - m - log(s) : exp(x[e] - m) / s);
-            }
-        }
+    size_t n = 1;
+    for (int d = 0; d < rank; d++)
+        n *= (size_t)shape[d];
+    double *xd = test_doubles(x, n), *yd = test_doubles(x, n);
+    chk_softmax(log_out, xd, rank, shape, axis, yd);
+    test_floats(yd, y, n);
+    free(xd);
+    free(yd);
 }
 
 /* base (3, 4, 5) seen through clg_transpose(base, 0, 2) as (5, 4, 3): the

@@ -64,6 +64,21 @@ void test_random(float *x, size_t n, uint64_t seed, float low, float high)
     chk_random(x, n, seed, low, high);
 }
 
+double *test_doubles(const float *x, size_t n)
+{
+    double *out = malloc((n ? n : 1) * sizeof *out);
+    ck_assert_ptr_nonnull(out);
+    for (size_t i = 0; i < n; i++)
+        out[i] = x[i];
+    return out;
+}
+
+void test_floats(const double *x, float *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (float)x[i];
+}
+
 char *test_temp_dir(const char *tag)
 {
     char buf[256];

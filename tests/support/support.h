@@ -38,6 +38,11 @@ void test_assert_close(const float *got, const float *want, size_t n, const test
  * library's RNG, so tests do not depend on it). */
 void test_random(float *x, size_t n, uint64_t seed, float low, float high);
 
+/* For check/'s references, which work in double: x as a malloc'ed array of
+ * doubles (free it; asserts success), and doubles rounded into floats. */
+double *test_doubles(const float *x, size_t n);
+void test_floats(const double *x, float *out, size_t n);
+
 /* A fresh folder /tmp/clgrad-<tag>-XXXXXX; the path is malloc'ed. Asserts
  * success. */
 char *test_temp_dir(const char *tag);
