@@ -135,8 +135,8 @@ static uint64_t seed_of(const char *name, int input)
 }
 
 /* sum_i w_i host(in)_i */
-static double projected(const op_case *c, const double *const *in, double *scratch,
-                        const double *w, size_t n_out)
+static double projected(const op_case *c, const double *const *in, double *scratch, const double *w,
+                        size_t n_out)
 {
     c->host(in, scratch, c->arg);
     double s = 0;
@@ -217,8 +217,8 @@ static void run_op_case(clg_context *ctx, const op_case *c, chk_result *out)
             for (int i = 0; i < c->n_inputs; i++)
                 any_grad = any_grad || c->in[i].grad;
             if (any_grad) {
-                clg_tensor *gout = clg_tensor_from_host(ctx, CLG_DTYPE_F32, c->out_rank,
-                                                        c->out_shape, wf);
+                clg_tensor *gout =
+                    clg_tensor_from_host(ctx, CLG_DTYPE_F32, c->out_rank, c->out_shape, wf);
                 clg_backward_with(y, gout);
             }
         }
@@ -320,11 +320,14 @@ static void pointwise_host(const double *const *in, double *out, const void *arg
                              chk_pointwise_f(a->kind, in[1][j * 7 + i], a->p0, a->p1);
 }
 
-#define POINTWISE(nm, kind, p0, p1, lo, hi, min_abs, grad)                                     \
-    {nm, "transcendental", 2,                                                                  \
-     {{2, {7, 5}, lo, hi, min_abs, grad, false}, {2, {5, 7}, lo, hi, min_abs, grad, false}},   \
-     2, {7, 5}, pointwise_device, pointwise_host,                                              \
-     &(const pointwise_arg){kind, p0, p1}, NULL}
+#define POINTWISE(nm, kind, p0, p1, lo, hi, min_abs, grad)                                         \
+    {                                                                                              \
+        nm, "transcendental", 2,                                                                   \
+            {{2, {7, 5}, lo, hi, min_abs, grad, false},                                            \
+             {2, {5, 7}, lo, hi, min_abs, grad, false}},                                           \
+            2, {7, 5}, pointwise_device, pointwise_host, &(const pointwise_arg){kind, p0, p1},     \
+            NULL                                                                                   \
+    }
 
 /* ---- broadcasting binary: op(a (2,1,5), b (3,1)) + op(transpose(c (5,3)),
  * d (3,5)) -> (2,3,5): broadcasting both ways, and a strided operand ---- */
@@ -358,11 +361,15 @@ static void binary_host(const double *const *in, double *out, const void *arg)
                                            chk_binary_f(op, in[2][k * 3 + j], in[3][j * 5 + k]);
 }
 
-#define BINARY(nm, op, alo, blo)                                                               \
-    {nm, "transcendental", 4,                                                                  \
-     {{3, {2, 1, 5}, alo, 2, 0, true, false}, {2, {3, 1}, blo, 2, 0, true, false},             \
-      {2, {5, 3}, alo, 2, 0, true, false}, {2, {3, 5}, blo, 2, 0, true, false}},               \
-     3, {2, 3, 5}, binary_device, binary_host, &(const chk_binary){op}, NULL}
+#define BINARY(nm, op, alo, blo)                                                                   \
+    {                                                                                              \
+        nm, "transcendental", 4,                                                                   \
+            {{3, {2, 1, 5}, alo, 2, 0, true, false},                                               \
+             {2, {3, 1}, blo, 2, 0, true, false},                                                  \
+             {2, {5, 3}, alo, 2, 0, true, false},                                                  \
+             {2, {3, 5}, blo, 2, 0, true, false}},                                                 \
+            3, {2, 3, 5}, binary_device, binary_host, &(const chk_binary){op}, NULL                \
+    }
 
 /* ---- reductions: along axis 1 of transpose(x (3,7,5), 1, 2), and of all ---- */
 
@@ -375,11 +382,13 @@ static clg_tensor *reduce_device(clg_tensor *const *in, const void *arg)
 {
     const reduce_arg *a = arg;
     if (a->all)
-        return a->op == CHK_SUM ? clg_sum_all(in[0])
-                                : a->op == CHK_MEAN ? clg_mean_all(in[0]) : clg_max_all(in[0]);
+        return a->op == CHK_SUM    ? clg_sum_all(in[0])
+               : a->op == CHK_MEAN ? clg_mean_all(in[0])
+                                   : clg_max_all(in[0]);
     clg_tensor *v = clg_transpose(in[0], 1, 2);
-    return a->op == CHK_SUM ? clg_sum(v, 1, false)
-                            : a->op == CHK_MEAN ? clg_mean(v, 1, false) : clg_max(v, 1, false);
+    return a->op == CHK_SUM    ? clg_sum(v, 1, false)
+           : a->op == CHK_MEAN ? clg_mean(v, 1, false)
+                               : clg_max(v, 1, false);
 }
 
 static void reduce_host(const double *const *in, double *out, const void *arg)
@@ -397,9 +406,11 @@ static void reduce_host(const double *const *in, double *out, const void *arg)
     chk_reduce(a->op, logical, 3, (const int64_t[]){3, 5, 7}, 1, out, NULL);
 }
 
-#define REDUCE(nm, op, all)                                                                    \
-    {nm, "reduction", 1, {{3, {3, 7, 5}, -2, 2, 0, true, false}}, all ? 0 : 2, {3, 7},          \
-     reduce_device, reduce_host, &(const reduce_arg){op, all}, NULL}
+#define REDUCE(nm, op, all)                                                                        \
+    {                                                                                              \
+        nm, "reduction", 1, {{3, {3, 7, 5}, -2, 2, 0, true, false}}, all ? 0 : 2, {3, 7},          \
+            reduce_device, reduce_host, &(const reduce_arg){op, all}, NULL                         \
+    }
 
 /* ---- softmax(x, 1) + softmax(x, 2) on (3,5,7): a strided and the last axis ---- */
 
@@ -497,15 +508,25 @@ static void matmul_batched_host(const double *const *in, double *out, const void
 
 /* ---- convolutions ---- */
 
-static const chk_conv_shape conv_shape = {.n = 2, .c = 3, .h = 7, .w = 6, .k = 4, .kh = 3,
-                                          .kw = 3, .stride_h = 2, .stride_w = 1, .pad_h = 1,
-                                          .pad_w = 1, .dilation_h = 1, .dilation_w = 2};
+static const chk_conv_shape conv_shape = {.n = 2,
+                                          .c = 3,
+                                          .h = 7,
+                                          .w = 6,
+                                          .k = 4,
+                                          .kh = 3,
+                                          .kw = 3,
+                                          .stride_h = 2,
+                                          .stride_w = 1,
+                                          .pad_h = 1,
+                                          .pad_w = 1,
+                                          .dilation_h = 1,
+                                          .dilation_w = 2};
 
 static clg_tensor *conv2d_device(clg_tensor *const *in, const void *arg)
 {
     const chk_conv_shape *s = arg;
-    clg_conv2d_params p = {s->stride_h, s->stride_w, s->pad_h, s->pad_w, s->dilation_h,
-                           s->dilation_w};
+    clg_conv2d_params p = {s->stride_h, s->stride_w,   s->pad_h,
+                           s->pad_w,    s->dilation_h, s->dilation_w};
     return clg_conv2d(in[0], in[1], in[2], &p);
 }
 
@@ -514,17 +535,28 @@ static void conv2d_host(const double *const *in, double *out, const void *arg)
     chk_conv2d(arg, in[0], in[1], in[2], NULL, out, NULL, NULL, NULL);
 }
 
-static const chk_conv_shape tconv_shape = {.n = 2, .c = 3, .h = 4, .w = 5, .k = 2, .kh = 3,
-                                           .kw = 3, .stride_h = 2, .stride_w = 2, .pad_h = 1,
-                                           .pad_w = 1, .output_pad_h = 1, .output_pad_w = 0,
-                                           .dilation_h = 1, .dilation_w = 1};
+static const chk_conv_shape tconv_shape = {.n = 2,
+                                           .c = 3,
+                                           .h = 4,
+                                           .w = 5,
+                                           .k = 2,
+                                           .kh = 3,
+                                           .kw = 3,
+                                           .stride_h = 2,
+                                           .stride_w = 2,
+                                           .pad_h = 1,
+                                           .pad_w = 1,
+                                           .output_pad_h = 1,
+                                           .output_pad_w = 0,
+                                           .dilation_h = 1,
+                                           .dilation_w = 1};
 
 static clg_tensor *tconv_device(clg_tensor *const *in, const void *arg)
 {
     const chk_conv_shape *s = arg;
-    clg_conv_transpose2d_params p = {s->stride_h,     s->stride_w,     s->pad_h,
-                                     s->pad_w,        s->output_pad_h, s->output_pad_w,
-                                     s->dilation_h,   s->dilation_w};
+    clg_conv_transpose2d_params p = {s->stride_h,   s->stride_w,     s->pad_h,
+                                     s->pad_w,      s->output_pad_h, s->output_pad_w,
+                                     s->dilation_h, s->dilation_w};
     return clg_conv_transpose2d(in[0], in[1], in[2], &p);
 }
 
@@ -622,8 +654,7 @@ static void rnn_host(const double *const *in, double *out, const void *arg)
         for (int t = 0; t < RT; t++)
             for (int k = 0; k < RI; k++)
                 x[(t * RN + n) * RI + k] = in[0][(n * RT + t) * RI + k];
-    chk_recurrent(false, RT, RN, RI, RH, x, in[1], NULL, in[2], in[3], in[4], in[5], y, h_n,
-                  NULL);
+    chk_recurrent(false, RT, RN, RI, RH, x, in[1], NULL, in[2], in[3], in[4], in[5], y, h_n, NULL);
     for (int n = 0; n < RN; n++)
         for (int t = 0; t < RT; t++)
             for (int j = 0; j < RH; j++)
@@ -677,8 +708,10 @@ static void dropout_custom(clg_context *ctx, const void *arg, chk_result *out)
             fail(out, "forward (%d,) element [%zu] is %.9g, neither 0 nor 1/(1-p) = %.9g", DROP_N,
                  i, (double)y[i], scale);
         if (g[i] != y[i])
-            fail(out, "backward (%d,) differs at [%zu]: got %.9g, want %.9g (the mask times "
-                 "1/(1-p))", DROP_N, i, (double)g[i], (double)y[i]);
+            fail(out,
+                 "backward (%d,) differs at [%zu]: got %.9g, want %.9g (the mask times "
+                 "1/(1-p))",
+                 DROP_N, i, (double)g[i], (double)y[i]);
     }
     double mean = DROP_N * (1 - p), sd = sqrt(DROP_N * p * (1 - p));
     if (fabs((double)kept - mean) > 5 * sd)
@@ -723,8 +756,7 @@ static void optim_custom(clg_context *ctx, const void *arg, chk_result *out)
         clg_step_begin(ctx);
         clg_optim_zero_grad(opt);
         /* gradient g exactly: d sum(p g) / dp = g, one backward per step */
-        clg_tensor *g0 =
-            clg_tensor_from_host(ctx, CLG_DTYPE_F32, 1, (const int64_t[]){N0}, g[s]);
+        clg_tensor *g0 = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 1, (const int64_t[]){N0}, g[s]);
         clg_tensor *g1 =
             clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (const int64_t[]){3, 4}, g[s] + N0);
         clg_backward(clg_add(clg_sum_all(clg_mul(t0, g0)), clg_sum_all(clg_mul(t1, g1))));
@@ -760,14 +792,26 @@ static void optim_custom(clg_context *ctx, const void *arg, chk_result *out)
     clg_tensor_destroy(t1);
 }
 
-#define OPTIM(nm, kind_, lr_, mom, damp, wd, centered_)                                        \
-    {nm, NULL, 0, {{0}}, 0, {0}, NULL, NULL,                                                    \
-     &(const clg_optim_options){.kind = kind_, .lr = lr_, .momentum = mom, .dampening = damp,   \
-                                .weight_decay = wd, .alpha = 0.9f, .beta1 = 0.9f,               \
-                                .beta2 = 0.999f, .eps = 1e-8f, .centered = centered_},          \
-     optim_custom}
+#define OPTIM(nm, kind_, lr_, mom, damp, wd, centered_)                                            \
+    {                                                                                              \
+        nm, NULL, 0, {{0}}, 0, {0}, NULL, NULL,                                                    \
+            &(const clg_optim_options){.kind = kind_,                                              \
+                                       .lr = lr_,                                                  \
+                                       .momentum = mom,                                            \
+                                       .dampening = damp,                                          \
+                                       .weight_decay = wd,                                         \
+                                       .alpha = 0.9f,                                              \
+                                       .beta1 = 0.9f,                                              \
+                                       .beta2 = 0.999f,                                            \
+                                       .eps = 1e-8f,                                               \
+                                       .centered = centered_},                                     \
+            optim_custom                                                                           \
+    }
 
-#define IN(rank, ...) {rank, {__VA_ARGS__}, -1, 1, 0, true, false}
+#define IN(rank, ...)                                                                              \
+    {                                                                                              \
+        rank, {__VA_ARGS__}, -1, 1, 0, true, false                                                 \
+    }
 
 static const op_case cases[] = {
     /* elementwise: inputs away from each op's kinks and inside its domain */
@@ -802,52 +846,183 @@ static const op_case cases[] = {
     REDUCE("mean_all", CHK_MEAN, true),
     REDUCE("max_all", CHK_MAX, true),
     /* softmax and losses */
-    {"softmax", "transcendental", 1, {{3, {3, 5, 7}, -4, 4, 0, true, false}}, 3, {3, 5, 7},
-     softmax_device, softmax_host, &(const bool){false}, NULL},
-    {"log_softmax", "transcendental", 1, {{3, {3, 5, 7}, -4, 4, 0, true, false}}, 3, {3, 5, 7},
-     softmax_device, softmax_host, &(const bool){true}, NULL},
-    {"mse_loss", "reduction", 2, {IN(2, 5, 7), IN(2, 5, 7)}, 0, {0}, loss_device, loss_host,
-     &(const loss_arg){CHK_MSE, CLG_REDUCTION_MEAN}, NULL},
-    {"bce_loss", "reduction", 2,
-     {{2, {5, 7}, 0.05f, 0.95f, 0, true, false}, {2, {5, 7}, 0, 1, 0, false, false}}, 0, {0},
-     loss_device, loss_host, &(const loss_arg){CHK_BCE, CLG_REDUCTION_SUM}, NULL},
-    {"bce_with_logits_loss", "reduction", 2,
-     {{2, {5, 7}, -3, 3, 0, true, false}, {2, {5, 7}, 0, 1, 0, false, false}}, 0, {0},
-     loss_device, loss_host, &(const loss_arg){CHK_BCE_LOGITS, CLG_REDUCTION_MEAN}, NULL},
-    {"cross_entropy_loss", "reduction", 2,
-     {{2, {7, 6}, -3, 3, 0, true, false}, {1, {6}, 0, 7, 0, false, true}}, 0, {0}, loss_device,
-     loss_host, &(const loss_arg){3, CLG_REDUCTION_MEAN}, NULL},
-    {"gaussian_kl", "reduction", 2, {IN(2, 5, 7), IN(2, 5, 7)}, 0, {0}, loss_device, loss_host,
-     &(const loss_arg){4, CLG_REDUCTION_SUM}, NULL},
+    {"softmax",
+     "transcendental",
+     1,
+     {{3, {3, 5, 7}, -4, 4, 0, true, false}},
+     3,
+     {3, 5, 7},
+     softmax_device,
+     softmax_host,
+     &(const bool){false},
+     NULL},
+    {"log_softmax",
+     "transcendental",
+     1,
+     {{3, {3, 5, 7}, -4, 4, 0, true, false}},
+     3,
+     {3, 5, 7},
+     softmax_device,
+     softmax_host,
+     &(const bool){true},
+     NULL},
+    {"mse_loss",
+     "reduction",
+     2,
+     {IN(2, 5, 7), IN(2, 5, 7)},
+     0,
+     {0},
+     loss_device,
+     loss_host,
+     &(const loss_arg){CHK_MSE, CLG_REDUCTION_MEAN},
+     NULL},
+    {"bce_loss",
+     "reduction",
+     2,
+     {{2, {5, 7}, 0.05f, 0.95f, 0, true, false}, {2, {5, 7}, 0, 1, 0, false, false}},
+     0,
+     {0},
+     loss_device,
+     loss_host,
+     &(const loss_arg){CHK_BCE, CLG_REDUCTION_SUM},
+     NULL},
+    {"bce_with_logits_loss",
+     "reduction",
+     2,
+     {{2, {5, 7}, -3, 3, 0, true, false}, {2, {5, 7}, 0, 1, 0, false, false}},
+     0,
+     {0},
+     loss_device,
+     loss_host,
+     &(const loss_arg){CHK_BCE_LOGITS, CLG_REDUCTION_MEAN},
+     NULL},
+    {"cross_entropy_loss",
+     "reduction",
+     2,
+     {{2, {7, 6}, -3, 3, 0, true, false}, {1, {6}, 0, 7, 0, false, true}},
+     0,
+     {0},
+     loss_device,
+     loss_host,
+     &(const loss_arg){3, CLG_REDUCTION_MEAN},
+     NULL},
+    {"gaussian_kl",
+     "reduction",
+     2,
+     {IN(2, 5, 7), IN(2, 5, 7)},
+     0,
+     {0},
+     loss_device,
+     loss_host,
+     &(const loss_arg){4, CLG_REDUCTION_SUM},
+     NULL},
     /* matrix products through the dispatcher's default choices (and, from
      * chk_gemm_case_run, through each implementation) */
-    {"matmul", "gemm", 4, {IN(2, 7, 9), IN(2, 5, 9), IN(2, 9, 7), IN(2, 9, 5)}, 2, {7, 5},
-     matmul_device, matmul_host, NULL, NULL},
-    {"matmul_batched", "gemm", 2, {IN(3, 3, 4, 6), IN(3, 3, 6, 5)}, 3, {3, 4, 5},
-     matmul_batched_device, matmul_batched_host, NULL, NULL},
+    {"matmul",
+     "gemm",
+     4,
+     {IN(2, 7, 9), IN(2, 5, 9), IN(2, 9, 7), IN(2, 9, 5)},
+     2,
+     {7, 5},
+     matmul_device,
+     matmul_host,
+     NULL,
+     NULL},
+    {"matmul_batched",
+     "gemm",
+     2,
+     {IN(3, 3, 4, 6), IN(3, 3, 6, 5)},
+     3,
+     {3, 4, 5},
+     matmul_batched_device,
+     matmul_batched_host,
+     NULL,
+     NULL},
     /* convolutions and pooling: odd sizes, strides, padding, dilation */
-    {"conv2d", "gemm", 3, {IN(4, 2, 3, 7, 6), IN(4, 4, 3, 3, 3), IN(1, 4)}, 4, {2, 4, 4, 4},
-     conv2d_device, conv2d_host, &conv_shape, NULL},
-    {"conv_transpose2d", "gemm", 3, {IN(4, 2, 3, 4, 5), IN(4, 3, 2, 3, 3), IN(1, 2)}, 4,
-     {2, 2, 8, 9}, tconv_device, tconv_host, &tconv_shape, NULL},
-    {"max_pool2d", "default", 1, {IN(4, 2, 3, 7, 6)}, 4, {2, 3, 3, 3}, pool_device, pool_host,
-     &(const pool_arg){0, {3, 3, 2, 2, 1, 1, 2, 2, true, false}}, NULL},
-    {"avg_pool2d", "default", 1, {IN(4, 2, 3, 7, 6)}, 4, {2, 3, 4, 4}, pool_device, pool_host,
-     &(const pool_arg){1, {3, 3, 2, 2, 1, 1, 1, 1, true, true}}, NULL},
-    {"batch_norm", "reduction", 3, {IN(4, 4, 3, 2, 3), IN(1, 3), IN(1, 3)}, 4, {4, 3, 2, 3},
-     batch_norm_device, batch_norm_host, NULL, NULL},
+    {"conv2d",
+     "gemm",
+     3,
+     {IN(4, 2, 3, 7, 6), IN(4, 4, 3, 3, 3), IN(1, 4)},
+     4,
+     {2, 4, 4, 4},
+     conv2d_device,
+     conv2d_host,
+     &conv_shape,
+     NULL},
+    {"conv_transpose2d",
+     "gemm",
+     3,
+     {IN(4, 2, 3, 4, 5), IN(4, 3, 2, 3, 3), IN(1, 2)},
+     4,
+     {2, 2, 8, 9},
+     tconv_device,
+     tconv_host,
+     &tconv_shape,
+     NULL},
+    {"max_pool2d",
+     "default",
+     1,
+     {IN(4, 2, 3, 7, 6)},
+     4,
+     {2, 3, 3, 3},
+     pool_device,
+     pool_host,
+     &(const pool_arg){0, {3, 3, 2, 2, 1, 1, 2, 2, true, false}},
+     NULL},
+    {"avg_pool2d",
+     "default",
+     1,
+     {IN(4, 2, 3, 7, 6)},
+     4,
+     {2, 3, 4, 4},
+     pool_device,
+     pool_host,
+     &(const pool_arg){1, {3, 3, 2, 2, 1, 1, 1, 1, true, true}},
+     NULL},
+    {"batch_norm",
+     "reduction",
+     3,
+     {IN(4, 4, 3, 2, 3), IN(1, 3), IN(1, 3)},
+     4,
+     {4, 3, 2, 3},
+     batch_norm_device,
+     batch_norm_host,
+     NULL,
+     NULL},
     {"dropout", NULL, 0, {{0}}, 0, {0}, NULL, NULL, NULL, dropout_custom},
-    {"embedding", "exact", 2, {IN(2, 6, 4), {2, {3, 5}, 0, 6, 0, false, true}}, 3, {3, 5, 4},
-     embedding_device, embedding_host, NULL, NULL},
+    {"embedding",
+     "exact",
+     2,
+     {IN(2, 6, 4), {2, {3, 5}, 0, 6, 0, false, true}},
+     3,
+     {3, 5, 4},
+     embedding_device,
+     embedding_host,
+     NULL,
+     NULL},
     /* recurrent; the GRU (issue 13, section 2) gets its case here, beside
      * these, with its reference beside chk_recurrent */
-    {"lstm", "transcendental", 7,
-     {IN(3, RT, RN, RI), IN(3, 1, RN, RH), IN(3, 1, RN, RH), IN(2, 4 * RH, RI),
-      IN(2, 4 * RH, RH), IN(1, 4 * RH), IN(1, 4 * RH)},
-     3, {RT, RN, RH}, lstm_device, lstm_host, NULL, NULL},
-    {"rnn", "transcendental", 6,
+    {"lstm",
+     "transcendental",
+     7,
+     {IN(3, RT, RN, RI), IN(3, 1, RN, RH), IN(3, 1, RN, RH), IN(2, 4 * RH, RI), IN(2, 4 * RH, RH),
+      IN(1, 4 * RH), IN(1, 4 * RH)},
+     3,
+     {RT, RN, RH},
+     lstm_device,
+     lstm_host,
+     NULL,
+     NULL},
+    {"rnn",
+     "transcendental",
+     6,
      {IN(3, RN, RT, RI), IN(3, 1, RN, RH), IN(2, RH, RI), IN(2, RH, RH), IN(1, RH), IN(1, RH)},
-     3, {RN, RT, RH}, rnn_device, rnn_host, NULL, NULL},
+     3,
+     {RN, RT, RH},
+     rnn_device,
+     rnn_host,
+     NULL,
+     NULL},
     /* optimizers, each with weight decay */
     OPTIM("sgd", CLG_OPTIM_SGD, 0.1f, 0, 0, 0.01f, false),
     OPTIM("momentum", CLG_OPTIM_MOMENTUM, 0.1f, 0.9f, 0.1f, 0.01f, false),
@@ -888,9 +1063,9 @@ size_t chk_gemm_implementations(const clg_context *ctx, const char **names, size
      * NT with few columns and a long K, NT with a long K, few rows, the
      * rest) and the transposed layouts */
     clg_gemm_shape shapes[64] = {
-        {64, 2, 256, 1, false, true}, {64, 64, 512, 1, false, true}, {8, 64, 64, 1, false, false},
-        {64, 64, 64, 1, false, false}, {64, 64, 64, 1, true, false}, {7, 5, 9, 1, false, true},
-        {7, 5, 9, 1, true, false},    {4, 5, 6, 3, false, false},
+        {64, 2, 256, 1, false, true},  {64, 64, 512, 1, false, true}, {8, 64, 64, 1, false, false},
+        {64, 64, 64, 1, false, false}, {64, 64, 64, 1, true, false},  {7, 5, 9, 1, false, true},
+        {7, 5, 9, 1, true, false},     {4, 5, 6, 3, false, false},
     };
     size_t n_shapes = 8;
     /* and each shape of the tuned table: "gemm M N K BATCH TA TB NAME ..." */

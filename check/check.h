@@ -121,8 +121,8 @@ int chk_pool_out(int size, int k, int s, int pad, int dilation, bool ceil_mode);
  * every window's max (first maximum in row-major order; padding is -inf) or
  * mean (count_include_pad or count_exclude_pad); for g (may be NULL) dx sums
  * what each window sends back. */
-void chk_pool2d(int kind, int n, int c, int h, int w, const clg_pool2d_params *p,
-                const double *x, const double *g, double *y, double *dx);
+void chk_pool2d(int kind, int n, int c, int h, int w, const clg_pool2d_params *p, const double *x,
+                const double *g, double *y, double *dx);
 
 /* y = (x - mean) / sqrt(var + eps) w + b per channel, x (n, c, inner)
  * row-major; w and b may be NULL (1 and 0). Training uses the batch's
@@ -144,8 +144,8 @@ void chk_recurrent(bool lstm, int T, int N, int I, int H, const double *x, const
  * first moment, RMSprop's square average), buf2 (Adam's second moment,
  * centered RMSprop's average gradient), buf3 (RMSprop's momentum buffer);
  * step counts from 1. */
-void chk_optim_step(const clg_optim_options *o, int64_t step, size_t n, double *p,
-                    const double *g, double *buf1, double *buf2, double *buf3);
+void chk_optim_step(const clg_optim_options *o, int64_t step, size_t n, double *p, const double *g,
+                    double *buf1, double *buf2, double *buf3);
 
 /* ---- the case table (check/cases.c) ---- */
 

@@ -121,8 +121,7 @@ void chk_reduce(chk_reduction op, const double *x, int rank, const int64_t *shap
         }
 }
 
-void chk_softmax(bool log_out, const double *x, int rank, const int64_t *shape, int axis,
-                 double *y)
+void chk_softmax(bool log_out, const double *x, int rank, const int64_t *shape, int axis, double *y)
 {
     int64_t outer, inner, count = shape[axis];
     around(rank, shape, axis, &outer, &inner);
@@ -183,14 +182,14 @@ int chk_conv2d_out_w(const chk_conv_shape *s)
 
 int chk_conv_transpose2d_out_h(const chk_conv_shape *s)
 {
-    return (s->h - 1) * s->stride_h - 2 * s->pad_h + s->dilation_h * (s->kh - 1) +
-           s->output_pad_h + 1;
+    return (s->h - 1) * s->stride_h - 2 * s->pad_h + s->dilation_h * (s->kh - 1) + s->output_pad_h +
+           1;
 }
 
 int chk_conv_transpose2d_out_w(const chk_conv_shape *s)
 {
-    return (s->w - 1) * s->stride_w - 2 * s->pad_w + s->dilation_w * (s->kw - 1) +
-           s->output_pad_w + 1;
+    return (s->w - 1) * s->stride_w - 2 * s->pad_w + s->dilation_w * (s->kw - 1) + s->output_pad_w +
+           1;
 }
 
 void chk_conv2d(const chk_conv_shape *s, const double *x, const double *w, const double *b,
@@ -290,8 +289,8 @@ int chk_pool_out(int size, int k, int s, int pad, int dilation, bool ceil_mode)
     return out;
 }
 
-void chk_pool2d(int kind, int n, int c, int h, int w, const clg_pool2d_params *p,
-                const double *x, const double *g, double *y, double *dx)
+void chk_pool2d(int kind, int n, int c, int h, int w, const clg_pool2d_params *p, const double *x,
+                const double *g, double *y, double *dx)
 {
     int dh = p->dilation_h > 0 ? p->dilation_h : 1, dw = p->dilation_w > 0 ? p->dilation_w : 1;
     int ho = chk_pool_out(h, p->kernel_h, p->stride_h, p->pad_h, dh, p->ceil_mode);
@@ -427,8 +426,8 @@ void chk_recurrent(bool lstm, int T, int N, int I, int H, const double *x, const
 /* torch.optim's algorithms as their documentation writes them (SGD with
  * dampening and Nesterov, RMSprop centered and with momentum, Adam with L2
  * added to the gradient, AdamW with decoupled decay p (1 - lr wd)). */
-void chk_optim_step(const clg_optim_options *o, int64_t step, size_t n, double *p,
-                    const double *g, double *buf1, double *buf2, double *buf3)
+void chk_optim_step(const clg_optim_options *o, int64_t step, size_t n, double *p, const double *g,
+                    double *buf1, double *buf2, double *buf3)
 {
     double lr = o->lr, wd = o->weight_decay;
     for (size_t i = 0; i < n; i++) {

@@ -99,9 +99,8 @@ static bool expand_source(clrt *rt, const char *name, text_buffer *out, char see
         for (p += directive; directive && (*p == ' ' || *p == '\t'); p++)
             ;
         size_t n = strlen(line);
-        size_t length = directive && sscanf(p, "include \"%255[^\"]\"", included) == 1
-                            ? strlen(included)
-                            : 0;
+        size_t length =
+            directive && sscanf(p, "include \"%255[^\"]\"", included) == 1 ? strlen(included) : 0;
         if (length > 3 && strcmp(included + length - 3, ".cl") == 0) {
             bool again = false;
             for (int i = 0; i < *n_seen; i++)

@@ -136,7 +136,8 @@ static void check_matches_host(const op_spec *spec)
                 want[k] = (float)chk_pointwise_f(spec->kind, x[src], var->p0, var->p1);
                 if (differentiable)
                     want_grad[src] =
-                        (float)(2.0 * g[k] * chk_pointwise_df(spec->kind, x[src], var->p0, var->p1));
+                        (float)(2.0 * g[k] *
+                                chk_pointwise_df(spec->kind, x[src], var->p0, var->p1));
             }
             clg_step_begin(ctx);
             call c = {spec, v, transposed};

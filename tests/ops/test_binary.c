@@ -46,7 +46,8 @@ START_TEST(test_binary_broadcast_matches_host)
         for (int i = 0; i < 2; i++)
             for (int j = 0; j < 3; j++)
                 for (int k = 0; k < 4; k++)
-                    want[(i * 3 + j) * 4 + k] = (float)chk_binary_f((chk_binary)op, a[(i * 3 + j) * 4 + k], b[j]);
+                    want[(i * 3 + j) * 4 + k] =
+                        (float)chk_binary_f((chk_binary)op, a[(i * 3 + j) * 4 + k], b[j]);
         test_assert_close(got, want, 24, test_tol_get("default"), names[op]);
         free(got);
         clg_step_end(ctx);

@@ -90,7 +90,8 @@ static void check_pointwise_against_host(int kind, float low, float high)
     double losses[N];
     for (int i = 0; i < R; i++)
         for (int j = 0; j < C; j++)
-            losses[i * C + j] = chk_loss_pointwise((chk_loss)kind, base[j * R + i], target[i * C + j]);
+            losses[i * C + j] =
+                chk_loss_pointwise((chk_loss)kind, base[j * R + i], target[i * C + j]);
     clg_tensor *x = test_tensor(ctx, 2, (int64_t[]){C, R}, base, false);
     float target_t[N];
     for (int i = 0; i < R; i++)

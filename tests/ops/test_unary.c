@@ -103,7 +103,8 @@ static void check_matches_host(const op_spec *spec)
             for (size_t k = 0; k < n; k++) {
                 size_t src = transposed ? (k % 4) * 3 + k / 4 : k;
                 want[k] = (float)chk_pointwise_f(spec->kind, x[src], var->p0, var->p1);
-                want_grad[src] = (float)(2.0 * g[k] * chk_pointwise_df(spec->kind, x[src], var->p0, var->p1));
+                want_grad[src] =
+                    (float)(2.0 * g[k] * chk_pointwise_df(spec->kind, x[src], var->p0, var->p1));
             }
             clg_step_begin(ctx);
             call c = {spec, v, transposed};

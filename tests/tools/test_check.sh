@@ -36,7 +36,8 @@ run_clgrad "$work/plain.out" "$work/plain.err"  check
 rc=$?
 cat "$work/plain.out"
 [ "$rc" = 0 ] || fail "plain run: exit $rc, expected 0: $(cat "$work/plain.err")"
-grep -Eq '^[0-9]+ passed, 0 failed$' "$work/plain.out" || fail "plain run: no 'N passed, 0 failed' line"
+grep -Eq '^[0-9]+ passed, 0 failed$' "$work/plain.out" ||
+    fail "plain run: no 'N passed, 0 failed' line"
 if grep -q '^FAIL' "$work/plain.out"; then
     fail "plain run: an op failed"
 fi
@@ -44,11 +45,15 @@ passed=$(grep -c '^ok ' "$work/plain.out")
 [ "$passed" -ge 50 ] || fail "plain run: only $passed ops checked"
 
 # --op: one op; an unknown name is a usage error that lists the ops.
-run_clgrad "$work/one.out" "$work/one.err" check --op softmax
-[ "$?" = 0 ] && grep -Eq '^ok +softmax ' "$work/one.out" &&
-    grep -q '^1 passed, 0 failed$' "$work/one.out" || fail "--op softmax: $(cat "$work/one.out")"
+if ! run_clgrad "$work/one.out" "$work/one.err" check --op softmax ||
+    ! grep -Eq '^ok +softmax ' "$work/one.out" || ! grep -q '^1 passed, 0 failed$' "$work/one.out"; then
+    fail "--op softmax: $(cat "$work/one.out" "$work/one.err")"
+fi
 run_clgrad "$work/bad.out" "$work/bad.err" check --op no_such_op
-[ "$?" = 2 ] && grep -q 'log_softmax' "$work/bad.err" || fail "--op no_such_op: $(cat "$work/bad.err")"
+rc=$?
+if [ "$rc" != 2 ] || ! grep -q 'log_softmax' "$work/bad.err"; then
+    fail "--op no_such_op: exit $rc: $(cat "$work/bad.err")"
+fi
 
 # altered OP FILE FROM TO: the kernels with FROM replaced by TO in FILE.
 altered() {
@@ -71,13 +76,16 @@ altered() {
     [ "$rc" = 1 ] || fail "$op altered: exit $rc, expected 1: $(cat "$work/$op.err")"
     local fails
     fails=$(grep -c '^FAIL' "$work/$op.out")
-    [ "$fails" = 1 ] && grep -Eq "^FAIL +$op " "$work/$op.out" ||
+    if [ "$fails" != 1 ] || ! grep -Eq "^FAIL +$op " "$work/$op.out"; then
         fail "$op altered: expected one FAIL line naming $op, got $fails"
-    grep -Eq '^[0-9]+ passed, 1 failed$' "$work/$op.out" || fail "$op altered: no 'N passed, 1 failed'"
+    fi
+    grep -Eq '^[0-9]+ passed, 1 failed$' "$work/$op.out" ||
+        fail "$op altered: no 'N passed, 1 failed'"
 }
 
 # elu's derivative (backward only) and mul's forward
-altered elu ops/activation_math.cl 'x <= 0.0f ? g * p0 * exp(x) : g' 'x <= 0.0f ? g * p0 * exp(0.9f * x) : g'
+altered elu ops/activation_math.cl 'x <= 0.0f ? g * p0 * exp(x) : g' \
+    'x <= 0.0f ? g * p0 * exp(0.9f * x) : g'
 altered mul ops/binary.cl 'case 2: return x * y;' 'case 2: return x * y * 1.001f;'
 
 exit $((failures > 0))
