@@ -223,6 +223,72 @@ START_TEST(test_kernel_dir_includes)
 }
 END_TEST
 
+/* Copies the source tree's `name` (under CLGRAD_GOLDEN_DIR/../..) to
+ * dir/name, appending `extra`. */
+static void copy_kernel(const char *dir, const char *name, const char *extra)
+{
+    char from[2048], to[2048], buffer[4096];
+    snprintf(from, sizeof from, "%s/../../%s", CLGRAD_GOLDEN_DIR, name);
+    snprintf(to, sizeof to, "%s/%s", dir, name);
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    ck_assert_msg(in && out, "copying %s to %s", from, to);
+    for (size_t n; (n = fread(buffer, 1, sizeof buffer, in)) > 0;)
+        ck_assert_uint_eq(fwrite(buffer, 1, n, out), n);
+    fputs(extra, out);
+    fclose(in);
+    fclose(out);
+}
+
+/* ops/binary.cl and the cl/common.cl it includes, copied into a kernel
+ * folder, build and are cached; an edit to the included file alone must
+ * rebuild (the cache key hashes the expanded source), which the #error
+ * appended to it shows. */
+START_TEST(test_kernel_dir_edited_include_rebuilds)
+{
+    clg_context_destroy(test_context());
+    char dir[] = "/tmp/clgrad-kernels-XXXXXX", cache[] = "/tmp/clgrad-cache-XXXXXX", path[1100];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_ptr_nonnull(mkdtemp(cache));
+    const char *folders[2] = {"ops", "cl"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, folders[i]);
+        ck_assert_int_eq(mkdir(path, 0755), 0);
+    }
+    copy_kernel(dir, "ops/binary.cl", "");
+    copy_kernel(dir, "cl/common.cl", "");
+    clg_context_options o = clg_context_options_default();
+    o.kernel_dir = dir;
+    o.cache_dir = cache;
+    for (int edited = 0; edited < 2; edited++) {
+        if (edited)
+            copy_kernel(dir, "cl/common.cl", "\n#error the edited include was compiled\n");
+        clg_context *ctx = NULL;
+        ck_assert_int_eq(clg_context_create(&o, &ctx), CLG_STATUS_OK);
+        clg_tensor *a = test_tensor(ctx, 1, (int64_t[]){2}, (float[]){1, 2}, false);
+        clg_step_begin(ctx);
+        clg_tensor *sum = clg_add(a, a);
+        if (!edited) {
+            ck_assert_msg(sum != NULL, "%s", clg_context_error(ctx));
+            ck_assert_int_ge(count_files(cache), 1);
+        } else {
+            ck_assert_ptr_null(sum);
+            ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_BUILD);
+            ck_assert_msg(strstr(clg_context_error(ctx), "the edited include was compiled"), "%s",
+                          clg_context_error(ctx));
+        }
+        clg_step_end(ctx);
+        clg_tensor_destroy(a);
+        clg_context_destroy(ctx);
+    }
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, folders[i]);
+        remove_tree(path);
+    }
+    rmdir(dir);
+    remove_tree(cache);
+}
+END_TEST
+
 START_TEST(test_pool_reuses_buffers)
 {
     clg_context *ctx = test_context();
@@ -280,6 +346,7 @@ int main(void)
     tcase_add_test(tc, test_program_cache_on_disk);
     tcase_add_test(tc, test_program_build_error_has_log);
     tcase_add_test(tc, test_kernel_dir_includes);
+    tcase_add_test(tc, test_kernel_dir_edited_include_rebuilds);
     tcase_add_test(tc, test_pool_reuses_buffers);
     tcase_add_test(tc, test_arena_steady_state_allocates_nothing);
     suite_add_tcase(s, tc);
