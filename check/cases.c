@@ -412,6 +412,50 @@ static void reduce_host(const double *const *in, double *out, const void *arg)
             reduce_device, reduce_host, &(const reduce_arg){op, all}, NULL                         \
     }
 
+/* ---- long rows: past one work-group of any plan (256), so that the
+ * two-stage reductions and the K loops run more than one round ---- */
+
+enum { LONG = 1001 };
+
+/* sum over the strided axis of transpose(x (LONG, 6)) -> (6) */
+static clg_tensor *sum_long_device(clg_tensor *const *in, const void *arg)
+{
+    (void)arg;
+    return clg_sum(clg_transpose(in[0], 0, 1), 1, false);
+}
+
+static void sum_long_host(const double *const *in, double *out, const void *arg)
+{
+    (void)arg;
+    chk_reduce(CHK_SUM, in[0], 2, (const int64_t[]){LONG, 6}, 0, out, NULL);
+}
+
+/* log_softmax along rows of LONG */
+static clg_tensor *softmax_long_device(clg_tensor *const *in, const void *arg)
+{
+    (void)arg;
+    return clg_log_softmax(in[0], 1);
+}
+
+static void softmax_long_host(const double *const *in, double *out, const void *arg)
+{
+    (void)arg;
+    chk_softmax(true, in[0], 2, (const int64_t[]){3, LONG}, 1, out);
+}
+
+/* (5, 700) (700, 3): few outputs over a long K (split-K under the gpu plan) */
+static clg_tensor *matmul_long_k_device(clg_tensor *const *in, const void *arg)
+{
+    (void)arg;
+    return clg_matmul(in[0], in[1]);
+}
+
+static void matmul_long_k_host(const double *const *in, double *out, const void *arg)
+{
+    (void)arg;
+    chk_gemm(in[0], in[1], out, 5, 3, 700, false, false);
+}
+
 /* ---- softmax(x, 1) + softmax(x, 2) on (3,5,7): a strided and the last axis ---- */
 
 static clg_tensor *softmax_device(clg_tensor *const *in, const void *arg)
@@ -845,6 +889,16 @@ static const op_case cases[] = {
     REDUCE("sum_all", CHK_SUM, true),
     REDUCE("mean_all", CHK_MEAN, true),
     REDUCE("max_all", CHK_MAX, true),
+    {"sum_long",
+     "reduction",
+     1,
+     {IN(2, LONG, 6)},
+     1,
+     {6},
+     sum_long_device,
+     sum_long_host,
+     NULL,
+     NULL},
     /* softmax and losses */
     {"softmax",
      "transcendental",
@@ -865,6 +919,16 @@ static const op_case cases[] = {
      softmax_device,
      softmax_host,
      &(const bool){true},
+     NULL},
+    {"log_softmax_long",
+     "transcendental",
+     1,
+     {{2, {3, LONG}, -4, 4, 0, true, false}},
+     2,
+     {3, LONG},
+     softmax_long_device,
+     softmax_long_host,
+     NULL,
      NULL},
     {"mse_loss",
      "reduction",
@@ -936,6 +1000,16 @@ static const op_case cases[] = {
      {3, 4, 5},
      matmul_batched_device,
      matmul_batched_host,
+     NULL,
+     NULL},
+    {"matmul_long_k",
+     "gemm",
+     2,
+     {IN(2, 5, 700), IN(2, 700, 3)},
+     2,
+     {5, 3},
+     matmul_long_k_device,
+     matmul_long_k_host,
      NULL,
      NULL},
     /* convolutions and pooling: odd sizes, strides, padding, dilation */

@@ -171,7 +171,8 @@ void chk_case_run(clg_context *ctx, size_t index, chk_result *out);
  * each) and every implementation named in the device's tuned table. Up to
  * `capacity` static names, distinct; returns how many. */
 size_t chk_gemm_implementations(const clg_context *ctx, const char **names, size_t capacity);
-/* The matmul cases (`case_name` "matmul" or "matmul_batched") through GEMM
+/* The matmul cases (`case_name` "matmul", "matmul_batched" or
+ * "matmul_long_k") through GEMM
  * implementation `impl` only: a context opened like `opts` (NULL: the
  * defaults) while CLGRAD_GEMM=impl (the variable is restored after). */
 void chk_gemm_case_run(const clg_context_options *opts, const char *impl, const char *case_name,

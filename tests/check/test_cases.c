@@ -39,8 +39,8 @@ START_TEST(test_gemm_implementations_pass)
         found = found || strcmp(names[i], plain) == 0;
         for (size_t j = 0; j < i; j++)
             ck_assert_str_ne(names[i], names[j]);
-        static const char *const cases[] = {"matmul", "matmul_batched"};
-        for (int c = 0; c < 2; c++) {
+        static const char *const cases[] = {"matmul", "matmul_batched", "matmul_long_k"};
+        for (int c = 0; c < 3; c++) {
             chk_result r;
             chk_gemm_case_run(NULL, names[i], cases[c], &r);
             ck_assert_msg(r.passed, "%s[%s]: %s", cases[c], names[i], r.detail);

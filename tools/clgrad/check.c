@@ -112,8 +112,9 @@ int cli_check(int argc, char **argv)
         n_gemms = MAX_GEMMS;
 
     /* the names, for --op and the column width */
-    static const char *const gemm_cases[] = {"matmul", "matmul_batched"};
-    char gemm_names[MAX_GEMMS][2][64];
+    static const char *const gemm_cases[] = {"matmul", "matmul_batched", "matmul_long_k"};
+    enum { N_GEMM_CASES = sizeof gemm_cases / sizeof gemm_cases[0] };
+    char gemm_names[MAX_GEMMS][N_GEMM_CASES][64];
     bool any = false;
     for (size_t i = 0; i < chk_case_count(); i++) {
         any = any || selected(only, chk_case_name(i));
@@ -121,7 +122,7 @@ int cli_check(int argc, char **argv)
         t.width = w > t.width ? w : t.width;
     }
     for (size_t g = 0; g < n_gemms; g++)
-        for (int c = 0; c < 2; c++) {
+        for (int c = 0; c < N_GEMM_CASES; c++) {
             snprintf(gemm_names[g][c], sizeof gemm_names[g][c], "%s[%s]", gemm_cases[c], gemms[g]);
             any = any || selected(only, gemm_names[g][c]);
             int w = (int)strlen(gemm_names[g][c]);
@@ -132,7 +133,8 @@ int cli_check(int argc, char **argv)
         for (size_t i = 0; i < chk_case_count(); i++)
             fprintf(stderr, "  %s\n", chk_case_name(i));
         for (size_t g = 0; g < n_gemms; g++)
-            fprintf(stderr, "  %s\n  %s\n", gemm_names[g][0], gemm_names[g][1]);
+            for (int c = 0; c < N_GEMM_CASES; c++)
+                fprintf(stderr, "  %s\n", gemm_names[g][c]);
         clg_context_destroy(ctx);
         return CLI_EXIT_USAGE;
     }
@@ -154,7 +156,7 @@ int cli_check(int argc, char **argv)
         report(&t, chk_case_name(i), &r, now() - t0);
     }
     for (size_t g = 0; g < n_gemms; g++)
-        for (int c = 0; c < 2; c++) {
+        for (int c = 0; c < N_GEMM_CASES; c++) {
             if (!selected(only, gemm_names[g][c]))
                 continue;
             chk_result r;
