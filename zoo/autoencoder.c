@@ -7,7 +7,6 @@
  * corruption clg_randn scaled and added, the masking corruption the input
  * times heaviside(u - p) for uniform u (no 1 / (1 - p) rescale, unlike
  * dropout: a denoiser must see the data's own scale). */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,8 @@
 #include "clgrad/optim.h"
 #include "engine/engine.h"
 #include "zoo/model.h"
+
+extern const zoo_kind zoo_kind_autoencoder;
 
 /* Philox streams of the corruption, apart from the shuffling seed. */
 #define NOISE_STREAM 0x6e6f697365ULL /* "noise" */
@@ -55,40 +56,49 @@ CLG_API clg_model *clg_zoo_autoencoder_create(clg_context *ctx, int64_t in_featu
     for (int i = n_hidden - 1; i >= 0; i--)
         widths[n++] = hidden[i];
     widths[n++] = in_features;
-    return zoo_model_create(ctx, fn, "autoencoder", widths, n, seed, autoencoder_forward);
+    return zoo_model_create(ctx, fn, &zoo_kind_autoencoder, widths, n, seed);
 }
 
-/* From a checkpoint's "arch": a palindrome of three or more widths, such as
+/* "arch": a palindrome of three or more widths, such as
  * "30-100-100-15-100-100-30". */
-clg_model *zoo_autoencoder_from_metadata(clg_context *ctx, const char *fn, const char *path,
-                                         const char *arch)
+static bool autoencoder_arch(clg_context *ctx, const zoo_checkpoint *ck, int64_t *widths, int *n)
 {
-    int64_t widths[2 * 16 + 3];
-    int n = 0;
-    bool ok = arch != NULL;
-    for (const char *c = arch; ok && *c;) {
-        char *end = NULL;
-        errno = 0;
-        ok = *c >= '0' && *c <= '9' && n < (int)(sizeof widths / sizeof widths[0]);
-        long long v = ok ? strtoll(c, &end, 10) : 0;
-        ok = ok && errno == 0 && v > 0 && (*end == '-' || *end == '\0');
-        if (ok) {
-            widths[n++] = v;
-            c = *end ? end + 1 : end;
-        }
-    }
-    ok = ok && n >= 3 && n % 2 == 1;
-    for (int i = 0; ok && i < n / 2; i++)
-        ok = widths[i] == widths[n - 1 - i];
-    if (!ok) {
+    if (!zoo_stack_arch(ctx, ck, widths, n))
+        return false;
+    bool mirrored = *n >= 3 && *n % 2 == 1;
+    for (int i = 0; mirrored && i < *n / 2; i++)
+        mirrored = widths[i] == widths[*n - 1 - i];
+    if (!mirrored) {
         eng_fail(ctx, CLG_STATUS_FORMAT,
                  "%s: %s: metadata \"arch\" is \"%s\"; an autoencoder's widths mirror around "
                  "its code, such as \"30-100-100-15-100-100-30\"",
-                 fn, path, arch ? arch : "(missing)");
-        return NULL;
+                 ck->fn, ck->path, clg_safetensors_metadata(ck->st, "arch"));
+        return false;
     }
+    return true;
+}
+
+static bool autoencoder_check(clg_context *ctx, const zoo_checkpoint *ck)
+{
+    int64_t widths[ZOO_MAX_WIDTHS];
+    int n = 0;
+    return autoencoder_arch(ctx, ck, widths, &n) &&
+           zoo_expect_linear_stack(ctx, ck, widths, n, 1);
+}
+
+static clg_model *autoencoder_from_metadata(clg_context *ctx, const zoo_checkpoint *ck)
+{
+    int64_t widths[ZOO_MAX_WIDTHS];
+    int n = 0;
+    if (!autoencoder_arch(ctx, ck, widths, &n))
+        return NULL;
     return clg_zoo_autoencoder_create(ctx, widths[0], widths + 1, n / 2 - 1, widths[n / 2], 0);
 }
+
+const zoo_kind zoo_kind_autoencoder = {.name = "autoencoder",
+                                       .forward = autoencoder_forward,
+                                       .check = autoencoder_check,
+                                       .from_metadata = autoencoder_from_metadata};
 
 CLG_API clg_tensor *clg_autoencoder_distance(clg_model *model, clg_tensor *x)
 {
@@ -138,9 +148,9 @@ clg_autoencoder_trainer_create(clg_model *model, const float *x, const int32_t *
         return NULL;
     clg_context *ctx = model->ctx;
     clg_autoencoder_options o = options ? *options : clg_autoencoder_options_default();
-    if (strcmp(model->kind, "autoencoder") != 0) {
+    if (model->kind != &zoo_kind_autoencoder) {
         eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: the model is a %s, not an autoencoder", fn,
-                 model->kind);
+                 model->kind->name);
         return NULL;
     }
     if (!x || !labels || rows < 1 || o.batch < 1 || !(o.lr > 0.0f) ||

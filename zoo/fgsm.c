@@ -114,7 +114,7 @@ CLG_API clg_status clg_fgsm_evaluate(clg_model *model, const clg_dataset *data, 
         return eng_fail(ctx, CLG_STATUS_SHAPE,
                         "%s: the %s %s maps %" PRId64 " inputs to %" PRId64
                         " outputs, but the data set has %" PRId64 " features and %d classes",
-                        fn, model->kind, model->arch, clg_model_in_features(model),
+                        fn, clg_model_kind(model), model->arch, clg_model_in_features(model),
                         clg_model_out_features(model), features, clg_dataset_classes(data));
     if (batch < 1)
         return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: batch %" PRId64 "; expected >= 1",

@@ -366,3 +366,8 @@ CLG_API clg_status clg_gan_losses(clg_gan *gan, const float *real, int64_t n, co
     clg_grad_set_enabled(ctx, grad);
     return eng_failed(ctx) ? clg_context_status(ctx) : status;
 }
+
+/* A checkpoint's "model" may say "gan", but it is no clg_model: `clgrad
+ * train gan --load` reads it, and clg_model_from_checkpoint says so. */
+extern const zoo_kind zoo_kind_gan;
+const zoo_kind zoo_kind_gan = {.name = "gan"};

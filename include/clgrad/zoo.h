@@ -480,7 +480,7 @@ CLG_API void clg_model_destroy(clg_model *model);
 CLG_API clg_tensor *clg_model_forward(clg_model *model, clg_tensor *x);
 /* Borrowed for the model's lifetime. */
 CLG_API const clg_params *clg_model_params(const clg_model *model);
-/* "mlp", "logreg", "lenet5", "rnn", "lstm" or "autoencoder" (zoo/model.c
+/* "mlp", "logreg", "lenet5", "rnn", "lstm" or "autoencoder" (zoo/kinds.c
  * lists them); borrowed. */
 CLG_API const char *clg_model_kind(const clg_model *model);
 /* "784-256-128-10"; borrowed. */
