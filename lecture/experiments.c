@@ -11,9 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lecture/lecture.h"
 #include "engine/engine.h"
 #include "engine/random.h"
+#include "lecture/lecture.h"
+#include "zoo/model.h"
 
 /* ---- the student exam ---- */
 
@@ -341,23 +342,23 @@ int64_t lecture_vanishing_layer_size(const lecture_vanishing_options *options, i
     return layer == options->layers - 1 ? options->width : options->width * options->width;
 }
 
-typedef enum { ACT_SIGMOID, ACT_TANH, ACT_RELU, ACT_LEAKY_RELU } vanishing_act;
-
-static clg_tensor *activate(vanishing_act act, clg_tensor *s)
+/* The four activations the experiment compares, each as its own op after
+ * the linear layer (not fused into it), as the slides' network is written. */
+static clg_tensor *activate(clg_activation act, clg_tensor *s)
 {
     switch (act) {
-    case ACT_SIGMOID: return clg_sigmoid(s);
-    case ACT_TANH: return clg_tanh(s);
-    case ACT_RELU: return clg_relu(s);
-    case ACT_LEAKY_RELU: return clg_leaky_relu(s, 0.01f);
+    case CLG_ACT_SIGMOID: return clg_sigmoid(s);
+    case CLG_ACT_TANH: return clg_tanh(s);
+    case CLG_ACT_RELU: return clg_relu(s);
+    case CLG_ACT_LEAKY_RELU: return clg_leaky_relu(s, 0.01f);
+    default: return NULL; /* refused by lecture_vanishing_run */
     }
-    return NULL;
 }
 
 /* One forward and backward on batch `step` (inputs and labels drawn from the
  * seed), then the weight gradients into `grads` (may be NULL) and an update
  * unless `update` is false. */
-static void vanishing_step(clg_context *ctx, const lecture_vanishing_options *o, vanishing_act act,
+static void vanishing_step(clg_context *ctx, const lecture_vanishing_options *o, clg_activation act,
                            clg_linear **layers, clg_optim *opt, const float *direction, float *bx,
                            float *bt, int step, float *grads, float *loss_out, bool update)
 {
@@ -403,12 +404,11 @@ clg_status lecture_vanishing_run(clg_context *ctx, const lecture_vanishing_optio
     if (eng_failed(ctx))
         return clg_context_status(ctx);
     lecture_vanishing_options o = options ? *options : lecture_vanishing_options_default();
-    static const char *const names[] = {"sigmoid", "tanh", "relu", "leaky_relu"};
-    int act = -1;
-    for (int i = 0; o.activation && i < 4; i++)
-        if (strcmp(o.activation, names[i]) == 0)
-            act = i;
-    if (act < 0)
+    /* decoded by its name in ops.h's list, then held to the four compared */
+    clg_activation act = CLG_ACT_IDENTITY;
+    if (!o.activation || !zoo_activation_from_name(o.activation, &act) ||
+        !(act == CLG_ACT_SIGMOID || act == CLG_ACT_TANH || act == CLG_ACT_RELU ||
+          act == CLG_ACT_LEAKY_RELU))
         return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
                         "%s: activation \"%s\"; expected sigmoid, tanh, relu or leaky_relu", fn,
                         o.activation ? o.activation : "(null)");
@@ -448,7 +448,7 @@ clg_status lecture_vanishing_run(clg_context *ctx, const lecture_vanishing_optio
     opt = params ? clg_optim_create(ctx, params, &sgd) : NULL;
     for (int step = 0; opt && step <= o.steps && !eng_failed(ctx); step++) {
         float *grads = step == 0 ? at_init : step == o.steps ? trained : NULL;
-        vanishing_step(ctx, &o, (vanishing_act)act, layers, opt, direction, bx, bt, step, grads,
+        vanishing_step(ctx, &o, act, layers, opt, direction, bx, bt, step, grads,
                        step == o.steps ? final_loss : NULL, step < o.steps);
     }
 done:
