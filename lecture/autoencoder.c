@@ -19,9 +19,13 @@
 
 lecture_autoencoder_options lecture_autoencoder_options_default(void)
 {
-    return (lecture_autoencoder_options){
-        .batch = 2048, .lr = 1e-3f, .noise = LECTURE_NOISE_NONE, .noise_level = 0.05f, .seed = 0,
-        .rank = 0, .ranks = 1};
+    return (lecture_autoencoder_options){.batch = 2048,
+                                         .lr = 1e-3f,
+                                         .noise = LECTURE_NOISE_NONE,
+                                         .noise_level = 0.05f,
+                                         .seed = 0,
+                                         .rank = 0,
+                                         .ranks = 1};
 }
 
 struct lecture_autoencoder_trainer {
@@ -50,7 +54,7 @@ void lecture_autoencoder_trainer_destroy(lecture_autoencoder_trainer *trainer)
 
 lecture_autoencoder_trainer *
 lecture_autoencoder_trainer_create(clg_model *model, const float *x, const int32_t *labels,
-                               int64_t rows, const lecture_autoencoder_options *options)
+                                   int64_t rows, const lecture_autoencoder_options *options)
 {
     static const char fn[] = "lecture_autoencoder_trainer_create";
     if (!model || eng_failed(model->ctx))
@@ -96,7 +100,8 @@ lecture_autoencoder_trainer_create(clg_model *model, const float *x, const int32
         eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory", fn);
         return NULL;
     }
-    *t = (lecture_autoencoder_trainer){.model = model, .ctx = ctx, .x = x, .rows = rows, .options = o};
+    *t = (lecture_autoencoder_trainer){
+        .model = model, .ctx = ctx, .x = x, .rows = rows, .options = o};
     clg_optim_options adam = clg_optim_options_default(CLG_OPTIM_ADAM);
     adam.lr = o.lr;
     t->opt = clg_optim_create(ctx, model->params, &adam);

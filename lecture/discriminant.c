@@ -301,7 +301,7 @@ lecture_discriminant *lecture_discriminant_fit(clg_context *ctx, const float *x,
 }
 
 clg_status lecture_discriminant_predict(lecture_discriminant *model, const float *x, int64_t m,
-                                            float *score, float *prob, int32_t *predicted)
+                                        float *score, float *prob, int32_t *predicted)
 {
     if (!model)
         return CLG_STATUS_INVALID_ARGUMENT;
@@ -311,8 +311,8 @@ clg_status lecture_discriminant_predict(lecture_discriminant *model, const float
     int64_t d = model->features;
     if (m < 1 || !x)
         return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
-                        "lecture_discriminant_predict: %" PRId64 " points%s; expected at least one", m,
-                        x ? "" : " (NULL array)");
+                        "lecture_discriminant_predict: %" PRId64 " points%s; expected at least one",
+                        m, x ? "" : " (NULL array)");
     bool grad_was = clg_grad_set_enabled(ctx, false);
     clg_step_begin(ctx);
     clg_tensor *xt = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (const int64_t[]){m, d}, x);
@@ -337,7 +337,8 @@ clg_status lecture_discriminant_predict(lecture_discriminant *model, const float
         clg_tensor *cls = clg_heaviside(z, 0.0f);
         float *buffer = malloc((size_t)m * sizeof *buffer);
         if (!buffer)
-            eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "lecture_discriminant_predict: out of host memory");
+            eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY,
+                     "lecture_discriminant_predict: out of host memory");
         else if (clg_tensor_download(cls, buffer, (size_t)m) == CLG_STATUS_OK)
             for (int64_t i = 0; i < m; i++)
                 predicted[i] = buffer[i] > 0.5f;
@@ -359,8 +360,9 @@ clg_status lecture_discriminant_linear(const lecture_discriminant *model, float 
     if (!model)
         return CLG_STATUS_INVALID_ARGUMENT;
     if (model->quadratic)
-        return eng_fail(model->ctx, CLG_STATUS_STATE,
-                        "lecture_discriminant_linear: a QDA model's score is quadratic, not w^T x + b");
+        return eng_fail(
+            model->ctx, CLG_STATUS_STATE,
+            "lecture_discriminant_linear: a QDA model's score is quadratic, not w^T x + b");
     if (w)
         memcpy(w, model->w, (size_t)model->features * sizeof *w);
     if (b)

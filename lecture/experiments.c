@@ -18,8 +18,8 @@
 
 /* ---- the student exam ---- */
 
-clg_status lecture_exam_generate(clg_context *ctx, int64_t n, const float *true_w,
-                                     uint64_t seed, float *x, int32_t *passed)
+clg_status lecture_exam_generate(clg_context *ctx, int64_t n, const float *true_w, uint64_t seed,
+                                 float *x, int32_t *passed)
 {
     if (!ctx)
         return CLG_STATUS_INVALID_ARGUMENT;
@@ -120,8 +120,8 @@ static void logistic_step(clg_context *ctx, clg_linear *layer, clg_optim *opt, c
 }
 
 clg_status lecture_logistic_fit(clg_context *ctx, const float *x, const int32_t *t, int64_t n,
-                                    int64_t features, const lecture_logistic_options *options, float *w,
-                                    float *final_loss, double *accuracy)
+                                int64_t features, const lecture_logistic_options *options, float *w,
+                                float *final_loss, double *accuracy)
 {
     static const char fn[] = "lecture_logistic_fit";
     if (!ctx)
@@ -264,8 +264,8 @@ static bool spread_kinks(clg_linear *in, const float *x, int64_t n, int64_t hidd
 }
 
 clg_status lecture_approx_fit(clg_context *ctx, const float *x, const float *y, int64_t n,
-                                  int64_t hidden, int steps, float lr, uint64_t seed, float *fitted,
-                                  float *mse)
+                              int64_t hidden, int steps, float lr, uint64_t seed, float *fitted,
+                              float *mse)
 {
     static const char fn[] = "lecture_approx_fit";
     if (!ctx)
@@ -327,12 +327,12 @@ clg_status lecture_approx_fit(clg_context *ctx, const float *x, const float *y, 
 lecture_vanishing_options lecture_vanishing_options_default(void)
 {
     return (lecture_vanishing_options){.activation = "sigmoid",
-                                   .layers = 10,
-                                   .width = 64,
-                                   .batch = 128,
-                                   .steps = 100,
-                                   .lr = 0.1f,
-                                   .seed = 1};
+                                       .layers = 10,
+                                       .width = 64,
+                                       .batch = 128,
+                                       .steps = 100,
+                                       .lr = 0.1f,
+                                       .seed = 1};
 }
 
 int64_t lecture_vanishing_layer_size(const lecture_vanishing_options *options, int layer)
@@ -396,7 +396,7 @@ static void vanishing_step(clg_context *ctx, const lecture_vanishing_options *o,
 }
 
 clg_status lecture_vanishing_run(clg_context *ctx, const lecture_vanishing_options *options,
-                                     float *at_init, float *trained, float *final_loss)
+                                 float *at_init, float *trained, float *final_loss)
 {
     static const char fn[] = "lecture_vanishing_run";
     if (!ctx)

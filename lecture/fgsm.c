@@ -74,8 +74,8 @@ static void fgsm_step(clg_model *model, const float *images, const int32_t *labe
 }
 
 clg_status lecture_fgsm_batch(clg_model *model, const float *images, const int32_t *labels,
-                                  int64_t n, const float *eps, int n_eps, int32_t *clean_predicted,
-                                  int32_t *adv_predicted, float *adversarial)
+                              int64_t n, const float *eps, int n_eps, int32_t *clean_predicted,
+                              int32_t *adv_predicted, float *adversarial)
 {
     static const char fn[] = "lecture_fgsm_batch";
     if (!model)
@@ -100,8 +100,8 @@ clg_status lecture_fgsm_batch(clg_model *model, const float *images, const int32
 }
 
 clg_status lecture_fgsm_evaluate(clg_model *model, const clg_dataset *data, int64_t count,
-                                     int64_t batch, const float *eps, int n_eps,
-                                     double *clean_accuracy, double *adv_accuracy)
+                                 int64_t batch, const float *eps, int n_eps, double *clean_accuracy,
+                                 double *adv_accuracy)
 {
     static const char fn[] = "lecture_fgsm_evaluate";
     if (!model || !data)
@@ -141,8 +141,8 @@ clg_status lecture_fgsm_evaluate(clg_model *model, const clg_dataset *data, int6
     int64_t clean_correct = 0;
     for (int64_t start = 0; start < count; start += batch) {
         int64_t n = count - start < batch ? count - start : batch;
-        if (lecture_fgsm_batch(model, images + start * features, labels + start, n, eps, n_eps, clean,
-                           adv, NULL) != CLG_STATUS_OK)
+        if (lecture_fgsm_batch(model, images + start * features, labels + start, n, eps, n_eps,
+                               clean, adv, NULL) != CLG_STATUS_OK)
             break;
         for (int64_t i = 0; i < n; i++) {
             clean_correct += clean[i] == labels[start + i];

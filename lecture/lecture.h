@@ -25,9 +25,9 @@
  * (R / gamma)^2 updates, R = max |x*|, whatever eta. The walk over the
  * samples runs on the device. */
 typedef struct lecture_perceptron_result {
-    int64_t updates; /* mistakes corrected, all epochs together */
-    int epochs;      /* epochs run, the final mistake-free one included */
-    bool converged;  /* false: stopped at max_epochs with mistakes left */
+    int64_t updates;       /* mistakes corrected, all epochs together */
+    int epochs;            /* epochs run, the final mistake-free one included */
+    bool converged;        /* false: stopped at max_epochs with mistakes left */
     int64_t last_mistakes; /* mistakes in the last epoch (0 when converged) */
 } lecture_perceptron_result;
 
@@ -37,8 +37,8 @@ typedef struct lecture_perceptron_result {
  * n or features below 1, a target other than +1 / -1 (the message names its
  * index), eta not positive, max_epochs below 1, a non-finite input. */
 clg_status lecture_perceptron_train(clg_context *ctx, const float *x, const int32_t *targets,
-                                        int64_t n, int64_t features, float eta, int max_epochs,
-                                        float *weights, lecture_perceptron_result *result);
+                                    int64_t n, int64_t features, float eta, int max_epochs,
+                                    float *weights, lecture_perceptron_result *result);
 
 /* ---- Linear and quadratic discriminant analysis, lecture/discriminant.c ----
  *
@@ -64,14 +64,14 @@ typedef struct lecture_discriminant lecture_discriminant;
  * (CLG_STATUS_INVALID_ARGUMENT), out of memory. Free it with
  * lecture_discriminant_destroy. */
 lecture_discriminant *lecture_discriminant_fit(clg_context *ctx, const float *x,
-                                               const int32_t *labels, int64_t n,
-                                               int64_t features, bool quadratic);
+                                               const int32_t *labels, int64_t n, int64_t features,
+                                               bool quadratic);
 void lecture_discriminant_destroy(lecture_discriminant *model);
 /* For m points x (m, features): score (the sigmoid's argument), prob (P(t =
  * 1 | x)) and predicted (0 / 1); any of the three may be NULL. Computed on
  * the device in one step of its own. */
 clg_status lecture_discriminant_predict(lecture_discriminant *model, const float *x, int64_t m,
-                                            float *score, float *prob, int32_t *predicted);
+                                        float *score, float *prob, int32_t *predicted);
 /* The class means, mu_0 then mu_1 (2 x features). */
 void lecture_discriminant_means(const lecture_discriminant *model, float *means);
 /* LDA only: w (features) and b of the linear score; CLG_STATUS_STATE for a
@@ -95,8 +95,8 @@ clg_status lecture_discriminant_linear(const lecture_discriminant *model, float 
  * each uniform in [0, 10) into x (n, 2); passed[i] (0 / 1) drawn from the
  * Bernoulli law above with `true_w` (3: bias first; NULL for the defaults).
  * Errors: n below 1 (CLG_STATUS_INVALID_ARGUMENT). */
-clg_status lecture_exam_generate(clg_context *ctx, int64_t n, const float *true_w,
-                                     uint64_t seed, float *x, int32_t *passed);
+clg_status lecture_exam_generate(clg_context *ctx, int64_t n, const float *true_w, uint64_t seed,
+                                 float *x, int32_t *passed);
 
 /* How lecture_logistic_fit trains. */
 typedef struct lecture_logistic_options {
@@ -120,10 +120,9 @@ lecture_logistic_options lecture_logistic_options_default(void);
  * *accuracy (threshold 0.5). Errors: n or features below 1, a label other
  * than 0 / 1, a constant feature, batch above n, epochs below 1, lr not
  * positive (CLG_STATUS_INVALID_ARGUMENT). */
-clg_status lecture_logistic_fit(clg_context *ctx, const float *x, const int32_t *t,
-                                    int64_t n, int64_t features,
-                                    const lecture_logistic_options *options, float *w,
-                                    float *final_loss, double *accuracy);
+clg_status lecture_logistic_fit(clg_context *ctx, const float *x, const int32_t *t, int64_t n,
+                                int64_t features, const lecture_logistic_options *options, float *w,
+                                float *final_loss, double *accuracy);
 
 /* Universal approximation: one hidden layer of `hidden` ReLU units,
  * f(x) = sum_i v_i ReLU(w_i x + b_i) + c, fitted to (x, y) (n points of a
@@ -132,12 +131,12 @@ clg_status lecture_logistic_fit(clg_context *ctx, const float *x, const int32_t 
  * PyTorch's initialisation (seeded); hidden unit i from w_i = +1, -1, +1, ...
  * and its kink -b_i / w_i at the (i + 1/2)-th of `hidden` equal parts of x's
  * range, so no unit starts dead over all the data (from PyTorch's default
- * some do, and a 1-unit net often fits a constant). Fills fitted (n) and *mse (mean squared error of the fit).
- * Errors: n, hidden or steps below 1, lr not positive
- * (CLG_STATUS_INVALID_ARGUMENT). */
+ * some do, and a 1-unit net often fits a constant). Fills fitted (n) and *mse (mean squared error
+ * of the fit). Errors: n, hidden or steps below 1, lr not positive (CLG_STATUS_INVALID_ARGUMENT).
+ */
 clg_status lecture_approx_fit(clg_context *ctx, const float *x, const float *y, int64_t n,
-                                  int64_t hidden, int steps, float lr, uint64_t seed,
-                                  float *fitted, float *mse);
+                              int64_t hidden, int steps, float lr, uint64_t seed, float *fitted,
+                              float *mse);
 
 /* Vanishing gradients (Glorot and Bengio 2010): an MLP of `layers` linear
  * layers, width -> width -> ... -> width -> 1, the activation after every
@@ -151,7 +150,7 @@ typedef struct lecture_vanishing_options {
     int layers;             /* >= 2 */
     int64_t width;
     int64_t batch;
-    int steps;              /* SGD steps between the two snapshots */
+    int steps; /* SGD steps between the two snapshots */
     float lr;
     uint64_t seed;
 } lecture_vanishing_options;
@@ -169,7 +168,7 @@ int64_t lecture_vanishing_layer_size(const lecture_vanishing_options *options, i
  * unknown activation, layers below 2, width, batch or steps below 1, lr not
  * positive (CLG_STATUS_INVALID_ARGUMENT). */
 clg_status lecture_vanishing_run(clg_context *ctx, const lecture_vanishing_options *options,
-                                     float *at_init, float *trained, float *final_loss);
+                                 float *at_init, float *trained, float *final_loss);
 
 /* ---- Training the fraud autoencoder (clg_zoo_autoencoder_create),
  * lecture/autoencoder.c ---- */
@@ -183,11 +182,11 @@ typedef enum lecture_noise {
 } lecture_noise;
 
 typedef struct lecture_autoencoder_options {
-    int64_t batch;     /* 2048, the lecture's */
-    float lr;          /* Adam's learning rate, 1e-3 */
-    lecture_noise noise;   /* LECTURE_NOISE_NONE */
-    float noise_level; /* the Gaussian's sigma or the mask probability; 0.05 */
-    uint64_t seed;     /* shuffling and noise */
+    int64_t batch;       /* 2048, the lecture's */
+    float lr;            /* Adam's learning rate, 1e-3 */
+    lecture_noise noise; /* LECTURE_NOISE_NONE */
+    float noise_level;   /* the Gaussian's sigma or the mask probability; 0.05 */
+    uint64_t seed;       /* shuffling and noise */
     /* Data parallel (include/clgrad/dist.h): this process is `rank` of
      * `ranks` (0 of 1) and trains on rows [B rank / ranks, B (rank + 1) /
      * ranks) of each global batch of B rows; the shuffle and the noise are
@@ -214,16 +213,15 @@ lecture_autoencoder_options lecture_autoencoder_options_default(void);
  * labels are borrowed for the trainer's lifetime. */
 typedef struct lecture_autoencoder_trainer lecture_autoencoder_trainer;
 
-lecture_autoencoder_trainer *lecture_autoencoder_trainer_create(
-    clg_model *model, const float *x, const int32_t *labels, int64_t rows,
-    const lecture_autoencoder_options *options);
+lecture_autoencoder_trainer *
+lecture_autoencoder_trainer_create(clg_model *model, const float *x, const int32_t *labels,
+                                   int64_t rows, const lecture_autoencoder_options *options);
 void lecture_autoencoder_trainer_destroy(lecture_autoencoder_trainer *trainer);
 /* One pass over the rows; *mean_loss (may be NULL) receives the epoch's
  * mean of ||x - x^||^2 per row (on the corrupted inputs when denoising).
  * Over several ranks, this rank's rows' sum divided by all the rows: the
  * ranks' values add up to the epoch's mean. One host sync per epoch. */
-clg_status lecture_autoencoder_train_epoch(lecture_autoencoder_trainer *trainer,
-                                               double *mean_loss);
+clg_status lecture_autoencoder_train_epoch(lecture_autoencoder_trainer *trainer, double *mean_loss);
 
 /* ---- FGSM adversarial examples (Goodfellow et al. 2015), lecture/fgsm.c ----
  *
@@ -239,15 +237,14 @@ clg_status lecture_autoencoder_train_epoch(lecture_autoencoder_trainer *trainer,
  * adversarial (n_eps, n, in_features). Errors: n < 1, n_eps < 1, an eps
  * outside [0, 1] or not a number (CLG_STATUS_INVALID_ARGUMENT). */
 clg_status lecture_fgsm_batch(clg_model *model, const float *images, const int32_t *labels,
-                                  int64_t n, const float *eps, int n_eps,
-                                  int32_t *clean_predicted, int32_t *adv_predicted,
-                                  float *adversarial);
+                              int64_t n, const float *eps, int n_eps, int32_t *clean_predicted,
+                              int32_t *adv_predicted, float *adversarial);
 /* The first `count` samples of `data` (count <= 0: all of them) in batches
  * of `batch`: clean accuracy and adv_accuracy[i] for eps[i]. Besides
  * lecture_fgsm_batch's errors: a model whose inputs or classes differ from the
  * data set's (CLG_STATUS_SHAPE). */
 clg_status lecture_fgsm_evaluate(clg_model *model, const clg_dataset *data, int64_t count,
-                                     int64_t batch, const float *eps, int n_eps,
-                                     double *clean_accuracy, double *adv_accuracy);
+                                 int64_t batch, const float *eps, int n_eps, double *clean_accuracy,
+                                 double *adv_accuracy);
 
 #endif

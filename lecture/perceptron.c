@@ -54,8 +54,8 @@ static bool check_args(clg_context *ctx, const float *x, const int32_t *targets,
 }
 
 clg_status lecture_perceptron_train(clg_context *ctx, const float *x, const int32_t *targets,
-                                        int64_t n, int64_t features, float eta, int max_epochs,
-                                        float *weights, lecture_perceptron_result *result)
+                                    int64_t n, int64_t features, float eta, int max_epochs,
+                                    float *weights, lecture_perceptron_result *result)
 {
     if (!ctx)
         return CLG_STATUS_INVALID_ARGUMENT;

@@ -75,8 +75,7 @@ static bool autoencoder_check(clg_context *ctx, const zoo_checkpoint *ck)
 {
     int64_t widths[ZOO_MAX_WIDTHS];
     int n = 0;
-    return autoencoder_arch(ctx, ck, widths, &n) &&
-           zoo_expect_linear_stack(ctx, ck, widths, n, 1);
+    return autoencoder_arch(ctx, ck, widths, &n) && zoo_expect_linear_stack(ctx, ck, widths, n, 1);
 }
 
 static clg_model *autoencoder_from_metadata(clg_context *ctx, const zoo_checkpoint *ck)

@@ -4,15 +4,15 @@
  * here. The order is the one error messages list the kinds in. */
 #include "zoo/model.h"
 
-#define ZOO_KINDS(X)                                                                          \
-    X(mlp)                                                                                    \
-    X(logreg)                                                                                 \
-    X(lenet5)                                                                                 \
-    X(rnn)                                                                                    \
-    X(lstm)                                                                                   \
-    X(autoencoder)                                                                            \
-    X(vae)                                                                                    \
-    X(gan)                                                                                    \
+#define ZOO_KINDS(X)                                                                               \
+    X(mlp)                                                                                         \
+    X(logreg)                                                                                      \
+    X(lenet5)                                                                                      \
+    X(rnn)                                                                                         \
+    X(lstm)                                                                                        \
+    X(autoencoder)                                                                                 \
+    X(vae)                                                                                         \
+    X(gan)                                                                                         \
     X(charlstm)
 
 #define DECLARE_(name) extern const zoo_kind zoo_kind_##name;

@@ -16,8 +16,9 @@ extern const zoo_kind zoo_kind_lenet5;
 typedef struct lenet5 {
     clg_conv2d_layer *convs[2]; /* "conv1", "conv2" */
     int n_convs;
-    clg_activation activation; /* relu, tanh or sigmoid */
-    const char *pool;          /* static: "max" or "avg" */
+    clg_activation activation;   /* relu, tanh or sigmoid */
+    const char *activation_name; /* static: its name in ops.h's list */
+    const char *pool;            /* static: "max" or "avg" */
 } lenet5;
 
 static void lenet5_destroy(void *own)
@@ -57,8 +58,9 @@ static clg_model *lenet5_create(clg_context *ctx, const char *fn, const char *wh
         return NULL;
     /* decoded by its full name, then held to the three of the lecture */
     clg_activation act = CLG_ACT_RELU;
-    bool act_ok = zoo_activation_from_name(activation ? activation : "relu", &act) &&
-                  (act == CLG_ACT_RELU || act == CLG_ACT_TANH || act == CLG_ACT_SIGMOID);
+    const char *act_name = zoo_activation_from_name(activation ? activation : "relu", &act);
+    bool act_ok =
+        act_name && (act == CLG_ACT_RELU || act == CLG_ACT_TANH || act == CLG_ACT_SIGMOID);
     const char *pl = !pool || strcmp(pool, "max") == 0 ? "max"
                      : strcmp(pool, "avg") == 0        ? "avg"
                                                        : NULL;
@@ -77,7 +79,7 @@ static clg_model *lenet5_create(clg_context *ctx, const char *fn, const char *wh
     m->in_features = 28 * 28;
     lenet5 *net = calloc(1, sizeof *net);
     char arch[48];
-    snprintf(arch, sizeof arch, "lenet5-%s-%spool", zoo_activation_name(act), pl);
+    snprintf(arch, sizeof arch, "lenet5-%s-%spool", act_name, pl);
     char *copy = strdup(arch);
     if (!net || !copy) {
         eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory", fn);
@@ -87,6 +89,7 @@ static clg_model *lenet5_create(clg_context *ctx, const char *fn, const char *wh
         return NULL;
     }
     net->activation = act;
+    net->activation_name = act_name;
     net->pool = pl;
     m->own = net;
     free(m->arch);
@@ -145,7 +148,7 @@ static size_t lenet5_metadata(const clg_model *model, const char **keys, const c
 {
     const lenet5 *net = model->own;
     keys[0] = "activation";
-    values[0] = zoo_activation_name(net->activation);
+    values[0] = net->activation_name;
     keys[1] = "pool";
     values[1] = net->pool;
     return 2;

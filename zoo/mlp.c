@@ -52,8 +52,7 @@ static bool mlp_check(clg_context *ctx, const zoo_checkpoint *ck)
 {
     int64_t widths[ZOO_MAX_WIDTHS];
     int n = 0;
-    return zoo_stack_arch(ctx, ck, widths, &n) &&
-           zoo_expect_linear_stack(ctx, ck, widths, n, 1);
+    return zoo_stack_arch(ctx, ck, widths, &n) && zoo_expect_linear_stack(ctx, ck, widths, n, 1);
 }
 
 static clg_model *mlp_from_metadata(clg_context *ctx, const zoo_checkpoint *ck)

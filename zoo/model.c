@@ -105,7 +105,8 @@ CLG_API clg_tensor *clg_model_forward(clg_model *model, clg_tensor *x)
     if (eng_failed(model->ctx))
         return NULL;
     /* an image model also takes its images as (N, 1, 28, 28) */
-    bool images = model->kind->takes_images && clg_tensor_rank(x) == 4 && clg_tensor_dim(x, 1) == 1 &&
+    bool images = model->kind->takes_images && clg_tensor_rank(x) == 4 &&
+                  clg_tensor_dim(x, 1) == 1 &&
                   clg_tensor_dim(x, 2) * clg_tensor_dim(x, 3) == clg_model_in_features(model) &&
                   clg_tensor_dim(x, 2) == 28;
     if (!images &&
@@ -114,7 +115,8 @@ CLG_API clg_tensor *clg_model_forward(clg_model *model, clg_tensor *x)
         eng_fail(model->ctx, CLG_STATUS_SHAPE,
                  "clg_model_forward: input of shape %s, but the %s %s takes (N, %" PRId64 ")%s",
                  clg_tensor_shape_str(x, shape, sizeof shape), model->kind->name, model->arch,
-                 clg_model_in_features(model), model->kind->takes_images ? " or (N, 1, 28, 28)" : "");
+                 clg_model_in_features(model),
+                 model->kind->takes_images ? " or (N, 1, 28, 28)" : "");
         return NULL;
     }
     return model->kind->forward(model, x);
@@ -158,26 +160,15 @@ CLG_API clg_status clg_model_save(clg_model *model, const char *path)
     return clg_checkpoint_save(model->ctx, model->params, path, keys, values, n);
 }
 
-bool zoo_activation_from_name(const char *name, clg_activation *act)
+const char *zoo_activation_from_name(const char *name, clg_activation *act)
 {
-#define FROM_NAME_(NAME, name_, value)                                                        \
-    if (strcmp(name, #name_) == 0) {                                                          \
-        *act = CLG_ACT_##NAME;                                                                \
-        return true;                                                                          \
+#define FROM_NAME_(NAME, name_, value)                                                             \
+    if (strcmp(name, #name_) == 0) {                                                               \
+        *act = CLG_ACT_##NAME;                                                                     \
+        return #name_;                                                                             \
     }
     CLG_ACTIVATIONS(FROM_NAME_)
 #undef FROM_NAME_
-    return false;
-}
-
-const char *zoo_activation_name(clg_activation act)
-{
-    switch (act) {
-#define NAME_CASE_(NAME, name_, value)                                                        \
-    case CLG_ACT_##NAME: return #name_;
-        CLG_ACTIVATIONS(NAME_CASE_)
-#undef NAME_CASE_
-    }
     return NULL;
 }
 

@@ -71,11 +71,10 @@ clg_model *zoo_model_create(clg_context *ctx, const char *fn, const zoo_kind *ki
 /* The seed of layer `layer` of a model seeded with `seed`. */
 uint64_t zoo_layer_seed(uint64_t seed, int layer);
 
-/* clg_activation of the name ops.h's CLG_ACTIVATIONS gives it ("relu",
- * "leaky_relu"); false for any other string. */
-bool zoo_activation_from_name(const char *name, clg_activation *act);
-/* That name, static; NULL for a value outside the list. */
-const char *zoo_activation_name(clg_activation act);
+/* *act from the name ops.h's CLG_ACTIVATIONS gives it ("relu",
+ * "leaky_relu"); returns that name as a static string, NULL (and *act
+ * untouched) for any other string. */
+const char *zoo_activation_from_name(const char *name, clg_activation *act);
 
 /* ---- for the kinds' metadata readers ---- */
 

@@ -97,9 +97,8 @@ static bool recurrent_arch(clg_context *ctx, const zoo_checkpoint *ck, int64_t *
         eng_fail(ctx, CLG_STATUS_FORMAT, "%s: %s: no \"arch\" in the metadata", ck->fn, ck->path);
         return false;
     }
-    if (!(zoo_parse_width(&c, &v[0]) && *c++ == 'x' && zoo_parse_width(&c, &v[1]) &&
-          *c++ == '-' && zoo_parse_width(&c, &v[2]) && *c++ == '-' &&
-          zoo_parse_width(&c, &v[3]) && *c == '\0') ||
+    if (!(zoo_parse_width(&c, &v[0]) && *c++ == 'x' && zoo_parse_width(&c, &v[1]) && *c++ == '-' &&
+          zoo_parse_width(&c, &v[2]) && *c++ == '-' && zoo_parse_width(&c, &v[3]) && *c == '\0') ||
         v[0] * v[1] > INT32_MAX) {
         eng_fail(ctx, CLG_STATUS_FORMAT,
                  "%s: %s: metadata \"arch\" is \"%s\"; a %s has \"STEPSxINPUT-HIDDEN-CLASSES\", "

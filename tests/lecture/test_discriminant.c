@@ -42,7 +42,8 @@ static void golden_case(clg_context *ctx, const clg_safetensors *st, const char 
     ck_assert_msg(model != NULL, "%s: %s", name, clg_context_error(ctx));
     float *score = malloc((size_t)m * sizeof *score), *prob = malloc((size_t)m * sizeof *prob);
     int32_t *predicted = malloc((size_t)m * sizeof *predicted);
-    ck_assert_msg(lecture_discriminant_predict(model, test, m, score, prob, predicted) == CLG_STATUS_OK,
+    ck_assert_msg(lecture_discriminant_predict(model, test, m, score, prob, predicted) ==
+                      CLG_STATUS_OK,
                   "%s", clg_context_error(ctx));
     for (int64_t i = 0; i < m; i++)
         ck_assert_msg(predicted[i] == want_predict[i], "%s: point %lld predicted %d, sklearn %d",
@@ -120,16 +121,16 @@ START_TEST(test_discriminant_bad_input)
 {
     clg_context *ctx = test_context();
     const float x[] = {0, 0, 1, 0, 0, 1, 1, 1, 2, 1, 1, 3};
-    expect_fit_error(ctx,
-                     lecture_discriminant_fit(ctx, x, (const int32_t[]){0, 1, 2, 0, 1, 1}, 6, 2, false),
-                     "lecture_discriminant_fit: label 2 is 2", "classes are 0 and 1");
+    expect_fit_error(
+        ctx, lecture_discriminant_fit(ctx, x, (const int32_t[]){0, 1, 2, 0, 1, 1}, 6, 2, false),
+        "lecture_discriminant_fit: label 2 is 2", "classes are 0 and 1");
     /* QDA needs features + 1 = 3 points of class 0 for its covariance. */
-    expect_fit_error(ctx,
-                     lecture_discriminant_fit(ctx, x, (const int32_t[]){0, 0, 1, 1, 1, 1}, 6, 2, true),
-                     "class 0 has 2 points", "QDA needs at least 3");
-    expect_fit_error(ctx,
-                     lecture_discriminant_fit(ctx, x, (const int32_t[]){1, 1, 1, 1, 1, 1}, 6, 2, false),
-                     "class 0 has 0 points", "LDA needs at least 1");
+    expect_fit_error(
+        ctx, lecture_discriminant_fit(ctx, x, (const int32_t[]){0, 0, 1, 1, 1, 1}, 6, 2, true),
+        "class 0 has 2 points", "QDA needs at least 3");
+    expect_fit_error(
+        ctx, lecture_discriminant_fit(ctx, x, (const int32_t[]){1, 1, 1, 1, 1, 1}, 6, 2, false),
+        "class 0 has 0 points", "LDA needs at least 1");
     expect_fit_error(ctx, lecture_discriminant_fit(ctx, x, (const int32_t[]){0, 1, 0}, 3, 2, false),
                      "3 points for 2 features", "n - 2 >= features");
     /* Collinear points: the covariance is singular. */

@@ -41,7 +41,8 @@ START_TEST(test_logistic_recovers_exam_boundary)
     float w_gd[3], w_sgd[3], loss_gd, loss_sgd;
     double acc_gd, acc_sgd;
     lecture_logistic_options gd = lecture_logistic_options_default();
-    ck_assert_msg(lecture_logistic_fit(ctx, x, t, N, 2, &gd, w_gd, &loss_gd, &acc_gd) == CLG_STATUS_OK,
+    ck_assert_msg(lecture_logistic_fit(ctx, x, t, N, 2, &gd, w_gd, &loss_gd, &acc_gd) ==
+                      CLG_STATUS_OK,
                   "%s", clg_context_error(ctx));
     lecture_logistic_options sgd = lecture_logistic_options_default();
     sgd.batch = 32;
@@ -103,8 +104,8 @@ START_TEST(test_approx_error_falls_with_width)
     const int64_t widths[] = {1, 2, 3, 6, 13};
     float mse[5];
     for (int k = 0; k < 5; k++) {
-        ck_assert_msg(lecture_approx_fit(ctx, x, y, N, widths[k], 1500, 0.02f, 3, fitted, &mse[k]) ==
-                          CLG_STATUS_OK,
+        ck_assert_msg(lecture_approx_fit(ctx, x, y, N, widths[k], 1500, 0.02f, 3, fitted,
+                                         &mse[k]) == CLG_STATUS_OK,
                       "%s", clg_context_error(ctx));
         /* The reported error is the error of the returned fit. */
         double host = 0.0;
@@ -196,27 +197,27 @@ START_TEST(test_experiments_bad_input)
     clg_context *ctx = test_context();
     float x[8] = {1, 2, 3, 4, 5, 6, 7, 8}, w[3], out[4], mse;
     lecture_logistic_options o = lecture_logistic_options_default();
-    expect_error(ctx,
-                 lecture_logistic_fit(ctx, x, (const int32_t[]){0, 1, 2, 1}, 4, 2, &o, w, NULL, NULL),
-                 "lecture_logistic_fit: label 2 is 2", "classes are 0 and 1");
+    expect_error(
+        ctx, lecture_logistic_fit(ctx, x, (const int32_t[]){0, 1, 2, 1}, 4, 2, &o, w, NULL, NULL),
+        "lecture_logistic_fit: label 2 is 2", "classes are 0 and 1");
     const float constant[8] = {1, 3, 1, 4, 1, 5, 1, 6};
     expect_error(
         ctx,
         lecture_logistic_fit(ctx, constant, (const int32_t[]){0, 1, 0, 1}, 4, 2, &o, w, NULL, NULL),
         "feature 0 is constant", "standardised");
     o.batch = 5;
-    expect_error(ctx,
-                 lecture_logistic_fit(ctx, x, (const int32_t[]){0, 1, 0, 1}, 4, 2, &o, w, NULL, NULL),
-                 "batch 5", "at most n = 4");
+    expect_error(
+        ctx, lecture_logistic_fit(ctx, x, (const int32_t[]){0, 1, 0, 1}, 4, 2, &o, w, NULL, NULL),
+        "batch 5", "at most n = 4");
     o = lecture_logistic_options_default();
     o.lr = 0;
-    expect_error(ctx,
-                 lecture_logistic_fit(ctx, x, (const int32_t[]){0, 1, 0, 1}, 4, 2, &o, w, NULL, NULL),
-                 "lr 0", "> 0");
-    expect_error(ctx, lecture_exam_generate(ctx, 0, NULL, 1, x, (int32_t[4]){0}), "lecture_exam_generate",
-                 "0 students");
-    expect_error(ctx, lecture_approx_fit(ctx, x, x, 4, 0, 10, 0.01f, 1, out, &mse), "0 hidden units",
-                 "lecture_approx_fit");
+    expect_error(
+        ctx, lecture_logistic_fit(ctx, x, (const int32_t[]){0, 1, 0, 1}, 4, 2, &o, w, NULL, NULL),
+        "lr 0", "> 0");
+    expect_error(ctx, lecture_exam_generate(ctx, 0, NULL, 1, x, (int32_t[4]){0}),
+                 "lecture_exam_generate", "0 students");
+    expect_error(ctx, lecture_approx_fit(ctx, x, x, 4, 0, 10, 0.01f, 1, out, &mse),
+                 "0 hidden units", "lecture_approx_fit");
     lecture_vanishing_options v = lecture_vanishing_options_default();
     v.activation = "swish";
     expect_error(ctx, lecture_vanishing_run(ctx, &v, NULL, NULL, NULL), "activation \"swish\"",

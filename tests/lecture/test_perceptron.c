@@ -77,8 +77,8 @@ START_TEST(test_perceptron_converges_within_novikoff_bound)
     double bound = r2 / (gamma * gamma);
     float w[3];
     lecture_perceptron_result r;
-    ck_assert_msg(lecture_perceptron_train(ctx, x, t, N, 2, 1.0f, 1000, w, &r) == CLG_STATUS_OK, "%s",
-                  clg_context_error(ctx));
+    ck_assert_msg(lecture_perceptron_train(ctx, x, t, N, 2, 1.0f, 1000, w, &r) == CLG_STATUS_OK,
+                  "%s", clg_context_error(ctx));
     ck_assert_msg(r.converged, "no convergence after %d epochs, %lld mistakes in the last",
                   r.epochs, (long long)r.last_mistakes);
     ck_assert_int_eq(r.last_mistakes, 0);
@@ -146,11 +146,14 @@ START_TEST(test_perceptron_bad_input)
     const float x[] = {0, 0, 1, 1, 0, 1};
     float w[3];
     lecture_perceptron_result r;
-    expect_error(ctx, lecture_perceptron_train(ctx, x, (const int32_t[]){1, 0, -1}, 3, 2, 1, 10, w, &r),
+    expect_error(ctx,
+                 lecture_perceptron_train(ctx, x, (const int32_t[]){1, 0, -1}, 3, 2, 1, 10, w, &r),
                  "lecture_perceptron_train: target 1 is 0", "+1 and -1");
-    expect_error(ctx, lecture_perceptron_train(ctx, x, (const int32_t[]){1, 1, -1}, 3, 2, 0, 10, w, &r),
+    expect_error(ctx,
+                 lecture_perceptron_train(ctx, x, (const int32_t[]){1, 1, -1}, 3, 2, 0, 10, w, &r),
                  "eta 0", "eta > 0");
-    expect_error(ctx, lecture_perceptron_train(ctx, x, (const int32_t[]){1, 1, -1}, 3, 2, 1, 0, w, &r),
+    expect_error(ctx,
+                 lecture_perceptron_train(ctx, x, (const int32_t[]){1, 1, -1}, 3, 2, 1, 0, w, &r),
                  "max_epochs 0", "at least one epoch");
     expect_error(ctx, lecture_perceptron_train(ctx, x, (const int32_t[]){1}, 0, 2, 1, 10, w, &r),
                  "0 samples", "at least one");

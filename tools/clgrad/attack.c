@@ -95,8 +95,8 @@ static bool write_grid(clg_context *ctx, clg_model *model, const clg_dataset *te
     bool ok = adv_pred && adv && cells && text && captions;
     if (!ok)
         cli_error("out of host memory for the grid");
-    if (ok &&
-        lecture_fgsm_batch(model, x, labels, N, eps, n_eps, clean, adv_pred, adv) != CLG_STATUS_OK) {
+    if (ok && lecture_fgsm_batch(model, x, labels, N, eps, n_eps, clean, adv_pred, adv) !=
+                  CLG_STATUS_OK) {
         cli_context_error(ctx);
         ok = false;
     }

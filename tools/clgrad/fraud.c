@@ -279,9 +279,9 @@ static int train_and_evaluate(const fraud_options *o)
     options.lr = o->lr;
     options.seed = o->seed;
     options.noise = o->noise;
-    options.noise_level = o->noise_level >= 0.0f       ? o->noise_level
+    options.noise_level = o->noise_level >= 0.0f           ? o->noise_level
                           : o->noise == LECTURE_NOISE_MASK ? 0.1f
-                                                       : 0.05f;
+                                                           : 0.05f;
     cli_dist_autoencoder(&options); /* this rank's share of each batch */
     trainer = lecture_autoencoder_trainer_create(model, x_train, y_train, n_train, &options);
     if (!trainer)

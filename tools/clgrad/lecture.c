@@ -258,7 +258,8 @@ static int run_discriminant(clg_context *ctx, const lecture_options *o, bool qua
                 gx[2 * (j * GRID + i) + 1] =
                     (float)(grid.y0 + (grid.y1 - grid.y0) * j / (GRID - 1));
             }
-        if (lecture_discriminant_predict(model, gx, GRID * GRID, NULL, field, NULL) != CLG_STATUS_OK) {
+        if (lecture_discriminant_predict(model, gx, GRID * GRID, NULL, field, NULL) !=
+            CLG_STATUS_OK) {
             lecture_discriminant_destroy(model);
             return cli_context_error(ctx);
         }
