@@ -52,45 +52,30 @@ CLG_API clg_model *clg_zoo_autoencoder_create(clg_context *ctx, int64_t in_featu
     return zoo_model_create(ctx, fn, &zoo_kind_autoencoder, widths, n, seed);
 }
 
-/* "arch": a palindrome of three or more widths, such as
+/* A checkpoint's "arch": a palindrome of three or more widths, such as
  * "30-100-100-15-100-100-30". */
-static bool autoencoder_arch(clg_context *ctx, const zoo_checkpoint *ck, int64_t *widths, int *n)
+static bool autoencoder_widths_fit(const int64_t *widths, int n)
 {
-    if (!zoo_stack_arch(ctx, ck, widths, n))
-        return false;
-    bool mirrored = *n >= 3 && *n % 2 == 1;
-    for (int i = 0; mirrored && i < *n / 2; i++)
-        mirrored = widths[i] == widths[*n - 1 - i];
-    if (!mirrored) {
-        eng_fail(ctx, CLG_STATUS_FORMAT,
-                 "%s: %s: metadata \"arch\" is \"%s\"; an autoencoder's widths mirror around "
-                 "its code, such as \"30-100-100-15-100-100-30\"",
-                 ck->fn, ck->path, clg_safetensors_metadata(ck->st, "arch"));
-        return false;
-    }
-    return true;
+    bool mirrored = n >= 3 && n % 2 == 1;
+    for (int i = 0; mirrored && i < n / 2; i++)
+        mirrored = widths[i] == widths[n - 1 - i];
+    return mirrored;
 }
 
-static bool autoencoder_check(clg_context *ctx, const zoo_checkpoint *ck)
+static clg_model *autoencoder_from_widths(clg_context *ctx, const int64_t *widths, int n)
 {
-    int64_t widths[ZOO_MAX_WIDTHS];
-    int n = 0;
-    return autoencoder_arch(ctx, ck, widths, &n) && zoo_expect_linear_stack(ctx, ck, widths, n, 1);
-}
-
-static clg_model *autoencoder_from_metadata(clg_context *ctx, const zoo_checkpoint *ck)
-{
-    int64_t widths[ZOO_MAX_WIDTHS];
-    int n = 0;
-    if (!autoencoder_arch(ctx, ck, widths, &n))
-        return NULL;
     return clg_zoo_autoencoder_create(ctx, widths[0], widths + 1, n / 2 - 1, widths[n / 2], 0);
 }
 
-const zoo_kind zoo_kind_autoencoder = {.name = "autoencoder",
-                                       .forward = autoencoder_forward,
-                                       .check = autoencoder_check,
-                                       .from_metadata = autoencoder_from_metadata};
+const zoo_kind zoo_kind_autoencoder = {
+    .name = "autoencoder",
+    .forward = autoencoder_forward,
+    .check = zoo_stack_check,
+    .from_metadata = zoo_stack_from_metadata,
+    .from_widths = autoencoder_from_widths,
+    .widths_fit = autoencoder_widths_fit,
+    .widths_rule = "an autoencoder's widths mirror around its code, such as "
+                   "\"30-100-100-15-100-100-30\""};
 
 CLG_API clg_tensor *clg_autoencoder_distance(clg_model *model, clg_tensor *x)
 {

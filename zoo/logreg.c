@@ -1,7 +1,6 @@
 /* zoo/logreg.c: multinomial logistic regression: one linear layer "fc1" from
  * the inputs to the class logits; trained with clg_cross_entropy_loss, whose
  * softmax turns the logits into class probabilities. */
-#include "engine/engine.h"
 #include "zoo/model.h"
 
 extern const zoo_kind zoo_kind_logreg;
@@ -19,36 +18,23 @@ CLG_API clg_model *clg_zoo_logreg_create(clg_context *ctx, int64_t in_features, 
     return zoo_model_create(ctx, "clg_zoo_logreg_create", &zoo_kind_logreg, widths, 2, seed);
 }
 
-/* "arch": "inputs-classes". */
-static bool logreg_arch(clg_context *ctx, const zoo_checkpoint *ck, int64_t *widths)
+static bool logreg_widths_fit(const int64_t *widths, int n)
 {
-    int n = 0;
-    if (!zoo_stack_arch(ctx, ck, widths, &n))
-        return false;
-    if (n != 2) {
-        eng_fail(ctx, CLG_STATUS_FORMAT,
-                 "%s: %s: metadata \"arch\" is \"%s\"; a logreg has two widths, "
-                 "\"inputs-classes\"",
-                 ck->fn, ck->path, clg_safetensors_metadata(ck->st, "arch"));
-        return false;
-    }
-    return true;
+    (void)widths;
+    return n == 2;
 }
 
-static bool logreg_check(clg_context *ctx, const zoo_checkpoint *ck)
+/* From a checkpoint's "arch", "inputs-classes". */
+static clg_model *logreg_from_widths(clg_context *ctx, const int64_t *widths, int n)
 {
-    int64_t widths[ZOO_MAX_WIDTHS];
-    return logreg_arch(ctx, ck, widths) && zoo_expect_linear_stack(ctx, ck, widths, 2, 1);
-}
-
-static clg_model *logreg_from_metadata(clg_context *ctx, const zoo_checkpoint *ck)
-{
-    int64_t widths[ZOO_MAX_WIDTHS];
-    return logreg_arch(ctx, ck, widths) ? clg_zoo_logreg_create(ctx, widths[0], widths[1], 0)
-                                        : NULL;
+    (void)n;
+    return clg_zoo_logreg_create(ctx, widths[0], widths[1], 0);
 }
 
 const zoo_kind zoo_kind_logreg = {.name = "logreg",
                                   .forward = logreg_forward,
-                                  .check = logreg_check,
-                                  .from_metadata = logreg_from_metadata};
+                                  .check = zoo_stack_check,
+                                  .from_metadata = zoo_stack_from_metadata,
+                                  .from_widths = logreg_from_widths,
+                                  .widths_fit = logreg_widths_fit,
+                                  .widths_rule = "a logreg has two widths, \"inputs-classes\""};

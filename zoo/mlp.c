@@ -47,22 +47,14 @@ CLG_API clg_model *clg_zoo_mlp_create(clg_context *ctx, int64_t in_features, con
     return model;
 }
 
-/* "arch": the widths, in - hidden... - out. */
-static bool mlp_check(clg_context *ctx, const zoo_checkpoint *ck)
+/* From a checkpoint's "arch", the widths in - hidden... - out. */
+static clg_model *mlp_from_widths(clg_context *ctx, const int64_t *widths, int n)
 {
-    int64_t widths[ZOO_MAX_WIDTHS];
-    int n = 0;
-    return zoo_stack_arch(ctx, ck, widths, &n) && zoo_expect_linear_stack(ctx, ck, widths, n, 1);
-}
-
-static clg_model *mlp_from_metadata(clg_context *ctx, const zoo_checkpoint *ck)
-{
-    int64_t widths[ZOO_MAX_WIDTHS];
-    int n = 0;
-    if (!zoo_stack_arch(ctx, ck, widths, &n))
-        return NULL;
     return clg_zoo_mlp_create(ctx, widths[0], widths + 1, n - 2, widths[n - 1], 0);
 }
 
-const zoo_kind zoo_kind_mlp = {
-    .name = "mlp", .forward = mlp_forward, .check = mlp_check, .from_metadata = mlp_from_metadata};
+const zoo_kind zoo_kind_mlp = {.name = "mlp",
+                               .forward = mlp_forward,
+                               .check = zoo_stack_check,
+                               .from_metadata = zoo_stack_from_metadata,
+                               .from_widths = mlp_from_widths};

@@ -188,7 +188,10 @@ bool zoo_parse_width(const char **c, int64_t *out)
     return v > 0;
 }
 
-bool zoo_stack_arch(clg_context *ctx, const zoo_checkpoint *ck, int64_t *widths, int *n_widths)
+#define MAX_WIDTHS 35 /* the autoencoder's 2 * 16 hidden + in, code, out */
+
+/* The checkpoint's "arch" as widths its kind accepts, into widths[MAX_WIDTHS]. */
+static bool stack_widths(clg_context *ctx, const zoo_checkpoint *ck, int64_t *widths, int *n_widths)
 {
     const char *arch = clg_safetensors_metadata(ck->st, "arch");
     if (!arch) {
@@ -197,7 +200,7 @@ bool zoo_stack_arch(clg_context *ctx, const zoo_checkpoint *ck, int64_t *widths,
     }
     int n = 0;
     for (const char *c = arch;;) {
-        if (n == ZOO_MAX_WIDTHS || !zoo_parse_width(&c, &widths[n])) {
+        if (n == MAX_WIDTHS || !zoo_parse_width(&c, &widths[n])) {
             n = 0;
             break;
         }
@@ -213,7 +216,12 @@ bool zoo_stack_arch(clg_context *ctx, const zoo_checkpoint *ck, int64_t *widths,
         eng_fail(ctx, CLG_STATUS_FORMAT,
                  "%s: %s: metadata \"arch\" is \"%s\"; expected 2 to %d layer widths (1 to "
                  "2^31 - 1) joined by dashes, such as \"784-256-128-10\"",
-                 ck->fn, ck->path, arch, ZOO_MAX_WIDTHS);
+                 ck->fn, ck->path, arch, MAX_WIDTHS);
+        return false;
+    }
+    if (ck->kind->widths_fit && !ck->kind->widths_fit(widths, n)) {
+        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: %s: metadata \"arch\" is \"%s\"; %s", ck->fn,
+                 ck->path, arch, ck->kind->widths_rule);
         return false;
     }
     *n_widths = n;
@@ -274,6 +282,20 @@ bool zoo_expect_linear_stack(clg_context *ctx, const zoo_checkpoint *ck, const i
     return true;
 }
 
+bool zoo_stack_check(clg_context *ctx, const zoo_checkpoint *ck)
+{
+    int64_t widths[MAX_WIDTHS];
+    int n = 0;
+    return stack_widths(ctx, ck, widths, &n) && zoo_expect_linear_stack(ctx, ck, widths, n, 1);
+}
+
+clg_model *zoo_stack_from_metadata(clg_context *ctx, const zoo_checkpoint *ck)
+{
+    int64_t widths[MAX_WIDTHS];
+    int n = 0;
+    return stack_widths(ctx, ck, widths, &n) ? ck->kind->from_widths(ctx, widths, n) : NULL;
+}
+
 static const zoo_kind *find_kind(const char *name)
 {
     for (size_t i = 0; i < zoo_kind_count; i++)
@@ -302,8 +324,9 @@ static void kind_list(char *buffer, size_t capacity)
     }
 }
 
-/* The kind the checkpoint names, if its reader accepts the metadata. */
-static const zoo_kind *checked_kind(clg_context *ctx, const zoo_checkpoint *ck)
+/* The kind the checkpoint names, if its reader accepts the metadata; sets
+ * ck->kind. */
+static const zoo_kind *checked_kind(clg_context *ctx, zoo_checkpoint *ck)
 {
     if (eng_failed(ctx))
         return NULL;
@@ -331,12 +354,13 @@ static const zoo_kind *checked_kind(clg_context *ctx, const zoo_checkpoint *ck)
                  ck->fn, ck->path, kind, kind, kinds);
         return NULL;
     }
+    ck->kind = known;
     return known->check(ctx, ck) ? known : NULL;
 }
 
 bool zoo_checkpoint_check(clg_context *ctx, const char *path, const clg_safetensors *st)
 {
-    const zoo_checkpoint ck = {.fn = "clg_model_from_checkpoint", .path = path, .st = st};
+    zoo_checkpoint ck = {.fn = "clg_model_from_checkpoint", .path = path, .st = st};
     return checked_kind(ctx, &ck) != NULL;
 }
 
@@ -345,7 +369,7 @@ CLG_API clg_model *clg_model_from_checkpoint(clg_context *ctx, const char *path)
     clg_safetensors *st = clg_safetensors_read(ctx, path);
     if (!st)
         return NULL;
-    const zoo_checkpoint ck = {.fn = "clg_model_from_checkpoint", .path = path, .st = st};
+    zoo_checkpoint ck = {.fn = "clg_model_from_checkpoint", .path = path, .st = st};
     const zoo_kind *kind = checked_kind(ctx, &ck);
     clg_model *model = kind ? kind->from_metadata(ctx, &ck) : NULL;
     if (model && data_checkpoint_load_from(ctx, model->params, path, st) != CLG_STATUS_OK) {

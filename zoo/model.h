@@ -13,13 +13,15 @@
 /* A checkpoint being read: the function to name in errors, the file and
  * its parsed header (only the header: the checks allocate nothing and use
  * no device, so the fuzzer runs them alone). */
+typedef struct zoo_kind zoo_kind;
 typedef struct zoo_checkpoint {
     const char *fn;
     const char *path;
     const clg_safetensors *st;
+    const zoo_kind *kind; /* the kind its "model" names */
 } zoo_checkpoint;
 
-typedef struct zoo_kind {
+struct zoo_kind {
     const char *name; /* the checkpoint's "model": "mlp" */
     /* The functions below are all NULL for a kind a checkpoint may name but
      * that is no clg_model (the VAE, the GAN, the char-LSTM: `clgrad train
@@ -40,7 +42,15 @@ typedef struct zoo_kind {
     void (*destroy)(void *own);
     /* Also takes (N, 1, 28, 28) images when in_features is 784. */
     bool takes_images;
-} zoo_kind;
+    /* Kinds whose "arch" is just the widths of their linear stack (mlp,
+     * logreg, autoencoder) set from_widths, and widths_fit with its rule in
+     * words where not every list of widths will do, and take
+     * zoo_stack_check and zoo_stack_from_metadata as check and
+     * from_metadata. */
+    clg_model *(*from_widths)(clg_context *ctx, const int64_t *widths, int n_widths);
+    bool (*widths_fit)(const int64_t *widths, int n_widths);
+    const char *widths_rule; /* "a logreg has two widths, \"inputs-classes\"" */
+};
 
 /* Every kind, in the order error messages list them (zoo/kinds.c). */
 extern const zoo_kind *const zoo_kinds[];
@@ -81,10 +91,12 @@ const char *zoo_activation_from_name(const char *name, clg_activation *act);
 /* A decimal width at *c, 1 to 2^31 - 1 (the kernels' int range): digits
  * only, no sign or space; *c moves past it. */
 bool zoo_parse_width(const char **c, int64_t *out);
-#define ZOO_MAX_WIDTHS 35 /* the autoencoder's 2 * 16 hidden + in, code, out */
-/* The checkpoint's "arch" as two to ZOO_MAX_WIDTHS widths joined by dashes
- * ("784-256-128-10") into widths; false with a FORMAT error otherwise. */
-bool zoo_stack_arch(clg_context *ctx, const zoo_checkpoint *ck, int64_t *widths, int *n_widths);
+/* The check and from_metadata of a kind whose "arch" is two to
+ * 35 widths joined by dashes ("784-256-128-10") that its
+ * widths_fit accepts: a FORMAT error otherwise; then the tensors fc1, fc2,
+ * ... those widths imply. */
+bool zoo_stack_check(clg_context *ctx, const zoo_checkpoint *ck);
+clg_model *zoo_stack_from_metadata(clg_context *ctx, const zoo_checkpoint *ck);
 /* The tensor `name` the metadata implies: present, F32, with `shape`;
  * false with a MISMATCH error naming it, both shapes and the file's names. */
 bool zoo_expect_tensor(clg_context *ctx, const zoo_checkpoint *ck, const char *name, int rank,
