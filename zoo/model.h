@@ -10,10 +10,11 @@
 
 #include "clgrad/zoo.h"
 
+typedef struct zoo_kind zoo_kind;
+
 /* A checkpoint being read: the function to name in errors, the file and
  * its parsed header (only the header: the checks allocate nothing and use
  * no device, so the fuzzer runs them alone). */
-typedef struct zoo_kind zoo_kind;
 typedef struct zoo_checkpoint {
     const char *fn;
     const char *path;
