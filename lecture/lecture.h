@@ -1,8 +1,8 @@
 /* lecture/lecture.h: the lecture's programs that are not models: the
  * perceptron rule, linear and quadratic discriminant analysis, the small
  * experiments (the exam problem's logistic regression, universal
- * approximation, vanishing gradients), the fraud autoencoder's trainer and
- * FGSM adversarial examples. Each trains or probes with the library's
+ * approximation, vanishing gradients), the fraud autoencoder's trainer,
+ * FGSM adversarial examples and the GAN's training steps. Each trains or probes with the library's
  * public layers and ops and hands numbers back; the `clgrad` command line
  * draws and prints them, and tests/lecture/ checks them against the
  * lecture's figures. Not part of libclgrad: tools/ and the tests link
@@ -246,5 +246,34 @@ clg_status lecture_fgsm_batch(clg_model *model, const float *images, const int32
 clg_status lecture_fgsm_evaluate(clg_model *model, const clg_dataset *data, int64_t count,
                                  int64_t batch, const float *eps, int n_eps, double *clean_accuracy,
                                  double *adv_accuracy);
+
+/* ---- Training the GAN (clg_gan_create), lecture/gan.c ----
+ *
+ * The lecture's game, played by alternating one step of each player, each
+ * in a step of its own on its own optimizer (Adam with beta1 0.5 in the
+ * DCGAN paper). The trainer keeps the players' losses summed on the device;
+ * free it with lecture_gan_trainer_destroy, before the GAN. */
+typedef struct lecture_gan_trainer lecture_gan_trainer;
+
+lecture_gan_trainer *lecture_gan_trainer_create(clg_gan *gan);
+void lecture_gan_trainer_destroy(lecture_gan_trainer *trainer);
+/* real (n, 784) in [0, 1] and z (n, noise) are host arrays; z NULL draws
+ * the noise on the device from the GAN's seed (clg_gan_draw_noise). The
+ * discriminator step feeds G(z) without recording G (as PyTorch's
+ * detach()); the generator step leaves gradients in D's parameters, which
+ * the next discriminator step clears. *d_loss / *g_loss (may be NULL)
+ * receive the loss before the update (one host read each); pass NULL and
+ * read lecture_gan_mean_losses now and then to train without a host sync
+ * per step. Errors: n below 1, an unknown loss, real NULL
+ * (CLG_STATUS_INVALID_ARGUMENT). */
+clg_status lecture_gan_train_discriminator(lecture_gan_trainer *trainer, clg_optim *d_opt,
+                                           const float *real, int64_t n, const float *z,
+                                           float *d_loss);
+clg_status lecture_gan_train_generator(lecture_gan_trainer *trainer, clg_optim *g_opt, int64_t n,
+                                       const float *z, clg_gan_loss loss, float *g_loss);
+/* The mean loss of each player over its training steps since the last call
+ * (NaN where there were none), summed on the device as the steps ran; then
+ * starts again. Either output may be NULL. One host read per player. */
+clg_status lecture_gan_mean_losses(lecture_gan_trainer *trainer, float *d_mean, float *g_mean);
 
 #endif

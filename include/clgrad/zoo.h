@@ -209,7 +209,8 @@ CLG_API clg_tensor *clg_vae_loss(clg_vae *vae, clg_tensor *x, clg_tensor *eps,
  *   non-saturating: g_loss = -mean log D(G(z))   (the paper's practical choice:
  *                   strong gradients while D still rejects the fakes)
  * each on its own optimizer, all logs taken stably on the logits. Real
- * images enter with values in [0, 1] and are mapped to [-1, 1] inside. */
+ * images given as host arrays hold values in [0, 1] and are mapped to
+ * [-1, 1] inside; as tensors they are in [-1, 1] already. */
 typedef enum clg_gan_arch {
     /* G: noise -> h -> 2h -> 784, leaky ReLU 0.2 between, tanh out;
      * D: 784 -> 2h -> h -> 1, leaky ReLU 0.2 between. Layers g.fc1..3,
@@ -229,7 +230,6 @@ typedef enum clg_gan_loss {
 } clg_gan_loss;
 
 typedef struct clg_gan clg_gan;
-typedef struct clg_optim clg_optim; /* optim.h's; repeated so zoo.h stands alone */
 
 /* Errors: an unknown arch, noise or hidden below 1
  * (CLG_STATUS_INVALID_ARGUMENT). Free it with clg_gan_destroy. */
@@ -246,28 +246,25 @@ CLG_API clg_tensor *clg_gan_generate(clg_gan *gan, clg_tensor *z, bool training)
 /* images (N, 784) in [-1, 1] -> logits (N, 1). A step tensor. */
 CLG_API clg_tensor *clg_gan_discriminate(clg_gan *gan, clg_tensor *x);
 
-/* One step of each player, each in a step of its own. real (n, 784) in
- * [0, 1] and z (n, noise) are host arrays; z NULL draws the noise on the
- * device from the GAN's seed (fresh numbers every call). The discriminator
- * step feeds G(z) without recording G (as PyTorch's detach()); the
- * generator step leaves gradients in D's parameters, which the next
- * discriminator step clears. *d_loss / *g_loss (may be NULL) receive the
- * loss before the update (one host read each); pass NULL and read
- * clg_gan_mean_losses now and then to train without a host sync per step.
- * Errors: n below 1, an unknown loss, real NULL where needed
+/* z (n, noise) drawn on the device from the GAN's seed, fresh numbers
+ * every call (the stream moves on by n * noise). A step tensor; n below 1
+ * is CLG_STATUS_INVALID_ARGUMENT. */
+CLG_API clg_tensor *clg_gan_draw_noise(clg_gan *gan, int64_t n);
+/* The discriminator's loss d_loss above of real (N, 784) and fake (M, 784)
+ * images in [-1, 1]; a step tensor of rank 0. */
+CLG_API clg_tensor *clg_gan_discriminator_loss(clg_gan *gan, clg_tensor *real, clg_tensor *fake);
+/* The generator's loss g_loss above (minimax or non-saturating) of fake
+ * images (N, 784); a step tensor of rank 0. An unknown loss is
+ * CLG_STATUS_INVALID_ARGUMENT. The training steps that alternate the two,
+ * each player on its own optimizer, are the command line's
+ * (lecture/lecture.h in the source tree). */
+CLG_API clg_tensor *clg_gan_generator_loss(clg_gan *gan, clg_tensor *fake, clg_gan_loss loss);
+/* Both losses on host arrays real (n, 784) in [0, 1] and z (n, noise)
+ * without training (no update, no tape; batch norm on batch statistics, as
+ * in training, without touching the running ones); z NULL draws the noise
+ * from the GAN's stream. Either output may be NULL, and real too when
+ * d_loss is. Errors: n below 1, an unknown loss, real NULL where needed
  * (CLG_STATUS_INVALID_ARGUMENT). */
-CLG_API clg_status clg_gan_train_discriminator(clg_gan *gan, clg_optim *d_opt, const float *real,
-                                               int64_t n, const float *z, float *d_loss);
-CLG_API clg_status clg_gan_train_generator(clg_gan *gan, clg_optim *g_opt, int64_t n,
-                                           const float *z, clg_gan_loss loss, float *g_loss);
-/* The mean loss of each player over its training steps since the last call
- * (NaN where there were none), summed on the device as the steps ran; then
- * starts again. Either output may be NULL. One host read per player. */
-CLG_API clg_status clg_gan_mean_losses(clg_gan *gan, float *d_mean, float *g_mean);
-/* Both losses on (real, z) without training (no update, no tape; batch
- * norm on batch statistics, as in training, without touching the running
- * ones); either output may be NULL, and real too when d_loss is. Errors as
- * above. */
 CLG_API clg_status clg_gan_losses(clg_gan *gan, const float *real, int64_t n, const float *z,
                                   clg_gan_loss loss, float *d_loss, float *g_loss);
 
