@@ -32,25 +32,20 @@ void lecture_gan_trainer_destroy(lecture_gan_trainer *trainer)
 
 lecture_gan_trainer *lecture_gan_trainer_create(clg_gan *gan)
 {
-    if (!gan)
-        return NULL;
     /* the GAN's context, through its first parameter */
-    clg_context *ctx = clg_tensor_context(clg_params_tensor(clg_gan_generator_params(gan), 0));
-    if (eng_failed(ctx))
-        return NULL;
-    lecture_gan_trainer *t = calloc(1, sizeof *t);
-    if (!t) {
+    clg_context *ctx =
+        gan ? clg_tensor_context(clg_params_tensor(clg_gan_generator_params(gan), 0)) : NULL;
+    lecture_gan_trainer *t = ctx && !eng_failed(ctx) ? calloc(1, sizeof *t) : NULL;
+    if (ctx && !eng_failed(ctx) && !t)
         eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "lecture_gan_trainer_create: out of host memory");
-        return NULL;
-    }
-    t->gan = gan;
-    t->ctx = ctx;
-    for (int i = 0; i < 2; i++) {
+    if (t)
+        *t = (lecture_gan_trainer){.gan = gan, .ctx = ctx};
+    for (int i = 0; t && i < 2; i++) {
         t->sums[i] = clg_tensor_create(ctx, CLG_DTYPE_F32, 1, (int64_t[]){1});
         if (t->sums[i])
             clg_tensor_fill(t->sums[i], 0.0f);
     }
-    if (eng_failed(ctx)) {
+    if (t && eng_failed(ctx)) {
         lecture_gan_trainer_destroy(t);
         return NULL;
     }

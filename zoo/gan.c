@@ -208,26 +208,6 @@ CLG_API clg_tensor *clg_gan_discriminate(clg_gan *gan, clg_tensor *x)
     return clg_linear_forward(g->d_fc[0], clg_flatten(h, 1));
 }
 
-/* Checks the arguments of clg_gan_losses; records the error. */
-static bool check(clg_gan *g, const char *fn, int64_t n, int loss, bool needs_real,
-                  const float *real)
-{
-    if (!g || eng_failed(g->ctx))
-        return false;
-    if (n < 1 || (loss != CLG_GAN_MINIMAX && loss != CLG_GAN_NONSATURATING)) {
-        eng_fail(g->ctx, CLG_STATUS_INVALID_ARGUMENT,
-                 "%s: batch %lld and loss %d; expected a batch >= 1 and CLG_GAN_MINIMAX or "
-                 "CLG_GAN_NONSATURATING",
-                 fn, (long long)n, loss);
-        return false;
-    }
-    if (needs_real && !real) {
-        eng_fail(g->ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: no real images (real is NULL)", fn);
-        return false;
-    }
-    return true;
-}
-
 /* z (n, noise) from the host, or fresh draws from the GAN's stream. */
 static clg_tensor *noise(clg_gan *g, int64_t n, const float *z)
 {
@@ -303,9 +283,17 @@ CLG_API clg_tensor *clg_gan_generator_loss(clg_gan *gan, clg_tensor *fake, clg_g
 CLG_API clg_status clg_gan_losses(clg_gan *gan, const float *real, int64_t n, const float *z,
                                   clg_gan_loss loss, float *d_loss, float *g_loss)
 {
-    if (!check(gan, "clg_gan_losses", n, (int)loss, d_loss != NULL, real))
-        return gan ? clg_context_status(gan->ctx) : CLG_STATUS_INVALID_ARGUMENT;
+    if (!gan)
+        return CLG_STATUS_INVALID_ARGUMENT;
     clg_context *ctx = gan->ctx;
+    if (eng_failed(ctx))
+        return clg_context_status(ctx);
+    if (n < 1 || (d_loss && !real) || (loss != CLG_GAN_MINIMAX && loss != CLG_GAN_NONSATURATING))
+        return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                        "clg_gan_losses: batch %lld, real images %s, loss %d; expected a batch "
+                        ">= 1, real images where d_loss is asked for, and CLG_GAN_MINIMAX or "
+                        "CLG_GAN_NONSATURATING",
+                        (long long)n, real ? "given" : "NULL", (int)loss);
     bool grad = clg_grad_set_enabled(ctx, false);
     clg_step_begin(ctx);
     clg_tensor *fake = generate(gan, noise(gan, n, z), true, true);

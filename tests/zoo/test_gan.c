@@ -113,7 +113,7 @@ START_TEST(test_gan_bad_input)
     float d;
     ck_assert_int_eq(clg_gan_losses(gan, NULL, 4, NULL, CLG_GAN_MINIMAX, &d, NULL),
                      CLG_STATUS_INVALID_ARGUMENT);
-    ck_assert_str_eq(clg_context_error(ctx), "clg_gan_losses: no real images (real is NULL)");
+    ck_assert_ptr_nonnull(strstr(clg_context_error(ctx), "real images NULL"));
     clg_context_clear_error(ctx);
     clg_gan_destroy(gan);
     clg_gan_destroy(NULL);
