@@ -7,7 +7,7 @@
  *      spend their device time (clg_context_set_profiling);
  *   2. epochs over 284,807 x 30 rows (the public data set's size) written
  *      by the synthetic generator and MinMax-scaled, through
- *      clg_autoencoder_train_epoch: seconds and samples/s of the fastest
+ *      lecture_autoencoder_train_epoch: seconds and samples/s of the fastest
  *      of --epochs (default 2; on a shared machine slower ones measure the
  *      other load).
  * The epoch runs over every row, frauds included, with all-zero labels: the
@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "clgrad/clgrad.h"
+#include "lecture/lecture.h"
 
 static double now(void)
 {
@@ -143,17 +144,17 @@ int main(int argc, char **argv)
         printf("    %-28s %5llu launches %8.1f ms\n", top[i].name, (unsigned long long)top[i].count,
                1e3 * top[i].seconds);
 
-    clg_autoencoder_options options = clg_autoencoder_options_default();
+    lecture_autoencoder_options options = lecture_autoencoder_options_default();
     options.batch = batch;
-    clg_autoencoder_trainer *trainer =
-        clg_autoencoder_trainer_create(model, x, labels, rows, &options);
+    lecture_autoencoder_trainer *trainer =
+        lecture_autoencoder_trainer_create(model, x, labels, rows, &options);
     if (!trainer)
         return die(ctx, "trainer");
     double best = 0.0;
     for (int e = 0; e < epochs; e++) {
         double loss = 0.0;
         t0 = now();
-        if (clg_autoencoder_train_epoch(trainer, &loss) != CLG_STATUS_OK)
+        if (lecture_autoencoder_train_epoch(trainer, &loss) != CLG_STATUS_OK)
             return die(ctx, "epoch");
         double seconds = now() - t0;
         best = e == 0 || seconds < best ? seconds : best;
@@ -163,7 +164,7 @@ int main(int argc, char **argv)
     printf("result fraud epoch_seconds=%.4f samples=%lld samples_per_second=%.1f "
            "step_ms=%.2f\n",
            best, (long long)rows, (double)rows / best, 1e3 * step_seconds);
-    clg_autoencoder_trainer_destroy(trainer);
+    lecture_autoencoder_trainer_destroy(trainer);
     clg_optim_destroy(opt);
     clg_model_destroy(model);
     clg_fraud_data_destroy(data);

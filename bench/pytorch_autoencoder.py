@@ -7,7 +7,7 @@ errors, Adam lr 1e-3, batch 2048, shuffled) over 284,807 x 30 rows (the public
 data set's size; uniform random values in [0, 1), like MinMax-scaled
 features: the speed does not depend on the values) on one CPU thread, and
 prints the seconds of the fastest of EPOCHS epochs (default 2), as fraud-bench
-does. The loss is read once per epoch, as clg_autoencoder_train_epoch does.
+does. The loss is read once per epoch, as lecture_autoencoder_train_epoch does.
 Without PyTorch it prints a "skipped" line and exits 0, so bench/run.sh still
 runs on machines without it.
 

@@ -1,5 +1,5 @@
 /* ops/perceptron.c: one epoch of Rosenblatt's perceptron rule, launched for
- * zoo/perceptron.c (see ops/perceptron.h). The rule is sequential, so the
+ * lecture/perceptron.c (see ops/perceptron.h). The rule is sequential, so the
  * kernel (ops/perceptron.cl) walks the samples on one work-item. */
 #include "ops/perceptron.h"
 #include "ops/internal.h"

@@ -1,7 +1,7 @@
-/* ops/perceptron.h: what zoo/perceptron.c needs of ops/ beyond the public
+/* ops/perceptron.h: what lecture/perceptron.c needs of ops/ beyond the public
  * API: one epoch of Rosenblatt's perceptron rule on the device. It is not
  * differentiable and records nothing on the tape; it lives in ops/ because
- * launching kernels is ops' business, so zoo/ never reaches into
+ * launching kernels is ops' business, so lecture/ never reaches into
  * ops/internal.h. Internal prefix: op_. */
 #ifndef CLGRAD_OPS_PERCEPTRON_H
 #define CLGRAD_OPS_PERCEPTRON_H

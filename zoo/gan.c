@@ -1,8 +1,9 @@
 /* zoo/gan.c: the generative adversarial network of the lecture (Goodfellow
  * et al. 2014) on 28x28 images: an MLP or a DCGAN-style (Radford et al.
- * 2015) generator and discriminator, the minimax and non-saturating losses
- * on the discriminator's logits, and one training step per player, each on
- * its own optimizer. Composed from layers and ops; no backward here.
+ * 2015) generator and discriminator, its noise stream, and the minimax and
+ * non-saturating losses on the discriminator's logits. The alternating
+ * training steps, each player on its own optimizer, are lecture/gan.c.
+ * Composed from layers and ops; no backward here.
  *
  * With l_r, l_f the logits of real and fake images and BCE on logits,
  *   d_loss = BCE(l_r, 1) + BCE(l_f, 0) = -(mean log D(x) + mean log(1 - D(G(z))))
@@ -13,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "clgrad/optim.h"
 #include "engine/engine.h"
 #include "zoo/model.h"
 
@@ -36,11 +36,6 @@ struct clg_gan {
     clg_conv_transpose2d_layer *g_deconv[2];
     clg_conv2d_layer *d_conv[2];
     clg_params *g_params, *d_params;
-    /* The losses of the training steps since clg_gan_mean_losses last read
-     * them, summed on the device: sums[0] the discriminator's, sums[1] the
-     * generator's (1-element tensors), counts[] the steps. */
-    clg_tensor *sums[2];
-    int64_t counts[2];
 };
 
 CLG_API void clg_gan_destroy(clg_gan *gan)
@@ -49,8 +44,6 @@ CLG_API void clg_gan_destroy(clg_gan *gan)
         return;
     clg_params_destroy(gan->g_params);
     clg_params_destroy(gan->d_params);
-    clg_tensor_destroy(gan->sums[0]);
-    clg_tensor_destroy(gan->sums[1]);
     for (int i = 0; i < 3; i++) {
         clg_linear_destroy(gan->g_fc[i]);
         clg_linear_destroy(gan->d_fc[i]);
@@ -148,11 +141,6 @@ CLG_API clg_gan *clg_gan_create(clg_context *ctx, clg_gan_arch arch, int64_t noi
         create_mlp(g);
     else
         create_dcgan(g);
-    for (int i = 0; i < 2; i++) {
-        g->sums[i] = clg_tensor_create(ctx, CLG_DTYPE_F32, 1, (int64_t[]){1});
-        if (g->sums[i])
-            clg_tensor_fill(g->sums[i], 0.0f);
-    }
     if (eng_failed(ctx) || !g->g_params || !g->d_params) {
         clg_gan_destroy(g);
         return NULL;
@@ -220,26 +208,6 @@ CLG_API clg_tensor *clg_gan_discriminate(clg_gan *gan, clg_tensor *x)
     return clg_linear_forward(g->d_fc[0], clg_flatten(h, 1));
 }
 
-/* Checks the arguments of the three entry points; records the error. */
-static bool check(clg_gan *g, const char *fn, int64_t n, int loss, bool needs_real,
-                  const float *real)
-{
-    if (!g || eng_failed(g->ctx))
-        return false;
-    if (n < 1 || (loss != CLG_GAN_MINIMAX && loss != CLG_GAN_NONSATURATING)) {
-        eng_fail(g->ctx, CLG_STATUS_INVALID_ARGUMENT,
-                 "%s: batch %lld and loss %d; expected a batch >= 1 and CLG_GAN_MINIMAX or "
-                 "CLG_GAN_NONSATURATING",
-                 fn, (long long)n, loss);
-        return false;
-    }
-    if (needs_real && !real) {
-        eng_fail(g->ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: no real images (real is NULL)", fn);
-        return false;
-    }
-    return true;
-}
-
 /* z (n, noise) from the host, or fresh draws from the GAN's stream. */
 static clg_tensor *noise(clg_gan *g, int64_t n, const float *z)
 {
@@ -281,79 +249,51 @@ static clg_tensor *g_loss_of(clg_gan *g, clg_tensor *fake, clg_gan_loss loss)
     return loss == CLG_GAN_MINIMAX ? clg_neg(bce_to(logits, 0.0f)) : bce_to(logits, 1.0f);
 }
 
-/* Backward, the update, the optional read; ends the step. */
-/* Backward, the update, the loss added to the player's running sum on the
- * device (outside the tape), and the loss read when `value` asks for it. */
-static clg_status finish(clg_gan *g, clg_optim *opt, int player, clg_tensor *loss, float *value)
+CLG_API clg_tensor *clg_gan_draw_noise(clg_gan *gan, int64_t n)
 {
-    clg_optim_zero_grad(opt);
-    clg_status status = clg_backward(loss);
-    if (status == CLG_STATUS_OK)
-        status = clg_optim_step(opt);
-    if (status == CLG_STATUS_OK) {
-        bool grad = clg_grad_set_enabled(g->ctx, false);
-        clg_tensor *sum = clg_add(g->sums[player], loss); /* [1] + [] */
-        status = sum ? clg_tensor_copy(g->sums[player], sum) : clg_context_status(g->ctx);
-        clg_grad_set_enabled(g->ctx, grad);
-        g->counts[player]++;
+    if (!gan || eng_failed(gan->ctx))
+        return NULL;
+    if (n < 1) {
+        eng_fail(gan->ctx, CLG_STATUS_INVALID_ARGUMENT,
+                 "clg_gan_draw_noise: %lld rows; expected at least one", (long long)n);
+        return NULL;
     }
-    if (status == CLG_STATUS_OK && value)
-        status = clg_tensor_item(loss, value);
-    clg_step_end(g->ctx);
-    return eng_failed(g->ctx) ? clg_context_status(g->ctx) : status;
+    return noise(gan, n, NULL);
 }
 
-CLG_API clg_status clg_gan_mean_losses(clg_gan *gan, float *d_mean, float *g_mean)
+CLG_API clg_tensor *clg_gan_discriminator_loss(clg_gan *gan, clg_tensor *real, clg_tensor *fake)
 {
-    if (!gan)
-        return CLG_STATUS_INVALID_ARGUMENT;
-    if (eng_failed(gan->ctx))
-        return clg_context_status(gan->ctx);
-    float *out[2] = {d_mean, g_mean};
-    for (int i = 0; i < 2; i++) {
-        float sum = 0.0f;
-        if (gan->counts[i] > 0 && clg_tensor_download(gan->sums[i], &sum, 1) != CLG_STATUS_OK)
-            return clg_context_status(gan->ctx);
-        if (out[i])
-            *out[i] = gan->counts[i] > 0 ? sum / (float)gan->counts[i] : NAN;
-        gan->counts[i] = 0;
-        if (clg_tensor_fill(gan->sums[i], 0.0f) != CLG_STATUS_OK)
-            return clg_context_status(gan->ctx);
+    return gan && real && fake ? d_loss_of(gan, real, fake) : NULL;
+}
+
+CLG_API clg_tensor *clg_gan_generator_loss(clg_gan *gan, clg_tensor *fake, clg_gan_loss loss)
+{
+    if (!gan || !fake || eng_failed(gan->ctx))
+        return NULL;
+    if (loss != CLG_GAN_MINIMAX && loss != CLG_GAN_NONSATURATING) {
+        eng_fail(gan->ctx, CLG_STATUS_INVALID_ARGUMENT,
+                 "clg_gan_generator_loss: loss %d; expected CLG_GAN_MINIMAX or "
+                 "CLG_GAN_NONSATURATING",
+                 (int)loss);
+        return NULL;
     }
-    return CLG_STATUS_OK;
-}
-
-CLG_API clg_status clg_gan_train_discriminator(clg_gan *gan, clg_optim *d_opt, const float *real,
-                                               int64_t n, const float *z, float *d_loss)
-{
-    if (!check(gan, "clg_gan_train_discriminator", n, CLG_GAN_MINIMAX, true, real))
-        return gan ? clg_context_status(gan->ctx) : CLG_STATUS_INVALID_ARGUMENT;
-    clg_context *ctx = gan->ctx;
-    clg_step_begin(ctx);
-    clg_tensor *x = real_images(gan, n, real);
-    /* G(z) as a constant: D's loss must not reach G (PyTorch's detach()) */
-    bool grad = clg_grad_set_enabled(ctx, false);
-    clg_tensor *fake = generate(gan, noise(gan, n, z), true, false);
-    clg_grad_set_enabled(ctx, grad);
-    return finish(gan, d_opt, 0, d_loss_of(gan, x, fake), d_loss);
-}
-
-CLG_API clg_status clg_gan_train_generator(clg_gan *gan, clg_optim *g_opt, int64_t n,
-                                           const float *z, clg_gan_loss loss, float *g_loss)
-{
-    if (!check(gan, "clg_gan_train_generator", n, (int)loss, false, NULL))
-        return gan ? clg_context_status(gan->ctx) : CLG_STATUS_INVALID_ARGUMENT;
-    clg_step_begin(gan->ctx);
-    clg_tensor *fake = generate(gan, noise(gan, n, z), true, false);
-    return finish(gan, g_opt, 1, g_loss_of(gan, fake, loss), g_loss);
+    return g_loss_of(gan, fake, loss);
 }
 
 CLG_API clg_status clg_gan_losses(clg_gan *gan, const float *real, int64_t n, const float *z,
                                   clg_gan_loss loss, float *d_loss, float *g_loss)
 {
-    if (!check(gan, "clg_gan_losses", n, (int)loss, d_loss != NULL, real))
-        return gan ? clg_context_status(gan->ctx) : CLG_STATUS_INVALID_ARGUMENT;
+    if (!gan)
+        return CLG_STATUS_INVALID_ARGUMENT;
     clg_context *ctx = gan->ctx;
+    if (eng_failed(ctx))
+        return clg_context_status(ctx);
+    if (n < 1 || (d_loss && !real) || (loss != CLG_GAN_MINIMAX && loss != CLG_GAN_NONSATURATING))
+        return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                        "clg_gan_losses: batch %lld, real images %s, loss %d; expected a batch "
+                        ">= 1, real images where d_loss is asked for, and CLG_GAN_MINIMAX or "
+                        "CLG_GAN_NONSATURATING",
+                        (long long)n, real ? "given" : "NULL", (int)loss);
     bool grad = clg_grad_set_enabled(ctx, false);
     clg_step_begin(ctx);
     clg_tensor *fake = generate(gan, noise(gan, n, z), true, true);
@@ -366,3 +306,8 @@ CLG_API clg_status clg_gan_losses(clg_gan *gan, const float *real, int64_t n, co
     clg_grad_set_enabled(ctx, grad);
     return eng_failed(ctx) ? clg_context_status(ctx) : status;
 }
+
+/* A checkpoint's "model" may say "gan", but it is no clg_model: `clgrad
+ * train gan --load` reads it, and clg_model_from_checkpoint says so. */
+extern const zoo_kind zoo_kind_gan;
+const zoo_kind zoo_kind_gan = {.name = "gan"};

@@ -6,6 +6,8 @@
 #include "engine/engine.h"
 #include "zoo/model.h"
 
+extern const zoo_kind zoo_kind_mlp;
+
 /* x (N, in) -> fc1 -> ReLU -> ... -> fcL -> logits (N, out) */
 static clg_tensor *mlp_forward(const clg_model *model, clg_tensor *x)
 {
@@ -40,7 +42,19 @@ CLG_API clg_model *clg_zoo_mlp_create(clg_context *ctx, int64_t in_features, con
         widths[i + 1] = hidden[i];
     widths[n_hidden + 1] = out_features;
     clg_model *model =
-        zoo_model_create(ctx, "clg_zoo_mlp_create", "mlp", widths, n_hidden + 2, seed, mlp_forward);
+        zoo_model_create(ctx, "clg_zoo_mlp_create", &zoo_kind_mlp, widths, n_hidden + 2, seed);
     free(widths);
     return model;
 }
+
+/* From a checkpoint's "arch", the widths in - hidden... - out. */
+static clg_model *mlp_from_widths(clg_context *ctx, const int64_t *widths, int n)
+{
+    return clg_zoo_mlp_create(ctx, widths[0], widths + 1, n - 2, widths[n - 1], 0);
+}
+
+const zoo_kind zoo_kind_mlp = {.name = "mlp",
+                               .forward = mlp_forward,
+                               .check = zoo_stack_check,
+                               .from_metadata = zoo_stack_from_metadata,
+                               .from_widths = mlp_from_widths};

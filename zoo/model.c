@@ -1,10 +1,10 @@
 /* zoo/model.c: the clg_model object every zoo model shares: its stack of
  * linear layers and their named parameters, the architecture string, and
  * saving to / rebuilding from a checkpoint whose metadata records "model"
- * (the kind) and "arch" (the layer widths; LeNet-5 adds "activation" and
- * "pool"). The layers of each model, and what goes between them, live in the
- * model's own file (mlp.c, logreg.c, lenet5.c). */
-#include <errno.h>
+ * (the kind) and "arch" (the layer widths), plus what the kind adds. Which
+ * kinds exist, what runs between their layers and how each reads its
+ * metadata live in the models' own files (mlp.c, lenet5.c, ...), each
+ * registered once in zoo/kinds.c: nothing here names a model. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,9 +38,8 @@ static char *arch_string(const int64_t *widths, int n_widths)
     return arch;
 }
 
-clg_model *zoo_model_create(clg_context *ctx, const char *fn, const char *kind,
-                            const int64_t *widths, int n_widths, uint64_t seed,
-                            zoo_forward_fn forward)
+clg_model *zoo_model_create(clg_context *ctx, const char *fn, const zoo_kind *kind,
+                            const int64_t *widths, int n_widths, uint64_t seed)
 {
     if (eng_failed(ctx))
         return NULL;
@@ -58,7 +57,6 @@ clg_model *zoo_model_create(clg_context *ctx, const char *fn, const char *kind,
     }
     m->ctx = ctx;
     m->kind = kind;
-    m->forward = forward;
     m->n_layers = n_widths - 1;
     m->in_features = widths[0];
     m->arch = arch_string(widths, n_widths);
@@ -91,9 +89,8 @@ CLG_API void clg_model_destroy(clg_model *model)
         return;
     for (int i = 0; model->layers && i < model->n_layers; i++)
         clg_linear_destroy(model->layers[i]);
-    for (int i = 0; i < model->n_convs; i++)
-        clg_conv2d_layer_destroy(model->convs[i]);
-    clg_recurrent_layer_destroy(model->recurrent);
+    if (model->own)
+        model->kind->destroy(model->own);
     clg_params_destroy(model->params);
     free(model->layers);
     free(model->widths);
@@ -107,8 +104,9 @@ CLG_API clg_tensor *clg_model_forward(clg_model *model, clg_tensor *x)
         return NULL;
     if (eng_failed(model->ctx))
         return NULL;
-    /* a convolutional model also takes its images as (N, 1, 28, 28) */
-    bool images = model->n_convs > 0 && clg_tensor_rank(x) == 4 && clg_tensor_dim(x, 1) == 1 &&
+    /* an image model also takes its images as (N, 1, 28, 28) */
+    bool images = model->kind->takes_images && clg_tensor_rank(x) == 4 &&
+                  clg_tensor_dim(x, 1) == 1 &&
                   clg_tensor_dim(x, 2) * clg_tensor_dim(x, 3) == clg_model_in_features(model) &&
                   clg_tensor_dim(x, 2) == 28;
     if (!images &&
@@ -116,11 +114,12 @@ CLG_API clg_tensor *clg_model_forward(clg_model *model, clg_tensor *x)
         char shape[64];
         eng_fail(model->ctx, CLG_STATUS_SHAPE,
                  "clg_model_forward: input of shape %s, but the %s %s takes (N, %" PRId64 ")%s",
-                 clg_tensor_shape_str(x, shape, sizeof shape), model->kind, model->arch,
-                 clg_model_in_features(model), model->n_convs > 0 ? " or (N, 1, 28, 28)" : "");
+                 clg_tensor_shape_str(x, shape, sizeof shape), model->kind->name, model->arch,
+                 clg_model_in_features(model),
+                 model->kind->takes_images ? " or (N, 1, 28, 28)" : "");
         return NULL;
     }
-    return model->forward(model, x);
+    return model->kind->forward(model, x);
 }
 
 CLG_API const clg_params *clg_model_params(const clg_model *model)
@@ -129,7 +128,7 @@ CLG_API const clg_params *clg_model_params(const clg_model *model)
 }
 CLG_API const char *clg_model_kind(const clg_model *model)
 {
-    return model->kind;
+    return model->kind->name;
 }
 CLG_API const char *clg_model_arch(const clg_model *model)
 {
@@ -147,16 +146,11 @@ CLG_API int64_t clg_model_out_features(const clg_model *model)
 
 CLG_API size_t clg_model_metadata(const clg_model *model, const char **keys, const char **values)
 {
-    static const char *const names[CLG_MODEL_METADATA_MAX] = {"model", "arch", "activation",
-                                                              "pool"};
-    const char *const own[CLG_MODEL_METADATA_MAX] = {model->kind, model->arch, model->activation,
-                                                     model->pool};
-    size_t n = model->activation ? 4 : 2;
-    for (size_t i = 0; i < n; i++) {
-        keys[i] = names[i];
-        values[i] = own[i];
-    }
-    return n;
+    keys[0] = "model";
+    values[0] = model->kind->name;
+    keys[1] = "arch";
+    values[1] = model->arch;
+    return 2 + (model->kind->metadata ? model->kind->metadata(model, keys + 2, values + 2) : 0);
 }
 
 CLG_API clg_status clg_model_save(clg_model *model, const char *path)
@@ -166,9 +160,19 @@ CLG_API clg_status clg_model_save(clg_model *model, const char *path)
     return clg_checkpoint_save(model->ctx, model->params, path, keys, values, n);
 }
 
-/* A decimal width of the metadata at *c, 1 to 2^31 - 1 (the kernels' int
- * range): digits only, no sign or space; *c moves past it. */
-static bool parse_width(const char **c, int64_t *out)
+const char *zoo_activation_from_name(const char *name, clg_activation *act)
+{
+#define FROM_NAME_(NAME, name_, value)                                                             \
+    if (strcmp(name, #name_) == 0) {                                                               \
+        *act = CLG_ACT_##NAME;                                                                     \
+        return #name_;                                                                             \
+    }
+    CLG_ACTIVATIONS(FROM_NAME_)
+#undef FROM_NAME_
+    return NULL;
+}
+
+bool zoo_parse_width(const char **c, int64_t *out)
 {
     int64_t v = 0;
     const char *p = *c;
@@ -184,31 +188,44 @@ static bool parse_width(const char **c, int64_t *out)
     return v > 0;
 }
 
-/* "784-256-128-10" into widths[max]; false unless it is two to `max`
- * widths joined by dashes. */
-static bool parse_arch(const char *arch, int64_t *widths, int max, int *n_widths)
+#define MAX_WIDTHS 35 /* the autoencoder's 2 * 16 hidden + in, code, out */
+
+/* The checkpoint's "arch" as widths its kind accepts, into widths[MAX_WIDTHS]. */
+static bool stack_widths(clg_context *ctx, const zoo_checkpoint *ck, int64_t *widths, int *n_widths)
 {
+    const char *arch = clg_safetensors_metadata(ck->st, "arch");
+    if (!arch) {
+        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: %s: no \"arch\" in the metadata", ck->fn, ck->path);
+        return false;
+    }
     int n = 0;
-    const char *c = arch;
-    for (;;) {
-        if (n == max || !parse_width(&c, &widths[n]))
-            return false;
+    for (const char *c = arch;;) {
+        if (n == MAX_WIDTHS || !zoo_parse_width(&c, &widths[n])) {
+            n = 0;
+            break;
+        }
         n++;
         if (*c == '\0')
             break;
-        if (*c++ != '-')
-            return false;
+        if (*c++ != '-') {
+            n = 0;
+            break;
+        }
+    }
+    if (n < 2) {
+        eng_fail(ctx, CLG_STATUS_FORMAT,
+                 "%s: %s: metadata \"arch\" is \"%s\"; expected 2 to %d layer widths (1 to "
+                 "2^31 - 1) joined by dashes, such as \"784-256-128-10\"",
+                 ck->fn, ck->path, arch, MAX_WIDTHS);
+        return false;
+    }
+    if (ck->kind->widths_fit && !ck->kind->widths_fit(widths, n)) {
+        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: %s: metadata \"arch\" is \"%s\"; %s", ck->fn,
+                 ck->path, arch, ck->kind->widths_rule);
+        return false;
     }
     *n_widths = n;
-    return n >= 2;
-}
-
-/* "28x28-128-10": steps, input, hidden, classes. */
-static bool parse_recurrent_arch(const char *arch, int64_t *v)
-{
-    const char *c = arch;
-    return parse_width(&c, &v[0]) && *c++ == 'x' && parse_width(&c, &v[1]) && *c++ == '-' &&
-           parse_width(&c, &v[2]) && *c++ == '-' && parse_width(&c, &v[3]) && *c == '\0';
+    return true;
 }
 
 static void dims_str(int rank, const int64_t *shape, char *buf, size_t size)
@@ -218,23 +235,22 @@ static void dims_str(int rank, const int64_t *shape, char *buf, size_t size)
     eng_shape_str(&fake, buf, size);
 }
 
-/* The tensor `name` the metadata implies: present, F32, with `shape`. */
-static bool expect_tensor(clg_context *ctx, const char *fn, const char *path,
-                          const clg_safetensors *st, const char *arch, const char *name, int rank,
-                          const int64_t *shape)
+bool zoo_expect_tensor(clg_context *ctx, const zoo_checkpoint *ck, const char *name, int rank,
+                       const int64_t *shape)
 {
+    const char *arch = clg_safetensors_metadata(ck->st, "arch");
     clg_dtype dtype = CLG_DTYPE_F32;
     int file_rank = 0;
     const int64_t *file_shape = NULL;
     char want[96], got[96];
     dims_str(rank, shape, want, sizeof want);
-    if (!clg_safetensors_get(st, name, &dtype, &file_rank, &file_shape, NULL)) {
+    if (!clg_safetensors_get(ck->st, name, &dtype, &file_rank, &file_shape, NULL)) {
         char names[400];
-        data_safetensors_names(st, names, sizeof names);
+        data_safetensors_names(ck->st, names, sizeof names);
         eng_fail(ctx, CLG_STATUS_MISMATCH,
                  "%s: %s: metadata \"arch\" \"%s\" implies a tensor \"%s\" of shape %s, which "
                  "the checkpoint lacks; %s",
-                 fn, path, arch, name, want, names);
+                 ck->fn, ck->path, arch, name, want, names);
         return false;
     }
     bool same = dtype == CLG_DTYPE_F32 && file_rank == rank;
@@ -245,60 +261,46 @@ static bool expect_tensor(clg_context *ctx, const char *fn, const char *path,
         eng_fail(ctx, CLG_STATUS_MISMATCH,
                  "%s: %s: tensor \"%s\" is %s %s in the checkpoint, but metadata \"arch\" \"%s\" "
                  "makes it %s F32",
-                 fn, path, name, got, dtype == CLG_DTYPE_F32 ? "F32" : "I32", arch, want);
+                 ck->fn, ck->path, name, got, dtype == CLG_DTYPE_F32 ? "F32" : "I32", arch, want);
         return false;
     }
     return true;
 }
 
-/* fc<first>, fc<first+1>, ...: Linear(widths[i] -> widths[i + 1]) each,
- * weight (out, in) and bias (out) as PyTorch stores them. */
-static bool expect_linear_stack(clg_context *ctx, const char *fn, const char *path,
-                                const clg_safetensors *st, const char *arch,
-                                const int64_t *widths, int n_widths, int first)
+bool zoo_expect_linear_stack(clg_context *ctx, const zoo_checkpoint *ck, const int64_t *widths,
+                             int n_widths, int first)
 {
     for (int i = 0; i + 1 < n_widths; i++) {
         char name[48];
         snprintf(name, sizeof name, "fc%d.weight", first + i);
-        if (!expect_tensor(ctx, fn, path, st, arch, name, 2, (int64_t[]){widths[i + 1], widths[i]}))
+        if (!zoo_expect_tensor(ctx, ck, name, 2, (int64_t[]){widths[i + 1], widths[i]}))
             return false;
         snprintf(name, sizeof name, "fc%d.bias", first + i);
-        if (!expect_tensor(ctx, fn, path, st, arch, name, 1, (int64_t[]){widths[i + 1]}))
+        if (!zoo_expect_tensor(ctx, ck, name, 1, (int64_t[]){widths[i + 1]}))
             return false;
     }
     return true;
 }
 
-#define MAX_WIDTHS 35 /* the autoencoder's 2 * 16 hidden + in, code, out */
-
-/* Every "model" a clgrad checkpoint's metadata may name: the one list the
- * checks below, the rebuilding and the error messages read, so that a kind
- * cannot be known to one and missing from another. The generative models
- * are objects of their own (clg_vae, clg_gan, clg_charlstm), saved by
- * `clgrad train vae|gan|charlstm --save` and read back by its --load, not
- * by clg_model_from_checkpoint. */
-typedef enum zoo_family {
-    ZOO_LENET5,    /* fixed widths; "activation" and "pool" in the metadata */
-    ZOO_RECURRENT, /* "arch" STEPSxINPUT-HIDDEN-CLASSES */
-    ZOO_STACK,     /* "arch" the widths of a stack of linear layers */
-    ZOO_OTHER      /* not a clg_model */
-} zoo_family;
-
-static const struct zoo_kind {
-    const char *name;
-    zoo_family family;
-} zoo_kinds[] = {
-    {"mlp", ZOO_STACK},     {"logreg", ZOO_STACK},   {"lenet5", ZOO_LENET5},
-    {"rnn", ZOO_RECURRENT}, {"lstm", ZOO_RECURRENT}, {"autoencoder", ZOO_STACK},
-    {"vae", ZOO_OTHER},     {"gan", ZOO_OTHER},      {"charlstm", ZOO_OTHER},
-};
-#define ZOO_KINDS (sizeof zoo_kinds / sizeof zoo_kinds[0])
-
-static const struct zoo_kind *find_kind(const char *name)
+bool zoo_stack_check(clg_context *ctx, const zoo_checkpoint *ck)
 {
-    for (size_t i = 0; i < ZOO_KINDS; i++)
-        if (strcmp(zoo_kinds[i].name, name) == 0)
-            return &zoo_kinds[i];
+    int64_t widths[MAX_WIDTHS];
+    int n = 0;
+    return stack_widths(ctx, ck, widths, &n) && zoo_expect_linear_stack(ctx, ck, widths, n, 1);
+}
+
+clg_model *zoo_stack_from_metadata(clg_context *ctx, const zoo_checkpoint *ck)
+{
+    int64_t widths[MAX_WIDTHS];
+    int n = 0;
+    return stack_widths(ctx, ck, widths, &n) ? ck->kind->from_widths(ctx, widths, n) : NULL;
+}
+
+static const zoo_kind *find_kind(const char *name)
+{
+    for (size_t i = 0; i < zoo_kind_count; i++)
+        if (strcmp(zoo_kinds[i]->name, name) == 0)
+            return zoo_kinds[i];
     return NULL;
 }
 
@@ -307,142 +309,59 @@ static const struct zoo_kind *find_kind(const char *name)
 static void kind_list(char *buffer, size_t capacity)
 {
     size_t n = 0, used = 0;
-    for (size_t i = 0; i < ZOO_KINDS; i++)
-        n += zoo_kinds[i].family != ZOO_OTHER;
+    for (size_t i = 0; i < zoo_kind_count; i++)
+        n += zoo_kinds[i]->check != NULL;
     buffer[0] = '\0';
-    for (size_t i = 0, k = 0; i < ZOO_KINDS && used < capacity; i++) {
-        if (zoo_kinds[i].family == ZOO_OTHER)
+    for (size_t i = 0, k = 0; i < zoo_kind_count && used < capacity; i++) {
+        if (!zoo_kinds[i]->check)
             continue;
         k++;
         used += (size_t)snprintf(buffer + used, capacity - used, "%s\"%s\"",
                                  k == 1   ? ""
                                  : k == n ? " or "
                                           : ", ",
-                                 zoo_kinds[i].name);
+                                 zoo_kinds[i]->name);
     }
 }
 
-bool zoo_checkpoint_check(clg_context *ctx, const char *path, const clg_safetensors *st)
+/* The kind the checkpoint names, if its reader accepts the metadata; sets
+ * ck->kind. */
+static const zoo_kind *checked_kind(clg_context *ctx, zoo_checkpoint *ck)
 {
-    static const char fn[] = "clg_model_from_checkpoint";
     if (eng_failed(ctx))
-        return false;
-    const char *kind = clg_safetensors_metadata(st, "model");
-    const char *arch = clg_safetensors_metadata(st, "arch");
+        return NULL;
+    const char *kind = clg_safetensors_metadata(ck->st, "model");
     if (!kind) {
         eng_fail(ctx, CLG_STATUS_FORMAT,
                  "%s: %s: no \"model\" in the metadata; not a checkpoint written by "
                  "clg_model_save (a file saved from PyTorch needs \"model\" and \"arch\", and "
-                 "for a lenet5 \"activation\" and \"pool\": see clgrad/zoo.h)",
-                 fn, path);
-        return false;
+                 "the keys its kind adds: see clgrad/zoo.h)",
+                 ck->fn, ck->path);
+        return NULL;
     }
-    const struct zoo_kind *known = find_kind(kind);
+    const zoo_kind *known = find_kind(kind);
     char kinds[256];
     kind_list(kinds, sizeof kinds);
     if (!known) {
-        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: %s: metadata \"model\" is \"%s\"; expected %s", fn,
-                 path, kind, kinds);
-        return false;
+        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: %s: metadata \"model\" is \"%s\"; expected %s",
+                 ck->fn, ck->path, kind, kinds);
+        return NULL;
     }
-    if (known->family == ZOO_OTHER) {
+    if (!known->check) {
         eng_fail(ctx, CLG_STATUS_FORMAT,
                  "%s: %s: metadata \"model\" is \"%s\": that model is not a clg_model (clgrad "
                  "train %s --load reads it); this function rebuilds %s",
-                 fn, path, kind, kind, kinds);
-        return false;
+                 ck->fn, ck->path, kind, kind, kinds);
+        return NULL;
     }
-    if (known->family == ZOO_LENET5) {
-        /* fixed widths: lenet5_create checks the two strings, and the
-         * tensors are checked as they load */
-        if (!clg_safetensors_metadata(st, "activation") || !clg_safetensors_metadata(st, "pool")) {
-            eng_fail(ctx, CLG_STATUS_FORMAT, "%s: %s: no \"%s\" in the metadata of a lenet5", fn,
-                     path, clg_safetensors_metadata(st, "activation") ? "pool" : "activation");
-            return false;
-        }
-        return true;
-    }
-    bool recurrent = known->family == ZOO_RECURRENT;
-    if (!arch) {
-        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: %s: no \"arch\" in the metadata", fn, path);
-        return false;
-    }
-    if (recurrent) {
-        int64_t v[4]; /* steps, input, hidden, classes */
-        if (!parse_recurrent_arch(arch, v) || v[0] * v[1] > INT32_MAX) {
-            eng_fail(ctx, CLG_STATUS_FORMAT,
-                     "%s: %s: metadata \"arch\" is \"%s\"; a %s has \"STEPSxINPUT-HIDDEN-CLASSES\", "
-                     "such as \"28x28-128-10\"",
-                     fn, path, arch, kind);
-            return false;
-        }
-        int64_t gates = strcmp(kind, "lstm") == 0 ? 4 : 1, hidden = v[2];
-        const char *prefix = strcmp(kind, "lstm") == 0 ? "lstm." : "rnn.";
-        char name[48];
-        const struct {
-            const char *suffix;
-            int rank;
-            int64_t shape[2];
-        } cell[] = {{"weight_ih_l0", 2, {gates * hidden, v[1]}},
-                    {"weight_hh_l0", 2, {gates * hidden, hidden}},
-                    {"bias_ih_l0", 1, {gates * hidden}},
-                    {"bias_hh_l0", 1, {gates * hidden}}};
-        for (int i = 0; i < 4; i++) {
-            snprintf(name, sizeof name, "%s%s", prefix, cell[i].suffix);
-            if (!expect_tensor(ctx, fn, path, st, arch, name, cell[i].rank, cell[i].shape))
-                return false;
-        }
-        return expect_linear_stack(ctx, fn, path, st, arch, (int64_t[]){hidden, v[3]}, 2, 1);
-    }
-    int64_t widths[MAX_WIDTHS];
-    int n = 0;
-    if (!parse_arch(arch, widths, MAX_WIDTHS, &n)) {
-        eng_fail(ctx, CLG_STATUS_FORMAT,
-                 "%s: %s: metadata \"arch\" is \"%s\"; expected 2 to %d layer widths (1 to "
-                 "2^31 - 1) joined by dashes, such as \"784-256-128-10\"",
-                 fn, path, arch, MAX_WIDTHS);
-        return false;
-    }
-    if (strcmp(kind, "logreg") == 0 && n != 2) {
-        eng_fail(ctx, CLG_STATUS_FORMAT,
-                 "%s: %s: metadata \"arch\" is \"%s\"; a logreg has two widths, "
-                 "\"inputs-classes\"",
-                 fn, path, arch);
-        return false;
-    }
-    bool mirrored = strcmp(kind, "autoencoder") != 0 || (n >= 3 && n % 2 == 1);
-    for (int i = 0; mirrored && strcmp(kind, "autoencoder") == 0 && i < n / 2; i++)
-        mirrored = widths[i] == widths[n - 1 - i];
-    if (!mirrored) {
-        eng_fail(ctx, CLG_STATUS_FORMAT,
-                 "%s: %s: metadata \"arch\" is \"%s\"; an autoencoder's widths mirror around "
-                 "its code, such as \"30-100-100-15-100-100-30\"",
-                 fn, path, arch);
-        return false;
-    }
-    return expect_linear_stack(ctx, fn, path, st, arch, widths, n, 1);
+    ck->kind = known;
+    return known->check(ctx, ck) ? known : NULL;
 }
 
-/* The model the checked metadata describes, its weights not yet loaded. */
-static clg_model *build_from_metadata(clg_context *ctx, const char *path,
-                                      const clg_safetensors *st)
+bool zoo_checkpoint_check(clg_context *ctx, const char *path, const clg_safetensors *st)
 {
-    static const char fn[] = "clg_model_from_checkpoint";
-    const char *kind = clg_safetensors_metadata(st, "model");
-    const char *arch = clg_safetensors_metadata(st, "arch");
-    if (strcmp(kind, "lenet5") == 0)
-        return zoo_lenet5_from_metadata(ctx, fn, path, clg_safetensors_metadata(st, "activation"),
-                                        clg_safetensors_metadata(st, "pool"));
-    if (strcmp(kind, "rnn") == 0 || strcmp(kind, "lstm") == 0)
-        return zoo_recurrent_from_metadata(ctx, fn, path, kind, arch);
-    if (strcmp(kind, "autoencoder") == 0)
-        return zoo_autoencoder_from_metadata(ctx, fn, path, arch);
-    int64_t widths[MAX_WIDTHS];
-    int n = 0;
-    parse_arch(arch, widths, MAX_WIDTHS, &n); /* checked above */
-    return strcmp(kind, "mlp") == 0
-               ? clg_zoo_mlp_create(ctx, widths[0], widths + 1, n - 2, widths[n - 1], 0)
-               : clg_zoo_logreg_create(ctx, widths[0], widths[1], 0);
+    zoo_checkpoint ck = {.fn = "clg_model_from_checkpoint", .path = path, .st = st};
+    return checked_kind(ctx, &ck) != NULL;
 }
 
 CLG_API clg_model *clg_model_from_checkpoint(clg_context *ctx, const char *path)
@@ -450,8 +369,9 @@ CLG_API clg_model *clg_model_from_checkpoint(clg_context *ctx, const char *path)
     clg_safetensors *st = clg_safetensors_read(ctx, path);
     if (!st)
         return NULL;
-    clg_model *model = zoo_checkpoint_check(ctx, path, st) ? build_from_metadata(ctx, path, st)
-                                                             : NULL;
+    zoo_checkpoint ck = {.fn = "clg_model_from_checkpoint", .path = path, .st = st};
+    const zoo_kind *kind = checked_kind(ctx, &ck);
+    clg_model *model = kind ? kind->from_metadata(ctx, &ck) : NULL;
     if (model && data_checkpoint_load_from(ctx, model->params, path, st) != CLG_STATUS_OK) {
         clg_model_destroy(model);
         model = NULL;

@@ -13,13 +13,29 @@
 #include "engine/random.h"
 #include "zoo/model.h"
 
+extern const zoo_kind zoo_kind_rnn, zoo_kind_lstm;
+
+/* What a recurrent classifier has before fc1. */
+typedef struct recurrent_own {
+    clg_recurrent_layer *layer; /* "rnn" or "lstm" */
+    int64_t steps;              /* each input row is split into */
+} recurrent_own;
+
+static void recurrent_destroy(void *own)
+{
+    recurrent_own *r = own;
+    clg_recurrent_layer_destroy(r->layer);
+    free(r);
+}
+
 /* x (N, steps * input) -> (N, steps, input) -> h_n (1, N, H) -> (N, H) -> fc1 */
 static clg_tensor *recurrent_forward(const clg_model *model, clg_tensor *x)
 {
-    int64_t N = clg_tensor_dim(x, 0), H = clg_recurrent_layer_hidden_size(model->recurrent);
-    int64_t seq[3] = {N, model->steps, model->in_features / model->steps}, flat[2] = {N, H};
+    const recurrent_own *r = model->own;
+    int64_t N = clg_tensor_dim(x, 0), H = clg_recurrent_layer_hidden_size(r->layer);
+    int64_t seq[3] = {N, r->steps, model->in_features / r->steps}, flat[2] = {N, H};
     clg_tensor *h_n = NULL;
-    clg_recurrent_layer_forward(model->recurrent, clg_reshape(x, 3, seq), &h_n);
+    clg_recurrent_layer_forward(r->layer, clg_reshape(x, 3, seq), &h_n);
     return clg_linear_forward(model->layers[0], clg_reshape(h_n, 2, flat));
 }
 
@@ -40,22 +56,28 @@ CLG_API clg_model *clg_zoo_recurrent_create(clg_context *ctx, const char *cell, 
         return NULL;
     }
     int64_t widths[2] = {hidden_size, classes};
-    clg_model *m = zoo_model_create(ctx, fn, lstm ? "lstm" : "rnn", widths, 2,
-                                    zoo_layer_seed(seed, 1), recurrent_forward);
-    if (!m)
+    clg_model *m = zoo_model_create(ctx, fn, lstm ? &zoo_kind_lstm : &zoo_kind_rnn, widths, 2,
+                                    zoo_layer_seed(seed, 1));
+    recurrent_own *r = m ? calloc(1, sizeof *r) : NULL;
+    if (!r) {
+        if (m)
+            eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory", fn);
+        clg_model_destroy(m);
         return NULL;
-    m->steps = steps;
+    }
+    m->own = r;
+    r->steps = steps;
     m->in_features = steps * input_size;
     char arch[96];
     snprintf(arch, sizeof arch, "%" PRId64 "x%" PRId64 "-%" PRId64 "-%" PRId64, steps, input_size,
              hidden_size, classes);
     free(m->arch);
     m->arch = strdup(arch);
-    m->recurrent = clg_recurrent_layer_create(ctx, lstm ? CLG_CELL_LSTM : CLG_CELL_RNN, input_size,
-                                              hidden_size, true, zoo_layer_seed(seed, 0));
-    if (!m->arch || !m->recurrent ||
+    r->layer = clg_recurrent_layer_create(ctx, lstm ? CLG_CELL_LSTM : CLG_CELL_RNN, input_size,
+                                          hidden_size, true, zoo_layer_seed(seed, 0));
+    if (!m->arch || !r->layer ||
         clg_params_extend(m->params, lstm ? "lstm." : "rnn.",
-                          clg_recurrent_layer_params(m->recurrent)) != CLG_STATUS_OK) {
+                          clg_recurrent_layer_params(r->layer)) != CLG_STATUS_OK) {
         if (!m->arch)
             eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory", fn);
         clg_model_destroy(m);
@@ -64,21 +86,73 @@ CLG_API clg_model *clg_zoo_recurrent_create(clg_context *ctx, const char *cell, 
     return m;
 }
 
-clg_model *zoo_recurrent_from_metadata(clg_context *ctx, const char *fn, const char *path,
-                                       const char *kind, const char *arch)
+/* "arch" "28x28-128-10": steps, input, hidden, classes into v; false with
+ * a FORMAT error otherwise. */
+static bool recurrent_arch(clg_context *ctx, const zoo_checkpoint *ck, int64_t *v)
 {
-    long long steps, input, hidden, classes;
-    char end;
-    if (!arch ||
-        sscanf(arch, "%lldx%lld-%lld-%lld%c", &steps, &input, &hidden, &classes, &end) != 4) {
+    const char *arch = clg_safetensors_metadata(ck->st, "arch");
+    const char *c = arch;
+    const char *kind = clg_safetensors_metadata(ck->st, "model");
+    if (!arch) {
+        eng_fail(ctx, CLG_STATUS_FORMAT, "%s: %s: no \"arch\" in the metadata", ck->fn, ck->path);
+        return false;
+    }
+    if (!(zoo_parse_width(&c, &v[0]) && *c++ == 'x' && zoo_parse_width(&c, &v[1]) && *c++ == '-' &&
+          zoo_parse_width(&c, &v[2]) && *c++ == '-' && zoo_parse_width(&c, &v[3]) && *c == '\0') ||
+        v[0] * v[1] > INT32_MAX) {
         eng_fail(ctx, CLG_STATUS_FORMAT,
                  "%s: %s: metadata \"arch\" is \"%s\"; a %s has \"STEPSxINPUT-HIDDEN-CLASSES\", "
                  "such as \"28x28-128-10\"",
-                 fn, path, arch ? arch : "(none)", kind);
-        return NULL;
+                 ck->fn, ck->path, arch, kind);
+        return false;
     }
-    return clg_zoo_recurrent_create(ctx, kind, steps, input, hidden, classes, 0);
+    return true;
 }
+
+/* The cell's tensors as torch.nn.RNN / LSTM name them, then fc1. */
+static bool recurrent_check(clg_context *ctx, const zoo_checkpoint *ck)
+{
+    int64_t v[4]; /* steps, input, hidden, classes */
+    if (!recurrent_arch(ctx, ck, v))
+        return false;
+    bool lstm = strcmp(clg_safetensors_metadata(ck->st, "model"), "lstm") == 0;
+    int64_t gates = lstm ? 4 : 1, hidden = v[2];
+    const struct {
+        const char *suffix;
+        int rank;
+        int64_t shape[2];
+    } cell[] = {{"weight_ih_l0", 2, {gates * hidden, v[1]}},
+                {"weight_hh_l0", 2, {gates * hidden, hidden}},
+                {"bias_ih_l0", 1, {gates * hidden}},
+                {"bias_hh_l0", 1, {gates * hidden}}};
+    for (int i = 0; i < 4; i++) {
+        char name[48];
+        snprintf(name, sizeof name, "%s%s", lstm ? "lstm." : "rnn.", cell[i].suffix);
+        if (!zoo_expect_tensor(ctx, ck, name, cell[i].rank, cell[i].shape))
+            return false;
+    }
+    return zoo_expect_linear_stack(ctx, ck, (int64_t[]){hidden, v[3]}, 2, 1);
+}
+
+static clg_model *recurrent_from_metadata(clg_context *ctx, const zoo_checkpoint *ck)
+{
+    int64_t v[4];
+    if (!recurrent_arch(ctx, ck, v))
+        return NULL;
+    return clg_zoo_recurrent_create(ctx, clg_safetensors_metadata(ck->st, "model"), v[0], v[1],
+                                    v[2], v[3], 0);
+}
+
+const zoo_kind zoo_kind_rnn = {.name = "rnn",
+                               .forward = recurrent_forward,
+                               .check = recurrent_check,
+                               .from_metadata = recurrent_from_metadata,
+                               .destroy = recurrent_destroy};
+const zoo_kind zoo_kind_lstm = {.name = "lstm",
+                                .forward = recurrent_forward,
+                                .check = recurrent_check,
+                                .from_metadata = recurrent_from_metadata,
+                                .destroy = recurrent_destroy};
 
 /* ---- the character-level language model ---- */
 
@@ -240,3 +314,8 @@ CLG_API clg_status clg_charlstm_sample(clg_charlstm *m, const int32_t *prime, in
     clg_grad_set_enabled(ctx, previous);
     return status;
 }
+
+/* A checkpoint's "model" may say "charlstm", but it is no clg_model: `clgrad
+ * train charlstm --load` reads it, and clg_model_from_checkpoint says so. */
+extern const zoo_kind zoo_kind_charlstm;
+const zoo_kind zoo_kind_charlstm = {.name = "charlstm"};

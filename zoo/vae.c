@@ -134,3 +134,8 @@ CLG_API clg_tensor *clg_vae_loss(clg_vae *vae, clg_tensor *x, clg_tensor *eps,
         *kl = divergence;
     return clg_add(rec, divergence);
 }
+
+/* A checkpoint's "model" may say "vae", but it is no clg_model: `clgrad
+ * train vae --load` reads it, and clg_model_from_checkpoint says so. */
+extern const zoo_kind zoo_kind_vae;
+const zoo_kind zoo_kind_vae = {.name = "vae"};

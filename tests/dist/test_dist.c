@@ -18,6 +18,7 @@
 #include <mpi.h>
 
 #include "clgrad/dist.h"
+#include "lecture/lecture.h"
 #include "support.h"
 
 #define STEPS 10
@@ -243,14 +244,14 @@ static clg_model *make_autoencoder(clg_context *ctx, uint64_t seed)
     return clg_zoo_autoencoder_create(ctx, AE_FEATURES, (const int64_t[]){100, 100}, 2, 15, seed);
 }
 
-static void check_autoencoder(int64_t batch, int64_t rows, clg_noise noise, const char *what)
+static void check_autoencoder(int64_t batch, int64_t rows, lecture_noise noise, const char *what)
 {
     clg_context *ctx = test_context();
     float *x = malloc((size_t)(rows * AE_FEATURES) * sizeof *x);
     int32_t *normal = calloc((size_t)rows, sizeof *normal);
     ck_assert(x && normal);
     test_random(x, (size_t)(rows * AE_FEATURES), 13, 0.0f, 1.0f);
-    clg_autoencoder_options o = clg_autoencoder_options_default();
+    lecture_autoencoder_options o = lecture_autoencoder_options_default();
     o.batch = batch;
     o.seed = 9;
     o.noise = noise;
@@ -259,11 +260,11 @@ static void check_autoencoder(int64_t batch, int64_t rows, clg_noise noise, cons
     /* One process: the whole batch. */
     clg_model *ref = make_autoencoder(ctx, 5);
     ck_assert_msg(ref != NULL, "%s", clg_context_error(ctx));
-    clg_autoencoder_trainer *ref_trainer = clg_autoencoder_trainer_create(ref, x, normal, rows, &o);
+    lecture_autoencoder_trainer *ref_trainer = lecture_autoencoder_trainer_create(ref, x, normal, rows, &o);
     ck_assert_msg(ref_trainer != NULL, "%s", clg_context_error(ctx));
     double want[AE_EPOCHS];
     for (int e = 0; e < AE_EPOCHS; e++)
-        ck_assert_msg(clg_autoencoder_train_epoch(ref_trainer, &want[e]) == CLG_STATUS_OK, "%s",
+        ck_assert_msg(lecture_autoencoder_train_epoch(ref_trainer, &want[e]) == CLG_STATUS_OK, "%s",
                       clg_context_error(ctx));
 
     /* The ranks, rank 1 from other weights that the broadcast replaces. */
@@ -276,11 +277,11 @@ static void check_autoencoder(int64_t batch, int64_t rows, clg_noise noise, cons
     o.ranks = world_size;
     o.reduce_gradients = sum_gradients;
     o.reduce_arg = dist;
-    clg_autoencoder_trainer *trainer = clg_autoencoder_trainer_create(model, x, normal, rows, &o);
+    lecture_autoencoder_trainer *trainer = lecture_autoencoder_trainer_create(model, x, normal, rows, &o);
     ck_assert_msg(trainer != NULL, "%s", clg_context_error(ctx));
     double got[AE_EPOCHS];
     for (int e = 0; e < AE_EPOCHS; e++) {
-        ck_assert_msg(clg_autoencoder_train_epoch(trainer, &got[e]) == CLG_STATUS_OK, "%s",
+        ck_assert_msg(lecture_autoencoder_train_epoch(trainer, &got[e]) == CLG_STATUS_OK, "%s",
                       clg_context_error(ctx));
         ck_assert_msg(clg_dist_sum(dist, &got[e], 1) == CLG_STATUS_OK, "%s",
                       clg_context_error(ctx));
@@ -310,15 +311,15 @@ static void check_autoencoder(int64_t batch, int64_t rows, clg_noise noise, cons
 
     /* Several ranks without a reduction would train apart: refused. */
     o.reduce_gradients = NULL;
-    ck_assert_ptr_null(clg_autoencoder_trainer_create(model, x, normal, rows, &o));
+    ck_assert_ptr_null(lecture_autoencoder_trainer_create(model, x, normal, rows, &o));
     ck_assert_msg(strstr(clg_context_error(ctx), "reduce_gradients") != NULL, "%s",
                   clg_context_error(ctx));
     clg_context_clear_error(ctx);
 
-    clg_autoencoder_trainer_destroy(trainer);
+    lecture_autoencoder_trainer_destroy(trainer);
     clg_dist_destroy(dist);
     clg_model_destroy(model);
-    clg_autoencoder_trainer_destroy(ref_trainer);
+    lecture_autoencoder_trainer_destroy(ref_trainer);
     clg_model_destroy(ref);
     free(normal);
     free(x);
@@ -328,7 +329,7 @@ static void check_autoencoder(int64_t batch, int64_t rows, clg_noise noise, cons
 /* 1280 rows: five batches of 256 per epoch, split 128 + 128. */
 START_TEST(test_dist_autoencoder_matches_one_process)
 {
-    check_autoencoder(256, 5 * 256, CLG_NOISE_NONE, "autoencoder, global batch 256");
+    check_autoencoder(256, 5 * 256, LECTURE_NOISE_NONE, "autoencoder, global batch 256");
 }
 END_TEST
 
@@ -337,7 +338,7 @@ END_TEST
  * from the middle of the batch's. */
 START_TEST(test_dist_autoencoder_uneven_batches)
 {
-    check_autoencoder(255, 4 * 255 + 101, CLG_NOISE_MASK,
+    check_autoencoder(255, 4 * 255 + 101, LECTURE_NOISE_MASK,
                       "masking autoencoder, global batches 255 and 101");
 }
 END_TEST

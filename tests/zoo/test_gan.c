@@ -1,10 +1,7 @@
-/* tests/zoo/test_gan.c: the GAN (zoo/gan.c): the first rounds of the game
- * against PyTorch from the same weights and the same noise, both players'
- * losses, for the MLP (minimax) and DCGAN (non-saturating) architectures
- * (tools/golden/gen_gan.py); the losses moving as the minimax game says
- * (each player's step lowers its own loss and the generator's step raises
- * the discriminator's); the value at the start near -log 4; shapes; the
- * steady state; bad arguments. */
+/* tests/zoo/test_gan.c: the GAN model (zoo/gan.c): shapes and ranges of
+ * both players, the noise stream, the two losses as tensors agreeing with
+ * clg_gan_losses on host arrays, bad arguments. Its training, against
+ * PyTorch, is tests/lecture/test_gan.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,171 +9,13 @@
 
 #include "support.h"
 
-#define STEPS 6
-#define BATCH 8
+#define BATCH 3
 #define NOISE 8
 #define PIXELS 784
 
-static void load(const clg_safetensors *st, const char *prefix, const clg_params *params)
-{
-    for (size_t i = 0; i < clg_params_count(params); i++) {
-        clg_tensor *t = clg_params_tensor(params, i);
-        char name[128];
-        snprintf(name, sizeof name, "%s%s", prefix, clg_params_name(params, i));
-        int64_t shape[CLG_MAX_RANK];
-        for (int d = 0; d < clg_tensor_rank(t); d++)
-            shape[d] = clg_tensor_dim(t, d);
-        const void *data = test_fixture_get(st, "gan_steps", name, clg_tensor_rank(t), shape);
-        ck_assert_int_eq(clg_tensor_upload(t, data, (size_t)clg_tensor_numel(t)), CLG_STATUS_OK);
-    }
-}
-
-/* The fixture's GAN of `arch` ("mlp": hidden 16; "dcgan": 4 channels). */
-static clg_gan *fixture_gan(clg_context *ctx, const clg_safetensors *st, clg_gan_arch arch)
-{
-    const char *name = arch == CLG_GAN_MLP ? "mlp" : "dcgan";
-    clg_gan *gan = clg_gan_create(ctx, arch, NOISE, arch == CLG_GAN_MLP ? 16 : 4, 3);
-    ck_assert_msg(gan != NULL, "%s", clg_context_error(ctx));
-    char prefix[32];
-    snprintf(prefix, sizeof prefix, "%s.g.", name);
-    load(st, prefix, clg_gan_generator_params(gan));
-    snprintf(prefix, sizeof prefix, "%s.d.", name);
-    load(st, prefix, clg_gan_discriminator_params(gan));
-    return gan;
-}
-
-/* Adam with the DCGAN paper's lr 2e-4 and beta1 0.5. */
-static clg_optim *adam(clg_context *ctx, const clg_params *params)
-{
-    clg_optim_options o = clg_optim_options_default(CLG_OPTIM_ADAM);
-    o.lr = 2e-4f;
-    o.beta1 = 0.5f;
-    clg_optim *opt = clg_optim_create(ctx, params, &o);
-    ck_assert_msg(opt != NULL, "%s", clg_context_error(ctx));
-    return opt;
-}
-
-static void check_steps(clg_context *ctx, const clg_safetensors *st, clg_gan_arch arch,
-                        clg_gan_loss loss)
-{
-    const char *name = arch == CLG_GAN_MLP ? "mlp" : "dcgan";
-    char key[64];
-    const float *x = test_fixture_get(st, "gan_steps", "x", 3, (int64_t[]){STEPS, BATCH, PIXELS});
-    snprintf(key, sizeof key, "%s.z_d", name);
-    const float *z_d = test_fixture_get(st, "gan_steps", key, 3, (int64_t[]){STEPS, BATCH, NOISE});
-    snprintf(key, sizeof key, "%s.z_g", name);
-    const float *z_g = test_fixture_get(st, "gan_steps", key, 3, (int64_t[]){STEPS, BATCH, NOISE});
-    snprintf(key, sizeof key, "%s.d_loss", name);
-    const float *want_d = test_fixture_get(st, "gan_steps", key, 1, (int64_t[]){STEPS});
-    snprintf(key, sizeof key, "%s.g_loss", name);
-    const float *want_g = test_fixture_get(st, "gan_steps", key, 1, (int64_t[]){STEPS});
-    clg_gan *gan = fixture_gan(ctx, st, arch);
-    clg_optim *d_opt = adam(ctx, clg_gan_discriminator_params(gan));
-    clg_optim *g_opt = adam(ctx, clg_gan_generator_params(gan));
-    float d[STEPS], g[STEPS];
-    for (int s = 0; s < STEPS; s++) {
-        ck_assert_msg(clg_gan_train_discriminator(gan, d_opt, x + s * BATCH * PIXELS, BATCH,
-                                                  z_d + s * BATCH * NOISE, &d[s]) == CLG_STATUS_OK,
-                      "%s", clg_context_error(ctx));
-        ck_assert_msg(clg_gan_train_generator(gan, g_opt, BATCH, z_g + s * BATCH * NOISE, loss,
-                                              &g[s]) == CLG_STATUS_OK,
-                      "%s", clg_context_error(ctx));
-    }
-    double worst = 0;
-    for (int s = 0; s < STEPS; s++)
-        worst = fmax(worst, fmax(fabs(d[s] - want_d[s]) / fabs(want_d[s]),
-                                 fabs(g[s] - want_g[s]) / fabs(want_g[s])));
-    printf("gan %s: d_loss %.4f -> %.4f, g_loss %.4f -> %.4f; largest relative difference from "
-           "PyTorch over %d rounds %.2g\n",
-           name, (double)d[0], (double)d[STEPS - 1], (double)g[0], (double)g[STEPS - 1], STEPS,
-           worst);
-    fflush(stdout);
-    test_assert_close(d, want_d, STEPS, test_tol_get("loss_curve"), "d_loss");
-    test_assert_close(g, want_g, STEPS, test_tol_get("loss_curve"), "g_loss");
-    /* the device-side sums saw the same losses */
-    float d_mean, g_mean, d_sum = 0, g_sum = 0;
-    for (int s = 0; s < STEPS; s++) {
-        d_sum += d[s];
-        g_sum += g[s];
-    }
-    ck_assert_int_eq(clg_gan_mean_losses(gan, &d_mean, &g_mean), CLG_STATUS_OK);
-    ck_assert_msg(fabsf(d_mean - d_sum / STEPS) <= 1e-6f * fabsf(d_sum) &&
-                      fabsf(g_mean - g_sum / STEPS) <= 1e-6f * fabsf(g_sum),
-                  "mean losses %g %g, want %g %g", (double)d_mean, (double)g_mean,
-                  (double)(d_sum / STEPS), (double)(g_sum / STEPS));
-    ck_assert_int_eq(clg_gan_mean_losses(gan, &d_mean, NULL), CLG_STATUS_OK);
-    ck_assert(isnan(d_mean)); /* no steps since the last read */
-    clg_optim_destroy(d_opt);
-    clg_optim_destroy(g_opt);
-    clg_gan_destroy(gan);
-}
-
-START_TEST(test_gan_first_steps_match_pytorch)
-{
-    clg_context *ctx = test_context();
-    clg_safetensors *st = test_golden_open(ctx, "gan_steps");
-    check_steps(ctx, st, CLG_GAN_MLP, CLG_GAN_MINIMAX);
-    check_steps(ctx, st, CLG_GAN_DCGAN, CLG_GAN_NONSATURATING);
-    clg_safetensors_destroy(st);
-    clg_context_destroy(ctx);
-}
-END_TEST
-
-/* The game, round by round on a fixed (real, z): D's step raises V, i.e.
- * lowers d_loss = -V; G's step lowers its own loss and so raises d_loss on
- * the fakes, D being fixed. At the start D knows nothing, D(.) is near 1/2
- * and d_loss near log 4 = -V at the game's equilibrium. */
-static void check_game(clg_context *ctx, const clg_safetensors *st, clg_gan_arch arch,
-                       clg_gan_loss loss)
-{
-    const float *x = test_fixture_get(st, "gan_steps", "x", 3, (int64_t[]){STEPS, BATCH, PIXELS});
-    const float *z =
-        test_fixture_get(st, "gan_steps", arch == CLG_GAN_MLP ? "mlp.z_d" : "dcgan.z_d", 3,
-                         (int64_t[]){STEPS, BATCH, NOISE});
-    clg_gan *gan = fixture_gan(ctx, st, arch);
-    clg_optim *d_opt = adam(ctx, clg_gan_discriminator_params(gan));
-    clg_optim *g_opt = adam(ctx, clg_gan_generator_params(gan));
-    float d0, g0, d1, g1, d2, g2;
-    ck_assert_int_eq(clg_gan_losses(gan, x, BATCH, z, loss, &d0, &g0), CLG_STATUS_OK);
-    ck_assert_msg(fabs(d0 - log(4.0)) < 0.1, "d_loss at the start %g, not near log 4", (double)d0);
-    for (int round = 0; round < 3; round++) {
-        ck_assert_int_eq(clg_gan_train_discriminator(gan, d_opt, x, BATCH, z, NULL), 0);
-        ck_assert_int_eq(clg_gan_losses(gan, x, BATCH, z, loss, &d1, &g1), CLG_STATUS_OK);
-        ck_assert_msg(d1 < d0, "round %d: D's step moved d_loss %g -> %g", round, (double)d0,
-                      (double)d1);
-        ck_assert_msg(g1 > g0, "round %d: D's step moved g_loss %g -> %g", round, (double)g0,
-                      (double)g1);
-        ck_assert_int_eq(clg_gan_train_generator(gan, g_opt, BATCH, z, loss, NULL), 0);
-        ck_assert_int_eq(clg_gan_losses(gan, x, BATCH, z, loss, &d2, &g2), CLG_STATUS_OK);
-        ck_assert_msg(g2 < g1, "round %d: G's step moved g_loss %g -> %g", round, (double)g1,
-                      (double)g2);
-        ck_assert_msg(d2 > d1, "round %d: G's step moved d_loss %g -> %g", round, (double)d1,
-                      (double)d2);
-        if (loss == CLG_GAN_MINIMAX) /* mean log(1 - D(G(z))) < 0 */
-            ck_assert(g2 < 0.0f);
-        d0 = d2;
-        g0 = g2;
-    }
-    clg_optim_destroy(d_opt);
-    clg_optim_destroy(g_opt);
-    clg_gan_destroy(gan);
-}
-
-START_TEST(test_gan_losses_move_as_the_game_says)
-{
-    clg_context *ctx = test_context();
-    clg_safetensors *st = test_golden_open(ctx, "gan_steps");
-    check_game(ctx, st, CLG_GAN_MLP, CLG_GAN_MINIMAX);
-    check_game(ctx, st, CLG_GAN_DCGAN, CLG_GAN_NONSATURATING);
-    clg_safetensors_destroy(st);
-    clg_context_destroy(ctx);
-}
-END_TEST
-
-/* generate gives (N, 784) in (-1, 1) and discriminate (N, 1); with device
- * noise a round of both steps allocates nothing and builds nothing once
- * warm. */
-START_TEST(test_gan_shapes_and_steady_state)
+/* generate gives (N, 784) in (-1, 1), discriminate (N, 1), and the noise
+ * stream (N, noise) moves on between draws. */
+START_TEST(test_gan_shapes)
 {
     clg_context *ctx = test_context();
     for (int arch = CLG_GAN_MLP; arch <= CLG_GAN_DCGAN; arch++) {
@@ -184,39 +23,67 @@ START_TEST(test_gan_shapes_and_steady_state)
         ck_assert_msg(gan != NULL, "%s", clg_context_error(ctx));
         ck_assert_int_eq(clg_gan_noise(gan), NOISE);
         clg_step_begin(ctx);
-        clg_tensor *z = clg_randn(ctx, 2, (int64_t[]){3, NOISE}, 1, 0);
+        clg_tensor *z = clg_gan_draw_noise(gan, BATCH);
+        ck_assert_msg(z != NULL, "%s", clg_context_error(ctx));
+        ck_assert_int_eq(clg_tensor_dim(z, 0), BATCH);
+        ck_assert_int_eq(clg_tensor_dim(z, 1), NOISE);
+        float *first = test_download(z), *second = test_download(clg_gan_draw_noise(gan, BATCH));
+        ck_assert(memcmp(first, second, BATCH * NOISE * sizeof *first) != 0);
+        free(first);
+        free(second);
         clg_tensor *images = clg_gan_generate(gan, z, false);
         ck_assert_msg(images != NULL, "%s", clg_context_error(ctx));
         ck_assert_int_eq(clg_tensor_dim(images, 1), PIXELS);
         float *v = test_download(images);
-        for (int i = 0; i < 3 * PIXELS; i++)
+        for (int i = 0; i < BATCH * PIXELS; i++)
             ck_assert(v[i] > -1.0f && v[i] < 1.0f);
         free(v);
         clg_tensor *logits = clg_gan_discriminate(gan, images);
-        ck_assert_int_eq(clg_tensor_dim(logits, 0), 3);
+        ck_assert_int_eq(clg_tensor_dim(logits, 0), BATCH);
         ck_assert_int_eq(clg_tensor_dim(logits, 1), 1);
         clg_step_end(ctx);
-
-        clg_optim *d_opt = adam(ctx, clg_gan_discriminator_params(gan));
-        clg_optim *g_opt = adam(ctx, clg_gan_generator_params(gan));
-        float *real = calloc(BATCH * PIXELS, sizeof *real);
-        clg_counters before = {0}, after;
-        for (int round = 0; round < 3; round++) {
-            if (round == 2)
-                clg_counters_get(ctx, &before);
-            ck_assert_int_eq(clg_gan_train_discriminator(gan, d_opt, real, BATCH, NULL, NULL), 0);
-            ck_assert_int_eq(
-                clg_gan_train_generator(gan, g_opt, BATCH, NULL, CLG_GAN_NONSATURATING, NULL), 0);
-        }
-        clg_counters_get(ctx, &after);
-        ck_assert_uint_eq(after.device_allocations, before.device_allocations);
-        ck_assert_uint_eq(after.program_builds, before.program_builds);
-        ck_assert_uint_eq(after.host_syncs, before.host_syncs);
-        free(real);
-        clg_optim_destroy(d_opt);
-        clg_optim_destroy(g_opt);
         clg_gan_destroy(gan);
     }
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* The losses as step tensors are clg_gan_losses' on the same real images
+ * (mapped from [0, 1] to [-1, 1]) and noise, for both losses of G. */
+START_TEST(test_gan_loss_tensors_match_host_losses)
+{
+    clg_context *ctx = test_context();
+    float real[BATCH * PIXELS], z[BATCH * NOISE];
+    test_random(real, BATCH * PIXELS, 1, 0.0f, 1.0f);
+    test_random(z, BATCH * NOISE, 2, -1.0f, 1.0f);
+    for (int arch = CLG_GAN_MLP; arch <= CLG_GAN_DCGAN; arch++)
+        for (int loss = CLG_GAN_MINIMAX; loss <= CLG_GAN_NONSATURATING; loss++) {
+            clg_gan *gan = clg_gan_create(ctx, (clg_gan_arch)arch, NOISE, 4, 7);
+            float want_d, want_g, got_d, got_g;
+            ck_assert_int_eq(
+                clg_gan_losses(gan, real, BATCH, z, (clg_gan_loss)loss, &want_d, &want_g),
+                CLG_STATUS_OK);
+            bool grad = clg_grad_set_enabled(ctx, false);
+            clg_step_begin(ctx);
+            clg_tensor *x = clg_affine(
+                clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (int64_t[]){BATCH, PIXELS}, real), 2.0f,
+                -1.0f);
+            clg_tensor *fake = clg_gan_generate(
+                gan, clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (int64_t[]){BATCH, NOISE}, z),
+                true);
+            ck_assert_int_eq(clg_tensor_item(clg_gan_discriminator_loss(gan, x, fake), &got_d),
+                             CLG_STATUS_OK);
+            ck_assert_int_eq(
+                clg_tensor_item(clg_gan_generator_loss(gan, fake, (clg_gan_loss)loss), &got_g),
+                CLG_STATUS_OK);
+            clg_step_end(ctx);
+            clg_grad_set_enabled(ctx, grad);
+            ck_assert_msg(fabsf(got_d - want_d) <= 1e-6f * fabsf(want_d) &&
+                              fabsf(got_g - want_g) <= 1e-6f * fabsf(want_g),
+                          "arch %d loss %d: d %g g %g, clg_gan_losses %g %g", arch, loss,
+                          (double)got_d, (double)got_g, (double)want_d, (double)want_g);
+            clg_gan_destroy(gan);
+        }
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -233,22 +100,21 @@ START_TEST(test_gan_bad_input)
     ck_assert_ptr_null(clg_gan_create(ctx, CLG_GAN_MLP, 0, 4, 1));
     clg_context_clear_error(ctx);
     clg_gan *gan = clg_gan_create(ctx, CLG_GAN_MLP, NOISE, 4, 1);
-    clg_optim *opt = adam(ctx, clg_gan_generator_params(gan));
-    ck_assert_int_eq(clg_gan_train_generator(gan, opt, 0, NULL, CLG_GAN_MINIMAX, NULL),
-                     CLG_STATUS_INVALID_ARGUMENT);
-    ck_assert_str_eq(clg_context_error(ctx),
-                     "clg_gan_train_generator: batch 0 and loss 0; expected a batch >= 1 and "
-                     "CLG_GAN_MINIMAX or CLG_GAN_NONSATURATING");
+    clg_step_begin(ctx);
+    ck_assert_ptr_null(clg_gan_draw_noise(gan, 0));
+    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
     clg_context_clear_error(ctx);
-    ck_assert_int_eq(clg_gan_train_generator(gan, opt, 4, NULL, (clg_gan_loss)3, NULL),
-                     CLG_STATUS_INVALID_ARGUMENT);
+    clg_tensor *fake = clg_gan_generate(gan, clg_gan_draw_noise(gan, 2), true);
+    ck_assert_ptr_null(clg_gan_generator_loss(gan, fake, (clg_gan_loss)3));
+    ck_assert_str_eq(clg_context_error(ctx), "clg_gan_generator_loss: loss 3; expected "
+                                             "CLG_GAN_MINIMAX or CLG_GAN_NONSATURATING");
     clg_context_clear_error(ctx);
-    ck_assert_int_eq(clg_gan_train_discriminator(gan, opt, NULL, 4, NULL, NULL),
+    clg_step_end(ctx);
+    float d;
+    ck_assert_int_eq(clg_gan_losses(gan, NULL, 4, NULL, CLG_GAN_MINIMAX, &d, NULL),
                      CLG_STATUS_INVALID_ARGUMENT);
-    ck_assert_str_eq(clg_context_error(ctx),
-                     "clg_gan_train_discriminator: no real images (real is NULL)");
+    ck_assert_ptr_nonnull(strstr(clg_context_error(ctx), "real images NULL"));
     clg_context_clear_error(ctx);
-    clg_optim_destroy(opt);
     clg_gan_destroy(gan);
     clg_gan_destroy(NULL);
     clg_context_destroy(ctx);
@@ -259,9 +125,8 @@ int main(void)
 {
     Suite *s = suite_create("zoo/gan");
     TCase *tc = tcase_create("gan");
-    tcase_add_test(tc, test_gan_first_steps_match_pytorch);
-    tcase_add_test(tc, test_gan_losses_move_as_the_game_says);
-    tcase_add_test(tc, test_gan_shapes_and_steady_state);
+    tcase_add_test(tc, test_gan_shapes);
+    tcase_add_test(tc, test_gan_loss_tensors_match_host_losses);
     tcase_add_test(tc, test_gan_bad_input);
     suite_add_tcase(s, tc);
     return test_run(s);

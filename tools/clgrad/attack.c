@@ -1,6 +1,6 @@
 /* tools/clgrad/attack.c: `clgrad attack fgsm`, the lecture's adversarial
  * examples: clean versus adversarial test accuracy per eps (the attack is
- * clg_fgsm_evaluate, on the device), and with --out a PNG grid (plot.h) of a
+ * lecture_fgsm_evaluate, on the device), and with --out a PNG grid (plot.h) of a
  * few originals, their perturbations and the adversarial images, each
  * captioned with its predicted class. */
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lecture/lecture.h"
 #include "plot.h"
 
 #define MAX_EPS 16
@@ -94,8 +95,8 @@ static bool write_grid(clg_context *ctx, clg_model *model, const clg_dataset *te
     bool ok = adv_pred && adv && cells && text && captions;
     if (!ok)
         cli_error("out of host memory for the grid");
-    if (ok &&
-        clg_fgsm_batch(model, x, labels, N, eps, n_eps, clean, adv_pred, adv) != CLG_STATUS_OK) {
+    if (ok && lecture_fgsm_batch(model, x, labels, N, eps, n_eps, clean, adv_pred, adv) !=
+                  CLG_STATUS_OK) {
         cli_context_error(ctx);
         ok = false;
     }
@@ -225,7 +226,7 @@ int cli_attack(int argc, char **argv)
     printf("fgsm on model %s %s from %s, %s\n", clg_model_kind(model), clg_model_arch(model), load,
            clg_context_device_name(ctx));
     double clean = 0.0, adv[MAX_EPS];
-    if (clg_fgsm_evaluate(model, test, count, 500, eps, n_eps, &clean, adv) != CLG_STATUS_OK)
+    if (lecture_fgsm_evaluate(model, test, count, 500, eps, n_eps, &clean, adv) != CLG_STATUS_OK)
         goto fail;
     int64_t n = count > 0 && count < clg_dataset_size(test) ? count : clg_dataset_size(test);
     printf("%lld test images: clean accuracy %.2f%%\n", (long long)n, 100.0 * clean);

@@ -217,7 +217,7 @@ static clg_status reduce_gradients(void *arg)
     return clg_dist_wait(dist.dist);
 }
 
-void cli_dist_autoencoder(clg_autoencoder_options *options)
+void cli_dist_autoencoder(lecture_autoencoder_options *options)
 {
     if (!dist.dist)
         return;
@@ -385,7 +385,7 @@ int64_t cli_dist_gather(const clg_dataset *data, const int64_t *indices, int64_t
 }
 
 void cli_dist_wait(void) {}
-void cli_dist_autoencoder(clg_autoencoder_options *options) { (void)options; }
+void cli_dist_autoencoder(lecture_autoencoder_options *options) { (void)options; }
 
 void cli_dist_range(int64_t n, int64_t *first, int64_t *count)
 {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "clgrad/clgrad.h"
+#include "lecture/lecture.h"
 
 /* First thing in main, for every command; parallel: whether this command
  * line trains data-parallel under mpirun (main's table asks the command:
@@ -50,7 +51,7 @@ void cli_dist_wait(void);
 /* The autoencoder trainer runs its own steps: fills options' rank, ranks
  * and reduce_gradients (the gradients summed, as its loss is a sum over
  * rows; the steps timed for cli_dist_note). Nothing without MPI. */
-void cli_dist_autoencoder(clg_autoencoder_options *options);
+void cli_dist_autoencoder(lecture_autoencoder_options *options);
 
 /* This rank's slice of n samples for evaluation. */
 void cli_dist_range(int64_t n, int64_t *first, int64_t *count);

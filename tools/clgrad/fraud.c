@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "dist_cli.h"
+#include "lecture/lecture.h"
 #include "plot.h"
 
 /* Rows per scoring batch: under mpirun each rank scores whole batches. */
@@ -61,7 +62,7 @@ typedef struct fraud_options {
     int64_t batch;
     float lr;
     uint64_t seed;
-    clg_noise noise;
+    lecture_noise noise;
     float noise_level; /* < 0: the default for the kind */
     float threshold;
     bool has_threshold;
@@ -224,7 +225,7 @@ static int train_and_evaluate(const fraud_options *o)
     clg_context *ctx = NULL;
     clg_fraud_data *data = NULL;
     clg_model *model = NULL;
-    clg_autoencoder_trainer *trainer = NULL;
+    lecture_autoencoder_trainer *trainer = NULL;
     int64_t *train_idx = NULL, *test_idx = NULL;
     float *x_train = NULL, *x_test = NULL, *train_scores = NULL, *test_scores = NULL;
     int32_t *y_train = NULL, *y_test = NULL;
@@ -273,22 +274,22 @@ static int train_and_evaluate(const fraud_options *o)
     /* Under mpirun: rank 0's weights on every rank; prints its own message. */
     if (!cli_dist_attach(ctx, clg_model_params(model), o->batch, n_train))
         goto done;
-    clg_autoencoder_options options = clg_autoencoder_options_default();
+    lecture_autoencoder_options options = lecture_autoencoder_options_default();
     options.batch = o->batch;
     options.lr = o->lr;
     options.seed = o->seed;
     options.noise = o->noise;
-    options.noise_level = o->noise_level >= 0.0f       ? o->noise_level
-                          : o->noise == CLG_NOISE_MASK ? 0.1f
-                                                       : 0.05f;
+    options.noise_level = o->noise_level >= 0.0f           ? o->noise_level
+                          : o->noise == LECTURE_NOISE_MASK ? 0.1f
+                                                           : 0.05f;
     cli_dist_autoencoder(&options); /* this rank's share of each batch */
-    trainer = clg_autoencoder_trainer_create(model, x_train, y_train, n_train, &options);
+    trainer = lecture_autoencoder_trainer_create(model, x_train, y_train, n_train, &options);
     if (!trainer)
         goto fail;
     char noise_text[64] = "";
-    if (o->noise != CLG_NOISE_NONE)
+    if (o->noise != LECTURE_NOISE_NONE)
         snprintf(noise_text, sizeof noise_text, ", denoising (%s %g)",
-                 o->noise == CLG_NOISE_GAUSSIAN ? "gaussian sigma" : "mask p",
+                 o->noise == LECTURE_NOISE_GAUSSIAN ? "gaussian sigma" : "mask p",
                  (double)options.noise_level);
     printf("autoencoder %s (tanh), batch %lld, Adam lr %g%s, on %s\n", clg_model_arch(model),
            (long long)o->batch, (double)o->lr, noise_text, clg_context_device_name(ctx));
@@ -302,7 +303,7 @@ static int train_and_evaluate(const fraud_options *o)
         cli_live_line(
             "epoch %lld/%lld  training  ETA %.0f s", (long long)epoch + 1, (long long)o->epochs,
             epoch ? (start - training_start) / (double)epoch * (double)(o->epochs - epoch) : 0.0);
-        if (clg_autoencoder_train_epoch(trainer, &loss) != CLG_STATUS_OK ||
+        if (lecture_autoencoder_train_epoch(trainer, &loss) != CLG_STATUS_OK ||
             !cli_dist_sum(&loss, 1) || !cli_dist_epoch_end(NULL))
             goto fail;
         cli_live_clear();
@@ -344,7 +345,7 @@ static int train_and_evaluate(const fraud_options *o)
     if (o->plot_dir && cli_dist_leader()) {
         char title[128];
         snprintf(title, sizeof title, "fraud detection: %s autoencoder ROC",
-                 o->noise == CLG_NOISE_NONE ? "plain" : "denoising");
+                 o->noise == LECTURE_NOISE_NONE ? "plain" : "denoising");
         if (!write_plots(ctx, o->plot_dir, train_scores, n_train, test_scores, y_test, n_test, auc,
                          title, threshold, &counts))
             goto done;
@@ -355,7 +356,7 @@ fail:
     code = cli_context_error(ctx);
 done:
     cli_dist_detach();
-    clg_autoencoder_trainer_destroy(trainer);
+    lecture_autoencoder_trainer_destroy(trainer);
     clg_model_destroy(model);
     clg_fraud_data_destroy(data);
     clg_context_destroy(ctx);
@@ -428,9 +429,9 @@ int cli_fraud(int argc, char **argv)
         else if (strcmp(name, "--save") == 0)
             o.save = value;
         else if (strcmp(value, "gaussian") == 0)
-            o.noise = CLG_NOISE_GAUSSIAN;
+            o.noise = LECTURE_NOISE_GAUSSIAN;
         else if (strcmp(value, "mask") == 0)
-            o.noise = CLG_NOISE_MASK;
+            o.noise = LECTURE_NOISE_MASK;
         else {
             cli_error("--denoise: \"%s\" is not a kind of noise (gaussian, mask)", value);
             ok = false;
@@ -451,7 +452,7 @@ int cli_fraud(int argc, char **argv)
         return CLI_EXIT_FAILURE;
     if (o.synthesize > 0 && !cli_check_output("--out", o.out))
         return CLI_EXIT_FAILURE;
-    if (o.noise == CLG_NOISE_MASK && o.noise_level >= 1.0f) {
+    if (o.noise == LECTURE_NOISE_MASK && o.noise_level >= 1.0f) {
         cli_error("--noise: a masking probability must be below 1, got %g", (double)o.noise_level);
         return CLI_EXIT_USAGE;
     }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lecture/lecture.h"
 #include "plot.h"
 
 #define PIXELS 784
@@ -543,6 +544,7 @@ int cli_train_gan(int argc, char **argv)
     clg_gan *gan = NULL;
     clg_params *both = NULL; /* what --save writes and --load reads */
     clg_optim *d_opt = NULL, *g_opt = NULL;
+    lecture_gan_trainer *trainer = NULL;
     double *d_mean = calloc((size_t)o.epochs + 1, sizeof(double));
     double *g_mean = calloc((size_t)o.epochs + 1, sizeof(double));
     float *images = malloc(GRID * PIXELS * sizeof *images);
@@ -593,7 +595,8 @@ int cli_train_gan(int argc, char **argv)
     adam.beta1 = 0.5f; /* the DCGAN paper's: a shorter memory suits the moving game */
     d_opt = gan ? clg_optim_create(r.ctx, clg_gan_discriminator_params(gan), &adam) : NULL;
     g_opt = d_opt ? clg_optim_create(r.ctx, clg_gan_generator_params(gan), &adam) : NULL;
-    if (!g_opt)
+    trainer = g_opt ? lecture_gan_trainer_create(gan) : NULL;
+    if (!trainer)
         goto done;
     printf("GAN (%s, hidden %lld, noise %lld, %s generator loss) on %lld Fashion-MNIST images, "
            "batch %lld, Adam lr %g beta1 0.5\n",
@@ -611,7 +614,7 @@ int cli_train_gan(int argc, char **argv)
         clg_batcher_begin_epoch(r.batcher);
         cli_progress_begin_epoch(&progress);
         /* The losses are summed on the device and read only at the live
-         * line's redraws and the epoch's end: clg_gan_mean_losses gives the
+         * line's redraws and the epoch's end: lecture_gan_mean_losses gives the
          * mean since its last call, so the epoch's mean is the means
          * weighted by their steps. */
         double d_sum = 0.0, g_sum = 0.0;
@@ -619,13 +622,14 @@ int cli_train_gan(int argc, char **argv)
         float d = 0, g = 0;
         while (clg_batcher_next(r.batcher, &indices, &n)) {
             clg_dataset_gather(r.train, indices, n, r.x, r.labels);
-            if (clg_gan_train_discriminator(gan, d_opt, r.x, n, NULL, NULL) != CLG_STATUS_OK ||
-                clg_gan_train_generator(gan, g_opt, n, NULL, o.loss, NULL) != CLG_STATUS_OK)
+            if (lecture_gan_train_discriminator(trainer, d_opt, r.x, n, NULL, NULL) !=
+                    CLG_STATUS_OK ||
+                lecture_gan_train_generator(trainer, g_opt, n, NULL, o.loss, NULL) != CLG_STATUS_OK)
                 goto done;
             step++;
             seen += n;
             if (cli_progress_step(&progress)) {
-                if (clg_gan_mean_losses(gan, &d, &g) != CLG_STATUS_OK)
+                if (lecture_gan_mean_losses(trainer, &d, &g) != CLG_STATUS_OK)
                     goto done;
                 d_sum += (double)d * (double)(step - summed);
                 g_sum += (double)g * (double)(step - summed);
@@ -637,7 +641,7 @@ int cli_train_gan(int argc, char **argv)
             }
         }
         if (step > summed) {
-            if (clg_gan_mean_losses(gan, &d, &g) != CLG_STATUS_OK)
+            if (lecture_gan_mean_losses(trainer, &d, &g) != CLG_STATUS_OK)
                 goto done;
             d_sum += (double)d * (double)(step - summed);
             g_sum += (double)g * (double)(step - summed);
@@ -687,6 +691,7 @@ int cli_train_gan(int argc, char **argv)
 done:
     if (code == CLI_EXIT_FAILURE && r.ctx && clg_context_status(r.ctx) != CLG_STATUS_OK)
         cli_context_error(r.ctx);
+    lecture_gan_trainer_destroy(trainer);
     clg_optim_destroy(d_opt);
     clg_optim_destroy(g_opt);
     clg_params_destroy(both);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lecture/lecture.h"
 #include "plot.h"
 
 static const char lecture_usage[] =
@@ -143,8 +144,8 @@ static int run_perceptron(clg_context *ctx, const lecture_options *o)
         i++;
     }
     float w[3];
-    clg_perceptron_result r;
-    if (clg_perceptron_train(ctx, x, t, n, 2, 1.0f, max_epochs, w, &r) != CLG_STATUS_OK)
+    lecture_perceptron_result r;
+    if (lecture_perceptron_train(ctx, x, t, n, 2, 1.0f, max_epochs, w, &r) != CLG_STATUS_OK)
         return cli_context_error(ctx);
     printf("perceptron: %lld points in [-1, 1]^2, t = sign(%.1f + %.1f x1 %+.1f x2)", (long long)n,
            u[0], u[1], u[2]);
@@ -220,21 +221,21 @@ static int run_discriminant(clg_context *ctx, const lecture_options *o, bool qua
         y[i] = k;
     }
     const char *name = quadratic ? "QDA" : "LDA";
-    clg_discriminant *model = clg_discriminant_fit(ctx, x, y, n, 2, quadratic);
-    if (!model || clg_discriminant_predict(model, x, n, NULL, NULL, pred) != CLG_STATUS_OK)
+    lecture_discriminant *model = lecture_discriminant_fit(ctx, x, y, n, 2, quadratic);
+    if (!model || lecture_discriminant_predict(model, x, n, NULL, NULL, pred) != CLG_STATUS_OK)
         return cli_context_error(ctx);
     int64_t correct = 0;
     for (int64_t i = 0; i < n; i++)
         correct += pred[i] == y[i];
     float means[4];
-    clg_discriminant_means(model, means);
+    lecture_discriminant_means(model, means);
     printf("%s: %lld points per class, class 0 ~ N((0, 0), S0), class 1 ~ N((2, 1), S1)%s\n", name,
            (long long)per_class, quadratic ? "" : ", S0 = S1");
     printf("  estimated means: mu0 = (%.3f, %.3f), mu1 = (%.3f, %.3f)\n", means[0], means[1],
            means[2], means[3]);
     if (!quadratic) {
         float w[2], b;
-        clg_discriminant_linear(model, w, &b);
+        lecture_discriminant_linear(model, w, &b);
         printf("  P(t=1|x) = sigmoid(w.x + b): w = (%.3f, %.3f), b = %.3f\n", w[0], w[1], b);
     } else {
         printf("  P(t=1|x) = sigmoid of a quadratic score (one covariance per class)\n");
@@ -257,8 +258,9 @@ static int run_discriminant(clg_context *ctx, const lecture_options *o, bool qua
                 gx[2 * (j * GRID + i) + 1] =
                     (float)(grid.y0 + (grid.y1 - grid.y0) * j / (GRID - 1));
             }
-        if (clg_discriminant_predict(model, gx, GRID * GRID, NULL, field, NULL) != CLG_STATUS_OK) {
-            clg_discriminant_destroy(model);
+        if (lecture_discriminant_predict(model, gx, GRID * GRID, NULL, field, NULL) !=
+            CLG_STATUS_OK) {
+            lecture_discriminant_destroy(model);
             return cli_context_error(ctx);
         }
         char path[4096], note[96], title[64], file[16];
@@ -273,7 +275,7 @@ static int run_discriminant(clg_context *ctx, const lecture_options *o, bool qua
             !plot_done(plot_decision(path, &axes, px, py, y, n, names, &grid, 0.5f), path))
             code = CLI_EXIT_FAILURE;
     }
-    clg_discriminant_destroy(model);
+    lecture_discriminant_destroy(model);
     free(x);
     free(px);
     free(py);
@@ -307,8 +309,8 @@ static int run_exam(clg_context *ctx, const lecture_options *o)
         cli_error("out of host memory");
         return CLI_EXIT_FAILURE;
     }
-    const float truth[3] = {CLG_EXAM_TRUE_W0, CLG_EXAM_TRUE_W1, CLG_EXAM_TRUE_W2};
-    if (clg_exam_generate(ctx, n, NULL, o->seed, x, t) != CLG_STATUS_OK)
+    const float truth[3] = {LECTURE_EXAM_TRUE_W0, LECTURE_EXAM_TRUE_W1, LECTURE_EXAM_TRUE_W2};
+    if (lecture_exam_generate(ctx, n, NULL, o->seed, x, t) != CLG_STATUS_OK)
         return cli_context_error(ctx);
     int64_t passed = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -316,9 +318,9 @@ static int run_exam(clg_context *ctx, const lecture_options *o)
         py[i] = x[2 * i + 1];
         passed += t[i];
     }
-    clg_logistic_options gd = clg_logistic_options_default();
+    lecture_logistic_options gd = lecture_logistic_options_default();
     gd.seed = o->seed;
-    clg_logistic_options sgd = gd;
+    lecture_logistic_options sgd = gd;
     sgd.batch = o->batch ? o->batch : 32;
     sgd.epochs = o->epochs ? (int)o->epochs : 40;
     sgd.lr = 0.1f;
@@ -329,8 +331,8 @@ static int run_exam(clg_context *ctx, const lecture_options *o)
     }
     float w_gd[3], w_sgd[3], loss_gd, loss_sgd;
     double acc_gd, acc_sgd;
-    if (clg_logistic_fit(ctx, x, t, n, 2, &gd, w_gd, &loss_gd, &acc_gd) != CLG_STATUS_OK ||
-        clg_logistic_fit(ctx, x, t, n, 2, &sgd, w_sgd, &loss_sgd, &acc_sgd) != CLG_STATUS_OK)
+    if (lecture_logistic_fit(ctx, x, t, n, 2, &gd, w_gd, &loss_gd, &acc_gd) != CLG_STATUS_OK ||
+        lecture_logistic_fit(ctx, x, t, n, 2, &sgd, w_sgd, &loss_sgd, &acc_sgd) != CLG_STATUS_OK)
         return cli_context_error(ctx);
     printf("student exam (synthetic): %lld students, hours studied and slept in [0, 10), %lld "
            "passed\n",
@@ -394,7 +396,7 @@ static int run_approx(clg_context *ctx, const lecture_options *o)
            "  one hidden ReLU layer, %d full-batch Adam steps per width\n",
            N, steps);
     for (int k = 0; k < WIDTHS; k++) {
-        if (clg_approx_fit(ctx, xf, yf, N, widths[k], steps, 0.02f, o->seed, fitted, &mse[k]) !=
+        if (lecture_approx_fit(ctx, xf, yf, N, widths[k], steps, 0.02f, o->seed, fitted, &mse[k]) !=
             CLG_STATUS_OK)
             return cli_context_error(ctx);
         for (int i = 0; i < N; i++)
@@ -438,7 +440,7 @@ static double spread(const float *g, int64_t n)
  * gradients span orders of magnitude, so a linear axis shows the widest layer
  * and a spike for the rest; the log shows each layer's spread. Exact zeros
  * (dead ReLUs) have no logarithm: the panel's label counts them. */
-static bool vanishing_plots(const char *dir, const clg_vanishing_options *v, const char *act,
+static bool vanishing_plots(const char *dir, const lecture_vanishing_options *v, const char *act,
                             float *const g[2], int64_t total)
 {
     enum { MAX_PANELS = 64 };
@@ -454,7 +456,7 @@ static bool vanishing_plots(const char *dir, const clg_vanishing_options *v, con
     for (int phase = 0; phase < 2 && ok; phase++) {
         int64_t off = 0;
         for (int l = 0; l < layers; l++) {
-            int64_t size = clg_vanishing_layer_size(v, l), zeros = 0;
+            int64_t size = lecture_vanishing_layer_size(v, l), zeros = 0;
             for (int64_t i = 0; i < size; i++) {
                 float x = fabsf(g[phase][off + i]);
                 zeros += x == 0.0f;
@@ -490,7 +492,7 @@ static bool vanishing_plots(const char *dir, const clg_vanishing_options *v, con
 static int run_vanishing(clg_context *ctx, const lecture_options *o)
 {
     static const char *const acts[] = {"sigmoid", "tanh", "relu", "leaky_relu"};
-    clg_vanishing_options v = clg_vanishing_options_default();
+    lecture_vanishing_options v = lecture_vanishing_options_default();
     v.seed = o->seed;
     if (o->layers)
         v.layers = (int)o->layers;
@@ -500,7 +502,7 @@ static int run_vanishing(clg_context *ctx, const lecture_options *o)
         v.steps = (int)o->steps;
     int64_t total = 0;
     for (int l = 0; l < v.layers; l++)
-        total += clg_vanishing_layer_size(&v, l);
+        total += lecture_vanishing_layer_size(&v, l);
     float *g[2] = {malloc((size_t)total * sizeof(float)), malloc((size_t)total * sizeof(float))};
     if (!g[0] || !g[1]) {
         cli_error("out of host memory");
@@ -513,14 +515,14 @@ static int run_vanishing(clg_context *ctx, const lecture_options *o)
     for (int a = 0; a < 4 && code == 0; a++) {
         v.activation = acts[a];
         float loss;
-        if (clg_vanishing_run(ctx, &v, g[0], g[1], &loss) != CLG_STATUS_OK)
+        if (lecture_vanishing_run(ctx, &v, g[0], g[1], &loss) != CLG_STATUS_OK)
             return cli_context_error(ctx);
         for (int phase = 0; phase < 2; phase++) {
             printf("  %-10s %-14s", acts[a], phase == 0 ? "at init" : "after training");
             int64_t off = 0;
             double first = 0.0, last = 0.0;
             for (int l = 0; l < v.layers; l++) {
-                int64_t size = clg_vanishing_layer_size(&v, l);
+                int64_t size = lecture_vanishing_layer_size(&v, l);
                 double s = spread(g[phase] + off, size);
                 if (l == 0)
                     first = s;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden values for zoo/discriminant.c: scikit-learn's
+"""Golden values for lecture/discriminant.c: scikit-learn's
 LinearDiscriminantAnalysis (default solver) and QuadraticDiscriminantAnalysis
 (reg_param 0) fitted on small seeded two-class Gaussian sets, with their
 predictions and predict_proba on held-out points.

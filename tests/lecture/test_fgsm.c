@@ -1,4 +1,4 @@
-/* tests/zoo/test_fgsm.c: the FGSM attack of zoo/fgsm.c on a LeNet-5 trained
+/* tests/lecture/test_fgsm.c: the FGSM attack of lecture/fgsm.c on a LeNet-5 trained
  * briefly inside the test on real Fashion-MNIST: eps 0 changes nothing, the
  * adversarial images stay within eps of the originals and inside [0, 1], the
  * accuracy falls as eps grows, and bad arguments give clear errors. */
@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lecture/lecture.h"
 #include "support.h"
 
 #define PIXELS 784
@@ -55,7 +56,7 @@ START_TEST(test_fgsm_accuracy_falls_with_eps)
     const float eps[] = {0.0f, 0.02f, 0.05f, 0.1f, 0.2f};
     enum { N_EPS = 5 };
     double clean = -1, adv[N_EPS];
-    ck_assert_msg(clg_fgsm_evaluate(model, test, ATTACK_COUNT, 250, eps, N_EPS, &clean, adv) ==
+    ck_assert_msg(lecture_fgsm_evaluate(model, test, ATTACK_COUNT, 250, eps, N_EPS, &clean, adv) ==
                       CLG_STATUS_OK,
                   "%s", clg_context_error(ctx));
     printf("fgsm: clean accuracy %.3f;", clean);
@@ -91,8 +92,8 @@ START_TEST(test_fgsm_adversarial_images)
     const float eps[] = {0.0f, 0.1f};
     int32_t clean[N], predicted[2 * N];
     static float adversarial[2 * N * PIXELS];
-    ck_assert_msg(clg_fgsm_batch(model, x, clg_dataset_labels(test), N, eps, 2, clean, predicted,
-                                 adversarial) == CLG_STATUS_OK,
+    ck_assert_msg(lecture_fgsm_batch(model, x, clg_dataset_labels(test), N, eps, 2, clean,
+                                     predicted, adversarial) == CLG_STATUS_OK,
                   "%s", clg_context_error(ctx));
     ck_assert_mem_eq(adversarial, x, N * PIXELS * sizeof(float));
     ck_assert_mem_eq(predicted, clean, N * sizeof(int32_t));
@@ -138,32 +139,37 @@ START_TEST(test_fgsm_bad_input)
     ck_assert_msg(model != NULL, "%s", clg_context_error(ctx));
     double clean, adv[2];
     expect_error(
-        ctx, clg_fgsm_evaluate(model, test, 10, 10, (const float[]){0.1f, -0.05f}, 2, &clean, adv),
-        CLG_STATUS_INVALID_ARGUMENT, "clg_fgsm_evaluate", "eps -0.05");
-    expect_error(ctx, clg_fgsm_evaluate(model, test, 10, 10, (const float[]){NAN}, 1, &clean, adv),
-                 CLG_STATUS_INVALID_ARGUMENT, "clg_fgsm_evaluate", "eps nan");
-    expect_error(ctx, clg_fgsm_evaluate(model, test, 10, 10, (const float[]){1.5f}, 1, &clean, adv),
+        ctx,
+        lecture_fgsm_evaluate(model, test, 10, 10, (const float[]){0.1f, -0.05f}, 2, &clean, adv),
+        CLG_STATUS_INVALID_ARGUMENT, "lecture_fgsm_evaluate", "eps -0.05");
+    expect_error(ctx,
+                 lecture_fgsm_evaluate(model, test, 10, 10, (const float[]){NAN}, 1, &clean, adv),
+                 CLG_STATUS_INVALID_ARGUMENT, "lecture_fgsm_evaluate", "eps nan");
+    expect_error(ctx,
+                 lecture_fgsm_evaluate(model, test, 10, 10, (const float[]){1.5f}, 1, &clean, adv),
                  CLG_STATUS_INVALID_ARGUMENT, "eps 1.5", "[0, 1]");
-    expect_error(ctx, clg_fgsm_evaluate(model, test, 10, 10, NULL, 0, &clean, adv),
-                 CLG_STATUS_INVALID_ARGUMENT, "clg_fgsm_evaluate", "0 eps values");
+    expect_error(ctx, lecture_fgsm_evaluate(model, test, 10, 10, NULL, 0, &clean, adv),
+                 CLG_STATUS_INVALID_ARGUMENT, "lecture_fgsm_evaluate", "0 eps values");
     int32_t p[4];
     expect_error(ctx,
-                 clg_fgsm_batch(model, clg_dataset_images(test), clg_dataset_labels(test), 0,
-                                (const float[]){0.1f}, 1, p, p, NULL),
-                 CLG_STATUS_INVALID_ARGUMENT, "clg_fgsm_batch", "0 images");
+                 lecture_fgsm_batch(model, clg_dataset_images(test), clg_dataset_labels(test), 0,
+                                    (const float[]){0.1f}, 1, p, p, NULL),
+                 CLG_STATUS_INVALID_ARGUMENT, "lecture_fgsm_batch", "0 images");
     clg_model_destroy(model);
 
     /* models that are not classifiers of the data set's 784 pixels into its
      * 10 classes, as a checkpoint of another model would give */
     clg_model *wide = clg_zoo_logreg_create(ctx, 100, CLASSES, 1);
     ck_assert_msg(wide != NULL, "%s", clg_context_error(ctx));
-    expect_error(ctx, clg_fgsm_evaluate(wide, test, 10, 10, (const float[]){0.1f}, 1, &clean, adv),
-                 CLG_STATUS_SHAPE, "clg_fgsm_evaluate: the logreg 100-10 maps 100 inputs",
+    expect_error(ctx,
+                 lecture_fgsm_evaluate(wide, test, 10, 10, (const float[]){0.1f}, 1, &clean, adv),
+                 CLG_STATUS_SHAPE, "lecture_fgsm_evaluate: the logreg 100-10 maps 100 inputs",
                  "784 features and 10 classes");
     clg_model_destroy(wide);
     clg_model *five = clg_zoo_mlp_create(ctx, PIXELS, (const int64_t[]){16}, 1, 5, 1);
     ck_assert_msg(five != NULL, "%s", clg_context_error(ctx));
-    expect_error(ctx, clg_fgsm_evaluate(five, test, 10, 10, (const float[]){0.1f}, 1, &clean, adv),
+    expect_error(ctx,
+                 lecture_fgsm_evaluate(five, test, 10, 10, (const float[]){0.1f}, 1, &clean, adv),
                  CLG_STATUS_SHAPE, "784-16-5 maps 784 inputs to 5 outputs", "10 classes");
     clg_model_destroy(five);
     clg_dataset_destroy(test);
@@ -173,7 +179,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("zoo/fgsm");
+    Suite *s = suite_create("lecture/fgsm");
     TCase *tc = tcase_create("fgsm");
     tcase_add_test(tc, test_fgsm_bad_input);
     tcase_add_test(tc, test_fgsm_adversarial_images);

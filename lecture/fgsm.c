@@ -1,4 +1,4 @@
-/* zoo/fgsm.c: the fast gradient sign method of the lecture's panda/gibbon
+/* lecture/fgsm.c: the fast gradient sign method of the lecture's panda/gibbon
  * figure, on the device: one forward and backward give d loss / d x, then
  * each eps costs a handful of elementwise kernels and an argmax. sign and
  * clamp are composed from existing ops (no new kernels):
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "lecture/lecture.h"
 #include "zoo/model.h"
 
 static clg_tensor *clamp01(clg_tensor *v)
@@ -72,11 +73,11 @@ static void fgsm_step(clg_model *model, const float *images, const int32_t *labe
     clg_grad_set_enabled(ctx, grad_was);
 }
 
-CLG_API clg_status clg_fgsm_batch(clg_model *model, const float *images, const int32_t *labels,
-                                  int64_t n, const float *eps, int n_eps, int32_t *clean_predicted,
-                                  int32_t *adv_predicted, float *adversarial)
+clg_status lecture_fgsm_batch(clg_model *model, const float *images, const int32_t *labels,
+                              int64_t n, const float *eps, int n_eps, int32_t *clean_predicted,
+                              int32_t *adv_predicted, float *adversarial)
 {
-    static const char fn[] = "clg_fgsm_batch";
+    static const char fn[] = "lecture_fgsm_batch";
     if (!model)
         return CLG_STATUS_INVALID_ARGUMENT;
     clg_context *ctx = model->ctx;
@@ -98,11 +99,11 @@ CLG_API clg_status clg_fgsm_batch(clg_model *model, const float *images, const i
     return clg_context_status(ctx);
 }
 
-CLG_API clg_status clg_fgsm_evaluate(clg_model *model, const clg_dataset *data, int64_t count,
-                                     int64_t batch, const float *eps, int n_eps,
-                                     double *clean_accuracy, double *adv_accuracy)
+clg_status lecture_fgsm_evaluate(clg_model *model, const clg_dataset *data, int64_t count,
+                                 int64_t batch, const float *eps, int n_eps, double *clean_accuracy,
+                                 double *adv_accuracy)
 {
-    static const char fn[] = "clg_fgsm_evaluate";
+    static const char fn[] = "lecture_fgsm_evaluate";
     if (!model || !data)
         return CLG_STATUS_INVALID_ARGUMENT;
     clg_context *ctx = model->ctx;
@@ -114,7 +115,7 @@ CLG_API clg_status clg_fgsm_evaluate(clg_model *model, const clg_dataset *data, 
         return eng_fail(ctx, CLG_STATUS_SHAPE,
                         "%s: the %s %s maps %" PRId64 " inputs to %" PRId64
                         " outputs, but the data set has %" PRId64 " features and %d classes",
-                        fn, model->kind, model->arch, clg_model_in_features(model),
+                        fn, clg_model_kind(model), model->arch, clg_model_in_features(model),
                         clg_model_out_features(model), features, clg_dataset_classes(data));
     if (batch < 1)
         return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: batch %" PRId64 "; expected >= 1",
@@ -140,8 +141,8 @@ CLG_API clg_status clg_fgsm_evaluate(clg_model *model, const clg_dataset *data, 
     int64_t clean_correct = 0;
     for (int64_t start = 0; start < count; start += batch) {
         int64_t n = count - start < batch ? count - start : batch;
-        if (clg_fgsm_batch(model, images + start * features, labels + start, n, eps, n_eps, clean,
-                           adv, NULL) != CLG_STATUS_OK)
+        if (lecture_fgsm_batch(model, images + start * features, labels + start, n, eps, n_eps,
+                               clean, adv, NULL) != CLG_STATUS_OK)
             break;
         for (int64_t i = 0; i < n; i++) {
             clean_correct += clean[i] == labels[start + i];

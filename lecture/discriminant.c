@@ -1,5 +1,5 @@
-/* zoo/discriminant.c: linear and quadratic discriminant analysis (the
- * lecture's backup slides; formulas in zoo.h). Fitting: the class counts,
+/* lecture/discriminant.c: linear and quadratic discriminant analysis (the
+ * lecture's backup slides; formulas in lecture.h). Fitting: the class counts,
  * means and covariances are sums over the samples, computed on the device
  * with matmul against the one-hot class matrix. The d x d covariances are
  * then read back and inverted on the host, in double precision, by a
@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clgrad/clgrad.h"
+#include "lecture/lecture.h"
 #include "engine/engine.h"
 
-struct clg_discriminant {
+struct lecture_discriminant {
     clg_context *ctx;
     bool quadratic;
     int64_t features;
@@ -27,7 +27,7 @@ struct clg_discriminant {
     clg_tensor *weight;       /* (features, 1), LDA */
 };
 
-CLG_API void clg_discriminant_destroy(clg_discriminant *model)
+void lecture_discriminant_destroy(lecture_discriminant *model)
 {
     if (!model)
         return;
@@ -101,7 +101,7 @@ static bool spd_inverse(const double *a, int64_t d, double *inv, double *logdet)
 static bool check_fit_args(clg_context *ctx, const float *x, const int32_t *labels, int64_t n,
                            int64_t d, bool quadratic, int64_t counts[2])
 {
-    static const char fn[] = "clg_discriminant_fit";
+    static const char fn[] = "lecture_discriminant_fit";
     if (n < 1 || d < 1 || !x || !labels) {
         eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
                  "%s: %" PRId64 " samples of %" PRId64 " features%s; expected at least one of each",
@@ -152,7 +152,7 @@ static bool device_moments(clg_context *ctx, const float *x, const int32_t *labe
 {
     float *onehot = malloc((size_t)n * 2 * sizeof *onehot);
     if (!onehot) {
-        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "clg_discriminant_fit: out of host memory");
+        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "lecture_discriminant_fit: out of host memory");
         return false;
     }
     for (int64_t i = 0; i < n; i++) {
@@ -204,7 +204,7 @@ static clg_tensor *persistent(clg_context *ctx, int rank, const int64_t *shape, 
 
 /* From the moments to the model's score: w, b (LDA) or the precisions and
  * constant (QDA), kept on the device for prediction. */
-static bool build_scores(clg_discriminant *model, const float *cov, const int64_t counts[2])
+static bool build_scores(lecture_discriminant *model, const float *cov, const int64_t counts[2])
 {
     clg_context *ctx = model->ctx;
     int64_t d = model->features;
@@ -215,13 +215,13 @@ static bool build_scores(clg_discriminant *model, const float *cov, const int64_
     double logdet[2] = {0.0, 0.0};
     bool ok = a && inv && inv_f;
     if (!ok)
-        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "clg_discriminant_fit: out of host memory");
+        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "lecture_discriminant_fit: out of host memory");
     for (int k = 0; ok && k < n_cov; k++) {
         for (int64_t i = 0; i < d * d; i++)
             a[i] = cov[k * d * d + i];
         if (!spd_inverse(a, d, inv + k * d * d, &logdet[k])) {
             eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
-                     "clg_discriminant_fit: the %s covariance is singular (the points lie in a "
+                     "lecture_discriminant_fit: the %s covariance is singular (the points lie in a "
                      "lower-dimensional subspace of the %" PRId64 " features)",
                      model->quadratic ? (k == 0 ? "class 0" : "class 1") : "pooled", d);
             ok = false;
@@ -265,7 +265,7 @@ static bool build_scores(clg_discriminant *model, const float *cov, const int64_
     return ok;
 }
 
-CLG_API clg_discriminant *clg_discriminant_fit(clg_context *ctx, const float *x,
+lecture_discriminant *lecture_discriminant_fit(clg_context *ctx, const float *x,
                                                const int32_t *labels, int64_t n, int64_t features,
                                                bool quadratic)
 {
@@ -275,7 +275,7 @@ CLG_API clg_discriminant *clg_discriminant_fit(clg_context *ctx, const float *x,
     if (!check_fit_args(ctx, x, labels, n, features, quadratic, counts))
         return NULL;
     int64_t d = features;
-    clg_discriminant *model = calloc(1, sizeof *model);
+    lecture_discriminant *model = calloc(1, sizeof *model);
     float *cov = malloc((size_t)(2 * d * d) * sizeof *cov);
     if (model) {
         model->means = malloc((size_t)(2 * d) * sizeof *model->means);
@@ -283,8 +283,8 @@ CLG_API clg_discriminant *clg_discriminant_fit(clg_context *ctx, const float *x,
     }
     if (!model || !cov || !model->means || !model->w) {
         free(cov);
-        clg_discriminant_destroy(model);
-        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "clg_discriminant_fit: out of host memory");
+        lecture_discriminant_destroy(model);
+        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "lecture_discriminant_fit: out of host memory");
         return NULL;
     }
     model->ctx = ctx;
@@ -294,14 +294,14 @@ CLG_API clg_discriminant *clg_discriminant_fit(clg_context *ctx, const float *x,
               build_scores(model, cov, counts);
     free(cov);
     if (!ok) {
-        clg_discriminant_destroy(model);
+        lecture_discriminant_destroy(model);
         return NULL;
     }
     return model;
 }
 
-CLG_API clg_status clg_discriminant_predict(clg_discriminant *model, const float *x, int64_t m,
-                                            float *score, float *prob, int32_t *predicted)
+clg_status lecture_discriminant_predict(lecture_discriminant *model, const float *x, int64_t m,
+                                        float *score, float *prob, int32_t *predicted)
 {
     if (!model)
         return CLG_STATUS_INVALID_ARGUMENT;
@@ -311,8 +311,8 @@ CLG_API clg_status clg_discriminant_predict(clg_discriminant *model, const float
     int64_t d = model->features;
     if (m < 1 || !x)
         return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
-                        "clg_discriminant_predict: %" PRId64 " points%s; expected at least one", m,
-                        x ? "" : " (NULL array)");
+                        "lecture_discriminant_predict: %" PRId64 " points%s; expected at least one",
+                        m, x ? "" : " (NULL array)");
     bool grad_was = clg_grad_set_enabled(ctx, false);
     clg_step_begin(ctx);
     clg_tensor *xt = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (const int64_t[]){m, d}, x);
@@ -337,7 +337,8 @@ CLG_API clg_status clg_discriminant_predict(clg_discriminant *model, const float
         clg_tensor *cls = clg_heaviside(z, 0.0f);
         float *buffer = malloc((size_t)m * sizeof *buffer);
         if (!buffer)
-            eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "clg_discriminant_predict: out of host memory");
+            eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY,
+                     "lecture_discriminant_predict: out of host memory");
         else if (clg_tensor_download(cls, buffer, (size_t)m) == CLG_STATUS_OK)
             for (int64_t i = 0; i < m; i++)
                 predicted[i] = buffer[i] > 0.5f;
@@ -348,19 +349,20 @@ CLG_API clg_status clg_discriminant_predict(clg_discriminant *model, const float
     return clg_context_status(ctx);
 }
 
-CLG_API void clg_discriminant_means(const clg_discriminant *model, float *means)
+void lecture_discriminant_means(const lecture_discriminant *model, float *means)
 {
     if (model && means)
         memcpy(means, model->means, (size_t)(2 * model->features) * sizeof *means);
 }
 
-CLG_API clg_status clg_discriminant_linear(const clg_discriminant *model, float *w, float *b)
+clg_status lecture_discriminant_linear(const lecture_discriminant *model, float *w, float *b)
 {
     if (!model)
         return CLG_STATUS_INVALID_ARGUMENT;
     if (model->quadratic)
-        return eng_fail(model->ctx, CLG_STATUS_STATE,
-                        "clg_discriminant_linear: a QDA model's score is quadratic, not w^T x + b");
+        return eng_fail(
+            model->ctx, CLG_STATUS_STATE,
+            "lecture_discriminant_linear: a QDA model's score is quadratic, not w^T x + b");
     if (w)
         memcpy(w, model->w, (size_t)model->features * sizeof *w);
     if (b)

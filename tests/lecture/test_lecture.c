@@ -1,4 +1,4 @@
-/* tests/zoo/test_lecture.c: the lecture's worked example of backpropagation,
+/* tests/lecture/test_lecture.c: the lecture's worked example of backpropagation,
  * built from clgrad's layers and checked against every number the slides
  * print. The network: x (2) -> Linear(2, 2) -> sigmoid -> Linear(2, 1) ->
  * sigmoid -> y; loss (y - t)^2 with no 1/N (the sum reduction), target 0,
@@ -164,7 +164,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("zoo/lecture");
+    Suite *s = suite_create("lecture/lecture");
     TCase *tc = tcase_create("lecture");
     tcase_add_test(tc, test_lecture_printed_precision);
     tcase_add_test(tc, test_lecture_backprop_example);

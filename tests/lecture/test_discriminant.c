@@ -1,4 +1,4 @@
-/* tests/zoo/test_discriminant.c: LDA and QDA (zoo/discriminant.c) against
+/* tests/lecture/test_discriminant.c: LDA and QDA (lecture/discriminant.c) against
  * scikit-learn 1.2 on the committed fixture tests/golden/zoo_discriminant
  * (tools/golden/gen_discriminant.py): the same predictions exactly, the same
  * probabilities within the "discriminant" tolerance; a host reference of the
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lecture/lecture.h"
 #include "support.h"
 
 static const void *entry(const clg_safetensors *st, const char *name_case, const char *key,
@@ -37,11 +38,12 @@ static void golden_case(clg_context *ctx, const clg_safetensors *st, const char 
     const float *want_prob = entry(st, name, "prob", &m, &one);
     ck_assert_int_eq(md, d);
 
-    clg_discriminant *model = clg_discriminant_fit(ctx, x, y, n, d, quadratic);
+    lecture_discriminant *model = lecture_discriminant_fit(ctx, x, y, n, d, quadratic);
     ck_assert_msg(model != NULL, "%s: %s", name, clg_context_error(ctx));
     float *score = malloc((size_t)m * sizeof *score), *prob = malloc((size_t)m * sizeof *prob);
     int32_t *predicted = malloc((size_t)m * sizeof *predicted);
-    ck_assert_msg(clg_discriminant_predict(model, test, m, score, prob, predicted) == CLG_STATUS_OK,
+    ck_assert_msg(lecture_discriminant_predict(model, test, m, score, prob, predicted) ==
+                      CLG_STATUS_OK,
                   "%s", clg_context_error(ctx));
     for (int64_t i = 0; i < m; i++)
         ck_assert_msg(predicted[i] == want_predict[i], "%s: point %lld predicted %d, sklearn %d",
@@ -53,7 +55,7 @@ static void golden_case(clg_context *ctx, const clg_safetensors *st, const char 
     /* Host reference of the class means. */
     float means[2 * 16];
     ck_assert_int_le(d, 16);
-    clg_discriminant_means(model, means);
+    lecture_discriminant_means(model, means);
     for (int k = 0; k < 2; k++)
         for (int64_t j = 0; j < d; j++) {
             double sum = 0.0;
@@ -71,7 +73,7 @@ static void golden_case(clg_context *ctx, const clg_safetensors *st, const char 
     float w[16], b;
     if (!quadratic) {
         /* The score is w^T x + b, the sigmoid form of the slides. */
-        ck_assert(clg_discriminant_linear(model, w, &b) == CLG_STATUS_OK);
+        ck_assert(lecture_discriminant_linear(model, w, &b) == CLG_STATUS_OK);
         for (int64_t i = 0; i < m; i++) {
             double z = b;
             for (int64_t j = 0; j < d; j++)
@@ -81,13 +83,13 @@ static void golden_case(clg_context *ctx, const clg_safetensors *st, const char 
             ck_assert_msg(fabs(prob[i] - 1 / (1 + exp(-z))) < 1e-5, "%s: not sigmoid(score)", name);
         }
     } else {
-        ck_assert_int_eq(clg_discriminant_linear(model, w, &b), CLG_STATUS_STATE);
+        ck_assert_int_eq(lecture_discriminant_linear(model, w, &b), CLG_STATUS_STATE);
         clg_context_clear_error(ctx);
     }
     free(score);
     free(prob);
     free(predicted);
-    clg_discriminant_destroy(model);
+    lecture_discriminant_destroy(model);
 }
 
 START_TEST(test_discriminant_matches_sklearn)
@@ -105,7 +107,7 @@ START_TEST(test_discriminant_matches_sklearn)
 }
 END_TEST
 
-static void expect_fit_error(clg_context *ctx, clg_discriminant *model, const char *part1,
+static void expect_fit_error(clg_context *ctx, lecture_discriminant *model, const char *part1,
                              const char *part2)
 {
     ck_assert_msg(model == NULL, "fit succeeded; expected \"%s\"", part1);
@@ -119,24 +121,24 @@ START_TEST(test_discriminant_bad_input)
 {
     clg_context *ctx = test_context();
     const float x[] = {0, 0, 1, 0, 0, 1, 1, 1, 2, 1, 1, 3};
-    expect_fit_error(ctx,
-                     clg_discriminant_fit(ctx, x, (const int32_t[]){0, 1, 2, 0, 1, 1}, 6, 2, false),
-                     "clg_discriminant_fit: label 2 is 2", "classes are 0 and 1");
+    expect_fit_error(
+        ctx, lecture_discriminant_fit(ctx, x, (const int32_t[]){0, 1, 2, 0, 1, 1}, 6, 2, false),
+        "lecture_discriminant_fit: label 2 is 2", "classes are 0 and 1");
     /* QDA needs features + 1 = 3 points of class 0 for its covariance. */
-    expect_fit_error(ctx,
-                     clg_discriminant_fit(ctx, x, (const int32_t[]){0, 0, 1, 1, 1, 1}, 6, 2, true),
-                     "class 0 has 2 points", "QDA needs at least 3");
-    expect_fit_error(ctx,
-                     clg_discriminant_fit(ctx, x, (const int32_t[]){1, 1, 1, 1, 1, 1}, 6, 2, false),
-                     "class 0 has 0 points", "LDA needs at least 1");
-    expect_fit_error(ctx, clg_discriminant_fit(ctx, x, (const int32_t[]){0, 1, 0}, 3, 2, false),
+    expect_fit_error(
+        ctx, lecture_discriminant_fit(ctx, x, (const int32_t[]){0, 0, 1, 1, 1, 1}, 6, 2, true),
+        "class 0 has 2 points", "QDA needs at least 3");
+    expect_fit_error(
+        ctx, lecture_discriminant_fit(ctx, x, (const int32_t[]){1, 1, 1, 1, 1, 1}, 6, 2, false),
+        "class 0 has 0 points", "LDA needs at least 1");
+    expect_fit_error(ctx, lecture_discriminant_fit(ctx, x, (const int32_t[]){0, 1, 0}, 3, 2, false),
                      "3 points for 2 features", "n - 2 >= features");
     /* Collinear points: the covariance is singular. */
     const float line[] = {0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5};
     expect_fit_error(
-        ctx, clg_discriminant_fit(ctx, line, (const int32_t[]){0, 0, 0, 1, 1, 1}, 6, 2, true),
+        ctx, lecture_discriminant_fit(ctx, line, (const int32_t[]){0, 0, 0, 1, 1, 1}, 6, 2, true),
         "class 0 covariance is singular", "lower-dimensional");
-    expect_fit_error(ctx, clg_discriminant_fit(ctx, x, (const int32_t[]){0}, 0, 2, false),
+    expect_fit_error(ctx, lecture_discriminant_fit(ctx, x, (const int32_t[]){0}, 0, 2, false),
                      "0 samples", "at least one");
     clg_context_destroy(ctx);
 }
@@ -144,7 +146,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("zoo/discriminant");
+    Suite *s = suite_create("lecture/discriminant");
     TCase *tc = tcase_create("discriminant");
     tcase_add_test(tc, test_discriminant_matches_sklearn);
     tcase_add_test(tc, test_discriminant_bad_input);

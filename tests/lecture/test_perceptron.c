@@ -1,4 +1,4 @@
-/* tests/zoo/test_perceptron.c: Rosenblatt's perceptron (zoo/perceptron.c):
+/* tests/lecture/test_perceptron.c: Rosenblatt's perceptron (lecture/perceptron.c):
  * convergence within Novikoff's bound (R / gamma)^2 on separable data, the
  * same run as a host reference of the lecture's rule, the epoch limit on
  * non-separable data, and bad input. */
@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lecture/lecture.h"
 #include "support.h"
 
 /* A known separator u = (u0, u1, u2) (bias first) and n points in [-1, 1]^2
@@ -33,7 +34,7 @@ static int64_t separable(const double u[3], double min_margin, int64_t n, uint64
 
 /* The lecture's rule on the host, in float32 like the device. */
 static void host_perceptron(const float *x, const int32_t *t, int64_t n, float eta, int max_epochs,
-                            float w[3], clg_perceptron_result *r)
+                            float w[3], lecture_perceptron_result *r)
 {
     memset(w, 0, 3 * sizeof *w);
     memset(r, 0, sizeof *r);
@@ -75,9 +76,9 @@ START_TEST(test_perceptron_converges_within_novikoff_bound)
     }
     double bound = r2 / (gamma * gamma);
     float w[3];
-    clg_perceptron_result r;
-    ck_assert_msg(clg_perceptron_train(ctx, x, t, N, 2, 1.0f, 1000, w, &r) == CLG_STATUS_OK, "%s",
-                  clg_context_error(ctx));
+    lecture_perceptron_result r;
+    ck_assert_msg(lecture_perceptron_train(ctx, x, t, N, 2, 1.0f, 1000, w, &r) == CLG_STATUS_OK,
+                  "%s", clg_context_error(ctx));
     ck_assert_msg(r.converged, "no convergence after %d epochs, %lld mistakes in the last",
                   r.epochs, (long long)r.last_mistakes);
     ck_assert_int_eq(r.last_mistakes, 0);
@@ -91,7 +92,7 @@ START_TEST(test_perceptron_converges_within_novikoff_bound)
     /* The same run as the host reference: updates, epochs and weights (the
      * data are eighths, so every sum is exact). */
     float hw[3];
-    clg_perceptron_result hr;
+    lecture_perceptron_result hr;
     host_perceptron(x, t, N, 1.0f, 1000, hw, &hr);
     ck_assert_int_eq(r.updates, hr.updates);
     ck_assert_int_eq(r.epochs, hr.epochs);
@@ -100,8 +101,8 @@ START_TEST(test_perceptron_converges_within_novikoff_bound)
 
     /* From zero weights, eta only scales w: the same mistakes, w times eta. */
     float w2[3];
-    clg_perceptron_result r2nd;
-    ck_assert(clg_perceptron_train(ctx, x, t, N, 2, 0.5f, 1000, w2, &r2nd) == CLG_STATUS_OK);
+    lecture_perceptron_result r2nd;
+    ck_assert(lecture_perceptron_train(ctx, x, t, N, 2, 0.5f, 1000, w2, &r2nd) == CLG_STATUS_OK);
     ck_assert_int_eq(r2nd.updates, r.updates);
     for (int j = 0; j < 3; j++)
         ck_assert_float_eq(w2[j], 0.5f * w[j]);
@@ -116,14 +117,14 @@ START_TEST(test_perceptron_stops_at_limit_when_not_separable)
     const float x[] = {0, 0, 1, 1, 0, 1, 1, 0};
     const int32_t t[] = {-1, -1, 1, 1};
     float w[3];
-    clg_perceptron_result r;
-    ck_assert(clg_perceptron_train(ctx, x, t, 4, 2, 1.0f, 37, w, &r) == CLG_STATUS_OK);
+    lecture_perceptron_result r;
+    ck_assert(lecture_perceptron_train(ctx, x, t, 4, 2, 1.0f, 37, w, &r) == CLG_STATUS_OK);
     ck_assert_msg(!r.converged, "XOR reported as converged");
     ck_assert_int_eq(r.epochs, 37);
     ck_assert_int_gt(r.last_mistakes, 0);
     ck_assert_int_ge(r.updates, 37);
     float hw[3];
-    clg_perceptron_result hr;
+    lecture_perceptron_result hr;
     host_perceptron(x, t, 4, 1.0f, 37, hw, &hr);
     ck_assert_int_eq(r.updates, hr.updates);
     ck_assert_int_eq(r.last_mistakes, hr.last_mistakes);
@@ -144,17 +145,20 @@ START_TEST(test_perceptron_bad_input)
     clg_context *ctx = test_context();
     const float x[] = {0, 0, 1, 1, 0, 1};
     float w[3];
-    clg_perceptron_result r;
-    expect_error(ctx, clg_perceptron_train(ctx, x, (const int32_t[]){1, 0, -1}, 3, 2, 1, 10, w, &r),
-                 "clg_perceptron_train: target 1 is 0", "+1 and -1");
-    expect_error(ctx, clg_perceptron_train(ctx, x, (const int32_t[]){1, 1, -1}, 3, 2, 0, 10, w, &r),
+    lecture_perceptron_result r;
+    expect_error(ctx,
+                 lecture_perceptron_train(ctx, x, (const int32_t[]){1, 0, -1}, 3, 2, 1, 10, w, &r),
+                 "lecture_perceptron_train: target 1 is 0", "+1 and -1");
+    expect_error(ctx,
+                 lecture_perceptron_train(ctx, x, (const int32_t[]){1, 1, -1}, 3, 2, 0, 10, w, &r),
                  "eta 0", "eta > 0");
-    expect_error(ctx, clg_perceptron_train(ctx, x, (const int32_t[]){1, 1, -1}, 3, 2, 1, 0, w, &r),
+    expect_error(ctx,
+                 lecture_perceptron_train(ctx, x, (const int32_t[]){1, 1, -1}, 3, 2, 1, 0, w, &r),
                  "max_epochs 0", "at least one epoch");
-    expect_error(ctx, clg_perceptron_train(ctx, x, (const int32_t[]){1}, 0, 2, 1, 10, w, &r),
+    expect_error(ctx, lecture_perceptron_train(ctx, x, (const int32_t[]){1}, 0, 2, 1, 10, w, &r),
                  "0 samples", "at least one");
     const float bad[] = {0, NAN};
-    expect_error(ctx, clg_perceptron_train(ctx, bad, (const int32_t[]){1}, 1, 2, 1, 10, w, &r),
+    expect_error(ctx, lecture_perceptron_train(ctx, bad, (const int32_t[]){1}, 1, 2, 1, 10, w, &r),
                  "x[0, 1]", "not a finite number");
     clg_context_destroy(ctx);
 }
@@ -162,7 +166,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("zoo/perceptron");
+    Suite *s = suite_create("lecture/perceptron");
     TCase *tc = tcase_create("perceptron");
     tcase_add_test(tc, test_perceptron_converges_within_novikoff_bound);
     tcase_add_test(tc, test_perceptron_stops_at_limit_when_not_separable);

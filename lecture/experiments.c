@@ -1,4 +1,4 @@
-/* zoo/experiments.c: the lecture's small experiments (zoo.h): the synthetic
+/* lecture/experiments.c: the lecture's small experiments (lecture.h): the synthetic
  * "student exam" data and logistic regression fitted by gradient descent
  * and by mini-batch SGD, the universal-approximation fits with 1, 2, 3, 6
  * and 13 ReLU units, and the per-layer gradients of a deep MLP for the
@@ -11,14 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clgrad/clgrad.h"
 #include "engine/engine.h"
 #include "engine/random.h"
+#include "lecture/lecture.h"
+#include "zoo/model.h"
 
 /* ---- the student exam ---- */
 
-CLG_API clg_status clg_exam_generate(clg_context *ctx, int64_t n, const float *true_w,
-                                     uint64_t seed, float *x, int32_t *passed)
+clg_status lecture_exam_generate(clg_context *ctx, int64_t n, const float *true_w, uint64_t seed,
+                                 float *x, int32_t *passed)
 {
     if (!ctx)
         return CLG_STATUS_INVALID_ARGUMENT;
@@ -26,13 +27,13 @@ CLG_API clg_status clg_exam_generate(clg_context *ctx, int64_t n, const float *t
         return clg_context_status(ctx);
     if (n < 1 || !x || !passed)
         return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
-                        "clg_exam_generate: %" PRId64 " students%s; expected at least one", n,
+                        "lecture_exam_generate: %" PRId64 " students%s; expected at least one", n,
                         x && passed ? "" : " or a NULL array");
-    const float w_default[3] = {CLG_EXAM_TRUE_W0, CLG_EXAM_TRUE_W1, CLG_EXAM_TRUE_W2};
+    const float w_default[3] = {LECTURE_EXAM_TRUE_W0, LECTURE_EXAM_TRUE_W1, LECTURE_EXAM_TRUE_W2};
     const float *w = true_w ? true_w : w_default;
     float *u = malloc((size_t)n * 3 * sizeof *u);
     if (!u)
-        return eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "clg_exam_generate: out of host memory");
+        return eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "lecture_exam_generate: out of host memory");
     /* Streams 0 and 1: the two features; stream 2: the Bernoulli draws. */
     eng_random_uniform(seed, 0, u, (size_t)n);
     eng_random_uniform(seed, 1, u + n, (size_t)n);
@@ -50,9 +51,9 @@ CLG_API clg_status clg_exam_generate(clg_context *ctx, int64_t n, const float *t
 
 /* ---- logistic regression ---- */
 
-CLG_API clg_logistic_options clg_logistic_options_default(void)
+lecture_logistic_options lecture_logistic_options_default(void)
 {
-    return (clg_logistic_options){.batch = 0, .epochs = 500, .lr = 1.0f, .seed = 1};
+    return (lecture_logistic_options){.batch = 0, .epochs = 500, .lr = 1.0f, .seed = 1};
 }
 
 static bool check_binary_labels(clg_context *ctx, const char *fn, const int32_t *t, int64_t n)
@@ -118,16 +119,16 @@ static void logistic_step(clg_context *ctx, clg_linear *layer, clg_optim *opt, c
     clg_step_end(ctx);
 }
 
-CLG_API clg_status clg_logistic_fit(clg_context *ctx, const float *x, const int32_t *t, int64_t n,
-                                    int64_t features, const clg_logistic_options *options, float *w,
-                                    float *final_loss, double *accuracy)
+clg_status lecture_logistic_fit(clg_context *ctx, const float *x, const int32_t *t, int64_t n,
+                                int64_t features, const lecture_logistic_options *options, float *w,
+                                float *final_loss, double *accuracy)
 {
-    static const char fn[] = "clg_logistic_fit";
+    static const char fn[] = "lecture_logistic_fit";
     if (!ctx)
         return CLG_STATUS_INVALID_ARGUMENT;
     if (eng_failed(ctx))
         return clg_context_status(ctx);
-    clg_logistic_options o = options ? *options : clg_logistic_options_default();
+    lecture_logistic_options o = options ? *options : lecture_logistic_options_default();
     int64_t d = features;
     if (n < 1 || d < 1 || !x || !t || !w)
         return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
@@ -248,7 +249,7 @@ static bool spread_kinks(clg_linear *in, const float *x, int64_t n, int64_t hidd
     float *w = malloc((size_t)(2 * hidden) * sizeof *w);
     if (!w) {
         eng_fail(clg_tensor_context(clg_linear_weight(in)), CLG_STATUS_OUT_OF_MEMORY,
-                 "clg_approx_fit: out of host memory");
+                 "lecture_approx_fit: out of host memory");
         return false;
     }
     for (int64_t i = 0; i < hidden; i++) {
@@ -262,11 +263,11 @@ static bool spread_kinks(clg_linear *in, const float *x, int64_t n, int64_t hidd
     return ok;
 }
 
-CLG_API clg_status clg_approx_fit(clg_context *ctx, const float *x, const float *y, int64_t n,
-                                  int64_t hidden, int steps, float lr, uint64_t seed, float *fitted,
-                                  float *mse)
+clg_status lecture_approx_fit(clg_context *ctx, const float *x, const float *y, int64_t n,
+                              int64_t hidden, int steps, float lr, uint64_t seed, float *fitted,
+                              float *mse)
 {
-    static const char fn[] = "clg_approx_fit";
+    static const char fn[] = "lecture_approx_fit";
     if (!ctx)
         return CLG_STATUS_INVALID_ARGUMENT;
     if (eng_failed(ctx))
@@ -323,41 +324,41 @@ CLG_API clg_status clg_approx_fit(clg_context *ctx, const float *x, const float 
 
 /* ---- vanishing gradients ---- */
 
-CLG_API clg_vanishing_options clg_vanishing_options_default(void)
+lecture_vanishing_options lecture_vanishing_options_default(void)
 {
-    return (clg_vanishing_options){.activation = "sigmoid",
-                                   .layers = 10,
-                                   .width = 64,
-                                   .batch = 128,
-                                   .steps = 100,
-                                   .lr = 0.1f,
-                                   .seed = 1};
+    return (lecture_vanishing_options){.activation = "sigmoid",
+                                       .layers = 10,
+                                       .width = 64,
+                                       .batch = 128,
+                                       .steps = 100,
+                                       .lr = 0.1f,
+                                       .seed = 1};
 }
 
-CLG_API int64_t clg_vanishing_layer_size(const clg_vanishing_options *options, int layer)
+int64_t lecture_vanishing_layer_size(const lecture_vanishing_options *options, int layer)
 {
     if (!options || layer < 0 || layer >= options->layers || options->width < 1)
         return 0;
     return layer == options->layers - 1 ? options->width : options->width * options->width;
 }
 
-typedef enum { ACT_SIGMOID, ACT_TANH, ACT_RELU, ACT_LEAKY_RELU } vanishing_act;
-
-static clg_tensor *activate(vanishing_act act, clg_tensor *s)
+/* The four activations the experiment compares, each as its own op after
+ * the linear layer (not fused into it), as the slides' network is written. */
+static clg_tensor *activate(clg_activation act, clg_tensor *s)
 {
     switch (act) {
-    case ACT_SIGMOID: return clg_sigmoid(s);
-    case ACT_TANH: return clg_tanh(s);
-    case ACT_RELU: return clg_relu(s);
-    case ACT_LEAKY_RELU: return clg_leaky_relu(s, 0.01f);
+    case CLG_ACT_SIGMOID: return clg_sigmoid(s);
+    case CLG_ACT_TANH: return clg_tanh(s);
+    case CLG_ACT_RELU: return clg_relu(s);
+    case CLG_ACT_LEAKY_RELU: return clg_leaky_relu(s, 0.01f);
+    default: return NULL; /* refused by lecture_vanishing_run */
     }
-    return NULL;
 }
 
 /* One forward and backward on batch `step` (inputs and labels drawn from the
  * seed), then the weight gradients into `grads` (may be NULL) and an update
  * unless `update` is false. */
-static void vanishing_step(clg_context *ctx, const clg_vanishing_options *o, vanishing_act act,
+static void vanishing_step(clg_context *ctx, const lecture_vanishing_options *o, clg_activation act,
                            clg_linear **layers, clg_optim *opt, const float *direction, float *bx,
                            float *bt, int step, float *grads, float *loss_out, bool update)
 {
@@ -384,7 +385,7 @@ static void vanishing_step(clg_context *ctx, const clg_vanishing_options *o, van
             clg_tensor_item(loss, loss_out);
         float *dst = grads;
         for (int l = 0; dst && l < o->layers && !eng_failed(ctx); l++) {
-            int64_t size = clg_vanishing_layer_size(o, l);
+            int64_t size = lecture_vanishing_layer_size(o, l);
             clg_tensor_download(clg_tensor_grad(clg_linear_weight(layers[l])), dst, (size_t)size);
             dst += size;
         }
@@ -394,21 +395,20 @@ static void vanishing_step(clg_context *ctx, const clg_vanishing_options *o, van
     clg_step_end(ctx);
 }
 
-CLG_API clg_status clg_vanishing_run(clg_context *ctx, const clg_vanishing_options *options,
-                                     float *at_init, float *trained, float *final_loss)
+clg_status lecture_vanishing_run(clg_context *ctx, const lecture_vanishing_options *options,
+                                 float *at_init, float *trained, float *final_loss)
 {
-    static const char fn[] = "clg_vanishing_run";
+    static const char fn[] = "lecture_vanishing_run";
     if (!ctx)
         return CLG_STATUS_INVALID_ARGUMENT;
     if (eng_failed(ctx))
         return clg_context_status(ctx);
-    clg_vanishing_options o = options ? *options : clg_vanishing_options_default();
-    static const char *const names[] = {"sigmoid", "tanh", "relu", "leaky_relu"};
-    int act = -1;
-    for (int i = 0; o.activation && i < 4; i++)
-        if (strcmp(o.activation, names[i]) == 0)
-            act = i;
-    if (act < 0)
+    lecture_vanishing_options o = options ? *options : lecture_vanishing_options_default();
+    /* decoded by its name in ops.h's list, then held to the four compared */
+    clg_activation act = CLG_ACT_IDENTITY;
+    if (!o.activation || !zoo_activation_from_name(o.activation, &act) ||
+        !(act == CLG_ACT_SIGMOID || act == CLG_ACT_TANH || act == CLG_ACT_RELU ||
+          act == CLG_ACT_LEAKY_RELU))
         return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
                         "%s: activation \"%s\"; expected sigmoid, tanh, relu or leaky_relu", fn,
                         o.activation ? o.activation : "(null)");
@@ -435,7 +435,7 @@ CLG_API clg_status clg_vanishing_run(clg_context *ctx, const clg_vanishing_optio
         snprintf(prefix, sizeof prefix, "fc%d.", l + 1);
         layers[l] = clg_linear_create(ctx, o.width, l == o.layers - 1 ? 1 : o.width, true,
                                       o.seed * 131 + (uint64_t)l);
-        /* He et al.'s normal for every activation (see zoo.h), biases 0. */
+        /* He et al.'s normal for every activation (see lecture.h), biases 0. */
         if (!layers[l] ||
             clg_init_kaiming_normal(clg_linear_weight(layers[l]), sqrtf(2.0f),
                                     o.seed * 131 + (uint64_t)l) != CLG_STATUS_OK ||
@@ -448,7 +448,7 @@ CLG_API clg_status clg_vanishing_run(clg_context *ctx, const clg_vanishing_optio
     opt = params ? clg_optim_create(ctx, params, &sgd) : NULL;
     for (int step = 0; opt && step <= o.steps && !eng_failed(ctx); step++) {
         float *grads = step == 0 ? at_init : step == o.steps ? trained : NULL;
-        vanishing_step(ctx, &o, (vanishing_act)act, layers, opt, direction, bx, bt, step, grads,
+        vanishing_step(ctx, &o, act, layers, opt, direction, bx, bt, step, grads,
                        step == o.steps ? final_loss : NULL, step < o.steps);
     }
 done:

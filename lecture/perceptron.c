@@ -1,4 +1,4 @@
-/* zoo/perceptron.c: Rosenblatt's perceptron (see zoo.h and the lecture's
+/* lecture/perceptron.c: Rosenblatt's perceptron (see lecture.h and the lecture's
  * "Perceptron algorithm" slides). The data and weights live on the device;
  * each epoch is one launch of op_perceptron_epoch (ops/perceptron.c), which
  * walks the samples in order on one work-item because the rule is sequential. The host enqueues
@@ -7,7 +7,7 @@
 #include <inttypes.h>
 #include <math.h>
 
-#include "clgrad/zoo.h"
+#include "lecture/lecture.h"
 #include "engine/engine.h"
 #include "ops/perceptron.h"
 
@@ -18,7 +18,7 @@
 static bool check_args(clg_context *ctx, const float *x, const int32_t *targets, int64_t n,
                        int64_t features, float eta, int max_epochs)
 {
-    static const char fn[] = "clg_perceptron_train";
+    static const char fn[] = "lecture_perceptron_train";
     if (n < 1 || features < 1 || !x || !targets) {
         eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
                  "%s: %" PRId64 " samples of %" PRId64 " features%s; expected at least one of each",
@@ -53,9 +53,9 @@ static bool check_args(clg_context *ctx, const float *x, const int32_t *targets,
     return true;
 }
 
-CLG_API clg_status clg_perceptron_train(clg_context *ctx, const float *x, const int32_t *targets,
-                                        int64_t n, int64_t features, float eta, int max_epochs,
-                                        float *weights, clg_perceptron_result *result)
+clg_status lecture_perceptron_train(clg_context *ctx, const float *x, const int32_t *targets,
+                                    int64_t n, int64_t features, float eta, int max_epochs,
+                                    float *weights, lecture_perceptron_result *result)
 {
     if (!ctx)
         return CLG_STATUS_INVALID_ARGUMENT;
@@ -63,7 +63,7 @@ CLG_API clg_status clg_perceptron_train(clg_context *ctx, const float *x, const 
         return clg_context_status(ctx);
     if (!weights || !result)
         return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
-                        "clg_perceptron_train: NULL weights or result");
+                        "lecture_perceptron_train: NULL weights or result");
     if (!check_args(ctx, x, targets, n, features, eta, max_epochs))
         return clg_context_status(ctx);
 

@@ -1,5 +1,5 @@
-/* tests/zoo/test_experiments.c: the lecture's small experiments
- * (zoo/experiments.c): logistic regression on the synthetic student exam
+/* tests/lecture/test_experiments.c: the lecture's small experiments
+ * (lecture/experiments.c): logistic regression on the synthetic student exam
  * recovers the generating boundary by gradient descent and by mini-batch
  * SGD; universal approximation fits better with 13 ReLU units than with 1;
  * at initialisation a deep sigmoid MLP's first layer gets a far smaller
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lecture/lecture.h"
 #include "support.h"
 
 /* The relative distance |w - truth| / |truth| of two boundaries
@@ -29,8 +30,8 @@ START_TEST(test_logistic_recovers_exam_boundary)
     enum { N = 3000 };
     float *x = malloc(2 * N * sizeof *x);
     int32_t *t = malloc(N * sizeof *t);
-    const float truth[3] = {CLG_EXAM_TRUE_W0, CLG_EXAM_TRUE_W1, CLG_EXAM_TRUE_W2};
-    ck_assert(clg_exam_generate(ctx, N, NULL, 5, x, t) == CLG_STATUS_OK);
+    const float truth[3] = {LECTURE_EXAM_TRUE_W0, LECTURE_EXAM_TRUE_W1, LECTURE_EXAM_TRUE_W2};
+    ck_assert(lecture_exam_generate(ctx, N, NULL, 5, x, t) == CLG_STATUS_OK);
     int passed = 0;
     for (int i = 0; i < N; i++)
         passed += t[i];
@@ -39,14 +40,15 @@ START_TEST(test_logistic_recovers_exam_boundary)
 
     float w_gd[3], w_sgd[3], loss_gd, loss_sgd;
     double acc_gd, acc_sgd;
-    clg_logistic_options gd = clg_logistic_options_default();
-    ck_assert_msg(clg_logistic_fit(ctx, x, t, N, 2, &gd, w_gd, &loss_gd, &acc_gd) == CLG_STATUS_OK,
+    lecture_logistic_options gd = lecture_logistic_options_default();
+    ck_assert_msg(lecture_logistic_fit(ctx, x, t, N, 2, &gd, w_gd, &loss_gd, &acc_gd) ==
+                      CLG_STATUS_OK,
                   "%s", clg_context_error(ctx));
-    clg_logistic_options sgd = clg_logistic_options_default();
+    lecture_logistic_options sgd = lecture_logistic_options_default();
     sgd.batch = 32;
     sgd.epochs = 40;
     sgd.lr = 0.1f;
-    ck_assert_msg(clg_logistic_fit(ctx, x, t, N, 2, &sgd, w_sgd, &loss_sgd, &acc_sgd) ==
+    ck_assert_msg(lecture_logistic_fit(ctx, x, t, N, 2, &sgd, w_sgd, &loss_sgd, &acc_sgd) ==
                       CLG_STATUS_OK,
                   "%s", clg_context_error(ctx));
     /* 3000 Bernoulli labels pin the maximum-likelihood weights to a few
@@ -75,7 +77,7 @@ START_TEST(test_logistic_recovers_exam_boundary)
     /* The generator is a function of its seed. */
     float *again = malloc(2 * N * sizeof *again);
     int32_t *t_again = malloc(N * sizeof *t_again);
-    ck_assert(clg_exam_generate(ctx, N, NULL, 5, again, t_again) == CLG_STATUS_OK);
+    ck_assert(lecture_exam_generate(ctx, N, NULL, 5, again, t_again) == CLG_STATUS_OK);
     ck_assert(memcmp(again, x, 2 * N * sizeof *x) == 0 && memcmp(t_again, t, N * sizeof *t) == 0);
     free(again);
     free(t_again);
@@ -102,8 +104,8 @@ START_TEST(test_approx_error_falls_with_width)
     const int64_t widths[] = {1, 2, 3, 6, 13};
     float mse[5];
     for (int k = 0; k < 5; k++) {
-        ck_assert_msg(clg_approx_fit(ctx, x, y, N, widths[k], 1500, 0.02f, 3, fitted, &mse[k]) ==
-                          CLG_STATUS_OK,
+        ck_assert_msg(lecture_approx_fit(ctx, x, y, N, widths[k], 1500, 0.02f, 3, fitted,
+                                         &mse[k]) == CLG_STATUS_OK,
                       "%s", clg_context_error(ctx));
         /* The reported error is the error of the returned fit. */
         double host = 0.0;
@@ -136,21 +138,21 @@ static double layer_norm(const float *g, int64_t n)
 static void vanishing_ratios(clg_context *ctx, const char *activation, double *at_init,
                              double *trained)
 {
-    clg_vanishing_options o = clg_vanishing_options_default();
+    lecture_vanishing_options o = lecture_vanishing_options_default();
     o.activation = activation;
     o.steps = 10;
     int64_t total = 0;
     for (int l = 0; l < o.layers; l++)
-        total += clg_vanishing_layer_size(&o, l);
-    ck_assert_int_eq(clg_vanishing_layer_size(&o, o.layers - 1), o.width);
-    ck_assert_int_eq(clg_vanishing_layer_size(&o, o.layers), 0);
+        total += lecture_vanishing_layer_size(&o, l);
+    ck_assert_int_eq(lecture_vanishing_layer_size(&o, o.layers - 1), o.width);
+    ck_assert_int_eq(lecture_vanishing_layer_size(&o, o.layers), 0);
     float *g0 = malloc((size_t)total * sizeof *g0), *g1 = malloc((size_t)total * sizeof *g1);
     float loss = NAN;
-    ck_assert_msg(clg_vanishing_run(ctx, &o, g0, g1, &loss) == CLG_STATUS_OK, "%s",
+    ck_assert_msg(lecture_vanishing_run(ctx, &o, g0, g1, &loss) == CLG_STATUS_OK, "%s",
                   clg_context_error(ctx));
     ck_assert_msg(isfinite(loss) && loss > 0, "%s: loss %g", activation, (double)loss);
-    int64_t first = clg_vanishing_layer_size(&o, 0),
-            last = clg_vanishing_layer_size(&o, o.layers - 1);
+    int64_t first = lecture_vanishing_layer_size(&o, 0),
+            last = lecture_vanishing_layer_size(&o, o.layers - 1);
     *at_init = layer_norm(g0, first) / layer_norm(g0 + total - last, last);
     *trained = layer_norm(g1, first) / layer_norm(g1 + total - last, last);
     /* The second snapshot is another batch after 10 updates. */
@@ -194,42 +196,42 @@ START_TEST(test_experiments_bad_input)
 {
     clg_context *ctx = test_context();
     float x[8] = {1, 2, 3, 4, 5, 6, 7, 8}, w[3], out[4], mse;
-    clg_logistic_options o = clg_logistic_options_default();
-    expect_error(ctx,
-                 clg_logistic_fit(ctx, x, (const int32_t[]){0, 1, 2, 1}, 4, 2, &o, w, NULL, NULL),
-                 "clg_logistic_fit: label 2 is 2", "classes are 0 and 1");
+    lecture_logistic_options o = lecture_logistic_options_default();
+    expect_error(
+        ctx, lecture_logistic_fit(ctx, x, (const int32_t[]){0, 1, 2, 1}, 4, 2, &o, w, NULL, NULL),
+        "lecture_logistic_fit: label 2 is 2", "classes are 0 and 1");
     const float constant[8] = {1, 3, 1, 4, 1, 5, 1, 6};
     expect_error(
         ctx,
-        clg_logistic_fit(ctx, constant, (const int32_t[]){0, 1, 0, 1}, 4, 2, &o, w, NULL, NULL),
+        lecture_logistic_fit(ctx, constant, (const int32_t[]){0, 1, 0, 1}, 4, 2, &o, w, NULL, NULL),
         "feature 0 is constant", "standardised");
     o.batch = 5;
-    expect_error(ctx,
-                 clg_logistic_fit(ctx, x, (const int32_t[]){0, 1, 0, 1}, 4, 2, &o, w, NULL, NULL),
-                 "batch 5", "at most n = 4");
-    o = clg_logistic_options_default();
+    expect_error(
+        ctx, lecture_logistic_fit(ctx, x, (const int32_t[]){0, 1, 0, 1}, 4, 2, &o, w, NULL, NULL),
+        "batch 5", "at most n = 4");
+    o = lecture_logistic_options_default();
     o.lr = 0;
-    expect_error(ctx,
-                 clg_logistic_fit(ctx, x, (const int32_t[]){0, 1, 0, 1}, 4, 2, &o, w, NULL, NULL),
-                 "lr 0", "> 0");
-    expect_error(ctx, clg_exam_generate(ctx, 0, NULL, 1, x, (int32_t[4]){0}), "clg_exam_generate",
-                 "0 students");
-    expect_error(ctx, clg_approx_fit(ctx, x, x, 4, 0, 10, 0.01f, 1, out, &mse), "0 hidden units",
-                 "clg_approx_fit");
-    clg_vanishing_options v = clg_vanishing_options_default();
+    expect_error(
+        ctx, lecture_logistic_fit(ctx, x, (const int32_t[]){0, 1, 0, 1}, 4, 2, &o, w, NULL, NULL),
+        "lr 0", "> 0");
+    expect_error(ctx, lecture_exam_generate(ctx, 0, NULL, 1, x, (int32_t[4]){0}),
+                 "lecture_exam_generate", "0 students");
+    expect_error(ctx, lecture_approx_fit(ctx, x, x, 4, 0, 10, 0.01f, 1, out, &mse),
+                 "0 hidden units", "lecture_approx_fit");
+    lecture_vanishing_options v = lecture_vanishing_options_default();
     v.activation = "swish";
-    expect_error(ctx, clg_vanishing_run(ctx, &v, NULL, NULL, NULL), "activation \"swish\"",
+    expect_error(ctx, lecture_vanishing_run(ctx, &v, NULL, NULL, NULL), "activation \"swish\"",
                  "sigmoid, tanh, relu or leaky_relu");
-    v = clg_vanishing_options_default();
+    v = lecture_vanishing_options_default();
     v.layers = 1;
-    expect_error(ctx, clg_vanishing_run(ctx, &v, NULL, NULL, NULL), "layers 1", "2 to 64");
+    expect_error(ctx, lecture_vanishing_run(ctx, &v, NULL, NULL, NULL), "layers 1", "2 to 64");
     clg_context_destroy(ctx);
 }
 END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("zoo/experiments");
+    Suite *s = suite_create("lecture/experiments");
     TCase *tc = tcase_create("experiments");
     tcase_add_test(tc, test_logistic_recovers_exam_boundary);
     tcase_add_test(tc, test_approx_error_falls_with_width);
