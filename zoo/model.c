@@ -289,8 +289,9 @@ static const struct zoo_kind {
     zoo_family family;
 } zoo_kinds[] = {
     {"mlp", ZOO_STACK},     {"logreg", ZOO_STACK},   {"lenet5", ZOO_LENET5},
-    {"rnn", ZOO_RECURRENT}, {"lstm", ZOO_RECURRENT}, {"autoencoder", ZOO_STACK},
-    {"vae", ZOO_OTHER},     {"gan", ZOO_OTHER},      {"charlstm", ZOO_OTHER},
+    {"rnn", ZOO_RECURRENT}, {"lstm", ZOO_RECURRENT}, {"gru", ZOO_RECURRENT},
+    {"autoencoder", ZOO_STACK}, {"vae", ZOO_OTHER},  {"gan", ZOO_OTHER},
+    {"charlstm", ZOO_OTHER},
 };
 #define ZOO_KINDS (sizeof zoo_kinds / sizeof zoo_kinds[0])
 
@@ -376,8 +377,8 @@ bool zoo_checkpoint_check(clg_context *ctx, const char *path, const clg_safetens
                      fn, path, arch, kind);
             return false;
         }
-        int64_t gates = strcmp(kind, "lstm") == 0 ? 4 : 1, hidden = v[2];
-        const char *prefix = strcmp(kind, "lstm") == 0 ? "lstm." : "rnn.";
+        int64_t gates = strcmp(kind, "lstm") == 0 ? 4 : strcmp(kind, "gru") == 0 ? 3 : 1;
+        int64_t hidden = v[2];
         char name[48];
         const struct {
             const char *suffix;
@@ -388,7 +389,7 @@ bool zoo_checkpoint_check(clg_context *ctx, const char *path, const clg_safetens
                     {"bias_ih_l0", 1, {gates * hidden}},
                     {"bias_hh_l0", 1, {gates * hidden}}};
         for (int i = 0; i < 4; i++) {
-            snprintf(name, sizeof name, "%s%s", prefix, cell[i].suffix);
+            snprintf(name, sizeof name, "%s.%s", kind, cell[i].suffix); /* "lstm.weight_ih_l0" */
             if (!expect_tensor(ctx, fn, path, st, arch, name, cell[i].rank, cell[i].shape))
                 return false;
         }
@@ -433,7 +434,7 @@ static clg_model *build_from_metadata(clg_context *ctx, const char *path,
     if (strcmp(kind, "lenet5") == 0)
         return zoo_lenet5_from_metadata(ctx, fn, path, clg_safetensors_metadata(st, "activation"),
                                         clg_safetensors_metadata(st, "pool"));
-    if (strcmp(kind, "rnn") == 0 || strcmp(kind, "lstm") == 0)
+    if (strcmp(kind, "rnn") == 0 || strcmp(kind, "lstm") == 0 || strcmp(kind, "gru") == 0)
         return zoo_recurrent_from_metadata(ctx, fn, path, kind, arch);
     if (strcmp(kind, "autoencoder") == 0)
         return zoo_autoencoder_from_metadata(ctx, fn, path, arch);

@@ -55,7 +55,7 @@ clg_model *zoo_lenet5_from_metadata(clg_context *ctx, const char *fn, const char
 clg_model *zoo_autoencoder_from_metadata(clg_context *ctx, const char *fn, const char *path,
                                          const char *arch);
 
-/* The "rnn" / "lstm" classifiers (recurrent.c) from their checkpoint
+/* The "rnn" / "lstm" / "gru" classifiers (recurrent.c) from their checkpoint
  * metadata; NULL with a message naming `fn` and `path` on a bad arch. */
 clg_model *zoo_recurrent_from_metadata(clg_context *ctx, const char *fn, const char *path,
                                        const char *kind, const char *arch);

@@ -1,6 +1,7 @@
-/* zoo/recurrent.c: the recurrent models: the RNN / LSTM image classifiers
- * (each 28x28 image read as 28 time steps of 28 pixels, the last hidden
- * state -> fc1 -> class logits) as clg_model kinds "rnn" and "lstm", and the
+/* zoo/recurrent.c: the recurrent models: the RNN / LSTM / GRU image
+ * classifiers (each 28x28 image read as 28 time steps of 28 pixels, the last
+ * hidden state -> fc1 -> class logits) as clg_model kinds "rnn", "lstm" and
+ * "gru", and the
  * character-level LSTM language model (embedding -> LSTM -> linear over the
  * vocabulary) with truncated BPTT and temperature sampling. */
 #include <inttypes.h>
@@ -30,17 +31,25 @@ CLG_API clg_model *clg_zoo_recurrent_create(clg_context *ctx, const char *cell, 
     static const char fn[] = "clg_zoo_recurrent_create";
     if (eng_failed(ctx))
         return NULL;
-    bool lstm = cell && strcmp(cell, "lstm") == 0;
-    if (!cell || (!lstm && strcmp(cell, "rnn") != 0) || steps <= 0 || input_size <= 0 ||
-        hidden_size <= 0 || classes <= 0) {
+    /* the kind, the parameters' prefix ("lstm.weight_ih_l0") and the cell */
+    static const struct {
+        const char *name;
+        clg_cell cell;
+    } cells[] = {{"rnn", CLG_CELL_RNN}, {"lstm", CLG_CELL_LSTM}, {"gru", CLG_CELL_GRU}};
+    int kind = -1;
+    for (int i = 0; cell && i < 3; i++)
+        if (strcmp(cell, cells[i].name) == 0)
+            kind = i;
+    if (kind < 0 || steps <= 0 || input_size <= 0 || hidden_size <= 0 || classes <= 0) {
         eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
-                 "%s: cell \"%s\" must be \"rnn\" or \"lstm\", and steps %" PRId64
+                 "%s: cell \"%s\" must be \"rnn\", \"lstm\" or \"gru\", and steps %" PRId64
                  ", input_size %" PRId64 ", hidden_size %" PRId64 ", classes %" PRId64 " positive",
                  fn, cell ? cell : "(null)", steps, input_size, hidden_size, classes);
         return NULL;
     }
     int64_t widths[2] = {hidden_size, classes};
-    clg_model *m = zoo_model_create(ctx, fn, lstm ? "lstm" : "rnn", widths, 2,
+    const char *name = cells[kind].name;
+    clg_model *m = zoo_model_create(ctx, fn, name, widths, 2,
                                     zoo_layer_seed(seed, 1), recurrent_forward);
     if (!m)
         return NULL;
@@ -51,11 +60,13 @@ CLG_API clg_model *clg_zoo_recurrent_create(clg_context *ctx, const char *cell, 
              hidden_size, classes);
     free(m->arch);
     m->arch = strdup(arch);
-    m->recurrent = clg_recurrent_layer_create(ctx, lstm ? CLG_CELL_LSTM : CLG_CELL_RNN, input_size,
-                                              hidden_size, true, zoo_layer_seed(seed, 0));
+    char prefix[8];
+    snprintf(prefix, sizeof prefix, "%s.", name);
+    m->recurrent = clg_recurrent_layer_create(ctx, cells[kind].cell, input_size, hidden_size, true,
+                                              zoo_layer_seed(seed, 0));
     if (!m->arch || !m->recurrent ||
-        clg_params_extend(m->params, lstm ? "lstm." : "rnn.",
-                          clg_recurrent_layer_params(m->recurrent)) != CLG_STATUS_OK) {
+        clg_params_extend(m->params, prefix, clg_recurrent_layer_params(m->recurrent)) !=
+            CLG_STATUS_OK) {
         if (!m->arch)
             eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory", fn);
         clg_model_destroy(m);
