@@ -1,5 +1,6 @@
-/* nn/recurrent.c: the recurrent layers, torch.nn.LSTM and torch.nn.RNN (tanh),
- * one layer, one direction, over clg_lstm / clg_rnn (ops/recurrent.c).
+/* nn/recurrent.c: the recurrent layers, torch.nn.LSTM, torch.nn.GRU and
+ * torch.nn.RNN (tanh), one layer, one direction, over clg_lstm / clg_gru /
+ * clg_rnn (ops/recurrent.c).
  *
  * Parameters as PyTorch names them: weight_ih_l0 (G H, I), weight_hh_l0
  * (G H, H), bias_ih_l0, bias_hh_l0 (G H), each U(-1/sqrt(H), 1/sqrt(H)) as
@@ -31,10 +32,11 @@ CLG_API clg_recurrent_layer *clg_recurrent_layer_create(clg_context *ctx, clg_ce
 {
     if (eng_failed(ctx))
         return NULL;
-    if (input_size <= 0 || hidden_size <= 0 || (cell != CLG_CELL_LSTM && cell != CLG_CELL_RNN)) {
+    if (input_size <= 0 || hidden_size <= 0 ||
+        (cell != CLG_CELL_LSTM && cell != CLG_CELL_GRU && cell != CLG_CELL_RNN)) {
         eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
                  "clg_recurrent_layer_create: input_size %lld and hidden_size %lld must be "
-                 "positive and the cell CLG_CELL_LSTM or CLG_CELL_RNN",
+                 "positive and the cell CLG_CELL_LSTM, CLG_CELL_GRU or CLG_CELL_RNN",
                  (long long)input_size, (long long)hidden_size);
         return NULL;
     }
@@ -49,7 +51,7 @@ CLG_API clg_recurrent_layer *clg_recurrent_layer_create(clg_context *ctx, clg_ce
     layer->hidden_size = hidden_size;
     layer->batch_first = batch_first;
     layer->params = clg_params_create(ctx);
-    int64_t gh = (cell == CLG_CELL_LSTM ? 4 : 1) * hidden_size;
+    int64_t gh = (cell == CLG_CELL_LSTM ? 4 : cell == CLG_CELL_GRU ? 3 : 1) * hidden_size;
     int64_t shapes[4][2] = {{gh, input_size}, {gh, hidden_size}, {gh, 0}, {gh, 0}};
     float bound = (float)(1.0 / sqrt((double)hidden_size));
     for (int k = 0; k < 4 && layer->params; k++) {
@@ -135,9 +137,11 @@ CLG_API clg_tensor *clg_recurrent_layer_forward_state(clg_recurrent_layer *layer
             return NULL;
     }
     clg_tensor **w = layer->weights, *last_h = NULL, *last_c = NULL;
-    clg_tensor *y =
-        lstm ? clg_lstm(x, h0, c0, w[0], w[1], w[2], w[3], layer->batch_first, &last_h, &last_c)
-             : clg_rnn(x, h0, w[0], w[1], w[2], w[3], layer->batch_first, &last_h);
+    bool bf = layer->batch_first;
+    clg_tensor *y = lstm ? clg_lstm(x, h0, c0, w[0], w[1], w[2], w[3], bf, &last_h, &last_c)
+                    : layer->cell == CLG_CELL_GRU
+                        ? clg_gru(x, h0, w[0], w[1], w[2], w[3], bf, &last_h)
+                        : clg_rnn(x, h0, w[0], w[1], w[2], w[3], bf, &last_h);
     if (!y)
         return NULL;
     if (layer->keep_state) {

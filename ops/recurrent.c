@@ -1,11 +1,15 @@
-/* ops/recurrent.c: the LSTM (torch.nn.LSTM) and the tanh RNN (torch.nn.RNN),
- * one layer, one direction, over a whole sequence, with back-propagation
- * through time. Kernels: ops/recurrent.cl.
+/* ops/recurrent.c: the LSTM (torch.nn.LSTM), the GRU (torch.nn.GRU) and the
+ * tanh RNN (torch.nn.RNN), one layer, one direction, over a whole sequence,
+ * with back-propagation through time. Kernels: ops/recurrent.cl.
  *
  *   LSTM, gates in PyTorch's order i, f, g, o:
  *     [i f g o] = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh
  *     i, f, o = sigmoid(.), g = tanh(.)
  *     c_t = f c_{t-1} + i g          h_t = o tanh(c_t)
+ *   GRU, gates in PyTorch's order r, z, n (torch.nn.GRU's documentation):
+ *     a = x_t W_ih^T + b_ih          b = h_{t-1} W_hh^T + b_hh   (r, z, n thirds)
+ *     r = sigmoid(a_r + b_r)   z = sigmoid(a_z + b_z)   n = tanh(a_n + r b_n)
+ *     h_t = (1 - z) n + z h_{t-1}
  *   RNN:  h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)
  *
  * Forward: the input projection of every step is one big GEMM up front (a
@@ -26,7 +30,17 @@
  * recorded as small view nodes whose backward scatters into the state's
  * gradient. The tape holds at most three inputs per node, so the core node
  * keeps h0 and c0 among its saved tensors and routes their gradients itself;
- * b_ih + b_hh reach it as one (recorded) sum. */
+ * b_ih + b_hh reach it as one (recorded) sum.
+ *
+ * The GRU runs the same loop; what differs is that b_hn sits inside the
+ * reset product, so b_ih and b_hh stay apart (the node takes b_ih as an
+ * input and keeps b_hh among its saved tensors), its saved gates are r, z, n
+ * and b_n = W_hn h_{t-1} + b_hn (T, N, 4H), and its backward keeps two gate
+ * gradients: dgates for the input side (the input projection and b_ih) and
+ * dgates_h for the hidden side (W_hh, b_hh and dh_{t-1}), which differ in
+ * the n third by the factor r. The direct path h_t = ... + z h_{t-1} is
+ * carried from step to step in the buffer the dh_{t-1} GEMM accumulates
+ * into, so a step still costs one kernel and one GEMM each way. */
 
 #include <stdio.h>
 
@@ -110,12 +124,72 @@ static clrt_matrix matrix(cl_mem mem, size_t offset, size_t cols, bool trans)
     return (clrt_matrix){.mem = mem, .offset = offset, .ld = cols > 0 ? cols : 1, .trans = trans};
 }
 
-/* What the core node keeps besides its inputs xproj (T N, G H), w_hh (G H,
- * H) [, bias (G H)], its output the state, and saved gates (LSTM), c0 and h0
- * (N, H) (each may be NULL). */
+/* What the LSTM's and the RNN's node keeps besides its inputs xproj (T N,
+ * G H), w_hh (G H, H) [, bias (G H)], its output the state, and saved gates
+ * (LSTM), c0 and h0 (N, H) (each may be NULL). */
 typedef struct core_saved {
     int gates; /* G: 4 for an LSTM, 1 for an RNN */
 } core_saved;
+
+/* dW_hh (G H, H) (+)= sum_t dgates_t^T h_{t-1}, dgates (T N, G H): steps 1..
+ * in one GEMM against h_0..h_{T-2} (contiguous in the state), step 0 against
+ * h0 if given. */
+static void weight_hh_grad(clg_context *ctx, clg_tensor *w_hh, const clg_tensor *dgates,
+                           const clg_tensor *state, const clg_tensor *h0, int G)
+{
+    int T = (int)state->shape[1], N = (int)state->shape[2], H = (int)state->shape[3];
+    size_t NH = (size_t)N * H, GH = (size_t)G * H;
+    bool acc_w = false;
+    clg_tensor *dw = eng_grad_dest(ctx, w_hh, &acc_w);
+    if (dw) {
+        clrt_matrix mdw = matrix(dw->mem, dw->offset, (size_t)H, false);
+        bool written = acc_w;
+        if (T > 1) {
+            clrt_gemm(&ctx->rt,
+                      (clrt_gemm_desc){.m = GH,
+                                       .n = (size_t)H,
+                                       .k = (size_t)(T - 1) * N,
+                                       .a = matrix(dgates->mem, dgates->offset + NH * G, GH, true),
+                                       .b = matrix(state->mem, state->offset, (size_t)H, false),
+                                       .c = mdw,
+                                       .beta = written ? 1.0f : 0.0f});
+            written = true;
+        }
+        if (h0) {
+            clrt_gemm(&ctx->rt, (clrt_gemm_desc){.m = GH,
+                                                 .n = (size_t)H,
+                                                 .k = (size_t)N,
+                                                 .a = matrix(dgates->mem, dgates->offset, GH, true),
+                                                 .b = matrix(h0->mem, h0->offset, (size_t)H, false),
+                                                 .c = mdw,
+                                                 .beta = written ? 1.0f : 0.0f});
+            written = true;
+        }
+        if (!written) /* T = 1 from a zero state: W_hh had no effect */
+            clg_tensor_fill(dw, 0.0f);
+    }
+}
+
+/* dbias (G H) (+)= the column sums of dgates (T N, G H). */
+static void bias_grad(clg_context *ctx, clg_tensor *bias, const clg_tensor *dgates)
+{
+    size_t GH = (size_t)dgates->shape[1];
+    /* ones (1, T N) dgates (T N, G H): the column sums as a GEMM, which reads
+     * dgates at the GEMM's speed */
+    bool acc_b = false;
+    clg_tensor *db = eng_grad_dest(ctx, bias, &acc_b);
+    int64_t rows = dgates->shape[0];
+    clg_tensor *ones = db ? eng_new(ctx, CLG_DTYPE_F32, 1, &rows) : NULL;
+    if (ones && clg_tensor_fill(ones, 1.0f) == CLG_STATUS_OK)
+        clrt_gemm(&ctx->rt,
+                  (clrt_gemm_desc){.m = 1,
+                                   .n = GH,
+                                   .k = (size_t)rows,
+                                   .a = matrix(ones->mem, ones->offset, (size_t)rows, false),
+                                   .b = matrix(dgates->mem, dgates->offset, GH, false),
+                                   .c = matrix(db->mem, db->offset, GH, false),
+                                   .beta = acc_b ? 1.0f : 0.0f});
+}
 
 static void core_backward(clg_context *ctx, const eng_node *node)
 {
@@ -181,53 +255,64 @@ static void core_backward(clg_context *ctx, const eng_node *node)
     }
     if (lstm && c0)
         eng_grad_accumulate(ctx, c0, dc); /* dc now holds dc_{-1} = dc_0 f_0 */
+    weight_hh_grad(ctx, w_hh, dgates, state, h0, G);
+    bias_grad(ctx, bias, dgates);
+    if (dx && acc_x)
+        eng_grad_accumulate(ctx, xproj, dgates);
+}
 
-    /* dW_hh (G H, H) = sum_t dgates_t^T h_{t-1}: steps 1.. in one GEMM against
-     * h_0..h_{T-2} (contiguous in the state), step 0 against h0 if given. */
-    bool acc_w = false;
-    clg_tensor *dw = eng_grad_dest(ctx, w_hh, &acc_w);
-    if (dw) {
-        clrt_matrix mdw = matrix(dw->mem, dw->offset, (size_t)H, false);
-        bool written = acc_w;
-        if (T > 1) {
+/* The GRU's node: inputs xproj (T N, 3 H), w_hh (3 H, H) [, bias_ih (3 H)],
+ * output the state (1, T, N, H), saved gates (T, N, 4 H) (r, z, n, b_n), h0
+ * (N, H) and bias_hh (3 H) (each of the last two may be NULL). */
+static void gru_backward(clg_context *ctx, const eng_node *node)
+{
+    clg_tensor *xproj = node->inputs[0], *w_hh = node->inputs[1];
+    clg_tensor *bias_ih = node->n_inputs > 2 ? node->inputs[2] : NULL;
+    clg_tensor *gates = node->saved[0], *h0 = node->saved[1], *bias_hh = node->saved[2];
+    clg_tensor *state = node->output, *dstate = state->grad;
+    int T = (int)state->shape[1], N = (int)state->shape[2], H = (int)state->shape[3];
+    size_t NH = (size_t)N * H, GH = (size_t)3 * H;
+
+    /* dgates, the input side, is the input projection's gradient: written
+     * straight into it when it holds none yet, else into scratch and added */
+    bool acc_x = false;
+    clg_tensor *dx = eng_grad_dest(ctx, xproj, &acc_x);
+    clg_tensor *dgates = dx && !acc_x ? dx : eng_new(ctx, CLG_DTYPE_F32, 2, xproj->shape);
+    clg_tensor *dgates_h = eng_new(ctx, CLG_DTYPE_F32, 2, xproj->shape);
+    int64_t nh_shape[2] = {N, H};
+    clg_tensor *dh_rec = eng_new(ctx, CLG_DTYPE_F32, 2, nh_shape);
+    if (!dgates || !dgates_h || !dh_rec)
+        return;
+    bool h0_grad = h0 && h0->requires_grad;
+    clrt_matrix w = matrix(w_hh->mem, w_hh->offset, (size_t)H, false);
+    clrt_matrix rec = matrix(dh_rec->mem, dh_rec->offset, (size_t)H, false);
+    int units = step_units(ctx, H);
+    char kernel[32];
+    snprintf(kernel, sizeof kernel, "gru_step_backward_%d", units);
+    for (int t = T - 1; t >= 0 && !eng_failed(ctx); t--) {
+        OP_LAUNCH(ctx, SOURCE, kernel, NH / units, ENG_ARG_TENSOR(dstate), ENG_ARG_TENSOR(state),
+                  ENG_ARG_TENSOR(gates), ENG_ARG_TENSOR(h0 ? h0 : state), CLRT_ARG_INT(h0 != NULL),
+                  ENG_ARG_TENSOR(dh_rec), CLRT_ARG_INT(t < T - 1), ENG_ARG_TENSOR(dgates),
+                  ENG_ARG_TENSOR(dgates_h), CLRT_ARG_INT(t), CLRT_ARG_INT(N), CLRT_ARG_INT(H));
+        /* dh_{t-1} (N, H) = dh_t z_t (left in dh_rec by the kernel) + dgates_h_t
+         * (N, 3 H) W_hh (3 H, H) */
+        if (t > 0 || h0_grad)
             clrt_gemm(&ctx->rt,
-                      (clrt_gemm_desc){.m = GH,
-                                       .n = (size_t)H,
-                                       .k = (size_t)(T - 1) * N,
-                                       .a = matrix(dgates->mem, dgates->offset + NH * G, GH, true),
-                                       .b = matrix(state->mem, state->offset, (size_t)H, false),
-                                       .c = mdw,
-                                       .beta = written ? 1.0f : 0.0f});
-            written = true;
-        }
-        if (h0) {
-            clrt_gemm(&ctx->rt, (clrt_gemm_desc){.m = GH,
-                                                 .n = (size_t)H,
-                                                 .k = (size_t)N,
-                                                 .a = matrix(dgates->mem, dgates->offset, GH, true),
-                                                 .b = matrix(h0->mem, h0->offset, (size_t)H, false),
-                                                 .c = mdw,
-                                                 .beta = written ? 1.0f : 0.0f});
-            written = true;
-        }
-        if (!written) /* T = 1 from a zero state: W_hh had no effect */
-            clg_tensor_fill(dw, 0.0f);
+                      (clrt_gemm_desc){
+                          .m = (size_t)N,
+                          .n = (size_t)H,
+                          .k = GH,
+                          .a = matrix(dgates_h->mem, dgates_h->offset + (size_t)t * N * GH, GH,
+                                      false),
+                          .b = w,
+                          .c = rec,
+                          .beta = 1.0f});
     }
-    /* dbias (1, G H) = ones (1, T N) dgates (T N, G H): the column sums as a
-     * GEMM, which reads dgates at the GEMM's speed */
-    bool acc_b = false;
-    clg_tensor *db = eng_grad_dest(ctx, bias, &acc_b);
-    int64_t rows = (int64_t)T * N;
-    clg_tensor *ones = db ? eng_new(ctx, CLG_DTYPE_F32, 1, &rows) : NULL;
-    if (ones && clg_tensor_fill(ones, 1.0f) == CLG_STATUS_OK)
-        clrt_gemm(&ctx->rt,
-                  (clrt_gemm_desc){.m = 1,
-                                   .n = GH,
-                                   .k = (size_t)rows,
-                                   .a = matrix(ones->mem, ones->offset, (size_t)rows, false),
-                                   .b = matrix(dgates->mem, dgates->offset, GH, false),
-                                   .c = matrix(db->mem, db->offset, GH, false),
-                                   .beta = acc_b ? 1.0f : 0.0f});
+    if (h0_grad)
+        eng_grad_accumulate(ctx, h0, dh_rec);
+    weight_hh_grad(ctx, w_hh, dgates_h, state, h0, 3);
+    bias_grad(ctx, bias_ih, dgates);
+    bias_grad(ctx, bias_hh, dgates_h);
     if (dx && acc_x)
         eng_grad_accumulate(ctx, xproj, dgates);
 }
@@ -254,7 +339,7 @@ static clg_tensor *initial_state(clg_context *ctx, const char *op, const char *n
     return c ? clg_reshape(c, 2, shape) : NULL;
 }
 
-/* The shared body of clg_lstm (G = 4) and clg_rnn (G = 1). */
+/* The shared body of clg_lstm (G = 4), clg_gru (G = 3) and clg_rnn (G = 1). */
 static clg_tensor *recurrent(const char *op, int G, clg_tensor *input, clg_tensor *h0,
                              clg_tensor *c0, clg_tensor *weight_ih, clg_tensor *weight_hh,
                              clg_tensor *bias_ih, clg_tensor *bias_hh, bool batch_first,
@@ -311,9 +396,20 @@ static clg_tensor *recurrent(const char *op, int G, clg_tensor *input, clg_tenso
     clg_tensor *x = batch_first ? clg_transpose(input, 0, 1) : input;
     int64_t flat[2] = {T * N, I};
     clg_tensor *xproj = clg_matmul(clg_reshape(x, 2, flat), clg_transpose(weight_ih, 0, 1));
-    clg_tensor *bias = bias_ih && bias_hh ? clg_add(bias_ih, bias_hh) : bias_ih ? bias_ih : bias_hh;
-    if (!xproj || ((bias_ih || bias_hh) && !bias))
+    if (!xproj)
         return NULL;
+    /* the GRU adds b_ih and b_hh apart (b_hn inside the reset product);
+     * the others add their sum */
+    clg_tensor *bias = NULL;
+    if (G == 3) {
+        if ((bias_ih && !(bias_ih = eng_contiguous(ctx, bias_ih))) ||
+            (bias_hh && !(bias_hh = eng_contiguous(ctx, bias_hh))))
+            return NULL;
+    } else {
+        bias = bias_ih && bias_hh ? clg_add(bias_ih, bias_hh) : bias_ih ? bias_ih : bias_hh;
+        if ((bias_ih || bias_hh) && !bias)
+            return NULL;
+    }
     /* W_hh^T (H, G H), contiguous, for the per-step GEMMs: an unrecorded copy
      * (backward uses W_hh itself) */
     int64_t wt_shape[2] = {H, G * H}, wt_strides[2] = {1, H};
@@ -325,14 +421,15 @@ static clg_tensor *recurrent(const char *op, int G, clg_tensor *input, clg_tenso
     int64_t state_shape[4] = {G == 4 ? 2 : 1, T, N, H}, gates_shape[3] = {T, N, 4 * H};
     int64_t hg_shape[2] = {N, G * H};
     clg_tensor *state = eng_new(ctx, CLG_DTYPE_F32, 4, state_shape);
-    clg_tensor *gates = G == 4 ? eng_new(ctx, CLG_DTYPE_F32, 3, gates_shape) : NULL;
+    clg_tensor *gates = G > 1 ? eng_new(ctx, CLG_DTYPE_F32, 3, gates_shape) : NULL;
     clg_tensor *hg = eng_new(ctx, CLG_DTYPE_F32, 2, hg_shape);
-    if (!state || (G == 4 && !gates) || !hg)
+    if (!state || (G > 1 && !gates) || !hg)
         return NULL;
     size_t NH = (size_t)(N * H), GH = (size_t)(G * H);
     int units = step_units(ctx, H);
     char kernel[32];
-    snprintf(kernel, sizeof kernel, "%s_step_forward_%d", G == 4 ? "lstm" : "rnn", units);
+    snprintf(kernel, sizeof kernel, "%s_step_forward_%d",
+             G == 4 ? "lstm" : G == 3 ? "gru" : "rnn", units);
     clrt_matrix w = matrix(w_t->mem, w_t->offset, GH, false); /* W_hh^T */
     clrt_matrix mhg = matrix(hg->mem, hg->offset, GH, false);
     for (int64_t t = 0; t < T && !eng_failed(ctx); t++) {
@@ -352,6 +449,13 @@ static clg_tensor *recurrent(const char *op, int G, clg_tensor *input, clg_tenso
                       ENG_ARG_TENSOR(c0 ? c0 : state), CLRT_ARG_INT(c0 != NULL),
                       ENG_ARG_TENSOR(gates), CLRT_ARG_INT(t), CLRT_ARG_INT(T), CLRT_ARG_INT(N),
                       CLRT_ARG_INT(H));
+        else if (G == 3)
+            OP_LAUNCH(ctx, SOURCE, kernel, NH / units, ENG_ARG_TENSOR(xproj),
+                      ENG_ARG_TENSOR(bias_ih ? bias_ih : xproj), CLRT_ARG_INT(bias_ih != NULL),
+                      ENG_ARG_TENSOR(bias_hh ? bias_hh : xproj), CLRT_ARG_INT(bias_hh != NULL),
+                      ENG_ARG_TENSOR(hg), CLRT_ARG_INT(has_hg), ENG_ARG_TENSOR(state),
+                      ENG_ARG_TENSOR(h0 ? h0 : state), CLRT_ARG_INT(h0 != NULL),
+                      ENG_ARG_TENSOR(gates), CLRT_ARG_INT(t), CLRT_ARG_INT(N), CLRT_ARG_INT(H));
         else
             OP_LAUNCH(ctx, SOURCE, kernel, NH / units, ENG_ARG_TENSOR(xproj),
                       ENG_ARG_TENSOR(bias ? bias : xproj), CLRT_ARG_INT(bias != NULL),
@@ -361,7 +465,19 @@ static clg_tensor *recurrent(const char *op, int G, clg_tensor *input, clg_tenso
     if (eng_failed(ctx))
         return NULL;
     clg_tensor *all[5] = {xproj, w_hh, bias, h0, c0};
-    if (eng_needs_grad(ctx, 5, all)) {
+    if (G == 3) {
+        clg_tensor *gru_all[5] = {xproj, w_hh, bias_ih, bias_hh, h0};
+        if (eng_needs_grad(ctx, 5, gru_all)) {
+            clg_tensor *inputs[3] = {xproj, w_hh, bias_ih};
+            eng_node *node =
+                eng_record(ctx, op, gru_backward, state, bias_ih ? 3 : 2, inputs, 0);
+            if (!node)
+                return NULL;
+            node->saved[0] = gates;
+            node->saved[1] = h0;
+            node->saved[2] = bias_hh;
+        }
+    } else if (eng_needs_grad(ctx, 5, all)) {
         clg_tensor *inputs[3] = {xproj, w_hh, bias};
         eng_node *node = eng_record(ctx, op, core_backward, state, bias ? 3 : 2, inputs,
                                     sizeof(core_saved));
@@ -387,6 +503,14 @@ CLG_API clg_tensor *clg_lstm(clg_tensor *input, clg_tensor *h0, clg_tensor *c0,
 {
     return recurrent("clg_lstm", 4, input, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh,
                      batch_first, h_n, c_n);
+}
+
+CLG_API clg_tensor *clg_gru(clg_tensor *input, clg_tensor *h0, clg_tensor *weight_ih,
+                            clg_tensor *weight_hh, clg_tensor *bias_ih, clg_tensor *bias_hh,
+                            bool batch_first, clg_tensor **h_n)
+{
+    return recurrent("clg_gru", 3, input, h0, NULL, weight_ih, weight_hh, bias_ih, bias_hh,
+                     batch_first, h_n, NULL);
 }
 
 CLG_API clg_tensor *clg_rnn(clg_tensor *input, clg_tensor *h0, clg_tensor *weight_ih,

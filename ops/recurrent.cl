@@ -1,13 +1,18 @@
-/* ops/recurrent.cl: the per-time-step kernels of the LSTM and the tanh RNN
- * (ops/recurrent.c), one work-item per 4 (or 1) hidden units of a batch row.
+/* ops/recurrent.cl: the per-time-step kernels of the LSTM, the GRU and the
+ * tanh RNN (ops/recurrent.c), one work-item per 4 (or 1) hidden units of a
+ * batch row.
  *
  * Layouts (all contiguous, time-major):
- *   xproj  (T, N, G H)   x_t W_ih^T, G = 4 gates (i, f, g, o) or 1
+ *   xproj  (T, N, G H)   x_t W_ih^T, G = 4 gates (i, f, g, o), 3 (GRU: r, z, n)
+ *                        or 1
  *   bias   (G H)         b_ih + b_hh, added here rather than by a pass of its own
+ *                        (the GRU takes b_ih and b_hh apart: b_hn sits inside
+ *                        the reset product)
  *   hg     (N, G H)      h_{t-1} W_hh^T for the step being computed
  *   state  (S, T, N, H)  S = 2 for the LSTM: state[0] = h_t, state[1] = c_t;
- *                        S = 1 for the RNN: h_t
- *   gates  (T, N, 4 H)   the LSTM's activated gates i, f, g, o (saved for BPTT)
+ *                        S = 1 for the GRU and the RNN: h_t
+ *   gates  (T, N, 4 H)   the LSTM's activated gates i, f, g, o, or the GRU's
+ *                        r, z, n and W_hn h_{t-1} + b_hn (saved for BPTT)
  * Backward reads the state's gradient dstate (same layout), the carried
  * gradients dh_rec (N, H) (= dgates_{t+1} W_hh, from a GEMM) and dc (N, H),
  * and writes the pre-activation gate gradients dgates (T, N, G H). */
@@ -132,6 +137,92 @@ inline float4 tanh4(float4 x)
         STORE##W(dcell * f, dc + dc_off + e);                                                 \
     }
 
+/* torch.nn.GRU, with a = xproj_t + b_ih and b = h_{t-1} W_hh^T + b_hh, each
+ * split into the r, z, n thirds:
+ *   r = sigmoid(a_r + b_r)   z = sigmoid(a_z + b_z)   n = tanh(a_n + r b_n)
+ *   h_t = (1 - z) n + z h_{t-1} = n + z (h_{t-1} - n)
+ * b_n is kept with the gates: the reset gate's derivative needs it. */
+#define GRU_STEP_FORWARD(W, V)                                                               \
+    __kernel void gru_step_forward_##W(                                                      \
+        __global const float *xproj, int xproj_off, __global const float *bias_ih,          \
+        int bias_ih_off, int has_bias_ih, __global const float *bias_hh, int bias_hh_off,    \
+        int has_bias_hh, __global const float *hg, int hg_off, int has_hg,                   \
+        __global float *state, int state_off, __global const float *h0, int h0_off,          \
+        int has_h0, __global float *gates, int gates_off, int t, int N, int H)               \
+    {                                                                                         \
+        STEP_UNITS(W)                                                                         \
+        __global const float *x = xproj + xproj_off + (t * N + n) * 3 * H + j;                \
+        V pr = LOAD##W(x), pz = LOAD##W(x + H), pn = LOAD##W(x + 2 * H);                      \
+        V hr = (V)(0.0f), hz = (V)(0.0f), hn = (V)(0.0f);                                     \
+        if (has_bias_ih) {                                                                    \
+            __global const float *b = bias_ih + bias_ih_off + j;                              \
+            pr += LOAD##W(b);                                                                 \
+            pz += LOAD##W(b + H);                                                             \
+            pn += LOAD##W(b + 2 * H);                                                         \
+        }                                                                                     \
+        if (has_bias_hh) {                                                                    \
+            __global const float *b = bias_hh + bias_hh_off + j;                              \
+            hr = LOAD##W(b);                                                                  \
+            hz = LOAD##W(b + H);                                                              \
+            hn = LOAD##W(b + 2 * H);                                                          \
+        }                                                                                     \
+        if (has_hg) {                                                                         \
+            __global const float *g = hg + hg_off + n * 3 * H + j;                            \
+            hr += LOAD##W(g);                                                                 \
+            hz += LOAD##W(g + H);                                                             \
+            hn += LOAD##W(g + 2 * H);                                                         \
+        }                                                                                     \
+        V r = sigmoid##W(pr + hr), z = sigmoid##W(pz + hz), nn = tanh##W(pn + r * hn);        \
+        V h_prev = t > 0 ? LOAD##W(state + state_off + (t - 1) * N * H + e)                   \
+                         : (has_h0 ? LOAD##W(h0 + h0_off + e) : (V)(0.0f));                   \
+        STORE##W(nn + z * (h_prev - nn), state + state_off + t * N * H + e);                  \
+        __global float *out = gates + gates_off + (t * N + n) * 4 * H + j;                    \
+        STORE##W(r, out);                                                                     \
+        STORE##W(z, out + H);                                                                 \
+        STORE##W(nn, out + 2 * H);                                                            \
+        STORE##W(hn, out + 3 * H);                                                            \
+    }
+
+/* With dh = dstate[t] + dh_rec (dh_rec: the GEMM's dgates_h_{t+1} W_hh plus
+ * the direct term dh_{t+1} z_{t+1} this kernel left there a step before):
+ *   dn_pre = dh (1 - z) (1 - n^2)        dz_pre = dh (h_{t-1} - n) z (1 - z)
+ *   dr_pre = dn_pre b_n r (1 - r)
+ * dgates (the input projection's gradient) gets dr_pre, dz_pre, dn_pre;
+ * dgates_h (the gradient of h_{t-1} W_hh^T + b_hh) the same with dn_pre r in
+ * the n third; dh_rec is overwritten with dh z, to which the host's GEMM adds
+ * dgates_h_t W_hh (beta = 1) for step t - 1. Each work-item reads dh_rec[e]
+ * before writing it, and no other work-item touches e. */
+#define GRU_STEP_BACKWARD(W, V)                                                              \
+    __kernel void gru_step_backward_##W(                                                     \
+        __global const float *dstate, int dstate_off, __global const float *state,          \
+        int state_off, __global const float *gates, int gates_off, __global const float *h0, \
+        int h0_off, int has_h0, __global float *dh_rec, int dh_rec_off, int has_rec,         \
+        __global float *dgates, int dgates_off, __global float *dgates_h, int dgates_h_off,  \
+        int t, int N, int H)                                                                  \
+    {                                                                                         \
+        STEP_UNITS(W)                                                                         \
+        int at = t * N * H + e;                                                               \
+        __global const float *gt = gates + gates_off + (t * N + n) * 4 * H + j;               \
+        V r = LOAD##W(gt), z = LOAD##W(gt + H), nn = LOAD##W(gt + 2 * H),                     \
+          hn = LOAD##W(gt + 3 * H);                                                           \
+        V h_prev = t > 0 ? LOAD##W(state + state_off + at - N * H)                            \
+                         : (has_h0 ? LOAD##W(h0 + h0_off + e) : (V)(0.0f));                   \
+        __global float *rec = dh_rec + dh_rec_off + e;                                        \
+        V dh = LOAD##W(dstate + dstate_off + at) + (has_rec ? LOAD##W(rec) : (V)(0.0f));      \
+        V dn = dh * (1.0f - z) * (1.0f - nn * nn);                                            \
+        V dz = dh * (h_prev - nn) * z * (1.0f - z);                                           \
+        V dr = dn * hn * r * (1.0f - r);                                                      \
+        int row = (t * N + n) * 3 * H + j;                                                    \
+        __global float *dx = dgates + dgates_off + row, *dg = dgates_h + dgates_h_off + row;  \
+        STORE##W(dr, dx);                                                                     \
+        STORE##W(dz, dx + H);                                                                 \
+        STORE##W(dn, dx + 2 * H);                                                             \
+        STORE##W(dr, dg);                                                                     \
+        STORE##W(dz, dg + H);                                                                 \
+        STORE##W(dn * r, dg + 2 * H);                                                         \
+        STORE##W(dh * z, rec);                                                                \
+    }
+
 /* h_t = tanh(xproj_t + bias + h_{t-1} W_hh^T) */
 #define RNN_STEP_FORWARD(W, V)                                                               \
     __kernel void rnn_step_forward_##W(                                                      \
@@ -170,6 +261,10 @@ LSTM_STEP_FORWARD(1, float)
 LSTM_STEP_FORWARD(4, float4)
 LSTM_STEP_BACKWARD(1, float)
 LSTM_STEP_BACKWARD(4, float4)
+GRU_STEP_FORWARD(1, float)
+GRU_STEP_FORWARD(4, float4)
+GRU_STEP_BACKWARD(1, float)
+GRU_STEP_BACKWARD(4, float4)
 RNN_STEP_FORWARD(1, float)
 RNN_STEP_FORWARD(4, float4)
 RNN_STEP_BACKWARD(1, float)

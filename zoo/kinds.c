@@ -10,6 +10,7 @@
     X(lenet5)                                                                                      \
     X(rnn)                                                                                         \
     X(lstm)                                                                                        \
+    X(gru)                                                                                         \
     X(autoencoder)                                                                                 \
     X(vae)                                                                                         \
     X(gan)                                                                                         \

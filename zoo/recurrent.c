@@ -1,6 +1,7 @@
-/* zoo/recurrent.c: the recurrent models: the RNN / LSTM image classifiers
- * (each 28x28 image read as 28 time steps of 28 pixels, the last hidden
- * state -> fc1 -> class logits) as clg_model kinds "rnn" and "lstm", and the
+/* zoo/recurrent.c: the recurrent models: the RNN / LSTM / GRU image
+ * classifiers (each 28x28 image read as 28 time steps of 28 pixels, the last
+ * hidden state -> fc1 -> class logits) as clg_model kinds "rnn", "lstm" and
+ * "gru", and the
  * character-level LSTM language model (embedding -> LSTM -> linear over the
  * vocabulary) with truncated BPTT and temperature sampling. */
 #include <inttypes.h>
@@ -13,11 +14,34 @@
 #include "engine/random.h"
 #include "zoo/model.h"
 
-extern const zoo_kind zoo_kind_rnn, zoo_kind_lstm;
+extern const zoo_kind zoo_kind_rnn, zoo_kind_lstm, zoo_kind_gru;
+
+/* Each classifier kind: its cell, and the gates stacked in its weights
+ * (torch.nn.LSTM's i, f, g, o; torch.nn.GRU's r, z, n). The kind's name is
+ * also the parameters' prefix ("gru.weight_ih_l0"). */
+static const struct {
+    const zoo_kind *kind;
+    clg_cell cell;
+    int64_t gates;
+} cells[] = {
+    {&zoo_kind_rnn, CLG_CELL_RNN, 1},
+    {&zoo_kind_lstm, CLG_CELL_LSTM, 4},
+    {&zoo_kind_gru, CLG_CELL_GRU, 3},
+};
+#define CELLS ((int)(sizeof cells / sizeof cells[0]))
+
+/* The row of `name` in cells, or -1. */
+static int cell_index(const char *name)
+{
+    for (int i = 0; name && i < CELLS; i++)
+        if (strcmp(name, cells[i].kind->name) == 0)
+            return i;
+    return -1;
+}
 
 /* What a recurrent classifier has before fc1. */
 typedef struct recurrent_own {
-    clg_recurrent_layer *layer; /* "rnn" or "lstm" */
+    clg_recurrent_layer *layer; /* "rnn", "lstm" or "gru" */
     int64_t steps;              /* each input row is split into */
 } recurrent_own;
 
@@ -46,17 +70,16 @@ CLG_API clg_model *clg_zoo_recurrent_create(clg_context *ctx, const char *cell, 
     static const char fn[] = "clg_zoo_recurrent_create";
     if (eng_failed(ctx))
         return NULL;
-    bool lstm = cell && strcmp(cell, "lstm") == 0;
-    if (!cell || (!lstm && strcmp(cell, "rnn") != 0) || steps <= 0 || input_size <= 0 ||
-        hidden_size <= 0 || classes <= 0) {
+    int c = cell_index(cell);
+    if (c < 0 || steps <= 0 || input_size <= 0 || hidden_size <= 0 || classes <= 0) {
         eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
-                 "%s: cell \"%s\" must be \"rnn\" or \"lstm\", and steps %" PRId64
+                 "%s: cell \"%s\" must be \"rnn\", \"lstm\" or \"gru\", and steps %" PRId64
                  ", input_size %" PRId64 ", hidden_size %" PRId64 ", classes %" PRId64 " positive",
                  fn, cell ? cell : "(null)", steps, input_size, hidden_size, classes);
         return NULL;
     }
     int64_t widths[2] = {hidden_size, classes};
-    clg_model *m = zoo_model_create(ctx, fn, lstm ? &zoo_kind_lstm : &zoo_kind_rnn, widths, 2,
+    clg_model *m = zoo_model_create(ctx, fn, cells[c].kind, widths, 2,
                                     zoo_layer_seed(seed, 1));
     recurrent_own *r = m ? calloc(1, sizeof *r) : NULL;
     if (!r) {
@@ -73,11 +96,13 @@ CLG_API clg_model *clg_zoo_recurrent_create(clg_context *ctx, const char *cell, 
              hidden_size, classes);
     free(m->arch);
     m->arch = strdup(arch);
-    r->layer = clg_recurrent_layer_create(ctx, lstm ? CLG_CELL_LSTM : CLG_CELL_RNN, input_size,
-                                          hidden_size, true, zoo_layer_seed(seed, 0));
+    char prefix[16];
+    snprintf(prefix, sizeof prefix, "%s.", cells[c].kind->name);
+    r->layer = clg_recurrent_layer_create(ctx, cells[c].cell, input_size, hidden_size, true,
+                                          zoo_layer_seed(seed, 0));
     if (!m->arch || !r->layer ||
-        clg_params_extend(m->params, lstm ? "lstm." : "rnn.",
-                          clg_recurrent_layer_params(r->layer)) != CLG_STATUS_OK) {
+        clg_params_extend(m->params, prefix, clg_recurrent_layer_params(r->layer)) !=
+            CLG_STATUS_OK) {
         if (!m->arch)
             eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory", fn);
         clg_model_destroy(m);
@@ -109,14 +134,14 @@ static bool recurrent_arch(clg_context *ctx, const zoo_checkpoint *ck, int64_t *
     return true;
 }
 
-/* The cell's tensors as torch.nn.RNN / LSTM name them, then fc1. */
+/* The cell's tensors as torch.nn.RNN / LSTM / GRU name them, then fc1. */
 static bool recurrent_check(clg_context *ctx, const zoo_checkpoint *ck)
 {
     int64_t v[4]; /* steps, input, hidden, classes */
     if (!recurrent_arch(ctx, ck, v))
         return false;
-    bool lstm = strcmp(clg_safetensors_metadata(ck->st, "model"), "lstm") == 0;
-    int64_t gates = lstm ? 4 : 1, hidden = v[2];
+    const char *kind = clg_safetensors_metadata(ck->st, "model");
+    int64_t gates = cells[cell_index(kind)].gates, hidden = v[2];
     const struct {
         const char *suffix;
         int rank;
@@ -127,7 +152,7 @@ static bool recurrent_check(clg_context *ctx, const zoo_checkpoint *ck)
                 {"bias_hh_l0", 1, {gates * hidden}}};
     for (int i = 0; i < 4; i++) {
         char name[48];
-        snprintf(name, sizeof name, "%s%s", lstm ? "lstm." : "rnn.", cell[i].suffix);
+        snprintf(name, sizeof name, "%s.%s", kind, cell[i].suffix);
         if (!zoo_expect_tensor(ctx, ck, name, cell[i].rank, cell[i].shape))
             return false;
     }
@@ -153,6 +178,11 @@ const zoo_kind zoo_kind_lstm = {.name = "lstm",
                                 .check = recurrent_check,
                                 .from_metadata = recurrent_from_metadata,
                                 .destroy = recurrent_destroy};
+const zoo_kind zoo_kind_gru = {.name = "gru",
+                               .forward = recurrent_forward,
+                               .check = recurrent_check,
+                               .from_metadata = recurrent_from_metadata,
+                               .destroy = recurrent_destroy};
 
 /* ---- the character-level language model ---- */
 

@@ -111,10 +111,11 @@ CLG_API clg_tensor *clg_conv_transpose2d_layer_forward(clg_conv_transpose2d_laye
 CLG_API const clg_params *
 clg_conv_transpose2d_layer_params(const clg_conv_transpose2d_layer *layer);
 
-/* Recurrent layer, torch.nn.LSTM or torch.nn.RNN (tanh): one layer, one
- * direction, forward by clg_lstm / clg_rnn. Parameters "weight_ih_l0"
- * (G H, I), "weight_hh_l0" (G H, H), "bias_ih_l0", "bias_hh_l0" (G H), G = 4
- * for the LSTM (gates i, f, g, o), 1 for the RNN, all
+/* Recurrent layer, torch.nn.LSTM, torch.nn.GRU or torch.nn.RNN (tanh): one
+ * layer, one direction, forward by clg_lstm / clg_gru / clg_rnn. Parameters
+ * "weight_ih_l0" (G H, I), "weight_hh_l0" (G H, H), "bias_ih_l0",
+ * "bias_hh_l0" (G H), G = 4 for the LSTM (gates i, f, g, o), 3 for the GRU
+ * (r, z, n), 1 for the RNN, all
  * U(-1/sqrt(H), 1/sqrt(H)) as PyTorch initialises them. x (T, N, I), or
  * (N, T, I) with batch_first; returns the hidden sequence and, when h_n is
  * not NULL, the last hidden state (1, N, H) (step tensors). The state starts
@@ -122,7 +123,7 @@ clg_conv_transpose2d_layer_params(const clg_conv_transpose2d_layer *layer);
  * starts from the previous forward's last h (and c), carried as values
  * without gradient, as PyTorch's h.detach(); a batch of another size starts
  * from zeros again. */
-typedef enum clg_cell { CLG_CELL_RNN = 0, CLG_CELL_LSTM = 1 } clg_cell;
+typedef enum clg_cell { CLG_CELL_RNN = 0, CLG_CELL_LSTM = 1, CLG_CELL_GRU = 2 } clg_cell;
 typedef struct clg_recurrent_layer clg_recurrent_layer;
 
 CLG_API clg_recurrent_layer *clg_recurrent_layer_create(clg_context *ctx, clg_cell cell,
@@ -132,7 +133,7 @@ CLG_API void clg_recurrent_layer_destroy(clg_recurrent_layer *layer);
 CLG_API clg_tensor *clg_recurrent_layer_forward(clg_recurrent_layer *layer, clg_tensor *x,
                                                 clg_tensor **h_n);
 /* The same, and for an LSTM its last cell state (1, N, H) into *c_n (NULL
- * for an RNN; c_n may be NULL), as torch.nn.LSTM returns (h_n, c_n). Step
+ * for a GRU or an RNN; c_n may be NULL), as torch.nn.LSTM returns (h_n, c_n). Step
  * tensors, with gradients. */
 CLG_API clg_tensor *clg_recurrent_layer_forward_state(clg_recurrent_layer *layer, clg_tensor *x,
                                                       clg_tensor **h_n, clg_tensor **c_n);

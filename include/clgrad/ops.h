@@ -327,13 +327,18 @@ CLG_API clg_tensor *clg_conv_transpose2d(clg_tensor *input, clg_tensor *weight, 
 
 /* ---- recurrent networks (ops/recurrent.c) ----
  *
- * torch.nn.LSTM and torch.nn.RNN (tanh), one layer, one direction, over a
- * whole sequence, differentiable by back-propagation through time.
+ * torch.nn.LSTM, torch.nn.GRU and torch.nn.RNN (tanh), one layer, one
+ * direction, over a whole sequence, differentiable by back-propagation
+ * through time.
  * input (T, N, I), or (N, T, I) when batch_first (PyTorch's option name);
  * weight_ih (G H, I), weight_hh (G H, H), bias_ih and bias_hh (G H) or NULL,
- * with G = 4 gates in PyTorch's order i, f, g, o for the LSTM and G = 1 for
- * the RNN: torch.nn.LSTM's weight_ih_l0, weight_hh_l0, bias_ih_l0,
- * bias_hh_l0 as they are. h0, c0: (1, N, H) as PyTorch (or (N, H)), or NULL
+ * with G = 4 gates in PyTorch's order i, f, g, o for the LSTM, G = 3 in the
+ * order r, z, n for the GRU and G = 1 for the RNN: torch.nn.LSTM's (GRU's)
+ * weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0 as they are. The GRU
+ * is torch.nn.GRU's, b_hn inside the reset product:
+ *   r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+ *   z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+ *   n = tanh(W_in x + b_in + r (W_hn h + b_hn))     h' = (1 - z) n + z h h0, c0: (1, N, H) as PyTorch (or (N, H)), or NULL
  * for zeros. Returns the hidden sequence (T, N, H), or (N, T, H) when
  * batch_first, and when the pointers are not NULL the last hidden state h_n
  * and (LSTM) cell c_n, each (1, N, H) as PyTorch; all are step tensors (the
@@ -350,6 +355,9 @@ CLG_API clg_tensor *clg_lstm(clg_tensor *input, clg_tensor *h0, clg_tensor *c0,
                              clg_tensor *weight_ih, clg_tensor *weight_hh, clg_tensor *bias_ih,
                              clg_tensor *bias_hh, bool batch_first, clg_tensor **h_n,
                              clg_tensor **c_n);
+CLG_API clg_tensor *clg_gru(clg_tensor *input, clg_tensor *h0, clg_tensor *weight_ih,
+                            clg_tensor *weight_hh, clg_tensor *bias_ih, clg_tensor *bias_hh,
+                            bool batch_first, clg_tensor **h_n);
 CLG_API clg_tensor *clg_rnn(clg_tensor *input, clg_tensor *h0, clg_tensor *weight_ih,
                             clg_tensor *weight_hh, clg_tensor *bias_ih, clg_tensor *bias_hh,
                             bool batch_first, clg_tensor **h_n);

@@ -26,12 +26,12 @@ typedef struct clg_model clg_model;
 /* Reads the architecture from a checkpoint's metadata, builds the model and
  * loads its weights. The metadata (string values), as clg_model_save writes
  * it and as a file saved from PyTorch must carry it:
- *   "model"  mlp, logreg, lenet5, rnn, lstm or autoencoder
+ *   "model"  mlp, logreg, lenet5, rnn, lstm, gru or autoencoder
  *   "arch"   mlp, logreg, autoencoder: the layer widths, "784-256-128-10"
  *            (tensors fc1.weight (256, 784), fc1.bias (256), fc2..., with
- *            ReLU between for the mlp, tanh for the autoencoder); rnn, lstm:
- *            "STEPSxINPUT-HIDDEN-CLASSES" (rnn.* / lstm.* as torch.nn.RNN /
- *            LSTM name them, then fc1); lenet5: not read
+ *            ReLU between for the mlp, tanh for the autoencoder); rnn, lstm,
+ *            gru: "STEPSxINPUT-HIDDEN-CLASSES" (rnn.* / lstm.* / gru.* as
+ *            torch.nn.RNN / LSTM / GRU name them, then fc1); lenet5: not read
  *   "activation", "pool"  lenet5 only: relu|tanh|sigmoid, max|avg (conv1
  *            (6, 1, 5, 5) with padding 2, conv2 (16, 6, 5, 5), fc1 400-120,
  *            fc2, fc3)
@@ -52,7 +52,7 @@ CLG_API void clg_model_destroy(clg_model *model);
 CLG_API clg_tensor *clg_model_forward(clg_model *model, clg_tensor *x);
 /* Borrowed for the model's lifetime. */
 CLG_API const clg_params *clg_model_params(const clg_model *model);
-/* "mlp", "logreg", "lenet5", "rnn", "lstm" or "autoencoder" (zoo/kinds.c
+/* "mlp", "logreg", "lenet5", "rnn", "lstm", "gru" or "autoencoder" (zoo/kinds.c
  * lists them); borrowed. */
 CLG_API const char *clg_model_kind(const clg_model *model);
 /* "784-256-128-10"; borrowed. */
@@ -123,12 +123,14 @@ CLG_API clg_status clg_autoencoder_scores(clg_model *model, const float *x, int6
  *
  * Sequence classifiers: each input row (N, steps * input_size) is read as
  * `steps` time steps of input_size values (a 28x28 image: 28 steps of 28
- * pixels); an RNN (cell "rnn", tanh) or LSTM ("lstm") layer of hidden_size
- * units runs over them and its last hidden state goes through fc1 to the
+ * pixels); an RNN (cell "rnn", tanh), LSTM ("lstm") or GRU ("gru") layer of
+ * hidden_size units runs over them and its last hidden state goes through fc1 to the
  * class logits. Parameters "<cell>.weight_ih_l0", "<cell>.weight_hh_l0",
  * "<cell>.bias_ih_l0", "<cell>.bias_hh_l0", "fc1.weight", "fc1.bias", as a
  * torch module with attributes `<cell>` (batch_first) and `fc1` names them.
- * Kind "rnn" or "lstm", arch "STEPSxINPUT-HIDDEN-CLASSES" ("28x28-128-10"). */
+ * Kind "rnn", "lstm" or "gru", arch "STEPSxINPUT-HIDDEN-CLASSES"
+ * ("28x28-128-10"); a checkpoint of kind "gru" loads into a torch module
+ * whose `gru` is torch.nn.GRU(input_size, hidden_size, batch_first=True). */
 CLG_API clg_model *clg_zoo_recurrent_create(clg_context *ctx, const char *cell, int64_t steps,
                                             int64_t input_size, int64_t hidden_size,
                                             int64_t classes, uint64_t seed);

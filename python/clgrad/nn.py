@@ -418,6 +418,12 @@ class LSTM(_Recurrent):
         return out, (_result(h_n[0], self._ctx), _result(c_n[0], self._ctx))
 
 
+class GRU(_Recurrent):
+    """torch.nn.GRU (one layer): parameters as RNN's with three gates each (r, z, n);
+    forward returns (output, h_n) as torch.nn.GRU."""
+    _cell = lib.CLG_CELL_GRU
+
+
 # ---- stateless modules ----
 
 class _Activation(Module):
@@ -591,7 +597,7 @@ def clip_grad_norm_(parameters, max_norm):
 
 
 __all__ = ['Module', 'Parameter', 'Params', 'Linear', 'Conv2d', 'ConvTranspose2d', 'BatchNorm1d',
-           'BatchNorm2d', 'Dropout', 'Embedding', 'RNN', 'LSTM', 'ReLU', 'Sigmoid', 'Tanh',
+           'BatchNorm2d', 'Dropout', 'Embedding', 'RNN', 'LSTM', 'GRU', 'ReLU', 'Sigmoid', 'Tanh',
            'LeakyReLU', 'Softplus', 'ELU', 'SELU', 'Hardsigmoid', 'Softmax', 'LogSoftmax',
            'Flatten', 'MaxPool2d', 'AvgPool2d',
            'Identity', 'CrossEntropyLoss', 'MSELoss', 'BCELoss', 'BCEWithLogitsLoss',

@@ -455,6 +455,16 @@ def lstm(input, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None, c0=No
     return out, (_result(h_n[0], ctx), _result(c_n[0], ctx))
 
 
+def gru(input, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None, batch_first=False):
+    """One GRU layer over a sequence (gates r, z, n): returns (output, h_n) as torch.nn.GRU."""
+    ctx = _context()
+    h_n = ffi.new('clg_tensor **')
+    out = _result(lib.clg_gru(_operand(input, ctx), _operand(h0, ctx), _operand(weight_ih, ctx),
+                              _operand(weight_hh, ctx), _operand(bias_ih, ctx),
+                              _operand(bias_hh, ctx), bool(batch_first), h_n), ctx)
+    return out, _result(h_n[0], ctx)
+
+
 def rnn(input, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None, batch_first=False):
     """One tanh RNN layer over a sequence: returns (output, h_n) as torch.nn.RNN."""
     ctx = _context()
@@ -488,7 +498,8 @@ __all__ = [
     'mse_loss', 'bce_loss', 'bce_with_logits_loss', 'cross_entropy_loss',
     'cross_entropy', 'binary_cross_entropy', 'binary_cross_entropy_with_logits',
     'conv2d', 'conv2d_act', 'conv_transpose2d', 'max_pool2d', 'avg_pool2d', 'dropout',
-    'batch_norm', 'rand', 'randn', 'reparameterize', 'gaussian_kl', 'lstm', 'rnn', 'embedding',
+    'batch_norm', 'rand', 'randn', 'reparameterize', 'gaussian_kl', 'lstm', 'gru', 'rnn',
+    'embedding',
     'manual_seed',
 ]
 

@@ -1,5 +1,6 @@
 /* tests/nn/test_recurrent.c: the recurrent and embedding layers
- * (nn/recurrent.c, nn/embedding.c): PyTorch's parameter names, shapes and
+ * (nn/recurrent.c, nn/embedding.c): the LSTM, GRU and RNN layers' PyTorch
+ * parameter names, shapes and
  * initial ranges, and truncated BPTT: two chunks with keep_state give the
  * same values as one pass over the whole sequence, while no gradient
  * crosses from one chunk to the other. */
@@ -13,10 +14,10 @@
 START_TEST(test_recurrent_layer_params)
 {
     clg_context *ctx = test_context();
-    for (int lstm = 0; lstm < 2; lstm++) {
-        int G = lstm ? 4 : 1;
-        clg_recurrent_layer *layer =
-            clg_recurrent_layer_create(ctx, lstm ? CLG_CELL_LSTM : CLG_CELL_RNN, 5, 16, false, 3);
+    const clg_cell cells[3] = {CLG_CELL_RNN, CLG_CELL_LSTM, CLG_CELL_GRU};
+    for (int c = 0; c < 3; c++) {
+        int G = (int[]){1, 4, 3}[c];
+        clg_recurrent_layer *layer = clg_recurrent_layer_create(ctx, cells[c], 5, 16, false, 3);
         ck_assert_ptr_nonnull(layer);
         const clg_params *ps = clg_recurrent_layer_params(layer);
         ck_assert_uint_eq(clg_params_count(ps), 4);
@@ -104,6 +105,8 @@ static void check_truncated_bptt(clg_cell cell)
     }
     if (cell == CLG_CELL_LSTM)
         clg_lstm(chunk[0], NULL, NULL, w[0], w[1], w[2], w[3], false, &h_n, &c_n);
+    else if (cell == CLG_CELL_GRU)
+        clg_gru(chunk[0], NULL, w[0], w[1], w[2], w[3], false, &h_n);
     else
         clg_rnn(chunk[0], NULL, w[0], w[1], w[2], w[3], false, &h_n);
     float *h_host = test_download(h_n), *c_host = c_n ? test_download(c_n) : NULL;
@@ -116,6 +119,8 @@ static void check_truncated_bptt(clg_cell cell)
         clg_tensor_set_requires_grad(w[k], true);
     clg_tensor *y = cell == CLG_CELL_LSTM
                         ? clg_lstm(chunk[1], h0, c0, w[0], w[1], w[2], w[3], false, NULL, NULL)
+                    : cell == CLG_CELL_GRU
+                        ? clg_gru(chunk[1], h0, w[0], w[1], w[2], w[3], false, NULL)
                         : clg_rnn(chunk[1], h0, w[0], w[1], w[2], w[3], false, NULL);
     ck_assert_int_eq(clg_backward(clg_sum_all(y)), CLG_STATUS_OK);
     float *grad_want = test_download(clg_tensor_grad(w_hh));
@@ -141,6 +146,12 @@ static void check_truncated_bptt(clg_cell cell)
 START_TEST(test_lstm_layer_truncated_bptt)
 {
     check_truncated_bptt(CLG_CELL_LSTM);
+}
+END_TEST
+
+START_TEST(test_gru_layer_truncated_bptt)
+{
+    check_truncated_bptt(CLG_CELL_GRU);
 }
 END_TEST
 
@@ -187,6 +198,7 @@ int main(void)
     TCase *tc = tcase_create("recurrent");
     tcase_add_test(tc, test_recurrent_layer_params);
     tcase_add_test(tc, test_lstm_layer_truncated_bptt);
+    tcase_add_test(tc, test_gru_layer_truncated_bptt);
     tcase_add_test(tc, test_rnn_layer_truncated_bptt);
     tcase_add_test(tc, test_embedding_layer);
     suite_add_tcase(s, tc);

@@ -1,6 +1,7 @@
-/* tests/ops/test_recurrent.c: clg_lstm and clg_rnn (ops/recurrent.c) against a
- * naive host loop in double, finite differences, torch.nn.LSTM / torch.nn.RNN
- * from the same weights (T = 1, 7, 50, and batch_first), and bad input. */
+/* tests/ops/test_recurrent.c: clg_lstm, clg_gru and clg_rnn (ops/recurrent.c)
+ * against a naive host loop in double, finite differences, torch.nn.LSTM /
+ * GRU / RNN from the same weights (T = 1, 7, 50, and batch_first; the GRU at
+ * T = 1, 3, 7, 20), and bad input. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,8 @@
 
 /* The fixtures' output: the hidden sequence plus h_n (and c_n) broadcast
  * over time, so gradients reach the op through all of its outputs.
- * Inputs: x, h0, c0, w_ih, w_hh, b_ih, b_hh (the RNN has no c0). */
+ * Inputs: x, h0, c0, w_ih, w_hh, b_ih, b_hh (the GRU and the RNN have no
+ * c0). */
 static clg_tensor *run_lstm(clg_tensor *const *in, const void *arg)
 {
     bool batch_first = *(const bool *)arg;
@@ -33,21 +35,33 @@ static clg_tensor *run_rnn(clg_tensor *const *in, const void *arg)
     return clg_add(y, h_n);
 }
 
+static clg_tensor *run_gru(clg_tensor *const *in, const void *arg)
+{
+    bool batch_first = *(const bool *)arg;
+    clg_tensor *h_n = NULL;
+    clg_tensor *y = clg_gru(in[0], in[1], in[2], in[3], in[4], in[5], batch_first, &h_n);
+    if (batch_first && h_n)
+        h_n = clg_transpose(h_n, 0, 1);
+    return clg_add(y, h_n);
+}
+
 static double sigmoid(double x)
 {
     return 1.0 / (1.0 + exp(-x));
 }
 
-/* The LSTM (gates i, f, g, o) or RNN forward in double, time-major:
- * x (T, N, I) -> y (T, N, H), h_n, c_n (N, H). */
-static void host_recurrent(bool lstm, int T, int N, int I, int H, const float *x, const float *h0,
+/* The LSTM (G = 4, gates i, f, g, o), GRU (G = 3, gates r, z, n, as
+ * torch.nn.GRU's documentation writes it) or RNN (G = 1) forward in double,
+ * time-major: x (T, N, I) -> y (T, N, H), h_n, c_n (N, H). */
+static void host_recurrent(int G, int T, int N, int I, int H, const float *x, const float *h0,
                            const float *c0, const float *w_ih, const float *w_hh, const float *b_ih,
                            const float *b_hh, double *y, double *h_n, double *c_n)
 {
-    int G = lstm ? 4 : 1;
+    bool lstm = G == 4;
     double *h = malloc(sizeof(double) * (size_t)(N * H));
     double *c = malloc(sizeof(double) * (size_t)(N * H));
     double *pre = malloc(sizeof(double) * (size_t)(G * H));
+    double *hid = malloc(sizeof(double) * (size_t)(G * H)); /* the GRU's W_h h + b_h */
     for (int e = 0; e < N * H; e++) {
         h[e] = h0[e];
         c[e] = lstm ? c0[e] : 0;
@@ -56,15 +70,22 @@ static void host_recurrent(bool lstm, int T, int N, int I, int H, const float *x
         double *hn = y + t * N * H;
         for (int n = 0; n < N; n++) {
             for (int r = 0; r < G * H; r++) {
-                double s = b_ih[r] + b_hh[r];
+                double s = b_ih[r], sh = b_hh[r];
                 for (int k = 0; k < I; k++)
                     s += (double)x[(t * N + n) * I + k] * w_ih[r * I + k];
                 for (int k = 0; k < H; k++)
-                    s += h[n * H + k] * w_hh[r * H + k];
-                pre[r] = s;
+                    sh += h[n * H + k] * w_hh[r * H + k];
+                pre[r] = s + sh;
+                hid[r] = sh;
+                if (G == 3 && r >= 2 * H)
+                    pre[r] = s; /* n: the hidden part goes inside the reset product */
             }
             for (int j = 0; j < H; j++) {
-                if (lstm) {
+                if (G == 3) {
+                    double r = sigmoid(pre[j]), z = sigmoid(pre[H + j]);
+                    double nn = tanh(pre[2 * H + j] + r * hid[2 * H + j]);
+                    hn[n * H + j] = (1 - z) * nn + z * h[n * H + j];
+                } else if (lstm) {
                     double i = sigmoid(pre[j]), f = sigmoid(pre[H + j]);
                     double g = tanh(pre[2 * H + j]), o = sigmoid(pre[3 * H + j]);
                     c[n * H + j] = f * c[n * H + j] + i * g;
@@ -81,6 +102,7 @@ static void host_recurrent(bool lstm, int T, int N, int I, int H, const float *x
     free(h);
     free(c);
     free(pre);
+    free(hid);
 }
 
 static void assert_close_double(const float *got, const double *want, int n, const char *what)
@@ -93,13 +115,14 @@ static void assert_close_double(const float *got, const double *want, int n, con
 }
 
 /* T = 5, N = 3, I = 4, H = 6 (one unit per work-item) and 8 (float4s),
- * with and without batch_first, both cells. */
+ * with and without batch_first, all three cells. */
 START_TEST(test_lstm_matches_host)
 {
     clg_context *ctx = test_context();
     enum { T = 5, N = 3, I = 4, HMAX = 8 };
-    for (int c = 0; c < 4; c++) {
-        int H = c < 2 ? 6 : HMAX, lstm = c % 2, G = lstm ? 4 : 1;
+    for (int c = 0; c < 6; c++) {
+        int H = c < 3 ? 6 : HMAX, G = (int[]){1, 4, 3}[c % 3], lstm = G == 4;
+        const char *cell = G == 4 ? "lstm" : G == 3 ? "gru" : "rnn";
         float x[T * N * I], xb[N * T * I], h0[N * HMAX], c0[N * HMAX], w_ih[4 * HMAX * I],
             w_hh[4 * HMAX * HMAX], b_ih[4 * HMAX], b_hh[4 * HMAX];
         test_random(x, T * N * I, 1, -1, 1);
@@ -113,7 +136,7 @@ START_TEST(test_lstm_matches_host)
             for (int n = 0; n < N; n++)
                 memcpy(xb + (n * T + t) * I, x + (t * N + n) * I, sizeof(float) * I);
         double y[T * N * HMAX], h_n[N * HMAX], c_n[N * HMAX];
-        host_recurrent(lstm, T, N, I, H, x, h0, c0, w_ih, w_hh, b_ih, b_hh, y, h_n, c_n);
+        host_recurrent(G, T, N, I, H, x, h0, c0, w_ih, w_hh, b_ih, b_hh, y, h_n, c_n);
         for (int bf = 0; bf < 2; bf++) {
             clg_tensor *tx = bf ? test_tensor(ctx, 3, (int64_t[]){N, T, I}, xb, false)
                                 : test_tensor(ctx, 3, (int64_t[]){T, N, I}, x, false);
@@ -125,8 +148,9 @@ START_TEST(test_lstm_matches_host)
             clg_tensor *tb2 = test_tensor(ctx, 1, (int64_t[]){G * H}, b_hh, false);
             clg_step_begin(ctx);
             clg_tensor *h_last = NULL, *c_last = NULL;
-            clg_tensor *out = lstm ? clg_lstm(tx, th, tc, tw, tu, tb, tb2, bf, &h_last, &c_last)
-                                   : clg_rnn(tx, th, tw, tu, tb, tb2, bf, &h_last);
+            clg_tensor *out = lstm     ? clg_lstm(tx, th, tc, tw, tu, tb, tb2, bf, &h_last, &c_last)
+                              : G == 3 ? clg_gru(tx, th, tw, tu, tb, tb2, bf, &h_last)
+                                       : clg_rnn(tx, th, tw, tu, tb, tb2, bf, &h_last);
             ck_assert_msg(out != NULL, "%s", clg_context_error(ctx));
             ck_assert_int_eq(clg_tensor_dim(out, 0), bf ? N : T);
             ck_assert_int_eq(clg_tensor_dim(out, 1), bf ? T : N);
@@ -139,10 +163,13 @@ START_TEST(test_lstm_matches_host)
                     for (int j = 0; j < H; j++)
                         want[bf ? (n * T + t) * H + j : (t * N + n) * H + j] =
                             y[(t * N + n) * H + j];
-            assert_close_double(got, want, T * N * H, lstm ? "lstm y" : "rnn y");
+            char what[32];
+            snprintf(what, sizeof what, "%s y, H %d%s", cell, H, bf ? ", batch_first" : "");
+            assert_close_double(got, want, T * N * H, what);
             free(got);
             got = test_download(h_last);
-            assert_close_double(got, h_n, N * H, "h_n");
+            snprintf(what, sizeof what, "%s h_n, H %d", cell, H);
+            assert_close_double(got, h_n, N * H, what);
             free(got);
             if (lstm) {
                 got = test_download(c_last);
@@ -162,11 +189,11 @@ START_TEST(test_lstm_matches_host)
 END_TEST
 
 /* H = 2 runs the one-unit step kernels, H = 4 the float4 ones. */
-static void gradcheck(bool lstm, bool batch_first, int T, int H)
+static void gradcheck(int G, bool batch_first, int T, int H)
 {
     clg_context *ctx = test_context();
     enum { N = 2, I = 3 };
-    int G = lstm ? 4 : 1;
+    bool lstm = G == 4;
     float buf[64];
     int64_t xs[3] = {batch_first ? N : T, batch_first ? T : N, I};
     clg_tensor *in[7];
@@ -187,7 +214,8 @@ static void gradcheck(bool lstm, bool batch_first, int T, int H)
     in[k++] = test_tensor(ctx, 1, (int64_t[]){G * H}, buf, true);
     test_random(buf, (size_t)(G * H), 17, -0.5f, 0.5f);
     in[k++] = test_tensor(ctx, 1, (int64_t[]){G * H}, buf, true);
-    test_gradcheck(ctx, lstm ? run_lstm : run_rnn, &batch_first, k, in, test_tol_get("gradcheck"));
+    test_gradcheck(ctx, lstm ? run_lstm : G == 3 ? run_gru : run_rnn, &batch_first, k, in,
+                   test_tol_get("gradcheck"));
     for (int i = 0; i < k; i++)
         clg_tensor_destroy(in[i]);
     clg_context_destroy(ctx);
@@ -195,19 +223,29 @@ static void gradcheck(bool lstm, bool batch_first, int T, int H)
 
 START_TEST(test_lstm_gradcheck)
 {
-    gradcheck(true, false, 4, 2);
-    gradcheck(true, true, 3, 2);
-    gradcheck(true, false, 1, 2);
-    gradcheck(true, true, 1, 2); /* batch_first, one step: y is (N, 1, H) */
-    gradcheck(true, false, 3, 4);
+    gradcheck(4, false, 4, 2);
+    gradcheck(4, true, 3, 2);
+    gradcheck(4, false, 1, 2);
+    gradcheck(4, true, 1, 2); /* batch_first, one step: y is (N, 1, H) */
+    gradcheck(4, false, 3, 4);
+}
+END_TEST
+
+START_TEST(test_gru_gradcheck)
+{
+    gradcheck(3, false, 4, 2);
+    gradcheck(3, true, 3, 2);
+    gradcheck(3, false, 1, 2);
+    gradcheck(3, true, 1, 2);
+    gradcheck(3, false, 3, 4);
 }
 END_TEST
 
 START_TEST(test_rnn_gradcheck)
 {
-    gradcheck(false, false, 4, 2);
-    gradcheck(false, true, 3, 2);
-    gradcheck(false, false, 3, 4);
+    gradcheck(1, false, 4, 2);
+    gradcheck(1, true, 3, 2);
+    gradcheck(1, false, 3, 4);
 }
 END_TEST
 
@@ -241,17 +279,50 @@ START_TEST(test_lstm_gradcheck_zero_state)
 }
 END_TEST
 
-/* The fixture's four cases of `cell` ("lstm" or "rnn"): T = 1, 7, 50 and
- * T = 7 batch_first. */
-static void check_golden(const char *cell, test_op_fn run, int n_inputs)
+/* Without h0 (zeros) and with one bias of the two (b_hh holds b_hn, which
+ * the GRU adds inside the reset product, so each path is checked alone). */
+static clg_tensor *run_gru_one_bias(clg_tensor *const *in, const void *arg)
+{
+    bool hidden_bias = *(const bool *)arg;
+    clg_tensor *h_n = NULL;
+    clg_tensor *y = clg_gru(in[0], NULL, in[1], in[2], hidden_bias ? NULL : in[3],
+                            hidden_bias ? in[3] : NULL, false, &h_n);
+    return clg_add(y, h_n);
+}
+
+START_TEST(test_gru_gradcheck_zero_state)
+{
+    clg_context *ctx = test_context();
+    enum { T = 3, N = 2, I = 3, H = 2 };
+    float buf[64];
+    clg_tensor *in[4];
+    test_random(buf, T * N * I, 31, -1, 1);
+    in[0] = test_tensor(ctx, 3, (int64_t[]){T, N, I}, buf, true);
+    test_random(buf, 3 * H * I, 32, -0.8f, 0.8f);
+    in[1] = test_tensor(ctx, 2, (int64_t[]){3 * H, I}, buf, true);
+    test_random(buf, 3 * H * H, 33, -0.8f, 0.8f);
+    in[2] = test_tensor(ctx, 2, (int64_t[]){3 * H, H}, buf, true);
+    test_random(buf, 3 * H, 34, -0.5f, 0.5f);
+    in[3] = test_tensor(ctx, 1, (int64_t[]){3 * H}, buf, true);
+    for (int hidden_bias = 0; hidden_bias < 2; hidden_bias++)
+        test_gradcheck(ctx, run_gru_one_bias, &(bool){hidden_bias}, 4, in,
+                       test_tol_get("gradcheck"));
+    for (int i = 0; i < 4; i++)
+        clg_tensor_destroy(in[i]);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
+/* The fixture's cases of `cell` (a name ending in "bf" is batch_first). */
+static void check_golden(const char *cell, test_op_fn run, int n_inputs, int n_cases,
+                         const char *const *cases)
 {
     clg_context *ctx = test_context();
     clg_safetensors *st = test_golden_open(ctx, "ops_recurrent");
-    const char *cases[] = {"t1", "t7", "t50", "t7bf"};
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < n_cases; i++) {
         char name[32];
         snprintf(name, sizeof name, "%s.%s", cell, cases[i]);
-        bool batch_first = i == 3;
+        bool batch_first = strstr(cases[i], "bf") != NULL;
         test_golden_case(ctx, st, name, run, &batch_first, n_inputs, 0,
                          test_tol_get("recurrent"));
     }
@@ -259,33 +330,47 @@ static void check_golden(const char *cell, test_op_fn run, int n_inputs)
     clg_context_destroy(ctx);
 }
 
+/* T = 1, 7, 50 and T = 7 batch_first (N 3, I 5, H 4) */
+static const char *const lstm_cases[] = {"t1", "t7", "t50", "t7bf"};
+
 START_TEST(test_lstm_golden)
 {
-    check_golden("lstm", run_lstm, 7);
+    check_golden("lstm", run_lstm, 7, 4, lstm_cases);
+}
+END_TEST
+
+/* T = 1, 3, 7 and 7 batch_first with N 3, H 5; T = 20 with N 2, H 8 */
+START_TEST(test_gru_golden)
+{
+    static const char *const cases[] = {"t1", "t3", "t7", "t7bf", "t20"};
+    check_golden("gru", run_gru, 6, 5, cases);
 }
 END_TEST
 
 START_TEST(test_rnn_golden)
 {
-    check_golden("rnn", run_rnn, 6);
+    check_golden("rnn", run_rnn, 6, 4, lstm_cases);
 }
 END_TEST
 
 /* A steady-state step allocates nothing and builds nothing. */
-START_TEST(test_lstm_steady_state)
+static void check_steady_state(int G)
 {
     clg_context *ctx = test_context();
     enum { T = 6, N = 4, I = 3, H = 5 };
     clg_tensor *x = test_tensor(ctx, 3, (int64_t[]){T, N, I}, NULL, false);
-    clg_tensor *w = test_tensor(ctx, 2, (int64_t[]){4 * H, I}, NULL, true);
-    clg_tensor *u = test_tensor(ctx, 2, (int64_t[]){4 * H, H}, NULL, true);
+    clg_tensor *w = test_tensor(ctx, 2, (int64_t[]){G * H, I}, NULL, true);
+    clg_tensor *u = test_tensor(ctx, 2, (int64_t[]){G * H, H}, NULL, true);
     clg_counters before = {0}, after = {0};
     for (int step = 0; step < 3; step++) {
         if (step == 2)
             clg_counters_get(ctx, &before);
         clg_step_begin(ctx);
         clg_tensor *h_n = NULL;
-        clg_lstm(x, NULL, NULL, w, u, NULL, NULL, false, &h_n, NULL);
+        if (G == 4)
+            clg_lstm(x, NULL, NULL, w, u, NULL, NULL, false, &h_n, NULL);
+        else
+            clg_gru(x, NULL, w, u, NULL, NULL, false, &h_n);
         ck_assert_int_eq(clg_backward(clg_sum_all(h_n)), CLG_STATUS_OK);
         clg_step_end(ctx);
     }
@@ -297,6 +382,17 @@ START_TEST(test_lstm_steady_state)
     clg_tensor_destroy(w);
     clg_tensor_destroy(u);
     clg_context_destroy(ctx);
+}
+
+START_TEST(test_lstm_steady_state)
+{
+    check_steady_state(4);
+}
+END_TEST
+
+START_TEST(test_gru_steady_state)
+{
+    check_steady_state(3);
 }
 END_TEST
 
@@ -330,6 +426,12 @@ START_TEST(test_lstm_bad_input)
                      "fit: want input (T, N, I) (batch_first: (N, T, I)), weight_ih (1 H, I), "
                      "weight_hh (1 H, H)");
     clg_context_clear_error(ctx);
+    ck_assert_ptr_null(clg_gru(x, NULL, w, u, NULL, NULL, false, NULL));
+    ck_assert_str_eq(clg_context_error(ctx),
+                     "clg_gru: input [5, 2, 3], weight_ih [16, 3] and weight_hh [16, 4] do not "
+                     "fit: want input (T, N, I) (batch_first: (N, T, I)), weight_ih (3 H, I), "
+                     "weight_hh (3 H, H)");
+    clg_context_clear_error(ctx);
     clg_step_end(ctx);
     clg_tensor *all[] = {empty, x, w, u, h_bad};
     for (int i = 0; i < 5; i++)
@@ -344,11 +446,15 @@ int main(void)
     TCase *tc = tcase_create("recurrent");
     tcase_add_test(tc, test_lstm_matches_host);
     tcase_add_test(tc, test_lstm_gradcheck);
+    tcase_add_test(tc, test_gru_gradcheck);
     tcase_add_test(tc, test_rnn_gradcheck);
     tcase_add_test(tc, test_lstm_gradcheck_zero_state);
+    tcase_add_test(tc, test_gru_gradcheck_zero_state);
     tcase_add_test(tc, test_lstm_golden);
+    tcase_add_test(tc, test_gru_golden);
     tcase_add_test(tc, test_rnn_golden);
     tcase_add_test(tc, test_lstm_steady_state);
+    tcase_add_test(tc, test_gru_steady_state);
     tcase_add_test(tc, test_lstm_bad_input);
     suite_add_tcase(s, tc);
     return test_run(s);

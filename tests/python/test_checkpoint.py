@@ -1,6 +1,7 @@
 """Checkpoints from Python: safetensors files written and read by the C
 library (data/checkpoint.c through python/clgrad/nn.py, data.py, zoo.py),
-and a round trip with PyTorch where it is installed."""
+and a round trip with PyTorch where it is installed (an MLP, and a GRU layer
+into torch.nn.GRU)."""
 import json
 import struct
 
@@ -117,3 +118,23 @@ def test_round_trip_with_pytorch_through_safetensors(tmp_path, rng):
     with torch.no_grad():
         np.testing.assert_allclose(reference(torch.from_numpy(x)).numpy(), outputs(model, x),
                                    rtol=1e-5, atol=1e-6)
+
+
+def test_gru_checkpoint_loads_into_torch_nn_gru(tmp_path, rng):
+    """clgrad.nn.GRU's weights are torch.nn.GRU's by name and layout (gates
+    r, z, n): strict loading, and the same output sequence and h_n."""
+    torch = pytest.importorskip('torch', reason='PyTorch is not installed (pip install torch, '
+                                'or Debian python3-torch with a --system-site-packages venv)')
+    gru = clgrad.nn.GRU(5, 6, batch_first=True, seed=3)
+    gru.save(tmp_path / 'gru.safetensors')
+    reference = torch.nn.GRU(5, 6, batch_first=True)
+    reference.load_state_dict({k: torch.from_numpy(v) for k, v in
+                               read_safetensors(tmp_path / 'gru.safetensors').items()},
+                              strict=True)
+    x = rng.standard_normal((4, 7, 5)).astype(np.float32)
+    with torch.no_grad():
+        want_out, want_h = reference(torch.from_numpy(x))
+    with clgrad.no_grad(), clgrad.step():
+        out, h_n = gru(clgrad.tensor(x))
+        np.testing.assert_allclose(out.numpy(), want_out.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(h_n.numpy(), want_h.numpy(), rtol=1e-5, atol=1e-6)

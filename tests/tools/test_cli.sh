@@ -126,7 +126,7 @@ errors() {
     run hidden_empty train mlp --hidden 256,,10
     expect_error hidden_empty 2 '^clgrad: --hidden: '
     run hidden_logreg train logreg --hidden 32
-    expect_error hidden_logreg 2 '--hidden applies to mlp, rnn and lstm'
+    expect_error hidden_logreg 2 '--hidden applies to mlp, rnn, lstm and gru'
     run seed_negative train mlp --seed -3
     expect_error seed_negative 2 '^clgrad: --seed: '
     run missing_value train mlp --epochs
@@ -142,7 +142,7 @@ errors() {
     run tune_unknown_model tune cnn
     expect_error tune_unknown_model 2 'unknown model "cnn"'
     run tune_hidden_logreg tune logreg --hidden 8
-    expect_error tune_hidden_logreg 2 '--hidden applies to mlp, rnn and lstm'
+    expect_error tune_hidden_logreg 2 '--hidden applies to mlp, rnn, lstm and gru'
     run tune_batch_word tune --batch many
     expect_error tune_batch_word 2 '^clgrad: --batch: "many" is not a whole number$'
     run eval_no_load eval
@@ -447,10 +447,10 @@ recurrent_checks() {
     expect_error charlstm_prime 2 "the character 'Z' does not occur"
     run lstm_hidden train lstm --hidden 8,8
     expect_error lstm_hidden 2 'hidden for lstm is one size'
-    run unknown_model train gru
-    expect_error unknown_model 2 'models: lenet5, mlp, logreg, rnn, lstm, charlstm, vae, gan, fraud\)'
-    run tune_unknown_list tune gru
-    expect_error tune_unknown_list 2 'models: lenet5, mlp, logreg, rnn, lstm\)'
+    run unknown_model train transformer
+    expect_error unknown_model 2 'models: lenet5, mlp, logreg, rnn, lstm, gru, charlstm, vae, gan, fraud\)'
+    run tune_unknown_list tune transformer
+    expect_error tune_unknown_list 2 'models: lenet5, mlp, logreg, rnn, lstm, gru\)'
 }
 
 # Hostile input (issue 12): numbers out of their domain, destinations that

@@ -323,7 +323,7 @@ START_TEST(test_model_from_checkpoint_checks_shapes_first)
         {"rnn", "65536x65536-1-10", CLG_STATUS_FORMAT, "STEPSxINPUT"},
         {"autoencoder", "784-400000-784", CLG_STATUS_MISMATCH, "[400000, 784]"},
         /* zoo/model.c's one table: every kind it rebuilds, in the message */
-        {"cnn", "784-10", CLG_STATUS_FORMAT, "\"rnn\", \"lstm\" or \"autoencoder\""},
+        {"cnn", "784-10", CLG_STATUS_FORMAT, "\"lstm\", \"gru\" or \"autoencoder\""},
         {"vae", "784-400-20", CLG_STATUS_FORMAT, "clgrad train vae --load"},
     };
     clg_memstats before, after;

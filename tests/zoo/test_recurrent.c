@@ -1,8 +1,9 @@
-/* tests/zoo/test_recurrent.c: the recurrent models (zoo/recurrent.c): the RNN
- * and LSTM classifiers' first 10 Adam steps against PyTorch from the same
- * weights (tools/golden/gen_recurrent.py), a checkpoint round trip, and the
- * character LSTM: it learns a repeating text, samples reproducibly, and
- * rejects a temperature <= 0. */
+/* tests/zoo/test_recurrent.c: the recurrent models (zoo/recurrent.c): the RNN,
+ * LSTM and GRU classifiers' first 10 Adam steps against PyTorch from the same
+ * weights (tools/golden/gen_recurrent.py), a checkpoint round trip, the GRU's
+ * accuracy on Fashion-MNIST after one epoch, and the character LSTM: it
+ * learns a repeating text, samples reproducibly, and rejects a temperature
+ * <= 0. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,38 @@ START_TEST(test_lstm_classifier_loss_curve_matches_pytorch)
 }
 END_TEST
 
+START_TEST(test_gru_classifier_loss_curve_matches_pytorch)
+{
+    check_curve("gru");
+}
+END_TEST
+
+/* One epoch as `clgrad train gru` runs it by default (hidden 128, batch 128,
+ * Adam at 5e-3 decaying to 0; tools/clgrad/train.c says why not 1e-3): the
+ * issue's bar is 80%. 84.2% here (clgrad train gru's cosine: 84.1-84.3% over
+ * seeds 1, 2 and 42), in about 10 s on two CPU cores under PoCL. */
+START_TEST(test_gru_fashion_mnist_accuracy)
+{
+    clg_context *ctx = test_context();
+    clg_dataset *train = test_fashion_mnist(ctx, true);
+    clg_dataset *test = test_fashion_mnist(ctx, false);
+    clg_model *model = clg_zoo_recurrent_create(ctx, "gru", 28, 28, 128, 10, 42);
+    ck_assert_msg(model != NULL, "%s", clg_context_error(ctx));
+    clg_optim *opt = test_optim(ctx, model, CLG_OPTIM_ADAM, 5e-3f);
+    test_train_epochs(ctx, model, opt, train, 128, 1, 5e-3f, 7);
+    double accuracy = test_accuracy(ctx, model, test);
+    printf("gru %s: Fashion-MNIST test accuracy %.4f after 1 epoch\n", clg_model_arch(model),
+           accuracy);
+    fflush(stdout);
+    ck_assert_msg(accuracy >= 0.80, "GRU test accuracy %.4f < 0.80", accuracy);
+    clg_optim_destroy(opt);
+    clg_model_destroy(model);
+    clg_dataset_destroy(train);
+    clg_dataset_destroy(test);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 START_TEST(test_rnn_classifier_loss_curve_matches_pytorch)
 {
     check_curve("rnn");
@@ -157,6 +190,8 @@ int main(void)
     Suite *s = suite_create("zoo/recurrent");
     TCase *tc = tcase_create("recurrent");
     tcase_add_test(tc, test_lstm_classifier_loss_curve_matches_pytorch);
+    tcase_add_test(tc, test_gru_classifier_loss_curve_matches_pytorch);
+    tcase_add_test(tc, test_gru_fashion_mnist_accuracy);
     tcase_add_test(tc, test_rnn_classifier_loss_curve_matches_pytorch);
     tcase_add_test(tc, test_charlstm_learns_a_cycle);
     suite_add_tcase(s, tc);

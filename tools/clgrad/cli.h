@@ -81,9 +81,9 @@ bool cli_accumulate(clg_context *ctx, clg_tensor **total, clg_tensor *loss);
 
 /* ---- the Fashion-MNIST classifiers (clgrad train, clgrad tune) ---- */
 
-/* Whether `model` names one ("lenet5", "mlp", "logreg", "rnn", "lstm") that
- * takes n_hidden hidden sizes (0: none given; the mlp takes a list, the rnn
- * and lstm one size); else prints a usage error naming `command` and
+/* Whether `model` names one ("lenet5", "mlp", "logreg", "rnn", "lstm", "gru")
+ * that takes n_hidden hidden sizes (0: none given; the mlp takes a list, the
+ * rnn, lstm and gru one size); else prints a usage error naming `command` and
  * returns false. */
 bool cli_classifier_check(const char *command, const char *model, int n_hidden);
 /* The models `clgrad train` takes (train.c's table), joined by `separator`;

@@ -137,7 +137,8 @@ static bool print_summary(clg_context *ctx, clg_model *model, const char *source
                 groups[placed++] = *G;
         }
     bool lenet = strcmp(kind, "lenet5") == 0;
-    bool recurrent = strcmp(kind, "rnn") == 0 || strcmp(kind, "lstm") == 0;
+    bool recurrent =
+        strcmp(kind, "rnn") == 0 || strcmp(kind, "lstm") == 0 || strcmp(kind, "gru") == 0;
     /* between linear layers: ReLU (mlp), tanh (autoencoder), LeNet's own */
     const char *between = lenet ? activation : strcmp(kind, "autoencoder") == 0 ? "tanh" : "relu";
 
@@ -168,7 +169,10 @@ static bool print_summary(clg_context *ctx, clg_model *model, const char *source
             int64_t hidden = clg_tensor_dim(G->hidden, 1);
             int64_t steps = in > 0 ? shape[0] / in : 0;
             snprintf(type, sizeof type, "%s(%lld, %lld), %lld steps",
-                     strcmp(kind, "lstm") == 0 ? "LSTM" : "RNN", (long long)in, (long long)hidden,
+                     strcmp(kind, "lstm") == 0  ? "LSTM"
+                     : strcmp(kind, "gru") == 0 ? "GRU"
+                                                : "RNN",
+                     (long long)in, (long long)hidden,
                      (long long)steps);
             shape[0] = hidden;
             rank = 1;

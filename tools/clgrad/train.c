@@ -31,6 +31,10 @@
 #define DEFAULT_EPOCHS_LENET5 3
 #define DEFAULT_BATCH_LENET5 64
 #define DEFAULT_LR_LENET5 5e-3f
+/* The GRU at Adam's 1e-3 reached 74.2% after one epoch, short of the 80% the
+ * issue asks of one (issue 13); at 5e-3 along the cosine 84.1-84.3% over
+ * seeds 1, 2, 42 (README.md has the ten-epoch figures). */
+#define DEFAULT_LR_GRU 5e-3f
 #define DEFAULT_BATCH 128
 #define DEFAULT_SEED 42
 #define MAX_HIDDEN 8
@@ -57,6 +61,7 @@ static const struct train_model {
      "the last hidden state -> fc 10",
      NULL},
     {"lstm", "the same with an LSTM", NULL},
+    {"gru", "the same with a GRU", NULL},
     {"charlstm",
      "character-level LSTM language model on a text file\n"
      "(clgrad train charlstm --help)",
@@ -92,9 +97,15 @@ void cli_train_model_names(char *buffer, size_t capacity, const char *separator,
  * Here, beside the model table whose names cli_classifier_check's message
  * lists, so that cli.c calls no command; tune and summary call them too. */
 
+/* The sequence classifiers (clg_zoo_recurrent_create's cells). */
+static bool recurrent_model(const char *model)
+{
+    return strcmp(model, "rnn") == 0 || strcmp(model, "lstm") == 0 || strcmp(model, "gru") == 0;
+}
+
 bool cli_classifier_check(const char *command, const char *model, int n_hidden)
 {
-    bool recurrent = strcmp(model, "rnn") == 0 || strcmp(model, "lstm") == 0;
+    bool recurrent = recurrent_model(model);
     if (strcmp(model, "mlp") != 0 && strcmp(model, "logreg") != 0 &&
         strcmp(model, "lenet5") != 0 && !recurrent) {
         /* train also knows the models with loops of their own */
@@ -108,7 +119,7 @@ bool cli_classifier_check(const char *command, const char *model, int n_hidden)
         return false;
     }
     if (n_hidden > 0 && strcmp(model, "mlp") != 0 && !recurrent) {
-        cli_error("%s: --hidden applies to mlp, rnn and lstm", command);
+        cli_error("%s: --hidden applies to mlp, rnn, lstm and gru", command);
         return false;
     }
     return true;
@@ -124,7 +135,7 @@ clg_model *cli_classifier_create(clg_context *ctx, const char *model, const char
     if (strcmp(model, "mlp") == 0)
         return n_hidden > 0 ? clg_zoo_mlp_create(ctx, features, hidden, n_hidden, classes, seed)
                             : clg_zoo_mlp_create(ctx, features, mlp_hidden, 2, classes, seed);
-    if (strcmp(model, "rnn") == 0 || strcmp(model, "lstm") == 0)
+    if (recurrent_model(model))
         return clg_zoo_recurrent_create(ctx, model, 28, features / 28,
                                         n_hidden > 0 ? hidden[0] : 128, classes, seed);
     return clg_zoo_logreg_create(ctx, features, classes, seed);
@@ -152,11 +163,11 @@ static const char train_usage[] =
     "  --optim NAME      sgd, momentum, nesterov, rmsprop, adam or adamw (default adam)\n"
     "  --lr X            learning rate (default: PyTorch's for the optimizer: 0.001\n"
     "                    for adam and adamw, 0.01 for rmsprop, 0.1 for the sgd family;\n"
-    "                    lenet5 with adam: 0.005)\n"
+    "                    lenet5 and gru with adam: 0.005)\n"
     "  --schedule NAME   cosine: the learning rate falls from --lr to 0 along a half\n"
     "                    cosine over the run (default); constant: it stays at --lr\n"
-    "  --hidden N,N,...  hidden layer sizes of the mlp (default 256,128); for rnn\n"
-    "                    and lstm one size, the hidden state's (default 128)\n"
+    "  --hidden N,N,...  hidden layer sizes of the mlp (default 256,128); for rnn,\n"
+    "                    lstm and gru one size, the hidden state's (default 128)\n"
     "  --activation NAME lenet5's activation: relu (default), tanh or sigmoid\n"
     "  --seed N          seed for the initial weights and the shuffling (default 42)\n"
     "  --save FILE       checkpoint to write (default clgrad-<model>.safetensors;\n"
@@ -675,8 +686,7 @@ static bool load_data(train_run *r, const train_options *o)
                   clg_dataset_images_path(r->train), (long long)features, classes);
         return false;
     }
-    bool recurrent = strcmp(o->model, "rnn") == 0 || strcmp(o->model, "lstm") == 0;
-    if (recurrent && features % 28 != 0) {
+    if (recurrent_model(o->model) && features % 28 != 0) {
         cli_error("%s reads rows of 28 values per step; %s has %lld features, not a multiple of "
                   "28 (mlp and logreg take any)",
                   o->model, clg_dataset_images_path(r->train), (long long)features);
@@ -1144,6 +1154,8 @@ int cli_train(int argc, char **argv)
         optim.lr = o.lr;
     else if (strcmp(o.model, "lenet5") == 0 && o.optim == CLG_OPTIM_ADAM)
         optim.lr = DEFAULT_LR_LENET5;
+    else if (strcmp(o.model, "gru") == 0 && o.optim == CLG_OPTIM_ADAM)
+        optim.lr = DEFAULT_LR_GRU;
     r.opt = clg_optim_create(r.ctx, clg_model_params(r.model), &optim);
     if (!r.opt)
         goto fail;

@@ -13,7 +13,7 @@
 #define EVAL_BATCH 1000 /* what train and eval use for the test set */
 
 static const char tune_usage[] =
-    "usage: clgrad tune [lenet5|mlp|logreg|rnn|lstm] [options]  (or --model NAME)\n"
+    "usage: clgrad tune [lenet5|mlp|logreg|rnn|lstm|gru] [options]  (or --model NAME)\n"
     "\n"
     "Runs one training step and one test-set forward pass of the model on random\n"
     "data, notes the matrix products (GEMM shapes) they use, times every GEMM\n"
@@ -24,8 +24,8 @@ static const char tune_usage[] =
     "your device.\n"
     "\n"
     "options (as for clgrad train; the model defaults to mlp):\n"
-    "  --hidden N,N,...  hidden layer sizes of the mlp (default 256,128); for rnn\n"
-    "                    and lstm one size, the hidden state's (default 128)\n"
+    "  --hidden N,N,...  hidden layer sizes of the mlp (default 256,128); for rnn,\n"
+    "                    lstm and gru one size, the hidden state's (default 128)\n"
     "  --batch N         training batch size to tune for (default 128; lenet5: 64)\n"
     "  -h, --help        this help\n";
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden values for ops/recurrent.c, ops/embedding.c, the RNN/LSTM
+"""Golden values for ops/recurrent.c, ops/embedding.c, the RNN/LSTM/GRU
 classifiers (zoo/recurrent.c) and gradient clipping (optim/optim.c).
 
 ops_recurrent: torch.nn.LSTM / torch.nn.RNN from the same weights, inputs
@@ -9,6 +9,10 @@ ops_recurrent: torch.nn.LSTM / torch.nn.RNN from the same weights, inputs
   the op through all three outputs; T = 1, 7, 50, and batch_first. These
   cases are computed in float64 from the float32 inputs (see Fixture64).
   Embedding: weight (10, 4), ids (3, 5) with repeats.
+  torch.nn.GRU (gates r, z, n), inputs as the RNN's: T = 1, 3, 7, and 7
+  batch_first with batch 3 and hidden 5 (odd: the one-unit step kernels),
+  T = 20 with batch 2 and hidden 8 (the float4 ones). They come after the
+  other cases so that adding them left those values as they were.
 lstm_curve: 10 steps of the classifiers (28 steps of 28 pixels, hidden 16,
   fc1 -> 10 logits, mean cross-entropy, Adam lr 1e-2) from the same weights.
 optim_clip: torch.nn.utils.clip_grad_norm_ on three gradients.
@@ -37,8 +41,17 @@ def rnn_out(batch_first):
     return fn
 
 
+def gru_out(batch_first):
+    def fn(x, h0, w_ih, w_hh, b_ih, b_hh):
+        y, hn = torch._VF.gru(x, h0, [w_ih, w_hh, b_ih, b_hh], True, 1, 0.0, False, False,
+                              batch_first)
+        return y + hn[0].unsqueeze(0 if not batch_first else 1)
+    return fn
+
+
 def check_against_module():
-    """The functional call above is what torch.nn.LSTM runs: check once."""
+    """The functional calls above are what torch.nn.LSTM and torch.nn.GRU
+    run: check once."""
     torch.manual_seed(0)
     m = torch.nn.LSTM(I, H)
     x = torch.rand(4, N, I)
@@ -47,6 +60,11 @@ def check_against_module():
     y2, hn2, cn2 = torch._VF.lstm(x, (torch.zeros(1, N, H), torch.zeros(1, N, H)), w, True, 1,
                                     0.0, False, False, False)
     assert torch.equal(y, y2) and torch.equal(cn, cn2)
+    g = torch.nn.GRU(I, H)
+    y, hn = g(x)
+    w = [g.weight_ih_l0, g.weight_hh_l0, g.bias_ih_l0, g.bias_hh_l0]
+    y2, hn2 = torch._VF.gru(x, torch.zeros(1, N, H), w, True, 1, 0.0, False, False, False)
+    assert torch.equal(y, y2) and torch.equal(hn, hn2)
 
 
 check_against_module()
@@ -97,6 +115,14 @@ for T in (1, 7, 50):
 ids = torch.tensor([[0, 3, 3, 9, 1], [2, 2, 2, 0, 5], [9, 8, 7, 3, 0]], dtype=torch.int32)
 fx.case("embedding", lambda w, i: torch.nn.functional.embedding(i.long(), w),
         [fx.rand(10, 4), ids], grad=[True, False])
+for T, n, h, bf in ((1, 3, 5, False), (3, 3, 5, False), (7, 3, 5, False), (7, 3, 5, True),
+                    (20, 2, 8, False)):
+    x = fx.rand(*((n, T, I) if bf else (T, n, I)))
+    k = 1 / h ** 0.5
+    gru_in = [x, fx.rand(1, n, h), fx.rand(3 * h, I, low=-k, high=k),
+              fx.rand(3 * h, h, low=-k, high=k), fx.rand(3 * h, low=-k, high=k),
+              fx.rand(3 * h, low=-k, high=k)]
+    fx.case("gru.t%d%s" % (T, "bf" if bf else ""), gru_out(bf), gru_in)
 fx.save()
 
 # ---- the classifiers' loss curves ----
@@ -106,7 +132,8 @@ STEPS, BATCH, HID = 10, 8, 16
 class Classifier(torch.nn.Module):
     def __init__(self, cell):
         super().__init__()
-        self.rnn = (torch.nn.LSTM if cell == "lstm" else torch.nn.RNN)(28, HID, batch_first=True)
+        modules = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}
+        self.rnn = modules[cell](28, HID, batch_first=True)
         self.fc1 = torch.nn.Linear(HID, 10)
 
     def forward(self, x):
@@ -118,7 +145,7 @@ class Classifier(torch.nn.Module):
 curve = Fixture("lstm_curve", seed=6)
 curve.tensors["x"] = curve.rand(STEPS, BATCH, 784, low=0, high=1)
 curve.tensors["y"] = torch.randint(0, 10, (STEPS, BATCH), generator=curve.gen).to(torch.int32)
-for cell in ("lstm", "rnn"):
+for cell in ("lstm", "rnn", "gru"):
     torch.manual_seed(7)
     model = Classifier(cell)
     for name, p in model.state_dict().items():
