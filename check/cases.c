@@ -666,7 +666,7 @@ static void embedding_host(const double *const *in, double *out, const void *arg
 }
 
 /* ---- recurrent: T 4, N 3, I 5, H 4. LSTM y + h_n + c_n (time-major); RNN
- * batch-first y + h_n (a strided sequence) ---- */
+ * batch-first y + h_n (a strided sequence); GRU y + h_n (time-major) ---- */
 
 enum { RT = 4, RN = 3, RI = 5, RH = 4 };
 
@@ -682,7 +682,7 @@ static void lstm_host(const double *const *in, double *out, const void *arg)
 {
     (void)arg;
     double h_n[RN * RH], c_n[RN * RH];
-    chk_recurrent(true, RT, RN, RI, RH, in[0], in[1], in[2], in[3], in[4], in[5], in[6], out, h_n,
+    chk_recurrent(CLG_CELL_LSTM, RT, RN, RI, RH, in[0], in[1], in[2], in[3], in[4], in[5], in[6], out, h_n,
                   c_n);
     for (int t = 0; t < RT; t++)
         for (int e = 0; e < RN * RH; e++)
@@ -705,11 +705,31 @@ static void rnn_host(const double *const *in, double *out, const void *arg)
         for (int t = 0; t < RT; t++)
             for (int k = 0; k < RI; k++)
                 x[(t * RN + n) * RI + k] = in[0][(n * RT + t) * RI + k];
-    chk_recurrent(false, RT, RN, RI, RH, x, in[1], NULL, in[2], in[3], in[4], in[5], y, h_n, NULL);
+    chk_recurrent(CLG_CELL_RNN, RT, RN, RI, RH, x, in[1], NULL, in[2], in[3], in[4], in[5], y, h_n,
+                  NULL);
     for (int n = 0; n < RN; n++)
         for (int t = 0; t < RT; t++)
             for (int j = 0; j < RH; j++)
                 out[(n * RT + t) * RH + j] = y[(t * RN + n) * RH + j] + h_n[n * RH + j];
+}
+
+static clg_tensor *gru_device(clg_tensor *const *in, const void *arg)
+{
+    (void)arg;
+    clg_tensor *h_n = NULL;
+    clg_tensor *y = clg_gru(in[0], in[1], in[2], in[3], in[4], in[5], false, &h_n);
+    return clg_add(y, h_n);
+}
+
+static void gru_host(const double *const *in, double *out, const void *arg)
+{
+    (void)arg;
+    double h_n[RN * RH];
+    chk_recurrent(CLG_CELL_GRU, RT, RN, RI, RH, in[0], in[1], NULL, in[2], in[3], in[4], in[5], out,
+                  h_n, NULL);
+    for (int t = 0; t < RT; t++)
+        for (int e = 0; e < RN * RH; e++)
+            out[t * RN * RH + e] += h_n[e];
 }
 
 /* ---- dropout: the mask's statistics ---- */
@@ -1082,8 +1102,7 @@ static const op_case cases[] = {
      embedding_host,
      NULL,
      NULL},
-    /* recurrent; the GRU (issue 13, section 2) gets its case here, beside
-     * these, with its reference beside chk_recurrent */
+    /* recurrent */
     {"lstm",
      "transcendental",
      7,
@@ -1103,6 +1122,17 @@ static const op_case cases[] = {
      {RN, RT, RH},
      rnn_device,
      rnn_host,
+     NULL,
+     NULL},
+    {"gru",
+     "transcendental",
+     6,
+     {IN(3, RT, RN, RI), IN(3, 1, RN, RH), IN(2, 3 * RH, RI), IN(2, 3 * RH, RH), IN(1, 3 * RH),
+      IN(1, 3 * RH)},
+     3,
+     {RT, RN, RH},
+     gru_device,
+     gru_host,
      NULL,
      NULL},
     /* optimizers, each with weight decay */

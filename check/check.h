@@ -132,10 +132,12 @@ void chk_batch_norm(const double *x, int n, int c, int inner, double *rm, double
                     const double *w, const double *b, bool training, double momentum, double eps,
                     double *y);
 
-/* The LSTM (gates i, f, g, o) or tanh RNN, time-major: x (T, N, I), h0, c0
- * (N, H) (c0 unused by the RNN) -> y (T, N, H), h_n, c_n (N, H) (either may
- * be NULL). */
-void chk_recurrent(bool lstm, int T, int N, int I, int H, const double *x, const double *h0,
+/* The tanh RNN, the LSTM (gates i, f, g, o) or the GRU (gates r, z, n, as
+ * torch.nn.GRU's documentation writes it: b_hn inside the reset product),
+ * time-major: x (T, N, I), h0 (N, H) or NULL for zeros, c0 (N, H) (the LSTM's;
+ * NULL for zeros), either bias NULL for none -> y (T, N, H), h_n, c_n (N, H)
+ * (either may be NULL; c_n is zeros but for the LSTM). */
+void chk_recurrent(clg_cell cell, int T, int N, int I, int H, const double *x, const double *h0,
                    const double *c0, const double *w_ih, const double *w_hh, const double *b_ih,
                    const double *b_hh, double *y, double *h_n, double *c_n);
 

@@ -374,16 +374,18 @@ static double sigmoid(double x)
     return 1.0 / (1.0 + exp(-x));
 }
 
-void chk_recurrent(bool lstm, int T, int N, int I, int H, const double *x, const double *h0,
+void chk_recurrent(clg_cell cell, int T, int N, int I, int H, const double *x, const double *h0,
                    const double *c0, const double *w_ih, const double *w_hh, const double *b_ih,
                    const double *b_hh, double *y, double *h_n, double *c_n)
 {
-    int G = lstm ? 4 : 1;
+    bool lstm = cell == CLG_CELL_LSTM, gru = cell == CLG_CELL_GRU;
+    int G = lstm ? 4 : gru ? 3 : 1;
     size_t nh = (size_t)N * H;
     double *h = malloc(sizeof(double) * nh), *c = malloc(sizeof(double) * nh);
     double *pre = malloc(sizeof(double) * (size_t)(G * H));
-    if (!h || !c || !pre) {
-        free(h), free(c), free(pre);
+    double *hid = malloc(sizeof(double) * (size_t)(G * H)); /* W_h h + b_h, for the GRU's n */
+    if (!h || !c || !pre || !hid) {
+        free(h), free(c), free(pre), free(hid);
         return;
     }
     for (size_t e = 0; e < nh; e++) {
@@ -394,15 +396,21 @@ void chk_recurrent(bool lstm, int T, int N, int I, int H, const double *x, const
         double *hn = y + (size_t)t * nh;
         for (int n = 0; n < N; n++) {
             for (int r = 0; r < G * H; r++) {
-                double s = (b_ih ? b_ih[r] : 0) + (b_hh ? b_hh[r] : 0);
+                double s = b_ih ? b_ih[r] : 0, sh = b_hh ? b_hh[r] : 0;
                 for (int k = 0; k < I; k++)
                     s += x[((size_t)t * N + n) * I + k] * w_ih[r * I + k];
                 for (int k = 0; k < H; k++)
-                    s += h[n * H + k] * w_hh[r * H + k];
-                pre[r] = s;
+                    sh += h[n * H + k] * w_hh[r * H + k];
+                hid[r] = sh;
+                /* the GRU's n: the hidden part goes inside the reset product */
+                pre[r] = gru && r >= 2 * H ? s : s + sh;
             }
             for (int j = 0; j < H; j++) {
-                if (lstm) {
+                if (gru) {
+                    double r = sigmoid(pre[j]), z = sigmoid(pre[H + j]);
+                    double nn = tanh(pre[2 * H + j] + r * hid[2 * H + j]);
+                    hn[n * H + j] = (1 - z) * nn + z * h[n * H + j];
+                } else if (lstm) {
                     double i = sigmoid(pre[j]), f = sigmoid(pre[H + j]);
                     double g = tanh(pre[2 * H + j]), o = sigmoid(pre[3 * H + j]);
                     c[n * H + j] = f * c[n * H + j] + i * g;
@@ -421,6 +429,7 @@ void chk_recurrent(bool lstm, int T, int N, int I, int H, const double *x, const
     free(h);
     free(c);
     free(pre);
+    free(hid);
 }
 
 /* torch.optim's algorithms as their documentation writes them (SGD with

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check/check.h"
 #include "support.h"
 
 /* The fixtures' output: the hidden sequence plus h_n (and c_n) broadcast
@@ -45,64 +46,22 @@ static clg_tensor *run_gru(clg_tensor *const *in, const void *arg)
     return clg_add(y, h_n);
 }
 
-static double sigmoid(double x)
-{
-    return 1.0 / (1.0 + exp(-x));
-}
-
-/* The LSTM (G = 4, gates i, f, g, o), GRU (G = 3, gates r, z, n, as
- * torch.nn.GRU's documentation writes it) or RNN (G = 1) forward in double,
- * time-major: x (T, N, I) -> y (T, N, H), h_n, c_n (N, H). */
+/* check/'s reference (shared with clgrad check) on float inputs: each array
+ * to double, the cell from its gate count G (1 RNN, 4 LSTM, 3 GRU). */
 static void host_recurrent(int G, int T, int N, int I, int H, const float *x, const float *h0,
                            const float *c0, const float *w_ih, const float *w_hh, const float *b_ih,
                            const float *b_hh, double *y, double *h_n, double *c_n)
 {
-    bool lstm = G == 4;
-    double *h = malloc(sizeof(double) * (size_t)(N * H));
-    double *c = malloc(sizeof(double) * (size_t)(N * H));
-    double *pre = malloc(sizeof(double) * (size_t)(G * H));
-    double *hid = malloc(sizeof(double) * (size_t)(G * H)); /* the GRU's W_h h + b_h */
-    for (int e = 0; e < N * H; e++) {
-        h[e] = h0[e];
-        c[e] = lstm ? c0[e] : 0;
-    }
-    for (int t = 0; t < T; t++) {
-        double *hn = y + t * N * H;
-        for (int n = 0; n < N; n++) {
-            for (int r = 0; r < G * H; r++) {
-                double s = b_ih[r], sh = b_hh[r];
-                for (int k = 0; k < I; k++)
-                    s += (double)x[(t * N + n) * I + k] * w_ih[r * I + k];
-                for (int k = 0; k < H; k++)
-                    sh += h[n * H + k] * w_hh[r * H + k];
-                pre[r] = s + sh;
-                hid[r] = sh;
-                if (G == 3 && r >= 2 * H)
-                    pre[r] = s; /* n: the hidden part goes inside the reset product */
-            }
-            for (int j = 0; j < H; j++) {
-                if (G == 3) {
-                    double r = sigmoid(pre[j]), z = sigmoid(pre[H + j]);
-                    double nn = tanh(pre[2 * H + j] + r * hid[2 * H + j]);
-                    hn[n * H + j] = (1 - z) * nn + z * h[n * H + j];
-                } else if (lstm) {
-                    double i = sigmoid(pre[j]), f = sigmoid(pre[H + j]);
-                    double g = tanh(pre[2 * H + j]), o = sigmoid(pre[3 * H + j]);
-                    c[n * H + j] = f * c[n * H + j] + i * g;
-                    hn[n * H + j] = o * tanh(c[n * H + j]);
-                } else {
-                    hn[n * H + j] = tanh(pre[j]);
-                }
-            }
-        }
-        memcpy(h, hn, sizeof(double) * (size_t)(N * H));
-    }
-    memcpy(h_n, h, sizeof(double) * (size_t)(N * H));
-    memcpy(c_n, c, sizeof(double) * (size_t)(N * H));
-    free(h);
-    free(c);
-    free(pre);
-    free(hid);
+    const float *in[] = {x, h0, c0, w_ih, w_hh, b_ih, b_hh};
+    size_t n[] = {(size_t)(T * N * I), (size_t)(N * H), (size_t)(N * H), (size_t)(G * H * I),
+                  (size_t)(G * H * H), (size_t)(G * H), (size_t)(G * H)};
+    double *d[7];
+    for (int i = 0; i < 7; i++)
+        d[i] = test_doubles(in[i], n[i]);
+    clg_cell cell = G == 4 ? CLG_CELL_LSTM : G == 3 ? CLG_CELL_GRU : CLG_CELL_RNN;
+    chk_recurrent(cell, T, N, I, H, d[0], d[1], d[2], d[3], d[4], d[5], d[6], y, h_n, c_n);
+    for (int i = 0; i < 7; i++)
+        free(d[i]);
 }
 
 static void assert_close_double(const float *got, const double *want, int n, const char *what)
