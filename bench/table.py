@@ -8,7 +8,8 @@ figure becomes samples/s (or seconds per step for the LSTM) and each side keeps
 its best round: slower rounds measure other load on a shared machine. Prints a
 Markdown table: model, clgrad, PyTorch 1 and 2 threads, tinygrad, clgrad time /
 best PyTorch time (the last column the issue's target), and Debian's PyTorch
-when it ran. Standard library only.
+when it ran; then clgrad's GFLOP/s and share of the cores' FMA peak per model.
+Standard library only.
 
 usage: python3 bench/table.py RESULTS [TORCH_VERSION]
 """
@@ -22,6 +23,24 @@ MODELS = [  # key, label, unit: rate (samples/s, higher is better) or step (s, l
     ("lstm28", "LSTM 28->128, batch 64, T = 28 (s per step)", "step"),
     ("lstm100", "LSTM 28->128, batch 64, T = 100 (s per step)", "step"),
 ]
+
+
+# FLOPs of one training sample (one sequence for the LSTM, per time step):
+# 2 per multiply-add of the GEMMs (and convolutions) of forward, the weight
+# gradients and the input gradients, the first layer's input gradient left
+# out (no input needs one); elementwise work, the loss and Adam not counted.
+#   MLP: 784*256 + 256*128 + 128*10 = 234,752 MACs forward, as many for dW,
+#        256*128 + 128*10 = 34,048 for dX: 503,552 MACs.
+#   LeNet-5: conv1 6*25*784 = 117,600, conv2 16*150*100 = 240,000, fc 400*120 +
+#        120*84 + 84*10 = 58,920: 416,520 forward, 416,520 dW, 298,920 dX.
+#   autoencoder: 30*100 + 100*100 + 100*15 + 15*100 + 100*100 + 100*30 = 29,000
+#        forward, 29,000 dW, 26,000 dX.
+#   LSTM per step of one sequence: x and h projections 28*512 + 128*512 =
+#        79,872 forward, 79,872 dW, 65,536 dh (x needs none).
+FLOP_PER_SAMPLE = {"mlp": 2 * 503552, "lenet5": 2 * (416520 * 2 + 298920),
+                   "fraud": 2 * 84000, "lstm28": 2 * 225280 * 64 * 28,
+                   "lstm100": 2 * 225280 * 64 * 100}
+PEAK_GFLOPS = 330.0  # 2 cores x 2 AVX-512 FMA units x 16 lanes x 2 FLOP x ~2.6 GHz
 
 
 def fields(line):
@@ -95,6 +114,15 @@ def main():
                 ratio = d / c if unit == "rate" else c / d
                 row.append(f"{show('debian-1', key, unit)}: {ratio:.2f}")
         print("| " + " | ".join(row) + " |")
+    print()
+    print(f"clgrad's step as a share of the two cores' FMA peak (~{PEAK_GFLOPS:.0f} GFLOP/s; "
+          "GEMM and convolution FLOPs only, bench/table.py says how they are counted):")
+    for key, label, unit in MODELS:
+        c = best.get(("clgrad", key))
+        if c is None:
+            continue
+        gflops = FLOP_PER_SAMPLE[key] * (c if unit == "rate" else 1.0 / c) / 1e9
+        print(f"  {label}: {gflops:.1f} GFLOP/s, {100 * gflops / PEAK_GFLOPS:.0f}%")
 
 
 if __name__ == "__main__":
