@@ -223,8 +223,40 @@ static void random_batch(mlp_run *r, uint64_t *state)
 }
 
 /* batch <= BATCH: the MLP takes BATCH, LeNet-5 64 (the figure). */
+/* With --profile: PROFILE_STEPS more steps on the last batch with OpenCL
+ * profiling events on (clg_context_set_profiling), then the device time per
+ * kernel name per step, GEMMs included, and the wall time of those steps,
+ * whose difference is what the host and the driver add between commands. */
+#define PROFILE_STEPS 20
+static int profile_steps(mlp_run *r, int64_t batch)
+{
+    clg_profile_entry top[16];
+    float loss = 0.0f;
+    if (clg_context_set_profiling(r->ctx, true) != CLG_STATUS_OK)
+        return die(r->ctx, "profiling");
+    double t0 = now();
+    for (int i = 0; i < PROFILE_STEPS; i++)
+        if (!mlp_step(r, batch, &loss))
+            return die(r->ctx, "training step");
+    double wall = (now() - t0) / PROFILE_STEPS;
+    size_t kinds = clg_profile_get(r->ctx, top, 16);
+    if (clg_context_set_profiling(r->ctx, false) != CLG_STATUS_OK)
+        return die(r->ctx, "profiling");
+    double device = 0.0;
+    for (size_t i = 0; i < kinds && i < 16; i++)
+        device += top[i].seconds;
+    printf("  device time per step by kernel over %d profiled steps (top %zu of %zu; wall %.3f ms "
+           "per step, profiled):\n",
+           PROFILE_STEPS, kinds < 16 ? kinds : (size_t)16, kinds, 1e3 * wall);
+    for (size_t i = 0; i < kinds && i < 16; i++)
+        printf("    %-34s %6.2f launches %8.3f ms %5.1f%%\n", top[i].name,
+               (double)top[i].count / PROFILE_STEPS, 1e3 * top[i].seconds / PROFILE_STEPS,
+               100.0 * top[i].seconds / device);
+    return 0;
+}
+
 static int bench_training(clg_context *ctx, const char *data_dir, bool quick, bool lenet,
-                          int64_t batch)
+                          int64_t batch, bool profile)
 {
     mlp_run *r = calloc(1, sizeof *r);
     clg_dataset *train = NULL;
@@ -295,6 +327,8 @@ static int bench_training(clg_context *ctx, const char *data_dir, bool quick, bo
            (double)(after.program_builds - before.program_builds) * per_step,
            (double)(after.host_syncs - before.host_syncs) * per_step,
            train ? "fashion-mnist" : "random");
+    if (profile && profile_steps(r, batch) != 0)
+        return 1;
     clg_batcher_destroy(batcher);
     clg_dataset_destroy(train);
     mlp_release(r);
@@ -461,12 +495,14 @@ static int bench_startup(const char *self)
 
 static const char usage[] =
     "usage: clgrad-bench [--quick] [--data DIR] [--no-matmul] [--no-training] [--no-startup]\n"
+    "                    [--profile]\n"
     "       clgrad-bench --parallelism [--verbose]\n"
     "Prints matmul GFLOP/s (clg_matmul and direct CLBlastSgemm), MLP and LeNet-5 training\n"
     "samples/s, the counters of a steady-state step and the time to the first step with\n"
     "cold and warm kernel caches, on the device CLGRAD_DEVICE picks. --quick: smaller runs.\n"
     "--parallelism: every launch of one training step of the MLP and LeNet-5 under the\n"
-    "launch plan in force (CLGRAD_LAUNCH), counting small work-groups and starved launches.\n";
+    "launch plan in force (CLGRAD_LAUNCH), counting small work-groups and starved launches.\n"
+    "--profile: after each timed epoch, the device time per kernel of 20 more steps.\n";
 
 int main(int argc, char **argv)
 {
@@ -474,7 +510,7 @@ int main(int argc, char **argv)
     setenv("POCL_AFFINITY", "1", 0); /* see README.md: else PoCL's threads may share a core */
     const char *data_dir = CLG_FASHION_MNIST_DIR;
     bool quick = false, matmul = true, training = true, startup = true;
-    bool parallelism = false, verbose = false;
+    bool parallelism = false, verbose = false, profile = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--first-step") == 0)
             return first_step(start);
@@ -490,6 +526,8 @@ int main(int argc, char **argv)
             parallelism = true;
         else if (strcmp(argv[i], "--verbose") == 0)
             verbose = true;
+        else if (strcmp(argv[i], "--profile") == 0)
+            profile = true;
         else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
             data_dir = argv[++i];
         else {
@@ -536,11 +574,11 @@ int main(int argc, char **argv)
     }
     if (training && code == 0) {
         printf("\nMLP 784-256-128-10, batch %d, Adam, loss read every step:\n", BATCH);
-        code = bench_training(ctx, data_dir, quick, false, BATCH);
+        code = bench_training(ctx, data_dir, quick, false, BATCH, profile);
     }
     if (training && code == 0) {
         printf("\nLeNet-5 (relu, max pool), batch 64, Adam, loss read every step:\n");
-        code = bench_training(ctx, data_dir, quick, true, 64);
+        code = bench_training(ctx, data_dir, quick, true, 64, profile);
     }
     clg_context_destroy(ctx);
     if (startup && code == 0) {

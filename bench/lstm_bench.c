@@ -114,6 +114,7 @@ int main(int argc, char **argv)
                "activations, gradients) %.2f MiB\n",
                (long long)T, seconds[l], BATCH / seconds[l], 6 * floats / mib, 4 * floats / mib,
                (double)(after.bytes_in_use - before.bytes_in_use) / mib);
+        printf("result lstm T=%lld seconds_per_step=%.5f\n", (long long)T, seconds[l]);
         fflush(stdout);
         free(x);
         clg_optim_destroy(m.opt);

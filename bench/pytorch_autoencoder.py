@@ -5,13 +5,14 @@ Trains the lecture's fraud autoencoder as clgrad does (30-100-100-15-100-100-30,
 tanh after every layer but the last, loss = sum of squared reconstruction
 errors, Adam lr 1e-3, batch 2048, shuffled) over 284,807 x 30 rows (the public
 data set's size; uniform random values in [0, 1), like MinMax-scaled
-features: the speed does not depend on the values) on one CPU thread, and
+features: the speed does not depend on the values) on one CPU thread
+(--threads N: N, torch.set_num_threads), and
 prints the seconds of the fastest of EPOCHS epochs (default 2), as fraud-bench
 does. The loss is read once per epoch, as lecture_autoencoder_train_epoch does.
 Without PyTorch it prints a "skipped" line and exits 0, so bench/run.sh still
 runs on machines without it.
 
-usage: /usr/bin/python3 bench/pytorch_autoencoder.py [EPOCHS]
+usage: /usr/bin/python3 bench/pytorch_autoencoder.py [EPOCHS] [--threads N]
 """
 import sys
 import time
@@ -27,8 +28,14 @@ BATCH = 2048
 
 
 def main():
-    epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 2
-    torch.set_num_threads(1)
+    args = sys.argv[1:]
+    threads = 1
+    if "--threads" in args:
+        at = args.index("--threads")
+        threads = int(args[at + 1])
+        del args[at:at + 2]
+    epochs = int(args[0]) if args else 2
+    torch.set_num_threads(threads)
     torch.manual_seed(1)
     x = torch.rand(ROWS, 30)
     widths = [30, 100, 100, 15, 100, 100, 30]
@@ -54,9 +61,10 @@ def main():
         mean = total.item() / ROWS
         seconds = time.perf_counter() - start
         best = seconds if best is None else min(best, seconds)
-        print(f"PyTorch {torch.__version__}, 1 thread: epoch of {ROWS} rows in {seconds:.2f} s "
+        print(f"PyTorch {torch.__version__}, {threads} thread(s): epoch of {ROWS} rows in {seconds:.2f} s "
               f"({ROWS / seconds:.0f} samples/s), mean loss {mean:.4f}")
-    print(f"result pytorch_autoencoder epoch_seconds={best:.4f} samples={ROWS}")
+    print(f"result pytorch_autoencoder epoch_seconds={best:.4f} samples={ROWS} threads={threads} "
+          f"version={torch.__version__}")
 
 
 if __name__ == "__main__":

@@ -3,11 +3,12 @@
 
 Trains the MLP of clgrad-bench (784-256-128-10, ReLU, Adam lr 1e-3, batch 128,
 shuffled, the loss read every step) for one epoch of Fashion-MNIST on one CPU
-thread and prints the seconds it took. Without PyTorch it prints a "skipped"
+thread (--threads N: N) and prints the seconds it took. Without PyTorch it prints a "skipped"
 line and exits 0, so bench/run.sh still runs on machines without it. The
 data loading and the epoch are bench/torch_epoch.py's.
 
-usage: /usr/bin/python3 bench/pytorch_mlp.py [DATA_DIR]
+usage: /usr/bin/python3 bench/pytorch_mlp.py [DATA_DIR] [--threads N] [--samples N]
+      (any python3 with torch: bench/run.sh also runs it in a venv with PyTorch 2.15)
 """
 
 import sys

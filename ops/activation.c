@@ -128,8 +128,8 @@ CLG_API clg_tensor *clg_hardsigmoid(clg_tensor *a)
  * act' is taken where the unfused ops take it (sigmoid and tanh from y, relu
  * and leaky_relu from the sign of z), so values and gradients match clg_add
  * then the activation: bit for bit in the one-column kernels, to the last
- * bit of exp in the four-column ones (F divisible by 4), whose float4 exp
- * may round differently. Each activation has its own kernels
+ * bit of exp in the four-column ones (the forward where 4 divides F, the
+ * backward where F >= 4), whose float4 exp may round differently. Each activation has its own kernels
  * (bias_<name>_forward[4] / _backward[4] in activation.cl). */
 
 const char *op_activation_name(clg_activation act)
@@ -203,16 +203,17 @@ static void bias_activation_backward(clg_context *ctx, const eng_node *node)
         bias_activation_backward_elements(ctx, node, dx, acc_dx, db, acc_db);
         return;
     }
-    /* float4s where the plan takes them and 4 divides F (the backward reads
-     * the bias contiguously). */
-    int per_item = op_plan(ctx)->vector_width == 4 && cols % 4 == 0 ? 4 : 1;
+    /* float4s where the plan takes them (the backward reads the bias
+     * contiguously); where 4 does not divide F, the last work-item takes the
+     * F % 4 columns left one at a time. */
+    int per_item = op_plan(ctx)->vector_width == 4 && cols >= 4 ? 4 : 1;
     char kernel[64];
     snprintf(kernel, sizeof kernel, "bias_%s_backward%s", op_activation_name(saved->act),
              per_item == 4 ? "4" : "");
     /* An absent tensor's argument points at one that exists; the kernel's
      * flags keep it untouched. A work-item walks all rows of its columns,
      * so there are few: small groups spread them over the cores. */
-    OP_LAUNCH_ROWS(ctx, SOURCE, kernel, (size_t)(cols / per_item),
+    OP_LAUNCH_ROWS(ctx, SOURCE, kernel, (size_t)((cols + per_item - 1) / per_item),
                    CLRT_ARG_FLOAT(saved->negative_slope), ENG_ARG_TENSOR(out->grad),
                    ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(b ? b : x), CLRT_ARG_INT(b != NULL),
                    ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dx ? dx : x), CLRT_ARG_INT(dx != NULL),

@@ -77,9 +77,11 @@ MAP_BACKWARD(activation, hardsigmoid, activation_partial, ACT_HARDSIGMOID)
             db[db_off + j] = acc_db ? db[db_off + j] + sum : sum;                             \
     }                                                                                         \
                                                                                               \
-    /* The same four columns at a time as float4s, when 4 divides cols and b is             \
-     * contiguous: forward over the n = rows cols elements, backward a work-item            \
-     * per four columns. Per element the same operations in the same order. */              \
+    /* The same four columns at a time as float4s, when b is contiguous: forward            \
+     * over the n = rows cols elements when 4 divides cols, backward a work-item            \
+     * per four columns, the last one taking the cols % 4 left one by one (the              \
+     * autoencoder's 30- and 15-wide layers: 0.23 and 0.14 ms a step in the                 \
+     * one-column kernel). Per element the same operations in the same order. */            \
     __kernel void bias_##NAME##_forward4(float slope, __global const float *x, int x_off,    \
                                          __global const float *b, int b_off, int has_b,      \
                                          __global float *y, int y_off, int n, int cols)      \
@@ -101,6 +103,23 @@ MAP_BACKWARD(activation, hardsigmoid, activation_partial, ACT_HARDSIGMOID)
         int j = get_global_id(0) * 4;                                                         \
         if (j >= cols)                                                                        \
             return;                                                                           \
+        if (j + 4 > cols) {                                                                   \
+            /* the last cols % 4 columns, one at a time as bias_##NAME##_backward */          \
+            for (; j < cols; j++) {                                                           \
+                float bs = has_b ? b[b_off + j] : 0.0f, s = 0.0f;                             \
+                for (int r = 0; r < rows; r++) {                                              \
+                    int i = r * cols + j;                                                     \
+                    float d = activation_partial(OP, g[g_off + i], x[x_off + i] + bs,         \
+                                                 y[y_off + i], slope, 0.0f);                  \
+                    if (want_dx)                                                              \
+                        dx[dx_off + i] = acc_dx ? dx[dx_off + i] + d : d;                     \
+                    s += d;                                                                   \
+                }                                                                             \
+                if (want_db)                                                                  \
+                    db[db_off + j] = acc_db ? db[db_off + j] + s : s;                         \
+            }                                                                                 \
+            return;                                                                           \
+        }                                                                                     \
         float4 bj = has_b ? vload4(0, b + b_off + j) : (float4)(0.0f);                        \
         float4 sum = (float4)(0.0f);                                                          \
         for (int r = 0; r < rows; r++) {                                                      \

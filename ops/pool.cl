@@ -70,7 +70,31 @@ __kernel void max_pool2d_forward(__global const float *x, int x_off, __global fl
          * faster on PoCL). */
         int top = 2 * oh * in.w;
         __global const float *r0 = src + top, *r1 = r0 + in.w;
-        for (int ow = 0; ow < geo.y; ow++) {
+        int ow = 0;
+        /* Four outputs at a time: a float8 of each input row holds four
+         * windows' columns, .even and .odd their left and right taps; the
+         * same comparisons in the same order as the loop below, per lane
+         * (PoCL ran the scalar loop at 0.34 ms for LeNet-5's first pooling
+         * at batch 64). */
+        for (; ow + 4 <= geo.y; ow += 4) {
+            float8 a = vload8(0, r0 + 2 * ow), b = vload8(0, r1 + 2 * ow);
+            float4 best = a.even, v = a.odd;
+            int4 arg = (int4)(0);
+            int4 take = isgreater(v, best) | isnan(v);
+            best = select(best, v, take);
+            arg = select(arg, (int4)(1), take);
+            v = b.even;
+            take = isgreater(v, best) | isnan(v);
+            best = select(best, v, take);
+            arg = select(arg, (int4)(in.w), take);
+            v = b.odd;
+            take = isgreater(v, best) | isnan(v);
+            best = select(best, v, take);
+            arg = select(arg, (int4)(in.w + 1), take);
+            vstore4(best, 0, o + ow);
+            vstore4((int4)(top + 2 * ow) + (int4)(0, 2, 4, 6) + arg, 0, arg_out + ow);
+        }
+        for (; ow < geo.y; ow++) {
             float best = r0[2 * ow], v = r0[2 * ow + 1];
             int arg = 0;
             bool take = v > best || isnan(v);

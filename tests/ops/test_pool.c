@@ -131,6 +131,10 @@ START_TEST(test_pool2d_matches_host)
     clg_context *ctx = test_context();
     const pool_case cases[] = {
         {2, 3, 8, 6, params(2, 2, 2, 2, 0, 0)}, /* LeNet's 2x2 */
+        /* LeNet-5's first pooling: 14 outputs a row, three float4 groups of
+         * the 2x2 kernel and two left over; and 9 leaving a column out */
+        {2, 3, 28, 28, params(2, 2, 2, 2, 0, 0)},
+        {1, 2, 9, 19, params(2, 2, 2, 2, 0, 0)},
         {2, 2, 7, 5, params(2, 2, 2, 2, 0, 0)}, /* 2x2 leaving a row and a column out */
         {1, 3, 7, 5, params(3, 3, 2, 2, 1, 1)}, /* batch 1, non-square, padded */
         {2, 2, 7, 5, params(3, 2, 1, 2, 1, 1)}, /* rectangular window, stride per axis */
@@ -204,6 +208,23 @@ START_TEST(test_max_pool2d_ties_and_padding)
     clg_step_end(ctx);
     got = test_download(clg_tensor_grad(tx));
     test_assert_close(got, (float[]){0, 1, 0, 0}, 4, test_tol_get("exact"), "NaN's gradient");
+    free(got);
+    clg_tensor_destroy(tx);
+    /* the 2x2 kernel's four-window float4 path: a tie (the first wins), a
+     * NaN after a real maximum and one before a larger value (the NaN wins
+     * both), a maximum in the last tap */
+    tx = test_tensor(ctx, 4, (int64_t[]){1, 1, 2, 8},
+                     (float[]){1, 1, 2, 0, NAN, 5, 7, 3, 1, 1, NAN, 4, 6, 9, 8, 9}, true);
+    clg_step_begin(ctx);
+    out = clg_max_pool2d(tx, &p22);
+    got = test_download(out);
+    ck_assert(got[0] == 1.0f && isnan(got[1]) && isnan(got[2]) && got[3] == 9.0f);
+    free(got);
+    ck_assert_int_eq(clg_backward(clg_sum_all(out)), CLG_STATUS_OK);
+    clg_step_end(ctx);
+    got = test_download(clg_tensor_grad(tx));
+    test_assert_close(got, (float[]){1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, 16,
+                      test_tol_get("exact"), "four windows' gradients");
     free(got);
     clg_tensor_destroy(tx);
     /* the same through the general kernel (overlapping windows, stride 1):
