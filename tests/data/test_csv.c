@@ -280,13 +280,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("data/csv");
-    TCase *tc = tcase_create("csv");
-    tcase_add_test(tc, test_fraud_csv_quotes_and_crlf);
-    tcase_add_test(tc, test_fraud_csv_bad_input);
-    tcase_add_test(tc, test_fraud_csv_hostile_bytes);
-    tcase_add_test(tc, test_table_csv_values);
-    tcase_add_test(tc, test_table_csv_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_fraud_csv_quotes_and_crlf, test_fraud_csv_bad_input,
+                            test_fraud_csv_hostile_bytes,   test_table_csv_values,
+                            test_table_csv_bad_input,       NULL};
+    return test_main("data/csv", "csv", 0, tests);
 }

@@ -354,16 +354,14 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("data/dataset");
-    TCase *tc = tcase_create("dataset");
-    tcase_add_test(tc, test_dataset_fashion_mnist_train);
-    tcase_add_test(tc, test_dataset_fashion_mnist_test);
-    tcase_add_test(tc, test_dataset_small_and_gather);
-    tcase_add_test(tc, test_dataset_empty_split_and_label_check);
-    tcase_add_test(tc, test_dataset_missing_folder);
-    tcase_add_test(tc, test_dataset_bad_files);
-    tcase_add_test(tc, test_dataset_from_arrays);
-    tcase_add_test(tc, test_dataset_split);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_dataset_fashion_mnist_train,
+                            test_dataset_fashion_mnist_test,
+                            test_dataset_small_and_gather,
+                            test_dataset_empty_split_and_label_check,
+                            test_dataset_missing_folder,
+                            test_dataset_bad_files,
+                            test_dataset_from_arrays,
+                            test_dataset_split,
+                            NULL};
+    return test_main("data/dataset", "dataset", 0, tests);
 }

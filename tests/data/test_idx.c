@@ -319,13 +319,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("data/idx");
-    TCase *tc = tcase_create("idx");
-    tcase_add_test(tc, test_idx_round_trip);
-    tcase_add_test(tc, test_idx_dim_axes);
-    tcase_add_test(tc, test_idx_bad_files);
-    tcase_add_test(tc, test_idx_damaged_gzip);
-    tcase_add_test(tc, test_idx_sizes_bounded_by_the_file);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_idx_round_trip,
+                            test_idx_dim_axes,
+                            test_idx_bad_files,
+                            test_idx_damaged_gzip,
+                            test_idx_sizes_bounded_by_the_file,
+                            NULL};
+    return test_main("data/idx", "idx", 0, tests);
 }

@@ -327,14 +327,12 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("data/npz");
-    TCase *tc = tcase_create("npz");
-    tcase_add_test(tc, test_npz_stored_and_deflated);
-    tcase_add_test(tc, test_npz_uint8_images);
-    tcase_add_test(tc, test_npz_extra_arrays);
-    tcase_add_test(tc, test_npz_refusals);
-    tcase_add_test(tc, test_npz_damaged);
-    tcase_add_test(tc, test_npz_agrees_with_csv);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_npz_stored_and_deflated,
+                            test_npz_uint8_images,
+                            test_npz_extra_arrays,
+                            test_npz_refusals,
+                            test_npz_damaged,
+                            test_npz_agrees_with_csv,
+                            NULL};
+    return test_main("data/npz", "npz", 0, tests);
 }

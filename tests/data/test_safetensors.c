@@ -716,17 +716,15 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("data/safetensors");
-    TCase *tc = tcase_create("safetensors");
-    tcase_add_test(tc, test_checkpoint_round_trip);
-    tcase_add_test(tc, test_safetensors_reads_pytorch_file);
-    tcase_add_test(tc, test_safetensors_converts_pytorch_dtypes);
-    tcase_add_test(tc, test_safetensors_bad_inputs);
-    tcase_add_test(tc, test_safetensors_layout_and_bounds);
-    tcase_add_test(tc, test_checkpoint_save_destination);
-    tcase_add_test(tc, test_checkpoint_mismatch);
-    tcase_add_test(tc, test_checkpoint_unwritable);
-    tcase_add_test(tc, test_checkpoint_failed_save_keeps_old_file);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_checkpoint_round_trip,
+                            test_safetensors_reads_pytorch_file,
+                            test_safetensors_converts_pytorch_dtypes,
+                            test_safetensors_bad_inputs,
+                            test_safetensors_layout_and_bounds,
+                            test_checkpoint_save_destination,
+                            test_checkpoint_mismatch,
+                            test_checkpoint_unwritable,
+                            test_checkpoint_failed_save_keeps_old_file,
+                            NULL};
+    return test_main("data/safetensors", "safetensors", 0, tests);
 }

@@ -271,15 +271,12 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("lecture/autoencoder");
-    TCase *tc = tcase_create("autoencoder");
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, test_autoencoder_trains_on_normal_rows_only);
-    tcase_add_test(tc, test_autoencoder_fraud_auc_plain);
-    tcase_add_test(tc, test_autoencoder_fraud_auc_gaussian);
-    tcase_add_test(tc, test_autoencoder_fraud_auc_mask);
-    tcase_add_test(tc, test_autoencoder_epoch_performance_contract);
-    tcase_add_test(tc, test_autoencoder_noise_reaches_the_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_autoencoder_trains_on_normal_rows_only,
+                            test_autoencoder_fraud_auc_plain,
+                            test_autoencoder_fraud_auc_gaussian,
+                            test_autoencoder_fraud_auc_mask,
+                            test_autoencoder_epoch_performance_contract,
+                            test_autoencoder_noise_reaches_the_input,
+                            NULL};
+    return test_main("lecture/autoencoder", "autoencoder", 600, tests);
 }

@@ -231,12 +231,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("lecture/experiments");
-    TCase *tc = tcase_create("experiments");
-    tcase_add_test(tc, test_logistic_recovers_exam_boundary);
-    tcase_add_test(tc, test_approx_error_falls_with_width);
-    tcase_add_test(tc, test_vanishing_gradients);
-    tcase_add_test(tc, test_experiments_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_logistic_recovers_exam_boundary,
+                            test_approx_error_falls_with_width, test_vanishing_gradients,
+                            test_experiments_bad_input, NULL};
+    return test_main("lecture/experiments", "experiments", 0, tests);
 }

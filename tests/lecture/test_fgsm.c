@@ -179,11 +179,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("lecture/fgsm");
-    TCase *tc = tcase_create("fgsm");
-    tcase_add_test(tc, test_fgsm_bad_input);
-    tcase_add_test(tc, test_fgsm_adversarial_images);
-    tcase_add_test(tc, test_fgsm_accuracy_falls_with_eps);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_fgsm_bad_input, test_fgsm_adversarial_images,
+                            test_fgsm_accuracy_falls_with_eps, NULL};
+    return test_main("lecture/fgsm", "fgsm", 0, tests);
 }

@@ -248,12 +248,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("lecture/gan");
-    TCase *tc = tcase_create("gan");
-    tcase_add_test(tc, test_gan_first_steps_match_pytorch);
-    tcase_add_test(tc, test_gan_losses_move_as_the_game_says);
-    tcase_add_test(tc, test_gan_steady_state);
-    tcase_add_test(tc, test_gan_training_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_gan_first_steps_match_pytorch,
+                            test_gan_losses_move_as_the_game_says, test_gan_steady_state,
+                            test_gan_training_bad_input, NULL};
+    return test_main("lecture/gan", "gan", 0, tests);
 }

@@ -166,11 +166,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("lecture/perceptron");
-    TCase *tc = tcase_create("perceptron");
-    tcase_add_test(tc, test_perceptron_converges_within_novikoff_bound);
-    tcase_add_test(tc, test_perceptron_stops_at_limit_when_not_separable);
-    tcase_add_test(tc, test_perceptron_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_perceptron_converges_within_novikoff_bound,
+                            test_perceptron_stops_at_limit_when_not_separable,
+                            test_perceptron_bad_input, NULL};
+    return test_main("lecture/perceptron", "perceptron", 0, tests);
 }

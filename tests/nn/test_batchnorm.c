@@ -193,12 +193,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("nn/batchnorm");
-    TCase *tc = tcase_create("batchnorm");
-    tcase_add_test(tc, test_batchnorm_layer_params);
-    tcase_add_test(tc, test_batchnorm_layer_golden);
-    tcase_add_test(tc, test_batchnorm_layer_rank2_matches_host);
-    tcase_add_test(tc, test_batchnorm_layer_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_batchnorm_layer_params, test_batchnorm_layer_golden,
+                            test_batchnorm_layer_rank2_matches_host, test_batchnorm_layer_bad_input,
+                            NULL};
+    return test_main("nn/batchnorm", "batchnorm", 0, tests);
 }

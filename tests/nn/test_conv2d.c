@@ -217,12 +217,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("nn/conv2d");
-    TCase *tc = tcase_create("conv2d");
-    tcase_add_test(tc, test_conv2d_layer_init);
-    tcase_add_test(tc, test_conv2d_layer_golden);
-    tcase_add_test(tc, test_conv2d_layer_gradcheck);
-    tcase_add_test(tc, test_conv2d_layer_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_conv2d_layer_init, test_conv2d_layer_golden,
+                            test_conv2d_layer_gradcheck, test_conv2d_layer_bad_input, NULL};
+    return test_main("nn/conv2d", "conv2d", 0, tests);
 }

@@ -282,13 +282,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("nn/linear");
-    TCase *tc = tcase_create("linear");
-    tcase_add_test(tc, test_linear_matches_host);
-    tcase_add_test(tc, test_linear_gradcheck);
-    tcase_add_test(tc, test_linear_golden);
-    tcase_add_test(tc, test_linear_init);
-    tcase_add_test(tc, test_linear_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_linear_matches_host, test_linear_gradcheck, test_linear_golden,
+                            test_linear_init,         test_linear_bad_input, NULL};
+    return test_main("nn/linear", "linear", 0, tests);
 }

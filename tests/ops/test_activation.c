@@ -879,7 +879,7 @@ int main(void)
     Suite *s = suite_create("ops/activation");
     struct {
         const char *name;
-        const TTest *tests[5];
+        const TTest *tests[6]; /* ending in NULL */
     } cases[] = {
         {"sigmoid",
          {test_sigmoid_matches_host, test_sigmoid_gradcheck, test_sigmoid_golden,
@@ -911,11 +911,7 @@ int main(void)
           test_bias_act_golden, test_bias_act_no_bias_and_errors}},
         {"activation_enum", {test_bias_act_every_activation}},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        for (int t = 0; t < 5 && cases[i].tests[t]; t++)
-            tcase_add_test(tc, cases[i].tests[t]);
-        suite_add_tcase(s, tc);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        suite_add_tcase(s, test_case(cases[i].name, 0, cases[i].tests));
     return test_run(s);
 }

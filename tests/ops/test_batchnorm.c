@@ -373,15 +373,13 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops/batchnorm");
-    TCase *tc = tcase_create("batchnorm");
-    tcase_add_test(tc, test_batch_norm_matches_host);
-    tcase_add_test(tc, test_batch_norm_golden);
-    tcase_add_test(tc, test_batch_norm_running_stats_golden);
-    tcase_add_test(tc, test_batch_norm_gradcheck);
-    tcase_add_test(tc, test_batch_norm_bad_input);
-    tcase_add_test(tc, test_batch_norm_steady_state);
-    tcase_add_test(tc, test_batch_norm_loop_bound);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_batch_norm_matches_host,
+                            test_batch_norm_golden,
+                            test_batch_norm_running_stats_golden,
+                            test_batch_norm_gradcheck,
+                            test_batch_norm_bad_input,
+                            test_batch_norm_steady_state,
+                            test_batch_norm_loop_bound,
+                            NULL};
+    return test_main("ops/batchnorm", "batchnorm", 0, tests);
 }

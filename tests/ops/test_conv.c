@@ -884,24 +884,22 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops/conv");
-    TCase *tc = tcase_create("conv");
-    tcase_add_test(tc, test_conv2d_matches_host);
-    tcase_add_test(tc, test_conv2d_accumulates);
-    tcase_add_test(tc, test_conv2d_gradcheck);
-    tcase_add_test(tc, test_conv2d_golden);
-    tcase_add_test(tc, test_conv2d_act_equals_unfused);
-    tcase_add_test(tc, test_conv2d_act_gradcheck);
-    tcase_add_test(tc, test_conv2d_act_golden);
-    tcase_add_test(tc, test_conv2d_bad_input);
-    tcase_add_test(tc, test_conv2d_steady_state);
-    tcase_add_test(tc, test_conv_transpose2d_matches_host);
-    tcase_add_test(tc, test_conv_transpose2d_gradcheck);
-    tcase_add_test(tc, test_conv_transpose2d_golden);
-    tcase_add_test(tc, test_conv_transpose2d_bad_input);
-    tcase_add_test(tc, test_conv_transpose2d_steady_state);
-    tcase_add_test(tc, test_conv_transpose2d_layer);
-    tcase_add_test(tc, test_conv2d_loop_bound);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_conv2d_matches_host,
+                            test_conv2d_accumulates,
+                            test_conv2d_gradcheck,
+                            test_conv2d_golden,
+                            test_conv2d_act_equals_unfused,
+                            test_conv2d_act_gradcheck,
+                            test_conv2d_act_golden,
+                            test_conv2d_bad_input,
+                            test_conv2d_steady_state,
+                            test_conv_transpose2d_matches_host,
+                            test_conv_transpose2d_gradcheck,
+                            test_conv_transpose2d_golden,
+                            test_conv_transpose2d_bad_input,
+                            test_conv_transpose2d_steady_state,
+                            test_conv_transpose2d_layer,
+                            test_conv2d_loop_bound,
+                            NULL};
+    return test_main("ops/conv", "conv", 0, tests);
 }

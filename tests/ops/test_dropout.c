@@ -351,17 +351,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops/dropout");
-    TCase *tc = tcase_create("dropout");
-    tcase_add_test(tc, test_dropout_keep_fraction);
-    tcase_add_test(tc, test_dropout_mask_matches_host_generator);
-    tcase_add_test(tc, test_dropout_same_seed_same_mask);
-    tcase_add_test(tc, test_dropout_eval_is_identity);
-    tcase_add_test(tc, test_dropout_p_one_zeros);
-    tcase_add_test(tc, test_dropout_gradcheck);
-    tcase_add_test(tc, test_dropout_layer_fresh_masks);
-    tcase_add_test(tc, test_dropout_bad_p);
-    tcase_add_test(tc, test_dropout_steady_state);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {
+        test_dropout_keep_fraction,       test_dropout_mask_matches_host_generator,
+        test_dropout_same_seed_same_mask, test_dropout_eval_is_identity,
+        test_dropout_p_one_zeros,         test_dropout_gradcheck,
+        test_dropout_layer_fresh_masks,   test_dropout_bad_p,
+        test_dropout_steady_state,        NULL};
+    return test_main("ops/dropout", "dropout", 0, tests);
 }

@@ -108,12 +108,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops/embedding");
-    TCase *tc = tcase_create("embedding");
-    tcase_add_test(tc, test_embedding_matches_host);
-    tcase_add_test(tc, test_embedding_gradcheck);
-    tcase_add_test(tc, test_embedding_golden);
-    tcase_add_test(tc, test_embedding_bad_id);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_embedding_matches_host, test_embedding_gradcheck,
+                            test_embedding_golden, test_embedding_bad_id, NULL};
+    return test_main("ops/embedding", "embedding", 0, tests);
 }

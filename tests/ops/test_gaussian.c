@@ -238,14 +238,12 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops/gaussian");
-    TCase *tc = tcase_create("gaussian");
-    tcase_add_test(tc, test_gaussian_host_reference);
-    tcase_add_test(tc, test_gaussian_kl_lecture_formula);
-    tcase_add_test(tc, test_gaussian_gradcheck);
-    tcase_add_test(tc, test_gaussian_golden);
-    tcase_add_test(tc, test_gaussian_sampling_statistics);
-    tcase_add_test(tc, test_gaussian_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_gaussian_host_reference,
+                            test_gaussian_kl_lecture_formula,
+                            test_gaussian_gradcheck,
+                            test_gaussian_golden,
+                            test_gaussian_sampling_statistics,
+                            test_gaussian_bad_input,
+                            NULL};
+    return test_main("ops/gaussian", "gaussian", 0, tests);
 }

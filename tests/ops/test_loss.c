@@ -418,21 +418,19 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops/loss");
-    TCase *tc = tcase_create("loss");
-    tcase_add_test(tc, test_mse_loss_matches_host);
-    tcase_add_test(tc, test_bce_loss_matches_host);
-    tcase_add_test(tc, test_bce_with_logits_loss_matches_host);
-    tcase_add_test(tc, test_bce_loss_edges);
-    tcase_add_test(tc, test_cross_entropy_loss_matches_host);
-    tcase_add_test(tc, test_cross_entropy_loss_bad_label_is_nan);
-    tcase_add_test(tc, test_mse_loss_gradcheck);
-    tcase_add_test(tc, test_bce_loss_gradcheck);
-    tcase_add_test(tc, test_bce_with_logits_loss_gradcheck);
-    tcase_add_test(tc, test_bce_loss_target_gets_no_gradient);
-    tcase_add_test(tc, test_cross_entropy_loss_gradcheck);
-    tcase_add_test(tc, test_loss_golden);
-    tcase_add_test(tc, test_loss_bad_arguments);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_mse_loss_matches_host,
+                            test_bce_loss_matches_host,
+                            test_bce_with_logits_loss_matches_host,
+                            test_bce_loss_edges,
+                            test_cross_entropy_loss_matches_host,
+                            test_cross_entropy_loss_bad_label_is_nan,
+                            test_mse_loss_gradcheck,
+                            test_bce_loss_gradcheck,
+                            test_bce_with_logits_loss_gradcheck,
+                            test_bce_loss_target_gets_no_gradient,
+                            test_cross_entropy_loss_gradcheck,
+                            test_loss_golden,
+                            test_loss_bad_arguments,
+                            NULL};
+    return test_main("ops/loss", "loss", 0, tests);
 }

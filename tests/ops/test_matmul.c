@@ -292,16 +292,14 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops/matmul");
-    TCase *tc = tcase_create("matmul");
-    tcase_add_test(tc, test_matmul_matches_host);
-    tcase_add_test(tc, test_matmul_batched_matches_host);
-    tcase_add_test(tc, test_matmul_gradcheck);
-    tcase_add_test(tc, test_matmul_golden);
-    tcase_add_test(tc, test_matmul_fresh_gradient_ignores_stale_memory);
-    tcase_add_test(tc, test_matmul_shape_errors);
-    tcase_add_test(tc, test_matmul_nt_matches_host);
-    tcase_add_test(tc, test_matmul_nt_gradcheck_and_golden);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_matmul_matches_host,
+                            test_matmul_batched_matches_host,
+                            test_matmul_gradcheck,
+                            test_matmul_golden,
+                            test_matmul_fresh_gradient_ignores_stale_memory,
+                            test_matmul_shape_errors,
+                            test_matmul_nt_matches_host,
+                            test_matmul_nt_gradcheck_and_golden,
+                            NULL};
+    return test_main("ops/matmul", "matmul", 0, tests);
 }

@@ -253,15 +253,11 @@ END_TEST
 
 int main(void)
 {
+    const TTest *tests[] = {test_rand_matches_host_generator, test_rand_same_seed_same_numbers,
+                            test_rand_bad_shape, test_rand_steady_state, NULL};
+    const TTest *moments[] = {test_rand_moments_million, NULL};
     Suite *s = suite_create("ops/random");
-    TCase *tc = tcase_create("random");
-    tcase_add_test(tc, test_rand_matches_host_generator);
-    tcase_add_test(tc, test_rand_same_seed_same_numbers);
-    tcase_add_test(tc, test_rand_bad_shape);
-    tcase_add_test(tc, test_rand_steady_state);
-    suite_add_tcase(s, tc);
-    TCase *moments = tcase_create("moments");
-    tcase_add_test(moments, test_rand_moments_million);
-    suite_add_tcase(s, moments);
+    suite_add_tcase(s, test_case("random", 0, tests));
+    suite_add_tcase(s, test_case("moments", 0, moments));
     return test_run(s);
 }

@@ -554,25 +554,23 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops/reduce");
-    TCase *tc = tcase_create("reduce");
-    tcase_add_test(tc, test_sum_matches_host);
-    tcase_add_test(tc, test_mean_matches_host);
-    tcase_add_test(tc, test_max_matches_host);
-    tcase_add_test(tc, test_argmax_matches_host);
-    tcase_add_test(tc, test_sum_all_matches_host);
-    tcase_add_test(tc, test_sum_all_1e6_elements);
-    tcase_add_test(tc, test_sum_all_deterministic);
-    tcase_add_test(tc, test_max_ties_go_to_first);
-    tcase_add_test(tc, test_sum_gradcheck);
-    tcase_add_test(tc, test_max_gradcheck);
-    tcase_add_test(tc, test_sum_all_gradcheck);
-    tcase_add_test(tc, test_max_gradients_accumulate);
-    tcase_add_test(tc, test_reduce_golden);
-    tcase_add_test(tc, test_argmax_golden);
-    tcase_add_test(tc, test_reduce_bad_arguments);
-    tcase_add_test(tc, test_reduce_loop_bound);
-    tcase_add_test(tc, test_sum_axis_past_driver_bound);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_sum_matches_host,
+                            test_mean_matches_host,
+                            test_max_matches_host,
+                            test_argmax_matches_host,
+                            test_sum_all_matches_host,
+                            test_sum_all_1e6_elements,
+                            test_sum_all_deterministic,
+                            test_max_ties_go_to_first,
+                            test_sum_gradcheck,
+                            test_max_gradcheck,
+                            test_sum_all_gradcheck,
+                            test_max_gradients_accumulate,
+                            test_reduce_golden,
+                            test_argmax_golden,
+                            test_reduce_bad_arguments,
+                            test_reduce_loop_bound,
+                            test_sum_axis_past_driver_bound,
+                            NULL};
+    return test_main("ops/reduce", "reduce", 0, tests);
 }

@@ -172,14 +172,12 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops/shape");
-    TCase *tc = tcase_create("shape");
-    tcase_add_test(tc, test_transpose_matches_host);
-    tcase_add_test(tc, test_reshape_views_and_copies);
-    tcase_add_test(tc, test_shape_gradcheck);
-    tcase_add_test(tc, test_shape_golden);
-    tcase_add_test(tc, test_shape_errors);
-    tcase_add_test(tc, test_flatten_merges_trailing_axes);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_transpose_matches_host,
+                            test_reshape_views_and_copies,
+                            test_shape_gradcheck,
+                            test_shape_golden,
+                            test_shape_errors,
+                            test_flatten_merges_trailing_axes,
+                            NULL};
+    return test_main("ops/shape", "shape", 0, tests);
 }

@@ -210,16 +210,14 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops/softmax");
-    TCase *tc = tcase_create("softmax");
-    tcase_add_test(tc, test_softmax_matches_host);
-    tcase_add_test(tc, test_log_softmax_matches_host);
-    tcase_add_test(tc, test_softmax_stable_for_large_inputs);
-    tcase_add_test(tc, test_softmax_gradcheck);
-    tcase_add_test(tc, test_log_softmax_gradcheck);
-    tcase_add_test(tc, test_softmax_golden);
-    tcase_add_test(tc, test_softmax_bad_arguments);
-    tcase_add_test(tc, test_softmax_loop_bound);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_softmax_matches_host,
+                            test_log_softmax_matches_host,
+                            test_softmax_stable_for_large_inputs,
+                            test_softmax_gradcheck,
+                            test_log_softmax_gradcheck,
+                            test_softmax_golden,
+                            test_softmax_bad_arguments,
+                            test_softmax_loop_bound,
+                            NULL};
+    return test_main("ops/softmax", "softmax", 0, tests);
 }

@@ -354,7 +354,7 @@ int main(void)
     Suite *s = suite_create("ops/unary");
     struct {
         const char *name;
-        const TTest *tests[5];
+        const TTest *tests[6]; /* ending in NULL */
     } cases[] = {
         {"neg", {test_neg_matches_host, test_neg_gradcheck, test_neg_golden}},
         {"exp", {test_exp_matches_host, test_exp_gradcheck, test_exp_golden}},
@@ -369,11 +369,7 @@ int main(void)
         {"layouts", {test_unary_strided_matches_contiguous}},
         {"errors", {test_unary_rejects_int32}},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        for (int t = 0; t < 5 && cases[i].tests[t]; t++)
-            tcase_add_test(tc, cases[i].tests[t]);
-        suite_add_tcase(s, tc);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        suite_add_tcase(s, test_case(cases[i].name, 0, cases[i].tests));
     return test_run(s);
 }

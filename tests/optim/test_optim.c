@@ -467,15 +467,13 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("optim/optim");
-    TCase *tc = tcase_create("optim");
-    tcase_add_test(tc, test_optim_golden);
-    tcase_add_test(tc, test_optim_skips_params_without_grad);
-    tcase_add_test(tc, test_optim_sgd_set_lr_many_params);
-    tcase_add_test(tc, test_optim_options_and_names);
-    tcase_add_test(tc, test_optim_bad_options);
-    tcase_add_test(tc, test_clip_grad_norm_matches_pytorch);
-    tcase_add_test(tc, test_clip_grad_norm_loop_bound);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_optim_golden,
+                            test_optim_skips_params_without_grad,
+                            test_optim_sgd_set_lr_many_params,
+                            test_optim_options_and_names,
+                            test_optim_bad_options,
+                            test_clip_grad_norm_matches_pytorch,
+                            test_clip_grad_norm_loop_bound,
+                            NULL};
+    return test_main("optim/optim", "optim", 0, tests);
 }

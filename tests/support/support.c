@@ -300,6 +300,23 @@ int test_run(Suite *suite)
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+TCase *test_case(const char *name, double timeout, const TTest *const *tests)
+{
+    TCase *tc = tcase_create(name);
+    if (timeout > 0)
+        tcase_set_timeout(tc, timeout);
+    for (int i = 0; tests[i]; i++)
+        tcase_add_test(tc, tests[i]);
+    return tc;
+}
+
+int test_main(const char *suite, const char *tcase, double timeout, const TTest *const *tests)
+{
+    Suite *s = suite_create(suite);
+    suite_add_tcase(s, test_case(tcase, timeout, tests));
+    return test_run(s);
+}
+
 /* ---- training on Fashion-MNIST ---- */
 
 #define TEST_PIXELS 784

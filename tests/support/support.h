@@ -117,5 +117,12 @@ int64_t test_size(int64_t full, int64_t small);
 
 /* Runs a suite with Check's normal output; returns the exit status. */
 int test_run(Suite *suite);
+/* A test case `name` holding the tests (START_TEST names, the list ending in
+ * NULL), under a timeout of `timeout` seconds, or Check's default when it is
+ * 0. */
+TCase *test_case(const char *name, double timeout, const TTest *const *tests);
+/* The main of a suite with one case: runs test_case(tcase, timeout, tests)
+ * as suite `suite` ("ops/conv"); returns the exit status. */
+int test_main(const char *suite, const char *tcase, double timeout, const TTest *const *tests);
 
 #endif

@@ -253,13 +253,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("zoo/lenet5");
-    TCase *tc = tcase_create("lenet5");
-    tcase_add_test(tc, test_lenet5_bad_input);
-    tcase_add_test(tc, test_lenet5_checkpoint_round_trip);
-    tcase_add_test(tc, test_lenet5_steady_state_step);
-    tcase_add_test(tc, test_lenet5_loss_curve_matches_pytorch);
-    tcase_add_test(tc, test_lenet5_fashion_mnist_accuracy);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_lenet5_bad_input,
+                            test_lenet5_checkpoint_round_trip,
+                            test_lenet5_steady_state_step,
+                            test_lenet5_loss_curve_matches_pytorch,
+                            test_lenet5_fashion_mnist_accuracy,
+                            NULL};
+    return test_main("zoo/lenet5", "lenet5", 0, tests);
 }

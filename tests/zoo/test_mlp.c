@@ -427,17 +427,15 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("zoo/mlp");
-    TCase *tc = tcase_create("mlp");
-    tcase_add_test(tc, test_model_bad_input);
-    tcase_add_test(tc, test_model_checkpoint_round_trip);
-    tcase_add_test(tc, test_model_checkpoint_other_arch);
-    tcase_add_test(tc, test_model_from_checkpoint_bad_metadata);
-    tcase_add_test(tc, test_model_from_checkpoint_checks_shapes_first);
-    tcase_add_test(tc, test_mlp_steady_state_step);
-    tcase_add_test(tc, test_mlp_loss_curve_matches_pytorch);
-    tcase_add_test(tc, test_mlp_fashion_mnist_accuracy);
-    tcase_add_test(tc, test_logreg_fashion_mnist_accuracy);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_model_bad_input,
+                            test_model_checkpoint_round_trip,
+                            test_model_checkpoint_other_arch,
+                            test_model_from_checkpoint_bad_metadata,
+                            test_model_from_checkpoint_checks_shapes_first,
+                            test_mlp_steady_state_step,
+                            test_mlp_loss_curve_matches_pytorch,
+                            test_mlp_fashion_mnist_accuracy,
+                            test_logreg_fashion_mnist_accuracy,
+                            NULL};
+    return test_main("zoo/mlp", "mlp", 0, tests);
 }

@@ -179,11 +179,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("zoo/vae");
-    TCase *tc = tcase_create("vae");
-    tcase_add_test(tc, test_vae_loss_curve_matches_pytorch);
-    tcase_add_test(tc, test_vae_shapes_and_device_noise);
-    tcase_add_test(tc, test_vae_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_vae_loss_curve_matches_pytorch, test_vae_shapes_and_device_noise,
+                            test_vae_bad_input, NULL};
+    return test_main("zoo/vae", "vae", 0, tests);
 }
