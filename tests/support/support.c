@@ -128,6 +128,22 @@ float *test_download(const clg_tensor *t)
     return out;
 }
 
+void test_expect_steady(const clg_context *ctx, const clg_counters *before, clg_counters *after,
+                        int host_syncs, const char *what)
+{
+    clg_counters_get(ctx, after);
+    ck_assert_msg(after->device_allocations == before->device_allocations,
+                  "%s: %llu device allocations in a steady state", what,
+                  (unsigned long long)(after->device_allocations - before->device_allocations));
+    ck_assert_msg(after->program_builds == before->program_builds,
+                  "%s: %llu program builds in a steady state", what,
+                  (unsigned long long)(after->program_builds - before->program_builds));
+    if (host_syncs >= 0)
+        ck_assert_msg(after->host_syncs - before->host_syncs == (uint64_t)host_syncs,
+                      "%s: %llu host syncs, want %d", what,
+                      (unsigned long long)(after->host_syncs - before->host_syncs), host_syncs);
+}
+
 /* sum_i out_i w_i in double, from a forward pass without the tape. */
 static double projected(clg_context *ctx, test_op_fn fn, const void *arg, clg_tensor *const *inputs,
                         const float *w)

@@ -56,6 +56,12 @@ clg_tensor *test_tensor(clg_context *ctx, int rank, const int64_t *shape, const 
 /* Downloads numel elements into a malloc'ed array (free it); asserts success. */
 float *test_download(const clg_tensor *t);
 
+/* Reads the context's counters into *after and asserts that what ran since
+ * *before was a steady state: no device allocation, no program build and
+ * `host_syncs` host syncs (-1: any number). `what` names it in messages. */
+void test_expect_steady(const clg_context *ctx, const clg_counters *before, clg_counters *after,
+                        int host_syncs, const char *what);
+
 /* An op under test: returns fn(inputs) or NULL. */
 typedef clg_tensor *(*test_op_fn)(clg_tensor *const *inputs, const void *arg);
 
