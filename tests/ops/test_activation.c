@@ -383,10 +383,8 @@ START_TEST(test_clamp_bounds)
     }
     clg_tensor *tx = test_tensor(ctx, 1, (int64_t[]){9}, x, false);
     clg_step_begin(ctx);
-    ck_assert_ptr_null(clg_clamp(tx, NAN, 1));
-    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
-    ck_assert_str_eq(clg_context_error(ctx), "clg_clamp: bound is nan (min nan, max 1)");
-    clg_context_clear_error(ctx);
+    test_expect_error(ctx, clg_clamp(tx, NAN, 1), CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_clamp: bound is nan (min nan, max 1)");
     clg_step_end(ctx);
     clg_tensor_destroy(tx);
     clg_context_destroy(ctx);
@@ -519,39 +517,17 @@ END_TEST
 
 /* ---- clg_bias_activation ---- */
 
-static const struct {
-    const char *name; /* the golden case: "bias_act.<name>" */
-    clg_activation act;
-    float slope;
-} bias_acts[] = {
-    {"identity", CLG_ACT_IDENTITY, 0}, {"relu", CLG_ACT_RELU, 0},
-    {"leaky_relu", CLG_ACT_LEAKY_RELU, 0.1f}, {"sigmoid", CLG_ACT_SIGMOID, 0},
-    {"tanh", CLG_ACT_TANH, 0}, {"elu", CLG_ACT_ELU, 0},
-    {"selu", CLG_ACT_SELU, 0}, {"hardsigmoid", CLG_ACT_HARDSIGMOID, 0},
-};
-enum { N_BIAS_ACTS = sizeof bias_acts / sizeof bias_acts[0] };
-
 static clg_tensor *run_bias_act(clg_tensor *const *in, const void *arg)
 {
     int v = *(const int *)arg;
-    return clg_bias_activation(in[0], in[1], bias_acts[v].act, bias_acts[v].slope);
+    return clg_bias_activation(in[0], in[1], test_fused_acts[v].act, test_fused_acts[v].slope);
 }
 
 /* The same function unfused: clg_add, then the activation. */
 static clg_tensor *run_add_then_act(clg_tensor *const *in, const void *arg)
 {
     int v = *(const int *)arg;
-    clg_tensor *z = clg_add(in[0], in[1]);
-    switch (bias_acts[v].act) {
-    case CLG_ACT_RELU: return clg_relu(z);
-    case CLG_ACT_LEAKY_RELU: return clg_leaky_relu(z, bias_acts[v].slope);
-    case CLG_ACT_SIGMOID: return clg_sigmoid(z);
-    case CLG_ACT_TANH: return clg_tanh(z);
-    case CLG_ACT_ELU: return clg_elu(z, 1.0f);
-    case CLG_ACT_SELU: return clg_selu(z);
-    case CLG_ACT_HARDSIGMOID: return clg_hardsigmoid(z);
-    default: return z;
-    }
+    return test_activate(clg_add(in[0], in[1]), &test_fused_acts[v]);
 }
 
 /* The fused activation's kind in check/'s reference (identity: none). */
@@ -594,8 +570,8 @@ START_TEST(test_bias_act_matches_host)
     enum { R = 37, CMAX = 72 };
     float x[R * CMAX], b[CMAX], g[R * CMAX];
     /* C = 70: one column per work-item; 72: four, as float4s */
-    for (int c = 0, C = 70; c < 2 * N_BIAS_ACTS; c++, C = c < N_BIAS_ACTS ? 70 : 72) {
-        int v = c % N_BIAS_ACTS;
+    for (int c = 0, C = 70; c < 2 * TEST_N_FUSED_ACTS; c++, C = c < TEST_N_FUSED_ACTS ? 70 : 72) {
+        int v = c % TEST_N_FUSED_ACTS;
         test_random(x, (size_t)(R * C), 11, -2, 2);
         test_random(b, (size_t)C, 12, -1, 1);
         test_random(g, (size_t)(R * C), 13, -1, 1);
@@ -604,16 +580,17 @@ START_TEST(test_bias_act_matches_host)
         clg_tensor *tg = test_tensor(ctx, 2, (int64_t[]){R, C}, g, false);
         for (int pass = 0; pass < 2; pass++) {
             clg_step_begin(ctx);
-            clg_tensor *y = clg_bias_activation(tx, tb, bias_acts[v].act, bias_acts[v].slope);
+            clg_tensor *y =
+                clg_bias_activation(tx, tb, test_fused_acts[v].act, test_fused_acts[v].slope);
             ck_assert_msg(y, "%s", clg_context_error(ctx));
             float *got = test_download(y);
             ck_assert_int_eq(clg_backward_with(y, tg), CLG_STATUS_OK);
             clg_step_end(ctx);
             for (int i = 0; i < R * C; i++) {
-                double want = host_bias_act(bias_acts[v].act, (double)x[i] + b[i % C],
-                                            bias_acts[v].slope);
+                double want = host_bias_act(test_fused_acts[v].act, (double)x[i] + b[i % C],
+                                            test_fused_acts[v].slope);
                 ck_assert_msg(fabs(got[i] - want) <= 1e-6 + 2e-6 * fabs(want),
-                              "%s: y[%d] = %g, want %g", bias_acts[v].name, i, got[i], want);
+                              "%s: y[%d] = %g, want %g", test_fused_acts[v].name, i, got[i], want);
             }
             free(got);
         }
@@ -623,14 +600,14 @@ START_TEST(test_bias_act_matches_host)
             double sum = 0;
             for (int r = 0; r < R; r++) {
                 int i = r * C + j;
-                double d = g[i] * host_bias_act_d(bias_acts[v].act, (double)x[i] + b[j],
-                                                  bias_acts[v].slope);
+                double d = g[i] * host_bias_act_d(test_fused_acts[v].act, (double)x[i] + b[j],
+                                                  test_fused_acts[v].slope);
                 ck_assert_msg(fabs(dx[i] - 2 * d) <= 1e-6 + 2e-5 * fabs(d),
-                              "%s: dx[%d] = %g, want %g", bias_acts[v].name, i, dx[i], 2 * d);
+                              "%s: dx[%d] = %g, want %g", test_fused_acts[v].name, i, dx[i], 2 * d);
                 sum += d;
             }
             ck_assert_msg(fabs(db[j] - 2 * sum) <= 1e-5 + 1e-4 * fabs(sum),
-                          "%s: db[%d] = %g, want %g", bias_acts[v].name, j, db[j], 2 * sum);
+                          "%s: db[%d] = %g, want %g", test_fused_acts[v].name, j, db[j], 2 * sum);
         }
         free(dx);
         free(db);
@@ -654,8 +631,8 @@ START_TEST(test_bias_act_equals_unfused)
     float x[R * CMAX], b[CMAX], g[R * CMAX];
     const test_tol *tol = test_tol_get("reduction");
     /* C = 13: one column per work-item; 16: four, as float4s */
-    for (int c = 0, C = 13; c < 2 * N_BIAS_ACTS; c++, C = c < N_BIAS_ACTS ? 13 : 16) {
-        int v = c % N_BIAS_ACTS;
+    for (int c = 0, C = 13; c < 2 * TEST_N_FUSED_ACTS; c++, C = c < TEST_N_FUSED_ACTS ? 13 : 16) {
+        int v = c % TEST_N_FUSED_ACTS;
         test_random(x, (size_t)(R * C), 21, -2, 2);
         test_random(b, (size_t)C, 22, -1, 1);
         test_random(g, (size_t)(R * C), 23, -1, 1);
@@ -678,17 +655,17 @@ START_TEST(test_bias_act_equals_unfused)
         }
         if (C == 13) { /* one column per work-item: the same operations, bit for bit */
             for (int i = 0; i < R * C; i++) {
-                ck_assert_msg(out[0][i] == out[1][i], "%s: y[%d] %g != %g", bias_acts[v].name,
+                ck_assert_msg(out[0][i] == out[1][i], "%s: y[%d] %g != %g", test_fused_acts[v].name,
                               i, out[1][i], out[0][i]);
-                ck_assert_msg(dx[0][i] == dx[1][i], "%s: dx[%d] %g != %g", bias_acts[v].name,
+                ck_assert_msg(dx[0][i] == dx[1][i], "%s: dx[%d] %g != %g", test_fused_acts[v].name,
                               i, dx[1][i], dx[0][i]);
             }
         } else { /* float4s: PoCL's vector exp may round the last bit differently */
             const test_tol *t = test_tol_get("transcendental");
-            test_assert_close(out[1], out[0], (size_t)(R * C), t, bias_acts[v].name);
-            test_assert_close(dx[1], dx[0], (size_t)(R * C), t, bias_acts[v].name);
+            test_assert_close(out[1], out[0], (size_t)(R * C), t, test_fused_acts[v].name);
+            test_assert_close(dx[1], dx[0], (size_t)(R * C), t, test_fused_acts[v].name);
         }
-        test_assert_close(db[1], db[0], C, tol, bias_acts[v].name);
+        test_assert_close(db[1], db[0], C, tol, test_fused_acts[v].name);
         for (int k = 0; k < 2; k++) {
             free(out[k]);
             free(dx[k]);
@@ -705,7 +682,7 @@ START_TEST(test_bias_act_gradcheck)
     float x[4 * 5], b[5];
     test_random(x, 20, 31, -2, 2);
     test_random(b, 5, 32, -1, 1);
-    for (int v = 0; v < N_BIAS_ACTS; v++) {
+    for (int v = 0; v < TEST_N_FUSED_ACTS; v++) {
         /* Keep z = x + b away from relu's kink, where differences straddle it. */
         for (int i = 0; i < 20; i++)
             if (fabsf(x[i] + b[i % 5]) < 0.05f)
@@ -724,9 +701,9 @@ START_TEST(test_bias_act_golden)
 {
     clg_context *ctx = test_context();
     clg_safetensors *st = test_golden_open(ctx, "ops_activation");
-    for (int v = 0; v < N_BIAS_ACTS; v++) {
+    for (int v = 0; v < TEST_N_FUSED_ACTS; v++) {
         char name[64];
-        snprintf(name, sizeof name, "bias_act.%s", bias_acts[v].name);
+        snprintf(name, sizeof name, "bias_act.%s", test_fused_acts[v].name);
         test_golden_case(ctx, st, name, run_bias_act, &v, 2, 0, test_tol_get("golden"));
     }
     clg_safetensors_destroy(st);
@@ -737,7 +714,7 @@ END_TEST
 /* One list, include/clgrad/ops.h's CLG_ACTIVATIONS, makes the enum, the
  * kernel names (ops/activation.c) and the kernels' codes (ops/internal.h's
  * build options, ops/activation_math.cl's switch): walked here, each entry
- * must be in bias_acts under its own name and value, must run forward and
+ * must be in test_fused_acts under its own name and value, must run forward and
  * backward, and must compute the function of that name (a kernel stamped
  * out with another's code fails the host comparison). Every value outside
  * the list is refused, the codes of the unfused-only functions (softplus,
@@ -753,23 +730,23 @@ START_TEST(test_bias_act_every_activation)
 #undef LISTED_
     };
     enum { N_LISTED = sizeof listed / sizeof listed[0] };
-    ck_assert_int_eq(N_LISTED, N_BIAS_ACTS);
+    ck_assert_int_eq(N_LISTED, TEST_N_FUSED_ACTS);
     clg_context *ctx = test_context();
     float x[6] = {-1, 2, -3, 4, 0, 0.5f}, g[6] = {1, 1, 1, 1, 1, 1};
     clg_tensor *tx = test_tensor(ctx, 2, (int64_t[]){2, 3}, x, true);
     clg_tensor *tg = test_tensor(ctx, 2, (int64_t[]){2, 3}, g, false);
     for (int l = 0; l < N_LISTED; l++) {
         int v = 0;
-        while (v < N_BIAS_ACTS && strcmp(bias_acts[v].name, listed[l].name) != 0)
+        while (v < TEST_N_FUSED_ACTS && strcmp(test_fused_acts[v].name, listed[l].name) != 0)
             v++;
-        ck_assert_msg(v < N_BIAS_ACTS, "%s: not in bias_acts", listed[l].name);
-        ck_assert_int_eq((int)bias_acts[v].act, (int)listed[l].act);
+        ck_assert_msg(v < TEST_N_FUSED_ACTS, "%s: not in test_fused_acts", listed[l].name);
+        ck_assert_int_eq((int)test_fused_acts[v].act, (int)listed[l].act);
         clg_step_begin(ctx);
-        clg_tensor *y = clg_bias_activation(tx, NULL, listed[l].act, bias_acts[v].slope);
+        clg_tensor *y = clg_bias_activation(tx, NULL, listed[l].act, test_fused_acts[v].slope);
         ck_assert_msg(y != NULL, "%s: %s", listed[l].name, clg_context_error(ctx));
         float *got = test_download(y), want[6];
         for (int i = 0; i < 6; i++)
-            want[i] = (float)host_bias_act(listed[l].act, x[i], bias_acts[v].slope);
+            want[i] = (float)host_bias_act(listed[l].act, x[i], test_fused_acts[v].slope);
         test_assert_close(got, want, 6, test_tol_get("transcendental"), listed[l].name);
         free(got);
         ck_assert_int_eq(clg_backward_with(y, tg), CLG_STATUS_OK);

@@ -308,11 +308,9 @@ START_TEST(test_optim_bad_options)
     clg_params_add(ps, "p", p);
     clg_optim_options o = clg_optim_options_default(CLG_OPTIM_NESTEROV);
     o.dampening = 0.1f;
-    ck_assert_ptr_null(clg_optim_create(ctx, ps, &o));
-    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
-    ck_assert_str_eq(clg_context_error(ctx), "clg_optim_create (nesterov): Nesterov momentum "
-                                             "needs momentum > 0 and zero dampening");
-    clg_context_clear_error(ctx);
+    test_expect_error(ctx, clg_optim_create(ctx, ps, &o), CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_optim_create (nesterov): Nesterov momentum "
+                      "needs momentum > 0 and zero dampening");
     o = clg_optim_options_default(CLG_OPTIM_ADAM);
     o.beta2 = 1.0f;
     ck_assert_ptr_null(clg_optim_create(ctx, ps, &o));

@@ -15,6 +15,24 @@ clg_context *test_context_loop_limit(const char *limit)
     return ctx;
 }
 
+void test_expect_error(clg_context *ctx, const void *got, clg_status status, const char *message)
+{
+    ck_assert_ptr_null(got);
+    ck_assert_int_eq(clg_context_status(ctx), status);
+    ck_assert_str_eq(clg_context_error(ctx), message);
+    clg_context_clear_error(ctx);
+}
+
+void test_expect_error_parts(clg_context *ctx, clg_status status, const char *const *parts)
+{
+    const char *msg = clg_context_error(ctx);
+    ck_assert_msg(clg_context_status(ctx) == status, "status %s, want %s (message: %s)",
+                  clg_status_name(clg_context_status(ctx)), clg_status_name(status), msg);
+    for (size_t i = 0; parts[i]; i++)
+        ck_assert_msg(strstr(msg, parts[i]) != NULL, "message \"%s\" lacks \"%s\"", msg, parts[i]);
+    clg_context_clear_error(ctx);
+}
+
 void test_expect_loop_refusal(clg_context *ctx, const void *got, const char *op)
 {
     ck_assert_ptr_null(got);
@@ -142,6 +160,33 @@ void test_expect_steady(const clg_context *ctx, const clg_counters *before, clg_
         ck_assert_msg(after->host_syncs - before->host_syncs == (uint64_t)host_syncs,
                       "%s: %llu host syncs, want %d", what,
                       (unsigned long long)(after->host_syncs - before->host_syncs), host_syncs);
+}
+
+const test_fused_act test_fused_acts[] = {
+    {"identity", CLG_ACT_IDENTITY, 0},
+    {"relu", CLG_ACT_RELU, 0},
+    {"leaky_relu", CLG_ACT_LEAKY_RELU, 0.1f},
+    {"sigmoid", CLG_ACT_SIGMOID, 0},
+    {"tanh", CLG_ACT_TANH, 0},
+    {"elu", CLG_ACT_ELU, 0},
+    {"selu", CLG_ACT_SELU, 0},
+    {"hardsigmoid", CLG_ACT_HARDSIGMOID, 0},
+};
+_Static_assert(sizeof test_fused_acts / sizeof test_fused_acts[0] == TEST_N_FUSED_ACTS,
+               "TEST_N_FUSED_ACTS counts test_fused_acts");
+
+clg_tensor *test_activate(clg_tensor *z, const test_fused_act *a)
+{
+    switch (a->act) {
+    case CLG_ACT_RELU: return clg_relu(z);
+    case CLG_ACT_LEAKY_RELU: return clg_leaky_relu(z, a->slope);
+    case CLG_ACT_SIGMOID: return clg_sigmoid(z);
+    case CLG_ACT_TANH: return clg_tanh(z);
+    case CLG_ACT_ELU: return clg_elu(z, 1.0f);
+    case CLG_ACT_SELU: return clg_selu(z);
+    case CLG_ACT_HARDSIGMOID: return clg_hardsigmoid(z);
+    default: return z;
+    }
 }
 
 /* sum_i out_i w_i in double, from a forward pass without the tape. */

@@ -17,6 +17,12 @@ clg_context *test_context(void);
  * Mesa's llvmpipe does at 65,535, so the paths that fit or refuse run on
  * any device. */
 clg_context *test_context_loop_limit(const char *limit);
+/* `got` (what a call returned) is NULL, and the context holds `status` with
+ * exactly `message`; the error is cleared. */
+void test_expect_error(clg_context *ctx, const void *got, clg_status status, const char *message);
+/* The context holds `status` and a message containing every one of the
+ * substrings in `parts` (the list ending in NULL); the error is cleared. */
+void test_expect_error_parts(clg_context *ctx, clg_status status, const char *const *parts);
 /* `got` (an op's result, or NULL after a failed backward) is NULL, and the
  * context holds CLG_STATUS_DEVICE with a message naming `op` and its loops;
  * the error is cleared. */
@@ -61,6 +67,18 @@ float *test_download(const clg_tensor *t);
  * `host_syncs` host syncs (-1: any number). `what` names it in messages. */
 void test_expect_steady(const clg_context *ctx, const clg_counters *before, clg_counters *after,
                         int host_syncs, const char *what);
+
+/* The activations a fused op takes (clg_bias_activation, clg_conv2d_act),
+ * each with the slope its tests use, named as in the golden cases. */
+typedef struct test_fused_act {
+    const char *name;
+    clg_activation act;
+    float slope;
+} test_fused_act;
+#define TEST_N_FUSED_ACTS 8
+extern const test_fused_act test_fused_acts[TEST_N_FUSED_ACTS];
+/* `a` applied to z by its own op, unfused: what the fused op must equal. */
+clg_tensor *test_activate(clg_tensor *z, const test_fused_act *a);
 
 /* An op under test: returns fn(inputs) or NULL. */
 typedef clg_tensor *(*test_op_fn)(clg_tensor *const *inputs, const void *arg);
