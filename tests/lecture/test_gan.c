@@ -19,20 +19,6 @@
 #define NOISE 8
 #define PIXELS 784
 
-static void load(const clg_safetensors *st, const char *prefix, const clg_params *params)
-{
-    for (size_t i = 0; i < clg_params_count(params); i++) {
-        clg_tensor *t = clg_params_tensor(params, i);
-        char name[128];
-        snprintf(name, sizeof name, "%s%s", prefix, clg_params_name(params, i));
-        int64_t shape[CLG_MAX_RANK];
-        for (int d = 0; d < clg_tensor_rank(t); d++)
-            shape[d] = clg_tensor_dim(t, d);
-        const void *data = test_fixture_get(st, "gan_steps", name, clg_tensor_rank(t), shape);
-        ck_assert_int_eq(clg_tensor_upload(t, data, (size_t)clg_tensor_numel(t)), CLG_STATUS_OK);
-    }
-}
-
 /* The fixture's GAN of `arch` ("mlp": hidden 16; "dcgan": 4 channels). */
 static clg_gan *fixture_gan(clg_context *ctx, const clg_safetensors *st, clg_gan_arch arch)
 {
@@ -41,9 +27,9 @@ static clg_gan *fixture_gan(clg_context *ctx, const clg_safetensors *st, clg_gan
     ck_assert_msg(gan != NULL, "%s", clg_context_error(ctx));
     char prefix[32];
     snprintf(prefix, sizeof prefix, "%s.g.", name);
-    load(st, prefix, clg_gan_generator_params(gan));
+    test_fixture_load(st, "gan_steps", prefix, clg_gan_generator_params(gan));
     snprintf(prefix, sizeof prefix, "%s.d.", name);
-    load(st, prefix, clg_gan_discriminator_params(gan));
+    test_fixture_load(st, "gan_steps", prefix, clg_gan_discriminator_params(gan));
     return gan;
 }
 

@@ -515,3 +515,75 @@ const void *test_fixture_get(const clg_safetensors *st, const char *fixture, con
         ck_assert_int_eq(got_shape[d], shape[d]);
     return data;
 }
+
+void test_fixture_load(const clg_safetensors *st, const char *fixture, const char *prefix,
+                       const clg_params *params)
+{
+    for (size_t i = 0; i < clg_params_count(params); i++) {
+        clg_tensor *t = clg_params_tensor(params, i);
+        char name[128];
+        snprintf(name, sizeof name, "%s%s", prefix, clg_params_name(params, i));
+        int64_t shape[CLG_MAX_RANK];
+        for (int d = 0; d < clg_tensor_rank(t); d++)
+            shape[d] = clg_tensor_dim(t, d);
+        const void *data = test_fixture_get(st, fixture, name, clg_tensor_rank(t), shape);
+        ck_assert_int_eq(clg_tensor_upload(t, data, (size_t)clg_tensor_numel(t)), CLG_STATUS_OK);
+    }
+}
+
+void test_loss_curve(clg_context *ctx, const clg_safetensors *st, const char *fixture,
+                     clg_model *model, clg_optim *opt, int steps, int batch, const char *loss_name,
+                     const char *what)
+{
+    int64_t features = clg_model_in_features(model);
+    const float *x =
+        test_fixture_get(st, fixture, "x", 3, (const int64_t[]){steps, batch, features});
+    const int32_t *y = test_fixture_get(st, fixture, "y", 2, (const int64_t[]){steps, batch});
+    const float *want = test_fixture_get(st, fixture, loss_name, 1, (const int64_t[]){steps});
+    float *got = malloc((size_t)steps * sizeof *got);
+    ck_assert_ptr_nonnull(got);
+    for (int step = 0; step < steps; step++)
+        got[step] =
+            test_train_step(ctx, model, opt, x + step * batch * features, y + step * batch, batch);
+    double worst = 0;
+    for (int step = 0; step < steps; step++)
+        worst = fmax(worst, fabs((double)got[step] - want[step]) / fabs((double)want[step]));
+    printf("%s %s: largest relative difference from PyTorch over %d steps %.2g\n", what, loss_name,
+           steps, worst);
+    fflush(stdout);
+    test_assert_close(got, want, (size_t)steps, test_tol_get("loss_curve"), loss_name);
+    free(got);
+}
+
+double test_fashion_mnist_epoch(clg_context *ctx, clg_model *model, float lr)
+{
+    clg_dataset *train = test_fashion_mnist(ctx, true);
+    clg_dataset *test = test_fashion_mnist(ctx, false);
+    clg_optim *opt = test_optim(ctx, model, CLG_OPTIM_ADAM, lr);
+    test_train_epochs(ctx, model, opt, train, 64, 1, lr, 7);
+    double accuracy = test_accuracy(ctx, model, test);
+    clg_optim_destroy(opt);
+    clg_dataset_destroy(train);
+    clg_dataset_destroy(test);
+    return accuracy;
+}
+
+void test_steady_steps(clg_context *ctx, const clg_safetensors *st, const char *fixture,
+                       clg_model *model, int steps, int batch)
+{
+    int64_t features = clg_model_in_features(model);
+    ck_assert_int_ge(steps, 5);
+    const float *x =
+        test_fixture_get(st, fixture, "x", 3, (const int64_t[]){steps, batch, features});
+    const int32_t *y = test_fixture_get(st, fixture, "y", 2, (const int64_t[]){steps, batch});
+    clg_optim *opt = test_optim(ctx, model, CLG_OPTIM_ADAM, 1e-3f);
+    test_train_step(ctx, model, opt, x, y, batch);
+    clg_counters before, after;
+    clg_counters_get(ctx, &before);
+    for (int step = 1; step < 5; step++)
+        test_train_step(ctx, model, opt, x + step * batch * features, y + step * batch, batch);
+    test_expect_steady(ctx, &before, &after, 4, "four training steps");
+    ck_assert_uint_gt(after.kernel_launches, before.kernel_launches);
+    ck_assert_uint_gt(after.gemm_calls, before.gemm_calls);
+    clg_optim_destroy(opt);
+}

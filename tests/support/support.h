@@ -132,6 +132,30 @@ float test_train_epochs(clg_context *ctx, clg_model *model, clg_optim *opt,
  * `fixture` names the file in the message. */
 const void *test_fixture_get(const clg_safetensors *st, const char *fixture, const char *name,
                              int rank, const int64_t *shape);
+/* Every tensor of `params` from the fixture's tensor "<prefix><its name>",
+ * of its shape: also the check that clgrad names the parameters as
+ * PyTorch's state_dict does. */
+void test_fixture_load(const clg_safetensors *st, const char *fixture, const char *prefix,
+                       const clg_params *params);
+/* `steps` training steps of `model` with `opt` (test_train_step) on the
+ * fixture's batches "x" (steps, batch, features) and "y" (steps, batch),
+ * against PyTorch's losses `loss_name` (steps) in the fixture under the
+ * "loss_curve" tolerance; prints the largest relative difference, naming
+ * `what`. */
+void test_loss_curve(clg_context *ctx, const clg_safetensors *st, const char *fixture,
+                     clg_model *model, clg_optim *opt, int steps, int batch, const char *loss_name,
+                     const char *what);
+/* The performance contract of a training step: after a first step (Adam,
+ * lr 1e-3) on the fixture's first batch has built every program and sized
+ * the arena, steps 2..5 on its next batches allocate nothing on the device,
+ * build nothing, launch kernels and GEMMs, and synchronise only for the
+ * loss each step reads. The fixture's "x" and "y" are as test_loss_curve's. */
+void test_steady_steps(clg_context *ctx, const clg_safetensors *st, const char *fixture,
+                       clg_model *model, int steps, int batch);
+/* One epoch of Adam over Fashion-MNIST's training set, batch 64, the
+ * learning rate decaying from `lr` to 0 (test_train_epochs, seed 7); returns
+ * the test-set accuracy (test_accuracy). */
+double test_fashion_mnist_epoch(clg_context *ctx, clg_model *model, float lr);
 
 /* `full`, or `small` when CLGRAD_TEST_SMALL=1: tests/oclgrind.sh sets it so
  * that the suites' largest shapes fit a run under oclgrind, which simulates

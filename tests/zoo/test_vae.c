@@ -25,15 +25,7 @@ static clg_vae *fixture_vae(clg_context *ctx, const clg_safetensors *st)
     ck_assert_msg(vae != NULL, "%s", clg_context_error(ctx));
     const clg_params *params = clg_vae_params(vae);
     ck_assert_uint_eq(clg_params_count(params), 10);
-    for (size_t i = 0; i < clg_params_count(params); i++) {
-        clg_tensor *t = clg_params_tensor(params, i);
-        int64_t shape[CLG_MAX_RANK];
-        for (int d = 0; d < clg_tensor_rank(t); d++)
-            shape[d] = clg_tensor_dim(t, d);
-        const void *data = test_fixture_get(st, "vae_curve", clg_params_name(params, i),
-                                            clg_tensor_rank(t), shape);
-        ck_assert_int_eq(clg_tensor_upload(t, data, (size_t)clg_tensor_numel(t)), CLG_STATUS_OK);
-    }
+    test_fixture_load(st, "vae_curve", "", params);
     return vae;
 }
 
