@@ -246,7 +246,7 @@ static void conv2d_backward(clg_context *ctx, const eng_node *node)
         return;
 
     clg_tensor *dw = eng_grad_dest(ctx, w, &accumulate);
-    /* dW (K, T) = G (K, P) x col^T (P, T) */
+    /* dW (K, T) (+)= G (K, P) x col^T (P, T) */
     if (dw && !gemm(ctx, K, T, P, grad_rows, false, col, true, dw, accumulate))
         return;
 
@@ -485,7 +485,7 @@ static void conv_transpose2d_backward(clg_context *ctx, const eng_node *node)
         return;
 
     clg_tensor *dw = eng_grad_dest(ctx, w, &accumulate);
-    /* dW (C_in, T) = X (C_in, P) x gcol^T (P, T) */
+    /* dW (C_in, T) (+)= X (C_in, P) x gcol^T (P, T) */
     if (dw && !gemm(ctx, C, T, P, rows, false, gcol, true, dw, accumulate))
         return;
 
