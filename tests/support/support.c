@@ -33,6 +33,13 @@ void test_expect_error_parts(clg_context *ctx, clg_status status, const char *co
     clg_context_clear_error(ctx);
 }
 
+void test_expect_status(clg_context *ctx, clg_status got, clg_status want, const char *part1,
+                        const char *part2)
+{
+    ck_assert_int_eq(got, want);
+    test_expect_error_parts(ctx, want, (const char *const[]){part1, part2, NULL});
+}
+
 void test_expect_loop_refusal(clg_context *ctx, const void *got, const char *op)
 {
     ck_assert_ptr_null(got);

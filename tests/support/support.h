@@ -23,6 +23,10 @@ void test_expect_error(clg_context *ctx, const void *got, clg_status status, con
 /* The context holds `status` and a message containing every one of the
  * substrings in `parts` (the list ending in NULL); the error is cleared. */
 void test_expect_error_parts(clg_context *ctx, clg_status status, const char *const *parts);
+/* A call returned `got`, which is `want`, and the context holds `want` with
+ * a message containing both `part1` and `part2`; the error is cleared. */
+void test_expect_status(clg_context *ctx, clg_status got, clg_status want, const char *part1,
+                        const char *part2);
 /* `got` (an op's result, or NULL after a failed backward) is NULL, and the
  * context holds CLG_STATUS_DEVICE with a message naming `op` and its loops;
  * the error is cleared. */
