@@ -10,67 +10,54 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "support.h"
+#include "pointwise.h"
 
-/* One parameter setting of an op and the inputs the host and gradient checks
- * draw: [low, high), pushed min_abs away from 0 (kinks) and, for softplus,
- * away from the threshold; then any draw within 0.05 of one of the n_kinks
- * kinks elsewhere (clamp's bounds, hardsigmoid's -3 and 3) moved 0.05 from
- * it, so that finite differences do not straddle it. */
-typedef struct variant {
-    float p0, p1; /* leaky_relu: slope; softplus: beta, threshold; heaviside: at_zero;
-                     clamp: min, max; elu: alpha */
-    float low, high, min_abs;
-    int n_kinks;
-    float kinks[2];
-} variant;
-
-/* Must list the variants in the order tools/golden/gen_ops_activation.py
- * does: golden cases are named "<op>.<variant>.<shape>". */
-typedef struct op_spec {
-    const char *name;
-    chk_pointwise kind; /* the host reference: chk_pointwise_f, _df (check/) */
-    int n_variants;
-    variant v[4];
-    bool edge; /* the fixture has "<op>.<variant>.edge": inputs at kinks and thresholds */
-    bool odd;  /* ... and "<op>.<variant>.odd", a (3, 5, 7) input */
-} op_spec;
-
-static const op_spec SIGMOID_SPEC = {
-    "sigmoid", CHK_SIGMOID, 1, {{0, 0, -4, 4, 0, 0, {0}}}, false, false};
-static const op_spec TANH_SPEC = {"tanh", CHK_TANH, 1, {{0, 0, -3, 3, 0, 0, {0}}}, false, false};
-static const op_spec RELU_SPEC = {"relu", CHK_RELU, 1, {{0, 0, -2, 2, 0.1f, 0, {0}}}, true, false};
-static const op_spec LEAKY_RELU_SPEC = {
-    "leaky_relu", CHK_LEAKY_RELU, 2,
-    {{0.01f, 0, -2, 2, 0.1f, 0, {0}}, {0.2f, 0, -2, 2, 0.1f, 0, {0}}}, true, false};
+static const pw_spec SIGMOID_SPEC = {"sigmoid", CHK_SIGMOID, 1, {{0, 0, -4, 4, 0, 0, {0}}},
+                                     false,     false};
+static const pw_spec TANH_SPEC = {"tanh", CHK_TANH, 1, {{0, 0, -3, 3, 0, 0, {0}}}, false, false};
+static const pw_spec RELU_SPEC = {"relu", CHK_RELU, 1, {{0, 0, -2, 2, 0.1f, 0, {0}}}, true, false};
+static const pw_spec LEAKY_RELU_SPEC = {
+    "leaky_relu",
+    CHK_LEAKY_RELU,
+    2,
+    {{0.01f, 0, -2, 2, 0.1f, 0, {0}}, {0.2f, 0, -2, 2, 0.1f, 0, {0}}},
+    true,
+    false};
 /* the second and third straddle beta x = 5 from below and from above */
-static const op_spec SOFTPLUS_SPEC = {
-    "softplus", CHK_SOFTPLUS, 3,
-    {{1, 20, -4, 4, 0, 0, {0}}, {2, 5, -3, 2, 0, 0, {0}}, {2, 5, 3, 5, 0, 0, {0}}}, true, false};
-static const op_spec HEAVISIDE_SPEC = {
-    "heaviside", CHK_HEAVISIDE, 3,
+static const pw_spec SOFTPLUS_SPEC = {
+    "softplus", CHK_SOFTPLUS,
+    3,          {{1, 20, -4, 4, 0, 0, {0}}, {2, 5, -3, 2, 0, 0, {0}}, {2, 5, 3, 5, 0, 0, {0}}},
+    true,       false};
+static const pw_spec HEAVISIDE_SPEC = {
+    "heaviside",
+    CHK_HEAVISIDE,
+    3,
     {{0.5f, 0, -2, 2, 0.1f, 0, {0}}, {0, 0, -2, 2, 0.1f, 0, {0}}, {1, 0, -2, 2, 0.1f, 0, {0}}},
-    true, false};
+    true,
+    false};
 
 /* both bounds, min only, max only, and min > max (every element max, no
  * gradient anywhere) */
-static const op_spec CLAMP_SPEC = {"clamp", CHK_CLAMP, 4,
+static const pw_spec CLAMP_SPEC = {"clamp",
+                                   CHK_CLAMP,
+                                   4,
                                    {{-0.5f, 0.7f, -1, 1, 0, 2, {-0.5f, 0.7f}},
                                     {0.2f, INFINITY, -1, 1, 0, 1, {0.2f}},
                                     {-INFINITY, -0.3f, -1, 1, 0, 1, {-0.3f}},
                                     {0.5f, -0.5f, -1, 1, 0, 2, {0.5f, -0.5f}}},
-                                   true, true};
-static const op_spec ELU_SPEC = {
+                                   true,
+                                   true};
+static const pw_spec ELU_SPEC = {
     "elu", CHK_ELU, 2, {{1, 0, -3, 2, 0.1f, 0, {0}}, {0.5f, 0, -3, 2, 0.1f, 0, {0}}}, true, true};
-static const op_spec SELU_SPEC = {"selu", CHK_SELU, 1, {{0, 0, -3, 2, 0.1f, 0, {0}}}, true, true};
-static const op_spec HARDSIGMOID_SPEC = {
+static const pw_spec SELU_SPEC = {"selu", CHK_SELU, 1, {{0, 0, -3, 2, 0.1f, 0, {0}}}, true, true};
+static const pw_spec HARDSIGMOID_SPEC = {
     "hardsigmoid", CHK_HARDSIGMOID, 1, {{0, 0, -5, 5, 0, 2, {-3, 3}}}, true, true};
 
-static const op_spec *const all_specs[] = {
+static const pw_spec *const all_specs[] = {
     &SIGMOID_SPEC,   &TANH_SPEC,  &RELU_SPEC, &LEAKY_RELU_SPEC, &SOFTPLUS_SPEC,
     &HEAVISIDE_SPEC, &CLAMP_SPEC, &ELU_SPEC,  &SELU_SPEC,       &HARDSIGMOID_SPEC};
 
-static clg_tensor *apply(const op_spec *spec, int v, clg_tensor *x)
+static clg_tensor *apply(const pw_spec *spec, int v, clg_tensor *x)
 {
     float p0 = spec->v[v].p0, p1 = spec->v[v].p1;
     switch (spec->kind) {
@@ -87,180 +74,28 @@ static clg_tensor *apply(const op_spec *spec, int v, clg_tensor *x)
     }
 }
 
-/* test_op_fn's argument: which op, and whether its input is transposed first. */
-typedef struct call {
-    const op_spec *spec;
-    int variant;
-    bool transposed;
-} call;
+static const pw_family FAMILY = {"ops_activation", apply};
 
-static clg_tensor *run(clg_tensor *const *in, const void *arg)
-{
-    const call *c = arg;
-    clg_tensor *x = c->transposed ? clg_transpose(in[0], 0, 1) : in[0];
-    return apply(c->spec, c->variant, x);
-}
-
-static void draw(float *x, size_t n, uint64_t seed, const variant *v)
-{
-    test_random(x, n, seed, v->low, v->high);
-    for (size_t i = 0; i < n; i++) {
-        x[i] += copysignf(v->min_abs, x[i]);
-        for (int k = 0; k < v->n_kinks; k++)
-            if (fabsf(x[i] - v->kinks[k]) < 0.05f)
-                x[i] = v->kinks[k] + copysignf(0.05f, x[i] - v->kinks[k]);
-    }
-}
-
-/* Forward and backward against the host, on a contiguous (2,3,4) input and
- * on the transpose of a (4,3) one. The op runs twice on the same input and
- * the results are added, so backward both writes (first visit) and
- * accumulates (second) into the same gradient: dx = 2 g f'(x). heaviside is
- * checked forward only, and that its result does not require a gradient. */
-static void check_matches_host(const op_spec *spec)
-{
-    clg_context *ctx = test_context();
-    bool differentiable = spec->kind != CHK_HEAVISIDE;
-    for (int v = 0; v < spec->n_variants; v++) {
-        for (int transposed = 0; transposed < 2; transposed++) {
-            const variant *var = &spec->v[v];
-            float x[24], g[24], want[24], want_grad[24];
-            size_t n = transposed ? 12 : 24;
-            draw(x, n, 100 + (uint64_t)v, var);
-            test_random(g, n, 200 + (uint64_t)v, -1, 1);
-            clg_tensor *tx = transposed ? test_tensor(ctx, 2, (int64_t[]){4, 3}, x, true)
-                                        : test_tensor(ctx, 3, (int64_t[]){2, 3, 4}, x, true);
-            /* out element k reads input element src(k) */
-            for (size_t k = 0; k < n; k++) {
-                size_t src = transposed ? (k % 4) * 3 + k / 4 : k;
-                want[k] = (float)chk_pointwise_f(spec->kind, x[src], var->p0, var->p1);
-                if (differentiable)
-                    want_grad[src] =
-                        (float)(2.0 * g[k] *
-                                chk_pointwise_df(spec->kind, x[src], var->p0, var->p1));
-            }
-            clg_step_begin(ctx);
-            call c = {spec, v, transposed};
-            clg_tensor *y1 = run((clg_tensor *[]){tx}, &c);
-            clg_tensor *y2 = run((clg_tensor *[]){tx}, &c);
-            clg_tensor *sum = clg_add(y1, y2);
-            ck_assert_msg(sum != NULL, "%s: %s", spec->name, clg_context_error(ctx));
-            int64_t out_shape[3] = {2, 3, 4};
-            if (transposed) {
-                out_shape[0] = 3;
-                out_shape[1] = 4;
-            }
-            ck_assert_int_eq(clg_tensor_rank(y1), transposed ? 2 : 3);
-            for (int d = 0; d < clg_tensor_rank(y1); d++)
-                ck_assert_int_eq(clg_tensor_dim(y1, d), out_shape[d]);
-            ck_assert(clg_tensor_requires_grad(sum) == differentiable);
-            if (differentiable) {
-                clg_tensor *gout = clg_tensor_from_host(ctx, CLG_DTYPE_F32, transposed ? 2 : 3,
-                                                        out_shape, g);
-                ck_assert_msg(clg_backward_with(sum, gout) == CLG_STATUS_OK, "%s",
-                              clg_context_error(ctx));
-            }
-            char what[96];
-            snprintf(what, sizeof what, "%s variant %d%s forward", spec->name, v,
-                     transposed ? " transposed" : "");
-            float *got = test_download(y1);
-            test_assert_close(got, want, n, test_tol_get("transcendental"), what);
-            free(got);
-            clg_step_end(ctx);
-            if (differentiable) {
-                snprintf(what, sizeof what, "%s variant %d%s backward", spec->name, v,
-                         transposed ? " transposed" : "");
-                float *got_grad = test_download(clg_tensor_grad(tx));
-                test_assert_close(got_grad, want_grad, n, test_tol_get("transcendental"), what);
-                free(got_grad);
-            }
-            clg_tensor_destroy(tx);
-        }
-    }
-    clg_context_destroy(ctx);
-}
-
-/* Finite differences on a (2,3) input and through a transposed (3,2) one. */
-static void check_gradcheck(const op_spec *spec)
-{
-    clg_context *ctx = test_context();
-    for (int v = 0; v < spec->n_variants; v++) {
-        float x[6];
-        draw(x, 6, 300 + (uint64_t)v, &spec->v[v]);
-        clg_tensor *a = test_tensor(ctx, 2, (int64_t[]){2, 3}, x, true);
-        call c = {spec, v, false};
-        test_gradcheck(ctx, run, &c, 1, &a, test_tol_get("gradcheck"));
-        clg_tensor *b = test_tensor(ctx, 2, (int64_t[]){3, 2}, x, true);
-        c.transposed = true;
-        test_gradcheck(ctx, run, &c, 1, &b, test_tol_get("gradcheck"));
-        clg_tensor_destroy(a);
-        clg_tensor_destroy(b);
-    }
-    clg_context_destroy(ctx);
-}
-
-/* PyTorch's forward and backward (heaviside: forward) on shapes of rank 0 to
- * 3, a transposed input, and the kinks and thresholds themselves. */
-static void check_golden(const op_spec *spec)
-{
-    clg_context *ctx = test_context();
-    clg_safetensors *st = test_golden_open(ctx, "ops_activation");
-    const char *shapes[] = {"scalar", "vector", "matrix", "rank3", "transposed", "edge", "odd"};
-    for (int v = 0; v < spec->n_variants; v++)
-        for (int s = 0; s < 7; s++) {
-            if ((s == 5 && !spec->edge) || (s == 6 && !spec->odd))
-                continue;
-            char name[64];
-            snprintf(name, sizeof name, "%s.%d.%s", spec->name, v, shapes[s]);
-            call c = {spec, v, strcmp(shapes[s], "transposed") == 0};
-            test_golden_case(ctx, st, name, run, &c, 1, 0, test_tol_get("golden"));
-        }
-    clg_safetensors_destroy(st);
-    clg_context_destroy(ctx);
-}
-
-/* f(x) and d/dx sum(f(x) g) for a vector of n values, through the library. */
-static void eval_vector(clg_context *ctx, const op_spec *spec, int v, const float *x,
-                        const float *g, int n, float *out, float *grad)
-{
-    clg_tensor *tx = test_tensor(ctx, 1, (int64_t[]){n}, x, true);
-    clg_step_begin(ctx);
-    clg_tensor *y = apply(spec, v, tx);
-    ck_assert_msg(y != NULL, "%s: %s", spec->name, clg_context_error(ctx));
-    clg_tensor *gout = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 1, (int64_t[]){n}, g);
-    ck_assert_msg(clg_backward_with(y, gout) == CLG_STATUS_OK, "%s", clg_context_error(ctx));
-    float *got = test_download(y);
-    memcpy(out, got, (size_t)n * sizeof *out);
-    free(got);
-    clg_step_end(ctx);
-    float *got_grad = test_download(clg_tensor_grad(tx));
-    memcpy(grad, got_grad, (size_t)n * sizeof *grad);
-    free(got_grad);
-    clg_tensor_destroy(tx);
-}
-
-#define OP_TESTS(op, spec)                                                                    \
-    START_TEST(test_##op##_matches_host) { check_matches_host(&spec); }                       \
-    END_TEST                                                                                   \
-    START_TEST(test_##op##_gradcheck) { check_gradcheck(&spec); }                             \
-    END_TEST                                                                                   \
-    START_TEST(test_##op##_golden) { check_golden(&spec); }                                   \
-    END_TEST
-
-OP_TESTS(sigmoid, SIGMOID_SPEC)
-OP_TESTS(tanh, TANH_SPEC)
-OP_TESTS(relu, RELU_SPEC)
-OP_TESTS(leaky_relu, LEAKY_RELU_SPEC)
-OP_TESTS(softplus, SOFTPLUS_SPEC)
-OP_TESTS(clamp, CLAMP_SPEC)
-OP_TESTS(elu, ELU_SPEC)
-OP_TESTS(selu, SELU_SPEC)
-OP_TESTS(hardsigmoid, HARDSIGMOID_SPEC)
+PW_OP_TESTS(sigmoid, FAMILY, SIGMOID_SPEC)
+PW_OP_TESTS(tanh, FAMILY, TANH_SPEC)
+PW_OP_TESTS(relu, FAMILY, RELU_SPEC)
+PW_OP_TESTS(leaky_relu, FAMILY, LEAKY_RELU_SPEC)
+PW_OP_TESTS(softplus, FAMILY, SOFTPLUS_SPEC)
+PW_OP_TESTS(clamp, FAMILY, CLAMP_SPEC)
+PW_OP_TESTS(elu, FAMILY, ELU_SPEC)
+PW_OP_TESTS(selu, FAMILY, SELU_SPEC)
+PW_OP_TESTS(hardsigmoid, FAMILY, HARDSIGMOID_SPEC)
 
 /* heaviside has no derivative to check by finite differences. */
-START_TEST(test_heaviside_matches_host) { check_matches_host(&HEAVISIDE_SPEC); }
+START_TEST(test_heaviside_matches_host)
+{
+    pw_check_matches_host(&FAMILY, &HEAVISIDE_SPEC);
+}
 END_TEST
-START_TEST(test_heaviside_golden) { check_golden(&HEAVISIDE_SPEC); }
+START_TEST(test_heaviside_golden)
+{
+    pw_check_golden(&FAMILY, &HEAVISIDE_SPEC);
+}
 END_TEST
 
 /* relu'(0) = 0 (PyTorch's threshold_backward on the output), for +0 and -0. */
@@ -268,7 +103,7 @@ START_TEST(test_relu_grad_at_zero)
 {
     clg_context *ctx = test_context();
     float x[4] = {-1.0f, 0.0f, -0.0f, 1.5f}, g[4] = {0.5f, 0.7f, 0.9f, -0.3f}, y[4], dx[4];
-    eval_vector(ctx, &RELU_SPEC, 0, x, g, 4, y, dx);
+    pw_eval_vector(ctx, &FAMILY, &RELU_SPEC, 0, x, g, 4, y, dx);
     const float want_y[4] = {0, 0, 0, 1.5f}, want_dx[4] = {0, 0, 0, -0.3f};
     test_assert_close(y, want_y, 4, test_tol_get("exact"), "relu");
     test_assert_close(dx, want_dx, 4, test_tol_get("exact"), "d relu");
@@ -281,7 +116,7 @@ START_TEST(test_leaky_relu_grad_at_zero)
 {
     clg_context *ctx = test_context();
     float x[3] = {-1.0f, 0.0f, 2.0f}, g[3] = {0.5f, 0.7f, -0.3f}, y[3], dx[3];
-    eval_vector(ctx, &LEAKY_RELU_SPEC, 1, x, g, 3, y, dx);
+    pw_eval_vector(ctx, &FAMILY, &LEAKY_RELU_SPEC, 1, x, g, 3, y, dx);
     const float want_y[3] = {-0.2f, 0, 2}, want_dx[3] = {0.2f * 0.5f, 0.2f * 0.7f, -0.3f};
     test_assert_close(y, want_y, 3, test_tol_get("default"), "leaky_relu");
     test_assert_close(dx, want_dx, 3, test_tol_get("default"), "d leaky_relu");
@@ -296,14 +131,14 @@ START_TEST(test_softplus_above_threshold)
 {
     clg_context *ctx = test_context();
     float x[3] = {20.5f, 25.0f, 1000.0f}, g[3] = {0.5f, -0.7f, 0.9f}, y[3], dx[3];
-    eval_vector(ctx, &SOFTPLUS_SPEC, 0, x, g, 3, y, dx);
+    pw_eval_vector(ctx, &FAMILY, &SOFTPLUS_SPEC, 0, x, g, 3, y, dx);
     test_assert_close(y, x, 3, test_tol_get("exact"), "softplus above threshold");
     test_assert_close(dx, g, 3, test_tol_get("exact"), "d softplus above threshold");
 
-    static const op_spec no_threshold = {
+    static const pw_spec no_threshold = {
         "softplus", CHK_SOFTPLUS, 1, {{1, INFINITY, 0, 0, 0, 0, {0}}}, false, false};
     float xs[4] = {100.0f, -100.0f, 30.0f, 0.0f}, gs[4] = {1, 1, 1, 1}, ys[4], dxs[4];
-    eval_vector(ctx, &no_threshold, 0, xs, gs, 4, ys, dxs);
+    pw_eval_vector(ctx, &FAMILY, &no_threshold, 0, xs, gs, 4, ys, dxs);
     const float want_y[4] = {100.0f, 0.0f, 30.0f, (float)log(2.0)};
     const float want_dx[4] = {1.0f, 0.0f, 1.0f, 0.5f};
     test_assert_close(ys, want_y, 4, test_tol_get("transcendental"), "softplus, no threshold");
@@ -317,7 +152,7 @@ START_TEST(test_sigmoid_saturates)
 {
     clg_context *ctx = test_context();
     float x[3] = {-100.0f, 100.0f, 0.0f}, g[3] = {1, 1, 1}, y[3], dx[3];
-    eval_vector(ctx, &SIGMOID_SPEC, 0, x, g, 3, y, dx);
+    pw_eval_vector(ctx, &FAMILY, &SIGMOID_SPEC, 0, x, g, 3, y, dx);
     const float want_y[3] = {0, 1, 0.5f}, want_dx[3] = {0, 0, 0.25f};
     test_assert_close(y, want_y, 3, test_tol_get("exact"), "sigmoid");
     test_assert_close(dx, want_dx, 3, test_tol_get("exact"), "d sigmoid");
@@ -332,7 +167,7 @@ START_TEST(test_tanh_saturates)
 {
     clg_context *ctx = test_context();
     float x[3] = {-100.0f, 100.0f, 0.0f}, g[3] = {1, 1, 1}, y[3], dx[3];
-    eval_vector(ctx, &TANH_SPEC, 0, x, g, 3, y, dx);
+    pw_eval_vector(ctx, &FAMILY, &TANH_SPEC, 0, x, g, 3, y, dx);
     const float want_y[3] = {-1, 1, 0}, want_dx[3] = {0, 0, 1};
     test_assert_close(y, want_y, 3, test_tol_get("transcendental"), "tanh");
     test_assert_close(dx, want_dx, 3, test_tol_get("transcendental"), "d tanh");
@@ -372,9 +207,9 @@ START_TEST(test_clamp_bounds)
         {1, -1, {-1, -1, -1, -1, -1, -1, NAN, -1, -1}, {0, 0, 0, 0, 0, 0, 0, 0, 0}},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        const op_spec spec = {"clamp", CHK_CLAMP, 1, {{cases[c].lo, cases[c].hi, 0, 0, 0, 0, {0}}},
+        const pw_spec spec = {"clamp", CHK_CLAMP, 1, {{cases[c].lo, cases[c].hi, 0, 0, 0, 0, {0}}},
                               false,   false};
-        eval_vector(ctx, &spec, 0, x, g, 9, y, dx);
+        pw_eval_vector(ctx, &FAMILY, &spec, 0, x, g, 9, y, dx);
         char what[64];
         snprintf(what, sizeof what, "clamp(x, %g, %g)", (double)cases[c].lo, (double)cases[c].hi);
         assert_same(y, cases[c].y, 9, what);
@@ -405,7 +240,7 @@ START_TEST(test_elu_selu_kink)
         -0.4849013090133667f, -0.47510647773742676f, -0.31606027483940125f, 0, 0, 1, NAN, -0.5f};
     const float elu_dx[8] = {
         0.015098691917955875f, 0.024893533438444138f, 0.18393972516059875f, 0.5f, 0.5f, 1, 1, 0};
-    eval_vector(ctx, &ELU_SPEC, 1, x, g, 8, y, dx);
+    pw_eval_vector(ctx, &FAMILY, &ELU_SPEC, 1, x, g, 8, y, dx);
     test_assert_close(y, elu_y, 8, test_tol_get("transcendental"), "elu");
     test_assert_close(dx, elu_dx, 8, test_tol_get("transcendental"), "d elu");
     const float selu_y[8] = {-1.7050093412399292f,
@@ -419,7 +254,7 @@ START_TEST(test_elu_selu_kink)
     const float selu_dx[8] = {
         0.05308999866247177f, 0.08753060549497604f, 0.6467686295509338f, 1.7580993175506592f,
         1.7580993175506592f,  1.0507010221481323f,  1.0507010221481323f, 0};
-    eval_vector(ctx, &SELU_SPEC, 0, x, g, 8, y, dx);
+    pw_eval_vector(ctx, &FAMILY, &SELU_SPEC, 0, x, g, 8, y, dx);
     test_assert_close(y, selu_y, 8, test_tol_get("transcendental"), "selu");
     test_assert_close(dx, selu_dx, 8, test_tol_get("transcendental"), "d selu");
     clg_context_destroy(ctx);
@@ -437,7 +272,7 @@ START_TEST(test_hardsigmoid_bounds)
     const float six = 1.0f / 6.0f;
     const float want_y[8] = {0, 0, 2.0f / 6.0f, 0.5f, 4.0f / 6.0f, 1, 1, NAN};
     const float want_dx[8] = {0, 0, six, six, six, 0, 0, 0};
-    eval_vector(ctx, &HARDSIGMOID_SPEC, 0, x, g, 8, y, dx);
+    pw_eval_vector(ctx, &FAMILY, &HARDSIGMOID_SPEC, 0, x, g, 8, y, dx);
     test_assert_close(y, want_y, 8, test_tol_get("exact"), "hardsigmoid");
     test_assert_close(dx, want_dx, 8, test_tol_get("exact"), "d hardsigmoid");
     clg_context_destroy(ctx);
