@@ -102,11 +102,9 @@ END_TEST
 START_TEST(test_relu_grad_at_zero)
 {
     clg_context *ctx = test_context();
-    float x[4] = {-1.0f, 0.0f, -0.0f, 1.5f}, g[4] = {0.5f, 0.7f, 0.9f, -0.3f}, y[4], dx[4];
-    pw_eval_vector(ctx, &FAMILY, &RELU_SPEC, 0, x, g, 4, y, dx);
+    float x[4] = {-1.0f, 0.0f, -0.0f, 1.5f}, g[4] = {0.5f, 0.7f, 0.9f, -0.3f};
     const float want_y[4] = {0, 0, 0, 1.5f}, want_dx[4] = {0, 0, 0, -0.3f};
-    test_assert_close(y, want_y, 4, test_tol_get("exact"), "relu");
-    test_assert_close(dx, want_dx, 4, test_tol_get("exact"), "d relu");
+    pw_check_points(ctx, &FAMILY, &RELU_SPEC, 0, 4, x, g, want_y, want_dx, "exact", "relu");
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -115,11 +113,10 @@ END_TEST
 START_TEST(test_leaky_relu_grad_at_zero)
 {
     clg_context *ctx = test_context();
-    float x[3] = {-1.0f, 0.0f, 2.0f}, g[3] = {0.5f, 0.7f, -0.3f}, y[3], dx[3];
-    pw_eval_vector(ctx, &FAMILY, &LEAKY_RELU_SPEC, 1, x, g, 3, y, dx);
+    float x[3] = {-1.0f, 0.0f, 2.0f}, g[3] = {0.5f, 0.7f, -0.3f};
     const float want_y[3] = {-0.2f, 0, 2}, want_dx[3] = {0.2f * 0.5f, 0.2f * 0.7f, -0.3f};
-    test_assert_close(y, want_y, 3, test_tol_get("default"), "leaky_relu");
-    test_assert_close(dx, want_dx, 3, test_tol_get("default"), "d leaky_relu");
+    pw_check_points(ctx, &FAMILY, &LEAKY_RELU_SPEC, 1, 3, x, g, want_y, want_dx, "default",
+                    "leaky_relu");
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -130,19 +127,17 @@ END_TEST
 START_TEST(test_softplus_above_threshold)
 {
     clg_context *ctx = test_context();
-    float x[3] = {20.5f, 25.0f, 1000.0f}, g[3] = {0.5f, -0.7f, 0.9f}, y[3], dx[3];
-    pw_eval_vector(ctx, &FAMILY, &SOFTPLUS_SPEC, 0, x, g, 3, y, dx);
-    test_assert_close(y, x, 3, test_tol_get("exact"), "softplus above threshold");
-    test_assert_close(dx, g, 3, test_tol_get("exact"), "d softplus above threshold");
+    float x[3] = {20.5f, 25.0f, 1000.0f}, g[3] = {0.5f, -0.7f, 0.9f};
+    pw_check_points(ctx, &FAMILY, &SOFTPLUS_SPEC, 0, 3, x, g, x, g, "exact",
+                    "softplus above threshold");
 
     static const pw_spec no_threshold = {
         "softplus", CHK_SOFTPLUS, 1, {{1, INFINITY, 0, 0, 0, 0, {0}}}, false, false};
-    float xs[4] = {100.0f, -100.0f, 30.0f, 0.0f}, gs[4] = {1, 1, 1, 1}, ys[4], dxs[4];
-    pw_eval_vector(ctx, &FAMILY, &no_threshold, 0, xs, gs, 4, ys, dxs);
+    float xs[4] = {100.0f, -100.0f, 30.0f, 0.0f}, gs[4] = {1, 1, 1, 1};
     const float want_y[4] = {100.0f, 0.0f, 30.0f, (float)log(2.0)};
     const float want_dx[4] = {1.0f, 0.0f, 1.0f, 0.5f};
-    test_assert_close(ys, want_y, 4, test_tol_get("transcendental"), "softplus, no threshold");
-    test_assert_close(dxs, want_dx, 4, test_tol_get("transcendental"), "d softplus, no threshold");
+    pw_check_points(ctx, &FAMILY, &no_threshold, 0, 4, xs, gs, want_y, want_dx, "transcendental",
+                    "softplus, no threshold");
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -151,11 +146,9 @@ END_TEST
 START_TEST(test_sigmoid_saturates)
 {
     clg_context *ctx = test_context();
-    float x[3] = {-100.0f, 100.0f, 0.0f}, g[3] = {1, 1, 1}, y[3], dx[3];
-    pw_eval_vector(ctx, &FAMILY, &SIGMOID_SPEC, 0, x, g, 3, y, dx);
+    float x[3] = {-100.0f, 100.0f, 0.0f}, g[3] = {1, 1, 1};
     const float want_y[3] = {0, 1, 0.5f}, want_dx[3] = {0, 0, 0.25f};
-    test_assert_close(y, want_y, 3, test_tol_get("exact"), "sigmoid");
-    test_assert_close(dx, want_dx, 3, test_tol_get("exact"), "d sigmoid");
+    pw_check_points(ctx, &FAMILY, &SIGMOID_SPEC, 0, 3, x, g, want_y, want_dx, "exact", "sigmoid");
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -166,11 +159,10 @@ END_TEST
 START_TEST(test_tanh_saturates)
 {
     clg_context *ctx = test_context();
-    float x[3] = {-100.0f, 100.0f, 0.0f}, g[3] = {1, 1, 1}, y[3], dx[3];
-    pw_eval_vector(ctx, &FAMILY, &TANH_SPEC, 0, x, g, 3, y, dx);
+    float x[3] = {-100.0f, 100.0f, 0.0f}, g[3] = {1, 1, 1};
     const float want_y[3] = {-1, 1, 0}, want_dx[3] = {0, 0, 1};
-    test_assert_close(y, want_y, 3, test_tol_get("transcendental"), "tanh");
-    test_assert_close(dx, want_dx, 3, test_tol_get("transcendental"), "d tanh");
+    pw_check_points(ctx, &FAMILY, &TANH_SPEC, 0, 3, x, g, want_y, want_dx, "transcendental",
+                    "tanh");
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -235,14 +227,11 @@ START_TEST(test_elu_selu_kink)
     clg_context *ctx = test_context();
     const float x[8] = {-3.5f, -3.0f, -1.0f, 0.0f, -0.0f, 1.0f, NAN, -INFINITY};
     const float g[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-    float y[8], dx[8];
     const float elu_y[8] = {
         -0.4849013090133667f, -0.47510647773742676f, -0.31606027483940125f, 0, 0, 1, NAN, -0.5f};
     const float elu_dx[8] = {
         0.015098691917955875f, 0.024893533438444138f, 0.18393972516059875f, 0.5f, 0.5f, 1, 1, 0};
-    pw_eval_vector(ctx, &FAMILY, &ELU_SPEC, 1, x, g, 8, y, dx);
-    test_assert_close(y, elu_y, 8, test_tol_get("transcendental"), "elu");
-    test_assert_close(dx, elu_dx, 8, test_tol_get("transcendental"), "d elu");
+    pw_check_points(ctx, &FAMILY, &ELU_SPEC, 1, 8, x, g, elu_y, elu_dx, "transcendental", "elu");
     const float selu_y[8] = {-1.7050093412399292f,
                              -1.6705687046051025f,
                              -1.1113307476043701f,
@@ -254,9 +243,8 @@ START_TEST(test_elu_selu_kink)
     const float selu_dx[8] = {
         0.05308999866247177f, 0.08753060549497604f, 0.6467686295509338f, 1.7580993175506592f,
         1.7580993175506592f,  1.0507010221481323f,  1.0507010221481323f, 0};
-    pw_eval_vector(ctx, &FAMILY, &SELU_SPEC, 0, x, g, 8, y, dx);
-    test_assert_close(y, selu_y, 8, test_tol_get("transcendental"), "selu");
-    test_assert_close(dx, selu_dx, 8, test_tol_get("transcendental"), "d selu");
+    pw_check_points(ctx, &FAMILY, &SELU_SPEC, 0, 8, x, g, selu_y, selu_dx, "transcendental",
+                    "selu");
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -268,13 +256,11 @@ START_TEST(test_hardsigmoid_bounds)
     clg_context *ctx = test_context();
     const float x[8] = {-3.5f, -3.0f, -1.0f, 0.0f, 1.0f, 3.0f, 3.5f, NAN};
     const float g[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-    float y[8], dx[8];
     const float six = 1.0f / 6.0f;
     const float want_y[8] = {0, 0, 2.0f / 6.0f, 0.5f, 4.0f / 6.0f, 1, 1, NAN};
     const float want_dx[8] = {0, 0, six, six, six, 0, 0, 0};
-    pw_eval_vector(ctx, &FAMILY, &HARDSIGMOID_SPEC, 0, x, g, 8, y, dx);
-    test_assert_close(y, want_y, 8, test_tol_get("exact"), "hardsigmoid");
-    test_assert_close(dx, want_dx, 8, test_tol_get("exact"), "d hardsigmoid");
+    pw_check_points(ctx, &FAMILY, &HARDSIGMOID_SPEC, 0, 8, x, g, want_y, want_dx, "exact",
+                    "hardsigmoid");
     clg_context_destroy(ctx);
 }
 END_TEST

@@ -149,3 +149,18 @@ void pw_eval_vector(clg_context *ctx, const pw_family *family, const pw_spec *sp
     free(got_grad);
     clg_tensor_destroy(tx);
 }
+
+void pw_check_points(clg_context *ctx, const pw_family *family, const pw_spec *spec, int v, int n,
+                     const float *x, const float *g, const float *want_y, const float *want_dx,
+                     const char *tol, const char *what)
+{
+    float *y = malloc((size_t)n * sizeof *y), *dx = malloc((size_t)n * sizeof *dx);
+    ck_assert(y && dx);
+    pw_eval_vector(ctx, family, spec, v, x, g, n, y, dx);
+    char d_what[96];
+    snprintf(d_what, sizeof d_what, "d %s", what);
+    test_assert_close(y, want_y, (size_t)n, test_tol_get(tol), what);
+    test_assert_close(dx, want_dx, (size_t)n, test_tol_get(tol), d_what);
+    free(y);
+    free(dx);
+}

@@ -58,6 +58,13 @@ void pw_check_golden(const pw_family *family, const pw_spec *spec);
 void pw_eval_vector(clg_context *ctx, const pw_family *family, const pw_spec *spec, int v,
                     const float *x, const float *g, int n, float *out, float *grad);
 
+/* pw_eval_vector at n chosen inputs x with upstream gradient g: the values
+ * against want_y and the gradients against want_dx, under the tolerance
+ * named `tol`; `what` names them ("d <what>" the gradients). */
+void pw_check_points(clg_context *ctx, const pw_family *family, const pw_spec *spec, int v, int n,
+                     const float *x, const float *g, const float *want_y, const float *want_dx,
+                     const char *tol, const char *what);
+
 /* test_<op>_matches_host, _gradcheck and _golden for a spec of a family. */
 #define PW_OP_TESTS(op, family, spec)                                                              \
     START_TEST(test_##op##_matches_host)                                                           \
