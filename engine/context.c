@@ -103,6 +103,14 @@ clg_status eng_fail(clg_context *ctx, clg_status status, const char *fmt, ...)
     return status;
 }
 
+void *eng_calloc(clg_context *ctx, const char *op, size_t bytes)
+{
+    void *p = calloc(1, bytes);
+    if (!p)
+        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory", op);
+    return p;
+}
+
 void *eng_host_alloc(clg_context *ctx, size_t bytes)
 {
     bytes = (bytes + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);

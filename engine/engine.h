@@ -84,6 +84,10 @@ static inline bool eng_failed(const clg_context *ctx)
 }
 clg_status eng_fail(clg_context *ctx, clg_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* calloc(1, bytes) for an object's host struct; NULL, with
+ * CLG_STATUS_OUT_OF_MEMORY and "<op>: out of host memory" in the context,
+ * when there is none. */
+void *eng_calloc(clg_context *ctx, const char *op, size_t bytes);
 /* "[2, 3]" */
 char *eng_shape_str(const clg_tensor *t, char *buf, size_t capacity);
 

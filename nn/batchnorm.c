@@ -46,11 +46,9 @@ CLG_API clg_batchnorm_layer *clg_batchnorm_layer_create(clg_context *ctx, int64_
                  (double)momentum, (double)eps);
         return NULL;
     }
-    clg_batchnorm_layer *layer = calloc(1, sizeof *layer);
-    if (!layer) {
-        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory", name);
+    clg_batchnorm_layer *layer = eng_calloc(ctx, name, sizeof *layer);
+    if (!layer)
         return NULL;
-    }
     layer->ctx = ctx;
     layer->features = features;
     layer->momentum = momentum;

@@ -11,10 +11,8 @@
 
 struct clg_conv2d_layer {
     clg_context *ctx;
-    clg_tensor *weight; /* (out, in, kh, kw) */
-    clg_tensor *bias;   /* (out), or NULL */
+    nn_weights w; /* weight (out, in, kh, kw), bias (out) or NULL */
     clg_conv2d_params conv;
-    clg_params *params;
 };
 
 CLG_API clg_conv2d_layer *clg_conv2d_layer_create(clg_context *ctx, int64_t in_channels,
@@ -24,16 +22,13 @@ CLG_API clg_conv2d_layer *clg_conv2d_layer_create(clg_context *ctx, int64_t in_c
 {
     if (eng_failed(ctx))
         return NULL;
-    clg_conv2d_layer *layer = calloc(1, sizeof *layer);
-    if (!layer) {
-        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "clg_conv2d_layer_create: out of host memory");
+    clg_conv2d_layer *layer = eng_calloc(ctx, "clg_conv2d_layer_create", sizeof *layer);
+    if (!layer)
         return NULL;
-    }
     layer->ctx = ctx;
     layer->conv = params ? *params : clg_conv2d_params_default();
     if (nn_conv_weights_create(ctx, "clg_conv2d_layer_create", in_channels, out_channels, kernel_h,
-                               kernel_w, false, bias, seed, &layer->weight, &layer->bias,
-                               &layer->params) != CLG_STATUS_OK) {
+                               kernel_w, false, bias, seed, &layer->w) != CLG_STATUS_OK) {
         free(layer);
         return NULL;
     }
@@ -44,25 +39,23 @@ CLG_API void clg_conv2d_layer_destroy(clg_conv2d_layer *layer)
 {
     if (!layer)
         return;
-    clg_params_destroy(layer->params);
-    clg_tensor_destroy(layer->weight);
-    clg_tensor_destroy(layer->bias);
+    nn_weights_release(&layer->w);
     free(layer);
 }
 
 /* Shape and parameter errors come from clg_conv2d, naming the shapes. */
 CLG_API clg_tensor *clg_conv2d_layer_forward(clg_conv2d_layer *layer, clg_tensor *x)
 {
-    return clg_conv2d(x, layer->weight, layer->bias, &layer->conv);
+    return clg_conv2d(x, layer->w.weight, layer->w.bias, &layer->conv);
 }
 
 CLG_API clg_tensor *clg_conv2d_layer_forward_act(clg_conv2d_layer *layer, clg_tensor *x,
                                                  clg_activation act, float negative_slope)
 {
-    return clg_conv2d_act(x, layer->weight, layer->bias, &layer->conv, act, negative_slope);
+    return clg_conv2d_act(x, layer->w.weight, layer->w.bias, &layer->conv, act, negative_slope);
 }
 
 CLG_API const clg_params *clg_conv2d_layer_params(const clg_conv2d_layer *layer)
 {
-    return layer->params;
+    return layer->w.params;
 }

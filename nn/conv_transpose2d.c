@@ -13,10 +13,8 @@
 
 struct clg_conv_transpose2d_layer {
     clg_context *ctx;
-    clg_tensor *weight; /* (in, out, kh, kw) */
-    clg_tensor *bias;   /* (out), or NULL */
+    nn_weights w; /* weight (in, out, kh, kw), bias (out) or NULL */
     clg_conv_transpose2d_params conv;
-    clg_params *params;
 };
 
 CLG_API clg_conv_transpose2d_layer *clg_conv_transpose2d_layer_create(
@@ -25,17 +23,14 @@ CLG_API clg_conv_transpose2d_layer *clg_conv_transpose2d_layer_create(
 {
     if (eng_failed(ctx))
         return NULL;
-    clg_conv_transpose2d_layer *layer = calloc(1, sizeof *layer);
-    if (!layer) {
-        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY,
-                 "clg_conv_transpose2d_layer_create: out of host memory");
+    clg_conv_transpose2d_layer *layer =
+        eng_calloc(ctx, "clg_conv_transpose2d_layer_create", sizeof *layer);
+    if (!layer)
         return NULL;
-    }
     layer->ctx = ctx;
     layer->conv = params ? *params : clg_conv_transpose2d_params_default();
     if (nn_conv_weights_create(ctx, "clg_conv_transpose2d_layer_create", in_channels, out_channels,
-                               kernel_h, kernel_w, true, bias, seed, &layer->weight, &layer->bias,
-                               &layer->params) != CLG_STATUS_OK) {
+                               kernel_h, kernel_w, true, bias, seed, &layer->w) != CLG_STATUS_OK) {
         free(layer);
         return NULL;
     }
@@ -46,9 +41,7 @@ CLG_API void clg_conv_transpose2d_layer_destroy(clg_conv_transpose2d_layer *laye
 {
     if (!layer)
         return;
-    clg_params_destroy(layer->params);
-    clg_tensor_destroy(layer->weight);
-    clg_tensor_destroy(layer->bias);
+    nn_weights_release(&layer->w);
     free(layer);
 }
 
@@ -56,10 +49,10 @@ CLG_API void clg_conv_transpose2d_layer_destroy(clg_conv_transpose2d_layer *laye
 CLG_API clg_tensor *clg_conv_transpose2d_layer_forward(clg_conv_transpose2d_layer *layer,
                                                        clg_tensor *x)
 {
-    return clg_conv_transpose2d(x, layer->weight, layer->bias, &layer->conv);
+    return clg_conv_transpose2d(x, layer->w.weight, layer->w.bias, &layer->conv);
 }
 
 CLG_API const clg_params *clg_conv_transpose2d_layer_params(const clg_conv_transpose2d_layer *layer)
 {
-    return layer->params;
+    return layer->w.params;
 }

@@ -24,11 +24,9 @@ CLG_API clg_dropout_layer *clg_dropout_layer_create(clg_context *ctx, float p, u
                  "clg_dropout_layer_create: p must be a probability in [0, 1], not %g", (double)p);
         return NULL;
     }
-    clg_dropout_layer *layer = calloc(1, sizeof *layer);
-    if (!layer) {
-        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "clg_dropout_layer_create: out of host memory");
+    clg_dropout_layer *layer = eng_calloc(ctx, "clg_dropout_layer_create", sizeof *layer);
+    if (!layer)
         return NULL;
-    }
     *layer = (clg_dropout_layer){ctx, p, seed, 0};
     return layer;
 }

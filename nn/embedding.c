@@ -24,11 +24,9 @@ CLG_API clg_embedding_layer *clg_embedding_layer_create(clg_context *ctx, int64_
                  (long long)num_embeddings, (long long)embedding_dim);
         return NULL;
     }
-    clg_embedding_layer *layer = calloc(1, sizeof *layer);
-    if (!layer) {
-        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "clg_embedding_layer_create: out of host memory");
+    clg_embedding_layer *layer = eng_calloc(ctx, "clg_embedding_layer_create", sizeof *layer);
+    if (!layer)
         return NULL;
-    }
     layer->ctx = ctx;
     layer->weight =
         clg_tensor_create(ctx, CLG_DTYPE_F32, 2, (int64_t[]){num_embeddings, embedding_dim});

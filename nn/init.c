@@ -128,36 +128,36 @@ static clg_status uniform_stream(const char *op, clg_tensor *t, float bound, uin
     return status;
 }
 
+void nn_weights_release(nn_weights *w)
+{
+    clg_params_destroy(w->params);
+    clg_tensor_destroy(w->weight);
+    clg_tensor_destroy(w->bias);
+    *w = (nn_weights){0};
+}
+
 clg_status nn_weight_bias_create(clg_context *ctx, const char *op, int w_rank,
                                  const int64_t *w_shape, int64_t fan_in, int64_t bias_size,
-                                 bool bias, uint64_t seed, clg_tensor **weight,
-                                 clg_tensor **bias_out, clg_params **params)
+                                 bool bias, uint64_t seed, nn_weights *out)
 {
     float bound = (float)(1.0 / sqrt((double)fan_in));
     clg_tensor *w = clg_tensor_create(ctx, CLG_DTYPE_F32, w_rank, w_shape);
     clg_tensor *b = bias ? clg_tensor_create(ctx, CLG_DTYPE_F32, 1, (int64_t[]){bias_size}) : NULL;
     clg_params *ps = clg_params_create(ctx);
+    *out = (nn_weights){w, b, ps};
     if (!w || (bias && !b) || !ps || uniform_stream(op, w, bound, seed, 0) != CLG_STATUS_OK ||
         (bias && uniform_stream(op, b, bound, seed, 1) != CLG_STATUS_OK) ||
         clg_params_add(ps, "weight", w) != CLG_STATUS_OK ||
         (bias && clg_params_add(ps, "bias", b) != CLG_STATUS_OK)) {
-        clg_params_destroy(ps);
-        clg_tensor_destroy(w);
-        clg_tensor_destroy(b);
-        *weight = *bias_out = NULL;
-        *params = NULL;
+        nn_weights_release(out);
         return ctx->rt.error.status;
     }
-    *weight = w;
-    *bias_out = b;
-    *params = ps;
     return CLG_STATUS_OK;
 }
 
 clg_status nn_conv_weights_create(clg_context *ctx, const char *op, int64_t in_channels,
                                   int64_t out_channels, int kernel_h, int kernel_w, bool transposed,
-                                  bool bias, uint64_t seed, clg_tensor **weight,
-                                  clg_tensor **bias_out, clg_params **params)
+                                  bool bias, uint64_t seed, nn_weights *out)
 {
     if (in_channels <= 0 || out_channels <= 0 || kernel_h <= 0 || kernel_w <= 0)
         return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT,
@@ -168,5 +168,5 @@ clg_status nn_conv_weights_create(clg_context *ctx, const char *op, int64_t in_c
                         transposed ? out_channels : in_channels, kernel_h, kernel_w};
     return nn_weight_bias_create(ctx, op, 4, shape,
                                  (transposed ? out_channels : in_channels) * area, out_channels,
-                                 bias, seed, weight, bias_out, params);
+                                 bias, seed, out);
 }

@@ -14,9 +14,7 @@
 struct clg_linear {
     clg_context *ctx;
     int64_t in_features, out_features;
-    clg_tensor *weight; /* (out, in) */
-    clg_tensor *bias;   /* (out), or NULL */
-    clg_params *params;
+    nn_weights w; /* weight (out, in), bias (out) or NULL */
 };
 
 CLG_API clg_linear *clg_linear_create(clg_context *ctx, int64_t in_features,
@@ -30,18 +28,14 @@ CLG_API clg_linear *clg_linear_create(clg_context *ctx, int64_t in_features,
                  (long long)in_features, (long long)out_features);
         return NULL;
     }
-    clg_linear *layer = calloc(1, sizeof *layer);
-    if (!layer) {
-        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "clg_linear_create: out of host memory");
+    clg_linear *layer = eng_calloc(ctx, "clg_linear_create", sizeof *layer);
+    if (!layer)
         return NULL;
-    }
     layer->ctx = ctx;
     layer->in_features = in_features;
     layer->out_features = out_features;
-    if (nn_weight_bias_create(ctx, "clg_linear_create", 2,
-                              (int64_t[]){out_features, in_features}, in_features, out_features,
-                              bias, seed, &layer->weight, &layer->bias,
-                              &layer->params) != CLG_STATUS_OK) {
+    if (nn_weight_bias_create(ctx, "clg_linear_create", 2, (int64_t[]){out_features, in_features},
+                              in_features, out_features, bias, seed, &layer->w) != CLG_STATUS_OK) {
         free(layer);
         return NULL;
     }
@@ -52,9 +46,7 @@ CLG_API void clg_linear_destroy(clg_linear *layer)
 {
     if (!layer)
         return;
-    clg_params_destroy(layer->params);
-    clg_tensor_destroy(layer->weight);
-    clg_tensor_destroy(layer->bias);
+    nn_weights_release(&layer->w);
     free(layer);
 }
 
@@ -77,12 +69,21 @@ CLG_API clg_tensor *clg_linear_forward_act(clg_linear *layer, clg_tensor *x, clg
                  (long long)layer->out_features, (long long)layer->in_features);
         return NULL;
     }
-    clg_tensor *y = clg_matmul_nt(x, layer->weight); /* (N, out) */
-    if (!layer->bias && act == CLG_ACT_IDENTITY)
+    clg_tensor *y = clg_matmul_nt(x, layer->w.weight); /* (N, out) */
+    if (!layer->w.bias && act == CLG_ACT_IDENTITY)
         return y;
-    return clg_bias_activation(y, layer->bias, act, negative_slope);
+    return clg_bias_activation(y, layer->w.bias, act, negative_slope);
 }
 
-CLG_API clg_tensor *clg_linear_weight(const clg_linear *layer) { return layer->weight; }
-CLG_API clg_tensor *clg_linear_bias(const clg_linear *layer) { return layer->bias; }
-CLG_API const clg_params *clg_linear_params(const clg_linear *layer) { return layer->params; }
+CLG_API clg_tensor *clg_linear_weight(const clg_linear *layer)
+{
+    return layer->w.weight;
+}
+CLG_API clg_tensor *clg_linear_bias(const clg_linear *layer)
+{
+    return layer->w.bias;
+}
+CLG_API const clg_params *clg_linear_params(const clg_linear *layer)
+{
+    return layer->w.params;
+}

@@ -71,9 +71,20 @@ static conv_geometry geometry(const clg_tensor *x, const clg_tensor *w, const cl
     return g;
 }
 
-static clrt_matrix matrix(const clg_tensor *t, size_t ld, bool trans)
+/* C (m, n) = op(A) op(B), plus C when `accumulate`, on the tensors as
+ * row-major matrices: A is (m, k), or stored (k, m) and read transposed when
+ * `ta`; B is (k, n), or stored (n, k) when `tb`. false with the context's
+ * error set. */
+static bool gemm(clg_context *ctx, size_t m, size_t n, size_t k, const clg_tensor *a, bool ta,
+                 const clg_tensor *b, bool tb, const clg_tensor *c, bool accumulate)
 {
-    return (clrt_matrix){t->mem, t->offset, ld, trans};
+    return clrt_gemm(&ctx->rt, (clrt_gemm_desc){.m = m,
+                                                .n = n,
+                                                .k = k,
+                                                .a = {a->mem, a->offset, ta ? m : k, ta},
+                                                .b = {b->mem, b->offset, tb ? k : n, tb},
+                                                .c = {c->mem, c->offset, n, false},
+                                                .beta = accumulate ? 1.0f : 0.0f}) == CLG_STATUS_OK;
 }
 
 /* ---- the passes around the GEMMs (kernels in ops/conv.cl) ---- */
@@ -223,7 +234,6 @@ static void conv2d_backward(clg_context *ctx, const eng_node *node)
     clg_tensor *out = node->output, *col = node->saved[0], *rows = node->saved[1];
     conv_geometry geo = geometry(x, w, &saved->params, out->shape[2], out->shape[3]);
     size_t K = geo.channels, P = geo.positions, T = geo.taps;
-    clrt *rt = &ctx->rt;
     bool accumulate = false;
 
     clg_tensor *grad_rows = new_matrix(ctx, K, P); /* G */
@@ -236,24 +246,15 @@ static void conv2d_backward(clg_context *ctx, const eng_node *node)
         return;
 
     clg_tensor *dw = eng_grad_dest(ctx, w, &accumulate);
-    if (dw && clrt_gemm(rt, (clrt_gemm_desc){.m = K,
-                                             .n = T,
-                                             .k = P,
-                                             .a = matrix(grad_rows, P, false),
-                                             .b = matrix(col, P, true),
-                                             .c = matrix(dw, T, false),
-                                             .beta = accumulate ? 1.0f : 0.0f}) != CLG_STATUS_OK)
+    /* dW (K, T) (+)= G (K, P) x col^T (P, T) */
+    if (dw && !gemm(ctx, K, T, P, grad_rows, false, col, true, dw, accumulate))
         return;
 
     if (!x->requires_grad)
         return;
     clg_tensor *dcol = new_matrix(ctx, T, P);
-    if (!dcol || clrt_gemm(rt, (clrt_gemm_desc){.m = T,
-                                                .n = P,
-                                                .k = K,
-                                                .a = matrix(w, T, true),
-                                                .b = matrix(grad_rows, P, false),
-                                                .c = matrix(dcol, P, false)}) != CLG_STATUS_OK)
+    /* dcol (T, P) = W^T (T, K) x G (K, P) */
+    if (!dcol || !gemm(ctx, T, P, K, w, true, grad_rows, false, dcol, false))
         return;
     clg_tensor *dx = eng_grad_dest(ctx, x, &accumulate);
     if (dx)
@@ -379,12 +380,7 @@ CLG_API clg_tensor *clg_conv2d_act(clg_tensor *input, clg_tensor *weight, clg_te
     if (!col || !rows || !out || !im2col(ctx, x, col, &geo))
         return NULL;
     /* Y (K, P) = W (K, T) x col (T, P) */
-    if (clrt_gemm(&ctx->rt, (clrt_gemm_desc){.m = K,
-                                             .n = P,
-                                             .k = T,
-                                             .a = matrix(w, T, false),
-                                             .b = matrix(col, P, false),
-                                             .c = matrix(rows, P, false)}) != CLG_STATUS_OK ||
+    if (!gemm(ctx, K, P, T, w, false, col, false, rows, false) ||
         !from_channel_major(ctx, rows, b, act, negative_slope, out, false))
         return NULL;
     if (eng_needs_grad(ctx, n_inputs, inputs)) {
@@ -475,7 +471,6 @@ static void conv_transpose2d_backward(clg_context *ctx, const eng_node *node)
     clg_tensor *out = node->output, *g = out->grad, *rows = node->saved[0];
     conv_geometry geo = transpose_geometry(x, w, out->shape, &saved->params);
     size_t C = geo.channels, P = geo.positions, T = geo.taps;
-    clrt *rt = &ctx->rt;
     bool accumulate = false;
 
     clg_tensor *db = eng_grad_dest(ctx, b, &accumulate);
@@ -490,25 +485,16 @@ static void conv_transpose2d_backward(clg_context *ctx, const eng_node *node)
         return;
 
     clg_tensor *dw = eng_grad_dest(ctx, w, &accumulate);
-    if (dw && clrt_gemm(rt, (clrt_gemm_desc){.m = C,
-                                             .n = T,
-                                             .k = P,
-                                             .a = matrix(rows, P, false),
-                                             .b = matrix(gcol, P, true),
-                                             .c = matrix(dw, T, false),
-                                             .beta = accumulate ? 1.0f : 0.0f}) != CLG_STATUS_OK)
+    /* dW (C_in, T) (+)= X (C_in, P) x gcol^T (P, T) */
+    if (dw && !gemm(ctx, C, T, P, rows, false, gcol, true, dw, accumulate))
         return;
 
     clg_tensor *dx = eng_grad_dest(ctx, x, &accumulate);
     if (!dx)
         return;
     clg_tensor *drows = new_matrix(ctx, C, P);
-    if (!drows || clrt_gemm(rt, (clrt_gemm_desc){.m = C,
-                                                 .n = P,
-                                                 .k = T,
-                                                 .a = matrix(w, T, false),
-                                                 .b = matrix(gcol, P, false),
-                                                 .c = matrix(drows, P, false)}) != CLG_STATUS_OK)
+    /* dX (C_in, P) = W (C_in, T) x gcol (T, P) */
+    if (!drows || !gemm(ctx, C, P, T, w, false, gcol, false, drows, false))
         return;
     from_channel_major(ctx, drows, NULL, CLG_ACT_IDENTITY, 0.0f, dx, accumulate);
 }
@@ -586,12 +572,7 @@ CLG_API clg_tensor *clg_conv_transpose2d(clg_tensor *input, clg_tensor *weight, 
         !channel_major(ctx, x, rows, CLG_ACT_IDENTITY, 0.0f, NULL, NULL, NULL))
         return NULL;
     /* col (T, P) = W^T (T, C_in) x X (C_in, P) */
-    if (clrt_gemm(&ctx->rt, (clrt_gemm_desc){.m = T,
-                                             .n = P,
-                                             .k = C,
-                                             .a = matrix(w, T, true),
-                                             .b = matrix(rows, P, false),
-                                             .c = matrix(col, P, false)}) != CLG_STATUS_OK ||
+    if (!gemm(ctx, T, P, C, w, true, rows, false, col, false) ||
         !col2im(ctx, col, b, out, &geo, false))
         return NULL;
     if (eng_needs_grad(ctx, n_inputs, inputs)) {

@@ -41,105 +41,56 @@ static size_t batch_stride(const clg_tensor *t)
     return t->rank == 3 ? (size_t)t->strides[0] : 0;
 }
 
-static void flip(clrt_matrix *m)
-{
-    m->trans = !m->trans;
-}
-
 /* What a matmul node keeps besides its inputs a and b. */
 typedef struct matmul_saved {
     bool nt; /* clg_matmul_nt (b is (N,K)) rather than clg_matmul */
 } matmul_saved;
 
+/* The gradient of `input` gets the product A B, an (m,k) x (k,n) product per
+ * batch item, A read transposed when `ta` and B when `tb`: written, or added
+ * (beta = 1) when the gradient already holds one. Nothing when `input` needs
+ * no gradient. */
+static void grad_product(clg_context *ctx, clg_tensor *input, size_t m, size_t n, size_t k,
+                         const clg_tensor *a, bool ta, const clg_tensor *b, bool tb)
+{
+    bool accumulate = false;
+    clg_tensor *dest = eng_grad_dest(ctx, input, &accumulate);
+    if (!dest)
+        return;
+    clrt_matrix ma, mb, md;
+    as_matrix(a, &ma);
+    as_matrix(b, &mb);
+    as_matrix(dest, &md);
+    ma.trans = ma.trans != ta;
+    mb.trans = mb.trans != tb;
+    clrt_gemm(&ctx->rt, (clrt_gemm_desc){.m = m,
+                                         .n = n,
+                                         .k = k,
+                                         .a = ma,
+                                         .b = mb,
+                                         .c = md,
+                                         .beta = accumulate ? 1.0f : 0.0f,
+                                         .batch = input->rank == 3 ? (size_t)input->shape[0] : 1,
+                                         .stride_a = batch_stride(a),
+                                         .stride_b = batch_stride(b),
+                                         .stride_c = batch_stride(dest)});
+}
+
 static void matmul_backward(clg_context *ctx, const eng_node *node)
 {
     const matmul_saved *saved = node->state;
     clg_tensor *a = node->inputs[0], *b = node->inputs[1], *g = node->output->grad;
-    bool nt = saved->nt;
     int r = a->rank;
-    size_t batch = r == 3 ? (size_t)a->shape[0] : 1;
     size_t m = (size_t)a->shape[r - 2], k = (size_t)a->shape[r - 1];
-    size_t n = (size_t)b->shape[nt ? r - 2 : r - 1];
-    if (batch == 0) /* nothing to add to (clrt_gemm reads batch 0 as 1) */
+    size_t n = (size_t)b->shape[saved->nt ? r - 2 : r - 1];
+    if (r == 3 && a->shape[0] == 0) /* nothing to add to (clrt_gemm reads batch 0 as 1) */
         return;
-    clrt_matrix ma, mb, mg;
-    as_matrix(a, &ma);
-    as_matrix(b, &mb);
-    as_matrix(g, &mg);
-    bool accumulate = false;
-    if (nt) {
-        clg_tensor *da = eng_grad_dest(ctx, a, &accumulate);
-        if (da) {
-            clrt_matrix md;
-            as_matrix(da, &md);
-            /* (M,N) x (N,K) */
-            clrt_gemm(&ctx->rt, (clrt_gemm_desc){.m = m,
-                                                 .n = k,
-                                                 .k = n,
-                                                 .a = mg,
-                                                 .b = mb,
-                                                 .c = md,
-                                                 .beta = accumulate ? 1.0f : 0.0f,
-                                                 .batch = batch,
-                                                 .stride_a = batch_stride(g),
-                                                 .stride_b = batch_stride(b),
-                                                 .stride_c = batch_stride(da)});
-        }
-        clg_tensor *db = eng_grad_dest(ctx, b, &accumulate);
-        if (db) {
-            clrt_matrix md, gt = mg;
-            as_matrix(db, &md);
-            flip(&gt);
-            /* (N,M) x (M,K) */
-            clrt_gemm(&ctx->rt, (clrt_gemm_desc){.m = n,
-                                                 .n = k,
-                                                 .k = m,
-                                                 .a = gt,
-                                                 .b = ma,
-                                                 .c = md,
-                                                 .beta = accumulate ? 1.0f : 0.0f,
-                                                 .batch = batch,
-                                                 .stride_a = batch_stride(g),
-                                                 .stride_b = batch_stride(a),
-                                                 .stride_c = batch_stride(db)});
-        }
-        return;
-    }
-    clg_tensor *da = eng_grad_dest(ctx, a, &accumulate);
-    if (da) {
-        clrt_matrix md, bt = mb;
-        as_matrix(da, &md);
-        flip(&bt);
-        /* (M,N) x (N,K) */
-        clrt_gemm(&ctx->rt, (clrt_gemm_desc){.m = m,
-                                             .n = k,
-                                             .k = n,
-                                             .a = mg,
-                                             .b = bt,
-                                             .c = md,
-                                             .beta = accumulate ? 1.0f : 0.0f,
-                                             .batch = batch,
-                                             .stride_a = batch_stride(g),
-                                             .stride_b = batch_stride(b),
-                                             .stride_c = batch_stride(da)});
-    }
-    clg_tensor *db = eng_grad_dest(ctx, b, &accumulate);
-    if (db) {
-        clrt_matrix md, at = ma;
-        as_matrix(db, &md);
-        flip(&at);
-        /* (K,M) x (M,N) */
-        clrt_gemm(&ctx->rt, (clrt_gemm_desc){.m = k,
-                                             .n = n,
-                                             .k = m,
-                                             .a = at,
-                                             .b = mg,
-                                             .c = md,
-                                             .beta = accumulate ? 1.0f : 0.0f,
-                                             .batch = batch,
-                                             .stride_a = batch_stride(a),
-                                             .stride_b = batch_stride(g),
-                                             .stride_c = batch_stride(db)});
+    if (saved->nt) {
+        grad_product(ctx, a, m, k, n, g, false, b, false); /* dA = G B: (M,N) x (N,K) */
+        grad_product(ctx, b, n, k, m, g, true, a, false);  /* dB = G^T A: (N,M) x (M,K) */
+    } else {
+        grad_product(ctx, a, m, k, n, g, false, b, true); /* dA = G B^T: (M,N) x (N,K) */
+        grad_product(ctx, b, k, n, m, a, true, g, false); /* dB = A^T G: (K,M) x (M,N) */
     }
 }
 
@@ -183,8 +134,7 @@ static clg_tensor *matmul(const char *name, clg_tensor *a, clg_tensor *b, bool n
     if (!out)
         return NULL;
     as_matrix(out, &mc);
-    if (nt)
-        flip(&mb);
+    mb.trans = mb.trans != nt; /* b^T: b read transposed */
     size_t batch = r == 3 ? (size_t)a->shape[0] : 1;
     /* An empty batch has nothing to compute (clrt_gemm reads batch 0 as 1). */
     if (batch > 0 &&

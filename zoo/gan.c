@@ -129,11 +129,9 @@ CLG_API clg_gan *clg_gan_create(clg_context *ctx, clg_gan_arch arch, int64_t noi
                  fn, (int)arch, (long long)noise, (long long)hidden);
         return NULL;
     }
-    clg_gan *g = calloc(1, sizeof *g);
-    if (!g) {
-        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory", fn);
+    clg_gan *g = eng_calloc(ctx, fn, sizeof *g);
+    if (!g)
         return NULL;
-    }
     *g = (clg_gan){.ctx = ctx, .arch = arch, .noise = noise, .hidden = hidden, .seed = seed};
     g->g_params = clg_params_create(ctx);
     g->d_params = clg_params_create(ctx);

@@ -48,11 +48,9 @@ CLG_API clg_vae *clg_vae_create(clg_context *ctx, int64_t in_features, int64_t h
                  (long long)in_features, (long long)hidden, (long long)latent);
         return NULL;
     }
-    clg_vae *vae = calloc(1, sizeof *vae);
-    if (!vae) {
-        eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY, "%s: out of host memory", fn);
+    clg_vae *vae = eng_calloc(ctx, fn, sizeof *vae);
+    if (!vae)
         return NULL;
-    }
     *vae = (clg_vae){.ctx = ctx, .in_features = in_features, .latent = latent, .seed = seed};
     const int64_t sizes[LAYERS][2] = {{in_features, hidden}, {hidden, latent},
                                       {hidden, latent},      {latent, hidden},

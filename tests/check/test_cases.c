@@ -107,13 +107,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("check");
-    TCase *tc = tcase_create("check");
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, test_case_passes);
-    tcase_add_test(tc, test_gemm_implementations_pass);
-    tcase_add_test(tc, test_tolerances);
-    tcase_add_test(tc, test_references_by_hand);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_case_passes, test_gemm_implementations_pass, test_tolerances,
+                            test_references_by_hand, NULL};
+    return test_main("check", "check", 600, tests);
 }

@@ -210,10 +210,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("cl/cache");
-    TCase *tc = tcase_create("cache");
-    tcase_add_test(tc, test_cache_damaged_entries_rebuilt);
-    tcase_add_test(tc, test_cache_old_format_rebuilt);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_cache_damaged_entries_rebuilt, test_cache_old_format_rebuilt,
+                            NULL};
+    return test_main("cl/cache", "cache", 0, tests);
 }

@@ -166,14 +166,12 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("cl/launch");
-    TCase *tc = tcase_create("plan");
-    tcase_add_test(tc, test_plan_default_follows_device_type);
-    tcase_add_test(tc, test_plan_unknown_name_refused);
-    tcase_add_test(tc, test_plan_loop_limit);
-    tcase_add_test(tc, test_gpu_plan_sizes);
-    tcase_add_test(tc, test_trace_records_launch_sizes);
-    tcase_add_test(tc, test_gpu_bias_gradient_in_slices);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_plan_default_follows_device_type,
+                            test_plan_unknown_name_refused,
+                            test_plan_loop_limit,
+                            test_gpu_plan_sizes,
+                            test_trace_records_launch_sizes,
+                            test_gpu_bias_gradient_in_slices,
+                            NULL};
+    return test_main("cl/launch", "plan", 0, tests);
 }

@@ -206,12 +206,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("cl/profile");
-    TCase *tc = tcase_create("profile");
-    tcase_add_test(tc, test_profile_counts_launches);
-    tcase_add_test(tc, test_profile_off_records_nothing);
-    tcase_add_test(tc, test_profile_long_run_without_reads);
-    tcase_add_test(tc, test_profile_clblast_gemm);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_profile_counts_launches, test_profile_off_records_nothing,
+                            test_profile_long_run_without_reads, test_profile_clblast_gemm, NULL};
+    return test_main("cl/profile", "profile", 0, tests);
 }

@@ -328,10 +328,7 @@ START_TEST(test_arena_steady_state_allocates_nothing)
         ck_assert_int_eq(clg_backward_with(x, g), CLG_STATUS_OK);
         clg_step_end(ctx);
     }
-    clg_counters_get(ctx, &after);
-    ck_assert_uint_eq(after.device_allocations, before.device_allocations);
-    ck_assert_uint_eq(after.program_builds, before.program_builds);
-    ck_assert_uint_eq(after.host_syncs, before.host_syncs);
+    test_expect_steady(ctx, &before, &after, 0, "steady steps");
     clg_tensor_destroy(a);
     clg_context_destroy(ctx);
 }
@@ -339,16 +336,14 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("cl/runtime");
-    TCase *tc = tcase_create("runtime");
-    tcase_add_test(tc, test_devices_pick_rules);
-    tcase_add_test(tc, test_devices_list_and_unknown_device);
-    tcase_add_test(tc, test_program_cache_on_disk);
-    tcase_add_test(tc, test_program_build_error_has_log);
-    tcase_add_test(tc, test_kernel_dir_includes);
-    tcase_add_test(tc, test_kernel_dir_edited_include_rebuilds);
-    tcase_add_test(tc, test_pool_reuses_buffers);
-    tcase_add_test(tc, test_arena_steady_state_allocates_nothing);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_devices_pick_rules,
+                            test_devices_list_and_unknown_device,
+                            test_program_cache_on_disk,
+                            test_program_build_error_has_log,
+                            test_kernel_dir_includes,
+                            test_kernel_dir_edited_include_rebuilds,
+                            test_pool_reuses_buffers,
+                            test_arena_steady_state_allocates_nothing,
+                            NULL};
+    return test_main("cl/runtime", "runtime", 0, tests);
 }

@@ -263,15 +263,13 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("data/batcher");
-    TCase *tc = tcase_create("batcher");
-    tcase_add_test(tc, test_batcher_every_index_once);
-    tcase_add_test(tc, test_batcher_seeded);
-    tcase_add_test(tc, test_batcher_uniform_permutations);
-    tcase_add_test(tc, test_batcher_sequential);
-    tcase_add_test(tc, test_batcher_counts);
-    tcase_add_test(tc, test_batcher_seek_continues);
-    tcase_add_test(tc, test_batcher_bad_arguments);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_batcher_every_index_once,
+                            test_batcher_seeded,
+                            test_batcher_uniform_permutations,
+                            test_batcher_sequential,
+                            test_batcher_counts,
+                            test_batcher_seek_continues,
+                            test_batcher_bad_arguments,
+                            NULL};
+    return test_main("data/batcher", "batcher", 0, tests);
 }

@@ -68,20 +68,32 @@ START_TEST(test_fraud_csv_quotes_and_crlf)
 }
 END_TEST
 
-/* Reads `text` from dir/name and expects CLG_STATUS_FORMAT with the message
- * "clg_fraud_read_csv: <path>: <want>..." (want is a prefix of the rest). */
-static void expect_bad(clg_context *ctx, const char *name, const char *text, const char *want)
+/* Reads `text` from dir/name with clg_fraud_read_csv, or with
+ * clg_dataset_load_csv and the label column `label` when that is given, and
+ * expects CLG_STATUS_FORMAT with the message "<reader>: <path>: <want>..."
+ * (want is a prefix of the rest). */
+static void expect_bad_csv(clg_context *ctx, const char *label, const char *name, const char *text,
+                           const char *want)
 {
     char path[256];
     write_file(name, text, path, sizeof path);
     clg_context_clear_error(ctx);
-    ck_assert_ptr_null(clg_fraud_read_csv(ctx, path));
+    const char *reader = label ? "clg_dataset_load_csv" : "clg_fraud_read_csv";
+    if (label)
+        ck_assert_ptr_null(clg_dataset_load_csv(ctx, path, label));
+    else
+        ck_assert_ptr_null(clg_fraud_read_csv(ctx, path));
     ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_FORMAT);
     char prefix[512];
-    snprintf(prefix, sizeof prefix, "clg_fraud_read_csv: %s: %s", path, want);
+    snprintf(prefix, sizeof prefix, "%s: %s: %s", reader, path, want);
     ck_assert_msg(strncmp(clg_context_error(ctx), prefix, strlen(prefix)) == 0,
                   "%s: message \"%s\", expected it to start with \"%s\"", name,
                   clg_context_error(ctx), prefix);
+}
+
+static void expect_bad(clg_context *ctx, const char *name, const char *text, const char *want)
+{
+    expect_bad_csv(ctx, NULL, name, text, want);
 }
 
 START_TEST(test_fraud_csv_bad_input)
@@ -200,16 +212,7 @@ END_TEST
 static void expect_bad_table(clg_context *ctx, const char *name, const char *text,
                              const char *label, const char *want)
 {
-    char path[256];
-    write_file(name, text, path, sizeof path);
-    clg_context_clear_error(ctx);
-    ck_assert_ptr_null(clg_dataset_load_csv(ctx, path, label));
-    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_FORMAT);
-    char prefix[512];
-    snprintf(prefix, sizeof prefix, "clg_dataset_load_csv: %s: %s", path, want);
-    ck_assert_msg(strncmp(clg_context_error(ctx), prefix, strlen(prefix)) == 0,
-                  "%s: message \"%s\", expected it to start with \"%s\"", name,
-                  clg_context_error(ctx), prefix);
+    expect_bad_csv(ctx, label, name, text, want);
 }
 
 /* The label column anywhere, quoted fields, CRLF, blank lines; classes are
@@ -280,13 +283,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("data/csv");
-    TCase *tc = tcase_create("csv");
-    tcase_add_test(tc, test_fraud_csv_quotes_and_crlf);
-    tcase_add_test(tc, test_fraud_csv_bad_input);
-    tcase_add_test(tc, test_fraud_csv_hostile_bytes);
-    tcase_add_test(tc, test_table_csv_values);
-    tcase_add_test(tc, test_table_csv_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_fraud_csv_quotes_and_crlf, test_fraud_csv_bad_input,
+                            test_fraud_csv_hostile_bytes,   test_table_csv_values,
+                            test_table_csv_bad_input,       NULL};
+    return test_main("data/csv", "csv", 0, tests);
 }

@@ -50,18 +50,6 @@ static void write_idx(const char *dir, const char *name, int rank, const uint32_
     }
 }
 
-/* Asserts the context holds `status` and a message containing every one of
- * the NULL-terminated substrings, then clears it. */
-static void expect_error(clg_context *ctx, clg_status status, const char *const *parts)
-{
-    const char *msg = clg_context_error(ctx);
-    ck_assert_msg(clg_context_status(ctx) == status, "status %s, want %s (message: %s)",
-                  clg_status_name(clg_context_status(ctx)), clg_status_name(status), msg);
-    for (size_t i = 0; parts[i]; i++)
-        ck_assert_msg(strstr(msg, parts[i]) != NULL, "message \"%s\" lacks \"%s\"", msg, parts[i]);
-    clg_context_clear_error(ctx);
-}
-
 /* Every pixel is k / 255 for a byte k, and the bytes add up to what Python
  * found; labels are balanced and start as Python read them. */
 static void check_fashion(clg_context *ctx, bool train, int64_t size, uint64_t byte_sum,
@@ -159,7 +147,7 @@ START_TEST(test_dataset_small_and_gather)
 
     /* The training split is not there. */
     ck_assert_ptr_null(clg_dataset_load_mnist(ctx, dir, true));
-    expect_error(
+    test_expect_error_parts(
         ctx, CLG_STATUS_IO,
         (const char *[]){dir, "train-images-idx3-ubyte.gz", "dataset-fashion-mnist", NULL});
     test_remove_temp_dir(dir);
@@ -172,9 +160,9 @@ START_TEST(test_dataset_missing_folder)
     clg_context *ctx = test_context();
     const char *dir = "/nonexistent/fashion-mnist";
     ck_assert_ptr_null(clg_dataset_load_mnist(ctx, dir, true));
-    expect_error(ctx, CLG_STATUS_IO,
-                 (const char *[]){dir, "apt-get install dataset-fashion-mnist",
-                                  CLG_FASHION_MNIST_DIR, NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_IO,
+                            (const char *[]){dir, "apt-get install dataset-fashion-mnist",
+                                             CLG_FASHION_MNIST_DIR, NULL});
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -191,23 +179,23 @@ START_TEST(test_dataset_bad_files)
     write_idx(dir, "train-images-idx3-ubyte.gz", 3, (const uint32_t[]){5, 28, 28}, pixels, 100);
     write_idx(dir, "train-labels-idx1-ubyte", 1, (const uint32_t[]){5}, labels, 5);
     ck_assert_ptr_null(clg_dataset_load_mnist(ctx, dir, true));
-    expect_error(ctx, CLG_STATUS_FORMAT,
-                 (const char *[]){"train-images-idx3-ubyte.gz", "truncated IDX data",
-                                  "expected 3920 bytes, found 100", NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_FORMAT,
+                            (const char *[]){"train-images-idx3-ubyte.gz", "truncated IDX data",
+                                             "expected 3920 bytes, found 100", NULL});
 
     write_idx(dir, "t10k-images-idx3-ubyte", 3, (const uint32_t[]){5, 28, 28}, pixels,
               sizeof pixels);
     write_idx(dir, "t10k-labels-idx1-ubyte", 1, (const uint32_t[]){4}, labels, 4);
     ck_assert_ptr_null(clg_dataset_load_mnist(ctx, dir, false));
-    expect_error(ctx, CLG_STATUS_FORMAT,
-                 (const char *[]){"t10k-images-idx3-ubyte has 5 images",
-                                  "t10k-labels-idx1-ubyte has 4 labels", NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_FORMAT,
+                            (const char *[]){"t10k-images-idx3-ubyte has 5 images",
+                                             "t10k-labels-idx1-ubyte has 4 labels", NULL});
 
     /* Labels stored as a matrix are not labels. */
     write_idx(dir, "t10k-labels-idx1-ubyte", 2, (const uint32_t[]){5, 1}, labels, 5);
     ck_assert_ptr_null(clg_dataset_load_mnist(ctx, dir, false));
-    expect_error(ctx, CLG_STATUS_FORMAT,
-                 (const char *[]){"t10k-labels-idx1-ubyte", "rank 2", NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_FORMAT,
+                            (const char *[]){"t10k-labels-idx1-ubyte", "rank 2", NULL});
     test_remove_temp_dir(dir);
     clg_context_destroy(ctx);
 }
@@ -229,7 +217,8 @@ START_TEST(test_dataset_empty_split_and_label_check)
     char path[1024];
     snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte", dir);
     ck_assert_ptr_null(clg_dataset_load_mnist(ctx, dir, false));
-    expect_error(ctx, CLG_STATUS_FORMAT, (const char *[]){path, "no images", "t10k", NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_FORMAT,
+                            (const char *[]){path, "no images", "t10k", NULL});
 
     clg_dataset *ds = clg_dataset_load_mnist(ctx, dir, true);
     ck_assert_msg(ds != NULL, "%s", clg_context_error(ctx));
@@ -237,9 +226,9 @@ START_TEST(test_dataset_empty_split_and_label_check)
     ck_assert_str_eq(clg_dataset_labels_path(ds), path);
     ck_assert_int_eq(clg_dataset_check_labels(ctx, ds, 10), CLG_STATUS_OK);
     ck_assert_int_eq(clg_dataset_check_labels(ctx, ds, 9), CLG_STATUS_FORMAT);
-    expect_error(ctx, CLG_STATUS_FORMAT,
-                 (const char *[]){path, "label 9 (of sample 1) is outside the model's 9 classes",
-                                  NULL});
+    test_expect_error_parts(
+        ctx, CLG_STATUS_FORMAT,
+        (const char *[]){path, "label 9 (of sample 1) is outside the model's 9 classes", NULL});
     clg_dataset_destroy(ds);
     test_remove_temp_dir(dir);
     clg_context_destroy(ctx);
@@ -269,23 +258,26 @@ START_TEST(test_dataset_from_arrays)
 
     y[1] = -2;
     ck_assert_ptr_null(clg_dataset_from_arrays(ctx, x, 3, 2, y, "mine"));
-    expect_error(ctx, CLG_STATUS_FORMAT,
-                 (const char *[]){"mine: labels: label -2 of sample 1 is negative", NULL});
+    test_expect_error_parts(
+        ctx, CLG_STATUS_FORMAT,
+        (const char *[]){"mine: labels: label -2 of sample 1 is negative", NULL});
     y[1] = 65536;
     ck_assert_ptr_null(clg_dataset_from_arrays(ctx, x, 3, 2, y, NULL));
-    expect_error(ctx, CLG_STATUS_FORMAT,
-                 (const char *[]){"clg_dataset_from_arrays: labels: label 65536 of sample 1 is "
-                                  "too large",
-                                  NULL});
+    test_expect_error_parts(
+        ctx, CLG_STATUS_FORMAT,
+        (const char *[]){"clg_dataset_from_arrays: labels: label 65536 of sample 1 is "
+                         "too large",
+                         NULL});
     y[1] = 1;
     x[5] = INFINITY;
     ck_assert_ptr_null(clg_dataset_from_arrays(ctx, x, 3, 2, y, "mine"));
-    expect_error(ctx, CLG_STATUS_FORMAT,
-                 (const char *[]){"mine: x: row 2, column 1 is infinite", NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_FORMAT,
+                            (const char *[]){"mine: x: row 2, column 1 is infinite", NULL});
     ck_assert_ptr_null(clg_dataset_from_arrays(ctx, x, 0, 2, y, "mine"));
-    expect_error(ctx, CLG_STATUS_INVALID_ARGUMENT, (const char *[]){"0 rows of 2", NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_INVALID_ARGUMENT,
+                            (const char *[]){"0 rows of 2", NULL});
     ck_assert_ptr_null(clg_dataset_from_arrays(ctx, NULL, 3, 2, y, "mine"));
-    expect_error(ctx, CLG_STATUS_INVALID_ARGUMENT, (const char *[]){"x NULL", NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_INVALID_ARGUMENT, (const char *[]){"x NULL", NULL});
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -343,7 +335,7 @@ START_TEST(test_dataset_split)
     clg_dataset_destroy(held2);
     ck_assert_int_eq(clg_dataset_split(ctx, ds, 1.0, 1, &train2, &held2),
                      CLG_STATUS_INVALID_ARGUMENT);
-    expect_error(ctx, CLG_STATUS_INVALID_ARGUMENT, (const char *[]){"fraction 1", NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_INVALID_ARGUMENT, (const char *[]){"fraction 1", NULL});
     ck_assert_ptr_null(train2);
     clg_dataset_destroy(train);
     clg_dataset_destroy(held);
@@ -354,16 +346,14 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("data/dataset");
-    TCase *tc = tcase_create("dataset");
-    tcase_add_test(tc, test_dataset_fashion_mnist_train);
-    tcase_add_test(tc, test_dataset_fashion_mnist_test);
-    tcase_add_test(tc, test_dataset_small_and_gather);
-    tcase_add_test(tc, test_dataset_empty_split_and_label_check);
-    tcase_add_test(tc, test_dataset_missing_folder);
-    tcase_add_test(tc, test_dataset_bad_files);
-    tcase_add_test(tc, test_dataset_from_arrays);
-    tcase_add_test(tc, test_dataset_split);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_dataset_fashion_mnist_train,
+                            test_dataset_fashion_mnist_test,
+                            test_dataset_small_and_gather,
+                            test_dataset_empty_split_and_label_check,
+                            test_dataset_missing_folder,
+                            test_dataset_bad_files,
+                            test_dataset_from_arrays,
+                            test_dataset_split,
+                            NULL};
+    return test_main("data/dataset", "dataset", 0, tests);
 }

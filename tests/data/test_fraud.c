@@ -116,11 +116,10 @@ END_TEST
 
 int main(void)
 {
+    const TTest *tests[] = {test_fraud_synthetic_round_trip, test_fraud_split, NULL};
     Suite *s = suite_create("data/fraud");
-    TCase *tc = tcase_create("fraud");
+    TCase *tc = test_case("fraud", 0, tests);
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_fraud_synthetic_round_trip);
-    tcase_add_test(tc, test_fraud_split);
     suite_add_tcase(s, tc);
     return test_run(s);
 }

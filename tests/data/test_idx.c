@@ -61,18 +61,6 @@ static void check_idx(const clg_idx *idx, int rank, const uint32_t *dims)
         ck_assert_msg(data[k] == (uint8_t)(7 * k + 3), "data[%zu] = %u", k, data[k]);
 }
 
-/* Asserts the context holds `status` and a message containing every one of
- * the NULL-terminated substrings, then clears it. */
-static void expect_error(clg_context *ctx, clg_status status, const char *const *parts)
-{
-    const char *msg = clg_context_error(ctx);
-    ck_assert_msg(clg_context_status(ctx) == status, "status %s, want %s (message: %s)",
-                  clg_status_name(clg_context_status(ctx)), clg_status_name(status), msg);
-    for (size_t i = 0; parts[i]; i++)
-        ck_assert_msg(strstr(msg, parts[i]) != NULL, "message \"%s\" lacks \"%s\"", msg, parts[i]);
-    clg_context_clear_error(ctx);
-}
-
 /* Ranks 1 to 4, plain and gzipped, including a zero dimension. */
 START_TEST(test_idx_round_trip)
 {
@@ -168,18 +156,19 @@ START_TEST(test_idx_bad_files)
             snprintf(path, sizeof path, "%s/%s%s", dir, cases[c].name, gzip ? ".gz" : "");
             write_file(path, gzip, cases[c].bytes, cases[c].len);
             ck_assert_msg(clg_idx_read(ctx, path) == NULL, "%s was accepted", path);
-            expect_error(ctx, CLG_STATUS_FORMAT,
-                         (const char *[]){path, cases[c].part1, cases[c].part2, NULL});
+            test_expect_error_parts(ctx, CLG_STATUS_FORMAT,
+                                    (const char *[]){path, cases[c].part1, cases[c].part2, NULL});
         }
 
     char path[512];
     snprintf(path, sizeof path, "%s/absent", dir);
     ck_assert_ptr_null(clg_idx_read(ctx, path));
-    expect_error(ctx, CLG_STATUS_IO, (const char *[]){path, "cannot open", "No such file", NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_IO,
+                            (const char *[]){path, "cannot open", "No such file", NULL});
 
     /* A folder where a file should be. */
     ck_assert_ptr_null(clg_idx_read(ctx, dir));
-    expect_error(ctx, CLG_STATUS_IO, (const char *[]){dir, NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_IO, (const char *[]){dir, NULL});
 
     /* Sticky: with an error pending, nothing is read, not even a good file,
      * and the first message stays. */
@@ -187,7 +176,7 @@ START_TEST(test_idx_bad_files)
     write_file(path, false, good, good_len);
     ck_assert_ptr_null(clg_idx_read(ctx, "/also/absent"));
     ck_assert_ptr_null(clg_idx_read(ctx, path));
-    expect_error(ctx, CLG_STATUS_IO, (const char *[]){"/also/absent", NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_IO, (const char *[]){"/also/absent", NULL});
     clg_idx *idx = clg_idx_read(ctx, path);
     ck_assert_msg(idx != NULL, "%s", clg_context_error(ctx));
     clg_idx_destroy(idx);
@@ -232,15 +221,15 @@ START_TEST(test_idx_damaged_gzip)
 
         write_file(cut, false, gz, gz_len / 2);
         ck_assert_ptr_null(clg_idx_read(ctx, cut));
-        expect_error(
+        test_expect_error_parts(
             ctx, CLG_STATUS_FORMAT,
             (const char *[]){cut, "truncated IDX", "(gzip: unexpected end of file)", NULL});
 
         gz[gz_len / 2] ^= 0x55;
         write_file(flipped, false, gz, gz_len);
         ck_assert_ptr_null(clg_idx_read(ctx, flipped));
-        expect_error(ctx, CLG_STATUS_FORMAT,
-                     (const char *[]){flipped, "damaged gzip stream", NULL});
+        test_expect_error_parts(ctx, CLG_STATUS_FORMAT,
+                                (const char *[]){flipped, "damaged gzip stream", NULL});
     }
     test_remove_temp_dir(dir);
     clg_context_destroy(ctx);
@@ -263,10 +252,10 @@ START_TEST(test_idx_sizes_bounded_by_the_file)
         snprintf(path, sizeof path, "%s/claims%s", dir, gzip ? ".gz" : "");
         write_file(path, gzip, buf, sizeof buf);
         ck_assert_ptr_null(clg_idx_read(ctx, path));
-        expect_error(ctx, CLG_STATUS_FORMAT,
-                     (const char *[]){path, "truncated IDX data", "1683627179248",
-                                      gzip ? "deflate expands at most 1032:1" : "found 784",
-                                      NULL});
+        test_expect_error_parts(
+            ctx, CLG_STATUS_FORMAT,
+            (const char *[]){path, "truncated IDX data", "1683627179248",
+                             gzip ? "deflate expands at most 1032:1" : "found 784", NULL});
     }
     /* gzip: the last 8 bytes (CRC and length) cut off, or junk after them */
     unsigned char good[64];
@@ -281,16 +270,17 @@ START_TEST(test_idx_sizes_bounded_by_the_file)
     snprintf(path, sizeof path, "%s/no_trailer.gz", dir);
     write_file(path, false, gz, gz_len - 8);
     ck_assert_ptr_null(clg_idx_read(ctx, path));
-    expect_error(ctx, CLG_STATUS_FORMAT,
-                 (const char *[]){path, "truncated", "gzip: unexpected end of file", NULL});
+    test_expect_error_parts(
+        ctx, CLG_STATUS_FORMAT,
+        (const char *[]){path, "truncated", "gzip: unexpected end of file", NULL});
     unsigned char twice[600];
     memcpy(twice, gz, gz_len);
     memcpy(twice + gz_len, "junk", 4);
     snprintf(path, sizeof path, "%s/junk_after.gz", dir);
     write_file(path, false, twice, gz_len + 4);
     ck_assert_ptr_null(clg_idx_read(ctx, path));
-    expect_error(ctx, CLG_STATUS_FORMAT,
-                 (const char *[]){path, "damaged gzip stream", "after the end", NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_FORMAT,
+                            (const char *[]){path, "damaged gzip stream", "after the end", NULL});
     /* two members, split inside the data: one file */
     char half[512];
     snprintf(half, sizeof half, "%s/half.gz", dir);
@@ -310,8 +300,9 @@ START_TEST(test_idx_sizes_bounded_by_the_file)
     clg_idx_destroy(idx);
 
     ck_assert_ptr_null(clg_idx_read(ctx, "/dev/zero"));
-    expect_error(ctx, CLG_STATUS_FORMAT,
-                 (const char *[]){"/dev/zero", "unsupported IDX element type 0x00", NULL});
+    test_expect_error_parts(
+        ctx, CLG_STATUS_FORMAT,
+        (const char *[]){"/dev/zero", "unsupported IDX element type 0x00", NULL});
     test_remove_temp_dir(dir);
     clg_context_destroy(ctx);
 }
@@ -319,13 +310,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("data/idx");
-    TCase *tc = tcase_create("idx");
-    tcase_add_test(tc, test_idx_round_trip);
-    tcase_add_test(tc, test_idx_dim_axes);
-    tcase_add_test(tc, test_idx_bad_files);
-    tcase_add_test(tc, test_idx_damaged_gzip);
-    tcase_add_test(tc, test_idx_sizes_bounded_by_the_file);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_idx_round_trip,
+                            test_idx_dim_axes,
+                            test_idx_bad_files,
+                            test_idx_damaged_gzip,
+                            test_idx_sizes_bounded_by_the_file,
+                            NULL};
+    return test_main("data/idx", "idx", 0, tests);
 }

@@ -312,17 +312,15 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("data/metrics");
-    TCase *tc = tcase_create("metrics");
-    tcase_add_test(tc, test_confusion_matrix_hand_case);
-    tcase_add_test(tc, test_confusion_matrix_out_of_range);
-    tcase_add_test(tc, test_confusion_matrix_empty_and_perfect);
-    tcase_add_test(tc, test_roc_curve_hand_case);
-    tcase_add_test(tc, test_roc_auc_extremes_and_full_tie);
-    tcase_add_test(tc, test_binary_counts_hand_case);
-    tcase_add_test(tc, test_threshold_for_fpr_hand_case);
-    tcase_add_test(tc, test_binary_metrics_bad_input);
-    tcase_add_test(tc, test_roc_against_sklearn);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_confusion_matrix_hand_case,
+                            test_confusion_matrix_out_of_range,
+                            test_confusion_matrix_empty_and_perfect,
+                            test_roc_curve_hand_case,
+                            test_roc_auc_extremes_and_full_tie,
+                            test_binary_counts_hand_case,
+                            test_threshold_for_fpr_hand_case,
+                            test_binary_metrics_bad_input,
+                            test_roc_against_sklearn,
+                            NULL};
+    return test_main("data/metrics", "metrics", 0, tests);
 }

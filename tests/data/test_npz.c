@@ -51,18 +51,6 @@ static const char *write_bytes(const char *name, const unsigned char *data, size
     return path;
 }
 
-/* The context holds `status` and a message holding every one of the
- * NULL-terminated parts; the error is cleared. */
-static void expect_error(clg_context *ctx, clg_status status, const char *const *parts)
-{
-    const char *msg = clg_context_error(ctx);
-    ck_assert_msg(clg_context_status(ctx) == status, "status %s, want %s (message: %s)",
-                  clg_status_name(clg_context_status(ctx)), clg_status_name(status), msg);
-    for (size_t i = 0; parts[i]; i++)
-        ck_assert_msg(strstr(msg, parts[i]) != NULL, "message \"%s\" lacks \"%s\"", msg, parts[i]);
-    clg_context_clear_error(ctx);
-}
-
 static clg_dataset *load(clg_context *ctx, const char *name)
 {
     char path[1024];
@@ -158,7 +146,7 @@ START_TEST(test_npz_refusals)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         clg_dataset *ds = load(ctx, cases[i].file);
         ck_assert_msg(ds == NULL, "%s was accepted", cases[i].file);
-        expect_error(ctx, CLG_STATUS_FORMAT, cases[i].parts);
+        test_expect_error_parts(ctx, CLG_STATUS_FORMAT, cases[i].parts);
     }
     clg_context_destroy(ctx);
 }
@@ -233,7 +221,7 @@ START_TEST(test_npz_damaged)
             zip[data + 70] ^= 0x10;
             ck_assert_ptr_null(ds);
             const char *want[] = {"flip.npz: array '", "damaged", NULL};
-            expect_error(ctx, CLG_STATUS_FORMAT, want);
+            test_expect_error_parts(ctx, CLG_STATUS_FORMAT, want);
         }
         free(zip);
     }
@@ -260,7 +248,7 @@ START_TEST(test_npz_damaged)
         clg_dataset *ds = clg_dataset_load_npz(ctx, write_bytes("edit.npz", zip, size));
         ck_assert_msg(ds == NULL, "edit %zu was accepted", i);
         const char *want[] = {"edit.npz: array 'x'", edits[i].part, NULL};
-        expect_error(ctx, CLG_STATUS_FORMAT, want);
+        test_expect_error_parts(ctx, CLG_STATUS_FORMAT, want);
     }
     /* The edit helper itself: an edit that changes nothing of meaning
      * (spaces of the padding) loads, so the refusals above are the
@@ -281,20 +269,20 @@ START_TEST(test_npz_damaged)
     ck_assert_ptr_null(
         clg_dataset_load_npz(ctx, write_bytes("zip64.npz", no_locator, sizeof no_locator)));
     const char *zip64[] = {"zip64.npz: damaged archive", "no zip64 locator", NULL};
-    expect_error(ctx, CLG_STATUS_FORMAT, zip64);
+    test_expect_error_parts(ctx, CLG_STATUS_FORMAT, zip64);
 
     /* Not a file to read from its end. */
     ck_assert_ptr_null(clg_dataset_load_npz(ctx, dir));
     const char *folder[] = {dir, "is a folder", NULL};
-    expect_error(ctx, CLG_STATUS_IO, folder);
+    test_expect_error_parts(ctx, CLG_STATUS_IO, folder);
     ck_assert_ptr_null(clg_dataset_load_npz(ctx, "/dev/zero"));
     const char *device[] = {"/dev/zero: not a regular file", NULL};
-    expect_error(ctx, CLG_STATUS_IO, device);
+    test_expect_error_parts(ctx, CLG_STATUS_IO, device);
     char missing[300];
     snprintf(missing, sizeof missing, "%s/missing.npz", dir);
     ck_assert_ptr_null(clg_dataset_load_npz(ctx, missing));
     const char *absent[] = {missing, "cannot open", NULL};
-    expect_error(ctx, CLG_STATUS_IO, absent);
+    test_expect_error_parts(ctx, CLG_STATUS_IO, absent);
 
     clg_context_destroy(ctx);
     test_remove_temp_dir(dir);
@@ -327,14 +315,12 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("data/npz");
-    TCase *tc = tcase_create("npz");
-    tcase_add_test(tc, test_npz_stored_and_deflated);
-    tcase_add_test(tc, test_npz_uint8_images);
-    tcase_add_test(tc, test_npz_extra_arrays);
-    tcase_add_test(tc, test_npz_refusals);
-    tcase_add_test(tc, test_npz_damaged);
-    tcase_add_test(tc, test_npz_agrees_with_csv);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_npz_stored_and_deflated,
+                            test_npz_uint8_images,
+                            test_npz_extra_arrays,
+                            test_npz_refusals,
+                            test_npz_damaged,
+                            test_npz_agrees_with_csv,
+                            NULL};
+    return test_main("data/npz", "npz", 0, tests);
 }

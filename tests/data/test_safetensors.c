@@ -76,18 +76,6 @@ static uint32_t bits(float x)
     return u;
 }
 
-/* Asserts the context holds `status` and a message containing every one of
- * the NULL-terminated substrings, then clears it. */
-static void expect_error(clg_context *ctx, clg_status status, const char *const *parts)
-{
-    const char *msg = clg_context_error(ctx);
-    ck_assert_msg(clg_context_status(ctx) == status, "status %s, want %s (message: %s)",
-                  clg_status_name(clg_context_status(ctx)), clg_status_name(status), msg);
-    for (size_t i = 0; parts[i]; i++)
-        ck_assert_msg(strstr(msg, parts[i]) != NULL, "message \"%s\" lacks \"%s\"", msg, parts[i]);
-    clg_context_clear_error(ctx);
-}
-
 /* A parameter list of persistent tensors with deterministic values; the
  * tensors are returned in `tensors` (destroy them). */
 static clg_params *make_params(clg_context *ctx, size_t n, const char *const *names,
@@ -273,7 +261,7 @@ START_TEST(test_safetensors_reads_pytorch_file)
 
     ck_assert(!clg_safetensors_get(st, "absent", NULL, NULL, NULL, NULL));
     ck_assert_ptr_null(clg_safetensors_tensor(st, ctx, "absent"));
-    expect_error(ctx, CLG_STATUS_MISMATCH, (const char *[]){"\"absent\"", NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_MISMATCH, (const char *[]){"\"absent\"", NULL});
 
     clg_safetensors_destroy(st);
     clg_context_destroy(ctx);
@@ -417,8 +405,8 @@ START_TEST(test_safetensors_bad_inputs)
         else
             write_bytes(path, cases[i].raw, cases[i].raw_len);
         ck_assert_msg(clg_safetensors_read(ctx, path) == NULL, "%s was accepted", cases[i].file);
-        expect_error(ctx, cases[i].status,
-                     (const char *[]){path, cases[i].part1, cases[i].part2, NULL});
+        test_expect_error_parts(ctx, cases[i].status,
+                                (const char *[]){path, cases[i].part1, cases[i].part2, NULL});
     }
     /* The well-formed entry itself is fine, so the cases above fail for
      * their own fault. */
@@ -431,7 +419,7 @@ START_TEST(test_safetensors_bad_inputs)
 
     snprintf(path, sizeof path, "%s/absent.safetensors", dir);
     ck_assert_ptr_null(clg_safetensors_read(ctx, path));
-    expect_error(ctx, CLG_STATUS_IO, (const char *[]){path, "cannot open", NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_IO, (const char *[]){path, "cannot open", NULL});
 
     test_remove_temp_dir(dir);
     clg_context_destroy(ctx);
@@ -457,7 +445,7 @@ START_TEST(test_checkpoint_mismatch)
     clg_params *missing = make_params(ctx, 2, renamed, ranks, shapes, 50, other);
     float *before = test_download(other[0]);
     ck_assert_int_eq(clg_checkpoint_load(ctx, missing, path), CLG_STATUS_MISMATCH);
-    expect_error(
+    test_expect_error_parts(
         ctx, CLG_STATUS_MISMATCH,
         (const char *[]){path, "no tensor \"c\"", "shape [4]", "it holds \"a\" and \"b\"", NULL});
     /* "a" matched, but nothing is loaded unless everything matches */
@@ -470,9 +458,9 @@ START_TEST(test_checkpoint_mismatch)
     const int64_t transposed[][4] = {{3, 2}, {4}};
     clg_params *wrong = make_params(ctx, 2, names, ranks, transposed, 60, other);
     ck_assert_int_eq(clg_checkpoint_load(ctx, wrong, path), CLG_STATUS_MISMATCH);
-    expect_error(ctx, CLG_STATUS_MISMATCH,
-                 (const char *[]){path, "\"a\"", "[2, 3] F32 in the checkpoint",
-                                  "[3, 2] F32 in the model", NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_MISMATCH,
+                            (const char *[]){path, "\"a\"", "[2, 3] F32 in the checkpoint",
+                                             "[3, 2] F32 in the model", NULL});
     destroy_params(wrong, other);
 
     /* A file of many tensors: the first eight named, the rest counted. */
@@ -497,7 +485,7 @@ START_TEST(test_checkpoint_mismatch)
     clg_params *wants = make_params(ctx, 1, absent, ranks + 1, shapes + 1, 80, other);
     ck_assert_int_eq(clg_checkpoint_load(ctx, wants, many_path), CLG_STATUS_MISMATCH);
     destroy_params(wants, other);
-    expect_error(
+    test_expect_error_parts(
         ctx, CLG_STATUS_MISMATCH,
         (const char *[]){"it holds \"layer0.w\", \"layer1.w\"", "\"layer7.w\" and 4 more", NULL});
     ck_assert_ptr_null(strstr(clg_context_error(ctx), "layer8.w"));
@@ -523,7 +511,7 @@ START_TEST(test_checkpoint_unwritable)
 
     const char *nowhere = "/nonexistent/dir/x.safetensors";
     ck_assert_int_eq(clg_checkpoint_save(ctx, ps, nowhere, NULL, NULL, 0), CLG_STATUS_IO);
-    expect_error(ctx, CLG_STATUS_IO, (const char *[]){nowhere, "cannot write", NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_IO, (const char *[]){nowhere, "cannot write", NULL});
     ck_assert_int_ne(access("/nonexistent/dir", F_OK), 0);
 
     /* A folder in the way: the temporary file is written beside it and the
@@ -533,7 +521,7 @@ START_TEST(test_checkpoint_unwritable)
     snprintf(path, sizeof path, "%s/taken", dir);
     ck_assert_int_eq(mkdir(path, 0700), 0);
     ck_assert_int_eq(clg_checkpoint_save(ctx, ps, path, NULL, NULL, 0), CLG_STATUS_IO);
-    expect_error(ctx, CLG_STATUS_IO, (const char *[]){path, "cannot write", NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_IO, (const char *[]){path, "cannot write", NULL});
     ck_assert_str_eq(list_dir(dir, listing, sizeof listing), "taken");
 
     destroy_params(ps, t);
@@ -572,7 +560,7 @@ START_TEST(test_checkpoint_failed_save_keeps_old_file)
     signal(SIGXFSZ, saved_handler);
 
     ck_assert_int_eq(status, CLG_STATUS_IO);
-    expect_error(ctx, CLG_STATUS_IO, (const char *[]){path, "cannot write", NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_IO, (const char *[]){path, "cannot write", NULL});
     ck_assert_str_eq(list_dir(dir, listing, sizeof listing), "ckpt.safetensors");
     size_t new_size;
     unsigned char *new_bytes = slurp(path, &new_size);
@@ -623,20 +611,22 @@ START_TEST(test_safetensors_layout_and_bounds)
         snprintf(path, sizeof path, "%s/%s.safetensors", dir, cases[i].file);
         write_safetensors(path, cases[i].header, cases[i].data_bytes);
         ck_assert_msg(clg_safetensors_read(ctx, path) == NULL, "%s was accepted", cases[i].file);
-        expect_error(ctx, CLG_STATUS_FORMAT,
-                     (const char *[]){path, cases[i].part1, cases[i].part2, NULL});
+        test_expect_error_parts(ctx, CLG_STATUS_FORMAT,
+                                (const char *[]){path, cases[i].part1, cases[i].part2, NULL});
     }
     /* A header claiming 64 MiB in a 20-byte file: refused by length. */
     snprintf(path, sizeof path, "%s/long_header.safetensors", dir);
     write_bytes(path, "\0\0\0\x04\0\0\0\0{}          ", 20);
     ck_assert_ptr_null(clg_safetensors_read(ctx, path));
-    expect_error(ctx, CLG_STATUS_FORMAT, (const char *[]){path, "header length 67108864", NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_FORMAT,
+                            (const char *[]){path, "header length 67108864", NULL});
     /* Endless and special files. */
     ck_assert_ptr_null(clg_safetensors_read(ctx, "/dev/zero"));
-    expect_error(ctx, CLG_STATUS_FORMAT,
-                 (const char *[]){"/dev/zero", "not a safetensors file", "header length 0", NULL});
+    test_expect_error_parts(
+        ctx, CLG_STATUS_FORMAT,
+        (const char *[]){"/dev/zero", "not a safetensors file", "header length 0", NULL});
     ck_assert_ptr_null(clg_safetensors_read(ctx, dir));
-    expect_error(ctx, CLG_STATUS_IO, (const char *[]){dir, "is a folder", NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_IO, (const char *[]){dir, "is a folder", NULL});
     /* Non-finite values are counted, per tensor. */
     snprintf(path, sizeof path, "%s/nan.safetensors", dir);
     const char *header = "{\"x\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]},"
@@ -678,7 +668,7 @@ START_TEST(test_checkpoint_save_destination)
     snprintf(path, sizeof path, "%s/pipe", dir);
     ck_assert_int_eq(mkfifo(path, 0600), 0);
     ck_assert_int_eq(clg_checkpoint_save(ctx, ps, path, NULL, NULL, 0), CLG_STATUS_IO);
-    expect_error(ctx, CLG_STATUS_IO, (const char *[]){path, "not a regular file", NULL});
+    test_expect_error_parts(ctx, CLG_STATUS_IO, (const char *[]){path, "not a regular file", NULL});
     struct stat st;
     ck_assert_int_eq(stat(path, &st), 0);
     ck_assert(S_ISFIFO(st.st_mode));
@@ -716,17 +706,15 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("data/safetensors");
-    TCase *tc = tcase_create("safetensors");
-    tcase_add_test(tc, test_checkpoint_round_trip);
-    tcase_add_test(tc, test_safetensors_reads_pytorch_file);
-    tcase_add_test(tc, test_safetensors_converts_pytorch_dtypes);
-    tcase_add_test(tc, test_safetensors_bad_inputs);
-    tcase_add_test(tc, test_safetensors_layout_and_bounds);
-    tcase_add_test(tc, test_checkpoint_save_destination);
-    tcase_add_test(tc, test_checkpoint_mismatch);
-    tcase_add_test(tc, test_checkpoint_unwritable);
-    tcase_add_test(tc, test_checkpoint_failed_save_keeps_old_file);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_checkpoint_round_trip,
+                            test_safetensors_reads_pytorch_file,
+                            test_safetensors_converts_pytorch_dtypes,
+                            test_safetensors_bad_inputs,
+                            test_safetensors_layout_and_bounds,
+                            test_checkpoint_save_destination,
+                            test_checkpoint_mismatch,
+                            test_checkpoint_unwritable,
+                            test_checkpoint_failed_save_keeps_old_file,
+                            NULL};
+    return test_main("data/safetensors", "safetensors", 0, tests);
 }

@@ -27,9 +27,6 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("data/scale");
-    TCase *tc = tcase_create("scale");
-    tcase_add_test(tc, test_minmax_hand_case);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_minmax_hand_case, NULL};
+    return test_main("data/scale", "scale", 0, tests);
 }

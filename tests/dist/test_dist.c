@@ -425,18 +425,17 @@ END_TEST
 
 static Suite *dist_suite(void)
 {
+    const TTest *tests[] = {test_dist_mlp_matches_one_process,
+                            test_dist_lenet5_matches_one_process,
+                            test_dist_uneven_batches,
+                            test_dist_autoencoder_matches_one_process,
+                            test_dist_autoencoder_uneven_batches,
+                            test_dist_check_finds_drift,
+                            test_dist_create_refuses_different_models,
+                            test_dist_backward_twice_without_wait_is_an_error,
+                            NULL};
     Suite *s = suite_create("dist");
-    TCase *tc = tcase_create("dist");
-    tcase_set_timeout(tc, 900);
-    tcase_add_test(tc, test_dist_mlp_matches_one_process);
-    tcase_add_test(tc, test_dist_lenet5_matches_one_process);
-    tcase_add_test(tc, test_dist_uneven_batches);
-    tcase_add_test(tc, test_dist_autoencoder_matches_one_process);
-    tcase_add_test(tc, test_dist_autoencoder_uneven_batches);
-    tcase_add_test(tc, test_dist_check_finds_drift);
-    tcase_add_test(tc, test_dist_create_refuses_different_models);
-    tcase_add_test(tc, test_dist_backward_twice_without_wait_is_an_error);
-    suite_add_tcase(s, tc);
+    suite_add_tcase(s, test_case("dist", 900, tests));
     return s;
 }
 

@@ -204,13 +204,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("engine/params");
-    TCase *tc = tcase_create("params");
-    tcase_add_test(tc, test_params_add_find);
-    tcase_add_test(tc, test_params_duplicate_name);
-    tcase_add_test(tc, test_params_extend_prefix);
-    tcase_add_test(tc, test_params_zero_grad);
-    tcase_add_test(tc, test_params_buffers);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_params_add_find,      test_params_duplicate_name,
+                            test_params_extend_prefix, test_params_zero_grad,
+                            test_params_buffers,       NULL};
+    return test_main("engine/params", "params", 0, tests);
 }

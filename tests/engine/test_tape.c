@@ -154,13 +154,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("engine/tape");
-    TCase *tc = tcase_create("tape");
-    tcase_add_test(tc, test_backward_accumulates_until_zero_grad);
-    tcase_add_test(tc, test_backward_reaches_inputs);
-    tcase_add_test(tc, test_no_grad_records_nothing);
-    tcase_add_test(tc, test_backward_misuse);
-    tcase_add_test(tc, test_record_state_from_arena);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_backward_accumulates_until_zero_grad,
+                            test_backward_reaches_inputs,
+                            test_no_grad_records_nothing,
+                            test_backward_misuse,
+                            test_record_state_from_arena,
+                            NULL};
+    return test_main("engine/tape", "tape", 0, tests);
 }

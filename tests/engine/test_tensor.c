@@ -139,13 +139,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("engine/tensor");
-    TCase *tc = tcase_create("tensor");
-    tcase_add_test(tc, test_tensor_create_is_zero_and_round_trips);
-    tcase_add_test(tc, test_tensor_int32_and_scalars);
-    tcase_add_test(tc, test_tensor_step_tensors_and_copies);
-    tcase_add_test(tc, test_tensor_bad_input);
-    tcase_add_test(tc, test_tensor_shape_overflow);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_tensor_create_is_zero_and_round_trips,
+                            test_tensor_int32_and_scalars,
+                            test_tensor_step_tensors_and_copies,
+                            test_tensor_bad_input,
+                            test_tensor_shape_overflow,
+                            NULL};
+    return test_main("engine/tensor", "tensor", 0, tests);
 }

@@ -202,13 +202,10 @@ START_TEST(test_autoencoder_epoch_performance_contract)
         clg_counters_get(ctx, &before);
         double loss = -1;
         ck_assert_int_eq(lecture_autoencoder_train_epoch(t, &loss), CLG_STATUS_OK);
-        clg_counters_get(ctx, &after);
+        char what[32];
+        snprintf(what, sizeof what, "noise %d: a steady epoch", noise);
+        test_expect_steady(ctx, &before, &after, 1, what);
         ck_assert(loss > 0 && isfinite(loss));
-        ck_assert_msg(after.device_allocations == before.device_allocations,
-                      "noise %d: %llu device allocations in a steady epoch", noise,
-                      (unsigned long long)(after.device_allocations - before.device_allocations));
-        ck_assert_int_eq(after.program_builds, before.program_builds);
-        ck_assert_int_eq(after.host_syncs - before.host_syncs, 1);
         lecture_autoencoder_trainer_destroy(t);
     }
     clg_model_destroy(m);
@@ -271,15 +268,12 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("lecture/autoencoder");
-    TCase *tc = tcase_create("autoencoder");
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, test_autoencoder_trains_on_normal_rows_only);
-    tcase_add_test(tc, test_autoencoder_fraud_auc_plain);
-    tcase_add_test(tc, test_autoencoder_fraud_auc_gaussian);
-    tcase_add_test(tc, test_autoencoder_fraud_auc_mask);
-    tcase_add_test(tc, test_autoencoder_epoch_performance_contract);
-    tcase_add_test(tc, test_autoencoder_noise_reaches_the_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_autoencoder_trains_on_normal_rows_only,
+                            test_autoencoder_fraud_auc_plain,
+                            test_autoencoder_fraud_auc_gaussian,
+                            test_autoencoder_fraud_auc_mask,
+                            test_autoencoder_epoch_performance_contract,
+                            test_autoencoder_noise_reaches_the_input,
+                            NULL};
+    return test_main("lecture/autoencoder", "autoencoder", 600, tests);
 }

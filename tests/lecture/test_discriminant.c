@@ -146,10 +146,6 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("lecture/discriminant");
-    TCase *tc = tcase_create("discriminant");
-    tcase_add_test(tc, test_discriminant_matches_sklearn);
-    tcase_add_test(tc, test_discriminant_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_discriminant_matches_sklearn, test_discriminant_bad_input, NULL};
+    return test_main("lecture/discriminant", "discriminant", 0, tests);
 }

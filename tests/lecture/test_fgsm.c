@@ -120,17 +120,6 @@ START_TEST(test_fgsm_adversarial_images)
 }
 END_TEST
 
-static void expect_error(clg_context *ctx, clg_status got, clg_status want, const char *a,
-                         const char *b)
-{
-    ck_assert_int_eq(got, want);
-    ck_assert_int_eq(clg_context_status(ctx), want);
-    const char *message = clg_context_error(ctx);
-    ck_assert_msg(strstr(message, a) && strstr(message, b), "expected %s and %s in: %s", a, b,
-                  message);
-    clg_context_clear_error(ctx);
-}
-
 START_TEST(test_fgsm_bad_input)
 {
     clg_context *ctx = test_context();
@@ -138,39 +127,39 @@ START_TEST(test_fgsm_bad_input)
     clg_model *model = clg_zoo_lenet5_create(ctx, NULL, NULL, 1);
     ck_assert_msg(model != NULL, "%s", clg_context_error(ctx));
     double clean, adv[2];
-    expect_error(
+    test_expect_status(
         ctx,
         lecture_fgsm_evaluate(model, test, 10, 10, (const float[]){0.1f, -0.05f}, 2, &clean, adv),
         CLG_STATUS_INVALID_ARGUMENT, "lecture_fgsm_evaluate", "eps -0.05");
-    expect_error(ctx,
-                 lecture_fgsm_evaluate(model, test, 10, 10, (const float[]){NAN}, 1, &clean, adv),
-                 CLG_STATUS_INVALID_ARGUMENT, "lecture_fgsm_evaluate", "eps nan");
-    expect_error(ctx,
-                 lecture_fgsm_evaluate(model, test, 10, 10, (const float[]){1.5f}, 1, &clean, adv),
-                 CLG_STATUS_INVALID_ARGUMENT, "eps 1.5", "[0, 1]");
-    expect_error(ctx, lecture_fgsm_evaluate(model, test, 10, 10, NULL, 0, &clean, adv),
-                 CLG_STATUS_INVALID_ARGUMENT, "lecture_fgsm_evaluate", "0 eps values");
+    test_expect_status(
+        ctx, lecture_fgsm_evaluate(model, test, 10, 10, (const float[]){NAN}, 1, &clean, adv),
+        CLG_STATUS_INVALID_ARGUMENT, "lecture_fgsm_evaluate", "eps nan");
+    test_expect_status(
+        ctx, lecture_fgsm_evaluate(model, test, 10, 10, (const float[]){1.5f}, 1, &clean, adv),
+        CLG_STATUS_INVALID_ARGUMENT, "eps 1.5", "[0, 1]");
+    test_expect_status(ctx, lecture_fgsm_evaluate(model, test, 10, 10, NULL, 0, &clean, adv),
+                       CLG_STATUS_INVALID_ARGUMENT, "lecture_fgsm_evaluate", "0 eps values");
     int32_t p[4];
-    expect_error(ctx,
-                 lecture_fgsm_batch(model, clg_dataset_images(test), clg_dataset_labels(test), 0,
-                                    (const float[]){0.1f}, 1, p, p, NULL),
-                 CLG_STATUS_INVALID_ARGUMENT, "lecture_fgsm_batch", "0 images");
+    test_expect_status(ctx,
+                       lecture_fgsm_batch(model, clg_dataset_images(test), clg_dataset_labels(test),
+                                          0, (const float[]){0.1f}, 1, p, p, NULL),
+                       CLG_STATUS_INVALID_ARGUMENT, "lecture_fgsm_batch", "0 images");
     clg_model_destroy(model);
 
     /* models that are not classifiers of the data set's 784 pixels into its
      * 10 classes, as a checkpoint of another model would give */
     clg_model *wide = clg_zoo_logreg_create(ctx, 100, CLASSES, 1);
     ck_assert_msg(wide != NULL, "%s", clg_context_error(ctx));
-    expect_error(ctx,
-                 lecture_fgsm_evaluate(wide, test, 10, 10, (const float[]){0.1f}, 1, &clean, adv),
-                 CLG_STATUS_SHAPE, "lecture_fgsm_evaluate: the logreg 100-10 maps 100 inputs",
-                 "784 features and 10 classes");
+    test_expect_status(
+        ctx, lecture_fgsm_evaluate(wide, test, 10, 10, (const float[]){0.1f}, 1, &clean, adv),
+        CLG_STATUS_SHAPE, "lecture_fgsm_evaluate: the logreg 100-10 maps 100 inputs",
+        "784 features and 10 classes");
     clg_model_destroy(wide);
     clg_model *five = clg_zoo_mlp_create(ctx, PIXELS, (const int64_t[]){16}, 1, 5, 1);
     ck_assert_msg(five != NULL, "%s", clg_context_error(ctx));
-    expect_error(ctx,
-                 lecture_fgsm_evaluate(five, test, 10, 10, (const float[]){0.1f}, 1, &clean, adv),
-                 CLG_STATUS_SHAPE, "784-16-5 maps 784 inputs to 5 outputs", "10 classes");
+    test_expect_status(
+        ctx, lecture_fgsm_evaluate(five, test, 10, 10, (const float[]){0.1f}, 1, &clean, adv),
+        CLG_STATUS_SHAPE, "784-16-5 maps 784 inputs to 5 outputs", "10 classes");
     clg_model_destroy(five);
     clg_dataset_destroy(test);
     clg_context_destroy(ctx);
@@ -179,11 +168,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("lecture/fgsm");
-    TCase *tc = tcase_create("fgsm");
-    tcase_add_test(tc, test_fgsm_bad_input);
-    tcase_add_test(tc, test_fgsm_adversarial_images);
-    tcase_add_test(tc, test_fgsm_accuracy_falls_with_eps);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_fgsm_bad_input, test_fgsm_adversarial_images,
+                            test_fgsm_accuracy_falls_with_eps, NULL};
+    return test_main("lecture/fgsm", "fgsm", 0, tests);
 }

@@ -19,20 +19,6 @@
 #define NOISE 8
 #define PIXELS 784
 
-static void load(const clg_safetensors *st, const char *prefix, const clg_params *params)
-{
-    for (size_t i = 0; i < clg_params_count(params); i++) {
-        clg_tensor *t = clg_params_tensor(params, i);
-        char name[128];
-        snprintf(name, sizeof name, "%s%s", prefix, clg_params_name(params, i));
-        int64_t shape[CLG_MAX_RANK];
-        for (int d = 0; d < clg_tensor_rank(t); d++)
-            shape[d] = clg_tensor_dim(t, d);
-        const void *data = test_fixture_get(st, "gan_steps", name, clg_tensor_rank(t), shape);
-        ck_assert_int_eq(clg_tensor_upload(t, data, (size_t)clg_tensor_numel(t)), CLG_STATUS_OK);
-    }
-}
-
 /* The fixture's GAN of `arch` ("mlp": hidden 16; "dcgan": 4 channels). */
 static clg_gan *fixture_gan(clg_context *ctx, const clg_safetensors *st, clg_gan_arch arch)
 {
@@ -41,9 +27,9 @@ static clg_gan *fixture_gan(clg_context *ctx, const clg_safetensors *st, clg_gan
     ck_assert_msg(gan != NULL, "%s", clg_context_error(ctx));
     char prefix[32];
     snprintf(prefix, sizeof prefix, "%s.g.", name);
-    load(st, prefix, clg_gan_generator_params(gan));
+    test_fixture_load(st, "gan_steps", prefix, clg_gan_generator_params(gan));
     snprintf(prefix, sizeof prefix, "%s.d.", name);
-    load(st, prefix, clg_gan_discriminator_params(gan));
+    test_fixture_load(st, "gan_steps", prefix, clg_gan_discriminator_params(gan));
     return gan;
 }
 
@@ -56,6 +42,30 @@ static clg_optim *adam(clg_context *ctx, const clg_params *params)
     clg_optim *opt = clg_optim_create(ctx, params, &o);
     ck_assert_msg(opt != NULL, "%s", clg_context_error(ctx));
     return opt;
+}
+
+/* A GAN with an Adam optimizer for each player and the lecture's trainer;
+ * rig_destroy destroys the GAN too. */
+typedef struct gan_rig {
+    clg_gan *gan;
+    clg_optim *d_opt, *g_opt;
+    lecture_gan_trainer *trainer;
+} gan_rig;
+
+static gan_rig rig_create(clg_context *ctx, clg_gan *gan)
+{
+    gan_rig r = {gan, adam(ctx, clg_gan_discriminator_params(gan)),
+                 adam(ctx, clg_gan_generator_params(gan)), lecture_gan_trainer_create(gan)};
+    ck_assert_msg(r.trainer != NULL, "%s", clg_context_error(ctx));
+    return r;
+}
+
+static void rig_destroy(gan_rig *r)
+{
+    lecture_gan_trainer_destroy(r->trainer);
+    clg_optim_destroy(r->d_opt);
+    clg_optim_destroy(r->g_opt);
+    clg_gan_destroy(r->gan);
 }
 
 static void check_steps(clg_context *ctx, const clg_safetensors *st, clg_gan_arch arch,
@@ -72,19 +82,16 @@ static void check_steps(clg_context *ctx, const clg_safetensors *st, clg_gan_arc
     const float *want_d = test_fixture_get(st, "gan_steps", key, 1, (int64_t[]){STEPS});
     snprintf(key, sizeof key, "%s.g_loss", name);
     const float *want_g = test_fixture_get(st, "gan_steps", key, 1, (int64_t[]){STEPS});
-    clg_gan *gan = fixture_gan(ctx, st, arch);
-    clg_optim *d_opt = adam(ctx, clg_gan_discriminator_params(gan));
-    clg_optim *g_opt = adam(ctx, clg_gan_generator_params(gan));
-    lecture_gan_trainer *trainer = lecture_gan_trainer_create(gan);
-    ck_assert_msg(trainer != NULL, "%s", clg_context_error(ctx));
+    gan_rig r = rig_create(ctx, fixture_gan(ctx, st, arch));
     float d[STEPS], g[STEPS];
     for (int s = 0; s < STEPS; s++) {
-        ck_assert_msg(lecture_gan_train_discriminator(trainer, d_opt, x + s * BATCH * PIXELS, BATCH,
-                                                      z_d + s * BATCH * NOISE,
+        ck_assert_msg(lecture_gan_train_discriminator(r.trainer, r.d_opt, x + s * BATCH * PIXELS,
+                                                      BATCH, z_d + s * BATCH * NOISE,
                                                       &d[s]) == CLG_STATUS_OK,
                       "%s", clg_context_error(ctx));
-        ck_assert_msg(lecture_gan_train_generator(trainer, g_opt, BATCH, z_g + s * BATCH * NOISE,
-                                                  loss, &g[s]) == CLG_STATUS_OK,
+        ck_assert_msg(lecture_gan_train_generator(r.trainer, r.g_opt, BATCH,
+                                                  z_g + s * BATCH * NOISE, loss,
+                                                  &g[s]) == CLG_STATUS_OK,
                       "%s", clg_context_error(ctx));
     }
     double worst = 0;
@@ -104,17 +111,14 @@ static void check_steps(clg_context *ctx, const clg_safetensors *st, clg_gan_arc
         d_sum += d[s];
         g_sum += g[s];
     }
-    ck_assert_int_eq(lecture_gan_mean_losses(trainer, &d_mean, &g_mean), CLG_STATUS_OK);
+    ck_assert_int_eq(lecture_gan_mean_losses(r.trainer, &d_mean, &g_mean), CLG_STATUS_OK);
     ck_assert_msg(fabsf(d_mean - d_sum / STEPS) <= 1e-6f * fabsf(d_sum) &&
                       fabsf(g_mean - g_sum / STEPS) <= 1e-6f * fabsf(g_sum),
                   "mean losses %g %g, want %g %g", (double)d_mean, (double)g_mean,
                   (double)(d_sum / STEPS), (double)(g_sum / STEPS));
-    ck_assert_int_eq(lecture_gan_mean_losses(trainer, &d_mean, NULL), CLG_STATUS_OK);
+    ck_assert_int_eq(lecture_gan_mean_losses(r.trainer, &d_mean, NULL), CLG_STATUS_OK);
     ck_assert(isnan(d_mean)); /* no steps since the last read */
-    lecture_gan_trainer_destroy(trainer);
-    clg_optim_destroy(d_opt);
-    clg_optim_destroy(g_opt);
-    clg_gan_destroy(gan);
+    rig_destroy(&r);
 }
 
 START_TEST(test_gan_first_steps_match_pytorch)
@@ -139,22 +143,19 @@ static void check_game(clg_context *ctx, const clg_safetensors *st, clg_gan_arch
     const float *z =
         test_fixture_get(st, "gan_steps", arch == CLG_GAN_MLP ? "mlp.z_d" : "dcgan.z_d", 3,
                          (int64_t[]){STEPS, BATCH, NOISE});
-    clg_gan *gan = fixture_gan(ctx, st, arch);
-    clg_optim *d_opt = adam(ctx, clg_gan_discriminator_params(gan));
-    clg_optim *g_opt = adam(ctx, clg_gan_generator_params(gan));
-    lecture_gan_trainer *trainer = lecture_gan_trainer_create(gan);
+    gan_rig r = rig_create(ctx, fixture_gan(ctx, st, arch));
     float d0, g0, d1, g1, d2, g2;
-    ck_assert_int_eq(clg_gan_losses(gan, x, BATCH, z, loss, &d0, &g0), CLG_STATUS_OK);
+    ck_assert_int_eq(clg_gan_losses(r.gan, x, BATCH, z, loss, &d0, &g0), CLG_STATUS_OK);
     ck_assert_msg(fabs(d0 - log(4.0)) < 0.1, "d_loss at the start %g, not near log 4", (double)d0);
     for (int round = 0; round < 3; round++) {
-        ck_assert_int_eq(lecture_gan_train_discriminator(trainer, d_opt, x, BATCH, z, NULL), 0);
-        ck_assert_int_eq(clg_gan_losses(gan, x, BATCH, z, loss, &d1, &g1), CLG_STATUS_OK);
+        ck_assert_int_eq(lecture_gan_train_discriminator(r.trainer, r.d_opt, x, BATCH, z, NULL), 0);
+        ck_assert_int_eq(clg_gan_losses(r.gan, x, BATCH, z, loss, &d1, &g1), CLG_STATUS_OK);
         ck_assert_msg(d1 < d0, "round %d: D's step moved d_loss %g -> %g", round, (double)d0,
                       (double)d1);
         ck_assert_msg(g1 > g0, "round %d: D's step moved g_loss %g -> %g", round, (double)g0,
                       (double)g1);
-        ck_assert_int_eq(lecture_gan_train_generator(trainer, g_opt, BATCH, z, loss, NULL), 0);
-        ck_assert_int_eq(clg_gan_losses(gan, x, BATCH, z, loss, &d2, &g2), CLG_STATUS_OK);
+        ck_assert_int_eq(lecture_gan_train_generator(r.trainer, r.g_opt, BATCH, z, loss, NULL), 0);
+        ck_assert_int_eq(clg_gan_losses(r.gan, x, BATCH, z, loss, &d2, &g2), CLG_STATUS_OK);
         ck_assert_msg(g2 < g1, "round %d: G's step moved g_loss %g -> %g", round, (double)g1,
                       (double)g2);
         ck_assert_msg(d2 > d1, "round %d: G's step moved d_loss %g -> %g", round, (double)d1,
@@ -164,10 +165,7 @@ static void check_game(clg_context *ctx, const clg_safetensors *st, clg_gan_arch
         d0 = d2;
         g0 = g2;
     }
-    lecture_gan_trainer_destroy(trainer);
-    clg_optim_destroy(d_opt);
-    clg_optim_destroy(g_opt);
-    clg_gan_destroy(gan);
+    rig_destroy(&r);
 }
 
 START_TEST(test_gan_losses_move_as_the_game_says)
@@ -189,30 +187,21 @@ START_TEST(test_gan_steady_state)
     for (int arch = CLG_GAN_MLP; arch <= CLG_GAN_DCGAN; arch++) {
         clg_gan *gan = clg_gan_create(ctx, (clg_gan_arch)arch, NOISE, 4, 1);
         ck_assert_msg(gan != NULL, "%s", clg_context_error(ctx));
-        clg_optim *d_opt = adam(ctx, clg_gan_discriminator_params(gan));
-        clg_optim *g_opt = adam(ctx, clg_gan_generator_params(gan));
-        lecture_gan_trainer *trainer = lecture_gan_trainer_create(gan);
-        ck_assert_msg(trainer != NULL, "%s", clg_context_error(ctx));
+        gan_rig r = rig_create(ctx, gan);
         float *real = calloc(BATCH * PIXELS, sizeof *real);
         clg_counters before = {0}, after;
         for (int round = 0; round < 3; round++) {
             if (round == 2)
                 clg_counters_get(ctx, &before);
             ck_assert_int_eq(
-                lecture_gan_train_discriminator(trainer, d_opt, real, BATCH, NULL, NULL), 0);
-            ck_assert_int_eq(lecture_gan_train_generator(trainer, g_opt, BATCH, NULL,
+                lecture_gan_train_discriminator(r.trainer, r.d_opt, real, BATCH, NULL, NULL), 0);
+            ck_assert_int_eq(lecture_gan_train_generator(r.trainer, r.g_opt, BATCH, NULL,
                                                          CLG_GAN_NONSATURATING, NULL),
                              0);
         }
-        clg_counters_get(ctx, &after);
-        ck_assert_uint_eq(after.device_allocations, before.device_allocations);
-        ck_assert_uint_eq(after.program_builds, before.program_builds);
-        ck_assert_uint_eq(after.host_syncs, before.host_syncs);
+        test_expect_steady(ctx, &before, &after, 0, "steady GAN steps");
         free(real);
-        lecture_gan_trainer_destroy(trainer);
-        clg_optim_destroy(d_opt);
-        clg_optim_destroy(g_opt);
-        clg_gan_destroy(gan);
+        rig_destroy(&r);
     }
     clg_context_destroy(ctx);
 }
@@ -248,12 +237,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("lecture/gan");
-    TCase *tc = tcase_create("gan");
-    tcase_add_test(tc, test_gan_first_steps_match_pytorch);
-    tcase_add_test(tc, test_gan_losses_move_as_the_game_says);
-    tcase_add_test(tc, test_gan_steady_state);
-    tcase_add_test(tc, test_gan_training_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_gan_first_steps_match_pytorch,
+                            test_gan_losses_move_as_the_game_says, test_gan_steady_state,
+                            test_gan_training_bad_input, NULL};
+    return test_main("lecture/gan", "gan", 0, tests);
 }

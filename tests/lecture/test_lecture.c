@@ -164,10 +164,6 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("lecture/lecture");
-    TCase *tc = tcase_create("lecture");
-    tcase_add_test(tc, test_lecture_printed_precision);
-    tcase_add_test(tc, test_lecture_backprop_example);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_lecture_printed_precision, test_lecture_backprop_example, NULL};
+    return test_main("lecture/lecture", "lecture", 0, tests);
 }

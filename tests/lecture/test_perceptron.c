@@ -132,45 +132,36 @@ START_TEST(test_perceptron_stops_at_limit_when_not_separable)
 }
 END_TEST
 
-static void expect_error(clg_context *ctx, clg_status got, const char *part1, const char *part2)
-{
-    ck_assert_int_eq(got, CLG_STATUS_INVALID_ARGUMENT);
-    const char *message = clg_context_error(ctx);
-    ck_assert_msg(strstr(message, part1) && strstr(message, part2), "message: %s", message);
-    clg_context_clear_error(ctx);
-}
-
 START_TEST(test_perceptron_bad_input)
 {
     clg_context *ctx = test_context();
     const float x[] = {0, 0, 1, 1, 0, 1};
     float w[3];
     lecture_perceptron_result r;
-    expect_error(ctx,
-                 lecture_perceptron_train(ctx, x, (const int32_t[]){1, 0, -1}, 3, 2, 1, 10, w, &r),
-                 "lecture_perceptron_train: target 1 is 0", "+1 and -1");
-    expect_error(ctx,
-                 lecture_perceptron_train(ctx, x, (const int32_t[]){1, 1, -1}, 3, 2, 0, 10, w, &r),
-                 "eta 0", "eta > 0");
-    expect_error(ctx,
-                 lecture_perceptron_train(ctx, x, (const int32_t[]){1, 1, -1}, 3, 2, 1, 0, w, &r),
-                 "max_epochs 0", "at least one epoch");
-    expect_error(ctx, lecture_perceptron_train(ctx, x, (const int32_t[]){1}, 0, 2, 1, 10, w, &r),
-                 "0 samples", "at least one");
+    test_expect_status(
+        ctx, lecture_perceptron_train(ctx, x, (const int32_t[]){1, 0, -1}, 3, 2, 1, 10, w, &r),
+        CLG_STATUS_INVALID_ARGUMENT, "lecture_perceptron_train: target 1 is 0", "+1 and -1");
+    test_expect_status(
+        ctx, lecture_perceptron_train(ctx, x, (const int32_t[]){1, 1, -1}, 3, 2, 0, 10, w, &r),
+        CLG_STATUS_INVALID_ARGUMENT, "eta 0", "eta > 0");
+    test_expect_status(
+        ctx, lecture_perceptron_train(ctx, x, (const int32_t[]){1, 1, -1}, 3, 2, 1, 0, w, &r),
+        CLG_STATUS_INVALID_ARGUMENT, "max_epochs 0", "at least one epoch");
+    test_expect_status(ctx,
+                       lecture_perceptron_train(ctx, x, (const int32_t[]){1}, 0, 2, 1, 10, w, &r),
+                       CLG_STATUS_INVALID_ARGUMENT, "0 samples", "at least one");
     const float bad[] = {0, NAN};
-    expect_error(ctx, lecture_perceptron_train(ctx, bad, (const int32_t[]){1}, 1, 2, 1, 10, w, &r),
-                 "x[0, 1]", "not a finite number");
+    test_expect_status(ctx,
+                       lecture_perceptron_train(ctx, bad, (const int32_t[]){1}, 1, 2, 1, 10, w, &r),
+                       CLG_STATUS_INVALID_ARGUMENT, "x[0, 1]", "not a finite number");
     clg_context_destroy(ctx);
 }
 END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("lecture/perceptron");
-    TCase *tc = tcase_create("perceptron");
-    tcase_add_test(tc, test_perceptron_converges_within_novikoff_bound);
-    tcase_add_test(tc, test_perceptron_stops_at_limit_when_not_separable);
-    tcase_add_test(tc, test_perceptron_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_perceptron_converges_within_novikoff_bound,
+                            test_perceptron_stops_at_limit_when_not_separable,
+                            test_perceptron_bad_input, NULL};
+    return test_main("lecture/perceptron", "perceptron", 0, tests);
 }

@@ -170,12 +170,9 @@ START_TEST(test_batchnorm_layer_bad_input)
     clg_tensor *x3 = test_tensor(ctx, 4, (int64_t[]){2, 3, 5, 5}, NULL, false);
     clg_tensor *r3 = test_tensor(ctx, 3, (int64_t[]){2, 4, 5}, NULL, false);
     clg_step_begin(ctx);
-    ck_assert_ptr_null(clg_batchnorm_layer_forward(layer, x3, true));
-    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_SHAPE);
-    ck_assert_str_eq(clg_context_error(ctx),
-                     "clg_batchnorm_layer_forward: input [2, 3, 5, 5] is not (N, 4) or "
-                     "(N, 4, H, W) for a layer of 4 features");
-    clg_context_clear_error(ctx);
+    test_expect_error(ctx, clg_batchnorm_layer_forward(layer, x3, true), CLG_STATUS_SHAPE,
+                      "clg_batchnorm_layer_forward: input [2, 3, 5, 5] is not (N, 4) or "
+                      "(N, 4, H, W) for a layer of 4 features");
     ck_assert_ptr_null(clg_batchnorm_layer_forward(layer, r3, false));
     ck_assert_str_eq(clg_context_error(ctx),
                      "clg_batchnorm_layer_forward: input [2, 4, 5] is not (N, 4) or "
@@ -193,12 +190,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("nn/batchnorm");
-    TCase *tc = tcase_create("batchnorm");
-    tcase_add_test(tc, test_batchnorm_layer_params);
-    tcase_add_test(tc, test_batchnorm_layer_golden);
-    tcase_add_test(tc, test_batchnorm_layer_rank2_matches_host);
-    tcase_add_test(tc, test_batchnorm_layer_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_batchnorm_layer_params, test_batchnorm_layer_golden,
+                            test_batchnorm_layer_rank2_matches_host, test_batchnorm_layer_bad_input,
+                            NULL};
+    return test_main("nn/batchnorm", "batchnorm", 0, tests);
 }

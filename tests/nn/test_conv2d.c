@@ -188,11 +188,10 @@ END_TEST
 START_TEST(test_conv2d_layer_bad_input)
 {
     clg_context *ctx = test_context();
-    ck_assert_ptr_null(clg_conv2d_layer_create(ctx, 3, 0, 5, 5, NULL, true, 1));
-    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
-    ck_assert_str_eq(clg_context_error(ctx), "clg_conv2d_layer_create: in_channels 3, "
-                                             "out_channels 0 and kernel 5x5 must be positive");
-    clg_context_clear_error(ctx);
+    test_expect_error(ctx, clg_conv2d_layer_create(ctx, 3, 0, 5, 5, NULL, true, 1),
+                      CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_conv2d_layer_create: in_channels 3, "
+                      "out_channels 0 and kernel 5x5 must be positive");
     ck_assert_ptr_null(clg_conv2d_layer_create(ctx, 1, 6, 5, -1, NULL, true, 1));
     ck_assert_str_eq(clg_context_error(ctx), "clg_conv2d_layer_create: in_channels 1, "
                                              "out_channels 6 and kernel 5x-1 must be positive");
@@ -201,11 +200,9 @@ START_TEST(test_conv2d_layer_bad_input)
     clg_conv2d_layer *layer = clg_conv2d_layer_create(ctx, 1, 6, 5, 5, NULL, true, 1);
     clg_tensor *x = test_tensor(ctx, 4, (int64_t[]){2, 3, 28, 28}, NULL, false);
     clg_step_begin(ctx);
-    ck_assert_ptr_null(clg_conv2d_layer_forward(layer, x));
-    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_SHAPE);
-    ck_assert_str_eq(clg_context_error(ctx), "clg_conv2d: input [2, 3, 28, 28] has 3 channels "
-                                             "but weight [6, 1, 5, 5] expects 1");
-    clg_context_clear_error(ctx);
+    test_expect_error(ctx, clg_conv2d_layer_forward(layer, x), CLG_STATUS_SHAPE,
+                      "clg_conv2d: input [2, 3, 28, 28] has 3 channels "
+                      "but weight [6, 1, 5, 5] expects 1");
     ck_assert_ptr_null(clg_conv2d_layer_forward(layer, NULL)); /* an earlier op failed */
     ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_OK);
     clg_step_end(ctx);
@@ -217,12 +214,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("nn/conv2d");
-    TCase *tc = tcase_create("conv2d");
-    tcase_add_test(tc, test_conv2d_layer_init);
-    tcase_add_test(tc, test_conv2d_layer_golden);
-    tcase_add_test(tc, test_conv2d_layer_gradcheck);
-    tcase_add_test(tc, test_conv2d_layer_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_conv2d_layer_init, test_conv2d_layer_golden,
+                            test_conv2d_layer_gradcheck, test_conv2d_layer_bad_input, NULL};
+    return test_main("nn/conv2d", "conv2d", 0, tests);
 }

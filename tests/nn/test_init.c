@@ -301,17 +301,15 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("nn/init");
-    TCase *tc = tcase_create("init");
-    tcase_add_test(tc, test_init_philox_known_answers);
-    tcase_add_test(tc, test_init_uniform_is_philox);
-    tcase_add_test(tc, test_init_streams_differ);
-    tcase_add_test(tc, test_init_seed_determinism);
-    tcase_add_test(tc, test_init_uniform_moments);
-    tcase_add_test(tc, test_init_normal_moments);
-    tcase_add_test(tc, test_init_xavier_kaiming_uniform_bounds);
-    tcase_add_test(tc, test_init_xavier_kaiming_normal_std);
-    tcase_add_test(tc, test_init_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_init_philox_known_answers,
+                            test_init_uniform_is_philox,
+                            test_init_streams_differ,
+                            test_init_seed_determinism,
+                            test_init_uniform_moments,
+                            test_init_normal_moments,
+                            test_init_xavier_kaiming_uniform_bounds,
+                            test_init_xavier_kaiming_normal_std,
+                            test_init_bad_input,
+                            NULL};
+    return test_main("nn/init", "init", 0, tests);
 }

@@ -261,19 +261,14 @@ START_TEST(test_linear_bad_input)
     clg_linear *layer = clg_linear_create(ctx, 5, 3, true, 1);
     clg_tensor *x = test_tensor(ctx, 2, (int64_t[]){4, 6}, NULL, false);
     clg_step_begin(ctx);
-    ck_assert_ptr_null(clg_linear_forward(layer, x));
-    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_SHAPE);
-    ck_assert_str_eq(clg_context_error(ctx), "clg_linear_forward: input shape [4, 6] does not fit "
-                                             "(N, 5) for a layer of weight [3, 5]");
-    clg_context_clear_error(ctx);
+    test_expect_error(ctx, clg_linear_forward(layer, x), CLG_STATUS_SHAPE,
+                      "clg_linear_forward: input shape [4, 6] does not fit "
+                      "(N, 5) for a layer of weight [3, 5]");
     ck_assert_ptr_null(clg_linear_forward(layer, NULL)); /* an earlier op failed */
     ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_OK);
     clg_step_end(ctx);
-    ck_assert_ptr_null(clg_linear_create(ctx, 0, 3, true, 1));
-    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
-    ck_assert_str_eq(clg_context_error(ctx),
-                     "clg_linear_create: in_features 0 and out_features 3 must be positive");
-    clg_context_clear_error(ctx);
+    test_expect_error(ctx, clg_linear_create(ctx, 0, 3, true, 1), CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_linear_create: in_features 0 and out_features 3 must be positive");
     clg_tensor_destroy(x);
     clg_linear_destroy(layer);
     clg_context_destroy(ctx);
@@ -282,13 +277,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("nn/linear");
-    TCase *tc = tcase_create("linear");
-    tcase_add_test(tc, test_linear_matches_host);
-    tcase_add_test(tc, test_linear_gradcheck);
-    tcase_add_test(tc, test_linear_golden);
-    tcase_add_test(tc, test_linear_init);
-    tcase_add_test(tc, test_linear_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_linear_matches_host, test_linear_gradcheck, test_linear_golden,
+                            test_linear_init,         test_linear_bad_input, NULL};
+    return test_main("nn/linear", "linear", 0, tests);
 }

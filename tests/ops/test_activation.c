@@ -10,67 +10,54 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "support.h"
+#include "pointwise.h"
 
-/* One parameter setting of an op and the inputs the host and gradient checks
- * draw: [low, high), pushed min_abs away from 0 (kinks) and, for softplus,
- * away from the threshold; then any draw within 0.05 of one of the n_kinks
- * kinks elsewhere (clamp's bounds, hardsigmoid's -3 and 3) moved 0.05 from
- * it, so that finite differences do not straddle it. */
-typedef struct variant {
-    float p0, p1; /* leaky_relu: slope; softplus: beta, threshold; heaviside: at_zero;
-                     clamp: min, max; elu: alpha */
-    float low, high, min_abs;
-    int n_kinks;
-    float kinks[2];
-} variant;
-
-/* Must list the variants in the order tools/golden/gen_ops_activation.py
- * does: golden cases are named "<op>.<variant>.<shape>". */
-typedef struct op_spec {
-    const char *name;
-    chk_pointwise kind; /* the host reference: chk_pointwise_f, _df (check/) */
-    int n_variants;
-    variant v[4];
-    bool edge; /* the fixture has "<op>.<variant>.edge": inputs at kinks and thresholds */
-    bool odd;  /* ... and "<op>.<variant>.odd", a (3, 5, 7) input */
-} op_spec;
-
-static const op_spec SIGMOID_SPEC = {
-    "sigmoid", CHK_SIGMOID, 1, {{0, 0, -4, 4, 0, 0, {0}}}, false, false};
-static const op_spec TANH_SPEC = {"tanh", CHK_TANH, 1, {{0, 0, -3, 3, 0, 0, {0}}}, false, false};
-static const op_spec RELU_SPEC = {"relu", CHK_RELU, 1, {{0, 0, -2, 2, 0.1f, 0, {0}}}, true, false};
-static const op_spec LEAKY_RELU_SPEC = {
-    "leaky_relu", CHK_LEAKY_RELU, 2,
-    {{0.01f, 0, -2, 2, 0.1f, 0, {0}}, {0.2f, 0, -2, 2, 0.1f, 0, {0}}}, true, false};
+static const pw_spec SIGMOID_SPEC = {"sigmoid", CHK_SIGMOID, 1, {{0, 0, -4, 4, 0, 0, {0}}},
+                                     false,     false};
+static const pw_spec TANH_SPEC = {"tanh", CHK_TANH, 1, {{0, 0, -3, 3, 0, 0, {0}}}, false, false};
+static const pw_spec RELU_SPEC = {"relu", CHK_RELU, 1, {{0, 0, -2, 2, 0.1f, 0, {0}}}, true, false};
+static const pw_spec LEAKY_RELU_SPEC = {
+    "leaky_relu",
+    CHK_LEAKY_RELU,
+    2,
+    {{0.01f, 0, -2, 2, 0.1f, 0, {0}}, {0.2f, 0, -2, 2, 0.1f, 0, {0}}},
+    true,
+    false};
 /* the second and third straddle beta x = 5 from below and from above */
-static const op_spec SOFTPLUS_SPEC = {
-    "softplus", CHK_SOFTPLUS, 3,
-    {{1, 20, -4, 4, 0, 0, {0}}, {2, 5, -3, 2, 0, 0, {0}}, {2, 5, 3, 5, 0, 0, {0}}}, true, false};
-static const op_spec HEAVISIDE_SPEC = {
-    "heaviside", CHK_HEAVISIDE, 3,
+static const pw_spec SOFTPLUS_SPEC = {
+    "softplus", CHK_SOFTPLUS,
+    3,          {{1, 20, -4, 4, 0, 0, {0}}, {2, 5, -3, 2, 0, 0, {0}}, {2, 5, 3, 5, 0, 0, {0}}},
+    true,       false};
+static const pw_spec HEAVISIDE_SPEC = {
+    "heaviside",
+    CHK_HEAVISIDE,
+    3,
     {{0.5f, 0, -2, 2, 0.1f, 0, {0}}, {0, 0, -2, 2, 0.1f, 0, {0}}, {1, 0, -2, 2, 0.1f, 0, {0}}},
-    true, false};
+    true,
+    false};
 
 /* both bounds, min only, max only, and min > max (every element max, no
  * gradient anywhere) */
-static const op_spec CLAMP_SPEC = {"clamp", CHK_CLAMP, 4,
+static const pw_spec CLAMP_SPEC = {"clamp",
+                                   CHK_CLAMP,
+                                   4,
                                    {{-0.5f, 0.7f, -1, 1, 0, 2, {-0.5f, 0.7f}},
                                     {0.2f, INFINITY, -1, 1, 0, 1, {0.2f}},
                                     {-INFINITY, -0.3f, -1, 1, 0, 1, {-0.3f}},
                                     {0.5f, -0.5f, -1, 1, 0, 2, {0.5f, -0.5f}}},
-                                   true, true};
-static const op_spec ELU_SPEC = {
+                                   true,
+                                   true};
+static const pw_spec ELU_SPEC = {
     "elu", CHK_ELU, 2, {{1, 0, -3, 2, 0.1f, 0, {0}}, {0.5f, 0, -3, 2, 0.1f, 0, {0}}}, true, true};
-static const op_spec SELU_SPEC = {"selu", CHK_SELU, 1, {{0, 0, -3, 2, 0.1f, 0, {0}}}, true, true};
-static const op_spec HARDSIGMOID_SPEC = {
+static const pw_spec SELU_SPEC = {"selu", CHK_SELU, 1, {{0, 0, -3, 2, 0.1f, 0, {0}}}, true, true};
+static const pw_spec HARDSIGMOID_SPEC = {
     "hardsigmoid", CHK_HARDSIGMOID, 1, {{0, 0, -5, 5, 0, 2, {-3, 3}}}, true, true};
 
-static const op_spec *const all_specs[] = {
+static const pw_spec *const all_specs[] = {
     &SIGMOID_SPEC,   &TANH_SPEC,  &RELU_SPEC, &LEAKY_RELU_SPEC, &SOFTPLUS_SPEC,
     &HEAVISIDE_SPEC, &CLAMP_SPEC, &ELU_SPEC,  &SELU_SPEC,       &HARDSIGMOID_SPEC};
 
-static clg_tensor *apply(const op_spec *spec, int v, clg_tensor *x)
+static clg_tensor *apply(const pw_spec *spec, int v, clg_tensor *x)
 {
     float p0 = spec->v[v].p0, p1 = spec->v[v].p1;
     switch (spec->kind) {
@@ -87,191 +74,37 @@ static clg_tensor *apply(const op_spec *spec, int v, clg_tensor *x)
     }
 }
 
-/* test_op_fn's argument: which op, and whether its input is transposed first. */
-typedef struct call {
-    const op_spec *spec;
-    int variant;
-    bool transposed;
-} call;
+static const pw_family FAMILY = {"ops_activation", apply};
 
-static clg_tensor *run(clg_tensor *const *in, const void *arg)
-{
-    const call *c = arg;
-    clg_tensor *x = c->transposed ? clg_transpose(in[0], 0, 1) : in[0];
-    return apply(c->spec, c->variant, x);
-}
-
-static void draw(float *x, size_t n, uint64_t seed, const variant *v)
-{
-    test_random(x, n, seed, v->low, v->high);
-    for (size_t i = 0; i < n; i++) {
-        x[i] += copysignf(v->min_abs, x[i]);
-        for (int k = 0; k < v->n_kinks; k++)
-            if (fabsf(x[i] - v->kinks[k]) < 0.05f)
-                x[i] = v->kinks[k] + copysignf(0.05f, x[i] - v->kinks[k]);
-    }
-}
-
-/* Forward and backward against the host, on a contiguous (2,3,4) input and
- * on the transpose of a (4,3) one. The op runs twice on the same input and
- * the results are added, so backward both writes (first visit) and
- * accumulates (second) into the same gradient: dx = 2 g f'(x). heaviside is
- * checked forward only, and that its result does not require a gradient. */
-static void check_matches_host(const op_spec *spec)
-{
-    clg_context *ctx = test_context();
-    bool differentiable = spec->kind != CHK_HEAVISIDE;
-    for (int v = 0; v < spec->n_variants; v++) {
-        for (int transposed = 0; transposed < 2; transposed++) {
-            const variant *var = &spec->v[v];
-            float x[24], g[24], want[24], want_grad[24];
-            size_t n = transposed ? 12 : 24;
-            draw(x, n, 100 + (uint64_t)v, var);
-            test_random(g, n, 200 + (uint64_t)v, -1, 1);
-            clg_tensor *tx = transposed ? test_tensor(ctx, 2, (int64_t[]){4, 3}, x, true)
-                                        : test_tensor(ctx, 3, (int64_t[]){2, 3, 4}, x, true);
-            /* out element k reads input element src(k) */
-            for (size_t k = 0; k < n; k++) {
-                size_t src = transposed ? (k % 4) * 3 + k / 4 : k;
-                want[k] = (float)chk_pointwise_f(spec->kind, x[src], var->p0, var->p1);
-                if (differentiable)
-                    want_grad[src] =
-                        (float)(2.0 * g[k] *
-                                chk_pointwise_df(spec->kind, x[src], var->p0, var->p1));
-            }
-            clg_step_begin(ctx);
-            call c = {spec, v, transposed};
-            clg_tensor *y1 = run((clg_tensor *[]){tx}, &c);
-            clg_tensor *y2 = run((clg_tensor *[]){tx}, &c);
-            clg_tensor *sum = clg_add(y1, y2);
-            ck_assert_msg(sum != NULL, "%s: %s", spec->name, clg_context_error(ctx));
-            int64_t out_shape[3] = {2, 3, 4};
-            if (transposed) {
-                out_shape[0] = 3;
-                out_shape[1] = 4;
-            }
-            ck_assert_int_eq(clg_tensor_rank(y1), transposed ? 2 : 3);
-            for (int d = 0; d < clg_tensor_rank(y1); d++)
-                ck_assert_int_eq(clg_tensor_dim(y1, d), out_shape[d]);
-            ck_assert(clg_tensor_requires_grad(sum) == differentiable);
-            if (differentiable) {
-                clg_tensor *gout = clg_tensor_from_host(ctx, CLG_DTYPE_F32, transposed ? 2 : 3,
-                                                        out_shape, g);
-                ck_assert_msg(clg_backward_with(sum, gout) == CLG_STATUS_OK, "%s",
-                              clg_context_error(ctx));
-            }
-            char what[96];
-            snprintf(what, sizeof what, "%s variant %d%s forward", spec->name, v,
-                     transposed ? " transposed" : "");
-            float *got = test_download(y1);
-            test_assert_close(got, want, n, test_tol_get("transcendental"), what);
-            free(got);
-            clg_step_end(ctx);
-            if (differentiable) {
-                snprintf(what, sizeof what, "%s variant %d%s backward", spec->name, v,
-                         transposed ? " transposed" : "");
-                float *got_grad = test_download(clg_tensor_grad(tx));
-                test_assert_close(got_grad, want_grad, n, test_tol_get("transcendental"), what);
-                free(got_grad);
-            }
-            clg_tensor_destroy(tx);
-        }
-    }
-    clg_context_destroy(ctx);
-}
-
-/* Finite differences on a (2,3) input and through a transposed (3,2) one. */
-static void check_gradcheck(const op_spec *spec)
-{
-    clg_context *ctx = test_context();
-    for (int v = 0; v < spec->n_variants; v++) {
-        float x[6];
-        draw(x, 6, 300 + (uint64_t)v, &spec->v[v]);
-        clg_tensor *a = test_tensor(ctx, 2, (int64_t[]){2, 3}, x, true);
-        call c = {spec, v, false};
-        test_gradcheck(ctx, run, &c, 1, &a, test_tol_get("gradcheck"));
-        clg_tensor *b = test_tensor(ctx, 2, (int64_t[]){3, 2}, x, true);
-        c.transposed = true;
-        test_gradcheck(ctx, run, &c, 1, &b, test_tol_get("gradcheck"));
-        clg_tensor_destroy(a);
-        clg_tensor_destroy(b);
-    }
-    clg_context_destroy(ctx);
-}
-
-/* PyTorch's forward and backward (heaviside: forward) on shapes of rank 0 to
- * 3, a transposed input, and the kinks and thresholds themselves. */
-static void check_golden(const op_spec *spec)
-{
-    clg_context *ctx = test_context();
-    clg_safetensors *st = test_golden_open(ctx, "ops_activation");
-    const char *shapes[] = {"scalar", "vector", "matrix", "rank3", "transposed", "edge", "odd"};
-    for (int v = 0; v < spec->n_variants; v++)
-        for (int s = 0; s < 7; s++) {
-            if ((s == 5 && !spec->edge) || (s == 6 && !spec->odd))
-                continue;
-            char name[64];
-            snprintf(name, sizeof name, "%s.%d.%s", spec->name, v, shapes[s]);
-            call c = {spec, v, strcmp(shapes[s], "transposed") == 0};
-            test_golden_case(ctx, st, name, run, &c, 1, 0, test_tol_get("golden"));
-        }
-    clg_safetensors_destroy(st);
-    clg_context_destroy(ctx);
-}
-
-/* f(x) and d/dx sum(f(x) g) for a vector of n values, through the library. */
-static void eval_vector(clg_context *ctx, const op_spec *spec, int v, const float *x,
-                        const float *g, int n, float *out, float *grad)
-{
-    clg_tensor *tx = test_tensor(ctx, 1, (int64_t[]){n}, x, true);
-    clg_step_begin(ctx);
-    clg_tensor *y = apply(spec, v, tx);
-    ck_assert_msg(y != NULL, "%s: %s", spec->name, clg_context_error(ctx));
-    clg_tensor *gout = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 1, (int64_t[]){n}, g);
-    ck_assert_msg(clg_backward_with(y, gout) == CLG_STATUS_OK, "%s", clg_context_error(ctx));
-    float *got = test_download(y);
-    memcpy(out, got, (size_t)n * sizeof *out);
-    free(got);
-    clg_step_end(ctx);
-    float *got_grad = test_download(clg_tensor_grad(tx));
-    memcpy(grad, got_grad, (size_t)n * sizeof *grad);
-    free(got_grad);
-    clg_tensor_destroy(tx);
-}
-
-#define OP_TESTS(op, spec)                                                                    \
-    START_TEST(test_##op##_matches_host) { check_matches_host(&spec); }                       \
-    END_TEST                                                                                   \
-    START_TEST(test_##op##_gradcheck) { check_gradcheck(&spec); }                             \
-    END_TEST                                                                                   \
-    START_TEST(test_##op##_golden) { check_golden(&spec); }                                   \
-    END_TEST
-
-OP_TESTS(sigmoid, SIGMOID_SPEC)
-OP_TESTS(tanh, TANH_SPEC)
-OP_TESTS(relu, RELU_SPEC)
-OP_TESTS(leaky_relu, LEAKY_RELU_SPEC)
-OP_TESTS(softplus, SOFTPLUS_SPEC)
-OP_TESTS(clamp, CLAMP_SPEC)
-OP_TESTS(elu, ELU_SPEC)
-OP_TESTS(selu, SELU_SPEC)
-OP_TESTS(hardsigmoid, HARDSIGMOID_SPEC)
+PW_OP_TESTS(sigmoid, FAMILY, SIGMOID_SPEC)
+PW_OP_TESTS(tanh, FAMILY, TANH_SPEC)
+PW_OP_TESTS(relu, FAMILY, RELU_SPEC)
+PW_OP_TESTS(leaky_relu, FAMILY, LEAKY_RELU_SPEC)
+PW_OP_TESTS(softplus, FAMILY, SOFTPLUS_SPEC)
+PW_OP_TESTS(clamp, FAMILY, CLAMP_SPEC)
+PW_OP_TESTS(elu, FAMILY, ELU_SPEC)
+PW_OP_TESTS(selu, FAMILY, SELU_SPEC)
+PW_OP_TESTS(hardsigmoid, FAMILY, HARDSIGMOID_SPEC)
 
 /* heaviside has no derivative to check by finite differences. */
-START_TEST(test_heaviside_matches_host) { check_matches_host(&HEAVISIDE_SPEC); }
+START_TEST(test_heaviside_matches_host)
+{
+    pw_check_matches_host(&FAMILY, &HEAVISIDE_SPEC);
+}
 END_TEST
-START_TEST(test_heaviside_golden) { check_golden(&HEAVISIDE_SPEC); }
+START_TEST(test_heaviside_golden)
+{
+    pw_check_golden(&FAMILY, &HEAVISIDE_SPEC);
+}
 END_TEST
 
 /* relu'(0) = 0 (PyTorch's threshold_backward on the output), for +0 and -0. */
 START_TEST(test_relu_grad_at_zero)
 {
     clg_context *ctx = test_context();
-    float x[4] = {-1.0f, 0.0f, -0.0f, 1.5f}, g[4] = {0.5f, 0.7f, 0.9f, -0.3f}, y[4], dx[4];
-    eval_vector(ctx, &RELU_SPEC, 0, x, g, 4, y, dx);
+    float x[4] = {-1.0f, 0.0f, -0.0f, 1.5f}, g[4] = {0.5f, 0.7f, 0.9f, -0.3f};
     const float want_y[4] = {0, 0, 0, 1.5f}, want_dx[4] = {0, 0, 0, -0.3f};
-    test_assert_close(y, want_y, 4, test_tol_get("exact"), "relu");
-    test_assert_close(dx, want_dx, 4, test_tol_get("exact"), "d relu");
+    pw_check_points(ctx, &FAMILY, &RELU_SPEC, 0, 4, x, g, want_y, want_dx, "exact", "relu");
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -280,11 +113,10 @@ END_TEST
 START_TEST(test_leaky_relu_grad_at_zero)
 {
     clg_context *ctx = test_context();
-    float x[3] = {-1.0f, 0.0f, 2.0f}, g[3] = {0.5f, 0.7f, -0.3f}, y[3], dx[3];
-    eval_vector(ctx, &LEAKY_RELU_SPEC, 1, x, g, 3, y, dx);
+    float x[3] = {-1.0f, 0.0f, 2.0f}, g[3] = {0.5f, 0.7f, -0.3f};
     const float want_y[3] = {-0.2f, 0, 2}, want_dx[3] = {0.2f * 0.5f, 0.2f * 0.7f, -0.3f};
-    test_assert_close(y, want_y, 3, test_tol_get("default"), "leaky_relu");
-    test_assert_close(dx, want_dx, 3, test_tol_get("default"), "d leaky_relu");
+    pw_check_points(ctx, &FAMILY, &LEAKY_RELU_SPEC, 1, 3, x, g, want_y, want_dx, "default",
+                    "leaky_relu");
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -295,19 +127,17 @@ END_TEST
 START_TEST(test_softplus_above_threshold)
 {
     clg_context *ctx = test_context();
-    float x[3] = {20.5f, 25.0f, 1000.0f}, g[3] = {0.5f, -0.7f, 0.9f}, y[3], dx[3];
-    eval_vector(ctx, &SOFTPLUS_SPEC, 0, x, g, 3, y, dx);
-    test_assert_close(y, x, 3, test_tol_get("exact"), "softplus above threshold");
-    test_assert_close(dx, g, 3, test_tol_get("exact"), "d softplus above threshold");
+    float x[3] = {20.5f, 25.0f, 1000.0f}, g[3] = {0.5f, -0.7f, 0.9f};
+    pw_check_points(ctx, &FAMILY, &SOFTPLUS_SPEC, 0, 3, x, g, x, g, "exact",
+                    "softplus above threshold");
 
-    static const op_spec no_threshold = {
+    static const pw_spec no_threshold = {
         "softplus", CHK_SOFTPLUS, 1, {{1, INFINITY, 0, 0, 0, 0, {0}}}, false, false};
-    float xs[4] = {100.0f, -100.0f, 30.0f, 0.0f}, gs[4] = {1, 1, 1, 1}, ys[4], dxs[4];
-    eval_vector(ctx, &no_threshold, 0, xs, gs, 4, ys, dxs);
+    float xs[4] = {100.0f, -100.0f, 30.0f, 0.0f}, gs[4] = {1, 1, 1, 1};
     const float want_y[4] = {100.0f, 0.0f, 30.0f, (float)log(2.0)};
     const float want_dx[4] = {1.0f, 0.0f, 1.0f, 0.5f};
-    test_assert_close(ys, want_y, 4, test_tol_get("transcendental"), "softplus, no threshold");
-    test_assert_close(dxs, want_dx, 4, test_tol_get("transcendental"), "d softplus, no threshold");
+    pw_check_points(ctx, &FAMILY, &no_threshold, 0, 4, xs, gs, want_y, want_dx, "transcendental",
+                    "softplus, no threshold");
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -316,11 +146,9 @@ END_TEST
 START_TEST(test_sigmoid_saturates)
 {
     clg_context *ctx = test_context();
-    float x[3] = {-100.0f, 100.0f, 0.0f}, g[3] = {1, 1, 1}, y[3], dx[3];
-    eval_vector(ctx, &SIGMOID_SPEC, 0, x, g, 3, y, dx);
+    float x[3] = {-100.0f, 100.0f, 0.0f}, g[3] = {1, 1, 1};
     const float want_y[3] = {0, 1, 0.5f}, want_dx[3] = {0, 0, 0.25f};
-    test_assert_close(y, want_y, 3, test_tol_get("exact"), "sigmoid");
-    test_assert_close(dx, want_dx, 3, test_tol_get("exact"), "d sigmoid");
+    pw_check_points(ctx, &FAMILY, &SIGMOID_SPEC, 0, 3, x, g, want_y, want_dx, "exact", "sigmoid");
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -331,11 +159,10 @@ END_TEST
 START_TEST(test_tanh_saturates)
 {
     clg_context *ctx = test_context();
-    float x[3] = {-100.0f, 100.0f, 0.0f}, g[3] = {1, 1, 1}, y[3], dx[3];
-    eval_vector(ctx, &TANH_SPEC, 0, x, g, 3, y, dx);
+    float x[3] = {-100.0f, 100.0f, 0.0f}, g[3] = {1, 1, 1};
     const float want_y[3] = {-1, 1, 0}, want_dx[3] = {0, 0, 1};
-    test_assert_close(y, want_y, 3, test_tol_get("transcendental"), "tanh");
-    test_assert_close(dx, want_dx, 3, test_tol_get("transcendental"), "d tanh");
+    pw_check_points(ctx, &FAMILY, &TANH_SPEC, 0, 3, x, g, want_y, want_dx, "transcendental",
+                    "tanh");
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -372,9 +199,9 @@ START_TEST(test_clamp_bounds)
         {1, -1, {-1, -1, -1, -1, -1, -1, NAN, -1, -1}, {0, 0, 0, 0, 0, 0, 0, 0, 0}},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        const op_spec spec = {"clamp", CHK_CLAMP, 1, {{cases[c].lo, cases[c].hi, 0, 0, 0, 0, {0}}},
+        const pw_spec spec = {"clamp", CHK_CLAMP, 1, {{cases[c].lo, cases[c].hi, 0, 0, 0, 0, {0}}},
                               false,   false};
-        eval_vector(ctx, &spec, 0, x, g, 9, y, dx);
+        pw_eval_vector(ctx, &FAMILY, &spec, 0, x, g, 9, y, dx);
         char what[64];
         snprintf(what, sizeof what, "clamp(x, %g, %g)", (double)cases[c].lo, (double)cases[c].hi);
         assert_same(y, cases[c].y, 9, what);
@@ -383,10 +210,8 @@ START_TEST(test_clamp_bounds)
     }
     clg_tensor *tx = test_tensor(ctx, 1, (int64_t[]){9}, x, false);
     clg_step_begin(ctx);
-    ck_assert_ptr_null(clg_clamp(tx, NAN, 1));
-    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
-    ck_assert_str_eq(clg_context_error(ctx), "clg_clamp: bound is nan (min nan, max 1)");
-    clg_context_clear_error(ctx);
+    test_expect_error(ctx, clg_clamp(tx, NAN, 1), CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_clamp: bound is nan (min nan, max 1)");
     clg_step_end(ctx);
     clg_tensor_destroy(tx);
     clg_context_destroy(ctx);
@@ -402,14 +227,11 @@ START_TEST(test_elu_selu_kink)
     clg_context *ctx = test_context();
     const float x[8] = {-3.5f, -3.0f, -1.0f, 0.0f, -0.0f, 1.0f, NAN, -INFINITY};
     const float g[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-    float y[8], dx[8];
     const float elu_y[8] = {
         -0.4849013090133667f, -0.47510647773742676f, -0.31606027483940125f, 0, 0, 1, NAN, -0.5f};
     const float elu_dx[8] = {
         0.015098691917955875f, 0.024893533438444138f, 0.18393972516059875f, 0.5f, 0.5f, 1, 1, 0};
-    eval_vector(ctx, &ELU_SPEC, 1, x, g, 8, y, dx);
-    test_assert_close(y, elu_y, 8, test_tol_get("transcendental"), "elu");
-    test_assert_close(dx, elu_dx, 8, test_tol_get("transcendental"), "d elu");
+    pw_check_points(ctx, &FAMILY, &ELU_SPEC, 1, 8, x, g, elu_y, elu_dx, "transcendental", "elu");
     const float selu_y[8] = {-1.7050093412399292f,
                              -1.6705687046051025f,
                              -1.1113307476043701f,
@@ -421,9 +243,8 @@ START_TEST(test_elu_selu_kink)
     const float selu_dx[8] = {
         0.05308999866247177f, 0.08753060549497604f, 0.6467686295509338f, 1.7580993175506592f,
         1.7580993175506592f,  1.0507010221481323f,  1.0507010221481323f, 0};
-    eval_vector(ctx, &SELU_SPEC, 0, x, g, 8, y, dx);
-    test_assert_close(y, selu_y, 8, test_tol_get("transcendental"), "selu");
-    test_assert_close(dx, selu_dx, 8, test_tol_get("transcendental"), "d selu");
+    pw_check_points(ctx, &FAMILY, &SELU_SPEC, 0, 8, x, g, selu_y, selu_dx, "transcendental",
+                    "selu");
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -435,13 +256,11 @@ START_TEST(test_hardsigmoid_bounds)
     clg_context *ctx = test_context();
     const float x[8] = {-3.5f, -3.0f, -1.0f, 0.0f, 1.0f, 3.0f, 3.5f, NAN};
     const float g[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-    float y[8], dx[8];
     const float six = 1.0f / 6.0f;
     const float want_y[8] = {0, 0, 2.0f / 6.0f, 0.5f, 4.0f / 6.0f, 1, 1, NAN};
     const float want_dx[8] = {0, 0, six, six, six, 0, 0, 0};
-    eval_vector(ctx, &HARDSIGMOID_SPEC, 0, x, g, 8, y, dx);
-    test_assert_close(y, want_y, 8, test_tol_get("exact"), "hardsigmoid");
-    test_assert_close(dx, want_dx, 8, test_tol_get("exact"), "d hardsigmoid");
+    pw_check_points(ctx, &FAMILY, &HARDSIGMOID_SPEC, 0, 8, x, g, want_y, want_dx, "exact",
+                    "hardsigmoid");
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -519,39 +338,17 @@ END_TEST
 
 /* ---- clg_bias_activation ---- */
 
-static const struct {
-    const char *name; /* the golden case: "bias_act.<name>" */
-    clg_activation act;
-    float slope;
-} bias_acts[] = {
-    {"identity", CLG_ACT_IDENTITY, 0}, {"relu", CLG_ACT_RELU, 0},
-    {"leaky_relu", CLG_ACT_LEAKY_RELU, 0.1f}, {"sigmoid", CLG_ACT_SIGMOID, 0},
-    {"tanh", CLG_ACT_TANH, 0}, {"elu", CLG_ACT_ELU, 0},
-    {"selu", CLG_ACT_SELU, 0}, {"hardsigmoid", CLG_ACT_HARDSIGMOID, 0},
-};
-enum { N_BIAS_ACTS = sizeof bias_acts / sizeof bias_acts[0] };
-
 static clg_tensor *run_bias_act(clg_tensor *const *in, const void *arg)
 {
     int v = *(const int *)arg;
-    return clg_bias_activation(in[0], in[1], bias_acts[v].act, bias_acts[v].slope);
+    return clg_bias_activation(in[0], in[1], test_fused_acts[v].act, test_fused_acts[v].slope);
 }
 
 /* The same function unfused: clg_add, then the activation. */
 static clg_tensor *run_add_then_act(clg_tensor *const *in, const void *arg)
 {
     int v = *(const int *)arg;
-    clg_tensor *z = clg_add(in[0], in[1]);
-    switch (bias_acts[v].act) {
-    case CLG_ACT_RELU: return clg_relu(z);
-    case CLG_ACT_LEAKY_RELU: return clg_leaky_relu(z, bias_acts[v].slope);
-    case CLG_ACT_SIGMOID: return clg_sigmoid(z);
-    case CLG_ACT_TANH: return clg_tanh(z);
-    case CLG_ACT_ELU: return clg_elu(z, 1.0f);
-    case CLG_ACT_SELU: return clg_selu(z);
-    case CLG_ACT_HARDSIGMOID: return clg_hardsigmoid(z);
-    default: return z;
-    }
+    return test_activate(clg_add(in[0], in[1]), &test_fused_acts[v]);
 }
 
 /* The fused activation's kind in check/'s reference (identity: none). */
@@ -573,17 +370,15 @@ static bool pointwise_of(clg_activation act, chk_pointwise *kind)
 static double host_bias_act(clg_activation act, double z, double slope)
 {
     chk_pointwise kind;
-    return pointwise_of(act, &kind)
-               ? chk_pointwise_f(kind, z, act == CLG_ACT_ELU ? 1 : slope, 0)
-               : z;
+    return pointwise_of(act, &kind) ? chk_pointwise_f(kind, z, act == CLG_ACT_ELU ? 1 : slope, 0)
+                                    : z;
 }
 
 static double host_bias_act_d(clg_activation act, double z, double slope)
 {
     chk_pointwise kind;
-    return pointwise_of(act, &kind)
-               ? chk_pointwise_df(kind, z, act == CLG_ACT_ELU ? 1 : slope, 0)
-               : 1;
+    return pointwise_of(act, &kind) ? chk_pointwise_df(kind, z, act == CLG_ACT_ELU ? 1 : slope, 0)
+                                    : 1;
 }
 
 /* Forward and both gradients against a naive host loop, on shapes that are
@@ -595,8 +390,8 @@ START_TEST(test_bias_act_matches_host)
     float x[R * CMAX], b[CMAX], g[R * CMAX];
     /* C = 70: float4s and two columns one at a time backward, one column per
      * work-item forward; 72: four, as float4s */
-    for (int c = 0, C = 70; c < 2 * N_BIAS_ACTS; c++, C = c < N_BIAS_ACTS ? 70 : 72) {
-        int v = c % N_BIAS_ACTS;
+    for (int c = 0, C = 70; c < 2 * TEST_N_FUSED_ACTS; c++, C = c < TEST_N_FUSED_ACTS ? 70 : 72) {
+        int v = c % TEST_N_FUSED_ACTS;
         test_random(x, (size_t)(R * C), 11, -2, 2);
         test_random(b, (size_t)C, 12, -1, 1);
         test_random(g, (size_t)(R * C), 13, -1, 1);
@@ -605,16 +400,17 @@ START_TEST(test_bias_act_matches_host)
         clg_tensor *tg = test_tensor(ctx, 2, (int64_t[]){R, C}, g, false);
         for (int pass = 0; pass < 2; pass++) {
             clg_step_begin(ctx);
-            clg_tensor *y = clg_bias_activation(tx, tb, bias_acts[v].act, bias_acts[v].slope);
+            clg_tensor *y =
+                clg_bias_activation(tx, tb, test_fused_acts[v].act, test_fused_acts[v].slope);
             ck_assert_msg(y, "%s", clg_context_error(ctx));
             float *got = test_download(y);
             ck_assert_int_eq(clg_backward_with(y, tg), CLG_STATUS_OK);
             clg_step_end(ctx);
             for (int i = 0; i < R * C; i++) {
-                double want = host_bias_act(bias_acts[v].act, (double)x[i] + b[i % C],
-                                            bias_acts[v].slope);
+                double want = host_bias_act(test_fused_acts[v].act, (double)x[i] + b[i % C],
+                                            test_fused_acts[v].slope);
                 ck_assert_msg(fabs(got[i] - want) <= 1e-6 + 2e-6 * fabs(want),
-                              "%s: y[%d] = %g, want %g", bias_acts[v].name, i, got[i], want);
+                              "%s: y[%d] = %g, want %g", test_fused_acts[v].name, i, got[i], want);
             }
             free(got);
         }
@@ -624,14 +420,14 @@ START_TEST(test_bias_act_matches_host)
             double sum = 0;
             for (int r = 0; r < R; r++) {
                 int i = r * C + j;
-                double d = g[i] * host_bias_act_d(bias_acts[v].act, (double)x[i] + b[j],
-                                                  bias_acts[v].slope);
+                double d = g[i] * host_bias_act_d(test_fused_acts[v].act, (double)x[i] + b[j],
+                                                  test_fused_acts[v].slope);
                 ck_assert_msg(fabs(dx[i] - 2 * d) <= 1e-6 + 2e-5 * fabs(d),
-                              "%s: dx[%d] = %g, want %g", bias_acts[v].name, i, dx[i], 2 * d);
+                              "%s: dx[%d] = %g, want %g", test_fused_acts[v].name, i, dx[i], 2 * d);
                 sum += d;
             }
             ck_assert_msg(fabs(db[j] - 2 * sum) <= 1e-5 + 1e-4 * fabs(sum),
-                          "%s: db[%d] = %g, want %g", bias_acts[v].name, j, db[j], 2 * sum);
+                          "%s: db[%d] = %g, want %g", test_fused_acts[v].name, j, db[j], 2 * sum);
         }
         free(dx);
         free(db);
@@ -657,9 +453,9 @@ START_TEST(test_bias_act_equals_unfused)
     float x[R * CMAX], b[CMAX], g[R * CMAX];
     const test_tol *tol = test_tol_get("reduction");
     static const int widths[3] = {3, 13, 16};
-    for (int c = 0; c < 3 * N_BIAS_ACTS; c++) {
-        int C = widths[c / N_BIAS_ACTS];
-        int v = c % N_BIAS_ACTS;
+    for (int c = 0; c < 3 * TEST_N_FUSED_ACTS; c++) {
+        int C = widths[c / TEST_N_FUSED_ACTS];
+        int v = c % TEST_N_FUSED_ACTS;
         test_random(x, (size_t)(R * C), 21, -2, 2);
         test_random(b, (size_t)C, 22, -1, 1);
         test_random(g, (size_t)(R * C), 23, -1, 1);
@@ -685,17 +481,17 @@ START_TEST(test_bias_act_equals_unfused)
         const test_tol *t = test_tol_get("transcendental");
         if (C % 4 != 0)
             for (int i = 0; i < R * C; i++)
-                ck_assert_msg(out[0][i] == out[1][i], "%s: y[%d] %g != %g", bias_acts[v].name,
+                ck_assert_msg(out[0][i] == out[1][i], "%s: y[%d] %g != %g", test_fused_acts[v].name,
                               i, out[1][i], out[0][i]);
         else
-            test_assert_close(out[1], out[0], (size_t)(R * C), t, bias_acts[v].name);
+            test_assert_close(out[1], out[0], (size_t)(R * C), t, test_fused_acts[v].name);
         if (C < 4)
             for (int i = 0; i < R * C; i++)
-                ck_assert_msg(dx[0][i] == dx[1][i], "%s: dx[%d] %g != %g", bias_acts[v].name,
+                ck_assert_msg(dx[0][i] == dx[1][i], "%s: dx[%d] %g != %g", test_fused_acts[v].name,
                               i, dx[1][i], dx[0][i]);
         else
-            test_assert_close(dx[1], dx[0], (size_t)(R * C), t, bias_acts[v].name);
-        test_assert_close(db[1], db[0], C, tol, bias_acts[v].name);
+            test_assert_close(dx[1], dx[0], (size_t)(R * C), t, test_fused_acts[v].name);
+        test_assert_close(db[1], db[0], C, tol, test_fused_acts[v].name);
         for (int k = 0; k < 2; k++) {
             free(out[k]);
             free(dx[k]);
@@ -712,7 +508,7 @@ START_TEST(test_bias_act_gradcheck)
     float x[4 * 5], b[5];
     test_random(x, 20, 31, -2, 2);
     test_random(b, 5, 32, -1, 1);
-    for (int v = 0; v < N_BIAS_ACTS; v++) {
+    for (int v = 0; v < TEST_N_FUSED_ACTS; v++) {
         /* Keep z = x + b away from relu's kink, where differences straddle it. */
         for (int i = 0; i < 20; i++)
             if (fabsf(x[i] + b[i % 5]) < 0.05f)
@@ -731,9 +527,9 @@ START_TEST(test_bias_act_golden)
 {
     clg_context *ctx = test_context();
     clg_safetensors *st = test_golden_open(ctx, "ops_activation");
-    for (int v = 0; v < N_BIAS_ACTS; v++) {
+    for (int v = 0; v < TEST_N_FUSED_ACTS; v++) {
         char name[64];
-        snprintf(name, sizeof name, "bias_act.%s", bias_acts[v].name);
+        snprintf(name, sizeof name, "bias_act.%s", test_fused_acts[v].name);
         test_golden_case(ctx, st, name, run_bias_act, &v, 2, 0, test_tol_get("golden"));
     }
     clg_safetensors_destroy(st);
@@ -744,7 +540,7 @@ END_TEST
 /* One list, include/clgrad/ops.h's CLG_ACTIVATIONS, makes the enum, the
  * kernel names (ops/activation.c) and the kernels' codes (ops/internal.h's
  * build options, ops/activation_math.cl's switch): walked here, each entry
- * must be in bias_acts under its own name and value, must run forward and
+ * must be in test_fused_acts under its own name and value, must run forward and
  * backward, and must compute the function of that name (a kernel stamped
  * out with another's code fails the host comparison). Every value outside
  * the list is refused, the codes of the unfused-only functions (softplus,
@@ -760,23 +556,23 @@ START_TEST(test_bias_act_every_activation)
 #undef LISTED_
     };
     enum { N_LISTED = sizeof listed / sizeof listed[0] };
-    ck_assert_int_eq(N_LISTED, N_BIAS_ACTS);
+    ck_assert_int_eq(N_LISTED, TEST_N_FUSED_ACTS);
     clg_context *ctx = test_context();
     float x[6] = {-1, 2, -3, 4, 0, 0.5f}, g[6] = {1, 1, 1, 1, 1, 1};
     clg_tensor *tx = test_tensor(ctx, 2, (int64_t[]){2, 3}, x, true);
     clg_tensor *tg = test_tensor(ctx, 2, (int64_t[]){2, 3}, g, false);
     for (int l = 0; l < N_LISTED; l++) {
         int v = 0;
-        while (v < N_BIAS_ACTS && strcmp(bias_acts[v].name, listed[l].name) != 0)
+        while (v < TEST_N_FUSED_ACTS && strcmp(test_fused_acts[v].name, listed[l].name) != 0)
             v++;
-        ck_assert_msg(v < N_BIAS_ACTS, "%s: not in bias_acts", listed[l].name);
-        ck_assert_int_eq((int)bias_acts[v].act, (int)listed[l].act);
+        ck_assert_msg(v < TEST_N_FUSED_ACTS, "%s: not in test_fused_acts", listed[l].name);
+        ck_assert_int_eq((int)test_fused_acts[v].act, (int)listed[l].act);
         clg_step_begin(ctx);
-        clg_tensor *y = clg_bias_activation(tx, NULL, listed[l].act, bias_acts[v].slope);
+        clg_tensor *y = clg_bias_activation(tx, NULL, listed[l].act, test_fused_acts[v].slope);
         ck_assert_msg(y != NULL, "%s: %s", listed[l].name, clg_context_error(ctx));
         float *got = test_download(y), want[6];
         for (int i = 0; i < 6; i++)
-            want[i] = (float)host_bias_act(listed[l].act, x[i], bias_acts[v].slope);
+            want[i] = (float)host_bias_act(listed[l].act, x[i], test_fused_acts[v].slope);
         test_assert_close(got, want, 6, test_tol_get("transcendental"), listed[l].name);
         free(got);
         ck_assert_int_eq(clg_backward_with(y, tg), CLG_STATUS_OK);
@@ -886,7 +682,7 @@ int main(void)
     Suite *s = suite_create("ops/activation");
     struct {
         const char *name;
-        const TTest *tests[5];
+        const TTest *tests[6]; /* ending in NULL */
     } cases[] = {
         {"sigmoid",
          {test_sigmoid_matches_host, test_sigmoid_gradcheck, test_sigmoid_golden,
@@ -918,11 +714,7 @@ int main(void)
           test_bias_act_golden, test_bias_act_no_bias_and_errors}},
         {"activation_enum", {test_bias_act_every_activation}},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        for (int t = 0; t < 5 && cases[i].tests[t]; t++)
-            tcase_add_test(tc, cases[i].tests[t]);
-        suite_add_tcase(s, tc);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        suite_add_tcase(s, test_case(cases[i].name, 0, cases[i].tests));
     return test_run(s);
 }

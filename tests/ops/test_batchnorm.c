@@ -252,14 +252,6 @@ START_TEST(test_batch_norm_gradcheck)
 }
 END_TEST
 
-static void assert_error(clg_context *ctx, clg_tensor *out, clg_status status, const char *want)
-{
-    ck_assert_ptr_null(out);
-    ck_assert_int_eq(clg_context_status(ctx), status);
-    ck_assert_str_eq(clg_context_error(ctx), want);
-    clg_context_clear_error(ctx);
-}
-
 START_TEST(test_batch_norm_bad_input)
 {
     clg_context *ctx = test_context();
@@ -269,38 +261,44 @@ START_TEST(test_batch_norm_bad_input)
     clg_tensor *one4 = test_tensor(ctx, 4, (int64_t[]){1, 3, 1, 1}, NULL, false);
     clg_tensor *c3 = test_tensor(ctx, 1, (int64_t[]){3}, (float[]){1, 1, 1}, false);
     clg_tensor *c4 = test_tensor(ctx, 1, (int64_t[]){4}, NULL, false);
-    assert_error(ctx, clg_batch_norm(x3, c3, c3, NULL, NULL, true, 0.1f, 1e-5f), CLG_STATUS_SHAPE,
-                 "clg_batch_norm: input must be (N, C) or (N, C, H, W), not [2, 3, 4]");
-    assert_error(ctx, clg_batch_norm(x4, c4, c3, NULL, NULL, true, 0.1f, 1e-5f), CLG_STATUS_SHAPE,
-                 "clg_batch_norm: running_mean of shape [4] does not match the 3 channels of "
-                 "input [2, 3, 4, 5]");
-    assert_error(ctx, clg_batch_norm(x4, c3, c4, NULL, NULL, false, 0.1f, 1e-5f), CLG_STATUS_SHAPE,
-                 "clg_batch_norm: running_var of shape [4] does not match the 3 channels of "
-                 "input [2, 3, 4, 5]");
-    assert_error(ctx, clg_batch_norm(x4, c3, c3, c4, c3, true, 0.1f, 1e-5f), CLG_STATUS_SHAPE,
-                 "clg_batch_norm: weight of shape [4] does not match the 3 channels of input "
-                 "[2, 3, 4, 5]");
-    assert_error(ctx, clg_batch_norm(x4, c3, c3, c3, c4, true, 0.1f, 1e-5f), CLG_STATUS_SHAPE,
-                 "clg_batch_norm: bias of shape [4] does not match the 3 channels of input "
-                 "[2, 3, 4, 5]");
-    assert_error(ctx, clg_batch_norm(one, c3, c3, NULL, NULL, true, 0.1f, 1e-5f), CLG_STATUS_SHAPE,
-                 "clg_batch_norm: expected more than 1 value per channel when training, got "
-                 "input [1, 3]");
-    assert_error(ctx, clg_batch_norm(one4, NULL, NULL, NULL, NULL, true, 0.1f, 1e-5f),
-                 CLG_STATUS_SHAPE,
-                 "clg_batch_norm: expected more than 1 value per channel when training, got "
-                 "input [1, 3, 1, 1]");
-    assert_error(ctx, clg_batch_norm(x4, NULL, c3, NULL, NULL, false, 0.1f, 1e-5f),
-                 CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_batch_norm: running_mean and running_var are needed when not training "
-                 "(input [2, 3, 4, 5])");
-    assert_error(ctx, clg_batch_norm(x4, c3, c3, NULL, NULL, true, 1.5f, 1e-5f),
-                 CLG_STATUS_INVALID_ARGUMENT, "clg_batch_norm: momentum 1.5 is outside [0, 1]");
-    assert_error(ctx, clg_batch_norm(x4, c3, c3, NULL, NULL, true, 0.1f, 0.0f),
-                 CLG_STATUS_INVALID_ARGUMENT, "clg_batch_norm: eps 0 must be positive and finite");
-    assert_error(ctx, clg_batch_norm(x4, c3, c3, NULL, NULL, true, 0.1f, -1e-5f),
-                 CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_batch_norm: eps -1e-05 must be positive and finite");
+    test_expect_error(ctx, clg_batch_norm(x3, c3, c3, NULL, NULL, true, 0.1f, 1e-5f),
+                      CLG_STATUS_SHAPE,
+                      "clg_batch_norm: input must be (N, C) or (N, C, H, W), not [2, 3, 4]");
+    test_expect_error(ctx, clg_batch_norm(x4, c4, c3, NULL, NULL, true, 0.1f, 1e-5f),
+                      CLG_STATUS_SHAPE,
+                      "clg_batch_norm: running_mean of shape [4] does not match the 3 channels of "
+                      "input [2, 3, 4, 5]");
+    test_expect_error(ctx, clg_batch_norm(x4, c3, c4, NULL, NULL, false, 0.1f, 1e-5f),
+                      CLG_STATUS_SHAPE,
+                      "clg_batch_norm: running_var of shape [4] does not match the 3 channels of "
+                      "input [2, 3, 4, 5]");
+    test_expect_error(ctx, clg_batch_norm(x4, c3, c3, c4, c3, true, 0.1f, 1e-5f), CLG_STATUS_SHAPE,
+                      "clg_batch_norm: weight of shape [4] does not match the 3 channels of input "
+                      "[2, 3, 4, 5]");
+    test_expect_error(ctx, clg_batch_norm(x4, c3, c3, c3, c4, true, 0.1f, 1e-5f), CLG_STATUS_SHAPE,
+                      "clg_batch_norm: bias of shape [4] does not match the 3 channels of input "
+                      "[2, 3, 4, 5]");
+    test_expect_error(ctx, clg_batch_norm(one, c3, c3, NULL, NULL, true, 0.1f, 1e-5f),
+                      CLG_STATUS_SHAPE,
+                      "clg_batch_norm: expected more than 1 value per channel when training, got "
+                      "input [1, 3]");
+    test_expect_error(ctx, clg_batch_norm(one4, NULL, NULL, NULL, NULL, true, 0.1f, 1e-5f),
+                      CLG_STATUS_SHAPE,
+                      "clg_batch_norm: expected more than 1 value per channel when training, got "
+                      "input [1, 3, 1, 1]");
+    test_expect_error(ctx, clg_batch_norm(x4, NULL, c3, NULL, NULL, false, 0.1f, 1e-5f),
+                      CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_batch_norm: running_mean and running_var are needed when not training "
+                      "(input [2, 3, 4, 5])");
+    test_expect_error(ctx, clg_batch_norm(x4, c3, c3, NULL, NULL, true, 1.5f, 1e-5f),
+                      CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_batch_norm: momentum 1.5 is outside [0, 1]");
+    test_expect_error(ctx, clg_batch_norm(x4, c3, c3, NULL, NULL, true, 0.1f, 0.0f),
+                      CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_batch_norm: eps 0 must be positive and finite");
+    test_expect_error(ctx, clg_batch_norm(x4, c3, c3, NULL, NULL, true, 0.1f, -1e-5f),
+                      CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_batch_norm: eps -1e-05 must be positive and finite");
     /* batch 1 is fine in eval mode, and in training when H W > 1 */
     clg_step_begin(ctx);
     ck_assert_ptr_nonnull(clg_batch_norm(one, c3, c3, NULL, NULL, false, 0.1f, 1e-5f));
@@ -373,15 +371,13 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops/batchnorm");
-    TCase *tc = tcase_create("batchnorm");
-    tcase_add_test(tc, test_batch_norm_matches_host);
-    tcase_add_test(tc, test_batch_norm_golden);
-    tcase_add_test(tc, test_batch_norm_running_stats_golden);
-    tcase_add_test(tc, test_batch_norm_gradcheck);
-    tcase_add_test(tc, test_batch_norm_bad_input);
-    tcase_add_test(tc, test_batch_norm_steady_state);
-    tcase_add_test(tc, test_batch_norm_loop_bound);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_batch_norm_matches_host,
+                            test_batch_norm_golden,
+                            test_batch_norm_running_stats_golden,
+                            test_batch_norm_gradcheck,
+                            test_batch_norm_bad_input,
+                            test_batch_norm_steady_state,
+                            test_batch_norm_loop_bound,
+                            NULL};
+    return test_main("ops/batchnorm", "batchnorm", 0, tests);
 }

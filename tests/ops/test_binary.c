@@ -378,17 +378,15 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops/binary");
-    TCase *tc = tcase_create("binary");
-    tcase_add_test(tc, test_binary_broadcast_matches_host);
-    tcase_add_test(tc, test_binary_gradcheck);
-    tcase_add_test(tc, test_binary_gradcheck_transposed);
-    tcase_add_test(tc, test_binary_same_backward_matches_host);
-    tcase_add_test(tc, test_binary_strided_matches_same);
-    tcase_add_test(tc, test_binary_golden);
-    tcase_add_test(tc, test_pow_tensor_edges);
-    tcase_add_test(tc, test_pow_tensor_loop_bound);
-    tcase_add_test(tc, test_binary_shape_mismatch);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_binary_broadcast_matches_host,
+                            test_binary_gradcheck,
+                            test_binary_gradcheck_transposed,
+                            test_binary_same_backward_matches_host,
+                            test_binary_strided_matches_same,
+                            test_binary_golden,
+                            test_pow_tensor_edges,
+                            test_pow_tensor_loop_bound,
+                            test_binary_shape_mismatch,
+                            NULL};
+    return test_main("ops/binary", "binary", 0, tests);
 }

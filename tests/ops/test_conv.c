@@ -228,38 +228,39 @@ static clg_tensor *run_conv(clg_tensor *const *in, const void *arg)
     return clg_conv2d(x, in[1], in[2], &a->p);
 }
 
+/* test_gradcheck of fn over x (shape xs), w (shape ws) and a bias of `bias`
+ * values, all three requiring a gradient; x, w and b hold enough values. */
+static void gradcheck_xwb(clg_context *ctx, test_op_fn fn, const void *arg, const int64_t *xs,
+                          const int64_t *ws, int64_t bias, const float *x, const float *w,
+                          const float *b)
+{
+    clg_tensor *in[3] = {test_tensor(ctx, 4, xs, x, true), test_tensor(ctx, 4, ws, w, true),
+                         test_tensor(ctx, 1, &bias, b, true)};
+    test_gradcheck(ctx, fn, arg, 3, in, test_tol_get("gradcheck"));
+    for (int i = 0; i < 3; i++)
+        clg_tensor_destroy(in[i]);
+}
+
 START_TEST(test_conv2d_gradcheck)
 {
     clg_context *ctx = test_context();
-    const test_tol *tol = test_tol_get("gradcheck");
     float x[120], w[36], b[3];
     test_random(x, 120, 5, -1, 1);
     test_random(w, 36, 6, -1, 1);
     test_random(b, 3, 7, -1, 1);
     /* stride (2, 1), padding (1, 2) */
     conv_arg a = {params(2, 1, 1, 2, 1, 1), false};
-    clg_tensor *tx = test_tensor(ctx, 4, (int64_t[]){1, 2, 5, 4}, x, true);
-    clg_tensor *tw = test_tensor(ctx, 4, (int64_t[]){3, 2, 3, 2}, w, true);
-    clg_tensor *tb = test_tensor(ctx, 1, (int64_t[]){3}, b, true);
-    test_gradcheck(ctx, run_conv, &a, 3, (clg_tensor *[]){tx, tw, tb}, tol);
-    clg_tensor_destroy(tx);
-    clg_tensor_destroy(tw);
-    clg_tensor_destroy(tb);
-    /* dilation 2, C=3, batch 2, and x reaching the op as a transposed view */
+    gradcheck_xwb(ctx, run_conv, &a, (int64_t[]){1, 2, 5, 4}, (int64_t[]){3, 2, 3, 2}, 3, x, w, b);
+    /* dilation 2, C=3, batch 2, and x reaching the op as a transposed view:
+     * x (2, 3, 4, 5) seen as (2, 3, 5, 4) */
     conv_arg d = {params(1, 1, 1, 0, 2, 2), true};
-    tx = test_tensor(ctx, 4, (int64_t[]){2, 3, 4, 5}, x, true); /* seen as (2, 3, 5, 4) */
-    tw = test_tensor(ctx, 4, (int64_t[]){2, 3, 2, 2}, w, true);
-    tb = test_tensor(ctx, 1, (int64_t[]){2}, b, true);
-    test_gradcheck(ctx, run_conv, &d, 3, (clg_tensor *[]){tx, tw, tb}, tol);
-    clg_tensor_destroy(tx);
-    clg_tensor_destroy(tw);
-    clg_tensor_destroy(tb);
+    gradcheck_xwb(ctx, run_conv, &d, (int64_t[]){2, 3, 4, 5}, (int64_t[]){2, 3, 2, 2}, 2, x, w, b);
     clg_context_destroy(ctx);
 }
 END_TEST
 
-/* Golden cases carry their parameters as <case>.params (int32). */
-static clg_conv2d_params golden_params(const clg_safetensors *st, const char *case_name)
+/* Golden cases carry their parameters as <case>.params, `count` int32. */
+static const int32_t *golden_ints(const clg_safetensors *st, const char *case_name, int count)
 {
     char name[128];
     snprintf(name, sizeof name, "%s.params", case_name);
@@ -267,9 +268,22 @@ static clg_conv2d_params golden_params(const clg_safetensors *st, const char *ca
     int rank;
     const int64_t *shape;
     ck_assert_msg(clg_safetensors_get(st, name, NULL, &rank, &shape, &data), "no %s", name);
-    ck_assert_int_eq(shape[0], 6);
-    const int32_t *v = data;
+    ck_assert_int_eq(shape[0], count);
+    return data;
+}
+
+static clg_conv2d_params golden_params(const clg_safetensors *st, const char *case_name)
+{
+    const int32_t *v = golden_ints(st, case_name, 6);
     return params(v[0], v[1], v[2], v[3], v[4], v[5]);
+}
+
+/* Whether a golden case has a bias (a third input). */
+static bool golden_has_bias(const clg_safetensors *st, const char *case_name)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s.in2", case_name);
+    return clg_safetensors_get(st, name, NULL, NULL, NULL, NULL);
 }
 
 typedef struct golden_arg {
@@ -289,10 +303,7 @@ START_TEST(test_conv2d_golden)
     clg_safetensors *st = test_golden_open(ctx, "ops_conv");
     const char *cases[] = {"basic", "stride2_pad2", "dilation2", "pointwise", "lenet", "mixed"};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char name[128];
-        snprintf(name, sizeof name, "%s.in2", cases[i]);
-        golden_arg arg = {clg_safetensors_get(st, name, NULL, NULL, NULL, NULL) ? 3 : 2,
-                          golden_params(st, cases[i])};
+        golden_arg arg = {golden_has_bias(st, cases[i]) ? 3 : 2, golden_params(st, cases[i])};
         test_golden_case(ctx, st, cases[i], run_conv_golden, &arg, arg.n_inputs, 0,
                          test_tol_get("golden"));
     }
@@ -303,44 +314,23 @@ END_TEST
 
 /* ---- clg_conv2d_act ---- */
 
-static const struct {
-    const char *name; /* the golden case: "act_<name>" */
-    clg_activation act;
-    float slope;
-} conv_acts[] = {
-    {"identity", CLG_ACT_IDENTITY, 0}, {"relu", CLG_ACT_RELU, 0},
-    {"leaky_relu", CLG_ACT_LEAKY_RELU, 0.1f}, {"sigmoid", CLG_ACT_SIGMOID, 0},
-    {"tanh", CLG_ACT_TANH, 0}, {"elu", CLG_ACT_ELU, 0},
-    {"selu", CLG_ACT_SELU, 0}, {"hardsigmoid", CLG_ACT_HARDSIGMOID, 0},
-};
-enum { N_CONV_ACTS = sizeof conv_acts / sizeof conv_acts[0] };
-
 typedef struct act_arg {
-    int v; /* index into conv_acts */
+    int v; /* index into test_fused_acts */
     clg_conv2d_params p;
 } act_arg;
 
 static clg_tensor *run_conv_act(clg_tensor *const *in, const void *arg)
 {
     const act_arg *a = arg;
-    return clg_conv2d_act(in[0], in[1], in[2], &a->p, conv_acts[a->v].act, conv_acts[a->v].slope);
+    return clg_conv2d_act(in[0], in[1], in[2], &a->p, test_fused_acts[a->v].act,
+                          test_fused_acts[a->v].slope);
 }
 
 /* The same function unfused: clg_conv2d, then the activation op. */
 static clg_tensor *run_conv_then_act(clg_tensor *const *in, const void *arg)
 {
     const act_arg *a = arg;
-    clg_tensor *z = clg_conv2d(in[0], in[1], in[2], &a->p);
-    switch (conv_acts[a->v].act) {
-    case CLG_ACT_RELU: return clg_relu(z);
-    case CLG_ACT_LEAKY_RELU: return clg_leaky_relu(z, conv_acts[a->v].slope);
-    case CLG_ACT_SIGMOID: return clg_sigmoid(z);
-    case CLG_ACT_TANH: return clg_tanh(z);
-    case CLG_ACT_ELU: return clg_elu(z, 1.0f);
-    case CLG_ACT_SELU: return clg_selu(z);
-    case CLG_ACT_HARDSIGMOID: return clg_hardsigmoid(z);
-    default: return z;
-    }
+    return test_activate(clg_conv2d(in[0], in[1], in[2], &a->p), &test_fused_acts[a->v]);
 }
 
 /* The fused op is a drop-in for clg_conv2d + activation: the same float
@@ -355,7 +345,7 @@ START_TEST(test_conv2d_act_equals_unfused)
     test_random(w, NW, 22, -0.5f, 0.5f);
     test_random(b, 4, 23, -0.5f, 0.5f);
     test_random(g, NY, 24, -1, 1);
-    for (int v = 0; v < N_CONV_ACTS; v++) {
+    for (int v = 0; v < TEST_N_FUSED_ACTS; v++) {
         act_arg a = {v, params(2, 1, 1, 2, 1, 1)};
         float *got[2][4];
         for (int fused = 0; fused < 2; fused++) {
@@ -382,7 +372,7 @@ START_TEST(test_conv2d_act_equals_unfused)
         const char *what[4] = {"y", "dx", "dw", "db"};
         for (int t = 0; t < 4; t++) {
             ck_assert_msg(memcmp(got[0][t], got[1][t], sizes[t] * sizeof(float)) == 0,
-                          "%s: %s differs from clg_conv2d + activation", conv_acts[v].name,
+                          "%s: %s differs from clg_conv2d + activation", test_fused_acts[v].name,
                           what[t]);
             free(got[0][t]);
             free(got[1][t]);
@@ -403,18 +393,14 @@ START_TEST(test_conv2d_act_gradcheck)
      * where a central difference is not the derivative; their gradients are
      * checked against the unfused ops above and PyTorch below (elu with
      * alpha 1 has no kink) */
-    for (int v = 0; v < N_CONV_ACTS; v++) {
-        clg_activation act = conv_acts[v].act;
+    for (int v = 0; v < TEST_N_FUSED_ACTS; v++) {
+        clg_activation act = test_fused_acts[v].act;
         if (act == CLG_ACT_RELU || act == CLG_ACT_LEAKY_RELU || act == CLG_ACT_SELU ||
             act == CLG_ACT_HARDSIGMOID)
             continue;
         act_arg a = {v, params(2, 1, 1, 2, 1, 1)};
-        clg_tensor *in[3] = {test_tensor(ctx, 4, (int64_t[]){2, 2, 5, 4}, x, true),
-                             test_tensor(ctx, 4, (int64_t[]){3, 2, 3, 2}, w, true),
-                             test_tensor(ctx, 1, (int64_t[]){3}, b, true)};
-        test_gradcheck(ctx, run_conv_act, &a, 3, in, test_tol_get("gradcheck"));
-        for (int i = 0; i < 3; i++)
-            clg_tensor_destroy(in[i]);
+        gradcheck_xwb(ctx, run_conv_act, &a, (int64_t[]){2, 2, 5, 4}, (int64_t[]){3, 2, 3, 2}, 3, x,
+                      w, b);
     }
     clg_context_destroy(ctx);
 }
@@ -424,9 +410,9 @@ START_TEST(test_conv2d_act_golden)
 {
     clg_context *ctx = test_context();
     clg_safetensors *st = test_golden_open(ctx, "ops_conv");
-    for (int v = 1; v < N_CONV_ACTS; v++) { /* the identity is test_conv2d_golden */
+    for (int v = 1; v < TEST_N_FUSED_ACTS; v++) { /* the identity is test_conv2d_golden */
         char name[64];
-        snprintf(name, sizeof name, "act_%s", conv_acts[v].name);
+        snprintf(name, sizeof name, "act_%s", test_fused_acts[v].name);
         act_arg a = {v, golden_params(st, name)};
         test_golden_case(ctx, st, name, run_conv_act, &a, 3, 0, test_tol_get("golden"));
     }
@@ -434,14 +420,6 @@ START_TEST(test_conv2d_act_golden)
     clg_context_destroy(ctx);
 }
 END_TEST
-
-static void expect_error(clg_context *ctx, clg_tensor *out, clg_status status, const char *message)
-{
-    ck_assert_ptr_null(out);
-    ck_assert_int_eq(clg_context_status(ctx), status);
-    ck_assert_str_eq(clg_context_error(ctx), message);
-    clg_context_clear_error(ctx);
-}
 
 START_TEST(test_conv2d_bad_input)
 {
@@ -457,38 +435,38 @@ START_TEST(test_conv2d_bad_input)
     clg_tensor *b4 = test_tensor(ctx, 1, (int64_t[]){4}, NULL, false);
     clg_conv2d_params p = clg_conv2d_params_default();
     clg_step_begin(ctx);
-    expect_error(ctx, clg_conv2d(x3, w, b, &p), CLG_STATUS_SHAPE,
-                 "clg_conv2d: input shape [3, 7, 5] is not (N, C, H, W)");
-    expect_error(ctx, clg_conv2d(x, w3, b, &p), CLG_STATUS_SHAPE,
-                 "clg_conv2d: weight shape [5, 3, 3] is not (K, C, kh, kw)");
-    expect_error(ctx, clg_conv2d(x, w4, b, &p), CLG_STATUS_SHAPE,
-                 "clg_conv2d: input [1, 3, 7, 5] has 3 channels but weight [5, 4, 3, 3] "
-                 "expects 4");
-    expect_error(ctx, clg_conv2d(x, w, b4, &p), CLG_STATUS_SHAPE,
-                 "clg_conv2d: bias shape [4] does not match the 5 output channels of weight "
-                 "[5, 3, 3, 3]");
-    expect_error(ctx, clg_conv2d_act(x, w, b, &p, (clg_activation)99, 0.0f),
-                 CLG_STATUS_INVALID_ARGUMENT, "clg_conv2d: unknown activation 99");
+    test_expect_error(ctx, clg_conv2d(x3, w, b, &p), CLG_STATUS_SHAPE,
+                      "clg_conv2d: input shape [3, 7, 5] is not (N, C, H, W)");
+    test_expect_error(ctx, clg_conv2d(x, w3, b, &p), CLG_STATUS_SHAPE,
+                      "clg_conv2d: weight shape [5, 3, 3] is not (K, C, kh, kw)");
+    test_expect_error(ctx, clg_conv2d(x, w4, b, &p), CLG_STATUS_SHAPE,
+                      "clg_conv2d: input [1, 3, 7, 5] has 3 channels but weight [5, 4, 3, 3] "
+                      "expects 4");
+    test_expect_error(ctx, clg_conv2d(x, w, b4, &p), CLG_STATUS_SHAPE,
+                      "clg_conv2d: bias shape [4] does not match the 5 output channels of weight "
+                      "[5, 3, 3, 3]");
+    test_expect_error(ctx, clg_conv2d_act(x, w, b, &p, (clg_activation)99, 0.0f),
+                      CLG_STATUS_INVALID_ARGUMENT, "clg_conv2d: unknown activation 99");
     p.stride_h = 0;
-    expect_error(ctx, clg_conv2d(x, w, b, &p), CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_conv2d: stride (0, 1) and dilation (1, 1) must be positive");
+    test_expect_error(ctx, clg_conv2d(x, w, b, &p), CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_conv2d: stride (0, 1) and dilation (1, 1) must be positive");
     p = clg_conv2d_params_default();
     p.dilation_w = -1;
-    expect_error(ctx, clg_conv2d(x, w, b, &p), CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_conv2d: stride (1, 1) and dilation (1, -1) must be positive");
+    test_expect_error(ctx, clg_conv2d(x, w, b, &p), CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_conv2d: stride (1, 1) and dilation (1, -1) must be positive");
     p = clg_conv2d_params_default();
     p.pad_h = -1;
-    expect_error(ctx, clg_conv2d(x, w, b, &p), CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_conv2d: padding (-1, 0) must not be negative");
+    test_expect_error(ctx, clg_conv2d(x, w, b, &p), CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_conv2d: padding (-1, 0) must not be negative");
     p = clg_conv2d_params_default();
-    expect_error(ctx, clg_conv2d(small, w5, b, &p), CLG_STATUS_SHAPE,
-                 "clg_conv2d: weight [5, 3, 5, 5] with dilation (1, 1) spans 5x5, larger than "
-                 "the padded input 4x4 (input [1, 3, 4, 4], padding (0, 0))");
+    test_expect_error(ctx, clg_conv2d(small, w5, b, &p), CLG_STATUS_SHAPE,
+                      "clg_conv2d: weight [5, 3, 5, 5] with dilation (1, 1) spans 5x5, larger than "
+                      "the padded input 4x4 (input [1, 3, 4, 4], padding (0, 0))");
     /* dilation 3 stretches the 3x3 kernel over 7x7, wider than the 5 columns */
     p.dilation_h = p.dilation_w = 3;
-    expect_error(ctx, clg_conv2d(x, w, b, &p), CLG_STATUS_SHAPE,
-                 "clg_conv2d: weight [5, 3, 3, 3] with dilation (3, 3) spans 7x7, larger than "
-                 "the padded input 7x5 (input [1, 3, 7, 5], padding (0, 0))");
+    test_expect_error(ctx, clg_conv2d(x, w, b, &p), CLG_STATUS_SHAPE,
+                      "clg_conv2d: weight [5, 3, 3, 3] with dilation (3, 3) spans 7x7, larger than "
+                      "the padded input 7x5 (input [1, 3, 7, 5], padding (0, 0))");
     /* padding one column on each side makes it fit exactly: a 1x1 output */
     p.pad_w = 1;
     clg_tensor *out = clg_conv2d(x, w, b, &p);
@@ -496,8 +474,8 @@ START_TEST(test_conv2d_bad_input)
     ck_assert_int_eq(clg_tensor_dim(out, 2), 1);
     ck_assert_int_eq(clg_tensor_dim(out, 3), 1);
     /* sticky: a failed op's NULL passes through without a new message */
-    expect_error(ctx, clg_conv2d(x3, w, NULL, NULL), CLG_STATUS_SHAPE,
-                 "clg_conv2d: input shape [3, 7, 5] is not (N, C, H, W)");
+    test_expect_error(ctx, clg_conv2d(x3, w, NULL, NULL), CLG_STATUS_SHAPE,
+                      "clg_conv2d: input shape [3, 7, 5] is not (N, C, H, W)");
     ck_assert_ptr_null(clg_conv2d(NULL, w, b, NULL));
     ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_OK);
     clg_step_end(ctx);
@@ -537,9 +515,7 @@ START_TEST(test_conv2d_steady_state)
     clg_counters before, after;
     clg_counters_get(ctx, &before);
     conv_step(ctx, tx, tw, tb, &p);
-    clg_counters_get(ctx, &after);
-    ck_assert_uint_eq(after.device_allocations, before.device_allocations);
-    ck_assert_uint_eq(after.program_builds, before.program_builds);
+    test_expect_steady(ctx, &before, &after, -1, "a second conv2d step");
     ck_assert_uint_eq(after.gemm_calls - before.gemm_calls, 3);
     clg_counters first = after;
     /* the conv's own launches: a step without the conv's backward into x
@@ -671,29 +647,17 @@ static clg_tensor *run_tconv(clg_tensor *const *in, const void *arg)
 START_TEST(test_conv_transpose2d_gradcheck)
 {
     clg_context *ctx = test_context();
-    const test_tol *tol = test_tol_get("gradcheck");
     float x[60], w[48], b[4];
     test_random(x, 60, 15, -1, 1);
     test_random(w, 48, 16, -1, 1);
     test_random(b, 4, 17, -1, 1);
     /* stride (2, 3), padding (1, 0), output padding (1, 2) */
     tconv_arg a = {3, tparams(2, 3, 1, 0, 1, 2, 1, 1), false};
-    clg_tensor *tx = test_tensor(ctx, 4, (int64_t[]){1, 2, 3, 4}, x, true);
-    clg_tensor *tw = test_tensor(ctx, 4, (int64_t[]){2, 3, 3, 2}, w, true);
-    clg_tensor *tb = test_tensor(ctx, 1, (int64_t[]){3}, b, true);
-    test_gradcheck(ctx, run_tconv, &a, 3, (clg_tensor *[]){tx, tw, tb}, tol);
-    clg_tensor_destroy(tx);
-    clg_tensor_destroy(tw);
-    clg_tensor_destroy(tb);
-    /* batch 2, dilation 2, x as a transposed view */
+    gradcheck_xwb(ctx, run_tconv, &a, (int64_t[]){1, 2, 3, 4}, (int64_t[]){2, 3, 3, 2}, 3, x, w, b);
+    /* batch 2, dilation 2, x as a transposed view: x (2, 2, 3, 5) seen as
+     * (2, 2, 5, 3) */
     tconv_arg d = {3, tparams(1, 1, 1, 0, 0, 1, 2, 2), true};
-    tx = test_tensor(ctx, 4, (int64_t[]){2, 2, 3, 5}, x, true); /* seen as (2, 2, 5, 3) */
-    tw = test_tensor(ctx, 4, (int64_t[]){2, 4, 2, 3}, w, true);
-    tb = test_tensor(ctx, 1, (int64_t[]){4}, b, true);
-    test_gradcheck(ctx, run_tconv, &d, 3, (clg_tensor *[]){tx, tw, tb}, tol);
-    clg_tensor_destroy(tx);
-    clg_tensor_destroy(tw);
-    clg_tensor_destroy(tb);
+    gradcheck_xwb(ctx, run_tconv, &d, (int64_t[]){2, 2, 3, 5}, (int64_t[]){2, 4, 2, 3}, 4, x, w, b);
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -707,16 +671,8 @@ START_TEST(test_conv_transpose2d_golden)
     clg_safetensors *st = test_golden_open(ctx, "ops_conv_transpose");
     const char *cases[] = {"basic", "stride2", "dcgan", "outpad", "dilation", "pointwise"};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char name[128];
-        snprintf(name, sizeof name, "%s.params", cases[i]);
-        const void *data = NULL;
-        int rank;
-        const int64_t *shape;
-        ck_assert_msg(clg_safetensors_get(st, name, NULL, &rank, &shape, &data), "no %s", name);
-        ck_assert_int_eq(shape[0], 8);
-        const int32_t *v = data;
-        snprintf(name, sizeof name, "%s.in2", cases[i]);
-        tconv_arg arg = {clg_safetensors_get(st, name, NULL, NULL, NULL, NULL) ? 3 : 2,
+        const int32_t *v = golden_ints(st, cases[i], 8);
+        tconv_arg arg = {golden_has_bias(st, cases[i]) ? 3 : 2,
                          tparams(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]), false};
         test_golden_case(ctx, st, cases[i], run_tconv, &arg, arg.n_inputs, 0,
                          test_tol_get("golden"));
@@ -738,40 +694,43 @@ START_TEST(test_conv_transpose2d_bad_input)
     clg_tensor *b3 = test_tensor(ctx, 1, (int64_t[]){3}, NULL, false);
     clg_conv_transpose2d_params p = clg_conv_transpose2d_params_default();
     clg_step_begin(ctx);
-    expect_error(ctx, clg_conv_transpose2d(x3, w, b, &p), CLG_STATUS_SHAPE,
-                 "clg_conv_transpose2d: input shape [3, 4, 4] is not (N, C_in, H, W)");
-    expect_error(ctx, clg_conv_transpose2d(x, w3, b, &p), CLG_STATUS_SHAPE,
-                 "clg_conv_transpose2d: weight shape [3, 2, 3] is not (C_in, C_out, kh, kw)");
-    expect_error(ctx, clg_conv_transpose2d(x, w4, b, &p), CLG_STATUS_SHAPE,
-                 "clg_conv_transpose2d: input [1, 3, 4, 4] has 3 channels but weight "
-                 "[4, 2, 3, 3] expects 4");
-    expect_error(ctx, clg_conv_transpose2d(x, w, b3, &p), CLG_STATUS_SHAPE,
-                 "clg_conv_transpose2d: bias shape [3] does not match the 2 output channels of "
-                 "weight [3, 2, 3, 3]");
+    test_expect_error(ctx, clg_conv_transpose2d(x3, w, b, &p), CLG_STATUS_SHAPE,
+                      "clg_conv_transpose2d: input shape [3, 4, 4] is not (N, C_in, H, W)");
+    test_expect_error(ctx, clg_conv_transpose2d(x, w3, b, &p), CLG_STATUS_SHAPE,
+                      "clg_conv_transpose2d: weight shape [3, 2, 3] is not (C_in, C_out, kh, kw)");
+    test_expect_error(ctx, clg_conv_transpose2d(x, w4, b, &p), CLG_STATUS_SHAPE,
+                      "clg_conv_transpose2d: input [1, 3, 4, 4] has 3 channels but weight "
+                      "[4, 2, 3, 3] expects 4");
+    test_expect_error(
+        ctx, clg_conv_transpose2d(x, w, b3, &p), CLG_STATUS_SHAPE,
+        "clg_conv_transpose2d: bias shape [3] does not match the 2 output channels of "
+        "weight [3, 2, 3, 3]");
     p.stride_w = 0;
-    expect_error(ctx, clg_conv_transpose2d(x, w, b, &p), CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_conv_transpose2d: stride (1, 0) and dilation (1, 1) must be positive");
+    test_expect_error(ctx, clg_conv_transpose2d(x, w, b, &p), CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_conv_transpose2d: stride (1, 0) and dilation (1, 1) must be positive");
     p = clg_conv_transpose2d_params_default();
     p.pad_w = -1;
-    expect_error(ctx, clg_conv_transpose2d(x, w, b, &p), CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_conv_transpose2d: padding (0, -1) must not be negative");
+    test_expect_error(ctx, clg_conv_transpose2d(x, w, b, &p), CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_conv_transpose2d: padding (0, -1) must not be negative");
     /* output padding must stay below the stride (or the dilation) */
     p = clg_conv_transpose2d_params_default();
     p.stride_h = p.stride_w = 2;
     p.output_pad_h = 2;
-    expect_error(ctx, clg_conv_transpose2d(x, w, b, &p), CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_conv_transpose2d: output padding (2, 0) must be non-negative and smaller "
-                 "than the stride (2, 2) or the dilation (1, 1)");
+    test_expect_error(
+        ctx, clg_conv_transpose2d(x, w, b, &p), CLG_STATUS_INVALID_ARGUMENT,
+        "clg_conv_transpose2d: output padding (2, 0) must be non-negative and smaller "
+        "than the stride (2, 2) or the dilation (1, 1)");
     p.output_pad_h = -1;
-    expect_error(ctx, clg_conv_transpose2d(x, w, b, &p), CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_conv_transpose2d: output padding (-1, 0) must be non-negative and smaller "
-                 "than the stride (2, 2) or the dilation (1, 1)");
+    test_expect_error(
+        ctx, clg_conv_transpose2d(x, w, b, &p), CLG_STATUS_INVALID_ARGUMENT,
+        "clg_conv_transpose2d: output padding (-1, 0) must be non-negative and smaller "
+        "than the stride (2, 2) or the dilation (1, 1)");
     /* padding that eats the whole output: (4 - 1) + 2 + 1 - 2 * 3 = 0 */
     p = clg_conv_transpose2d_params_default();
     p.pad_h = 3;
-    expect_error(ctx, clg_conv_transpose2d(x, w, b, &p), CLG_STATUS_SHAPE,
-                 "clg_conv_transpose2d: input [1, 3, 4, 4] with weight [3, 2, 3, 3], stride "
-                 "(1, 1) and padding (3, 0) gives an output of 0x6");
+    test_expect_error(ctx, clg_conv_transpose2d(x, w, b, &p), CLG_STATUS_SHAPE,
+                      "clg_conv_transpose2d: input [1, 3, 4, 4] with weight [3, 2, 3, 3], stride "
+                      "(1, 1) and padding (3, 0) gives an output of 0x6");
     /* one row less of padding leaves a 2-row output */
     p.pad_h = 2;
     clg_tensor *out = clg_conv_transpose2d(x, w, NULL, &p);
@@ -808,9 +767,7 @@ START_TEST(test_conv_transpose2d_steady_state)
                       clg_context_error(ctx));
         clg_step_end(ctx);
     }
-    clg_counters_get(ctx, &after);
-    ck_assert_uint_eq(after.device_allocations, before.device_allocations);
-    ck_assert_uint_eq(after.program_builds, before.program_builds);
+    test_expect_steady(ctx, &before, &after, -1, "a second conv_transpose2d step");
     ck_assert_uint_eq(after.gemm_calls - before.gemm_calls, 3);
     clg_tensor_destroy(tx);
     clg_tensor_destroy(tw);
@@ -884,24 +841,22 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops/conv");
-    TCase *tc = tcase_create("conv");
-    tcase_add_test(tc, test_conv2d_matches_host);
-    tcase_add_test(tc, test_conv2d_accumulates);
-    tcase_add_test(tc, test_conv2d_gradcheck);
-    tcase_add_test(tc, test_conv2d_golden);
-    tcase_add_test(tc, test_conv2d_act_equals_unfused);
-    tcase_add_test(tc, test_conv2d_act_gradcheck);
-    tcase_add_test(tc, test_conv2d_act_golden);
-    tcase_add_test(tc, test_conv2d_bad_input);
-    tcase_add_test(tc, test_conv2d_steady_state);
-    tcase_add_test(tc, test_conv_transpose2d_matches_host);
-    tcase_add_test(tc, test_conv_transpose2d_gradcheck);
-    tcase_add_test(tc, test_conv_transpose2d_golden);
-    tcase_add_test(tc, test_conv_transpose2d_bad_input);
-    tcase_add_test(tc, test_conv_transpose2d_steady_state);
-    tcase_add_test(tc, test_conv_transpose2d_layer);
-    tcase_add_test(tc, test_conv2d_loop_bound);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_conv2d_matches_host,
+                            test_conv2d_accumulates,
+                            test_conv2d_gradcheck,
+                            test_conv2d_golden,
+                            test_conv2d_act_equals_unfused,
+                            test_conv2d_act_gradcheck,
+                            test_conv2d_act_golden,
+                            test_conv2d_bad_input,
+                            test_conv2d_steady_state,
+                            test_conv_transpose2d_matches_host,
+                            test_conv_transpose2d_gradcheck,
+                            test_conv_transpose2d_golden,
+                            test_conv_transpose2d_bad_input,
+                            test_conv_transpose2d_steady_state,
+                            test_conv_transpose2d_layer,
+                            test_conv2d_loop_bound,
+                            NULL};
+    return test_main("ops/conv", "conv", 0, tests);
 }

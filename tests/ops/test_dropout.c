@@ -307,10 +307,8 @@ START_TEST(test_dropout_bad_p)
     };
     for (int k = 0; k < 3; k++) {
         /* checked in eval mode too, as F.dropout does */
-        ck_assert_ptr_null(clg_dropout(tx, bad[k], k != 1, 1, 0));
-        ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
-        ck_assert_str_eq(clg_context_error(ctx), want[k]);
-        clg_context_clear_error(ctx);
+        test_expect_error(ctx, clg_dropout(tx, bad[k], k != 1, 1, 0), CLG_STATUS_INVALID_ARGUMENT,
+                          want[k]);
     }
     ck_assert_ptr_null(clg_dropout_layer_create(ctx, 2.0f, 1));
     ck_assert_str_eq(clg_context_error(ctx),
@@ -351,17 +349,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops/dropout");
-    TCase *tc = tcase_create("dropout");
-    tcase_add_test(tc, test_dropout_keep_fraction);
-    tcase_add_test(tc, test_dropout_mask_matches_host_generator);
-    tcase_add_test(tc, test_dropout_same_seed_same_mask);
-    tcase_add_test(tc, test_dropout_eval_is_identity);
-    tcase_add_test(tc, test_dropout_p_one_zeros);
-    tcase_add_test(tc, test_dropout_gradcheck);
-    tcase_add_test(tc, test_dropout_layer_fresh_masks);
-    tcase_add_test(tc, test_dropout_bad_p);
-    tcase_add_test(tc, test_dropout_steady_state);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {
+        test_dropout_keep_fraction,       test_dropout_mask_matches_host_generator,
+        test_dropout_same_seed_same_mask, test_dropout_eval_is_identity,
+        test_dropout_p_one_zeros,         test_dropout_gradcheck,
+        test_dropout_layer_fresh_masks,   test_dropout_bad_p,
+        test_dropout_steady_state,        NULL};
+    return test_main("ops/dropout", "dropout", 0, tests);
 }

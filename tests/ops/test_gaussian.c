@@ -210,20 +210,15 @@ START_TEST(test_gaussian_bad_input)
     clg_tensor *a = test_tensor(ctx, 2, (int64_t[]){2, 3}, NULL, false);
     clg_tensor *b = test_tensor(ctx, 2, (int64_t[]){3, 2}, NULL, false);
     clg_tensor *ids = clg_tensor_create(ctx, CLG_DTYPE_I32, 2, (int64_t[]){2, 3});
-    ck_assert_ptr_null(clg_reparameterize(a, a, b));
-    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_SHAPE);
-    ck_assert_str_eq(clg_context_error(ctx),
-                     "clg_reparameterize: shapes [2, 3], [2, 3] and [3, 2] differ (mu, logvar "
-                     "and eps must have the same shape)");
-    clg_context_clear_error(ctx);
+    test_expect_error(ctx, clg_reparameterize(a, a, b), CLG_STATUS_SHAPE,
+                      "clg_reparameterize: shapes [2, 3], [2, 3] and [3, 2] differ (mu, logvar "
+                      "and eps must have the same shape)");
     ck_assert_ptr_null(clg_gaussian_kl(a, b, CLG_REDUCTION_SUM));
     ck_assert_str_eq(clg_context_error(ctx), "clg_gaussian_kl: shapes [2, 3] and [3, 2] differ "
                                              "(mu and logvar must have the same shape)");
     clg_context_clear_error(ctx);
-    ck_assert_ptr_null(clg_gaussian_kl(a, a, (clg_reduction)7));
-    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
-    ck_assert_str_eq(clg_context_error(ctx), "clg_gaussian_kl: unknown reduction 7");
-    clg_context_clear_error(ctx);
+    test_expect_error(ctx, clg_gaussian_kl(a, a, (clg_reduction)7), CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_gaussian_kl: unknown reduction 7");
     ck_assert_ptr_null(clg_reparameterize(a, ids, a));
     ck_assert_msg(strstr(clg_context_error(ctx), "float32") != NULL, "%s", clg_context_error(ctx));
     clg_context_clear_error(ctx);
@@ -238,14 +233,12 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops/gaussian");
-    TCase *tc = tcase_create("gaussian");
-    tcase_add_test(tc, test_gaussian_host_reference);
-    tcase_add_test(tc, test_gaussian_kl_lecture_formula);
-    tcase_add_test(tc, test_gaussian_gradcheck);
-    tcase_add_test(tc, test_gaussian_golden);
-    tcase_add_test(tc, test_gaussian_sampling_statistics);
-    tcase_add_test(tc, test_gaussian_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_gaussian_host_reference,
+                            test_gaussian_kl_lecture_formula,
+                            test_gaussian_gradcheck,
+                            test_gaussian_golden,
+                            test_gaussian_sampling_statistics,
+                            test_gaussian_bad_input,
+                            NULL};
+    return test_main("ops/gaussian", "gaussian", 0, tests);
 }

@@ -359,14 +359,6 @@ START_TEST(test_loss_golden)
 }
 END_TEST
 
-static void expect_error(clg_context *ctx, clg_tensor *got, clg_status status, const char *msg)
-{
-    ck_assert_ptr_null(got);
-    ck_assert_int_eq(clg_context_status(ctx), status);
-    ck_assert_str_eq(clg_context_error(ctx), msg);
-    clg_context_clear_error(ctx);
-}
-
 START_TEST(test_loss_bad_arguments)
 {
     clg_context *ctx = test_context();
@@ -378,31 +370,35 @@ START_TEST(test_loss_bad_arguments)
     clg_tensor *short_labels = labels_tensor(ctx, 3, (const int32_t[]){0, 1, 2});
     clg_tensor *labels = labels_tensor(ctx, 4, (const int32_t[]){0, 1, 2, 0});
     clg_tensor *labels2 = clg_tensor_create(ctx, CLG_DTYPE_I32, 2, (int64_t[]){4, 1});
-    expect_error(ctx, clg_mse_loss(a, b, CLG_REDUCTION_MEAN), CLG_STATUS_SHAPE,
-                 "clg_mse_loss: shapes [2, 3] and [3, 2] differ (input and target must have "
-                 "the same shape)");
-    expect_error(ctx, clg_bce_loss(a, b, CLG_REDUCTION_SUM), CLG_STATUS_SHAPE,
-                 "clg_bce_loss: shapes [2, 3] and [3, 2] differ (input and target must have "
-                 "the same shape)");
-    expect_error(ctx, clg_bce_with_logits_loss(b, a, CLG_REDUCTION_NONE), CLG_STATUS_SHAPE,
-                 "clg_bce_with_logits_loss: shapes [3, 2] and [2, 3] differ (input and target "
-                 "must have the same shape)");
-    expect_error(ctx, clg_mse_loss(a, a, (clg_reduction)7), CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_mse_loss: unknown reduction 7");
-    expect_error(ctx, clg_mse_loss(labels, labels, CLG_REDUCTION_MEAN), CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_mse_loss: input 1 of 2 must be float32, not an int32 tensor of shape [4]");
-    expect_error(ctx, clg_cross_entropy_loss(logits, float_labels, CLG_REDUCTION_MEAN),
-                 CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_cross_entropy_loss: labels must be int32 class indices, not float32");
-    expect_error(ctx, clg_cross_entropy_loss(logits, short_labels, CLG_REDUCTION_MEAN),
-                 CLG_STATUS_SHAPE,
-                 "clg_cross_entropy_loss: logits [4, 3] need labels of shape [4], not [3]");
-    expect_error(ctx, clg_cross_entropy_loss(logits, labels2, CLG_REDUCTION_MEAN), CLG_STATUS_SHAPE,
-                 "clg_cross_entropy_loss: logits [4, 3] need labels of shape [4], not [4, 1]");
-    expect_error(ctx, clg_cross_entropy_loss(logits3, labels, CLG_REDUCTION_MEAN), CLG_STATUS_SHAPE,
-                 "clg_cross_entropy_loss: logits must be float32 of shape (N, C), not [2, 2, 3]");
-    expect_error(ctx, clg_cross_entropy_loss(labels, labels, CLG_REDUCTION_MEAN), CLG_STATUS_SHAPE,
-                 "clg_cross_entropy_loss: logits must be float32 of shape (N, C), not int32 [4]");
+    test_expect_error(ctx, clg_mse_loss(a, b, CLG_REDUCTION_MEAN), CLG_STATUS_SHAPE,
+                      "clg_mse_loss: shapes [2, 3] and [3, 2] differ (input and target must have "
+                      "the same shape)");
+    test_expect_error(ctx, clg_bce_loss(a, b, CLG_REDUCTION_SUM), CLG_STATUS_SHAPE,
+                      "clg_bce_loss: shapes [2, 3] and [3, 2] differ (input and target must have "
+                      "the same shape)");
+    test_expect_error(ctx, clg_bce_with_logits_loss(b, a, CLG_REDUCTION_NONE), CLG_STATUS_SHAPE,
+                      "clg_bce_with_logits_loss: shapes [3, 2] and [2, 3] differ (input and target "
+                      "must have the same shape)");
+    test_expect_error(ctx, clg_mse_loss(a, a, (clg_reduction)7), CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_mse_loss: unknown reduction 7");
+    test_expect_error(
+        ctx, clg_mse_loss(labels, labels, CLG_REDUCTION_MEAN), CLG_STATUS_INVALID_ARGUMENT,
+        "clg_mse_loss: input 1 of 2 must be float32, not an int32 tensor of shape [4]");
+    test_expect_error(ctx, clg_cross_entropy_loss(logits, float_labels, CLG_REDUCTION_MEAN),
+                      CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_cross_entropy_loss: labels must be int32 class indices, not float32");
+    test_expect_error(ctx, clg_cross_entropy_loss(logits, short_labels, CLG_REDUCTION_MEAN),
+                      CLG_STATUS_SHAPE,
+                      "clg_cross_entropy_loss: logits [4, 3] need labels of shape [4], not [3]");
+    test_expect_error(ctx, clg_cross_entropy_loss(logits, labels2, CLG_REDUCTION_MEAN),
+                      CLG_STATUS_SHAPE,
+                      "clg_cross_entropy_loss: logits [4, 3] need labels of shape [4], not [4, 1]");
+    test_expect_error(
+        ctx, clg_cross_entropy_loss(logits3, labels, CLG_REDUCTION_MEAN), CLG_STATUS_SHAPE,
+        "clg_cross_entropy_loss: logits must be float32 of shape (N, C), not [2, 2, 3]");
+    test_expect_error(
+        ctx, clg_cross_entropy_loss(labels, labels, CLG_REDUCTION_MEAN), CLG_STATUS_SHAPE,
+        "clg_cross_entropy_loss: logits must be float32 of shape (N, C), not int32 [4]");
     ck_assert_ptr_nonnull(clg_cross_entropy_loss(logits, labels, CLG_REDUCTION_MEAN));
     clg_tensor_destroy(a);
     clg_tensor_destroy(b);
@@ -418,21 +414,19 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops/loss");
-    TCase *tc = tcase_create("loss");
-    tcase_add_test(tc, test_mse_loss_matches_host);
-    tcase_add_test(tc, test_bce_loss_matches_host);
-    tcase_add_test(tc, test_bce_with_logits_loss_matches_host);
-    tcase_add_test(tc, test_bce_loss_edges);
-    tcase_add_test(tc, test_cross_entropy_loss_matches_host);
-    tcase_add_test(tc, test_cross_entropy_loss_bad_label_is_nan);
-    tcase_add_test(tc, test_mse_loss_gradcheck);
-    tcase_add_test(tc, test_bce_loss_gradcheck);
-    tcase_add_test(tc, test_bce_with_logits_loss_gradcheck);
-    tcase_add_test(tc, test_bce_loss_target_gets_no_gradient);
-    tcase_add_test(tc, test_cross_entropy_loss_gradcheck);
-    tcase_add_test(tc, test_loss_golden);
-    tcase_add_test(tc, test_loss_bad_arguments);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_mse_loss_matches_host,
+                            test_bce_loss_matches_host,
+                            test_bce_with_logits_loss_matches_host,
+                            test_bce_loss_edges,
+                            test_cross_entropy_loss_matches_host,
+                            test_cross_entropy_loss_bad_label_is_nan,
+                            test_mse_loss_gradcheck,
+                            test_bce_loss_gradcheck,
+                            test_bce_with_logits_loss_gradcheck,
+                            test_bce_loss_target_gets_no_gradient,
+                            test_cross_entropy_loss_gradcheck,
+                            test_loss_golden,
+                            test_loss_bad_arguments,
+                            NULL};
+    return test_main("ops/loss", "loss", 0, tests);
 }

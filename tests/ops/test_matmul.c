@@ -275,11 +275,9 @@ START_TEST(test_matmul_shape_errors)
     clg_tensor *a = test_tensor(ctx, 2, (int64_t[]){2, 3}, NULL, false);
     clg_tensor *b = test_tensor(ctx, 2, (int64_t[]){4, 5}, NULL, false);
     clg_tensor *v = test_tensor(ctx, 1, (int64_t[]){3}, NULL, false);
-    ck_assert_ptr_null(clg_matmul(a, b));
-    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_SHAPE);
-    ck_assert_str_eq(clg_context_error(ctx), "clg_matmul: shapes [2, 3] and [4, 5] do not "
-                                             "multiply (inner sizes or batches differ)");
-    clg_context_clear_error(ctx);
+    test_expect_error(ctx, clg_matmul(a, b), CLG_STATUS_SHAPE,
+                      "clg_matmul: shapes [2, 3] and [4, 5] do not "
+                      "multiply (inner sizes or batches differ)");
     ck_assert_ptr_null(clg_matmul(a, v));
     ck_assert_str_eq(clg_context_error(ctx), "clg_matmul: shapes [2, 3] and [3] are not two "
                                              "matrices or two batches of matrices");
@@ -292,16 +290,14 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops/matmul");
-    TCase *tc = tcase_create("matmul");
-    tcase_add_test(tc, test_matmul_matches_host);
-    tcase_add_test(tc, test_matmul_batched_matches_host);
-    tcase_add_test(tc, test_matmul_gradcheck);
-    tcase_add_test(tc, test_matmul_golden);
-    tcase_add_test(tc, test_matmul_fresh_gradient_ignores_stale_memory);
-    tcase_add_test(tc, test_matmul_shape_errors);
-    tcase_add_test(tc, test_matmul_nt_matches_host);
-    tcase_add_test(tc, test_matmul_nt_gradcheck_and_golden);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_matmul_matches_host,
+                            test_matmul_batched_matches_host,
+                            test_matmul_gradcheck,
+                            test_matmul_golden,
+                            test_matmul_fresh_gradient_ignores_stale_memory,
+                            test_matmul_shape_errors,
+                            test_matmul_nt_matches_host,
+                            test_matmul_nt_gradcheck_and_golden,
+                            NULL};
+    return test_main("ops/matmul", "matmul", 0, tests);
 }

@@ -190,10 +190,8 @@ START_TEST(test_rand_bad_shape)
 {
     clg_context *ctx = test_context();
     const int64_t ok[5] = {2, 3, 4, 5, 6}, zero[2] = {3, 0}, negative[1] = {-2};
-    ck_assert_ptr_null(clg_rand(ctx, 0, ok, 1, 0));
-    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_SHAPE);
-    ck_assert_str_eq(clg_context_error(ctx), "clg_rand: rank must be in [1, 4], not 0");
-    clg_context_clear_error(ctx);
+    test_expect_error(ctx, clg_rand(ctx, 0, ok, 1, 0), CLG_STATUS_SHAPE,
+                      "clg_rand: rank must be in [1, 4], not 0");
     ck_assert_ptr_null(clg_randn(ctx, 5, ok, 1, 0));
     ck_assert_str_eq(clg_context_error(ctx), "clg_randn: rank must be in [1, 4], not 5");
     clg_context_clear_error(ctx);
@@ -253,15 +251,11 @@ END_TEST
 
 int main(void)
 {
+    const TTest *tests[] = {test_rand_matches_host_generator, test_rand_same_seed_same_numbers,
+                            test_rand_bad_shape, test_rand_steady_state, NULL};
+    const TTest *moments[] = {test_rand_moments_million, NULL};
     Suite *s = suite_create("ops/random");
-    TCase *tc = tcase_create("random");
-    tcase_add_test(tc, test_rand_matches_host_generator);
-    tcase_add_test(tc, test_rand_same_seed_same_numbers);
-    tcase_add_test(tc, test_rand_bad_shape);
-    tcase_add_test(tc, test_rand_steady_state);
-    suite_add_tcase(s, tc);
-    TCase *moments = tcase_create("moments");
-    tcase_add_test(moments, test_rand_moments_million);
-    suite_add_tcase(s, moments);
+    suite_add_tcase(s, test_case("random", 0, tests));
+    suite_add_tcase(s, test_case("moments", 0, moments));
     return test_run(s);
 }

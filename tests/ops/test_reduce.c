@@ -427,34 +427,26 @@ START_TEST(test_argmax_golden)
 }
 END_TEST
 
-static void expect_error(clg_context *ctx, clg_tensor *got, clg_status status, const char *msg)
-{
-    ck_assert_ptr_null(got);
-    ck_assert_int_eq(clg_context_status(ctx), status);
-    ck_assert_str_eq(clg_context_error(ctx), msg);
-    clg_context_clear_error(ctx);
-}
-
 START_TEST(test_reduce_bad_arguments)
 {
     clg_context *ctx = test_context();
     clg_tensor *a = test_tensor(ctx, 2, (int64_t[]){2, 3}, NULL, false);
     clg_tensor *empty = test_tensor(ctx, 2, (int64_t[]){0, 3}, NULL, false);
     clg_tensor *ints = clg_tensor_create(ctx, CLG_DTYPE_I32, 1, (int64_t[]){4});
-    expect_error(ctx, clg_sum(a, 2, false), CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_sum: axis 2 is out of range for shape [2, 3]");
-    expect_error(ctx, clg_mean(a, -3, true), CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_mean: axis -3 is out of range for shape [2, 3]");
-    expect_error(ctx, clg_max(a, 5, false), CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_max: axis 5 is out of range for shape [2, 3]");
-    expect_error(ctx, clg_argmax(a, -4, false), CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_argmax: axis -4 is out of range for shape [2, 3]");
-    expect_error(ctx, clg_max(empty, 0, false), CLG_STATUS_SHAPE,
-                 "clg_max: shape [0, 3] has no elements to take the maximum of");
-    expect_error(ctx, clg_max_all(empty), CLG_STATUS_SHAPE,
-                 "clg_max_all: shape [0, 3] has no elements to take the maximum of");
-    expect_error(ctx, clg_sum_all(ints), CLG_STATUS_INVALID_ARGUMENT,
-                 "clg_sum_all: input must be float32, not an int32 tensor of shape [4]");
+    test_expect_error(ctx, clg_sum(a, 2, false), CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_sum: axis 2 is out of range for shape [2, 3]");
+    test_expect_error(ctx, clg_mean(a, -3, true), CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_mean: axis -3 is out of range for shape [2, 3]");
+    test_expect_error(ctx, clg_max(a, 5, false), CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_max: axis 5 is out of range for shape [2, 3]");
+    test_expect_error(ctx, clg_argmax(a, -4, false), CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_argmax: axis -4 is out of range for shape [2, 3]");
+    test_expect_error(ctx, clg_max(empty, 0, false), CLG_STATUS_SHAPE,
+                      "clg_max: shape [0, 3] has no elements to take the maximum of");
+    test_expect_error(ctx, clg_max_all(empty), CLG_STATUS_SHAPE,
+                      "clg_max_all: shape [0, 3] has no elements to take the maximum of");
+    test_expect_error(ctx, clg_sum_all(ints), CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_sum_all: input must be float32, not an int32 tensor of shape [4]");
     ck_assert_ptr_null(clg_sum(NULL, 0, false));
     ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_OK);
 
@@ -554,25 +546,23 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops/reduce");
-    TCase *tc = tcase_create("reduce");
-    tcase_add_test(tc, test_sum_matches_host);
-    tcase_add_test(tc, test_mean_matches_host);
-    tcase_add_test(tc, test_max_matches_host);
-    tcase_add_test(tc, test_argmax_matches_host);
-    tcase_add_test(tc, test_sum_all_matches_host);
-    tcase_add_test(tc, test_sum_all_1e6_elements);
-    tcase_add_test(tc, test_sum_all_deterministic);
-    tcase_add_test(tc, test_max_ties_go_to_first);
-    tcase_add_test(tc, test_sum_gradcheck);
-    tcase_add_test(tc, test_max_gradcheck);
-    tcase_add_test(tc, test_sum_all_gradcheck);
-    tcase_add_test(tc, test_max_gradients_accumulate);
-    tcase_add_test(tc, test_reduce_golden);
-    tcase_add_test(tc, test_argmax_golden);
-    tcase_add_test(tc, test_reduce_bad_arguments);
-    tcase_add_test(tc, test_reduce_loop_bound);
-    tcase_add_test(tc, test_sum_axis_past_driver_bound);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_sum_matches_host,
+                            test_mean_matches_host,
+                            test_max_matches_host,
+                            test_argmax_matches_host,
+                            test_sum_all_matches_host,
+                            test_sum_all_1e6_elements,
+                            test_sum_all_deterministic,
+                            test_max_ties_go_to_first,
+                            test_sum_gradcheck,
+                            test_max_gradcheck,
+                            test_sum_all_gradcheck,
+                            test_max_gradients_accumulate,
+                            test_reduce_golden,
+                            test_argmax_golden,
+                            test_reduce_bad_arguments,
+                            test_reduce_loop_bound,
+                            test_sum_axis_past_driver_bound,
+                            NULL};
+    return test_main("ops/reduce", "reduce", 0, tests);
 }

@@ -9,46 +9,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "support.h"
+#include "pointwise.h"
 
-/* One parameter setting of an op and the inputs the host and gradient checks
- * draw: [low, high), pushed min_abs away from 0 (kinks), inside the domain. */
-typedef struct variant {
-    float p0, p1; /* pow: exponent; affine: scale, shift */
-    float low, high, min_abs;
-} variant;
-
-/* Must list the variants in the order tools/golden/gen_ops_unary.py does:
- * golden cases are named "<op>.<variant>.<shape>". */
-typedef struct op_spec {
-    const char *name;
-    chk_pointwise kind; /* the host reference: chk_pointwise_f, _df (check/) */
-    int n_variants;
-    variant v[5];
-    bool edge; /* the fixture has "<op>.<variant>.edge": inputs at the kinks */
-} op_spec;
-
-static const op_spec NEG_SPEC = {"neg", CHK_NEG, 1, {{0, 0, -2, 2, 0}}, false};
-static const op_spec EXP_SPEC = {"exp", CHK_EXP, 1, {{0, 0, -2, 2, 0}}, false};
-static const op_spec LOG_SPEC = {"log", CHK_LOG, 1, {{0, 0, 0.2f, 3, 0}}, false};
-static const op_spec SQRT_SPEC = {"sqrt", CHK_SQRT, 1, {{0, 0, 0.2f, 3, 0}}, false};
-static const op_spec ABS_SPEC = {"abs", CHK_ABS, 1, {{0, 0, -2, 2, 0.1f}}, true};
-static const op_spec POW_SPEC = {"pow",
+static const pw_spec NEG_SPEC = {"neg", CHK_NEG, 1, {{0, 0, -2, 2, 0, 0, {0}}}, false, false};
+static const pw_spec EXP_SPEC = {"exp", CHK_EXP, 1, {{0, 0, -2, 2, 0, 0, {0}}}, false, false};
+static const pw_spec LOG_SPEC = {"log", CHK_LOG, 1, {{0, 0, 0.2f, 3, 0, 0, {0}}}, false, false};
+static const pw_spec SQRT_SPEC = {"sqrt", CHK_SQRT, 1, {{0, 0, 0.2f, 3, 0, 0, {0}}}, false, false};
+static const pw_spec ABS_SPEC = {"abs", CHK_ABS, 1, {{0, 0, -2, 2, 0.1f, 0, {0}}}, true, false};
+static const pw_spec POW_SPEC = {"pow",
                                  CHK_POW,
                                  5,
-                                 {{2, 0, -2, 2, 0},
-                                  {3, 0, -2, 2, 0},
-                                  {0.5f, 0, 0.3f, 3, 0},
-                                  {-1.5f, 0, 0.5f, 2.5f, 0},
-                                  {0, 0, -2, 2, 0}},
-                                 true};
-static const op_spec AFFINE_SPEC = {"affine", CHK_AFFINE, 2,
-                                    {{-1, 1, -2, 2, 0}, {2.5f, -0.3f, -2, 2, 0}}, false};
+                                 {{2, 0, -2, 2, 0, 0, {0}},
+                                  {3, 0, -2, 2, 0, 0, {0}},
+                                  {0.5f, 0, 0.3f, 3, 0, 0, {0}},
+                                  {-1.5f, 0, 0.5f, 2.5f, 0, 0, {0}},
+                                  {0, 0, -2, 2, 0, 0, {0}}},
+                                 true,
+                                 false};
+static const pw_spec AFFINE_SPEC = {
+    "affine", CHK_AFFINE, 2, {{-1, 1, -2, 2, 0, 0, {0}}, {2.5f, -0.3f, -2, 2, 0, 0, {0}}},
+    false,    false};
 
-static const op_spec *const all_specs[] = {&NEG_SPEC, &EXP_SPEC, &LOG_SPEC,   &SQRT_SPEC,
+static const pw_spec *const all_specs[] = {&NEG_SPEC, &EXP_SPEC, &LOG_SPEC,   &SQRT_SPEC,
                                            &ABS_SPEC, &POW_SPEC, &AFFINE_SPEC};
 
-static clg_tensor *apply(const op_spec *spec, int v, clg_tensor *x)
+static clg_tensor *apply(const pw_spec *spec, int v, clg_tensor *x)
 {
     float p0 = spec->v[v].p0, p1 = spec->v[v].p1;
     switch (spec->kind) {
@@ -62,169 +47,23 @@ static clg_tensor *apply(const op_spec *spec, int v, clg_tensor *x)
     }
 }
 
-/* test_op_fn's argument: which op, and whether its input is transposed first. */
-typedef struct call {
-    const op_spec *spec;
-    int variant;
-    bool transposed;
-} call;
+static const pw_family FAMILY = {"ops_unary", apply};
 
-static clg_tensor *run(clg_tensor *const *in, const void *arg)
-{
-    const call *c = arg;
-    clg_tensor *x = c->transposed ? clg_transpose(in[0], 0, 1) : in[0];
-    return apply(c->spec, c->variant, x);
-}
-
-static void draw(float *x, size_t n, uint64_t seed, const variant *v)
-{
-    test_random(x, n, seed, v->low, v->high);
-    for (size_t i = 0; i < n; i++)
-        x[i] += copysignf(v->min_abs, x[i]);
-}
-
-/* Forward and backward against the host, on a contiguous (2,3,4) input and
- * on the transpose of a (4,3) one. The op runs twice on the same input and
- * the results are added, so backward both writes (first visit) and
- * accumulates (second) into the same gradient: dx = 2 g f'(x). */
-static void check_matches_host(const op_spec *spec)
-{
-    clg_context *ctx = test_context();
-    for (int v = 0; v < spec->n_variants; v++) {
-        for (int transposed = 0; transposed < 2; transposed++) {
-            const variant *var = &spec->v[v];
-            float x[24], g[24], want[24], want_grad[24];
-            size_t n = transposed ? 12 : 24;
-            draw(x, n, 100 + (uint64_t)v, var);
-            test_random(g, n, 200 + (uint64_t)v, -1, 1);
-            clg_tensor *tx = transposed ? test_tensor(ctx, 2, (int64_t[]){4, 3}, x, true)
-                                        : test_tensor(ctx, 3, (int64_t[]){2, 3, 4}, x, true);
-            /* out element k reads input element src(k) */
-            for (size_t k = 0; k < n; k++) {
-                size_t src = transposed ? (k % 4) * 3 + k / 4 : k;
-                want[k] = (float)chk_pointwise_f(spec->kind, x[src], var->p0, var->p1);
-                want_grad[src] =
-                    (float)(2.0 * g[k] * chk_pointwise_df(spec->kind, x[src], var->p0, var->p1));
-            }
-            clg_step_begin(ctx);
-            call c = {spec, v, transposed};
-            clg_tensor *y1 = run((clg_tensor *[]){tx}, &c);
-            clg_tensor *y2 = run((clg_tensor *[]){tx}, &c);
-            clg_tensor *sum = clg_add(y1, y2);
-            ck_assert_msg(sum != NULL, "%s: %s", spec->name, clg_context_error(ctx));
-            int64_t out_shape[3] = {2, 3, 4};
-            if (transposed) {
-                out_shape[0] = 3;
-                out_shape[1] = 4;
-            }
-            ck_assert_int_eq(clg_tensor_rank(y1), transposed ? 2 : 3);
-            for (int d = 0; d < clg_tensor_rank(y1); d++)
-                ck_assert_int_eq(clg_tensor_dim(y1, d), out_shape[d]);
-            clg_tensor *gout = clg_tensor_from_host(ctx, CLG_DTYPE_F32, transposed ? 2 : 3,
-                                                    out_shape, g);
-            ck_assert_msg(clg_backward_with(sum, gout) == CLG_STATUS_OK, "%s",
-                          clg_context_error(ctx));
-            char what[96];
-            snprintf(what, sizeof what, "%s variant %d%s forward", spec->name, v,
-                     transposed ? " transposed" : "");
-            float *got = test_download(y1);
-            test_assert_close(got, want, n, test_tol_get("transcendental"), what);
-            free(got);
-            clg_step_end(ctx);
-            snprintf(what, sizeof what, "%s variant %d%s backward", spec->name, v,
-                     transposed ? " transposed" : "");
-            float *got_grad = test_download(clg_tensor_grad(tx));
-            test_assert_close(got_grad, want_grad, n, test_tol_get("transcendental"), what);
-            free(got_grad);
-            clg_tensor_destroy(tx);
-        }
-    }
-    clg_context_destroy(ctx);
-}
-
-/* Finite differences on a (2,3) input and through a transposed (3,2) one. */
-static void check_gradcheck(const op_spec *spec)
-{
-    clg_context *ctx = test_context();
-    for (int v = 0; v < spec->n_variants; v++) {
-        float x[6];
-        draw(x, 6, 300 + (uint64_t)v, &spec->v[v]);
-        clg_tensor *a = test_tensor(ctx, 2, (int64_t[]){2, 3}, x, true);
-        call c = {spec, v, false};
-        test_gradcheck(ctx, run, &c, 1, &a, test_tol_get("gradcheck"));
-        clg_tensor *b = test_tensor(ctx, 2, (int64_t[]){3, 2}, x, true);
-        c.transposed = true;
-        test_gradcheck(ctx, run, &c, 1, &b, test_tol_get("gradcheck"));
-        clg_tensor_destroy(a);
-        clg_tensor_destroy(b);
-    }
-    clg_context_destroy(ctx);
-}
-
-/* PyTorch's forward and backward on shapes of rank 0 to 3, a transposed
- * input, and for ops with kinks the kinks themselves. */
-static void check_golden(const op_spec *spec)
-{
-    clg_context *ctx = test_context();
-    clg_safetensors *st = test_golden_open(ctx, "ops_unary");
-    const char *shapes[] = {"scalar", "vector", "matrix", "rank3", "transposed", "edge"};
-    int n_shapes = spec->edge ? 6 : 5;
-    for (int v = 0; v < spec->n_variants; v++)
-        for (int s = 0; s < n_shapes; s++) {
-            char name[64];
-            snprintf(name, sizeof name, "%s.%d.%s", spec->name, v, shapes[s]);
-            call c = {spec, v, strcmp(shapes[s], "transposed") == 0};
-            test_golden_case(ctx, st, name, run, &c, 1, 0, test_tol_get("golden"));
-        }
-    clg_safetensors_destroy(st);
-    clg_context_destroy(ctx);
-}
-
-/* f(x) and d/dx sum(f(x) g) for a vector of n <= 8 values, through the library. */
-static void eval_vector(clg_context *ctx, const op_spec *spec, int v, const float *x,
-                        const float *g, int n, float *out, float *grad)
-{
-    clg_tensor *tx = test_tensor(ctx, 1, (int64_t[]){n}, x, true);
-    clg_step_begin(ctx);
-    clg_tensor *y = apply(spec, v, tx);
-    ck_assert_msg(y != NULL, "%s: %s", spec->name, clg_context_error(ctx));
-    clg_tensor *gout = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 1, (int64_t[]){n}, g);
-    ck_assert_msg(clg_backward_with(y, gout) == CLG_STATUS_OK, "%s", clg_context_error(ctx));
-    float *got = test_download(y);
-    memcpy(out, got, (size_t)n * sizeof *out);
-    free(got);
-    clg_step_end(ctx);
-    float *got_grad = test_download(clg_tensor_grad(tx));
-    memcpy(grad, got_grad, (size_t)n * sizeof *grad);
-    free(got_grad);
-    clg_tensor_destroy(tx);
-}
-
-#define OP_TESTS(op, spec)                                                                    \
-    START_TEST(test_##op##_matches_host) { check_matches_host(&spec); }                       \
-    END_TEST                                                                                   \
-    START_TEST(test_##op##_gradcheck) { check_gradcheck(&spec); }                             \
-    END_TEST                                                                                   \
-    START_TEST(test_##op##_golden) { check_golden(&spec); }                                   \
-    END_TEST
-
-OP_TESTS(neg, NEG_SPEC)
-OP_TESTS(exp, EXP_SPEC)
-OP_TESTS(log, LOG_SPEC)
-OP_TESTS(sqrt, SQRT_SPEC)
-OP_TESTS(abs, ABS_SPEC)
-OP_TESTS(pow, POW_SPEC)
-OP_TESTS(affine, AFFINE_SPEC)
+PW_OP_TESTS(neg, FAMILY, NEG_SPEC)
+PW_OP_TESTS(exp, FAMILY, EXP_SPEC)
+PW_OP_TESTS(log, FAMILY, LOG_SPEC)
+PW_OP_TESTS(sqrt, FAMILY, SQRT_SPEC)
+PW_OP_TESTS(abs, FAMILY, ABS_SPEC)
+PW_OP_TESTS(pow, FAMILY, POW_SPEC)
+PW_OP_TESTS(affine, FAMILY, AFFINE_SPEC)
 
 /* d|x|/dx at 0 is 0 (PyTorch's sgn), for +0 and -0 alike. */
 START_TEST(test_abs_grad_at_zero)
 {
     clg_context *ctx = test_context();
-    float x[4] = {-1.5f, 0.0f, -0.0f, 2.0f}, g[4] = {0.5f, 0.7f, 0.9f, -0.3f}, y[4], dx[4];
-    eval_vector(ctx, &ABS_SPEC, 0, x, g, 4, y, dx);
+    float x[4] = {-1.5f, 0.0f, -0.0f, 2.0f}, g[4] = {0.5f, 0.7f, 0.9f, -0.3f};
     const float want_y[4] = {1.5f, 0, 0, 2}, want_dx[4] = {-0.5f, 0, 0, -0.3f};
-    test_assert_close(y, want_y, 4, test_tol_get("exact"), "abs");
-    test_assert_close(dx, want_dx, 4, test_tol_get("exact"), "d abs");
+    pw_check_points(ctx, &FAMILY, &ABS_SPEC, 0, 4, x, g, want_y, want_dx, "exact", "abs");
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -236,7 +75,7 @@ START_TEST(test_log_sqrt_domain_edges)
 {
     clg_context *ctx = test_context();
     float x[4] = {0.0f, -1.0f, INFINITY, 1.0f}, g[4] = {1, 1, 1, 1}, y[4], dx[4];
-    eval_vector(ctx, &LOG_SPEC, 0, x, g, 4, y, dx);
+    pw_eval_vector(ctx, &FAMILY, &LOG_SPEC, 0, x, g, 4, y, dx);
     ck_assert(isinf(y[0]) && y[0] < 0);
     ck_assert(isnan(y[1]));
     ck_assert(isinf(y[2]) && y[2] > 0);
@@ -246,7 +85,7 @@ START_TEST(test_log_sqrt_domain_edges)
     ck_assert_float_eq(dx[2], 0.0f);
     ck_assert_float_eq(dx[3], 1.0f);
 
-    eval_vector(ctx, &SQRT_SPEC, 0, x, g, 4, y, dx);
+    pw_eval_vector(ctx, &FAMILY, &SQRT_SPEC, 0, x, g, 4, y, dx);
     ck_assert_float_eq(y[0], 0.0f);
     ck_assert(isnan(y[1]));
     ck_assert(isinf(y[2]) && y[2] > 0);
@@ -264,11 +103,9 @@ END_TEST
 START_TEST(test_pow_zero_exponent)
 {
     clg_context *ctx = test_context();
-    float x[3] = {0.0f, -2.0f, 3.0f}, g[3] = {1, -1, 0.5f}, y[3], dx[3];
-    eval_vector(ctx, &POW_SPEC, 4, x, g, 3, y, dx);
+    float x[3] = {0.0f, -2.0f, 3.0f}, g[3] = {1, -1, 0.5f};
     const float ones[3] = {1, 1, 1}, zeros[3] = {0, 0, 0};
-    test_assert_close(y, ones, 3, test_tol_get("exact"), "x^0");
-    test_assert_close(dx, zeros, 3, test_tol_get("exact"), "d x^0");
+    pw_check_points(ctx, &FAMILY, &POW_SPEC, 4, 3, x, g, ones, zeros, "exact", "x^0");
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -281,10 +118,10 @@ START_TEST(test_unary_strided_matches_contiguous)
 {
     clg_context *ctx = test_context();
     for (size_t i = 0; i < sizeof all_specs / sizeof all_specs[0]; i++) {
-        const op_spec *spec = all_specs[i];
+        const pw_spec *spec = all_specs[i];
         for (int v = 0; v < spec->n_variants; v++) {
             float x[12], xt[12], g[12];
-            draw(x, 12, 400 + (uint64_t)v, &spec->v[v]);
+            pw_draw(x, 12, 400 + (uint64_t)v, &spec->v[v]);
             test_random(g, 12, 500 + (uint64_t)v, -1, 1);
             for (int r = 0; r < 3; r++)
                 for (int c = 0; c < 4; c++)
@@ -354,7 +191,7 @@ int main(void)
     Suite *s = suite_create("ops/unary");
     struct {
         const char *name;
-        const TTest *tests[5];
+        const TTest *tests[6]; /* ending in NULL */
     } cases[] = {
         {"neg", {test_neg_matches_host, test_neg_gradcheck, test_neg_golden}},
         {"exp", {test_exp_matches_host, test_exp_gradcheck, test_exp_golden}},
@@ -369,11 +206,7 @@ int main(void)
         {"layouts", {test_unary_strided_matches_contiguous}},
         {"errors", {test_unary_rejects_int32}},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        for (int t = 0; t < 5 && cases[i].tests[t]; t++)
-            tcase_add_test(tc, cases[i].tests[t]);
-        suite_add_tcase(s, tc);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        suite_add_tcase(s, test_case(cases[i].name, 0, cases[i].tests));
     return test_run(s);
 }

@@ -350,11 +350,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("optim/checkpoint");
-    TCase *tc = tcase_create("checkpoint");
-    tcase_add_test(tc, test_checkpoint_resume_is_bitwise);
-    tcase_add_test(tc, test_checkpoint_layout);
-    tcase_add_test(tc, test_checkpoint_refusals);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_checkpoint_resume_is_bitwise, test_checkpoint_layout,
+                            test_checkpoint_refusals, NULL};
+    return test_main("optim/checkpoint", "checkpoint", 0, tests);
 }

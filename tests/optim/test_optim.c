@@ -308,11 +308,9 @@ START_TEST(test_optim_bad_options)
     clg_params_add(ps, "p", p);
     clg_optim_options o = clg_optim_options_default(CLG_OPTIM_NESTEROV);
     o.dampening = 0.1f;
-    ck_assert_ptr_null(clg_optim_create(ctx, ps, &o));
-    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
-    ck_assert_str_eq(clg_context_error(ctx), "clg_optim_create (nesterov): Nesterov momentum "
-                                             "needs momentum > 0 and zero dampening");
-    clg_context_clear_error(ctx);
+    test_expect_error(ctx, clg_optim_create(ctx, ps, &o), CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_optim_create (nesterov): Nesterov momentum "
+                      "needs momentum > 0 and zero dampening");
     o = clg_optim_options_default(CLG_OPTIM_ADAM);
     o.beta2 = 1.0f;
     ck_assert_ptr_null(clg_optim_create(ctx, ps, &o));
@@ -467,15 +465,13 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("optim/optim");
-    TCase *tc = tcase_create("optim");
-    tcase_add_test(tc, test_optim_golden);
-    tcase_add_test(tc, test_optim_skips_params_without_grad);
-    tcase_add_test(tc, test_optim_sgd_set_lr_many_params);
-    tcase_add_test(tc, test_optim_options_and_names);
-    tcase_add_test(tc, test_optim_bad_options);
-    tcase_add_test(tc, test_clip_grad_norm_matches_pytorch);
-    tcase_add_test(tc, test_clip_grad_norm_loop_bound);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_optim_golden,
+                            test_optim_skips_params_without_grad,
+                            test_optim_sgd_set_lr_many_params,
+                            test_optim_options_and_names,
+                            test_optim_bad_options,
+                            test_clip_grad_norm_matches_pytorch,
+                            test_clip_grad_norm_loop_bound,
+                            NULL};
+    return test_main("optim/optim", "optim", 0, tests);
 }

@@ -114,12 +114,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("optim/schedule");
-    TCase *tc = tcase_create("schedule");
-    tcase_add_test(tc, test_cosine_matches_pytorch);
-    tcase_add_test(tc, test_cosine_is_the_tool_formula);
-    tcase_add_test(tc, test_cosine_shape);
-    tcase_add_test(tc, test_constant);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_cosine_matches_pytorch, test_cosine_is_the_tool_formula,
+                            test_cosine_shape, test_constant, NULL};
+    return test_main("optim/schedule", "schedule", 0, tests);
 }

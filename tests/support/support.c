@@ -15,6 +15,31 @@ clg_context *test_context_loop_limit(const char *limit)
     return ctx;
 }
 
+void test_expect_error(clg_context *ctx, const void *got, clg_status status, const char *message)
+{
+    ck_assert_ptr_null(got);
+    ck_assert_int_eq(clg_context_status(ctx), status);
+    ck_assert_str_eq(clg_context_error(ctx), message);
+    clg_context_clear_error(ctx);
+}
+
+void test_expect_error_parts(clg_context *ctx, clg_status status, const char *const *parts)
+{
+    const char *msg = clg_context_error(ctx);
+    ck_assert_msg(clg_context_status(ctx) == status, "status %s, want %s (message: %s)",
+                  clg_status_name(clg_context_status(ctx)), clg_status_name(status), msg);
+    for (size_t i = 0; parts[i]; i++)
+        ck_assert_msg(strstr(msg, parts[i]) != NULL, "message \"%s\" lacks \"%s\"", msg, parts[i]);
+    clg_context_clear_error(ctx);
+}
+
+void test_expect_status(clg_context *ctx, clg_status got, clg_status want, const char *part1,
+                        const char *part2)
+{
+    ck_assert_int_eq(got, want);
+    test_expect_error_parts(ctx, want, (const char *const[]){part1, part2, NULL});
+}
+
 void test_expect_loop_refusal(clg_context *ctx, const void *got, const char *op)
 {
     ck_assert_ptr_null(got);
@@ -126,6 +151,49 @@ float *test_download(const clg_tensor *t)
     ck_assert_msg(status == CLG_STATUS_OK, "download: %s",
                   clg_context_error(clg_tensor_context(t)));
     return out;
+}
+
+void test_expect_steady(const clg_context *ctx, const clg_counters *before, clg_counters *after,
+                        int host_syncs, const char *what)
+{
+    clg_counters_get(ctx, after);
+    ck_assert_msg(after->device_allocations == before->device_allocations,
+                  "%s: %llu device allocations in a steady state", what,
+                  (unsigned long long)(after->device_allocations - before->device_allocations));
+    ck_assert_msg(after->program_builds == before->program_builds,
+                  "%s: %llu program builds in a steady state", what,
+                  (unsigned long long)(after->program_builds - before->program_builds));
+    if (host_syncs >= 0)
+        ck_assert_msg(after->host_syncs - before->host_syncs == (uint64_t)host_syncs,
+                      "%s: %llu host syncs, want %d", what,
+                      (unsigned long long)(after->host_syncs - before->host_syncs), host_syncs);
+}
+
+const test_fused_act test_fused_acts[] = {
+    {"identity", CLG_ACT_IDENTITY, 0},
+    {"relu", CLG_ACT_RELU, 0},
+    {"leaky_relu", CLG_ACT_LEAKY_RELU, 0.1f},
+    {"sigmoid", CLG_ACT_SIGMOID, 0},
+    {"tanh", CLG_ACT_TANH, 0},
+    {"elu", CLG_ACT_ELU, 0},
+    {"selu", CLG_ACT_SELU, 0},
+    {"hardsigmoid", CLG_ACT_HARDSIGMOID, 0},
+};
+_Static_assert(sizeof test_fused_acts / sizeof test_fused_acts[0] == TEST_N_FUSED_ACTS,
+               "TEST_N_FUSED_ACTS counts test_fused_acts");
+
+clg_tensor *test_activate(clg_tensor *z, const test_fused_act *a)
+{
+    switch (a->act) {
+    case CLG_ACT_RELU: return clg_relu(z);
+    case CLG_ACT_LEAKY_RELU: return clg_leaky_relu(z, a->slope);
+    case CLG_ACT_SIGMOID: return clg_sigmoid(z);
+    case CLG_ACT_TANH: return clg_tanh(z);
+    case CLG_ACT_ELU: return clg_elu(z, 1.0f);
+    case CLG_ACT_SELU: return clg_selu(z);
+    case CLG_ACT_HARDSIGMOID: return clg_hardsigmoid(z);
+    default: return z;
+    }
 }
 
 /* sum_i out_i w_i in double, from a forward pass without the tape. */
@@ -300,6 +368,23 @@ int test_run(Suite *suite)
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+TCase *test_case(const char *name, double timeout, const TTest *const *tests)
+{
+    TCase *tc = tcase_create(name);
+    if (timeout > 0)
+        tcase_set_timeout(tc, timeout);
+    for (int i = 0; tests[i]; i++)
+        tcase_add_test(tc, tests[i]);
+    return tc;
+}
+
+int test_main(const char *suite, const char *tcase, double timeout, const TTest *const *tests)
+{
+    Suite *s = suite_create(suite);
+    suite_add_tcase(s, test_case(tcase, timeout, tests));
+    return test_run(s);
+}
+
 /* ---- training on Fashion-MNIST ---- */
 
 #define TEST_PIXELS 784
@@ -436,4 +521,76 @@ const void *test_fixture_get(const clg_safetensors *st, const char *fixture, con
     for (int d = 0; d < rank; d++)
         ck_assert_int_eq(got_shape[d], shape[d]);
     return data;
+}
+
+void test_fixture_load(const clg_safetensors *st, const char *fixture, const char *prefix,
+                       const clg_params *params)
+{
+    for (size_t i = 0; i < clg_params_count(params); i++) {
+        clg_tensor *t = clg_params_tensor(params, i);
+        char name[128];
+        snprintf(name, sizeof name, "%s%s", prefix, clg_params_name(params, i));
+        int64_t shape[CLG_MAX_RANK];
+        for (int d = 0; d < clg_tensor_rank(t); d++)
+            shape[d] = clg_tensor_dim(t, d);
+        const void *data = test_fixture_get(st, fixture, name, clg_tensor_rank(t), shape);
+        ck_assert_int_eq(clg_tensor_upload(t, data, (size_t)clg_tensor_numel(t)), CLG_STATUS_OK);
+    }
+}
+
+void test_loss_curve(clg_context *ctx, const clg_safetensors *st, const char *fixture,
+                     clg_model *model, clg_optim *opt, int steps, int batch, const char *loss_name,
+                     const char *what)
+{
+    int64_t features = clg_model_in_features(model);
+    const float *x =
+        test_fixture_get(st, fixture, "x", 3, (const int64_t[]){steps, batch, features});
+    const int32_t *y = test_fixture_get(st, fixture, "y", 2, (const int64_t[]){steps, batch});
+    const float *want = test_fixture_get(st, fixture, loss_name, 1, (const int64_t[]){steps});
+    float *got = malloc((size_t)steps * sizeof *got);
+    ck_assert_ptr_nonnull(got);
+    for (int step = 0; step < steps; step++)
+        got[step] =
+            test_train_step(ctx, model, opt, x + step * batch * features, y + step * batch, batch);
+    double worst = 0;
+    for (int step = 0; step < steps; step++)
+        worst = fmax(worst, fabs((double)got[step] - want[step]) / fabs((double)want[step]));
+    printf("%s %s: largest relative difference from PyTorch over %d steps %.2g\n", what, loss_name,
+           steps, worst);
+    fflush(stdout);
+    test_assert_close(got, want, (size_t)steps, test_tol_get("loss_curve"), loss_name);
+    free(got);
+}
+
+double test_fashion_mnist_epoch(clg_context *ctx, clg_model *model, float lr)
+{
+    clg_dataset *train = test_fashion_mnist(ctx, true);
+    clg_dataset *test = test_fashion_mnist(ctx, false);
+    clg_optim *opt = test_optim(ctx, model, CLG_OPTIM_ADAM, lr);
+    test_train_epochs(ctx, model, opt, train, 64, 1, lr, 7);
+    double accuracy = test_accuracy(ctx, model, test);
+    clg_optim_destroy(opt);
+    clg_dataset_destroy(train);
+    clg_dataset_destroy(test);
+    return accuracy;
+}
+
+void test_steady_steps(clg_context *ctx, const clg_safetensors *st, const char *fixture,
+                       clg_model *model, int steps, int batch)
+{
+    int64_t features = clg_model_in_features(model);
+    ck_assert_int_ge(steps, 5);
+    const float *x =
+        test_fixture_get(st, fixture, "x", 3, (const int64_t[]){steps, batch, features});
+    const int32_t *y = test_fixture_get(st, fixture, "y", 2, (const int64_t[]){steps, batch});
+    clg_optim *opt = test_optim(ctx, model, CLG_OPTIM_ADAM, 1e-3f);
+    test_train_step(ctx, model, opt, x, y, batch);
+    clg_counters before, after;
+    clg_counters_get(ctx, &before);
+    for (int step = 1; step < 5; step++)
+        test_train_step(ctx, model, opt, x + step * batch * features, y + step * batch, batch);
+    test_expect_steady(ctx, &before, &after, 4, "four training steps");
+    ck_assert_uint_gt(after.kernel_launches, before.kernel_launches);
+    ck_assert_uint_gt(after.gemm_calls, before.gemm_calls);
+    clg_optim_destroy(opt);
 }

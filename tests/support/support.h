@@ -17,6 +17,16 @@ clg_context *test_context(void);
  * Mesa's llvmpipe does at 65,535, so the paths that fit or refuse run on
  * any device. */
 clg_context *test_context_loop_limit(const char *limit);
+/* `got` (what a call returned) is NULL, and the context holds `status` with
+ * exactly `message`; the error is cleared. */
+void test_expect_error(clg_context *ctx, const void *got, clg_status status, const char *message);
+/* The context holds `status` and a message containing every one of the
+ * substrings in `parts` (the list ending in NULL); the error is cleared. */
+void test_expect_error_parts(clg_context *ctx, clg_status status, const char *const *parts);
+/* A call returned `got`, which is `want`, and the context holds `want` with
+ * a message containing both `part1` and `part2`; the error is cleared. */
+void test_expect_status(clg_context *ctx, clg_status got, clg_status want, const char *part1,
+                        const char *part2);
 /* `got` (an op's result, or NULL after a failed backward) is NULL, and the
  * context holds CLG_STATUS_DEVICE with a message naming `op` and its loops;
  * the error is cleared. */
@@ -55,6 +65,24 @@ clg_tensor *test_tensor(clg_context *ctx, int rank, const int64_t *shape, const 
                         bool requires_grad);
 /* Downloads numel elements into a malloc'ed array (free it); asserts success. */
 float *test_download(const clg_tensor *t);
+
+/* Reads the context's counters into *after and asserts that what ran since
+ * *before was a steady state: no device allocation, no program build and
+ * `host_syncs` host syncs (-1: any number). `what` names it in messages. */
+void test_expect_steady(const clg_context *ctx, const clg_counters *before, clg_counters *after,
+                        int host_syncs, const char *what);
+
+/* The activations a fused op takes (clg_bias_activation, clg_conv2d_act),
+ * each with the slope its tests use, named as in the golden cases. */
+typedef struct test_fused_act {
+    const char *name;
+    clg_activation act;
+    float slope;
+} test_fused_act;
+#define TEST_N_FUSED_ACTS 8
+extern const test_fused_act test_fused_acts[TEST_N_FUSED_ACTS];
+/* `a` applied to z by its own op, unfused: what the fused op must equal. */
+clg_tensor *test_activate(clg_tensor *z, const test_fused_act *a);
 
 /* An op under test: returns fn(inputs) or NULL. */
 typedef clg_tensor *(*test_op_fn)(clg_tensor *const *inputs, const void *arg);
@@ -108,6 +136,30 @@ float test_train_epochs(clg_context *ctx, clg_model *model, clg_optim *opt,
  * `fixture` names the file in the message. */
 const void *test_fixture_get(const clg_safetensors *st, const char *fixture, const char *name,
                              int rank, const int64_t *shape);
+/* Every tensor of `params` from the fixture's tensor "<prefix><its name>",
+ * of its shape: also the check that clgrad names the parameters as
+ * PyTorch's state_dict does. */
+void test_fixture_load(const clg_safetensors *st, const char *fixture, const char *prefix,
+                       const clg_params *params);
+/* `steps` training steps of `model` with `opt` (test_train_step) on the
+ * fixture's batches "x" (steps, batch, features) and "y" (steps, batch),
+ * against PyTorch's losses `loss_name` (steps) in the fixture under the
+ * "loss_curve" tolerance; prints the largest relative difference, naming
+ * `what`. */
+void test_loss_curve(clg_context *ctx, const clg_safetensors *st, const char *fixture,
+                     clg_model *model, clg_optim *opt, int steps, int batch, const char *loss_name,
+                     const char *what);
+/* The performance contract of a training step: after a first step (Adam,
+ * lr 1e-3) on the fixture's first batch has built every program and sized
+ * the arena, steps 2..5 on its next batches allocate nothing on the device,
+ * build nothing, launch kernels and GEMMs, and synchronise only for the
+ * loss each step reads. The fixture's "x" and "y" are as test_loss_curve's. */
+void test_steady_steps(clg_context *ctx, const clg_safetensors *st, const char *fixture,
+                       clg_model *model, int steps, int batch);
+/* One epoch of Adam over Fashion-MNIST's training set, batch 64, the
+ * learning rate decaying from `lr` to 0 (test_train_epochs, seed 7); returns
+ * the test-set accuracy (test_accuracy). */
+double test_fashion_mnist_epoch(clg_context *ctx, clg_model *model, float lr);
 
 /* `full`, or `small` when CLGRAD_TEST_SMALL=1: tests/oclgrind.sh sets it so
  * that the suites' largest shapes fit a run under oclgrind, which simulates
@@ -117,5 +169,12 @@ int64_t test_size(int64_t full, int64_t small);
 
 /* Runs a suite with Check's normal output; returns the exit status. */
 int test_run(Suite *suite);
+/* A test case `name` holding the tests (START_TEST names, the list ending in
+ * NULL), under a timeout of `timeout` seconds, or Check's default when it is
+ * 0. */
+TCase *test_case(const char *name, double timeout, const TTest *const *tests);
+/* The main of a suite with one case: runs test_case(tcase, timeout, tests)
+ * as suite `suite` ("ops/conv"); returns the exit status. */
+int test_main(const char *suite, const char *tcase, double timeout, const TTest *const *tests);
 
 #endif

@@ -131,12 +131,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("zoo/autoencoder");
-    TCase *tc = tcase_create("autoencoder");
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, test_autoencoder_architecture);
-    tcase_add_test(tc, test_autoencoder_distance_host_reference);
-    tcase_add_test(tc, test_autoencoder_checkpoint_round_trip);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_autoencoder_architecture, test_autoencoder_distance_host_reference,
+                            test_autoencoder_checkpoint_round_trip, NULL};
+    return test_main("zoo/autoencoder", "autoencoder", 600, tests);
 }

@@ -123,11 +123,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("zoo/gan");
-    TCase *tc = tcase_create("gan");
-    tcase_add_test(tc, test_gan_shapes);
-    tcase_add_test(tc, test_gan_loss_tensors_match_host_losses);
-    tcase_add_test(tc, test_gan_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_gan_shapes, test_gan_loss_tensors_match_host_losses,
+                            test_gan_bad_input, NULL};
+    return test_main("zoo/gan", "gan", 0, tests);
 }

@@ -33,41 +33,19 @@ static void load_initial_weights(const clg_safetensors *st, clg_model *model)
     const char *names[N_PARAMS] = {"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",
                                    "fc1.weight",   "fc1.bias",   "fc2.weight",   "fc2.bias",
                                    "fc3.weight",   "fc3.bias"};
-    for (int i = 0; i < N_PARAMS; i++) {
-        clg_tensor *t = clg_params_find(params, names[i]);
-        ck_assert_msg(t != NULL, "LeNet-5 has no parameter %s", names[i]);
-        int64_t shape[CLG_MAX_RANK];
-        for (int d = 0; d < clg_tensor_rank(t); d++)
-            shape[d] = clg_tensor_dim(t, d);
-        const void *data =
-            test_fixture_get(st, "lenet5_curve", names[i], clg_tensor_rank(t), shape);
-        ck_assert_int_eq(clg_tensor_upload(t, data, (size_t)clg_tensor_numel(t)), CLG_STATUS_OK);
-    }
+    for (int i = 0; i < N_PARAMS; i++)
+        ck_assert_msg(clg_params_find(params, names[i]), "LeNet-5 has no parameter %s", names[i]);
+    test_fixture_load(st, "lenet5_curve", "", params);
 }
 
 static void check_curve(clg_context *ctx, const clg_safetensors *st, clg_optim_kind kind, float lr,
                         const char *loss_name)
 {
-    const float *x = test_fixture_get(st, "lenet5_curve", "x", 3,
-                                      (const int64_t[]){CURVE_STEPS, CURVE_BATCH, PIXELS});
-    const int32_t *y =
-        test_fixture_get(st, "lenet5_curve", "y", 2, (const int64_t[]){CURVE_STEPS, CURVE_BATCH});
-    const float *want =
-        test_fixture_get(st, "lenet5_curve", loss_name, 1, (const int64_t[]){CURVE_STEPS});
     clg_model *model = lenet5(ctx, "relu", "max", 99); /* weights replaced below */
     load_initial_weights(st, model);
     clg_optim *opt = test_optim(ctx, model, kind, lr);
-    float got[CURVE_STEPS];
-    for (int step = 0; step < CURVE_STEPS; step++)
-        got[step] = test_train_step(ctx, model, opt, x + step * CURVE_BATCH * PIXELS,
-                                    y + step * CURVE_BATCH, CURVE_BATCH);
-    double worst = 0;
-    for (int step = 0; step < CURVE_STEPS; step++)
-        worst = fmax(worst, fabs((double)got[step] - want[step]) / fabs((double)want[step]));
-    printf("lenet5 %s: largest relative difference from PyTorch over %d steps %.2g\n", loss_name,
-           CURVE_STEPS, worst);
-    fflush(stdout);
-    test_assert_close(got, want, CURVE_STEPS, test_tol_get("loss_curve"), loss_name);
+    test_loss_curve(ctx, st, "lenet5_curve", model, opt, CURVE_STEPS, CURVE_BATCH, loss_name,
+                    "lenet5");
     clg_optim_destroy(opt);
     clg_model_destroy(model);
 }
@@ -91,20 +69,13 @@ END_TEST
 START_TEST(test_lenet5_fashion_mnist_accuracy)
 {
     clg_context *ctx = test_context();
-    clg_dataset *train = test_fashion_mnist(ctx, true);
-    clg_dataset *test = test_fashion_mnist(ctx, false);
     clg_model *model = lenet5(ctx, NULL, NULL, 1);
-    clg_optim *opt = test_optim(ctx, model, CLG_OPTIM_ADAM, 5e-3f);
-    test_train_epochs(ctx, model, opt, train, 64, 1, 5e-3f, 7);
-    double accuracy = test_accuracy(ctx, model, test);
+    double accuracy = test_fashion_mnist_epoch(ctx, model, 5e-3f);
     printf("%s: Fashion-MNIST test accuracy %.4f after 1 epoch\n", clg_model_arch(model), accuracy);
     fflush(stdout);
     ck_assert_msg(accuracy >= ACCURACY_FLOOR, "LeNet-5 test accuracy %.4f < %.2f", accuracy,
                   ACCURACY_FLOOR);
-    clg_optim_destroy(opt);
     clg_model_destroy(model);
-    clg_dataset_destroy(train);
-    clg_dataset_destroy(test);
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -219,32 +190,13 @@ END_TEST
 
 /* ---- (4) the performance contract ---- */
 
-/* After the first step has built every program and sized the arena, steps
- * 2..5 allocate nothing on the device, build nothing, and synchronise only
- * for the loss each step reads. */
+/* The performance contract of a training step (test_steady_steps). */
 START_TEST(test_lenet5_steady_state_step)
 {
     clg_context *ctx = test_context();
     clg_safetensors *st = test_golden_open(ctx, "lenet5_curve");
-    const float *x = test_fixture_get(st, "lenet5_curve", "x", 3,
-                                      (const int64_t[]){CURVE_STEPS, CURVE_BATCH, PIXELS});
-    const int32_t *y =
-        test_fixture_get(st, "lenet5_curve", "y", 2, (const int64_t[]){CURVE_STEPS, CURVE_BATCH});
     clg_model *model = lenet5(ctx, NULL, NULL, 6);
-    clg_optim *opt = test_optim(ctx, model, CLG_OPTIM_ADAM, 1e-3f);
-    test_train_step(ctx, model, opt, x, y, CURVE_BATCH);
-    clg_counters before, after;
-    clg_counters_get(ctx, &before);
-    for (int step = 1; step < 5; step++)
-        test_train_step(ctx, model, opt, x + step * CURVE_BATCH * PIXELS, y + step * CURVE_BATCH,
-                        CURVE_BATCH);
-    clg_counters_get(ctx, &after);
-    ck_assert_uint_eq(after.device_allocations - before.device_allocations, 0);
-    ck_assert_uint_eq(after.program_builds - before.program_builds, 0);
-    ck_assert_uint_eq(after.host_syncs - before.host_syncs, 4);
-    ck_assert_uint_gt(after.kernel_launches, before.kernel_launches);
-    ck_assert_uint_gt(after.gemm_calls, before.gemm_calls);
-    clg_optim_destroy(opt);
+    test_steady_steps(ctx, st, "lenet5_curve", model, CURVE_STEPS, CURVE_BATCH);
     clg_model_destroy(model);
     clg_safetensors_destroy(st);
     clg_context_destroy(ctx);
@@ -253,13 +205,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("zoo/lenet5");
-    TCase *tc = tcase_create("lenet5");
-    tcase_add_test(tc, test_lenet5_bad_input);
-    tcase_add_test(tc, test_lenet5_checkpoint_round_trip);
-    tcase_add_test(tc, test_lenet5_steady_state_step);
-    tcase_add_test(tc, test_lenet5_loss_curve_matches_pytorch);
-    tcase_add_test(tc, test_lenet5_fashion_mnist_accuracy);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_lenet5_bad_input,
+                            test_lenet5_checkpoint_round_trip,
+                            test_lenet5_steady_state_step,
+                            test_lenet5_loss_curve_matches_pytorch,
+                            test_lenet5_fashion_mnist_accuracy,
+                            NULL};
+    return test_main("zoo/lenet5", "lenet5", 0, tests);
 }

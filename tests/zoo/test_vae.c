@@ -25,15 +25,7 @@ static clg_vae *fixture_vae(clg_context *ctx, const clg_safetensors *st)
     ck_assert_msg(vae != NULL, "%s", clg_context_error(ctx));
     const clg_params *params = clg_vae_params(vae);
     ck_assert_uint_eq(clg_params_count(params), 10);
-    for (size_t i = 0; i < clg_params_count(params); i++) {
-        clg_tensor *t = clg_params_tensor(params, i);
-        int64_t shape[CLG_MAX_RANK];
-        for (int d = 0; d < clg_tensor_rank(t); d++)
-            shape[d] = clg_tensor_dim(t, d);
-        const void *data = test_fixture_get(st, "vae_curve", clg_params_name(params, i),
-                                            clg_tensor_rank(t), shape);
-        ck_assert_int_eq(clg_tensor_upload(t, data, (size_t)clg_tensor_numel(t)), CLG_STATUS_OK);
-    }
+    test_fixture_load(st, "vae_curve", "", params);
     return vae;
 }
 
@@ -152,11 +144,9 @@ END_TEST
 START_TEST(test_vae_bad_input)
 {
     clg_context *ctx = test_context();
-    ck_assert_ptr_null(clg_vae_create(ctx, PIXELS, HIDDEN, 0, 1));
-    ck_assert_int_eq(clg_context_status(ctx), CLG_STATUS_INVALID_ARGUMENT);
-    ck_assert_str_eq(clg_context_error(ctx), "clg_vae_create: in_features 784, hidden 32 and "
-                                             "latent 0 must be positive");
-    clg_context_clear_error(ctx);
+    test_expect_error(ctx, clg_vae_create(ctx, PIXELS, HIDDEN, 0, 1), CLG_STATUS_INVALID_ARGUMENT,
+                      "clg_vae_create: in_features 784, hidden 32 and "
+                      "latent 0 must be positive");
     clg_vae *vae = clg_vae_create(ctx, PIXELS, HIDDEN, LATENT, 1);
     clg_step_begin(ctx);
     clg_tensor *x = clg_tensor_full(ctx, 2, (int64_t[]){4, 10}, 0.5f);
@@ -179,11 +169,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("zoo/vae");
-    TCase *tc = tcase_create("vae");
-    tcase_add_test(tc, test_vae_loss_curve_matches_pytorch);
-    tcase_add_test(tc, test_vae_shapes_and_device_noise);
-    tcase_add_test(tc, test_vae_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *tests[] = {test_vae_loss_curve_matches_pytorch, test_vae_shapes_and_device_noise,
+                            test_vae_bad_input, NULL};
+    return test_main("zoo/vae", "vae", 0, tests);
 }

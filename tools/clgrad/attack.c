@@ -169,22 +169,8 @@ int cli_attack(int argc, char **argv)
     int64_t count = 0;
     cli_args args;
     cli_args_init(&args, "attack", argc, argv, valued, NULL);
-    for (cli_arg_kind kind; (kind = cli_args_next(&args)) != CLI_ARG_END;) {
-        if (kind == CLI_ARG_HELP) {
-            fputs(attack_usage, stdout);
-            return 0;
-        }
-        if (kind == CLI_ARG_ERROR)
-            return CLI_EXIT_USAGE;
-        if (kind == CLI_ARG_POSITIONAL) {
-            if (method) {
-                cli_error("attack: unexpected argument \"%s\" (see clgrad attack --help)",
-                          args.value);
-                return CLI_EXIT_USAGE;
-            }
-            method = args.value;
-            continue;
-        }
+    int exit_code;
+    while (cli_args_option(&args, attack_usage, &method, &exit_code)) {
         bool ok = true;
         if (strcmp(args.name, "--load") == 0)
             load = args.value;
@@ -199,6 +185,8 @@ int cli_attack(int argc, char **argv)
         if (!ok)
             return CLI_EXIT_USAGE;
     }
+    if (exit_code >= 0)
+        return exit_code;
     if (!method || strcmp(method, "fgsm") != 0) {
         cli_error("attack: %s%s%s (attacks: fgsm; see clgrad attack --help)",
                   method ? "unknown attack \"" : "which attack?", method ? method : "",

@@ -68,20 +68,8 @@ static int parse(int argc, char **argv, charlstm_options *o)
     cli_args args;
     /* argv[0] is "train", argv[1] "charlstm" */
     cli_args_init(&args, "train charlstm", argc - 1, argv + 1, valued, NULL);
-    for (;;) {
-        cli_arg_kind kind = cli_args_next(&args);
-        if (kind == CLI_ARG_END)
-            break;
-        if (kind == CLI_ARG_HELP) {
-            fputs(usage, stdout);
-            return 0;
-        }
-        if (kind == CLI_ARG_ERROR)
-            return CLI_EXIT_USAGE;
-        if (kind == CLI_ARG_POSITIONAL) {
-            cli_error("train charlstm: unexpected argument \"%s\"", args.value);
-            return CLI_EXIT_USAGE;
-        }
+    int exit_code;
+    while (cli_args_option(&args, usage, NULL, &exit_code)) {
         const char *name = args.name, *value = args.value;
         bool ok = true;
         if (strcmp(name, "--data") == 0)
@@ -124,6 +112,8 @@ static int parse(int argc, char **argv, charlstm_options *o)
         if (!ok)
             return CLI_EXIT_USAGE;
     }
+    if (exit_code >= 0)
+        return exit_code;
     if (o->prime[0] == '\0') {
         cli_error("--prime: empty text");
         return CLI_EXIT_USAGE;

@@ -83,22 +83,15 @@ int cli_check(int argc, char **argv)
     tally t = {0};
     cli_args args;
     cli_args_init(&args, "check", argc, argv, valued, flags);
-    for (cli_arg_kind kind; (kind = cli_args_next(&args)) != CLI_ARG_END;) {
-        if (kind == CLI_ARG_HELP) {
-            fputs(check_usage, stdout);
-            return 0;
-        }
-        if (kind == CLI_ARG_ERROR)
-            return CLI_EXIT_USAGE;
-        if (kind == CLI_ARG_POSITIONAL) {
-            cli_error("check: unexpected argument \"%s\" (see clgrad check --help)", args.value);
-            return CLI_EXIT_USAGE;
-        }
+    int exit_code;
+    while (cli_args_option(&args, check_usage, NULL, &exit_code)) {
         if (strcmp(args.name, "--op") == 0)
             only = args.value;
         else
             t.verbose = true;
     }
+    if (exit_code >= 0)
+        return exit_code;
 
     clg_context *ctx = NULL;
     if (clg_context_create(NULL, &ctx) != CLG_STATUS_OK) {

@@ -142,6 +142,31 @@ cli_arg_kind cli_args_next(cli_args *args)
     return CLI_ARG_OPTION;
 }
 
+int cli_args_unexpected(const cli_args *args)
+{
+    cli_error("%s: unexpected argument \"%s\" (see clgrad %s --help)", args->command, args->value,
+              args->command);
+    return CLI_EXIT_USAGE;
+}
+
+bool cli_args_option(cli_args *args, const char *usage, const char **positional, int *exit_code)
+{
+    cli_arg_kind kind;
+    while ((kind = cli_args_next(args)) == CLI_ARG_POSITIONAL && positional && !*positional)
+        *positional = args->value;
+    switch (kind) {
+    case CLI_ARG_OPTION: return true;
+    case CLI_ARG_END: *exit_code = -1; break;
+    case CLI_ARG_HELP:
+        fputs(usage, stdout);
+        *exit_code = 0;
+        break;
+    case CLI_ARG_POSITIONAL: *exit_code = cli_args_unexpected(args); break;
+    case CLI_ARG_ERROR: *exit_code = CLI_EXIT_USAGE; break;
+    }
+    return false;
+}
+
 /* Every number parser reads the whole text and nothing else: no leading
  * space or '+' (strtoll and strtod would skip them, and strtoull would wrap
  * " -1"), no "nan", "inf" or hex float, no trailing junk. */

@@ -58,6 +58,16 @@ typedef enum cli_arg_kind {
 void cli_args_init(cli_args *args, const char *command, int argc, char **argv,
                    const char *const *valued, const char *const *flags);
 cli_arg_kind cli_args_next(cli_args *args);
+/* The walk every command writes around cli_args_next, once: returns true at
+ * each option, with name and value set. Returns false when the walk stops,
+ * with *exit_code -1 at the end of the arguments (go on), 0 after printing
+ * `usage` for -h or --help, CLI_EXIT_USAGE after reporting a bad option or
+ * an unexpected positional argument. A positional argument is taken into
+ * *positional when `positional` is given and *positional is still NULL (the
+ * one the command accepts); any other is unexpected. */
+bool cli_args_option(cli_args *args, const char *usage, const char **positional, int *exit_code);
+/* Reports the current argument as unexpected and returns CLI_EXIT_USAGE. */
+int cli_args_unexpected(const cli_args *args);
 
 /* Number parsers for option values; each reports "option: reason" and returns
  * false when the text is not a number in [min, max]. The whole text must be

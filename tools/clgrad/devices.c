@@ -48,16 +48,10 @@ int cli_devices(int argc, char **argv)
 {
     cli_args args;
     cli_args_init(&args, "devices", argc, argv, NULL, NULL);
-    for (cli_arg_kind kind; (kind = cli_args_next(&args)) != CLI_ARG_END;) {
-        if (kind == CLI_ARG_HELP) {
-            fputs(devices_usage, stdout);
-            return 0;
-        }
-        if (kind == CLI_ARG_ERROR)
-            return CLI_EXIT_USAGE;
-        cli_error("devices: unexpected argument \"%s\" (see clgrad devices --help)", args.value);
-        return CLI_EXIT_USAGE;
-    }
+    /* no options or arguments: the walk stops at the first one */
+    int exit_code;
+    if (!cli_args_option(&args, devices_usage, NULL, &exit_code) && exit_code >= 0)
+        return exit_code;
 
     static clg_device_desc descs[MAX_DEVICES];
     size_t count = 0;

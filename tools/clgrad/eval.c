@@ -118,17 +118,8 @@ int cli_eval(int argc, char **argv)
 
     cli_args args;
     cli_args_init(&args, "eval", argc, argv, valued, NULL);
-    for (cli_arg_kind kind; (kind = cli_args_next(&args)) != CLI_ARG_END;) {
-        if (kind == CLI_ARG_HELP) {
-            fputs(eval_usage, stdout);
-            return 0;
-        }
-        if (kind == CLI_ARG_ERROR)
-            return CLI_EXIT_USAGE;
-        if (kind == CLI_ARG_POSITIONAL) {
-            cli_error("eval: unexpected argument \"%s\" (see clgrad eval --help)", args.value);
-            return CLI_EXIT_USAGE;
-        }
+    int exit_code;
+    while (cli_args_option(&args, eval_usage, NULL, &exit_code)) {
         if (strcmp(args.name, "--load") == 0)
             load = args.value;
         else if (strcmp(args.name, "--data") == 0)
@@ -138,6 +129,8 @@ int cli_eval(int argc, char **argv)
         else if (!cli_parse_int("--batch", args.value, 1, 1 << 20, &batch))
             return CLI_EXIT_USAGE;
     }
+    if (exit_code >= 0)
+        return exit_code;
     if (!load) {
         cli_error("eval: --load FILE is required (a checkpoint written by clgrad train)");
         return CLI_EXIT_USAGE;

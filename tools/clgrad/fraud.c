@@ -390,17 +390,8 @@ int cli_fraud(int argc, char **argv)
     fraud_options o = {.epochs = 20, .batch = 2048, .lr = 1e-3f, .noise_level = -1.0f, .fpr = 0.01};
     cli_args args;
     cli_args_init(&args, "fraud", argc, argv, valued, NULL);
-    for (cli_arg_kind kind; (kind = cli_args_next(&args)) != CLI_ARG_END;) {
-        if (kind == CLI_ARG_HELP) {
-            fputs(fraud_usage, stdout);
-            return 0;
-        }
-        if (kind == CLI_ARG_ERROR)
-            return CLI_EXIT_USAGE;
-        if (kind == CLI_ARG_POSITIONAL) {
-            cli_error("fraud: unexpected argument \"%s\" (see clgrad fraud --help)", args.value);
-            return CLI_EXIT_USAGE;
-        }
+    int exit_code;
+    while (cli_args_option(&args, fraud_usage, NULL, &exit_code)) {
         const char *name = args.name, *value = args.value;
         bool ok = true;
         if (strcmp(name, "--synthesize") == 0)
@@ -439,6 +430,8 @@ int cli_fraud(int argc, char **argv)
         if (!ok)
             return CLI_EXIT_USAGE;
     }
+    if (exit_code >= 0)
+        return exit_code;
     if ((o.synthesize > 0) == (o.data != NULL)) {
         cli_error("fraud: give either --synthesize N --out FILE or --data FILE (see clgrad "
                   "fraud --help)");

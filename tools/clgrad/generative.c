@@ -107,20 +107,8 @@ static int parse(int argc, char **argv, bool gan, gen_options *o)
     const char *command = gan ? "train gan" : "train vae";
     cli_args args;
     cli_args_init(&args, command, argc - 1, argv + 1, gan ? gan_valued : vae_valued, NULL);
-    for (;;) {
-        cli_arg_kind kind = cli_args_next(&args);
-        if (kind == CLI_ARG_END)
-            break;
-        if (kind == CLI_ARG_HELP) {
-            fputs(gan ? gan_usage : vae_usage, stdout);
-            return 0;
-        }
-        if (kind == CLI_ARG_ERROR)
-            return CLI_EXIT_USAGE;
-        if (kind == CLI_ARG_POSITIONAL) {
-            cli_error("%s: unexpected argument \"%s\"", command, args.value);
-            return CLI_EXIT_USAGE;
-        }
+    int exit_code;
+    while (cli_args_option(&args, gan ? gan_usage : vae_usage, NULL, &exit_code)) {
         const char *name = args.name, *value = args.value;
         bool ok = true;
         if (strcmp(name, "--data") == 0)
@@ -165,6 +153,8 @@ static int parse(int argc, char **argv, bool gan, gen_options *o)
         if (!ok)
             return CLI_EXIT_USAGE;
     }
+    if (exit_code >= 0)
+        return exit_code;
     if (gan && !o->hidden_given)
         o->hidden = o->arch == CLG_GAN_DCGAN ? 16 : 128;
     return cli_saved_check_options(o->save, o->load, o->epochs, "draw");

@@ -552,22 +552,8 @@ int cli_lecture(int argc, char **argv)
     lecture_options o = {.seed = 1};
     cli_args args;
     cli_args_init(&args, "lecture", argc, argv, valued, NULL);
-    for (cli_arg_kind kind; (kind = cli_args_next(&args)) != CLI_ARG_END;) {
-        if (kind == CLI_ARG_HELP) {
-            fputs(lecture_usage, stdout);
-            return 0;
-        }
-        if (kind == CLI_ARG_ERROR)
-            return CLI_EXIT_USAGE;
-        if (kind == CLI_ARG_POSITIONAL) {
-            if (experiment) {
-                cli_error("lecture: unexpected argument \"%s\" (see clgrad lecture --help)",
-                          args.value);
-                return CLI_EXIT_USAGE;
-            }
-            experiment = args.value;
-            continue;
-        }
+    int exit_code;
+    while (cli_args_option(&args, lecture_usage, &experiment, &exit_code)) {
         const char *name = args.name, *value = args.value;
         bool ok = true;
         if (strcmp(name, "--plot") == 0)
@@ -591,6 +577,8 @@ int cli_lecture(int argc, char **argv)
         if (!ok)
             return CLI_EXIT_USAGE;
     }
+    if (exit_code >= 0)
+        return exit_code;
     int which = -1;
     for (int i = 0; experiment && experiments[i]; i++)
         if (strcmp(experiment, experiments[i]) == 0)

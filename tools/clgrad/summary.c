@@ -238,18 +238,8 @@ int cli_summary(int argc, char **argv)
     int n_hidden = 0;
     cli_args args;
     cli_args_init(&args, "summary", argc, argv, valued, NULL);
-    for (cli_arg_kind kind; (kind = cli_args_next(&args)) != CLI_ARG_END;) {
-        if (kind == CLI_ARG_HELP) {
-            fputs(summary_usage, stdout);
-            return 0;
-        }
-        if (kind == CLI_ARG_ERROR)
-            return CLI_EXIT_USAGE;
-        if (kind == CLI_ARG_POSITIONAL) {
-            cli_error("summary: unexpected argument \"%s\" (see clgrad summary --help)",
-                      args.value);
-            return CLI_EXIT_USAGE;
-        }
+    int exit_code;
+    while (cli_args_option(&args, summary_usage, NULL, &exit_code)) {
         if (strcmp(args.name, "--load") == 0) {
             load = args.value;
         } else if (strcmp(args.name, "--model") == 0) {
@@ -266,6 +256,8 @@ int cli_summary(int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
+    if (exit_code >= 0)
+        return exit_code;
     if (!load == !model_name) {
         cli_error("summary: give --load FILE or --model NAME (see clgrad summary --help)");
         return CLI_EXIT_USAGE;

@@ -78,19 +78,12 @@ int cli_tune(int argc, char **argv)
 
     cli_args args;
     cli_args_init(&args, "tune", argc, argv, valued, NULL);
-    for (cli_arg_kind kind; (kind = cli_args_next(&args)) != CLI_ARG_END;) {
-        if (kind == CLI_ARG_HELP) {
-            fputs(tune_usage, stdout);
-            return 0;
-        }
-        if (kind == CLI_ARG_ERROR)
-            return CLI_EXIT_USAGE;
-        if (kind == CLI_ARG_POSITIONAL ||
-            (kind == CLI_ARG_OPTION && strcmp(args.name, "--model") == 0)) {
-            if (model_name) {
-                cli_error("tune: unexpected argument \"%s\" (see clgrad tune --help)", args.value);
-                return CLI_EXIT_USAGE;
-            }
+    int exit_code;
+    /* the model is named as a positional argument or by --model, once */
+    while (cli_args_option(&args, tune_usage, &model_name, &exit_code)) {
+        if (strcmp(args.name, "--model") == 0) {
+            if (model_name)
+                return cli_args_unexpected(&args);
             model_name = args.value;
         } else if (strcmp(args.name, "--hidden") == 0) {
             if (!cli_parse_sizes("--hidden", args.value, hidden, MAX_HIDDEN, &n_hidden))
@@ -99,6 +92,8 @@ int cli_tune(int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
+    if (exit_code >= 0)
+        return exit_code;
     if (!model_name)
         model_name = "mlp";
     if (!cli_classifier_check("tune", model_name, n_hidden))
