@@ -1,34 +1,19 @@
 """bench/tinygrad_steps.py: what bench/tinygrad_mlp.py and bench/tinygrad_lenet5.py
-share: the command line ([DATA_DIR] [--steps N]), Fashion-MNIST (bench/torch_epoch.py's
+share: the command line ([DATA_DIR] [--steps N]), Fashion-MNIST (bench/idx.py's
 reader, without torch), and the timed training steps of a tinygrad model with Adam
 (lr 1e-3), mean cross-entropy and the loss read every step, as clgrad-bench trains.
 The step is a TinyJit function: its first two calls trace and compile it (kernels
 built for the OpenCL device DEV=CL picks: PoCL's CPU device, clgrad's), so they
 are warm-up; the batches are gathered on the host from a shuffled order and
 uploaded each step, as clgrad-bench does. Not a script of its own."""
-import gzip
 import os
-import struct
 import sys
 import time
 
 import numpy as np
 
-DATA_DIR = "/usr/share/datasets/fashion-mnist"
+from idx import DATA_DIR, read_idx
 WARMUP = 3
-
-
-def read_idx(path):
-    """An IDX file of unsigned bytes, gzipped or plain, as a numpy array."""
-    for candidate in (path, path + ".gz"):
-        if os.path.exists(candidate):
-            opener = gzip.open if candidate.endswith(".gz") else open
-            with opener(candidate, "rb") as f:
-                data = f.read()
-            rank = data[3]
-            dims = struct.unpack(">" + "I" * rank, data[4:4 + 4 * rank])
-            return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(dims)
-    return None
 
 
 def arguments():

@@ -4,29 +4,14 @@ share: Debian's Fashion-MNIST as tensors, the command line
 threads (default 1, torch.set_num_threads), the loss read every step as
 clgrad-bench reads it. Not a script of its own; the two import it from beside
 them."""
-import gzip
 import os
-import struct
 import sys
 import time
 
 import numpy as np
 import torch
 
-DATA_DIR = "/usr/share/datasets/fashion-mnist"
-
-
-def read_idx(path):
-    """An IDX file of unsigned bytes, gzipped or plain, as a numpy array."""
-    for candidate in (path, path + ".gz"):
-        if os.path.exists(candidate):
-            opener = gzip.open if candidate.endswith(".gz") else open
-            with opener(candidate, "rb") as f:
-                data = f.read()
-            rank = data[3]
-            dims = struct.unpack(">" + "I" * rank, data[4:4 + 4 * rank])
-            return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(dims)
-    return None
+from idx import DATA_DIR, read_idx
 
 
 def training_set(data_dir):
