@@ -17,8 +17,13 @@
 #include "cl/runtime.h"
 
 /* Always-on flags: OpenCL C 1.2, and no fast-math (gradient checks and NaN
- * propagation depend on IEEE semantics). */
-#define BASE_OPTIONS "-cl-std=CL1.2"
+ * propagation depend on IEEE semantics), but float denormals flushed to zero,
+ * as GPUs commonly do: on x86 an operation on a denormal takes a microcode
+ * assist, about 50 times the cost of a normal one, and training makes them
+ * wherever gradients vanish (an LSTM's BPTT over 400 steps: 0.85 s a step
+ * instead of 0.11). PoCL honours the option by setting the FTZ and DAZ flags
+ * of the threads that run the program's kernels; a device may ignore it. */
+#define BASE_OPTIONS "-cl-std=CL1.2 -cl-denorms-are-zero"
 /* v2 added the binary's checksum: v1 entries (and anything else) fail the
  * magic and are rebuilt. */
 #define CACHE_MAGIC "clgrad-program-binary-v2"
@@ -219,7 +224,8 @@ static unsigned char *cache_read(const char *path, size_t *size)
  * key's entry, or a bad one, which is deleted here so the build from source
  * that follows writes a good one in its place. A binary the driver refuses
  * (a driver that changed without its version saying so) is bad too. */
-static cl_program cache_load(clrt *rt, const char *path, const char *key_text)
+static cl_program cache_load(clrt *rt, const char *path, const char *key_text,
+                             const char *options)
 {
     size_t size = 0;
     unsigned char *file = cache_read(path, &size);
@@ -244,7 +250,10 @@ static cl_program cache_load(clrt *rt, const char *path, const char *key_text)
             program = NULL;
         } else {
             rt->counters.program_builds++;
-            if (clBuildProgram(program, 1, &rt->device, NULL, NULL, NULL) != CL_SUCCESS) {
+            /* The build options again: a driver may keep some of them outside
+             * the binary (PoCL's denormal flushing is a flag it sets when
+             * it runs a kernel, taken from the options of this call). */
+            if (clBuildProgram(program, 1, &rt->device, options, NULL, NULL) != CL_SUCCESS) {
                 clReleaseProgram(program);
                 program = NULL;
             } else {
@@ -345,7 +354,7 @@ static cl_program build_program(clrt *rt, const char *source_name, const char *o
         uint64_t h1 = fnv1a_str(0xcbf29ce484222325ULL, key_text);
         uint64_t h2 = fnv1a_str(0x84222325cbf29ce4ULL, key_text);
         cache_path(rt, h1, h2, path, sizeof path);
-        program = cache_load(rt, path, key_text);
+        program = cache_load(rt, path, key_text, full_options);
         if (program)
             goto cleanup_nostatus;
     }

@@ -201,6 +201,50 @@ static const char *failed_build(const char *binary, const char *included)
 /* A kernel that does not compile: the error carries the build log and names
  * the source. Loading from a folder makes this testable without touching the
  * embedded sources. */
+/* Denormals are flushed (-cl-denorms-are-zero, cl/program.c) whether the
+ * program comes from source or from the disk cache: PoCL takes the flag from
+ * the options of clBuildProgram, which the cache used to call without them,
+ * so a warm cache ran denormals at ~50x the cost. Returns 1e-39 + 1e-39 as
+ * the device computes it. */
+static float denormal_sum(clg_context *ctx)
+{
+    clg_tensor *a = test_tensor(ctx, 1, (int64_t[]){2}, (float[]){1e-39f, 1.0f}, false);
+    clg_step_begin(ctx);
+    float *got = test_download(clg_add(a, a));
+    float sum = got[0];
+    ck_assert_float_eq(got[1], 2.0f);
+    free(got);
+    clg_step_end(ctx);
+    clg_tensor_destroy(a);
+    return sum;
+}
+
+START_TEST(test_denormals_flushed_from_cache_too)
+{
+    clg_context_destroy(test_context()); /* exits 77 without a device */
+    char dir[] = "/tmp/clgrad-cache-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    clg_counters c;
+    clg_context *built = context_with_cache(dir, true);
+    float from_source = denormal_sum(built);
+    clg_counters_get(built, &c);
+    ck_assert_uint_eq(c.disk_cache_hits, 0);
+    /* PoCL's CPU device honours the option (a device may ignore it) */
+    if (strncmp(clg_context_device_name(built), "pthread", 7) == 0)
+        ck_assert_float_eq(from_source, 0.0f);
+    clg_context_destroy(built);
+
+    clg_context *cached = context_with_cache(dir, true);
+    float from_cache = denormal_sum(cached);
+    clg_counters_get(cached, &c);
+    ck_assert_uint_ge(c.disk_cache_hits, 1);
+    ck_assert_msg(from_cache == from_source, "1e-39 + 1e-39: %g from source, %g from the cache",
+                  (double)from_source, (double)from_cache);
+    clg_context_destroy(cached);
+    remove_tree(dir);
+}
+END_TEST
+
 START_TEST(test_program_build_error_has_log)
 {
     clg_context_destroy(test_context()); /* exits 77 without a device */
@@ -339,6 +383,7 @@ int main(void)
     const TTest *tests[] = {test_devices_pick_rules,
                             test_devices_list_and_unknown_device,
                             test_program_cache_on_disk,
+                            test_denormals_flushed_from_cache_too,
                             test_program_build_error_has_log,
                             test_kernel_dir_includes,
                             test_kernel_dir_edited_include_rebuilds,
