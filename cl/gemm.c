@@ -430,15 +430,7 @@ static clg_status write_table(clrt *rt, const clg_gemm_tuned *results, size_t co
 
 clg_status clrt_gemm_setup(clrt *rt)
 {
-    cl_uint width = 0;
-    if (clGetDeviceInfo(rt->device, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof width, &width,
-                        NULL) != CL_SUCCESS)
-        width = 1;
-    /* A power of two that vloadN knows: 1, 2, 4, 8 or 16. */
-    int vw = 1;
-    while (vw < 16 && (cl_uint)(2 * vw) <= width)
-        vw *= 2;
-    rt->gemm.vector_width = vw;
+    rt->gemm.vector_width = clrt_preferred_float_width(rt);
     const char *forced = getenv("CLGRAD_GEMM");
     rt->gemm.forced = forced && forced[0] ? clrt_gemm_candidate_find(forced) : -1;
     if (forced && forced[0] && rt->gemm.forced < 0) {

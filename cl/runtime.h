@@ -126,8 +126,11 @@ typedef struct clrt_plan {
                           * activation, recurrent state views) run a work-item
                           * per element rather than per row or plane */
     size_t row_group;    /* work-group size of the per-row/plane kernels */
-    int vector_width;    /* elements a work-item takes as one vector where a
-                          * kernel has a float4 variant (4 or 1) */
+    int vector_width;    /* elements a work-item takes as one vector: 1, or the
+                          * device's preferred float width, at least 4.
+                          * Kernels with a float4 variant take it when this
+                          * is 4 or more; the recurrent steps take the whole
+                          * width (built in as -DCLG_VW) */
     size_t reduce_group; /* tree reductions: work-group size, a power of two */
     size_t reduce_split; /* two-stage reductions: most first-stage groups per output */
     size_t reduce_chunk; /* ... and least elements per first-stage work-item */
@@ -315,6 +318,9 @@ clg_status clrt_launch(clrt *rt, cl_kernel kernel, int dims, const size_t *globa
 /* Fills rt->plan from the device and CLGRAD_LAUNCH (cpu|gpu; default: gpu for
  * GPUs and accelerators, cpu for CPUs). Fails for any other CLGRAD_LAUNCH. */
 clg_status clrt_plan_setup(clrt *rt);
+/* The device's preferred float vector width as a width vloadN knows: 1, 2,
+ * 4, 8 or 16. */
+int clrt_preferred_float_width(const clrt *rt);
 /* Whether a launch whose work-items loop `iterations` times in all fits
  * the plan's loop_limit; if not, fails rt with a message naming `op` and
  * returns false. */

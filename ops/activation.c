@@ -206,7 +206,7 @@ static void bias_activation_backward(clg_context *ctx, const eng_node *node)
     /* float4s where the plan takes them (the backward reads the bias
      * contiguously); where 4 does not divide F, the last work-item takes the
      * F % 4 columns left one at a time. */
-    int per_item = op_plan(ctx)->vector_width == 4 && cols >= 4 ? 4 : 1;
+    int per_item = op_plan(ctx)->vector_width >= 4 && cols >= 4 ? 4 : 1;
     char kernel[64];
     snprintf(kernel, sizeof kernel, "bias_%s_backward%s", op_activation_name(saved->act),
              per_item == 4 ? "4" : "");
@@ -251,7 +251,7 @@ CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_act
     cl_int b_stride = bias ? (cl_int)bias->strides[0] : 0;
     char kernel[64];
     bool ok;
-    if (op_plan(ctx)->vector_width == 4 && cols % 4 == 0 && (!bias || b_stride == 1)) {
+    if (op_plan(ctx)->vector_width >= 4 && cols % 4 == 0 && (!bias || b_stride == 1)) {
         snprintf(kernel, sizeof kernel, "bias_%s_forward4", act_name);
         ok = OP_LAUNCH(ctx, SOURCE, kernel, (size_t)rows * (size_t)cols / 4,
                        CLRT_ARG_FLOAT(negative_slope), ENG_ARG_TENSOR(in[0]),

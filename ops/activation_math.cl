@@ -14,7 +14,8 @@
  * ternaries rather than fmin/fmax, which would drop a nan. Full-precision built-ins
  * only (no native_ or half_ variants): gradient checks depend on it.
  *
- * Each function comes for float and for float4 (suffix 4), from one macro,
+ * Each function comes for float and for float4 (suffix 4), and for the
+ * plan's wider vectors where it has them (see the end), from one macro,
  * so the two cannot drift apart: kernels that take four elements per
  * work-item as float4s run the same formulas (PoCL did not vectorise the
  * one-element kernels across work-items: bias + tanh over 2048 x 100 took
@@ -129,5 +130,16 @@
 
 ACTIVATION_MATH(float, )
 ACTIVATION_MATH(float4, 4)
+
+/* And for the plan's vector width CLG_VW when wider (8, 16: the recurrent
+ * steps, ops/recurrent.cl), suffix the width. */
+#ifndef CLG_VW
+#define CLG_VW 4
+#endif
+#define ACTIVATION_MATH_WIDTH_(W) ACTIVATION_MATH(float##W, W)
+#define ACTIVATION_MATH_WIDTH(W) ACTIVATION_MATH_WIDTH_(W)
+#if CLG_VW == 8 || CLG_VW == 16
+ACTIVATION_MATH_WIDTH(CLG_VW)
+#endif
 
 #endif

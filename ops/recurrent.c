@@ -108,14 +108,16 @@ static clg_tensor *state_view(clg_context *ctx, const char *op, clg_tensor *stat
     return v;
 }
 
-/* Hidden units per work-item of the step kernels: the plan's vector width
- * (cpu: 4, as a float4) when it divides H (see ops/recurrent.cl), else 1
- * (gpu: a work-item per unit; a float4 each would quarter the work-items of
- * a step that has only N H of them). */
+/* Hidden units per work-item of the step kernels (see ops/recurrent.cl):
+ * the plan's vector width (cpu: the device's, 4 at least) when it divides H,
+ * else 4 when that does, else 1 (gpu: a work-item per unit; a vector each
+ * would divide the work-items of a step that has only N H of them). */
 static int step_units(const clg_context *ctx, int64_t H)
 {
     int width = op_plan(ctx)->vector_width;
-    return width == 4 && H % 4 == 0 ? 4 : 1;
+    if (width > 1 && H % width == 0)
+        return width;
+    return width >= 4 && H % 4 == 0 ? 4 : 1;
 }
 
 /* Row-major matrix (rows x cols) at `offset` of `mem`. */

@@ -1,6 +1,6 @@
 /* ops/recurrent.cl: the per-time-step kernels of the LSTM, the GRU and the
- * tanh RNN (ops/recurrent.c), one work-item per 4 (or 1) hidden units of a
- * batch row.
+ * tanh RNN (ops/recurrent.c), one work-item per vector of hidden units of a
+ * batch row (or per unit).
  *
  * Layouts (all contiguous, time-major):
  *   xproj  (T, N, G H)   x_t W_ih^T, G = 4 gates (i, f, g, o), 3 (GRU: r, z, n)
@@ -17,17 +17,17 @@
  * gradients dh_rec (N, H) (= dgates_{t+1} W_hh, from a GEMM) and dc (N, H),
  * and writes the pre-activation gate gradients dgates (T, N, G H). */
 
-/* Each step kernel is stamped out twice: a work-item takes W = 4
- * consecutive hidden units of one batch row, as float4 loads, math and
- * stores (when 4 divides H), or W = 1, one unit. PoCL's cost model refused
- * to vectorise the one-unit kernels across work-items (five exps per unit),
- * so the vectors are written out: the LSTM's forward step took 0.09 ms
- * instead of 0.39 (N = 64, H = 128). The host code picks W and names the
- * kernel <name>_<W>.
+/* Each step kernel is stamped out for several widths: a work-item takes W
+ * consecutive hidden units of one batch row as one vector of loads, math and
+ * stores, W = 4, the plan's width CLG_VW where wider (see the end), or 1, one
+ * unit. PoCL's cost model refused to vectorise the one-unit kernels across
+ * work-items (five exps per unit), so the vectors are written out: the
+ * LSTM's forward step took 0.09 ms instead of 0.39 (N = 64, H = 128). The
+ * host code picks W (ops/recurrent.c's step_units) and names the kernel
+ * <name>_<W>.
  *
- * The activations are ops/activation_math.cl's (its float and float4
- * versions): sigmoid as 1 / (1 + e^-x), tanh from exp (PoCL's tanh() is a
- * scalar library call). */
+ * The activations are ops/activation_math.cl's: sigmoid as 1 / (1 + e^-x),
+ * tanh as a rational function (PoCL's tanh() is a scalar library call). */
 #include "ops/activation_math.cl"
 
 inline float sigmoid1(float x)
@@ -40,20 +40,26 @@ inline float tanh1(float x)
     return activation_apply(ACT_TANH, x, 0.0f, 0.0f);
 }
 
-inline float4 sigmoid4(float4 x)
-{
-    return activation_apply4(ACT_SIGMOID, x, 0.0f, 0.0f);
-}
-
-inline float4 tanh4(float4 x)
-{
-    return activation_apply4(ACT_TANH, x, 0.0f, 0.0f);
-}
+/* sigmoid<W>, tanh<W>, LOAD<W> and STORE<W> for a vector width W > 1 */
+#define STEP_VECTOR_MATH(W)                                                                   \
+    inline float##W sigmoid##W(float##W x)                                                    \
+    {                                                                                         \
+        return activation_apply##W(ACT_SIGMOID, x, 0.0f, 0.0f);                               \
+    }                                                                                         \
+    inline float##W tanh##W(float##W x)                                                       \
+    {                                                                                         \
+        return activation_apply##W(ACT_TANH, x, 0.0f, 0.0f);                                  \
+    }
+STEP_VECTOR_MATH(4)
 
 #define LOAD1(p) (*(p))
 #define STORE1(v, p) (*(p) = (v))
 #define LOAD4(p) vload4(0, (p))
 #define STORE4(v, p) vstore4((v), 0, (p))
+#define LOAD8(p) vload8(0, (p))
+#define STORE8(v, p) vstore8((v), 0, (p))
+#define LOAD16(p) vload16(0, (p))
+#define STORE16(v, p) vstore16((v), 0, (p))
 
 /* e: the first of the work-item's units in (N, H); n, j: its row and
  * column. W divides H, so all W units lie in row n. */
@@ -269,6 +275,22 @@ RNN_STEP_FORWARD(1, float)
 RNN_STEP_FORWARD(4, float4)
 RNN_STEP_BACKWARD(1, float)
 RNN_STEP_BACKWARD(4, float4)
+
+/* And at the plan's width CLG_VW where it is wider (8, 16): PoCL runs the
+ * built-ins at the host's full width (the LSTM's forward step, N = 64, H =
+ * 128, AVX-512: 25 us a step with float4s, 14 with float16s). */
+#define STEP_KERNELS_WIDTH_(W)                                                                \
+    STEP_VECTOR_MATH(W)                                                                       \
+    LSTM_STEP_FORWARD(W, float##W)                                                            \
+    LSTM_STEP_BACKWARD(W, float##W)                                                           \
+    GRU_STEP_FORWARD(W, float##W)                                                             \
+    GRU_STEP_BACKWARD(W, float##W)                                                            \
+    RNN_STEP_FORWARD(W, float##W)                                                             \
+    RNN_STEP_BACKWARD(W, float##W)
+#define STEP_KERNELS_WIDTH(W) STEP_KERNELS_WIDTH_(W)
+#if CLG_VW == 8 || CLG_VW == 16
+STEP_KERNELS_WIDTH(CLG_VW)
+#endif
 
 /* Adds the gradient g of a view of the state (the output sequence, h_n or
  * c_n) into the state's gradient dst (S, T, N, H) (zeroed first by the host

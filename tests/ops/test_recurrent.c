@@ -73,14 +73,15 @@ static void assert_close_double(const float *got, const double *want, int n, con
     free(w);
 }
 
-/* T = 5, N = 3, I = 4, H = 6 (one unit per work-item) and 8 (float4s),
- * with and without batch_first, all three cells. */
+/* T = 5, N = 3, I = 4, H = 6 (one unit per work-item), 8 (float4s, or
+ * float8s where the plan's width is 8) and 16 (the plan's width: float16s
+ * with AVX-512), with and without batch_first, all three cells. */
 START_TEST(test_lstm_matches_host)
 {
     clg_context *ctx = test_context();
-    enum { T = 5, N = 3, I = 4, HMAX = 8 };
-    for (int c = 0; c < 6; c++) {
-        int H = c < 3 ? 6 : HMAX, G = (int[]){1, 4, 3}[c % 3], lstm = G == 4;
+    enum { T = 5, N = 3, I = 4, HMAX = 16 };
+    for (int c = 0; c < 9; c++) {
+        int H = (int[]){6, 8, HMAX}[c / 3], G = (int[]){1, 4, 3}[c % 3], lstm = G == 4;
         const char *cell = G == 4 ? "lstm" : G == 3 ? "gru" : "rnn";
         float x[T * N * I], xb[N * T * I], h0[N * HMAX], c0[N * HMAX], w_ih[4 * HMAX * I],
             w_hh[4 * HMAX * HMAX], b_ih[4 * HMAX], b_hh[4 * HMAX];
