@@ -54,9 +54,11 @@ cleanup:
     return status;
 }
 
-/* dst (cols x rows, contiguous, batch after batch) = src^T. */
-static clg_status transpose(clrt *rt, size_t rows, size_t cols, clrt_matrix src, size_t stride,
-                            size_t batch, cl_mem dst, size_t dst_offset)
+/* dst (cols x rows, contiguous, batch after batch) = src^T; counted as a
+ * launch of its own (clrt_transpose) or not (an operand copy of a GEMM). */
+static clg_status transpose_launch(clrt *rt, bool counted, size_t rows, size_t cols,
+                                   clrt_matrix src, size_t stride, size_t batch, cl_mem dst,
+                                   size_t dst_offset)
 {
     cl_kernel kernel = clrt_kernel(rt, "cl/gemm.cl", NULL, "gemm_transpose");
     if (!kernel)
@@ -68,7 +70,30 @@ static clg_status transpose(clrt *rt, size_t rows, size_t cols, clrt_matrix src,
     /* Blocks of TB (32) x TB elements, one per work-group: a fixed local
      * size, so that PoCL compiles the kernel once (see below). */
     const size_t global[3] = {(rows + 31) / 32, (cols + 31) / 32, batch}, local[3] = {1, 1, 1};
-    return enqueue(rt, kernel, global, local, 9, args);
+    return counted ? clrt_launch(rt, kernel, 3, global, local, 9, args)
+                   : enqueue(rt, kernel, global, local, 9, args);
+}
+
+static clg_status transpose(clrt *rt, size_t rows, size_t cols, clrt_matrix src, size_t stride,
+                            size_t batch, cl_mem dst, size_t dst_offset)
+{
+    return transpose_launch(rt, false, rows, cols, src, stride, batch, dst, dst_offset);
+}
+
+bool clrt_transpose_fits(size_t rows, size_t cols, clrt_matrix src, size_t stride, size_t batch,
+                         size_t dst_offset)
+{
+    return extent(src, rows, cols, batch, stride) < INT_LIMIT &&
+           dst_offset < INT_LIMIT && batch * rows * cols < INT_LIMIT - dst_offset;
+}
+
+clg_status clrt_transpose(clrt *rt, size_t rows, size_t cols, clrt_matrix src, size_t stride,
+                          size_t batch, cl_mem dst, size_t dst_offset)
+{
+    if (!clrt_transpose_fits(rows, cols, src, stride, batch, dst_offset))
+        return clrt_fail(rt, CLG_STATUS_INVALID_ARGUMENT,
+                         "clrt_transpose: %zu x %zu x %zu elements past 2^31", batch, rows, cols);
+    return transpose_launch(rt, true, rows, cols, src, stride, batch, dst, dst_offset);
 }
 
 /* dst = op(B) packed for gemm_outer (see gemm_pack in cl/gemm.cl), by the

@@ -502,6 +502,16 @@ clg_status clrt_gemm_tune(clrt *rt, const clg_gemm_shape *shapes, size_t count,
 
 /* Whether the own kernels can run this GEMM (their indices are int). */
 bool clrt_gemm_own_fits(const clrt_gemm_desc *d);
+/* dst (cols, rows), contiguous, = src (rows, cols; leading dimension src.ld)
+ * transposed, for `batch` matrices `stride` apart in src and rows x cols
+ * apart in dst: the GEMM's blocked transpose (gemm_transpose), counted as a
+ * kernel launch. A strided copy of a transposed view reads a cache line per
+ * element (W_hh^T, 128 x 512: 0.46 ms; blocked: see engine/tensor.c). Fails
+ * past the kernel's int indices; clrt_transpose_fits says beforehand. */
+bool clrt_transpose_fits(size_t rows, size_t cols, clrt_matrix src, size_t stride, size_t batch,
+                         size_t dst_offset);
+clg_status clrt_transpose(clrt *rt, size_t rows, size_t cols, clrt_matrix src, size_t stride,
+                          size_t batch, cl_mem dst, size_t dst_offset);
 /* Candidate `cand` (an own kind) over the whole of d.k; counts one GEMM. */
 clg_status clrt_gemm_own(clrt *rt, const clrt_gemm_candidate *cand, clrt_gemm_desc d);
 /* Whether split K's sum can run: the own kernels fit, and so do the partial

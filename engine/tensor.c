@@ -292,11 +292,33 @@ clg_status eng_launch_strided(clg_context *ctx, const char *kernel, const clg_te
     return clrt_launch(&ctx->rt, k, 1, &global, &local, flag ? 8 : 7, args);
 }
 
+/* src, a strided view, into dst, contiguous of its shape. A float32 view
+ * whose last two axes are a stored matrix transposed (strides (1, ld), rank
+ * 2, or rank 3 with any batch stride: clg_transpose(w, 0, 1) and the like)
+ * goes through the blocked transpose, which reads each cache line once;
+ * copy_strided, a work-item per element, reads a line per element there. */
+static clg_status copy_view(clg_context *ctx, const clg_tensor *src, clg_tensor *dst)
+{
+    int r = src->rank;
+    if (src->dtype == CLG_DTYPE_F32 && (r == 2 || r == 3) && src->strides[r - 2] == 1 &&
+        src->shape[r - 2] > 1 && src->shape[r - 1] > 1 && src->strides[r - 1] >= src->shape[r - 2]) {
+        /* view (A, B) = stored (B, A; ld strides[r - 1])^T */
+        size_t a = (size_t)src->shape[r - 2], b = (size_t)src->shape[r - 1];
+        size_t batch = r == 3 ? (size_t)src->shape[0] : 1;
+        size_t stride = r == 3 ? (size_t)src->strides[0] : 0;
+        clrt_matrix stored = {src->mem, (size_t)src->offset, (size_t)src->strides[r - 1], false};
+        if (src->strides[0] >= 0 && clrt_transpose_fits(b, a, stored, stride, batch, dst->offset))
+            return clrt_transpose(&ctx->rt, b, a, stored, stride, batch, dst->mem,
+                                  (size_t)dst->offset);
+    }
+    return eng_launch_strided(ctx, "copy_strided", src, dst, NULL);
+}
+
 /* A contiguous copy of a strided view (no tape record: engine internal). */
 static clg_tensor *gather(clg_context *ctx, const clg_tensor *src)
 {
     clg_tensor *dst = eng_new(ctx, src->dtype, src->rank, src->shape);
-    if (!dst || eng_launch_strided(ctx, "copy_strided", src, dst, NULL) != CLG_STATUS_OK)
+    if (!dst || copy_view(ctx, src, dst) != CLG_STATUS_OK)
         return NULL;
     return dst;
 }
@@ -338,8 +360,8 @@ CLG_API clg_status clg_tensor_copy(clg_tensor *dst, const clg_tensor *src)
                         "contiguous destination, are needed)",
                         eng_shape_str(src, a, sizeof a), eng_shape_str(dst, b, sizeof b));
     }
-    if (!clg_tensor_is_contiguous(src) && !(src = gather(ctx, src)))
-        return ctx->rt.error.status;
+    if (!clg_tensor_is_contiguous(src)) /* straight into dst: no temporary */
+        return copy_view(ctx, src, dst);
     return clrt_copy(&ctx->rt, src->mem, src->offset * 4, dst->mem, dst->offset * 4,
                      (size_t)clg_tensor_numel(src) * 4);
 }

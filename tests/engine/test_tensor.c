@@ -84,6 +84,62 @@ START_TEST(test_tensor_step_tensors_and_copies)
 }
 END_TEST
 
+/* Copies of views: transposes of the last two axes (rank 2, and rank 3
+ * with a batch) take the blocked transpose, at sizes that leave partial
+ * 32 x 32 blocks; other permutations and int32 take copy_strided. Each
+ * against the host's index arithmetic. */
+START_TEST(test_tensor_transposed_copies)
+{
+    clg_context *ctx = test_context();
+    enum { B = 3, R = 37, C = 70 };
+    float *x = malloc(sizeof(float) * B * R * C), *want = malloc(sizeof(float) * B * R * C);
+    test_random(x, B * R * C, 5, -1, 1);
+    clg_step_begin(ctx);
+    clg_tensor *m = test_tensor(ctx, 2, (int64_t[]){R, C}, x, false);
+    clg_tensor *t3 = test_tensor(ctx, 3, (int64_t[]){B, R, C}, x, false);
+    /* rank 2: (C, R) */
+    for (int i = 0; i < C; i++)
+        for (int j = 0; j < R; j++)
+            want[i * R + j] = x[j * C + i];
+    clg_tensor *dst = clg_tensor_create(ctx, CLG_DTYPE_F32, 2, (int64_t[]){C, R});
+    ck_assert_int_eq(clg_tensor_copy(dst, clg_transpose(m, 0, 1)), CLG_STATUS_OK);
+    float *got = test_download(dst);
+    test_assert_close(got, want, (size_t)(R * C), test_tol_get("exact"), "(37, 70)^T copied");
+    free(got);
+    got = test_download(clg_transpose(m, 0, 1)); /* a download gathers */
+    test_assert_close(got, want, (size_t)(R * C), test_tol_get("exact"), "(37, 70)^T read");
+    free(got);
+    clg_tensor_destroy(dst);
+    /* rank 3, the last two axes: (B, C, R) */
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < C; i++)
+            for (int j = 0; j < R; j++)
+                want[(b * C + i) * R + j] = x[(b * R + j) * C + i];
+    got = test_download(clg_transpose(t3, 1, 2));
+    test_assert_close(got, want, (size_t)(B * R * C), test_tol_get("exact"), "(3, 37, 70) 1<->2");
+    free(got);
+    /* rank 3, the first two axes (copy_strided): (R, B, C) */
+    for (int j = 0; j < R; j++)
+        for (int b = 0; b < B; b++)
+            for (int i = 0; i < C; i++)
+                want[(j * B + b) * C + i] = x[(b * R + j) * C + i];
+    got = test_download(clg_transpose(t3, 0, 1));
+    test_assert_close(got, want, (size_t)(B * R * C), test_tol_get("exact"), "(3, 37, 70) 0<->1");
+    free(got);
+    /* int32, rank 2 (copy_strided) */
+    int32_t ints[6] = {1, -2, 3, -4, 5, 1 << 30}, ints_t[6];
+    clg_tensor *xi = clg_tensor_from_host(ctx, CLG_DTYPE_I32, 2, (int64_t[]){2, 3}, ints);
+    ck_assert_int_eq(clg_tensor_download(clg_transpose(xi, 0, 1), ints_t, 6), CLG_STATUS_OK);
+    const int32_t ints_want[6] = {1, -4, -2, 5, 3, 1 << 30};
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(ints_t[i], ints_want[i]);
+    clg_step_end(ctx);
+    free(x);
+    free(want);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 START_TEST(test_tensor_bad_input)
 {
     clg_context *ctx = test_context();
@@ -142,6 +198,7 @@ int main(void)
     const TTest *tests[] = {test_tensor_create_is_zero_and_round_trips,
                             test_tensor_int32_and_scalars,
                             test_tensor_step_tensors_and_copies,
+                            test_tensor_transposed_copies,
                             test_tensor_bad_input,
                             test_tensor_shape_overflow,
                             NULL};
