@@ -75,6 +75,9 @@ clg_status clrt_plan_setup(clrt *rt)
         plan->group = 64;
         plan->per_element = false;
         plan->row_group = 8;
+        /* bias + activation backward over 2048 x 100: blocks of 128 rows
+         * give 16 x 7 work-items of float16s (see ops/activation.cl) */
+        plan->block_rows = 128;
         /* PoCL vectorises a work-item's vector arithmetic, not the
          * work-items of a group, in kernels with a runtime switch or
          * transcendental calls; its vector built-ins run at the host's full
@@ -110,6 +113,7 @@ clg_status clrt_plan_setup(clrt *rt)
         plan->group = group;
         plan->per_element = true;
         plan->row_group = group;
+        plan->block_rows = 128; /* unused: the gpu plan's kernels go per element */
         plan->vector_width = 1; /* lanes are the vector: a work-item each */
         plan->reduce_group = floor_pow2(group < by_local ? group : by_local);
         /* A sum of n elements into one output runs in up to reduce_split

@@ -126,6 +126,8 @@ typedef struct clrt_plan {
                           * activation, recurrent state views) run a work-item
                           * per element rather than per row or plane */
     size_t row_group;    /* work-group size of the per-row/plane kernels */
+    size_t block_rows;   /* rows a work-item of the blocked column kernels takes
+                          * (bias + activation backward, cpu plan) */
     int vector_width;    /* elements a work-item takes as one vector: 1, or the
                           * device's preferred float width, at least 4.
                           * Kernels with a float4 variant take it when this

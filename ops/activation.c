@@ -195,30 +195,41 @@ static void bias_activation_backward(clg_context *ctx, const eng_node *node)
     if (!dx && !db)
         return;
     int rows = (int)x->shape[0], cols = (int)x->shape[1];
-    /* The cpu plan's kernels walk every row of a column: past the driver's
-     * loop bound (llvmpipe), the gpu plan's way instead, whose column sums
-     * take as many groups as the bound asks. */
-    size_t limit = op_plan(ctx)->loop_limit;
-    if (op_plan(ctx)->per_element || (limit != 0 && (size_t)rows > limit)) {
+    /* The cpu plan: chunks of the plan's vector width (of 4, or single
+     * columns, on narrower rows) over blocks of rows, then the bias
+     * gradient from the blocks' sums (see ops/activation.cl); the gpu plan's
+     * way where the blocks would outnumber the driver's loop bound. */
+    const clrt_plan *plan = op_plan(ctx);
+    size_t block_rows = plan->block_rows, blocks = ((size_t)rows + block_rows - 1) / block_rows;
+    if (plan->per_element || (plan->loop_limit != 0 && blocks > plan->loop_limit)) {
         bias_activation_backward_elements(ctx, node, dx, acc_dx, db, acc_db);
         return;
     }
-    /* float4s where the plan takes them (the backward reads the bias
-     * contiguously); where 4 does not divide F, the last work-item takes the
-     * F % 4 columns left one at a time. */
-    int per_item = op_plan(ctx)->vector_width >= 4 && cols >= 4 ? 4 : 1;
+    int width = cols >= plan->vector_width ? plan->vector_width : cols >= 4 ? 4 : 1;
+    int chunks = (cols + width - 1) / width;
+    /* the block sums straight into db when one block covers the rows */
+    int64_t part_shape[2] = {(int64_t)blocks, cols};
+    clg_tensor *part = db && blocks > 1 ? eng_new(ctx, CLG_DTYPE_F32, 2, part_shape) : db;
+    if (db && !part)
+        return;
     char kernel[64];
-    snprintf(kernel, sizeof kernel, "bias_%s_backward%s", op_activation_name(saved->act),
-             per_item == 4 ? "4" : "");
+    snprintf(kernel, sizeof kernel, "bias_%s_backward_blocks%d", op_activation_name(saved->act),
+             width);
     /* An absent tensor's argument points at one that exists; the kernel's
-     * flags keep it untouched. A work-item walks all rows of its columns,
-     * so there are few: small groups spread them over the cores. */
-    OP_LAUNCH_ROWS(ctx, SOURCE, kernel, (size_t)((cols + per_item - 1) / per_item),
-                   CLRT_ARG_FLOAT(saved->negative_slope), ENG_ARG_TENSOR(out->grad),
-                   ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(b ? b : x), CLRT_ARG_INT(b != NULL),
-                   ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dx ? dx : x), CLRT_ARG_INT(dx != NULL),
-                   CLRT_ARG_INT(acc_dx), ENG_ARG_TENSOR(db ? db : x), CLRT_ARG_INT(db != NULL),
-                   CLRT_ARG_INT(acc_db), CLRT_ARG_INT(rows), CLRT_ARG_INT(cols));
+     * flags keep it untouched. */
+    if (!OP_LAUNCH_ROWS(ctx, SOURCE, kernel, (size_t)chunks * blocks,
+                        CLRT_ARG_FLOAT(saved->negative_slope), ENG_ARG_TENSOR(out->grad),
+                        ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(b ? b : x), CLRT_ARG_INT(b != NULL),
+                        ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dx ? dx : x), CLRT_ARG_INT(dx != NULL),
+                        CLRT_ARG_INT(acc_dx), ENG_ARG_TENSOR(part ? part : x),
+                        CLRT_ARG_INT(part != NULL), CLRT_ARG_INT(blocks == 1 && acc_db),
+                        CLRT_ARG_INT(rows), CLRT_ARG_INT(cols), CLRT_ARG_INT(chunks),
+                        CLRT_ARG_INT((int)block_rows)))
+        return;
+    if (db && blocks > 1)
+        OP_LAUNCH(ctx, SOURCE, "bias_grad_blocks", (size_t)cols, ENG_ARG_TENSOR(part),
+                  CLRT_ARG_INT((int)blocks), ENG_ARG_TENSOR(db), CLRT_ARG_INT(acc_db),
+                  CLRT_ARG_INT(cols));
 }
 
 CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_activation act,

@@ -27,17 +27,17 @@ MAP_BACKWARD(activation, selu, activation_partial, ACT_SELU)
 MAP_BACKWARD(activation, hardsigmoid, activation_partial, ACT_HARDSIGMOID)
 
 /* ---- bias + activation, fused (ops/activation.c) ----
- * One kernel pair per activation, stamped out by BIAS_ACT_KERNELS with the
- * activation a constant: a runtime switch in the loop body kept PoCL from
- * vectorising it well (measured: 25% slower), and separate kernels in the
- * one program cost no extra builds. OP is activation_apply's code ACT_<NAME>
- * (ACT_IDENTITY returns z and g as they are). x, y, g and dx are contiguous (rows, cols); b is read
- * with stride b_str. The forward runs over a cols x rows grid (no i % cols);
- * the backward has one work-item per column, walking its rows, so the bias
- * sum needs no second launch and no atomics. The derivative comes from y or
- * z as activation_partial takes it. Where 4 divides cols, the _forward4 and
- * _backward4 kernels take four columns at a time as float4s (bias + tanh
- * over 2048 x 100: 0.61 -> 0.32 ms forward). */
+ * Kernels per activation, stamped out by BIAS_ACT_KERNELS and
+ * BIAS_ACT_BLOCKS with the activation a constant: a runtime switch in the
+ * loop body kept PoCL from vectorising it well (measured: 25% slower), and
+ * separate kernels in the one program cost no extra builds. OP is
+ * activation_apply's code ACT_<NAME> (ACT_IDENTITY returns z and g as they
+ * are). x, y, g and dx are contiguous (rows, cols); b is read with stride
+ * b_str. The forward runs over a cols x rows grid (no i % cols), or, where 4
+ * divides cols, four elements at a time as float4s (_forward4; bias + tanh
+ * over 2048 x 100: 0.61 -> 0.32 ms). The cpu plan's backward takes blocks of
+ * rows (BIAS_ACT_BLOCKS below); the gpu plan's a work-item per element. The
+ * derivative comes from y or z as activation_partial takes it. */
 
 #define BIAS_ACT_KERNELS(NAME, OP)                                                           \
     __kernel void bias_##NAME##_forward(float slope, __global const float *x, int x_off,     \
@@ -53,35 +53,8 @@ MAP_BACKWARD(activation, hardsigmoid, activation_partial, ACT_HARDSIGMOID)
         y[y_off + i] = activation_apply(OP, z, slope, 0.0f);                                  \
     }                                                                                         \
                                                                                               \
-    __kernel void bias_##NAME##_backward(                                                    \
-        float slope, __global const float *g, int g_off, __global const float *x, int x_off, \
-        __global const float *b, int b_off, int has_b, __global const float *y, int y_off,   \
-        __global float *dx, int dx_off, int want_dx, int acc_dx, __global float *db,         \
-        int db_off, int want_db, int acc_db, int rows, int cols)                             \
-    {                                                                                         \
-        int j = get_global_id(0);                                                             \
-        if (j >= cols)                                                                        \
-            return;                                                                           \
-        float bj = has_b ? b[b_off + j] : 0.0f;                                               \
-        float sum = 0.0f;                                                                     \
-        for (int r = 0; r < rows; r++) {                                                      \
-            int i = r * cols + j;                                                             \
-            float gi = g[g_off + i];                                                          \
-            float d = activation_partial(OP, gi, x[x_off + i] + bj, y[y_off + i], slope,      \
-                                         0.0f);                                               \
-            if (want_dx)                                                                      \
-                dx[dx_off + i] = acc_dx ? dx[dx_off + i] + d : d;                             \
-            sum += d;                                                                         \
-        }                                                                                     \
-        if (want_db)                                                                          \
-            db[db_off + j] = acc_db ? db[db_off + j] + sum : sum;                             \
-    }                                                                                         \
-                                                                                              \
-    /* The same four columns at a time as float4s, when b is contiguous: forward            \
-     * over the n = rows cols elements when 4 divides cols, backward a work-item            \
-     * per four columns, the last one taking the cols % 4 left one by one (the              \
-     * autoencoder's 30- and 15-wide layers: 0.23 and 0.14 ms a step in the                 \
-     * one-column kernel). Per element the same operations in the same order. */            \
+    /* Four elements at a time as float4s when 4 divides cols and b is                     \
+     * contiguous: the same operations in the same order per element. */                  \
     __kernel void bias_##NAME##_forward4(float slope, __global const float *x, int x_off,    \
                                          __global const float *b, int b_off, int has_b,      \
                                          __global float *y, int y_off, int n, int cols)      \
@@ -92,48 +65,101 @@ MAP_BACKWARD(activation, hardsigmoid, activation_partial, ACT_HARDSIGMOID)
         float4 z = vload4(0, x + x_off + e) +                                                 \
                    (has_b ? vload4(0, b + b_off + e % cols) : (float4)(0.0f));                \
         vstore4(activation_apply4(OP, z, slope, 0.0f), 0, y + y_off + e);                     \
-    }                                                                                         \
-                                                                                              \
-    __kernel void bias_##NAME##_backward4(                                                   \
+    }
+
+/* The cpu plan's backward: work-item (chunk, block) takes the W columns
+ * from chunk W on (W = 1, 4 as float4s, or the plan's width CLG_VW) over one block
+ * of block_rows rows: d = g act'(z) into dx, and the block's column sums of
+ * d into row `block` of part, a (blocks, cols) scratch (or db itself, when
+ * one block covers the rows), which bias_grad_blocks then adds down in block
+ * order. Vectors along a row and short stretches of rows, so that the loads
+ * are whole vectors and there are work-items enough for every core: 2048 x
+ * 100 tanh on PoCL, AVX-512, took 130 us with a float4 work-item per four
+ * columns walking every row, 45 us so. A row's last chunk, if it would
+ * reach past cols, slides left to end there (the host ensures cols >= W)
+ * and writes only the lanes from its own first column on, one by one. */
+#define VLOAD1(p) (*(p))
+#define VSTORE1(v, p) (*(p) = (v))
+#define VLOAD4(p) vload4(0, (p))
+#define VSTORE4(v, p) vstore4((v), 0, (p))
+#define VLOAD8(p) vload8(0, (p))
+#define VSTORE8(v, p) vstore8((v), 0, (p))
+#define VLOAD16(p) vload16(0, (p))
+#define VSTORE16(v, p) vstore16((v), 0, (p))
+
+/* p[l] (+)= v's lane l for the lanes l >= from (a slid chunk) */
+#define STORE_LANES(W, T, v, p, from, acc)                                                    \
+    do {                                                                                      \
+        float lanes_[W];                                                                      \
+        VSTORE##W((v), lanes_);                                                               \
+        for (int l_ = (from); l_ < W; l_++)                                                   \
+            (p)[l_] = (acc) ? (p)[l_] + lanes_[l_] : lanes_[l_];                              \
+    } while (0)
+
+#define BIAS_ACT_BLOCKS(KERNEL, OP, W, S, T)                                                  \
+    __kernel void KERNEL##W(                                                                  \
         float slope, __global const float *g, int g_off, __global const float *x, int x_off, \
         __global const float *b, int b_off, int has_b, __global const float *y, int y_off,   \
-        __global float *dx, int dx_off, int want_dx, int acc_dx, __global float *db,         \
-        int db_off, int want_db, int acc_db, int rows, int cols)                             \
+        __global float *dx, int dx_off, int want_dx, int acc_dx, __global float *part,       \
+        int part_off, int want_part, int acc_part, int rows, int cols, int chunks,           \
+        int block_rows)                                                                       \
     {                                                                                         \
-        int j = get_global_id(0) * 4;                                                         \
-        if (j >= cols)                                                                        \
+        int id = get_global_id(0), block = id / chunks, own = (id - block * chunks) * W;     \
+        int r0 = block * block_rows;                                                          \
+        if (r0 >= rows)                                                                       \
             return;                                                                           \
-        if (j + 4 > cols) {                                                                   \
-            /* the last cols % 4 columns, one at a time as bias_##NAME##_backward */          \
-            for (; j < cols; j++) {                                                           \
-                float bs = has_b ? b[b_off + j] : 0.0f, s = 0.0f;                             \
-                for (int r = 0; r < rows; r++) {                                              \
-                    int i = r * cols + j;                                                     \
-                    float d = activation_partial(OP, g[g_off + i], x[x_off + i] + bs,         \
-                                                 y[y_off + i], slope, 0.0f);                  \
-                    if (want_dx)                                                              \
-                        dx[dx_off + i] = acc_dx ? dx[dx_off + i] + d : d;                     \
-                    s += d;                                                                   \
-                }                                                                             \
-                if (want_db)                                                                  \
-                    db[db_off + j] = acc_db ? db[db_off + j] + s : s;                         \
+        int s = min(own, cols - W), skip = own - s, r1 = min(rows, r0 + block_rows);          \
+        T bj = has_b ? VLOAD##W(b + b_off + s) : (T)(0.0f);                                   \
+        T sum = (T)(0.0f);                                                                    \
+        for (int r = r0; r < r1; r++) {                                                       \
+            int i = r * cols + s;                                                             \
+            T d = activation_partial##S(OP, VLOAD##W(g + g_off + i),                          \
+                                        VLOAD##W(x + x_off + i) + bj, VLOAD##W(y + y_off + i), \
+                                        slope, 0.0f);                                         \
+            if (want_dx) {                                                                    \
+                __global float *o = dx + dx_off + i;                                          \
+                if (skip == 0)                                                                \
+                    VSTORE##W(acc_dx ? VLOAD##W(o) + d : d, o);                               \
+                else                                                                          \
+                    STORE_LANES(W, T, d, o, skip, acc_dx);                                    \
             }                                                                                 \
-            return;                                                                           \
-        }                                                                                     \
-        float4 bj = has_b ? vload4(0, b + b_off + j) : (float4)(0.0f);                        \
-        float4 sum = (float4)(0.0f);                                                          \
-        for (int r = 0; r < rows; r++) {                                                      \
-            int i = r * cols + j;                                                             \
-            float4 gi = vload4(0, g + g_off + i);                                             \
-            float4 d = activation_partial4(OP, gi, vload4(0, x + x_off + i) + bj,             \
-                                           vload4(0, y + y_off + i), slope, 0.0f);            \
-            if (want_dx)                                                                      \
-                vstore4(acc_dx ? vload4(0, dx + dx_off + i) + d : d, 0, dx + dx_off + i);     \
             sum += d;                                                                         \
         }                                                                                     \
-        if (want_db)                                                                          \
-            vstore4(acc_db ? vload4(0, db + db_off + j) + sum : sum, 0, db + db_off + j);     \
+        if (want_part) {                                                                      \
+            __global float *o = part + part_off + block * cols + s;                           \
+            if (skip == 0)                                                                    \
+                VSTORE##W(acc_part ? VLOAD##W(o) + sum : sum, o);                             \
+            else                                                                              \
+                STORE_LANES(W, T, sum, o, skip, acc_part);                                    \
+        }                                                                                     \
     }
+/* W = 1 and 4, and the plan's width where wider (8, 16). The kernel's name
+ * is pasted first: a name passed on through a macro would be expanded, and
+ * PoCL defines tanh as a macro. */
+#define BIAS_ACT_BLOCKS_ALL(NAME, OP)                                                         \
+    BIAS_ACT_BLOCKS(bias_##NAME##_backward_blocks, OP, 1, , float)                            \
+    BIAS_ACT_BLOCKS(bias_##NAME##_backward_blocks, OP, 4, 4, float4)                          \
+    BIAS_ACT_BLOCKS_WIDE(bias_##NAME##_backward_blocks, OP, CLG_VW)
+#if CLG_VW == 8 || CLG_VW == 16
+#define BIAS_ACT_BLOCKS_WIDE_(KERNEL, OP, VW) BIAS_ACT_BLOCKS(KERNEL, OP, VW, VW, float##VW)
+#define BIAS_ACT_BLOCKS_WIDE(KERNEL, OP, VW) BIAS_ACT_BLOCKS_WIDE_(KERNEL, OP, VW)
+#else
+#define BIAS_ACT_BLOCKS_WIDE(KERNEL, OP, VW)
+#endif
+
+/* db (+)= the sum of part's `blocks` rows (cols wide), in row order: the bias
+ * gradient from bias_<name>_backward_blocks<W>'s block sums. */
+__kernel void bias_grad_blocks(__global const float *part, int part_off, int blocks,
+                               __global float *db, int db_off, int acc_db, int cols)
+{
+    int j = get_global_id(0);
+    if (j >= cols)
+        return;
+    float sum = 0.0f;
+    for (int k = 0; k < blocks; k++)
+        sum += part[part_off + k * cols + j];
+    db[db_off + j] = acc_db ? db[db_off + j] + sum : sum;
+}
 
 /* The gpu plan's backward: a work-item per element writing d = g act'(z) to
  * dx (want_dx, acc_dx) and to t (want_t), a plain copy for the bias
@@ -166,6 +192,14 @@ BIAS_ACT_KERNELS(leaky_relu, ACT_LEAKY_RELU)
 BIAS_ACT_KERNELS(elu, ACT_ELU)
 BIAS_ACT_KERNELS(selu, ACT_SELU)
 BIAS_ACT_KERNELS(hardsigmoid, ACT_HARDSIGMOID)
+BIAS_ACT_BLOCKS_ALL(identity, ACT_IDENTITY)
+BIAS_ACT_BLOCKS_ALL(sigmoid, ACT_SIGMOID)
+BIAS_ACT_BLOCKS_ALL(tanh, ACT_TANH)
+BIAS_ACT_BLOCKS_ALL(relu, ACT_RELU)
+BIAS_ACT_BLOCKS_ALL(leaky_relu, ACT_LEAKY_RELU)
+BIAS_ACT_BLOCKS_ALL(elu, ACT_ELU)
+BIAS_ACT_BLOCKS_ALL(selu, ACT_SELU)
+BIAS_ACT_BLOCKS_ALL(hardsigmoid, ACT_HARDSIGMOID)
 BIAS_ACT_ELEMENT_KERNEL(identity, ACT_IDENTITY)
 BIAS_ACT_ELEMENT_KERNEL(sigmoid, ACT_SIGMOID)
 BIAS_ACT_ELEMENT_KERNEL(tanh, ACT_TANH)

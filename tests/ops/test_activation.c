@@ -382,14 +382,16 @@ static double host_bias_act_d(clg_activation act, double z, double slope)
 }
 
 /* Forward and both gradients against a naive host loop, on shapes that are
- * not multiples of the work-group size, with an accumulating second backward. */
+ * not multiples of the work-group size, with an accumulating second backward.
+ * R = 150: two blocks of the cpu plan's 128 rows, the second partial. */
 START_TEST(test_bias_act_matches_host)
 {
     clg_context *ctx = test_context();
-    enum { R = 37, CMAX = 72 };
+    enum { R = 150, CMAX = 72 };
     float x[R * CMAX], b[CMAX], g[R * CMAX];
-    /* C = 70: float4s and two columns one at a time backward, one column per
-     * work-item forward; 72: four, as float4s */
+    /* C = 70: one column per work-item forward, vectors of the plan's width
+     * backward with the last slid left (16 and 8 with AVX-512 and AVX2: 70 is
+     * a multiple of neither); 72: float4s forward */
     for (int c = 0, C = 70; c < 2 * TEST_N_FUSED_ACTS; c++, C = c < TEST_N_FUSED_ACTS ? 70 : 72) {
         int v = c % TEST_N_FUSED_ACTS;
         test_random(x, (size_t)(R * C), 11, -2, 2);
@@ -439,13 +441,11 @@ START_TEST(test_bias_act_matches_host)
 }
 END_TEST
 
-/* The fused op is a drop-in for clg_add + activation: same values and
- * gradients, bit for bit where a work-item takes one column (the same float
- * operations in the same order, except the bias sum, which both compute as a
- * running sum down the column), to the last bit of exp where it takes four
- * as float4s. C = 3: one column per work-item, forward and backward; 13: the
- * forward one column per work-item, the backward float4s and one column
- * left; 16: float4s throughout. */
+/* The fused op is a drop-in for clg_add + activation: the same values and
+ * gradients to the summation order of the bias gradient. C = 3: one column
+ * per work-item, forward and backward; 13: the forward one column per
+ * work-item, the backward float4s, the last slid left by three columns; 16:
+ * float4s forward, the plan's width backward. */
 START_TEST(test_bias_act_equals_unfused)
 {
     clg_context *ctx = test_context();
@@ -633,10 +633,9 @@ START_TEST(test_bias_act_no_bias_and_errors)
 }
 END_TEST
 
-/* Under a bound of 1,024 iterations, the bias gradient of 3,000 rows (the
- * cpu plan's kernel walks every row of a column) goes through the
- * per-element kernel and sliced column sums instead: the same dx and db as
- * the host. */
+/* Under a bound of 1,024 iterations, 3,000 rows: the cpu plan's blocks of
+ * rows stay inside it (24 blocks, float4s with the last slid left by three
+ * columns); the same dx and db as the host. */
 START_TEST(test_bias_act_loop_bound)
 {
     clg_context *ctx = test_context_loop_limit("1024");
