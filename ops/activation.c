@@ -155,6 +155,13 @@ typedef struct bias_activation_saved {
     float negative_slope; /* its parameter, after op_activation_param */
 } bias_activation_saved;
 
+/* The vector width of the cpu plan's kernels over rows of `cols`: the
+ * plan's, or 4, or 1 on rows narrower than the vector (ops/activation.cl). */
+static int bias_act_width(const clrt_plan *plan, int cols)
+{
+    return cols >= plan->vector_width ? plan->vector_width : cols >= 4 ? 4 : 1;
+}
+
 /* The gpu plan's backward: d = g act'(z) a work-item per element, then the
  * bias gradient as two-stage column sums of d (a work-item per column,
  * walking its rows, gives a GPU tens of work-items). d is summed from dx
@@ -205,8 +212,7 @@ static void bias_activation_backward(clg_context *ctx, const eng_node *node)
         bias_activation_backward_elements(ctx, node, dx, acc_dx, db, acc_db);
         return;
     }
-    int width = cols >= plan->vector_width ? plan->vector_width : cols >= 4 ? 4 : 1;
-    int chunks = (cols + width - 1) / width;
+    int width = bias_act_width(plan, cols), chunks = (cols + width - 1) / width;
     /* the block sums straight into db when one block covers the rows */
     int64_t part_shape[2] = {(int64_t)blocks, cols};
     clg_tensor *part = db && blocks > 1 ? eng_new(ctx, CLG_DTYPE_F32, 2, part_shape) : db;
@@ -262,12 +268,17 @@ CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_act
     cl_int b_stride = bias ? (cl_int)bias->strides[0] : 0;
     char kernel[64];
     bool ok;
-    if (op_plan(ctx)->vector_width >= 4 && cols % 4 == 0 && (!bias || b_stride == 1)) {
-        snprintf(kernel, sizeof kernel, "bias_%s_forward4", act_name);
-        ok = OP_LAUNCH(ctx, SOURCE, kernel, (size_t)rows * (size_t)cols / 4,
-                       CLRT_ARG_FLOAT(negative_slope), ENG_ARG_TENSOR(in[0]),
-                       ENG_ARG_TENSOR(bias ? bias : in[0]), CLRT_ARG_INT(bias != NULL),
-                       ENG_ARG_TENSOR(out), CLRT_ARG_INT(rows * cols), CLRT_ARG_INT(cols));
+    const clrt_plan *plan = op_plan(ctx);
+    if (!plan->per_element && (!bias || b_stride == 1)) {
+        /* the cpu plan's vectors over blocks of rows (ops/activation.cl) */
+        int width = bias_act_width(plan, cols), chunks = (cols + width - 1) / width;
+        size_t blocks = ((size_t)rows + plan->block_rows - 1) / plan->block_rows;
+        snprintf(kernel, sizeof kernel, "bias_%s_forward_blocks%d", act_name, width);
+        ok = OP_LAUNCH_ROWS(ctx, SOURCE, kernel, (size_t)chunks * blocks,
+                            CLRT_ARG_FLOAT(negative_slope), ENG_ARG_TENSOR(in[0]),
+                            ENG_ARG_TENSOR(bias ? bias : in[0]), CLRT_ARG_INT(bias != NULL),
+                            ENG_ARG_TENSOR(out), CLRT_ARG_INT(rows), CLRT_ARG_INT(cols),
+                            CLRT_ARG_INT(chunks), CLRT_ARG_INT((int)plan->block_rows));
     } else {
         snprintf(kernel, sizeof kernel, "bias_%s_forward", act_name);
         ok = OP_LAUNCH_2D(ctx, SOURCE, kernel, (size_t)cols, (size_t)rows,

@@ -33,11 +33,10 @@ MAP_BACKWARD(activation, hardsigmoid, activation_partial, ACT_HARDSIGMOID)
  * separate kernels in the one program cost no extra builds. OP is
  * activation_apply's code ACT_<NAME> (ACT_IDENTITY returns z and g as they
  * are). x, y, g and dx are contiguous (rows, cols); b is read with stride
- * b_str. The forward runs over a cols x rows grid (no i % cols), or, where 4
- * divides cols, four elements at a time as float4s (_forward4; bias + tanh
- * over 2048 x 100: 0.61 -> 0.32 ms). The cpu plan's backward takes blocks of
- * rows (BIAS_ACT_BLOCKS below); the gpu plan's a work-item per element. The
- * derivative comes from y or z as activation_partial takes it. */
+ * b_str. The cpu plan's kernels take vectors over blocks of rows
+ * (BIAS_ACT_BLOCKS below); the gpu plan's forward runs over a cols x rows
+ * grid (no i % cols), its backward a work-item per element. The derivative
+ * comes from y or z as activation_partial takes it. */
 
 #define BIAS_ACT_KERNELS(NAME, OP)                                                           \
     __kernel void bias_##NAME##_forward(float slope, __global const float *x, int x_off,     \
@@ -51,33 +50,22 @@ MAP_BACKWARD(activation, hardsigmoid, activation_partial, ACT_HARDSIGMOID)
         int i = r * cols + j;                                                                 \
         float z = x[x_off + i] + (has_b ? b[b_off + j * b_str] : 0.0f);                      \
         y[y_off + i] = activation_apply(OP, z, slope, 0.0f);                                  \
-    }                                                                                         \
-                                                                                              \
-    /* Four elements at a time as float4s when 4 divides cols and b is                     \
-     * contiguous: the same operations in the same order per element. */                  \
-    __kernel void bias_##NAME##_forward4(float slope, __global const float *x, int x_off,    \
-                                         __global const float *b, int b_off, int has_b,      \
-                                         __global float *y, int y_off, int n, int cols)      \
-    {                                                                                         \
-        int e = get_global_id(0) * 4;                                                         \
-        if (e >= n)                                                                           \
-            return;                                                                           \
-        float4 z = vload4(0, x + x_off + e) +                                                 \
-                   (has_b ? vload4(0, b + b_off + e % cols) : (float4)(0.0f));                \
-        vstore4(activation_apply4(OP, z, slope, 0.0f), 0, y + y_off + e);                     \
     }
 
-/* The cpu plan's backward: work-item (chunk, block) takes the W columns
- * from chunk W on (W = 1, 4 as float4s, or the plan's width CLG_VW) over one block
- * of block_rows rows: d = g act'(z) into dx, and the block's column sums of
- * d into row `block` of part, a (blocks, cols) scratch (or db itself, when
- * one block covers the rows), which bias_grad_blocks then adds down in block
- * order. Vectors along a row and short stretches of rows, so that the loads
- * are whole vectors and there are work-items enough for every core: 2048 x
- * 100 tanh on PoCL, AVX-512, took 130 us with a float4 work-item per four
- * columns walking every row, 45 us so. A row's last chunk, if it would
- * reach past cols, slides left to end there (the host ensures cols >= W)
- * and writes only the lanes from its own first column on, one by one. */
+/* The cpu plan's kernels: work-item (chunk, block) takes the W columns
+ * from chunk W on (W = 1, 4 as float4s, or the plan's width CLG_VW) over one
+ * block of block_rows rows. Forward: y = act(x + b). Backward: d = g act'(z)
+ * into dx, and the block's column sums of d into row `block` of part, a
+ * (blocks, cols) scratch (or db itself, when one block covers the rows),
+ * which bias_grad_blocks then adds down in block order. Vectors along a row
+ * and short stretches of rows, so that loads and the activation's
+ * arithmetic are whole vectors (PoCL runs its built-ins at the host's full
+ * width) and there are work-items enough for every core. 2048 x 100 tanh on
+ * PoCL, AVX-512: the backward took 130 us with a float4 work-item per four
+ * columns walking every row, 45 us so; in the autoencoder's step the
+ * forward took 83 us as float4s over the flat array, 60 us so. A row's last chunk, if it would reach past cols,
+ * slides left to end there (the host ensures cols >= W) and writes only the
+ * lanes from its own first column on, one by one. b is contiguous. */
 #define VLOAD1(p) (*(p))
 #define VSTORE1(v, p) (*(p) = (v))
 #define VLOAD4(p) vload4(0, (p))
@@ -97,7 +85,28 @@ MAP_BACKWARD(activation, hardsigmoid, activation_partial, ACT_HARDSIGMOID)
     } while (0)
 
 #define BIAS_ACT_BLOCKS(KERNEL, OP, W, S, T)                                                  \
-    __kernel void KERNEL##W(                                                                  \
+    __kernel void KERNEL##_forward_blocks##W(                                                 \
+        float slope, __global const float *x, int x_off, __global const float *b, int b_off, \
+        int has_b, __global float *y, int y_off, int rows, int cols, int chunks,             \
+        int block_rows)                                                                       \
+    {                                                                                         \
+        int id = get_global_id(0), block = id / chunks, own = (id - block * chunks) * W;     \
+        int r0 = block * block_rows;                                                          \
+        if (r0 >= rows)                                                                       \
+            return;                                                                           \
+        int s = min(own, cols - W), skip = own - s, r1 = min(rows, r0 + block_rows);          \
+        T bj = has_b ? VLOAD##W(b + b_off + s) : (T)(0.0f);                                   \
+        for (int r = r0; r < r1; r++) {                                                       \
+            int i = r * cols + s;                                                             \
+            T v = activation_apply##S(OP, VLOAD##W(x + x_off + i) + bj, slope, 0.0f);         \
+            if (skip == 0)                                                                    \
+                VSTORE##W(v, y + y_off + i);                                                  \
+            else                                                                              \
+                STORE_LANES(W, T, v, y + y_off + i, skip, 0);                                 \
+        }                                                                                     \
+    }                                                                                         \
+                                                                                              \
+    __kernel void KERNEL##_backward_blocks##W(                                                \
         float slope, __global const float *g, int g_off, __global const float *x, int x_off, \
         __global const float *b, int b_off, int has_b, __global const float *y, int y_off,   \
         __global float *dx, int dx_off, int want_dx, int acc_dx, __global float *part,       \
@@ -137,9 +146,9 @@ MAP_BACKWARD(activation, hardsigmoid, activation_partial, ACT_HARDSIGMOID)
  * is pasted first: a name passed on through a macro would be expanded, and
  * PoCL defines tanh as a macro. */
 #define BIAS_ACT_BLOCKS_ALL(NAME, OP)                                                         \
-    BIAS_ACT_BLOCKS(bias_##NAME##_backward_blocks, OP, 1, , float)                            \
-    BIAS_ACT_BLOCKS(bias_##NAME##_backward_blocks, OP, 4, 4, float4)                          \
-    BIAS_ACT_BLOCKS_WIDE(bias_##NAME##_backward_blocks, OP, CLG_VW)
+    BIAS_ACT_BLOCKS(bias_##NAME, OP, 1, , float)                                              \
+    BIAS_ACT_BLOCKS(bias_##NAME, OP, 4, 4, float4)                                            \
+    BIAS_ACT_BLOCKS_WIDE(bias_##NAME, OP, CLG_VW)
 #if CLG_VW == 8 || CLG_VW == 16
 #define BIAS_ACT_BLOCKS_WIDE_(KERNEL, OP, VW) BIAS_ACT_BLOCKS(KERNEL, OP, VW, VW, float##VW)
 #define BIAS_ACT_BLOCKS_WIDE(KERNEL, OP, VW) BIAS_ACT_BLOCKS_WIDE_(KERNEL, OP, VW)
