@@ -134,6 +134,8 @@ START_TEST(test_tensor_transposed_copies)
     for (int i = 0; i < 6; i++)
         ck_assert_int_eq(ints_t[i], ints_want[i]);
     clg_step_end(ctx);
+    clg_tensor_destroy(m);
+    clg_tensor_destroy(t3);
     free(x);
     free(want);
     clg_context_destroy(ctx);
