@@ -336,6 +336,41 @@ static void pointwise_host(const double *const *in, double *out, const void *arg
             NULL                                                                                   \
     }
 
+/* ---- bias + activation, fused (clg_bias_activation): x (BA_ROWS, C) + b
+ * (C), with two blocks of rows of the cpu plan's kernels; the widths pick
+ * their vectors: 37 the plan's (16 or 8, the last chunk slid), 6 float4s (the
+ * second slid), 3 one column per work-item ---- */
+
+enum { BA_ROWS = 150 };
+
+typedef struct bias_act_arg {
+    clg_activation act;
+    chk_pointwise kind;
+    int cols;
+} bias_act_arg;
+
+static clg_tensor *bias_act_device(clg_tensor *const *in, const void *arg)
+{
+    return clg_bias_activation(in[0], in[1], ((const bias_act_arg *)arg)->act, 0.0f);
+}
+
+static void bias_act_host(const double *const *in, double *out, const void *arg)
+{
+    const bias_act_arg *a = arg;
+    for (int i = 0; i < BA_ROWS; i++)
+        for (int j = 0; j < a->cols; j++) /* the fused elu's alpha is 1 */
+            out[i * a->cols + j] = chk_pointwise_f(a->kind, in[0][i * a->cols + j] + in[1][j],
+                                                   a->kind == CHK_ELU ? 1 : 0, 0);
+}
+
+#define BIAS_ACT(nm, act, kind, cols)                                                              \
+    {                                                                                              \
+        nm, "transcendental", 2,                                                                   \
+            {{2, {BA_ROWS, cols}, -2, 2, 0, true, false}, {1, {cols}, -1, 1, 0, true, false}},     \
+            2, {BA_ROWS, cols}, bias_act_device, bias_act_host,                                    \
+            &(const bias_act_arg){act, kind, cols}, NULL                                           \
+    }
+
 /* ---- broadcasting binary: op(a (2,1,5), b (3,1)) + op(transpose(c (5,3)),
  * d (3,5)) -> (2,3,5): broadcasting both ways, and a strided operand ---- */
 
@@ -904,6 +939,10 @@ static const op_case cases[] = {
     POINTWISE("elu", CHK_ELU, 0.5f, 0, -3, 2, 0.05f, true),
     POINTWISE("selu", CHK_SELU, 0, 0, -3, 2, 0.05f, true),
     POINTWISE("hardsigmoid", CHK_HARDSIGMOID, 0, 0, -5, 5, 0, true),
+    /* fused bias + activation, smooth ones (sums straddle 0) */
+    BIAS_ACT("bias_tanh", CLG_ACT_TANH, CHK_TANH, 37),
+    BIAS_ACT("bias_sigmoid", CLG_ACT_SIGMOID, CHK_SIGMOID, 6),
+    BIAS_ACT("bias_elu", CLG_ACT_ELU, CHK_ELU, 3),
     /* broadcasting binary; pow on positive bases */
     BINARY("add", CHK_ADD, -2, -2),
     BINARY("sub", CHK_SUB, -2, -2),

@@ -3,8 +3,8 @@
 #   test_check.sh CLGRAD SOURCE_ROOT
 # A plain run passes every op ("N passed, 0 failed", exit 0). Then, for each
 # fault below, a copy of the kernel sources with one formula altered, read
-# through CLGRAD_KERNEL_DIR: the check must exit 1 with exactly one FAIL line,
-# naming the altered op. Exits 77 (meson's skip) without an OpenCL device.
+# through CLGRAD_KERNEL_DIR: the check must exit 1 with exactly one FAIL line
+# per op that uses the formula, each naming its op. Exits 77 (meson's skip) without an OpenCL device.
 # Run by meson test (tools/meson.build).
 set -u
 
@@ -55,9 +55,11 @@ if [ "$rc" != 2 ] || ! grep -q 'log_softmax' "$work/bad.err"; then
     fail "--op no_such_op: exit $rc: $(cat "$work/bad.err")"
 fi
 
-# altered OP FILE FROM TO: the kernels with FROM replaced by TO in FILE.
+# altered "OPS" FILE FROM TO: the kernels with FROM replaced by TO in FILE;
+# OPS, the cases that use it, must fail and no other.
 altered() {
-    local op=$1 file=$2 from=$3 to=$4 dir="$work/kernels-$1"
+    local ops=$1 file=$2 from=$3 to=$4
+    local op=${ops%% *} dir="$work/kernels-${ops%% *}"
     mkdir -p "$dir"
     (cd "$src" && find . -name '*.cl' -not -path './build*' -not -path './subprojects/*' \
         -exec cp --parents {} "$dir" \;)
@@ -74,17 +76,19 @@ altered() {
     echo "--- $file altered ($from -> $to): exit $rc"
     grep -v '^ok ' "$work/$op.out"
     [ "$rc" = 1 ] || fail "$op altered: exit $rc, expected 1: $(cat "$work/$op.err")"
-    local fails
+    local fails want=0 name
     fails=$(grep -c '^FAIL' "$work/$op.out")
-    if [ "$fails" != 1 ] || ! grep -Eq "^FAIL +$op " "$work/$op.out"; then
-        fail "$op altered: expected one FAIL line naming $op, got $fails"
-    fi
-    grep -Eq '^[0-9]+ passed, 1 failed$' "$work/$op.out" ||
-        fail "$op altered: no 'N passed, 1 failed'"
+    for name in $ops; do
+        want=$((want + 1))
+        grep -Eq "^FAIL +$name " "$work/$op.out" || fail "$op altered: no FAIL line naming $name"
+    done
+    [ "$fails" = "$want" ] || fail "$op altered: expected $want FAIL lines ($ops), got $fails"
+    grep -Eq "^[0-9]+ passed, $want failed\$" "$work/$op.out" ||
+        fail "$op altered: no 'N passed, $want failed'"
 }
 
 # elu's derivative (backward only) and mul's forward
-altered elu ops/activation_math.cl 'x <= 0.0f ? g * p0 * exp(x) : g' \
+altered "elu bias_elu" ops/activation_math.cl 'x <= 0.0f ? g * p0 * exp(x) : g' \
     'x <= 0.0f ? g * p0 * exp(0.9f * x) : g'
 altered mul ops/binary.cl 'case 2: return x * y;' 'case 2: return x * y * 1.001f;'
 
