@@ -63,18 +63,10 @@ MAP_BACKWARD(activation, hardsigmoid, activation_partial, ACT_HARDSIGMOID)
  * width) and there are work-items enough for every core. 2048 x 100 tanh on
  * PoCL, AVX-512: the backward took 130 us with a float4 work-item per four
  * columns walking every row, 45 us so; in the autoencoder's step the
- * forward took 83 us as float4s over the flat array, 60 us so. A row's last chunk, if it would reach past cols,
- * slides left to end there (the host ensures cols >= W) and writes only the
- * lanes from its own first column on, one by one. b is contiguous. */
-#define VLOAD1(p) (*(p))
-#define VSTORE1(v, p) (*(p) = (v))
-#define VLOAD4(p) vload4(0, (p))
-#define VSTORE4(v, p) vstore4((v), 0, (p))
-#define VLOAD8(p) vload8(0, (p))
-#define VSTORE8(v, p) vstore8((v), 0, (p))
-#define VLOAD16(p) vload16(0, (p))
-#define VSTORE16(v, p) vstore16((v), 0, (p))
-
+ * forward took 83 us as float4s over the flat array, 60 us so. A row's last
+ * chunk, if it would reach past cols, slides left to end there (the host
+ * ensures cols >= W) and writes only the lanes from its own first column on,
+ * one by one. b is contiguous. */
 /* p[l] (+)= v's lane l for the lanes l >= from (a slid chunk) */
 #define STORE_LANES(W, T, v, p, from, acc)                                                    \
     do {                                                                                      \

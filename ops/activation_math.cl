@@ -136,6 +136,17 @@ ACTIVATION_MATH(float4, 4)
 #ifndef CLG_VW
 #define CLG_VW 4
 #endif
+/* Loads and stores of W floats, W = 1, 4, 8 or 16, for the kernels stamped
+ * out per width (ops/activation.cl, ops/recurrent.cl). */
+#define VLOAD1(p) (*(p))
+#define VSTORE1(v, p) (*(p) = (v))
+#define VLOAD4(p) vload4(0, (p))
+#define VSTORE4(v, p) vstore4((v), 0, (p))
+#define VLOAD8(p) vload8(0, (p))
+#define VSTORE8(v, p) vstore8((v), 0, (p))
+#define VLOAD16(p) vload16(0, (p))
+#define VSTORE16(v, p) vstore16((v), 0, (p))
+
 #define ACTIVATION_MATH_WIDTH_(W) ACTIVATION_MATH(float##W, W)
 #define ACTIVATION_MATH_WIDTH(W) ACTIVATION_MATH_WIDTH_(W)
 #if CLG_VW == 8 || CLG_VW == 16

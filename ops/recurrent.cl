@@ -40,7 +40,8 @@ inline float tanh1(float x)
     return activation_apply(ACT_TANH, x, 0.0f, 0.0f);
 }
 
-/* sigmoid<W>, tanh<W>, LOAD<W> and STORE<W> for a vector width W > 1 */
+/* sigmoid<W> and tanh<W> for a vector width W > 1 (VLOAD<W> and VSTORE<W>
+ * come from ops/activation_math.cl) */
 #define STEP_VECTOR_MATH(W)                                                                   \
     inline float##W sigmoid##W(float##W x)                                                    \
     {                                                                                         \
@@ -52,14 +53,6 @@ inline float tanh1(float x)
     }
 STEP_VECTOR_MATH(4)
 
-#define LOAD1(p) (*(p))
-#define STORE1(v, p) (*(p) = (v))
-#define LOAD4(p) vload4(0, (p))
-#define STORE4(v, p) vstore4((v), 0, (p))
-#define LOAD8(p) vload8(0, (p))
-#define STORE8(v, p) vstore8((v), 0, (p))
-#define LOAD16(p) vload16(0, (p))
-#define STORE16(v, p) vstore16((v), 0, (p))
 
 /* e: the first of the work-item's units in (N, H); n, j: its row and
  * column. W divides H, so all W units lie in row n. */
@@ -80,34 +73,34 @@ STEP_VECTOR_MATH(4)
     {                                                                                         \
         STEP_UNITS(W)                                                                         \
         __global const float *x = xproj + xproj_off + (t * N + n) * 4 * H + j;                \
-        V pi = LOAD##W(x), pf = LOAD##W(x + H), pg = LOAD##W(x + 2 * H),                      \
-          po = LOAD##W(x + 3 * H);                                                            \
+        V pi = VLOAD##W(x), pf = VLOAD##W(x + H), pg = VLOAD##W(x + 2 * H),                      \
+          po = VLOAD##W(x + 3 * H);                                                            \
         if (has_bias) {                                                                       \
             __global const float *b = bias + bias_off + j;                                    \
-            pi += LOAD##W(b);                                                                 \
-            pf += LOAD##W(b + H);                                                             \
-            pg += LOAD##W(b + 2 * H);                                                         \
-            po += LOAD##W(b + 3 * H);                                                         \
+            pi += VLOAD##W(b);                                                                 \
+            pf += VLOAD##W(b + H);                                                             \
+            pg += VLOAD##W(b + 2 * H);                                                         \
+            po += VLOAD##W(b + 3 * H);                                                         \
         }                                                                                     \
         if (has_hg) {                                                                         \
             __global const float *r = hg + hg_off + n * 4 * H + j;                            \
-            pi += LOAD##W(r);                                                                 \
-            pf += LOAD##W(r + H);                                                             \
-            pg += LOAD##W(r + 2 * H);                                                         \
-            po += LOAD##W(r + 3 * H);                                                         \
+            pi += VLOAD##W(r);                                                                 \
+            pf += VLOAD##W(r + H);                                                             \
+            pg += VLOAD##W(r + 2 * H);                                                         \
+            po += VLOAD##W(r + 3 * H);                                                         \
         }                                                                                     \
         V i = sigmoid##W(pi), f = sigmoid##W(pf), g = tanh##W(pg), o = sigmoid##W(po);        \
         __global float *cells = state + state_off + T * N * H; /* state[1] */                 \
-        V c_prev = t > 0 ? LOAD##W(cells + (t - 1) * N * H + e)                               \
-                         : (has_c0 ? LOAD##W(c0 + c0_off + e) : (V)(0.0f));                   \
+        V c_prev = t > 0 ? VLOAD##W(cells + (t - 1) * N * H + e)                               \
+                         : (has_c0 ? VLOAD##W(c0 + c0_off + e) : (V)(0.0f));                   \
         V c = f * c_prev + i * g;                                                             \
-        STORE##W(o * tanh##W(c), state + state_off + t * N * H + e);                          \
-        STORE##W(c, cells + t * N * H + e);                                                   \
+        VSTORE##W(o * tanh##W(c), state + state_off + t * N * H + e);                          \
+        VSTORE##W(c, cells + t * N * H + e);                                                   \
         __global float *out = gates + gates_off + (t * N + n) * 4 * H + j;                    \
-        STORE##W(i, out);                                                                     \
-        STORE##W(f, out + H);                                                                 \
-        STORE##W(g, out + 2 * H);                                                             \
-        STORE##W(o, out + 3 * H);                                                             \
+        VSTORE##W(i, out);                                                                     \
+        VSTORE##W(f, out + H);                                                                 \
+        VSTORE##W(g, out + 2 * H);                                                             \
+        VSTORE##W(o, out + 3 * H);                                                             \
     }
 
 /* With tc = tanh(c_t):
@@ -126,21 +119,21 @@ STEP_VECTOR_MATH(4)
         int row = (t * N + n) * 4 * H + j;                                                    \
         int at = t * N * H + e, cells = T * N * H;                                            \
         __global const float *gt = gates + gates_off + row;                                   \
-        V i = LOAD##W(gt), f = LOAD##W(gt + H), g = LOAD##W(gt + 2 * H),                      \
-          o = LOAD##W(gt + 3 * H);                                                            \
-        V tc = tanh##W(LOAD##W(state + state_off + cells + at));                              \
-        V c_prev = t > 0 ? LOAD##W(state + state_off + cells + at - N * H)                    \
-                         : (has_c0 ? LOAD##W(c0 + c0_off + e) : (V)(0.0f));                   \
-        V dh = LOAD##W(dstate + dstate_off + at) +                                            \
-               (has_rec ? LOAD##W(dh_rec + dh_rec_off + e) : (V)(0.0f));                      \
-        V dcell = LOAD##W(dstate + dstate_off + cells + at) +                                 \
-                  (has_rec ? LOAD##W(dc + dc_off + e) : (V)(0.0f)) + dh * o * (1.0f - tc * tc); \
+        V i = VLOAD##W(gt), f = VLOAD##W(gt + H), g = VLOAD##W(gt + 2 * H),                      \
+          o = VLOAD##W(gt + 3 * H);                                                            \
+        V tc = tanh##W(VLOAD##W(state + state_off + cells + at));                              \
+        V c_prev = t > 0 ? VLOAD##W(state + state_off + cells + at - N * H)                    \
+                         : (has_c0 ? VLOAD##W(c0 + c0_off + e) : (V)(0.0f));                   \
+        V dh = VLOAD##W(dstate + dstate_off + at) +                                            \
+               (has_rec ? VLOAD##W(dh_rec + dh_rec_off + e) : (V)(0.0f));                      \
+        V dcell = VLOAD##W(dstate + dstate_off + cells + at) +                                 \
+                  (has_rec ? VLOAD##W(dc + dc_off + e) : (V)(0.0f)) + dh * o * (1.0f - tc * tc); \
         __global float *dg = dgates + dgates_off + row;                                       \
-        STORE##W(dcell * g * i * (1.0f - i), dg);                                             \
-        STORE##W(dcell * c_prev * f * (1.0f - f), dg + H);                                    \
-        STORE##W(dcell * i * (1.0f - g * g), dg + 2 * H);                                     \
-        STORE##W(dh * tc * o * (1.0f - o), dg + 3 * H);                                       \
-        STORE##W(dcell * f, dc + dc_off + e);                                                 \
+        VSTORE##W(dcell * g * i * (1.0f - i), dg);                                             \
+        VSTORE##W(dcell * c_prev * f * (1.0f - f), dg + H);                                    \
+        VSTORE##W(dcell * i * (1.0f - g * g), dg + 2 * H);                                     \
+        VSTORE##W(dh * tc * o * (1.0f - o), dg + 3 * H);                                       \
+        VSTORE##W(dcell * f, dc + dc_off + e);                                                 \
     }
 
 /* torch.nn.GRU, with a = xproj_t + b_ih and b = h_{t-1} W_hh^T + b_hh, each
@@ -158,35 +151,35 @@ STEP_VECTOR_MATH(4)
     {                                                                                         \
         STEP_UNITS(W)                                                                         \
         __global const float *x = xproj + xproj_off + (t * N + n) * 3 * H + j;                \
-        V pr = LOAD##W(x), pz = LOAD##W(x + H), pn = LOAD##W(x + 2 * H);                      \
+        V pr = VLOAD##W(x), pz = VLOAD##W(x + H), pn = VLOAD##W(x + 2 * H);                      \
         V hr = (V)(0.0f), hz = (V)(0.0f), hn = (V)(0.0f);                                     \
         if (has_bias_ih) {                                                                    \
             __global const float *b = bias_ih + bias_ih_off + j;                              \
-            pr += LOAD##W(b);                                                                 \
-            pz += LOAD##W(b + H);                                                             \
-            pn += LOAD##W(b + 2 * H);                                                         \
+            pr += VLOAD##W(b);                                                                 \
+            pz += VLOAD##W(b + H);                                                             \
+            pn += VLOAD##W(b + 2 * H);                                                         \
         }                                                                                     \
         if (has_bias_hh) {                                                                    \
             __global const float *b = bias_hh + bias_hh_off + j;                              \
-            hr = LOAD##W(b);                                                                  \
-            hz = LOAD##W(b + H);                                                              \
-            hn = LOAD##W(b + 2 * H);                                                          \
+            hr = VLOAD##W(b);                                                                  \
+            hz = VLOAD##W(b + H);                                                              \
+            hn = VLOAD##W(b + 2 * H);                                                          \
         }                                                                                     \
         if (has_hg) {                                                                         \
             __global const float *g = hg + hg_off + n * 3 * H + j;                            \
-            hr += LOAD##W(g);                                                                 \
-            hz += LOAD##W(g + H);                                                             \
-            hn += LOAD##W(g + 2 * H);                                                         \
+            hr += VLOAD##W(g);                                                                 \
+            hz += VLOAD##W(g + H);                                                             \
+            hn += VLOAD##W(g + 2 * H);                                                         \
         }                                                                                     \
         V r = sigmoid##W(pr + hr), z = sigmoid##W(pz + hz), nn = tanh##W(pn + r * hn);        \
-        V h_prev = t > 0 ? LOAD##W(state + state_off + (t - 1) * N * H + e)                   \
-                         : (has_h0 ? LOAD##W(h0 + h0_off + e) : (V)(0.0f));                   \
-        STORE##W(nn + z * (h_prev - nn), state + state_off + t * N * H + e);                  \
+        V h_prev = t > 0 ? VLOAD##W(state + state_off + (t - 1) * N * H + e)                   \
+                         : (has_h0 ? VLOAD##W(h0 + h0_off + e) : (V)(0.0f));                   \
+        VSTORE##W(nn + z * (h_prev - nn), state + state_off + t * N * H + e);                  \
         __global float *out = gates + gates_off + (t * N + n) * 4 * H + j;                    \
-        STORE##W(r, out);                                                                     \
-        STORE##W(z, out + H);                                                                 \
-        STORE##W(nn, out + 2 * H);                                                            \
-        STORE##W(hn, out + 3 * H);                                                            \
+        VSTORE##W(r, out);                                                                     \
+        VSTORE##W(z, out + H);                                                                 \
+        VSTORE##W(nn, out + 2 * H);                                                            \
+        VSTORE##W(hn, out + 3 * H);                                                            \
     }
 
 /* With dh = dstate[t] + dh_rec (dh_rec: the GEMM's dgates_h_{t+1} W_hh plus
@@ -209,24 +202,24 @@ STEP_VECTOR_MATH(4)
         STEP_UNITS(W)                                                                         \
         int at = t * N * H + e;                                                               \
         __global const float *gt = gates + gates_off + (t * N + n) * 4 * H + j;               \
-        V r = LOAD##W(gt), z = LOAD##W(gt + H), nn = LOAD##W(gt + 2 * H),                     \
-          hn = LOAD##W(gt + 3 * H);                                                           \
-        V h_prev = t > 0 ? LOAD##W(state + state_off + at - N * H)                            \
-                         : (has_h0 ? LOAD##W(h0 + h0_off + e) : (V)(0.0f));                   \
+        V r = VLOAD##W(gt), z = VLOAD##W(gt + H), nn = VLOAD##W(gt + 2 * H),                     \
+          hn = VLOAD##W(gt + 3 * H);                                                           \
+        V h_prev = t > 0 ? VLOAD##W(state + state_off + at - N * H)                            \
+                         : (has_h0 ? VLOAD##W(h0 + h0_off + e) : (V)(0.0f));                   \
         __global float *rec = dh_rec + dh_rec_off + e;                                        \
-        V dh = LOAD##W(dstate + dstate_off + at) + (has_rec ? LOAD##W(rec) : (V)(0.0f));      \
+        V dh = VLOAD##W(dstate + dstate_off + at) + (has_rec ? VLOAD##W(rec) : (V)(0.0f));      \
         V dn = dh * (1.0f - z) * (1.0f - nn * nn);                                            \
         V dz = dh * (h_prev - nn) * z * (1.0f - z);                                           \
         V dr = dn * hn * r * (1.0f - r);                                                      \
         int row = (t * N + n) * 3 * H + j;                                                    \
         __global float *dx = dgates + dgates_off + row, *dg = dgates_h + dgates_h_off + row;  \
-        STORE##W(dr, dx);                                                                     \
-        STORE##W(dz, dx + H);                                                                 \
-        STORE##W(dn, dx + 2 * H);                                                             \
-        STORE##W(dr, dg);                                                                     \
-        STORE##W(dz, dg + H);                                                                 \
-        STORE##W(dn * r, dg + 2 * H);                                                         \
-        STORE##W(dh * z, rec);                                                                \
+        VSTORE##W(dr, dx);                                                                     \
+        VSTORE##W(dz, dx + H);                                                                 \
+        VSTORE##W(dn, dx + 2 * H);                                                             \
+        VSTORE##W(dr, dg);                                                                     \
+        VSTORE##W(dz, dg + H);                                                                 \
+        VSTORE##W(dn * r, dg + 2 * H);                                                         \
+        VSTORE##W(dh * z, rec);                                                                \
     }
 
 /* h_t = tanh(xproj_t + bias + h_{t-1} W_hh^T) */
@@ -237,12 +230,12 @@ STEP_VECTOR_MATH(4)
         int state_off, int t, int N, int H)                                                   \
     {                                                                                         \
         STEP_UNITS(W)                                                                         \
-        V pre = LOAD##W(xproj + xproj_off + t * N * H + e);                                   \
+        V pre = VLOAD##W(xproj + xproj_off + t * N * H + e);                                   \
         if (has_bias)                                                                         \
-            pre += LOAD##W(bias + bias_off + j);                                              \
+            pre += VLOAD##W(bias + bias_off + j);                                              \
         if (has_hg)                                                                           \
-            pre += LOAD##W(hg + hg_off + e);                                                  \
-        STORE##W(tanh##W(pre), state + state_off + t * N * H + e);                            \
+            pre += VLOAD##W(hg + hg_off + e);                                                  \
+        VSTORE##W(tanh##W(pre), state + state_off + t * N * H + e);                            \
         (void)n;                                                                              \
     }
 
@@ -255,10 +248,10 @@ STEP_VECTOR_MATH(4)
     {                                                                                         \
         STEP_UNITS(W)                                                                         \
         int at = t * N * H + e;                                                               \
-        V h = LOAD##W(state + state_off + at);                                                \
-        V dh = LOAD##W(dstate + dstate_off + at) +                                            \
-               (has_rec ? LOAD##W(dh_rec + dh_rec_off + e) : (V)(0.0f));                      \
-        STORE##W(dh * (1.0f - h * h), dgates + dgates_off + at);                              \
+        V h = VLOAD##W(state + state_off + at);                                                \
+        V dh = VLOAD##W(dstate + dstate_off + at) +                                            \
+               (has_rec ? VLOAD##W(dh_rec + dh_rec_off + e) : (V)(0.0f));                      \
+        VSTORE##W(dh * (1.0f - h * h), dgates + dgates_off + at);                              \
         (void)n;                                                                              \
         (void)j;                                                                              \
     }
