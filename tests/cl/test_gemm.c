@@ -333,7 +333,8 @@ END_TEST
 /* Products large enough for gemm_outer's packed B (stored transposed, or
  * past 512 KiB with rows 2 KiB apart: ldb 512 > N) and for its slices of K
  * (B past 1 MiB with K = 8000: 17 slices of 468 and a partial one, each
- * adding into C), in every transpose, the NN one batched (the packed copy
+ * adding into C; with A stored transposed, its rows 2 KiB apart: 15 slices
+ * of 512 and a partial one), in every transpose, the NN one batched (the packed copy
  * has a batch stride of its own), every candidate. Then panels of tile rows,
  * which need B past 4 MiB with a K too short to slice (280 x 540 x 2000: a
  * panel holds 43 of the 47 tile rows of 6, so the last one is partial). Operands
@@ -351,6 +352,10 @@ START_TEST(test_gemm_packed_and_panels)
         if (!l.tb) {
             l.ldb = 512;
             l.stride_b = (size_t)k * l.ldb + 1;
+        }
+        if (l.ta) { /* rows 2 KiB apart: gemm_outer takes K in slices of 512 */
+            l.lda = 512;
+            l.stride_a = (size_t)k * l.lda + 4;
         }
         problem p = problem_make(&l, 1.0f, (float)(flags & 1), 0, 1000 + (uint64_t)flags);
         for (int cand = 0; cand < clrt_gemm_candidate_count(); cand++)
