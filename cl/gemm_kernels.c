@@ -34,24 +34,11 @@ bool clrt_gemm_own_fits(const clrt_gemm_desc *d)
            extent(c, m, n, batch, d->stride_c) < INT_LIMIT;
 }
 
-/* clrt_launch without counting: a GEMM counts once, in gemm_calls, whatever
- * it enqueues. */
+/* clrt_enqueue: a GEMM counts once, in gemm_calls, whatever it enqueues. */
 static clg_status enqueue(clrt *rt, cl_kernel kernel, const size_t *global, const size_t *local,
                           int n_args, const clrt_arg *args)
 {
-    clg_status status = CLG_STATUS_OK;
-    size_t rounded[3];
-    for (int d = 0; d < 3; d++)
-        rounded[d] = local ? (global[d] + local[d] - 1) / local[d] * local[d] : global[d];
-    for (int i = 0; i < n_args; i++)
-        CLRT_CHECK(rt, clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value));
-    cl_event event = NULL;
-    CLRT_CHECK(rt, clEnqueueNDRangeKernel(rt->queue, kernel, 3, NULL, rounded, local, 0, NULL,
-                                          CLRT_PROFILE_EVENT(rt, event)));
-    if (event)
-        clrt_profile_keep(rt, event, kernel, NULL);
-cleanup:
-    return status;
+    return clrt_enqueue(rt, kernel, 3, global, local, n_args, args, NULL);
 }
 
 /* dst (cols x rows, contiguous, batch after batch) = src^T; counted as a

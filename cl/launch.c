@@ -78,6 +78,10 @@ clg_status clrt_plan_setup(clrt *rt)
         /* bias + activation backward over 2048 x 100: blocks of 128 rows
          * give 16 x 7 work-items of float16s (see ops/activation.cl) */
         plan->block_rows = 128;
+        /* a fill's work-item writes 16 KiB in whole vectors: a work-group
+         * of 8 such runs per core at a time (smaller runs pay PoCL's cost
+         * per work-group) */
+        plan->fill_run = 4096;
         /* PoCL vectorises a work-item's vector arithmetic, not the
          * work-items of a group, in kernels with a runtime switch or
          * transcendental calls; its vector built-ins run at the host's full
@@ -114,6 +118,7 @@ clg_status clrt_plan_setup(clrt *rt)
         plan->per_element = true;
         plan->row_group = group;
         plan->block_rows = 128; /* unused: the gpu plan's kernels go per element */
+        plan->fill_run = 1;     /* neighbours write neighbouring words */
         plan->vector_width = 1; /* lanes are the vector: a work-item each */
         plan->reduce_group = floor_pow2(group < by_local ? group : by_local);
         /* A sum of n elements into one output runs in up to reduce_split

@@ -254,12 +254,35 @@ cleanup:
     return status;
 }
 
+/* A fill of whole 32-bit words as the fill_words kernel (cl/memory.cl): PoCL
+ * runs clEnqueueFillBuffer on one thread, a pattern at a time, 4x slower
+ * than the kernel over two cores (the LSTM's state gradient, 6.5 MB of
+ * zeros at T = 100: 0.54 -> 0.13 ms). */
+static clg_status fill_words(clrt *rt, cl_mem mem, size_t offset, size_t bytes,
+                             const void *pattern)
+{
+    cl_kernel kernel = clrt_kernel(rt, "cl/memory.cl", NULL, "fill_words");
+    if (!kernel)
+        return rt->error.status;
+    cl_uint value;
+    memcpy(&value, pattern, sizeof value);
+    size_t words = bytes / 4, run = rt->plan.fill_run;
+    clrt_arg args[] = {CLRT_ARG_MEM(mem), CLRT_ARG_INT(offset / 4), CLRT_ARG_INT(words),
+                       {sizeof value, &value, 0}, CLRT_ARG_INT(run)};
+    const size_t global[1] = {(words + run - 1) / run}, local[1] = {rt->plan.row_group};
+    return clrt_enqueue(rt, kernel, 1, global, local, 5, args, "(fill)");
+}
+
 clg_status clrt_fill(clrt *rt, cl_mem mem, size_t offset, size_t bytes, const void *pattern,
                      size_t pattern_bytes)
 {
     clg_status status = CLG_STATUS_OK;
     if (bytes == 0)
         return status;
+    /* the kernel's indices are int */
+    if (pattern_bytes == 4 && offset % 4 == 0 && bytes % 4 == 0 && rt->plan.fill_run > 0 &&
+        (offset + bytes) / 4 < (size_t)0x7fffffff)
+        return fill_words(rt, mem, offset, bytes, pattern);
     cl_event event = NULL;
     CLRT_CHECK(rt, clEnqueueFillBuffer(rt->queue, mem, pattern, pattern_bytes, offset, bytes, 0,
                                        NULL, CLRT_PROFILE_EVENT(rt, event)));

@@ -496,28 +496,44 @@ cl_kernel clrt_kernel(clrt *rt, const char *source_name, const char *options,
     return kernel;
 }
 
-clg_status clrt_launch(clrt *rt, cl_kernel kernel, int dims, const size_t *global,
-                       const size_t *local, int n_args, const clrt_arg *args)
+/* Rounds `global` up to whole work-groups (an empty dimension to one item). */
+static void round_global(int dims, const size_t *global, const size_t *local, size_t *rounded)
+{
+    for (int d = 0; d < dims; d++) {
+        size_t g = global[d] ? global[d] : 1;
+        rounded[d] = local ? (g + local[d] - 1) / local[d] * local[d] : g;
+    }
+}
+
+clg_status clrt_enqueue(clrt *rt, cl_kernel kernel, int dims, const size_t *global,
+                        const size_t *local, int n_args, const clrt_arg *args, const char *label)
 {
     clg_status status = CLG_STATUS_OK;
     size_t rounded[3];
-    for (int d = 0; d < dims; d++) {
-        size_t g = global[d] ? global[d] : 1;
-        if (local)
-            g = (g + local[d] - 1) / local[d] * local[d];
-        rounded[d] = g;
-    }
+    round_global(dims, global, local, rounded);
     for (int i = 0; i < n_args; i++)
         CLRT_CHECK(rt, clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value));
     cl_event event = NULL;
     CLRT_CHECK(rt, clEnqueueNDRangeKernel(rt->queue, kernel, (cl_uint)dims, NULL, rounded, local, 0,
                                           NULL, CLRT_PROFILE_EVENT(rt, event)));
     if (event)
-        clrt_profile_keep(rt, event, kernel, NULL);
-    rt->counters.kernel_launches++;
-    if (rt->trace.on)
-        clrt_trace_note(rt, kernel, dims, rounded, local, n_args, args);
+        clrt_profile_keep(rt, event, label ? NULL : kernel, label);
 cleanup:
+    return status;
+}
+
+clg_status clrt_launch(clrt *rt, cl_kernel kernel, int dims, const size_t *global,
+                       const size_t *local, int n_args, const clrt_arg *args)
+{
+    clg_status status = clrt_enqueue(rt, kernel, dims, global, local, n_args, args, NULL);
+    if (status != CLG_STATUS_OK)
+        return status;
+    rt->counters.kernel_launches++;
+    if (rt->trace.on) {
+        size_t rounded[3];
+        round_global(dims, global, local, rounded);
+        clrt_trace_note(rt, kernel, dims, rounded, local, n_args, args);
+    }
     return status;
 }
 

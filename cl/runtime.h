@@ -128,6 +128,8 @@ typedef struct clrt_plan {
     size_t row_group;    /* work-group size of the per-row/plane kernels */
     size_t block_rows;   /* rows a work-item of the blocked column kernels takes
                           * (bias + activation backward, cpu plan) */
+    size_t fill_run;     /* 32-bit words a work-item of clrt_fill's kernel
+                          * writes, in work-groups of row_group */
     int vector_width;    /* elements a work-item takes as one vector: 1, or the
                           * device's preferred float width, at least 4.
                           * Kernels with a float4 variant take it when this
@@ -263,6 +265,10 @@ clg_status clrt_write(clrt *rt, cl_mem mem, size_t offset, const void *data, siz
 void clrt_staging_retire(clrt *rt);
 /* Blocking read; counted as a host sync. */
 clg_status clrt_read(clrt *rt, cl_mem mem, size_t offset, void *data, size_t bytes);
+/* `bytes` from byte `offset` of mem = the pattern repeated. A 4-byte pattern
+ * on whole words (every fill clgrad makes) runs as a kernel of
+ * cl/memory.cl, others through clEnqueueFillBuffer; either way a fill, not a
+ * kernel launch, to the counters, and "(fill)" to the profile. */
 clg_status clrt_fill(clrt *rt, cl_mem mem, size_t offset, size_t bytes, const void *pattern,
                      size_t pattern_bytes);
 clg_status clrt_copy(clrt *rt, cl_mem src, size_t src_offset, cl_mem dst, size_t dst_offset,
@@ -314,6 +320,11 @@ typedef struct clrt_arg {
  * sizes; kernels guard their tails. */
 clg_status clrt_launch(clrt *rt, cl_kernel kernel, int dims, const size_t *global,
                        const size_t *local, int n_args, const clrt_arg *args);
+/* clrt_launch for a kernel that is part of an operation counted on its own
+ * (a GEMM's operand copies, a fill): neither counted as a launch nor traced;
+ * profiled under `label` when not NULL, else under the kernel's name. */
+clg_status clrt_enqueue(clrt *rt, cl_kernel kernel, int dims, const size_t *global,
+                        const size_t *local, int n_args, const clrt_arg *args, const char *label);
 
 /* ---- the launch plan and the launch trace (cl/launch.c) ---- */
 

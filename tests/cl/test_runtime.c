@@ -1,5 +1,6 @@
 /* tests/cl/test_runtime.c: device choice, the program cache on disk, kernel
- * build errors, and the buffer pool (cl/). */
+ * build errors, the buffer pool and fills (cl/). Links the library's
+ * objects, for clrt_fill. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/engine.h"
 #include "support.h"
 
 static clg_device_desc fake(int p, int d, clg_device_type type, const char *name)
@@ -158,17 +160,38 @@ START_TEST(test_program_cache_on_disk)
 }
 END_TEST
 
+/* Copies the source tree's `name` (under CLGRAD_GOLDEN_DIR/../..) to
+ * dir/name, appending `extra`. */
+static void copy_kernel(const char *dir, const char *name, const char *extra)
+{
+    char from[2048], to[2048], buffer[4096];
+    snprintf(from, sizeof from, "%s/../../%s", CLGRAD_GOLDEN_DIR, name);
+    snprintf(to, sizeof to, "%s/%s", dir, name);
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    ck_assert_msg(in && out, "copying %s to %s", from, to);
+    for (size_t n; (n = fread(buffer, 1, sizeof buffer, in)) > 0;)
+        ck_assert_uint_eq(fwrite(buffer, 1, n, out), n);
+    fputs(extra, out);
+    fclose(in);
+    fclose(out);
+}
+
 /* Builds clg_add(a, a) in a context whose kernels come from a temporary
  * folder (CLGRAD_KERNEL_DIR-style) holding ops/binary.cl = `binary` and
- * ops/included.cl = `included`, which must fail to compile; returns the
- * error message (static storage). */
+ * ops/included.cl = `included`, which must fail to compile, besides the
+ * tree's cl/memory.cl (a new tensor is zero-filled by its kernel); returns
+ * the error message (static storage). */
 static const char *failed_build(const char *binary, const char *included)
 {
     static char msg[4096];
     char dir[] = "/tmp/clgrad-kernels-XXXXXX", path[1100];
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/ops", dir);
-    mkdir(path, 0755);
+    const char *folders[2] = {"ops", "cl"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, folders[i]);
+        ck_assert_int_eq(mkdir(path, 0755), 0);
+    }
+    copy_kernel(dir, "cl/memory.cl", "");
     const char *names[2] = {"binary.cl", "included.cl"}, *texts[2] = {binary, included};
     for (int i = 0; i < 2; i++) {
         snprintf(path, sizeof path, "%s/ops/%s", dir, names[i]);
@@ -189,11 +212,9 @@ static const char *failed_build(const char *binary, const char *included)
     clg_tensor_destroy(a);
     clg_context_destroy(ctx);
     for (int i = 0; i < 2; i++) {
-        snprintf(path, sizeof path, "%s/ops/%s", dir, names[i]);
-        remove(path);
+        snprintf(path, sizeof path, "%s/%s", dir, folders[i]);
+        remove_tree(path);
     }
-    snprintf(path, sizeof path, "%s/ops", dir);
-    rmdir(path);
     rmdir(dir);
     return msg;
 }
@@ -267,24 +288,9 @@ START_TEST(test_kernel_dir_includes)
 }
 END_TEST
 
-/* Copies the source tree's `name` (under CLGRAD_GOLDEN_DIR/../..) to
- * dir/name, appending `extra`. */
-static void copy_kernel(const char *dir, const char *name, const char *extra)
-{
-    char from[2048], to[2048], buffer[4096];
-    snprintf(from, sizeof from, "%s/../../%s", CLGRAD_GOLDEN_DIR, name);
-    snprintf(to, sizeof to, "%s/%s", dir, name);
-    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-    ck_assert_msg(in && out, "copying %s to %s", from, to);
-    for (size_t n; (n = fread(buffer, 1, sizeof buffer, in)) > 0;)
-        ck_assert_uint_eq(fwrite(buffer, 1, n, out), n);
-    fputs(extra, out);
-    fclose(in);
-    fclose(out);
-}
-
-/* ops/binary.cl and the cl/common.cl it includes, copied into a kernel
- * folder, build and are cached; an edit to the included file alone must
+/* ops/binary.cl and the cl/common.cl it includes (and cl/memory.cl, whose
+ * kernel zero-fills a new tensor), copied into a kernel folder, build and
+ * are cached; an edit to the included file alone must
  * rebuild (the cache key hashes the expanded source), which the #error
  * appended to it shows. */
 START_TEST(test_kernel_dir_edited_include_rebuilds)
@@ -300,6 +306,7 @@ START_TEST(test_kernel_dir_edited_include_rebuilds)
     }
     copy_kernel(dir, "ops/binary.cl", "");
     copy_kernel(dir, "cl/common.cl", "");
+    copy_kernel(dir, "cl/memory.cl", "");
     clg_context_options o = clg_context_options_default();
     o.kernel_dir = dir;
     o.cache_dir = cache;
@@ -378,6 +385,46 @@ START_TEST(test_arena_steady_state_allocates_nothing)
 }
 END_TEST
 
+/* clrt_fill: 4-byte patterns through the fill_words kernel, any offset and
+ * length in words (inside a work-item's run, across runs and work-groups,
+ * ending mid-vector), writing exactly its range; other patterns through
+ * clEnqueueFillBuffer. A fill is no kernel launch to the counters. */
+START_TEST(test_fill_exact_ranges)
+{
+    clg_context *ctx = test_context();
+    clrt *rt = &ctx->rt;
+    const size_t run = rt->plan.fill_run, words = 2 * run * rt->plan.row_group + 3 * run + 53;
+    clrt_block *block = clrt_pool_get(rt, words * 4);
+    ck_assert_ptr_nonnull(block);
+    uint32_t *want = malloc(words * 4), *got = malloc(words * 4);
+    const unsigned char byte = 0xa5;
+    ck_assert_int_eq(clrt_fill(rt, block->mem, 0, words * 4, &byte, 1), CLG_STATUS_OK);
+    memset(want, byte, words * 4);
+    const size_t ranges[][2] = {{0, words},         {3, 1},           {5, run + 7},
+                                {17, 2 * run + 16}, {words - 21, 21}, {1, words - 2}};
+    clg_counters before, after;
+    clg_counters_get(ctx, &before);
+    for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+        const uint32_t value = 0x3f800000u + (uint32_t)r; /* 1.0f and its neighbours */
+        ck_assert_int_eq(clrt_fill(rt, block->mem, ranges[r][0] * 4, ranges[r][1] * 4, &value, 4),
+                         CLG_STATUS_OK);
+        for (size_t i = 0; i < ranges[r][1]; i++)
+            want[ranges[r][0] + i] = value;
+        ck_assert_int_eq(clrt_read(rt, block->mem, 0, got, words * 4), CLG_STATUS_OK);
+        for (size_t i = 0; i < words; i++)
+            ck_assert_msg(got[i] == want[i],
+                          "fill %zu (from %zu, %zu words): word %zu is %08x, not %08x", r,
+                          ranges[r][0], ranges[r][1], i, got[i], want[i]);
+    }
+    clg_counters_get(ctx, &after);
+    ck_assert_uint_eq(after.kernel_launches, before.kernel_launches);
+    free(want);
+    free(got);
+    clrt_pool_put(rt, block);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     const TTest *tests[] = {test_devices_pick_rules,
@@ -389,6 +436,7 @@ int main(void)
                             test_kernel_dir_edited_include_rebuilds,
                             test_pool_reuses_buffers,
                             test_arena_steady_state_allocates_nothing,
+                            test_fill_exact_ranges,
                             NULL};
     return test_main("cl/runtime", "runtime", 0, tests);
 }
