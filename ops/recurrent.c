@@ -19,7 +19,8 @@
  * through a strided copy: 0.69 ms a step at T = 28 against 0.32), then per
  * step one GEMM h_{t-1} W_hh^T (N, G H) (against a transposed copy of W_hh
  * made once, so the GEMM transposes nothing per step) and one fused kernel
- * for the bias, the gate nonlinearities and the cell update. The core op
+ * for the bias, the gate nonlinearities and the cell update; the LSTM on
+ * the cpu plan runs both as one kernel (lstm_step_fused). The core op
  * saves what BPTT needs and nothing more: the activated gates (T, N, 4H)
  * and the state sequence (2, T, N, H) = (h_t, c_t), which is also the op's
  * output.
@@ -51,6 +52,9 @@
 #include "ops/internal.h"
 
 #define SOURCE "ops/recurrent.cl"
+/* Batch rows per work-item of lstm_step_fused: ops/recurrent.cl's FUSED_ROWS,
+ * which keeps them in registers. */
+#define FUSED_ROWS 6
 
 /* What a view node of the state keeps (its input is the state). */
 typedef struct state_view_saved {
@@ -416,8 +420,15 @@ static clg_tensor *recurrent(const char *op, int G, clg_tensor *input, clg_tenso
         if ((bias_ih || bias_hh) && !bias)
             return NULL;
     }
-    /* W_hh^T (H, G H), contiguous, for the per-step GEMMs: an unrecorded copy
-     * (backward uses W_hh itself) */
+    /* The LSTM's steps fused into one kernel each (lstm_step_fused, see
+     * ops/recurrent.cl) where the step kernels take the plan's whole vectors
+     * (the cpu plan) and the kernel's loop over H fits the plan's bound. */
+    int units = step_units(ctx, H);
+    const clrt_plan *plan = op_plan(ctx);
+    bool fused = G == 4 && !plan->per_element && units >= 4 && units == plan->vector_width &&
+                 (plan->loop_limit == 0 || (size_t)H <= plan->loop_limit);
+    /* W_hh^T (H, G H), contiguous, for the per-step products: an unrecorded
+     * copy (backward uses W_hh itself) */
     int64_t wt_shape[2] = {H, G * H}, wt_strides[2] = {1, H};
     clg_tensor *w_t = eng_new(ctx, CLG_DTYPE_F32, 2, wt_shape);
     clg_tensor *w_view = eng_view(ctx, w_hh, 2, wt_shape, wt_strides, w_hh->offset);
@@ -428,18 +439,33 @@ static clg_tensor *recurrent(const char *op, int G, clg_tensor *input, clg_tenso
     int64_t hg_shape[2] = {N, G * H};
     clg_tensor *state = eng_new(ctx, CLG_DTYPE_F32, 4, state_shape);
     clg_tensor *gates = G > 1 ? eng_new(ctx, CLG_DTYPE_F32, 3, gates_shape) : NULL;
-    clg_tensor *hg = eng_new(ctx, CLG_DTYPE_F32, 2, hg_shape);
-    if (!state || (G > 1 && !gates) || !hg)
+    clg_tensor *hg = fused ? NULL : eng_new(ctx, CLG_DTYPE_F32, 2, hg_shape);
+    if (!state || (G > 1 && !gates) || (!fused && !hg))
         return NULL;
     size_t NH = (size_t)(N * H), GH = (size_t)(G * H);
-    int units = step_units(ctx, H);
     char kernel[32];
-    snprintf(kernel, sizeof kernel, "%s_step_forward_%d",
-             G == 4 ? "lstm" : G == 3 ? "gru" : "rnn", units);
+    snprintf(kernel, sizeof kernel, "%s_step_%s_%d", G == 4 ? "lstm" : G == 3 ? "gru" : "rnn",
+             fused ? "fused" : "forward", units);
     clrt_matrix w = matrix(w_t->mem, w_t->offset, GH, false); /* W_hh^T */
-    clrt_matrix mhg = matrix(hg->mem, hg->offset, GH, false);
+    clrt_matrix mhg = hg ? matrix(hg->mem, hg->offset, GH, false) : (clrt_matrix){0};
     for (int64_t t = 0; t < T && !eng_failed(ctx); t++) {
         bool has_hg = t > 0 || h0;
+        if (fused) {
+            /* a work-item per FUSED_ROWS rows of the batch by `units` units */
+            clg_tensor *h_prev = t > 0 || !h0 ? state : h0; /* state: read only when t > 0 */
+            size_t h_prev_off = h_prev->offset + (t > 0 ? (size_t)(t - 1) * NH : 0);
+            OP_LAUNCH_ROWS(ctx, SOURCE, kernel,
+                           (size_t)((N + FUSED_ROWS - 1) / FUSED_ROWS * (H / units)),
+                           ENG_ARG_TENSOR(xproj), ENG_ARG_TENSOR(bias ? bias : xproj),
+                           CLRT_ARG_INT(bias != NULL),
+                           CLRT_ARG_BUFFER(h_prev->mem, clg_tensor_numel(h_prev)),
+                           CLRT_ARG_INT(h_prev_off), CLRT_ARG_INT(has_hg), ENG_ARG_TENSOR(w_t),
+                           ENG_ARG_TENSOR(state),
+                           ENG_ARG_TENSOR(c0 ? c0 : state), CLRT_ARG_INT(c0 != NULL),
+                           ENG_ARG_TENSOR(gates), CLRT_ARG_INT(t), CLRT_ARG_INT(T),
+                           CLRT_ARG_INT(N), CLRT_ARG_INT(H));
+            continue;
+        }
         if (has_hg) {
             clrt_matrix h_prev =
                 t > 0 ? matrix(state->mem, state->offset + (size_t)(t - 1) * NH, (size_t)H, false)

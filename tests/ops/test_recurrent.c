@@ -73,15 +73,17 @@ static void assert_close_double(const float *got, const double *want, int n, con
     free(w);
 }
 
-/* T = 5, N = 3, I = 4, H = 6 (one unit per work-item), 8 (float4s, or
- * float8s where the plan's width is 8) and 16 (the plan's width: float16s
- * with AVX-512), with and without batch_first, all three cells. */
+/* T = 5, N = 7, I = 4, H = 6 (one unit per work-item), 8 (float4s, or
+ * float8s where the plan's width is 8), 16 and 32 (the plan's width: float16s
+ * with AVX-512; the LSTM's fused step kernel on the cpu plan, whose tiles of
+ * 6 batch rows leave a partial one, over one and two blocks of units), with
+ * and without batch_first, all three cells. */
 START_TEST(test_lstm_matches_host)
 {
     clg_context *ctx = test_context();
-    enum { T = 5, N = 3, I = 4, HMAX = 16 };
-    for (int c = 0; c < 9; c++) {
-        int H = (int[]){6, 8, HMAX}[c / 3], G = (int[]){1, 4, 3}[c % 3], lstm = G == 4;
+    enum { T = 5, N = 7, I = 4, HMAX = 32 };
+    for (int c = 0; c < 12; c++) {
+        int H = (int[]){6, 8, 16, HMAX}[c / 3], G = (int[]){1, 4, 3}[c % 3], lstm = G == 4;
         const char *cell = G == 4 ? "lstm" : G == 3 ? "gru" : "rnn";
         float x[T * N * I], xb[N * T * I], h0[N * HMAX], c0[N * HMAX], w_ih[4 * HMAX * I],
             w_hh[4 * HMAX * HMAX], b_ih[4 * HMAX], b_hh[4 * HMAX];
@@ -148,13 +150,15 @@ START_TEST(test_lstm_matches_host)
 }
 END_TEST
 
-/* H = 2 runs the one-unit step kernels, H = 4 the float4 ones. */
+/* H = 2 runs the one-unit step kernels, H = 4 the float4 ones, H = 16 the
+ * LSTM's fused forward step on the cpu plan (whose tile of 6 batch rows
+ * then holds 4 clamped ones). */
 static void gradcheck(int G, bool batch_first, int T, int H)
 {
     clg_context *ctx = test_context();
     enum { N = 2, I = 3 };
     bool lstm = G == 4;
-    float buf[64];
+    float buf[4 * 16 * 16];
     int64_t xs[3] = {batch_first ? N : T, batch_first ? T : N, I};
     clg_tensor *in[7];
     int k = 0;
@@ -188,6 +192,7 @@ START_TEST(test_lstm_gradcheck)
     gradcheck(4, false, 1, 2);
     gradcheck(4, true, 1, 2); /* batch_first, one step: y is (N, 1, H) */
     gradcheck(4, false, 3, 4);
+    gradcheck(4, false, 2, 16);
 }
 END_TEST
 
