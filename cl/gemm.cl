@@ -97,6 +97,33 @@ typedef CAT(float, VW) floatv;
     int rows = min(panel, tiles_m - first), in_panel = id - first * (tiles_n); \
     int tn = in_panel / rows, tm = first + in_panel % rows
 
+/* gemm_outer's K loop over the tile's first NVEC vectors (see there): sums
+ * of KB products added into total[RM][...]. One statement (do-while), so
+ * that it fits an if-else; #pragma cannot sit in a macro, _Pragma can. */
+#define OUTER_K_LOOP(NVEC)                                                    \
+    do {                                                                      \
+        for (int k0 = 0; k0 < K; k0 += KB) {                                  \
+            int k1 = min(k0 + KB, K);                                         \
+            floatv acc[RM][NVEC];                                             \
+            _Pragma("unroll") for (int r = 0; r < RM; r++)                    \
+                _Pragma("unroll") for (int v = 0; v < NVEC; v++)              \
+                    acc[r][v] = 0.0f;                                         \
+            for (int k = k0; k < k1; k++) {                                   \
+                floatv b[NVEC];                                               \
+                _Pragma("unroll") for (int v = 0; v < NVEC; v++)              \
+                    b[v] = VLOAD(b_cols[v] + k * ldb);                        \
+                _Pragma("unroll") for (int r = 0; r < RM; r++) {              \
+                    floatv a = (floatv)(a_rows[r][k * a_k]);                  \
+                    _Pragma("unroll") for (int v = 0; v < NVEC; v++)          \
+                        acc[r][v] = MAD(a, b[v], acc[r][v]);                  \
+                }                                                             \
+            }                                                                 \
+            _Pragma("unroll") for (int r = 0; r < RM; r++)                    \
+                _Pragma("unroll") for (int v = 0; v < NVEC; v++)              \
+                    total[r][v] += acc[r][v];                                 \
+        }                                                                     \
+    } while (0)
+
 /* B is read either in place (b_tile == 0: element (k, col) at
  * B[k ldb + col]) or packed by gemm_pack (b_tile > 0: column tile tn is a
  * contiguous K x TN block at B + tn b_tile, ldb = TN), which keeps a strip
@@ -136,33 +163,15 @@ __kernel void gemm_outer(int M, int N, int K, float alpha,
         for (int v = 0; v < NV; v++)
             total[r][v] = 0.0f;
 
-    for (int k0 = 0; k0 < K; k0 += KB) {
-        int k1 = min(k0 + KB, K);
-        floatv acc[RM][NV];
-#pragma unroll
-        for (int r = 0; r < RM; r++)
-#pragma unroll
-            for (int v = 0; v < NV; v++)
-                acc[r][v] = 0.0f;
-        for (int k = k0; k < k1; k++) {
-            floatv b[NV];
-#pragma unroll
-            for (int v = 0; v < NV; v++)
-                b[v] = VLOAD(b_cols[v] + k * ldb);
-#pragma unroll
-            for (int r = 0; r < RM; r++) {
-                floatv a = (floatv)(a_rows[r][k * a_k]);
-#pragma unroll
-                for (int v = 0; v < NV; v++)
-                    acc[r][v] = MAD(a, b[v], acc[r][v]);
-            }
-        }
-#pragma unroll
-        for (int r = 0; r < RM; r++)
-#pragma unroll
-            for (int v = 0; v < NV; v++)
-                total[r][v] += acc[r][v];
-    }
+    /* The last tile column may need a single vector: N = 100 with tiles of
+     * 2 x 16 leaves 4 columns, which one slid vector covers (computing 112
+     * columns for 100 instead of 128). The loop is stamped for NV vectors
+     * and for one. */
+    int nv = (N - j0 + VW - 1) / VW > 1 ? NV : 1;
+    if (nv == NV)
+        OUTER_K_LOOP(NV);
+    else
+        OUTER_K_LOOP(1);
 
 #pragma unroll
     for (int r = 0; r < RM; r++) {
@@ -171,6 +180,8 @@ __kernel void gemm_outer(int M, int N, int K, float alpha,
         __global float *c = C + (i0 + r) * ldc;
 #pragma unroll
         for (int v = 0; v < NV; v++) {
+            if (v >= nv)
+                break;
             int own = j0 + v * VW; /* the columns this vector stands for */
             if (cols[v] == own) {
                 VSTORE(BLEND(total[r][v], VLOAD(c + own)), c + own);
