@@ -16,11 +16,15 @@
  * bce and bce with logits give the target no gradient (documented in ops.h).
  * A label outside [0, C) makes its row's loss and gradient NaN.
  * Kernels: ops/loss.cl. */
+#include <stdio.h>
+
 #include "ops/internal.h"
 
 #define SOURCE "ops/loss.cl"
 
 enum { LOSS_MSE, LOSS_BCE, LOSS_BCE_LOGITS };
+/* the kernels' names: pointwise_loss_{forward,backward}_<name> */
+static const char *const loss_names[] = {"mse", "bce", "bce_logits"};
 
 static bool check_reduction(clg_context *ctx, const char *name, clg_reduction reduction)
 {
@@ -49,26 +53,24 @@ typedef struct pointwise_saved {
     int kind; /* LOSS_MSE, LOSS_BCE or LOSS_BCE_LOGITS */
 } pointwise_saved;
 
+/* node: inputs x and t (contiguous), pointwise_saved. */
 static void pointwise_backward(clg_context *ctx, const eng_node *node)
 {
     const pointwise_saved *saved = node->state;
     clg_tensor *x = node->inputs[0], *t = node->inputs[1], *out = node->output;
-    cl_int shape[4], x_str[4], t_str[4];
-    eng_shape4(x, shape);
-    eng_strides4(x, x_str);
-    eng_strides4(t, t_str);
     int n = (int)clg_tensor_numel(x);
     /* only mse differentiates the target */
     int inputs = saved->kind == LOSS_MSE ? 2 : 1;
+    char kernel[48];
+    snprintf(kernel, sizeof kernel, "pointwise_loss_backward_%s", loss_names[saved->kind]);
     for (int which = 0; which < inputs; which++) {
         bool accumulate = false;
         clg_tensor *dst = eng_grad_dest(ctx, node->inputs[which], &accumulate);
         if (!dst)
             continue;
-        OP_LAUNCH(ctx, SOURCE, "pointwise_loss_backward", (size_t)n, CLRT_ARG_INT(saved->kind),
-                  CLRT_ARG_INT(which), ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x), OP_ARG4(x_str),
-                  ENG_ARG_TENSOR(t), OP_ARG4(t_str), OP_ARG4(shape), ENG_ARG_TENSOR(dst),
-                  CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));
+        OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, CLRT_ARG_INT(which), ENG_ARG_TENSOR(out->grad),
+                  ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(t), ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n),
+                  CLRT_ARG_INT(accumulate));
     }
 }
 
@@ -84,17 +86,17 @@ static clg_tensor *pointwise_loss(const char *name, int kind, clg_tensor *x, clg
         op_fail_shapes(ctx, name, "differ (input and target must have the same shape)", 2, ts);
         return NULL;
     }
+    /* the kernels read both contiguously (views are copied, on the tape) */
+    if (!(inputs[0] = eng_contiguous(ctx, x)) || !(inputs[1] = eng_contiguous(ctx, t)))
+        return NULL;
     clg_tensor *losses = eng_new(ctx, CLG_DTYPE_F32, x->rank, x->shape);
     if (!losses)
         return NULL;
-    cl_int shape[4], x_str[4], t_str[4];
-    eng_shape4(x, shape);
-    eng_strides4(x, x_str);
-    eng_strides4(t, t_str);
     int n = (int)clg_tensor_numel(x);
-    if (!OP_LAUNCH(ctx, SOURCE, "pointwise_loss_forward", (size_t)n, CLRT_ARG_INT(kind),
-                   ENG_ARG_TENSOR(x), OP_ARG4(x_str), ENG_ARG_TENSOR(t), OP_ARG4(t_str),
-                   OP_ARG4(shape), ENG_ARG_TENSOR(losses), CLRT_ARG_INT(n)))
+    char kernel[48];
+    snprintf(kernel, sizeof kernel, "pointwise_loss_forward_%s", loss_names[kind]);
+    if (!OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, ENG_ARG_TENSOR(inputs[0]),
+                   ENG_ARG_TENSOR(inputs[1]), ENG_ARG_TENSOR(losses), CLRT_ARG_INT(n)))
         return NULL;
     /* the target of bce takes no gradient, so only its input decides */
     int n_grad_inputs = kind == LOSS_MSE ? 2 : 1;
