@@ -8,7 +8,8 @@
  * intermediate and gradient of the step) from clg_memstats_get.
  *
  * usage: lstm-bench [reps] [profile]   (POCL_AFFINITY=1 unless set); with
- * "profile", the device time per kernel over the timed steps of each length. */
+ * "profile", per step, the device time and launches of the 16 kernels that
+ * take the most, over the timed steps of each length. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,11 +101,12 @@ int main(int argc, char **argv)
             step(ctx, &m, x, y, T);
         seconds[l] = (now() - start) / reps;
         if (profile) {
-            clg_profile_entry entries[8];
-            size_t n = clg_profile_get(ctx, entries, 8);
-            for (size_t e = 0; e < n && e < 8; e++)
-                printf("  %-28s %7llu calls %8.3f s\n", entries[e].name,
-                       (unsigned long long)entries[e].count, entries[e].seconds);
+            /* per step, the kernels that take the most device time */
+            clg_profile_entry entries[16];
+            size_t n = clg_profile_get(ctx, entries, 16);
+            for (size_t e = 0; e < n && e < 16; e++)
+                printf("  %-28s %7.1f launches %8.3f ms a step\n", entries[e].name,
+                       (double)entries[e].count / reps, 1e3 * entries[e].seconds / reps);
         }
         double mib = 1048576.0, floats = (double)(T * BATCH * HIDDEN) * sizeof(float);
         printf("T = %3lld: %8.3f s per step, %8.1f sequences/s\n"
