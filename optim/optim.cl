@@ -72,6 +72,27 @@ __kernel void rmsprop_step(__global float *param, int param_off, __global const 
  * param_scale). step_size = lr / (1 - beta1^t) and
  * bias2_sqrt = sqrt(1 - beta2^t) are the host's, eps is added after the
  * square root and the bias correction, as PyTorch does. */
+/* Element i of one tensor (pointers at the tensors' first elements). */
+inline void adam_update(__global float *param, __global const float *grad,
+                        __global float *exp_avg, __global float *exp_avg_sq, int i, float beta1,
+                        float one_minus_beta1, float beta2, float one_minus_beta2,
+                        float step_size, float bias2_sqrt, float eps, float weight_decay,
+                        int decoupled, float param_scale)
+{
+    float p = param[i];
+    float g = grad[i];
+    if (decoupled)
+        p = p * param_scale;
+    else if (weight_decay != 0.0f)
+        g = g + weight_decay * p;
+    float m = exp_avg[i] * beta1 + one_minus_beta1 * g;
+    float v = exp_avg_sq[i] * beta2 + one_minus_beta2 * g * g;
+    exp_avg[i] = m;
+    exp_avg_sq[i] = v;
+    float denom = sqrt(v) / bias2_sqrt + eps;
+    param[i] = p + (-step_size) * (m / denom);
+}
+
 __kernel void adam_step(__global float *param, int param_off, __global const float *grad,
                         int grad_off, __global float *exp_avg, int exp_avg_off,
                         __global float *exp_avg_sq, int exp_avg_sq_off, float beta1,
@@ -82,18 +103,39 @@ __kernel void adam_step(__global float *param, int param_off, __global const flo
     int i = get_global_id(0);
     if (i >= n)
         return;
-    float p = param[param_off + i];
-    float g = grad[grad_off + i];
-    if (decoupled)
-        p = p * param_scale;
-    else if (weight_decay != 0.0f)
-        g = g + weight_decay * p;
-    float m = exp_avg[exp_avg_off + i] * beta1 + one_minus_beta1 * g;
-    float v = exp_avg_sq[exp_avg_sq_off + i] * beta2 + one_minus_beta2 * g * g;
-    exp_avg[exp_avg_off + i] = m;
-    exp_avg_sq[exp_avg_sq_off + i] = v;
-    float denom = sqrt(v) / bias2_sqrt + eps;
-    param[param_off + i] = p + (-step_size) * (m / denom);
+    adam_update(param + param_off, grad + grad_off, exp_avg + exp_avg_off,
+                exp_avg_sq + exp_avg_sq_off, i, beta1, one_minus_beta1, beta2, one_minus_beta2,
+                step_size, bias2_sqrt, eps, weight_decay, decoupled, param_scale);
+}
+
+/* Adam on four small tensors in one launch (optim.c groups those of at most
+ * OPTIM_GROUP_MAX elements: PoCL spends about as long readying a launch as
+ * updating such a tensor). Tensor k takes work-items ends[k-1] .. ends[k]
+ * - 1 (from 0 for the first); an unused slot ends where the one before it
+ * does. Each tensor has its own step count, so its own step_size and
+ * bias2_sqrt. */
+#define ADAM_TENSOR(k)                                                                        \
+    __global float *p##k, int p##k##_off, __global const float *g##k, int g##k##_off,         \
+        __global float *m##k, int m##k##_off, __global float *v##k, int v##k##_off
+#define ADAM_CASE(k, first, s)                                                                \
+    adam_update(p##k + p##k##_off, g##k + g##k##_off, m##k + m##k##_off, v##k + v##k##_off,   \
+                i - (first), beta1, one_minus_beta1, beta2, one_minus_beta2, step_size.s,     \
+                bias2_sqrt.s, eps, weight_decay, decoupled, param_scale)
+
+__kernel void adam_step4(ADAM_TENSOR(0), ADAM_TENSOR(1), ADAM_TENSOR(2), ADAM_TENSOR(3),
+                         float beta1, float one_minus_beta1, float beta2, float one_minus_beta2,
+                         float4 step_size, float4 bias2_sqrt, float eps, float weight_decay,
+                         int decoupled, float param_scale, int4 ends)
+{
+    int i = get_global_id(0);
+    if (i < ends.s0)
+        ADAM_CASE(0, 0, s0);
+    else if (i < ends.s1)
+        ADAM_CASE(1, ends.s0, s1);
+    else if (i < ends.s2)
+        ADAM_CASE(2, ends.s1, s2);
+    else if (i < ends.s3)
+        ADAM_CASE(3, ends.s2, s3);
 }
 
 /* ---- gradient clipping by global norm (clg_clip_grad_norm) ---- */
