@@ -190,6 +190,47 @@ static void bias_activation_backward_elements(clg_context *ctx, const eng_node *
         op_sum_view(ctx, t ? t : dx, rows, cols, 1, cols, 1, 0, db, acc_db);
 }
 
+/* The cpu plan's backward over (rows, cols): chunks of the plan's vector
+ * width (of 4, or single columns, on narrower rows) over blocks of rows,
+ * then the bias gradient from the blocks' sums (see ops/activation.cl).
+ * g, x, y contiguous (rows, cols); b, dx and db may be NULL. False, with
+ * nothing launched, where the gpu plan's way must run instead: on the gpu
+ * plan, or where the blocks would outnumber the driver's loop bound. */
+static bool backward_blocks(clg_context *ctx, clg_activation act, float slope,
+                            const clg_tensor *g, const clg_tensor *x, const clg_tensor *b,
+                            const clg_tensor *y, const clg_tensor *dx, bool acc_dx,
+                            const clg_tensor *db, bool acc_db)
+{
+    int rows = (int)g->shape[0], cols = (int)g->shape[1];
+    const clrt_plan *plan = op_plan(ctx);
+    size_t block_rows = plan->block_rows, blocks = ((size_t)rows + block_rows - 1) / block_rows;
+    if (plan->per_element || (plan->loop_limit != 0 && blocks > plan->loop_limit))
+        return false;
+    int width = bias_act_width(plan, cols), chunks = (cols + width - 1) / width;
+    /* the block sums straight into db when one block covers the rows */
+    int64_t part_shape[2] = {(int64_t)blocks, cols};
+    const clg_tensor *part = db && blocks > 1 ? eng_new(ctx, CLG_DTYPE_F32, 2, part_shape) : db;
+    if (db && !part)
+        return true;
+    char kernel[64];
+    snprintf(kernel, sizeof kernel, "bias_%s_backward_blocks%d", op_activation_name(act), width);
+    /* An absent tensor's argument points at one that exists; the kernel's
+     * flags keep it untouched. */
+    if (!OP_LAUNCH_ROWS(ctx, SOURCE, kernel, (size_t)chunks * blocks, CLRT_ARG_FLOAT(slope),
+                        ENG_ARG_TENSOR(g), ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(b ? b : x),
+                        CLRT_ARG_INT(b != NULL), ENG_ARG_TENSOR(y), ENG_ARG_TENSOR(dx ? dx : x),
+                        CLRT_ARG_INT(dx != NULL), CLRT_ARG_INT(acc_dx),
+                        ENG_ARG_TENSOR(part ? part : x), CLRT_ARG_INT(part != NULL),
+                        CLRT_ARG_INT(blocks == 1 && acc_db), CLRT_ARG_INT(rows),
+                        CLRT_ARG_INT(cols), CLRT_ARG_INT(chunks), CLRT_ARG_INT((int)block_rows)))
+        return true;
+    if (db && blocks > 1)
+        OP_LAUNCH(ctx, SOURCE, "bias_grad_blocks", (size_t)cols, ENG_ARG_TENSOR(part),
+                  CLRT_ARG_INT((int)blocks), ENG_ARG_TENSOR(db), CLRT_ARG_INT(acc_db),
+                  CLRT_ARG_INT(cols));
+    return true;
+}
+
 /* node: inputs x (contiguous) and bias (or none), bias_activation_saved. */
 static void bias_activation_backward(clg_context *ctx, const eng_node *node)
 {
@@ -201,41 +242,16 @@ static void bias_activation_backward(clg_context *ctx, const eng_node *node)
     clg_tensor *db = b ? eng_grad_dest(ctx, b, &acc_db) : NULL;
     if (!dx && !db)
         return;
-    int rows = (int)x->shape[0], cols = (int)x->shape[1];
-    /* The cpu plan: chunks of the plan's vector width (of 4, or single
-     * columns, on narrower rows) over blocks of rows, then the bias
-     * gradient from the blocks' sums (see ops/activation.cl); the gpu plan's
-     * way where the blocks would outnumber the driver's loop bound. */
-    const clrt_plan *plan = op_plan(ctx);
-    size_t block_rows = plan->block_rows, blocks = ((size_t)rows + block_rows - 1) / block_rows;
-    if (plan->per_element || (plan->loop_limit != 0 && blocks > plan->loop_limit)) {
+    if (!backward_blocks(ctx, saved->act, saved->negative_slope, out->grad, x, b, out, dx, acc_dx,
+                         db, acc_db))
         bias_activation_backward_elements(ctx, node, dx, acc_dx, db, acc_db);
-        return;
-    }
-    int width = bias_act_width(plan, cols), chunks = (cols + width - 1) / width;
-    /* the block sums straight into db when one block covers the rows */
-    int64_t part_shape[2] = {(int64_t)blocks, cols};
-    clg_tensor *part = db && blocks > 1 ? eng_new(ctx, CLG_DTYPE_F32, 2, part_shape) : db;
-    if (db && !part)
-        return;
-    char kernel[64];
-    snprintf(kernel, sizeof kernel, "bias_%s_backward_blocks%d", op_activation_name(saved->act),
-             width);
-    /* An absent tensor's argument points at one that exists; the kernel's
-     * flags keep it untouched. */
-    if (!OP_LAUNCH_ROWS(ctx, SOURCE, kernel, (size_t)chunks * blocks,
-                        CLRT_ARG_FLOAT(saved->negative_slope), ENG_ARG_TENSOR(out->grad),
-                        ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(b ? b : x), CLRT_ARG_INT(b != NULL),
-                        ENG_ARG_TENSOR(out), ENG_ARG_TENSOR(dx ? dx : x), CLRT_ARG_INT(dx != NULL),
-                        CLRT_ARG_INT(acc_dx), ENG_ARG_TENSOR(part ? part : x),
-                        CLRT_ARG_INT(part != NULL), CLRT_ARG_INT(blocks == 1 && acc_db),
-                        CLRT_ARG_INT(rows), CLRT_ARG_INT(cols), CLRT_ARG_INT(chunks),
-                        CLRT_ARG_INT((int)block_rows)))
-        return;
-    if (db && blocks > 1)
-        OP_LAUNCH(ctx, SOURCE, "bias_grad_blocks", (size_t)cols, ENG_ARG_TENSOR(part),
-                  CLRT_ARG_INT((int)blocks), ENG_ARG_TENSOR(db), CLRT_ARG_INT(acc_db),
-                  CLRT_ARG_INT(cols));
+}
+
+bool op_bias_grad(clg_context *ctx, const clg_tensor *g, const clg_tensor *db, bool acc_db)
+{
+    if (backward_blocks(ctx, CLG_ACT_IDENTITY, 0.0f, g, g, NULL, g, NULL, false, db, acc_db))
+        return !eng_failed(ctx);
+    return op_sum_view(ctx, g, g->shape[0], g->shape[1], 1, g->shape[1], 1, 0, db, acc_db);
 }
 
 CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_activation act,

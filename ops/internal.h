@@ -57,6 +57,11 @@ bool op_launch_2d(clg_context *ctx, const char *source, const char *name, size_t
 bool op_sum_view(clg_context *ctx, const clg_tensor *x, int64_t outer, int64_t outputs,
                  int64_t inner, int64_t outer_stride, int64_t output_stride,
                  int64_t inner_stride, const clg_tensor *out, bool accumulate);
+/* db (cols) = (or += with acc_db) the column sums of g (rows, cols),
+ * contiguous: the gradient of a bias added along rows elsewhere (the
+ * recurrent ops' gate bias), by clg_bias_activation's backward kernels for
+ * the identity (ops/activation.c). False when it failed. */
+bool op_bias_grad(clg_context *ctx, const clg_tensor *g, const clg_tensor *db, bool acc_db);
 
 /* ---- the driver's bound on a work-item's loops ----
  * OpenCL sets no bound, but Mesa's llvmpipe ends every work-item's loops
