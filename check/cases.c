@@ -701,10 +701,15 @@ static void embedding_host(const double *const *in, double *out, const void *arg
 }
 
 /* ---- recurrent: T 4, N 3, I 5, H 4. LSTM y + h_n + c_n (time-major); RNN
- * batch-first y + h_n (a strided sequence); GRU y + h_n (time-major) ---- */
+ * batch-first y + h_n (a strided sequence); GRU y + h_n (time-major). The
+ * LSTM again at T 3, N 7, I 5, H 16: on the cpu launch plan its forward
+ * steps are then the fused kernel (the plan's width, 4 to 16, divides 16),
+ * whose tiles of 6 batch rows leave a partial one ---- */
 
 enum { RT = 4, RN = 3, RI = 5, RH = 4 };
+enum { FT = 3, FN = 7, FI = 5, FH = 16 };
 
+/* arg: the LSTM's sizes T, N, I, H */
 static clg_tensor *lstm_device(clg_tensor *const *in, const void *arg)
 {
     (void)arg;
@@ -715,13 +720,13 @@ static clg_tensor *lstm_device(clg_tensor *const *in, const void *arg)
 
 static void lstm_host(const double *const *in, double *out, const void *arg)
 {
-    (void)arg;
-    double h_n[RN * RH], c_n[RN * RH];
-    chk_recurrent(CLG_CELL_LSTM, RT, RN, RI, RH, in[0], in[1], in[2], in[3], in[4], in[5], in[6], out, h_n,
-                  c_n);
-    for (int t = 0; t < RT; t++)
-        for (int e = 0; e < RN * RH; e++)
-            out[t * RN * RH + e] += h_n[e] + c_n[e];
+    const int *size = arg, T = size[0], N = size[1], I = size[2], H = size[3];
+    double h_n[FN * FH], c_n[FN * FH]; /* the larger of the two cases */
+    chk_recurrent(CLG_CELL_LSTM, T, N, I, H, in[0], in[1], in[2], in[3], in[4], in[5], in[6], out,
+                  h_n, c_n);
+    for (int t = 0; t < T; t++)
+        for (int e = 0; e < N * H; e++)
+            out[t * N * H + e] += h_n[e] + c_n[e];
 }
 
 static clg_tensor *rnn_device(clg_tensor *const *in, const void *arg)
@@ -1151,7 +1156,18 @@ static const op_case cases[] = {
      {RT, RN, RH},
      lstm_device,
      lstm_host,
-     NULL,
+     (const int[]){RT, RN, RI, RH},
+     NULL},
+    {"lstm_fused",
+     "transcendental",
+     7,
+     {IN(3, FT, FN, FI), IN(3, 1, FN, FH), IN(3, 1, FN, FH), IN(2, 4 * FH, FI), IN(2, 4 * FH, FH),
+      IN(1, 4 * FH), IN(1, 4 * FH)},
+     3,
+     {FT, FN, FH},
+     lstm_device,
+     lstm_host,
+     (const int[]){FT, FN, FI, FH},
      NULL},
     {"rnn",
      "transcendental",
