@@ -120,10 +120,14 @@ static clg_status run_whole(clrt *rt, const clrt_gemm_candidate *cand, clrt_gemm
 }
 
 /* On a device that bounds a work-item's loops (clrt_plan's loop_limit), K
- * runs in slices of half the bound, each added into C (beta 1 after the
- * first): every GEMM kernel, the own ones and CLBlast's, loops over K once
- * per element or vector of it, and the other half leaves room for the
- * loops over blocks of K and the tiles. */
+ * runs in slices of a quarter of the bound, each added into C (beta 1 after
+ * the first): every GEMM kernel, the own ones and CLBlast's, loops over K
+ * once per element or vector of it, and gemm_outer has two such loops (its
+ * last tile column's and the others'). llvmpipe, the device with a bound,
+ * runs work-items as the lanes of a vector and counts the group's
+ * iterations, so a group holding both kinds of tile runs both loops and
+ * counts 2 K (with half the bound, K = 100,352 lost 1.5% of its terms).
+ * The rest leaves room for the loops over blocks of K and the tiles. */
 clg_status clrt_gemm_run(clrt *rt, int candidate, clrt_gemm_desc d)
 {
     const clrt_gemm_candidate *cand = clrt_gemm_candidate_get(candidate);
@@ -131,7 +135,7 @@ clg_status clrt_gemm_run(clrt *rt, int candidate, clrt_gemm_desc d)
         return clrt_fail(rt, CLG_STATUS_INVALID_ARGUMENT, "clrt_gemm_run: no GEMM candidate %d",
                          candidate);
     d = with_defaults(d);
-    size_t slice = rt->plan.loop_limit ? rt->plan.loop_limit / 2 : d.k;
+    size_t slice = rt->plan.loop_limit ? rt->plan.loop_limit / 4 : d.k;
     if (d.k <= slice)
         return run_whole(rt, cand, d);
     uint64_t calls = rt->counters.gemm_calls;

@@ -211,10 +211,10 @@ START_TEST(test_gemm_every_candidate_matches_host)
 }
 END_TEST
 
-/* Under a loop bound (CLGRAD_LOOP_LIMIT=512: slices of K = 256), every
- * candidate, CLBlast's routes too, adds its slices into C: K past one, two
- * and many slices, batched, every transpose, beta 0 and 1, with the gaps of
- * make_layout unwritten. */
+/* Under a loop bound (CLGRAD_LOOP_LIMIT=512: slices of K = 128), every
+ * candidate, CLBlast's routes too, adds its slices into C: K of 3, 4 and 11
+ * slices (the last ones partial but for K = 512), batched, every transpose,
+ * beta 0 and 1, with the gaps of make_layout unwritten. */
 START_TEST(test_gemm_sliced_under_loop_limit)
 {
     clg_context *ctx = test_context_loop_limit("512");
