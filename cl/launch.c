@@ -15,8 +15,9 @@
 
 #include "cl/runtime.h"
 
-/* The smallest CLGRAD_LOOP_LIMIT: a GEMM's slice of K is half the bound, and
- * a slice shorter than its kernels' blocks of K (KB, 256) would waste them. */
+/* The smallest CLGRAD_LOOP_LIMIT: a GEMM's slice of K is a quarter of the
+ * bound (cl/gemm.c's clrt_gemm_run), 128 here, and much shorter slices would
+ * mostly run the kernels' partial blocks of K (KB, 256). */
 #define LOOP_LIMIT_MIN 512
 
 /* The largest power of two <= n (n >= 1). */
