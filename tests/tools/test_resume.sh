@@ -5,13 +5,14 @@
 # another killed inside an epoch, after a --save-every checkpoint), each
 # resumed, must end with the same bytes as the uninterrupted run and print
 # the same losses and accuracies; a 1-epoch run extended to 3 by --resume
-# --epochs must equal a 3-epoch run (constant schedule); contradicting
-# options are refused. Exits 77 (meson's skip) without an OpenCL device or
+# --epochs must equal a 3-epoch run (constant schedule), on Fashion-MNIST and
+# on a .csv of its own, resumed from another folder with no data options;
+# contradicting options are refused. Exits 77 (meson's skip) without an OpenCL device or
 # without the dataset ($CLGRAD_FASHION_MNIST). Run by meson test
 # (tools/meson.build).
 set -u
 
-clgrad=$1
+clgrad=$(cd "$(dirname "$1")" && pwd)/$(basename "$1") # absolute: some runs cd elsewhere
 # shellcheck source=run_clgrad.sh
 . "$(dirname "$0")/run_clgrad.sh"
 data=${CLGRAD_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
@@ -168,6 +169,39 @@ expect_ok extended
 cmp "$work/three.safetensors" "$work/one.safetensors" ||
     fail "extended: 1 + 2 epochs differ from 3"
 same_tail three extended
+
+# A run on its own data (a .csv with a label column, a validation split)
+# resumes with the file alone, from another folder: the checkpoint holds the
+# data's absolute path, the split and the label column.
+python3 - "$work/own.csv" <<'PY'
+import math, sys
+with open(sys.argv[1], "w") as f:
+    f.write("a,kind,b,c\n")
+    for i in range(300):
+        k = i % 3
+        f.write("%.5f,%d,%.5f,%.5f\n" % (k + math.sin(i), k, math.cos(3 * i) - k, math.sin(7 * i)))
+PY
+own=(train logreg --data own.csv --label kind --val-split 0.25 --batch 16 --schedule constant)
+(cd "$work" && run own_three "${own[@]}" --epochs 3 --save "$work/own_three.safetensors")
+expect_ok own_three
+(cd "$work" && run own_one "${own[@]}" --epochs 1 --save "$work/own_one.safetensors")
+expect_ok own_one
+[ "$(metadata "$work/own_one.safetensors" train.data)" = "$work/own.csv" ] ||
+    fail "own_one: train.data is $(metadata "$work/own_one.safetensors" train.data)"
+[ "$(metadata "$work/own_one.safetensors" train.label)" = kind ] || fail "own_one: train.label"
+mkdir "$work/elsewhere"
+(cd "$work/elsewhere" && run own_extended train --resume "$work/own_one.safetensors" --epochs 3)
+expect_ok own_extended
+cmp "$work/own_three.safetensors" "$work/own_one.safetensors" ||
+    fail "own_extended: 1 + 2 epochs on own data differ from 3"
+grep -q "final validation accuracy" "$work/own_extended.out" ||
+    fail "own_extended: not measured on the validation split: $(cat "$work/own_extended.out")"
+run own_split train --resume "$work/own_three.safetensors" --val-split 0.5
+expect_error own_split 2 '--val-split 0.5 contradicts the run in .* \(--val-split 0.25\)'
+run own_label train --resume "$work/own_three.safetensors" --label a
+expect_error own_label 2 '--label a contradicts the run in .* \(--label kind\)'
+run own_test train --resume "$work/own_three.safetensors" --test "$work/own.csv"
+expect_error own_test 2 '--test .* contradicts the run in .* \(--test none\)'
 
 # A finished run has nothing left; contradictions and wrong files are refused.
 run complete train --resume "$work/three.safetensors" --data "$data"

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "dist_cli.h"
@@ -180,9 +181,8 @@ static const char train_usage[] =
     "                    options come from FILE; any given as well must agree,\n"
     "                    except --epochs, which may extend the run (a cosine\n"
     "                    schedule then stretches over the new length), and\n"
-    "                    --save, --save-every, --plot, --metrics and --profile;\n"
-    "                    --data, --label, --test and --val-split are not stored:\n"
-    "                    give them again\n"
+    "                    --save, --save-every, --plot, --metrics and --profile,\n"
+    "                    and --data and --test, whose files may have moved\n"
     "  --plot DIR        after each epoch, write DIR/loss.png (training loss per\n"
     "                    epoch, on a terminal also over the steps between redraws\n"
     "                    of the live line, and the test-set loss) and\n"
@@ -222,6 +222,7 @@ static void print_usage(void)
 typedef struct train_options {
     const char *model;
     const char *data;
+    bool data_given;   /* --data given (stored in the checkpoint), not the default */
     const char *label; /* the CSV's label column; NULL: "label" */
     const char *test;  /* a test file beside --data FILE */
     double val_split;  /* 0: none */
@@ -255,6 +256,35 @@ static bool model_options_check(const train_options *o)
         return false;
     if (o->activation && strcmp(o->model, "lenet5") != 0) {
         cli_error("train: --activation applies to lenet5 only");
+        return false;
+    }
+    return true;
+}
+
+/* The checks of --data, --test, --val-split and --label together; false
+ * after printing why. */
+static bool data_options_check(const train_options *o)
+{
+    if (o->test && o->val_split > 0.0) {
+        cli_error("train: --test and --val-split both say what to measure the accuracy on: "
+                  "give one");
+        return false;
+    }
+    bool own = cli_data_file(o->data);
+    if (o->test && !own) {
+        cli_error("--test: applies to --data FILE (.npz or .csv); Fashion-MNIST brings its own "
+                  "test set");
+        return false;
+    }
+    if (o->label && !cli_ends_with(o->data, ".csv") &&
+        !(o->test && cli_ends_with(o->test, ".csv"))) {
+        cli_error("--label: names the label column of a .csv given to --data or --test");
+        return false;
+    }
+    if (own && !o->test && o->val_split == 0.0) {
+        cli_error("--data %s: give --test FILE or --val-split F (say --val-split 0.1) to say "
+                  "what the accuracy is measured on",
+                  o->data);
         return false;
     }
     return true;
@@ -298,6 +328,7 @@ static int parse_options(int argc, char **argv, train_options *o)
         bool ok = true;
         if (strcmp(name, "--data") == 0) {
             o->data = value;
+            o->data_given = true;
         } else if (strcmp(name, "--label") == 0) {
             o->label = value;
         } else if (strcmp(name, "--test") == 0) {
@@ -357,28 +388,10 @@ static int parse_options(int argc, char **argv, train_options *o)
         if (!ok)
             return CLI_EXIT_USAGE;
     }
-    if (o->test && o->val_split > 0.0) {
-        cli_error("train: --test and --val-split both say what to measure the accuracy on: "
-                  "give one");
+    /* With --resume the data options may come from the checkpoint: checked
+     * once they have (resume_options). */
+    if (!o->resume && !data_options_check(o))
         return CLI_EXIT_USAGE;
-    }
-    bool own = cli_data_file(o->data);
-    if (o->test && !own) {
-        cli_error("--test: applies to --data FILE (.npz or .csv); Fashion-MNIST brings its own "
-                  "test set");
-        return CLI_EXIT_USAGE;
-    }
-    if (o->label && !cli_ends_with(o->data, ".csv") &&
-        !(o->test && cli_ends_with(o->test, ".csv"))) {
-        cli_error("--label: names the label column of a .csv given to --data or --test");
-        return CLI_EXIT_USAGE;
-    }
-    if (own && !o->test && o->val_split == 0.0) {
-        cli_error("--data %s: give --test FILE or --val-split F (say --val-split 0.1) to say "
-                  "what the accuracy is measured on",
-                  o->data);
-        return CLI_EXIT_USAGE;
-    }
     if (o->metrics && o->metrics[0] == '\0') {
         cli_error("--metrics: empty file name");
         return CLI_EXIT_USAGE;
@@ -476,6 +489,9 @@ typedef struct train_run {
     int64_t epoch_step;
     float epoch_loss_start;
     clg_safetensors *resumed; /* the --resume file, whose strings the options borrow */
+    /* --data and --test as absolute paths, for the checkpoint (NULL when not
+     * given), so that a run resumed from another folder finds its data. */
+    char *data_path, *test_path;
     int64_t writes;           /* checkpoints written, and the seconds they took */
     double write_seconds;
     float *x;
@@ -501,6 +517,8 @@ static void run_release(train_run *r)
     clg_dataset_destroy(r->test);
     clg_dataset_destroy(r->train);
     clg_safetensors_destroy(r->resumed);
+    free(r->test_path);
+    free(r->data_path);
     clg_context_destroy(r->ctx);
 }
 
@@ -624,6 +642,20 @@ static bool write_metrics(const train_history *h, int epochs_done, const char *p
         return false;
     }
     return true;
+}
+
+/* path made absolute (the working folder before a relative one); malloc'ed,
+ * NULL when out of memory or the folder cannot be named. */
+static char *absolute_path(const char *path)
+{
+    char folder[4096] = "";
+    if (path[0] != '/' && !getcwd(folder, sizeof folder))
+        return NULL;
+    size_t size = strlen(folder) + strlen(path) + 2;
+    char *absolute = malloc(size);
+    if (absolute)
+        snprintf(absolute, size, "%s%s%s", folder, folder[0] ? "/" : "", path);
+    return absolute;
 }
 
 /* The training and test (or validation) sets the options name, with
@@ -766,7 +798,7 @@ static char *format_list(const double *values, int64_t n)
 static bool save_checkpoint(train_run *r, const train_options *o, int64_t epochs_done,
                             int64_t epoch_step, float epoch_loss_sum)
 {
-    enum { MAX_META = CLG_MODEL_METADATA_MAX + 16, NUMBERS = 11 };
+    enum { MAX_META = CLG_MODEL_METADATA_MAX + 20, NUMBERS = 12 };
     const char *keys[MAX_META], *values[MAX_META];
     size_t n = clg_model_metadata(r->model, keys, values);
     int64_t data_epoch, data_position;
@@ -776,7 +808,7 @@ static bool save_checkpoint(train_run *r, const train_options *o, int64_t epochs
         "train.epochs",        "train.batch",         "train.lr",
         "train.schedule",      "train.seed",          "train.epochs_done",
         "train.epoch_step",    "train.steps_done",    "train.data_epoch",
-        "train.data_position", "train.epoch_loss_sum"};
+        "train.data_position", "train.epoch_loss_sum", "train.val_split"};
     snprintf(numbers[0], 32, "%lld", (long long)o->epochs);
     snprintf(numbers[1], 32, "%lld", (long long)o->batch);
     snprintf(numbers[2], 32, "%.9g", (double)r->schedule.lr); /* reads back to the same float */
@@ -788,10 +820,22 @@ static bool save_checkpoint(train_run *r, const train_options *o, int64_t epochs
     snprintf(numbers[8], 32, "%lld", (long long)data_epoch);
     snprintf(numbers[9], 32, "%lld", (long long)data_position);
     snprintf(numbers[10], 32, "%.9g", (double)epoch_loss_sum);
+    snprintf(numbers[11], 32, "%.17g", o->val_split);
     for (int i = 0; i < NUMBERS; i++) {
         keys[n] = number_keys[i];
         values[n++] = numbers[i];
     }
+    /* The data: where it is (Fashion-MNIST's folder when absent) and the
+     * label column of a .csv. */
+    const char *texts[3] = {r->data_path, r->test_path, NULL};
+    static const char *const text_keys[3] = {"train.data", "train.test", "train.label"};
+    if (cli_ends_with(o->data, ".csv") || (o->test && cli_ends_with(o->test, ".csv")))
+        texts[2] = o->label ? o->label : "label";
+    for (int i = 0; i < 3; i++)
+        if (texts[i]) {
+            keys[n] = text_keys[i];
+            values[n++] = texts[i];
+        }
     if (o->hidden_given) {
         for (int i = 0, used = 0; i < o->n_hidden; i++)
             used += snprintf(hidden + used, sizeof hidden - (size_t)used, "%s%lld", i ? "," : "",
@@ -851,6 +895,47 @@ static int contradiction(const train_options *o, const char *option, const char 
               "that run",
               option, given, o->resume, option, stored);
     return CLI_EXIT_USAGE;
+}
+
+/* The data options from the checkpoint `st` (resume_options): --val-split
+ * and --label define the run and must agree; --data and --test name files,
+ * which may have moved, so given ones take the place of the run's. A
+ * checkpoint without "train.val_split" predates these keys: the options
+ * come from the command line alone. -1 when they agree, else the exit code. */
+static int resume_data_options(train_options *o, const clg_safetensors *st)
+{
+    const char *split_text = clg_safetensors_metadata(st, "train.val_split");
+    if (!split_text)
+        return -1;
+    char what[512];
+    snprintf(what, sizeof what, "--resume: %.300s: metadata \"train.val_split\"", o->resume);
+    double split;
+    if (!cli_parse_real(what, split_text, 0.0, 1.0, &split) || split >= 1.0)
+        return CLI_EXIT_FAILURE;
+    const char *data = clg_safetensors_metadata(st, "train.data");
+    const char *test = clg_safetensors_metadata(st, "train.test");
+    const char *label = clg_safetensors_metadata(st, "train.label");
+    char given[64], stored[64] = "none";
+    if (o->val_split > 0.0 && o->val_split != split) {
+        snprintf(given, sizeof given, "%g", o->val_split);
+        if (split > 0.0)
+            snprintf(stored, sizeof stored, "%g", split);
+        return contradiction(o, "--val-split", given, stored);
+    }
+    if (o->test && split > 0.0)
+        return contradiction(o, "--test", o->test, "none");
+    if (o->label && label && strcmp(o->label, label) != 0)
+        return contradiction(o, "--label", o->label, label);
+    o->val_split = split;
+    if (!o->data_given && data) {
+        o->data = data;
+        o->data_given = true;
+    }
+    if (!o->test)
+        o->test = test;
+    if (!o->label)
+        o->label = label;
+    return -1;
 }
 
 /* The run's options from the checkpoint `st`, checked against those given
@@ -959,7 +1044,10 @@ static int resume_options(train_options *o, const clg_safetensors *st)
     }
     if (!o->epochs_given)
         o->epochs = epochs;
-    return model_options_check(o) ? -1 : CLI_EXIT_USAGE;
+    int code = resume_data_options(o, st);
+    if (code >= 0)
+        return code;
+    return model_options_check(o) && data_options_check(o) ? -1 : CLI_EXIT_USAGE;
 }
 
 /* Puts the run where the checkpoint left it: weights, optimizer state and
@@ -1143,6 +1231,11 @@ int cli_train(int argc, char **argv)
         goto fail;
     if (!load_data(&r, &o))
         goto done;
+    if ((o.data_given && !(r.data_path = absolute_path(o.data))) ||
+        (o.test && !(r.test_path = absolute_path(o.test)))) {
+        cli_error("cannot name the folder of --data or --test (getcwd: %s)", strerror(errno));
+        goto done;
+    }
     int64_t features = clg_dataset_features(r.train);
     int classes = clg_dataset_classes(r.train);
     r.model = cli_classifier_create(r.ctx, o.model, o.activation, o.hidden,
