@@ -4,7 +4,8 @@
  * through a temporary file renamed into place. What clgrad stores is read
  * as is: F32 and I32 tensors of rank <= 4 and string metadata; F64, F16 and
  * BF16 tensors, which PyTorch users save, are converted to F32 on reading
- * (every later user of a checkpoint takes F32). */
+ * (every later user of a checkpoint takes F32), and I64 ones (a state_dict's
+ * integers: BatchNorm's num_batches_tracked) to I32, each value checked. */
 /* O_TMPFILE (Linux's unnamed files) is a GNU extension of <fcntl.h>. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -32,14 +33,14 @@
 
 typedef struct entry {
     char *name;
-    clg_dtype dtype; /* as read: F32 for the converted dtypes */
+    clg_dtype dtype; /* as read: F32 or I32 for the converted dtypes */
     int rank;
     int64_t shape[CLG_MAX_RANK];
     int64_t begin, end; /* data_offsets: bytes after the header */
-    const char *file_dtype; /* static: "F64", "F16", "BF16", or NULL: stored as dtype */
+    const char *file_dtype; /* static: "F64", "F16", "BF16", "I64", or NULL: stored as dtype */
     int element_size;       /* bytes per element in the file */
     const void *data;
-    float *converted; /* owned: the F32 values of a converted entry */
+    void *converted; /* owned: the F32 or I32 values of a converted entry */
 } entry;
 
 /* The dtypes read: safetensors' name, the dtype given to callers, the bytes
@@ -52,7 +53,7 @@ static const struct {
 } dtypes[] = {
     {"F32", CLG_DTYPE_F32, 4, false}, {"I32", CLG_DTYPE_I32, 4, false},
     {"F64", CLG_DTYPE_F32, 8, true},  {"F16", CLG_DTYPE_F32, 2, true},
-    {"BF16", CLG_DTYPE_F32, 2, true},
+    {"BF16", CLG_DTYPE_F32, 2, true}, {"I64", CLG_DTYPE_I32, 8, true},
 };
 
 struct clg_safetensors {
@@ -330,7 +331,7 @@ static bool parse_entry(parser *ps, entry *e, uint64_t data_size)
                 if (!ps->failed)
                     eng_fail(ps->ctx, CLG_STATUS_FORMAT,
                              "%s: tensor \"%s\" has dtype %.40s, which clgrad does not read "
-                             "(F32 and I32; F64, F16 and BF16 are converted to F32)",
+                             "(F32 and I32; F64, F16 and BF16 are converted to F32, I64 to I32)",
                              ps->path, e->name, dtype);
                 ps->failed = true;
                 free(dtype);
@@ -503,31 +504,46 @@ static float double_to_float(double d)
     return (float)d;
 }
 
-/* e's values (F64, F16 or BF16, little endian in the file) as F32 in
- * e->converted; false with the error set. */
+/* e's values (F64, F16, BF16 or I64, little endian in the file) as F32 or
+ * I32 in e->converted; false with the error set (an I64 value outside
+ * int32's range is CLG_STATUS_FORMAT naming the tensor, element and value). */
 static bool convert(clg_context *ctx, const char *path, entry *e)
 {
     int64_t n = eng_numel(e->rank, e->shape);
-    e->converted = malloc((size_t)(n > 0 ? n : 1) * sizeof *e->converted);
+    bool to_int = e->dtype == CLG_DTYPE_I32;
+    e->converted = malloc((size_t)(n > 0 ? n : 1) * 4);
     if (!e->converted) {
         eng_fail(ctx, CLG_STATUS_OUT_OF_MEMORY,
-                 "%s: out of host memory converting tensor \"%s\" from %s to F32", path, e->name,
-                 e->file_dtype);
+                 "%s: out of host memory converting tensor \"%s\" from %s to %s", path, e->name,
+                 e->file_dtype, to_int ? "I32" : "F32");
         return false;
     }
     const unsigned char *bytes = e->data;
+    float *floats = e->converted;
+    int32_t *ints = e->converted;
     for (int64_t i = 0; i < n; i++) {
-        if (e->element_size == 8) {
+        if (to_int) {
+            int64_t v;
+            memcpy(&v, bytes + 8 * i, sizeof v);
+            if (v < INT32_MIN || v > INT32_MAX) {
+                eng_fail(ctx, CLG_STATUS_FORMAT,
+                         "%s: tensor \"%s\" (I64) holds %lld at element %lld, outside the int32 "
+                         "range clgrad reads I64 into",
+                         path, e->name, (long long)v, (long long)i);
+                return false;
+            }
+            ints[i] = (int32_t)v;
+        } else if (e->element_size == 8) {
             double d;
             memcpy(&d, bytes + 8 * i, sizeof d);
-            e->converted[i] = double_to_float(d);
+            floats[i] = double_to_float(d);
         } else {
             uint16_t h = (uint16_t)(bytes[2 * i] | bytes[2 * i + 1] << 8);
             if (strcmp(e->file_dtype, "BF16") == 0) { /* the top half of a float */
                 uint32_t bits = (uint32_t)h << 16;
-                memcpy(&e->converted[i], &bits, sizeof bits);
+                memcpy(&floats[i], &bits, sizeof bits);
             } else {
-                e->converted[i] = half_to_float(h);
+                floats[i] = half_to_float(h);
             }
         }
     }

@@ -47,11 +47,16 @@ def safetensors(tensors, metadata=None):
         head["__metadata__"] = metadata
     offset, blobs = 0, []
     for name, shape, dtype in tensors:
-        n = {"F64": 8, "F16": 2, "BF16": 2}.get(dtype, 4)
+        n = {"F64": 8, "F16": 2, "BF16": 2, "I64": 8}.get(dtype, 4)
+        count = 1
         for d in shape:
-            n *= d
+            count *= d
+        n *= count
         head[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + n]}
-        blobs.append(bytes((offset + k) % 251 for k in range(n)))
+        if dtype == "I64":  # values int32 holds, as clgrad reads I64
+            blobs.append(b"".join(struct.pack("<q", (offset + k) % 251 - 125) for k in range(count)))
+        else:
+            blobs.append(bytes((offset + k) % 251 for k in range(n)))
         offset += n
     text = json.dumps(head, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)
@@ -84,6 +89,10 @@ put("safetensors", "empty.safetensors", safetensors([]))
 # the dtypes converted to F32 on reading
 put("safetensors", "dtypes.safetensors", safetensors([("d", [2, 3], "F64"), ("h", [5], "F16"),
                                                       ("b", [3], "BF16"), ("s", [], "F64")]))
+# a PyTorch BatchNorm1d(3) state_dict, num_batches_tracked an I64 of rank 0
+put("safetensors", "batchnorm.safetensors",
+    safetensors([("weight", [3], "F32"), ("bias", [3], "F32"), ("running_mean", [3], "F32"),
+                 ("running_var", [3], "F32"), ("num_batches_tracked", [], "I64"), ("ids", [2], "I64")]))
 put("checkpoint", "mlp-f64.safetensors",
     safetensors([(name, shape, "F64") for name, shape, _ in linear_stack([6, 4, 3])],
                 {"model": "mlp", "arch": "6-4-3"}))

@@ -143,7 +143,9 @@ CLG_API clg_status clg_checkpoint_save(clg_context *ctx, const clg_params *param
                                        const char *path, const char *const *keys,
                                        const char *const *values, size_t n_meta);
 /* Loads every parameter from `path`. Each name must be present with the same
- * shape, else CLG_STATUS_MISMATCH naming the tensor and both shapes. */
+ * shape, else CLG_STATUS_MISMATCH naming the tensor and both shapes. The
+ * file's other tensors (a training checkpoint's optimizer state, a PyTorch
+ * BatchNorm's num_batches_tracked) are left aside. */
 CLG_API clg_status clg_checkpoint_load(clg_context *ctx, const clg_params *params,
                                        const char *path);
 
@@ -152,8 +154,11 @@ typedef struct clg_safetensors clg_safetensors;
 /* Reads a safetensors file whole: F32 and I32 entries as stored; F64, F16
  * and BF16 entries (what PyTorch saves from a model.double() or half())
  * converted to F32, as which clg_safetensors_get then gives them (F64 beyond
- * the float range becomes an infinity); any other dtype is CLG_STATUS_FORMAT
- * naming the tensor and its dtype.
+ * the float range becomes an infinity); I64 entries (a state_dict's
+ * integers, such as BatchNorm's num_batches_tracked) converted to I32, a
+ * value outside int32's range being CLG_STATUS_FORMAT naming the tensor,
+ * element and value; any other dtype is CLG_STATUS_FORMAT naming the tensor
+ * and its dtype.
  * The header's sizes are checked against the file before anything is
  * allocated; the tensors must tile the data with no overlap, gap or byte
  * after the last (CLG_STATUS_FORMAT naming the file and the tensors). Free

@@ -35,7 +35,8 @@ typedef struct clg_model clg_model;
  *   "activation", "pool"  lenet5 only: relu|tanh|sigmoid, max|avg (conv1
  *            (6, 1, 5, 5) with padding 2, conv2 (16, 6, 5, 5), fc1 400-120,
  *            fc2, fc3)
- * F64, F16 and BF16 tensors are converted to F32 (clg_safetensors_read).
+ * F64, F16 and BF16 tensors are converted to F32, I64 to I32
+ * (clg_safetensors_read); tensors the model does not name are left aside.
  * Every shape the metadata implies is checked against the file's tensors
  * before anything is allocated (CLG_STATUS_MISMATCH naming the tensor and
  * both shapes, and the names the file holds), so a damaged "arch" costs no

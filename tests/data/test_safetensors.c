@@ -271,8 +271,9 @@ END_TEST
 /* tests/golden/data_dtypes.safetensors, written by the safetensors
  * package (tools/golden/gen_data_dtypes.py): F64, F16 and BF16 entries read
  * as F32 with the bits PyTorch's own .float() gives (NaN checked as NaN),
- * counted by clg_safetensors_nonfinite, and the "mlp" of mixed dtypes in it
- * loaded by clg_model_from_checkpoint. */
+ * counted by clg_safetensors_nonfinite, I64 ones as I32, the "mlp" of mixed
+ * dtypes in it loaded by clg_model_from_checkpoint, and a BatchNorm1d's
+ * state_dict, int64 num_batches_tracked included, by clg_checkpoint_load. */
 START_TEST(test_safetensors_converts_pytorch_dtypes)
 {
     clg_context *ctx = test_context();
@@ -323,6 +324,27 @@ START_TEST(test_safetensors_converts_pytorch_dtypes)
                               (unsigned)cases[c].want[k]);
         ck_assert_int_eq(clg_safetensors_nonfinite(st, cases[c].name), cases[c].nonfinite);
     }
+    static const int32_t want_ints[] = {0, -1, INT32_MAX, INT32_MIN, 123456789}, want_seven[] = {7};
+    static const struct {
+        const char *name;
+        int rank, count;
+        const int32_t *want;
+    } int_cases[] = {{"i64.values", 1, 5, want_ints}, {"num_batches_tracked", 0, 1, want_seven}};
+    for (size_t c = 0; c < sizeof int_cases / sizeof int_cases[0]; c++) {
+        clg_dtype dtype;
+        int rank;
+        const int64_t *shape;
+        const void *data;
+        ck_assert_msg(clg_safetensors_get(st, int_cases[c].name, &dtype, &rank, &shape, &data),
+                      "%s", int_cases[c].name);
+        ck_assert_int_eq(dtype, CLG_DTYPE_I32);
+        ck_assert_int_eq(rank, int_cases[c].rank);
+        const int32_t *values = data;
+        for (int k = 0; k < int_cases[c].count; k++)
+            ck_assert_msg(values[k] == int_cases[c].want[k], "%s[%d]: %d, want %d",
+                          int_cases[c].name, k, values[k], int_cases[c].want[k]);
+        ck_assert_int_eq(clg_safetensors_nonfinite(st, int_cases[c].name), 0);
+    }
     clg_safetensors_destroy(st);
 
     char path[4096];
@@ -341,6 +363,29 @@ START_TEST(test_safetensors_converts_pytorch_dtypes)
         free(got);
     }
     clg_model_destroy(model);
+
+    /* PyTorch's BatchNorm1d state_dict into clgrad's layer: its four tensors
+     * loaded, num_batches_tracked (which clgrad's momentum update does not
+     * use) read and left aside like the file's other tensors. */
+    clg_batchnorm_layer *bn = clg_batchnorm_layer_create(ctx, 3, 0.1f, 1e-5f);
+    ck_assert_msg(bn != NULL, "%s", clg_context_error(ctx));
+    ck_assert_int_eq(clg_checkpoint_load(ctx, clg_batchnorm_layer_params(bn), path), CLG_STATUS_OK);
+    static const struct {
+        const char *name;
+        float want[3];
+    } bn_cases[] = {{"weight", {0.5f, 1.0f, 1.5f}},
+                    {"bias", {-0.25f, 0.0f, 0.25f}},
+                    {"running_mean", {0.125f, -0.5f, 2.0f}},
+                    {"running_var", {1.5f, 0.25f, 4.0f}}};
+    for (size_t c = 0; c < sizeof bn_cases / sizeof bn_cases[0]; c++) {
+        float *got =
+            test_download(clg_params_find(clg_batchnorm_layer_params(bn), bn_cases[c].name));
+        for (int k = 0; k < 3; k++)
+            ck_assert_msg(got[k] == bn_cases[c].want[k], "%s[%d]: %g", bn_cases[c].name, k,
+                          (double)got[k]);
+        free(got);
+    }
+    clg_batchnorm_layer_destroy(bn);
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -373,8 +418,12 @@ START_TEST(test_safetensors_bad_inputs)
          "malformed safetensors header", "header byte"},
         {"not_object", "[1, 2]", 0, NULL, 0, CLG_STATUS_FORMAT, "malformed", "expected '{'"},
         {"trailing", "{}x", 0, NULL, 0, CLG_STATUS_FORMAT, "malformed", "after the closing"},
-        {"i64", "{\"x\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[0,16]}}", 16, NULL, 0,
-         CLG_STATUS_FORMAT, "\"x\" has dtype I64", "does not read"},
+        {"bool", "{\"x\":{\"dtype\":\"BOOL\",\"shape\":[2],\"data_offsets\":[0,2]}}", 2, NULL, 0,
+         CLG_STATUS_FORMAT, "\"x\" has dtype BOOL", "does not read"},
+        /* I64 is read into I32 only where each value fits: 0x1111111111111111 */
+        {"i64_range", "{\"x\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[0,16]}}", 16, NULL,
+         0, CLG_STATUS_FORMAT, "\"x\" (I64) holds 1229782938247303441 at element 0",
+         "outside the int32 range"},
         /* a converted dtype's byte count is its own, not F32's */
         {"f16_size", "{\"x\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, NULL, 0,
          CLG_STATUS_FORMAT, "malformed", "do not fit its shape"},
