@@ -805,9 +805,9 @@ static bool save_checkpoint(train_run *r, const train_options *o, int64_t epochs
     clg_batcher_position(r->batcher, &data_epoch, &data_position);
     char numbers[NUMBERS][32], hidden[MAX_HIDDEN * 8 + 1] = "";
     static const char *const number_keys[NUMBERS] = {
-        "train.epochs",        "train.batch",         "train.lr",
-        "train.schedule",      "train.seed",          "train.epochs_done",
-        "train.epoch_step",    "train.steps_done",    "train.data_epoch",
+        "train.epochs",        "train.batch",          "train.lr",
+        "train.schedule",      "train.seed",           "train.epochs_done",
+        "train.epoch_step",    "train.steps_done",     "train.data_epoch",
         "train.data_position", "train.epoch_loss_sum", "train.val_split"};
     snprintf(numbers[0], 32, "%lld", (long long)o->epochs);
     snprintf(numbers[1], 32, "%lld", (long long)o->batch);
