@@ -1273,18 +1273,12 @@ void chk_gemm_case_run(const clg_context_options *opts, const char *impl, const 
         fail(out, "no case %s", case_name);
         return;
     }
-    const char *previous = getenv("CLGRAD_GEMM");
-    char *saved = previous ? strdup(previous) : NULL;
-    setenv("CLGRAD_GEMM", impl, 1);
+    clg_context_options with_gemm = opts ? *opts : clg_context_options_default();
+    with_gemm.gemm = impl;
     clg_context *ctx = NULL;
-    clg_status status = clg_context_create(opts, &ctx);
-    if (saved)
-        setenv("CLGRAD_GEMM", saved, 1);
-    else
-        unsetenv("CLGRAD_GEMM");
-    free(saved);
+    clg_status status = clg_context_create(&with_gemm, &ctx);
     if (status != CLG_STATUS_OK)
-        fail(out, "a context with CLGRAD_GEMM=%s: %s", impl,
+        fail(out, "a context with the GEMM %s: %s", impl,
              ctx ? clg_context_error(ctx) : "out of host memory");
     else
         run_op_case(ctx, &cases[index], out);

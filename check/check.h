@@ -176,7 +176,7 @@ size_t chk_gemm_implementations(const clg_context *ctx, const char **names, size
 /* The matmul cases (`case_name` "matmul", "matmul_batched" or
  * "matmul_long_k") through GEMM
  * implementation `impl` only: a context opened like `opts` (NULL: the
- * defaults) while CLGRAD_GEMM=impl (the variable is restored after). */
+ * defaults) with its gemm option set to impl. */
 void chk_gemm_case_run(const clg_context_options *opts, const char *impl, const char *case_name,
                        chk_result *out);
 

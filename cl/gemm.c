@@ -432,10 +432,10 @@ static clg_status write_table(clrt *rt, const clg_gemm_tuned *results, size_t co
     return CLG_STATUS_OK;
 }
 
-clg_status clrt_gemm_setup(clrt *rt)
+clg_status clrt_gemm_setup(clrt *rt, const char *gemm)
 {
     rt->gemm.vector_width = clrt_preferred_float_width(rt);
-    const char *forced = getenv("CLGRAD_GEMM");
+    const char *forced = gemm ? gemm : getenv("CLGRAD_GEMM");
     rt->gemm.forced = forced && forced[0] ? clrt_gemm_candidate_find(forced) : -1;
     if (forced && forced[0] && rt->gemm.forced < 0) {
         char names[512] = "";
@@ -444,8 +444,8 @@ clg_status clrt_gemm_setup(clrt *rt)
             used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
                                      candidates[i].name);
         return clrt_fail(rt, CLG_STATUS_INVALID_ARGUMENT,
-                         "CLGRAD_GEMM=%s names no GEMM implementation (there are %s)", forced,
-                         names);
+                         "%s%s names no GEMM implementation (there are %s)",
+                         gemm ? "the context option gemm " : "CLGRAD_GEMM=", forced, names);
     }
     if (rt->cache_dir) {
         uint64_t h = fnv1a(fnv1a(0xcbf29ce484222325ULL, rt->desc.name), "|");

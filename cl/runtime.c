@@ -95,7 +95,7 @@ clg_status clrt_init(clrt *rt, const clg_context_options *opts)
         rt->kernel_dir = strdup(kdir);
     status = clrt_plan_setup(rt);
     if (status == CLG_STATUS_OK)
-        status = clrt_gemm_setup(rt);
+        status = clrt_gemm_setup(rt, opts->gemm);
 cleanup:
     return status;
 }

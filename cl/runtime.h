@@ -497,10 +497,10 @@ size_t clrt_gemm_slices(const clrt *rt, size_t m, size_t n, size_t k, size_t bat
 clg_status clrt_gemm_split_run(clrt *rt, int candidate, size_t slices, clrt_gemm_desc d);
 
 /* Called by clrt_init once the device and the cache folder are known: reads
- * the vector width, CLGRAD_GEMM and the tuned table. Fails only for a
- * CLGRAD_GEMM that names no candidate (a missing or unreadable table means
- * defaults). */
-clg_status clrt_gemm_setup(clrt *rt);
+ * the vector width, the forced implementation (`gemm`, clg_context_options'
+ * field, else CLGRAD_GEMM) and the tuned table. Fails only for a forced name
+ * that is no candidate (a missing or unreadable table means defaults). */
+clg_status clrt_gemm_setup(clrt *rt, const char *gemm);
 /* Notes `shape` while recording (clg_gemm_record). */
 void clrt_gemm_note(clrt *rt, const clg_gemm_shape *shape);
 void clrt_gemm_record(clrt *rt, bool on);

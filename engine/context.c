@@ -29,7 +29,7 @@ CLG_API const char *clg_status_name(clg_status status)
 CLG_API clg_context_options clg_context_options_default(void)
 {
     return (clg_context_options){.device = NULL, .cache_dir = NULL, .disk_cache = true,
-                                 .kernel_dir = NULL};
+                                 .kernel_dir = NULL, .gemm = NULL};
 }
 
 CLG_API clg_status clg_context_create(const clg_context_options *opts, clg_context **out)

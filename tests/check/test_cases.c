@@ -47,7 +47,7 @@ START_TEST(test_gemm_implementations_pass)
         }
     }
     ck_assert_msg(found, "%s is not listed", plain);
-    ck_assert_ptr_null(getenv("CLGRAD_GEMM")); /* restored */
+    ck_assert_ptr_null(getenv("CLGRAD_GEMM")); /* the environment is left alone */
     /* an implementation that does not exist is a failure, not a crash */
     chk_result r;
     chk_gemm_case_run(NULL, "no-such-gemm", "matmul", &r);

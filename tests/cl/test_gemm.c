@@ -472,6 +472,23 @@ START_TEST(test_gemm_env_names_a_candidate)
     ck_assert_msg(strstr(msg, "no-such-gemm") && strstr(msg, "clblast") && strstr(msg, "outer-"),
                   "the message should name the value and the candidates: %s", msg);
     clg_context_destroy(ctx);
+
+    /* The context option wins over the variable, and is checked the same way. */
+    setenv("CLGRAD_GEMM", "no-such-gemm", 1);
+    clg_context_options opts = clg_context_options_default();
+    opts.gemm = "outer-4x1";
+    status = clg_context_create(&opts, &ctx);
+    ck_assert_msg(status == CLG_STATUS_OK, "%s", clg_context_error(ctx));
+    clg_gemm_shape shape = {64, 64, 64, 1, false, false};
+    ck_assert_str_eq(clg_gemm_choice(ctx, &shape), "outer-4x1");
+    clg_context_destroy(ctx);
+    opts.gemm = "outer-99x9";
+    status = clg_context_create(&opts, &ctx);
+    unsetenv("CLGRAD_GEMM");
+    ck_assert_int_eq(status, CLG_STATUS_INVALID_ARGUMENT);
+    msg = clg_context_error(ctx);
+    ck_assert_msg(strstr(msg, "option gemm outer-99x9") && strstr(msg, "outer-8x2"), "%s", msg);
+    clg_context_destroy(ctx);
 }
 END_TEST
 
