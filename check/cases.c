@@ -621,6 +621,36 @@ static void conv2d_host(const double *const *in, double *out, const void *arg)
     chk_conv2d(arg, in[0], in[1], in[2], NULL, out, NULL, NULL, NULL);
 }
 
+/* clg_conv2d_act: the activation fused into the convolution's kernels,
+ * against the host convolution followed by the activation. */
+typedef struct conv_act_arg {
+    clg_activation act;
+    chk_pointwise kind;
+} conv_act_arg;
+
+static clg_tensor *conv2d_act_device(clg_tensor *const *in, const void *arg)
+{
+    const chk_conv_shape *s = &conv_shape;
+    clg_conv2d_params p = {s->stride_h, s->stride_w,   s->pad_h,
+                           s->pad_w,    s->dilation_h, s->dilation_w};
+    return clg_conv2d_act(in[0], in[1], in[2], &p, ((const conv_act_arg *)arg)->act, 0.0f);
+}
+
+static void conv2d_act_host(const double *const *in, double *out, const void *arg)
+{
+    const chk_conv_shape *s = &conv_shape;
+    chk_conv2d(s, in[0], in[1], in[2], NULL, out, NULL, NULL, NULL);
+    int64_t n = (int64_t)s->n * s->k * chk_conv2d_out_h(s) * chk_conv2d_out_w(s);
+    for (int64_t i = 0; i < n; i++)
+        out[i] = chk_pointwise_f(((const conv_act_arg *)arg)->kind, out[i], 0, 0);
+}
+
+#define CONV2D_ACT(nm, act_, kind_)                                                                \
+    {                                                                                              \
+        nm, "gemm", 3, {IN(4, 2, 3, 7, 6), IN(4, 4, 3, 3, 3), IN(1, 4)}, 4, {2, 4, 4, 4},          \
+            conv2d_act_device, conv2d_act_host, &(const conv_act_arg){act_, kind_}, NULL           \
+    }
+
 static const chk_conv_shape tconv_shape = {.n = 2,
                                            .c = 3,
                                            .h = 4,
@@ -1095,6 +1125,9 @@ static const op_case cases[] = {
      conv2d_host,
      &conv_shape,
      NULL},
+    /* the activation fused: smooth ones, so the gradient check has no kink */
+    CONV2D_ACT("conv2d_tanh", CLG_ACT_TANH, CHK_TANH),
+    CONV2D_ACT("conv2d_sigmoid", CLG_ACT_SIGMOID, CHK_SIGMOID),
     {"conv_transpose2d",
      "gemm",
      3,
