@@ -194,13 +194,9 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("nn/recurrent");
-    TCase *tc = tcase_create("recurrent");
-    tcase_add_test(tc, test_recurrent_layer_params);
-    tcase_add_test(tc, test_lstm_layer_truncated_bptt);
-    tcase_add_test(tc, test_gru_layer_truncated_bptt);
-    tcase_add_test(tc, test_rnn_layer_truncated_bptt);
-    tcase_add_test(tc, test_embedding_layer);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *const tests[] = {
+        test_recurrent_layer_params,   test_lstm_layer_truncated_bptt,
+        test_gru_layer_truncated_bptt, test_rnn_layer_truncated_bptt,
+        test_embedding_layer,          NULL};
+    return test_main("nn/recurrent", "recurrent", 0, tests);
 }

@@ -453,15 +453,9 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops/pool");
-    TCase *tc = tcase_create("pool");
-    tcase_add_test(tc, test_pool2d_matches_host);
-    tcase_add_test(tc, test_max_pool2d_ties_and_padding);
-    tcase_add_test(tc, test_pool2d_gradcheck);
-    tcase_add_test(tc, test_pool2d_golden);
-    tcase_add_test(tc, test_pool2d_bad_input);
-    tcase_add_test(tc, test_pool2d_steady_state);
-    tcase_add_test(tc, test_pool2d_loop_bound);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *const tests[] = {test_pool2d_matches_host, test_max_pool2d_ties_and_padding,
+                                         test_pool2d_gradcheck,    test_pool2d_golden,
+                                         test_pool2d_bad_input,    test_pool2d_steady_state,
+                                         test_pool2d_loop_bound,   NULL};
+    return test_main("ops/pool", "pool", 0, tests);
 }

@@ -407,20 +407,18 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops/recurrent");
-    TCase *tc = tcase_create("recurrent");
-    tcase_add_test(tc, test_lstm_matches_host);
-    tcase_add_test(tc, test_lstm_gradcheck);
-    tcase_add_test(tc, test_gru_gradcheck);
-    tcase_add_test(tc, test_rnn_gradcheck);
-    tcase_add_test(tc, test_lstm_gradcheck_zero_state);
-    tcase_add_test(tc, test_gru_gradcheck_zero_state);
-    tcase_add_test(tc, test_lstm_golden);
-    tcase_add_test(tc, test_gru_golden);
-    tcase_add_test(tc, test_rnn_golden);
-    tcase_add_test(tc, test_lstm_steady_state);
-    tcase_add_test(tc, test_gru_steady_state);
-    tcase_add_test(tc, test_lstm_bad_input);
-    suite_add_tcase(s, tc);
-    return test_run(s);
+    const TTest *const tests[] = {test_lstm_matches_host,
+                                         test_lstm_gradcheck,
+                                         test_gru_gradcheck,
+                                         test_rnn_gradcheck,
+                                         test_lstm_gradcheck_zero_state,
+                                         test_gru_gradcheck_zero_state,
+                                         test_lstm_golden,
+                                         test_gru_golden,
+                                         test_rnn_golden,
+                                         test_lstm_steady_state,
+                                         test_gru_steady_state,
+                                         test_lstm_bad_input,
+                                         NULL};
+    return test_main("ops/recurrent", "recurrent", 0, tests);
 }
