@@ -194,9 +194,8 @@ END_TEST
 
 int main(void)
 {
-    const TTest *const tests[] = {
-        test_recurrent_layer_params,   test_lstm_layer_truncated_bptt,
-        test_gru_layer_truncated_bptt, test_rnn_layer_truncated_bptt,
-        test_embedding_layer,          NULL};
+    const TTest *const tests[] = {test_recurrent_layer_params,   test_lstm_layer_truncated_bptt,
+                                  test_gru_layer_truncated_bptt, test_rnn_layer_truncated_bptt,
+                                  test_embedding_layer,          NULL};
     return test_main("nn/recurrent", "recurrent", 0, tests);
 }

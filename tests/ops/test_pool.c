@@ -454,8 +454,8 @@ END_TEST
 int main(void)
 {
     const TTest *const tests[] = {test_pool2d_matches_host, test_max_pool2d_ties_and_padding,
-                                         test_pool2d_gradcheck,    test_pool2d_golden,
-                                         test_pool2d_bad_input,    test_pool2d_steady_state,
-                                         test_pool2d_loop_bound,   NULL};
+                                  test_pool2d_gradcheck,    test_pool2d_golden,
+                                  test_pool2d_bad_input,    test_pool2d_steady_state,
+                                  test_pool2d_loop_bound,   NULL};
     return test_main("ops/pool", "pool", 0, tests);
 }

@@ -408,17 +408,17 @@ END_TEST
 int main(void)
 {
     const TTest *const tests[] = {test_lstm_matches_host,
-                                         test_lstm_gradcheck,
-                                         test_gru_gradcheck,
-                                         test_rnn_gradcheck,
-                                         test_lstm_gradcheck_zero_state,
-                                         test_gru_gradcheck_zero_state,
-                                         test_lstm_golden,
-                                         test_gru_golden,
-                                         test_rnn_golden,
-                                         test_lstm_steady_state,
-                                         test_gru_steady_state,
-                                         test_lstm_bad_input,
-                                         NULL};
+                                  test_lstm_gradcheck,
+                                  test_gru_gradcheck,
+                                  test_rnn_gradcheck,
+                                  test_lstm_gradcheck_zero_state,
+                                  test_gru_gradcheck_zero_state,
+                                  test_lstm_golden,
+                                  test_gru_golden,
+                                  test_rnn_golden,
+                                  test_lstm_steady_state,
+                                  test_gru_steady_state,
+                                  test_lstm_bad_input,
+                                  NULL};
     return test_main("ops/recurrent", "recurrent", 0, tests);
 }
