@@ -769,10 +769,11 @@ static bool print_profile(clg_context *ctx)
  *
  * clg_optim_checkpoint_save writes the weights (under PyTorch's names, for
  * clgrad eval), the optimizer's state ("optim.*") and this metadata: the
- * model's own (clg_model_metadata), the options that define the run, and
- * where it stands. Nothing that differs between an uninterrupted run and a
- * resumed one (times, paths, --save-every) is stored, so both end with the
- * same bytes. README.md lists the keys. */
+ * model's own (clg_model_metadata), the options that define the run (the
+ * data's absolute paths among them), and where it stands. Nothing that
+ * differs between an uninterrupted run and a resumed one (times, the
+ * checkpoint's own path, --save-every) is stored, so both end with the same
+ * bytes. README.md lists the keys. */
 
 #define HISTORY_KEYS 3
 static const char *const history_keys[HISTORY_KEYS] = {"train.train_loss", "train.test_loss",
