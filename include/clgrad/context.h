@@ -60,7 +60,7 @@ typedef struct clg_context_options {
     const char *kernel_dir;
     /* The GEMM implementation every product runs on, one of the names
      * clg_gemm_choice gives ("clblast", "outer-8x2", "dot-4x4", ...), for
-     * comparing them (clgrad check --gemm). NULL: the CLGRAD_GEMM environment
+     * comparing them (clgrad check runs matmul through each so). NULL: the CLGRAD_GEMM environment
      * variable, else per shape the tuned choice or the device's default. A
      * name that is none of them fails clg_context_create listing them. */
     const char *gemm;
