@@ -124,17 +124,30 @@ typedef CAT(float, VW) floatv;
         }                                                                     \
     } while (0)
 
+/* The two products' sizes, offsets and strides come in one int16 and alpha,
+ * beta in one float2 (the host's order, cl/gemm_kernels.c): PoCL copies each
+ * kernel argument into an allocation of its own per launch, and 20 scalar
+ * arguments cost 1.6 us more of host CPU and 2 us more per launch than 5
+ * (measured with an empty kernel). */
+#define GEMM_OUTER_SIZES(s)                                                                        \
+    int M = (s).s0, N = (s).s1, K = (s).s2, a_off = (s).s3, a_row = (s).s4, a_k = (s).s5,          \
+        a_batch = (s).s6, b_off = (s).s7, ldb = (s).s8, b_tile = (s).s9, b_batch = (s).sa,          \
+        c_off = (s).sb, ldc = (s).sc, c_batch = (s).sd, panel = (s).se
+#define GEMM_DOT_SIZES(s)                                                                          \
+    int M = (s).s0, N = (s).s1, K = (s).s2, a_off = (s).s3, lda = (s).s4, a_batch = (s).s5,        \
+        b_off = (s).s6, ldb = (s).s7, b_batch = (s).s8, c_off = (s).s9, ldc = (s).sa,               \
+        c_batch = (s).sb, panel = (s).sc
+
 /* B is read either in place (b_tile == 0: element (k, col) at
  * B[k ldb + col]) or packed by gemm_pack (b_tile > 0: column tile tn is a
  * contiguous K x TN block at B + tn b_tile, ldb = TN), which keeps a strip
  * in few cache lines whatever B's leading dimension (a power-of-two ldb maps
  * a strip's rows to a handful of cache sets). */
-__kernel void gemm_outer(int M, int N, int K, float alpha,
-                         __global const float *A, int a_off, int a_row, int a_k, int a_batch,
-                         __global const float *B, int b_off, int ldb, int b_tile, int b_batch,
-                         float beta, __global float *C, int c_off, int ldc, int c_batch,
-                         int panel)
+__kernel void gemm_outer(__global const float *A, __global const float *B, __global float *C,
+                         int16 sizes, float2 scale)
 {
+    GEMM_OUTER_SIZES(sizes);
+    float alpha = scale.x, beta = scale.y;
     const int TN = VW * NV;
     TILE_MAP((N + TN - 1) / TN, RM);
     int i0 = tm * RM, j0 = tn * TN;
@@ -199,11 +212,11 @@ __kernel void gemm_outer(int M, int N, int K, float alpha,
 
 /* C = alpha A B^T + beta C; A (M,K) and B (N,K) row-major. Tile: RM rows x
  * NV columns of C. */
-__kernel void gemm_dot(int M, int N, int K, float alpha,
-                       __global const float *A, int a_off, int lda, int a_batch,
-                       __global const float *B, int b_off, int ldb, int b_batch, float beta,
-                       __global float *C, int c_off, int ldc, int c_batch, int panel)
+__kernel void gemm_dot(__global const float *A, __global const float *B, __global float *C,
+                       int16 sizes, float2 scale)
 {
+    GEMM_DOT_SIZES(sizes);
+    float alpha = scale.x, beta = scale.y;
     TILE_MAP((N + NV - 1) / NV, RM);
     int i0 = tm * RM, j0 = tn * NV;
     A += a_off + z * a_batch;

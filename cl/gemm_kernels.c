@@ -189,19 +189,20 @@ static clg_status own_launch(clrt *rt, const clrt_gemm_candidate *cand, clrt_gem
     /* A (row stride, k stride): gemm_outer reads op(A) either way. */
     size_t a_row = a.trans ? 1 : a.ld, a_k = a.trans ? a.ld : 1;
     size_t b_tile = pack_b ? tile_n * k : 0;
-    clrt_arg outer_args[] = {CLRT_ARG_INT(m),        CLRT_ARG_INT(n),        CLRT_ARG_INT(k),
-                             CLRT_ARG_FLOAT(alpha),  CLRT_ARG_MEM(a.mem),    CLRT_ARG_INT(a.offset),
-                             CLRT_ARG_INT(a_row),    CLRT_ARG_INT(a_k),      CLRT_ARG_INT(stride_a),
-                             CLRT_ARG_MEM(b.mem),    CLRT_ARG_INT(b.offset), CLRT_ARG_INT(b.ld),
-                             CLRT_ARG_INT(b_tile),   CLRT_ARG_INT(stride_b), CLRT_ARG_FLOAT(beta),
-                             CLRT_ARG_MEM(c.mem),    CLRT_ARG_INT(c.offset), CLRT_ARG_INT(c.ld),
-                             CLRT_ARG_INT(stride_c), CLRT_ARG_INT(panel)};
-    clrt_arg dot_args[] = {CLRT_ARG_INT(m),        CLRT_ARG_INT(n),        CLRT_ARG_INT(k),
-                           CLRT_ARG_FLOAT(alpha),  CLRT_ARG_MEM(a.mem),    CLRT_ARG_INT(a.offset),
-                           CLRT_ARG_INT(a.ld),     CLRT_ARG_INT(stride_a), CLRT_ARG_MEM(b.mem),
-                           CLRT_ARG_INT(b.offset), CLRT_ARG_INT(b.ld),     CLRT_ARG_INT(stride_b),
-                           CLRT_ARG_FLOAT(beta),   CLRT_ARG_MEM(c.mem),    CLRT_ARG_INT(c.offset),
-                           CLRT_ARG_INT(c.ld),     CLRT_ARG_INT(stride_c), CLRT_ARG_INT(panel)};
+    /* Sizes, offsets and strides in one int16, in the order of
+     * GEMM_OUTER_SIZES / GEMM_DOT_SIZES (cl/gemm.cl); alpha and beta in a
+     * float2. Every value fits an int (clrt_gemm_own_fits). */
+    cl_int16 sizes = {{0}};
+    const size_t outer_sizes[15] = {m,        n,      k,        a.offset, a_row,
+                                    a_k,      stride_a, b.offset, b.ld,   b_tile,
+                                    stride_b, c.offset, c.ld,     stride_c, panel};
+    const size_t dot_sizes[13] = {m,        n,    k,        a.offset, a.ld,     stride_a, b.offset,
+                                  b.ld,     stride_b, c.offset, c.ld, stride_c, panel};
+    for (int i = 0; i < (outer ? 15 : 13); i++)
+        sizes.s[i] = (cl_int)(outer ? outer_sizes[i] : dot_sizes[i]);
+    cl_float2 scale = {{alpha, beta}};
+    clrt_arg args[] = {CLRT_ARG_MEM(a.mem), CLRT_ARG_MEM(b.mem), CLRT_ARG_MEM(c.mem),
+                       CLRT_ARG_VECTOR(sizes), CLRT_ARG_VECTOR(scale)};
     /* A fixed local size: PoCL compiles a kernel once per local size (left
      * to it, it picks one per global size, so a new shape would mean a new
      * compile). PoCL spends about 0.1 us per work-group, as much as a light
@@ -211,8 +212,7 @@ static clg_status own_launch(clrt *rt, const clrt_gemm_candidate *cand, clrt_gem
      * work-group, which balances best over the cores. */
     size_t tiles = tiles_n * tiles_m;
     size_t local[3] = {rm * tile_n * k <= 16384 && tiles >= 40 ? 8 : 1, 1, 1};
-    return outer ? enqueue(rt, kernel, global, local, 20, outer_args)
-                 : enqueue(rt, kernel, global, local, 18, dot_args);
+    return enqueue(rt, kernel, global, local, 5, args);
 }
 
 /* Long K over a B larger than the caches (LSTM dW_hh, 512 x 128 x 6336 TN)

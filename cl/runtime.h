@@ -314,6 +314,10 @@ typedef struct clrt_arg {
 #define CLRT_ARG_INT4(a, b, c, d)                                               \
     ((clrt_arg){sizeof(cl_int4), &(cl_int4){{(cl_int)(a), (cl_int)(b), (cl_int)(c), (cl_int)(d)}}, 0})
 #define CLRT_ARG_LOCAL(bytes) ((clrt_arg){(bytes), NULL, 0})
+/* A vector argument from a variable: CLRT_ARG_VECTOR(sizes) of a cl_int16,
+ * a cl_float2. Scalars packed so cost one argument instead of many (PoCL
+ * copies each argument per launch). */
+#define CLRT_ARG_VECTOR(v) ((clrt_arg){sizeof(v), &(v), 0})
 
 /* Sets the arguments and enqueues over `global` work-items (`local` may be
  * NULL); does not block. Global sizes are rounded up to a multiple of local
