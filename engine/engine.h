@@ -129,6 +129,9 @@ int eng_axis(clg_context *ctx, const char *op, const clg_tensor *t, int axis);
 
 /* Kernel arguments for a tensor's buffer and element offset. */
 #define ENG_ARG_TENSOR(t) CLRT_ARG_BUFFER((t)->mem, clg_tensor_numel(t)), CLRT_ARG_INT((t)->offset)
+/* A tensor's buffer alone, for kernels that take its offset packed with
+ * other scalars in a vector argument (CLRT_ARG_VECTOR). */
+#define ENG_ARG_MEM(t) CLRT_ARG_BUFFER((t)->mem, clg_tensor_numel(t))
 
 /* Enqueues engine/tensor.cl's `kernel` over every element of src (any
  * strides) into the contiguous dst of its shape: copy_strided, or, with

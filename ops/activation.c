@@ -215,14 +215,16 @@ static bool backward_blocks(clg_context *ctx, clg_activation act, float slope,
     char kernel[64];
     snprintf(kernel, sizeof kernel, "bias_%s_backward_blocks%d", op_activation_name(act), width);
     /* An absent tensor's argument points at one that exists; the kernel's
-     * flags keep it untouched. */
-    if (!OP_LAUNCH_ROWS(ctx, SOURCE, kernel, (size_t)chunks * blocks, CLRT_ARG_FLOAT(slope),
-                        ENG_ARG_TENSOR(g), ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(b ? b : x),
-                        CLRT_ARG_INT(b != NULL), ENG_ARG_TENSOR(y), ENG_ARG_TENSOR(dx ? dx : x),
-                        CLRT_ARG_INT(dx != NULL), CLRT_ARG_INT(acc_dx),
-                        ENG_ARG_TENSOR(part ? part : x), CLRT_ARG_INT(part != NULL),
-                        CLRT_ARG_INT(blocks == 1 && acc_db), CLRT_ARG_INT(rows),
-                        CLRT_ARG_INT(cols), CLRT_ARG_INT(chunks), CLRT_ARG_INT((int)block_rows)))
+     * flags keep it untouched. Offsets, flags and sizes in one int16, in the
+     * kernel's order (ops/activation.cl). */
+    const clg_tensor *b_arg = b ? b : x, *dx_arg = dx ? dx : x, *part_arg = part ? part : x;
+    cl_int16 p = {{(cl_int)g->offset, (cl_int)x->offset, (cl_int)b_arg->offset, b != NULL,
+                   (cl_int)y->offset, (cl_int)dx_arg->offset, dx != NULL, acc_dx,
+                   (cl_int)part_arg->offset, part != NULL, blocks == 1 && acc_db, rows, cols,
+                   chunks, (cl_int)block_rows, 0}};
+    if (!OP_LAUNCH_ROWS(ctx, SOURCE, kernel, (size_t)chunks * blocks, ENG_ARG_MEM(g),
+                        ENG_ARG_MEM(x), ENG_ARG_MEM(b_arg), ENG_ARG_MEM(y), ENG_ARG_MEM(dx_arg),
+                        ENG_ARG_MEM(part_arg), CLRT_ARG_VECTOR(p), CLRT_ARG_FLOAT(slope)))
         return true;
     if (db && blocks > 1)
         OP_LAUNCH(ctx, SOURCE, "bias_grad_blocks", (size_t)cols, ENG_ARG_TENSOR(part),
@@ -290,11 +292,12 @@ CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_act
         int width = bias_act_width(plan, cols), chunks = (cols + width - 1) / width;
         size_t blocks = ((size_t)rows + plan->block_rows - 1) / plan->block_rows;
         snprintf(kernel, sizeof kernel, "bias_%s_forward_blocks%d", act_name, width);
-        ok = OP_LAUNCH_ROWS(ctx, SOURCE, kernel, (size_t)chunks * blocks,
-                            CLRT_ARG_FLOAT(negative_slope), ENG_ARG_TENSOR(in[0]),
-                            ENG_ARG_TENSOR(bias ? bias : in[0]), CLRT_ARG_INT(bias != NULL),
-                            ENG_ARG_TENSOR(out), CLRT_ARG_INT(rows), CLRT_ARG_INT(cols),
-                            CLRT_ARG_INT(chunks), CLRT_ARG_INT((int)plan->block_rows));
+        const clg_tensor *b_arg = bias ? bias : in[0];
+        cl_int8 p = {{(cl_int)in[0]->offset, (cl_int)b_arg->offset, bias != NULL,
+                      (cl_int)out->offset, rows, cols, chunks, (cl_int)plan->block_rows}};
+        ok = OP_LAUNCH_ROWS(ctx, SOURCE, kernel, (size_t)chunks * blocks, ENG_ARG_MEM(in[0]),
+                            ENG_ARG_MEM(b_arg), ENG_ARG_MEM(out), CLRT_ARG_VECTOR(p),
+                            CLRT_ARG_FLOAT(negative_slope));
     } else {
         snprintf(kernel, sizeof kernel, "bias_%s_forward", act_name);
         ok = OP_LAUNCH_2D(ctx, SOURCE, kernel, (size_t)cols, (size_t)rows,

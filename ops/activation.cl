@@ -76,12 +76,15 @@ MAP_BACKWARD(activation, hardsigmoid, activation_partial, ACT_HARDSIGMOID)
             (p)[l_] = (acc) ? (p)[l_] + lanes_[l_] : lanes_[l_];                              \
     } while (0)
 
+/* Offsets, flags and sizes come packed in an int8 (forward) or int16
+ * (backward), in the order below: PoCL copies each kernel argument into an
+ * allocation of its own per launch (see cl/gemm.cl). */
 #define BIAS_ACT_BLOCKS(KERNEL, OP, W, S, T)                                                  \
-    __kernel void KERNEL##_forward_blocks##W(                                                 \
-        float slope, __global const float *x, int x_off, __global const float *b, int b_off, \
-        int has_b, __global float *y, int y_off, int rows, int cols, int chunks,             \
-        int block_rows)                                                                       \
+    __kernel void KERNEL##_forward_blocks##W(__global const float *x, __global const float *b, \
+                                             __global float *y, int8 p, float slope)         \
     {                                                                                         \
+        int x_off = p.s0, b_off = p.s1, has_b = p.s2, y_off = p.s3, rows = p.s4, cols = p.s5,  \
+            chunks = p.s6, block_rows = p.s7;                                                 \
         int id = get_global_id(0), block = id / chunks, own = (id - block * chunks) * W;     \
         int r0 = block * block_rows;                                                          \
         if (r0 >= rows)                                                                       \
@@ -99,12 +102,13 @@ MAP_BACKWARD(activation, hardsigmoid, activation_partial, ACT_HARDSIGMOID)
     }                                                                                         \
                                                                                               \
     __kernel void KERNEL##_backward_blocks##W(                                                \
-        float slope, __global const float *g, int g_off, __global const float *x, int x_off, \
-        __global const float *b, int b_off, int has_b, __global const float *y, int y_off,   \
-        __global float *dx, int dx_off, int want_dx, int acc_dx, __global float *part,       \
-        int part_off, int want_part, int acc_part, int rows, int cols, int chunks,           \
-        int block_rows)                                                                       \
+        __global const float *g, __global const float *x, __global const float *b,           \
+        __global const float *y, __global float *dx, __global float *part, int16 p,          \
+        float slope)                                                                          \
     {                                                                                         \
+        int g_off = p.s0, x_off = p.s1, b_off = p.s2, has_b = p.s3, y_off = p.s4,             \
+            dx_off = p.s5, want_dx = p.s6, acc_dx = p.s7, part_off = p.s8, want_part = p.s9,  \
+            acc_part = p.sa, rows = p.sb, cols = p.sc, chunks = p.sd, block_rows = p.se;      \
         int id = get_global_id(0), block = id / chunks, own = (id - block * chunks) * W;     \
         int r0 = block * block_rows;                                                          \
         if (r0 >= rows)                                                                       \

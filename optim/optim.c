@@ -175,13 +175,11 @@ CLG_API void clg_optim_destroy(clg_optim *opt)
 /* Kernel arguments collected one by one: clrt_arg points at its value, so
  * the values live here, beside the arguments, until the launch. */
 typedef struct kernel_args {
-    clrt_arg args[48];
+    clrt_arg args[24];
     union {
         cl_int i;
         cl_float f;
-        cl_int4 i4;
-        cl_float4 f4;
-    } values[48];
+    } values[24];
     int n;
 } kernel_args;
 
@@ -207,20 +205,6 @@ static void arg_float(kernel_args *a, double v)
     a->n++;
 }
 
-static void arg_float4(kernel_args *a, const cl_float4 *v)
-{
-    a->values[a->n].f4 = *v;
-    a->args[a->n] = (clrt_arg){sizeof(cl_float4), &a->values[a->n].f4, 0};
-    a->n++;
-}
-
-static void arg_int4(kernel_args *a, const cl_int4 *v)
-{
-    a->values[a->n].i4 = *v;
-    a->args[a->n] = (clrt_arg){sizeof(cl_int4), &a->values[a->n].i4, 0};
-    a->n++;
-}
-
 /* A state tensor's buffer and offset, or the parameter's as a stand-in that
  * the kernel never touches when the options need no such state. */
 static void arg_state(kernel_args *a, const optim_slot *slot, int s)
@@ -240,6 +224,54 @@ static double adam_bias2_sqrt(const clg_optim_options *o, double step)
     return sqrt(1.0 - pow((double)o->beta2, step));
 }
 
+/* Adam's scalars in the order of the kernels' float16 h (optim/optim.cl):
+ * beta1, 1 - beta1, beta2, 1 - beta2, eps, weight_decay, param_scale; the
+ * step sizes and bias corrections follow, per launch. */
+static cl_float16 adam_scalars(const clg_optim_options *o)
+{
+    cl_float16 h = {{0}};
+    h.s[0] = o->beta1;
+    h.s[1] = (cl_float)(1.0 - (double)o->beta1);
+    h.s[2] = o->beta2;
+    h.s[3] = (cl_float)(1.0 - (double)o->beta2);
+    h.s[4] = o->eps;
+    h.s[5] = o->weight_decay;
+    h.s[6] = (cl_float)(1.0 - (double)o->lr * (double)o->weight_decay);
+    return h;
+}
+
+/* A state tensor, or the parameter as a stand-in that the kernel never
+ * touches when the options need no such state. */
+static const clg_tensor *state_or_param(const optim_slot *slot, int s)
+{
+    return slot->state[s] ? slot->state[s] : slot->param;
+}
+
+/* One tensor's Adam step (adam_step), its scalars packed into three vector
+ * arguments. */
+static void adam_one(clg_optim *opt, optim_slot *slot, const clg_tensor *grad, double step, int n)
+{
+    const clg_optim_options *o = &opt->options;
+    const clg_tensor *p = slot->param, *m = state_or_param(slot, 0), *v = state_or_param(slot, 1);
+    cl_int4 off = {{(cl_int)p->offset, (cl_int)grad->offset, (cl_int)m->offset, (cl_int)v->offset}};
+    cl_float16 h = adam_scalars(o);
+    h.s[7] = (cl_float)adam_step_size(o, step);
+    h.s[8] = (cl_float)adam_bias2_sqrt(o, step);
+    cl_int2 flags = {{o->kind == CLG_OPTIM_ADAMW, n}};
+    clrt_arg args[] = {CLRT_ARG_BUFFER(p->mem, n),
+                       CLRT_ARG_BUFFER(grad->mem, clg_tensor_numel(grad)),
+                       CLRT_ARG_BUFFER(m->mem, clg_tensor_numel(m)),
+                       CLRT_ARG_BUFFER(v->mem, clg_tensor_numel(v)),
+                       CLRT_ARG_VECTOR(off),
+                       CLRT_ARG_VECTOR(h),
+                       CLRT_ARG_VECTOR(flags)};
+    cl_kernel kernel = clrt_kernel(&opt->ctx->rt, SOURCE, NULL, "adam_step");
+    if (!kernel)
+        return;
+    size_t global = (size_t)n, local = opt->ctx->rt.plan.group;
+    clrt_launch(&opt->ctx->rt, kernel, 1, &global, &local, 7, args);
+}
+
 static void step_one(clg_optim *opt, optim_slot *slot, const clg_tensor *grad)
 {
     clg_context *ctx = opt->ctx;
@@ -252,6 +284,10 @@ static void step_one(clg_optim *opt, optim_slot *slot, const clg_tensor *grad)
     /* Scalars as PyTorch forms them: Python doubles, rounded to float when
      * they reach the kernel. */
     double step = (double)slot->steps;
+    if (o->kind == CLG_OPTIM_ADAM || o->kind == CLG_OPTIM_ADAMW) {
+        adam_one(opt, slot, grad, step, n);
+        return;
+    }
     const char *name = NULL;
     kernel_args a = {.n = 0};
     arg_mem(&a, p);
@@ -282,21 +318,7 @@ static void step_one(clg_optim *opt, optim_slot *slot, const clg_tensor *grad)
         arg_int(&a, o->centered);
         break;
     case CLG_OPTIM_ADAM:
-    case CLG_OPTIM_ADAMW:
-        name = "adam_step";
-        arg_state(&a, slot, 0);
-        arg_state(&a, slot, 1);
-        arg_float(&a, o->beta1);
-        arg_float(&a, 1.0 - (double)o->beta1);
-        arg_float(&a, o->beta2);
-        arg_float(&a, 1.0 - (double)o->beta2);
-        arg_float(&a, adam_step_size(o, step));
-        arg_float(&a, adam_bias2_sqrt(o, step));
-        arg_float(&a, o->eps);
-        arg_float(&a, o->weight_decay);
-        arg_int(&a, o->kind == CLG_OPTIM_ADAMW);
-        arg_float(&a, 1.0 - (double)o->lr * (double)o->weight_decay);
-        break;
+    case CLG_OPTIM_ADAMW: return; /* adam_one, above */
     }
     arg_int(&a, n);
     cl_kernel kernel = clrt_kernel(&ctx->rt, SOURCE, NULL, name);
@@ -321,40 +343,39 @@ static void adam_group(clg_optim *opt, optim_slot *const *slots, const clg_tenso
 {
     clg_context *ctx = opt->ctx;
     const clg_optim_options *o = &opt->options;
-    kernel_args a = {.n = 0};
-    cl_float4 step_size = {{0}}, bias2_sqrt = {{1, 1, 1, 1}};
-    cl_int4 ends = {{0}};
+    /* Per tensor k: four buffers, offsets off.s[4k..4k+3], step size
+     * h.s[7+k], bias correction h.s[11+k], end flags.s[1+k] (the kernel's
+     * order, optim/optim.cl). */
+    clrt_arg args[4 * OPTIM_GROUP + 3];
+    cl_int16 off = {{0}};
+    cl_float16 h = adam_scalars(o);
+    cl_int8 flags = {{o->kind == CLG_OPTIM_ADAMW}};
     int end = 0;
     for (int k = 0; k < OPTIM_GROUP; k++) {
         int j = k < count ? k : 0;
+        h.s[11 + k] = 1.0f;
         if (k < count) {
             double step = (double)++slots[k]->steps;
-            step_size.s[k] = (cl_float)adam_step_size(o, step);
-            bias2_sqrt.s[k] = (cl_float)adam_bias2_sqrt(o, step);
+            h.s[7 + k] = (cl_float)adam_step_size(o, step);
+            h.s[11 + k] = (cl_float)adam_bias2_sqrt(o, step);
             end += (int)clg_tensor_numel(slots[k]->param);
         }
-        ends.s[k] = end;
-        arg_mem(&a, slots[j]->param);
-        arg_mem(&a, grads[j]);
-        arg_state(&a, slots[j], 0);
-        arg_state(&a, slots[j], 1);
+        flags.s[1 + k] = end;
+        const clg_tensor *t[4] = {slots[j]->param, grads[j], state_or_param(slots[j], 0),
+                                  state_or_param(slots[j], 1)};
+        for (int i = 0; i < 4; i++) {
+            off.s[4 * k + i] = (cl_int)t[i]->offset;
+            args[4 * k + i] = CLRT_ARG_BUFFER(t[i]->mem, clg_tensor_numel(t[i]));
+        }
     }
-    arg_float(&a, o->beta1);
-    arg_float(&a, 1.0 - (double)o->beta1);
-    arg_float(&a, o->beta2);
-    arg_float(&a, 1.0 - (double)o->beta2);
-    arg_float4(&a, &step_size);
-    arg_float4(&a, &bias2_sqrt);
-    arg_float(&a, o->eps);
-    arg_float(&a, o->weight_decay);
-    arg_int(&a, o->kind == CLG_OPTIM_ADAMW);
-    arg_float(&a, 1.0 - (double)o->lr * (double)o->weight_decay);
-    arg_int4(&a, &ends);
+    args[4 * OPTIM_GROUP] = CLRT_ARG_VECTOR(off);
+    args[4 * OPTIM_GROUP + 1] = CLRT_ARG_VECTOR(h);
+    args[4 * OPTIM_GROUP + 2] = CLRT_ARG_VECTOR(flags);
     cl_kernel kernel = clrt_kernel(&ctx->rt, SOURCE, NULL, "adam_step4");
     if (!kernel)
         return;
     size_t global = (size_t)end, local = ctx->rt.plan.group;
-    clrt_launch(&ctx->rt, kernel, 1, &global, &local, a.n, a.args);
+    clrt_launch(&ctx->rt, kernel, 1, &global, &local, 4 * OPTIM_GROUP + 3, args);
 }
 
 CLG_API clg_status clg_optim_step(clg_optim *opt)

@@ -93,19 +93,21 @@ inline void adam_update(__global float *param, __global const float *grad,
     param[i] = p + (-step_size) * (m / denom);
 }
 
-__kernel void adam_step(__global float *param, int param_off, __global const float *grad,
-                        int grad_off, __global float *exp_avg, int exp_avg_off,
-                        __global float *exp_avg_sq, int exp_avg_sq_off, float beta1,
-                        float one_minus_beta1, float beta2, float one_minus_beta2,
-                        float step_size, float bias2_sqrt, float eps, float weight_decay,
-                        int decoupled, float param_scale, int n)
+/* The scalars come packed (PoCL copies each kernel argument into an
+ * allocation of its own per launch, see cl/gemm.cl): off holds the four
+ * tensors' offsets; h beta1, 1 - beta1, beta2, 1 - beta2, eps, weight_decay,
+ * param_scale, then step_size and bias2_sqrt (adam_step: h.s7, h.s8;
+ * adam_step4: h.s7-sa and h.sb-se, one per tensor); flags decoupled, then
+ * n (adam_step) or the four ends (adam_step4). */
+__kernel void adam_step(__global float *param, __global const float *grad,
+                        __global float *exp_avg, __global float *exp_avg_sq, int4 off,
+                        float16 h, int2 flags)
 {
     int i = get_global_id(0);
-    if (i >= n)
+    if (i >= flags.y)
         return;
-    adam_update(param + param_off, grad + grad_off, exp_avg + exp_avg_off,
-                exp_avg_sq + exp_avg_sq_off, i, beta1, one_minus_beta1, beta2, one_minus_beta2,
-                step_size, bias2_sqrt, eps, weight_decay, decoupled, param_scale);
+    adam_update(param + off.s0, grad + off.s1, exp_avg + off.s2, exp_avg_sq + off.s3, i, h.s0,
+                h.s1, h.s2, h.s3, h.s7, h.s8, h.s4, h.s5, flags.x, h.s6);
 }
 
 /* Adam on four small tensors in one launch (optim.c groups those of at most
@@ -115,27 +117,24 @@ __kernel void adam_step(__global float *param, int param_off, __global const flo
  * does. Each tensor has its own step count, so its own step_size and
  * bias2_sqrt. */
 #define ADAM_TENSOR(k)                                                                        \
-    __global float *p##k, int p##k##_off, __global const float *g##k, int g##k##_off,         \
-        __global float *m##k, int m##k##_off, __global float *v##k, int v##k##_off
-#define ADAM_CASE(k, first, s)                                                                \
-    adam_update(p##k + p##k##_off, g##k + g##k##_off, m##k + m##k##_off, v##k + v##k##_off,   \
-                i - (first), beta1, one_minus_beta1, beta2, one_minus_beta2, step_size.s,     \
-                bias2_sqrt.s, eps, weight_decay, decoupled, param_scale)
+    __global float *p##k, __global const float *g##k, __global float *m##k, __global float *v##k
+/* tensor k: offsets off.s(4k) .. s(4k+3), step_size and bias2_sqrt s, b */
+#define ADAM_CASE(k, first, o0, o1, o2, o3, s, b)                                             \
+    adam_update(p##k + off.o0, g##k + off.o1, m##k + off.o2, v##k + off.o3, i - (first), h.s0, \
+                h.s1, h.s2, h.s3, h.s, h.b, h.s4, h.s5, flags.s0, h.s6)
 
 __kernel void adam_step4(ADAM_TENSOR(0), ADAM_TENSOR(1), ADAM_TENSOR(2), ADAM_TENSOR(3),
-                         float beta1, float one_minus_beta1, float beta2, float one_minus_beta2,
-                         float4 step_size, float4 bias2_sqrt, float eps, float weight_decay,
-                         int decoupled, float param_scale, int4 ends)
+                         int16 off, float16 h, int8 flags)
 {
     int i = get_global_id(0);
-    if (i < ends.s0)
-        ADAM_CASE(0, 0, s0);
-    else if (i < ends.s1)
-        ADAM_CASE(1, ends.s0, s1);
-    else if (i < ends.s2)
-        ADAM_CASE(2, ends.s1, s2);
-    else if (i < ends.s3)
-        ADAM_CASE(3, ends.s2, s3);
+    if (i < flags.s1)
+        ADAM_CASE(0, 0, s0, s1, s2, s3, s7, sb);
+    else if (i < flags.s2)
+        ADAM_CASE(1, flags.s1, s4, s5, s6, s7, s8, sc);
+    else if (i < flags.s3)
+        ADAM_CASE(2, flags.s2, s8, s9, sa, sb, s9, sd);
+    else if (i < flags.s4)
+        ADAM_CASE(3, flags.s3, sc, sd, se, sf, sa, se);
 }
 
 /* ---- gradient clipping by global norm (clg_clip_grad_norm) ---- */
