@@ -955,6 +955,16 @@ static void optim_custom(clg_context *ctx, const void *arg, chk_result *out)
         rank, {__VA_ARGS__}, -1, 1, 0, true, false                                                 \
     }
 
+/* An LSTM case: x (T, N, I), h0 and c0 (1, N, H), the weights and biases of
+ * torch.nn.LSTM, out (T, N, H). */
+#define LSTM_CASE(nm, T, N, I, H)                                                                  \
+    {                                                                                              \
+        nm, "transcendental", 7,                                                                   \
+            {IN(3, T, N, I),    IN(3, 1, N, H), IN(3, 1, N, H), IN(2, 4 * (H), I),                 \
+             IN(2, 4 * (H), H), IN(1, 4 * (H)), IN(1, 4 * (H))},                                   \
+            3, {T, N, H}, lstm_device, lstm_host, (const int[]){T, N, I, H}, NULL                  \
+    }
+
 static const op_case cases[] = {
     /* elementwise: inputs away from each op's kinks and inside its domain */
     POINTWISE("neg", CHK_NEG, 0, 0, -2, 2, 0, true),
@@ -1180,28 +1190,8 @@ static const op_case cases[] = {
      NULL,
      NULL},
     /* recurrent */
-    {"lstm",
-     "transcendental",
-     7,
-     {IN(3, RT, RN, RI), IN(3, 1, RN, RH), IN(3, 1, RN, RH), IN(2, 4 * RH, RI), IN(2, 4 * RH, RH),
-      IN(1, 4 * RH), IN(1, 4 * RH)},
-     3,
-     {RT, RN, RH},
-     lstm_device,
-     lstm_host,
-     (const int[]){RT, RN, RI, RH},
-     NULL},
-    {"lstm_fused",
-     "transcendental",
-     7,
-     {IN(3, FT, FN, FI), IN(3, 1, FN, FH), IN(3, 1, FN, FH), IN(2, 4 * FH, FI), IN(2, 4 * FH, FH),
-      IN(1, 4 * FH), IN(1, 4 * FH)},
-     3,
-     {FT, FN, FH},
-     lstm_device,
-     lstm_host,
-     (const int[]){FT, FN, FI, FH},
-     NULL},
+    LSTM_CASE("lstm", RT, RN, RI, RH),
+    LSTM_CASE("lstm_fused", FT, FN, FI, FH),
     {"rnn",
      "transcendental",
      6,
