@@ -371,6 +371,38 @@ static void bias_act_host(const double *const *in, double *out, const void *arg)
             &(const bias_act_arg){act, kind, cols}, NULL                                           \
     }
 
+/* ---- a linear layer with its activation (clg_linear_activation):
+ * act(x (LA_ROWS, LA_IN) W^T + b), W (out, LA_IN), b (out): on a CPU device
+ * the GEMM applies the bias and the activation as it stores y; out = 19
+ * puts them on vectors of 16 (AVX-512) with the last slid left, 3 on
+ * vectors of two ---- */
+
+enum { LA_ROWS = 37, LA_IN = 23 };
+
+static clg_tensor *linear_act_device(clg_tensor *const *in, const void *arg)
+{
+    return clg_linear_activation(in[0], in[1], in[2], ((const bias_act_arg *)arg)->act, 0.0f);
+}
+
+static void linear_act_host(const double *const *in, double *out, const void *arg)
+{
+    const bias_act_arg *a = arg;
+    chk_gemm(in[0], in[1], out, LA_ROWS, a->cols, LA_IN, false, true);
+    for (int i = 0; i < LA_ROWS; i++)
+        for (int j = 0; j < a->cols; j++)
+            out[i * a->cols + j] = chk_pointwise_f(a->kind, out[i * a->cols + j] + in[2][j], 0, 0);
+}
+
+#define LINEAR_ACT(nm, act, kind, out)                                                             \
+    {                                                                                              \
+        nm, "transcendental", 3,                                                                   \
+            {{2, {LA_ROWS, LA_IN}, -1, 1, 0, true, false},                                         \
+             {2, {out, LA_IN}, -1, 1, 0, true, false},                                             \
+             {1, {out}, -1, 1, 0, true, false}},                                                   \
+            2, {LA_ROWS, out}, linear_act_device, linear_act_host,                                 \
+            &(const bias_act_arg){act, kind, out}, NULL                                            \
+    }
+
 /* ---- broadcasting binary: op(a (2,1,5), b (3,1)) + op(transpose(c (5,3)),
  * d (3,5)) -> (2,3,5): broadcasting both ways, and a strided operand ---- */
 
@@ -988,6 +1020,8 @@ static const op_case cases[] = {
     BIAS_ACT("bias_tanh", CLG_ACT_TANH, CHK_TANH, 37),
     BIAS_ACT("bias_sigmoid", CLG_ACT_SIGMOID, CHK_SIGMOID, 6),
     BIAS_ACT("bias_elu", CLG_ACT_ELU, CHK_ELU, 3),
+    LINEAR_ACT("linear_tanh", CLG_ACT_TANH, CHK_TANH, 19),
+    LINEAR_ACT("linear_sigmoid", CLG_ACT_SIGMOID, CHK_SIGMOID, 3),
     /* broadcasting binary; pow on positive bases */
     BINARY("add", CHK_ADD, -2, -2),
     BINARY("sub", CHK_SUB, -2, -2),

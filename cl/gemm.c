@@ -116,6 +116,10 @@ static clg_status run_whole(clrt *rt, const clrt_gemm_candidate *cand, clrt_gemm
     }
     if (is_own(cand))
         return clrt_gemm_own(rt, cand, d);
+    if (d.epilogue) /* the caller asks clrt_gemm_fuses first */
+        return clrt_fail(rt, CLG_STATUS_INVALID_ARGUMENT,
+                         "clrt_gemm: an epilogue on a %zu x %zu x %zu product that %s runs", d.m,
+                         d.n, d.k, cand->name);
     return clrt_blas_gemm(rt, cand->kind, d);
 }
 
@@ -631,13 +635,34 @@ static void trace_split(clrt *rt, size_t slices)
     snprintf(r->kernel + used, sizeof r->kernel - used, " split %zu", slices);
 }
 
+static clg_gemm_shape shape_of(const clrt_gemm_desc *d)
+{
+    return (clg_gemm_shape){(int64_t)d->m,     (int64_t)d->n, (int64_t)d->k,
+                            (int64_t)d->batch, d->a.trans,    d->b.trans};
+}
+
+bool clrt_gemm_fuses(const clrt *rt, const clrt_gemm_desc *desc)
+{
+    clrt_gemm_desc d = with_defaults(*desc);
+    clg_gemm_shape shape = shape_of(&d);
+    const clrt_gemm_candidate *cand = clrt_gemm_candidate_get(clrt_gemm_pick(rt, &shape));
+    int vw = rt->gemm.vector_width;
+    return cand && is_own(cand) && d.batch == 1 && clrt_gemm_own_fits(&d) &&
+           clrt_gemm_slices(rt, d.m, d.n, d.k, d.batch) == 1 &&
+           (vw == 1 || vw == 2 || vw == 4 || vw == 8 || vw == 16);
+}
+
 clg_status clrt_gemm(clrt *rt, clrt_gemm_desc d)
 {
     d = with_defaults(d);
+    if (d.epilogue && !clrt_gemm_fuses(rt, &d))
+        return clrt_fail(rt, CLG_STATUS_INVALID_ARGUMENT,
+                         "clrt_gemm: an epilogue on a %zu x %zu x %zu product (batch %zu) that "
+                         "cannot fuse one",
+                         d.m, d.n, d.k, d.batch);
     if (d.m == 0 || d.n == 0)
         return CLG_STATUS_OK;
-    clg_gemm_shape shape = {(int64_t)d.m,     (int64_t)d.n, (int64_t)d.k,
-                            (int64_t)d.batch, d.a.trans,    d.b.trans};
+    clg_gemm_shape shape = shape_of(&d);
     if (rt->gemm.recording)
         clrt_gemm_note(rt, &shape);
     /* The candidate is the one for the whole shape (tuned, forced or the

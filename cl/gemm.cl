@@ -78,6 +78,42 @@ typedef CAT(float, VW) floatv;
 /* alpha * acc (+ beta * *c): the only place C is read. */
 #define BLEND(acc, c) (beta == 0.0f ? alpha * (acc) : alpha * (acc) + beta * (c))
 
+/* The epilogue (built with -DGEMM_ACT=<an activation's code> and the codes,
+ * see clrt_gemm_epilogue): C = act(BLEND + bias), bias a row of N floats
+ * added to every row of C (bias_off < 0: none), act one of
+ * ops/activation_math.cl's functions with its parameter act_p, applied as C
+ * is stored, so that a linear layer's x W^T + b and its activation are one
+ * pass over C instead of three (C written, read back, written). The sum
+ * BLEND + bias is the float that a separate bias + activation kernel would
+ * read, so the result is the same. Without GEMM_ACT the kernels take
+ * alpha and beta only, and FINISH is BLEND. */
+#ifdef GEMM_ACT
+#undef CLG_VW
+#define CLG_VW VW /* activation_math.cl stamps out the functions for 8 or 16 too */
+#include "ops/activation_math.cl"
+#if VW == 2
+ACTIVATION_MATH(float2, 2)
+#endif
+#if VW == 1
+#define ACT_APPLY_V activation_apply
+#else
+#define ACT_APPLY_V CAT(activation_apply, VW)
+#endif
+#define SCALE_ARG float4 scale /* alpha, beta, act_p */
+#define EPILOGUE_ARG __global const float *bias,
+#define FINISH_V(acc, c, bv) ACT_APPLY_V(GEMM_ACT, BLEND(acc, c) + (bv), act_p, 0.0f)
+#define FINISH_1(acc, c, bv) activation_apply(GEMM_ACT, BLEND(acc, c) + (bv), act_p, 0.0f)
+#define BIAS_V(col) (bias_off >= 0 ? VLOAD(bias + bias_off + (col)) : (floatv)(0.0f))
+#define BIAS_1(col) (bias_off >= 0 ? bias[bias_off + (col)] : 0.0f)
+#else
+#define SCALE_ARG float2 scale /* alpha, beta */
+#define EPILOGUE_ARG
+#define FINISH_V(acc, c, bv) BLEND(acc, c)
+#define FINISH_1(acc, c, bv) BLEND(acc, c)
+#define BIAS_V(col) ((floatv)(0.0f))
+#define BIAS_1(col) 0.0f
+#endif
+
 /* Tiles are numbered along dimension 0 (dimension 2 is the batch) and
  * mapped to (tile row tm, tile column tn) in panels of `panel` tile rows:
  * within a panel, consecutive work-items walk down its rows for one column
@@ -125,18 +161,19 @@ typedef CAT(float, VW) floatv;
     } while (0)
 
 /* The two products' sizes, offsets and strides come in one int16 and alpha,
- * beta in one float2 (the host's order, cl/gemm_kernels.c): PoCL copies each
+ * beta in one float2 (with the epilogue: the bias's offset last in the int16,
+ * act_p third in a float4), in the host's order (cl/gemm_kernels.c): PoCL copies each
  * kernel argument into an allocation of its own per launch, and 20 scalar
  * arguments cost 1.6 us more of host CPU and 2 us more per launch than 5
  * (measured with an empty kernel). */
 #define GEMM_OUTER_SIZES(s)                                                                        \
     int M = (s).s0, N = (s).s1, K = (s).s2, a_off = (s).s3, a_row = (s).s4, a_k = (s).s5,          \
         a_batch = (s).s6, b_off = (s).s7, ldb = (s).s8, b_tile = (s).s9, b_batch = (s).sa,          \
-        c_off = (s).sb, ldc = (s).sc, c_batch = (s).sd, panel = (s).se
+        c_off = (s).sb, ldc = (s).sc, c_batch = (s).sd, panel = (s).se, bias_off = (s).sf
 #define GEMM_DOT_SIZES(s)                                                                          \
     int M = (s).s0, N = (s).s1, K = (s).s2, a_off = (s).s3, lda = (s).s4, a_batch = (s).s5,        \
         b_off = (s).s6, ldb = (s).s7, b_batch = (s).s8, c_off = (s).s9, ldc = (s).sa,               \
-        c_batch = (s).sb, panel = (s).sc
+        c_batch = (s).sb, panel = (s).sc, bias_off = (s).sd
 
 /* B is read either in place (b_tile == 0: element (k, col) at
  * B[k ldb + col]) or packed by gemm_pack (b_tile > 0: column tile tn is a
@@ -144,10 +181,13 @@ typedef CAT(float, VW) floatv;
  * in few cache lines whatever B's leading dimension (a power-of-two ldb maps
  * a strip's rows to a handful of cache sets). */
 __kernel void gemm_outer(__global const float *A, __global const float *B, __global float *C,
-                         int16 sizes, float2 scale)
+                         EPILOGUE_ARG int16 sizes, SCALE_ARG)
 {
     GEMM_OUTER_SIZES(sizes);
-    float alpha = scale.x, beta = scale.y;
+    float alpha = scale.s0, beta = scale.s1;
+#ifdef GEMM_ACT
+    float act_p = scale.s2;
+#endif
     const int TN = VW * NV;
     TILE_MAP((N + TN - 1) / TN, RM);
     int i0 = tm * RM, j0 = tn * TN;
@@ -193,18 +233,20 @@ __kernel void gemm_outer(__global const float *A, __global const float *B, __glo
         __global float *c = C + (i0 + r) * ldc;
 #pragma unroll
         for (int v = 0; v < NV; v++) {
-            if (v >= nv)
-                break;
+            /* (a condition, not a break: the loop's count stays exact, so
+             * it unrolls around an epilogue's activation too) */
             int own = j0 + v * VW; /* the columns this vector stands for */
-            if (cols[v] == own) {
-                VSTORE(BLEND(total[r][v], VLOAD(c + own)), c + own);
+            if (v >= nv) {
+            } else if (cols[v] == own) {
+                VSTORE(FINISH_V(total[r][v], VLOAD(c + own), BIAS_V(own)), c + own);
             } else {
                 /* A slid vector: columns below `own` belong to another. */
                 float lanes[VW];
                 VSTORE(total[r][v], lanes);
                 for (int l = 0; l < VW; l++)
                     if (cols[v] + l >= own)
-                        c[cols[v] + l] = BLEND(lanes[l], c[cols[v] + l]);
+                        c[cols[v] + l] =
+                            FINISH_1(lanes[l], c[cols[v] + l], BIAS_1(cols[v] + l));
             }
         }
     }
@@ -213,10 +255,13 @@ __kernel void gemm_outer(__global const float *A, __global const float *B, __glo
 /* C = alpha A B^T + beta C; A (M,K) and B (N,K) row-major. Tile: RM rows x
  * NV columns of C. */
 __kernel void gemm_dot(__global const float *A, __global const float *B, __global float *C,
-                       int16 sizes, float2 scale)
+                       EPILOGUE_ARG int16 sizes, SCALE_ARG)
 {
     GEMM_DOT_SIZES(sizes);
-    float alpha = scale.x, beta = scale.y;
+    float alpha = scale.s0, beta = scale.s1;
+#ifdef GEMM_ACT
+    float act_p = scale.s2;
+#endif
     TILE_MAP((N + NV - 1) / NV, RM);
     int i0 = tm * RM, j0 = tn * NV;
     A += a_off + z * a_batch;
@@ -278,7 +323,7 @@ __kernel void gemm_dot(__global const float *A, __global const float *B, __globa
                 float sum = HSUM(total[r][c]);
                 for (int k = k_vec; k < K; k++)
                     sum = MAD(a_rows[r][k], b_rows[c][k], sum);
-                crow[c] = BLEND(sum, crow[c]);
+                crow[c] = FINISH_1(sum, crow[c], BIAS_1(j0 + c));
             }
         }
     }

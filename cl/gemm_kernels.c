@@ -142,6 +142,13 @@ static clg_status own_launch(clrt *rt, const clrt_gemm_candidate *cand, clrt_gem
     size_t tiles_n = (n + tile_n - 1) / tile_n, tiles_m = (m + rm - 1) / rm;
     char options[64];
     snprintf(options, sizeof options, "-D VW=%d -D RM=%d -D NV=%d", vw, cand->rm, nv);
+    /* The epilogue's kernels: the same source built with its options too
+     * (the operand copies keep the plain ones). */
+    const clrt_gemm_epilogue *ep = d.epilogue;
+    char ep_options[1024];
+    if (ep && (size_t)snprintf(ep_options, sizeof ep_options, "%s %s -D GEMM_ACT=%d", options,
+                               ep->options, ep->act) >= sizeof ep_options)
+        return clrt_fail(rt, CLG_STATUS_INVALID_ARGUMENT, "clrt_gemm: epilogue options too long");
 
     /* gemm_outer reads B row by row (any A), packed when B is stored
      * transposed or its strips would thrash the cache (see above); gemm_dot
@@ -182,7 +189,8 @@ static clg_status own_launch(clrt *rt, const clrt_gemm_candidate *cand, clrt_gem
     size_t panel = b_bytes > PANEL_MIN_BYTES ? PANEL_BYTES / (rm * k * sizeof(float)) : 1;
     panel = panel < 1 ? 1 : panel > tiles_m ? tiles_m : panel;
 
-    cl_kernel kernel = clrt_kernel(rt, "cl/gemm.cl", options, outer ? "gemm_outer" : "gemm_dot");
+    cl_kernel kernel =
+        clrt_kernel(rt, "cl/gemm.cl", ep ? ep_options : options, outer ? "gemm_outer" : "gemm_dot");
     if (!kernel)
         return rt->error.status;
     size_t global[3] = {tiles_n * tiles_m, 1, batch};
@@ -190,19 +198,30 @@ static clg_status own_launch(clrt *rt, const clrt_gemm_candidate *cand, clrt_gem
     size_t a_row = a.trans ? 1 : a.ld, a_k = a.trans ? a.ld : 1;
     size_t b_tile = pack_b ? tile_n * k : 0;
     /* Sizes, offsets and strides in one int16, in the order of
-     * GEMM_OUTER_SIZES / GEMM_DOT_SIZES (cl/gemm.cl); alpha and beta in a
-     * float2. Every value fits an int (clrt_gemm_own_fits). */
+     * GEMM_OUTER_SIZES / GEMM_DOT_SIZES (cl/gemm.cl), the epilogue's bias
+     * offset (-1: none) after them; alpha and beta in a float2, or with the
+     * activation's parameter in a float4. Every value fits an int
+     * (clrt_gemm_own_fits; the bias is a row of C's length). */
     cl_int16 sizes = {{0}};
     const size_t outer_sizes[15] = {m,        n,      k,        a.offset, a_row,
                                     a_k,      stride_a, b.offset, b.ld,   b_tile,
                                     stride_b, c.offset, c.ld,     stride_c, panel};
     const size_t dot_sizes[13] = {m,        n,    k,        a.offset, a.ld,     stride_a, b.offset,
                                   b.ld,     stride_b, c.offset, c.ld, stride_c, panel};
-    for (int i = 0; i < (outer ? 15 : 13); i++)
+    int n_sizes = outer ? 15 : 13;
+    for (int i = 0; i < n_sizes; i++)
         sizes.s[i] = (cl_int)(outer ? outer_sizes[i] : dot_sizes[i]);
     cl_float2 scale = {{alpha, beta}};
-    clrt_arg args[] = {CLRT_ARG_MEM(a.mem), CLRT_ARG_MEM(b.mem), CLRT_ARG_MEM(c.mem),
-                       CLRT_ARG_VECTOR(sizes), CLRT_ARG_VECTOR(scale)};
+    clrt_arg args[6] = {CLRT_ARG_MEM(a.mem), CLRT_ARG_MEM(b.mem), CLRT_ARG_MEM(c.mem),
+                        CLRT_ARG_VECTOR(sizes), CLRT_ARG_VECTOR(scale)};
+    cl_float4 ep_scale = {{alpha, beta, ep ? ep->param : 0.0f, 0.0f}};
+    cl_mem bias = ep && ep->bias ? ep->bias : c.mem; /* any buffer, when none */
+    if (ep) {
+        sizes.s[n_sizes] = ep->bias ? (cl_int)ep->bias_offset : -1;
+        args[3] = CLRT_ARG_MEM(bias);
+        args[4] = CLRT_ARG_VECTOR(sizes);
+        args[5] = CLRT_ARG_VECTOR(ep_scale);
+    }
     /* A fixed local size: PoCL compiles a kernel once per local size (left
      * to it, it picks one per global size, so a new shape would mean a new
      * compile). PoCL spends about 0.1 us per work-group, as much as a light
@@ -212,7 +231,7 @@ static clg_status own_launch(clrt *rt, const clrt_gemm_candidate *cand, clrt_gem
      * work-group, which balances best over the cores. */
     size_t tiles = tiles_n * tiles_m;
     size_t local[3] = {rm * tile_n * k <= 16384 && tiles >= 40 ? 8 : 1, 1, 1};
-    return enqueue(rt, kernel, global, local, 5, args);
+    return enqueue(rt, kernel, global, local, ep ? 6 : 5, args);
 }
 
 /* Long K over a B larger than the caches (LSTM dW_hh, 512 x 128 x 6336 TN)

@@ -400,13 +400,30 @@ typedef struct clrt_matrix {
  *   - beta 0 writes C without reading it (NaN in C does not leak), 1 adds;
  *   - batch 0 stands for 1; batch > 1 runs a strided batch with the given
  *     element strides (a caller whose batch may be empty skips the call). */
+typedef struct clrt_gemm_epilogue clrt_gemm_epilogue;
 typedef struct clrt_gemm_desc {
     size_t m, n, k;
     clrt_matrix a, b, c;
     float alpha, beta;
     size_t batch;
     size_t stride_a, stride_b, stride_c;
+    /* NULL, or applied to C as it is stored: only where clrt_gemm_fuses */
+    const clrt_gemm_epilogue *epilogue;
 } clrt_gemm_desc;
+
+/* An activation fused into a GEMM's store (cl/gemm.cl's GEMM_ACT):
+ * C = act(alpha op(A) op(B) + beta C + bias), the bias a row of n floats
+ * added to every row of C, for a linear layer's act(x W^T + b) in one pass
+ * over C. The activation's functions come from ops/activation_math.cl, so
+ * the layer above names it by its code and the build options that define
+ * the codes (ops/internal.h's OP_KERNEL_OPTIONS). */
+struct clrt_gemm_epilogue {
+    const char *options; /* "-DACT_IDENTITY=0 -DACT_RELU=1 ..." */
+    int act;             /* the activation's code (-DGEMM_ACT=act) */
+    float param;         /* its parameter (a negative slope) */
+    cl_mem bias;         /* NULL: none */
+    size_t bias_offset;  /* elements */
+};
 
 /* Elements between consecutive k of op(A) and of op(B), as stored: the
  * columns of op(A) are rows of a transposed A. */
@@ -421,11 +438,13 @@ static inline size_t clrt_gemm_k_step_b(clrt_matrix b)
 }
 
 /* The product over K's rows k0 .. k0 + kk - 1, added into C (beta 1) past
- * the first slice. */
+ * the first slice; the epilogue only with the last slice, over the whole sum. */
 static inline clrt_gemm_desc clrt_gemm_k_slice(clrt_gemm_desc d, size_t k0, size_t kk)
 {
     d.a.offset += k0 * clrt_gemm_k_step_a(d.a);
     d.b.offset += k0 * clrt_gemm_k_step_b(d.b);
+    if (k0 + kk < d.k)
+        d.epilogue = NULL;
     d.k = kk;
     if (k0 > 0)
         d.beta = 1.0f;
@@ -460,6 +479,15 @@ static inline clg_status clrt_gemm_by_k(clrt *rt, const clrt_gemm_candidate *can
  * operands) comes from one pooled buffer grown on demand, so a steady-state
  * GEMM allocates nothing. */
 clg_status clrt_gemm(clrt *rt, clrt_gemm_desc d);
+
+/* Whether clrt_gemm would run d with an epilogue: when the implementation
+ * it picks is one of the own kernels, over one batch element, K not split
+ * into partial products (slices of K added into C run the epilogue with the
+ * last), and the device's vector width is one cl/gemm.cl stamps the
+ * activations out for. Otherwise (CLBlast, the usual choice on a GPU) the
+ * caller runs the product and the activation apart; clrt_gemm refuses an
+ * epilogue it cannot fuse. */
+bool clrt_gemm_fuses(const clrt *rt, const clrt_gemm_desc *d);
 
 /* The candidates the dispatcher chooses from, by index: CLBlast's routes and
  * the own kernels' parameter sets (cl/gemm.c). */

@@ -1,10 +1,11 @@
 /* nn/linear.c: the fully connected layer, torch.nn.Linear.
  *
  *   y (N, out) = x (N, in) W^T + b,   W (out, in), b (out)
- * Forward composes clg_matmul_nt (x W^T with W as stored: W's gradient comes
- * out of one GEMM in W's layout) and clg_bias_activation (the bias add, fused with the
- * activation that usually follows), so the gradients of x, W and b come from
- * those ops' backward rules; there is no backward code here. */
+ * Forward is clg_linear_activation: clg_matmul_nt (x W^T with W as stored:
+ * W's gradient comes out of one GEMM in W's layout) and clg_bias_activation
+ * (the bias add, fused with the activation that usually follows), or, where
+ * the GEMM can, both in the GEMM's store. The gradients of x, W and b come
+ * from those ops' backward rules; there is no backward code here. */
 #include <stdlib.h>
 
 #include "clgrad/nn.h"
@@ -69,10 +70,7 @@ CLG_API clg_tensor *clg_linear_forward_act(clg_linear *layer, clg_tensor *x, clg
                  (long long)layer->out_features, (long long)layer->in_features);
         return NULL;
     }
-    clg_tensor *y = clg_matmul_nt(x, layer->w.weight); /* (N, out) */
-    if (!layer->w.bias && act == CLG_ACT_IDENTITY)
-        return y;
-    return clg_bias_activation(y, layer->w.bias, act, negative_slope);
+    return clg_linear_activation(x, layer->w.weight, layer->w.bias, act, negative_slope);
 }
 
 CLG_API clg_tensor *clg_linear_weight(const clg_linear *layer)

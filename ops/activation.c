@@ -308,20 +308,26 @@ CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_act
     }
     if (!ok)
         return NULL;
-    if (eng_needs_grad(ctx, n_in, in)) {
-        /* The backward kernel reads the bias contiguously. */
-        if (bias && b_stride != 1) {
-            in[1] = eng_contiguous(ctx, bias);
-            if (!in[1])
-                return NULL;
-        }
-        eng_node *node = eng_record(ctx, name, bias_activation_backward, out, n_in, in,
-                                    sizeof(bias_activation_saved));
-        if (!node)
-            return NULL;
-        bias_activation_saved *saved = node->state;
-        saved->act = act;
-        saved->negative_slope = negative_slope;
-    }
-    return out;
+    /* The backward kernel reads the bias contiguously. */
+    if (eng_needs_grad(ctx, n_in, in) && bias && b_stride != 1 &&
+        !(in[1] = eng_contiguous(ctx, bias)))
+        return NULL;
+    return op_bias_activation_record(ctx, in[0], in[1], act, negative_slope, out) ? out : NULL;
+}
+
+bool op_bias_activation_record(clg_context *ctx, clg_tensor *x, clg_tensor *bias,
+                               clg_activation act, float param, clg_tensor *out)
+{
+    clg_tensor *in[2] = {x, bias};
+    int n_in = bias ? 2 : 1;
+    if (!eng_needs_grad(ctx, n_in, in))
+        return true;
+    eng_node *node = eng_record(ctx, "clg_bias_activation", bias_activation_backward, out, n_in, in,
+                                sizeof(bias_activation_saved));
+    if (!node)
+        return false;
+    bias_activation_saved *saved = node->state;
+    saved->act = act;
+    saved->negative_slope = param;
+    return true;
 }

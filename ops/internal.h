@@ -159,6 +159,13 @@ const char *op_activation_name(clg_activation act);
  * as given) for the others. */
 float op_activation_param(clg_activation act, float negative_slope);
 
+/* clg_bias_activation's node for out = act(x + bias), computed elsewhere
+ * (clg_linear_activation's GEMM epilogue), when x or bias needs a gradient:
+ * x (N, F) and bias [F] (or NULL) contiguous, param from
+ * op_activation_param. False when recording failed (the context says why). */
+bool op_bias_activation_record(clg_context *ctx, clg_tensor *x, clg_tensor *bias,
+                               clg_activation act, float param, clg_tensor *out);
+
 /* Records "op: <what>" with the shapes of the inputs: "clg_add: shapes [2, 3]
  * and [4, 3] cannot be broadcast". */
 void op_fail_shapes(clg_context *ctx, const char *op, const char *what, int n,

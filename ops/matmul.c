@@ -9,6 +9,10 @@
  *
  *   C = A B^T        clg_matmul_nt: A (M,K), B (N,K), as a linear layer's x W^T
  *   dA = G B         dB = G^T A, in B's own layout (no transposed copy)
+ *   Y = act(X W^T + b)   clg_linear_activation: the bias and the activation
+ *                    applied by the GEMM as it stores C (clrt_gemm_fuses),
+ *                    else clg_bias_activation after clg_matmul_nt; the same
+ *                    two nodes on the tape either way
  * The layer could take clg_transpose(W) instead, but then W's gradient would
  * be computed as the (K,N) transpose and accumulated back through a strided
  * copy, which the profiler showed costing more than the GEMMs themselves. */
@@ -94,7 +98,22 @@ static void matmul_backward(clg_context *ctx, const eng_node *node)
     }
 }
 
-static clg_tensor *matmul(const char *name, clg_tensor *a, clg_tensor *b, bool nt)
+/* What clg_linear_activation asks the product to apply as it is stored:
+ * out = act(a b^T + bias), bias [N] contiguous or NULL. */
+typedef struct linear_epilogue {
+    clg_tensor *bias;
+    clg_activation act;
+    float param; /* after op_activation_param */
+} linear_epilogue;
+
+/* The product a b (b^T when nt). With `ep` (2-D operands only), the GEMM
+ * also adds the bias and applies the activation where clrt_gemm_fuses, and
+ * *fused says whether it did; then the tape gets the two nodes the unfused
+ * ops would record, the product's node with an output that views out's
+ * storage: the product itself is never stored, and the activations that
+ * fuse take their derivative from out alone (linear_fuses). */
+static clg_tensor *matmul(const char *name, clg_tensor *a, clg_tensor *b, bool nt,
+                          const linear_epilogue *ep, bool *fused)
 {
     clg_tensor *inputs[2] = {a, b};
     clg_context *ctx = eng_op_begin_f32(name, 2, inputs);
@@ -136,35 +155,92 @@ static clg_tensor *matmul(const char *name, clg_tensor *a, clg_tensor *b, bool n
     as_matrix(out, &mc);
     mb.trans = mb.trans != nt; /* b^T: b read transposed */
     size_t batch = r == 3 ? (size_t)a->shape[0] : 1;
+    clrt_gemm_desc d = {.m = (size_t)a->shape[r - 2],
+                        .n = (size_t)b->shape[b_n],
+                        .k = (size_t)a->shape[r - 1],
+                        .a = ma,
+                        .b = mb,
+                        .c = mc,
+                        .batch = batch,
+                        .stride_a = batch_stride(a),
+                        .stride_b = batch_stride(b),
+                        .stride_c = batch_stride(out)};
+    clrt_gemm_epilogue gemm_ep;
+    if (ep && r == 2) {
+        gemm_ep = (clrt_gemm_epilogue){.options = OP_KERNEL_OPTIONS,
+                                       .act = (int)ep->act,
+                                       .param = ep->param,
+                                       .bias = ep->bias ? ep->bias->mem : NULL,
+                                       .bias_offset = ep->bias ? ep->bias->offset : 0};
+        d.epilogue = &gemm_ep;
+        if (!clrt_gemm_fuses(&ctx->rt, &d))
+            d.epilogue = NULL;
+    }
+    if (fused)
+        *fused = d.epilogue != NULL;
     /* An empty batch has nothing to compute (clrt_gemm reads batch 0 as 1). */
-    if (batch > 0 &&
-        clrt_gemm(&ctx->rt, (clrt_gemm_desc){.m = (size_t)a->shape[r - 2],
-                                             .n = (size_t)b->shape[b_n],
-                                             .k = (size_t)a->shape[r - 1],
-                                             .a = ma,
-                                             .b = mb,
-                                             .c = mc,
-                                             .batch = batch,
-                                             .stride_a = batch_stride(a),
-                                             .stride_b = batch_stride(b),
-                                             .stride_c = batch_stride(out)}) != CLG_STATUS_OK)
+    if (batch > 0 && clrt_gemm(&ctx->rt, d) != CLG_STATUS_OK)
+        return NULL;
+    clg_tensor *product = out;
+    if (d.epilogue && !(product = eng_view(ctx, out, r, out->shape, out->strides, out->offset)))
         return NULL;
     if (eng_needs_grad(ctx, 2, inputs)) {
-        eng_node *node = eng_record(ctx, name, matmul_backward, out, 2, inputs,
-                                    sizeof(matmul_saved));
+        eng_node *node =
+            eng_record(ctx, name, matmul_backward, product, 2, inputs, sizeof(matmul_saved));
         if (!node)
             return NULL;
         ((matmul_saved *)node->state)->nt = nt;
     }
+    if (d.epilogue && !op_bias_activation_record(ctx, product, ep->bias, ep->act, ep->param, out))
+        return NULL;
     return out;
 }
 
 CLG_API clg_tensor *clg_matmul(clg_tensor *a, clg_tensor *b)
 {
-    return matmul("clg_matmul", a, b, false);
+    return matmul("clg_matmul", a, b, false, NULL, NULL);
 }
 
 CLG_API clg_tensor *clg_matmul_nt(clg_tensor *a, clg_tensor *b)
 {
-    return matmul("clg_matmul_nt", a, b, true);
+    return matmul("clg_matmul_nt", a, b, true, NULL, NULL);
+}
+
+/* The activations whose derivative comes from their output alone (see
+ * activation_partial in ops/activation_math.cl), so that the product before
+ * them need not be stored. */
+static bool linear_fuses(clg_activation act)
+{
+    return act == CLG_ACT_IDENTITY || act == CLG_ACT_RELU || act == CLG_ACT_SIGMOID ||
+           act == CLG_ACT_TANH;
+}
+
+CLG_API clg_tensor *clg_linear_activation(clg_tensor *x, clg_tensor *weight, clg_tensor *bias,
+                                          clg_activation act, float negative_slope)
+{
+    static const char name[] = "clg_linear_activation";
+    clg_tensor *in[3] = {x, weight, bias};
+    clg_context *ctx = eng_op_begin_f32(name, bias ? 3 : 2, in);
+    if (!ctx)
+        return NULL;
+    if (!op_activation_name(act)) {
+        eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "%s: unknown activation %d", name, (int)act);
+        return NULL;
+    }
+    if (x->rank != 2 || weight->rank != 2 || x->shape[1] != weight->shape[1] ||
+        (bias && (bias->rank != 1 || bias->shape[0] != weight->shape[0]))) {
+        op_fail_shapes(ctx, name, "must be x (N, in), weight (out, in) and bias [out]",
+                       bias ? 3 : 2, (const clg_tensor *const *)in);
+        return NULL;
+    }
+    float param = op_activation_param(act, negative_slope);
+    linear_epilogue ep = {bias, act, param};
+    /* (a plain product gains nothing from an epilogue) */
+    bool fuse = linear_fuses(act) && (bias || act != CLG_ACT_IDENTITY) &&
+                (!bias || bias->strides[0] == 1),
+         fused = false;
+    clg_tensor *y = matmul(name, x, weight, true, fuse ? &ep : NULL, &fused);
+    if (!y || fused || (!bias && act == CLG_ACT_IDENTITY))
+        return y;
+    return clg_bias_activation(y, bias, act, negative_slope);
 }

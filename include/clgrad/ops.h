@@ -126,6 +126,17 @@ CLG_API clg_tensor *clg_matmul(clg_tensor *a, clg_tensor *b);
  * comes out of one GEMM in b's own layout, where the transposed view's would
  * be computed transposed and then copied back element by element. */
 CLG_API clg_tensor *clg_matmul_nt(clg_tensor *a, clg_tensor *b);
+/* A fully connected layer: y (N, out) = act(x (N, in) weight^T + bias), bias
+ * [out] or NULL (torch.nn.functional.linear, then the activation): the values
+ * and gradients of clg_bias_activation(clg_matmul_nt(x, weight), bias, act,
+ * negative_slope). With CLG_ACT_IDENTITY (and a bias), RELU, SIGMOID or TANH,
+ * whose derivatives need only y, the GEMM adds the bias and applies the
+ * activation as it stores y, where the GEMM layer can (clgrad's own kernels:
+ * the usual choice on a CPU): one launch and one pass over y instead of two
+ * and three. Elsewhere, and for the other activations, the two ops run.
+ * Errors: x not (N, in), weight not (out, in), bias not [out], an unknown act. */
+CLG_API clg_tensor *clg_linear_activation(clg_tensor *x, clg_tensor *weight, clg_tensor *bias,
+                                          clg_activation act, float negative_slope);
 
 /* Views and shape changes. clg_transpose swaps two axes without copying;
  * clg_reshape keeps the element order (one size may be -1) and copies only

@@ -263,6 +263,16 @@ def matmul_nt(a, b):
     return _binary(lib.clg_matmul_nt, a, b)
 
 
+def linear_activation(x, weight, bias=None, act='identity', negative_slope=0.01):
+    """act(x @ weight^T + bias): torch.nn.functional.linear, then the
+    activation; with identity (and a bias), relu, sigmoid or tanh the GEMM
+    applies both as it stores the result where it can."""
+    ctx = _context()
+    return _result(lib.clg_linear_activation(_operand(x, ctx), _operand(weight, ctx),
+                                             _operand(bias, ctx), _activation(act),
+                                             float(negative_slope)), ctx)
+
+
 def transpose(a, dim0, dim1):
     return _unary(lib.clg_transpose, a, int(dim0), int(dim1))
 
@@ -494,7 +504,7 @@ __all__ = [
     'sigmoid', 'tanh', 'relu', 'leaky_relu', 'softplus', 'heaviside', 'clamp', 'elu', 'selu',
     'hardsigmoid', 'bias_activation',
     'sum', 'mean', 'max', 'sum_all', 'mean_all', 'max_all', 'argmax',
-    'matmul', 'matmul_nt', 'transpose', 'reshape', 'flatten', 'softmax', 'log_softmax',
+    'matmul', 'matmul_nt', 'linear_activation', 'transpose', 'reshape', 'flatten', 'softmax', 'log_softmax',
     'mse_loss', 'bce_loss', 'bce_with_logits_loss', 'cross_entropy_loss',
     'cross_entropy', 'binary_cross_entropy', 'binary_cross_entropy_with_logits',
     'conv2d', 'conv2d_act', 'conv_transpose2d', 'max_pool2d', 'avg_pool2d', 'dropout',

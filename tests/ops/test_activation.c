@@ -351,36 +351,6 @@ static clg_tensor *run_add_then_act(clg_tensor *const *in, const void *arg)
     return test_activate(clg_add(in[0], in[1]), &test_fused_acts[v]);
 }
 
-/* The fused activation's kind in check/'s reference (identity: none). */
-static bool pointwise_of(clg_activation act, chk_pointwise *kind)
-{
-    switch (act) {
-    case CLG_ACT_RELU: *kind = CHK_RELU; return true;
-    case CLG_ACT_LEAKY_RELU: *kind = CHK_LEAKY_RELU; return true;
-    case CLG_ACT_SIGMOID: *kind = CHK_SIGMOID; return true;
-    case CLG_ACT_TANH: *kind = CHK_TANH; return true;
-    case CLG_ACT_ELU: *kind = CHK_ELU; return true;
-    case CLG_ACT_SELU: *kind = CHK_SELU; return true;
-    case CLG_ACT_HARDSIGMOID: *kind = CHK_HARDSIGMOID; return true;
-    default: return false;
-    }
-}
-
-/* elu's alpha is 1 in the fused kernels; slope is leaky_relu's */
-static double host_bias_act(clg_activation act, double z, double slope)
-{
-    chk_pointwise kind;
-    return pointwise_of(act, &kind) ? chk_pointwise_f(kind, z, act == CLG_ACT_ELU ? 1 : slope, 0)
-                                    : z;
-}
-
-static double host_bias_act_d(clg_activation act, double z, double slope)
-{
-    chk_pointwise kind;
-    return pointwise_of(act, &kind) ? chk_pointwise_df(kind, z, act == CLG_ACT_ELU ? 1 : slope, 0)
-                                    : 1;
-}
-
 /* Forward and both gradients against a naive host loop, on shapes that are
  * not multiples of the work-group size, with an accumulating second backward.
  * R = 150: two blocks of the cpu plan's 128 rows, the second partial. */
@@ -409,7 +379,7 @@ START_TEST(test_bias_act_matches_host)
             ck_assert_int_eq(clg_backward_with(y, tg), CLG_STATUS_OK);
             clg_step_end(ctx);
             for (int i = 0; i < R * C; i++) {
-                double want = host_bias_act(test_fused_acts[v].act, (double)x[i] + b[i % C],
+                double want = test_host_act(test_fused_acts[v].act, (double)x[i] + b[i % C],
                                             test_fused_acts[v].slope);
                 ck_assert_msg(fabs(got[i] - want) <= 1e-6 + 2e-6 * fabs(want),
                               "%s: y[%d] = %g, want %g", test_fused_acts[v].name, i, got[i], want);
@@ -422,7 +392,7 @@ START_TEST(test_bias_act_matches_host)
             double sum = 0;
             for (int r = 0; r < R; r++) {
                 int i = r * C + j;
-                double d = g[i] * host_bias_act_d(test_fused_acts[v].act, (double)x[i] + b[j],
+                double d = g[i] * test_host_act_d(test_fused_acts[v].act, (double)x[i] + b[j],
                                                   test_fused_acts[v].slope);
                 ck_assert_msg(fabs(dx[i] - 2 * d) <= 1e-6 + 2e-5 * fabs(d),
                               "%s: dx[%d] = %g, want %g", test_fused_acts[v].name, i, dx[i], 2 * d);
@@ -572,7 +542,7 @@ START_TEST(test_bias_act_every_activation)
         ck_assert_msg(y != NULL, "%s: %s", listed[l].name, clg_context_error(ctx));
         float *got = test_download(y), want[6];
         for (int i = 0; i < 6; i++)
-            want[i] = (float)host_bias_act(listed[l].act, x[i], test_fused_acts[v].slope);
+            want[i] = (float)test_host_act(listed[l].act, x[i], test_fused_acts[v].slope);
         test_assert_close(got, want, 6, test_tol_get("transcendental"), listed[l].name);
         free(got);
         ck_assert_int_eq(clg_backward_with(y, tg), CLG_STATUS_OK);

@@ -182,6 +182,35 @@ const test_fused_act test_fused_acts[] = {
 _Static_assert(sizeof test_fused_acts / sizeof test_fused_acts[0] == TEST_N_FUSED_ACTS,
                "TEST_N_FUSED_ACTS counts test_fused_acts");
 
+/* The fused activation's kind in check/'s reference (identity: none). */
+static bool pointwise_of(clg_activation act, chk_pointwise *kind)
+{
+    switch (act) {
+    case CLG_ACT_RELU: *kind = CHK_RELU; return true;
+    case CLG_ACT_LEAKY_RELU: *kind = CHK_LEAKY_RELU; return true;
+    case CLG_ACT_SIGMOID: *kind = CHK_SIGMOID; return true;
+    case CLG_ACT_TANH: *kind = CHK_TANH; return true;
+    case CLG_ACT_ELU: *kind = CHK_ELU; return true;
+    case CLG_ACT_SELU: *kind = CHK_SELU; return true;
+    case CLG_ACT_HARDSIGMOID: *kind = CHK_HARDSIGMOID; return true;
+    default: return false;
+    }
+}
+
+double test_host_act(clg_activation act, double z, double slope)
+{
+    chk_pointwise kind;
+    return pointwise_of(act, &kind) ? chk_pointwise_f(kind, z, act == CLG_ACT_ELU ? 1 : slope, 0)
+                                    : z;
+}
+
+double test_host_act_d(clg_activation act, double z, double slope)
+{
+    chk_pointwise kind;
+    return pointwise_of(act, &kind) ? chk_pointwise_df(kind, z, act == CLG_ACT_ELU ? 1 : slope, 0)
+                                    : 1;
+}
+
 clg_tensor *test_activate(clg_tensor *z, const test_fused_act *a)
 {
     switch (a->act) {

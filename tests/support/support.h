@@ -83,6 +83,11 @@ typedef struct test_fused_act {
 extern const test_fused_act test_fused_acts[TEST_N_FUSED_ACTS];
 /* `a` applied to z by its own op, unfused: what the fused op must equal. */
 clg_tensor *test_activate(clg_tensor *z, const test_fused_act *a);
+/* A fused activation and its derivative on the host, in double (check/'s
+ * reference functions; elu's alpha is 1 in the fused ops, slope is
+ * leaky_relu's). */
+double test_host_act(clg_activation act, double z, double slope);
+double test_host_act_d(clg_activation act, double z, double slope);
 
 /* An op under test: returns fn(inputs) or NULL. */
 typedef clg_tensor *(*test_op_fn)(clg_tensor *const *inputs, const void *arg);
