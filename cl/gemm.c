@@ -15,6 +15,7 @@
  * on AVX-512) has 32 vector registers, room for twice the tile of an AVX2
  * one (16 registers). */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -647,6 +648,9 @@ bool clrt_gemm_fuses(const clrt *rt, const clrt_gemm_desc *desc)
     clg_gemm_shape shape = shape_of(&d);
     const clrt_gemm_candidate *cand = clrt_gemm_candidate_get(clrt_gemm_pick(rt, &shape));
     int vw = rt->gemm.vector_width;
+    const clrt_gemm_epilogue *ep = d.epilogue;
+    if (ep && ep->bias && ep->bias_offset + d.n >= (size_t)INT_MAX) /* an int in the kernel */
+        return false;
     return cand && is_own(cand) && d.batch == 1 && clrt_gemm_own_fits(&d) &&
            clrt_gemm_slices(rt, d.m, d.n, d.k, d.batch) == 1 &&
            (vw == 1 || vw == 2 || vw == 4 || vw == 8 || vw == 16);
