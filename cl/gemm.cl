@@ -226,6 +226,11 @@ __kernel void gemm_outer(__global const float *A, __global const float *B, __glo
     else
         OUTER_K_LOOP(1);
 
+    /* The epilogue's bias for each vector's columns, loaded once. */
+    floatv bias_v[NV];
+#pragma unroll
+    for (int v = 0; v < NV; v++)
+        bias_v[v] = BIAS_V(cols[v]);
 #pragma unroll
     for (int r = 0; r < RM; r++) {
         if (i0 + r >= M)
@@ -236,17 +241,20 @@ __kernel void gemm_outer(__global const float *A, __global const float *B, __glo
             /* (a condition, not a break: the loop's count stays exact, so
              * it unrolls around an epilogue's activation too) */
             int own = j0 + v * VW; /* the columns this vector stands for */
-            if (v >= nv) {
-            } else if (cols[v] == own) {
-                VSTORE(FINISH_V(total[r][v], VLOAD(c + own), BIAS_V(own)), c + own);
+            if (v >= nv)
+                continue;
+            floatv out = FINISH_V(total[r][v], VLOAD(c + cols[v]), bias_v[v]);
+            if (cols[v] == own) {
+                VSTORE(out, c + own);
             } else {
-                /* A slid vector: columns below `own` belong to another. */
+                /* A slid vector: columns below `own` belong to another
+                 * (whatever its lanes there read from C, they are not
+                 * stored). */
                 float lanes[VW];
-                VSTORE(total[r][v], lanes);
+                VSTORE(out, lanes);
                 for (int l = 0; l < VW; l++)
                     if (cols[v] + l >= own)
-                        c[cols[v] + l] =
-                            FINISH_1(lanes[l], c[cols[v] + l], BIAS_1(cols[v] + l));
+                        c[cols[v] + l] = lanes[l];
             }
         }
     }
