@@ -102,16 +102,12 @@ ACTIVATION_MATH(float2, 2)
 #define SCALE_ARG float4 scale /* alpha, beta, act_p */
 #define EPILOGUE_ARG __global const float *bias,
 #define FINISH_V(acc, c, bv) ACT_APPLY_V(GEMM_ACT, BLEND(acc, c) + (bv), act_p, 0.0f)
-#define FINISH_1(acc, c, bv) activation_apply(GEMM_ACT, BLEND(acc, c) + (bv), act_p, 0.0f)
 #define BIAS_V(col) (bias_off >= 0 ? VLOAD(bias + bias_off + (col)) : (floatv)(0.0f))
-#define BIAS_1(col) (bias_off >= 0 ? bias[bias_off + (col)] : 0.0f)
 #else
 #define SCALE_ARG float2 scale /* alpha, beta */
 #define EPILOGUE_ARG
 #define FINISH_V(acc, c, bv) BLEND(acc, c)
-#define FINISH_1(acc, c, bv) BLEND(acc, c)
 #define BIAS_V(col) ((floatv)(0.0f))
-#define BIAS_1(col) 0.0f
 #endif
 
 /* Tiles are numbered along dimension 0 (dimension 2 is the batch) and
@@ -325,15 +321,39 @@ __kernel void gemm_dot(__global const float *A, __global const float *B, __globa
 #pragma unroll
     for (int r = 0; r < RM; r++) {
         __global float *crow = C + (i0 + r) * ldc + j0;
+#ifdef GEMM_ACT
+        /* The row's NV results as one vector for the activation (a float
+         * at a time, tanh over the MLP's 128 x 256 took 80 us against 54
+         * for a separate kernel); lanes past N or NV are not stored. */
+#if NV > 4
+#error "gemm_dot's epilogue takes up to 4 columns per work-item"
+#endif
+        float vals[4] = {0.0f, 0.0f, 0.0f, 0.0f};
 #pragma unroll
         for (int c = 0; c < NV; c++) {
             if (i0 + r < M && j0 + c < N) {
                 float sum = HSUM(total[r][c]);
                 for (int k = k_vec; k < K; k++)
                     sum = MAD(a_rows[r][k], b_rows[c][k], sum);
-                crow[c] = FINISH_1(sum, crow[c], BIAS_1(j0 + c));
+                vals[c] = BLEND(sum, crow[c]) + (bias_off >= 0 ? bias[bias_off + j0 + c] : 0.0f);
             }
         }
+        vstore4(activation_apply4(GEMM_ACT, vload4(0, vals), act_p, 0.0f), 0, vals);
+#pragma unroll
+        for (int c = 0; c < NV; c++)
+            if (i0 + r < M && j0 + c < N)
+                crow[c] = vals[c];
+#else
+#pragma unroll
+        for (int c = 0; c < NV; c++) {
+            if (i0 + r < M && j0 + c < N) {
+                float sum = HSUM(total[r][c]);
+                for (int k = k_vec; k < K; k++)
+                    sum = MAD(a_rows[r][k], b_rows[c][k], sum);
+                crow[c] = BLEND(sum, crow[c]);
+            }
+        }
+#endif
     }
 }
 
