@@ -652,7 +652,6 @@ bool clrt_gemm_fuses(const clrt *rt, const clrt_gemm_desc *desc)
     if (ep && ep->bias && ep->bias_offset + d.n >= (size_t)INT_MAX) /* an int in the kernel */
         return false;
     return cand && is_own(cand) && d.batch == 1 && clrt_gemm_own_fits(&d) &&
-           clrt_gemm_slices(rt, d.m, d.n, d.k, d.batch) == 1 &&
            (vw == 1 || vw == 2 || vw == 4 || vw == 8 || vw == 16);
 }
 

@@ -86,7 +86,7 @@ typedef CAT(float, VW) floatv;
  * pass over C instead of three (C written, read back, written). The sum
  * BLEND + bias is the float that a separate bias + activation kernel would
  * read, so the result is the same. Without GEMM_ACT the kernels take
- * alpha and beta only, and FINISH is BLEND. */
+ * alpha and beta only, and FINISH_V is BLEND. */
 #ifdef GEMM_ACT
 #undef CLG_VW
 #define CLG_VW VW /* activation_math.cl stamps out the functions for 8 or 16 too */
@@ -103,11 +103,17 @@ ACTIVATION_MATH(float2, 2)
 #define EPILOGUE_ARG __global const float *bias,
 #define FINISH_V(acc, c, bv) ACT_APPLY_V(GEMM_ACT, BLEND(acc, c) + (bv), act_p, 0.0f)
 #define BIAS_V(col) (bias_off >= 0 ? VLOAD(bias + bias_off + (col)) : (floatv)(0.0f))
+#define SPLIT_EPILOGUE_ARGS , __global const float *bias, int bias_off, float act_p
+#define FINISH_1(acc, c, col)                                                                      \
+    activation_apply(GEMM_ACT, BLEND(acc, c) + (bias_off >= 0 ? bias[bias_off + (col)] : 0.0f),   \
+                     act_p, 0.0f)
 #else
 #define SCALE_ARG float2 scale /* alpha, beta */
 #define EPILOGUE_ARG
 #define FINISH_V(acc, c, bv) BLEND(acc, c)
 #define BIAS_V(col) ((floatv)(0.0f))
+#define SPLIT_EPILOGUE_ARGS
+#define FINISH_1(acc, c, col) BLEND(acc, c)
 #endif
 
 /* Tiles are numbered along dimension 0 (dimension 2 is the batch) and
@@ -239,14 +245,23 @@ __kernel void gemm_outer(__global const float *A, __global const float *B, __glo
             int own = j0 + v * VW; /* the columns this vector stands for */
             if (v >= nv)
                 continue;
-            floatv out = FINISH_V(total[r][v], VLOAD(c + cols[v]), bias_v[v]);
+            /* A slid vector's lanes below `own` are another vector's
+             * columns, maybe another work-item's: computed whole (the
+             * activation on whole vectors), but they neither read C nor
+             * store. */
+            float lanes[VW];
+            floatv old = (floatv)(0.0f);
+            if (beta != 0.0f && cols[v] == own) {
+                old = VLOAD(c + own);
+            } else if (beta != 0.0f) {
+                for (int l = 0; l < VW; l++)
+                    lanes[l] = cols[v] + l >= own ? c[cols[v] + l] : 0.0f;
+                old = VLOAD(lanes);
+            }
+            floatv out = FINISH_V(total[r][v], old, bias_v[v]);
             if (cols[v] == own) {
                 VSTORE(out, c + own);
             } else {
-                /* A slid vector: columns below `own` belong to another
-                 * (whatever its lanes there read from C, they are not
-                 * stored). */
-                float lanes[VW];
                 VSTORE(out, lanes);
                 for (int l = 0; l < VW; l++)
                     if (cols[v] + l >= own)
@@ -421,13 +436,14 @@ __kernel void gemm_pack(int N, int K, __global const float *src, int s_off, int 
  * K, fewer than S) as dot products, then C = alpha sum (+ beta C). One
  * work-item per element of C, in a fixed order: the result does not depend
  * on the launch. op(A) element (i, k) is A[i a_row + k a_k], op(B) element
- * (k, j) B[k b_k + j b_col]. */
+ * (k, j) B[k b_k + j b_col]. With GEMM_ACT, the epilogue's bias and
+ * activation follow (the slices' products have none). */
 __kernel void gemm_split_sum(int M, int N, int S, int count, float alpha,
                              __global const float *P, int p_batch,
                              __global const float *A, int a_off, int a_row, int a_k, int a_batch,
                              __global const float *B, int b_off, int b_k, int b_col, int b_batch,
                              int k0, int K, float beta, __global float *C, int c_off, int ldc,
-                             int c_batch)
+                             int c_batch SPLIT_EPILOGUE_ARGS)
 {
     int id = get_global_id(0);
     if (id >= count)
@@ -442,5 +458,5 @@ __kernel void gemm_split_sum(int M, int N, int S, int count, float alpha,
     for (int k = k0; k < K; k++)
         sum = MAD(A[k * a_k], B[k * b_k], sum);
     C += c_off + z * c_batch + i * ldc + j;
-    *C = BLEND(sum, *C);
+    *C = FINISH_1(sum, *C, j);
 }

@@ -287,11 +287,17 @@ bool clrt_gemm_own_split_fits(const clrt_gemm_desc *d, size_t slices)
 
 clg_status clrt_gemm_own_split_sum(clrt *rt, clrt_gemm_desc d, size_t slices, cl_mem partial)
 {
-    cl_kernel kernel = clrt_kernel(rt, "cl/gemm.cl", NULL, "gemm_split_sum");
+    const clrt_gemm_epilogue *ep = d.epilogue;
+    char ep_options[1024];
+    if (ep && (size_t)snprintf(ep_options, sizeof ep_options, "%s -D GEMM_ACT=%d", ep->options,
+                               ep->act) >= sizeof ep_options)
+        return clrt_fail(rt, CLG_STATUS_INVALID_ARGUMENT, "clrt_gemm: epilogue options too long");
+    cl_kernel kernel = clrt_kernel(rt, "cl/gemm.cl", ep ? ep_options : NULL, "gemm_split_sum");
     if (!kernel)
         return rt->error.status;
     size_t mn = d.m * d.n, count = d.batch * mn, k0 = d.k / slices * slices;
     clrt_matrix a = d.a, b = d.b, c = d.c;
+    cl_mem bias = ep && ep->bias ? ep->bias : c.mem; /* any buffer, when none */
     clrt_arg args[] = {CLRT_ARG_INT(d.m),
                        CLRT_ARG_INT(d.n),
                        CLRT_ARG_INT(slices),
@@ -315,8 +321,12 @@ clg_status clrt_gemm_own_split_sum(clrt *rt, clrt_gemm_desc d, size_t slices, cl
                        CLRT_ARG_MEM(c.mem),
                        CLRT_ARG_INT(c.offset),
                        CLRT_ARG_INT(c.ld),
-                       CLRT_ARG_INT(d.stride_c)};
+                       CLRT_ARG_INT(d.stride_c),
+                       /* the epilogue's, with GEMM_ACT */
+                       CLRT_ARG_MEM(bias),
+                       CLRT_ARG_INT(ep && ep->bias ? (cl_int)ep->bias_offset : -1),
+                       CLRT_ARG_FLOAT(ep ? ep->param : 0.0f)};
     /* An element of C per work-item, in the plan's elementwise groups. */
     const size_t global[3] = {count, 1, 1}, local[3] = {rt->plan.group, 1, 1};
-    return enqueue(rt, kernel, global, local, 24, args);
+    return enqueue(rt, kernel, global, local, ep ? 27 : 24, args);
 }

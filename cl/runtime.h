@@ -481,12 +481,12 @@ static inline clg_status clrt_gemm_by_k(clrt *rt, const clrt_gemm_candidate *can
 clg_status clrt_gemm(clrt *rt, clrt_gemm_desc d);
 
 /* Whether clrt_gemm would run d with an epilogue: when the implementation
- * it picks is one of the own kernels, over one batch element, K not split
- * into partial products (slices of K added into C run the epilogue with the
- * last), and the device's vector width is one cl/gemm.cl stamps the
- * activations out for. Otherwise (CLBlast, the usual choice on a GPU) the
- * caller runs the product and the activation apart; clrt_gemm refuses an
- * epilogue it cannot fuse. */
+ * it picks is one of the own kernels, over one batch element, and the
+ * device's vector width is one cl/gemm.cl stamps the activations out for
+ * (slices of K added into C run the epilogue with the last, a K split
+ * into partial products with their sum). Otherwise (CLBlast, the usual
+ * choice on a GPU) the caller runs the product and the activation apart;
+ * clrt_gemm refuses an epilogue it cannot fuse. */
 bool clrt_gemm_fuses(const clrt *rt, const clrt_gemm_desc *d);
 
 /* The candidates the dispatcher chooses from, by index: CLBlast's routes and

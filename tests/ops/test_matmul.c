@@ -332,8 +332,10 @@ static bool cpu_device(void)
  * every activation, with and without a bias, on shapes that exercise the
  * epilogue's paths: out = 19 and 100 (vectors of 16, the last slid left),
  * 10 (of 8, slid), 3 (of 2), 1 (single floats), and out = 10 over in = 130,
- * which gemm_dot runs (AVX-512 defaults). On a CPU device the fusing
- * activations must run as one GEMM and no other launch. */
+ * which gemm_dot runs (AVX-512 defaults) and the gpu launch plan splits
+ * into partial products over K (the epilogue then runs with their sum). On
+ * a CPU device the fusing activations must run as one GEMM and no other
+ * launch. */
 START_TEST(test_linear_act_matches_host)
 {
     clg_context *ctx = test_context();
