@@ -241,8 +241,15 @@ __kernel void conv2d_bias_grad(__global const float *g, int g_off, __global floa
  * (and alike along w). Work-item r = n C + c owns plane r of dx, so nothing
  * is written twice (no atomics) and the order of the sums is fixed: the
  * plane starts from the bias (or what it held, when accumulating), then
- * each tap adds its Ho Wo entries, row by row. Launched in groups of
- * the plan's row groups (a batch of one-channel images has few planes). */
+ * each tap adds its Ho Wo entries, row by row, the taps column by column
+ * (kj outside ki). That order keeps apart the taps that add into the same
+ * row: taps (ki, kj) and (ki, kj + 1) add the same rows one column apart,
+ * and run back to back (ki outside kj) each tap's float4 reads overlapped
+ * the stores its predecessor had just made, which a CPU cannot forward from
+ * its store buffer (LeNet-5's col2im at batch 64: 0.7-1.0 ms a step, 0.48
+ * this way; gathering each element's sum in registers instead: 1.2-1.4).
+ * Launched in groups of the plan's row groups (a batch of one-channel
+ * images has few planes). */
 __kernel void conv2d_col2im(__global const float *col, int col_off, __global const float *bias,
                             int bias_off, int has_bias, __global float *dx, int dx_off, int4 in,
                             int4 geo, int4 step, int4 dil, int positions, int accumulate)
@@ -255,12 +262,12 @@ __kernel void conv2d_col2im(__global const float *col, int col_off, __global con
     float start = has_bias ? bias[bias_off + c] : 0.0f;
     for (int i = 0; i < in.z * in.w; i++)
         d[i] = accumulate ? d[i] + start : start;
-    for (int ki = 0; ki < geo.z; ki++) {
-        int shift_h = ki * dil.x - step.z, oh0, oh1;
-        inside(shift_h, step.x, in.z, geo.x, &oh0, &oh1);
-        for (int kj = 0; kj < geo.w; kj++) {
-            int shift = kj * dil.y - step.w, lo, hi;
-            inside(shift, step.y, in.w, geo.y, &lo, &hi);
+    for (int kj = 0; kj < geo.w; kj++) {
+        int shift = kj * dil.y - step.w, lo, hi;
+        inside(shift, step.y, in.w, geo.y, &lo, &hi);
+        for (int ki = 0; ki < geo.z; ki++) {
+            int shift_h = ki * dil.x - step.z, oh0, oh1;
+            inside(shift_h, step.x, in.z, geo.x, &oh0, &oh1);
             __global const float *taps =
                 col + col_off + ((c * geo.z + ki) * geo.w + kj) * positions + b * geo.x * geo.y;
             for (int oh = oh0; oh < oh1; oh++) {
@@ -324,16 +331,17 @@ __kernel void conv2d_col2im_element(__global const float *col, int col_off,
     int c = r % in.y, b = r / in.y;
     float sum = has_bias ? bias[bias_off + c] : 0.0f;
     sum = accumulate ? dx[dx_off + e] + sum : sum;
-    for (int ki = 0; ki < geo.z; ki++) {
-        int oh_s = ih + step.z - ki * dil.x; /* oh sh */
-        if (oh_s < 0 || oh_s % step.x != 0 || oh_s / step.x >= geo.x)
+    /* the taps in conv2d_col2im's order: kj outside ki */
+    for (int kj = 0; kj < geo.w; kj++) {
+        int ow_s = iw + step.w - kj * dil.y; /* ow sw */
+        if (ow_s < 0 || ow_s % step.y != 0 || ow_s / step.y >= geo.y)
             continue;
-        int oh = oh_s / step.x;
-        for (int kj = 0; kj < geo.w; kj++) {
-            int ow_s = iw + step.w - kj * dil.y;
-            if (ow_s < 0 || ow_s % step.y != 0 || ow_s / step.y >= geo.y)
+        int ow = ow_s / step.y;
+        for (int ki = 0; ki < geo.z; ki++) {
+            int oh_s = ih + step.z - ki * dil.x; /* oh sh */
+            if (oh_s < 0 || oh_s % step.x != 0 || oh_s / step.x >= geo.x)
                 continue;
-            int ow = ow_s / step.y;
+            int oh = oh_s / step.x;
             sum += col[col_off + ((c * geo.z + ki) * geo.w + kj) * positions +
                        (b * geo.x + oh) * geo.y + ow];
         }
