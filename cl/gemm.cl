@@ -271,6 +271,16 @@ __kernel void gemm_outer(__global const float *A, __global const float *B, __glo
     }
 }
 
+/* float sum = gemm_dot's dot product of row r of its A tile with row c of
+ * its B tile: the vector sums' lanes, then the rest of K (fewer than VW,
+ * from k_vec on) in scalars. A macro, not a function: as a function, clang
+ * compiled the kernels differently (the scalar rest unrolled), and Mesa
+ * warned once more. */
+#define DOT_SUM(sum, r, c)                                                                         \
+    float sum = HSUM(total[r][c]);                                                                 \
+    for (int k = k_vec; k < K; k++)                                                                \
+        sum = MAD(a_rows[r][k], b_rows[c][k], sum)
+
 /* C = alpha A B^T + beta C; A (M,K) and B (N,K) row-major. Tile: RM rows x
  * NV columns of C. */
 __kernel void gemm_dot(__global const float *A, __global const float *B, __global float *C,
@@ -347,9 +357,7 @@ __kernel void gemm_dot(__global const float *A, __global const float *B, __globa
 #pragma unroll
         for (int c = 0; c < NV; c++) {
             if (i0 + r < M && j0 + c < N) {
-                float sum = HSUM(total[r][c]);
-                for (int k = k_vec; k < K; k++)
-                    sum = MAD(a_rows[r][k], b_rows[c][k], sum);
+                DOT_SUM(sum, r, c);
                 vals[c] = BLEND(sum, crow[c]) + (bias_off >= 0 ? bias[bias_off + j0 + c] : 0.0f);
             }
         }
@@ -362,9 +370,7 @@ __kernel void gemm_dot(__global const float *A, __global const float *B, __globa
 #pragma unroll
         for (int c = 0; c < NV; c++) {
             if (i0 + r < M && j0 + c < N) {
-                float sum = HSUM(total[r][c]);
-                for (int k = k_vec; k < K; k++)
-                    sum = MAD(a_rows[r][k], b_rows[c][k], sum);
+                DOT_SUM(sum, r, c);
                 crow[c] = BLEND(sum, crow[c]);
             }
         }
