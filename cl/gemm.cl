@@ -273,9 +273,9 @@ __kernel void gemm_outer(__global const float *A, __global const float *B, __glo
 
 /* float sum = gemm_dot's dot product of row r of its A tile with row c of
  * its B tile: the vector sums' lanes, then the rest of K (fewer than VW,
- * from k_vec on) in scalars. A macro, not a function: as a function, clang
- * compiled the kernels differently (the scalar rest unrolled), and Mesa
- * warned once more. */
+ * from k_vec on) in scalars. A macro, not a function: as a function,
+ * clang's IR of gemm_dot changed (it grew by half); with the macro it is the
+ * same as with the loops written out, so drivers see the kernels they did. */
 #define DOT_SUM(sum, r, c)                                                                         \
     float sum = HSUM(total[r][c]);                                                                 \
     for (int k = k_vec; k < K; k++)                                                                \
