@@ -136,9 +136,10 @@ ACTIVATION_MATH(float2, 2)
     int tn = in_panel / rows, tm = first + in_panel % rows
 
 /* gemm_outer's K loop over the tile's first NVEC vectors (see there): sums
- * of KB products added into total[RM][...]. One statement (do-while), so
- * that it fits an if-else; #pragma cannot sit in a macro, _Pragma can. */
-#define OUTER_K_LOOP(NVEC)                                                    \
+ * of KB products added into total[RM][...], A's element (row r of the tile,
+ * k) read as A_AT(r, k). One statement (do-while), so that it fits an
+ * if-else; #pragma cannot sit in a macro, _Pragma can. */
+#define OUTER_K_LOOP(NVEC, A_AT)                                              \
     do {                                                                      \
         for (int k0 = 0; k0 < K; k0 += KB) {                                  \
             int k1 = min(k0 + KB, K);                                         \
@@ -151,7 +152,7 @@ ACTIVATION_MATH(float2, 2)
                 _Pragma("unroll") for (int v = 0; v < NVEC; v++)              \
                     b[v] = VLOAD(b_cols[v] + k * ldb);                        \
                 _Pragma("unroll") for (int r = 0; r < RM; r++) {              \
-                    floatv a = (floatv)(a_rows[r][k * a_k]);                  \
+                    floatv a = (floatv)(A_AT(r, k));                          \
                     _Pragma("unroll") for (int v = 0; v < NVEC; v++)          \
                         acc[r][v] = MAD(a, b[v], acc[r][v]);                  \
                 }                                                             \
@@ -223,10 +224,24 @@ __kernel void gemm_outer(__global const float *A, __global const float *B, __glo
      * columns for 100 instead of 128). The loop is stamped for NV vectors
      * and for one. */
     int nv = (N - j0 + VW - 1) / VW > 1 ? NV : 1;
-    if (nv == NV)
-        OUTER_K_LOOP(NV);
+    /* A's element (row r of the tile, k): through the row pointers, or,
+     * where the tile's rows are adjacent in memory (A read transposed, as a
+     * weight gradient's dY^T: a_row = 1) and none is clamped, at a fixed
+     * offset from one pointer. For the first, compilers keep RM pointers
+     * and add to each per k (PoCL: 9 integer adds per 16 FMAs, competing
+     * for the FMA ports); the second needs one add. */
+    __global const float *a_tile = A + i0;
+#define A_ROWS(r, k) a_rows[r][(k) * a_k]
+#define A_ADJACENT(r, k) a_tile[(k) * a_k + (r)]
+    bool adjacent = a_row == 1 && i0 + RM <= M;
+    if (nv == NV && adjacent)
+        OUTER_K_LOOP(NV, A_ADJACENT);
+    else if (nv == NV)
+        OUTER_K_LOOP(NV, A_ROWS);
+    else if (adjacent)
+        OUTER_K_LOOP(1, A_ADJACENT);
     else
-        OUTER_K_LOOP(1);
+        OUTER_K_LOOP(1, A_ROWS);
 
     /* The epilogue's bias for each vector's columns, loaded once. */
     floatv bias_v[NV];
