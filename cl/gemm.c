@@ -26,8 +26,12 @@
 
 /* The own kernels' tiles (RM x NV, in vectors for gemm_outer) are sized for
  * 16 vector registers (AVX2: 6x2 and 4x3 leave room for B's vectors and a
- * broadcast) or 32 (AVX-512: 8x2, dot-4x4); the small ones give small
- * products more work-items. Names are what tuned tables store. */
+ * broadcast) or 32 (AVX-512: 8x2, 8x3, 6x4 and 14x2 hold 16 to 28
+ * accumulators, dot-4x4 and dot-8x3 16 and 24); the small ones give small
+ * products more work-items. The AVX-512 ones past 8x2 are there for `clgrad
+ * tune` (6x4 beat 8x2 by 10-20% on some of the MLP's and the LSTM's
+ * products, 14x2 on M = 28, where its one tile of rows leaves none idle),
+ * dot-8x3 also for the defaults below. Names are what tuned tables store. */
 static const clrt_gemm_candidate candidates[] = {
     {"clblast", CLRT_GEMM_CLBLAST, 0, 0},
     {"clblast-direct", CLRT_GEMM_CLBLAST_DIRECT, 0, 0},
@@ -38,9 +42,13 @@ static const clrt_gemm_candidate candidates[] = {
     {"outer-6x2", CLRT_GEMM_OUTER, 6, 2},
     {"outer-4x3", CLRT_GEMM_OUTER, 4, 3},
     {"outer-8x2", CLRT_GEMM_OUTER, 8, 2},
+    {"outer-8x3", CLRT_GEMM_OUTER, 8, 3},
+    {"outer-6x4", CLRT_GEMM_OUTER, 6, 4},
+    {"outer-14x2", CLRT_GEMM_OUTER, 14, 2},
     {"dot-4x2", CLRT_GEMM_DOT, 4, 2},
     {"dot-4x3", CLRT_GEMM_DOT, 4, 3},
     {"dot-4x4", CLRT_GEMM_DOT, 4, 4},
+    {"dot-8x3", CLRT_GEMM_DOT, 8, 3},
 };
 #define N_CANDIDATES ((int)(sizeof candidates / sizeof candidates[0]))
 
@@ -249,11 +257,20 @@ static bool same_shape(const clg_gemm_shape *x, const clg_gemm_shape *y)
  *     gemm_outer with 4 x 3 vectors (15-30% faster there);
  *   - the rest (A B^T with short K too, where the dot's final sums across
  *     lanes cost more than packing B): gemm_outer.
+ * On AVX-512 (measured with PoCL on a Xeon with 2 cores, every candidate on
+ * gemm-bench's 48 shapes, two rounds): A B^T in both classes takes dot-8x3
+ * (16% less time than dot-4x4 over the long-K shapes, 19% less than dot-4x2
+ * over the narrow ones; LeNet-5's conv2 weight gradient 16x150x6400 at 208
+ * GFLOP/s against 134); fewer than 4 rows (a bias gradient's ones^T dY, M =
+ * 1) takes 4 x 3 vectors, where the 8-row tile computed 8 rows for 1 and ran
+ * at half the speed; other few rows (15, 16, 25, 28) and the rest keep 8 x 2,
+ * which no bigger tile beat over all of the models' shapes.
  * GPUs and other devices get CLBlast, tuned for them, unless a tuned table
- * says otherwise. On AVX-512 (untimed) few rows keep the 8-row tile. */
+ * says otherwise. */
 typedef enum shape_class {
     CLASS_NT_NARROW,
     CLASS_NT_LONG_K,
+    CLASS_TINY_M,
     CLASS_FEW_ROWS,
     CLASS_OTHER
 } shape_class;
@@ -263,10 +280,11 @@ static const struct {
     shape_class cls;
     const char *candidate;
 } cpu_defaults[] = {
-    {false, CLASS_NT_NARROW, "dot-4x2"},  {false, CLASS_NT_LONG_K, "dot-4x3"},
-    {false, CLASS_FEW_ROWS, "outer-4x3"}, {false, CLASS_OTHER, "outer-6x2"},
-    {true, CLASS_NT_NARROW, "dot-4x2"},   {true, CLASS_NT_LONG_K, "dot-4x4"},
-    {true, CLASS_FEW_ROWS, "outer-8x2"},  {true, CLASS_OTHER, "outer-8x2"},
+    {false, CLASS_NT_NARROW, "dot-4x2"}, {false, CLASS_NT_LONG_K, "dot-4x3"},
+    {false, CLASS_TINY_M, "outer-4x3"},  {false, CLASS_FEW_ROWS, "outer-4x3"},
+    {false, CLASS_OTHER, "outer-6x2"},   {true, CLASS_NT_NARROW, "dot-8x3"},
+    {true, CLASS_NT_LONG_K, "dot-8x3"},  {true, CLASS_TINY_M, "outer-4x3"},
+    {true, CLASS_FEW_ROWS, "outer-8x2"}, {true, CLASS_OTHER, "outer-8x2"},
 };
 
 /* Rows computed past M by tiles of `rows` rows. */
@@ -282,6 +300,8 @@ static shape_class classify(const clg_gemm_shape *s, int vw)
         return CLASS_NT_NARROW;
     if (nt && s->k >= 256)
         return CLASS_NT_LONG_K;
+    if (s->m < 4)
+        return CLASS_TINY_M;
     if (s->m < 64 && idle_rows(s->m, 4) < idle_rows(s->m, 6))
         return CLASS_FEW_ROWS;
     return CLASS_OTHER;
