@@ -30,7 +30,7 @@ for arg in "$@"; do
     [ "$arg" = --quick ] && quick=1
 done
 
-ninja -C "$build" bench/clgrad-bench bench/fraud-bench bench/lstm-bench >/dev/null
+ninja -C "$build" bench/clgrad-bench bench/fraud-bench bench/lstm-bench bench/peak-bench >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 results=$work/results
@@ -104,6 +104,11 @@ peers_round() {
         torch_round /usr/bin/python3 1 debian-1
     fi
 }
+
+# The device's multiply-add rate, measured once: bench/table.py's
+# denominator for each model's share of the FMA peak.
+echo
+side peak "$build/bench/peak-bench"
 
 for ((r = 1; r <= rounds; r++)); do
     echo

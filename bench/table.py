@@ -3,13 +3,15 @@
 
 Each line of the file is `SIDE result ...` as a benchmark printed it, SIDE one of
 clgrad, torch-1, torch-2 (PyTorch from the venv, 1 and 2 threads), debian-1
-(Debian's PyTorch, 1 thread) and tinygrad, from several interleaved rounds. Every
-figure becomes samples/s (or seconds per step for the LSTM) and each side keeps
-its best round: slower rounds measure other load on a shared machine. Prints a
+(Debian's PyTorch, 1 thread), tinygrad and peak (peak-bench, run once), from
+several interleaved rounds. Every figure becomes samples/s (or seconds per step
+for the LSTM) and each side keeps its best round: slower rounds measure other
+load on a shared machine. Prints a
 Markdown table: model, clgrad, PyTorch 1 and 2 threads, tinygrad, clgrad time /
 best PyTorch time (the last column the issue's target), and Debian's PyTorch
-when it ran; then clgrad's GFLOP/s and share of the cores' FMA peak per model.
-Standard library only.
+when it ran; then clgrad's GFLOP/s and share of the device's FMA peak per
+model, the peak being what bench/peak_bench.c measured (its `result peak
+gflops=...` line), not a figure assumed from a data sheet. Standard library only.
 
 usage: python3 bench/table.py RESULTS [TORCH_VERSION]
 """
@@ -40,7 +42,6 @@ MODELS = [  # key, label, unit: rate (samples/s, higher is better) or step (s, l
 FLOP_PER_SAMPLE = {"mlp": 2 * 503552, "lenet5": 2 * (416520 * 2 + 298920),
                    "fraud": 2 * 84000, "lstm28": 2 * 225280 * 64 * 28,
                    "lstm100": 2 * 225280 * 64 * 100}
-PEAK_GFLOPS = 330.0  # 2 cores x 2 AVX-512 FMA units x 16 lanes x 2 FLOP x ~2.6 GHz
 
 
 def fields(line):
@@ -64,12 +65,16 @@ def figure(words, f):
 def main():
     best = {}
     versions = {}
+    peak = None
     with open(sys.argv[1]) as results:
         for line in results:
             words = line.split()
             if len(words) < 3 or words[1] != "result":
                 continue
             side, f = words[0], fields(line)
+            if words[2] == "peak" and "gflops" in f:
+                peak = max(peak or 0.0, float(f["gflops"]))
+                continue
             got = figure(words[1:], f)
             if got is None:
                 continue
@@ -115,14 +120,20 @@ def main():
                 row.append(f"{show('debian-1', key, unit)}: {ratio:.2f}")
         print("| " + " | ".join(row) + " |")
     print()
-    print(f"clgrad's step as a share of the two cores' FMA peak (~{PEAK_GFLOPS:.0f} GFLOP/s; "
-          "GEMM and convolution FLOPs only, bench/table.py says how they are counted):")
+    if peak:
+        print(f"clgrad's step as a share of the device's FMA peak ({peak:.0f} GFLOP/s, "
+              "measured by peak-bench; GEMM and convolution FLOPs only, bench/table.py says "
+              "how they are counted):")
+    else:
+        print("clgrad's step in GFLOP/s (no peak-bench result, so no share of the peak; "
+              "GEMM and convolution FLOPs only, bench/table.py says how they are counted):")
     for key, label, unit in MODELS:
         c = best.get(("clgrad", key))
         if c is None:
             continue
         gflops = FLOP_PER_SAMPLE[key] * (c if unit == "rate" else 1.0 / c) / 1e9
-        print(f"  {label}: {gflops:.1f} GFLOP/s, {100 * gflops / PEAK_GFLOPS:.0f}%")
+        share = f", {100 * gflops / peak:.0f}%" if peak else ""
+        print(f"  {label}: {gflops:.1f} GFLOP/s{share}")
 
 
 if __name__ == "__main__":
