@@ -589,6 +589,12 @@ run_check() {
         done <<<"$(cat "$steps"/*-parallelism*.log | grep '^result parallelism')"
     fi
 
+    # The device's multiply-add rate (peak-bench): what the GFLOP/s below are shares of.
+    run_step peak-bench 30 "$bench/peak-bench"
+    local pk
+    pk=$(grep '^result peak ' "$steps"/*-peak-bench.log)
+    [ -n "$pk" ] && figure "FMA peak" "${pk#result peak }"
+
     # 3. GEMM per zoo shape: the dispatcher's choice against CLBlast (--quick: not every
     # parameter set of clgrad's kernels as well, which is clgrad tune's business and could
     # take the step's whole time on a device where each one is a program build).
