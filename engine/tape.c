@@ -96,6 +96,7 @@ clg_tensor *eng_contiguous(clg_context *ctx, clg_tensor *src)
     return dst;
 }
 
+/* seed NULL: the output's gradient is 1 (clg_backward's scalar loss). */
 static clg_status walk(clg_context *ctx, clg_tensor *output, const clg_tensor *seed)
 {
     if (!output->requires_grad)
@@ -107,8 +108,22 @@ static clg_status walk(clg_context *ctx, clg_tensor *output, const clg_tensor *s
                         "clg_backward: this step's tape was already walked; call it once per "
                         "step (between clg_step_begin and clg_step_end)");
     ctx->tape_consumed = true;
-    /* Added to whatever gradient a leaf output already has, as in PyTorch. */
-    eng_grad_accumulate(ctx, output, seed);
+    /* Added to whatever gradient a leaf output already has, as in PyTorch.
+     * A loss without one gets its 1 filled straight into its gradient: one
+     * command, where filling a seed and copying it there took two, every
+     * step. */
+    if (!seed && !(output->grad && output->has_grad)) {
+        bool accumulate = false;
+        clg_tensor *g = eng_grad_dest(ctx, output, &accumulate);
+        if (g)
+            clg_tensor_fill(g, 1.0f);
+    } else if (!seed) {
+        clg_tensor *one = clg_tensor_full(ctx, output->rank, output->shape, 1.0f);
+        if (one)
+            eng_grad_accumulate(ctx, output, one);
+    } else {
+        eng_grad_accumulate(ctx, output, seed);
+    }
     eng_walk_hook hook = ctx->walk_hook;
     if (hook)
         hook(ctx->walk_hook_arg, ENG_WALK_BEGIN, ctx->tape_last);
@@ -136,10 +151,7 @@ CLG_API clg_status clg_backward(clg_tensor *loss)
                         "clg_backward: the loss must be one float32 element, not shape %s "
                         "(use clg_backward_with for other outputs)",
                         eng_shape_str(loss, s, sizeof s));
-    clg_tensor *one = clg_tensor_full(ctx, loss->rank, loss->shape, 1.0f);
-    if (!one)
-        return ctx->rt.error.status;
-    return walk(ctx, loss, one);
+    return walk(ctx, loss, NULL);
 }
 
 CLG_API clg_status clg_backward_with(clg_tensor *output, const clg_tensor *grad_output)
