@@ -26,12 +26,13 @@
 
 /* The own kernels' tiles (RM x NV, in vectors for gemm_outer) are sized for
  * 16 vector registers (AVX2: 6x2 and 4x3 leave room for B's vectors and a
- * broadcast) or 32 (AVX-512: 8x2, 8x3, 6x4 and 14x2 hold 16 to 28
- * accumulators, dot-4x4 and dot-8x3 16 and 24); the small ones give small
- * products more work-items. The AVX-512 ones past 8x2 are there for `clgrad
- * tune` (6x4 beat 8x2 by 10-20% on some of the MLP's and the LSTM's
- * products, 14x2 on M = 28, where its one tile of rows leaves none idle),
- * dot-8x3 also for the defaults below. Names are what tuned tables store. */
+ * broadcast) or 32 (AVX-512: 8x2, dot-4x4 and dot-8x3 hold 16 to 24
+ * accumulators); the small ones give small products more work-items. Names
+ * are what tuned tables store. Bigger gemm_outer tiles (8x3, 6x4, 14x2)
+ * beat 8x2 by 10-20% on some of the MLP's and the LSTM's products on
+ * AVX-512 but are not here: every candidate is built and checked at every
+ * vector width on every device the suite runs on, and on llvmpipe those
+ * builds took cl/test_gemm past its time limit (over 10 minutes). */
 static const clrt_gemm_candidate candidates[] = {
     {"clblast", CLRT_GEMM_CLBLAST, 0, 0},
     {"clblast-direct", CLRT_GEMM_CLBLAST_DIRECT, 0, 0},
@@ -42,9 +43,6 @@ static const clrt_gemm_candidate candidates[] = {
     {"outer-6x2", CLRT_GEMM_OUTER, 6, 2},
     {"outer-4x3", CLRT_GEMM_OUTER, 4, 3},
     {"outer-8x2", CLRT_GEMM_OUTER, 8, 2},
-    {"outer-8x3", CLRT_GEMM_OUTER, 8, 3},
-    {"outer-6x4", CLRT_GEMM_OUTER, 6, 4},
-    {"outer-14x2", CLRT_GEMM_OUTER, 14, 2},
     {"dot-4x2", CLRT_GEMM_DOT, 4, 2},
     {"dot-4x3", CLRT_GEMM_DOT, 4, 3},
     {"dot-4x4", CLRT_GEMM_DOT, 4, 4},
