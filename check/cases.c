@@ -1284,14 +1284,14 @@ void chk_case_run(clg_context *ctx, size_t index, chk_result *out)
 size_t chk_gemm_implementations(const clg_context *ctx, const char **names, size_t capacity)
 {
     /* one shape of each class the default dispatch tells apart (cl/gemm.c:
-     * NT with few columns and a long K, NT with a long K, few rows, the
-     * rest) and the transposed layouts */
+     * NT with few columns and a long K, NT with a long K, fewer than 4 rows,
+     * few rows, the rest) and the transposed layouts */
     clg_gemm_shape shapes[64] = {
-        {64, 2, 256, 1, false, true},  {64, 64, 512, 1, false, true}, {8, 64, 64, 1, false, false},
-        {64, 64, 64, 1, false, false}, {64, 64, 64, 1, true, false},  {7, 5, 9, 1, false, true},
-        {7, 5, 9, 1, true, false},     {4, 5, 6, 3, false, false},
+        {64, 2, 256, 1, false, true}, {64, 64, 512, 1, false, true}, {1, 64, 64, 1, false, false},
+        {8, 64, 64, 1, false, false}, {64, 64, 64, 1, false, false}, {64, 64, 64, 1, true, false},
+        {7, 5, 9, 1, false, true},    {7, 5, 9, 1, true, false},     {4, 5, 6, 3, false, false},
     };
-    size_t n_shapes = 8;
+    size_t n_shapes = 9;
     /* and each shape of the tuned table: "gemm M N K BATCH TA TB NAME ..." */
     const char *path = clg_gemm_table_path(ctx);
     FILE *f = path && path[0] ? fopen(path, "r") : NULL;

@@ -32,11 +32,14 @@ START_TEST(test_gemm_implementations_pass)
     size_t n = chk_gemm_implementations(ctx, names, 16);
     ck_assert_uint_ge(n, 1);
     ck_assert_uint_le(n, 16);
-    /* the dispatcher's choice for an ordinary product is among them */
+    /* the dispatcher's choices for an ordinary product and for a one-row
+     * one (a bias gradient's ones^T dY, a class of its own) are among them */
     const char *plain = clg_gemm_choice(ctx, &(clg_gemm_shape){64, 64, 64, 1, false, false});
-    bool found = false;
+    const char *one_row = clg_gemm_choice(ctx, &(clg_gemm_shape){1, 64, 64, 1, false, false});
+    bool found = false, found_one_row = false;
     for (size_t i = 0; i < n; i++) {
         found = found || strcmp(names[i], plain) == 0;
+        found_one_row = found_one_row || strcmp(names[i], one_row) == 0;
         for (size_t j = 0; j < i; j++)
             ck_assert_str_ne(names[i], names[j]);
         static const char *const cases[] = {"matmul", "matmul_batched", "matmul_long_k"};
@@ -47,6 +50,7 @@ START_TEST(test_gemm_implementations_pass)
         }
     }
     ck_assert_msg(found, "%s is not listed", plain);
+    ck_assert_msg(found_one_row, "%s (one row) is not listed", one_row);
     ck_assert_ptr_null(getenv("CLGRAD_GEMM")); /* the environment is left alone */
     /* an implementation that does not exist is a failure, not a crash */
     chk_result r;
