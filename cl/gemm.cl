@@ -242,6 +242,8 @@ __kernel void gemm_outer(__global const float *A, __global const float *B, __glo
         OUTER_K_LOOP(1, A_ADJACENT);
     else
         OUTER_K_LOOP(1, A_ROWS);
+#undef A_ROWS
+#undef A_ADJACENT
 
     /* The epilogue's bias for each vector's columns, loaded once. */
     floatv bias_v[NV];
