@@ -20,22 +20,22 @@
 run_clgrad() {
     local out=$1 err=$2
     shift 2
-    local dir=${CLGRAD_CACHE_DIR:-} tables
-    tables=$(mktemp -d) || return 1
+    local dir=${CLGRAD_CACHE_DIR:-} tables=
     if [ -n "$dir" ] && [ -d "$dir" ]; then
+        tables=$(mktemp -d) || return 1
         find "$dir" -maxdepth 1 -name 'gemm-*.txt' -exec cp -p {} "$tables" \;
     fi
     "$clgrad" "$@" >"$out" 2>"$err"
     local code=$?
     if [ "$code" -ne 0 ] && grep -q "LeakSanitizer has encountered a fatal error" "$err"; then
         echo "(LeakSanitizer's own tracer crashed at exit: running clgrad $* again)"
-        if [ -n "$dir" ] && [ -d "$dir" ]; then
+        if [ -n "$tables" ]; then
             find "$dir" -maxdepth 1 -name 'gemm-*.txt' -delete
             find "$tables" -maxdepth 1 -name 'gemm-*.txt' -exec cp -p {} "$dir" \;
         fi
         "$clgrad" "$@" >"$out" 2>"$err"
         code=$?
     fi
-    rm -rf "$tables"
+    [ -z "$tables" ] || rm -rf "$tables"
     return "$code"
 }
