@@ -185,7 +185,8 @@ void clrt_arena_release(clrt *rt)
 
 /* A staging slot whose previous write has finished; waits (one counted host
  * sync) only when it has not, which a loop that reads its loss never sees:
- * the read retires every slot (clrt_staging_retire). */
+ * a blocking read retires every slot (clrt_staging_retire), and the wait
+ * for a read started a step earlier those of the writes before it. */
 static clrt_staging *staging_slot(clrt *rt, size_t bytes)
 {
     clrt_staging *s = &rt->staging[rt->staging_next];
@@ -223,6 +224,7 @@ clg_status clrt_write(clrt *rt, cl_mem mem, size_t offset, const void *data, siz
     memcpy(s->host, data, bytes);
     CLRT_CHECK(rt, clEnqueueWriteBuffer(rt->queue, mem, CL_FALSE, offset, bytes, s->host, 0, NULL,
                                         &s->event));
+    s->write = ++rt->staging_writes;
     /* Hand the queue to the device now: a driver may hold commands until a
      * flush (rusticl runs nothing before one), and then the slot's write
      * would still be waiting to start when the slot comes round again, the
@@ -252,6 +254,39 @@ clg_status clrt_read(clrt *rt, cl_mem mem, size_t offset, void *data, size_t byt
         clrt_profile_drain(rt); /* the queue has run everything before the read */
 cleanup:
     return status;
+}
+
+clg_status clrt_read_start(clrt *rt, cl_mem mem, size_t offset, void *data, size_t bytes,
+                           cl_event *event, uint64_t *writes)
+{
+    clg_status status = CLG_STATUS_OK;
+    *event = NULL;
+    *writes = rt->staging_writes;
+    CLRT_CHECK(rt,
+               clEnqueueReadBuffer(rt->queue, mem, CL_FALSE, offset, bytes, data, 0, NULL, event));
+    CLRT_CHECK(rt, clFlush(rt->queue)); /* see clrt_write */
+cleanup:
+    return status;
+}
+
+clg_status clrt_read_wait(clrt *rt, cl_event event, uint64_t writes)
+{
+    rt->counters.host_syncs++;
+    cl_int code = clWaitForEvents(1, &event);
+    clReleaseEvent(event);
+    if (code != CL_SUCCESS)
+        return clrt_fail_code(rt, code, "clWaitForEvents", __FILE__, __LINE__);
+    /* The in-order queue ran the writes before the read: their slots are
+     * free, whatever their own events say yet (rusticl marks them later).
+     * Later commands may still be running, so the profile is not drained. */
+    for (int i = 0; i < CLRT_STAGING_SLOTS; i++) {
+        clrt_staging *s = &rt->staging[i];
+        if (s->event && s->write <= writes) {
+            clReleaseEvent(s->event);
+            s->event = NULL;
+        }
+    }
+    return CLG_STATUS_OK;
 }
 
 /* A fill of whole 32-bit words as the fill_words kernel (cl/memory.cl): PoCL

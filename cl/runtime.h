@@ -83,6 +83,7 @@ typedef struct clrt_staging {
     void *host;
     size_t capacity;
     cl_event event; /* the write still reading `host`, or NULL */
+    uint64_t write; /* that write's number (clrt's staging_writes) */
 } clrt_staging;
 
 #define CLRT_STAGING_SLOTS 4
@@ -205,6 +206,7 @@ typedef struct clrt {
     clrt_blas_state blas;
     clrt_staging staging[CLRT_STAGING_SLOTS];
     int staging_next;
+    uint64_t staging_writes; /* staged writes enqueued so far */
     clrt_profile profile;
     clrt_plan plan;
     clrt_trace trace;
@@ -265,6 +267,14 @@ clg_status clrt_write(clrt *rt, cl_mem mem, size_t offset, const void *data, siz
 void clrt_staging_retire(clrt *rt);
 /* Blocking read; counted as a host sync. */
 clg_status clrt_read(clrt *rt, cl_mem mem, size_t offset, void *data, size_t bytes);
+/* A read that does not block: enqueued (and flushed) with *event to wait
+ * for, *writes the staged writes enqueued before it, for clrt_read_wait. */
+clg_status clrt_read_start(clrt *rt, cl_mem mem, size_t offset, void *data, size_t bytes,
+                           cl_event *event, uint64_t *writes);
+/* Waits for and releases a clrt_read_start's event (a host sync), then
+ * frees the staging slots of the `writes` staged writes the queue ran before
+ * it (see clrt_staging_retire). */
+clg_status clrt_read_wait(clrt *rt, cl_event event, uint64_t writes);
 /* `bytes` from byte `offset` of mem = the pattern repeated. A 4-byte pattern
  * on whole words (every fill clgrad makes) runs as a kernel of
  * cl/memory.cl, others through clEnqueueFillBuffer; either way a fill, not a

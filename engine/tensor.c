@@ -338,6 +338,50 @@ CLG_API clg_status clg_tensor_download(const clg_tensor *t, void *data, size_t c
     return clrt_read(&ctx->rt, src->mem, src->offset * 4, data, count * 4);
 }
 
+CLG_API clg_status clg_tensor_read_start(const clg_tensor *t, void *data, size_t count,
+                                         clg_read *read)
+{
+    if (read)
+        *read = (clg_read){0};
+    if (!t)
+        return CLG_STATUS_INVALID_ARGUMENT;
+    clg_context *ctx = t->ctx;
+    if (eng_failed(ctx))
+        return ctx->rt.error.status;
+    if (!read || !data)
+        return eng_fail(ctx, CLG_STATUS_INVALID_ARGUMENT, "clg_tensor_read_start: %s is NULL",
+                        read ? "data" : "read");
+    if (!check_count(t, "clg_tensor_read_start", count))
+        return ctx->rt.error.status;
+    const clg_tensor *src = t;
+    if (!clg_tensor_is_contiguous(t) && !(src = gather(ctx, t)))
+        return ctx->rt.error.status;
+    cl_event event = NULL;
+    uint64_t writes = 0;
+    clg_status status =
+        clrt_read_start(&ctx->rt, src->mem, src->offset * 4, data, count * 4, &event, &writes);
+    if (status != CLG_STATUS_OK) {
+        if (event) /* enqueued, then the flush failed: let it finish before data goes */
+            clrt_read_wait(&ctx->rt, event, 0);
+        return status;
+    }
+    *read = (clg_read){ctx, event, writes};
+    return CLG_STATUS_OK;
+}
+
+CLG_API clg_status clg_read_wait(clg_read *read)
+{
+    if (!read)
+        return CLG_STATUS_INVALID_ARGUMENT;
+    if (!read->pending)
+        return read->ctx ? eng_fail(read->ctx, CLG_STATUS_INVALID_ARGUMENT,
+                                    "clg_read_wait: the read was waited for already")
+                         : CLG_STATUS_INVALID_ARGUMENT;
+    cl_event event = read->pending;
+    read->pending = NULL;
+    return clrt_read_wait(&read->ctx->rt, event, read->writes);
+}
+
 CLG_API clg_status clg_tensor_item(const clg_tensor *t, float *value)
 {
     if (!t)

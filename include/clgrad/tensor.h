@@ -59,6 +59,34 @@ CLG_API clg_status clg_tensor_upload(clg_tensor *t, const void *data, size_t cou
 CLG_API clg_status clg_tensor_download(const clg_tensor *t, void *data, size_t count);
 /* Reads a one-element float tensor. Blocks (one host sync). */
 CLG_API clg_status clg_tensor_item(const clg_tensor *t, float *value);
+
+/* A read that does not block, for a loop that reads every step's loss
+ * without idling the device: start the read of step n's loss, then wait for
+ * step n - 1's while step n runs, and the host prepares step n + 1 (gathers
+ * its batch, enqueues its ops) meanwhile.
+ *
+ *   clg_read reads[2];
+ *   ... step n: forward, backward, optimizer step ...
+ *   clg_tensor_read_start(loss, &losses[n % 2], 1, &reads[n % 2]);
+ *   clg_step_end(ctx);
+ *   if (n > 0) clg_read_wait(&reads[(n - 1) % 2]); -- losses[(n - 1) % 2] is there
+ *
+ * clg_tensor_read_start enqueues the copy of `count` elements (numel, in
+ * row-major order, also from views) into `data` and returns at once; `data`
+ * must stay valid, and untouched, until clg_read_wait on the same clg_read
+ * returns. That wait is the host sync (one, counted). The tensor may be a
+ * step tensor released meanwhile: the copy runs before any later command
+ * that could reuse its memory. Each started read is waited for exactly once;
+ * a read that failed to start needs no wait (its `pending` is NULL). The
+ * fields are the library's. */
+typedef struct clg_read {
+    clg_context *ctx;
+    void *pending;   /* the driver's event, until the wait */
+    uint64_t writes; /* the uploads ordered before the read */
+} clg_read;
+CLG_API clg_status clg_tensor_read_start(const clg_tensor *t, void *data, size_t count,
+                                         clg_read *read);
+CLG_API clg_status clg_read_wait(clg_read *read);
 /* dst = src on the device; same shape and dtype; dst contiguous. */
 CLG_API clg_status clg_tensor_copy(clg_tensor *dst, const clg_tensor *src);
 /* Every element = value; t contiguous. */

@@ -142,6 +142,73 @@ START_TEST(test_tensor_transposed_copies)
 }
 END_TEST
 
+/* clg_tensor_read_start / clg_read_wait as a training loop uses them: the
+ * read of step n's value waited for after step n + 1 has been enqueued, on
+ * step tensors whose memory the next step reuses; each wait one host sync
+ * and nothing else a sync (the uploads' staging slots come free with the
+ * waits); a view read in row-major order; misuse refused with a message. */
+START_TEST(test_tensor_read_start)
+{
+    clg_context *ctx = test_context();
+    enum { STEPS = 12 };
+    float got[2][3], data[3];
+    clg_read reads[2];
+    clg_counters before, after;
+    for (int n = 0; n < STEPS; n++) {
+        if (n == 2)
+            clg_counters_get(ctx, &before);
+        clg_step_begin(ctx);
+        for (int i = 0; i < 3; i++)
+            data[i] = (float)(10 * n + i);
+        /* two uploads a step, as a batch's images and labels */
+        clg_tensor *x = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 1, (int64_t[]){3}, data);
+        clg_tensor *y = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 1, (int64_t[]){3}, data);
+        clg_tensor *sum = clg_add(x, y);
+        ck_assert_int_eq(clg_tensor_read_start(sum, got[n % 2], 3, &reads[n % 2]), CLG_STATUS_OK);
+        clg_step_end(ctx);
+        if (n > 0) {
+            ck_assert_int_eq(clg_read_wait(&reads[(n - 1) % 2]), CLG_STATUS_OK);
+            for (int i = 0; i < 3; i++)
+                ck_assert_float_eq(got[(n - 1) % 2][i], (float)(2 * (10 * (n - 1) + i)));
+        }
+    }
+    clg_counters_get(ctx, &after);
+    ck_assert_int_eq(clg_read_wait(&reads[(STEPS - 1) % 2]), CLG_STATUS_OK);
+    ck_assert_float_eq(got[(STEPS - 1) % 2][2], (float)(2 * (10 * (STEPS - 1) + 2)));
+    ck_assert_int_eq(after.host_syncs - before.host_syncs, STEPS - 2);
+
+    /* a transposed view: row-major order, as clg_tensor_download */
+    clg_step_begin(ctx);
+    float m[6] = {1, 2, 3, 4, 5, 6}, mt[6];
+    clg_tensor *t = clg_tensor_from_host(ctx, CLG_DTYPE_F32, 2, (int64_t[]){2, 3}, m);
+    clg_read read;
+    ck_assert_int_eq(clg_tensor_read_start(clg_transpose(t, 0, 1), mt, 6, &read), CLG_STATUS_OK);
+    clg_step_end(ctx);
+    ck_assert_int_eq(clg_read_wait(&read), CLG_STATUS_OK);
+    float want[6] = {1, 4, 2, 5, 3, 6};
+    test_assert_close(mt, want, 6, test_tol_get("exact"), "read of a transpose");
+
+    /* a second wait, a wrong count, no destination */
+    ck_assert_int_eq(clg_read_wait(&read), CLG_STATUS_INVALID_ARGUMENT);
+    ck_assert_str_eq(clg_context_error(ctx), "clg_read_wait: the read was waited for already");
+    clg_context_clear_error(ctx);
+    clg_tensor *p = clg_tensor_create(ctx, CLG_DTYPE_F32, 1, (int64_t[]){3});
+    ck_assert_int_eq(clg_tensor_read_start(p, mt, 4, &read), CLG_STATUS_INVALID_ARGUMENT);
+    ck_assert_str_eq(clg_context_error(ctx),
+                     "clg_tensor_read_start: 4 elements given for a tensor of shape [3]");
+    ck_assert_ptr_null(read.pending);
+    clg_context_clear_error(ctx);
+    ck_assert_int_eq(clg_tensor_read_start(p, NULL, 3, &read), CLG_STATUS_INVALID_ARGUMENT);
+    ck_assert_str_eq(clg_context_error(ctx), "clg_tensor_read_start: data is NULL");
+    clg_context_clear_error(ctx);
+    ck_assert_int_eq(clg_tensor_read_start(NULL, mt, 3, &read), CLG_STATUS_INVALID_ARGUMENT);
+    ck_assert_int_eq(clg_read_wait(&read), CLG_STATUS_INVALID_ARGUMENT); /* never started */
+    ck_assert_int_eq(clg_read_wait(NULL), CLG_STATUS_INVALID_ARGUMENT);
+    clg_tensor_destroy(p);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 START_TEST(test_tensor_bad_input)
 {
     clg_context *ctx = test_context();
@@ -201,6 +268,7 @@ int main(void)
                             test_tensor_int32_and_scalars,
                             test_tensor_step_tensors_and_copies,
                             test_tensor_transposed_copies,
+                            test_tensor_read_start,
                             test_tensor_bad_input,
                             test_tensor_shape_overflow,
                             NULL};
