@@ -128,7 +128,9 @@ typedef struct clrt_plan {
                           * per element rather than per row or plane */
     size_t row_group;    /* work-group size of the per-row/plane kernels */
     size_t block_rows;   /* rows a work-item of the blocked column kernels takes
-                          * (bias + activation backward, cpu plan) */
+                          * (bias + activation backward, cpu plan) ... */
+    size_t block_bytes;  /* ... fewer where its walk down the rows would span
+                          * more bytes than this (wide rows) */
     size_t fill_run;     /* 32-bit words a work-item of clrt_fill's kernel
                           * writes, in work-groups of row_group */
     int vector_width;    /* elements a work-item takes as one vector: 1, or the

@@ -162,6 +162,15 @@ static int bias_act_width(const clrt_plan *plan, int cols)
     return cols >= plan->vector_width ? plan->vector_width : cols >= 4 ? 4 : 1;
 }
 
+/* Rows per block of the cpu plan's kernels over rows of `cols`: the
+ * plan's, fewer on rows so wide that a work-item's walk down its column
+ * chunk would span more than the plan's block_bytes (at least 16 rows). */
+static size_t bias_act_block_rows(const clrt_plan *plan, int cols)
+{
+    size_t fit = plan->block_bytes / ((size_t)cols * sizeof(float));
+    return fit >= plan->block_rows ? plan->block_rows : fit > 16 ? fit : 16;
+}
+
 /* The gpu plan's backward: d = g act'(z) a work-item per element, then the
  * bias gradient as two-stage column sums of d (a work-item per column,
  * walking its rows, gives a GPU tens of work-items). d is summed from dx
@@ -203,7 +212,8 @@ static bool backward_blocks(clg_context *ctx, clg_activation act, float slope,
 {
     int rows = (int)g->shape[0], cols = (int)g->shape[1];
     const clrt_plan *plan = op_plan(ctx);
-    size_t block_rows = plan->block_rows, blocks = ((size_t)rows + block_rows - 1) / block_rows;
+    size_t block_rows = bias_act_block_rows(plan, cols);
+    size_t blocks = ((size_t)rows + block_rows - 1) / block_rows;
     if (plan->per_element || (plan->loop_limit != 0 && blocks > plan->loop_limit))
         return false;
     int width = bias_act_width(plan, cols), chunks = (cols + width - 1) / width;
@@ -290,11 +300,12 @@ CLG_API clg_tensor *clg_bias_activation(clg_tensor *x, clg_tensor *bias, clg_act
     if (!plan->per_element && (!bias || b_stride == 1)) {
         /* the cpu plan's vectors over blocks of rows (ops/activation.cl) */
         int width = bias_act_width(plan, cols), chunks = (cols + width - 1) / width;
-        size_t blocks = ((size_t)rows + plan->block_rows - 1) / plan->block_rows;
+        size_t block_rows = bias_act_block_rows(plan, cols);
+        size_t blocks = ((size_t)rows + block_rows - 1) / block_rows;
         snprintf(kernel, sizeof kernel, "bias_%s_forward_blocks%d", act_name, width);
         const clg_tensor *b_arg = bias ? bias : in[0];
         cl_int8 p = {{(cl_int)in[0]->offset, (cl_int)b_arg->offset, bias != NULL,
-                      (cl_int)out->offset, rows, cols, chunks, (cl_int)plan->block_rows}};
+                      (cl_int)out->offset, rows, cols, chunks, (cl_int)block_rows}};
         ok = OP_LAUNCH_ROWS(ctx, SOURCE, kernel, (size_t)chunks * blocks, ENG_ARG_MEM(in[0]),
                             ENG_ARG_MEM(b_arg), ENG_ARG_MEM(out), CLRT_ARG_VECTOR(p),
                             CLRT_ARG_FLOAT(negative_slope));

@@ -357,13 +357,16 @@ static clg_tensor *run_add_then_act(clg_tensor *const *in, const void *arg)
 START_TEST(test_bias_act_matches_host)
 {
     clg_context *ctx = test_context();
-    enum { R = 150, CMAX = 72 };
-    float x[R * CMAX], b[CMAX], g[R * CMAX];
+    enum { R = 150, CMAX = 600, SHAPES = 3 };
+    float *x = malloc(sizeof(float) * R * CMAX), *g = malloc(sizeof(float) * R * CMAX);
+    float b[CMAX];
     /* C = 70: one column per work-item forward, vectors of the plan's width
      * backward with the last slid left (16 and 8 with AVX-512 and AVX2: 70 is
-     * a multiple of neither); 72: float4s forward */
-    for (int c = 0, C = 70; c < 2 * TEST_N_FUSED_ACTS; c++, C = c < TEST_N_FUSED_ACTS ? 70 : 72) {
-        int v = c % TEST_N_FUSED_ACTS;
+     * a multiple of neither); 72: float4s forward; 600: rows so wide that
+     * the cpu plan's blocks are shorter (54 rows: three, the last partial) */
+    const int widths[SHAPES] = {70, 72, CMAX};
+    for (int c = 0; c < SHAPES * TEST_N_FUSED_ACTS; c++) {
+        int v = c % TEST_N_FUSED_ACTS, C = widths[c / TEST_N_FUSED_ACTS];
         test_random(x, (size_t)(R * C), 11, -2, 2);
         test_random(b, (size_t)C, 12, -1, 1);
         test_random(g, (size_t)(R * C), 13, -1, 1);
@@ -407,6 +410,8 @@ START_TEST(test_bias_act_matches_host)
         clg_tensor_destroy(tb);
         clg_tensor_destroy(tg);
     }
+    free(x);
+    free(g);
     clg_context_destroy(ctx);
 }
 END_TEST
