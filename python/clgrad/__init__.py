@@ -21,10 +21,10 @@ with the C library's message; a step tensor used after its step raises
 ReleasedTensorError. The device is CLGRAD_DEVICE's (see clgrad.devices()).
 """
 from . import data, nn, ops, optim, zoo
-from ._core import (ArgumentError, Device, Error, FileError, ReleasedTensorError, ShapeError,
-                    StateError, Tensor, counters, device, devices, float32, from_numpy,
-                    int32, is_grad_enabled, launch_plan, memstats, no_grad, step, synchronize,
-                    tensor, use_device, zeros)
+from ._core import (ArgumentError, Device, Error, FileError, PendingRead, ReleasedTensorError,
+                    ShapeError, StateError, Tensor, counters, device, devices, float32,
+                    from_numpy, int32, is_grad_enabled, launch_plan, memstats, no_grad, step,
+                    synchronize, tensor, use_device, zeros)
 from .data import load_file, save_file
 from .ops import *  # noqa: F401,F403 (the ops of ops.h, as functions)
 

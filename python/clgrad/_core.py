@@ -421,6 +421,21 @@ class Tensor:
                                                     out.size))
         return out
 
+    def read_start(self):
+        """Starts copying the values to the host and returns at once, with a
+        PendingRead whose wait() returns them: a loop that reads every step's
+        loss waits for step n - 1's after enqueueing step n, so the device is
+        not left idle while Python prepares the next step (the C library's
+        clg_tensor_read_start). The tensor may be released meanwhile."""
+        p = self._ptr()
+        out = np.empty(self.shape, dtype=self.dtype)
+        read = None
+        if out.size:
+            read = ffi.new('clg_read *')
+            self._ctx.check(lib.clg_tensor_read_start(
+                p, ffi.from_buffer(out, require_writable=True), out.size, read))
+        return PendingRead(self._ctx, read, out)
+
     def __array__(self, dtype=None, copy=None):
         values = self.numpy()
         return values if dtype is None else values.astype(dtype)
@@ -458,6 +473,28 @@ class Tensor:
         if self.requires_grad:
             extra += ', requires_grad=True'
         return f'tensor({values}{extra})'
+
+
+class PendingRead:
+    """A read started by Tensor.read_start. wait() blocks until the values are
+    on the host (one host sync, the first time) and returns them, a NumPy
+    array of the tensor's shape. Dropped unwaited, it waits then: the device
+    may still be writing into its array."""
+
+    __slots__ = ('_ctx', '_read', '_out')
+
+    def __init__(self, ctx, read, out):
+        self._ctx, self._read, self._out = ctx, read, out
+
+    def wait(self):
+        read, self._read = self._read, None
+        if read is not None and self._ctx.alive:
+            self._ctx.check(lib.clg_read_wait(read))
+        return self._out
+
+    def __del__(self):
+        if getattr(self, '_read', None) is not None and self._ctx.alive:
+            lib.clg_read_wait(self._read)
 
 
 def _operand(x, ctx):

@@ -202,3 +202,24 @@ def test_every_op_of_ops_h_is_a_function():
     assert len(names) > 40
     missing = [n for n in names if not callable(getattr(clgrad, n.replace('_host', ''), None))]
     assert not missing, f'ops.h ops without a clgrad function: {missing}'
+
+
+def test_read_start_returns_a_step_s_values_after_the_step_is_gone(rng):
+    model = clgrad.nn.Sequential(clgrad.nn.Linear(8, 3, seed=1))
+    x, y = rng.standard_normal((16, 8)), rng.integers(0, 3, 16)
+    with clgrad.step():
+        loss = clgrad.cross_entropy(model(x), y)
+        want = loss.item()
+        before = clgrad.counters()
+        pending = loss.read_start()
+        assert clgrad.counters()['host_syncs'] == before['host_syncs']  # started, not waited
+        matrix = clgrad.tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
+        transposed = clgrad.transpose(matrix, 0, 1).read_start()
+    with clgrad.step():  # reuses the released step's memory
+        clgrad.cross_entropy(model(2 * x), y).item()
+    before = clgrad.counters()
+    got = pending.wait()
+    assert clgrad.counters()['host_syncs'] == before['host_syncs'] + 1
+    assert got.shape == () and float(got) == want
+    assert pending.wait() is got and clgrad.counters()['host_syncs'] == before['host_syncs'] + 1
+    np.testing.assert_array_equal(transposed.wait(), [[0, 3], [1, 4], [2, 5]])
