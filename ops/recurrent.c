@@ -208,18 +208,34 @@ static void core_backward(clg_context *ctx, const eng_node *node)
     bool acc_x = false;
     clg_tensor *dx = eng_grad_dest(ctx, xproj, &acc_x);
     clg_tensor *dgates = dx && !acc_x ? dx : eng_new(ctx, CLG_DTYPE_F32, 2, xproj->shape);
+    /* The LSTM's step on the cpu plan: one kernel with the product
+     * dgates_{t+1} W_hh inside (lstm_step_backward_fused, ops/recurrent.cl),
+     * where the forward's step is fused too (see the forward below). */
+    int units = step_units(ctx, H);
+    const clrt_plan *plan = op_plan(ctx);
+    bool fused = lstm && !plan->per_element && units >= 4 && units == plan->vector_width &&
+                 H % (2 * units) == 0 && (plan->loop_limit == 0 || GH <= plan->loop_limit);
     int64_t nh_shape[2] = {N, H};
-    clg_tensor *dh_rec = eng_new(ctx, CLG_DTYPE_F32, 2, nh_shape);
+    clg_tensor *dh_rec = fused ? NULL : eng_new(ctx, CLG_DTYPE_F32, 2, nh_shape);
     clg_tensor *dc = lstm ? eng_new(ctx, CLG_DTYPE_F32, 2, nh_shape) : dh_rec;
-    if (!dgates || !dh_rec || !dc)
+    if (!dgates || (!fused && !dh_rec) || !dc)
         return;
     clrt_matrix w = matrix(w_hh->mem, w_hh->offset, (size_t)H, false);
-    int units = step_units(ctx, H);
-    char kernel[32];
-    snprintf(kernel, sizeof kernel, "%s_step_backward_%d", lstm ? "lstm" : "rnn", units);
+    char kernel[40];
+    snprintf(kernel, sizeof kernel, "%s_step_backward_%s%d", lstm ? "lstm" : "rnn",
+             fused ? "fused_" : "", units);
     for (int t = T - 1; t >= 0 && !eng_failed(ctx); t--) {
         int has_rec = t < T - 1;
-        if (lstm)
+        if (fused)
+            /* a work-item per FUSED_ROWS rows of the batch by 2 `units` units */
+            OP_LAUNCH_ROWS(ctx, SOURCE, kernel,
+                           (size_t)((N + FUSED_ROWS - 1) / FUSED_ROWS * (H / (2 * units))),
+                           ENG_ARG_TENSOR(dstate), ENG_ARG_TENSOR(state), ENG_ARG_TENSOR(gates),
+                           ENG_ARG_TENSOR(c0 ? c0 : state), CLRT_ARG_INT(c0 != NULL),
+                           ENG_ARG_TENSOR(w_hh), CLRT_ARG_INT(has_rec), ENG_ARG_TENSOR(dc),
+                           ENG_ARG_TENSOR(dgates), CLRT_ARG_INT(t), CLRT_ARG_INT(T),
+                           CLRT_ARG_INT(N), CLRT_ARG_INT(H));
+        else if (lstm)
             OP_LAUNCH(ctx, SOURCE, kernel, NH / units, ENG_ARG_TENSOR(dstate),
                       ENG_ARG_TENSOR(state), ENG_ARG_TENSOR(gates), ENG_ARG_TENSOR(c0 ? c0 : state),
                       CLRT_ARG_INT(c0 != NULL), ENG_ARG_TENSOR(dh_rec), CLRT_ARG_INT(has_rec),
@@ -230,7 +246,7 @@ static void core_backward(clg_context *ctx, const eng_node *node)
                       ENG_ARG_TENSOR(state), ENG_ARG_TENSOR(dh_rec), CLRT_ARG_INT(has_rec),
                       ENG_ARG_TENSOR(dgates), CLRT_ARG_INT(t), CLRT_ARG_INT(N), CLRT_ARG_INT(H));
         clrt_matrix dg_t = matrix(dgates->mem, dgates->offset + (size_t)t * N * GH, GH, false);
-        if (t > 0) {
+        if (t > 0 && !fused) {
             /* dh_{t-1} (N, H) = dgates_t (N, G H) W_hh (G H, H) */
             clrt_gemm(&ctx->rt,
                       (clrt_gemm_desc){.m = (size_t)N,
@@ -239,7 +255,7 @@ static void core_backward(clg_context *ctx, const eng_node *node)
                                        .a = dg_t,
                                        .b = w,
                                        .c = matrix(dh_rec->mem, dh_rec->offset, (size_t)H, false)});
-        } else {
+        } else if (t == 0) {
             bool acc_h = false;
             clg_tensor *dh0 = eng_grad_dest(ctx, h0, &acc_h);
             if (dh0)

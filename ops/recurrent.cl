@@ -172,7 +172,31 @@ STEP_VECTOR_MATH(4)
 /* With tc = tanh(c_t):
  *   dh = dstate_h[t] + dh_rec            dc = dstate_c[t] + dc_next + dh o (1 - tc^2)
  *   di = dc g i (1 - i)   df = dc c_{t-1} f (1 - f)   dg = dc i (1 - g^2)
- *   do = dh tc o (1 - o)  and the cell gradient carried to t - 1 is dc f. */
+ *   do = dh tc o (1 - o)  and the cell gradient carried to t - 1 is dc f.
+ * LSTM_CELL_BACKWARD is that for the W units from (n, j), given their dh_rec
+ * (dgates_{t+1} W_hh, 0 at the last step), shared by the kernel below and
+ * the fused one. */
+#define LSTM_CELL_BACKWARD(W, V, n, j, rec)                                                   \
+    {                                                                                         \
+        int e = (n) * H + (j), row = (t * N + (n)) * 4 * H + (j);                             \
+        int at = t * N * H + e, cells = T * N * H;                                            \
+        __global const float *gt = gates + gates_off + row;                                   \
+        V i = VLOAD##W(gt), f = VLOAD##W(gt + H), g = VLOAD##W(gt + 2 * H),                   \
+          o = VLOAD##W(gt + 3 * H);                                                           \
+        V tc = tanh##W(VLOAD##W(state + state_off + cells + at));                             \
+        V c_prev = t > 0 ? VLOAD##W(state + state_off + cells + at - N * H)                   \
+                         : (has_c0 ? VLOAD##W(c0 + c0_off + e) : (V)(0.0f));                  \
+        V dh = VLOAD##W(dstate + dstate_off + at) + (rec);                                    \
+        V dcell = VLOAD##W(dstate + dstate_off + cells + at) +                                \
+                  (has_rec ? VLOAD##W(dc + dc_off + e) : (V)(0.0f)) + dh * o * (1.0f - tc * tc); \
+        __global float *dg = dgates + dgates_off + row;                                       \
+        VSTORE##W(dcell * g * i * (1.0f - i), dg);                                            \
+        VSTORE##W(dcell * c_prev * f * (1.0f - f), dg + H);                                   \
+        VSTORE##W(dcell * i * (1.0f - g * g), dg + 2 * H);                                    \
+        VSTORE##W(dh * tc * o * (1.0f - o), dg + 3 * H);                                      \
+        VSTORE##W(dcell * f, dc + dc_off + e);                                                \
+    }
+
 #define LSTM_STEP_BACKWARD(W, V)                                                             \
     __kernel void lstm_step_backward_##W(                                                    \
         __global const float *dstate, int dstate_off, __global const float *state,          \
@@ -182,24 +206,53 @@ STEP_VECTOR_MATH(4)
         int N, int H)                                                                         \
     {                                                                                         \
         STEP_UNITS(W)                                                                         \
-        int row = (t * N + n) * 4 * H + j;                                                    \
-        int at = t * N * H + e, cells = T * N * H;                                            \
-        __global const float *gt = gates + gates_off + row;                                   \
-        V i = VLOAD##W(gt), f = VLOAD##W(gt + H), g = VLOAD##W(gt + 2 * H),                      \
-          o = VLOAD##W(gt + 3 * H);                                                            \
-        V tc = tanh##W(VLOAD##W(state + state_off + cells + at));                              \
-        V c_prev = t > 0 ? VLOAD##W(state + state_off + cells + at - N * H)                    \
-                         : (has_c0 ? VLOAD##W(c0 + c0_off + e) : (V)(0.0f));                   \
-        V dh = VLOAD##W(dstate + dstate_off + at) +                                            \
-               (has_rec ? VLOAD##W(dh_rec + dh_rec_off + e) : (V)(0.0f));                      \
-        V dcell = VLOAD##W(dstate + dstate_off + cells + at) +                                 \
-                  (has_rec ? VLOAD##W(dc + dc_off + e) : (V)(0.0f)) + dh * o * (1.0f - tc * tc); \
-        __global float *dg = dgates + dgates_off + row;                                       \
-        VSTORE##W(dcell * g * i * (1.0f - i), dg);                                             \
-        VSTORE##W(dcell * c_prev * f * (1.0f - f), dg + H);                                    \
-        VSTORE##W(dcell * i * (1.0f - g * g), dg + 2 * H);                                     \
-        VSTORE##W(dh * tc * o * (1.0f - o), dg + 3 * H);                                       \
-        VSTORE##W(dcell * f, dc + dc_off + e);                                                 \
+        LSTM_CELL_BACKWARD(W, V, n, j,                                                        \
+                           has_rec ? VLOAD##W(dh_rec + dh_rec_off + e) : (V)(0.0f))           \
+    }
+
+/* The cpu plan's backward step as one kernel, the mirror of
+ * lstm_step_fused: dh_rec = dgates_{t+1} W_hh (W_hh as stored, (4 H, H))
+ * for FUSED_ROWS batch rows and 2 W units, summed over k in order in
+ * registers, then the step's gate gradients for them, so that a step is one
+ * launch instead of a kernel and a GEMM, and dh_rec never goes to memory.
+ * Two vectors of units a work-item: each k's broadcasts of dgates serve
+ * twelve FMAs (with one vector, six: the loads bound the loop). dgates_{t+1}
+ * was written by the launch before; this one writes dgates_t, other rows of
+ * the same buffer. */
+#define LSTM_STEP_BACKWARD_FUSED(W, V)                                                       \
+    __kernel void lstm_step_backward_fused_##W(                                              \
+        __global const float *dstate, int dstate_off, __global const float *state,          \
+        int state_off, __global const float *gates, int gates_off, __global const float *c0, \
+        int c0_off, int has_c0, __global const float *w_hh, int w_hh_off, int has_rec,       \
+        __global float *dc, int dc_off, __global float *dgates, int dgates_off, int t, int T, \
+        int N, int H)                                                                         \
+    {                                                                                         \
+        int blocks = H / (2 * W), id = get_global_id(0);                                      \
+        if (id >= blocks * ((N + FUSED_ROWS - 1) / FUSED_ROWS))                               \
+            return;                                                                           \
+        int n0 = id / blocks * FUSED_ROWS, j = (id % blocks) * 2 * W;                         \
+        V acc[FUSED_ROWS][2];                                                                 \
+        _Pragma("unroll") for (int r = 0; r < FUSED_ROWS; r++) acc[r][0] = acc[r][1] =        \
+            (V)(0.0f);                                                                        \
+        if (has_rec) {                                                                        \
+            __global const float *a[FUSED_ROWS];                                              \
+            _Pragma("unroll") for (int r = 0; r < FUSED_ROWS; r++)                            \
+                a[r] = dgates + dgates_off + ((t + 1) * N + min(n0 + r, N - 1)) * 4 * H;      \
+            __global const float *b = w_hh + w_hh_off + j;                                    \
+            for (int k = 0; k < 4 * H; k++, b += H) {                                         \
+                V b0 = VLOAD##W(b), b1 = VLOAD##W(b + W);                                     \
+                _Pragma("unroll") for (int r = 0; r < FUSED_ROWS; r++)                        \
+                {                                                                             \
+                    V ar = (V)(a[r][k]);                                                      \
+                    acc[r][0] = MAD(ar, b0, acc[r][0]);                                       \
+                    acc[r][1] = MAD(ar, b1, acc[r][1]);                                       \
+                }                                                                             \
+            }                                                                                 \
+        }                                                                                     \
+        _Pragma("unroll") for (int r = 0; r < FUSED_ROWS; r++) if (n0 + r < N) {              \
+            LSTM_CELL_BACKWARD(W, V, n0 + r, j, acc[r][0])                                    \
+            LSTM_CELL_BACKWARD(W, V, n0 + r, j + W, acc[r][1])                                \
+        }                                                                                     \
     }
 
 /* torch.nn.GRU, with a = xproj_t + b_ih and b = h_{t-1} W_hh^T + b_hh, each
@@ -327,6 +380,7 @@ LSTM_STEP_FORWARD(4, float4)
 LSTM_STEP_FUSED(4, float4)
 LSTM_STEP_BACKWARD(1, float)
 LSTM_STEP_BACKWARD(4, float4)
+LSTM_STEP_BACKWARD_FUSED(4, float4)
 GRU_STEP_FORWARD(1, float)
 GRU_STEP_FORWARD(4, float4)
 GRU_STEP_BACKWARD(1, float)
@@ -344,6 +398,7 @@ RNN_STEP_BACKWARD(4, float4)
     LSTM_STEP_FORWARD(W, float##W)                                                            \
     LSTM_STEP_FUSED(W, float##W)                                                              \
     LSTM_STEP_BACKWARD(W, float##W)                                                           \
+    LSTM_STEP_BACKWARD_FUSED(W, float##W)                                                     \
     GRU_STEP_FORWARD(W, float##W)                                                             \
     GRU_STEP_BACKWARD(W, float##W)                                                            \
     RNN_STEP_FORWARD(W, float##W)                                                             \
