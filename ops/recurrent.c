@@ -25,13 +25,15 @@
  * and the state sequence (2, T, N, H) = (h_t, c_t), which is also the op's
  * output.
  * Backward, from t = T-1 down to 0: one fused kernel for the gate
- * derivatives, then one GEMM dh_{t-1} = dgates_t W_hh. After the loop, dW_hh
+ * derivatives, then one GEMM dh_{t-1} = dgates_t W_hh; the LSTM on the cpu
+ * plan runs both as one kernel (lstm_step_backward_fused, the product
+ * dgates_{t+1} W_hh first). After the loop, dW_hh
  * is one GEMM over all steps (dgates^T [h0; h_1..h_{T-1}]), the bias
  * gradient dgates' column sums (op_bias_grad: clg_bias_activation's blocked
  * kernels, 2.3x as fast as the GEMM ones^T dgates it replaced), and dgates
  * is the gradient of the input projection, from which clg_matmul_nt's
  * backward gives dx and dW_ih. So a step costs two launches each way (one
- * forward where the step is fused) and time grows linearly with T.
+ * where the step is fused) and time grows linearly with T.
  *
  * The outputs (the hidden sequence, h_n, c_n) are views of the state,
  * recorded as small view nodes whose backward scatters into the state's
