@@ -127,7 +127,7 @@ clg_status clrt_plan_setup(clrt *rt)
         plan->per_element = true;
         plan->row_group = group;
         plan->block_rows = 128; /* unused: the gpu plan's kernels go per element */
-        plan->block_bytes = 128 * 1024;
+        plan->block_bytes = 128 * 1024; /* unused likewise */
         plan->fill_run = 1;     /* neighbours write neighbouring words */
         plan->vector_width = 1; /* lanes are the vector: a work-item each */
         plan->reduce_group = floor_pow2(group < by_local ? group : by_local);

@@ -167,7 +167,7 @@ static int bias_act_width(const clrt_plan *plan, int cols)
  * chunk would span more than the plan's block_bytes (at least 16 rows). */
 static size_t bias_act_block_rows(const clrt_plan *plan, int cols)
 {
-    size_t fit = plan->block_bytes / ((size_t)cols * sizeof(float));
+    size_t fit = plan->block_bytes / ((size_t)(cols > 0 ? cols : 1) * sizeof(float));
     return fit >= plan->block_rows ? plan->block_rows : fit > 16 ? fit : 16;
 }
 
