@@ -265,7 +265,7 @@ static int bench_shapes(clg_context *ctx, bool all_own, const char *only)
          * and two threads, then (unless --quick) every other own candidate,
          * whole. */
         int choice = clrt_gemm_pick(&ctx->rt, &o.s);
-        size_t slices = clrt_gemm_slices(&ctx->rt, (size_t)o.s.m, (size_t)o.s.n, (size_t)o.s.k, 1);
+        size_t slices = clrt_gemm_slices(&ctx->rt, &o.s);
         side sides[64] = {
             {choice, slices, 0}, {clblast, 1, 0}, {choice, 1, 0}, {0, 1, 1}, {0, 1, 2}};
         int n_sides = 3;
@@ -343,7 +343,7 @@ static int bench_split(clg_context *ctx, const char *only)
             return 1;
         }
         int choice = clrt_gemm_pick(&ctx->rt, s);
-        size_t planned = clrt_gemm_slices(&ctx->rt, (size_t)s->m, (size_t)s->n, (size_t)s->k, 1);
+        size_t planned = clrt_gemm_slices(&ctx->rt, s);
         /* Whole, the powers of two while slices keep 8 rows of K, then the plan's
          * count where it is none of those. */
         size_t counts[N_COUNTS];

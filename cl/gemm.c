@@ -168,12 +168,14 @@ clg_status clrt_gemm_run(clrt *rt, int candidate, clrt_gemm_desc d)
  * C. The launch plan decides when (clrt_plan's gemm_split_*). */
 #define SPLIT_BATCH_MAX 4 /* a batched GEMM runs a launch per element: few */
 
-size_t clrt_gemm_slices(const clrt *rt, size_t m, size_t n, size_t k, size_t batch)
+size_t clrt_gemm_slices(const clrt *rt, const clg_gemm_shape *shape)
 {
     const clrt_plan *plan = &rt->plan;
-    size_t below = plan->gemm_split_outputs;
+    size_t m = (size_t)shape->m, n = (size_t)shape->n, k = (size_t)shape->k;
+    size_t batch = (size_t)shape->batch, below = plan->gemm_split_outputs;
     if (below == 0 || k < plan->gemm_split_long_k || batch > SPLIT_BATCH_MAX || m >= below ||
-        n >= below || m * n * batch >= below || m * n * batch == 0)
+        n >= below || m * n * batch >= below || m * n * batch == 0 ||
+        (plan->gemm_split_rows && !(shape->trans_a && !shape->trans_b)))
         return 1;
     size_t outputs = m * n * batch;
     size_t slices = (plan->gemm_split_target + outputs - 1) / outputs;
@@ -222,7 +224,8 @@ clg_status clrt_gemm_split_run(clrt *rt, int candidate, size_t slices, clrt_gemm
                                 .batch = slices,
                                 .stride_a = slice_k * clrt_gemm_k_step_a(d.a),
                                 .stride_b = slice_k * clrt_gemm_k_step_b(d.b),
-                                .stride_c = mn};
+                                .stride_c = mn,
+                                .item_per_batch = rt->plan.gemm_split_item};
         parts.a.offset += z * d.stride_a;
         parts.b.offset += z * d.stride_b;
         status = clrt_gemm_run(rt, candidate, parts);
@@ -499,8 +502,7 @@ static clg_status run_case(clrt *rt, int candidate, const tune_case *t, int reps
     const clg_gemm_shape *s = &t->shape;
     for (int r = 0; r < reps; r++) {
         /* As clrt_gemm runs it: in slices of K where the plan splits it. */
-        size_t slices =
-            clrt_gemm_slices(rt, (size_t)s->m, (size_t)s->n, (size_t)s->k, (size_t)s->batch);
+        size_t slices = clrt_gemm_slices(rt, s);
         clg_status status = clrt_gemm_split_run(rt, candidate, slices, t->desc);
         if (status != CLG_STATUS_OK)
             return status;
@@ -688,7 +690,7 @@ clg_status clrt_gemm(clrt *rt, clrt_gemm_desc d)
         clrt_gemm_note(rt, &shape);
     /* The candidate is the one for the whole shape (tuned, forced or the
      * default): the tuner times candidates as they run here, split or not. */
-    size_t slices = clrt_gemm_slices(rt, d.m, d.n, d.k, d.batch);
+    size_t slices = clrt_gemm_slices(rt, &shape);
     clrt_trace_note_gemm(rt, d.m, d.n, d.k, d.batch);
     trace_split(rt, slices);
     rt->trace.gemm_depth++;

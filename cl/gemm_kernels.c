@@ -231,6 +231,8 @@ static clg_status own_launch(clrt *rt, const clrt_gemm_candidate *cand, clrt_gem
      * work-group, which balances best over the cores. */
     size_t tiles = tiles_n * tiles_m;
     size_t local[3] = {rm * tile_n * k <= 16384 && tiles >= 40 ? 8 : 1, 1, 1};
+    if (d.item_per_batch) /* a work-item takes all of its batch element's tiles */
+        global[0] = local[0] = 1;
     return enqueue(rt, kernel, global, local, ep ? 6 : 5, args);
 }
 
@@ -287,46 +289,55 @@ bool clrt_gemm_own_split_fits(const clrt_gemm_desc *d, size_t slices)
 
 clg_status clrt_gemm_own_split_sum(clrt *rt, clrt_gemm_desc d, size_t slices, cl_mem partial)
 {
+    /* Vectors as wide as the device prefers that fit in N (the last one
+     * slides left). */
+    int vw = rt->gemm.vector_width;
+    while ((size_t)vw > d.n)
+        vw /= 2;
     const clrt_gemm_epilogue *ep = d.epilogue;
-    char ep_options[1024];
-    if (ep && (size_t)snprintf(ep_options, sizeof ep_options, "%s -D GEMM_ACT=%d", ep->options,
-                               ep->act) >= sizeof ep_options)
+    char options[1024];
+    int used = ep ? snprintf(options, sizeof options, "-D VW=%d %s -D GEMM_ACT=%d", vw, ep->options,
+                             ep->act)
+                  : snprintf(options, sizeof options, "-D VW=%d", vw);
+    if (used < 0 || (size_t)used >= sizeof options)
         return clrt_fail(rt, CLG_STATUS_INVALID_ARGUMENT, "clrt_gemm: epilogue options too long");
-    cl_kernel kernel = clrt_kernel(rt, "cl/gemm.cl", ep ? ep_options : NULL, "gemm_split_sum");
+    cl_kernel kernel = clrt_kernel(rt, "cl/gemm.cl", options, "gemm_split_sum");
     if (!kernel)
         return rt->error.status;
-    size_t mn = d.m * d.n, count = d.batch * mn, k0 = d.k / slices * slices;
+    size_t mn = d.m * d.n, k0 = d.k / slices * slices;
     clrt_matrix a = d.a, b = d.b, c = d.c;
     cl_mem bias = ep && ep->bias ? ep->bias : c.mem; /* any buffer, when none */
-    clrt_arg args[] = {CLRT_ARG_INT(d.m),
-                       CLRT_ARG_INT(d.n),
-                       CLRT_ARG_INT(slices),
-                       CLRT_ARG_INT(count),
-                       CLRT_ARG_FLOAT(d.alpha),
-                       CLRT_ARG_MEM(partial),
-                       CLRT_ARG_INT(slices * mn),
-                       CLRT_ARG_MEM(a.mem),
-                       CLRT_ARG_INT(a.offset),
-                       CLRT_ARG_INT(a.trans ? 1 : a.ld), /* a_row */
-                       CLRT_ARG_INT(clrt_gemm_k_step_a(a)),
-                       CLRT_ARG_INT(d.stride_a),
-                       CLRT_ARG_MEM(b.mem),
-                       CLRT_ARG_INT(b.offset),
-                       CLRT_ARG_INT(clrt_gemm_k_step_b(b)),
-                       CLRT_ARG_INT(b.trans ? b.ld : 1), /* b_col */
-                       CLRT_ARG_INT(d.stride_b),
-                       CLRT_ARG_INT(k0),
-                       CLRT_ARG_INT(d.k),
-                       CLRT_ARG_FLOAT(d.beta),
-                       CLRT_ARG_MEM(c.mem),
-                       CLRT_ARG_INT(c.offset),
-                       CLRT_ARG_INT(c.ld),
-                       CLRT_ARG_INT(d.stride_c),
-                       /* the epilogue's, with GEMM_ACT */
-                       CLRT_ARG_MEM(bias),
-                       CLRT_ARG_INT(ep && ep->bias ? (cl_int)ep->bias_offset : -1),
-                       CLRT_ARG_FLOAT(ep ? ep->param : 0.0f)};
-    /* An element of C per work-item, in the plan's elementwise groups. */
-    const size_t global[3] = {count, 1, 1}, local[3] = {rt->plan.group, 1, 1};
-    return enqueue(rt, kernel, global, local, ep ? 27 : 24, args);
+    clrt_arg args[] = {
+        CLRT_ARG_INT(d.m),
+        CLRT_ARG_INT(d.n),
+        CLRT_ARG_INT(slices),
+        CLRT_ARG_FLOAT(d.alpha),
+        CLRT_ARG_MEM(partial),
+        CLRT_ARG_INT(slices * mn),
+        CLRT_ARG_MEM(a.mem),
+        CLRT_ARG_INT(a.offset),
+        CLRT_ARG_INT(a.trans ? 1 : a.ld), /* a_row */
+        CLRT_ARG_INT(clrt_gemm_k_step_a(a)),
+        CLRT_ARG_INT(d.stride_a),
+        CLRT_ARG_MEM(b.mem),
+        CLRT_ARG_INT(b.offset),
+        CLRT_ARG_INT(clrt_gemm_k_step_b(b)),
+        CLRT_ARG_INT(b.trans ? b.ld : 1), /* b_col */
+        CLRT_ARG_INT(d.stride_b),
+        CLRT_ARG_INT(k0),
+        CLRT_ARG_INT(d.k),
+        CLRT_ARG_FLOAT(d.beta),
+        CLRT_ARG_MEM(c.mem),
+        CLRT_ARG_INT(c.offset),
+        CLRT_ARG_INT(c.ld),
+        CLRT_ARG_INT(d.stride_c),
+        /* the epilogue's, with GEMM_ACT */
+        CLRT_ARG_MEM(bias),
+        CLRT_ARG_INT(ep && ep->bias ? (cl_int)ep->bias_offset : -1),
+        CLRT_ARG_FLOAT(ep ? ep->param : 0.0f),
+    };
+    /* A vector of a row of C per work-item, in the plan's 2-D tiles. */
+    const size_t global[3] = {(d.n + (size_t)vw - 1) / (size_t)vw, d.m, d.batch},
+                 local[3] = {rt->plan.tile[0], rt->plan.tile[1], 1};
+    return enqueue(rt, kernel, global, local, ep ? 26 : 23, args);
 }

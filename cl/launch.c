@@ -105,17 +105,32 @@ clg_status clrt_plan_setup(clrt *rt)
         plan->tile[0] = 16;
         plan->tile[1] = 4;
         plan->preferred_multiple = 1;
-        /* Split K: never. The own kernels already give a few dozen tiles
-         * of C to two cores, and the partial products' second launch costs
-         * more than slices gain (gemm-bench --split, best of five runs on a
-         * loaded machine, GFLOP/s whole vs the best of 2-64 slices: LeNet-5
-         * conv1 dW 6x25x50176 29.5 vs 29.3, conv2 dW 16x150x6400 127 vs 100,
-         * MLP fc3 dW 28 vs 13; autoencoder and LSTM products likewise). */
-        plan->gemm_split_outputs = 0;
-        plan->gemm_split_target = 0;
-        plan->gemm_split_long_k = 0;
-        plan->gemm_split_min_k = 0;
-        plan->gemm_split_max = 1;
+        /* Split K: only a weight gradient's A^T B with few outputs over a
+         * long K, in one slice per compute unit, each slice's tiles taken
+         * by one work-item. Inside a training step its operands come from
+         * the last-level cache or the other core's (dY just written, X from
+         * the forward pass), and a work-item per tile sends every core down
+         * the whole of both; a slice per core streams half of each, in
+         * contiguous rows, once, and then reads it from its own L2. The
+         * autoencoder's step (PoCL, two AVX-512 cores, device time of the
+         * weight gradients over K = 2048, the sum's launch included): 100 x
+         * 100 300-350 -> 230-240 us, 30 x 100 130-150 -> 90, 100 x 15
+         * 100-110 -> 70, 15 x 100 105-120 -> 60, 100 x 30 125-130 -> 80.
+         * (PoCL starts the sum 15-20 us after the slices end, against 2-5 us
+         * between other launches: still 0.3 ms less a step.) Standalone,
+         * with hot operands, a split with a work-item per tile gains nothing
+         * (gemm-bench --split, best of five, whole vs 2-64 slices a tile per
+         * work-item: LeNet-5 conv1 dW 6x25x50176 29.5 vs 29.3 GFLOP/s, conv2
+         * dW 16x150x6400 127 vs 100, MLP fc3 dW 28 vs 13), and products with
+         * more outputs have tiles enough for both cores. */
+        size_t units = rt->desc.compute_units > 0 ? (size_t)rt->desc.compute_units : 1;
+        plan->gemm_split_outputs = 16384;
+        plan->gemm_split_target = plan->gemm_split_outputs * units;
+        plan->gemm_split_long_k = 1024;
+        plan->gemm_split_min_k = 512;
+        plan->gemm_split_max = units;
+        plan->gemm_split_rows = true;
+        plan->gemm_split_item = true;
     } else {
         /* 256 work-items a group: enough warps per group to hide memory
          * latency, few enough that several groups fit a compute unit; the
@@ -171,6 +186,12 @@ clg_status clrt_plan_setup(clrt *rt)
                              "CLGRAD_LOOP_LIMIT=%s: a number of loop iterations, at least %d",
                              limit, LOOP_LIMIT_MIN);
         plan->loop_limit = (size_t)value;
+    }
+    /* A work-item that takes a whole slice's tiles loops over all of them:
+     * under a bound, no such work-items, and so no split on the cpu plan. */
+    if (plan->loop_limit != 0 && plan->gemm_split_item) {
+        plan->gemm_split_outputs = 0;
+        plan->gemm_split_item = false;
     }
     snprintf(plan->options, sizeof plan->options, "-DCLG_REDUCE_GROUP=%zu -DCLG_VW=%d",
              plan->reduce_group, plan->vector_width);

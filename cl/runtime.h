@@ -153,6 +153,13 @@ typedef struct clrt_plan {
     size_t gemm_split_long_k;
     size_t gemm_split_min_k;
     size_t gemm_split_max;
+    bool gemm_split_rows; /* only products whose K runs down both operands'
+                           * stored rows (A^T B, a weight gradient dY^T X),
+                           * so that each slice is a contiguous block of
+                           * each */
+    bool gemm_split_item; /* each slice's tiles go to one work-item of the
+                           * own kernels, so that a compute unit streams
+                           * its slice through its own caches */
     /* The most loop iterations one work-item may run, over all the loops of
      * its kernel (0: no bound). OpenCL sets none, but Mesa's llvmpipe ends
      * every work-item's loops after 65,535 iterations in all, silently
@@ -421,6 +428,10 @@ typedef struct clrt_gemm_desc {
     size_t stride_a, stride_b, stride_c;
     /* NULL, or applied to C as it is stored: only where clrt_gemm_fuses */
     const clrt_gemm_epilogue *epilogue;
+    /* The own kernels: one work-item per batch element, taking all of its
+     * tiles, instead of one per tile (split K's slices where the plan says
+     * gemm_split_item) */
+    bool item_per_batch;
 } clrt_gemm_desc;
 
 /* An activation fused into a GEMM's store (cl/gemm.cl's GEMM_ACT):
@@ -532,7 +543,7 @@ int clrt_gemm_pick(const clrt *rt, const clg_gemm_shape *shape);
 clg_status clrt_gemm_run(clrt *rt, int candidate, clrt_gemm_desc d);
 /* Split K: how many slices of K clrt_gemm runs this shape in under the
  * launch plan (1: whole). */
-size_t clrt_gemm_slices(const clrt *rt, size_t m, size_t n, size_t k, size_t batch);
+size_t clrt_gemm_slices(const clrt *rt, const clg_gemm_shape *shape);
 /* clrt_gemm_run in `slices` slices of K: one strided-batched GEMM (batch =
  * slices; a batch > 1 runs one per element) of candidate `candidate` into a
  * pooled buffer of partial products, then gemm_split_sum adds them (and the

@@ -818,9 +818,31 @@ END_TEST
 /* The plans' rule: the gpu plan splits the products the launch trace found
  * starved (LeNet-5's conv1 and conv2 dW, the MLP's fc3 dW) into the fewest
  * slices that hold gemm_split_target outputs in all (at least the trace's
- * 4,096), each at least gemm_split_min_k long; it keeps whole the products with many outputs and
- * those with a short K; the cpu plan (measured: it does not pay there)
- * splits nothing. */
+ * 4,096), each at least gemm_split_min_k long; it keeps whole the products
+ * with many outputs and those with a short K. The cpu plan splits only A^T B
+ * products (a weight gradient, slices contiguous in both operands) with few
+ * outputs over a long K (the autoencoder's), into one slice per compute unit
+ * (none on one), each slice's tiles one work-item's; not under a loop bound,
+ * where such a work-item would loop too long. */
+static void check_plan_rule(clg_context *ctx, const clg_gemm_shape *s, bool split)
+{
+    const clrt_plan *plan = &ctx->rt.plan;
+    size_t m = (size_t)s->m, n = (size_t)s->n, k = (size_t)s->k, batch = (size_t)s->batch;
+    size_t slices = clrt_gemm_slices(&ctx->rt, s);
+    ck_assert_msg((slices > 1) == split, "plan %s, %zux%zux%zu %c%c batch %zu: %zu slices",
+                  plan->name, m, n, k, s->trans_a ? 'T' : 'N', s->trans_b ? 'T' : 'N', batch,
+                  slices);
+    if (slices > 1) {
+        ck_assert_uint_ge(k / slices, plan->gemm_split_min_k);
+        ck_assert_uint_le(slices, plan->gemm_split_max);
+        /* the fewest slices that reach the target, unless K or the maximum
+         * stops them first */
+        ck_assert(m * n * batch * slices >= plan->gemm_split_target ||
+                  k / (slices + 1) < plan->gemm_split_min_k || slices == plan->gemm_split_max);
+        ck_assert(m * n * batch * (slices - 1) < plan->gemm_split_target);
+    }
+}
+
 START_TEST(test_gemm_split_plan_rule)
 {
     const struct {
@@ -830,28 +852,47 @@ START_TEST(test_gemm_split_plan_rule)
                  {128, 10, 128, true},    {64, 10, 84, false},   {150, 6400, 16, false},
                  {128, 128, 2048, false}, {1, 1, 100000, true},  {3, 3, 0, false}};
     clg_context *ctx = context_with_plan("gpu", NULL);
-    const clrt_plan *plan = &ctx->rt.plan;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        size_t m = cases[i].m, n = cases[i].n, k = cases[i].k;
-        size_t slices = clrt_gemm_slices(&ctx->rt, m, n, k, 1);
-        ck_assert_msg((slices > 1) == cases[i].split, "%zux%zux%zu: %zu slices", m, n, k, slices);
-        if (slices > 1) {
-            ck_assert_uint_ge(k / slices, plan->gemm_split_min_k);
-            ck_assert_uint_le(slices, plan->gemm_split_max);
-            /* the fewest slices that reach the target, unless K or the
-             * maximum stops them first */
-            ck_assert(m * n * slices >= plan->gemm_split_target ||
-                      k / (slices + 1) < plan->gemm_split_min_k || slices == plan->gemm_split_max);
-            ck_assert(m * n * (slices - 1) < plan->gemm_split_target);
-            ck_assert_uint_ge(plan->gemm_split_target, 4096);
-        }
-    }
-    /* a batch counts in the outputs: 16 x 150 twice is enough */
-    ck_assert_uint_eq(clrt_gemm_slices(&ctx->rt, 16, 150, 6400, 2), 1);
-    clg_context_destroy(ctx);
-    ctx = context_with_plan("cpu", NULL);
+    ck_assert_uint_ge(ctx->rt.plan.gemm_split_target, 4096);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        ck_assert_uint_eq(clrt_gemm_slices(&ctx->rt, cases[i].m, cases[i].n, cases[i].k, 1), 1);
+        for (int t = 0; t < 4; t++) { /* the transposes do not matter here */
+            clg_gemm_shape s = {
+                (int64_t)cases[i].m, (int64_t)cases[i].n, (int64_t)cases[i].k, 1, t & 1, t & 2};
+            check_plan_rule(ctx, &s, cases[i].split);
+        }
+    ck_assert(!ctx->rt.plan.gemm_split_rows && !ctx->rt.plan.gemm_split_item);
+    /* a batch counts in the outputs: 16 x 150 twice is enough */
+    check_plan_rule(ctx, &(clg_gemm_shape){16, 150, 6400, 2, false, false}, false);
+    clg_context_destroy(ctx);
+
+    /* the cpu plan: the autoencoder's weight gradients (A^T B over K = 2048)
+     * and the LSTM's dW_ih (512 x 28 over K = 6,400) split, in one slice per
+     * compute unit; not the same products in other transposes, nor those
+     * with many outputs (the LSTM's dW_hh, 512 x 128), a short K (the MLP's
+     * dW over a batch of 128) or a batch of 2 that has too many outputs */
+    ctx = context_with_plan("cpu", NULL);
+    const clrt_plan *plan = &ctx->rt.plan;
+    bool units = ctx->rt.desc.compute_units >= 2 && plan->loop_limit == 0;
+    ck_assert(plan->gemm_split_rows);
+    ck_assert(plan->gemm_split_item == (plan->loop_limit == 0));
+    if (units)
+        ck_assert_uint_eq(plan->gemm_split_max, ctx->rt.desc.compute_units);
+    const struct {
+        clg_gemm_shape s;
+        bool split; /* with two compute units or more */
+    } cpu_cases[] = {
+        {{100, 100, 2048, 1, true, false}, true},  {{15, 100, 2048, 1, true, false}, true},
+        {{512, 28, 6400, 1, true, false}, true},   {{100, 100, 2048, 1, false, false}, false},
+        {{100, 100, 2048, 1, true, true}, false},  {{100, 100, 2048, 1, false, true}, false},
+        {{6, 25, 50176, 1, false, true}, false},   {{512, 128, 6400, 1, true, false}, false},
+        {{256, 784, 128, 1, true, false}, false},  {{100, 100, 1000, 1, true, false}, false},
+        {{100, 100, 2048, 2, true, false}, false}, {{30, 100, 2048, 2, true, false}, true}};
+    for (size_t i = 0; i < sizeof cpu_cases / sizeof cpu_cases[0]; i++) {
+        check_plan_rule(ctx, &cpu_cases[i].s, cpu_cases[i].split && units);
+        size_t by_k = (size_t)cpu_cases[i].s.k / plan->gemm_split_min_k;
+        if (cpu_cases[i].split && units) /* a slice per unit, while K lasts */
+            ck_assert_uint_eq(clrt_gemm_slices(&ctx->rt, &cpu_cases[i].s),
+                              by_k < plan->gemm_split_max ? by_k : plan->gemm_split_max);
+    }
     clg_context_destroy(ctx);
 }
 END_TEST
@@ -884,7 +925,7 @@ START_TEST(test_gemm_split_dispatched)
     for (int forced = 0; forced <= 1; forced++) {
         clg_context *ctx = context_with_plan("gpu", forced ? "outer-4x1" : NULL);
         clrt *rt = &ctx->rt;
-        size_t slices = clrt_gemm_slices(rt, m, n, k, 1);
+        size_t slices = clrt_gemm_slices(rt, &(clg_gemm_shape){m, n, k, 1, false, true});
         ck_assert_uint_gt(slices, 1);
         clg_tensor *ta = test_tensor(ctx, 2, (int64_t[]){m, k}, a, false);
         clg_tensor *tb = test_tensor(ctx, 2, (int64_t[]){n, k}, b, false);
