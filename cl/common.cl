@@ -28,4 +28,27 @@ inline int offset4(int i, int4 shape, int4 strides)
     return o + i * strides.x;
 }
 
+#ifndef CLG_REDUCE_GROUP
+#define CLG_REDUCE_GROUP 64 /* the launch plan's reduce_group, which the launch uses */
+#endif
+
+/* The sum of every item's `v` in a work-group of CLG_REDUCE_GROUP items,
+ * returned to every item: a tree in `scratch` (CLG_REDUCE_GROUP floats of
+ * local memory), so the order of additions depends on the group size only.
+ * Every item of the group must call it (it holds barriers). */
+inline float group_sum(__local float *scratch, float v)
+{
+    int l = get_local_id(0);
+    scratch[l] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int width = CLG_REDUCE_GROUP / 2; width > 0; width /= 2) {
+        if (l < width)
+            scratch[l] += scratch[l + width];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float sum = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE); /* scratch is reused by the next call */
+    return sum;
+}
+
 #endif

@@ -15,31 +15,11 @@
  * work-item, or never ended. */
 #include "cl/common.cl"
 
-#ifndef CLG_REDUCE_GROUP
-#define CLG_REDUCE_GROUP 64 /* the launch plan's reduce_group, which the launch uses */
-#endif
-
 /* Where the k-th element (k < count) of channel c lives in x. */
 inline int channel_elem(int k, int c, int channels, int inner, int4 shape, int4 strides)
 {
     int n = k / inner, s = k - n * inner;
     return offset4((n * channels + c) * inner + s, shape, strides);
-}
-
-/* The sum of every item's `v` in the work-group, returned to every item. */
-inline float group_sum(__local float *scratch, float v)
-{
-    int l = get_local_id(0);
-    scratch[l] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int width = CLG_REDUCE_GROUP / 2; width > 0; width /= 2) {
-        if (l < width)
-            scratch[l] += scratch[l + width];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float sum = scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE); /* scratch is reused by the next call */
-    return sum;
 }
 
 /* mean[c] and invstd[c] = 1 / sqrt(var + eps) of the batch, for the

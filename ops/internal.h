@@ -57,6 +57,24 @@ bool op_launch_2d(clg_context *ctx, const char *source, const char *name, size_t
 bool op_sum_view(clg_context *ctx, const clg_tensor *x, int64_t outer, int64_t outputs,
                  int64_t inner, int64_t outer_stride, int64_t output_stride,
                  int64_t inner_stride, const clg_tensor *out, bool accumulate);
+/* A whole-tensor reduction of n values runs in two stages (clg_sum_all's
+ * and clg_max_all's, ops/reduce.c): op_reduce_all_groups gives the first
+ * stage's work-groups of reduce_group items, a function of n and the plan
+ * (0: the context failed, as the plan's loop bound would be passed). A sum
+ * (its first stage clg_sum_all's kernel or a kernel of its own, as a loss
+ * that sums the values as it computes them) takes an op_sum_all:
+ * op_sum_all_setup plans it and creates its tensors, the first stage writes
+ * `groups` partial sums into `partial`, and op_sum_all_finish runs the
+ * second stage, out = scale * their sum. A first stage of one group writes
+ * out itself (partial is out), scaled, and needs no second. */
+int op_reduce_all_groups(clg_context *ctx, const char *name, int64_t n);
+typedef struct op_sum_all {
+    int groups;
+    clg_tensor *out;     /* the scalar */
+    clg_tensor *partial; /* (groups), or out */
+} op_sum_all;
+bool op_sum_all_setup(clg_context *ctx, const char *name, int64_t n, op_sum_all *sum);
+bool op_sum_all_finish(clg_context *ctx, const op_sum_all *sum, float scale);
 /* db (cols) = (or += with acc_db) the column sums of g (rows, cols),
  * contiguous: the gradient of a bias added along rows elsewhere (the
  * recurrent ops' gate bias), by clg_bias_activation's backward kernels for

@@ -9,8 +9,11 @@
  *   cross-entropy, row n of logits x (N, C) with label y:
  *               l = logsumexp(x[n]) - x[n, y]        dx[n, c] = g[n] (softmax(x[n])_c - [c = y])
  * The per-element (or per-row) losses come from one kernel with its own
- * backward; SUM and MEAN are then clg_sum_all / clg_mean_all, whose backward
- * supplies g (and g / count for MEAN). Cross-entropy is fused (STYLE.md
+ * backward. For cross-entropy, SUM and MEAN are then clg_sum_all /
+ * clg_mean_all, whose backward supplies g (and g / count for MEAN); the
+ * per-element losses with SUM or MEAN are never stored: a kernel sums them as
+ * it computes them, as clg_sum_all would (the same additions), and the
+ * backward gives every element the scalar's g (g / count). Cross-entropy is fused (STYLE.md
  * item 10): a separate log_softmax would write and read back a whole (N, C)
  * tensor, where the fused kernel keeps only N logsumexps for backward.
  * bce and bce with logits give the target no gradient (documented in ops.h).
@@ -50,7 +53,10 @@ static clg_tensor *reduce(clg_tensor *losses, clg_reduction reduction)
 
 /* What a per-element loss's node keeps besides its inputs x and t. */
 typedef struct pointwise_saved {
-    int kind; /* LOSS_MSE, LOSS_BCE or LOSS_BCE_LOGITS */
+    int kind;     /* LOSS_MSE, LOSS_BCE or LOSS_BCE_LOGITS */
+    bool reduced; /* the output is the losses' sum or mean, a scalar whose
+                   * gradient every element gets, not each element's loss */
+    float scale;  /* 1, or 1 / count for MEAN */
 } pointwise_saved;
 
 /* node: inputs x and t (contiguous), pointwise_saved. */
@@ -62,16 +68,56 @@ static void pointwise_backward(clg_context *ctx, const eng_node *node)
     /* only mse differentiates the target */
     int inputs = saved->kind == LOSS_MSE ? 2 : 1;
     char kernel[48];
-    snprintf(kernel, sizeof kernel, "pointwise_loss_backward_%s", loss_names[saved->kind]);
+    snprintf(kernel, sizeof kernel, "pointwise_loss_backward_%s%s", saved->reduced ? "sum_" : "",
+             loss_names[saved->kind]);
     for (int which = 0; which < inputs; which++) {
         bool accumulate = false;
         clg_tensor *dst = eng_grad_dest(ctx, node->inputs[which], &accumulate);
         if (!dst)
             continue;
-        OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, CLRT_ARG_INT(which), ENG_ARG_TENSOR(out->grad),
-                  ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(t), ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n),
-                  CLRT_ARG_INT(accumulate));
+        if (saved->reduced)
+            OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, CLRT_ARG_INT(which),
+                      ENG_ARG_TENSOR(out->grad), CLRT_ARG_FLOAT(saved->scale), ENG_ARG_TENSOR(x),
+                      ENG_ARG_TENSOR(t), ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n),
+                      CLRT_ARG_INT(accumulate));
+        else
+            OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, CLRT_ARG_INT(which),
+                      ENG_ARG_TENSOR(out->grad), ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(t),
+                      ENG_ARG_TENSOR(dst), CLRT_ARG_INT(n), CLRT_ARG_INT(accumulate));
     }
+}
+
+/* The losses of x against t (contiguous), each stored (NONE), or their sum
+ * or mean without storing them: pointwise_loss_sum_<name> is the first stage
+ * of a whole-tensor sum over the plan's vectors of losses, op_sum_all_finish
+ * the second (see ops/loss.cl). *scale: 1, or 1 / count for MEAN. */
+static clg_tensor *pointwise_forward(clg_context *ctx, const char *name, int kind, clg_tensor *x,
+                                     clg_tensor *t, clg_reduction reduction, float *scale)
+{
+    int n = (int)clg_tensor_numel(x);
+    char kernel[48];
+    *scale = 1.0f;
+    if (reduction == CLG_REDUCTION_NONE) {
+        clg_tensor *losses = eng_new(ctx, CLG_DTYPE_F32, x->rank, x->shape);
+        snprintf(kernel, sizeof kernel, "pointwise_loss_forward_%s", loss_names[kind]);
+        bool ok = losses && OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, ENG_ARG_TENSOR(x),
+                                      ENG_ARG_TENSOR(t), ENG_ARG_TENSOR(losses), CLRT_ARG_INT(n));
+        return ok ? losses : NULL;
+    }
+    /* the plan's vectors of losses (the elements past the last one take a
+     * work-item each: every plan's reduce_group is at least its width) */
+    op_sum_all sum;
+    if (!op_sum_all_setup(ctx, name, n / op_plan(ctx)->vector_width, &sum))
+        return NULL;
+    if (reduction == CLG_REDUCTION_MEAN)
+        *scale = 1.0f / (float)n; /* the mean of nothing is NaN, as in PyTorch */
+    snprintf(kernel, sizeof kernel, "pointwise_loss_sum_%s", loss_names[kind]);
+    if (!OP_LAUNCH_GROUPS(ctx, SOURCE, kernel, sum.groups, ENG_ARG_TENSOR(x), ENG_ARG_TENSOR(t),
+                          CLRT_ARG_INT(n), ENG_ARG_TENSOR(sum.partial),
+                          CLRT_ARG_FLOAT(sum.groups > 1 ? 1.0f : *scale)) ||
+        !op_sum_all_finish(ctx, &sum, *scale))
+        return NULL;
+    return sum.out;
 }
 
 static clg_tensor *pointwise_loss(const char *name, int kind, clg_tensor *x, clg_tensor *t,
@@ -89,25 +135,21 @@ static clg_tensor *pointwise_loss(const char *name, int kind, clg_tensor *x, clg
     /* the kernels read both contiguously (views are copied, on the tape) */
     if (!(inputs[0] = eng_contiguous(ctx, x)) || !(inputs[1] = eng_contiguous(ctx, t)))
         return NULL;
-    clg_tensor *losses = eng_new(ctx, CLG_DTYPE_F32, x->rank, x->shape);
-    if (!losses)
-        return NULL;
-    int n = (int)clg_tensor_numel(x);
-    char kernel[48];
-    snprintf(kernel, sizeof kernel, "pointwise_loss_forward_%s", loss_names[kind]);
-    if (!OP_LAUNCH(ctx, SOURCE, kernel, (size_t)n, ENG_ARG_TENSOR(inputs[0]),
-                   ENG_ARG_TENSOR(inputs[1]), ENG_ARG_TENSOR(losses), CLRT_ARG_INT(n)))
+    float scale;
+    clg_tensor *out = pointwise_forward(ctx, name, kind, inputs[0], inputs[1], reduction, &scale);
+    if (!out)
         return NULL;
     /* the target of bce takes no gradient, so only its input decides */
     int n_grad_inputs = kind == LOSS_MSE ? 2 : 1;
     if (eng_needs_grad(ctx, n_grad_inputs, inputs)) {
-        eng_node *node = eng_record(ctx, name, pointwise_backward, losses, 2, inputs,
-                                    sizeof(pointwise_saved));
+        eng_node *node =
+            eng_record(ctx, name, pointwise_backward, out, 2, inputs, sizeof(pointwise_saved));
         if (!node)
             return NULL;
-        ((pointwise_saved *)node->state)->kind = kind;
+        *(pointwise_saved *)node->state = (pointwise_saved){
+            .kind = kind, .reduced = reduction != CLG_REDUCTION_NONE, .scale = scale};
     }
-    return reduce(losses, reduction);
+    return out;
 }
 
 CLG_API clg_tensor *clg_mse_loss(clg_tensor *input, clg_tensor *target, clg_reduction reduction)

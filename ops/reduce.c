@@ -131,7 +131,7 @@ static clg_tensor *sum_axis(const char *name, clg_tensor *a, int axis, bool keep
  * than reduce_group groups if a work-item's share would not fit, and the
  * second stage's work-items loop over several partials each; fails the
  * context (and returns 0) if even that would not fit. */
-static int all_groups(clg_context *ctx, const char *name, int64_t n)
+int op_reduce_all_groups(clg_context *ctx, const char *name, int64_t n)
 {
     int64_t group = (int64_t)op_plan(ctx)->reduce_group;
     int64_t groups = n / (group * ALL_MIN_PER_ITEM);
@@ -150,32 +150,43 @@ static int all_groups(clg_context *ctx, const char *name, int64_t n)
     return (int)groups;
 }
 
+bool op_sum_all_setup(clg_context *ctx, const char *name, int64_t n, op_sum_all *sum)
+{
+    *sum = (op_sum_all){op_reduce_all_groups(ctx, name, n), NULL, NULL};
+    if (sum->groups == 0)
+        return false;
+    sum->out = eng_new(ctx, CLG_DTYPE_F32, 0, NULL);
+    sum->partial =
+        sum->groups > 1 ? eng_new(ctx, CLG_DTYPE_F32, 1, (int64_t[]){sum->groups}) : sum->out;
+    return sum->out && sum->partial;
+}
+
+bool op_sum_all_finish(clg_context *ctx, const op_sum_all *sum, float scale)
+{
+    return sum->groups == 1 ||
+           OP_LAUNCH_GROUPS(ctx, SOURCE, "sum_all", 1, ENG_ARG_TENSOR(sum->partial),
+                            CLRT_ARG_INT4(1, 1, 1, sum->groups), CLRT_ARG_INT4(0, 0, 0, 1),
+                            CLRT_ARG_INT(sum->groups), ENG_ARG_TENSOR(sum->out),
+                            CLRT_ARG_FLOAT(scale));
+}
+
 static clg_tensor *sum_all(const char *name, clg_tensor *a, bool mean)
 {
     clg_context *ctx = eng_op_begin_f32(name, 1, &a);
-    if (!ctx)
-        return NULL;
-    int n = (int)clg_tensor_numel(a);
-    int groups = all_groups(ctx, name, n);
-    if (groups == 0)
-        return NULL;
-    clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, 0, NULL);
-    clg_tensor *partial = groups > 1 ? eng_new(ctx, CLG_DTYPE_F32, 1, (int64_t[]){groups}) : out;
-    if (!out || !partial)
+    int n = ctx ? (int)clg_tensor_numel(a) : 0;
+    op_sum_all sum;
+    if (!ctx || !op_sum_all_setup(ctx, name, n, &sum))
         return NULL;
     float scale = mean ? 1.0f / (float)n : 1.0f;
     cl_int shape[4], strides[4];
     eng_shape4(a, shape);
     eng_strides4(a, strides);
-    if (!OP_LAUNCH_GROUPS(ctx, SOURCE, "sum_all", groups, ENG_ARG_TENSOR(a),
-                   OP_ARG4(shape), OP_ARG4(strides), CLRT_ARG_INT(n), ENG_ARG_TENSOR(partial),
-                   CLRT_ARG_FLOAT(groups > 1 ? 1.0f : scale)))
+    if (!OP_LAUNCH_GROUPS(ctx, SOURCE, "sum_all", sum.groups, ENG_ARG_TENSOR(a), OP_ARG4(shape),
+                          OP_ARG4(strides), CLRT_ARG_INT(n), ENG_ARG_TENSOR(sum.partial),
+                          CLRT_ARG_FLOAT(sum.groups > 1 ? 1.0f : scale)) ||
+        !op_sum_all_finish(ctx, &sum, scale))
         return NULL;
-    if (groups > 1 && !OP_LAUNCH_GROUPS(ctx, SOURCE, "sum_all", 1, ENG_ARG_TENSOR(partial),
-                                 CLRT_ARG_INT4(1, 1, 1, groups), CLRT_ARG_INT4(0, 0, 0, 1),
-                                 CLRT_ARG_INT(groups), ENG_ARG_TENSOR(out), CLRT_ARG_FLOAT(scale)))
-        return NULL;
-    return record_sum(ctx, name, a, out, n, 1, scale);
+    return record_sum(ctx, name, a, sum.out, n, 1, scale);
 }
 
 CLG_API clg_tensor *clg_sum(clg_tensor *a, int axis, bool keepdim)
@@ -278,7 +289,7 @@ CLG_API clg_tensor *clg_max_all(clg_tensor *a)
         !check_nonempty(ctx, "clg_max_all", a, clg_tensor_numel(a)))
         return NULL;
     int n = (int)clg_tensor_numel(a);
-    int groups = all_groups(ctx, "clg_max_all", n);
+    int groups = op_reduce_all_groups(ctx, "clg_max_all", n);
     if (groups == 0)
         return NULL;
     clg_tensor *out = eng_new(ctx, CLG_DTYPE_F32, 0, NULL);

@@ -18,10 +18,6 @@
  * everything, so a NaN propagates as in PyTorch. */
 #include "cl/common.cl"
 
-#ifndef CLG_REDUCE_GROUP
-#define CLG_REDUCE_GROUP 64 /* the launch plan's reduce_group, which the launch uses */
-#endif
-
 /* Whether (v, i) replaces the current best (bv, bi). */
 inline bool max_better(float v, int i, float bv, int bi)
 {
@@ -79,19 +75,12 @@ __kernel void sum_all(__global const float *x, int x_off, int4 shape, int4 strid
                       __global float *out, int out_off, float scale)
 {
     __local float scratch[CLG_REDUCE_GROUP];
-    int l = get_local_id(0);
     float sum = 0.0f;
     for (int i = get_global_id(0); i < n; i += get_global_size(0))
         sum += x[x_off + offset4(i, shape, strides)];
-    scratch[l] = sum;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int width = CLG_REDUCE_GROUP / 2; width > 0; width /= 2) {
-        if (l < width)
-            scratch[l] += scratch[l + width];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    if (l == 0)
-        out[out_off + get_group_id(0)] = scratch[0] * scale;
+    sum = group_sum(scratch, sum);
+    if (get_local_id(0) == 0)
+        out[out_off + get_group_id(0)] = sum * scale;
 }
 
 /* One stage of the whole-tensor max: like sum_all with (value, index) pairs.

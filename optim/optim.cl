@@ -8,6 +8,7 @@
  * Scalars such as 1 - beta and the bias corrections arrive precomputed by
  * the host. Unused state buffers are passed as the parameter's buffer and
  * never touched. */
+#include "cl/common.cl"
 
 /* torch.optim.SGD. first: the momentum buffer is None in PyTorch, so it
  * becomes a copy of the (decayed) gradient, without dampening. */
@@ -139,10 +140,6 @@ __kernel void adam_step4(ADAM_TENSOR(0), ADAM_TENSOR(1), ADAM_TENSOR(2), ADAM_TE
 
 /* ---- gradient clipping by global norm (clg_clip_grad_norm) ---- */
 
-#ifndef CLG_REDUCE_GROUP
-#define CLG_REDUCE_GROUP 64 /* the launch plan's reduce_group, which the launch uses */
-#endif
-
 /* sumsq[slot] = sum of grad^2 over one tensor: one work-group of CLG_REDUCE_GROUP
  * items, strided partial sums, then a tree in local memory, so the order
  * (and the result) is fixed. */
@@ -150,21 +147,14 @@ __kernel void clip_sumsq(__global const float *grad, int grad_off, int n,
                          __global float *sumsq, int sumsq_off, int slot,
                          __local float *partial)
 {
-    int l = get_local_id(0);
     float s = 0.0f;
-    for (int i = l; i < n; i += CLG_REDUCE_GROUP) {
+    for (int i = get_local_id(0); i < n; i += CLG_REDUCE_GROUP) {
         float g = grad[grad_off + i];
         s += g * g;
     }
-    partial[l] = s;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int width = CLG_REDUCE_GROUP / 2; width > 0; width /= 2) {
-        if (l < width)
-            partial[l] += partial[l + width];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    if (l == 0)
-        sumsq[sumsq_off + slot] = partial[0];
+    s = group_sum(partial, s);
+    if (get_local_id(0) == 0)
+        sumsq[sumsq_off + slot] = s;
 }
 
 /* As torch.nn.utils.clip_grad_norm_: total = norm of the per-tensor norms,

@@ -334,6 +334,103 @@ START_TEST(test_cross_entropy_loss_gradcheck)
 }
 END_TEST
 
+/* SUM and MEAN over many elements (the autoencoder's 2048 x 30, whole
+ * vectors of the plan's width; 2047 x 30, with elements past the last whole
+ * vector): many groups in the first stage, then the second. The result is
+ * the host's sum in double, within the reduction tolerance, as is
+ * clg_sum_all / clg_mean_all over the NONE losses, and the same bits when
+ * run again; the gradient of the scalar (g 1 for the sum, and for the mean
+ * that of loss^2: g = 2 loss) reaches every element of both inputs (mse's
+ * target too) as the host's formula says, for a contiguous input and a
+ * transposed one. */
+static double host_loss_grad(int kind, double x, double t)
+{
+    switch (kind) {
+    case MSE: return 2 * (x - t);
+    case BCE: return (x - t) / fmax(x * (1 - x), 1e-12);
+    default: return 1 / (1 + exp(-x)) - t;
+    }
+}
+
+static void check_reduced_large(clg_context *ctx, int kind, int R, clg_reduction r, bool transposed)
+{
+    enum { C = 30 };
+    int N = R * C;
+    float *x = malloc((size_t)N * sizeof *x), *t = malloc((size_t)N * sizeof *t);
+    float *want = malloc((size_t)N * sizeof *want), *want_t = malloc((size_t)N * sizeof *want_t);
+    ck_assert(x && t && want && want_t);
+    test_random(x, (size_t)N, 180 + kind, kind == BCE ? 0.05f : -2, kind == BCE ? 0.95f : 2);
+    test_random(t, (size_t)N, 190 + kind, 0, 1);
+    /* a transposed input: x holds the (C, R) tensor whose transpose is read */
+    clg_tensor *in =
+        test_tensor(ctx, 2, transposed ? (int64_t[]){C, R} : (int64_t[]){R, C}, x, true);
+    clg_tensor *tt = test_tensor(ctx, 2, (int64_t[]){R, C}, t, kind == MSE);
+    char what[80];
+    snprintf(what, sizeof what, "%s %s over %d x %d%s", names[kind], reduction_names[r], R, C,
+             transposed ? " transposed" : "");
+    double sum = 0;
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < C; j++)
+            sum += chk_loss_pointwise((chk_loss)kind, transposed ? x[j * R + i] : x[i * C + j],
+                                      t[i * C + j]);
+    float host = (float)(r == CLG_REDUCTION_SUM ? sum : sum / N);
+    loss_arg fused = {kind, r, transposed, false},
+             none = {kind, CLG_REDUCTION_NONE, transposed, false};
+    clg_step_begin(ctx);
+    clg_tensor *loss = run_loss((clg_tensor *[]){in, tt}, &fused);
+    clg_tensor *again = run_loss((clg_tensor *[]){in, tt}, &fused);
+    clg_tensor *losses = run_loss((clg_tensor *[]){in, tt}, &none);
+    clg_tensor *unfused = r == CLG_REDUCTION_SUM ? clg_sum_all(losses) : clg_mean_all(losses);
+    ck_assert_msg(loss && again && unfused, "%s: %s", what, clg_context_error(ctx));
+    float got[3];
+    ck_assert_int_eq(clg_tensor_download(loss, &got[0], 1), CLG_STATUS_OK);
+    ck_assert_int_eq(clg_tensor_download(again, &got[1], 1), CLG_STATUS_OK);
+    ck_assert_int_eq(clg_tensor_download(unfused, &got[2], 1), CLG_STATUS_OK);
+    ck_assert_msg(got[0] == got[1], "%s: %.9g, then %.9g", what, (double)got[0], (double)got[1]);
+    test_assert_close(&got[0], &host, 1, test_tol_get("reduction"), what);
+    test_assert_close(&got[2], &host, 1, test_tol_get("reduction"), what);
+    /* g 1 for the sum (whose square's g, 2 loss, would scale the float32
+     * error of bce's terms past the tolerance) */
+    bool summed = r == CLG_REDUCTION_SUM;
+    ck_assert_int_eq(clg_backward(summed ? loss : clg_mul(loss, loss)), CLG_STATUS_OK);
+    double g = summed ? 1.0 : 2.0 * got[0] / N;
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < C; j++) {
+            int k = transposed ? j * R + i : i * C + j;
+            want[k] = (float)(g * host_loss_grad(kind, x[k], t[i * C + j]));
+            want_t[i * C + j] = -want[k]; /* mse's target: the input's, negated */
+        }
+    float *dx = test_download(clg_tensor_grad(in));
+    test_assert_close(dx, want, (size_t)N, test_tol_get("transcendental"), what);
+    free(dx);
+    if (kind == MSE) {
+        float *dt = test_download(clg_tensor_grad(tt));
+        test_assert_close(dt, want_t, (size_t)N, test_tol_get("transcendental"), what);
+        free(dt);
+    } else {
+        ck_assert_ptr_null(clg_tensor_grad(tt));
+    }
+    clg_step_end(ctx);
+    clg_tensor_destroy(in);
+    clg_tensor_destroy(tt);
+    free(x);
+    free(t);
+    free(want);
+    free(want_t);
+}
+
+START_TEST(test_pointwise_loss_reduced_large)
+{
+    clg_context *ctx = test_context();
+    for (int kind = MSE; kind <= BCE_LOGITS; kind++)
+        for (int rows = 2047; rows <= 2048; rows++)
+            for (int r = CLG_REDUCTION_MEAN; r <= CLG_REDUCTION_SUM; r++)
+                for (int transposed = 0; transposed <= 1; transposed++)
+                    check_reduced_large(ctx, kind, rows, (clg_reduction)r, transposed);
+    clg_context_destroy(ctx);
+}
+END_TEST
+
 /* Cases of tools/golden/gen_ops_loss.py: <loss>.<shape>.<reduction>. */
 START_TEST(test_loss_golden)
 {
@@ -425,6 +522,7 @@ int main(void)
                             test_bce_with_logits_loss_gradcheck,
                             test_bce_loss_target_gets_no_gradient,
                             test_cross_entropy_loss_gradcheck,
+                            test_pointwise_loss_reduced_large,
                             test_loss_golden,
                             test_loss_bad_arguments,
                             NULL};
