@@ -247,6 +247,14 @@ static const clg_tensor *state_or_param(const optim_slot *slot, int s)
     return slot->state[s] ? slot->state[s] : slot->param;
 }
 
+/* Adam's work-items for a tensor of n elements: one per vector of the
+ * plan's width (optim/optim.cl). */
+static size_t adam_items(const clg_context *ctx, int64_t n)
+{
+    size_t width = (size_t)ctx->rt.plan.vector_width;
+    return ((size_t)n + width - 1) / width;
+}
+
 /* One tensor's Adam step (adam_step), its scalars packed into three vector
  * arguments. */
 static void adam_one(clg_optim *opt, optim_slot *slot, const clg_tensor *grad, double step, int n)
@@ -268,7 +276,7 @@ static void adam_one(clg_optim *opt, optim_slot *slot, const clg_tensor *grad, d
     cl_kernel kernel = clrt_kernel(&opt->ctx->rt, SOURCE, NULL, "adam_step");
     if (!kernel)
         return;
-    size_t global = (size_t)n, local = opt->ctx->rt.plan.group;
+    size_t global = adam_items(opt->ctx, n), local = opt->ctx->rt.plan.group;
     clrt_launch(&opt->ctx->rt, kernel, 1, &global, &local, 7, args);
 }
 
@@ -344,23 +352,25 @@ static void adam_group(clg_optim *opt, optim_slot *const *slots, const clg_tenso
     clg_context *ctx = opt->ctx;
     const clg_optim_options *o = &opt->options;
     /* Per tensor k: four buffers, offsets off.s[4k..4k+3], step size
-     * h.s[7+k], bias correction h.s[11+k], end flags.s[1+k] (the kernel's
-     * order, optim/optim.cl). */
+     * h.s[7+k], bias correction h.s[11+k], end in work-items flags.s[1+k],
+     * size flags.s[5+k] (the kernel's order, optim/optim.cl). */
     clrt_arg args[4 * OPTIM_GROUP + 3];
     cl_int16 off = {{0}};
     cl_float16 h = adam_scalars(o);
-    cl_int8 flags = {{o->kind == CLG_OPTIM_ADAMW}};
-    int end = 0;
+    cl_int16 flags = {{o->kind == CLG_OPTIM_ADAMW}};
+    size_t end = 0;
     for (int k = 0; k < OPTIM_GROUP; k++) {
         int j = k < count ? k : 0;
         h.s[11 + k] = 1.0f;
         if (k < count) {
             double step = (double)++slots[k]->steps;
+            int64_t n = clg_tensor_numel(slots[k]->param);
             h.s[7 + k] = (cl_float)adam_step_size(o, step);
             h.s[11 + k] = (cl_float)adam_bias2_sqrt(o, step);
-            end += (int)clg_tensor_numel(slots[k]->param);
+            end += adam_items(ctx, n);
+            flags.s[5 + k] = (cl_int)n;
         }
-        flags.s[1 + k] = end;
+        flags.s[1 + k] = (cl_int)end;
         const clg_tensor *t[4] = {slots[j]->param, grads[j], state_or_param(slots[j], 0),
                                   state_or_param(slots[j], 1)};
         for (int i = 0; i < 4; i++) {
@@ -374,7 +384,7 @@ static void adam_group(clg_optim *opt, optim_slot *const *slots, const clg_tenso
     cl_kernel kernel = clrt_kernel(&ctx->rt, SOURCE, NULL, "adam_step4");
     if (!kernel)
         return;
-    size_t global = (size_t)end, local = ctx->rt.plan.group;
+    size_t global = end, local = ctx->rt.plan.group;
     clrt_launch(&ctx->rt, kernel, 1, &global, &local, 4 * OPTIM_GROUP + 3, args);
 }
 

@@ -268,14 +268,16 @@ END_TEST
 
 /* Adam and AdamW over seven parameters: six small ones, which go four to a
  * launch (adam_step4: a full group, then a group of two with two unused
- * slots) and one larger than a group takes (20,000 elements, a launch of its
- * own), so 3 launches a step; two steps with weight decay, against the
- * update written out on the host in float. */
+ * slots) and one larger than a group takes (20,007 elements, a launch of its
+ * own), so 3 launches a step; sizes from 1 to 5 vectors and some elements of
+ * the plan's width (16 on AVX-512), so a tensor's last work-item may take a
+ * part of a vector; two steps with weight decay, against the update written
+ * out on the host in float. */
 START_TEST(test_optim_adam_groups)
 {
     clg_context *ctx = test_context();
     enum { P = 7 };
-    const int64_t sizes[P] = {1, 200, 65, 20000, 3, 17, 5};
+    const int64_t sizes[P] = {1, 200, 65, 20007, 3, 17, 5};
     for (int decoupled = 0; decoupled < 2; decoupled++) {
         clg_tensor *ts[P];
         float *values[P], *grads[P], *m[P], *v[P];
