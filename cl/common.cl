@@ -28,6 +28,24 @@ inline int offset4(int i, int4 shape, int4 strides)
     return o + i * strides.x;
 }
 
+/* The launch plan's vector width (every program is built with -DCLG_VW; 1
+ * when a source is compiled on its own) as a type, floatw, for kernels that
+ * take that many elements a work-item: VLOADW(p) and VSTOREW(v, p) at p. */
+#ifndef CLG_VW
+#define CLG_VW 1
+#endif
+#define CLG_CAT_(a, b) a##b
+#define CLG_CAT(a, b) CLG_CAT_(a, b)
+#if CLG_VW == 1
+typedef float floatw;
+#define VLOADW(p) (*(p))
+#define VSTOREW(v, p) (*(p) = (v))
+#else
+typedef CLG_CAT(float, CLG_VW) floatw;
+#define VLOADW(p) CLG_CAT(vload, CLG_VW)(0, (p))
+#define VSTOREW(v, p) CLG_CAT(vstore, CLG_VW)((v), 0, (p))
+#endif
+
 #ifndef CLG_REDUCE_GROUP
 #define CLG_REDUCE_GROUP 64 /* the launch plan's reduce_group, which the launch uses */
 #endif

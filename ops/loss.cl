@@ -30,19 +30,10 @@
  * errors went from 6 launches (the losses, two sum stages, the seed,
  * sum_backward's broadcast, the backward) to 4, with 245 KB fewer written
  * and read twice. The order of additions depends on n and the plan only. */
-#ifndef CLG_VW
-#define CLG_VW 1
-#endif
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
 #if CLG_VW == 1
-typedef float lossv;
-#define LOSS_VLOAD(i, p) ((p)[i])
 #define LOSS_HSUM(v) (v)
 #else
-typedef CAT(float, CLG_VW) lossv;
-#define LOSS_VLOAD(i, p) CAT(vload, CLG_VW)((i), (p))
-#define LOSS_HSUM(v) CAT(loss_hsum, CLG_VW)(v)
+#define LOSS_HSUM(v) CLG_CAT(loss_hsum, CLG_VW)(v)
 #endif
 inline float loss_hsum4(float4 v)
 {
@@ -92,9 +83,9 @@ inline float loss_hsum16(float16 v)
     {                                                                                         \
         __local float scratch[CLG_REDUCE_GROUP];                                              \
         int item = get_global_id(0), vectors = n / CLG_VW;                                   \
-        lossv acc = 0.0f;                                                                     \
+        floatw acc = 0.0f;                                                                    \
         for (int v = item; v < vectors; v += get_global_size(0)) {                            \
-            lossv xv = LOSS_VLOAD(v, x + x_off), tv = LOSS_VLOAD(v, t + t_off);               \
+            floatw xv = VLOADW(x + x_off + v * CLG_VW), tv = VLOADW(t + t_off + v * CLG_VW);  \
             acc += LOSS;                                                                      \
         }                                                                                     \
         float sum = LOSS_HSUM(acc);                                                           \

@@ -80,20 +80,6 @@ __kernel void rmsprop_step(__global float *param, int param_off, __global const 
  * a float a work-item, all of it arithmetic (a square root and a division
  * each). The last vector of a tensor, where fewer elements remain, goes a
  * float at a time. ADAM_MATH updates p, m and v of type T from g. */
-#ifndef CLG_VW
-#define CLG_VW 1
-#endif
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#if CLG_VW == 1
-typedef float adamv;
-#define ADAM_VLOAD(p) (*(p))
-#define ADAM_VSTORE(v, p) (*(p) = (v))
-#else
-typedef CAT(float, CLG_VW) adamv;
-#define ADAM_VLOAD(p) CAT(vload, CLG_VW)(0, (p))
-#define ADAM_VSTORE(v, p) CAT(vstore, CLG_VW)((v), 0, (p))
-#endif
 #define ADAM_MATH(T, p, g, m, v)                                                              \
     do {                                                                                      \
         if (decoupled)                                                                        \
@@ -115,12 +101,12 @@ inline void adam_update(__global float *param, __global const float *grad,
                         int decoupled, float param_scale)
 {
     if (e + CLG_VW <= n) {
-        adamv p = ADAM_VLOAD(param + e), g = ADAM_VLOAD(grad + e);
-        adamv m = ADAM_VLOAD(exp_avg + e), v = ADAM_VLOAD(exp_avg_sq + e);
-        ADAM_MATH(adamv, p, g, m, v);
-        ADAM_VSTORE(m, exp_avg + e);
-        ADAM_VSTORE(v, exp_avg_sq + e);
-        ADAM_VSTORE(p, param + e);
+        floatw p = VLOADW(param + e), g = VLOADW(grad + e);
+        floatw m = VLOADW(exp_avg + e), v = VLOADW(exp_avg_sq + e);
+        ADAM_MATH(floatw, p, g, m, v);
+        VSTOREW(m, exp_avg + e);
+        VSTOREW(v, exp_avg_sq + e);
+        VSTOREW(p, param + e);
         return;
     }
     for (int i = e; i < n; i++) {
