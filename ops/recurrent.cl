@@ -197,13 +197,17 @@ STEP_VECTOR_MATH(4)
         VSTORE##W(dcell * f, dc + dc_off + e);                                                \
     }
 
-#define LSTM_STEP_BACKWARD(W, V)                                                             \
-    __kernel void lstm_step_backward_##W(                                                    \
-        __global const float *dstate, int dstate_off, __global const float *state,          \
+/* The backward steps' parameters; REC names the third input: dh_rec (the
+ * unfused kernel's, a GEMM's output) or w_hh (the fused one's). */
+#define LSTM_STEP_BACKWARD_PARAMS(REC)                                                       \
+    __global const float *dstate, int dstate_off, __global const float *state,              \
         int state_off, __global const float *gates, int gates_off, __global const float *c0, \
-        int c0_off, int has_c0, __global const float *dh_rec, int dh_rec_off, int has_rec,   \
+        int c0_off, int has_c0, __global const float *REC, int REC##_off, int has_rec,       \
         __global float *dc, int dc_off, __global float *dgates, int dgates_off, int t, int T, \
-        int N, int H)                                                                         \
+        int N, int H
+
+#define LSTM_STEP_BACKWARD(W, V)                                                             \
+    __kernel void lstm_step_backward_##W(LSTM_STEP_BACKWARD_PARAMS(dh_rec))                  \
     {                                                                                         \
         STEP_UNITS(W)                                                                         \
         LSTM_CELL_BACKWARD(W, V, n, j,                                                        \
@@ -220,12 +224,7 @@ STEP_VECTOR_MATH(4)
  * was written by the launch before; this one writes dgates_t, other rows of
  * the same buffer. */
 #define LSTM_STEP_BACKWARD_FUSED(W, V)                                                       \
-    __kernel void lstm_step_backward_fused_##W(                                              \
-        __global const float *dstate, int dstate_off, __global const float *state,          \
-        int state_off, __global const float *gates, int gates_off, __global const float *c0, \
-        int c0_off, int has_c0, __global const float *w_hh, int w_hh_off, int has_rec,       \
-        __global float *dc, int dc_off, __global float *dgates, int dgates_off, int t, int T, \
-        int N, int H)                                                                         \
+    __kernel void lstm_step_backward_fused_##W(LSTM_STEP_BACKWARD_PARAMS(w_hh))              \
     {                                                                                         \
         int blocks = H / (2 * W), id = get_global_id(0);                                      \
         if (id >= blocks * ((N + FUSED_ROWS - 1) / FUSED_ROWS))                               \
